@@ -1,0 +1,29 @@
+// `npm run bench -- <name> [--json] [args]`: builds (incrementally) and runs dist/bench/<name>.js.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+
+const root = new URL('..', import.meta.url).pathname;
+const [name, ...rest] = process.argv.slice(2);
+const available = existsSync(`${root}bench`)
+  ? readdirSync(`${root}bench`)
+      .filter((f) => f.endsWith('.ts'))
+      .map((f) => f.slice(0, -3))
+  : [];
+if (!name || !available.includes(name)) {
+  console.error(`usage: npm run bench -- <name> [--json]\nbenchmarks: ${available.join(', ') || '(none)'}`);
+  process.exit(1);
+}
+const build = spawnSync(
+  process.execPath,
+  [`${root}node_modules/typescript/bin/tsc`, '-p', `${root}tsconfig.build.json`],
+  {
+    stdio: ['ignore', process.argv.includes('--json') ? 'ignore' : 'inherit', 'inherit'],
+  },
+);
+if (build.status !== 0) process.exit(build.status ?? 2);
+const run = spawnSync(
+  process.execPath,
+  ['--import', `${root}scripts/register-aliases.mjs`, `${root}dist/bench/${name}.js`, ...rest],
+  { stdio: 'inherit' },
+);
+process.exit(run.status ?? 2);
