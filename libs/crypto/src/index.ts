@@ -1,0 +1,12 @@
+// Public face of @sealfold/crypto.
+export { CryptoError, type CryptoErrorCode } from './errors.js';
+export {
+  KEY_BYTES,
+  SIGNATURE_BYTES,
+  ed25519,
+  nobleEd25519,
+  nobleX25519,
+  x25519,
+  type Ed25519,
+  type X25519,
+} from './curves.js';
