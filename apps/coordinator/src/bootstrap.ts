@@ -1,0 +1,71 @@
+// Builds and starts the coordinator: used by main.ts and by the e2e tests (which listen on port 0).
+import 'reflect-metadata';
+import { mkdir } from 'node:fs/promises';
+import { type AddressInfo } from 'node:net';
+import { type INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { NextFunction, Request, Response } from 'express';
+import { type Logger } from 'pino';
+import { AppModule } from './app.module.js';
+import { type CoordinatorConfig } from './config/config.js';
+import { createPinoLogger, PinoNestLogger } from './logging/pino-logger.js';
+import { MetricsService } from './metrics/metrics.service.js';
+
+export interface RunningCoordinator {
+  readonly app: INestApplication;
+  readonly url: string;
+  readonly logger: Logger;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Where the JSON log lines go (stdout by default). */
+  readonly logDestination?: NodeJS.WritableStream;
+}
+
+export async function startCoordinator(
+  config: CoordinatorConfig,
+  options: StartOptions = {},
+): Promise<RunningCoordinator> {
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+  const logger = createPinoLogger(config.logLevel, options.logDestination);
+  const app = await NestFactory.create(AppModule.forRoot(config), {
+    logger: new PinoNestLogger(logger),
+    bufferLogs: false,
+  });
+
+  const metrics = app.get(MetricsService);
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    const start = process.hrtime.bigint();
+    res.on('finish', () => {
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      // The matched route pattern keeps label cardinality bounded (never the raw URL).
+      const route = (req.route?.path as string | undefined) ?? 'unmatched';
+      metrics.httpDuration.labels(req.method, route, String(res.statusCode)).observe(seconds);
+      logger.debug({ method: req.method, route, status: res.statusCode, ms: seconds * 1000 }, 'http request');
+    });
+    next();
+  });
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Sealfold coordinator')
+      .setDescription('Datasets, licences, federated training jobs and models. Silos connect over WebSocket.')
+      .setVersion('0.1.0')
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+
+  app.enableShutdownHooks();
+  await app.listen(config.port, config.host);
+  const address = app.getHttpServer().address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  logger.info(
+    { url, profile: config.profile, dataDir: config.dataDir, node: process.version },
+    'coordinator listening',
+  );
+  return { app, url, logger, close: () => app.close() };
+}
