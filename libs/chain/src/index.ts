@@ -1,0 +1,15 @@
+// Public face of @sealfold/chain.
+export * from './errors.js';
+export { readJournal, encodeRecord, JournalWriter, type JournalReadResult } from './journal.js';
+export {
+  DEFAULT_BLOCK_GAS_LIMIT,
+  DEFAULT_CHAIN_ID,
+  DEV_MNEMONIC,
+  deriveDevAccounts,
+  startEmbeddedChainCore,
+  type Deployment,
+  type DevAccount,
+  type EmbeddedChain,
+  type EmbeddedChainOptions,
+  type RunningChainCore,
+} from './embedded-chain.js';
