@@ -13,3 +13,15 @@ export {
   type EmbeddedChainOptions,
   type RunningChainCore,
 } from './embedded-chain.js';
+export {
+  JOB_REQUEST_TYPES,
+  SEALFOLD_DOMAIN_NAME,
+  SEALFOLD_DOMAIN_VERSION,
+  hashJobRequest,
+  sealfoldDomain,
+  signJobRequest,
+  validateJobRequest,
+  verifyJobRequest,
+  type SealfoldDomain,
+  type VerifyOptions,
+} from './eip712.js';

@@ -1,0 +1,160 @@
+// EIP-712 typed structured data for the buyer's JobRequest (https://eips.ethereum.org/EIPS/eip-712).
+// hashStruct(s) = keccak256(typeHash ‖ encodeData(s)); the signed digest is keccak256(0x19 0x01 ‖ domainSeparator ‖
+// hashStruct(message)). ethers' TypedDataEncoder implements encodeType/encodeData (nested structs are appended to the
+// type string in alphabetical order, arrays are hashed element-wise, strings by keccak256 of their UTF-8 bytes).
+import { TypedDataEncoder, getAddress, isHexString, verifyTypedData, type Signer, type TypedDataDomain } from 'ethers';
+import { jobRequestJsonSchema, jobRequestToJson, type JobRequest } from '@sealfold/protocol';
+import { InvalidArgumentError, SignatureError } from './errors.js';
+
+export const SEALFOLD_DOMAIN_NAME = 'Sealfold';
+export const SEALFOLD_DOMAIN_VERSION = '1';
+
+export interface SealfoldDomain {
+  readonly name: typeof SEALFOLD_DOMAIN_NAME;
+  readonly version: typeof SEALFOLD_DOMAIN_VERSION;
+  readonly chainId: bigint;
+  /** The DatasetLicence contract (licences are what a job request spends). */
+  readonly verifyingContract: string;
+}
+
+/** EIP-712 `types` for a JobRequest (the domain type is implied by the domain's fields). */
+export const JOB_REQUEST_TYPES = {
+  JobRequest: [
+    { name: 'buyer', type: 'address' },
+    { name: 'datasets', type: 'uint256[]' },
+    { name: 'licences', type: 'uint256[]' },
+    { name: 'modelSpecHash', type: 'bytes32' },
+    { name: 'strategy', type: 'string' },
+    { name: 'rounds', type: 'uint32' },
+    { name: 'dp', type: 'DpParams' },
+    { name: 'nonce', type: 'uint256' },
+    { name: 'deadline', type: 'uint64' },
+    { name: 'chainId', type: 'uint256' },
+  ],
+  DpParams: [
+    { name: 'noiseMultiplierMilli', type: 'uint32' },
+    { name: 'clipNormMicro', type: 'uint64' },
+    { name: 'deltaAtto', type: 'uint64' },
+  ],
+} as const;
+
+// ethers wants mutable arrays.
+const TYPES = {
+  JobRequest: JOB_REQUEST_TYPES.JobRequest.map((f) => ({ ...f })),
+  DpParams: JOB_REQUEST_TYPES.DpParams.map((f) => ({ ...f })),
+};
+
+export function sealfoldDomain(chainId: bigint | number, verifyingContract: string): SealfoldDomain {
+  const id = BigInt(chainId);
+  if (id <= 0n) throw new InvalidArgumentError(`invalid chain id ${chainId}`);
+  return {
+    name: SEALFOLD_DOMAIN_NAME,
+    version: SEALFOLD_DOMAIN_VERSION,
+    chainId: id,
+    verifyingContract: checkedAddress(verifyingContract, 'verifyingContract'),
+  };
+}
+
+function checkedAddress(value: string, what: string): string {
+  try {
+    return getAddress(value);
+  } catch (cause) {
+    throw new InvalidArgumentError(`${what} is not a valid address: ${String(value)}`, { cause });
+  }
+}
+
+function toTypedDomain(domain: SealfoldDomain): TypedDataDomain {
+  return {
+    name: domain.name,
+    version: domain.version,
+    chainId: domain.chainId,
+    verifyingContract: domain.verifyingContract,
+  };
+}
+
+/** Validates a JobRequest by round-tripping it through the protocol's zod schema (ranges, lengths, formats). */
+export function validateJobRequest(req: JobRequest): JobRequest {
+  const parsed = jobRequestJsonSchema.safeParse(jobRequestToJson(req));
+  if (!parsed.success)
+    throw new InvalidArgumentError(
+      `invalid job request: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
+  return { ...parsed.data, buyer: checkedAddress(parsed.data.buyer, 'buyer') };
+}
+
+function message(req: JobRequest): Record<string, unknown> {
+  return {
+    buyer: req.buyer,
+    datasets: [...req.datasets],
+    licences: [...req.licences],
+    modelSpecHash: req.modelSpecHash,
+    strategy: req.strategy,
+    rounds: req.rounds,
+    dp: { ...req.dp },
+    nonce: req.nonce,
+    deadline: req.deadline,
+    chainId: req.chainId,
+  };
+}
+
+/** The EIP-712 digest of a request: also a stable job id. */
+export function hashJobRequest(domain: SealfoldDomain, req: JobRequest): string {
+  return TypedDataEncoder.hash(toTypedDomain(domain), TYPES, message(validateJobRequest(req)));
+}
+
+/** Signs `req` with the buyer's key (`signer` must be the buyer). Returns a 65-byte hex signature. */
+export async function signJobRequest(signer: Signer, domain: SealfoldDomain, req: JobRequest): Promise<string> {
+  const valid = validateJobRequest(req);
+  if (valid.chainId !== domain.chainId)
+    throw new InvalidArgumentError(`request chain id ${valid.chainId} differs from domain chain id ${domain.chainId}`);
+  const address = await signer.getAddress();
+  if (getAddress(address) !== valid.buyer)
+    throw new InvalidArgumentError(`signer ${address} is not the request's buyer ${valid.buyer}`);
+  return signer.signTypedData(toTypedDomain(domain), TYPES, message(valid));
+}
+
+export interface VerifyOptions {
+  /** Unix seconds used for the deadline check; defaults to the wall clock. */
+  now?: bigint;
+}
+
+/**
+ * Verifies a signed JobRequest and returns the buyer's checksummed address. Throws `SignatureError` with reason
+ * `malformed` (bad request or signature encoding), `wrong-chain` (request chain id ≠ domain chain id), `expired`
+ * (deadline passed) or `signer-mismatch` (the signature recovers to someone other than `buyer`, e.g. a tampered field
+ * or a signature made for another domain).
+ */
+export function verifyJobRequest(
+  domain: SealfoldDomain,
+  req: JobRequest,
+  signature: string,
+  options: VerifyOptions = {},
+): string {
+  let valid: JobRequest;
+  try {
+    valid = validateJobRequest(req);
+  } catch (cause) {
+    throw new SignatureError('malformed', (cause as Error).message, { cause });
+  }
+  if (!isHexString(signature, 65)) throw new SignatureError('malformed', 'signature must be 65 bytes of hex');
+  if (valid.chainId !== domain.chainId)
+    throw new SignatureError(
+      'wrong-chain',
+      `job request is for chain id ${valid.chainId}, this verifier is on chain id ${domain.chainId}`,
+    );
+  const now = options.now ?? BigInt(Math.floor(Date.now() / 1000));
+  if (valid.deadline < now)
+    throw new SignatureError('expired', `job request deadline ${valid.deadline} has passed (now ${now})`);
+  let recovered: string;
+  try {
+    recovered = verifyTypedData(toTypedDomain(domain), TYPES, message(valid), signature);
+  } catch (cause) {
+    throw new SignatureError('malformed', `signature does not recover: ${(cause as Error).message}`, { cause });
+  }
+  if (recovered !== valid.buyer)
+    throw new SignatureError(
+      'signer-mismatch',
+      `signature recovers to ${recovered}, not the buyer ${valid.buyer} (tampered request or other domain)`,
+    );
+  return recovered;
+}

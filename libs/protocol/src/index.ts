@@ -1,0 +1,5 @@
+// Public face of @sealfold/protocol: message types and binary codecs shared by the apps (no Nest, no I/O).
+export * from './secagg.js';
+export * from './secagg-codec.js';
+export * from './job.js';
+export * from './wire.js';
