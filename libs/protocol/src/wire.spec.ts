@@ -1,0 +1,137 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import {
+  WIRE_FRAME_TYPES,
+  WIRE_HEADER_BYTES,
+  WireCodecError,
+  decodeControlPayload,
+  decodePlainUpdate,
+  decodeWireFrame,
+  encodeControlFrame,
+  encodePlainUpdate,
+  encodeWireFrame,
+  siloAuthMessage,
+  type WireFrameType,
+} from './wire.js';
+
+const types = Object.keys(WIRE_FRAME_TYPES) as WireFrameType[];
+const frameArb = fc.record({
+  type: fc.constantFrom(...types),
+  jobId: fc.string({ maxLength: 20 }),
+  round: fc.nat({ max: 0xffff_ffff }),
+  stage: fc.nat({ max: 255 }),
+  payload: fc.uint8Array({ maxLength: 300 }),
+});
+
+const codeOf = (f: () => unknown): string => {
+  try {
+    f();
+  } catch (e) {
+    if (e instanceof WireCodecError) return e.code;
+    throw e;
+  }
+  return 'NO_ERROR';
+};
+
+describe('wire frames', () => {
+  it('round-trips every frame (property)', () => {
+    fc.assert(
+      fc.property(frameArb, (frame) => {
+        const decoded = decodeWireFrame(encodeWireFrame(frame));
+        expect(decoded).toEqual({ ...frame, payload: Uint8Array.from(frame.payload) });
+      }),
+    );
+  });
+
+  it('rejects every strict prefix and every extension of a valid frame (property)', () => {
+    fc.assert(
+      fc.property(frameArb, fc.uint8Array({ minLength: 1, maxLength: 8 }), (frame, extra) => {
+        const bytes = encodeWireFrame(frame);
+        const cut = bytes.subarray(0, bytes.length - 1);
+        expect(['TRUNCATED']).toContain(codeOf(() => decodeWireFrame(cut)));
+        const longer = new Uint8Array(bytes.length + extra.length);
+        longer.set(bytes);
+        longer.set(extra, bytes.length);
+        expect(codeOf(() => decodeWireFrame(longer))).toBe('TRAILING_BYTES');
+      }),
+    );
+  });
+
+  it('never throws anything but WireCodecError on random bytes (property)', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        try {
+          decodeWireFrame(bytes);
+        } catch (e) {
+          expect(e).toBeInstanceOf(WireCodecError);
+        }
+      }),
+    );
+  });
+
+  it('names what is wrong: magic, version, type, size', () => {
+    const good = encodeWireFrame({ type: 'secagg', jobId: 'j1', round: 2, stage: 6, payload: new Uint8Array(10) });
+    const patch = (i: number, v: number) => {
+      const b = good.slice();
+      b[i] = v;
+      return b;
+    };
+    expect(codeOf(() => decodeWireFrame(patch(0, 0)))).toBe('BAD_MAGIC');
+    expect(codeOf(() => decodeWireFrame(patch(2, 9)))).toBe('BAD_VERSION');
+    expect(codeOf(() => decodeWireFrame(patch(3, 200)))).toBe('UNKNOWN_TYPE');
+    expect(codeOf(() => decodeWireFrame(patch(9, 65)))).toBe('BAD_LENGTH');
+    expect(codeOf(() => decodeWireFrame(good, { maxFrameBytes: good.length - 1 }))).toBe('OVERSIZED');
+    // A header that declares a huge payload is refused before anything is allocated.
+    const huge = good.slice(0, WIRE_HEADER_BYTES + 2);
+    new DataView(huge.buffer).setUint32(12, 0xffff_fff0, true);
+    expect(codeOf(() => decodeWireFrame(huge))).toBe('OVERSIZED');
+    expect(codeOf(() => decodeWireFrame(new Uint8Array(3)))).toBe('TRUNCATED');
+  });
+});
+
+describe('control payloads', () => {
+  it('round-trips a challenge and refuses unknown fields and bad JSON', () => {
+    const body = {
+      coordinatorId: 'c-1',
+      nonce: `0x${'ab'.repeat(32)}`,
+      expiresAt: 1_800_000_000_000,
+      chainId: '31337',
+    };
+    const frame = decodeWireFrame(encodeControlFrame('challenge', body));
+    expect(frame.type).toBe('challenge');
+    expect(decodeControlPayload('challenge', frame.payload)).toEqual(body);
+    const extra = new TextEncoder().encode(JSON.stringify({ ...body, admin: true }));
+    expect(codeOf(() => decodeControlPayload('challenge', extra))).toBe('BAD_FIELD');
+    expect(codeOf(() => decodeControlPayload('challenge', new TextEncoder().encode('{')))).toBe('BAD_JSON');
+    expect(codeOf(() => decodeControlPayload('challenge', Uint8Array.of(0xff, 0xfe)))).toBe('BAD_JSON');
+  });
+
+  it('refuses to encode a body its own schema rejects', () => {
+    expect(codeOf(() => encodeControlFrame('announce', { datasets: ['01'] }))).toBe('BAD_FIELD');
+  });
+
+  it('binds the auth message to coordinator, chain, silo, nonce and expiry', () => {
+    const c = { coordinatorId: 'c-1', nonce: `0x${'01'.repeat(32)}`, expiresAt: 5, chainId: '1' };
+    const base = siloAuthMessage(c, '0xAbC0000000000000000000000000000000000001');
+    expect(base).toMatch(/^Sealfold silo authentication v1\n/);
+    expect(base).toContain('silo: 0xabc0000000000000000000000000000000000001');
+    for (const changed of [
+      { ...c, coordinatorId: 'c-2' },
+      { ...c, chainId: '2' },
+      { ...c, nonce: `0x${'02'.repeat(32)}` },
+      { ...c, expiresAt: 6 },
+    ])
+      expect(siloAuthMessage(changed, '0xAbC0000000000000000000000000000000000001')).not.toBe(base);
+  });
+
+  it('round-trips plain updates and refuses negative weights', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0, max: 1e9, noNaN: true }), fc.uint8Array({ maxLength: 64 }), (w, bytes) => {
+        const d = decodePlainUpdate(encodePlainUpdate(w, bytes));
+        expect(d.weight).toBe(w);
+        expect(d.weights).toEqual(bytes);
+      }),
+    );
+    expect(codeOf(() => encodePlainUpdate(-1, new Uint8Array()))).toBe('BAD_FIELD');
+  });
+});
