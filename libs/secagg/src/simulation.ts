@@ -1,0 +1,141 @@
+// An in-process round: real clients and a real server exchanging real frames (every message goes through the
+// binary codec, so byte counts are the wire sizes). For tests, benchmarks and local dry runs — no network.
+// `dropouts[stage]` lists clients that vanish instead of sending that stage's reply; `intercept` lets a test play a
+// misbehaving coordinator by rewriting what a client receives.
+import {
+  decodeSecAggMessage,
+  encodeSecAggMessage,
+  type SecAggClientMessage,
+  type SecAggParams,
+  type SecAggServerMessage,
+} from '@sealfold/protocol';
+import { SecAggClient, type Curves, type SecAggInput } from './client.js';
+import { SecAggError } from './errors.js';
+import { SecAggServer, type SecAggServerStage, type SecAggServerStep } from './server.js';
+import { CertificateCache, type SessionIdentity } from './session.js';
+
+export type SecAggClientStep = Exclude<SecAggServerStage, 'done' | 'aborted'>;
+export const CLIENT_STEPS: readonly SecAggClientStep[] = [
+  'advertise-keys',
+  'share-keys',
+  'masked-input',
+  'consistency-signature',
+  'unmask-shares',
+];
+
+export interface SimulationOptions {
+  readonly jobId: string;
+  readonly round: number;
+  readonly params: SecAggParams;
+  readonly roundSeed?: Uint8Array;
+  /** Inputs by client id (the invited clients are its keys). */
+  readonly inputs: ReadonlyMap<number, SecAggInput>;
+  readonly identities: ReadonlyMap<number, SessionIdentity>;
+  readonly walletOf: (id: number) => string | undefined;
+  /** Clients that drop instead of answering the given stage. */
+  readonly dropouts?: Partial<Record<SecAggClientStep, Iterable<number>>>;
+  /** Per-client certificate caches (one per client by default, as on real silos). */
+  readonly certificatesOf?: (id: number) => CertificateCache;
+  /** Rewrite a server message before client `to` sees it (a malicious coordinator). */
+  readonly intercept?: (to: number, message: SecAggServerMessage) => SecAggServerMessage;
+  readonly curves?: Curves;
+}
+
+export interface SimulationResult {
+  readonly outcome: Exclude<SecAggServerStep, { kind: 'send' }>;
+  readonly server: SecAggServer;
+  readonly clients: ReadonlyMap<number, SecAggClient>;
+  /** Refusals by client id. */
+  readonly refusals: ReadonlyMap<number, SecAggError>;
+  /** Bytes each client sent (frames). */
+  readonly bytesSent: ReadonlyMap<number, number>;
+  /** Bytes the server sent to each client. */
+  readonly bytesReceived: ReadonlyMap<number, number>;
+  /** Milliseconds each client spent handling each stage's message (decode + handle + encode). */
+  readonly clientMs: ReadonlyMap<number, Partial<Record<SecAggClientStep, number>>>;
+  /** Milliseconds the server spent per stage (receive + advance). */
+  readonly serverMs: Partial<Record<SecAggServerStage, number>>;
+}
+
+export async function simulateRound(o: SimulationOptions): Promise<SimulationResult> {
+  const ids = [...o.inputs.keys()];
+  const server = new SecAggServer({
+    jobId: o.jobId,
+    round: o.round,
+    params: o.params,
+    clients: ids,
+    roundSeed: o.roundSeed,
+  });
+  const clients = new Map<number, SecAggClient>();
+  const caches = new Map<number, CertificateCache>();
+  for (const id of ids) {
+    const cache = o.certificatesOf?.(id) ?? new CertificateCache();
+    caches.set(id, cache);
+    clients.set(
+      id,
+      new SecAggClient({
+        jobId: o.jobId,
+        round: o.round,
+        id,
+        session: o.identities.get(id)!,
+        walletOf: o.walletOf,
+        input: o.inputs.get(id)!,
+        certificates: cache,
+        curves: o.curves,
+      }),
+    );
+  }
+  const dropAt = new Map<SecAggClientStep, Set<number>>();
+  for (const step of CLIENT_STEPS) dropAt.set(step, new Set(o.dropouts?.[step] ?? []));
+  const refusals = new Map<number, SecAggError>();
+  const bytesSent = new Map<number, number>(ids.map((id) => [id, 0]));
+  const bytesReceived = new Map<number, number>(ids.map((id) => [id, 0]));
+  const clientMs = new Map<number, Partial<Record<SecAggClientStep, number>>>(ids.map((id) => [id, {}]));
+  const serverMs: Partial<Record<SecAggServerStage, number>> = {};
+  const gone = new Set<number>();
+
+  let t0 = performance.now();
+  let step: SecAggServerStep = server.start();
+  let serverStage: SecAggServerStage = 'advertise-keys';
+  serverMs[serverStage] = performance.now() - t0;
+  while (step.kind === 'send') {
+    const stage = step.stage as SecAggClientStep;
+    const replies: [number, Uint8Array][] = [];
+    for (const [to, message] of step.messages) {
+      const delivered = o.intercept ? o.intercept(to, message) : message;
+      const frame = encodeSecAggMessage(delivered);
+      bytesReceived.set(to, bytesReceived.get(to)! + frame.length);
+      if (gone.has(to) || dropAt.get(stage)!.has(to)) {
+        gone.add(to);
+        continue;
+      }
+      const client = clients.get(to)!;
+      const start = performance.now();
+      let reply: SecAggClientMessage | null;
+      try {
+        reply = await client.handle(decodeSecAggMessage(frame) as SecAggServerMessage);
+      } catch (err) {
+        if (!(err instanceof SecAggError)) throw err;
+        refusals.set(to, err);
+        gone.add(to);
+        continue;
+      }
+      if (!reply) continue;
+      const out = encodeSecAggMessage(reply);
+      clientMs.get(to)![stage] = performance.now() - start;
+      bytesSent.set(to, bytesSent.get(to)! + out.length);
+      replies.push([to, out]);
+    }
+    t0 = performance.now();
+    for (const [from, frame] of replies) server.receive(from, decodeSecAggMessage(frame) as SecAggClientMessage);
+    serverStage = stage;
+    step = await server.advance();
+    serverMs[serverStage] = (serverMs[serverStage] ?? 0) + performance.now() - t0;
+  }
+  if (step.kind === 'aborted')
+    for (const [to, message] of step.messages) {
+      if (gone.has(to)) continue;
+      await clients.get(to)!.handle(decodeSecAggMessage(encodeSecAggMessage(message)) as SecAggServerMessage);
+    }
+  return { outcome: step, server, clients, refusals, bytesSent, bytesReceived, clientMs, serverMs };
+}
