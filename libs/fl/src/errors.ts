@@ -1,0 +1,23 @@
+/** Why a libs/fl call was refused; apps map these codes to user-facing reasons. */
+export type FlErrorCode =
+  | 'INVALID_MODEL_SPEC'
+  | 'MODEL_LIMIT_EXCEEDED'
+  | 'WEIGHTS_MISMATCH'
+  | 'WEIGHTS_CODEC'
+  | 'INVALID_DATA'
+  | 'INVALID_ARGUMENT'
+  | 'BACKEND_UNAVAILABLE';
+
+export class FlError extends Error {
+  override readonly name = 'FlError';
+  constructor(
+    readonly code: FlErrorCode,
+    message: string,
+  ) {
+    super(`${code}: ${message}`);
+  }
+}
+
+export function assertArg(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new FlError('INVALID_ARGUMENT', message);
+}

@@ -1,0 +1,52 @@
+// libs/fl: federated-learning engine (tfjs backend, model spec, local training, strategies, DP, evaluation).
+// Imports no Nest, no secagg/chain/storage: the apps wrap it with SecAgg+ and transport.
+export { FlError, type FlErrorCode } from './errors.js';
+export { type BackendInfo, type BackendName, initBackend, missingKernels, useBackendFor } from './backend.js';
+export {
+  ACTIVATIONS,
+  type Activation,
+  type LayerSpec,
+  MODEL_LIMITS,
+  type ModelSpec,
+  type WeightEntry,
+  type WeightLayout,
+  canonicalJson,
+  layerSpecSchema,
+  modelSpecHash,
+  modelSpecSchema,
+  parseModelSpec,
+  weightLayout,
+} from './spec.js';
+export { type BuiltModel, buildModel, flattenWeights, initialWeights, setFlatWeights } from './model.js';
+export { WEIGHTS_HEADER_BYTES, decodeWeights, encodeWeights } from './codec.js';
+export { type LocalData, type Split, selectSamples, splitTrainValidation, validateLocalData } from './data.js';
+export {
+  type EvalSums,
+  type OptimizerName,
+  type TrainLocalOptions,
+  type TrainLocalResult,
+  combineEval,
+  evaluateLocal,
+  trainLocal,
+} from './train.js';
+export {
+  FEDADAM_DEFAULTS,
+  type FedAdamParams,
+  type FedAdamState,
+  fedAdamInit,
+  fedAdamStep,
+  fedAvgStep,
+  meanUpdate,
+  weightedSum,
+} from './strategy.js';
+export { addGaussianNoise, clipL2, l2Norm, noiseShareStd, privatizeUpdate } from './dp.js';
+export {
+  type RdpConversion,
+  epsilonFromRdp,
+  exactGaussianEpsilon,
+  gaussianEpsilon,
+  gaussianRdp,
+  noiseMultiplierFor,
+  rdpToEpsilon,
+} from './accountant.js';
+export { CryptoUniform, GaussianSampler, SeededRng, type UniformSource } from './rng.js';
