@@ -10,3 +10,5 @@ export {
   type Ed25519,
   type X25519,
 } from './curves.js';
+export { AgeError, type AgeErrorCode } from './errors.js';
+export * from './age/index.js';
