@@ -1,0 +1,37 @@
+// Typed errors of @sealfold/dataset. Messages name the line and column of the offending field but never quote a
+// data value: error text may reach a log, and no plaintext row may (DESIGN.md §1).
+
+/** Why a dataset or manifest was refused. */
+export type DatasetErrorCode =
+  | 'EMPTY_FILE'
+  | 'RAGGED_ROW'
+  | 'BAD_QUOTING'
+  | 'BAD_LINE_ENDING'
+  | 'INVALID_UTF8'
+  | 'BAD_GZIP'
+  | 'DUPLICATE_HEADER'
+  | 'EMPTY_HEADER'
+  | 'BAD_HEADER'
+  | 'MISSING_LABEL'
+  | 'NO_FEATURES'
+  | 'NOT_NUMERIC'
+  | 'NOT_INTEGER'
+  | 'UNKNOWN_LEVEL'
+  | 'TOO_MANY_LEVELS'
+  | 'SCHEMA_MISMATCH'
+  | 'INVALID_SCHEMA'
+  | 'INVALID_MANIFEST'
+  | 'INVALID_INPUT';
+
+/** A refused dataset, schema or manifest. `line` and `column` are 1-based; `column` counts fields, not characters. */
+export class DatasetError extends Error {
+  override readonly name = 'DatasetError';
+  constructor(
+    readonly code: DatasetErrorCode,
+    message: string,
+    readonly line?: number,
+    readonly column?: number,
+  ) {
+    super(line === undefined ? message : `line ${line}${column === undefined ? '' : `, column ${column}`}: ${message}`);
+  }
+}

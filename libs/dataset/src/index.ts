@@ -1,0 +1,36 @@
+// @sealfold/dataset: streaming RFC 4180 CSV, schema inference/validation, commitment, manifest, dense training form.
+export { DatasetError, type DatasetErrorCode } from './errors.js';
+export { CsvTokenizer, type RecordSink, type RegionSink } from './tokenizer.js';
+export { CommitmentHasher, COMMITMENT_DOMAIN, commitmentOfTable } from './commitment.js';
+export { classifyNumber, type NumberClass } from './numbers.js';
+export {
+  ColumnSchema,
+  DatasetSchemaSchema,
+  parseSchema,
+  parseSchemaJson,
+  schemaClasses,
+  datasetSchemaJsonSchema,
+  type Column,
+  type FloatColumn,
+  type IntegerColumn,
+  type CategoricalColumn,
+  type DatasetSchema,
+} from './schema.js';
+export { CsvInspector, sortLevels, type InspectOptions, type InspectResult } from './inspector.js';
+export { inspectCsv, inspectCsvTee, createInspectStream, type InspectTee } from './inspect.js';
+export { csvRecords, toDense, type DenseOptions, type DenseDataset } from './records.js';
+export { bytesOf, decodedBytes, isGzip, type ByteSource } from './source.js';
+export {
+  MANIFEST_FORMAT_VERSION,
+  ManifestSchema,
+  SealedObjectSchema,
+  LicenceTermsSchema,
+  parseManifest,
+  serializeManifest,
+  manifestJsonSchema,
+  isEip55Address,
+  toEip55Address,
+  type Manifest,
+  type SealedObject,
+  type LicenceTerms,
+} from './manifest.js';

@@ -1,0 +1,338 @@
+// RFC 4180 §2 record tokenizer working on bytes and indices (no per-character string building).
+//
+//   file = [header CRLF] record *(CRLF record) [CRLF]
+//   field = (escaped / non-escaped);  escaped = DQUOTE *(TEXTDATA / COMMA / CR / LF / 2DQUOTE) DQUOTE
+//
+// Accepted beyond the RFC: LF alone as a line break (CRLF or LF, mixed), a UTF-8 byte-order mark at the very start,
+// and any non-control bytes in TEXTDATA (UTF-8). Refused: a quote inside a non-escaped field, anything between a
+// closing quote and the next comma/line break, an unterminated quoted field, a CR not followed by LF outside quotes.
+//
+// Input is pushed in chunks of any size; a record that straddles chunks is carried over and the scan resumes where it
+// stopped, so every input byte is scanned once (linear even for one huge quoted field).
+import { DatasetError } from './errors.js';
+
+const COMMA = 0x2c;
+const LF = 0x0a;
+const CR = 0x0d;
+const QUOTE = 0x22;
+
+/**
+ * Receives each record. `buf[starts[i]..ends[i])` are the unescaped bytes of field i (escaped "" already folded);
+ * the views are only valid during the call. `line` is the 1-based physical line where the record starts.
+ */
+export type RecordSink = (buf: Buffer, starts: Int32Array, ends: Int32Array, count: number, line: number) => void;
+
+/**
+ * Receives, once per push, the raw bytes of the records completed by that push (`buf[start..end)`, starting on a
+ * record boundary at physical line `line`), e.g. to validate UTF-8 in one native call per chunk.
+ */
+export type RegionSink = (buf: Buffer, start: number, end: number, line: number) => void;
+
+/** Scan states between pushes. */
+const enum State {
+  FieldStart,
+  Unquoted,
+  Quoted,
+  /** Just read a quote inside a quoted field: either "" (escaped quote) or the closing quote. */
+  QuoteInQuoted,
+  /** After the closing quote: must see comma, CR or LF. */
+  AfterQuoted,
+}
+
+export class CsvTokenizer {
+  private buf: Buffer = Buffer.allocUnsafe(1 << 16);
+  private len = 0;
+  /** Where the scan resumes, and where the current (incomplete) record starts. */
+  private pos = 0;
+  private recordStart = 0;
+  private state = State.FieldStart;
+  private fieldStart = 0;
+  /** True when the current field is quoted and contains "" escapes (needs folding). */
+  private fieldEscaped = false;
+  private starts = new Int32Array(64);
+  private ends = new Int32Array(64);
+  private escaped = new Uint8Array(64);
+  private count = 0;
+  /** Physical line of the current record's start, and newlines seen inside its quoted fields so far. */
+  private line = 1;
+  private innerNewlines = 0;
+  private bomChecked = false;
+  private totalBytes = 0;
+  private finished = false;
+
+  constructor(
+    private readonly sink: RecordSink,
+    private readonly regionSink?: RegionSink,
+  ) {}
+
+  /** Bytes pushed so far. */
+  get bytes(): number {
+    return this.totalBytes;
+  }
+
+  push(chunk: Uint8Array): void {
+    if (this.finished) throw new DatasetError('INVALID_INPUT', 'push after finish');
+    if (chunk.length === 0) return;
+    this.totalBytes += chunk.length;
+    this.append(chunk);
+    if (!this.bomChecked) {
+      // Skip a UTF-8 byte-order mark (EF BB BF) at the very start; wait until 3 bytes decide it.
+      const b = this.buf;
+      const isBomPrefix = b[0] === 0xef && (this.len < 2 || b[1] === 0xbb) && (this.len < 3 || b[2] === 0xbf);
+      if (isBomPrefix && this.len < 3) return;
+      this.bomChecked = true;
+      if (isBomPrefix) this.pos = this.recordStart = this.fieldStart = 3;
+    }
+    this.scanWithRegion(false);
+    this.compact();
+  }
+
+  /** Ends the input: emits a final record that has no trailing line break. */
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.bomChecked = true;
+    this.scanWithRegion(true);
+  }
+
+  private scanWithRegion(atEnd: boolean): void {
+    const start = this.recordStart;
+    const line = this.line;
+    this.scan(atEnd);
+    if (this.regionSink && this.recordStart > start) this.regionSink(this.buf, start, this.recordStart, line);
+  }
+
+  private append(chunk: Uint8Array): void {
+    const need = this.len + chunk.length;
+    if (need > this.buf.length) {
+      let cap = this.buf.length * 2;
+      while (cap < need) cap *= 2;
+      const next = Buffer.allocUnsafe(cap);
+      this.buf.copy(next, 0, 0, this.len);
+      this.buf = next;
+    }
+    this.buf.set(chunk, this.len);
+    this.len = need;
+  }
+
+  /** Moves the incomplete record to the front of the buffer and rebases the saved offsets. */
+  private compact(): void {
+    const shift = this.recordStart;
+    if (shift === 0) return;
+    this.buf.copyWithin(0, shift, this.len);
+    this.len -= shift;
+    this.pos -= shift;
+    this.fieldStart -= shift;
+    for (let i = 0; i < this.count; i++) {
+      this.starts[i] -= shift;
+      this.ends[i] -= shift;
+    }
+    this.recordStart = 0;
+  }
+
+  private endField(end: number, escaped: boolean): void {
+    if (this.count === this.starts.length) {
+      const grow = (a: Int32Array) => {
+        const n = new Int32Array(a.length * 2);
+        n.set(a);
+        return n;
+      };
+      this.starts = grow(this.starts);
+      this.ends = grow(this.ends);
+      const e = new Uint8Array(this.escaped.length * 2);
+      e.set(this.escaped);
+      this.escaped = e;
+    }
+    this.starts[this.count] = this.fieldStart;
+    this.ends[this.count] = end;
+    this.escaped[this.count] = escaped ? 1 : 0;
+    this.count++;
+  }
+
+  private endRecord(next: number, lineBreaks: number): void {
+    const { buf, starts, ends, escaped, count } = this;
+    for (let i = 0; i < count; i++) {
+      if (escaped[i] === 0) continue;
+      // Fold "" into " in place (the buffer is ours; the field only shrinks).
+      let w = starts[i];
+      for (let r = starts[i]; r < ends[i]; r++) {
+        buf[w++] = buf[r];
+        if (buf[r] === QUOTE) r++;
+      }
+      // Overwrite the freed tail with ASCII quotes so the record's raw region stays valid UTF-8 exactly when the
+      // input was (the region sink checks UTF-8 after this fold; dropping a quote of a pair never joins a sequence).
+      buf.fill(QUOTE, w, ends[i]);
+      ends[i] = w;
+    }
+    this.sink(buf, starts, ends, count, this.line);
+    this.line += this.innerNewlines + lineBreaks;
+    this.innerNewlines = 0;
+    this.count = 0;
+    this.recordStart = this.fieldStart = next;
+    this.state = State.FieldStart;
+  }
+
+  private fail(
+    message: string,
+    at: number,
+    code: 'BAD_QUOTING' | 'BAD_LINE_ENDING' = 'BAD_QUOTING',
+    column = this.count + 1,
+  ): never {
+    // The line of the offending byte: record start line plus newlines between the record start and `at`.
+    let line = this.line;
+    for (let i = this.recordStart; i < at && i < this.len; i++) if (this.buf[i] === LF) line++;
+    throw new DatasetError(code, message, line, column);
+  }
+
+  /** Handles a line break at p (CR or LF) outside quotes; returns the index after it, or -1 if more input is needed. */
+  private lineBreak(p: number, atEnd: boolean): number {
+    const buf = this.buf;
+    if (buf[p] === LF) return p + 1;
+    if (p + 1 < this.len) {
+      if (buf[p + 1] === LF) return p + 2;
+      this.fail('carriage return not followed by line feed', p, 'BAD_LINE_ENDING');
+    }
+    if (atEnd) this.fail('carriage return not followed by line feed', p, 'BAD_LINE_ENDING');
+    return -1;
+  }
+
+  private scan(atEnd: boolean): void {
+    const buf = this.buf;
+    const n = this.len;
+    let p = this.pos;
+    let state = this.state;
+    for (;;) {
+      switch (state) {
+        case State.FieldStart: {
+          if (p >= n) {
+            if (atEnd && (this.count > 0 || p > this.recordStart)) {
+              // Input ends after a comma: the last field is empty.
+              this.fieldStart = p;
+              this.endField(p, false);
+              this.endRecord(p, 0);
+            }
+            this.pos = p;
+            this.state = State.FieldStart;
+            return;
+          }
+          this.fieldStart = p;
+          if (buf[p] === QUOTE) {
+            this.fieldStart = p + 1;
+            this.fieldEscaped = false;
+            p++;
+            state = State.Quoted;
+          } else state = State.Unquoted;
+          break;
+        }
+        case State.Unquoted: {
+          let c = 0;
+          while (p < n) {
+            c = buf[p];
+            if (c === COMMA || c === LF || c === CR || c === QUOTE) break;
+            p++;
+          }
+          if (p >= n) {
+            if (atEnd) {
+              this.endField(p, false);
+              this.endRecord(p, 0);
+              this.pos = p;
+              this.state = State.FieldStart;
+              return;
+            }
+            this.pos = p;
+            this.state = state;
+            return;
+          }
+          if (c === COMMA) {
+            this.endField(p, false);
+            p++;
+            state = State.FieldStart;
+          } else if (c === QUOTE) {
+            this.fail('quote inside an unquoted field', p);
+          } else {
+            const next = this.lineBreak(p, atEnd);
+            if (next < 0) {
+              this.pos = p;
+              this.state = state;
+              return;
+            }
+            this.endField(p, false);
+            this.endRecord(next, 1);
+            p = next;
+            state = State.FieldStart;
+          }
+          break;
+        }
+        case State.Quoted: {
+          const q = buf.indexOf(QUOTE, p);
+          const stop = q < 0 || q >= n ? n : q;
+          for (let i = p; i < stop; i++) if (buf[i] === LF) this.innerNewlines++;
+          if (stop >= n) {
+            if (atEnd) this.fail('unterminated quoted field', this.fieldStart - 1);
+            this.pos = n;
+            this.state = state;
+            return;
+          }
+          p = q + 1;
+          state = State.QuoteInQuoted;
+          break;
+        }
+        case State.QuoteInQuoted: {
+          if (p >= n) {
+            if (atEnd) {
+              this.endField(p - 1, this.fieldEscaped);
+              this.endRecord(p, 0);
+              this.pos = p;
+              this.state = State.FieldStart;
+              return;
+            }
+            this.pos = p;
+            this.state = state;
+            return;
+          }
+          if (buf[p] === QUOTE) {
+            this.fieldEscaped = true;
+            p++;
+            state = State.Quoted;
+          } else {
+            this.endField(p - 1, this.fieldEscaped);
+            state = State.AfterQuoted;
+          }
+          break;
+        }
+        case State.AfterQuoted: {
+          if (p >= n) {
+            if (atEnd) {
+              this.endRecord(p, 0);
+              this.pos = p;
+              this.state = State.FieldStart;
+              return;
+            }
+            this.pos = p;
+            this.state = state;
+            return;
+          }
+          const c = buf[p];
+          if (c === COMMA) {
+            p++;
+            state = State.FieldStart;
+            // A comma right at the end of input still opens an (empty) field; FieldStart handles it.
+          } else if (c === LF || c === CR) {
+            const next = this.lineBreak(p, atEnd);
+            if (next < 0) {
+              this.pos = p;
+              this.state = state;
+              return;
+            }
+            this.endRecord(next, 1);
+            p = next;
+            state = State.FieldStart;
+          } else {
+            this.fail('characters after the closing quote of a quoted field', p, 'BAD_QUOTING', this.count);
+          }
+          break;
+        }
+      }
+    }
+  }
+}
