@@ -1,0 +1,175 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFileSync } from 'node:child_process';
+import { chmod, mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import fc from 'fast-check';
+import { AgeError } from '../errors.js';
+import {
+  X25519Identity,
+  X25519Recipient,
+  formatIdentityFile,
+  loadIdentityFile,
+  parseIdentityFile,
+  saveIdentityFile,
+} from './index.js';
+
+// C2SP age §"The X25519 recipient type" example encodings.
+const SPEC_IDENTITY = 'AGE-SECRET-KEY-1GFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPYYSJZGFPQ4EGAEX';
+const SPEC_RECIPIENT = 'age1zvkyg2lqzraa2lnjvqej32nkuu0ues2s82hzrye869xeexvn73equnujwj';
+
+function codeOf(f: () => unknown): string {
+  try {
+    f();
+  } catch (err) {
+    if (err instanceof AgeError) return err.code;
+    throw err;
+  }
+  throw new Error('expected an AgeError');
+}
+
+describe('age identity and recipient encodings', () => {
+  it('decodes the spec example identity', () => {
+    const id = X25519Identity.parse(SPEC_IDENTITY);
+    expect(id.toSecretString()).toBe(SPEC_IDENTITY);
+    expect(id.recipient.toString()).toBe(SPEC_RECIPIENT);
+    expect(
+      Buffer.from(id.recipient.publicKey).equals(Buffer.from(X25519Recipient.parse(SPEC_RECIPIENT).publicKey)),
+    ).toBe(true);
+  });
+
+  it('round-trips random keys through AGE-SECRET-KEY-1… and age1…', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (secret) => {
+        const id = new X25519Identity(secret);
+        const text = id.toSecretString();
+        expect(text).toMatch(/^AGE-SECRET-KEY-1[02-9ACDEFGHJKLMNPQRSTUVWXYZ]{58}$/);
+        expect(X25519Identity.parse(text).recipient.toString()).toBe(id.recipient.toString());
+        const r = X25519Recipient.parse(id.recipient.toString());
+        expect(Buffer.from(r.publicKey).equals(Buffer.from(id.recipient.publicKey))).toBe(true);
+      }),
+      { numRuns: 50 },
+    );
+  });
+
+  it('rejects malformed encodings with typed errors that do not echo the input', () => {
+    const id = X25519Identity.generate();
+    const secret = id.toSecretString();
+    const flipped = secret.slice(0, 20) + (secret[20] === 'Q' ? 'P' : 'Q') + secret.slice(21);
+    for (const bad of [flipped, secret.toLowerCase().replace('age-secret-key-', 'age-'), 'AGE-SECRET-KEY-1', '']) {
+      let message = '';
+      try {
+        X25519Identity.parse(bad);
+      } catch (err) {
+        expect(err).toBeInstanceOf(AgeError);
+        expect((err as AgeError).code).toBe('INVALID_IDENTITY');
+        message = (err as Error).message;
+      }
+      expect(message).not.toBe('');
+      if (bad.length > 20) expect(message).not.toContain(bad.slice(16));
+    }
+    expect(codeOf(() => X25519Recipient.parse('age1qqqq'))).toBe('INVALID_RECIPIENT');
+    expect(codeOf(() => X25519Recipient.parse(id.recipient.toString().toUpperCase()))).toBe('INVALID_RECIPIENT');
+    expect(codeOf(() => X25519Recipient.parse(secret))).toBe('INVALID_RECIPIENT');
+  });
+
+  it('never reveals the secret through toString, JSON or util.inspect', () => {
+    const id = X25519Identity.generate();
+    const secret = id.toSecretString();
+    for (const shown of [
+      String(id),
+      `${id}`,
+      JSON.stringify(id),
+      JSON.stringify({ id }),
+      inspect(id),
+      inspect({ id }),
+    ]) {
+      expect(shown).not.toContain(secret);
+      expect(shown).not.toContain(secret.toLowerCase());
+      expect(shown).toContain(id.recipient.toString());
+    }
+  });
+});
+
+describe('identity files', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sealfold-identity-'));
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('saves with mode 0600 in age-keygen format and loads back', async () => {
+    const id = X25519Identity.generate();
+    const path = join(dir, 'key.txt');
+    await saveIdentityFile(path, id, { created: new Date('2026-01-02T03:04:05.678Z') });
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    const text = await readFile(path, 'utf8');
+    expect(text).toBe(`# created: 2026-01-02T03:04:05Z\n# public key: ${id.recipient}\n${id.toSecretString()}\n`);
+    expect(text).toBe(formatIdentityFile(id, new Date('2026-01-02T03:04:05Z')));
+    const [loaded] = await loadIdentityFile(path);
+    expect(loaded.recipient.toString()).toBe(id.recipient.toString());
+    expect(await readdir(dir)).toEqual(['key.txt']); // no temp file left
+  });
+
+  it('refuses to overwrite unless asked, and leaves the original intact', async () => {
+    const path = join(dir, 'keep.txt');
+    const first = X25519Identity.generate();
+    await saveIdentityFile(path, first);
+    await expect(saveIdentityFile(path, X25519Identity.generate())).rejects.toMatchObject({ code: 'IO' });
+    expect((await loadIdentityFile(path))[0].recipient.toString()).toBe(first.recipient.toString());
+    const second = X25519Identity.generate();
+    await saveIdentityFile(path, second, { overwrite: true });
+    expect((await loadIdentityFile(path))[0].recipient.toString()).toBe(second.recipient.toString());
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+
+  it('refuses a group/other-readable identity file unless allowed', async () => {
+    const path = join(dir, 'open.txt');
+    await saveIdentityFile(path, X25519Identity.generate());
+    await chmod(path, 0o644);
+    await expect(loadIdentityFile(path)).rejects.toMatchObject({ code: 'INSECURE_PERMISSIONS' });
+    await expect(loadIdentityFile(path, { allowInsecureMode: true })).resolves.toHaveLength(1);
+    await expect(loadIdentityFile(join(dir, 'missing.txt'))).rejects.toMatchObject({ code: 'IO' });
+  });
+
+  it('parses several identities with comments, blank lines and CRLF; names the bad line without its content', () => {
+    const a = X25519Identity.generate();
+    const b = X25519Identity.generate();
+    const text = `# one\r\n${a.toSecretString()}\r\n\r\n# two\n${b.toSecretString()}\n`;
+    expect(parseIdentityFile(text).map((i) => i.recipient.toString())).toEqual([
+      a.recipient.toString(),
+      b.recipient.toString(),
+    ]);
+    const broken = `# comment\n${a.toSecretString()}X\n`;
+    let message = '';
+    try {
+      parseIdentityFile(broken);
+    } catch (err) {
+      expect((err as AgeError).code).toBe('INVALID_IDENTITY');
+      message = (err as Error).message;
+    }
+    expect(message).toContain('line 2');
+    expect(message).not.toContain(a.toSecretString().slice(16, 40));
+    expect(codeOf(() => parseIdentityFile('# only comments\n'))).toBe('INVALID_IDENTITY');
+  });
+
+  it('reads a key file written by age-keygen', async () => {
+    const path = join(dir, 'keygen.txt');
+    execFileSync('age-keygen', ['-o', path], { stdio: 'pipe' });
+    const text = await readFile(path, 'utf8');
+    const [id] = await loadIdentityFile(path);
+    expect(text).toContain(`# public key: ${id.recipient.toString()}`);
+    expect(execFileSync('age-keygen', ['-y', path]).toString().trim()).toBe(id.recipient.toString());
+  });
+
+  it('age-keygen -y derives the same recipient from a file we wrote', async () => {
+    const path = join(dir, 'ours.txt');
+    const id = X25519Identity.generate();
+    await saveIdentityFile(path, id);
+    expect(execFileSync('age-keygen', ['-y', path]).toString().trim()).toBe(id.recipient.toString());
+  });
+});
