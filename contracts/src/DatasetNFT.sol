@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.37;
+
+import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
+import {IERC2981} from "@openzeppelin/contracts/interfaces/IERC2981.sol";
+import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
+import {Cid} from "./lib/Cid.sol";
+
+/// @title DatasetNFT
+/// @notice One ERC-721 token per sealed dataset. The token binds the dataset's manifest (by CID, tokenURI
+/// `ipfs://<manifest CID>`) to an owner and carries the terms under which `DatasetLicence` sells licences. Whoever
+/// holds the token is the dataset owner: transfers move the terms and all future licence revenue.
+/// @dev Storage is packed so that registering costs two new slots besides the ERC-721 ones: the listing slot
+/// (prices, licence terms, royalty, flag, CID codec) and the CID digest. An ERC-20 price, when set, takes one more.
+/// The SHA-256 commitment to the plaintext is emitted in `DatasetRegistered` but not stored: the manifest holds it
+/// and the stored CID already binds the manifest, so a second copy would cost 22,100 gas per dataset and bind
+/// nothing new. ERC-2981 `royaltyInfo` names the dataset's current owner and the royalty that `DatasetLicence`
+/// applies to resales of this dataset's licences.
+contract DatasetNFT is ERC721, IERC2981 {
+    /// @notice The terms under which licences of a dataset are sold, as passed in and returned.
+    /// @param priceWei Price of one licence in wei; 0 disables purchase with ETH. At most `MAX_PRICE_WEI`.
+    /// @param paymentToken ERC-20 accepted as an alternative payment, or the zero address for none.
+    /// @param priceToken Price in `paymentToken` base units; must be > 0 exactly when `paymentToken` is set.
+    /// @param licenceDuration Seconds a licence is valid from its issue; 0 means it never expires.
+    /// @param maxJobs Training jobs one licence allows (enforced by the silo); at least 1.
+    /// @param epsilonBudgetMilli Differential-privacy budget ε of one licence, times 1000; at least 1.
+    /// @param royaltyBps ERC-2981 royalty on licence resales, in basis points; at most `MAX_ROYALTY_BPS`.
+    /// @param listed Whether licences can be purchased now.
+    struct Terms {
+        uint256 priceWei;
+        address paymentToken;
+        uint256 priceToken;
+        uint64 licenceDuration;
+        uint32 maxJobs;
+        uint32 epsilonBudgetMilli;
+        uint96 royaltyBps;
+        bool listed;
+    }
+
+    /// @dev One slot: 88 + 64 + 32 + 32 + 16 + 8 + 16 = 256 bits.
+    struct Listing {
+        uint88 priceWei;
+        uint64 licenceDuration;
+        uint32 maxJobs;
+        uint32 epsilonBudgetMilli;
+        uint16 royaltyBps;
+        bool listed;
+        uint16 cidCodec;
+    }
+
+    /// @dev One slot, written only when an ERC-20 price is set.
+    struct TokenPrice {
+        address token;
+        uint96 price;
+    }
+
+    struct Dataset {
+        Listing listing;
+        bytes32 cidDigest;
+        TokenPrice tokenPrice;
+    }
+
+    /// @notice Highest ETH price a listing can carry (2^88 - 1 wei, about 3.1e8 ETH).
+    uint256 public constant MAX_PRICE_WEI = type(uint88).max;
+    /// @notice Highest ERC-20 price a listing can carry (2^96 - 1 base units).
+    uint256 public constant MAX_PRICE_TOKEN = type(uint96).max;
+    /// @notice Longest licence duration (2^40 - 1 seconds, about 34,800 years).
+    uint64 public constant MAX_LICENCE_DURATION = type(uint40).max;
+    /// @notice Largest royalty: the whole resale price.
+    uint96 public constant MAX_ROYALTY_BPS = 10_000;
+
+    /// @dev `initialized` is set by the constructor so that the slot is never zero and the first registration pays
+    /// a warm write, not a new slot.
+    struct Counter {
+        uint64 lastDatasetId;
+        bool initialized;
+    }
+
+    Counter private _counter;
+    mapping(uint256 datasetId => Dataset) private _datasets;
+
+    /// @notice A dataset was registered and its token minted to `owner`; `commitment` is the SHA-256 of its
+    /// canonical plaintext (also in the manifest).
+    event DatasetRegistered(uint256 indexed datasetId, address indexed owner, bytes manifestCid, bytes32 commitment);
+    /// @notice The terms of a dataset were set (at registration and on every change).
+    event TermsUpdated(uint256 indexed datasetId, Terms terms);
+    /// @notice A dataset was listed or delisted.
+    event ListingChanged(uint256 indexed datasetId, bool listed);
+
+    /// @notice `caller` is not the owner of dataset `datasetId`.
+    error NotDatasetOwner(uint256 datasetId, address caller);
+    /// @notice The commitment is zero, which no SHA-256 output is in practice: the caller forgot it.
+    error ZeroCommitment();
+    /// @notice `priceWei` exceeds `MAX_PRICE_WEI`.
+    error PriceTooHigh(uint256 priceWei, uint256 max);
+    /// @notice `priceToken` exceeds `MAX_PRICE_TOKEN`.
+    error TokenPriceTooHigh(uint256 priceToken, uint256 max);
+    /// @notice `paymentToken` is set without a price, or a price is given without a token.
+    error TokenPriceMismatch(address paymentToken, uint256 priceToken);
+    /// @notice `paymentToken` has no code, so it cannot be an ERC-20 contract.
+    error InvalidPaymentToken(address paymentToken);
+    /// @notice `licenceDuration` exceeds `MAX_LICENCE_DURATION`.
+    error LicenceDurationTooLong(uint64 licenceDuration, uint64 max);
+    /// @notice `maxJobs` is zero.
+    error ZeroMaxJobs();
+    /// @notice `epsilonBudgetMilli` is zero.
+    error ZeroEpsilonBudget();
+    /// @notice `royaltyBps` exceeds `MAX_ROYALTY_BPS`.
+    error RoyaltyTooHigh(uint256 royaltyBps, uint256 max);
+    /// @notice A listed dataset needs a price in ETH or in a token (free access goes through grants).
+    error ListedWithoutPrice();
+    /// @notice The dataset already has this listing state.
+    error ListingUnchanged(uint256 datasetId, bool listed);
+
+    constructor() ERC721("Sealfold Dataset", "SFDS") {
+        _counter.initialized = true;
+    }
+
+    /// @notice Registers a sealed dataset and mints its token to the caller.
+    /// @param manifestCid The manifest's binary CIDv1 (sha2-256 multihash), e.g. `CID.parse(s).bytes`.
+    /// @param commitment SHA-256 of the dataset's canonical plaintext, as written in the manifest.
+    /// @param terms The initial licence terms.
+    /// @return datasetId The new token id (sequential, starting at 1).
+    function register(bytes calldata manifestCid, bytes32 commitment, Terms calldata terms)
+        external
+        returns (uint256 datasetId)
+    {
+        (uint16 codec, bytes32 digest) = Cid.parse(manifestCid);
+        if (commitment == 0) revert ZeroCommitment();
+        datasetId = ++_counter.lastDatasetId;
+        Dataset storage d = _datasets[datasetId];
+        _writeTerms(d, terms, codec, true);
+        d.cidDigest = digest;
+        _mint(msg.sender, datasetId);
+        emit DatasetRegistered(datasetId, msg.sender, manifestCid, commitment);
+        emit TermsUpdated(datasetId, terms);
+    }
+
+    /// @notice Replaces the terms of a dataset; licences already issued keep theirs. Only the dataset owner.
+    function setTerms(uint256 datasetId, Terms calldata terms) external {
+        _checkDatasetOwner(datasetId);
+        Dataset storage d = _datasets[datasetId];
+        _writeTerms(d, terms, d.listing.cidCodec, false);
+        emit TermsUpdated(datasetId, terms);
+    }
+
+    /// @notice Opens a dataset for licence purchases. Only the dataset owner; reverts if already listed.
+    function list(uint256 datasetId) external {
+        _setListed(datasetId, true);
+    }
+
+    /// @notice Stops licence purchases of a dataset; issued licences stay valid. Only the dataset owner.
+    function delist(uint256 datasetId) external {
+        _setListed(datasetId, false);
+    }
+
+    /// @notice The current terms of a dataset. Reverts with `ERC721NonexistentToken` for an unknown id.
+    function termsOf(uint256 datasetId) external view returns (Terms memory terms) {
+        _requireOwned(datasetId);
+        Dataset storage d = _datasets[datasetId];
+        Listing memory l = d.listing;
+        TokenPrice memory t = d.tokenPrice;
+        terms = Terms({
+            priceWei: l.priceWei,
+            paymentToken: t.token,
+            priceToken: t.price,
+            licenceDuration: l.licenceDuration,
+            maxJobs: l.maxJobs,
+            epsilonBudgetMilli: l.epsilonBudgetMilli,
+            royaltyBps: l.royaltyBps,
+            listed: l.listed
+        });
+    }
+
+    /// @notice What `DatasetLicence` needs for a sale paid in ETH, read from one slot plus the owner.
+    /// @return owner The current owner, who is credited with the sale.
+    /// @return priceWei The ETH price (0: not for sale in ETH).
+    /// @return licenceDuration Seconds of validity (0: perpetual).
+    /// @return maxJobs Jobs per licence.
+    /// @return epsilonBudgetMilli ε budget per licence, times 1000.
+    /// @return listed Whether the dataset is for sale.
+    function ethSaleTerms(uint256 datasetId)
+        external
+        view
+        returns (
+            address owner,
+            uint256 priceWei,
+            uint64 licenceDuration,
+            uint32 maxJobs,
+            uint32 epsilonBudgetMilli,
+            bool listed
+        )
+    {
+        owner = _requireOwned(datasetId);
+        Listing memory l = _datasets[datasetId].listing;
+        return (owner, l.priceWei, l.licenceDuration, l.maxJobs, l.epsilonBudgetMilli, l.listed);
+    }
+
+    /// @notice The manifest's binary CIDv1.
+    function manifestCidOf(uint256 datasetId) external view returns (bytes memory) {
+        _requireOwned(datasetId);
+        Dataset storage d = _datasets[datasetId];
+        return Cid.toBytes(d.listing.cidCodec, d.cidDigest);
+    }
+
+    /// @notice Whether a dataset token exists.
+    function exists(uint256 datasetId) external view returns (bool) {
+        return _ownerOf(datasetId) != address(0);
+    }
+
+    /// @notice The id of the most recently registered dataset (0 before the first).
+    function lastDatasetId() external view returns (uint256) {
+        return _counter.lastDatasetId;
+    }
+
+    /// @notice `ipfs://<manifest CID>` with the CID in its canonical base32 form (`bafy…`/`bafk…`).
+    function tokenURI(uint256 datasetId) public view override returns (string memory) {
+        _requireOwned(datasetId);
+        Dataset storage d = _datasets[datasetId];
+        return string.concat("ipfs://", Cid.toBase32String(d.listing.cidCodec, d.cidDigest));
+    }
+
+    /// @notice ERC-2981: the dataset's current owner receives `royaltyBps` of a licence resale price.
+    function royaltyInfo(uint256 datasetId, uint256 salePrice)
+        external
+        view
+        returns (address receiver, uint256 royaltyAmount)
+    {
+        receiver = _requireOwned(datasetId);
+        royaltyAmount = (salePrice * _datasets[datasetId].listing.royaltyBps) / 10_000;
+    }
+
+    /// @inheritdoc IERC165
+    function supportsInterface(bytes4 interfaceId) public view override(ERC721, IERC165) returns (bool) {
+        return interfaceId == type(IERC2981).interfaceId || super.supportsInterface(interfaceId);
+    }
+
+    function _checkDatasetOwner(uint256 datasetId) private view {
+        if (_requireOwned(datasetId) != msg.sender) revert NotDatasetOwner(datasetId, msg.sender);
+    }
+
+    function _setListed(uint256 datasetId, bool listed) private {
+        _checkDatasetOwner(datasetId);
+        Dataset storage d = _datasets[datasetId];
+        if (d.listing.listed == listed) revert ListingUnchanged(datasetId, listed);
+        if (listed && d.listing.priceWei == 0 && d.tokenPrice.token == address(0)) revert ListedWithoutPrice();
+        d.listing.listed = listed;
+        emit ListingChanged(datasetId, listed);
+    }
+
+    /// @dev Validates `terms` and writes them in packed form; the ERC-20 slot is touched only when it changes
+    /// (`fresh`: the dataset is new, so that slot is known to be empty).
+    function _writeTerms(Dataset storage d, Terms calldata terms, uint16 codec, bool fresh) private {
+        if (terms.priceWei > MAX_PRICE_WEI) revert PriceTooHigh(terms.priceWei, MAX_PRICE_WEI);
+        if ((terms.paymentToken == address(0)) != (terms.priceToken == 0)) {
+            revert TokenPriceMismatch(terms.paymentToken, terms.priceToken);
+        }
+        if (terms.priceToken > MAX_PRICE_TOKEN) revert TokenPriceTooHigh(terms.priceToken, MAX_PRICE_TOKEN);
+        if (terms.paymentToken != address(0) && terms.paymentToken.code.length == 0) {
+            revert InvalidPaymentToken(terms.paymentToken);
+        }
+        if (terms.licenceDuration > MAX_LICENCE_DURATION) {
+            revert LicenceDurationTooLong(terms.licenceDuration, MAX_LICENCE_DURATION);
+        }
+        if (terms.maxJobs == 0) revert ZeroMaxJobs();
+        if (terms.epsilonBudgetMilli == 0) revert ZeroEpsilonBudget();
+        if (terms.royaltyBps > MAX_ROYALTY_BPS) revert RoyaltyTooHigh(terms.royaltyBps, MAX_ROYALTY_BPS);
+        if (terms.listed && terms.priceWei == 0 && terms.paymentToken == address(0)) revert ListedWithoutPrice();
+
+        d.listing = Listing({
+            priceWei: uint88(terms.priceWei),
+            licenceDuration: terms.licenceDuration,
+            maxJobs: terms.maxJobs,
+            epsilonBudgetMilli: terms.epsilonBudgetMilli,
+            royaltyBps: uint16(terms.royaltyBps),
+            listed: terms.listed,
+            cidCodec: codec
+        });
+        TokenPrice memory t = TokenPrice({token: terms.paymentToken, price: uint96(terms.priceToken)});
+        if (fresh ? t.token != address(0) : (d.tokenPrice.token != t.token || d.tokenPrice.price != t.price)) {
+            d.tokenPrice = t;
+        }
+    }
+}
