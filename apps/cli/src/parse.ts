@@ -1,0 +1,67 @@
+// Validation of command-line values at the boundary: every refusal names the option and the expected form.
+import { CliError } from './errors.js';
+
+export function parseUint(value: string, what: string): bigint {
+  if (!/^[0-9]+$/.test(value.trim()))
+    throw new CliError('INVALID_ARGUMENT', `${what} must be a non-negative integer, got "${value}"`);
+  return BigInt(value.trim());
+}
+
+export function parseId(value: string, what: string): bigint {
+  const id = parseUint(value, what);
+  if (id === 0n) throw new CliError('INVALID_ARGUMENT', `${what} must be at least 1`);
+  return id;
+}
+
+export function parseSmallInt(value: string, what: string, max: number): number {
+  const v = parseUint(value, what);
+  if (v > BigInt(max)) throw new CliError('INVALID_ARGUMENT', `${what} must be at most ${max}, got ${v}`);
+  return Number(v);
+}
+
+/** A privacy budget ε as a decimal (e.g. 8 or 2.5); the chain stores it in thousandths. */
+export function parseEpsilon(value: string, what = '--epsilon'): { epsilon: number; milli: number } {
+  if (!/^[0-9]+(\.[0-9]{1,3})?$/.test(value.trim()))
+    throw new CliError(
+      'INVALID_ARGUMENT',
+      `${what} must be a decimal with at most 3 decimals (e.g. 8 or 2.5), got "${value}"`,
+    );
+  const epsilon = Number(value);
+  const milli = Math.round(epsilon * 1000);
+  if (milli > 0xffffffff) throw new CliError('INVALID_ARGUMENT', `${what} too large`);
+  return { epsilon, milli };
+}
+
+const UNIT_SECONDS: Record<string, bigint> = { s: 1n, m: 60n, h: 3600n, d: 86_400n };
+
+/** A licence duration: `0` (never expires), or an integer with a unit: `90s`, `15m`, `12h`, `30d`. Returns seconds. */
+export function parseDuration(value: string, what = '--duration'): bigint {
+  const m = /^([0-9]+)([smhd]?)$/.exec(value.trim());
+  if (m === null || (m[2] === '' && m[1] !== '0'))
+    throw new CliError(
+      'INVALID_ARGUMENT',
+      `${what} must be 0 (never expires) or a number with a unit s, m, h or d (e.g. 30d), got "${value}"`,
+    );
+  return BigInt(m[1]) * (UNIT_SECONDS[m[2]] ?? 1n);
+}
+
+export function parseDays(value: string, what = '--duration-days'): bigint {
+  return parseUint(value, what) * 86_400n;
+}
+
+/** An EVM address (any case; checksummed on output by the chain client, which also rejects a bad checksum). */
+export function parseAddress(value: string, what: string): string {
+  if (!/^0x[0-9a-fA-F]{40}$/.test(value.trim()))
+    throw new CliError('INVALID_ADDRESS', `${what} is not a valid address (0x followed by 40 hex digits): "${value}"`);
+  return value.trim();
+}
+
+export function formatEth(wei: bigint): string {
+  const whole = wei / 10n ** 18n;
+  const frac = (wei % 10n ** 18n).toString().padStart(18, '0').replace(/0+$/, '');
+  return `${whole}${frac ? `.${frac}` : ''} ETH`;
+}
+
+export function formatExpiry(expiresAt: bigint): string {
+  return expiresAt === 0n ? 'never' : new Date(Number(expiresAt) * 1000).toISOString();
+}
