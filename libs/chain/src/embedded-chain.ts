@@ -50,7 +50,7 @@ export interface EmbeddedChainOptions {
    * Called once on a fresh chain (no deployment.json yet) with the running chain; returns the addresses to save in
    * `<dataDir>/chain/deployment.json`. `startEmbeddedChain` in index.ts passes the Sealfold deployer.
    */
-  deploy?: (chain: RunningChainCore) => Promise<Record<string, string>>;
+  deploy?: (chain: RunningChainCore) => Promise<{ contracts: Record<string, string>; deployBlock?: bigint }>;
 }
 
 /** What the deploy hook may use: the chain before its deployment exists. */
@@ -65,6 +65,9 @@ export interface RunningChainCore {
 export interface Deployment {
   chainId: string;
   deployedAt: string;
+  /** Block of the first deployment transaction (decimal string): where log scans start. */
+  deployBlock?: string;
+  /** Contract name → address, e.g. { DatasetNFT, DatasetLicence, ModelRegistry }. */
   contracts: Record<string, string>;
 }
 
@@ -143,6 +146,14 @@ export function deriveDevAccounts(mnemonic: string, count: number): DevAccount[]
     accounts.push({ address: w.address, privateKey: w.privateKey });
   }
   return accounts;
+}
+
+/** EDR nests revert data as `data: { data: '0x…' }`; clients expect geth's form: code 3, `data: '0x…'`. */
+function normaliseError(error: RpcErrorBody): RpcErrorBody {
+  const nested = (error.data as { data?: unknown } | null | undefined)?.data;
+  if (typeof nested === 'string' && /^0x[0-9a-fA-F]*$/.test(nested))
+    return { code: 3, message: error.message, data: nested };
+  return error;
 }
 
 class RpcFailure extends Error {
@@ -228,7 +239,7 @@ export async function startEmbeddedChainCore(options: EmbeddedChainOptions): Pro
   const config: Edr.ProviderConfig = {
     allowBlocksWithSameTimestamp: false,
     allowUnlimitedContractSize: false,
-    bailOnCallFailure: false,
+    bailOnCallFailure: true, // a reverting eth_call is an error (as in geth), not revert bytes as a result
     bailOnTransactionFailure: false,
     chainId,
     coinbase: getBytes(COINBASE),
@@ -262,7 +273,7 @@ export async function startEmbeddedChainCore(options: EmbeddedChainOptions): Pro
       result?: unknown;
       error?: RpcErrorBody;
     };
-    if (data.error !== undefined) throw new RpcFailure(data.error);
+    if (data.error !== undefined) throw new RpcFailure(normaliseError(data.error));
     return data.result;
   };
   const latestBlock = async () => {
@@ -484,8 +495,13 @@ export async function startEmbeddedChainCore(options: EmbeddedChainOptions): Pro
           throw new ChainError('NOT_DEPLOYED', `${deploymentPath}: no contract code at ${name} ${address}`);
       }
     } else if (options.deploy !== undefined) {
-      const contracts = await options.deploy(core);
-      deployment = { chainId: chainId.toString(), deployedAt: new Date().toISOString(), contracts };
+      const { contracts, deployBlock } = await options.deploy(core);
+      deployment = {
+        chainId: chainId.toString(),
+        deployedAt: new Date().toISOString(),
+        ...(deployBlock !== undefined ? { deployBlock: deployBlock.toString() } : {}),
+        contracts,
+      };
       writeFileAtomic(deploymentPath, JSON.stringify(deployment, null, 2) + '\n');
     }
   } catch (err) {

@@ -25,3 +25,41 @@ export {
   type SealfoldDomain,
   type VerifyOptions,
 } from './eip712.js';
+export { startEmbeddedChain, type StartEmbeddedChainOptions } from './embedded.js';
+export { ARTIFACTS, type ContractName } from './artifacts.js';
+export {
+  LICENCE_REASONS,
+  addressesFromDeployment,
+  checkAddress,
+  connectChain,
+  decodeChainError,
+  deployContracts,
+  type ConnectOptions,
+  type DatasetInfo,
+  type DatasetTerms,
+  type DatasetTermsInput,
+  type DeployOptions,
+  type DeployResult,
+  type GrantTerms,
+  type LicenceCheck,
+  type LicenceInfo,
+  type LicenceReason,
+  type ModelInfo,
+  type ModelRecordInput,
+  type SealfoldAddresses,
+  type SealfoldChain,
+  type TxResult,
+} from './client.js';
+export { DEFAULT_RPC_TIMEOUT_MS, createProvider, probeChainId } from './rpc.js';
+export {
+  FileCursorStore,
+  MemoryCursorStore,
+  createEventIndexer,
+  type CursorStore,
+  type DecodedLog,
+  type EventHandler,
+  type EventIndexer,
+  type IndexedContract,
+  type IndexerOptions,
+  type SyncResult,
+} from './indexer.js';

@@ -1,0 +1,224 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createServer } from 'node:net';
+import { createHash } from 'node:crypto';
+import { CID } from 'multiformats/cid';
+import { connectChain, type SealfoldChain } from './client.js';
+import { startEmbeddedChain } from './embedded.js';
+import type { EmbeddedChain } from './embedded-chain.js';
+import {
+  ContractRevertError,
+  InsufficientFundsError,
+  InvalidArgumentError,
+  RpcUnavailableError,
+  WrongChainError,
+} from './errors.js';
+
+const ETH = 10n ** 18n;
+const cidOf = (text: string) => {
+  const digest = createHash('sha256').update(text).digest();
+  // CIDv1, raw codec (0x55), sha2-256 multihash (0x12, 32 bytes)
+  return CID.decode(Uint8Array.from([0x01, 0x55, 0x12, 0x20, ...digest])).toString();
+};
+const commitmentOf = (text: string) => '0x' + createHash('sha256').update(`plain:${text}`).digest('hex');
+
+async function revertName(p: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await p;
+  } catch (err) {
+    if (err instanceof ContractRevertError) return err.errorName;
+    throw err;
+  }
+  throw new Error('expected a revert');
+}
+
+describe('Sealfold chain client against the embedded chain', () => {
+  let dir: string;
+  let chain: EmbeddedChain;
+  let owner: SealfoldChain;
+  let buyer: SealfoldChain;
+  let stranger: SealfoldChain;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sealfold-client-'));
+    chain = await startEmbeddedChain({ dataDir: dir });
+    owner = await connectChain({ embedded: chain, signer: chain.accounts[1].privateKey });
+    buyer = await connectChain({ embedded: chain, signer: chain.accounts[2].privateKey });
+    stranger = await connectChain({ embedded: chain, signer: chain.accounts[3].privateKey });
+  });
+  afterAll(async () => {
+    for (const c of [owner, buyer, stranger]) c?.close();
+    await chain?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('deployed the contracts on first start and saved their addresses', () => {
+    expect(chain.deployment?.contracts.DatasetNFT).toMatch(/^0x[0-9a-fA-F]{40}$/);
+    expect(owner.addresses?.datasetLicence).toBe(chain.deployment?.contracts.DatasetLicence);
+  });
+
+  it('registers a dataset, reads it back, lists it, and updates its terms', async () => {
+    const manifest = cidOf('manifest-1');
+    const reg = await owner.registerDataset({
+      manifestCid: manifest,
+      commitment: commitmentOf('d1'),
+      terms: { priceWei: ETH / 10n, licenceDuration: 3600n, maxJobs: 3, epsilonBudgetMilli: 2000 },
+    });
+    expect(reg.gasUsed).toBeGreaterThan(0n);
+    expect(reg.hash).toMatch(/^0x[0-9a-f]{64}$/);
+    const d = await owner.getDataset(reg.datasetId);
+    expect(d.owner).toBe(owner.signerAddress);
+    expect(d.manifestCid).toBe(manifest);
+    expect(d.tokenURI).toBe(`ipfs://${manifest}`);
+    expect(d.commitment).toBe(commitmentOf('d1'));
+    expect(d.terms).toMatchObject({ priceWei: ETH / 10n, licenceDuration: 3600n, maxJobs: 3, listed: true });
+    await owner.setTerms(reg.datasetId, { priceWei: ETH / 5n, licenceDuration: 3600n });
+    expect((await owner.getTerms(reg.datasetId)).priceWei).toBe(ETH / 5n);
+    const all = await stranger.listDatasets();
+    expect(all.map((x) => x.datasetId)).toContain(reg.datasetId);
+  });
+
+  it('purchase: exact price works and credits the owner; insufficient and excess payments are refused', async () => {
+    const { datasetId } = await owner.registerDataset({
+      manifestCid: cidOf('manifest-2'),
+      commitment: commitmentOf('d2'),
+      terms: { priceWei: ETH, licenceDuration: 0n },
+    });
+    expect(await revertName(buyer.purchaseLicence(datasetId, { value: ETH - 1n }))).toBe('IncorrectPayment');
+    await expect(buyer.purchaseLicence(datasetId, { value: ETH + 1n })).rejects.toThrow(/excess payment/);
+    await expect(buyer.purchaseLicence(datasetId, { value: 1n })).rejects.toThrow(/insufficient payment/);
+    const owedBefore = await owner.owedEth(owner.signerAddress!);
+    const p = await buyer.purchaseLicence(datasetId);
+    expect(p.price).toBe(ETH);
+    expect(p.expiresAt).toBe(0n);
+    expect(await owner.owedEth(owner.signerAddress!)).toBe(owedBefore + ETH);
+    const check = await buyer.checkLicence(buyer.signerAddress!, datasetId);
+    expect(check).toEqual({ valid: true, licenceId: p.licenceId, reason: 'valid' });
+    expect((await buyer.licencesOf(buyer.signerAddress!)).map((l) => l.licenceId)).toContain(p.licenceId);
+    // withdraw moves the credit to the owner's balance
+    const balBefore = await owner.getBalance(owner.signerAddress!);
+    const w = await owner.withdraw();
+    expect(w.amount).toBeGreaterThanOrEqual(ETH);
+    expect(await owner.getBalance(owner.signerAddress!)).toBe(balBefore + w.amount - w.gasUsed * w.effectiveGasPrice);
+    expect(await revertName(owner.withdraw())).toBe('NothingToWithdraw');
+  });
+
+  it('a delisted dataset cannot be bought', async () => {
+    const { datasetId } = await owner.registerDataset({
+      manifestCid: cidOf('manifest-3'),
+      commitment: commitmentOf('d3'),
+      terms: { priceWei: 1000n },
+    });
+    await owner.delist(datasetId);
+    await expect(buyer.purchaseLicence(datasetId, { value: 1000n })).rejects.toThrow(
+      new RegExp(`dataset ${datasetId} is not listed`),
+    );
+    expect((await buyer.checkLicence(buyer.signerAddress!, datasetId)).reason).toBe('not-found');
+  });
+
+  it('grant and revoke: only the dataset owner; revoked and expired licences are reported with their reason', async () => {
+    const { datasetId } = await owner.registerDataset({
+      manifestCid: cidOf('manifest-4'),
+      commitment: commitmentOf('d4'),
+      terms: { priceWei: 1000n, licenceDuration: 600n },
+    });
+    const holder = buyer.signerAddress!;
+    expect(
+      await revertName(stranger.grantLicence(datasetId, holder, { duration: 0n, maxJobs: 1, epsilonBudgetMilli: 1 })),
+    ).toBe('NotDatasetOwner');
+    const g = await owner.grantLicence(datasetId, holder, { duration: 0n, maxJobs: 2, epsilonBudgetMilli: 500 });
+    expect(await buyer.getLicence(g.licenceId)).toMatchObject({ datasetId, holder, granted: true, revoked: false });
+    await expect(stranger.revokeLicence(g.licenceId, 'no')).rejects.toThrow(/is not the owner of dataset/);
+    await owner.revokeLicence(g.licenceId, 'terms breached');
+    expect(await revertName(owner.revokeLicence(g.licenceId, 'again'))).toBe('AlreadyRevoked');
+    expect(await buyer.checkLicence(holder, datasetId)).toEqual({
+      valid: false,
+      licenceId: g.licenceId,
+      reason: 'revoked',
+    });
+
+    // a purchased licence with a 600 s duration expires
+    const p = await buyer.purchaseLicence(datasetId);
+    expect((await buyer.checkLicence(holder, datasetId)).licenceId).toBe(p.licenceId);
+    await chain.request('evm_increaseTime', [601]);
+    await chain.request('evm_mine', []);
+    expect(await buyer.checkLicence(holder, datasetId)).toEqual({
+      valid: false,
+      licenceId: p.licenceId,
+      reason: 'expired',
+    });
+    expect((await buyer.checkLicenceById(p.licenceId, datasetId + 1000n, holder)).reason).toBe('wrong-dataset');
+    expect((await buyer.checkLicenceById(p.licenceId, datasetId, stranger.signerAddress!)).reason).toBe('not-holder');
+    expect((await buyer.checkLicenceById(999_999n, datasetId, holder)).reason).toBe('not-found');
+  });
+
+  it('records model provenance (coordinator role only)', async () => {
+    const coordinator = await connectChain({ embedded: chain, signer: chain.accounts[0].privateKey });
+    try {
+      const { datasetId } = await owner.registerDataset({
+        manifestCid: cidOf('manifest-5'),
+        commitment: commitmentOf('d5'),
+        terms: { priceWei: 1n },
+      });
+      const jobId = '0x' + 'a1'.repeat(32);
+      const modelCid = cidOf('model');
+      expect(
+        await revertName(
+          stranger.recordModel({ jobId, modelCid, datasetIds: [datasetId], rounds: 3, epsilonSpentMilli: 800 }),
+        ),
+      ).toBe('AccessControlUnauthorizedAccount');
+      const r = await coordinator.recordModel({
+        jobId,
+        modelCid,
+        datasetIds: [datasetId],
+        rounds: 3,
+        epsilonSpentMilli: 800,
+      });
+      expect(r.gasUsed).toBeGreaterThan(0n);
+      expect(await stranger.getModel(jobId)).toMatchObject({
+        modelCid,
+        datasetIds: [datasetId],
+        rounds: 3,
+        epsilonSpentMilli: 800,
+      });
+      expect(await stranger.modelsOfDataset(datasetId)).toEqual([jobId]);
+    } finally {
+      coordinator.close();
+    }
+  });
+
+  it('rejects bad input at the boundary and reports funds, chain id and RPC failures by type', async () => {
+    await expect(buyer.checkLicence('0x1234', 1n)).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(
+      owner.grantLicence(1n, 'not-an-address', { duration: 0n, maxJobs: 1, epsilonBudgetMilli: 1 }),
+    ).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(
+      owner.registerDataset({ manifestCid: 'nope', commitment: commitmentOf('x'), terms: { priceWei: 1n } }),
+    ).rejects.toThrow(/invalid CID/);
+    await expect(connectChain({ embedded: chain, chainId: 1n })).rejects.toBeInstanceOf(WrongChainError);
+    // an account with no ETH
+    const { datasetId } = await owner.registerDataset({
+      manifestCid: cidOf('manifest-6'),
+      commitment: commitmentOf('d6'),
+      terms: { priceWei: ETH },
+    });
+    const poor = await connectChain({ embedded: chain, signer: '0x' + '42'.repeat(32) });
+    try {
+      await expect(poor.purchaseLicence(datasetId)).rejects.toBeInstanceOf(InsufficientFundsError);
+    } finally {
+      poor.close();
+    }
+    // a port nobody listens on
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as { port: number }).port;
+        s.close(() => resolve(p));
+      });
+    });
+    await expect(connectChain({ rpcUrl: `http://127.0.0.1:${port}`, chainId: 31337n })).rejects.toBeInstanceOf(
+      RpcUnavailableError,
+    );
+  });
+});

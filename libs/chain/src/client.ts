@@ -1,0 +1,807 @@
+// Typed client of the Sealfold contracts (DatasetNFT, DatasetLicence, ModelRegistry) over ethers v6.
+// Every write is estimated first, so a revert is caught before anything is sent and is returned as a
+// ContractRevertError naming the decoded custom error; nothing is claimed that the chain did not do.
+import {
+  Contract,
+  ContractFactory,
+  Interface,
+  Wallet,
+  ZeroAddress,
+  getAddress,
+  isError,
+  isHexString,
+  type ContractTransactionResponse,
+  type InterfaceAbi,
+  type JsonRpcProvider,
+  type Signer,
+  type TransactionReceipt,
+  type Result,
+} from 'ethers';
+import { plainValue } from './abi-values.js';
+import { CID } from 'multiformats/cid';
+import { ARTIFACTS, type ContractName } from './artifacts.js';
+import {
+  ChainError,
+  ContractRevertError,
+  InsufficientFundsError,
+  InvalidArgumentError,
+  RpcUnavailableError,
+} from './errors.js';
+import type { EmbeddedChain } from './embedded-chain.js';
+import { DEFAULT_RPC_TIMEOUT_MS, createProvider, isUnreachable, probeChainId, wrapRpcError } from './rpc.js';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Types
+
+export interface SealfoldAddresses {
+  datasetNFT: string;
+  datasetLicence: string;
+  modelRegistry: string;
+  /** Block of the first deployment transaction: where log scans start (default 0). */
+  deployBlock?: bigint;
+}
+
+export interface TxResult {
+  hash: string;
+  blockNumber: bigint;
+  gasUsed: bigint;
+  /** Wei paid per gas unit. */
+  effectiveGasPrice: bigint;
+}
+
+/** Licence terms of a dataset. Amounts in wei / token base units; durations in seconds (0 = never expires). */
+export interface DatasetTerms {
+  priceWei: bigint;
+  paymentToken: string;
+  priceToken: bigint;
+  licenceDuration: bigint;
+  maxJobs: number;
+  epsilonBudgetMilli: number;
+  royaltyBps: number;
+  listed: boolean;
+}
+export type DatasetTermsInput = Partial<DatasetTerms> & Pick<DatasetTerms, 'priceWei'>;
+
+export interface DatasetInfo {
+  datasetId: bigint;
+  owner: string;
+  /** Manifest CID in its canonical string form. */
+  manifestCid: string;
+  commitment: string;
+  tokenURI: string;
+  terms: DatasetTerms;
+}
+
+export type LicenceReason = 'valid' | 'not-found' | 'wrong-dataset' | 'not-holder' | 'revoked' | 'expired';
+/** Order of DatasetLicence.Validity. */
+export const LICENCE_REASONS: readonly LicenceReason[] = [
+  'valid',
+  'not-found',
+  'wrong-dataset',
+  'not-holder',
+  'revoked',
+  'expired',
+];
+
+export interface LicenceInfo {
+  licenceId: bigint;
+  datasetId: bigint;
+  holder: string;
+  /** Unix seconds; 0 = never expires. */
+  expiresAt: bigint;
+  maxJobs: number;
+  epsilonBudgetMilli: number;
+  revoked: boolean;
+  granted: boolean;
+}
+
+export interface LicenceCheck {
+  valid: boolean;
+  /** The valid licence, or the most relevant invalid candidate; undefined when the holder has none for the dataset. */
+  licenceId: bigint | undefined;
+  reason: LicenceReason;
+}
+
+export interface GrantTerms {
+  /** Seconds from now; 0 = never expires. */
+  duration: bigint;
+  maxJobs: number;
+  epsilonBudgetMilli: number;
+}
+
+export interface ModelRecordInput {
+  /** bytes32 job id (e.g. the EIP-712 hash of the JobRequest). */
+  jobId: string;
+  modelCid: string;
+  datasetIds: readonly bigint[];
+  rounds: number;
+  epsilonSpentMilli: number;
+}
+
+export interface ModelInfo {
+  jobId: string;
+  modelCid: string;
+  datasetIds: bigint[];
+  rounds: number;
+  epsilonSpentMilli: number;
+  recordedAt: bigint;
+  coordinator: string;
+}
+
+export interface DeployOptions {
+  admin?: string;
+  treasury?: string;
+  feeBps?: number;
+  /** Accounts given the ModelRegistry recorder role (default: the deployer). */
+  recorders?: readonly string[];
+}
+
+export interface DeployResult {
+  addresses: SealfoldAddresses;
+  transactions: Record<string, TxResult>;
+}
+
+// A small typed layer over the generated `abi as const`: method names must exist in the ABI at compile time.
+type AbiOf<N extends ContractName> = (typeof ARTIFACTS)[N]['abi'];
+type FunctionName<N extends ContractName> = Extract<AbiOf<N>[number], { type: 'function'; name: string }>['name'];
+
+// ---------------------------------------------------------------------------------------------------------------
+// Boundary validation
+
+export function checkAddress(value: unknown, what: string): string {
+  if (typeof value !== 'string') throw new InvalidArgumentError(`${what} must be an address string`);
+  try {
+    return getAddress(value);
+  } catch (cause) {
+    throw new InvalidArgumentError(`${what} is not a valid address: ${value}`, { cause });
+  }
+}
+
+function checkUint(value: unknown, what: string, bits = 256): bigint {
+  let v: bigint;
+  try {
+    v = typeof value === 'bigint' ? value : BigInt(value as string | number);
+  } catch (cause) {
+    throw new InvalidArgumentError(`${what} must be an integer: ${String(value)}`, { cause });
+  }
+  if (v < 0n || v >= 1n << BigInt(bits)) throw new InvalidArgumentError(`${what} out of range (uint${bits}): ${v}`);
+  return v;
+}
+
+function checkBytes32(value: unknown, what: string): string {
+  if (typeof value !== 'string' || !isHexString(value, 32))
+    throw new InvalidArgumentError(`${what} must be 32 bytes hex`);
+  return value.toLowerCase();
+}
+
+function cidBytes(cid: string | Uint8Array): Uint8Array {
+  try {
+    return typeof cid === 'string' ? CID.parse(cid).bytes : CID.decode(cid).bytes;
+  } catch (cause) {
+    throw new InvalidArgumentError(`invalid CID: ${String(cid)}`, { cause });
+  }
+}
+
+function normaliseTerms(t: DatasetTermsInput): DatasetTerms {
+  return {
+    priceWei: checkUint(t.priceWei, 'priceWei'),
+    paymentToken: t.paymentToken === undefined ? ZeroAddress : checkAddress(t.paymentToken, 'paymentToken'),
+    priceToken: checkUint(t.priceToken ?? 0n, 'priceToken'),
+    licenceDuration: checkUint(t.licenceDuration ?? 0n, 'licenceDuration', 64),
+    maxJobs: Number(checkUint(t.maxJobs ?? 1, 'maxJobs', 32)),
+    epsilonBudgetMilli: Number(checkUint(t.epsilonBudgetMilli ?? 1000, 'epsilonBudgetMilli', 32)),
+    royaltyBps: Number(checkUint(t.royaltyBps ?? 0, 'royaltyBps', 96)),
+    listed: t.listed ?? true,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Errors
+
+const ALL_ERRORS = new Interface(
+  Object.values(ARTIFACTS).flatMap((a) =>
+    (a.abi as readonly { type: string; name?: string; inputs?: readonly { type: string }[] }[]).filter(
+      (f) => f.type === 'error',
+    ),
+  ) as InterfaceAbi,
+);
+
+const fmt = (v: unknown) => (typeof v === 'bigint' ? v.toString() : String(v));
+
+/** Human text for the custom errors users meet; others print as `Name(args)`. */
+function describeRevert(name: string, args: readonly unknown[]): string {
+  const a = args.map(fmt);
+  switch (name) {
+    case 'DatasetNotListed':
+      return `dataset ${a[0]} is not listed for sale`;
+    case 'EthPaymentNotAccepted':
+      return `dataset ${a[0]} is not sold for ETH`;
+    case 'IncorrectPayment': {
+      const [expected, received] = args as bigint[];
+      return `${received < expected ? 'insufficient' : 'excess'} payment: sent ${received} wei, the price is ${expected} wei`;
+    }
+    case 'NotDatasetOwner':
+      return `${a[1]} is not the owner of dataset ${a[0]}`;
+    case 'ERC721NonexistentToken':
+      return `token ${a[0]} does not exist`;
+    case 'AlreadyRevoked':
+      return `licence ${a[0]} is already revoked`;
+    case 'RevokedLicenceNotTransferable':
+      return `licence ${a[0]} is revoked and cannot be transferred`;
+    case 'NothingToWithdraw':
+      return 'nothing to withdraw';
+    case 'ListingUnchanged':
+      return `dataset ${a[0]} is already ${args[1] ? 'listed' : 'delisted'}`;
+    case 'ListedWithoutPrice':
+      return 'a listed dataset needs a price';
+    case 'AccessControlUnauthorizedAccount':
+      return `${a[0]} lacks role ${a[1]}`;
+    default:
+      return `${name}(${a.join(', ')})`;
+  }
+}
+
+/** Finds the revert data (hex) in an ethers error: ethers keeps the node's JSON-RPC error under `info.error`. */
+function revertData(err: unknown): string | undefined {
+  const queue: { value: unknown; depth: number }[] = [{ value: err, depth: 0 }];
+  while (queue.length > 0) {
+    const { value, depth } = queue.shift()!;
+    if (value === null || typeof value !== 'object' || depth > 6) continue;
+    const o = value as Record<string, unknown>;
+    if (typeof o.data === 'string' && isHexString(o.data) && o.data.length >= 10) return o.data;
+    for (const key of ['data', 'error', 'info', 'cause'])
+      if (o[key] !== null && typeof o[key] === 'object') queue.push({ value: o[key], depth: depth + 1 });
+  }
+  return undefined;
+}
+
+/** Turns an ethers/RPC failure of `label` into a typed ChainError. */
+export function decodeChainError(err: unknown, label: string, provider?: JsonRpcProvider): ChainError {
+  if (err instanceof ChainError) return err;
+  if (isUnreachable(err)) {
+    const wrapped = provider ? wrapRpcError(err, provider) : err;
+    if (wrapped instanceof RpcUnavailableError) return wrapped;
+    return new RpcUnavailableError('', `RPC endpoint unavailable during ${label}`, { cause: err });
+  }
+  const text = (err as Error)?.message ?? '';
+  if (isError(err, 'INSUFFICIENT_FUNDS') || /insufficient funds|doesn't have enough funds/i.test(text))
+    return new InsufficientFundsError(`${label}: the sender's balance does not cover value plus gas`, { cause: err });
+  const data = revertData(err);
+  if (data !== undefined) {
+    const parsed = (() => {
+      try {
+        return ALL_ERRORS.parseError(data);
+      } catch {
+        return null;
+      }
+    })();
+    if (parsed !== null) {
+      const args = [...parsed.args];
+      return new ContractRevertError(
+        label,
+        parsed.name,
+        args,
+        `${label} reverted: ${describeRevert(parsed.name, args)}`,
+        { cause: err },
+      );
+    }
+  }
+  if (isError(err, 'CALL_EXCEPTION'))
+    return new ContractRevertError(label, undefined, [], `${label} reverted: ${err.shortMessage}`, { cause: err });
+  return new ChainError('RPC_ERROR', `${label} failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+}
+
+function txResult(receipt: TransactionReceipt): TxResult {
+  return {
+    hash: receipt.hash,
+    blockNumber: BigInt(receipt.blockNumber),
+    gasUsed: receipt.gasUsed,
+    effectiveGasPrice: receipt.gasPrice,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Deployment
+
+/** Deploys DatasetNFT, DatasetLicence and ModelRegistry with `signer`, one after another. */
+export async function deployContracts(signer: Signer, options: DeployOptions = {}): Promise<DeployResult> {
+  const deployer = await signer.getAddress();
+  const admin = checkAddress(options.admin ?? deployer, 'admin');
+  const treasury = checkAddress(options.treasury ?? admin, 'treasury');
+  const feeBps = Number(checkUint(options.feeBps ?? 0, 'feeBps', 16));
+  if (feeBps > 1000) throw new InvalidArgumentError(`feeBps ${feeBps} above the 10% cap`);
+  const recorders = (options.recorders ?? [deployer]).map((r, i) => checkAddress(r, `recorders[${i}]`));
+  const transactions: Record<string, TxResult> = {};
+  const deploy = async (name: ContractName, args: unknown[]): Promise<string> => {
+    const { abi, bytecode } = ARTIFACTS[name];
+    try {
+      const factory = new ContractFactory(abi as InterfaceAbi, bytecode, signer);
+      const contract = await factory.deploy(...args);
+      const receipt = await contract.deploymentTransaction()!.wait();
+      transactions[name] = txResult(receipt!);
+      return getAddress(await contract.getAddress());
+    } catch (err) {
+      throw decodeChainError(err, `deploy ${name}`);
+    }
+  };
+  const datasetNFT = await deploy('DatasetNFT', []);
+  const datasetLicence = await deploy('DatasetLicence', [datasetNFT, admin, treasury, feeBps]);
+  const modelRegistry = await deploy('ModelRegistry', [datasetNFT, admin]);
+  if (recorders.length > 0) {
+    if (admin !== getAddress(deployer))
+      throw new InvalidArgumentError('recorders can be granted at deployment only when the deployer is the admin');
+    const registry = new Contract(modelRegistry, ARTIFACTS.ModelRegistry.abi as InterfaceAbi, signer);
+    const role = (await registry.getFunction('COORDINATOR_ROLE').staticCall()) as string;
+    for (const [i, account] of recorders.entries()) {
+      try {
+        const receipt = await (await registry.getFunction('grantRole').send(role, account)).wait();
+        transactions[`ModelRegistry.grantRole#${i}`] = txResult(receipt!);
+      } catch (err) {
+        throw decodeChainError(err, 'ModelRegistry.grantRole');
+      }
+    }
+  }
+  const deployBlock = transactions.DatasetNFT.blockNumber;
+  return { addresses: { datasetNFT, datasetLicence, modelRegistry, deployBlock }, transactions };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Client
+
+export interface ConnectOptions {
+  /** JSON-RPC endpoint; or `embedded` for the in-process chain. */
+  rpcUrl?: string;
+  embedded?: Pick<EmbeddedChain, 'rpcUrl' | 'chainId' | 'deployment'>;
+  /** Required with `rpcUrl`; the endpoint must serve this chain id. */
+  chainId?: bigint | number;
+  /** The account that signs writes (a keystore Wallet or a hex private key); omit for read-only use. */
+  signer?: Wallet | string;
+  /** Contract addresses; default: the embedded chain's deployment. */
+  addresses?: SealfoldAddresses;
+  timeoutMs?: number;
+}
+
+export type SealfoldChain = Awaited<ReturnType<typeof connectChain>>;
+
+/** Addresses from a `deployment.json` (embedded chain) or a plain name → address map. */
+export function addressesFromDeployment(deployment: {
+  contracts: Record<string, string>;
+  deployBlock?: string | bigint;
+}): SealfoldAddresses {
+  const { contracts } = deployment;
+  const pick = (name: string) => {
+    const v = contracts[name];
+    if (v === undefined) throw new ChainError('NOT_DEPLOYED', `deployment has no ${name} address`);
+    return checkAddress(v, name);
+  };
+  return {
+    datasetNFT: pick('DatasetNFT'),
+    datasetLicence: pick('DatasetLicence'),
+    modelRegistry: pick('ModelRegistry'),
+    deployBlock:
+      deployment.deployBlock !== undefined ? checkUint(deployment.deployBlock, 'deployBlock', 64) : undefined,
+  };
+}
+
+/**
+ * Connects to a chain: probes the endpoint once (fast RpcUnavailableError / WrongChainError), binds the signer, and
+ * returns the client. Contract methods throw NOT_DEPLOYED until addresses are known.
+ */
+export async function connectChain(options: ConnectOptions) {
+  const rpcUrl = options.rpcUrl ?? options.embedded?.rpcUrl;
+  if (rpcUrl === undefined) throw new InvalidArgumentError('connectChain needs rpcUrl or embedded');
+  const chainIdOpt = options.chainId ?? options.embedded?.chainId;
+  if (chainIdOpt === undefined) throw new InvalidArgumentError('connectChain needs the expected chainId');
+  const chainId = checkUint(chainIdOpt, 'chainId', 64);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_RPC_TIMEOUT_MS;
+  await probeChainId(rpcUrl, chainId, timeoutMs);
+  const provider = createProvider(rpcUrl, chainId, timeoutMs);
+
+  let wallet: Wallet | undefined;
+  if (typeof options.signer === 'string') {
+    try {
+      wallet = new Wallet(options.signer, provider);
+    } catch (cause) {
+      throw new InvalidArgumentError('signer is not a valid private key', { cause });
+    }
+  } else if (options.signer !== undefined) wallet = options.signer.connect(provider);
+
+  let addresses: SealfoldAddresses | undefined = options.addresses;
+  if (addresses === undefined && options.embedded?.deployment !== undefined)
+    addresses = addressesFromDeployment(options.embedded.deployment);
+  if (addresses !== undefined)
+    addresses = {
+      datasetNFT: checkAddress(addresses.datasetNFT, 'datasetNFT'),
+      datasetLicence: checkAddress(addresses.datasetLicence, 'datasetLicence'),
+      modelRegistry: checkAddress(addresses.modelRegistry, 'modelRegistry'),
+      deployBlock: addresses.deployBlock,
+    };
+
+  const runner = wallet ?? provider;
+  const contractOf = <N extends ContractName>(name: N): Contract => {
+    if (addresses === undefined) throw new ChainError('NOT_DEPLOYED', 'no contract addresses configured');
+    const address = {
+      DatasetNFT: addresses.datasetNFT,
+      DatasetLicence: addresses.datasetLicence,
+      ModelRegistry: addresses.modelRegistry,
+    }[name];
+    return new Contract(address, ARTIFACTS[name].abi as InterfaceAbi, runner);
+  };
+  const needSigner = (label: string): Wallet => {
+    if (wallet === undefined) throw new InvalidArgumentError(`${label} needs a signer (key file)`);
+    return wallet;
+  };
+
+  const read = async <N extends ContractName>(name: N, fn: FunctionName<N>, args: unknown[]): Promise<unknown> => {
+    try {
+      return await contractOf(name)
+        .getFunction(fn)
+        .staticCall(...args);
+    } catch (err) {
+      throw decodeChainError(err, `${name}.${fn}`, provider);
+    }
+  };
+
+  /** Sends a write (estimated first: reverts surface before sending) and waits for its receipt. */
+  const write = async <N extends ContractName>(
+    name: N,
+    fn: FunctionName<N>,
+    args: unknown[],
+    value?: bigint,
+  ): Promise<{ receipt: TransactionReceipt; result: TxResult }> => {
+    const label = `${name}.${fn}`;
+    needSigner(label);
+    try {
+      const f = contractOf(name).getFunction(fn);
+      const overrides = value === undefined ? {} : { value };
+      const tx = (await f.send(...args, overrides)) as ContractTransactionResponse;
+      const receipt = await tx.wait();
+      if (receipt === null) throw new ChainError('RPC_ERROR', `${label}: no receipt`);
+      return { receipt, result: txResult(receipt) };
+    } catch (err) {
+      throw decodeChainError(err, label, provider);
+    }
+  };
+
+  const eventArgs = (name: ContractName, receipt: TransactionReceipt, event: string): Record<string, unknown> => {
+    const iface = contractOf(name).interface;
+    for (const log of receipt.logs) {
+      if (getAddress(log.address) !== getAddress(String(contractOf(name).target))) continue;
+      const parsed = iface.parseLog({ topics: [...log.topics], data: log.data });
+      if (parsed?.name === event) return parsed.args.toObject(true) as Record<string, unknown>;
+    }
+    throw new ChainError('RPC_ERROR', `${name}: ${event} event missing from receipt ${receipt.hash}`);
+  };
+
+  const termsFrom = (r: Record<string, unknown>): DatasetTerms => ({
+    priceWei: r.priceWei as bigint,
+    paymentToken: r.paymentToken as string,
+    priceToken: r.priceToken as bigint,
+    licenceDuration: r.licenceDuration as bigint,
+    maxJobs: Number(r.maxJobs),
+    epsilonBudgetMilli: Number(r.epsilonBudgetMilli),
+    royaltyBps: Number(r.royaltyBps),
+    listed: r.listed as boolean,
+  });
+  const termsTuple = (t: DatasetTerms) => [
+    t.priceWei,
+    t.paymentToken,
+    t.priceToken,
+    t.licenceDuration,
+    t.maxJobs,
+    t.epsilonBudgetMilli,
+    t.royaltyBps,
+    t.listed,
+  ];
+
+  const getTerms = async (datasetId: bigint | number): Promise<DatasetTerms> => {
+    const r = (await read('DatasetNFT', 'termsOf', [checkUint(datasetId, 'datasetId')])) as {
+      toObject(): Record<string, unknown>;
+    };
+    return termsFrom(r.toObject());
+  };
+
+  const getLicence = async (licenceId: bigint | number): Promise<LicenceInfo> => {
+    const id = checkUint(licenceId, 'licenceId');
+    const r = ((await read('DatasetLicence', 'licenceOf', [id])) as { toObject(): Record<string, unknown> }).toObject();
+    return {
+      licenceId: id,
+      datasetId: r.datasetId as bigint,
+      holder: r.holder as string,
+      expiresAt: r.expiresAt as bigint,
+      maxJobs: Number(r.maxJobs),
+      epsilonBudgetMilli: Number(r.epsilonBudgetMilli),
+      revoked: r.revoked as boolean,
+      granted: r.granted as boolean,
+    };
+  };
+
+  /** Licence ids that were ever transferred to `holder` (candidates; the holder may have passed some on). */
+  const licenceCandidates = async (holder: string): Promise<bigint[]> => {
+    const licence = contractOf('DatasetLicence');
+    try {
+      const logs = await licence.queryFilter(
+        licence.filters.Transfer(null, holder),
+        Number(addresses?.deployBlock ?? 0n),
+        'latest',
+      );
+      const ids = new Set<bigint>();
+      for (const log of logs) ids.add(BigInt(log.topics[3]));
+      return [...ids].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    } catch (err) {
+      throw decodeChainError(err, 'DatasetLicence Transfer logs', provider);
+    }
+  };
+
+  // Most informative first when no candidate is valid.
+  const REASON_RANK: Record<LicenceReason, number> = {
+    valid: 0,
+    expired: 1,
+    revoked: 2,
+    'not-holder': 3,
+    'wrong-dataset': 4,
+    'not-found': 5,
+  };
+
+  const isValid = async (licenceId: bigint, datasetId: bigint, holder: string): Promise<LicenceReason> => {
+    const r = (await read('DatasetLicence', 'isValid', [licenceId, datasetId, holder])) as [boolean, bigint];
+    return LICENCE_REASONS[Number(r[1])];
+  };
+
+  return {
+    chainId,
+    rpcUrl,
+    provider,
+    get addresses() {
+      return addresses;
+    },
+    get signerAddress(): string | undefined {
+      return wallet?.address;
+    },
+    /** Deploys the contracts with the signer and uses the new addresses from then on. */
+    async deployContracts(opts: DeployOptions = {}): Promise<DeployResult> {
+      const result = await deployContracts(needSigner('deployContracts'), opts);
+      addresses = result.addresses;
+      return result;
+    },
+
+    async registerDataset(input: {
+      manifestCid: string | Uint8Array;
+      commitment: string;
+      terms: DatasetTermsInput;
+    }): Promise<TxResult & { datasetId: bigint }> {
+      const cid = cidBytes(input.manifestCid);
+      const commitment = checkBytes32(input.commitment, 'commitment');
+      const terms = normaliseTerms(input.terms);
+      const { receipt, result } = await write('DatasetNFT', 'register', [cid, commitment, termsTuple(terms)]);
+      const ev = eventArgs('DatasetNFT', receipt, 'DatasetRegistered');
+      return { ...result, datasetId: ev.datasetId as bigint };
+    },
+
+    async setTerms(datasetId: bigint | number, terms: DatasetTermsInput): Promise<TxResult> {
+      const id = checkUint(datasetId, 'datasetId');
+      return (await write('DatasetNFT', 'setTerms', [id, termsTuple(normaliseTerms(terms))])).result;
+    },
+    async list(datasetId: bigint | number): Promise<TxResult> {
+      return (await write('DatasetNFT', 'list', [checkUint(datasetId, 'datasetId')])).result;
+    },
+    async delist(datasetId: bigint | number): Promise<TxResult> {
+      return (await write('DatasetNFT', 'delist', [checkUint(datasetId, 'datasetId')])).result;
+    },
+
+    getTerms,
+
+    /** A dataset's owner, manifest, terms, and the commitment (read from its DatasetRegistered event). */
+    async getDataset(datasetId: bigint | number): Promise<DatasetInfo> {
+      const id = checkUint(datasetId, 'datasetId');
+      const nft = contractOf('DatasetNFT');
+      const registered = async (): Promise<string> => {
+        try {
+          const logs = await nft.queryFilter(
+            nft.filters.DatasetRegistered(id),
+            Number(addresses?.deployBlock ?? 0n),
+            'latest',
+          );
+          const log = logs[0];
+          if (log === undefined) throw new ChainError('NOT_DEPLOYED', `no DatasetRegistered event for dataset ${id}`);
+          return nft.interface.parseLog(log)!.args.commitment as string;
+        } catch (err) {
+          throw decodeChainError(err, 'DatasetNFT DatasetRegistered logs', provider);
+        }
+      };
+      const [owner, cid, tokenURI, terms] = await Promise.all([
+        read('DatasetNFT', 'ownerOf', [id]) as Promise<string>,
+        read('DatasetNFT', 'manifestCidOf', [id]) as Promise<string>,
+        read('DatasetNFT', 'tokenURI', [id]) as Promise<string>,
+        getTerms(id),
+      ]);
+      return {
+        datasetId: id,
+        owner,
+        manifestCid: CID.decode(Buffer.from(cid.slice(2), 'hex')).toString(),
+        commitment: await registered(),
+        tokenURI,
+        terms,
+      };
+    },
+
+    /** Datasets by id, from `fromId` (default 1), at most `limit` (default 100). */
+    async listDatasets(opts: { fromId?: bigint; limit?: number } = {}): Promise<DatasetInfo[]> {
+      const last = (await read('DatasetNFT', 'lastDatasetId', [])) as bigint;
+      const from = opts.fromId ?? 1n;
+      const limit = BigInt(opts.limit ?? 100);
+      const out: DatasetInfo[] = [];
+      for (let id = from; id <= last && id < from + limit; id++) out.push(await this.getDataset(id));
+      return out;
+    },
+
+    /**
+     * Buys a licence at the listed ETH price. `value` overrides the amount sent (the contract refuses any amount but
+     * the exact price).
+     */
+    async purchaseLicence(
+      datasetId: bigint | number,
+      opts: { value?: bigint } = {},
+    ): Promise<TxResult & { licenceId: bigint; expiresAt: bigint; price: bigint }> {
+      const id = checkUint(datasetId, 'datasetId');
+      const value = opts.value !== undefined ? checkUint(opts.value, 'value') : (await getTerms(id)).priceWei;
+      const { receipt, result } = await write('DatasetLicence', 'purchase', [id], value);
+      const ev = eventArgs('DatasetLicence', receipt, 'LicencePurchased');
+      return {
+        ...result,
+        licenceId: ev.licenceId as bigint,
+        expiresAt: ev.expiresAt as bigint,
+        price: ev.price as bigint,
+      };
+    },
+
+    async grantLicence(
+      datasetId: bigint | number,
+      to: string,
+      terms: GrantTerms,
+    ): Promise<TxResult & { licenceId: bigint; expiresAt: bigint }> {
+      const id = checkUint(datasetId, 'datasetId');
+      const holder = checkAddress(to, 'to');
+      const { receipt, result } = await write('DatasetLicence', 'grant', [
+        id,
+        holder,
+        checkUint(terms.duration, 'duration', 64),
+        checkUint(terms.maxJobs, 'maxJobs', 32),
+        checkUint(terms.epsilonBudgetMilli, 'epsilonBudgetMilli', 32),
+      ]);
+      const ev = eventArgs('DatasetLicence', receipt, 'LicenceGranted');
+      return { ...result, licenceId: ev.licenceId as bigint, expiresAt: ev.expiresAt as bigint };
+    },
+
+    async revokeLicence(licenceId: bigint | number, reason: string): Promise<TxResult> {
+      if (typeof reason !== 'string' || reason.length > 1024)
+        throw new InvalidArgumentError('reason must be a string of at most 1024 characters');
+      return (await write('DatasetLicence', 'revoke', [checkUint(licenceId, 'licenceId'), reason])).result;
+    },
+
+    getLicence,
+
+    /** Licences `holder` holds now (any dataset, valid or not). */
+    async licencesOf(holder: string): Promise<LicenceInfo[]> {
+      const h = checkAddress(holder, 'holder');
+      const out: LicenceInfo[] = [];
+      for (const id of await licenceCandidates(h)) {
+        const info = await getLicence(id);
+        if (info.holder === h) out.push(info);
+      }
+      return out;
+    },
+
+    /** Whether a specific licence is valid for `datasetId` and `holder` now. */
+    async checkLicenceById(
+      licenceId: bigint | number,
+      datasetId: bigint | number,
+      holder: string,
+    ): Promise<LicenceCheck> {
+      const lid = checkUint(licenceId, 'licenceId');
+      const reason = await isValid(lid, checkUint(datasetId, 'datasetId'), checkAddress(holder, 'holder'));
+      return { valid: reason === 'valid', licenceId: lid, reason };
+    },
+
+    /**
+     * Whether `holder` holds a valid licence of `datasetId` now. Candidates come from the licence contract's Transfer
+     * logs to `holder`; when none is valid the reason is the most informative one (expired, revoked, not-holder,
+     * wrong-dataset, not-found).
+     */
+    async checkLicence(holder: string, datasetId: bigint | number): Promise<LicenceCheck> {
+      const h = checkAddress(holder, 'holder');
+      const id = checkUint(datasetId, 'datasetId');
+      const candidates = await licenceCandidates(h);
+      if (candidates.length > 0) {
+        const r = (await read('DatasetLicence', 'firstValid', [candidates, id, h])) as [bigint, bigint];
+        if (LICENCE_REASONS[Number(r[1])] === 'valid') return { valid: true, licenceId: r[0], reason: 'valid' };
+      }
+      let best: LicenceCheck = { valid: false, licenceId: undefined, reason: 'not-found' };
+      for (const lid of candidates) {
+        const reason = await isValid(lid, id, h);
+        if (REASON_RANK[reason] < REASON_RANK[best.reason]) best = { valid: false, licenceId: lid, reason };
+      }
+      // A candidate for another dataset says nothing about this one.
+      return best.reason === 'wrong-dataset' ? { valid: false, licenceId: undefined, reason: 'not-found' } : best;
+    },
+
+    async owedEth(account: string): Promise<bigint> {
+      return (await read('DatasetLicence', 'owedEth', [checkAddress(account, 'account')])) as bigint;
+    },
+
+    /** Withdraws the ETH owed to the signer from licence sales. */
+    async withdraw(): Promise<TxResult & { amount: bigint }> {
+      const { receipt, result } = await write('DatasetLicence', 'withdraw', []);
+      const ev = eventArgs('DatasetLicence', receipt, 'Withdrawn');
+      return { ...result, amount: ev.amount as bigint };
+    },
+
+    /** Records a trained model's provenance (signer needs COORDINATOR_ROLE). Dataset ids are sent sorted. */
+    async recordModel(input: ModelRecordInput): Promise<TxResult> {
+      const jobId = checkBytes32(input.jobId, 'jobId');
+      const ids = input.datasetIds.map((d, i) => checkUint(d, `datasetIds[${i}]`));
+      ids.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      const args = [
+        jobId,
+        cidBytes(input.modelCid),
+        ids,
+        checkUint(input.rounds, 'rounds', 32),
+        checkUint(input.epsilonSpentMilli, 'epsilonSpentMilli', 32),
+      ];
+      return (await write('ModelRegistry', 'record', args)).result;
+    },
+
+    async getModel(jobId: string): Promise<ModelInfo> {
+      const id = checkBytes32(jobId, 'jobId');
+      const r = (await read('ModelRegistry', 'modelOf', [id])) as Result;
+      const fn = contractOf('ModelRegistry').interface.getFunction('modelOf')!;
+      const rec = plainValue(fn.outputs[0], r) as Record<string, unknown>;
+      return {
+        jobId: id,
+        modelCid: CID.decode(Buffer.from((rec.modelCid as string).slice(2), 'hex')).toString(),
+        datasetIds: rec.datasetIds as bigint[],
+        rounds: Number(rec.rounds),
+        epsilonSpentMilli: Number(rec.epsilonSpentMilli),
+        recordedAt: rec.recordedAt as bigint,
+        coordinator: rec.coordinator as string,
+      };
+    },
+
+    /** Job ids that trained on `datasetId`, oldest first. */
+    async modelsOfDataset(
+      datasetId: bigint | number,
+      opts: { offset?: bigint; limit?: bigint } = {},
+    ): Promise<string[]> {
+      const r = (await read('ModelRegistry', 'jobsOfDataset', [
+        checkUint(datasetId, 'datasetId'),
+        opts.offset ?? 0n,
+        opts.limit ?? 1000n,
+      ])) as string[];
+      return [...r];
+    },
+
+    /** Gives `account` COORDINATOR_ROLE on ModelRegistry (signer must be its admin). */
+    async grantCoordinator(account: string): Promise<TxResult> {
+      const role = (await read('ModelRegistry', 'COORDINATOR_ROLE', [])) as string;
+      return (await write('ModelRegistry', 'grantRole', [role, checkAddress(account, 'account')])).result;
+    },
+
+    async getBalance(account: string): Promise<bigint> {
+      try {
+        return await provider.getBalance(checkAddress(account, 'account'));
+      } catch (err) {
+        throw decodeChainError(err, 'getBalance', provider);
+      }
+    },
+    async getBlockNumber(): Promise<bigint> {
+      try {
+        return BigInt(await provider.getBlockNumber());
+      } catch (err) {
+        throw decodeChainError(err, 'getBlockNumber', provider);
+      }
+    },
+    close(): void {
+      provider.destroy();
+    },
+  };
+}

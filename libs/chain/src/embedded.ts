@@ -1,0 +1,44 @@
+// The embedded chain with the Sealfold contracts deployed on first start.
+import { Wallet } from 'ethers';
+import { deployContracts } from './client.js';
+import { startEmbeddedChainCore, type EmbeddedChain, type EmbeddedChainOptions } from './embedded-chain.js';
+import { createProvider } from './rpc.js';
+
+export type StartEmbeddedChainOptions = Omit<EmbeddedChainOptions, 'deploy'> & {
+  /** Deploy DatasetNFT, DatasetLicence and ModelRegistry on first start (default true), from dev account 0. */
+  deployContracts?: boolean;
+  /** ModelRegistry COORDINATOR_ROLE holders granted at deployment (default: dev account 0). */
+  recorders?: readonly string[];
+  /** Protocol fee in basis points (default 0); treasury and admin are dev account 0. */
+  feeBps?: number;
+};
+
+/**
+ * Starts the embedded chain in `<dataDir>/chain`, replays its journal, and on first start deploys the contracts and
+ * saves their addresses in `<dataDir>/chain/deployment.json`.
+ */
+export async function startEmbeddedChain(options: StartEmbeddedChainOptions): Promise<EmbeddedChain> {
+  const { deployContracts: wantDeploy = true, recorders, feeBps, ...rest } = options;
+  return startEmbeddedChainCore({
+    ...rest,
+    deploy: wantDeploy
+      ? async (chain) => {
+          const provider = createProvider(chain.rpcUrl, chain.chainId);
+          try {
+            const signer = new Wallet(chain.accounts[0].privateKey, provider);
+            const { addresses } = await deployContracts(signer, { recorders, feeBps });
+            return {
+              contracts: {
+                DatasetNFT: addresses.datasetNFT,
+                DatasetLicence: addresses.datasetLicence,
+                ModelRegistry: addresses.modelRegistry,
+              },
+              deployBlock: addresses.deployBlock,
+            };
+          } finally {
+            provider.destroy();
+          }
+        }
+      : undefined,
+  });
+}
