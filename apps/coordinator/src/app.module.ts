@@ -1,12 +1,33 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { type CoordinatorChain } from './chain/chain.port.js';
+import { ChainModule } from './chain/chain.module.js';
 import { type CoordinatorConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
+import { DatabaseModule } from './database/database.module.js';
+import { GatewayModule } from './gateway/gateway.module.js';
 import { HealthModule } from './health/health.module.js';
+import { JobsModule } from './jobs/jobs.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+
+export interface AppDependencies {
+  /** The chain adapter, or null when no chain is configured. */
+  readonly chain: CoordinatorChain | null;
+}
 
 @Module({})
 export class AppModule {
-  static forRoot(config: CoordinatorConfig): DynamicModule {
-    return { module: AppModule, imports: [ConfigModule.forRoot(config), MetricsModule, HealthModule] };
+  static forRoot(config: CoordinatorConfig, deps: AppDependencies): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        MetricsModule,
+        HealthModule,
+        DatabaseModule,
+        ChainModule.forRoot(deps.chain),
+        JobsModule,
+        GatewayModule,
+      ],
+    };
   }
 }

@@ -9,6 +9,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { type Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import { type CoordinatorConfig } from './config/config.js';
+import { type CoordinatorChain } from './chain/chain.port.js';
 import { createPinoLogger, PinoNestLogger } from './logging/pino-logger.js';
 import { MetricsService } from './metrics/metrics.service.js';
 
@@ -22,6 +23,8 @@ export interface RunningCoordinator {
 export interface StartOptions {
   /** Where the JSON log lines go (stdout by default). */
   readonly logDestination?: NodeJS.WritableStream;
+  /** A chain adapter to use instead of connecting from the configuration (tests pass one built on a live chain). */
+  readonly chain?: CoordinatorChain | null;
 }
 
 export async function startCoordinator(
@@ -30,7 +33,14 @@ export async function startCoordinator(
 ): Promise<RunningCoordinator> {
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
   const logger = createPinoLogger(config.logLevel, options.logDestination);
-  const app = await NestFactory.create(AppModule.forRoot(config), {
+  // Loaded only when a chain is configured: a chainless coordinator does not load the contract client.
+  const chain =
+    options.chain !== undefined
+      ? options.chain
+      : config.chainRpc === ''
+        ? null
+        : await (await import('./chain/chain.adapter.js')).connectChain(config);
+  const app = await NestFactory.create(AppModule.forRoot(config, { chain }), {
     logger: new PinoNestLogger(logger),
     bufferLogs: false,
   });
@@ -67,5 +77,14 @@ export async function startCoordinator(
     { url, profile: config.profile, dataDir: config.dataDir, node: process.version },
     'coordinator listening',
   );
-  return { app, url, logger, close: () => app.close() };
+  return {
+    app,
+    url,
+    logger,
+    close: async () => {
+      await app.close();
+      // A chain this function connected is ours to close; one passed in belongs to the caller.
+      if (options.chain === undefined) await chain?.close();
+    },
+  };
 }

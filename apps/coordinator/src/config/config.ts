@@ -1,6 +1,6 @@
 // Typed, validated configuration from environment variables. Every variable is declared once here, with its
 // default and a description; `describeConfig()` renders the table that README.md shows (a test keeps them in step).
-import { isAbsolute, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 
 interface VariableSpec<T> {
@@ -59,6 +59,91 @@ export const CONFIG_VARIABLES = {
     default: '10000',
     schema: z.coerce.number().int().min(100).max(600_000),
   },
+  chainRpc: {
+    name: 'SEALFOLD_CHAIN_RPC',
+    description:
+      'JSON-RPC URL of the chain (the embedded chain prints it). Empty: no chain — job submission and silo dataset checks answer 503.',
+    form: 'an http(s) URL or empty',
+    default: '',
+    schema: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
+  },
+  chainDeployment: {
+    name: 'SEALFOLD_CHAIN_DEPLOYMENT',
+    description:
+      'Contract addresses (deployment.json written by the embedded chain). Empty: `<data dir>/chain/deployment.json`.',
+    form: 'a file path or empty',
+    default: '',
+    schema: z.string(),
+  },
+  coordinatorKeyFile: {
+    name: 'SEALFOLD_COORDINATOR_KEY_FILE',
+    description:
+      'Private key file of the coordinator wallet (records model provenance). Empty: `<data dir>/coordinator.key`, created on first start.',
+    form: 'a file path or empty',
+    default: '',
+    schema: z.string(),
+  },
+  ipfsApi: {
+    name: 'SEALFOLD_IPFS_API',
+    description: 'Kubo RPC API URL. Empty: the embedded Helia node under `<data dir>/ipfs`.',
+    form: 'an http(s) URL or empty',
+    default: '',
+    schema: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
+  },
+  indexIntervalMs: {
+    name: 'SEALFOLD_INDEX_INTERVAL_MS',
+    description: 'How often the chain event indexer polls for new blocks.',
+    form: 'an integer number of milliseconds, 50-600000',
+    default: '1000',
+    schema: z.coerce.number().int().min(50).max(600_000),
+  },
+  maxFrameBytes: {
+    name: 'SEALFOLD_MAX_FRAME_BYTES',
+    description: 'Largest silo WebSocket frame; a larger one closes that connection (1009).',
+    form: 'an integer number of bytes, 1024-1073741824',
+    default: '16842752',
+    schema: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(1 << 30),
+  },
+  authTimeoutMs: {
+    name: 'SEALFOLD_AUTH_TIMEOUT_MS',
+    description: 'Lifetime of a silo authentication challenge; an unauthenticated silo is closed after it (4408).',
+    form: 'an integer number of milliseconds, 100-600000',
+    default: '10000',
+    schema: z.coerce.number().int().min(100).max(600_000),
+  },
+  heartbeatMs: {
+    name: 'SEALFOLD_HEARTBEAT_MS',
+    description: 'WebSocket ping interval; a connection that misses a whole interval is considered dead.',
+    form: 'an integer number of milliseconds, 100-600000',
+    default: '15000',
+    schema: z.coerce.number().int().min(100).max(600_000),
+  },
+  stageTimeoutMs: {
+    name: 'SEALFOLD_STAGE_TIMEOUT_MS',
+    description: 'How long a SecAgg+ stage waits for silos before the missing ones count as dropped.',
+    form: 'an integer number of milliseconds, 100-3600000',
+    default: '60000',
+    schema: z.coerce.number().int().min(100).max(3_600_000),
+  },
+  trainTimeoutMs: {
+    name: 'SEALFOLD_TRAIN_TIMEOUT_MS',
+    description: 'How long the masked-input stage (local training included) and evaluation wait for silos.',
+    form: 'an integer number of milliseconds, 100-86400000',
+    default: '600000',
+    schema: z.coerce.number().int().min(100).max(86_400_000),
+  },
+  minSilos: {
+    name: 'SEALFOLD_MIN_SILOS',
+    description:
+      'Fewest silos a round may start (and end) with; below it the job fails. Never below the SecAgg+ threshold.',
+    form: 'an integer 1-65535',
+    default: '2',
+    schema: z.coerce.number().int().min(1).max(65_535),
+  },
 } as const satisfies Record<string, VariableSpec<unknown>>;
 
 type Variables = typeof CONFIG_VARIABLES;
@@ -87,6 +172,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   }
   const dataDir = out.dataDir as string;
   out.dataDir = isAbsolute(dataDir) ? dataDir : resolve(process.cwd(), dataDir);
+  // Paths that default to a place inside the data directory.
+  const inDataDir = (value: string, ...fallback: string[]) =>
+    value === '' ? join(out.dataDir as string, ...fallback) : resolve(process.cwd(), value);
+  out.chainDeployment = inDataDir(out.chainDeployment as string, 'chain', 'deployment.json');
+  out.coordinatorKeyFile = inDataDir(out.coordinatorKeyFile as string, 'coordinator.key');
   return Object.freeze(out) as CoordinatorConfig;
 }
 

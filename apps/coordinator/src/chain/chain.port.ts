@@ -1,0 +1,73 @@
+// What the coordinator needs from the chain, as a narrow port. The adapter (chain.adapter.ts) implements it on
+// @sealfold/chain; the coordinator never talks to contracts directly.
+import type { SealfoldDomain } from '@sealfold/chain';
+
+export const COORDINATOR_CHAIN = Symbol('COORDINATOR_CHAIN');
+
+export type LicenceFailureCode =
+  | 'NO_LICENCE'
+  | 'LICENCE_NOT_HOLDER'
+  | 'LICENCE_WRONG_DATASET'
+  | 'LICENCE_EXPIRED'
+  | 'LICENCE_REVOKED'
+  | 'LICENCE_EXHAUSTED';
+
+export type LicenceCheck =
+  { readonly valid: true } | { readonly valid: false; readonly code: LicenceFailureCode; readonly reason: string };
+
+/** Where an indexer keeps its position (the next block to read). */
+export interface ChainCursor {
+  load(): Promise<bigint | undefined>;
+  save(nextBlock: bigint): Promise<void>;
+}
+
+/** Token ids whose on-chain state changed in a batch of blocks (read their current state with get*). */
+export interface ChainChanges {
+  readonly datasets: readonly bigint[];
+  readonly licences: readonly bigint[];
+  readonly toBlock: bigint;
+}
+
+export interface ChainDataset {
+  readonly datasetId: bigint;
+  readonly owner: string;
+  readonly manifestCid: string;
+  readonly tokenUri: string;
+}
+
+export interface ChainLicence {
+  readonly licenceId: bigint;
+  readonly datasetId: bigint;
+  readonly holder: string;
+  /** Unix seconds; 0 = never expires. */
+  readonly expiresAt: bigint;
+  readonly maxJobs: number;
+  readonly epsilonBudgetMilli: number;
+  readonly revoked: boolean;
+}
+
+export interface ModelProvenance {
+  readonly jobId: string;
+  readonly modelCid: string;
+  readonly datasets: readonly bigint[];
+  readonly rounds: number;
+  /** ε spent, in thousandths (fixed point, as on chain). */
+  readonly epsilonSpentMilli: number;
+}
+
+export interface CoordinatorChain {
+  readonly chainId: bigint;
+  /** EIP-712 domain that job requests are signed in. */
+  readonly domain: SealfoldDomain;
+  /** Is `licenceId` a licence for `datasetId`, held by `holder`, unexpired and unrevoked (checked on chain now)? */
+  checkLicence(holder: string, datasetId: bigint, licenceId: bigint): Promise<LicenceCheck>;
+  /** Current owner of a dataset token, or undefined when it does not exist. */
+  ownerOf(datasetId: bigint): Promise<string | undefined>;
+  getDataset(datasetId: bigint): Promise<ChainDataset>;
+  getLicence(licenceId: bigint): Promise<ChainLicence>;
+  /** Reads events from `cursor` to the head; the handler runs per batch, the cursor moves after it (at-least-once). */
+  syncChanges(cursor: ChainCursor, handler: (changes: ChainChanges) => Promise<void>): Promise<void>;
+  /** Writes the provenance record through ModelRegistry; returns the transaction hash. */
+  recordModel(record: ModelProvenance): Promise<string>;
+  close(): Promise<void>;
+}

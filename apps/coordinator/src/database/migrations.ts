@@ -1,0 +1,116 @@
+// Ordered schema migrations. Each runs once, in its own transaction, and is recorded in `schema_migrations`; a
+// migration is never edited after release — a change is a new migration appended at the end.
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'initial',
+    sql: `
+      CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      ) STRICT;
+
+      -- Position of each chain event indexer: the next block to read.
+      CREATE TABLE index_cursors (
+        name       TEXT PRIMARY KEY,
+        next_block TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      ) STRICT;
+
+      -- Dataset tokens (decimal ids) and their manifests, as indexed from chain events and fetched from IPFS.
+      CREATE TABLE datasets (
+        id              TEXT PRIMARY KEY,
+        owner           TEXT NOT NULL,
+        token_uri       TEXT NOT NULL,
+        manifest_cid    TEXT,
+        manifest_json   TEXT,
+        manifest_error  TEXT,
+        name            TEXT,
+        features_json   TEXT,
+        label           TEXT,
+        classes_json    TEXT,
+        rows            INTEGER,
+        block_number    INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX datasets_owner ON datasets(owner);
+      CREATE INDEX datasets_label ON datasets(label);
+
+      CREATE TABLE licences (
+        id             TEXT PRIMARY KEY,
+        dataset_id     TEXT NOT NULL,
+        holder         TEXT NOT NULL,
+        expires_at     INTEGER NOT NULL,
+        max_jobs       INTEGER,
+        epsilon_milli  INTEGER,
+        revoked        INTEGER NOT NULL DEFAULT 0 CHECK (revoked IN (0, 1)),
+        block_number   INTEGER NOT NULL,
+        updated_at     INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX licences_holder ON licences(holder);
+      CREATE INDEX licences_dataset ON licences(dataset_id);
+
+      -- Jobs: the signed request is kept verbatim so that silos can verify it themselves.
+      CREATE TABLE jobs (
+        id             TEXT PRIMARY KEY,
+        buyer          TEXT NOT NULL,
+        nonce          TEXT NOT NULL,
+        request_json   TEXT NOT NULL,
+        signature      TEXT NOT NULL,
+        recipient      TEXT,
+        status         TEXT NOT NULL CHECK (status IN ('pending', 'running', 'completed', 'failed', 'cancelled')),
+        reason_code    TEXT,
+        reason         TEXT,
+        rounds         INTEGER NOT NULL,
+        current_round  INTEGER NOT NULL DEFAULT 0,
+        created_at     INTEGER NOT NULL,
+        updated_at     INTEGER NOT NULL,
+        UNIQUE (buyer, nonce)
+      ) STRICT;
+      CREATE INDEX jobs_status ON jobs(status);
+      CREATE INDEX jobs_buyer ON jobs(buyer);
+
+      -- One row per finished (or aborted) round.
+      CREATE TABLE rounds (
+        job_id        TEXT NOT NULL REFERENCES jobs(id),
+        round         INTEGER NOT NULL,
+        status        TEXT NOT NULL CHECK (status IN ('completed', 'aborted')),
+        participants  INTEGER NOT NULL,
+        dropouts      INTEGER NOT NULL,
+        loss          REAL,
+        accuracy      REAL,
+        reason        TEXT,
+        started_at    INTEGER NOT NULL,
+        finished_at   INTEGER NOT NULL,
+        PRIMARY KEY (job_id, round)
+      ) STRICT;
+
+      -- The last committed global model of each job (restart point) and the strategy's state.
+      CREATE TABLE global_models (
+        job_id          TEXT PRIMARY KEY REFERENCES jobs(id),
+        round           INTEGER NOT NULL,
+        weights         BLOB NOT NULL,
+        strategy_state  BLOB,
+        updated_at      INTEGER NOT NULL
+      ) STRICT;
+
+      -- The delivered model: ciphertext CID and provenance.
+      CREATE TABLE models (
+        job_id         TEXT PRIMARY KEY REFERENCES jobs(id),
+        cid            TEXT NOT NULL,
+        recipient      TEXT NOT NULL,
+        bytes          INTEGER NOT NULL,
+        sha256         TEXT NOT NULL,
+        tx_hash        TEXT,
+        metadata_json  TEXT NOT NULL,
+        created_at     INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+];

@@ -1,0 +1,109 @@
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBody,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiQuery,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { apiErrorSchema, openApiSchema } from '../common/api-error.js';
+import { cancelJobSchema, JobsService, submitJobSchema, toJobView, type JobView } from './jobs.service.js';
+import { jobRequestJsonSchema } from '@sealfold/protocol';
+
+const submitBodySchema = openApiSchema(submitJobSchema);
+submitBodySchema.properties = { ...submitBodySchema.properties, request: openApiSchema(jobRequestJsonSchema) };
+
+const jobSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', description: 'EIP-712 digest of the signed request (64 hex, no 0x)' },
+    buyer: { type: 'string' },
+    status: { type: 'string', enum: ['pending', 'running', 'completed', 'failed', 'cancelled'] },
+    reasonCode: { type: 'string', nullable: true },
+    reason: { type: 'string', nullable: true },
+    rounds: { type: 'integer' },
+    currentRound: { type: 'integer', description: 'rounds completed' },
+    request: openApiSchema(jobRequestJsonSchema),
+    recipient: { type: 'string', nullable: true },
+    createdAt: { type: 'string', format: 'date-time' },
+    updatedAt: { type: 'string', format: 'date-time' },
+  },
+};
+
+@ApiTags('jobs')
+@Controller('jobs')
+export class JobsController {
+  constructor(@Inject(JobsService) private readonly jobs: JobsService) {}
+
+  @Post()
+  @ApiOperation({
+    summary: 'Submit a signed JobRequest',
+    description:
+      'Verifies the EIP-712 signature (signer = buyer), chain id, deadline, nonce (no replay) and a valid licence on ' +
+      'chain for every dataset; on success the job is pending and scheduled. Rejections carry a machine-readable `code`.',
+  })
+  @ApiBody({ schema: submitBodySchema })
+  @ApiCreatedResponse({ description: 'Accepted and scheduled.', schema: jobSchema })
+  @ApiBadRequestResponse({
+    description:
+      'INVALID_BODY, INVALID_JOB_REQUEST, UNSUPPORTED_STRATEGY, MALFORMED_SIGNATURE, WRONG_CHAIN_ID, REQUEST_EXPIRED',
+    schema: apiErrorSchema,
+  })
+  @ApiUnauthorizedResponse({
+    description: 'SIGNATURE_MISMATCH: the signature is not the buyer’s.',
+    schema: apiErrorSchema,
+  })
+  @ApiForbiddenResponse({
+    description:
+      'NO_LICENCE, LICENCE_NOT_HOLDER, LICENCE_WRONG_DATASET, LICENCE_EXPIRED, LICENCE_REVOKED, LICENCE_EXHAUSTED',
+    schema: apiErrorSchema,
+  })
+  @ApiConflictResponse({ description: 'NONCE_REPLAYED', schema: apiErrorSchema })
+  @ApiServiceUnavailableResponse({ description: 'CHAIN_UNAVAILABLE', schema: apiErrorSchema })
+  async submit(@Body() body: unknown): Promise<JobView> {
+    return toJobView(await this.jobs.submit(body));
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List jobs, newest first' })
+  @ApiQuery({ name: 'buyer', required: false })
+  @ApiQuery({ name: 'status', required: false, enum: ['pending', 'running', 'completed', 'failed', 'cancelled'] })
+  @ApiQuery({ name: 'limit', required: false, type: Number })
+  @ApiOkResponse({ schema: { type: 'array', items: jobSchema } })
+  @ApiBadRequestResponse({ description: 'INVALID_QUERY', schema: apiErrorSchema })
+  list(@Query() query: Record<string, string>): JobView[] {
+    return this.jobs.list(query).map(toJobView);
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One job with its status and reason' })
+  @ApiOkResponse({ schema: jobSchema })
+  @ApiNotFoundResponse({ description: 'JOB_NOT_FOUND', schema: apiErrorSchema })
+  get(@Param('id') id: string): JobView {
+    return toJobView(this.jobs.get(id));
+  }
+
+  @Delete(':id')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Cancel a job (buyer only)',
+    description:
+      'Body `{ signature }`: EIP-191 personal_sign by the buyer over `jobCancelMessage(id)` (@sealfold/protocol).',
+  })
+  @ApiBody({ schema: openApiSchema(cancelJobSchema) })
+  @ApiOkResponse({ schema: jobSchema })
+  @ApiBadRequestResponse({ description: 'INVALID_BODY, MALFORMED_SIGNATURE', schema: apiErrorSchema })
+  @ApiForbiddenResponse({ description: 'NOT_BUYER', schema: apiErrorSchema })
+  @ApiNotFoundResponse({ description: 'JOB_NOT_FOUND', schema: apiErrorSchema })
+  @ApiConflictResponse({ description: 'JOB_FINISHED', schema: apiErrorSchema })
+  cancel(@Param('id') id: string, @Body() body: unknown): JobView {
+    return toJobView(this.jobs.cancel(id, body));
+  }
+}
