@@ -75,3 +75,33 @@ export class AgeError extends Error {
     super(message, options);
   }
 }
+
+export type KeystoreErrorCode =
+  /** Bad options (an empty passphrase, a scrypt N that is not a power of two…). */
+  | 'INVALID_INPUT'
+  /** initKeystore: a keystore is already there (pass `force` to replace it). */
+  | 'EXISTS'
+  /** initKeystore: the directory holds files that are not a keystore's; never replaced, even with `force`. */
+  | 'NOT_EMPTY'
+  /** loadKeystore: no keystore in the directory. */
+  | 'NOT_FOUND'
+  /** The directory or a secret file is accessible by group/others. */
+  | 'INSECURE_PERMISSIONS'
+  /** The wallet key is encrypted and no passphrase was given (option or SEALFOLD_KEYSTORE_PASSPHRASE). */
+  | 'PASSPHRASE_REQUIRED'
+  | 'WRONG_PASSPHRASE'
+  /** Files that do not parse or do not match each other (address, recipient). */
+  | 'CORRUPT'
+  | 'IO';
+
+/** Raised by the keystore. Messages name files and modes, never passphrases or keys. */
+export class KeystoreError extends Error {
+  override readonly name = 'KeystoreError';
+  constructor(
+    readonly code: KeystoreErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

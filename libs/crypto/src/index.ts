@@ -12,3 +12,17 @@ export {
 } from './curves.js';
 export { AgeError, type AgeErrorCode } from './errors.js';
 export * from './age/index.js';
+export { KeystoreError, type KeystoreErrorCode } from './errors.js';
+export {
+  KEYSTORE_FILES,
+  KEYSTORE_FORMAT_VERSION,
+  Keystore,
+  PASSPHRASE_ENV,
+  initKeystore,
+  loadKeystore,
+  readKeystoreInfo,
+  type InitKeystoreOptions,
+  type KeystoreInfo,
+  type LoadKeystoreOptions,
+  type WalletKeyFormat,
+} from './keystore.js';
