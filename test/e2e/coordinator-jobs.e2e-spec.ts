@@ -1,0 +1,232 @@
+// Job admission against a real embedded chain: every rejection answers 4xx with a machine-readable reason and
+// schedules nothing; an accepted job survives a coordinator restart; only the buyer can cancel.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { SealfoldChain } from '@sealfold/chain';
+import { jobCancelMessage } from '@sealfold/protocol';
+import { Wallet } from 'ethers';
+import { startCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap.js';
+import { loadConfig } from '../../apps/coordinator/src/config/config.js';
+import { CoordinatorDatabase } from '../../apps/coordinator/src/database/database.js';
+import { JobEvents } from '../../apps/coordinator/src/jobs/job-events.js';
+import {
+  cidOf,
+  commitmentOf,
+  jobRequest,
+  signedBody,
+  startChainFixture,
+  type ChainFixture,
+} from './helpers/chain-fixture.js';
+
+// An age X25519 recipient (Bech32 `age1` + 58 characters); only its form matters for admission.
+const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
+
+describe('job admission (real EDR chain)', () => {
+  let dir: string;
+  let fixture: ChainFixture;
+  let coordinator: RunningCoordinator;
+  let owner: SealfoldChain;
+  let buyerClient: SealfoldChain;
+  let buyer: Wallet;
+  let stranger: Wallet;
+  let datasetId: bigint;
+  let licenceId: bigint;
+  let scheduled: string[];
+  let acceptedId: string;
+
+  const config = () =>
+    loadConfig({
+      SEALFOLD_PORT: '0',
+      SEALFOLD_DATA_DIR: join(dir, 'coordinator'),
+      SEALFOLD_CHAIN_RPC: fixture.chain.rpcUrl,
+      SEALFOLD_CHAIN_DEPLOYMENT: fixture.deploymentPath,
+      SEALFOLD_LOG_LEVEL: 'silent',
+    });
+  const start = async () => {
+    coordinator = await startCoordinator(config(), { logDestination: new PassThrough() });
+    scheduled = [];
+    coordinator.app.get(JobEvents).on('scheduled', (id) => scheduled.push(id));
+  };
+  const post = (body: unknown) =>
+    fetch(`${coordinator.url}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  const jobCount = async () => ((await (await fetch(`${coordinator.url}/jobs`)).json()) as unknown[]).length;
+
+  async function expectRejected(
+    body: unknown,
+    status: number,
+    code: string,
+  ): Promise<{ message: string; details?: unknown }> {
+    const before = await jobCount();
+    const res = await post(body);
+    const json = (await res.json()) as { statusCode: number; code: string; message: string; details?: unknown };
+    expect({ status: res.status, code: json.code }).toEqual({ status, code });
+    expect(json.message.length).toBeGreaterThan(0);
+    expect(await jobCount()).toBe(before);
+    expect(scheduled).toEqual([]);
+    return json;
+  }
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sealfold-jobs-'));
+    fixture = await startChainFixture(join(dir, 'chain-data'));
+    owner = await fixture.client(1);
+    buyerClient = await fixture.client(2);
+    buyer = new Wallet(fixture.chain.accounts[2].privateKey);
+    stranger = new Wallet(fixture.chain.accounts[3].privateKey);
+    ({ datasetId } = await owner.registerDataset({
+      manifestCid: cidOf('jobs-manifest'),
+      commitment: commitmentOf('jobs'),
+      terms: { priceWei: 1000n, licenceDuration: 0n },
+    }));
+    ({ licenceId } = await buyerClient.purchaseLicence(datasetId));
+    await start();
+  });
+
+  afterAll(async () => {
+    await coordinator?.close();
+    await fixture?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('rejects a malformed body with 400 naming the field', async () => {
+    const json = await expectRejected({ request: {}, signature: '0x00', recipient: RECIPIENT }, 400, 'INVALID_BODY');
+    expect(json.message).toMatch(/^signature: /);
+    const req = jobRequest(buyer.address, { datasets: [datasetId], licences: [licenceId] });
+    const body = await signedBody(buyerClient, buyer, req, RECIPIENT);
+    await expectRejected({ ...body, request: { ...body.request, rounds: 0 } }, 400, 'INVALID_JOB_REQUEST');
+    await expectRejected({ ...body, recipient: 'age1nope' }, 400, 'INVALID_BODY');
+  });
+
+  it('rejects a forged signature (signed by someone other than the buyer) with 401', async () => {
+    const req = jobRequest(buyer.address, { datasets: [datasetId], licences: [licenceId], nonce: 100n });
+    const json = await expectRejected(
+      await signedBody(buyerClient, stranger, req, RECIPIENT),
+      401,
+      'SIGNATURE_MISMATCH',
+    );
+    expect(json.message).toContain(stranger.address);
+  });
+
+  it('rejects a request whose fields were changed after signing with 401', async () => {
+    const req = jobRequest(buyer.address, { datasets: [datasetId], licences: [licenceId], nonce: 101n });
+    const body = await signedBody(buyerClient, buyer, req, RECIPIENT);
+    await expectRejected({ ...body, request: { ...body.request, rounds: 50 } }, 401, 'SIGNATURE_MISMATCH');
+  });
+
+  it('rejects a request for another chain id with 400', async () => {
+    const req = jobRequest(buyer.address, { datasets: [datasetId], licences: [licenceId], chainId: 1n, nonce: 102n });
+    await expectRejected(await signedBody(buyerClient, buyer, req, RECIPIENT, 1n), 400, 'WRONG_CHAIN_ID');
+  });
+
+  it('rejects an expired request with 400', async () => {
+    const req = jobRequest(buyer.address, {
+      datasets: [datasetId],
+      licences: [licenceId],
+      nonce: 103n,
+      deadline: BigInt(Math.floor(Date.now() / 1000) - 60),
+    });
+    await expectRejected(await signedBody(buyerClient, buyer, req, RECIPIENT), 400, 'REQUEST_EXPIRED');
+  });
+
+  it('rejects a buyer without a licence with 403 NO_LICENCE / LICENCE_NOT_HOLDER', async () => {
+    const strangerClient = await fixture.client(3);
+    const req = jobRequest(stranger.address, { datasets: [datasetId], licences: [licenceId], nonce: 1n });
+    const json = await expectRejected(
+      await signedBody(strangerClient, stranger, req, RECIPIENT),
+      403,
+      'LICENCE_NOT_HOLDER',
+    );
+    expect(json.details).toEqual([
+      expect.objectContaining({
+        datasetId: datasetId.toString(),
+        licenceId: licenceId.toString(),
+        code: 'LICENCE_NOT_HOLDER',
+      }),
+    ]);
+    const none = jobRequest(stranger.address, { datasets: [datasetId], licences: [999n], nonce: 2n });
+    await expectRejected(await signedBody(strangerClient, stranger, none, RECIPIENT), 403, 'NO_LICENCE');
+  });
+
+  it('rejects a revoked licence with 403 LICENCE_REVOKED', async () => {
+    const { licenceId: revoked } = await buyerClient.purchaseLicence(datasetId);
+    await owner.revokeLicence(revoked, 'terms breached');
+    const req = jobRequest(buyer.address, { datasets: [datasetId], licences: [revoked], nonce: 104n });
+    await expectRejected(await signedBody(buyerClient, buyer, req, RECIPIENT), 403, 'LICENCE_REVOKED');
+  });
+
+  it('rejects an expired licence with 403 LICENCE_EXPIRED', async () => {
+    const { licenceId: shortLived } = await owner.grantLicence(datasetId, buyer.address, {
+      duration: 60n,
+      maxJobs: 1,
+      epsilonBudgetMilli: 1000,
+    });
+    await fixture.chain.request('evm_increaseTime', [120]);
+    await fixture.chain.request('evm_mine', []);
+    const req = jobRequest(buyer.address, { datasets: [datasetId], licences: [shortLived], nonce: 105n });
+    await expectRejected(await signedBody(buyerClient, buyer, req, RECIPIENT), 403, 'LICENCE_EXPIRED');
+  });
+
+  it('accepts a licensed, correctly signed request: 201 pending, scheduled once', async () => {
+    const req = jobRequest(buyer.address, { datasets: [datasetId], licences: [licenceId], nonce: 7n });
+    const res = await post(await signedBody(buyerClient, buyer, req, RECIPIENT));
+    const job = (await res.json()) as { id: string; status: string; buyer: string; request: { nonce: string } };
+    expect(res.status).toBe(201);
+    expect(job).toMatchObject({ status: 'pending', buyer: buyer.address, request: { nonce: '7' } });
+    expect(job.id).toMatch(/^[0-9a-f]{64}$/);
+    expect(scheduled).toEqual([job.id]);
+    acceptedId = job.id;
+    scheduled = [];
+    const got = (await (await fetch(`${coordinator.url}/jobs/${job.id}`)).json()) as { id: string };
+    expect(got.id).toBe(job.id);
+  });
+
+  it('rejects a replayed nonce with 409, even with other fields', async () => {
+    const req = jobRequest(buyer.address, { datasets: [datasetId], licences: [licenceId], nonce: 7n });
+    await expectRejected(await signedBody(buyerClient, buyer, req, RECIPIENT), 409, 'NONCE_REPLAYED');
+    const other = jobRequest(buyer.address, { datasets: [datasetId], licences: [licenceId], nonce: 7n, rounds: 9 });
+    await expectRejected(await signedBody(buyerClient, buyer, other, RECIPIENT), 409, 'NONCE_REPLAYED');
+  });
+
+  it('keeps jobs across a restart; the migrations are not applied twice', async () => {
+    await coordinator.close();
+    const again = CoordinatorDatabase.open(join(dir, 'coordinator', 'coordinator.db'));
+    expect(again.applied).toEqual([]);
+    again.db.close();
+    await start();
+    const job = (await (await fetch(`${coordinator.url}/jobs/${acceptedId}`)).json()) as { id: string; status: string };
+    expect(job.id).toBe(acceptedId);
+  });
+
+  it('lets only the buyer cancel (EIP-191 over jobCancelMessage)', async () => {
+    const del = (signature: string) =>
+      fetch(`${coordinator.url}/jobs/${acceptedId}`, {
+        method: 'DELETE',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ signature }),
+      });
+    const notBuyer = await del(await stranger.signMessage(jobCancelMessage(acceptedId)));
+    expect(notBuyer.status).toBe(403);
+    expect(((await notBuyer.json()) as { code: string }).code).toBe('NOT_BUYER');
+    const wrongJob = await del(await buyer.signMessage(jobCancelMessage('0'.repeat(64))));
+    expect(wrongJob.status).toBe(403);
+    const ok = await del(await buyer.signMessage(jobCancelMessage(acceptedId)));
+    expect(ok.status).toBe(200);
+    expect(((await ok.json()) as { status: string }).status).toBe('cancelled');
+    const twice = await del(await buyer.signMessage(jobCancelMessage(acceptedId)));
+    expect(twice.status).toBe(409);
+    expect(((await twice.json()) as { code: string }).code).toBe('JOB_FINISHED');
+  });
+
+  it('answers 404 with a code for an unknown job', async () => {
+    const res = await fetch(`${coordinator.url}/jobs/nope`);
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { code: string }).code).toBe('JOB_NOT_FOUND');
+  });
+});

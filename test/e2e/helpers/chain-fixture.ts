@@ -1,0 +1,94 @@
+// A real embedded EDR chain with the Sealfold contracts, plus helpers to build signed job requests.
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import {
+  connectChain,
+  sealfoldDomain,
+  signJobRequest,
+  startEmbeddedChain,
+  type EmbeddedChain,
+  type SealfoldChain,
+} from '@sealfold/chain';
+import { jobRequestToJson, type JobRequest, type JobRequestJson } from '@sealfold/protocol';
+import { CID } from 'multiformats/cid';
+import type { Wallet } from 'ethers';
+
+export const cidOf = (text: string): string => {
+  const digest = createHash('sha256').update(text).digest();
+  return CID.decode(Uint8Array.from([0x01, 0x55, 0x12, 0x20, ...digest])).toString();
+};
+export const commitmentOf = (text: string): string => `0x${createHash('sha256').update(`plain:${text}`).digest('hex')}`;
+
+export interface ChainFixture {
+  chain: EmbeddedChain;
+  /** Clients for dev accounts 1..n (0 is the deployer/admin). */
+  client(index: number): Promise<SealfoldChain>;
+  deploymentPath: string;
+  close(): Promise<void>;
+}
+
+export async function startChainFixture(dataDir: string, recorders?: readonly string[]): Promise<ChainFixture> {
+  const chain = await startEmbeddedChain({ dataDir, recorders });
+  const clients: SealfoldChain[] = [];
+  return {
+    chain,
+    deploymentPath: join(dataDir, 'chain', 'deployment.json'),
+    async client(index) {
+      const c = await connectChain({ embedded: chain, signer: chain.accounts[index].privateKey });
+      clients.push(c);
+      return c;
+    },
+    async close() {
+      for (const c of clients) c.close();
+      await chain.close();
+    },
+  };
+}
+
+export function jobRequest(
+  buyer: string,
+  fields: Partial<JobRequest> & Pick<JobRequest, 'datasets' | 'licences'>,
+): JobRequest {
+  return {
+    buyer,
+    modelSpecHash: `0x${'11'.repeat(32)}`,
+    strategy: 'fedavg',
+    rounds: 3,
+    dp: { noiseMultiplierMilli: 0, clipNormMicro: 1_000_000n, deltaAtto: 0n },
+    nonce: 1n,
+    deadline: BigInt(Math.floor(Date.now() / 1000) + 3600),
+    chainId: 31337n,
+    ...fields,
+  };
+}
+
+/** Signs `req` as `signer` in the domain of `client`'s DatasetLicence contract. */
+export async function signedBody(
+  client: SealfoldChain,
+  signer: Wallet,
+  req: JobRequest,
+  recipient: string,
+  domainChainId: bigint = client.chainId,
+): Promise<{ request: JobRequestJson; signature: string; recipient: string }> {
+  const domain = sealfoldDomain(domainChainId, client.addresses!.datasetLicence);
+  // signJobRequest refuses to sign for someone else; a forged request is signed through ethers directly.
+  const signature =
+    signer.address.toLowerCase() === req.buyer.toLowerCase() && req.chainId === domainChainId
+      ? await signJobRequest(signer, domain, req)
+      : await forge(signer, domain, req);
+  return { request: jobRequestToJson(req), signature, recipient };
+}
+
+async function forge(signer: Wallet, domain: ReturnType<typeof sealfoldDomain>, req: JobRequest): Promise<string> {
+  const { JOB_REQUEST_TYPES } = await import('@sealfold/chain');
+  const types = {
+    JobRequest: JOB_REQUEST_TYPES.JobRequest.map((f) => ({ ...f })),
+    DpParams: JOB_REQUEST_TYPES.DpParams.map((f) => ({ ...f })),
+  };
+  return signer.signTypedData({ ...domain }, types, {
+    ...req,
+    datasets: [...req.datasets],
+    licences: [...req.licences],
+    dp: { ...req.dp },
+  });
+}
