@@ -6,21 +6,21 @@ import { CommanderError } from 'commander';
 import { toJson } from './context.js';
 import { EXIT_OK, EXIT_USER, oneLine, toFailure } from './errors.js';
 import { createProgram, Runner } from './program.js';
-// import { registerKeys } from './commands/keys.js';
+import { registerKeys } from './commands/keys.js';
 // import { registerDataset } from './commands/dataset.js';
-// import { registerChain } from './commands/chain.js';
-// import { registerLicence } from './commands/licence.js';
-// import { registerFunds } from './commands/funds.js';
+import { registerChain } from './commands/chain.js';
+import { registerLicence } from './commands/licence.js';
+import { registerFunds } from './commands/funds.js';
 import { registerDoctor } from './commands/doctor.js';
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const runner = new Runner(env);
   const program = createProgram();
-  // registerKeys(program, runner);
+  registerKeys(program, runner);
   // registerDataset(program, runner);
-  // registerLicence(program, runner);
-  // registerChain(program, runner);
-  // registerFunds(program, runner);
+  registerLicence(program, runner);
+  registerChain(program, runner);
+  registerFunds(program, runner);
   registerDoctor(program, runner);
 
   // Commander writes help to stdout itself; its error messages are routed through our single error printer.

@@ -77,6 +77,21 @@ function dirCheck(name: string, dir: string, privateDir: boolean): Check {
   }
 }
 
+async function keystoreCheck(ctx: Context): Promise<Check> {
+  const dir = ctx.paths.keystore;
+  if (!existsSync(dir))
+    return { name: 'keystore', status: 'warn', detail: `none in ${dir}: run \`sealfold keys init\``, path: dir };
+  const check = dirCheck('keystore', dir, true);
+  if (check.status !== 'ok') return check;
+  try {
+    const { readKeystoreInfo } = await import('@sealfold/crypto');
+    const info = await readKeystoreInfo(dir);
+    return { ...check, detail: `${dir}: ${info.address}, ${info.ageRecipient}`, address: info.address };
+  } catch (error) {
+    return { name: 'keystore', status: 'fail', detail: (error as Error).message, path: dir };
+  }
+}
+
 async function rpcCall(url: string, method: string, timeoutMs = 3000): Promise<unknown> {
   const res = await fetch(url, {
     method: 'POST',
@@ -147,12 +162,14 @@ async function ipfsCheck(ctx: Context, env: NodeJS.ProcessEnv): Promise<Check> {
 export function registerDoctor(program: Command, runner: Runner): void {
   program
     .command('doctor')
-    .description('check Node, the tfjs backend, the age tool, the home and data dirs, the chain RPC and IPFS')
+    .description(
+      'check Node, the tfjs backend, the age tool, the home dir and keystore, the data dir, the chain RPC and IPFS',
+    )
     .addHelpText(
       'after',
       `${JSON_NOTE}
   {"ok": boolean, "checks": [{"name", "status": "ok"|"warn"|"fail", "detail", ...}]}
-  checks: node, tfjs-backend, age-cli, home, data-dir, chain, ipfs. Exit 1 when any check fails.`,
+  checks: node, tfjs-backend, age-cli, home, keystore, data-dir, chain, ipfs. Exit 1 when any check fails.`,
     )
     .action(
       runner.action(async (ctx): Promise<CommandResult> => {
@@ -160,7 +177,8 @@ export function registerDoctor(program: Command, runner: Runner): void {
           nodeCheck(),
           await backendCheck(),
           ageCheck(),
-          dirCheck('home', ctx.paths.home, true),
+          dirCheck('home', ctx.paths.home, false),
+          await keystoreCheck(ctx),
           dirCheck('data-dir', ctx.paths.dataDir, false),
           await chainCheck(ctx, runner.env),
           await ipfsCheck(ctx, runner.env),

@@ -1,0 +1,206 @@
+// `sealfold licence buy|grant|revoke|list|check`: licences of datasets on chain.
+import type { Command } from 'commander';
+import type { CommandResult, Context } from '../context.js';
+import { openChain } from '../chain-connect.js';
+import { loadOwner } from '../owner.js';
+import {
+  formatEth,
+  formatExpiry,
+  parseAddress,
+  parseDuration,
+  parseEpsilon,
+  parseId,
+  parseSmallInt,
+  parseUint,
+} from '../parse.js';
+import { JSON_NOTE, type Runner } from '../program.js';
+
+type LicenceInfo = import('@sealfold/chain').LicenceInfo;
+
+const REASON_TEXT: Record<string, string> = {
+  valid: 'valid',
+  'not-found': 'no licence for this dataset',
+  'wrong-dataset': 'the licence is for another dataset',
+  'not-holder': 'the address does not hold the licence',
+  revoked: 'the licence was revoked',
+  expired: 'the licence has expired',
+};
+
+function tx(r: { hash: string; blockNumber: bigint; gasUsed: bigint }) {
+  return { txHash: r.hash, blockNumber: r.blockNumber, gasUsed: r.gasUsed };
+}
+
+function licenceJson(l: LicenceInfo) {
+  return {
+    licenceId: l.licenceId,
+    datasetId: l.datasetId,
+    holder: l.holder,
+    expiresAt: l.expiresAt,
+    maxJobs: l.maxJobs,
+    epsilon: l.epsilonBudgetMilli / 1000,
+    revoked: l.revoked,
+    granted: l.granted,
+  };
+}
+
+async function buy(
+  ctx: Context,
+  env: NodeJS.ProcessEnv,
+  args: string[],
+  o: Record<string, unknown>,
+): Promise<CommandResult> {
+  const datasetId = parseId(args[0], 'dataset id');
+  const value = o.valueWei === undefined ? undefined : parseUint(String(o.valueWei), '--value-wei');
+  const owner = await loadOwner(ctx);
+  const { client } = await openChain(ctx, env, owner.wallet);
+  const r = await client.purchaseLicence(datasetId, value === undefined ? {} : { value });
+  const json = {
+    licenceId: r.licenceId,
+    datasetId,
+    holder: owner.address,
+    priceWei: r.price,
+    expiresAt: r.expiresAt,
+    ...tx(r),
+  };
+  return {
+    json,
+    text: `licence ${r.licenceId} for dataset ${datasetId}: paid ${formatEth(r.price)}, expires ${formatExpiry(r.expiresAt)}\ntx ${r.hash} (gas ${r.gasUsed})`,
+  };
+}
+
+async function grant(
+  ctx: Context,
+  env: NodeJS.ProcessEnv,
+  args: string[],
+  o: Record<string, unknown>,
+): Promise<CommandResult> {
+  const datasetId = parseId(args[0], 'dataset id');
+  const to = parseAddress(args[1], 'recipient address');
+  const duration = parseDuration(String(o.duration));
+  const maxJobs = parseSmallInt(String(o.maxJobs), '--max-jobs', 0xffffffff);
+  const { milli } = parseEpsilon(String(o.epsilon));
+  const owner = await loadOwner(ctx);
+  const { client } = await openChain(ctx, env, owner.wallet);
+  const r = await client.grantLicence(datasetId, to, { duration, maxJobs, epsilonBudgetMilli: milli });
+  return {
+    json: { licenceId: r.licenceId, datasetId, holder: to, expiresAt: r.expiresAt, ...tx(r) },
+    text: `licence ${r.licenceId} for dataset ${datasetId} granted to ${to}, expires ${formatExpiry(r.expiresAt)}\ntx ${r.hash} (gas ${r.gasUsed})`,
+  };
+}
+
+async function revoke(
+  ctx: Context,
+  env: NodeJS.ProcessEnv,
+  args: string[],
+  o: Record<string, unknown>,
+): Promise<CommandResult> {
+  const licenceId = parseId(args[0], 'licence id');
+  const reason = String(o.reason ?? '');
+  const owner = await loadOwner(ctx);
+  const { client } = await openChain(ctx, env, owner.wallet);
+  const r = await client.revokeLicence(licenceId, reason);
+  return {
+    json: { licenceId, revoked: true, reason, ...tx(r) },
+    text: `licence ${licenceId} revoked\ntx ${r.hash} (gas ${r.gasUsed})`,
+  };
+}
+
+async function holderOf(ctx: Context, o: Record<string, unknown>): Promise<string> {
+  return o.holder === undefined ? (await loadOwner(ctx)).address : parseAddress(String(o.holder), '--holder');
+}
+
+async function list(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unknown>): Promise<CommandResult> {
+  const holder = await holderOf(ctx, o);
+  const { client } = await openChain(ctx, env);
+  const licences = await client.licencesOf(holder);
+  const text =
+    licences.length === 0
+      ? `${holder} holds no licences`
+      : licences
+          .map(
+            (l) =>
+              `licence ${l.licenceId}  dataset ${l.datasetId}  expires ${formatExpiry(l.expiresAt)}  ` +
+              `max jobs ${l.maxJobs}  ε ${l.epsilonBudgetMilli / 1000}${l.revoked ? '  REVOKED' : ''}${l.granted ? '  (granted)' : ''}`,
+          )
+          .join('\n');
+  return { json: { holder, licences: licences.map(licenceJson) }, text };
+}
+
+async function check(
+  ctx: Context,
+  env: NodeJS.ProcessEnv,
+  args: string[],
+  o: Record<string, unknown>,
+): Promise<CommandResult> {
+  const datasetId = parseId(args[0], 'dataset id');
+  const holder = await holderOf(ctx, o);
+  const { client } = await openChain(ctx, env);
+  const r =
+    o.licence === undefined
+      ? await client.checkLicence(holder, datasetId)
+      : await client.checkLicenceById(parseId(String(o.licence), '--licence'), datasetId, holder);
+  const json = { valid: r.valid, reason: r.reason, licenceId: r.licenceId ?? null, datasetId, holder };
+  const text = r.valid
+    ? `valid: licence ${r.licenceId} lets ${holder} use dataset ${datasetId}`
+    : `not valid: ${REASON_TEXT[r.reason] ?? r.reason}${r.licenceId === undefined ? '' : ` (licence ${r.licenceId})`}`;
+  // Like test(1): exit 1 when the holder may not use the dataset, so scripts can branch on it.
+  return { json, text, exitCode: r.valid ? 0 : 1 };
+}
+
+export function registerLicence(program: Command, runner: Runner): void {
+  const licence = program.command('licence').description('buy, grant, revoke, list and check dataset licences');
+  const env = runner.env;
+  licence
+    .command('buy')
+    .description('buy a licence of a listed dataset at its listed ETH price (paid to the owner, pull payment)')
+    .argument('<datasetId>', 'dataset token id')
+    .option('--value-wei <n>', 'amount to send (default: the listed price; the contract refuses any other amount)')
+    .addHelpText(
+      'after',
+      `${JSON_NOTE}\n  {"licenceId", "datasetId", "holder", "priceWei", "expiresAt" (unix s, 0 = never), "txHash", "blockNumber", "gasUsed"}`,
+    )
+    .action(runner.action((ctx, args, o) => buy(ctx, env, args, o)));
+  licence
+    .command('grant')
+    .description('grant a licence of your dataset to an address, free of charge (dataset owner only)')
+    .argument('<datasetId>', 'dataset token id')
+    .argument('<to>', 'holder address')
+    .option('--duration <d>', 'validity: 0 (never expires) or a number with unit s|m|h|d', '30d')
+    .option('--max-jobs <n>', 'training jobs the licence allows', '10')
+    .option('--epsilon <e>', 'differential-privacy budget ε of the licence', '8')
+    .addHelpText(
+      'after',
+      `${JSON_NOTE}\n  {"licenceId", "datasetId", "holder", "expiresAt", "txHash", "blockNumber", "gasUsed"}`,
+    )
+    .action(runner.action((ctx, args, o) => grant(ctx, env, args, o)));
+  licence
+    .command('revoke')
+    .description('revoke a licence of your dataset (dataset owner only)')
+    .argument('<licenceId>', 'licence token id')
+    .option('--reason <text>', 'reason recorded on chain (at most 1024 characters)', '')
+    .addHelpText(
+      'after',
+      `${JSON_NOTE}\n  {"licenceId", "revoked": true, "reason", "txHash", "blockNumber", "gasUsed"}`,
+    )
+    .action(runner.action((ctx, args, o) => revoke(ctx, env, args, o)));
+  licence
+    .command('list')
+    .description('licences an address holds now (default: your wallet)')
+    .option('--holder <address>', 'holder address')
+    .addHelpText(
+      'after',
+      `${JSON_NOTE}\n  {"holder", "licences": [{"licenceId", "datasetId", "holder", "expiresAt", "maxJobs", "epsilon", "revoked", "granted"}]}`,
+    )
+    .action(runner.action((ctx, _args, o) => list(ctx, env, o)));
+  licence
+    .command('check')
+    .description('whether an address may use a dataset now; exit 0 when valid, 1 when not (with the reason)')
+    .argument('<datasetId>', 'dataset token id')
+    .option('--holder <address>', 'holder address (default: your wallet)')
+    .option('--licence <id>', 'check this licence only')
+    .addHelpText(
+      'after',
+      `${JSON_NOTE}\n  {"valid", "reason": "valid"|"not-found"|"wrong-dataset"|"not-holder"|"revoked"|"expired", "licenceId"|null, "datasetId", "holder"}`,
+    )
+    .action(runner.action((ctx, args, o) => check(ctx, env, args, o)));
+}
