@@ -63,3 +63,11 @@ export {
   type IndexerOptions,
   type SyncResult,
 } from './indexer.js';
+export {
+  createSealfoldIndexer,
+  type AbiParamValue,
+  type AbiParamsObject,
+  type SealfoldEvent,
+  type SealfoldEventOf,
+  type SealfoldIndexerOptions,
+} from './events.js';

@@ -84,17 +84,17 @@ export interface SyncResult {
   nextBlock: bigint;
 }
 
-export type EventHandler = (
-  events: DecodedLog[],
+export type EventHandler<E = DecodedLog> = (
+  events: E[],
   range: { fromBlock: bigint; toBlock: bigint },
 ) => Promise<void> | void;
 
-export interface EventIndexer {
+export interface EventIndexer<E = DecodedLog> {
   /** Reads from the cursor to the confirmed head (or endBlock), batch by batch. */
-  sync(handler: EventHandler): Promise<SyncResult>;
+  sync(handler: EventHandler<E>): Promise<SyncResult>;
   /** Calls sync every `intervalMs` until the signal aborts; errors go to `onError` and the loop continues. */
   run(
-    handler: EventHandler,
+    handler: EventHandler<E>,
     opts: { intervalMs: number; signal: AbortSignal; onError?: (err: unknown) => void },
   ): Promise<void>;
 }

@@ -1,0 +1,76 @@
+// Typed events of the Sealfold contracts, derived at the type level from the generated `abi as const`: a stale
+// generated ABI changes these types and breaks the build where the code relies on an event's shape.
+import type { JsonRpcProvider } from 'ethers';
+import { ARTIFACTS, type ContractName } from './artifacts.js';
+import type { SealfoldAddresses } from './client.js';
+import { createEventIndexer, type CursorStore, type DecodedLog, type EventIndexer } from './indexer.js';
+
+interface AbiParam {
+  readonly name: string;
+  readonly type: string;
+  readonly components?: readonly AbiParam[];
+}
+
+/** The decoded JS value of one ABI parameter (ethers v6 conventions: every integer is a bigint). */
+export type AbiParamValue<P extends AbiParam> = P['type'] extends `${infer Inner}[]`
+  ? AbiParamValue<{ name: P['name']; type: Inner; components: P['components'] }>[]
+  : P['type'] extends 'tuple'
+    ? AbiParamsObject<NonNullable<P['components']>>
+    : P['type'] extends `uint${string}` | `int${string}`
+      ? bigint
+      : P['type'] extends 'bool'
+        ? boolean
+        : string;
+
+export type AbiParamsObject<Ps extends readonly AbiParam[]> = { [K in Ps[number] as K['name']]: AbiParamValue<K> };
+
+type AbiOf<N extends ContractName> = (typeof ARTIFACTS)[N]['abi'];
+type EventItem<N extends ContractName> = Extract<
+  AbiOf<N>[number],
+  { type: 'event'; name: string; inputs: readonly AbiParam[] }
+>;
+
+type LogMeta = Omit<DecodedLog, 'contract' | 'event' | 'args'>;
+
+/** Every event of the three contracts, discriminated by `contract` and `event`. */
+export type SealfoldEvent = {
+  [N in ContractName]: {
+    [E in EventItem<N> as E['name']]: LogMeta & { contract: N; event: E['name']; args: AbiParamsObject<E['inputs']> };
+  }[EventItem<N>['name']];
+}[ContractName];
+
+export type SealfoldEventOf<N extends ContractName, E extends SealfoldEvent['event']> = Extract<
+  SealfoldEvent,
+  { contract: N; event: E }
+>;
+
+export interface SealfoldIndexerOptions {
+  provider: JsonRpcProvider;
+  addresses: SealfoldAddresses;
+  cursor: CursorStore;
+  /** Default: the deployment block. */
+  startBlock?: bigint;
+  confirmations?: number;
+  batchSize?: number;
+  endBlock?: bigint;
+}
+
+/** An indexer over DatasetNFT, DatasetLicence and ModelRegistry emitting typed `SealfoldEvent`s. */
+export function createSealfoldIndexer(options: SealfoldIndexerOptions): EventIndexer<SealfoldEvent> {
+  const { addresses } = options;
+  const indexer = createEventIndexer({
+    provider: options.provider,
+    cursor: options.cursor,
+    startBlock: options.startBlock ?? addresses.deployBlock ?? 0n,
+    confirmations: options.confirmations,
+    batchSize: options.batchSize,
+    endBlock: options.endBlock,
+    contracts: [
+      { name: 'DatasetNFT', address: addresses.datasetNFT, abi: ARTIFACTS.DatasetNFT.abi },
+      { name: 'DatasetLicence', address: addresses.datasetLicence, abi: ARTIFACTS.DatasetLicence.abi },
+      { name: 'ModelRegistry', address: addresses.modelRegistry, abi: ARTIFACTS.ModelRegistry.abi },
+    ],
+  });
+  // The logs were decoded with exactly these ABIs, so the shapes match SealfoldEvent.
+  return indexer as unknown as EventIndexer<SealfoldEvent>;
+}

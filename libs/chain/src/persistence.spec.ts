@@ -1,0 +1,70 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { CID } from 'multiformats/cid';
+import { connectChain } from './client.js';
+import { startEmbeddedChain } from './embedded.js';
+import { RpcUnavailableError } from './errors.js';
+
+const cidOf = (text: string) =>
+  CID.decode(Uint8Array.from([0x01, 0x55, 0x12, 0x20, ...createHash('sha256').update(text).digest()])).toString();
+
+describe('embedded chain restart persistence with the Sealfold contracts', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sealfold-persist-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('register, buy, close, restart: datasets, licences, credits and deployment are all still there', async () => {
+    let chain = await startEmbeddedChain({ dataDir: dir });
+    const deployment = JSON.parse(readFileSync(join(dir, 'chain', 'deployment.json'), 'utf8'));
+    expect(deployment.contracts).toEqual(chain.deployment?.contracts);
+    let owner = await connectChain({ embedded: chain, signer: chain.accounts[1].privateKey });
+    let buyer = await connectChain({ embedded: chain, signer: chain.accounts[2].privateKey });
+    const { datasetId } = await owner.registerDataset({
+      manifestCid: cidOf('persist'),
+      commitment: '0x' + 'cd'.repeat(32),
+      terms: { priceWei: 10n ** 15n, licenceDuration: 86_400n, maxJobs: 2 },
+    });
+    const bought = await buyer.purchaseLicence(datasetId);
+    const head = await owner.getBlockNumber();
+    owner.close();
+    buyer.close();
+    await chain.close();
+
+    // the closed chain is down: a clear typed error, quickly
+    await expect(connectChain({ rpcUrl: chain.rpcUrl, chainId: 31337n })).rejects.toBeInstanceOf(RpcUnavailableError);
+
+    chain = await startEmbeddedChain({ dataDir: dir });
+    expect(chain.deployment?.contracts).toEqual(deployment.contracts);
+    expect(chain.replayed.records).toBeGreaterThan(3);
+    owner = await connectChain({ embedded: chain, signer: chain.accounts[1].privateKey });
+    buyer = await connectChain({ embedded: chain, signer: chain.accounts[2].privateKey });
+    try {
+      expect(await owner.getBlockNumber()).toBe(head);
+      const d = await buyer.getDataset(datasetId);
+      expect(d.owner).toBe(owner.signerAddress);
+      expect(d.manifestCid).toBe(cidOf('persist'));
+      expect(d.commitment).toBe('0x' + 'cd'.repeat(32));
+      expect(await buyer.checkLicence(buyer.signerAddress!, datasetId)).toEqual({
+        valid: true,
+        licenceId: bought.licenceId,
+        reason: 'valid',
+      });
+      expect(await owner.owedEth(owner.signerAddress!)).toBe(10n ** 15n);
+      // new transactions work after the restart (nonces continue)
+      const second = await buyer.purchaseLicence(datasetId);
+      expect(second.licenceId).not.toBe(bought.licenceId);
+      expect((await buyer.getLicence(second.licenceId)).holder).toBe(buyer.signerAddress);
+      const w = await owner.withdraw();
+      expect(w.amount).toBe(2n * 10n ** 15n);
+    } finally {
+      owner.close();
+      buyer.close();
+      await chain.close();
+    }
+  });
+});
