@@ -3,9 +3,10 @@
 import { isUtf8 } from 'node:buffer';
 import { CommitmentHasher } from './commitment.js';
 import { DatasetError } from './errors.js';
+import { LevelTable } from './levels.js';
 import { classifyNumber } from './numbers.js';
 import { parseSchema, type Column, type DatasetSchema } from './schema.js';
-import { CsvTokenizer } from './tokenizer.js';
+import { CsvTokenizer, type RawRecord } from './tokenizer.js';
 
 export interface InspectOptions {
   /** Name of the label column (required: a dataset is for supervised learning). */
@@ -32,9 +33,16 @@ export interface InspectResult {
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
-/** Levels are tracked as latin1 strings of their UTF-8 bytes (a cheap 1:1 key); this turns one back into text. */
-const keyToText = (key: string): string => strictUtf8.decode(Buffer.from(key, 'latin1'));
-const textToKey = (text: string): string => Buffer.from(text, 'utf8').toString('latin1');
+
+/** A level table holding the UTF-8 bytes of `levels`. */
+function tableOf(levels: readonly string[]): LevelTable {
+  const t = new LevelTable(levels.length);
+  for (const l of levels) {
+    const b = Buffer.from(l, 'utf8');
+    t.findOrAdd(b, 0, b.length, Infinity);
+  }
+  return t;
+}
 
 /** Integers ascending when every level is an integer, else by UTF-16 code units (JS default sort). */
 export function sortLevels(levels: Iterable<string>): string[] {
@@ -61,10 +69,10 @@ export class CsvInspector {
   private labelIndex = -1;
   /** Per column: KIND_INT / KIND_FLOAT (numeric candidates or declared) or KIND_CAT. */
   private kinds = new Uint8Array(0);
-  /** Per column: distinct level keys while tracked; null once a numeric column exceeded the level cap. */
-  private levels: (Set<string> | null)[] = [];
-  /** Declared schema: per categorical column the allowed level keys. */
-  private declaredLevels: (Set<string> | null)[] = [];
+  /** Per column: distinct values while tracked; null once a numeric column exceeded the level cap. */
+  private levels: (LevelTable | null)[] = [];
+  /** Declared schema: per categorical column the allowed levels. */
+  private declaredLevels: (LevelTable | null)[] = [];
   private rows = 0;
   private result: InspectResult | undefined;
 
@@ -82,8 +90,11 @@ export class CsvInspector {
         );
     }
     this.tokenizer = new CsvTokenizer(
-      (buf, starts, ends, count, line) => this.record(buf, starts, ends, count, line),
-      (buf, start, end, line) => this.checkUtf8(buf, start, end, line),
+      (buf, starts, ends, count, line, raw) => this.record(buf, starts, ends, count, line, raw),
+      (buf, start, end, line) => {
+        this.checkUtf8(buf, start, end, line);
+        this.hasher.flushRun();
+      },
     );
   }
 
@@ -115,7 +126,8 @@ export class CsvInspector {
       if (this.kinds[i] === KIND_FLOAT && i !== this.labelIndex) return { name, type: 'float' };
       const levels = this.levels[i];
       if (!levels) throw new DatasetError('TOO_MANY_LEVELS', `column "${name}" has too many levels`);
-      return { name, type: 'categorical', levels: sortLevels([...levels].map(keyToText)) };
+      const text = levels.entries().map((b) => strictUtf8.decode(b));
+      return { name, type: 'categorical', levels: sortLevels(text) };
     });
     return parseSchema({ columns, label: this.options.label });
   }
@@ -180,7 +192,7 @@ export class CsvInspector {
             i + 1,
           );
         this.kinds[i] = c.type === 'integer' ? KIND_INT : c.type === 'float' ? KIND_FLOAT : KIND_CAT;
-        if (c.type === 'categorical') this.declaredLevels[i] = new Set(c.levels.map(textToKey));
+        if (c.type === 'categorical') this.declaredLevels[i] = tableOf(c.levels);
       });
     }
     const labelIndex = seen.get(this.options.label);
@@ -189,7 +201,7 @@ export class CsvInspector {
     if (count < 2)
       throw new DatasetError('NO_FEATURES', 'a dataset needs at least one feature column besides the label', line);
     if (!schema) {
-      for (let i = 0; i < count; i++) this.levels[i] = new Set();
+      for (let i = 0; i < count; i++) this.levels[i] = new LevelTable();
       this.kinds[labelIndex] = KIND_CAT;
     }
     this.names = names;
@@ -197,10 +209,10 @@ export class CsvInspector {
     this.labelIndex = labelIndex;
   }
 
-  private record(buf: Buffer, starts: Int32Array, ends: Int32Array, count: number, line: number): void {
+  private record(buf: Buffer, starts: Int32Array, ends: Int32Array, count: number, line: number, raw: RawRecord): void {
     if (this.ncols === 0) {
       this.header(buf, starts, ends, count, line);
-      this.hasher.addRecord(buf, starts, ends, count);
+      this.commit(buf, starts, ends, count, raw);
       return;
     }
     const ncols = this.ncols;
@@ -217,7 +229,7 @@ export class CsvInspector {
       for (let i = 0; i < ncols; i++) {
         const kind = kinds[i];
         if (kind === KIND_CAT) {
-          if (!declared[i]!.has(buf.toString('latin1', starts[i], ends[i])))
+          if (declared[i]!.find(buf, starts[i], ends[i]) < 0)
             throw new DatasetError(
               'UNKNOWN_LEVEL',
               i === this.labelIndex
@@ -251,13 +263,11 @@ export class CsvInspector {
               );
           }
         }
-        const set = levels[i];
-        if (set !== null) {
-          const key = buf.toString('latin1', s, e);
-          if (!set.has(key)) {
-            const cap = i === this.labelIndex ? this.maxClasses : this.maxLevels;
-            if (set.size < cap) set.add(key);
-            else if (kind === KIND_CAT)
+        const table = levels[i];
+        if (table !== null) {
+          const cap = i === this.labelIndex ? this.maxClasses : this.maxLevels;
+          if (table.findOrAdd(buf, s, e, cap) < 0) {
+            if (kind === KIND_CAT)
               throw new DatasetError(
                 'TOO_MANY_LEVELS',
                 i === this.labelIndex
@@ -271,8 +281,14 @@ export class CsvInspector {
         }
       }
     }
-    this.hasher.addRecord(buf, starts, ends, count);
+    this.commit(buf, starts, ends, count, raw);
     this.rows++;
+  }
+
+  private commit(buf: Buffer, starts: Int32Array, ends: Int32Array, count: number, raw: RawRecord): void {
+    // A lone empty field is the one plain record whose canonical form differs from its bytes (it is written "").
+    if (raw.plain && (count > 1 || ends[0] > starts[0])) this.hasher.addPlain(buf, raw.start, raw.end);
+    else this.hasher.addRecord(buf, starts, ends, count);
   }
 
   private badNumber(cls: number, line: number, i: number, empty: boolean): never {

@@ -20,7 +20,24 @@ const QUOTE = 0x22;
  * Receives each record. `buf[starts[i]..ends[i])` are the unescaped bytes of field i (escaped "" already folded);
  * the views are only valid during the call. `line` is the 1-based physical line where the record starts.
  */
-export type RecordSink = (buf: Buffer, starts: Int32Array, ends: Int32Array, count: number, line: number) => void;
+export type RecordSink = (
+  buf: Buffer,
+  starts: Int32Array,
+  ends: Int32Array,
+  count: number,
+  line: number,
+  raw: RawRecord,
+) => void;
+
+/**
+ * Where the record lies in `buf` before unescaping: `buf[start..end)` including its line break. `plain` is true when
+ * those bytes are already the record's canonical form: no quoted field and a single LF as terminator.
+ */
+export interface RawRecord {
+  start: number;
+  end: number;
+  plain: boolean;
+}
 
 /**
  * Receives, once per push, the raw bytes of the records completed by that push (`buf[start..end)`, starting on a
@@ -56,6 +73,8 @@ export class CsvTokenizer {
   /** Physical line of the current record's start, and newlines seen inside its quoted fields so far. */
   private line = 1;
   private innerNewlines = 0;
+  private quotedSeen = false;
+  private readonly raw: RawRecord = { start: 0, end: 0, plain: true };
   private bomChecked = false;
   private totalBytes = 0;
   private finished = false;
@@ -149,7 +168,7 @@ export class CsvTokenizer {
     this.count++;
   }
 
-  private endRecord(next: number, lineBreaks: number): void {
+  private endRecord(next: number, lineBreaks: number, lfOnly = false): void {
     const { buf, starts, ends, escaped, count } = this;
     for (let i = 0; i < count; i++) {
       if (escaped[i] === 0) continue;
@@ -164,7 +183,12 @@ export class CsvTokenizer {
       buf.fill(QUOTE, w, ends[i]);
       ends[i] = w;
     }
-    this.sink(buf, starts, ends, count, this.line);
+    const raw = this.raw;
+    raw.start = this.recordStart;
+    raw.end = next;
+    raw.plain = lfOnly && !this.quotedSeen;
+    this.quotedSeen = false;
+    this.sink(buf, starts, ends, count, this.line, raw);
     this.line += this.innerNewlines + lineBreaks;
     this.innerNewlines = 0;
     this.count = 0;
@@ -219,6 +243,7 @@ export class CsvTokenizer {
           if (buf[p] === QUOTE) {
             this.fieldStart = p + 1;
             this.fieldEscaped = false;
+            this.quotedSeen = true;
             p++;
             state = State.Quoted;
           } else state = State.Unquoted;
@@ -257,7 +282,7 @@ export class CsvTokenizer {
               return;
             }
             this.endField(p, false);
-            this.endRecord(next, 1);
+            this.endRecord(next, 1, next === p + 1);
             p = next;
             state = State.FieldStart;
           }
@@ -324,7 +349,7 @@ export class CsvTokenizer {
               this.state = state;
               return;
             }
-            this.endRecord(next, 1);
+            this.endRecord(next, 1, next === p + 1);
             p = next;
             state = State.FieldStart;
           } else {
