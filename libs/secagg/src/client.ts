@@ -110,6 +110,13 @@ export class SecAggClient {
    * Throws SecAggError on refusal; the client then stays `refused`.
    */
   async handle(message: SecAggServerMessage): Promise<SecAggClientMessage | null> {
+    if (this.stageValue === 'done' && message.type === 'secagg/abort') {
+      // The server could not finish after this client revealed its shares: nothing more to do.
+      this.checkEnvelope(message);
+      this.stageValue = 'aborted';
+      this.failure = new SecAggError('ABORTED', `server aborted: ${message.code}: ${message.reason}`);
+      return null;
+    }
     if (this.stageValue === 'done' || this.stageValue === 'aborted' || this.stageValue === 'refused')
       throw new SecAggError('UNEXPECTED_MESSAGE', `client is ${this.stageValue}`);
     try {

@@ -7,11 +7,12 @@ const ZERO_IV = Buffer.alloc(16);
 let zeros = Buffer.alloc(0);
 const isLittleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
-/** `bytes` bytes of AES-256-CTR keystream under `key` from counter block 0. */
-export function aesCtrKeystream(key: Uint8Array, bytes: number): Buffer {
+/** `bytes` bytes of AES-256-CTR keystream under `key` from `initialCounter` (default: block 0). */
+export function aesCtrKeystream(key: Uint8Array, bytes: number, initialCounter: Uint8Array = ZERO_IV): Buffer {
   if (!(key instanceof Uint8Array) || key.length !== 32) throw new RangeError('AES-256 key must be 32 bytes');
+  if (initialCounter.length !== 16) throw new RangeError('the initial counter block must be 16 bytes');
   if (zeros.length < bytes) zeros = Buffer.alloc(bytes);
-  const cipher = createCipheriv('aes-256-ctr', key, ZERO_IV);
+  const cipher = createCipheriv('aes-256-ctr', key, initialCounter);
   const out = cipher.update(zeros.subarray(0, bytes));
   cipher.final();
   return out;
