@@ -17,12 +17,17 @@ export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-/** ChaCha20-Poly1305 seal: returns ciphertext || tag as one buffer. */
-export function seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array): Buffer {
+/** ChaCha20-Poly1305 seal: returns [ciphertext, tag] (written out back to back; saves a copy per chunk). */
+export function sealPieces(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array): [Buffer, Buffer] {
   const cipher = createCipheriv('chacha20-poly1305', key, nonce, { authTagLength: TAG_BYTES });
   const head = cipher.update(plaintext);
   cipher.final();
-  return Buffer.concat([head, cipher.getAuthTag()]);
+  return [head, cipher.getAuthTag()];
+}
+
+/** ChaCha20-Poly1305 seal: returns ciphertext || tag as one buffer. */
+export function seal(key: Uint8Array, nonce: Uint8Array, plaintext: Uint8Array): Buffer {
+  return Buffer.concat(sealPieces(key, nonce, plaintext));
 }
 
 /**

@@ -4,7 +4,7 @@
 //
 // Both directions are incremental (`push` / `end`) with O(chunk) memory, and return the output pieces produced.
 import { AgeError } from '../errors.js';
-import { TAG_BYTES, hkdf32, open, seal } from './primitives.js';
+import { TAG_BYTES, hkdf32, open, sealPieces } from './primitives.js';
 
 export const CHUNK_BYTES = 64 * 1024;
 export const SEALED_CHUNK_BYTES = CHUNK_BYTES + TAG_BYTES;
@@ -47,8 +47,8 @@ export class PayloadEncryptor {
     this.#key = Buffer.from(key);
   }
 
-  #seal(plaintext: Uint8Array, last: boolean): Buffer {
-    const out = seal(this.#key, this.#nonce.for(last), plaintext);
+  #seal(plaintext: Uint8Array, last: boolean): [Buffer, Buffer] {
+    const out = sealPieces(this.#key, this.#nonce.for(last), plaintext);
     this.#nonce.advance();
     return out;
   }
@@ -61,11 +61,11 @@ export class PayloadEncryptor {
     while (at < data.length) {
       if (this.#fill === CHUNK_BYTES) {
         // More data follows, so the pending full chunk is not the final one.
-        out.push(this.#seal(this.#pending, false));
+        out.push(...this.#seal(this.#pending, false));
         this.#fill = 0;
       }
       if (this.#fill === 0 && data.length - at > CHUNK_BYTES) {
-        out.push(this.#seal(data.subarray(at, at + CHUNK_BYTES), false)); // zero-copy fast path
+        out.push(...this.#seal(data.subarray(at, at + CHUNK_BYTES), false)); // zero-copy fast path
         at += CHUNK_BYTES;
         continue;
       }
@@ -81,7 +81,7 @@ export class PayloadEncryptor {
   end(): Buffer[] {
     if (this.#ended) throw new AgeError('PAYLOAD_INVALID', 'end called twice');
     this.#ended = true;
-    const out = [this.#seal(this.#pending.subarray(0, this.#fill), true)];
+    const out = this.#seal(this.#pending.subarray(0, this.#fill), true);
     this.#pending.fill(0);
     this.#key.fill(0);
     return out;
