@@ -102,6 +102,12 @@ describe('job admission (real EDR chain)', () => {
     const body = await signedBody(buyerClient, buyer, req, RECIPIENT);
     await expectRejected({ ...body, request: { ...body.request, rounds: 0 } }, 400, 'INVALID_JOB_REQUEST');
     await expectRejected({ ...body, recipient: 'age1nope' }, 400, 'INVALID_BODY');
+    await expectRejected(
+      { ...body, modelSpec: { inputShape: [5], layers: [{ type: 'dense', units: 3 }] } },
+      400,
+      'MODEL_SPEC_MISMATCH',
+    );
+    await expectRejected({ ...body, modelSpec: { layers: [] } }, 400, 'INVALID_MODEL_SPEC');
   });
 
   it('rejects a forged signature (signed by someone other than the buyer) with 401', async () => {

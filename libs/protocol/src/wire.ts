@@ -237,6 +237,8 @@ export const wireJobOfferSchema = z
     /** The buyer's request in JSON form and its EIP-712 signature: the silo verifies both itself. */
     request: jobRequestJsonSchema,
     signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/),
+    /** The model specification (@sealfold/fl ModelSpec JSON); the silo checks modelSpecHash(modelSpec) equals the request's. */
+    modelSpec: z.record(z.string(), z.unknown()),
     /** Which of the request's datasets this silo contributes. */
     datasetId: decimalId,
     /** The silo's SecAgg+ client id for the whole job. */
@@ -369,4 +371,14 @@ export function decodePlainUpdate(payload: Uint8Array): { weight: number; weight
   const weight = new DataView(payload.buffer, payload.byteOffset, 8).getFloat64(0, true);
   if (!Number.isFinite(weight) || weight < 0) fail('BAD_FIELD', 'weight must be finite and ≥ 0');
   return { weight, weights: payload.subarray(8) };
+}
+
+// ------------------------------------------------------------------------------------------- REST: job cancellation
+
+/**
+ * The text a buyer signs with EIP-191 personal_sign to cancel a job (`DELETE /jobs/:id` body `{ signature }`).
+ * The job id is the EIP-712 digest of the signed request, so the message is bound to that request, chain and contract.
+ */
+export function jobCancelMessage(jobId: string): string {
+  return ['Sealfold job cancellation v1', `job: ${jobId}`].join('\n');
 }

@@ -10,6 +10,7 @@ import {
   type SealfoldChain,
 } from '@sealfold/chain';
 import { jobRequestToJson, type JobRequest, type JobRequestJson } from '@sealfold/protocol';
+import { modelSpecHash } from '@sealfold/fl';
 import { CID } from 'multiformats/cid';
 import type { Wallet } from 'ethers';
 
@@ -45,13 +46,22 @@ export async function startChainFixture(dataDir: string, recorders?: readonly st
   };
 }
 
+/** A small MLP (4 features → 3 classes, as for Iris). */
+export const TEST_MODEL_SPEC = {
+  inputShape: [4],
+  layers: [
+    { type: 'dense', units: 8, activation: 'relu' },
+    { type: 'dense', units: 3, activation: 'softmax' },
+  ],
+};
+
 export function jobRequest(
   buyer: string,
   fields: Partial<JobRequest> & Pick<JobRequest, 'datasets' | 'licences'>,
 ): JobRequest {
   return {
     buyer,
-    modelSpecHash: `0x${'11'.repeat(32)}`,
+    modelSpecHash: modelSpecHash(TEST_MODEL_SPEC),
     strategy: 'fedavg',
     rounds: 3,
     dp: { noiseMultiplierMilli: 0, clipNormMicro: 1_000_000n, deltaAtto: 0n },
@@ -69,14 +79,14 @@ export async function signedBody(
   req: JobRequest,
   recipient: string,
   domainChainId: bigint = client.chainId,
-): Promise<{ request: JobRequestJson; signature: string; recipient: string }> {
+): Promise<{ request: JobRequestJson; signature: string; recipient: string; modelSpec: Record<string, unknown> }> {
   const domain = sealfoldDomain(domainChainId, client.addresses!.datasetLicence);
   // signJobRequest refuses to sign for someone else; a forged request is signed through ethers directly.
   const signature =
     signer.address.toLowerCase() === req.buyer.toLowerCase() && req.chainId === domainChainId
       ? await signJobRequest(signer, domain, req)
       : await forge(signer, domain, req);
-  return { request: jobRequestToJson(req), signature, recipient };
+  return { request: jobRequestToJson(req), signature, recipient, modelSpec: TEST_MODEL_SPEC };
 }
 
 async function forge(signer: Wallet, domain: ReturnType<typeof sealfoldDomain>, req: JobRequest): Promise<string> {

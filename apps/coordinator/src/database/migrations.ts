@@ -113,4 +113,23 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'job model spec and training settings',
+    sql: `
+      -- The model specification whose hash the buyer signed, and the training settings chosen at submission.
+      ALTER TABLE jobs ADD COLUMN model_spec_json TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE jobs ADD COLUMN training_json TEXT NOT NULL DEFAULT '{}';
+      -- Silos that accepted a job, and their fixed SecAgg+ client ids (1-based position of the dataset).
+      CREATE TABLE job_participants (
+        job_id      TEXT NOT NULL REFERENCES jobs(id),
+        dataset_id  TEXT NOT NULL,
+        client_id   INTEGER NOT NULL,
+        silo        TEXT NOT NULL,
+        accepted    INTEGER NOT NULL CHECK (accepted IN (0, 1)),
+        reason      TEXT,
+        PRIMARY KEY (job_id, dataset_id)
+      ) STRICT;
+    `,
+  },
 ];

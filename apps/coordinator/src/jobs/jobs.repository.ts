@@ -23,6 +23,20 @@ export interface JobRecord {
   readonly currentRound: number;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /** The model specification whose hash the buyer signed. */
+  readonly modelSpec: Record<string, unknown>;
+  readonly training: TrainingSettings;
+}
+
+/** Local training and quantisation settings of a job (chosen by the buyer at submission, defaults otherwise). */
+export interface TrainingSettings {
+  readonly localEpochs: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  /** SecAgg+ clipping range c: each update coordinate is clipped to [−c, c] before quantisation. */
+  readonly updateClip: number;
+  /** Largest sample-count weight a silo may declare. */
+  readonly maxWeight: number;
 }
 
 interface JobRow {
@@ -38,6 +52,8 @@ interface JobRow {
   current_round: number;
   created_at: number;
   updated_at: number;
+  model_spec_json: string;
+  training_json: string;
 }
 
 const toRecord = (r: JobRow): JobRecord => ({
@@ -53,6 +69,8 @@ const toRecord = (r: JobRow): JobRecord => ({
   currentRound: r.current_round,
   createdAt: r.created_at,
   updatedAt: r.updated_at,
+  modelSpec: JSON.parse(r.model_spec_json) as Record<string, unknown>,
+  training: JSON.parse(r.training_json) as TrainingSettings,
 });
 
 export class NonceReplayError extends Error {
@@ -64,13 +82,21 @@ export class JobsRepository {
   constructor(@Inject(CoordinatorDatabase) private readonly db: CoordinatorDatabase) {}
 
   /** Inserts a pending job; throws NonceReplayError when (buyer, nonce) or the id was seen before. */
-  insert(job: { id: string; request: JobRequest; signature: string; recipient: string }): JobRecord {
+  insert(job: {
+    id: string;
+    request: JobRequest;
+    signature: string;
+    recipient: string;
+    modelSpec: Record<string, unknown>;
+    training: TrainingSettings;
+  }): JobRecord {
     const now = Date.now();
     const json: JobRequestJson = jobRequestToJson(job.request);
     try {
       this.db.run(
-        `INSERT INTO jobs (id, buyer, nonce, request_json, signature, recipient, status, rounds, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
+        `INSERT INTO jobs (id, buyer, nonce, request_json, signature, recipient, status, rounds, created_at, updated_at,
+                           model_spec_json, training_json)
+         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
         job.id,
         job.request.buyer.toLowerCase(),
         job.request.nonce.toString(),
@@ -80,6 +106,8 @@ export class JobsRepository {
         job.request.rounds,
         now,
         now,
+        JSON.stringify(job.modelSpec),
+        JSON.stringify(job.training),
       );
     } catch (error) {
       if (/UNIQUE constraint failed/.test((error as Error).message))

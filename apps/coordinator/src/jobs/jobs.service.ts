@@ -3,6 +3,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SignatureError, hashJobRequest, verifyJobRequest } from '@sealfold/chain';
 import { jobCancelMessage, jobRequestJsonSchema, jobRequestToJson } from '@sealfold/protocol';
+import { modelSpecHash } from '@sealfold/fl';
 import { getAddress, verifyMessage } from 'ethers';
 import { z } from 'zod';
 import { ApiError, parseOr400 } from '../common/api-error.js';
@@ -14,6 +15,7 @@ import {
   TERMINAL_STATUSES,
   type JobRecord,
   type JobStatus,
+  type TrainingSettings,
 } from './jobs.repository.js';
 
 export const SUPPORTED_STRATEGIES = ['fedavg', 'fedprox', 'fedadam'] as const;
@@ -21,6 +23,16 @@ export const SUPPORTED_STRATEGIES = ['fedavg', 'fedprox', 'fedadam'] as const;
 /** age X25519 recipient (Bech32, HRP `age`): https://age-encryption.org/v1 "X25519 recipient type". */
 const ageRecipient = z.string().regex(/^age1[02-9ac-hj-np-z]{58}$/, 'must be an age X25519 recipient (age1…)');
 const signature = z.string().regex(/^0x[0-9a-fA-F]{130}$/, 'must be a 65-byte hex signature');
+
+export const trainingSchema = z
+  .object({
+    localEpochs: z.number().int().min(1).max(1000).default(1),
+    batchSize: z.number().int().min(1).max(65_536).default(32),
+    learningRate: z.number().positive().max(10).default(0.1),
+    updateClip: z.number().positive().max(1e6).default(1),
+    maxWeight: z.number().int().min(1).max(1_000_000).default(10_000),
+  })
+  .strict();
 
 export const submitJobSchema = z
   .object({
@@ -30,6 +42,10 @@ export const submitJobSchema = z
     signature,
     /** age recipient the final model is encrypted to (not part of the signed request: the buyer names it here). */
     recipient: ageRecipient,
+    /** The model specification (@sealfold/fl ModelSpec); its modelSpecHash must equal request.modelSpecHash. */
+    modelSpec: z.record(z.string(), z.unknown()),
+    /** Local training and quantisation settings (defaults: 1 epoch, batch 32, lr 0.1, clip 1, max weight 10000). */
+    training: trainingSchema.prefault({}),
   })
   .strict();
 
@@ -52,6 +68,8 @@ export interface JobView {
   currentRound: number;
   request: ReturnType<typeof jobRequestToJson>;
   recipient: string | null;
+  modelSpec: Record<string, unknown>;
+  training: TrainingSettings;
   createdAt: string;
   updatedAt: string;
 }
@@ -66,6 +84,8 @@ export const toJobView = (j: JobRecord): JobView => ({
   currentRound: j.currentRound,
   request: jobRequestToJson(j.request),
   recipient: j.recipient,
+  modelSpec: j.modelSpec,
+  training: j.training,
   createdAt: new Date(j.createdAt).toISOString(),
   updatedAt: new Date(j.updatedAt).toISOString(),
 });
@@ -81,6 +101,18 @@ export class JobsService {
   async submit(body: unknown): Promise<JobRecord> {
     const input = parseOr400(submitJobSchema, body, 'BODY');
     const request = parseOr400(jobRequestJsonSchema, input.request, 'JOB_REQUEST');
+    let specHash: string;
+    try {
+      specHash = modelSpecHash(input.modelSpec);
+    } catch (error) {
+      throw new ApiError(400, 'INVALID_MODEL_SPEC', (error as Error).message);
+    }
+    if (specHash !== request.modelSpecHash.toLowerCase())
+      throw new ApiError(
+        400,
+        'MODEL_SPEC_MISMATCH',
+        `modelSpec hashes to ${specHash}, the request names ${request.modelSpecHash}`,
+      );
     if (!(SUPPORTED_STRATEGIES as readonly string[]).includes(request.strategy))
       throw new ApiError(400, 'UNSUPPORTED_STRATEGY', `strategy must be one of ${SUPPORTED_STRATEGIES.join(', ')}`);
     const chain = this.chainService.require();
@@ -127,6 +159,8 @@ export class JobsService {
         request: { ...request, buyer },
         signature: input.signature,
         recipient: input.recipient,
+        modelSpec: input.modelSpec,
+        training: input.training,
       });
     } catch (error) {
       if (error instanceof NonceReplayError) throw new ApiError(409, 'NONCE_REPLAYED', error.message);
