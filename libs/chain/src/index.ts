@@ -71,3 +71,11 @@ export {
   type SealfoldEventOf,
   type SealfoldIndexerOptions,
 } from './events.js';
+export {
+  CHAIN_ENV,
+  chainConfigFromEnv,
+  connectFromEnv,
+  loadSignerFromKeyFile,
+  parseContractsSetting,
+  type ChainEnvConfig,
+} from './config.js';
