@@ -254,6 +254,44 @@ describe('age rejects modified input with a typed error', () => {
     expect(code(shortNonFinal)).toBe('PAYLOAD_AUTH_FAILED');
   });
 
+  it('malformed X25519 stanzas are rejected, unknown stanza types ignored (C2SP age §X25519 stanza)', () => {
+    const fileKey = randomBytes(16);
+    const [good] = alice.recipient.wrapFileKey(fileKey);
+    const fileWith = (stanzas: { args: string[]; body: Uint8Array }[]) => {
+      const nonce = randomBytes(16);
+      const n = Buffer.alloc(12);
+      n[11] = 1;
+      return Buffer.concat([
+        encodeHeader(stanzas, fileKey),
+        nonce,
+        seal(payloadKey(fileKey, nonce), n, Buffer.from('ok')),
+      ]);
+    };
+    const share = good.args[1];
+    expect(
+      Buffer.from(
+        decrypt(
+          fileWith([
+            { args: ['example.com/other', 'x'], body: new Uint8Array(5) },
+            { ...good, args: [...good.args] },
+          ]),
+          [alice],
+        ),
+      ).toString(),
+    ).toBe('ok');
+    expect(code(fileWith([{ args: ['X25519'], body: good.body }]))).toBe('STANZA_INVALID');
+    expect(code(fileWith([{ args: ['X25519', share, 'extra'], body: good.body }]))).toBe('STANZA_INVALID');
+    expect(code(fileWith([{ args: ['X25519', share + 'A'], body: good.body }]))).toBe('STANZA_INVALID');
+    expect(code(fileWith([{ args: ['X25519', share], body: good.body.subarray(0, 31) }]))).toBe('STANZA_INVALID');
+    const zeroShare = 'A'.repeat(43);
+    expect(code(fileWith([{ args: ['X25519', zeroShare], body: good.body }]))).toBe('STANZA_INVALID');
+    // Non-canonical base64 (non-zero trailing bits) for the share.
+    const last = share.at(-1)!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+    const nonCanonical = share.slice(0, -1) + alphabet[alphabet.indexOf(last) ^ 1];
+    expect(code(fileWith([{ args: ['X25519', nonCanonical], body: good.body }]))).toBe('STANZA_INVALID');
+  });
+
   it('armor that is not strict PEM', () => {
     const armored = armor(file);
     const lines = armored.split('\n');
