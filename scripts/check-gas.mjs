@@ -32,8 +32,8 @@ execFileSync(process.execPath, [join(root, 'node_modules/hardhat/dist/src/cli.js
 const { network } = await import('hardhat');
 const { provider } = await network.connect();
 
-function artifact(name) {
-  return JSON.parse(readFileSync(join(root, `contracts/artifacts/contracts/src/${name}.sol/${name}.json`), 'utf8'));
+function artifact(name, file = `contracts/src/${name}.sol`) {
+  return JSON.parse(readFileSync(join(root, `contracts/artifacts/${file}/${name}.json`), 'utf8'));
 }
 const nftArtifact = artifact('DatasetNFT');
 const licenceArtifact = artifact('DatasetLicence');
@@ -41,6 +41,9 @@ const registryArtifact = artifact('ModelRegistry');
 const nft = new Interface(nftArtifact.abi);
 const licence = new Interface(licenceArtifact.abi);
 const registry = new Interface(registryArtifact.abi);
+// A plain OpenZeppelin ERC-20 from the Solidity tests, for the token payment path.
+const tokenArtifact = artifact('TestToken', 'contracts/test/utils/TestTokens.sol');
+const erc20 = new Interface(tokenArtifact.abi);
 
 const [admin, owner, buyer1, buyer2, buyer3, treasury, coordinator] = await provider.request({
   method: 'eth_accounts',
@@ -122,6 +125,18 @@ await measure('purchase (buyer holds a licence already)', buyer2, L, buy(3n), pr
 await measure('withdraw', owner, L, licence.encodeFunctionData('withdraw', []));
 await measure('purchase (after the owner withdrew)', buyer3, L, buy(2n), price);
 await measure('withdrawFees', admin, L, licence.encodeFunctionData('withdrawFees', []));
+
+// ERC-20 path (no limit set by the issue; checked for drift). Dataset 4 is priced in the token.
+const T = (await deploy(tokenArtifact, erc20, [])).address;
+await send(owner, N, nft.encodeFunctionData('setTerms', [4n, { ...terms, paymentToken: T, priceToken: 10n ** 18n }]));
+for (const b of [buyer1, buyer2]) {
+  await send(b, T, erc20.encodeFunctionData('mint', [b, 10n ** 19n]));
+  await send(b, T, erc20.encodeFunctionData('approve', [L, 10n ** 19n]));
+}
+const buyWithToken = licence.encodeFunctionData('purchaseWithToken', [4n, T, 10n ** 18n]);
+await measure("purchaseWithToken (owner's first token sale)", buyer1, L, buyWithToken);
+await measure('purchaseWithToken (owner paid in this token before)', buyer2, L, buyWithToken);
+await measure('withdrawToken', owner, L, licence.encodeFunctionData('withdrawToken', [T]));
 const granted = await measure('grant', owner, L, licence.encodeFunctionData('grant', [2n, buyer1, 86400n, 1, 1000]));
 await measure('revoke', owner, L, licence.encodeFunctionData('revoke', [mintedId(granted), 'terms breached']));
 await measure('setTerms', owner, N, nft.encodeFunctionData('setTerms', [2n, { ...terms, priceWei: price * 2n }]));
