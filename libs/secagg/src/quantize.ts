@@ -1,21 +1,23 @@
 // Quantisation to 2^q levels over the clipping range [−c, c] with stochastic rounding (unbiased: E[L] = exact
 // level), then weighting by the client's sample count. Level L = (clip(x) + c) · (2^q − 1) / (2c) ∈ [0, 2^q − 1].
-import { randomFillSync } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { SecAggParams } from '@sealfold/protocol';
 import { refuse } from './errors.js';
+import { expandMask } from './prg.js';
 
 type QuantParams = Pick<SecAggParams, 'clip' | 'bits' | 'd' | 'maxWeight'>;
 
 /**
  * Writes weight · L(update[i]) into out[i] for i < d and the weight into out[d].
- * `random` supplies one uniform uint32 per coordinate (default: node:crypto randomFillSync).
+ * `random` supplies one uniform uint32 per coordinate (default: AES-256-CTR under a fresh random key — a CSPRNG
+ * several times faster than randomFillSync for megabytes).
  */
 export function quantiseWeighted(
   update: ArrayLike<number>,
   weight: number,
   p: QuantParams,
   out: Uint32Array = new Uint32Array(p.d + 1),
-  random: Uint32Array = randomFillSync(new Uint32Array(p.d)),
+  random: Uint32Array = expandMask(randomBytes(32), p.d),
 ): Uint32Array {
   if (update.length !== p.d) refuse('INVALID_MESSAGE', `update has ${update.length} values, expected ${p.d}`);
   if (!Number.isInteger(weight) || weight < 0 || weight > p.maxWeight)

@@ -100,7 +100,7 @@ export async function simulateRound(o: SimulationOptions): Promise<SimulationRes
   serverMs[serverStage] = performance.now() - t0;
   while (step.kind === 'send') {
     const stage = step.stage as SecAggClientStep;
-    const replies: [number, Uint8Array][] = [];
+    let serverTime = 0;
     for (const [to, message] of step.messages) {
       const delivered = o.intercept ? o.intercept(to, message) : message;
       const frame = encodeSecAggMessage(delivered);
@@ -124,13 +124,15 @@ export async function simulateRound(o: SimulationOptions): Promise<SimulationRes
       const out = encodeSecAggMessage(reply);
       clientMs.get(to)![stage] = performance.now() - start;
       bytesSent.set(to, bytesSent.get(to)! + out.length);
-      replies.push([to, out]);
+      // Delivered at once (the server accumulates masked vectors as they arrive).
+      const received = performance.now();
+      server.receive(to, decodeSecAggMessage(out) as SecAggClientMessage);
+      serverTime += performance.now() - received;
     }
     t0 = performance.now();
-    for (const [from, frame] of replies) server.receive(from, decodeSecAggMessage(frame) as SecAggClientMessage);
     serverStage = stage;
     step = await server.advance();
-    serverMs[serverStage] = (serverMs[serverStage] ?? 0) + performance.now() - t0;
+    serverMs[serverStage] = (serverMs[serverStage] ?? 0) + serverTime + performance.now() - t0;
   }
   if (step.kind === 'aborted')
     for (const [to, message] of step.messages) {
