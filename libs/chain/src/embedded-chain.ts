@@ -317,6 +317,18 @@ export async function startEmbeddedChainCore(options: EmbeddedChainOptions): Pro
   if (desiredOffset > current) await raw('evm_increaseTime', [Number(desiredOffset - current)]);
 
   const journal = new JournalWriter(journalPath);
+  // Fail-stop: if a journal write fails after EDR accepted a change, memory and disk disagree; refuse everything
+  // from then on (a restart replays the journal, i.e. the last durable state).
+  let journalFailure: Error | undefined;
+  const append = (record: JournalRecord) => {
+    try {
+      journal.append(record);
+    } catch (err) {
+      journalFailure = err as Error;
+      throw new RpcFailure({ code: -32603, message: `journal write failed, chain stopped: ${journalFailure.message}` });
+    }
+  };
+  let closed = false;
 
   // --- serialised state changes ---
   let queue: Promise<unknown> = Promise.resolve();
@@ -347,7 +359,7 @@ export async function startEmbeddedChainCore(options: EmbeddedChainOptions): Pro
           });
         const hash = (await raw('eth_sendRawTransaction', [rawTx])) as string;
         const b = await latestBlock();
-        journal.append({
+        append({
           t: 'tx',
           raw: rawTx,
           hash,
@@ -361,7 +373,7 @@ export async function startEmbeddedChainCore(options: EmbeddedChainOptions): Pro
       if (method === 'evm_mine') {
         const result = await raw('evm_mine', params);
         const b = await latestBlock();
-        journal.append({
+        append({
           t: 'mine',
           block: b.number,
           blockHash: b.hash,
@@ -372,7 +384,7 @@ export async function startEmbeddedChainCore(options: EmbeddedChainOptions): Pro
       }
       if (method === 'evm_increaseTime') {
         const result = await raw('evm_increaseTime', params);
-        journal.append({ t: 'time', offset: (await clockOffset()).toString() } satisfies JournalRecord);
+        append({ t: 'time', offset: (await clockOffset()).toString() } satisfies JournalRecord);
         return result;
       }
       // evm_setNextBlockTimestamp only takes effect in the next mined block, whose timestamp is journaled.
@@ -380,6 +392,12 @@ export async function startEmbeddedChainCore(options: EmbeddedChainOptions): Pro
     });
 
   const dispatch = async (method: string, params: unknown[]): Promise<unknown> => {
+    if (closed) throw new RpcFailure({ code: -32603, message: 'the embedded chain is closed' });
+    if (journalFailure !== undefined)
+      throw new RpcFailure({
+        code: -32603,
+        message: `the embedded chain stopped after a journal write failure (${journalFailure.message}); restart it`,
+      });
     if (!isServed(method))
       throw new RpcFailure({
         code: -32601,
@@ -472,7 +490,6 @@ export async function startEmbeddedChainCore(options: EmbeddedChainOptions): Pro
     }
   };
 
-  let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
