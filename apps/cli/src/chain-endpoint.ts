@@ -1,7 +1,7 @@
 // Which chain a command talks to, decided without starting anything:
 //   1. SEALFOLD_CHAIN_RPC (any EVM chain; SEALFOLD_CHAIN_ID and SEALFOLD_CONTRACTS describe it), else
-//   2. the embedded chain already running on this data dir (a `sealfold chain start`, or another command that
-//      started it in-process) — found through its lock file `<dataDir>/chain.lock`, else
+//   2. the embedded chain served by a running `sealfold chain start` on this data dir — found through its lock file
+//      `<dataDir>/chain.lock` — else
 //   3. the embedded chain started in this process for the duration of the command (its journal keeps the state).
 // The lock file also keeps two processes from replaying and appending to the same journal at once.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
@@ -52,7 +52,10 @@ export function readChainLock(dataDir: string): (Partial<ChainLockRecord> & { pi
   return { ...record, pid };
 }
 
-/** Decides the target; waits (up to `waitMs`) for an embedded chain that another process is still starting. */
+/**
+ * Decides the target. Waits (up to `waitMs`) while another process is starting a `chain start` or runs a command on
+ * its own in-process chain.
+ */
 export async function resolveChainTarget(
   dataDir: string,
   env: NodeJS.ProcessEnv,
@@ -74,10 +77,15 @@ export async function resolveChainTarget(
   for (;;) {
     const record = readChainLock(dataDir);
     if (record === undefined) return { kind: 'embedded', dataDir };
-    if (typeof record.rpcUrl === 'string')
+    // A `chain start` serves others; another command's in-process chain stops with that command, so wait for it
+    // to finish and then start our own (this serialises CLI commands on one data dir).
+    if (typeof record.rpcUrl === 'string' && record.mode === 'foreground')
       return { kind: 'rpc', rpcUrl: record.rpcUrl, source: 'running-embedded', record: record as ChainLockRecord };
     if (Date.now() > deadline)
-      throw new CliError('CHAIN_BUSY', `the embedded chain in ${dataDir} (pid ${record.pid}) did not finish starting`);
+      throw new CliError(
+        'CHAIN_BUSY',
+        `the embedded chain in ${dataDir} is in use by process ${record.pid}; try again when it has finished`,
+      );
     await new Promise((r) => setTimeout(r, 100));
   }
 }

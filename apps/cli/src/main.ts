@@ -7,7 +7,7 @@ import { toJson } from './context.js';
 import { EXIT_OK, EXIT_USER, oneLine, toFailure } from './errors.js';
 import { createProgram, Runner } from './program.js';
 import { registerKeys } from './commands/keys.js';
-// import { registerDataset } from './commands/dataset.js';
+import { registerDataset } from './commands/dataset.js';
 import { registerChain } from './commands/chain.js';
 import { registerLicence } from './commands/licence.js';
 import { registerFunds } from './commands/funds.js';
@@ -17,7 +17,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   const runner = new Runner(env);
   const program = createProgram();
   registerKeys(program, runner);
-  // registerDataset(program, runner);
+  registerDataset(program, runner);
   registerLicence(program, runner);
   registerChain(program, runner);
   registerFunds(program, runner);

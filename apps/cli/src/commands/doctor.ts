@@ -109,7 +109,9 @@ async function chainCheck(ctx: Context, env: NodeJS.ProcessEnv): Promise<Check> 
   try {
     target = await resolveChainTarget(ctx.paths.dataDir, env, 0);
   } catch (error) {
-    return { name: 'chain', status: 'fail', detail: (error as Error).message };
+    // CHAIN_BUSY: another command is using its in-process chain right now; that is not a fault.
+    const busy = (error as { code?: string }).code === 'CHAIN_BUSY';
+    return { name: 'chain', status: busy ? 'warn' : 'fail', detail: (error as Error).message };
   }
   if (target.kind === 'embedded')
     return {

@@ -1,0 +1,471 @@
+// `sealfold dataset add|register|verify|cat|export-car|terms|list`: seal a CSV (validate → age-encrypt to yourself →
+// IPFS), write its manifest, register it on chain, and get it back.
+import { createReadStream } from 'node:fs';
+import { readFile, rename, rm, stat } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { basename, dirname, join } from 'node:path';
+import { open as openFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import type { CommandResult, Context } from '../context.js';
+import { openChain, type OpenChain } from '../chain-connect.js';
+import { CliError } from '../errors.js';
+import { loadOwner } from '../owner.js';
+import { createProgress } from '../progress.js';
+import { readRecords, saveRecord, type DatasetRecord } from '../records.js';
+import { assertHas, openStore, type CliStore } from '../store.js';
+import { formatEth, parseDays, parseEpsilon, parseId, parseSmallInt, parseUint } from '../parse.js';
+import { JSON_NOTE, type Runner } from '../program.js';
+
+type Manifest = import('@sealfold/dataset').Manifest;
+type DatasetTermsInput = import('@sealfold/chain').DatasetTermsInput;
+
+const DAY = 86_400n;
+
+/** Chain terms from the manifest's offered terms (ε in thousandths on chain; listed iff it has a price). */
+function chainTerms(m: Manifest): DatasetTermsInput {
+  const priceWei = BigInt(m.terms.priceWei);
+  return {
+    priceWei,
+    licenceDuration: BigInt(m.terms.licenceDurationSeconds),
+    maxJobs: m.terms.maxJobs ?? 0xffffffff,
+    epsilonBudgetMilli: Math.round(m.terms.epsilonBudget * 1000),
+    listed: priceWei > 0n,
+  };
+}
+
+async function readManifest(s: CliStore, cid: string): Promise<Manifest> {
+  const { parseManifest } = await import('@sealfold/dataset');
+  await assertHas(s, cid);
+  const store = s.store;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of store.cat(cid)) {
+    size += chunk.length;
+    if (size > 4 * 1024 * 1024) throw new CliError('INVALID_MANIFEST', `${cid} is not a manifest (larger than 4 MiB)`);
+    chunks.push(chunk);
+  }
+  return parseManifest(Buffer.concat(chunks));
+}
+
+/** Mints the dataset token for a stored manifest: tokenURI ipfs://<manifestCid>, the commitment, the offered terms. */
+function register(chain: OpenChain, manifestCid: string, manifest: Manifest) {
+  return chain.client.registerDataset({
+    manifestCid,
+    commitment: `0x${manifest.commitment}`,
+    terms: chainTerms(manifest),
+  });
+}
+
+function addResultText(json: Record<string, unknown>): string {
+  const lines = [
+    `manifest   ${json.manifestCid}`,
+    `sealed     ${json.ciphertextCid} (${json.ciphertextBytes} bytes, age-v1)`,
+    `rows       ${json.rows}   classes ${(json.classes as string[]).join(', ')}`,
+    `commitment ${json.commitment}`,
+  ];
+  if (json.datasetId !== null)
+    lines.push(`dataset id ${json.datasetId}   tx ${json.txHash}   gas used ${json.gasUsed}`);
+  else lines.push('not registered on chain (--no-register)');
+  return lines.join('\n');
+}
+
+async function add(
+  ctx: Context,
+  env: NodeJS.ProcessEnv,
+  args: string[],
+  o: Record<string, unknown>,
+): Promise<CommandResult> {
+  const file = args[0];
+  const name = String(o.name ?? '').trim();
+  if (name === '') throw new CliError('INVALID_ARGUMENT', '--name must not be empty');
+  const label = String(o.label ?? '');
+  if (label === '') throw new CliError('INVALID_ARGUMENT', '--label must name the label column');
+  const description = String(o.description ?? '');
+  const priceWei = parseUint(String(o.priceWei), '--price-wei');
+  const durationSeconds = parseDays(String(o.durationDays));
+  if (durationSeconds === 0n) throw new CliError('INVALID_ARGUMENT', '--duration-days must be at least 1');
+  const { epsilon } = parseEpsilon(String(o.epsilon));
+  if (epsilon <= 0) throw new CliError('INVALID_ARGUMENT', '--epsilon must be positive');
+  const maxJobs = parseSmallInt(String(o.maxJobs), '--max-jobs', 0xffffffff);
+  if (maxJobs === 0) throw new CliError('INVALID_ARGUMENT', '--max-jobs must be at least 1');
+  const registerOnChain = o.register !== false;
+
+  const ds = await import('@sealfold/dataset');
+  const crypto = await import('@sealfold/crypto');
+  let schema: import('@sealfold/dataset').DatasetSchema | undefined;
+  if (o.schema !== undefined) schema = ds.parseSchemaJson(await readFile(String(o.schema), 'utf8'));
+  const size = (await stat(file)).size;
+
+  const owner = await loadOwner(ctx);
+  // Reach the chain before sealing: an unreachable RPC fails the command with nothing stored.
+  const chain = registerOnChain ? await openChain(ctx, env, owner.wallet) : undefined;
+  const { store } = await openStore(ctx, env);
+
+  // One pass: the inspector validates the bytes as they stream into the encryptor and on into the store. The tee
+  // yields its last chunk only after the whole file validated, so invalid input never completes a ciphertext.
+  const tee = ds.inspectCsvTee(createReadStream(file), { label, ...(schema ? { schema } : {}) });
+  const progress = createProgress(`sealing ${basename(file)}`, size, !ctx.json && process.stderr.isTTY === true);
+  async function* counted(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of tee.bytes) {
+      progress.advance(chunk.length);
+      yield chunk;
+    }
+  }
+  // A failed add (the inspector refusing a line) deletes the blocks it created; a successful one pins the CID.
+  let sealedBytes = 0;
+  async function* measured(): AsyncGenerator<Uint8Array> {
+    for await (const piece of crypto.encryptChunks(counted(), [owner.recipient])) {
+      sealedBytes += piece.length;
+      yield piece;
+    }
+  }
+  const sealedCid = await store.add(measured());
+  let inspected: import('@sealfold/dataset').InspectResult;
+  try {
+    inspected = await tee.result;
+  } catch (error) {
+    await store.unpin(sealedCid); // unreachable by construction (the tee fails the add first); kept as a guard
+    throw error;
+  }
+  progress.finish();
+  const sealed = { cid: sealedCid, bytes: sealedBytes };
+
+  const manifest: Manifest = {
+    formatVersion: ds.MANIFEST_FORMAT_VERSION,
+    name,
+    description,
+    schema: inspected.schema,
+    rows: inspected.rows,
+    classes: [...inspected.classes],
+    sealed: { format: 'age-v1', cid: sealed.cid, bytes: sealed.bytes },
+    commitment: inspected.commitment,
+    owner: owner.address,
+    createdAt: new Date().toISOString(),
+    terms: {
+      priceWei: priceWei.toString(),
+      licenceDurationSeconds: Number(durationSeconds),
+      epsilonBudget: epsilon,
+      maxJobs,
+    },
+  };
+  // The manifest is the last thing written to the store: a process killed before this line leaves none.
+  const manifestBytes = ds.serializeManifest(manifest);
+  const manifestCid = await store.add(manifestBytes);
+
+  const record: DatasetRecord = {
+    manifestCid,
+    name,
+    ciphertextCid: sealed.cid,
+    commitment: inspected.commitment,
+    rows: inspected.rows,
+    createdAt: manifest.createdAt,
+  };
+  let reg: Awaited<ReturnType<typeof register>> | undefined;
+  if (chain) {
+    try {
+      reg = await register(chain, manifestCid, manifest);
+    } catch (error) {
+      // Sealed and stored but not registered: recorded as such, and the user is told how to finish.
+      await saveRecord(ctx, record);
+      throw new CliError(
+        (error as { code?: string }).code ?? 'REGISTER_FAILED',
+        `sealed as manifest ${manifestCid}, but the chain registration failed: ${(error as Error).message}; ` +
+          `retry with \`sealfold dataset register ${manifestCid}\``,
+        1,
+        { cause: error },
+      );
+    }
+    record.chain = { chainId: chain.client.chainId.toString(), datasetId: reg.datasetId.toString(), txHash: reg.hash };
+  }
+  await saveRecord(ctx, record);
+  const json = {
+    manifestCid,
+    ciphertextCid: sealed.cid,
+    ciphertextBytes: sealed.bytes,
+    plaintextBytes: size,
+    rows: inspected.rows,
+    classes: inspected.classes,
+    columns: inspected.schema.columns.length,
+    commitment: inspected.commitment,
+    owner: owner.address,
+    datasetId: reg?.datasetId ?? null,
+    txHash: reg?.hash ?? null,
+    gasUsed: reg?.gasUsed ?? null,
+    chainId: chain?.client.chainId ?? null,
+  };
+  return { json, text: addResultText(json) };
+}
+
+async function registerCommand(ctx: Context, env: NodeJS.ProcessEnv, args: string[]): Promise<CommandResult> {
+  const manifestCid = args[0];
+  const owner = await loadOwner(ctx);
+  const chain = await openChain(ctx, env, owner.wallet);
+  const store = await openStore(ctx, env);
+  const manifest = await readManifest(store, manifestCid);
+  if (manifest.owner !== owner.address)
+    throw new CliError(
+      'NOT_OWNER',
+      `manifest ${manifestCid} belongs to ${manifest.owner}, not to your wallet ${owner.address}`,
+    );
+  await store.store.pin(manifestCid);
+  const reg = await register(chain, manifestCid, manifest);
+  await saveRecord(ctx, {
+    manifestCid,
+    name: manifest.name,
+    ciphertextCid: manifest.sealed.cid,
+    commitment: manifest.commitment,
+    rows: manifest.rows,
+    createdAt: manifest.createdAt,
+    chain: { chainId: chain.client.chainId.toString(), datasetId: reg.datasetId.toString(), txHash: reg.hash },
+  });
+  return {
+    json: {
+      manifestCid,
+      datasetId: reg.datasetId,
+      txHash: reg.hash,
+      gasUsed: reg.gasUsed,
+      chainId: chain.client.chainId,
+    },
+    text: `dataset id ${reg.datasetId}   tx ${reg.hash}   gas used ${reg.gasUsed}`,
+  };
+}
+
+async function verify(ctx: Context, env: NodeJS.ProcessEnv, args: string[]): Promise<CommandResult> {
+  const manifestCid = args[0];
+  const ds = await import('@sealfold/dataset');
+  const crypto = await import('@sealfold/crypto');
+  const owner = await loadOwner(ctx);
+  const store = await openStore(ctx, env);
+  const manifest = await readManifest(store, manifestCid);
+  await assertHas(store, manifest.sealed.cid);
+  const progress = createProgress('verifying', manifest.sealed.bytes, !ctx.json && process.stderr.isTTY === true);
+  async function* counted(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of store.store.cat(manifest.sealed.cid)) {
+      progress.advance(chunk.length);
+      yield chunk;
+    }
+  }
+  const result = await ds.inspectCsv(crypto.decryptChunks(counted(), [owner.identity]), {
+    label: manifest.schema.label,
+    schema: manifest.schema,
+  });
+  progress.finish();
+  const ok = result.commitment === manifest.commitment && result.rows === manifest.rows;
+  if (!ok)
+    throw new CliError(
+      'COMMITMENT_MISMATCH',
+      `manifest ${manifestCid}: the sealed data does not match its manifest (commitment ${result.commitment}, ` +
+        `rows ${result.rows}; the manifest says ${manifest.commitment}, ${manifest.rows} rows)`,
+    );
+  return {
+    json: { ok, manifestCid, ciphertextCid: manifest.sealed.cid, commitment: result.commitment, rows: result.rows },
+    text: `ok: ${manifest.rows} rows, commitment ${result.commitment} matches manifest ${manifestCid}`,
+  };
+}
+
+async function cat(
+  ctx: Context,
+  env: NodeJS.ProcessEnv,
+  args: string[],
+  o: Record<string, unknown>,
+): Promise<CommandResult> {
+  const manifestCid = args[0];
+  const out = String(o.output);
+  const crypto = await import('@sealfold/crypto');
+  const owner = await loadOwner(ctx);
+  const store = await openStore(ctx, env);
+  const manifest = await readManifest(store, manifestCid);
+  await assertHas(store, manifest.sealed.cid);
+  // decryptToFile writes a temporary file next to `out` and renames it only after the final chunk authenticates.
+  const { bytes } = await crypto.decryptToFile(store.store.cat(manifest.sealed.cid), [owner.identity], out);
+  return { json: { manifestCid, output: out, bytes }, text: `wrote ${bytes} bytes to ${out}` };
+}
+
+async function exportCar(
+  ctx: Context,
+  env: NodeJS.ProcessEnv,
+  args: string[],
+  o: Record<string, unknown>,
+): Promise<CommandResult> {
+  const cid = args[0];
+  const out = String(o.output);
+  const store = await openStore(ctx, env);
+  await assertHas(store, cid);
+  const tmp = join(dirname(out), `.${basename(out)}.${randomUUID()}.tmp`);
+  let bytes = 0;
+  try {
+    const handle = await openFile(tmp, 'wx', 0o644);
+    try {
+      for await (const chunk of store.store.exportCar(cid)) {
+        await handle.write(chunk);
+        bytes += chunk.length;
+      }
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, out);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  return { json: { cid, output: out, bytes }, text: `wrote ${bytes} bytes (CAR v1, root ${cid}) to ${out}` };
+}
+
+async function terms(
+  ctx: Context,
+  env: NodeJS.ProcessEnv,
+  args: string[],
+  o: Record<string, unknown>,
+): Promise<CommandResult> {
+  const datasetId = parseId(args[0], 'dataset id');
+  if (o.list === true && o.delist === true)
+    throw new CliError('INVALID_ARGUMENT', '--list and --delist exclude each other');
+  const owner = await loadOwner(ctx);
+  const { client } = await openChain(ctx, env, owner.wallet);
+  const current = await client.getTerms(datasetId);
+  const next = { ...current };
+  if (o.priceWei !== undefined) next.priceWei = parseUint(String(o.priceWei), '--price-wei');
+  if (o.durationDays !== undefined) next.licenceDuration = parseDays(String(o.durationDays));
+  if (o.maxJobs !== undefined) next.maxJobs = parseSmallInt(String(o.maxJobs), '--max-jobs', 0xffffffff);
+  if (o.epsilon !== undefined) next.epsilonBudgetMilli = parseEpsilon(String(o.epsilon)).milli;
+  if (o.royaltyBps !== undefined) next.royaltyBps = parseSmallInt(String(o.royaltyBps), '--royalty-bps', 10_000);
+  if (o.list === true) next.listed = true;
+  if (o.delist === true) next.listed = false;
+  const r = await client.setTerms(datasetId, next);
+  const json = {
+    datasetId,
+    terms: {
+      priceWei: next.priceWei,
+      licenceDurationSeconds: next.licenceDuration,
+      maxJobs: next.maxJobs,
+      epsilon: next.epsilonBudgetMilli / 1000,
+      royaltyBps: next.royaltyBps,
+      listed: next.listed,
+    },
+    txHash: r.hash,
+    gasUsed: r.gasUsed,
+  };
+  return {
+    json,
+    text:
+      `dataset ${datasetId}: ${next.listed ? 'listed' : 'not listed'} at ${formatEth(next.priceWei)}, ` +
+      `licences last ${next.licenceDuration / DAY} days, ${next.maxJobs} jobs, ε ${next.epsilonBudgetMilli / 1000}\n` +
+      `tx ${r.hash} (gas ${r.gasUsed})`,
+  };
+}
+
+async function list(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unknown>): Promise<CommandResult> {
+  const records = await readRecords(ctx);
+  const owner = o.all === true ? undefined : await loadOwner(ctx);
+  const { client } = await openChain(ctx, env);
+  const onChain = (await client.listDatasets({ limit: 10_000 })).filter((d) => !owner || d.owner === owner.address);
+  const registered = new Set(onChain.map((d) => d.manifestCid));
+  const datasets = onChain.map((d) => ({
+    datasetId: d.datasetId,
+    owner: d.owner,
+    manifestCid: d.manifestCid,
+    name: records.find((r) => r.manifestCid === d.manifestCid)?.name ?? null,
+    priceWei: d.terms.priceWei,
+    listed: d.terms.listed,
+  }));
+  const unregistered = records
+    .filter((r) => !registered.has(r.manifestCid))
+    .map((r) => ({ manifestCid: r.manifestCid, name: r.name, createdAt: r.createdAt }));
+  const lines = datasets.map(
+    (d) =>
+      `${String(d.datasetId).padStart(4)}  ${d.manifestCid}  ${d.listed ? formatEth(d.priceWei) : 'not listed'}` +
+      `${d.name ? `  ${d.name}` : ''}${owner ? '' : `  owner ${d.owner}`}`,
+  );
+  for (const u of unregistered) lines.push(`   -  ${u.manifestCid}  sealed, not registered  ${u.name}`);
+  return {
+    json: { owner: owner?.address ?? null, datasets, unregistered },
+    text: lines.length ? lines.join('\n') : 'no datasets',
+  };
+}
+
+export function registerDataset(program: Command, runner: Runner): void {
+  const env = runner.env;
+  const dataset = program.command('dataset').description('seal, register, verify and read back datasets');
+  dataset
+    .command('add')
+    .description(
+      'validate a CSV, age-encrypt it to yourself, add it to IPFS, write its manifest and register it on chain',
+    )
+    .argument('<file>', 'CSV file (RFC 4180 with a header row; gzip detected by its magic bytes)')
+    .requiredOption('--name <name>', 'dataset name (in the public manifest)')
+    .requiredOption('--label <column>', 'name of the label column')
+    .option('--schema <file>', 'a declared schema (JSON); the file must match it exactly')
+    .option('--description <text>', 'description (in the public manifest)', '')
+    .option('--price-wei <n>', 'licence price in wei; 0 = not listed for sale (grant only)', '0')
+    .option('--duration-days <n>', 'licence duration offered, in days', '30')
+    .option('--max-jobs <n>', 'training jobs per licence', '10')
+    .option('--epsilon <e>', 'differential-privacy budget ε per licence', '8')
+    .option('--no-register', 'seal and store only; register later with `dataset register`')
+    .addHelpText(
+      'after',
+      `
+Invalid input (ragged rows, bad quoting, non-numeric values, empty file, missing label, duplicate header, schema
+mismatch) stops with the line and column and adds nothing: no manifest, no pinned blocks. A progress bar (bytes,
+MB/s, ETA) is drawn on stderr when it is a terminal.
+${JSON_NOTE}
+  {"manifestCid", "ciphertextCid", "ciphertextBytes", "plaintextBytes", "rows", "classes": [..], "columns",
+   "commitment" (hex SHA-256), "owner", "datasetId"|null, "txHash"|null, "gasUsed"|null, "chainId"|null}`,
+    )
+    .action(runner.action((ctx, args, o) => add(ctx, env, args, o)));
+  dataset
+    .command('register')
+    .description(
+      'register an already sealed manifest of yours on chain (after `add --no-register` or a failed registration)',
+    )
+    .argument('<manifestCid>', 'manifest CID')
+    .addHelpText('after', `${JSON_NOTE}\n  {"manifestCid", "datasetId", "txHash", "gasUsed", "chainId"}`)
+    .action(runner.action((ctx, args) => registerCommand(ctx, env, args)));
+  dataset
+    .command('verify')
+    .description('fetch and decrypt the sealed data, recompute its commitment and compare with the manifest')
+    .argument('<manifestCid>', 'manifest CID')
+    .addHelpText(
+      'after',
+      `Exit 1 with COMMITMENT_MISMATCH when they differ.\n${JSON_NOTE}\n  {"ok": true, "manifestCid", "ciphertextCid", "commitment", "rows"}`,
+    )
+    .action(runner.action((ctx, args) => verify(ctx, env, args)));
+  dataset
+    .command('cat')
+    .description('decrypt the sealed data to a file (written to a temporary file, renamed once fully authenticated)')
+    .argument('<manifestCid>', 'manifest CID')
+    .requiredOption('-o, --output <file>', 'plaintext output file (mode 0600)')
+    .addHelpText('after', `${JSON_NOTE}\n  {"manifestCid", "output", "bytes"}`)
+    .action(runner.action((ctx, args, o) => cat(ctx, env, args, o)));
+  dataset
+    .command('export-car')
+    .description('export a CID (a manifest or a sealed object) and its blocks as a CAR v1 file')
+    .argument('<cid>', 'root CID')
+    .requiredOption('-o, --output <file>', 'CAR output file')
+    .addHelpText('after', `${JSON_NOTE}\n  {"cid", "output", "bytes"}`)
+    .action(runner.action((ctx, args, o) => exportCar(ctx, env, args, o)));
+  dataset
+    .command('terms')
+    .description('change the licence terms of your dataset on chain (unchanged fields keep their values)')
+    .argument('<datasetId>', 'dataset token id')
+    .option('--price-wei <n>', 'licence price in wei')
+    .option('--duration-days <n>', 'licence duration in days (0 = never expires)')
+    .option('--max-jobs <n>', 'training jobs per licence')
+    .option('--epsilon <e>', 'ε budget per licence')
+    .option('--royalty-bps <n>', 'ERC-2981 royalty on licence resales, in basis points')
+    .option('--list', 'list the dataset for sale')
+    .option('--delist', 'withdraw the dataset from sale (existing licences stay valid)')
+    .addHelpText(
+      'after',
+      `${JSON_NOTE}\n  {"datasetId", "terms": {"priceWei", "licenceDurationSeconds", "maxJobs", "epsilon", "royaltyBps", "listed"}, "txHash", "gasUsed"}`,
+    )
+    .action(runner.action((ctx, args, o) => terms(ctx, env, args, o)));
+  dataset
+    .command('list')
+    .description('your datasets on chain, and manifests you sealed but did not register')
+    .option('--all', 'every dataset on chain, not only yours')
+    .addHelpText(
+      'after',
+      `${JSON_NOTE}\n  {"owner"|null, "datasets": [{"datasetId", "owner", "manifestCid", "name"|null, "priceWei", "listed"}],\n   "unregistered": [{"manifestCid", "name", "createdAt"}]}`,
+    )
+    .action(runner.action((ctx, _args, o) => list(ctx, env, o)));
+}

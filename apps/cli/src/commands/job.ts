@@ -1,0 +1,407 @@
+// `sealfold job create|watch|list|cancel`: the buyer's training jobs. `create` builds the JobRequest from licences the
+// buyer holds on chain, signs it (EIP-712) with the keystore wallet and submits it; the coordinator checks it again
+// and answers with the job id or a refusal carrying its reason.
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import type { CommandResult, Context } from '../context.js';
+import { toJson } from '../context.js';
+import { openChain } from '../chain-connect.js';
+import {
+  TERMINAL,
+  callCoordinator,
+  coordinatorUrl,
+  parseJobId,
+  type JobView,
+} from '../coordinator-api.js';
+import { CliError, EXIT_OK, EXIT_USER } from '../errors.js';
+import { loadOwner } from '../owner.js';
+import { parseId, parseSmallInt } from '../parse.js';
+import { JSON_NOTE, type Runner } from '../program.js';
+
+const DEADLINE_SECONDS = 3600n;
+
+function parseDatasetList(value: unknown): bigint[] {
+  const parts = String(value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (parts.length === 0) throw new CliError('INVALID_ARGUMENT', '--datasets needs at least one dataset id (e.g. 1,2,3)');
+  const ids = parts.map((p) => parseId(p, '--datasets entry'));
+  if (new Set(ids.map(String)).size !== ids.length)
+    throw new CliError('INVALID_ARGUMENT', '--datasets must not repeat an id');
+  return ids;
+}
+
+function parsePositive(value: unknown, what: string, max: number): number {
+  const v = Number(value);
+  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(v) || v <= 0 || v > max)
+    throw new CliError('INVALID_ARGUMENT', `${what} must be a number in (0, ${max}], got "${String(value)}"`);
+  return v;
+}
+
+function parseNonNegative(value: unknown, what: string, max: number): number {
+  const v = Number(value);
+  if (typeof value !== 'string' || value.trim() === '' || !Number.isFinite(v) || v < 0 || v > max)
+    throw new CliError('INVALID_ARGUMENT', `${what} must be a number in [0, ${max}], got "${String(value)}"`);
+  return v;
+}
+
+async function readModelSpec(file: string): Promise<Record<string, unknown>> {
+  const { parseModelSpec } = await import('@sealfold/fl');
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== undefined) throw error;
+    throw new CliError('INVALID_MODEL_SPEC', `${file} is not JSON: ${(error as Error).message}`);
+  }
+  try {
+    parseModelSpec(json);
+  } catch (error) {
+    throw new CliError('INVALID_MODEL_SPEC', `${file}: ${(error as Error).message}`);
+  }
+  return json as Record<string, unknown>;
+}
+
+async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unknown>): Promise<CommandResult> {
+  const datasets = parseDatasetList(o.datasets);
+  const rounds = parseSmallInt(String(o.rounds), '--rounds', 10_000);
+  if (rounds < 1) throw new CliError('INVALID_ARGUMENT', '--rounds must be at least 1');
+  const strategy = String(o.strategy);
+  if (!/^[a-z][a-z0-9-]{0,31}$/.test(strategy))
+    throw new CliError('INVALID_ARGUMENT', `--strategy must be a lower-case name (fedavg, fedprox, fedadam)`);
+  const noiseMultiplier = parseNonNegative(o.dpNoise, '--dp-noise', 1000);
+  const clipNorm = parseNonNegative(o.dpClip, '--dp-clip', 1e6);
+  const delta = parseNonNegative(o.dpDelta, '--dp-delta', 0.999);
+  if (noiseMultiplier > 0 && clipNorm === 0)
+    throw new CliError('INVALID_ARGUMENT', '--dp-noise needs a positive --dp-clip (the clipping norm C)');
+  if (noiseMultiplier > 0 && delta === 0) throw new CliError('INVALID_ARGUMENT', '--dp-noise needs a --dp-delta > 0');
+  const training: Record<string, number> = {
+    localEpochs: parseSmallInt(String(o.epochs), '--epochs', 1000),
+    batchSize: parseSmallInt(String(o.batchSize), '--batch-size', 65_536),
+    learningRate: parsePositive(o.lr, '--lr', 10),
+  };
+  if (training.localEpochs < 1 || training.batchSize < 1)
+    throw new CliError('INVALID_ARGUMENT', '--epochs and --batch-size must be at least 1');
+  const modelSpec = await readModelSpec(String(o.model));
+  const base = coordinatorUrl(o.coordinator, env);
+
+  const { modelSpecHash } = await import('@sealfold/fl');
+  const { dpParamsFromFloats, jobRequestToJson } = await import('@sealfold/protocol');
+  const { sealfoldDomain, signJobRequest } = await import('@sealfold/chain');
+  const buyer = await loadOwner(ctx);
+  const { client } = await openChain(ctx, env);
+  if (!client.addresses) throw new CliError('NOT_DEPLOYED', 'the chain has no Sealfold contracts');
+
+  // One licence per dataset: the valid one the buyer holds, found on chain. Without one, the best candidate (or 0)
+  // is named anyway and the coordinator, which decides, refuses the job with its reason.
+  const licences: bigint[] = [];
+  const missing: string[] = [];
+  for (const id of datasets) {
+    const check = await client.checkLicence(buyer.address, id);
+    if (!check.valid) missing.push(`dataset ${id}: ${check.reason}`);
+    licences.push(check.licenceId ?? 0n);
+  }
+  if (missing.length > 0) ctx.note(`warning: no valid licence for ${missing.join('; ')} — the coordinator will decide`);
+
+  const request = {
+    buyer: buyer.address,
+    datasets,
+    licences,
+    modelSpecHash: modelSpecHash(modelSpec),
+    strategy,
+    rounds,
+    dp: dpParamsFromFloats({ noiseMultiplier, clipNorm, delta }),
+    nonce: BigInt(`0x${randomBytes(16).toString('hex')}`),
+    deadline: BigInt(Math.floor(Date.now() / 1000)) + DEADLINE_SECONDS,
+    chainId: client.chainId,
+  };
+  const signature = await signJobRequest(buyer.wallet, sealfoldDomain(client.chainId, client.addresses.datasetLicence), request);
+  const job = await callCoordinator<JobView>(base, 'POST', '/jobs', {
+    request: jobRequestToJson(request),
+    signature,
+    recipient: buyer.recipient,
+    modelSpec,
+    training,
+  });
+  return {
+    json: { jobId: job.id, status: job.status, buyer: job.buyer, datasets: datasets.map(String), licences: licences.map(String), rounds, coordinator: base },
+    text: `${job.id}\n(job ${job.status}; datasets ${datasets.join(', ')} under licences ${licences.join(', ')}; ${rounds} rounds; \`sealfold job watch ${job.id.slice(0, 12)}…\`)`,
+  };
+}
+
+/** One progress report as the coordinator publishes it (apps/coordinator jobs/job-events.ts JobProgress). */
+interface Progress {
+  jobId: string;
+  status: JobView['status'];
+  round: number;
+  rounds: number;
+  stage: string;
+  participants: number;
+  dropouts: number;
+  loss?: number;
+  accuracy?: number;
+  reason?: string;
+}
+
+const fmt = (v: number | undefined, digits: number) => (v === undefined || v === null ? '-' : v.toFixed(digits));
+
+/** Draws the TTY bar, or plain lines (one per round evaluated), or JSON lines. */
+function createRenderer(ctx: Context) {
+  const tty = !ctx.json && process.stderr.isTTY === true;
+  let lastLine = '';
+  const reported = new Set<number>();
+  return {
+    progress(p: Progress) {
+      if (ctx.json) {
+        process.stdout.write(`${toJson({ event: 'progress', ...p })}\n`);
+        return;
+      }
+      const evaluated = p.accuracy !== undefined && p.accuracy !== null;
+      if (tty) {
+        const width = 24;
+        const done = Math.min(width, Math.round((width * Math.max(0, evaluated ? p.round : p.round - 1)) / Math.max(1, p.rounds)));
+        const line =
+          `round ${String(p.round).padStart(String(p.rounds).length)}/${p.rounds} [${'#'.repeat(done)}${'.'.repeat(width - done)}] ` +
+          `${p.stage.padEnd(14)} silos ${p.participants}` +
+          (evaluated ? `  accuracy ${fmt(p.accuracy, 4)}  loss ${fmt(p.loss, 4)}` : '');
+        if (line !== lastLine) process.stderr.write(`\r\x1b[2K${line}`);
+        lastLine = line;
+        if (evaluated && !reported.has(p.round)) {
+          reported.add(p.round);
+          process.stderr.write('\n');
+          lastLine = '';
+        }
+        return;
+      }
+      if (evaluated && !reported.has(p.round)) {
+        reported.add(p.round);
+        process.stdout.write(
+          `round ${p.round}/${p.rounds}  accuracy ${fmt(p.accuracy, 4)}  loss ${fmt(p.loss, 4)}  silos ${p.participants}${p.dropouts ? `  dropouts ${p.dropouts}` : ''}\n`,
+        );
+      }
+    },
+    round(round: number, rounds: number) {
+      // Polling fallback: only the committed round count is known.
+      if (ctx.json || reported.has(round) || round === 0) return;
+      reported.add(round);
+      process.stdout.write(`round ${round}/${rounds} committed\n`);
+    },
+    end() {
+      if (tty && lastLine !== '') process.stderr.write('\n');
+    },
+  };
+}
+
+/** Subscribes to the coordinator's progress WebSocket; resolves false when the coordinator has none (then poll). */
+async function streamProgress(
+  base: string,
+  jobId: string,
+  onProgress: (p: Progress) => void,
+  isDone: () => Promise<boolean>,
+): Promise<boolean> {
+  const { WebSocket } = await import('ws');
+  const url = new URL(`/progress?job=${jobId}`, base);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return new Promise<boolean>((resolve, reject) => {
+    const socket = new WebSocket(url);
+    let opened = false;
+    let settled = false;
+    const settle = (value: boolean | Error) => {
+      if (settled) return;
+      settled = true;
+      clearInterval(check);
+      socket.removeAllListeners();
+      socket.on('error', () => {});
+      socket.terminate();
+      if (value instanceof Error) reject(value);
+      else resolve(value);
+    };
+    // A terminal report ends the watch; the status is also re-read now and then in case a report was missed.
+    const check = setInterval(() => {
+      isDone().then(
+        (done) => done && settle(true),
+        (error: unknown) => settle(error as Error),
+      );
+    }, 5000);
+    socket.on('open', () => (opened = true));
+    socket.on('unexpected-response', () => settle(false));
+    socket.on('message', (data) => {
+      let p: Progress;
+      try {
+        p = JSON.parse(String(data)) as Progress;
+      } catch {
+        return;
+      }
+      if (p.jobId !== undefined && p.jobId !== jobId) return;
+      onProgress(p);
+      if (TERMINAL.has(p.status)) settle(true);
+    });
+    socket.on('error', (error) => {
+      if (!opened) settle(false);
+      else settle(new CliError('COORDINATOR_UNREACHABLE', `progress stream failed: ${error.message}`));
+    });
+    socket.on('close', () => {
+      if (!settled) settle(opened ? new CliError('COORDINATOR_UNREACHABLE', 'the coordinator closed the progress stream') : false);
+    });
+  });
+}
+
+async function watch(ctx: Context, env: NodeJS.ProcessEnv, args: string[], o: Record<string, unknown>): Promise<CommandResult> {
+  const id = parseJobId(args[0]);
+  const base = coordinatorUrl(o.coordinator, env);
+  let job = await callCoordinator<JobView>(base, 'GET', `/jobs/${id}`);
+  const render = createRenderer(ctx);
+  const last: { accuracy?: number; loss?: number } = {};
+  if (!TERMINAL.has(job.status)) {
+    const refresh = async () => {
+      job = await callCoordinator<JobView>(base, 'GET', `/jobs/${id}`);
+      return TERMINAL.has(job.status);
+    };
+    const streamed = await streamProgress(
+      base,
+      id,
+      (p) => {
+        if (p.accuracy !== undefined && p.accuracy !== null) {
+          last.accuracy = p.accuracy;
+          last.loss = p.loss;
+        }
+        render.progress(p);
+      },
+      refresh,
+    );
+    if (!streamed) {
+      // No progress stream: poll the job.
+      while (!(await refresh())) {
+        render.round(job.currentRound, job.rounds);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+    job = await callCoordinator<JobView>(base, 'GET', `/jobs/${id}`);
+  }
+  render.end();
+  const exitCode = job.status === 'completed' ? EXIT_OK : EXIT_USER;
+  const summary = {
+    jobId: id,
+    status: job.status,
+    rounds: job.rounds,
+    currentRound: job.currentRound,
+    reasonCode: job.reasonCode,
+    reason: job.reason,
+    accuracy: last.accuracy ?? null,
+    loss: last.loss ?? null,
+  };
+  if (ctx.json) {
+    process.stdout.write(`${toJson({ event: 'end', ...summary })}\n`);
+    return { json: summary, text: '', printed: true, exitCode };
+  }
+  const text =
+    job.status === 'completed'
+      ? `job ${id} completed: ${job.currentRound}/${job.rounds} rounds${last.accuracy !== undefined ? `, accuracy ${fmt(last.accuracy, 4)}` : ''}; \`sealfold model pull ${id.slice(0, 12)}… -o model\``
+      : `job ${id} ${job.status}${job.reason ? `: ${job.reasonCode ? `${job.reasonCode} ` : ''}${job.reason}` : ''}`;
+  return { json: summary, text, exitCode };
+}
+
+async function list(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unknown>): Promise<CommandResult> {
+  const base = coordinatorUrl(o.coordinator, env);
+  const query = new URLSearchParams();
+  if (o.all !== true) query.set('buyer', (await loadOwner(ctx)).address);
+  if (o.status !== undefined) query.set('status', String(o.status));
+  const jobs = await callCoordinator<JobView[]>(base, 'GET', `/jobs?${query}`);
+  const rows = jobs.map((j) => ({
+    jobId: j.id,
+    buyer: j.buyer,
+    status: j.status,
+    round: j.currentRound,
+    rounds: j.rounds,
+    datasets: j.request.datasets,
+    reason: j.reason,
+    createdAt: j.createdAt,
+  }));
+  const text =
+    rows.length === 0
+      ? 'no jobs'
+      : rows
+          .map(
+            (r) =>
+              `${r.jobId}  ${r.status.padEnd(9)} ${String(r.round).padStart(3)}/${r.rounds}  datasets ${r.datasets.join(',')}  ${r.createdAt}${r.reason ? `  (${r.reason})` : ''}`,
+          )
+          .join('\n');
+  return { json: { jobs: rows }, text };
+}
+
+async function cancel(ctx: Context, env: NodeJS.ProcessEnv, args: string[], o: Record<string, unknown>): Promise<CommandResult> {
+  const id = parseJobId(args[0]);
+  const base = coordinatorUrl(o.coordinator, env);
+  const { jobCancelMessage } = await import('@sealfold/protocol');
+  const buyer = await loadOwner(ctx);
+  // EIP-191 personal_sign over the cancellation message; the coordinator accepts it from the job's buyer only.
+  const signature = await buyer.wallet.signMessage(jobCancelMessage(id));
+  const job = await callCoordinator<JobView>(base, 'DELETE', `/jobs/${id}`, { signature });
+  return { json: { jobId: job.id, status: job.status, reason: job.reason }, text: `job ${job.id} ${job.status}` };
+}
+
+export function registerJob(program: Command, runner: Runner): void {
+  const env = runner.env;
+  const coordinatorOption = (c: Command) =>
+    c.option('--coordinator <url>', 'coordinator URL (env SEALFOLD_COORDINATOR_URL; default http://127.0.0.1:8080)');
+  const job = program.command('job').description('federated training jobs on licensed datasets (buyer)');
+  coordinatorOption(
+    job
+      .command('create')
+      .description('build, sign (EIP-712, your wallet) and submit a training job; prints the job id')
+      .requiredOption('--datasets <ids>', 'dataset token ids, comma-separated (you need a valid licence for each)')
+      .requiredOption('--model <file>', 'model specification (JSON, @sealfold/fl ModelSpec)')
+      .option('--rounds <n>', 'federated rounds', '10')
+      .option('--strategy <name>', 'aggregation strategy: fedavg, fedprox or fedadam', 'fedavg')
+      .option('--dp-noise <sigma>', 'DP noise multiplier σ (0 = no noise)', '0')
+      .option('--dp-clip <C>', 'L2 clipping norm C of each owner update (0 = no clipping)', '0')
+      .option('--dp-delta <delta>', 'DP δ', '0')
+      .option('--epochs <n>', 'local epochs per round', '1')
+      .option('--batch-size <n>', 'local batch size', '32')
+      .option('--lr <rate>', 'local learning rate', '0.1'),
+  )
+    .addHelpText(
+      'after',
+      `
+A refusal (no or invalid licence, bad signature, replayed nonce…) prints the coordinator's code and reason, exit 1.
+${JSON_NOTE}
+  {"jobId", "status", "buyer", "datasets": [..], "licences": [..], "rounds", "coordinator"}`,
+    )
+    .action(runner.action((ctx, _args, o) => create(ctx, env, o)));
+  coordinatorOption(
+    job
+      .command('watch')
+      .description('follow a job round by round until it ends (exit 0 completed, 1 failed or cancelled)')
+      .argument('<jobId>', 'job id (64 hex digits)'),
+  )
+    .addHelpText(
+      'after',
+      `
+A progress bar on a terminal (stderr), one line per evaluated round otherwise. With --json, one JSON object per line:
+  {"event": "progress", "jobId", "status", "round", "rounds", "stage", "participants", "dropouts", "loss"?, "accuracy"?}
+and a last line {"event": "end", "jobId", "status", "rounds", "currentRound", "reasonCode", "reason", "accuracy", "loss"}.`,
+    )
+    .action(runner.action((ctx, args, o) => watch(ctx, env, args, o)));
+  coordinatorOption(
+    job
+      .command('list')
+      .description('your jobs on the coordinator, newest first')
+      .option('--all', 'every buyer’s jobs')
+      .option('--status <status>', 'only jobs with this status (pending, running, completed, failed, cancelled)'),
+  )
+    .addHelpText(
+      'after',
+      `${JSON_NOTE}\n  {"jobs": [{"jobId", "buyer", "status", "round", "rounds", "datasets", "reason", "createdAt"}]}`,
+    )
+    .action(runner.action((ctx, _args, o) => list(ctx, env, o)));
+  coordinatorOption(
+    job
+      .command('cancel')
+      .description('cancel your pending or running job (signed with your wallet)')
+      .argument('<jobId>', 'job id (64 hex digits)'),
+  )
+    .addHelpText('after', `${JSON_NOTE}\n  {"jobId", "status": "cancelled", "reason"}`)
+    .action(runner.action((ctx, args, o) => cancel(ctx, env, args, o)));
+}

