@@ -1,4 +1,5 @@
-// Completes native platform packages that npm skipped.
+// Completes what npm leaves out of this install: a native platform package and a peer dependency.
+// (`npm install <pkg>` prunes both and does not run this script: run `npm run postinstall` after it.)
 //
 // npm decides optional dependencies with the Node it runs on. On machines whose system Node is 20, npm skips
 // EDR's platform binary (its engines say Node >= 22) although every npm script of this project runs on the Node 22
@@ -7,7 +8,7 @@
 // package-lock.json, and unpacks it. It does nothing when the binary is already present.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, mkdirSync, renameSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, mkdirSync, renameSync, symlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,6 +60,20 @@ function completeNative(parent) {
   }
 }
 
+// @nomicfoundation/hardhat-zod-utils needs zod 3 as a peer; with legacy-peer-deps (see .npmrc) npm does not install
+// it, so it would resolve the project's zod 4 and Hardhat would crash validating its config. Point it at the zod 3
+// that hardhat itself depends on.
+function linkHardhatZod() {
+  const utils = join(root, 'node_modules/@nomicfoundation/hardhat-zod-utils');
+  const zod3 = join(root, 'node_modules/hardhat/node_modules/zod');
+  const link = join(utils, 'node_modules/zod');
+  if (!existsSync(utils) || !existsSync(zod3) || existsSync(link)) return;
+  mkdirSync(join(utils, 'node_modules'), { recursive: true });
+  symlinkSync('../../../hardhat/node_modules/zod', link, 'dir');
+  console.log('postinstall: linked zod 3 for @nomicfoundation/hardhat-zod-utils');
+}
+
 completeNative('@nomicfoundation/edr');
+linkHardhatZod();
 // Fail the install early if the binding still does not load: every chain test depends on it.
 require('@nomicfoundation/edr');
