@@ -1,0 +1,83 @@
+// `npm run bench -- chain [--json] [--txs N]`
+// The embedded chain's restart cost and the contracts' gas, each beside a same-run baseline:
+// - replay per journaled request at restart ÷ the live cost of the same request through the client (ethers estimate,
+//   send, receipt): the journal design is only viable if a restart costs no more than the history did live
+//   (target: ratio ≤ 1);
+// - gas of DatasetNFT.register and DatasetLicence.purchase ÷ a plain ETH transfer (21,000 gas) measured in the same
+//   run, with the issue's ceilings as value targets (register ≤ 150k, purchase ≤ 120k).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { Wallet } from 'ethers';
+import { CID } from 'multiformats/cid';
+import { connectChain, startEmbeddedChain } from '@sealfold/chain';
+import { type Figure, figure, median, report } from './lib/report.js';
+
+const arg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const txs = arg('txs', 200);
+const cidOf = (text: string) =>
+  CID.decode(Uint8Array.from([0x01, 0x55, 0x12, 0x20, ...createHash('sha256').update(text).digest()])).toString();
+
+const dir = mkdtempSync(join(tmpdir(), 'sealfold-bench-chain-'));
+try {
+  let chain = await startEmbeddedChain({ dataDir: dir });
+  const owner = await connectChain({ embedded: chain, signer: chain.accounts[1].privateKey });
+  const buyer = await connectChain({ embedded: chain, signer: chain.accounts[2].privateKey });
+
+  const transfer = await (
+    await new Wallet(chain.accounts[3].privateKey, owner.provider).sendTransaction({
+      to: chain.accounts[4].address,
+      value: 1n,
+    })
+  ).wait();
+  const transferGas = Number(transfer!.gasUsed);
+
+  const { datasetId, gasUsed: registerGas } = await owner.registerDataset({
+    manifestCid: cidOf('bench'),
+    commitment: '0x' + 'ab'.repeat(32),
+    terms: { priceWei: 10n ** 15n, licenceDuration: 86_400n },
+  });
+  const purchaseGas: number[] = [];
+  const liveMs: number[] = [];
+  for (let i = 0; i < txs; i++) {
+    const start = performance.now();
+    const p = await buyer.purchaseLicence(datasetId, { value: 10n ** 15n });
+    liveMs.push(performance.now() - start);
+    purchaseGas.push(Number(p.gasUsed));
+  }
+  owner.close();
+  buyer.close();
+  await chain.close();
+
+  const start = performance.now();
+  chain = await startEmbeddedChain({ dataDir: dir });
+  const restartMs = performance.now() - start;
+  const records = chain.replayed.records;
+  await chain.close();
+
+  const figures: Figure[] = [
+    figure('replay per journaled request', restartMs / records, 'ms', median(liveMs), {
+      op: '<=',
+      of: 'ratio',
+      value: 1,
+    }),
+    figure(`restart with ${records} journal records`, restartMs, 'ms', null),
+    figure('DatasetNFT.register gas', Number(registerGas), 'gas', transferGas, {
+      op: '<=',
+      of: 'value',
+      value: 150_000,
+    }),
+    figure('DatasetLicence.purchase gas (median)', median(purchaseGas), 'gas', transferGas, {
+      op: '<=',
+      of: 'value',
+      value: 120_000,
+    }),
+  ];
+  report('chain', figures);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
