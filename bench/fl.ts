@@ -130,8 +130,10 @@ export async function federated(o: {
   // The SecAgg+ quantiser clips each coordinate to ±clip. Plain updates stay well inside ±1 here (printed below).
   // With DP the noise share must pass unclipped, or the sum is no longer the Gaussian mechanism: ±(C + 6·std)
   // (a rigorous version is the distributed discrete Gaussian with modular clipping, Kairouz et al. 2021).
-  const t = makeParams({ n: silos, d, clip: 1, bits, maxWeight }).t;
-  const noiseStd = o.dp ? noiseShareStd(o.dp.noiseMultiplier, o.dp.clipNorm, t) : 0;
+  // DP: the coordinator releases only a sum over all `silos` owners (m = n), so each adds σ²C²/n and a full round
+  // carries exactly σ²C² (the SecAgg+ threshold t would be the floor if it accepted dropouts).
+  const minContributors = silos;
+  const noiseStd = o.dp ? noiseShareStd(o.dp.noiseMultiplier, o.dp.clipNorm, minContributors) : 0;
   const params = makeParams({ n: silos, d, clip: o.dp ? o.dp.clipNorm + 6 * noiseStd : 1, bits, maxWeight });
   let w = initialWeights(SPEC, 1);
   const accuracy: number[] = [];
@@ -157,7 +159,7 @@ export async function federated(o: {
       trainSeconds += r.metrics.seconds;
       samplesTrained += r.numSamples * TRAIN.epochs;
       if (o.dp) {
-        const { noised } = privatizeUpdate(r.update, { ...o.dp, threshold: params.t });
+        const { noised } = privatizeUpdate(r.update, { ...o.dp, minContributors });
         updates.push({ update: noised, weight: 1 });
       } else updates.push({ update: r.update, weight: r.numSamples });
     }
@@ -176,6 +178,10 @@ export async function federated(o: {
         certificatesOf: () => certificates,
       });
       if (res.outcome.kind !== 'done') throw new Error(`SecAgg+ round ${round} aborted: ${res.outcome.error.message}`);
+      if (o.dp && res.outcome.result.contributors.length < minContributors)
+        throw new Error(
+          `round ${round}: only ${res.outcome.result.contributors.length} contributors, DP needs ${minContributors}`,
+        );
       sum = Float32Array.from(res.outcome.result.sum);
       totalWeight = res.outcome.result.totalWeight;
     }
@@ -259,7 +265,7 @@ async function main(): Promise<void> {
     );
   log(
     `max |Δ| coordinate ${Math.max(plain.maxAbsUpdate, secure.maxAbsUpdate).toFixed(3)} (quantiser range ±1); ` +
-      `median ‖Δ‖₂ ${plain.medianNorm.toFixed(3)} (DP clip C = ${clipNorm}); SecAgg+ threshold t = ${tOf(silos)}`,
+      `median ‖Δ‖₂ ${plain.medianNorm.toFixed(3)} (DP clip C = ${clipNorm}); SecAgg+ threshold t = ${tOf(silos)}, DP noise over m = ${silos} contributors`,
   );
   log('');
 

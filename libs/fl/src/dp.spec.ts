@@ -67,7 +67,7 @@ describe('Gaussian noise', () => {
     }
   });
 
-  it('t owners’ shares of σC/√t sum to variance σ²C² (and s > t survivors to more)', () => {
+  it('m owners’ shares of σC/√m sum to variance σ²C² (and s > m contributors to more)', () => {
     const sigma = 1.2;
     const c = 0.5;
     const t = 4;
@@ -88,11 +88,11 @@ describe('Gaussian noise', () => {
 
   it('privatizeUpdate clips then adds the share (seeded for the test)', () => {
     const u = Float32Array.from({ length: 1000 }, (_, i) => (i % 2 ? 1 : -1));
-    const { noised, norm, std } = privatizeUpdate(u, { clipNorm: 1, noiseMultiplier: 0, threshold: 3 });
+    const { noised, norm, std } = privatizeUpdate(u, { clipNorm: 1, noiseMultiplier: 0, minContributors: 3 });
     expect(norm).toBeCloseTo(Math.sqrt(1000), 6);
     expect(std).toBe(0);
     expect(l2Norm(noised)).toBeLessThanOrEqual(1);
-    const seeded = privatizeUpdate(u, { clipNorm: 1, noiseMultiplier: 2, threshold: 4, seed: 5 });
+    const seeded = privatizeUpdate(u, { clipNorm: 1, noiseMultiplier: 2, minContributors: 4, seed: 5 });
     expect(seeded.std).toBe(1);
     const residual = seeded.noised.map((x, i) => x - noised[i]);
     expect(moments(residual).variance).toBeGreaterThan(0.8);

@@ -24,22 +24,26 @@ export function clipL2(update: Float32Array, clipNorm: number): { clipped: Float
 }
 
 /**
- * Standard deviation of one owner's noise share: σ·C/√t.
+ * Standard deviation of one owner's noise share: σ·C/√m, where m is the fewest contributors whose sum the
+ * coordinator may release: the SecAgg+ threshold t at least (the server cannot unmask with fewer), or a larger
+ * minimum it enforces (then fewer owners each add more noise: with SecAgg+ neighbourhoods t ≪ n, and m = t would
+ * put n/t times the needed noise into a full round).
  *
- * Guarantee (distributed Gaussian mechanism over SecAgg+): each owner adds independent N(0, σ²C²/t) per coordinate
- * to its clipped update. SecAgg+ reveals only the sum over the s ≥ t owners that survive the round, whose noise is
- * N(0, s·σ²C²/t) with s/t ≥ 1, i.e. at least the σC of the central Gaussian mechanism on a sum with L2
- * sensitivity C (one owner's clipped update, unit weights). The sum is therefore at least as private as the central
- * mechanism with noise multiplier σ, for which `gaussianEpsilon` gives (ε, δ) at owner level. Assumptions: the
- * coordinator colludes with no owner (k colluding owners can subtract their own shares, leaving (s−k)/t·σ²C², so
- * choose t with margin or scale shares by t/(t−k)); the owners draw real noise (crypto randomness); updates are
- * weighted equally. Noise added before quantisation is subject to the Mironov (2012) caveat noted in rng.ts.
+ * Guarantee (distributed Gaussian mechanism over SecAgg+): each owner adds independent N(0, σ²C²/m) per coordinate
+ * to its clipped update. SecAgg+ reveals only the sum over the s ≥ m contributing owners, whose noise has variance
+ * s·σ²C²/m ≥ σ²C², at least that of the central Gaussian mechanism with noise multiplier σ on a sum of L2
+ * sensitivity C (one owner's clipped update, unit weights). The sum is therefore at least as private as that
+ * mechanism, for which `gaussianEpsilon` gives (ε, δ) at owner level. Assumptions: the coordinator colludes with no
+ * owner (k colluding owners can subtract their own shares, leaving (s−k)/m·σ²C²: choose m with margin); the
+ * coordinator discards a sum with fewer than m contributors; owners draw real noise (crypto randomness) and submit
+ * weight 1; the quantiser's range leaves the noise unclipped. Noise added before quantisation is subject to the
+ * Mironov (2012) caveat noted in rng.ts.
  */
-export function noiseShareStd(noiseMultiplier: number, clipNorm: number, threshold: number): number {
+export function noiseShareStd(noiseMultiplier: number, clipNorm: number, minContributors: number): number {
   assertArg(Number.isFinite(noiseMultiplier) && noiseMultiplier >= 0, 'noiseMultiplier must be ≥ 0');
   assertArg(Number.isFinite(clipNorm) && clipNorm > 0, 'clipNorm must be > 0');
-  assertArg(Number.isInteger(threshold) && threshold >= 1, 'threshold must be a positive integer');
-  return (noiseMultiplier * clipNorm) / Math.sqrt(threshold);
+  assertArg(Number.isInteger(minContributors) && minContributors >= 1, 'minContributors must be a positive integer');
+  return (noiseMultiplier * clipNorm) / Math.sqrt(minContributors);
 }
 
 /**
@@ -60,12 +64,12 @@ export function addGaussianNoise(
   return out;
 }
 
-/** Clips to C and adds this owner's noise share σC/√t: the owner-side DP step before quantisation and SecAgg+. */
+/** Clips to C and adds this owner's noise share σC/√m: the owner-side DP step before quantisation and SecAgg+. */
 export function privatizeUpdate(
   update: Float32Array,
-  params: { clipNorm: number; noiseMultiplier: number; threshold: number; seed?: number | string },
+  params: { clipNorm: number; noiseMultiplier: number; minContributors: number; seed?: number | string },
 ): { noised: Float32Array; norm: number; std: number } {
   const { clipped, norm } = clipL2(update, params.clipNorm);
-  const std = noiseShareStd(params.noiseMultiplier, params.clipNorm, params.threshold);
+  const std = noiseShareStd(params.noiseMultiplier, params.clipNorm, params.minContributors);
   return { noised: addGaussianNoise(clipped, std, { seed: params.seed }), norm, std };
 }
