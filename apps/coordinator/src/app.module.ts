@@ -8,10 +8,16 @@ import { GatewayModule } from './gateway/gateway.module.js';
 import { HealthModule } from './health/health.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { type CoordinatorContentStore } from './models/content-store.port.js';
+import { ModelsModule } from './models/models.module.js';
+import { ProgressModule } from './progress/progress.module.js';
+import { RoundsModule } from './rounds/rounds.module.js';
 
 export interface AppDependencies {
   /** The chain adapter, or null when no chain is configured. */
   readonly chain: CoordinatorChain | null;
+  /** The content store for models and manifests, or null when none is available. */
+  readonly contentStore: CoordinatorContentStore | null;
 }
 
 @Module({})
@@ -27,6 +33,9 @@ export class AppModule {
         ChainModule.forRoot(deps.chain),
         JobsModule,
         GatewayModule,
+        RoundsModule,
+        ModelsModule.forRoot(deps.contentStore),
+        ProgressModule,
       ],
     };
   }

@@ -10,6 +10,7 @@ import { type Logger } from 'pino';
 import { AppModule } from './app.module.js';
 import { type CoordinatorConfig } from './config/config.js';
 import { type CoordinatorChain } from './chain/chain.port.js';
+import { type CoordinatorContentStore } from './models/content-store.port.js';
 import { createPinoLogger, PinoNestLogger } from './logging/pino-logger.js';
 import { MetricsService } from './metrics/metrics.service.js';
 
@@ -25,6 +26,8 @@ export interface StartOptions {
   readonly logDestination?: NodeJS.WritableStream;
   /** A chain adapter to use instead of connecting from the configuration (tests pass one built on a live chain). */
   readonly chain?: CoordinatorChain | null;
+  /** A content store to use instead of opening one from the configuration. */
+  readonly contentStore?: CoordinatorContentStore | null;
 }
 
 export async function startCoordinator(
@@ -40,7 +43,11 @@ export async function startCoordinator(
       : config.chainRpc === ''
         ? null
         : await (await import('./chain/chain.adapter.js')).connectChain(config);
-  const app = await NestFactory.create(AppModule.forRoot(config, { chain }), {
+  const contentStore =
+    options.contentStore !== undefined
+      ? options.contentStore
+      : await (await import('./models/content-store.adapter.js')).openContentStore(config);
+  const app = await NestFactory.create(AppModule.forRoot(config, { chain, contentStore }), {
     logger: new PinoNestLogger(logger),
     bufferLogs: false,
   });
@@ -85,6 +92,7 @@ export async function startCoordinator(
       await app.close();
       // A chain this function connected is ours to close; one passed in belongs to the caller.
       if (options.chain === undefined) await chain?.close();
+      if (options.contentStore === undefined) await contentStore?.close();
     },
   };
 }

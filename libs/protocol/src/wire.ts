@@ -55,6 +55,11 @@ export const WIRE_FRAME_TYPES = Object.freeze({
   'job-end': 13,
   /** both ways, JSON: a non-fatal error report. */
   error: 14,
+  /**
+   * server → silo, JSON: the round's members (SecAgg+ client id → wallet address → dataset), sent before the
+   * SecAgg+ setup of every round; the silo's `walletOf` for session certificates (checkable on chain via ownerOf).
+   */
+  roster: 15,
 } as const);
 
 export type WireFrameType = keyof typeof WIRE_FRAME_TYPES;
@@ -281,6 +286,17 @@ export const wireJobEndSchema = z
   })
   .strict();
 
+export const wireRosterSchema = z
+  .object({
+    jobId,
+    round: z.number().int().min(1),
+    members: z
+      .array(z.object({ clientId: z.number().int().min(0).max(0xffff_fffe), address, datasetId: decimalId }).strict())
+      .min(1)
+      .max(65_535),
+  })
+  .strict();
+
 export const wireErrorSchema = z.object({ code: z.string().min(1).max(64), message: z.string().max(1024) }).strict();
 
 export const WIRE_CONTROL_SCHEMAS = {
@@ -294,6 +310,7 @@ export const WIRE_CONTROL_SCHEMAS = {
   'eval-result': wireEvalResultSchema,
   'job-end': wireJobEndSchema,
   error: wireErrorSchema,
+  roster: wireRosterSchema,
 } as const;
 
 export type WireControlType = keyof typeof WIRE_CONTROL_SCHEMAS;

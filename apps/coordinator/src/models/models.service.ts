@@ -1,0 +1,141 @@
+// Delivery of the final model: a versioned bundle (model spec + flat weights + provenance), encrypted with age v1 to
+// the buyer's X25519 recipient, stored in the content store, provenance recorded on chain through ModelRegistry.
+import { createHash } from 'node:crypto';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { encrypt } from '@sealfold/crypto';
+import { encodeWeights, gaussianEpsilon, modelSpecHash } from '@sealfold/fl';
+import { dpParamsToFloats, jobRequestToJson } from '@sealfold/protocol';
+import { ApiError } from '../common/api-error.js';
+import { ChainService } from '../chain/chain.service.js';
+import { CoordinatorDatabase } from '../database/database.js';
+import type { JobRecord } from '../jobs/jobs.repository.js';
+import { RoundsRepository } from '../rounds/rounds.repository.js';
+import { CONTENT_STORE, type CoordinatorContentStore } from './content-store.port.js';
+
+export const MODEL_BUNDLE_FORMAT = 'sealfold-model/v1';
+
+export interface ModelRecord {
+  readonly jobId: string;
+  readonly cid: string;
+  readonly recipient: string;
+  readonly bytes: number;
+  /** SHA-256 of the ciphertext (hex). */
+  readonly sha256: string;
+  readonly txHash: string | null;
+  readonly metadata: Record<string, unknown>;
+  readonly createdAt: string;
+}
+
+export class ModelDeliveryError extends Error {
+  override readonly name = 'ModelDeliveryError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** ε of the job (Rényi-DP accountant, libs/fl) in thousandths, rounded up; 0 when the job adds no noise. */
+export function epsilonSpentMilli(job: JobRecord, rounds: number): number {
+  const dp = dpParamsToFloats(job.request.dp);
+  if (dp.noiseMultiplier === 0 || dp.delta === 0) return 0;
+  const { epsilon } = gaussianEpsilon({ noiseMultiplier: dp.noiseMultiplier, rounds, delta: dp.delta });
+  return Math.min(0xffff_ffff, Math.ceil(epsilon * 1000));
+}
+
+@Injectable()
+export class ModelsService {
+  constructor(
+    @Inject(CoordinatorDatabase) private readonly db: CoordinatorDatabase,
+    @Inject(ChainService) private readonly chain: ChainService,
+    @Inject(RoundsRepository) private readonly rounds: RoundsRepository,
+    @Optional() @Inject(CONTENT_STORE) private readonly store: CoordinatorContentStore | null,
+  ) {}
+
+  /** Encrypts, stores and records the final model; idempotent per job (a resumed job reuses its record). */
+  async deliver(job: JobRecord, weights: Float32Array, rounds: number): Promise<ModelRecord> {
+    const existing = this.get(job.id, false);
+    if (existing) return existing;
+    if (!this.store) throw new ModelDeliveryError('MODEL_STORE_UNAVAILABLE', 'no content store is configured');
+    if (!job.recipient) throw new ModelDeliveryError('NO_RECIPIENT', 'the job names no age recipient');
+    const history = this.rounds.rounds(job.id).filter((r) => r.status === 'completed');
+    const epsilon = epsilonSpentMilli(job, rounds);
+    const metadata = {
+      format: MODEL_BUNDLE_FORMAT,
+      jobId: job.id,
+      modelSpecHash: modelSpecHash(job.modelSpec),
+      strategy: job.request.strategy,
+      rounds,
+      datasets: job.request.datasets.map(String),
+      epsilonSpentMilli: epsilon,
+      delta: dpParamsToFloats(job.request.dp).delta,
+      metrics: history.map((r) => ({
+        round: r.round,
+        participants: r.participants,
+        loss: r.loss,
+        accuracy: r.accuracy,
+      })),
+    };
+    // The bundle: metadata, the signed request, the spec and the flat weights (libs/fl weight codec, base64).
+    const bundle = new TextEncoder().encode(
+      JSON.stringify({
+        ...metadata,
+        request: jobRequestToJson(job.request),
+        modelSpec: job.modelSpec,
+        weights: Buffer.from(encodeWeights(weights)).toString('base64'),
+      }),
+    );
+    const ciphertext = encrypt(bundle, [job.recipient]);
+    const cid = await this.store.add(ciphertext);
+    const chain = this.chain.optional();
+    if (!chain) throw new ModelDeliveryError('CHAIN_UNAVAILABLE', 'no chain to record the provenance on');
+    const txHash = await chain.recordModel({
+      jobId: job.id,
+      modelCid: cid,
+      datasets: job.request.datasets,
+      rounds,
+      epsilonSpentMilli: epsilon,
+    });
+    const sha256 = createHash('sha256').update(ciphertext).digest('hex');
+    this.db.run(
+      `INSERT INTO models (job_id, cid, recipient, bytes, sha256, tx_hash, metadata_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      job.id,
+      cid,
+      job.recipient,
+      ciphertext.length,
+      sha256,
+      txHash,
+      JSON.stringify(metadata),
+      Date.now(),
+    );
+    return this.get(job.id)!;
+  }
+
+  get(jobId: string, required = true): ModelRecord | undefined {
+    const row = this.db.get<{
+      job_id: string;
+      cid: string;
+      recipient: string;
+      bytes: number;
+      sha256: string;
+      tx_hash: string | null;
+      metadata_json: string;
+      created_at: number;
+    }>('SELECT * FROM models WHERE job_id = ?', jobId);
+    if (!row) {
+      if (required) throw new ApiError(404, 'MODEL_NOT_FOUND', `no model for job ${jobId} (yet)`);
+      return undefined;
+    }
+    return {
+      jobId: row.job_id,
+      cid: row.cid,
+      recipient: row.recipient,
+      bytes: row.bytes,
+      sha256: row.sha256,
+      txHash: row.tx_hash,
+      metadata: JSON.parse(row.metadata_json) as Record<string, unknown>,
+      createdAt: new Date(row.created_at).toISOString(),
+    };
+  }
+}

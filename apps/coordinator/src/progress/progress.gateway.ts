@@ -1,0 +1,59 @@
+// Live progress of a job over WebSocket: `GET /progress?job=<id>` upgrades; the server sends one JSON text message
+// per event ({ type: 'progress', jobId, status, round, rounds, stage, participants, dropouts, loss?, accuracy?,
+// reason?, at }), starting with the current state. Clients only listen; anything they send is ignored.
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { refuseUpgrade, UpgradeRouter } from '../gateway/upgrade-router.js';
+import { JobEvents, type JobProgress } from '../jobs/job-events.js';
+import { JobsRepository } from '../jobs/jobs.repository.js';
+
+@Injectable()
+export class ProgressGateway implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 1024 });
+
+  constructor(
+    @Inject(UpgradeRouter) private readonly router: UpgradeRouter,
+    @Inject(JobEvents) private readonly events: JobEvents,
+    @Inject(JobsRepository) private readonly jobs: JobsRepository,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.router.register('/progress', (req, socket, head, url) => {
+      const id = url.searchParams.get('job') ?? '';
+      const job = /^[0-9a-f]{64}$/.test(id) ? this.jobs.get(id) : undefined;
+      if (!job) return refuseUpgrade(socket, 404, 'Not Found', `no job ${id}`);
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.subscribe(ws, id));
+    });
+  }
+
+  beforeApplicationShutdown(): void {
+    for (const ws of this.wss.clients) ws.close(1001, 'coordinator shutting down');
+    this.wss.close();
+  }
+
+  private subscribe(ws: WebSocket, jobId: string): void {
+    const send = (p: JobProgress) => {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'progress', ...p }));
+    };
+    const job = this.jobs.get(jobId)!;
+    send(
+      this.events.last(jobId) ?? {
+        jobId,
+        status: job.status,
+        round: job.currentRound,
+        rounds: job.rounds,
+        stage: job.status,
+        participants: 0,
+        dropouts: 0,
+        ...(job.reason ? { reason: `${job.reasonCode}: ${job.reason}` } : {}),
+        at: job.updatedAt,
+      },
+    );
+    const listener = (p: JobProgress) => {
+      if (p.jobId === jobId) send(p);
+    };
+    this.events.on('progress', listener);
+    ws.on('close', () => this.events.off('progress', listener));
+    ws.on('error', () => this.events.off('progress', listener));
+  }
+}

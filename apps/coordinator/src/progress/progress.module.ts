@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+import { ProgressGateway } from './progress.gateway.js';
+
+@Module({ providers: [ProgressGateway] })
+export class ProgressModule {}

@@ -1,0 +1,523 @@
+// One job being trained: offers the job to the silos serving its datasets, then runs round after round — roster,
+// global model, SecAgg+ stages (libs/secagg server), strategy step (libs/fl), federated evaluation — committing the
+// global model after each round. Plain class (no Nest): the JobRunner service creates one per running job.
+import {
+  SECAGG_TYPE_CODES,
+  SecAggCodecError,
+  decodeControlPayload,
+  decodeSecAggMessage,
+  encodeControlFrame,
+  encodeSecAggMessage,
+  encodeWireFrame,
+  isSecAggClientMessage,
+  jobRequestToJson,
+  WIRE_CLOSE_CODES,
+  type WireControl,
+  type WireControlInput,
+  type WireControlType,
+  type WireFrame,
+} from '@sealfold/protocol';
+import {
+  combineEval,
+  decodeWeights,
+  encodeWeights,
+  fedAdamInit,
+  fedAdamStep,
+  fedAvgStep,
+  initialWeights,
+  parseModelSpec,
+  type FedAdamState,
+} from '@sealfold/fl';
+import { SecAggError, SecAggServer, makeParams, type SecAggResult } from '@sealfold/secagg';
+import type { JobRecord } from '../jobs/jobs.repository.js';
+import type { SiloSession } from '../gateway/silo-session.js';
+import type { RoundsRepository } from './rounds.repository.js';
+
+/** Why a job stopped without completing. `shutdown` leaves it running in the database (resumed at next start). */
+export class JobStop extends Error {
+  override readonly name = 'JobStop';
+  constructor(
+    readonly kind: 'failed' | 'cancelled' | 'shutdown',
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface RunSettings {
+  readonly stageTimeoutMs: number;
+  readonly trainTimeoutMs: number;
+  readonly minSilos: number;
+}
+
+export interface RunProgress {
+  round: number;
+  stage: string;
+  participants: number;
+  dropouts: number;
+  loss?: number;
+  accuracy?: number;
+}
+
+/** What the run needs from its surroundings (gateway, metrics, progress, model delivery). */
+export interface RunContext {
+  readonly settings: RunSettings;
+  readonly rounds: RoundsRepository;
+  siloFor(datasetId: string): SiloSession | undefined;
+  progress(p: RunProgress): void;
+  stageObserved(stage: string, seconds: number, dropouts: number): void;
+  log(message: string, fields?: Record<string, unknown>): void;
+}
+
+interface Member {
+  readonly datasetId: string;
+  readonly clientId: number;
+  session: SiloSession;
+}
+
+/** SecAgg+ needs n ≥ 3 (libs/secagg validateParams). */
+const SECAGG_MIN_CLIENTS = 3;
+
+/** The largest q with n · maxWeight · (2^q − 1) ≤ 2^32 − 1, capped at 16 bits (exact sum in Z_2^32). */
+export function quantisationBits(n: number, maxWeight: number): number {
+  const levels = Math.floor((2 ** 32 - 1) / (n * maxWeight));
+  return Math.min(16, Math.floor(Math.log2(levels + 1)));
+}
+
+export class JobRun {
+  private readonly abort = new AbortController();
+  private wake: (() => void) | undefined;
+  /** Offers sent, by dataset: the session they went to. */
+  private readonly offered = new Map<string, string>();
+  private readonly replies = new Map<string, WireControl<'job-reply'>>();
+  private readonly evalResults = new Map<number, WireControl<'eval-result'>>();
+  private members: Member[] = [];
+  private server: SecAggServer | undefined;
+  private round = 0;
+  private readonly d: number;
+
+  constructor(
+    private readonly job: JobRecord,
+    private readonly ctx: RunContext,
+  ) {
+    this.d = parseModelSpec(job.modelSpec).layout.totalSize;
+  }
+
+  get id(): string {
+    return this.job.id;
+  }
+
+  stop(stop: JobStop): void {
+    if (!this.abort.signal.aborted) this.abort.abort(stop);
+    this.wake?.();
+  }
+
+  /** A silo connected or announced: a waiting stage may proceed. */
+  poke(): void {
+    this.wake?.();
+  }
+
+  private checkStopped(): void {
+    if (this.abort.signal.aborted) throw this.abort.signal.reason as JobStop;
+  }
+
+  /** Waits until `done()` holds, `ms` pass, or the run is stopped (then throws). */
+  private async until(done: () => boolean, ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!done()) {
+      this.checkStopped();
+      const left = deadline - Date.now();
+      if (left <= 0) return;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 1000));
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+    this.checkStopped();
+  }
+
+  private send(session: SiloSession, frame: WireFrame): boolean {
+    return session.open && session.send(frame);
+  }
+
+  /** Frames for this job from the gateway. */
+  onFrame(session: SiloSession, frame: WireFrame): void {
+    switch (frame.type) {
+      case 'job-reply': {
+        const reply = decodeControlPayload('job-reply', frame.payload);
+        if (this.offered.get(reply.datasetId) === session.sessionId) this.replies.set(reply.datasetId, reply);
+        break;
+      }
+      case 'eval-result': {
+        const member = this.members.find((m) => m.session === session);
+        const result = decodeControlPayload('eval-result', frame.payload);
+        if (member && result.round === this.round) this.evalResults.set(member.clientId, result);
+        break;
+      }
+      case 'secagg': {
+        const member = this.members.find((m) => m.session === session);
+        if (!member || !this.server || frame.round !== this.round) return;
+        let message;
+        try {
+          message = decodeSecAggMessage(frame.payload);
+        } catch (error) {
+          if (error instanceof SecAggCodecError) {
+            session.close(WIRE_CLOSE_CODES.malformedFrame, `secagg ${error.code}: ${error.message}`);
+            return;
+          }
+          throw error;
+        }
+        if (!isSecAggClientMessage(message)) {
+          session.close(WIRE_CLOSE_CODES.protocolViolation, `a silo may not send ${message.type}`);
+          return;
+        }
+        try {
+          this.server.receive(member.clientId, message);
+        } catch (error) {
+          // The server ignores a refused message; the client then counts as dropped at the end of the stage.
+          if (!(error instanceof SecAggError)) throw error;
+          this.ctx.log('secagg message refused', { job: this.id, client: member.clientId, code: error.code });
+        }
+        break;
+      }
+      case 'error':
+        this.ctx.log('silo reported an error', {
+          job: this.id,
+          silo: session.address,
+          ...decodeControlPayload('error', frame.payload),
+        });
+        break;
+      default:
+        break;
+    }
+    this.wake?.();
+  }
+
+  /**
+   * Runs the job to its end; resolves with the final global model. Throws JobStop when the job fails, is cancelled,
+   * or the coordinator shuts down.
+   */
+  async run(): Promise<{ weights: Float32Array; rounds: number; lastEval?: { loss: number; accuracy: number } }> {
+    const committed = this.ctx.rounds.lastCommitted(this.id);
+    let global = committed?.weights ?? initialWeights(this.job.modelSpec, this.id);
+    if (global.length !== this.d)
+      throw new JobStop('failed', 'MODEL_MISMATCH', 'committed model does not fit the spec');
+    let adam: FedAdamState | undefined =
+      this.job.request.strategy === 'fedadam'
+        ? committed?.strategyState
+          ? decodeAdamState(committed.strategyState)
+          : fedAdamInit(this.d)
+        : undefined;
+    let lastEval: { loss: number; accuracy: number } | undefined;
+    for (let round = (committed?.round ?? 0) + 1; round <= this.job.rounds; round++) {
+      this.round = round;
+      const startedAt = Date.now();
+      await this.gather();
+      const needed = Math.max(this.ctx.settings.minSilos, SECAGG_MIN_CLIENTS);
+      if (this.members.length < needed)
+        throw new JobStop(
+          'failed',
+          'TOO_FEW_SILOS',
+          `round ${round}: ${this.members.length} silos took part, need ${needed}`,
+        );
+      const { result, dropouts } = await this.secureAggregate(round, global);
+      if (result.totalWeight <= 0)
+        throw new JobStop('failed', 'NO_WEIGHT', `round ${round}: the contributors declared no samples`);
+      const sum = Float32Array.from(result.sum);
+      if (adam) {
+        const step = fedAdamStep(global, sum, result.totalWeight, adam);
+        global = step.weights;
+        adam = step.state;
+      } else {
+        // FedAvg (McMahan et al. 2017); FedProx differs only on the client (proximal term).
+        global = fedAvgStep(global, sum, result.totalWeight);
+      }
+      const contributors = new Set(result.contributors);
+      const evaluated = await this.evaluate(
+        round,
+        global,
+        this.members.filter((m) => contributors.has(m.clientId)),
+      );
+      if (evaluated) lastEval = evaluated;
+      this.ctx.rounds.commitRound(this.id, global, adam ? encodeAdamState(adam) : undefined, {
+        round,
+        status: 'completed',
+        participants: result.contributors.length,
+        dropouts,
+        loss: evaluated?.loss ?? null,
+        accuracy: evaluated?.accuracy ?? null,
+        reason: null,
+        startedAt,
+        finishedAt: Date.now(),
+      });
+      this.ctx.progress({
+        round,
+        stage: 'committed',
+        participants: result.contributors.length,
+        dropouts,
+        ...(evaluated ?? {}),
+      });
+    }
+    return { weights: global, rounds: this.job.rounds, lastEval };
+  }
+
+  /** Offers the job to every dataset's silo that has not answered in its current session; keeps those that accept. */
+  private async gather(): Promise<void> {
+    const datasets = this.job.request.datasets.map(String);
+    const { stageTimeoutMs } = this.ctx.settings;
+    // Wait (up to a stage timeout) until every dataset has a connected silo.
+    await this.until(() => datasets.every((id) => this.ctx.siloFor(id)), stageTimeoutMs);
+    const waiting: string[] = [];
+    for (const [index, datasetId] of datasets.entries()) {
+      const session = this.ctx.siloFor(datasetId);
+      if (!session || this.offered.get(datasetId) === session.sessionId) continue;
+      this.offered.set(datasetId, session.sessionId);
+      this.replies.delete(datasetId);
+      const offer: WireControlInput<'job-offer'> = {
+        jobId: this.id,
+        request: jobRequestToJson(this.job.request),
+        signature: this.job.signature,
+        modelSpec: this.job.modelSpec,
+        datasetId,
+        clientId: index + 1,
+        dimension: this.d,
+        secagg: this.secaggConfig(datasets.length),
+        localEpochs: this.job.training.localEpochs,
+        batchSize: this.job.training.batchSize,
+        learningRate: this.job.training.learningRate,
+      };
+      session.sendRaw(encodeOffer(offer));
+      waiting.push(datasetId);
+    }
+    await this.until(() => waiting.every((id) => this.replies.has(id)), stageTimeoutMs);
+    for (const datasetId of waiting) {
+      const reply = this.replies.get(datasetId);
+      const session = this.ctx.siloFor(datasetId);
+      this.ctx.rounds.recordParticipant(this.id, {
+        datasetId,
+        clientId: datasets.indexOf(datasetId) + 1,
+        silo: session?.address ?? 'unknown',
+        accepted: reply?.accept === true,
+        reason: reply ? (reply.accept ? null : (reply.reason ?? 'declined')) : 'no reply',
+      });
+    }
+    const accepted = new Map(
+      this.ctx.rounds
+        .participants(this.id)
+        .filter((p) => p.accepted)
+        .map((p) => [p.datasetId, p]),
+    );
+    this.members = [];
+    for (const [index, datasetId] of datasets.entries()) {
+      const session = this.ctx.siloFor(datasetId);
+      const p = accepted.get(datasetId);
+      // Accepted in this very session: a reconnected silo gets a fresh offer first.
+      if (session && p && p.silo === session.address && this.offered.get(datasetId) === session.sessionId)
+        this.members.push({ datasetId, clientId: index + 1, session });
+    }
+  }
+
+  private secaggConfig(n: number): WireControl<'job-offer'>['secagg'] {
+    const { maxWeight, updateClip } = this.job.training;
+    return {
+      enabled: true,
+      threshold: 0,
+      neighbours: 0,
+      clip: updateClip,
+      bits: Math.max(1, quantisationBits(Math.max(n, SECAGG_MIN_CLIENTS), maxWeight)),
+      maxWeight,
+    };
+  }
+
+  private async secureAggregate(
+    round: number,
+    global: Float32Array,
+  ): Promise<{ result: SecAggResult; dropouts: number }> {
+    const members = this.members;
+    const { maxWeight, updateClip } = this.job.training;
+    const bits = quantisationBits(members.length, maxWeight);
+    if (bits < 8)
+      throw new JobStop(
+        'failed',
+        'PARAMS_INFEASIBLE',
+        `${members.length} silos × maxWeight ${maxWeight} leave ${bits} quantisation bits`,
+      );
+    const params = makeParams({ n: members.length, d: this.d, clip: updateClip, bits, maxWeight });
+    const server = new SecAggServer({ jobId: this.id, round, params, clients: members.map((m) => m.clientId) });
+    this.server = server;
+    const byId = new Map(members.map((m) => [m.clientId, m]));
+    const roster = encodeControlFrameFor('roster', this.id, round, {
+      jobId: this.id,
+      round,
+      members: members.map((m) => ({ clientId: m.clientId, address: m.session.address, datasetId: m.datasetId })),
+    });
+    const model = encodeWireFrame({
+      type: 'round-start',
+      jobId: this.id,
+      round,
+      stage: 0,
+      payload: encodeWeights(global),
+    });
+    for (const m of members) {
+      m.session.sendRaw(roster);
+      m.session.sendRaw(model);
+    }
+    let dropouts = 0;
+    let step = server.start();
+    try {
+      while (step.kind === 'send') {
+        const stage = step.stage;
+        const started = performance.now();
+        for (const [to, message] of step.messages) {
+          const member = byId.get(to);
+          if (!member) continue;
+          this.send(member.session, {
+            type: 'secagg',
+            jobId: this.id,
+            round,
+            stage: SECAGG_TYPE_CODES[message.type],
+            payload: encodeSecAggMessage(message),
+          });
+        }
+        this.ctx.progress({ round, stage, participants: step.messages.size, dropouts });
+        const timeout = stage === 'masked-input' ? this.ctx.settings.trainTimeoutMs : this.ctx.settings.stageTimeoutMs;
+        // Done when everyone answered, or when everyone still missing has disconnected.
+        await this.until(
+          () => server.complete || [...server.pending].every((id) => !byId.get(id)?.session.open),
+          timeout,
+        );
+        const missing = server.pending.size;
+        dropouts += missing;
+        this.ctx.stageObserved(stage, (performance.now() - started) / 1000, missing);
+        step = await server.advance();
+      }
+    } finally {
+      this.server = undefined;
+    }
+    if (step.kind === 'aborted') {
+      for (const [to, message] of step.messages) {
+        const member = byId.get(to);
+        if (member)
+          this.send(member.session, {
+            type: 'secagg',
+            jobId: this.id,
+            round,
+            stage: SECAGG_TYPE_CODES[message.type],
+            payload: encodeSecAggMessage(message),
+          });
+      }
+      this.ctx.rounds.insertRound(this.id, {
+        round,
+        status: 'aborted',
+        participants: members.length,
+        dropouts,
+        loss: null,
+        accuracy: null,
+        reason: `${step.error.code}: ${step.error.message}`,
+        startedAt: Date.now(),
+        finishedAt: Date.now(),
+      });
+      throw new JobStop('failed', step.error.code, `round ${round} aborted: ${step.error.message}`);
+    }
+    return { result: step.result, dropouts };
+  }
+
+  /** Federated evaluation: each contributor evaluates the new global model on its held-out split. */
+  private async evaluate(
+    round: number,
+    global: Float32Array,
+    members: readonly Member[],
+  ): Promise<{ loss: number; accuracy: number } | undefined> {
+    this.evalResults.clear();
+    const frame = encodeWireFrame({
+      type: 'evaluate',
+      jobId: this.id,
+      round,
+      stage: 0,
+      payload: encodeWeights(global),
+    });
+    const started = performance.now();
+    for (const m of members) m.session.sendRaw(frame);
+    this.ctx.progress({ round, stage: 'evaluate', participants: members.length, dropouts: 0 });
+    await this.until(
+      () => members.every((m) => this.evalResults.has(m.clientId) || !m.session.open),
+      this.ctx.settings.stageTimeoutMs,
+    );
+    this.ctx.stageObserved('evaluate', (performance.now() - started) / 1000, members.length - this.evalResults.size);
+    const results = [...this.evalResults.values()];
+    if (results.length === 0) return undefined;
+    // Weighted by examples: accuracy = Σ correct / Σ n, loss = Σ loss·n / Σ n.
+    const combined = combineEval(
+      results.map((r) => ({ count: r.examples, correct: r.accuracy * r.examples, lossSum: r.loss * r.examples })),
+    );
+    return { loss: combined.loss, accuracy: combined.accuracy };
+  }
+
+  /** Tells the silos that took part how the job ended. */
+  announceEnd(status: 'completed' | 'failed' | 'cancelled', reason?: string): void {
+    for (const datasetId of this.job.request.datasets.map(String)) {
+      const session = this.ctx.siloFor(datasetId);
+      if (session && this.offered.get(datasetId) === session.sessionId)
+        session.sendRaw(
+          encodeControlFrameFor('job-end', this.id, this.round, {
+            jobId: this.id,
+            status,
+            ...(reason ? { reason: reason.slice(0, 1024) } : {}),
+          }),
+        );
+    }
+  }
+}
+
+function encodeOffer(offer: WireControlInput<'job-offer'>): Uint8Array {
+  return encodeControlFrame('job-offer', offer, { jobId: offer.jobId });
+}
+
+function encodeControlFrameFor<T extends WireControlType>(
+  type: T,
+  jobId: string,
+  round: number,
+  body: WireControlInput<T>,
+): Uint8Array {
+  return encodeControlFrame(type, body, { jobId, round });
+}
+
+function encodeAdamState(s: FedAdamState): string {
+  return JSON.stringify({
+    eta: s.eta,
+    beta1: s.beta1,
+    beta2: s.beta2,
+    tau: s.tau,
+    round: s.round,
+    m: Buffer.from(encodeWeights(s.m)).toString('base64'),
+    v: Buffer.from(encodeWeights(s.v)).toString('base64'),
+  });
+}
+
+function decodeAdamState(json: string): FedAdamState {
+  const o = JSON.parse(json) as {
+    eta: number;
+    beta1: number;
+    beta2: number;
+    tau: number;
+    round: number;
+    m: string;
+    v: string;
+  };
+  return {
+    eta: o.eta,
+    beta1: o.beta1,
+    beta2: o.beta2,
+    tau: o.tau,
+    round: o.round,
+    m: decodeWeightsB64(o.m),
+    v: decodeWeightsB64(o.v),
+  };
+}
+
+const decodeWeightsB64 = (b64: string) => decodeWeights(new Uint8Array(Buffer.from(b64, 'base64')));
