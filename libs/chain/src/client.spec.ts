@@ -57,6 +57,12 @@ describe('Sealfold chain client against the embedded chain', () => {
   it('deployed the contracts on first start and saved their addresses', () => {
     expect(chain.deployment?.contracts.DatasetNFT).toMatch(/^0x[0-9a-fA-F]{40}$/);
     expect(owner.addresses?.datasetLicence).toBe(chain.deployment?.contracts.DatasetLicence);
+    expect(owner.jobDomain()).toEqual({
+      name: 'Sealfold',
+      version: '1',
+      chainId: 31337n,
+      verifyingContract: chain.deployment?.contracts.DatasetLicence,
+    });
   });
 
   it('registers a dataset, reads it back, lists it, and updates its terms', async () => {
@@ -219,6 +225,9 @@ describe('Sealfold chain client against the embedded chain', () => {
     });
     await expect(connectChain({ rpcUrl: `http://127.0.0.1:${port}`, chainId: 31337n })).rejects.toBeInstanceOf(
       RpcUnavailableError,
+    );
+    await expect(connectChain({ rpcUrl: 'ftp://example.org', chainId: 31337n })).rejects.toBeInstanceOf(
+      InvalidArgumentError,
     );
   });
 });

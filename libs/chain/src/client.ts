@@ -18,6 +18,7 @@ import {
   type Result,
 } from 'ethers';
 import { plainValue } from './abi-values.js';
+import { sealfoldDomain, type SealfoldDomain } from './eip712.js';
 import { CID } from 'multiformats/cid';
 import { ARTIFACTS, type ContractName } from './artifacts.js';
 import {
@@ -557,6 +558,11 @@ export async function connectChain(options: ConnectOptions) {
     },
     get signerAddress(): string | undefined {
       return wallet?.address;
+    },
+    /** The EIP-712 domain job requests are signed in on this chain: verifyingContract = DatasetLicence. */
+    jobDomain(): SealfoldDomain {
+      if (addresses === undefined) throw new ChainError('NOT_DEPLOYED', 'no contract addresses configured');
+      return sealfoldDomain(chainId, addresses.datasetLicence);
     },
     /** Deploys the contracts with the signer and uses the new addresses from then on. */
     async deployContracts(opts: DeployOptions = {}): Promise<DeployResult> {

@@ -31,9 +31,12 @@ describe('embedded chain restart persistence with the Sealfold contracts', () =>
     });
     const bought = await buyer.purchaseLicence(datasetId);
     const head = await owner.getBlockNumber();
-    owner.close();
     buyer.close();
     await chain.close();
+    // a client whose chain went away mid-session gets a typed error, not a retry loop
+    await expect(owner.getBlockNumber()).rejects.toBeInstanceOf(RpcUnavailableError);
+    await expect(owner.purchaseLicence(datasetId)).rejects.toBeInstanceOf(RpcUnavailableError);
+    owner.close();
 
     // the closed chain is down: a clear typed error, quickly
     await expect(connectChain({ rpcUrl: chain.rpcUrl, chainId: 31337n })).rejects.toBeInstanceOf(RpcUnavailableError);
