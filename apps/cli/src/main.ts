@@ -12,6 +12,10 @@ import { registerChain } from './commands/chain.js';
 import { registerLicence } from './commands/licence.js';
 import { registerFunds } from './commands/funds.js';
 import { registerDoctor } from './commands/doctor.js';
+import { registerJob } from './commands/job.js';
+import { registerModel } from './commands/model.js';
+import { registerSilo } from './commands/silo.js';
+import { registerCoordinator } from './commands/coordinator.js';
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const runner = new Runner(env);
@@ -22,6 +26,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   registerChain(program, runner);
   registerFunds(program, runner);
   registerDoctor(program, runner);
+  registerJob(program, runner);
+  registerModel(program, runner);
+  registerSilo(program, runner);
+  registerCoordinator(program, runner);
 
   // Commander writes help to stdout itself; its error messages are routed through our single error printer.
   program.exitOverride();

@@ -7,13 +7,7 @@ import type { Command } from 'commander';
 import type { CommandResult, Context } from '../context.js';
 import { toJson } from '../context.js';
 import { openChain } from '../chain-connect.js';
-import {
-  TERMINAL,
-  callCoordinator,
-  coordinatorUrl,
-  parseJobId,
-  type JobView,
-} from '../coordinator-api.js';
+import { TERMINAL, callCoordinator, coordinatorUrl, parseJobId, type JobView } from '../coordinator-api.js';
 import { CliError, EXIT_OK, EXIT_USER } from '../errors.js';
 import { loadOwner } from '../owner.js';
 import { parseId, parseSmallInt } from '../parse.js';
@@ -26,7 +20,8 @@ function parseDatasetList(value: unknown): bigint[] {
     .split(',')
     .map((s) => s.trim())
     .filter((s) => s !== '');
-  if (parts.length === 0) throw new CliError('INVALID_ARGUMENT', '--datasets needs at least one dataset id (e.g. 1,2,3)');
+  if (parts.length === 0)
+    throw new CliError('INVALID_ARGUMENT', '--datasets needs at least one dataset id (e.g. 1,2,3)');
   const ids = parts.map((p) => parseId(p, '--datasets entry'));
   if (new Set(ids.map(String)).size !== ids.length)
     throw new CliError('INVALID_ARGUMENT', '--datasets must not repeat an id');
@@ -117,7 +112,11 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
     deadline: BigInt(Math.floor(Date.now() / 1000)) + DEADLINE_SECONDS,
     chainId: client.chainId,
   };
-  const signature = await signJobRequest(buyer.wallet, sealfoldDomain(client.chainId, client.addresses.datasetLicence), request);
+  const signature = await signJobRequest(
+    buyer.wallet,
+    sealfoldDomain(client.chainId, client.addresses.datasetLicence),
+    request,
+  );
   const job = await callCoordinator<JobView>(base, 'POST', '/jobs', {
     request: jobRequestToJson(request),
     signature,
@@ -126,7 +125,15 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
     training,
   });
   return {
-    json: { jobId: job.id, status: job.status, buyer: job.buyer, datasets: datasets.map(String), licences: licences.map(String), rounds, coordinator: base },
+    json: {
+      jobId: job.id,
+      status: job.status,
+      buyer: job.buyer,
+      datasets: datasets.map(String),
+      licences: licences.map(String),
+      rounds,
+      coordinator: base,
+    },
     text: `${job.id}\n(job ${job.status}; datasets ${datasets.join(', ')} under licences ${licences.join(', ')}; ${rounds} rounds; \`sealfold job watch ${job.id.slice(0, 12)}…\`)`,
   };
 }
@@ -161,7 +168,10 @@ function createRenderer(ctx: Context) {
       const evaluated = p.accuracy !== undefined && p.accuracy !== null;
       if (tty) {
         const width = 24;
-        const done = Math.min(width, Math.round((width * Math.max(0, evaluated ? p.round : p.round - 1)) / Math.max(1, p.rounds)));
+        const done = Math.min(
+          width,
+          Math.round((width * Math.max(0, evaluated ? p.round : p.round - 1)) / Math.max(1, p.rounds)),
+        );
         const line =
           `round ${String(p.round).padStart(String(p.rounds).length)}/${p.rounds} [${'#'.repeat(done)}${'.'.repeat(width - done)}] ` +
           `${p.stage.padEnd(14)} silos ${p.participants}` +
@@ -243,12 +253,18 @@ async function streamProgress(
       else settle(new CliError('COORDINATOR_UNREACHABLE', `progress stream failed: ${error.message}`));
     });
     socket.on('close', () => {
-      if (!settled) settle(opened ? new CliError('COORDINATOR_UNREACHABLE', 'the coordinator closed the progress stream') : false);
+      if (!settled)
+        settle(opened ? new CliError('COORDINATOR_UNREACHABLE', 'the coordinator closed the progress stream') : false);
     });
   });
 }
 
-async function watch(ctx: Context, env: NodeJS.ProcessEnv, args: string[], o: Record<string, unknown>): Promise<CommandResult> {
+async function watch(
+  ctx: Context,
+  env: NodeJS.ProcessEnv,
+  args: string[],
+  o: Record<string, unknown>,
+): Promise<CommandResult> {
   const id = parseJobId(args[0]);
   const base = coordinatorUrl(o.coordinator, env);
   let job = await callCoordinator<JobView>(base, 'GET', `/jobs/${id}`);
@@ -331,7 +347,12 @@ async function list(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unkn
   return { json: { jobs: rows }, text };
 }
 
-async function cancel(ctx: Context, env: NodeJS.ProcessEnv, args: string[], o: Record<string, unknown>): Promise<CommandResult> {
+async function cancel(
+  ctx: Context,
+  env: NodeJS.ProcessEnv,
+  args: string[],
+  o: Record<string, unknown>,
+): Promise<CommandResult> {
   const id = parseJobId(args[0]);
   const base = coordinatorUrl(o.coordinator, env);
   const { jobCancelMessage } = await import('@sealfold/protocol');

@@ -90,7 +90,12 @@ async function saveTfjsModel(spec: unknown, weights: Float32Array, dir: string):
   return { weightBytes };
 }
 
-async function pull(ctx: Context, env: NodeJS.ProcessEnv, args: string[], o: Record<string, unknown>): Promise<CommandResult> {
+async function pull(
+  ctx: Context,
+  env: NodeJS.ProcessEnv,
+  args: string[],
+  o: Record<string, unknown>,
+): Promise<CommandResult> {
   const jobId = parseJobId(args[0]);
   const out = resolve(String(o.output));
   if (existsSync(out) && o.force !== true)
@@ -102,8 +107,7 @@ async function pull(ctx: Context, env: NodeJS.ProcessEnv, args: string[], o: Rec
   // Provenance is read from the chain, not taken from the coordinator's word: the CID must be the one recorded.
   const { client } = await openChain(ctx, env);
   const provenance = await client.getModel(`0x${jobId}`);
-  if (provenance.recordedAt === 0n)
-    throw new CliError('NO_PROVENANCE', `ModelRegistry has no record for job ${jobId}`);
+  if (provenance.recordedAt === 0n) throw new CliError('NO_PROVENANCE', `ModelRegistry has no record for job ${jobId}`);
   if (provenance.modelCid !== record.cid)
     throw new CliError(
       'PROVENANCE_MISMATCH',
@@ -114,7 +118,8 @@ async function pull(ctx: Context, env: NodeJS.ProcessEnv, args: string[], o: Rec
   await assertHas(s, record.cid);
   const ciphertext = await readAll(s.store.cat(record.cid), MAX_MODEL_BYTES);
   const sha256 = createHash('sha256').update(ciphertext).digest('hex');
-  if (sha256 !== record.sha256) throw new CliError('HASH_MISMATCH', `model object ${record.cid} does not match its SHA-256`);
+  if (sha256 !== record.sha256)
+    throw new CliError('HASH_MISMATCH', `model object ${record.cid} does not match its SHA-256`);
 
   const { decrypt } = await import('@sealfold/crypto');
   const { decodeWeights, modelSpecHash, parseModelSpec } = await import('@sealfold/fl');
@@ -125,7 +130,8 @@ async function pull(ctx: Context, env: NodeJS.ProcessEnv, args: string[], o: Rec
   } catch {
     throw new CliError('BAD_MODEL', 'the decrypted model is not a JSON bundle');
   }
-  if (bundle.format !== 'sealfold-model/v1') throw new CliError('BAD_MODEL', `unknown model format ${String(bundle.format)}`);
+  if (bundle.format !== 'sealfold-model/v1')
+    throw new CliError('BAD_MODEL', `unknown model format ${String(bundle.format)}`);
   if (bundle.jobId !== jobId) throw new CliError('BAD_MODEL', `the bundle is for job ${bundle.jobId}, not ${jobId}`);
   const { layout } = parseModelSpec(bundle.modelSpec);
   const weights = decodeWeights(Buffer.from(bundle.weights, 'base64'), layout.totalSize);

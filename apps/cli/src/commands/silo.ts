@@ -1,0 +1,105 @@
+// `sealfold silo start`: the data owner's node in the foreground. It dials out to the coordinator, proves its wallet,
+// announces the datasets it serves and trains on them locally when a licensed job arrives. The decrypted data and
+// the ε ledger stay in <home>/silo (0700); only masked updates and evaluation counts leave.
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import type { CommandResult, Context } from '../context.js';
+import { toJson } from '../context.js';
+import { openChain } from '../chain-connect.js';
+import { coordinatorUrl } from '../coordinator-api.js';
+import { CliError } from '../errors.js';
+import { loadOwner } from '../owner.js';
+import { parseId } from '../parse.js';
+import { type Runner } from '../program.js';
+import { openStore } from '../store.js';
+
+async function start(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unknown>): Promise<CommandResult> {
+  const base = coordinatorUrl(o.coordinator, env);
+  const owner = await loadOwner(ctx);
+  const { client } = await openChain(ctx, env, owner.wallet);
+  let datasets: bigint[];
+  if (o.datasets !== undefined) {
+    datasets = String(o.datasets)
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== '')
+      .map((s) => parseId(s, '--datasets entry'));
+  } else {
+    // Default: every dataset this wallet owns on chain.
+    datasets = (await client.listDatasets({ limit: 10_000 }))
+      .filter((d) => d.owner.toLowerCase() === owner.address.toLowerCase())
+      .map((d) => d.datasetId);
+  }
+  if (datasets.length === 0)
+    throw new CliError(
+      'NO_DATASETS',
+      `wallet ${owner.address} owns no dataset on chain: \`sealfold dataset add\` first`,
+    );
+  const { store } = await openStore(ctx, env);
+  const { pino } = await import('pino');
+  // JSON log lines on stderr (stdout carries the one start record for scripts).
+  const logger = pino({ level: env.SEALFOLD_LOG_LEVEL || 'info', base: { role: 'silo' } }, pino.destination(2));
+  const { startSilo } = await import('../../../silo/src/bootstrap.js');
+  const silo = await startSilo({
+    coordinatorUrl: base,
+    wallet: owner.wallet,
+    identities: [owner.identity],
+    chain: client,
+    store,
+    datasets,
+    stateDir: join(ctx.paths.home, 'silo'),
+    logger,
+  });
+  ctx.onClose(() => silo.close());
+  const stopped = new Promise<string>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  const ready = await Promise.race([
+    silo.client.ready(Number(env.SEALFOLD_SILO_READY_TIMEOUT_MS || 60_000)).then(
+      () => true,
+      (error: Error) => error,
+    ),
+    stopped.then(() => false),
+  ]);
+  if (ready instanceof Error)
+    throw new CliError(
+      'COORDINATOR_UNREACHABLE',
+      `the silo could not join the coordinator at ${base}: ${ready.message}`,
+    );
+  if (ready) {
+    const json = {
+      address: owner.address,
+      coordinator: base,
+      datasets: datasets.map(String),
+      accepted: silo.client.accepted,
+      stateDir: join(ctx.paths.home, 'silo'),
+    };
+    if (ctx.json) process.stdout.write(`${toJson({ event: 'ready', ...json })}\n`);
+    else
+      process.stdout.write(
+        `silo ${owner.address} connected to ${base}; serving datasets ${json.accepted.join(', ') || '(none accepted)'}\n` +
+          `private state in ${json.stateDir}; Ctrl-C stops it\n`,
+      );
+    await stopped;
+  }
+  return { json: {}, text: '', printed: true };
+}
+
+export function registerSilo(program: Command, runner: Runner): void {
+  const silo = program.command('silo').description('your data node: trains on your sealed datasets for licensed jobs');
+  silo
+    .command('start')
+    .description('run the silo in the foreground, connected out to the coordinator (works behind NAT)')
+    .option('--datasets <ids>', 'dataset ids to serve, comma-separated (default: all datasets your wallet owns)')
+    .option('--coordinator <url>', 'coordinator URL (env SEALFOLD_COORDINATOR_URL; default http://127.0.0.1:8080)')
+    .addHelpText(
+      'after',
+      `
+Logs are JSON lines on stderr. Once the coordinator has accepted the announcement, one line is printed on stdout
+(with --json: {"event": "ready", "address", "coordinator", "datasets", "accepted", "stateDir"}).
+Stops on SIGINT/SIGTERM. The silo re-checks every job itself: buyer signature, licence on chain, model hash, schema
+and the licence's ε budget (ledger in <home>/silo/ledger.sqlite).`,
+    )
+    .action(runner.action((ctx, _args, o) => start(ctx, runner.env, o)));
+}

@@ -1,0 +1,90 @@
+// Composes a silo: the owner's keystore, the chain (its own view of licences and ownership), the content store with
+// the sealed data, the private cache and ε ledger under `stateDir` (0700), and the outbound coordinator connection.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { sealfoldDomain, type SealfoldChain } from '@sealfold/chain';
+import { type IdentityInput } from '@sealfold/crypto';
+import { type Wallet } from 'ethers';
+import { type Logger } from 'pino';
+import { SiloJobRunner } from './job-runner.js';
+import { EpsilonLedger } from './ledger.js';
+import { openSealedDataset, type ContentReader, type OpenedDataset } from './sealed-data.js';
+import { SiloClient } from './silo-client.js';
+
+export interface StartSiloOptions {
+  readonly coordinatorUrl: string;
+  readonly wallet: Wallet;
+  /** The owner's age identities: they decrypt the sealed datasets, on this machine only. */
+  readonly identities: readonly IdentityInput[];
+  readonly chain: SealfoldChain;
+  readonly store: ContentReader;
+  /** Dataset ids this silo serves (each must be owned by `wallet`). */
+  readonly datasets: readonly bigint[];
+  /** Private state: decrypted cache and ε ledger. */
+  readonly stateDir: string;
+  readonly logger: Logger;
+  readonly reconnect?: { readonly minMs?: number; readonly maxMs?: number };
+}
+
+export interface RunningSilo {
+  readonly client: SiloClient;
+  readonly runner: SiloJobRunner;
+  close(): Promise<void>;
+}
+
+export async function startSilo(options: StartSiloOptions): Promise<RunningSilo> {
+  const { chain, wallet } = options;
+  const addresses = chain.addresses;
+  if (!addresses) throw new Error('the chain client has no contract addresses');
+  await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
+  const served = new Set(options.datasets.map(String));
+  const opened = new Map<string, Promise<OpenedDataset>>();
+  const openDataset = async (datasetId: bigint): Promise<OpenedDataset | undefined> => {
+    if (!served.has(String(datasetId))) return undefined;
+    let pending = opened.get(String(datasetId));
+    if (!pending) {
+      pending = (async () => {
+        const info = await chain.getDataset(datasetId);
+        if (info.owner.toLowerCase() !== wallet.address.toLowerCase())
+          throw new Error(`dataset ${datasetId} is owned by ${info.owner}, not by this silo's wallet`);
+        return openSealedDataset({
+          store: options.store,
+          manifestCid: info.manifestCid,
+          identities: options.identities,
+          cacheDir: join(options.stateDir, 'cache'),
+        });
+      })();
+      // A failed open is retried on the next offer rather than cached.
+      pending.catch(() => opened.delete(String(datasetId)));
+      opened.set(String(datasetId), pending);
+    }
+    return pending;
+  };
+  const ledger = EpsilonLedger.open(join(options.stateDir, 'ledger.db'));
+  const runner = new SiloJobRunner({
+    owner: wallet.address,
+    domain: sealfoldDomain(chain.chainId, addresses.datasetLicence),
+    chain,
+    ledger,
+    openDataset,
+  });
+  const client = new SiloClient({
+    coordinatorUrl: options.coordinatorUrl,
+    wallet,
+    datasets: options.datasets,
+    runner,
+    logger: options.logger,
+    ownerOf: async (datasetId) => (await chain.getDataset(datasetId)).owner,
+    reconnect: options.reconnect,
+  });
+  client.start();
+  options.logger.info({ address: wallet.address, datasets: [...served] }, 'silo started');
+  return {
+    client,
+    runner,
+    async close() {
+      await client.stop();
+      ledger.close();
+    },
+  };
+}
