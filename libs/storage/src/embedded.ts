@@ -1,0 +1,239 @@
+// EmbeddedIpfsStore: Helia without networking (createHeliaLight: no libp2p, no block brokers, no routers) over
+// blockstore-fs + datastore-fs in one directory, so content and pins persist across restarts.
+import { car } from '@helia/car';
+import { unixfs, type UnixFS } from '@helia/unixfs';
+import { CarBlockIterator } from '@ipld/car/iterator';
+import { FsBlockstore } from 'blockstore-fs';
+import { FsDatastore } from 'datastore-fs';
+import { createHeliaLight, type Helia } from 'helia';
+import { fixedSize } from 'ipfs-unixfs-importer/chunker';
+import { balanced } from 'ipfs-unixfs-importer/layout';
+import type { CID } from 'multiformats/cid';
+import { sha256 } from 'multiformats/hashes/sha2';
+import { identity } from 'multiformats/hashes/identity';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  bytesOf,
+  KUBO_CHUNK_SIZE,
+  KUBO_MAX_CHILDREN,
+  parseCid,
+  type AddOptions,
+  type ByteSource,
+  type ContentStat,
+  type ContentStore,
+} from './content-store.js';
+import { StorageError } from './errors.js';
+
+const isNotFound = (e: unknown): boolean => {
+  const name = (e as { name?: string })?.name;
+  // blockstore-fs: NotFoundError; Helia offline reads: BlockNotFoundWhileOfflineError.
+  return typeof name === 'string' && /NotFound/.test(name);
+};
+
+export class EmbeddedIpfsStore implements ContentStore {
+  private closed = false;
+
+  private constructor(
+    private readonly helia: Helia,
+    private readonly fs: UnixFS,
+    private readonly blockstore: FsBlockstore,
+    private readonly datastore: FsDatastore,
+  ) {}
+
+  /** Opens (creating if needed) a store in `dir` (blocks in dir/blocks, pins and metadata in dir/datastore). */
+  static async open(dir: string): Promise<EmbeddedIpfsStore> {
+    if (typeof dir !== 'string' || dir.length === 0)
+      throw new StorageError('INVALID_INPUT', 'a store directory is required');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const blockstore = new FsBlockstore(join(dir, 'blocks'));
+    const datastore = new FsDatastore(join(dir, 'datastore'));
+    await blockstore.open();
+    await datastore.open();
+    try {
+      const helia = createHeliaLight({ blockstore, datastore }) as unknown as Helia;
+      await helia.start();
+      return new EmbeddedIpfsStore(helia, unixfs(helia), blockstore, datastore);
+    } catch (e) {
+      await blockstore.close();
+      await datastore.close();
+      throw new StorageError('BACKEND', `cannot start the embedded IPFS node: ${(e as Error).message}`, { cause: e });
+    }
+  }
+
+  private live(): void {
+    if (this.closed) throw new StorageError('CLOSED', 'the store is closed');
+  }
+
+  /**
+   * Imports with Kubo's settings and pins. A failed add (bad source, abort) deletes the blocks it created, so nothing
+   * half-written stays behind (blocks that already existed are left alone).
+   */
+  async add(source: ByteSource, options: AddOptions = {}): Promise<string> {
+    this.live();
+    const created: CID[] = [];
+    const inner = this.helia.blockstore;
+    // Record which blocks this import creates, to undo them on failure.
+    const tracking = {
+      has: (cid: CID, o?: object) => inner.has(cid, o),
+      get: (cid: CID, o?: object) => inner.get(cid, o),
+      put: async (cid: CID, block: Uint8Array, o?: object) => {
+        if (!(await inner.has(cid))) created.push(cid);
+        return inner.put(cid, block, o);
+      },
+    };
+    let consumed = 0;
+    const counted = async function* () {
+      for await (const chunk of bytesOf(source)) {
+        options.signal?.throwIfAborted();
+        consumed += chunk.length;
+        options.onProgress?.(consumed);
+        yield chunk;
+      }
+    };
+    try {
+      const fs = unixfs({ blockstore: tracking as unknown as Helia['blockstore'] });
+      const cid = await fs.addByteStream(counted(), {
+        cidVersion: 1,
+        rawLeaves: true,
+        reduceSingleLeafToSelf: true,
+        chunker: fixedSize({ chunkSize: KUBO_CHUNK_SIZE }),
+        layout: balanced({ maxChildrenPerNode: KUBO_MAX_CHILDREN }),
+        signal: options.signal,
+      });
+      await this.pinCid(cid);
+      return cid.toString();
+    } catch (e) {
+      for (const cid of created) await Promise.resolve(inner.delete(cid)).catch(() => {});
+      // Errors from the source (e.g. a refused dataset, an abort) pass through unchanged.
+      throw e;
+    }
+  }
+
+  async *cat(cid: string, options: { signal?: AbortSignal } = {}): AsyncGenerator<Uint8Array> {
+    this.live();
+    const c = parseCid(cid);
+    try {
+      // offline: never ask a block broker (there are none; this keeps a missing block from waiting at all).
+      yield* this.fs.cat(c, { offline: true, signal: options.signal });
+    } catch (e) {
+      if (isNotFound(e))
+        throw new StorageError('NOT_FOUND', `${cid} (or one of its blocks) is not in the local store`, { cause: e });
+      throw e;
+    }
+  }
+
+  async has(cid: string): Promise<boolean> {
+    this.live();
+    return this.helia.blockstore.has(parseCid(cid));
+  }
+
+  async stat(cid: string): Promise<ContentStat> {
+    this.live();
+    return this.statOf(parseCid(cid));
+  }
+
+  private async statOf(c: CID): Promise<ContentStat> {
+    const cid = c.toString();
+    try {
+      const s = await this.fs.stat(c, { extended: true, offline: true });
+      return { cid, size: Number(s.size), blocks: Number(s.blocks) };
+    } catch (e) {
+      if (isNotFound(e))
+        throw new StorageError('NOT_FOUND', `${cid} (or one of its blocks) is not in the local store`, { cause: e });
+      throw e;
+    }
+  }
+
+  private async pinCid(c: CID): Promise<void> {
+    if (await this.helia.pins.isPinned(c)) return;
+    // Helia's pin walker reports a missing block from a background job (an unhandled rejection), so check the whole
+    // DAG is present first: an extended offline stat visits every block.
+    await this.statOf(c);
+    try {
+      for await (const _ of this.helia.pins.add(c, { offline: true } as object)) void _;
+    } catch (e) {
+      if (isNotFound(e))
+        throw new StorageError('NOT_FOUND', `${c} (or one of its blocks) is not in the local store`, { cause: e });
+      throw e;
+    }
+  }
+
+  async pin(cid: string): Promise<void> {
+    this.live();
+    await this.pinCid(parseCid(cid));
+  }
+
+  async unpin(cid: string): Promise<void> {
+    this.live();
+    const c = parseCid(cid);
+    if (!(await this.helia.pins.isPinned(c))) return;
+    for await (const _ of this.helia.pins.rm(c)) void _;
+  }
+
+  async isPinned(cid: string): Promise<boolean> {
+    this.live();
+    return this.helia.pins.isPinned(parseCid(cid));
+  }
+
+  async *exportCar(cid: string): AsyncGenerator<Uint8Array> {
+    this.live();
+    const c = parseCid(cid);
+    if (!(await this.helia.blockstore.has(c))) throw new StorageError('NOT_FOUND', `${cid} is not in the local store`);
+    try {
+      yield* car(this.helia).export(c, { offline: true } as object);
+    } catch (e) {
+      if (isNotFound(e))
+        throw new StorageError('NOT_FOUND', `a block of ${cid} is not in the local store`, { cause: e });
+      throw e;
+    }
+  }
+
+  async importCar(source: ByteSource): Promise<string[]> {
+    this.live();
+    let reader: CarBlockIterator;
+    try {
+      reader = await CarBlockIterator.fromIterable(bytesOf(source));
+    } catch (e) {
+      throw new StorageError('BAD_CAR', `not a CAR stream: ${(e as Error).message}`, { cause: e });
+    }
+    const roots = await reader.getRoots();
+    if (roots.length === 0) throw new StorageError('BAD_CAR', 'the CAR has no roots');
+    const created: CID[] = [];
+    try {
+      for await (const { cid, bytes } of reader) {
+        // Verify each block against its CID before storing it (a CAR is untrusted input).
+        const hasher =
+          cid.multihash.code === sha256.code ? sha256 : cid.multihash.code === identity.code ? identity : null;
+        if (!hasher) throw new StorageError('BAD_CAR', `block ${cid} uses an unsupported hash function`);
+        const digest = await hasher.digest(bytes);
+        if (!equalBytes(digest.bytes, cid.multihash.bytes))
+          throw new StorageError('BAD_CAR', `block ${cid} does not match its hash`);
+        if (!(await this.helia.blockstore.has(cid))) {
+          await this.helia.blockstore.put(cid, bytes);
+          created.push(cid);
+        }
+      }
+      for (const root of roots) await this.pinCid(root);
+    } catch (e) {
+      for (const cid of created) await Promise.resolve(this.helia.blockstore.delete(cid)).catch(() => {});
+      if (e instanceof StorageError) throw e;
+      throw new StorageError('BAD_CAR', `cannot import the CAR: ${(e as Error).message}`, { cause: e });
+    }
+    return roots.map((r) => r.toString());
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.helia.stop();
+    await this.blockstore.close();
+    await this.datastore.close();
+  }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
