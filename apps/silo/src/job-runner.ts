@@ -246,7 +246,7 @@ export class SiloJobRunner {
     const noisy = job.dp.noiseMultiplier > 0;
     let update = result.update;
     if (noisy) {
-      update = privatizeUpdate(update, { ...job.dp, threshold: job.offer.threshold }).noised;
+      update = privatizeUpdate(update, { ...job.dp, minContributors: job.offer.threshold }).noised;
     } else if (job.dp.clipNorm > 0) {
       update = clipL2(update, job.dp.clipNorm).clipped;
     }

@@ -1,0 +1,391 @@
+// The silo's connection to the coordinator. The silo dials OUT (it works behind NAT), proves its wallet with a
+// signed challenge, announces the datasets it serves, and then only reacts: offers go to the job runner, rounds to
+// a fresh SecAgg+ client wrapped around local training. Nothing but masked vectors, evaluation counts and
+// refusal reasons leaves through here.
+import { type Logger } from 'pino';
+import { WebSocket, type RawData } from 'ws';
+import { ed25519, type Ed25519 } from '@sealfold/crypto';
+import { decodeWeights } from '@sealfold/fl';
+import {
+  SECAGG_TYPE_CODES,
+  WIRE_DEFAULT_MAX_FRAME_BYTES,
+  WIRE_SUBPROTOCOL,
+  decodeControlPayload,
+  decodeSecAggMessage,
+  decodeWireFrame,
+  encodeControlFrame,
+  encodePlainUpdate,
+  encodeSecAggMessage,
+  encodeWireFrame,
+  isWireControlType,
+  siloAuthMessage,
+  type SecAggServerMessage,
+  type WireControl,
+  type WireFrame,
+} from '@sealfold/protocol';
+import { CertificateCache, createSessionIdentity, SecAggClient, type SessionIdentity } from '@sealfold/secagg';
+import { encodeWeights } from '@sealfold/fl';
+import { type Wallet } from 'ethers';
+import { JobRefusal, type SiloJobRunner, type TrainingSettings } from './job-runner.js';
+
+export interface SiloClientOptions {
+  /** Base URL of the coordinator, e.g. http://127.0.0.1:8080 (the silo endpoint is `/silo`). */
+  readonly coordinatorUrl: string;
+  readonly wallet: Wallet;
+  /** Dataset token ids this silo serves. */
+  readonly datasets: readonly bigint[];
+  readonly runner: SiloJobRunner;
+  readonly logger: Logger;
+  /** Checks that a peer's wallet owns the dataset it claims (on chain); the chain is the PKI. */
+  readonly ownerOf: (datasetId: bigint) => Promise<string>;
+  readonly reconnect?: { readonly minMs?: number; readonly maxMs?: number };
+  readonly maxFrameBytes?: number;
+  readonly curves?: { readonly ed25519: Ed25519 };
+}
+
+interface JobState {
+  readonly clientId: number;
+  readonly datasetId: bigint;
+  readonly session: SessionIdentity;
+  readonly certificates: CertificateCache;
+  /** Dataset ids of the signed request: every roster member must own one of them. */
+  readonly request: readonly bigint[];
+  /** Wallet of each SecAgg+ client id of the current round, checked on chain (the chain is the PKI). */
+  walletOf: ReadonlyMap<number, string>;
+  readonly secagg: boolean;
+  round?: { readonly number: number; readonly client?: SecAggClient };
+}
+
+export type SiloConnectionState = 'idle' | 'connecting' | 'authenticating' | 'ready' | 'stopped';
+
+export class SiloClient {
+  private socket: WebSocket | undefined;
+  private stateValue: SiloConnectionState = 'idle';
+  private attempt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly jobs = new Map<string, JobState>();
+  private readonly listeners = new Set<(state: SiloConnectionState) => void>();
+  /** Datasets the coordinator accepted after checking ownership on chain. */
+  accepted: string[] = [];
+
+  constructor(private readonly options: SiloClientOptions) {}
+
+  get state(): SiloConnectionState {
+    return this.stateValue;
+  }
+
+  /** Resolves when the silo is authenticated and its datasets are announced. */
+  ready(timeoutMs = 30_000): Promise<void> {
+    if (this.stateValue === 'ready') return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.listeners.delete(listener);
+        reject(new Error(`silo not ready within ${timeoutMs} ms (state ${this.stateValue})`));
+      }, timeoutMs);
+      const listener = (state: SiloConnectionState) => {
+        if (state !== 'ready') return;
+        clearTimeout(timer);
+        this.listeners.delete(listener);
+        resolve();
+      };
+      this.listeners.add(listener);
+    });
+  }
+
+  start(): void {
+    if (this.stateValue !== 'idle') return;
+    this.connect();
+  }
+
+  async stop(): Promise<void> {
+    this.setState('stopped');
+    clearTimeout(this.timer);
+    const socket = this.socket;
+    if (!socket || socket.readyState === WebSocket.CLOSED) return;
+    await new Promise<void>((resolve) => {
+      socket.once('close', () => resolve());
+      socket.close(1001, 'silo stopping');
+      setTimeout(() => {
+        socket.terminate();
+        resolve();
+      }, 2000).unref();
+    });
+  }
+
+  private setState(state: SiloConnectionState): void {
+    if (this.stateValue === 'stopped' && state !== 'stopped') return;
+    this.stateValue = state;
+    for (const l of [...this.listeners]) l(state);
+  }
+
+  private connect(): void {
+    this.setState('connecting');
+    const url = new URL('/silo', this.options.coordinatorUrl);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    const socket = new WebSocket(url, WIRE_SUBPROTOCOL, {
+      maxPayload: this.options.maxFrameBytes ?? WIRE_DEFAULT_MAX_FRAME_BYTES,
+    });
+    this.socket = socket;
+    socket.binaryType = 'nodebuffer';
+    socket.on('open', () => {
+      this.attempt = 0;
+      this.setState('authenticating');
+    });
+    socket.on('message', (data: RawData, isBinary: boolean) => {
+      if (!isBinary) return socket.close(4415, 'text frames are not part of the protocol');
+      this.onFrame(Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[])).catch((error: unknown) => {
+        this.options.logger.error({ err: (error as Error).message }, 'silo frame handling failed');
+      });
+    });
+    socket.on('close', (code, reason) => {
+      this.options.logger.warn({ code, reason: reason.toString() }, 'connection to coordinator closed');
+      this.socket = undefined;
+      // A round in flight is lost with the connection; the coordinator treats this silo as dropped.
+      for (const job of this.jobs.values()) job.round = undefined;
+      if (this.stateValue !== 'stopped') this.scheduleReconnect();
+    });
+    socket.on('error', (error) => {
+      this.options.logger.warn({ err: error.message }, 'coordinator connection error');
+    });
+  }
+
+  /** Exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff and Jitter", 2015). */
+  private scheduleReconnect(): void {
+    this.setState('connecting');
+    const min = this.options.reconnect?.minMs ?? 250;
+    const max = this.options.reconnect?.maxMs ?? 15_000;
+    const delay = Math.random() * Math.min(max, min * 2 ** this.attempt++);
+    this.timer = setTimeout(() => this.connect(), delay);
+    this.timer.unref?.();
+  }
+
+  private send(frame: Uint8Array): void {
+    if (this.socket?.readyState === WebSocket.OPEN) this.socket.send(frame, { binary: true });
+  }
+
+  private async onFrame(bytes: Uint8Array): Promise<void> {
+    let frame: WireFrame;
+    try {
+      frame = decodeWireFrame(bytes, { maxFrameBytes: this.options.maxFrameBytes });
+    } catch (error) {
+      this.socket?.close(4400, `malformed frame: ${(error as Error).message}`.slice(0, 120));
+      return;
+    }
+    if (isWireControlType(frame.type)) {
+      const body = decodeControlPayload(frame.type, frame.payload);
+      switch (frame.type) {
+        case 'challenge':
+          return this.onChallenge(body as WireControl<'challenge'>);
+        case 'auth-ok':
+          this.send(encodeControlFrame('announce', { datasets: this.options.datasets.map(String) }));
+          return;
+        case 'announce-result': {
+          const result = body as WireControl<'announce-result'>;
+          this.accepted = result.accepted;
+          if (result.rejected.length) this.options.logger.warn({ rejected: result.rejected }, 'datasets rejected');
+          this.setState('ready');
+          return;
+        }
+        case 'job-offer':
+          return this.onOffer(body as WireControl<'job-offer'>);
+        case 'roster':
+          return this.onRoster(body as WireControl<'roster'>);
+        case 'job-end': {
+          const end = body as WireControl<'job-end'>;
+          this.jobs.delete(end.jobId);
+          this.options.runner.finish(end.jobId);
+          this.options.logger.info({ jobId: end.jobId, status: end.status }, 'job ended');
+          return;
+        }
+        case 'error':
+          this.options.logger.warn({ error: body }, 'coordinator reported an error');
+          return;
+        default:
+          return;
+      }
+    }
+    switch (frame.type) {
+      case 'round-start':
+        return this.onRoundStart(frame);
+      case 'secagg':
+        return this.onSecAgg(frame);
+      case 'evaluate':
+        return this.onEvaluate(frame);
+      default:
+        return;
+    }
+  }
+
+  private async onChallenge(challenge: WireControl<'challenge'>): Promise<void> {
+    if (challenge.expiresAt < Date.now()) return;
+    const address = this.options.wallet.address;
+    const signature = await this.options.wallet.signMessage(siloAuthMessage(challenge, address));
+    this.send(encodeControlFrame('auth', { address, signature }));
+  }
+
+  private async onOffer(offer: WireControl<'job-offer'>): Promise<void> {
+    const reply = (accept: boolean, reason?: string) =>
+      this.send(
+        encodeControlFrame(
+          'job-reply',
+          { jobId: offer.jobId, datasetId: offer.datasetId, accept, ...(reason ? { reason } : {}) },
+          { jobId: offer.jobId },
+        ),
+      );
+    const datasetId = BigInt(offer.datasetId);
+    const extra = offer as typeof offer & { optimizer?: 'sgd' | 'adam'; fedProxMu?: number };
+    try {
+      const training: TrainingSettings = {
+        epochs: offer.localEpochs,
+        batchSize: offer.batchSize,
+        learningRate: offer.learningRate,
+        optimizer: extra.optimizer ?? 'adam',
+        fedProxMu: extra.fedProxMu,
+      };
+      await this.options.runner.admit({
+        jobId: offer.jobId,
+        request: offer.request,
+        signature: offer.signature,
+        datasetId,
+        modelSpec: offer.modelSpec,
+        training,
+        threshold: Math.max(1, offer.secagg.threshold),
+      });
+      const session = await createSessionIdentity(
+        this.options.curves?.ed25519 ?? ed25519,
+        this.options.wallet,
+        offer.jobId,
+        offer.clientId,
+      );
+      this.jobs.set(offer.jobId, {
+        clientId: offer.clientId,
+        datasetId,
+        session,
+        certificates: new CertificateCache(),
+        request: offer.request.datasets,
+        walletOf: new Map(),
+        secagg: offer.secagg.enabled,
+      });
+      this.options.logger.info({ jobId: offer.jobId, datasetId: offer.datasetId }, 'job accepted');
+      reply(true);
+    } catch (error) {
+      const reason = error instanceof JobRefusal ? error.reason : 'internal-error';
+      this.options.logger.warn({ jobId: offer.jobId, reason, detail: (error as Error).message }, 'job refused');
+      reply(false, `${reason}: ${(error as Error).message}`.slice(0, 512));
+    }
+  }
+
+  /**
+   * The round's members. Each must be the on-chain owner of a dataset of the signed request, so a coordinator
+   * cannot slip its own clients into a neighbourhood (Sybils would let it unmask an owner).
+   */
+  private async onRoster(roster: WireControl<'roster'>): Promise<void> {
+    const job = this.jobs.get(roster.jobId);
+    if (!job) return;
+    const walletOf = new Map<number, string>();
+    const seen = new Set<string>();
+    for (const m of roster.members) {
+      const datasetId = BigInt(m.datasetId);
+      const owner = job.request.includes(datasetId) ? await this.options.ownerOf(datasetId) : undefined;
+      if (!owner || owner.toLowerCase() !== m.address.toLowerCase() || seen.has(m.datasetId)) {
+        this.options.logger.warn({ jobId: roster.jobId, clientId: m.clientId }, 'roster member is not a dataset owner');
+        walletOf.clear();
+        break;
+      }
+      seen.add(m.datasetId);
+      walletOf.set(m.clientId, owner);
+    }
+    // An empty map makes the SecAgg+ client refuse every key (no verifiable wallet): the round fails safe.
+    job.walletOf = walletOf;
+  }
+
+  private async onRoundStart(frame: WireFrame): Promise<void> {
+    const job = this.jobs.get(frame.jobId);
+    if (!job) return;
+    const globalWeights = decodeWeights(frame.payload);
+    const train = async () => {
+      const c = await this.options.runner.trainRound(frame.jobId, frame.round, globalWeights);
+      return { update: c.update, weight: c.weight };
+    };
+    if (!job.secagg) {
+      const { update, weight } = await train();
+      this.send(
+        encodeWireFrame({
+          type: 'plain-update',
+          jobId: frame.jobId,
+          round: frame.round,
+          stage: 0,
+          payload: encodePlainUpdate(weight, encodeWeights(update)),
+        }),
+      );
+      return;
+    }
+    job.round = {
+      number: frame.round,
+      client: new SecAggClient({
+        jobId: frame.jobId,
+        round: frame.round,
+        id: job.clientId,
+        session: job.session,
+        walletOf: (id) => job.walletOf.get(id),
+        input: train,
+        certificates: job.certificates,
+      }),
+    };
+  }
+
+  private async onSecAgg(frame: WireFrame): Promise<void> {
+    const job = this.jobs.get(frame.jobId);
+    const client = job?.round?.number === frame.round ? job.round.client : undefined;
+    if (!client) return;
+    const message = decodeSecAggMessage(frame.payload) as SecAggServerMessage;
+    try {
+      const reply = await client.handle(message);
+      if (!reply) return;
+      this.send(
+        encodeWireFrame({
+          type: 'secagg',
+          jobId: frame.jobId,
+          round: frame.round,
+          stage: SECAGG_TYPE_CODES[reply.type],
+          payload: encodeSecAggMessage(reply),
+        }),
+      );
+    } catch (error) {
+      // A refusal (e.g. an unmask request that would reveal one owner) ends our part in this round.
+      this.options.logger.warn(
+        { jobId: frame.jobId, round: frame.round, err: (error as Error).message },
+        'secagg refused',
+      );
+      this.send(
+        encodeControlFrame(
+          'error',
+          {
+            code: (error as { code?: string }).code ?? 'SECAGG_REFUSED',
+            message: (error as Error).message.slice(0, 1024),
+          },
+          { jobId: frame.jobId, round: frame.round },
+        ),
+      );
+    }
+  }
+
+  private async onEvaluate(frame: WireFrame): Promise<void> {
+    if (!this.jobs.has(frame.jobId)) return;
+    const sums = await this.options.runner.evaluate(frame.jobId, decodeWeights(frame.payload));
+    if (sums.count === 0) return;
+    this.send(
+      encodeControlFrame(
+        'eval-result',
+        {
+          jobId: frame.jobId,
+          round: frame.round,
+          loss: sums.lossSum / sums.count,
+          accuracy: sums.correct / sums.count,
+          examples: sums.count,
+        },
+        { jobId: frame.jobId, round: frame.round },
+      ),
+    );
+  }
+}
