@@ -158,6 +158,11 @@ describe('Sealfold chain client against the embedded chain', () => {
     expect((await buyer.checkLicenceById(p.licenceId, datasetId + 1000n, holder)).reason).toBe('wrong-dataset');
     expect((await buyer.checkLicenceById(p.licenceId, datasetId, stranger.signerAddress!)).reason).toBe('not-holder');
     expect((await buyer.checkLicenceById(999_999n, datasetId, holder)).reason).toBe('not-found');
+    expect(await buyer.checkLicence(holder, datasetId, { candidates: [g.licenceId] })).toEqual({
+      valid: false,
+      licenceId: g.licenceId,
+      reason: 'revoked',
+    });
   });
 
   it('records model provenance (coordinator role only)', async () => {

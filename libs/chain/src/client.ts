@@ -710,14 +710,22 @@ export async function connectChain(options: ConnectOptions) {
     },
 
     /**
-     * Whether `holder` holds a valid licence of `datasetId` now. Candidates come from the licence contract's Transfer
-     * logs to `holder`; when none is valid the reason is the most informative one (expired, revoked, not-holder,
-     * wrong-dataset, not-found).
+     * Whether `holder` holds a valid licence of `datasetId` now. Candidates come from `opts.candidates` or else from
+     * the licence contract's Transfer logs to `holder`; when none is valid the reason is the most informative one
+     * (expired, revoked, not-holder, not-found).
      */
-    async checkLicence(holder: string, datasetId: bigint | number): Promise<LicenceCheck> {
+    async checkLicence(
+      holder: string,
+      datasetId: bigint | number,
+      opts: { candidates?: readonly (bigint | number)[] } = {},
+    ): Promise<LicenceCheck> {
       const h = checkAddress(holder, 'holder');
       const id = checkUint(datasetId, 'datasetId');
-      const candidates = await licenceCandidates(h);
+      // An indexer's list of the holder's licences avoids a log scan from the deployment block (RPC range limits).
+      const candidates =
+        opts.candidates !== undefined
+          ? opts.candidates.map((c, i) => checkUint(c, `candidates[${i}]`))
+          : await licenceCandidates(h);
       if (candidates.length > 0) {
         const r = (await read('DatasetLicence', 'firstValid', [candidates, id, h])) as [bigint, bigint];
         if (LICENCE_REASONS[Number(r[1])] === 'valid') return { valid: true, licenceId: r[0], reason: 'valid' };
