@@ -1,12 +1,13 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadIris, loadMnist } from '../test/datasets.js';
-import { initBackend } from './backend.js';
+import { createRequire } from 'node:module';
+import { initBackend, missingKernels } from './backend.js';
 import { selectSamples, splitTrainValidation } from './data.js';
 import { l2Norm } from './dp.js';
 import { FlError } from './errors.js';
 import { initialWeights } from './model.js';
-import type { ModelSpec } from './spec.js';
+import { type ModelSpec, parseModelSpec } from './spec.js';
 import { fedAvgStep } from './strategy.js';
 import { combineEval, evaluateLocal, trainLocal } from './train.js';
 
@@ -31,13 +32,33 @@ const irisSplit = splitTrainValidation(iris.labels.length, { validationFraction:
 const irisTrain = selectSamples(iris, irisSplit.train);
 const irisVal = selectSamples(iris, irisSplit.validation);
 
+/** tfjs-node is an optional dependency whose install fails where libtensorflow cannot be downloaded (as here). */
+const hasTfjsNode = ((): boolean => {
+  try {
+    createRequire(`${process.cwd()}/`).resolve('@tensorflow/tfjs-node');
+    return true;
+  } catch {
+    return false;
+  }
+})();
+const expectedBackend = hasTfjsNode ? 'tensorflow' : 'wasm';
+
 describe('backend', () => {
-  it('selects wasm with SIMD here (tfjs-node is absent) and reports why', async () => {
+  it('selects tfjs-node when installed, else wasm with SIMD, and reports why', async () => {
     const info = await initBackend();
-    expect(info.name).toBe('wasm');
-    expect(info.simd).toBe(true);
-    expect(info.reason).toContain('tensorflow (');
-    expect(tf.getBackend()).toBe('wasm');
+    expect(info.name).toBe(expectedBackend);
+    if (!hasTfjsNode) {
+      expect(info.simd).toBe(true);
+      expect(info.reason).toContain('unavailable: tensorflow (');
+    }
+    expect(tf.getBackend()).toBe(expectedBackend);
+  });
+
+  it('honours a preference and keeps its choice until another is preferred', async () => {
+    expect((await initBackend({ prefer: 'cpu' })).name).toBe('cpu');
+    expect(tf.getBackend()).toBe('cpu');
+    expect((await initBackend()).name).toBe('cpu'); // idempotent without a preference
+    expect((await initBackend({ prefer: expectedBackend })).name).toBe(expectedBackend);
   });
 });
 
@@ -82,7 +103,7 @@ describe('trainLocal', () => {
       learningRate: 0.1,
       seed: 2,
     });
-    expect(r.metrics.backend).toBe('wasm');
+    expect(r.metrics.backend).toBe(expectedBackend);
     expect(r.loss).toBeLessThan(r.metrics.epochLosses[0]);
     const after = combineEval(await evaluateLocal(mnistSpec, fedAvgStep(w0, r.update, 1), test));
     expect(after.loss).toBeLessThan(before.loss);
@@ -150,7 +171,7 @@ describe('trainLocal', () => {
     expect(tf.memory().numBytes).toBe(bytes);
   });
 
-  it('trains conv models on cpu because wasm lacks Conv2DBackpropFilter', async () => {
+  it('trains conv models on cpu when the backend lacks conv gradient kernels (wasm), then switches back', async () => {
     const convSpec: ModelSpec = {
       inputShape: [28, 28, 1],
       layers: [
@@ -172,11 +193,13 @@ describe('trainLocal', () => {
       learningRate: 0.03,
       seed: 1,
     });
-    expect(r.metrics.backend).toBe('cpu');
+    const convBackend = missingKernels(parseModelSpec(convSpec).spec, expectedBackend).length ? 'cpu' : expectedBackend;
+    if (!hasTfjsNode) expect(convBackend).toBe('cpu'); // wasm lacks Conv2DBackpropFilter
+    expect(r.metrics.backend).toBe(convBackend);
     expect(r.loss).toBeLessThan(r.metrics.epochLosses[0]);
     // batch-norm moving statistics (non-trainable) moved during training and are part of the update
     expect(l2Norm(r.update)).toBeGreaterThan(0);
-    expect(tf.getBackend()).toBe('cpu');
+    expect(tf.getBackend()).toBe(convBackend);
     await trainLocal({
       modelSpec: irisSpec,
       globalWeights: initialWeights(irisSpec, 1),
@@ -187,7 +210,7 @@ describe('trainLocal', () => {
       learningRate: 0.1,
       seed: 1,
     });
-    expect(tf.getBackend()).toBe('wasm');
+    expect(tf.getBackend()).toBe(expectedBackend);
   });
 
   it('refuses data that does not fit the model', async () => {
