@@ -5,6 +5,7 @@
 // the same run — AES-256-CTR generating as many bytes as the masking stage expands.
 // All n clients run in this process, one after another; each client's time is its own handling time.
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { Wallet, hexlify } from 'ethers';
 import { ed25519 } from '@sealfold/crypto';
 import {
@@ -47,6 +48,7 @@ const STAGES: readonly SecAggClientStep[] = [
 
 const JOB = 'bench-secagg';
 const figures: Figure[] = [];
+log(`server mask removal on ${availableParallelism()} worker threads`);
 
 // Wallets and certified session keys for the largest n, created once (per-job setup, not timed).
 const maxN = Math.max(...(quick ? CASES.slice(0, 2) : CASES).map((c) => c.n));
@@ -93,6 +95,7 @@ for (const c of quick ? CASES.slice(0, 2) : CASES) {
       walletOf: (id) => wallets.get(id),
       certificatesOf: () => certificates,
       dropouts: { 'masked-input': dropped },
+      serverWorkers: availableParallelism(),
     });
     if (r.outcome.kind !== 'done') throw r.outcome.error;
     if (r.outcome.result.totalWeight !== (c.n - dropped.length) * params.maxWeight) throw new Error('wrong weight');

@@ -24,7 +24,7 @@ import {
 import { SecAggError, refuse } from './errors.js';
 import { NeighbourhoodGraph } from './graph.js';
 import { validateParams, sameParams } from './params.js';
-import { addMask, pairwiseMaskKey, pairwiseSign, selfMaskKey, shareEncryptionKey } from './prg.js';
+import { addMasks, pairwiseMaskKey, pairwiseSign, selfMaskKey, shareEncryptionKey, type MaskTerm } from './prg.js';
 import { quantiseWeighted } from './quantize.js';
 import { CertificateCache, keysSignedMessage, survivorsSignedMessage, type SessionIdentity } from './session.js';
 import { decryptShareBundle, encryptShareBundle, type ShareBundle } from './shares.js';
@@ -253,12 +253,13 @@ export class SecAggClient {
     if (this.held.size < t) refuse('TOO_FEW_NEIGHBOURS', `${this.held.size} live of the neighbourhood, need ${t}`);
     const input = typeof this.options.input === 'function' ? await this.options.input() : this.options.input;
     const vector = quantiseWeighted(input.update, input.weight, this.params);
-    addMask(vector, selfMaskKey(this.selfSeed, jobId, round, this.id), 1);
+    const masks: MaskTerm[] = [{ key: selfMaskKey(this.selfSeed, jobId, round, this.id), sign: 1 }];
     for (const v of this.held.keys()) {
       if (v === this.id) continue;
       const shared = x25519.sharedSecret(this.sSk, this.peers.get(v)!.maskKey);
-      addMask(vector, pairwiseMaskKey(shared, jobId, round, this.id, v), pairwiseSign(this.id, v));
+      masks.push({ key: pairwiseMaskKey(shared, jobId, round, this.id, v), sign: pairwiseSign(this.id, v) });
     }
+    addMasks(vector, masks);
     if (vector.length !== d + 1) refuse('INVALID_MESSAGE', 'internal: vector length');
     this.stageValue = 'consistency-request';
     return { type: 'secagg/masked-input', ...this.envelope(), vector };

@@ -35,6 +35,45 @@ export function addMask(acc: Uint32Array, key: Uint8Array, sign: 1 | -1): void {
   else for (let i = 0; i < acc.length; i++) acc[i] -= mask[i];
 }
 
+/** A mask to add (sign 1) or subtract (sign −1): PRG(key) over the whole vector. */
+export interface MaskTerm {
+  readonly key: Uint8Array;
+  readonly sign: 1 | -1;
+}
+
+const CHUNK_WORDS = 16_384; // 64 KiB: the accumulator chunk stays in cache while every mask is added to it
+
+/**
+ * acc += Σ sign · PRG(key) mod 2^32 for many masks at once. Streams all ciphers chunk by chunk, so each
+ * accumulator chunk is loaded once for all masks and no mask is ever materialised whole.
+ */
+export function addMasks(acc: Uint32Array, terms: readonly MaskTerm[]): void {
+  if (terms.length === 0) return;
+  const ciphers = terms.map((t) => {
+    if (!(t.key instanceof Uint8Array) || t.key.length !== 32) throw new RangeError('AES-256 key must be 32 bytes');
+    return createCipheriv('aes-256-ctr', t.key, ZERO_IV);
+  });
+  const chunkBytes = 4 * CHUNK_WORDS;
+  if (zeros.length < chunkBytes) zeros = Buffer.alloc(chunkBytes);
+  const scratch = new Uint32Array(CHUNK_WORDS);
+  for (let start = 0; start < acc.length; start += CHUNK_WORDS) {
+    const words = Math.min(CHUNK_WORDS, acc.length - start);
+    const part = acc.subarray(start, start + words);
+    for (let j = 0; j < terms.length; j++) {
+      const bytes = ciphers[j].update(zeros.subarray(0, 4 * words));
+      let mask: Uint32Array;
+      if (isLittleEndian && bytes.byteOffset % 4 === 0) mask = new Uint32Array(bytes.buffer, bytes.byteOffset, words);
+      else {
+        const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        for (let i = 0; i < words; i++) scratch[i] = view.getUint32(4 * i, true);
+        mask = scratch;
+      }
+      if (terms[j].sign === 1) for (let i = 0; i < words; i++) part[i] += mask[i];
+      else for (let i = 0; i < words; i++) part[i] -= mask[i];
+    }
+  }
+}
+
 const utf8 = new TextEncoder();
 
 /** Domain-separated HKDF `info`: label ‖ len(jobId) ‖ jobId ‖ round ‖ ids (uint32 big-endian). */

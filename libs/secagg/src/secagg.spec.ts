@@ -108,7 +108,7 @@ describe('SecAgg+ exactness', () => {
           r.outcome.result.sum.forEach((s, j) => expect(s).toBeCloseTo(plain[j] - p.clip * plain[d], 6));
         },
       ),
-      { numRuns: 25, endOnFailure: true },
+      { numRuns: 20, endOnFailure: true },
     );
     // The property must not pass vacuously through aborts.
     expect(completed).toBeGreaterThan(runs / 2);
@@ -144,6 +144,23 @@ describe('SecAgg+ exactness', () => {
     });
     if (result.outcome.kind !== 'done') throw result.outcome.error;
     expect([...result.outcome.result.quantisedSum]).toEqual(expectedSum(ids, levels, weights, new Set(ids), 6));
+  });
+
+  it('the server removes masks identically with worker threads', async () => {
+    const ids = Array.from({ length: 8 }, (_, i) => 100 + i);
+    const p = gridParams(8, 9000, 4, 3);
+    const levels = ids.map((_, i) => Array.from({ length: 9000 }, (_, j) => (i + j) % 16));
+    const weights = ids.map((_, i) => i % 4);
+    const r = await run({
+      round: 3,
+      params: p,
+      inputs: gridInputs(ids, levels, weights, p),
+      dropouts: { 'masked-input': [104] },
+      serverWorkers: 2,
+    });
+    if (r.outcome.kind !== 'done') throw r.outcome.error;
+    const contributors = new Set(ids.filter((id) => id !== 104));
+    expect([...r.outcome.result.quantisedSum]).toEqual(expectedSum(ids, levels, weights, contributors, 9000));
   });
 
   it('reports per-client bytes and times; the masked vector travels as raw uint32 words', async () => {

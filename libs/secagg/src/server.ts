@@ -19,7 +19,8 @@ import {
 import { SecAggError, refuse } from './errors.js';
 import { NeighbourhoodGraph } from './graph.js';
 import { validateParams } from './params.js';
-import { addMask, pairwiseMaskKey, pairwiseSign, selfMaskKey } from './prg.js';
+import { addMasksParallel } from './parallel.js';
+import { pairwiseMaskKey, pairwiseSign, selfMaskKey, type MaskTerm } from './prg.js';
 import { dequantiseSum } from './quantize.js';
 import { combineShares } from './shamir.js';
 
@@ -51,6 +52,8 @@ export interface SecAggServerOptions {
   /** Public round seed for the graph; random by default. */
   readonly roundSeed?: Uint8Array;
   readonly x25519?: X25519;
+  /** worker_threads for removing masks in the unmask stage (default 1: this thread). */
+  readonly workers?: number;
 }
 
 interface Advertised {
@@ -355,9 +358,10 @@ export class SecAggServer {
         refuse('TOO_FEW_NEIGHBOURS', `${shares?.length ?? 0} shares of the ${what} of ${owner}, need ${t}`);
       return shares.slice(0, t);
     };
+    const masks: MaskTerm[] = [];
     for (const u of this.survivors) {
       const seed = await combineShares(need(this.selfMaskShares.get(u), u, 'self mask'));
-      addMask(sum, selfMaskKey(seed, jobId, round, u), -1);
+      masks.push({ key: selfMaskKey(seed, jobId, round, u), sign: -1 });
     }
     for (const v of this.droppedSharers()) {
       const partners = this.graph.neighbourhood(v).filter((u) => survivors.has(u));
@@ -370,9 +374,10 @@ export class SecAggServer {
       for (const u of partners) {
         const shared = this.x25519.sharedSecret(sk, this.keys.get(u)!.maskKey);
         // u added pairwiseSign(u, v) · PRG(s_{u,v}); take it out.
-        addMask(sum, pairwiseMaskKey(shared, jobId, round, u, v), pairwiseSign(u, v) === 1 ? -1 : 1);
+        masks.push({ key: pairwiseMaskKey(shared, jobId, round, u, v), sign: pairwiseSign(u, v) === 1 ? -1 : 1 });
       }
     }
+    await addMasksParallel(sum, masks, this.options.workers ?? 1);
     this.stageValue = 'done';
     const totalWeight = sum[d];
     if (totalWeight > this.survivors.length * this.params.maxWeight)

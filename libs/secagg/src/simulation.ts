@@ -39,6 +39,8 @@ export interface SimulationOptions {
   /** Rewrite a server message before client `to` sees it (a malicious coordinator). */
   readonly intercept?: (to: number, message: SecAggServerMessage) => SecAggServerMessage;
   readonly curves?: Curves;
+  /** Server worker threads for mask removal. */
+  readonly serverWorkers?: number;
 }
 
 export interface SimulationResult {
@@ -65,6 +67,7 @@ export async function simulateRound(o: SimulationOptions): Promise<SimulationRes
     params: o.params,
     clients: ids,
     roundSeed: o.roundSeed,
+    workers: o.serverWorkers,
   });
   const clients = new Map<number, SecAggClient>();
   const caches = new Map<number, CertificateCache>();
