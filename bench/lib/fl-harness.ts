@@ -1,0 +1,436 @@
+// Federated simulation harness on the real silo: every owner is an apps/silo `SiloJobRunner` that admits a
+// buyer-signed job against an embedded chain (licence, model hash, schema, ε ledger in node:sqlite) and trains on its
+// own shard, sealed for real (age → embedded Helia → manifest registered on chain → opened into a private cache).
+// SecAgg+ runs with real `SecAggClient`s whose input is `runner.trainRound` (as apps/silo/src/silo-client.ts wires
+// it) and a real `SecAggServer`; every message crosses the binary codecs. Used by bench/fl.ts and the e2e test.
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  connectChain,
+  sealfoldDomain,
+  signJobRequest,
+  startEmbeddedChain,
+  type EmbeddedChain,
+  type SealfoldChain,
+  type SealfoldDomain,
+} from '@sealfold/chain';
+import { X25519Identity, ed25519, encrypt } from '@sealfold/crypto';
+import { MANIFEST_FORMAT_VERSION, inspectCsv, serializeManifest } from '@sealfold/dataset';
+import {
+  combineEval,
+  fedAvgStep,
+  initialWeights,
+  modelSpecHash,
+  noiseShareStd,
+  weightedSum,
+  type LocalData,
+  type ModelSpec,
+} from '@sealfold/fl';
+import {
+  decodeSecAggMessage,
+  dpParamsFromFloats,
+  encodeSecAggMessage,
+  type JobRequest,
+  type SecAggClientMessage,
+  type SecAggParams,
+  type SecAggServerMessage,
+} from '@sealfold/protocol';
+import { CertificateCache, SecAggClient, SecAggServer, createSessionIdentity, makeParams } from '@sealfold/secagg';
+import { EmbeddedIpfsStore } from '@sealfold/storage';
+import { Wallet } from 'ethers';
+import { SiloJobRunner, type RoundContribution, type TrainingSettings } from '../../apps/silo/src/job-runner.js';
+import { EpsilonLedger, UNLIMITED_EPSILON_MILLI } from '../../apps/silo/src/ledger.js';
+import { openSealedDataset, type OpenedDataset } from '../../apps/silo/src/sealed-data.js';
+
+export type Aggregation = 'plain' | 'secagg';
+
+interface Owner {
+  readonly wallet: Wallet;
+  readonly chain: SealfoldChain;
+  readonly identity: X25519Identity;
+  readonly ledger: EpsilonLedger;
+  readonly runner: SiloJobRunner;
+  /** Manifest CID by dataset id: what this silo serves. */
+  readonly manifests: Map<bigint, string>;
+  readonly dir: string;
+}
+
+export interface RoundRecord {
+  readonly round: number;
+  /** Federated evaluation: Σ of every silo's `runner.evaluate` on its held-out split. */
+  readonly accuracy: number;
+  readonly loss: number;
+  readonly evalCount: number;
+  /** Wall time of the round: local training, privatisation, aggregation (SecAgg+ or plain sum), FedAvg step. */
+  readonly roundMs: number;
+  /** Of which inside `runner.trainRound` (local training, clipping, noise, ledger). */
+  readonly trainMs: number;
+  /** SecAgg+ only: max over coordinates of |SecAgg+ sum − plain sum of the same contributions| / total weight. */
+  readonly sumError: number | null;
+  /** SecAgg+ only: the quantiser step 2c/(2^q − 1), the bound on `sumError` when no coordinate was clipped. */
+  readonly quantStep: number | null;
+  /** Largest |coordinate| of any contribution (the quantiser clips beyond params.clip). */
+  readonly maxAbsUpdate: number;
+  readonly contributors: number;
+  readonly epsilon: number;
+}
+
+export interface JobRunResult {
+  readonly jobId: string;
+  /** The licence the buyer bought for each dataset (owner order). */
+  readonly licences: readonly bigint[];
+  readonly rounds: RoundRecord[];
+  readonly weights: Float32Array;
+  readonly params: SecAggParams | null;
+  /** ε each silo's runner reports after the last round (its ledger holds the same). */
+  readonly epsilon: number;
+  /** The pooled train / held-out splits the runners made (for the centralised baseline on the same data). */
+  readonly pooledTrain: LocalData;
+  readonly pooledValidation: LocalData;
+}
+
+export interface JobSettings {
+  readonly datasets: readonly bigint[];
+  readonly spec: ModelSpec;
+  readonly training: TrainingSettings;
+  readonly rounds: number;
+  readonly aggregation: Aggregation;
+  /** Owner-level DP: noise multiplier σ, clip C, δ (signed into the request; each runner clips and adds its share). */
+  readonly dp?: { readonly noiseMultiplier: number; readonly clipNorm: number; readonly delta: number };
+  /** Called after each round with the record and the new global weights. */
+  readonly onRound?: (record: RoundRecord, weights: Float32Array) => void | Promise<void>;
+}
+
+/** An MNIST-style shard as CSV: `p0..p{d−1},label` (the label as the class name). */
+function shardCsv(data: LocalData): Uint8Array {
+  const d = data.numFeatures;
+  const lines = [[...Array.from({ length: d }, (_, j) => `p${j}`), 'label'].join(',')];
+  for (let i = 0; i < data.labels.length; i++)
+    lines.push(`${Array.from(data.features.subarray(i * d, (i + 1) * d)).join(',')},${data.labels[i]}`);
+  return Buffer.from(lines.join('\n') + '\n');
+}
+
+/** Concatenates same-shaped LocalData (the centralised baseline pools what the silos hold). */
+export function pool(parts: readonly LocalData[]): LocalData {
+  const n = parts.reduce((a, p) => a + p.labels.length, 0);
+  const features = new Float32Array(n * parts[0].numFeatures);
+  const labels = new Int32Array(n);
+  let k = 0;
+  for (const p of parts) {
+    features.set(p.features, k * p.numFeatures);
+    labels.set(p.labels, k);
+    k += p.labels.length;
+  }
+  return { features, labels, numFeatures: parts[0].numFeatures, numClasses: parts[0].numClasses };
+}
+
+export class FlHarness {
+  private nonce = 0n;
+  private jobs = 0;
+
+  private constructor(
+    readonly dir: string,
+    private readonly chain: EmbeddedChain,
+    private readonly store: EmbeddedIpfsStore,
+    private readonly buyer: { wallet: Wallet; chain: SealfoldChain },
+    private readonly domain: SealfoldDomain,
+    private readonly owners: Owner[],
+  ) {}
+
+  /** One embedded chain and content store for the whole run; `owners` silos, each with its ledger in a temp dir. */
+  static async start(o: { owners: number; validationFraction?: number }): Promise<FlHarness> {
+    if (!Number.isInteger(o.owners) || o.owners < 3) throw new RangeError('SecAgg+ needs at least 3 owners');
+    const dir = await mkdtemp(join(tmpdir(), 'sealfold-fl-harness-'));
+    let chain: EmbeddedChain | undefined;
+    let store: EmbeddedIpfsStore | undefined;
+    const owners: Owner[] = [];
+    try {
+      // Account 0 deploys, 1..N own datasets, N+1 buys.
+      chain = await startEmbeddedChain({ dataDir: join(dir, 'chain-data'), accountCount: o.owners + 2 });
+      store = await EmbeddedIpfsStore.open(join(dir, 'ipfs'));
+      const buyerKey = chain.accounts[o.owners + 1].privateKey;
+      const buyer = { wallet: new Wallet(buyerKey), chain: await connectChain({ embedded: chain, signer: buyerKey }) };
+      const domain = sealfoldDomain(chain.chainId, buyer.chain.addresses!.datasetLicence);
+      for (let k = 1; k <= o.owners; k++) {
+        const key = chain.accounts[k].privateKey;
+        const ownerChain = await connectChain({ embedded: chain, signer: key });
+        const ownerDir = join(dir, `owner-${k}`);
+        await mkdir(ownerDir, { recursive: true, mode: 0o700 });
+        const ledger = EpsilonLedger.open(join(ownerDir, 'ledger.db'));
+        const identity = X25519Identity.generate();
+        const manifests = new Map<bigint, string>();
+        const opened = new Map<bigint, OpenedDataset>();
+        const runner = new SiloJobRunner({
+          owner: chain.accounts[k].address,
+          domain,
+          chain: ownerChain,
+          ledger,
+          validationFraction: o.validationFraction ?? 0.1,
+          openDataset: async (id) => {
+            const cid = manifests.get(id);
+            if (cid === undefined) return undefined;
+            let d = opened.get(id);
+            if (!d) {
+              d = await openSealedDataset({
+                store: store!,
+                manifestCid: cid,
+                identities: [identity],
+                cacheDir: join(ownerDir, 'cache'),
+              });
+              opened.set(id, d);
+            }
+            return d;
+          },
+        });
+        owners.push({ wallet: new Wallet(key), chain: ownerChain, identity, ledger, runner, manifests, dir: ownerDir });
+      }
+      return new FlHarness(dir, chain, store, buyer, domain, owners);
+    } catch (error) {
+      for (const w of owners) {
+        w.ledger.close();
+        w.chain.provider.destroy();
+      }
+      await store?.close();
+      await chain?.close();
+      await rm(dir, { recursive: true, force: true });
+      throw error;
+    }
+  }
+
+  get size(): number {
+    return this.owners.length;
+  }
+
+  /**
+   * Owner k seals `parts[k]` (age to its own key, into the content store), registers it on chain, and the buyer
+   * buys a licence. Returns the dataset ids in owner order.
+   */
+  async addDatasets(parts: readonly LocalData[], name: string): Promise<bigint[]> {
+    if (parts.length !== this.owners.length) throw new RangeError(`${parts.length} shards for ${this.size} owners`);
+    const ids: bigint[] = [];
+    for (const [k, owner] of this.owners.entries()) {
+      const csv = shardCsv(parts[k]);
+      const inspected = await inspectCsv([csv], { label: 'label' });
+      const ciphertext = encrypt(csv, [owner.identity.recipient]);
+      const cid = await this.store.add(ciphertext);
+      const terms = {
+        priceWei: 1000n,
+        licenceDuration: 86_400n,
+        maxJobs: 100,
+        epsilonBudgetMilli: UNLIMITED_EPSILON_MILLI,
+      };
+      const manifestCid = await this.store.add(
+        serializeManifest({
+          formatVersion: MANIFEST_FORMAT_VERSION,
+          name: `${name}-${k + 1}`,
+          description: `MNIST shard ${k + 1} of ${this.size} (${name})`,
+          schema: inspected.schema,
+          rows: inspected.rows,
+          classes: [...inspected.classes],
+          sealed: { format: 'age-v1', cid, bytes: ciphertext.length },
+          commitment: inspected.commitment,
+          owner: owner.wallet.address,
+          createdAt: new Date().toISOString(),
+          // The chain terms are unlimited-ε (noiseless runs need it); the manifest schema has no "unlimited", so it
+          // states its largest budget.
+          terms: { priceWei: '1000', licenceDurationSeconds: 86_400, epsilonBudget: 1e6, maxJobs: 100 },
+        }),
+      );
+      const { datasetId } = await owner.chain.registerDataset({
+        manifestCid,
+        commitment: `0x${inspected.commitment}`,
+        terms,
+      });
+      owner.manifests.set(datasetId, manifestCid);
+      ids.push(datasetId);
+    }
+    return ids;
+  }
+
+  /** The buyer signs one JobRequest over the datasets; every silo admits it, then R rounds of FedAvg. */
+  async runJob(s: JobSettings): Promise<JobRunResult> {
+    const n = this.owners.length;
+    if (s.datasets.length !== n) throw new RangeError(`${s.datasets.length} datasets for ${n} owners`);
+    const licences: bigint[] = [];
+    for (const id of s.datasets) licences.push((await this.buyer.chain.purchaseLicence(id)).licenceId);
+    const dp = s.dp ?? { noiseMultiplier: 0, clipNorm: 0, delta: 0 };
+    const request: JobRequest = {
+      buyer: this.buyer.wallet.address,
+      datasets: [...s.datasets],
+      licences,
+      modelSpecHash: modelSpecHash(s.spec),
+      strategy: 'fedavg',
+      rounds: s.rounds,
+      dp: dpParamsFromFloats(dp),
+      nonce: this.nonce++,
+      deadline: BigInt(Math.floor(Date.now() / 1000) + 86_400),
+      chainId: this.chain.chainId,
+    };
+    const signature = await signJobRequest(this.buyer.wallet, this.domain, request);
+    const jobId = `harness-job-${++this.jobs}`;
+    // DP: the coordinator releases a sum only when all n owners contributed (m = n ≥ t), so each silo's noise share
+    // is σ²C²/n and the released sum carries exactly σ²C² (libs/fl noiseShareStd).
+    const admitted = [];
+    for (const [k, owner] of this.owners.entries())
+      admitted.push(
+        await owner.runner.admit({
+          jobId,
+          request,
+          signature,
+          datasetId: s.datasets[k],
+          modelSpec: s.spec,
+          training: s.training,
+          threshold: n,
+        }),
+      );
+    const d = initialWeights(s.spec, 1).length;
+    const noisy = dp.noiseMultiplier > 0;
+    const maxWeight = noisy ? 1 : Math.max(...admitted.map((a) => a.train.labels.length));
+    let params: SecAggParams | null = null;
+    if (s.aggregation === 'secagg') {
+      const bits = Math.min(24, Math.floor(Math.log2(2 ** 32 / (n * maxWeight))));
+      // The quantiser clips each coordinate to ±clip. Plain updates stay well inside ±1 (RoundRecord.maxAbsUpdate);
+      // a noise share must pass unclipped or the sum is no longer the Gaussian mechanism: ±(C + 6·std).
+      const clip = noisy ? dp.clipNorm + 6 * noiseShareStd(dp.noiseMultiplier, dp.clipNorm, n) : 1;
+      params = makeParams({ n, d, clip, bits, maxWeight });
+    }
+    const sessions = new Map<number, Awaited<ReturnType<typeof createSessionIdentity>>>();
+    if (params)
+      for (const [k, owner] of this.owners.entries())
+        sessions.set(k + 1, await createSessionIdentity(ed25519, owner.wallet, jobId, k + 1));
+    const certificates = this.owners.map(() => new CertificateCache());
+    const walletOf = (id: number) => this.owners[id - 1]?.wallet.address;
+
+    let w = initialWeights(s.spec, 1);
+    const rounds: RoundRecord[] = [];
+    let epsilon = 0;
+    for (let round = 1; round <= s.rounds; round++) {
+      const start = performance.now();
+      let trainMs = 0;
+      const contributions = new Map<number, RoundContribution>();
+      const global = w;
+      // What apps/silo/src/silo-client.ts hands the SecAgg+ client: the runner's privatised contribution.
+      const train = (k: number) => async () => {
+        const t0 = performance.now();
+        const c = await this.owners[k - 1].runner.trainRound(jobId, round, global);
+        trainMs += performance.now() - t0;
+        contributions.set(k, c);
+        return { update: c.update, weight: c.weight };
+      };
+      let sum: Float32Array;
+      let totalWeight: number;
+      let sumError: number | null = null;
+      let contributors = n;
+      if (params) {
+        const result = await secAggRound({
+          jobId,
+          round,
+          params,
+          clients: this.owners.map((_, i) => i + 1),
+          client: (id) =>
+            new SecAggClient({
+              jobId,
+              round,
+              id,
+              session: sessions.get(id)!,
+              walletOf,
+              input: train(id),
+              certificates: certificates[id - 1],
+            }),
+        });
+        contributors = result.contributors.length;
+        if (noisy && contributors < n)
+          throw new Error(`round ${round}: only ${contributors} contributors, the DP noise shares need ${n}`);
+        sum = Float32Array.from(result.sum);
+        totalWeight = result.totalWeight;
+      } else {
+        for (let k = 1; k <= n; k++) await train(k)();
+        ({ sum, totalWeight } = weightedSum([...contributions.values()]));
+      }
+      w = fedAvgStep(w, sum, totalWeight);
+      const roundMs = performance.now() - start;
+      if (params) {
+        const plain = weightedSum([...contributions.values()]);
+        sumError = 0;
+        for (let i = 0; i < d; i++) sumError = Math.max(sumError, Math.abs(sum[i] - plain.sum[i]) / totalWeight);
+      }
+      let maxAbsUpdate = 0;
+      for (const c of contributions.values())
+        for (const x of c.update) maxAbsUpdate = Math.max(maxAbsUpdate, Math.abs(x));
+      epsilon = Math.max(...[...contributions.values()].map((c) => c.epsilon));
+      const evals = [];
+      for (const owner of this.owners) evals.push(await owner.runner.evaluate(jobId, w));
+      const e = combineEval(evals);
+      const record: RoundRecord = {
+        round,
+        accuracy: e.accuracy,
+        loss: e.loss,
+        evalCount: e.count,
+        roundMs,
+        trainMs,
+        sumError,
+        quantStep: params ? (2 * params.clip) / (2 ** params.bits - 1) : null,
+        maxAbsUpdate,
+        contributors,
+        epsilon,
+      };
+      rounds.push(record);
+      await s.onRound?.(record, w);
+    }
+    for (const owner of this.owners) owner.runner.finish(jobId);
+    return {
+      jobId,
+      licences,
+      rounds,
+      weights: w,
+      params,
+      epsilon,
+      pooledTrain: pool(admitted.map((a) => a.train)),
+      pooledValidation: pool(admitted.map((a) => a.validation)),
+    };
+  }
+
+  /** Owner k's ε ledger (what the silo charges before an update leaves it). */
+  ledgerOf(k: number): EpsilonLedger {
+    return this.owners[k].ledger;
+  }
+
+  async close(): Promise<void> {
+    for (const owner of this.owners) {
+      owner.ledger.close();
+      owner.chain.provider.destroy();
+    }
+    this.buyer.chain.provider.destroy();
+    await this.store.close();
+    await this.chain.close();
+    await rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * One SecAgg+ round between a real server and real clients in this process, every message through the binary
+ * codec. Unlike libs/secagg `simulateRound`, the clients are built by the caller, so their input can be a
+ * function (local training when stage 2 begins, as on a silo). Any refusal or abort fails the round.
+ */
+async function secAggRound(o: {
+  jobId: string;
+  round: number;
+  params: SecAggParams;
+  clients: readonly number[];
+  client: (id: number) => SecAggClient;
+}) {
+  const server = new SecAggServer({ jobId: o.jobId, round: o.round, params: o.params, clients: o.clients });
+  const clients = new Map(o.clients.map((id) => [id, o.client(id)]));
+  let step = server.start();
+  while (step.kind === 'send') {
+    for (const [to, message] of step.messages) {
+      const received = decodeSecAggMessage(encodeSecAggMessage(message)) as SecAggServerMessage;
+      const reply = await clients.get(to)!.handle(received);
+      if (reply) server.receive(to, decodeSecAggMessage(encodeSecAggMessage(reply)) as SecAggClientMessage);
+    }
+    step = await server.advance();
+  }
+  if (step.kind === 'aborted') throw new Error(`SecAgg+ round ${o.round} aborted: ${step.error.message}`);
+  return step.result;
+}
