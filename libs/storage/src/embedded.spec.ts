@@ -163,6 +163,31 @@ describe('EmbeddedIpfsStore', () => {
     await expect(store.pin(absent)).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
+  it('fails with NOT_FOUND when a block inside a DAG is missing', async () => {
+    const path = join(dir, 'partial');
+    const partial = await EmbeddedIpfsStore.open(path);
+    try {
+      const bytes = deterministicBytes(600_000).map((b) => b ^ 0xa5);
+      const cid = await partial.add(bytes);
+      await partial.unpin(cid);
+      // Delete the first leaf's block file (blockstore-fs keeps one file per block).
+      const leaf = cidOf(RAW, bytes.subarray(0, 262144)).toString();
+      const files = readdirSync(join(path, 'blocks'), { recursive: true }).map(String);
+      const raw = await import('multiformats/bases/base32');
+      const key = raw.base32.encode(CID.parse(leaf).multihash.bytes).slice(1).toUpperCase();
+      const victim = files.find((f) => f.endsWith(`${key}.data`));
+      expect(victim).toBeDefined();
+      rmSync(join(path, 'blocks', victim!));
+      expect(await partial.has(cid)).toBe(true);
+      await expect(readAll(partial.cat(cid, { signal: AbortSignal.timeout(10_000) }))).rejects.toMatchObject({
+        code: 'NOT_FOUND',
+      });
+      await expect(partial.pin(cid)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    } finally {
+      await partial.close();
+    }
+  });
+
   it('refuses strings that are not CIDs', async () => {
     await expect(store.has('not-a-cid')).rejects.toMatchObject({ code: 'INVALID_CID' });
     await expect(readAll(store.cat('bafy'))).rejects.toMatchObject({ code: 'INVALID_CID' });

@@ -3,6 +3,7 @@
 import { car } from '@helia/car';
 import { unixfs, type UnixFS } from '@helia/unixfs';
 import { CarBlockIterator } from '@ipld/car/iterator';
+import * as dagPb from '@ipld/dag-pb';
 import { FsBlockstore } from 'blockstore-fs';
 import { FsDatastore } from 'datastore-fs';
 import { createHeliaLight, type Helia } from 'helia';
@@ -148,14 +149,37 @@ export class EmbeddedIpfsStore implements ContentStore {
   private async pinCid(c: CID): Promise<void> {
     if (await this.helia.pins.isPinned(c)) return;
     // Helia's pin walker reports a missing block from a background job (an unhandled rejection), so check the whole
-    // DAG is present first: an extended offline stat visits every block.
-    await this.statOf(c);
+    // DAG is present first.
+    await this.assertComplete(c);
     try {
       for await (const _ of this.helia.pins.add(c, { offline: true } as object)) void _;
     } catch (e) {
       if (isNotFound(e))
         throw new StorageError('NOT_FOUND', `${c} (or one of its blocks) is not in the local store`, { cause: e });
       throw e;
+    }
+  }
+
+  /** Walks the DAG (dag-pb links; raw leaves are only checked for presence) and throws NOT_FOUND at a gap. */
+  private async assertComplete(root: CID): Promise<void> {
+    const queue: CID[] = [root];
+    while (queue.length > 0) {
+      const c = queue.pop()!;
+      if (c.code === dagPb.code) {
+        let bytes: Uint8Array;
+        try {
+          const parts: Uint8Array[] = [];
+          for await (const part of this.blockstore.get(c)) parts.push(part);
+          bytes = Buffer.concat(parts);
+        } catch (e) {
+          if (isNotFound(e))
+            throw new StorageError('NOT_FOUND', `block ${c} of ${root} is not in the local store`, { cause: e });
+          throw e;
+        }
+        for (const link of dagPb.decode(bytes).Links) queue.push(link.Hash);
+      } else if (!(await this.blockstore.has(c))) {
+        throw new StorageError('NOT_FOUND', `block ${c} of ${root} is not in the local store`);
+      }
     }
   }
 

@@ -1,7 +1,7 @@
 // KuboStore: the same ContentStore over a Kubo daemon's HTTP RPC API (kubo-rpc-client), e.g. SEALFOLD_IPFS_API.
 // Reads pass Kubo's global `offline` option so a CID that is not on the daemon fails at once instead of being
 // searched for on the network.
-import { create, type KuboRPCClient } from 'kubo-rpc-client';
+import type { KuboRPCClient } from 'kubo-rpc-client';
 import {
   bytesOf,
   KUBO_CHUNK_SIZE,
@@ -30,6 +30,8 @@ export class KuboStore implements ContentStore {
     } catch {
       throw new StorageError('INVALID_INPUT', `not a URL: ${JSON.stringify(url)}`);
     }
+    // Loaded on demand: the client and its HTTP stack cost ~45 MB of RSS that the embedded store never needs.
+    const { create } = await import('kubo-rpc-client');
     const client = create({ url: parsed, timeout: options.timeoutMs ?? 60_000 });
     try {
       await client.id({ signal: AbortSignal.timeout(options.timeoutMs ?? 10_000) });
