@@ -14,6 +14,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { apiErrorSchema, openApiSchema } from '../common/api-error.js';
+import { RoundsRepository } from '../rounds/rounds.repository.js';
 import { cancelJobSchema, JobsService, submitJobSchema, toJobView, type JobView } from './jobs.service.js';
 import { jobRequestJsonSchema } from '@sealfold/protocol';
 
@@ -40,7 +41,10 @@ const jobSchema = {
 @ApiTags('jobs')
 @Controller('jobs')
 export class JobsController {
-  constructor(@Inject(JobsService) private readonly jobs: JobsService) {}
+  constructor(
+    @Inject(JobsService) private readonly jobs: JobsService,
+    @Inject(RoundsRepository) private readonly roundsRepo: RoundsRepository,
+  ) {}
 
   @Post()
   @ApiOperation({
@@ -88,6 +92,25 @@ export class JobsController {
   @ApiNotFoundResponse({ description: 'JOB_NOT_FOUND', schema: apiErrorSchema })
   get(@Param('id') id: string): JobView {
     return toJobView(this.jobs.get(id));
+  }
+
+  @Get(':id/rounds')
+  @ApiOperation({
+    summary: 'Finished rounds of a job (participants, dropouts, federated loss and accuracy) and its silos',
+  })
+  @ApiOkResponse({
+    schema: {
+      type: 'object',
+      properties: {
+        rounds: { type: 'array', items: { type: 'object' } },
+        participants: { type: 'array', items: { type: 'object' } },
+      },
+    },
+  })
+  @ApiNotFoundResponse({ description: 'JOB_NOT_FOUND', schema: apiErrorSchema })
+  rounds(@Param('id') id: string) {
+    this.jobs.get(id);
+    return { rounds: this.roundsRepo.rounds(id), participants: this.roundsRepo.participants(id) };
   }
 
   @Delete(':id')

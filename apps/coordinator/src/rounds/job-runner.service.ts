@@ -1,12 +1,6 @@
 // Schedules and drives jobs: a JobRun per running job, fed with the gateway's frames. On start, running jobs resume
 // from their last committed global model and pending jobs start; on shutdown runs stop without changing job status.
-import {
-  Inject,
-  Injectable,
-  Logger,
-  type BeforeApplicationShutdown,
-  type OnApplicationBootstrap,
-} from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { COORDINATOR_CONFIG } from '../config/config.module.js';
 import { type CoordinatorConfig } from '../config/config.js';
 import { SiloGateway } from '../gateway/silo-gateway.service.js';
@@ -18,7 +12,7 @@ import { JobRun, JobStop, type RunProgress } from './job-run.js';
 import { RoundsRepository } from './rounds.repository.js';
 
 @Injectable()
-export class JobRunner implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger('JobRunner');
   private readonly runs = new Map<string, { run: JobRun; done: Promise<void> }>();
 
@@ -46,7 +40,8 @@ export class JobRunner implements OnApplicationBootstrap, BeforeApplicationShutd
     }
   }
 
-  async beforeApplicationShutdown(): Promise<void> {
+  /** Runs stop before the gateway closes silo connections (beforeApplicationShutdown), so no job fails on shutdown. */
+  async onModuleDestroy(): Promise<void> {
     const pending = [...this.runs.values()];
     for (const { run } of pending) run.stop(new JobStop('shutdown', 'SHUTDOWN', 'coordinator shutting down'));
     await Promise.allSettled(pending.map((r) => r.done));

@@ -1,0 +1,249 @@
+// Federated jobs end to end over the real gateway: EDR chain, embedded IPFS, SecAgg+ server and clients, tfjs
+// training on Iris shards. A silo killed mid-round is absorbed by dropout handling; fewer than t survivors abort the
+// round and fail the job with that reason; a coordinator restarted mid-job resumes from its last committed model.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { SealfoldChain } from '@sealfold/chain';
+import { X25519Identity, decrypt } from '@sealfold/crypto';
+import { decodeWeights, parseModelSpec } from '@sealfold/fl';
+import { Wallet } from 'ethers';
+import WebSocket from 'ws';
+import { startCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap.js';
+import { loadOrCreateKey } from '../../apps/coordinator/src/chain/chain.adapter.js';
+import { loadConfig } from '../../apps/coordinator/src/config/config.js';
+import { CONTENT_STORE, type CoordinatorContentStore } from '../../apps/coordinator/src/models/content-store.port.js';
+import {
+  TEST_MODEL_SPEC,
+  cidOf,
+  commitmentOf,
+  jobRequest,
+  signedBody,
+  startChainFixture,
+  type ChainFixture,
+} from './helpers/chain-fixture.js';
+import { irisShard, startFlSilo, type FlSilo, type FlSiloOptions } from './helpers/fl-silo.js';
+
+const OWNERS = [1, 4, 5, 6];
+const BUYER = 2;
+
+describe('federated rounds (real chain, IPFS, SecAgg+, tfjs)', () => {
+  let dir: string;
+  let fixture: ChainFixture;
+  let coordinator: RunningCoordinator;
+  let buyerClient: SealfoldChain;
+  let buyer: Wallet;
+  const datasets: bigint[] = [];
+  const licences: bigint[] = [];
+  const silos: FlSilo[] = [];
+  const identity = X25519Identity.generate();
+  let nonce = 1n;
+
+  const start = async () => {
+    coordinator = await startCoordinator(
+      loadConfig({
+        SEALFOLD_PORT: '0',
+        SEALFOLD_DATA_DIR: join(dir, 'coordinator'),
+        SEALFOLD_CHAIN_RPC: fixture.chain.rpcUrl,
+        SEALFOLD_CHAIN_DEPLOYMENT: fixture.deploymentPath,
+        SEALFOLD_STAGE_TIMEOUT_MS: '8000',
+        SEALFOLD_TRAIN_TIMEOUT_MS: '60000',
+        SEALFOLD_MIN_SILOS: '3',
+        SEALFOLD_LOG_LEVEL: 'silent',
+      }),
+      { logDestination: new PassThrough() },
+    );
+  };
+
+  const connectSilos = async (indices: number[], vanish?: Map<number, FlSiloOptions['vanishAt']>) => {
+    const out: FlSilo[] = [];
+    for (const i of indices) {
+      const silo = await startFlSilo({
+        url: coordinator.url,
+        wallet: new Wallet(fixture.chain.accounts[OWNERS[i]].privateKey),
+        datasetId: datasets[i],
+        data: irisShard(i, OWNERS.length),
+        vanishAt: vanish?.get(i),
+      });
+      silos.push(silo);
+      out.push(silo);
+    }
+    return out;
+  };
+
+  const submit = async (indices: number[], rounds: number) => {
+    const req = jobRequest(buyer.address, {
+      datasets: indices.map((i) => datasets[i]),
+      licences: indices.map((i) => licences[i]),
+      rounds,
+      nonce: nonce++,
+    });
+    const res = await fetch(`${coordinator.url}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        ...(await signedBody(buyerClient, buyer, req, identity.recipient.toString())),
+        training: { localEpochs: 2, batchSize: 16, learningRate: 0.5, updateClip: 2, maxWeight: 1000 },
+      }),
+    });
+    expect(res.status).toBe(201);
+    return ((await res.json()) as { id: string }).id;
+  };
+
+  const job = async (id: string) =>
+    (await (await fetch(`${coordinator.url}/jobs/${id}`)).json()) as {
+      status: string;
+      reasonCode: string | null;
+      reason: string | null;
+      currentRound: number;
+    };
+
+  const waitFor = async (id: string, statuses: string[], timeoutMs = 120_000) => {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const j = await job(id);
+      if (statuses.includes(j.status)) return j;
+      if (Date.now() > until) throw new Error(`job ${id} still ${j.status}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+
+  const closeSilos = async () => {
+    for (const s of silos.splice(0)) await s.close();
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sealfold-rounds-'));
+    // The coordinator's wallet must hold ModelRegistry's recorder role: create its key before the chain deploys.
+    const coordinatorKey = loadOrCreateKey(join(dir, 'coordinator', 'coordinator.key'));
+    fixture = await startChainFixture(join(dir, 'chain-data'), [new Wallet(coordinatorKey).address]);
+    // …and ETH for the gas of its ModelRegistry records.
+    const funder = new Wallet(fixture.chain.accounts[0].privateKey, (await fixture.client(0)).provider);
+    await (await funder.sendTransaction({ to: new Wallet(coordinatorKey).address, value: 10n ** 18n })).wait();
+    buyerClient = await fixture.client(BUYER);
+    buyer = new Wallet(fixture.chain.accounts[BUYER].privateKey);
+    for (const [i, account] of OWNERS.entries()) {
+      const owner = await fixture.client(account);
+      const { datasetId } = await owner.registerDataset({
+        manifestCid: cidOf(`iris-shard-${i}`),
+        commitment: commitmentOf(`iris-${i}`),
+        terms: { priceWei: 1000n, licenceDuration: 0n },
+      });
+      datasets.push(datasetId);
+      licences.push((await buyerClient.purchaseLicence(datasetId)).licenceId);
+    }
+    await start();
+  }, 120_000);
+
+  afterAll(async () => {
+    await closeSilos();
+    await coordinator?.close();
+    await fixture?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('trains a job to completion through a silo killed mid-round, and delivers the encrypted model', async () => {
+    const vanish = new Map([[3, { round: 1, stage: 'masked-input' as const }]]);
+    const connected = await connectSilos([0, 1, 2, 3], vanish);
+    const id = await submit([0, 1, 2, 3], 2);
+    const progress: { round: number; stage: string; accuracy?: number; status: string }[] = [];
+    const ws = new WebSocket(`${coordinator.url.replace('http', 'ws')}/progress?job=${id}`);
+    ws.on('message', (data: Buffer) => progress.push(JSON.parse(data.toString())));
+    const done = await waitFor(id, ['completed', 'failed']);
+    ws.close();
+    expect({ ...done, reason: done.status === 'failed' ? done.reason : null }).toMatchObject({
+      status: 'completed',
+      currentRound: 2,
+      reason: null,
+    });
+    expect(connected[3].gone).toBe(true);
+    // Round 1 went on without the killed silo; the other three contributed to both rounds.
+    for (const s of connected.slice(0, 3)) expect(s.contributed).toEqual([1, 2]);
+    expect(connected[3].contributed).toEqual([]);
+    for (const s of connected.slice(0, 3))
+      expect(s.ends).toEqual([expect.objectContaining({ jobId: id, status: 'completed' })]);
+    // Live progress: stages, committed rounds with federated accuracy, and the final status.
+    expect(progress.map((p) => p.stage)).toEqual(
+      expect.arrayContaining(['advertise-keys', 'masked-input', 'evaluate', 'committed']),
+    );
+    const committed = progress.filter((p) => p.stage === 'committed');
+    expect(committed.map((p) => p.round)).toEqual([1, 2]);
+    for (const p of committed) expect(p.accuracy).toBeGreaterThanOrEqual(0);
+    expect(progress.at(-1)?.status).toBe('completed');
+
+    // The model: CID on IPFS, decryptable by the buyer's identity only, recorded on chain.
+    const model = (await (await fetch(`${coordinator.url}/models/${id}`)).json()) as {
+      cid: string;
+      txHash: string;
+      metadata: { rounds: number; metrics: { round: number; participants: number }[] };
+    };
+    expect(model.metadata.rounds).toBe(2);
+    expect(model.metadata.metrics.map((m) => m.participants)).toEqual([3, 3]);
+    const onChain = await buyerClient.getModel(`0x${id}`);
+    expect(onChain.modelCid).toBe(model.cid);
+    expect(onChain.datasetIds).toEqual([...datasets].sort((a, b) => (a < b ? -1 : 1)));
+    const store = coordinator.app.get<CoordinatorContentStore>(CONTENT_STORE);
+    const bundle = JSON.parse(new TextDecoder().decode(decrypt(await store.get(model.cid), [identity]))) as {
+      format: string;
+      jobId: string;
+      modelSpec: unknown;
+      weights: string;
+    };
+    expect(bundle).toMatchObject({ format: 'sealfold-model/v1', jobId: id, modelSpec: TEST_MODEL_SPEC });
+    const weights = decodeWeights(new Uint8Array(Buffer.from(bundle.weights, 'base64')));
+    expect(weights.length).toBe(parseModelSpec(TEST_MODEL_SPEC).layout.totalSize);
+    const ciphertext = await store.get(model.cid);
+    expect(() => decrypt(ciphertext, [X25519Identity.generate()])).toThrow();
+    const metrics = await (await fetch(`${coordinator.url}/metrics`)).text();
+    expect(metrics).toMatch(/sealfold_round_duration_seconds_count\{[^}]*\} 2/);
+    expect(metrics).toMatch(/sealfold_round_dropouts_total\{[^}]*stage="masked-input"[^}]*\} 1/);
+    await closeSilos();
+  }, 180_000);
+
+  it('aborts the round and fails the job when fewer than t silos survive', async () => {
+    const vanish = new Map([
+      [1, { round: 1, stage: 'masked-input' as const }],
+      [2, { round: 1, stage: 'masked-input' as const }],
+    ]);
+    await connectSilos([0, 1, 2], vanish);
+    const id = await submit([0, 1, 2], 2);
+    const done = await waitFor(id, ['completed', 'failed']);
+    expect(done.status).toBe('failed');
+    expect(done.reasonCode).toMatch(/^TOO_FEW_(SURVIVORS|NEIGHBOURS)$/);
+    expect(done.reason).toMatch(/round 1 aborted/);
+    expect((await fetch(`${coordinator.url}/models/${id}`)).status).toBe(404);
+    await closeSilos();
+  }, 180_000);
+
+  it('resumes a job after a coordinator restart from the last committed global model', async () => {
+    await connectSilos([0, 1, 2]);
+    const id = await submit([0, 1, 2], 3);
+    // Stop the coordinator once round 1 is committed.
+    for (;;) {
+      if ((await job(id)).currentRound >= 1) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await coordinator.close();
+    await closeSilos();
+    await start();
+    const after = await connectSilos([0, 1, 2]);
+    const done = await waitFor(id, ['completed', 'failed']);
+    expect({ ...done, reason: done.status === 'failed' ? done.reason : null }).toMatchObject({
+      status: 'completed',
+      currentRound: 3,
+      reason: null,
+    });
+    const model = (await (await fetch(`${coordinator.url}/models/${id}`)).json()) as { cid: string };
+    const onChain = await buyerClient.getModel(`0x${id}`);
+    expect(onChain.modelCid).toBe(model.cid);
+    expect(onChain.rounds).toBe(3);
+    // Round 1 was committed before the restart and not run again.
+    for (const s of after) expect(s.contributed).toEqual([2, 3]);
+    const history = (await (await fetch(`${coordinator.url}/jobs/${id}/rounds`)).json()) as {
+      rounds: { round: number }[];
+    };
+    expect(history.rounds.map((r) => r.round)).toEqual([1, 2, 3]);
+  }, 240_000);
+});
