@@ -30,7 +30,7 @@ describe('mask removal', () => {
       const a = Uint32Array.from(start);
       const b = Uint32Array.from(start);
       addMasks(a, terms);
-      await addMasksParallel(b, terms, workers);
+      await addMasksParallel(b, terms, workers, 0);
       expect(b).toEqual(a);
     }
   });

@@ -34,10 +34,21 @@ parentPort.on('message', ({ buffer, start, end, keys, signs }) => {
 });
 `;
 
-/** Same result as addMasks(acc, terms), computed by `workers` threads (1 = in this thread). */
-export async function addMasksParallel(acc: Uint32Array, terms: readonly MaskTerm[], workers: number): Promise<void> {
+/** Below this many keystream words in total, starting workers costs more than it saves. */
+export const PARALLEL_MIN_WORDS = 50_000_000;
+
+/**
+ * Same result as addMasks(acc, terms), computed by `workers` threads (1 = in this thread) when the work is at least
+ * `minWords` keystream words.
+ */
+export async function addMasksParallel(
+  acc: Uint32Array,
+  terms: readonly MaskTerm[],
+  workers: number,
+  minWords = PARALLEL_MIN_WORDS,
+): Promise<void> {
   const slices = Math.min(workers, Math.floor(acc.length / 4096));
-  if (slices <= 1 || terms.length === 0) return addMasks(acc, terms);
+  if (slices <= 1 || terms.length === 0 || terms.length * acc.length < minWords) return addMasks(acc, terms);
   const shared = new Uint32Array(new SharedArrayBuffer(4 * acc.length));
   shared.set(acc);
   const per = Math.ceil(acc.length / slices / 4) * 4; // slice starts on a counter-block boundary
