@@ -63,6 +63,7 @@ export class SiloClient {
   private stateValue: SiloConnectionState = 'idle';
   private attempt = 0;
   private timer: NodeJS.Timeout | undefined;
+  private inbox: Promise<void> = Promise.resolve();
   private readonly jobs = new Map<string, JobState>();
   private readonly listeners = new Set<(state: SiloConnectionState) => void>();
   /** Datasets the coordinator accepted after checking ownership on chain. */
@@ -133,9 +134,14 @@ export class SiloClient {
     });
     socket.on('message', (data: RawData, isBinary: boolean) => {
       if (!isBinary) return socket.close(4415, 'text frames are not part of the protocol');
-      this.onFrame(Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[])).catch((error: unknown) => {
-        this.options.logger.error({ err: (error as Error).message }, 'silo frame handling failed');
-      });
+      // Frames are handled one at a time, in arrival order: a roster must be fully checked on chain before the
+      // SecAgg+ messages that follow it are verified against it (several frames can arrive in one TCP read).
+      const bytes = Buffer.isBuffer(data) ? data : Buffer.concat(data as Buffer[]);
+      this.inbox = this.inbox
+        .then(() => this.onFrame(bytes))
+        .catch((error: unknown) => {
+          this.options.logger.error({ err: (error as Error).message }, 'silo frame handling failed');
+        });
     });
     socket.on('close', (code, reason) => {
       this.options.logger.warn({ code, reason: reason.toString() }, 'connection to coordinator closed');
