@@ -131,7 +131,9 @@ describe('EmbeddedIpfsStore', () => {
         if (existsSync('/usr/bin/ipfs_cid')) {
           const file = join(dir, 'v0-input');
           writeFileSync(file, bytes);
-          const out = JSON.parse(execFileSync('/usr/bin/ipfs_cid', [file], { encoding: 'utf8' })) as { CIDv0: string };
+          const out = JSON.parse(
+            execFileSync('/usr/bin/ipfs_cid', [file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }),
+          ) as { CIDv0: string };
           expect(out.CIDv0).toBe(want);
         } else
           console.warn(

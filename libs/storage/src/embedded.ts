@@ -102,7 +102,7 @@ export class EmbeddedIpfsStore implements ContentStore {
         layout: balanced({ maxChildrenPerNode: KUBO_MAX_CHILDREN }),
         signal: options.signal,
       });
-      await this.pinCid(cid);
+      await this.pinCid(cid, true);
       return cid.toString();
     } catch (e) {
       for (const cid of created) await Promise.resolve(inner.delete(cid)).catch(() => {});
@@ -146,11 +146,11 @@ export class EmbeddedIpfsStore implements ContentStore {
     }
   }
 
-  private async pinCid(c: CID): Promise<void> {
+  private async pinCid(c: CID, knownComplete = false): Promise<void> {
     if (await this.helia.pins.isPinned(c)) return;
     // Helia's pin walker reports a missing block from a background job (an unhandled rejection), so check the whole
-    // DAG is present first.
-    await this.assertComplete(c);
+    // DAG is present first (unless this store just wrote it).
+    if (!knownComplete) await this.assertComplete(c);
     try {
       for await (const _ of this.helia.pins.add(c, { offline: true } as object)) void _;
     } catch (e) {
