@@ -1,8 +1,10 @@
 // The sealfold CLI as a process: help, usage errors, --json error shape, the Node version check, doctor.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { createCliEnv, ROOT, type CliEnv } from './cli-harness.js';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { TEST_TIMEOUT_MS, createCliEnv, ROOT, type CliEnv } from './cli-harness.js';
+
+jest.setTimeout(TEST_TIMEOUT_MS);
 
 describe('sealfold CLI basics', () => {
   let cli: CliEnv;

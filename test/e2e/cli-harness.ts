@@ -32,6 +32,9 @@ export interface CliEnv {
   cleanup(): Promise<void>;
 }
 
+/** Spawning the CLI costs seconds (more on a loaded machine): suites use this instead of jest's 60 s default. */
+export const TEST_TIMEOUT_MS = 600_000;
+
 let built = false;
 /** Builds the CLI once per test file (no-op when dist is current). */
 export function ensureBuilt(): void {
@@ -91,7 +94,16 @@ export async function createCliEnv(prefix = 'sealfold-cli-'): Promise<CliEnv> {
     },
     spawn: spawnCli,
     async cleanup() {
-      for (const child of children) child.kill('SIGKILL');
+      await Promise.all(
+        [...children].map(
+          (child) =>
+            new Promise<void>((resolve) => {
+              if (child.exitCode !== null || child.signalCode !== null) return resolve();
+              child.once('exit', () => resolve());
+              child.kill('SIGKILL');
+            }),
+        ),
+      );
       await rm(root, { recursive: true, force: true });
     },
   };
