@@ -7,7 +7,14 @@ import type { Command } from 'commander';
 import type { CommandResult, Context } from '../context.js';
 import { toJson } from '../context.js';
 import { openChain } from '../chain-connect.js';
-import { TERMINAL, callCoordinator, coordinatorUrl, parseJobId, type JobView } from '../coordinator-api.js';
+import {
+  CoordinatorRefusal,
+  TERMINAL,
+  callCoordinator,
+  coordinatorUrl,
+  parseJobId,
+  type JobView,
+} from '../coordinator-api.js';
 import { CliError, EXIT_OK, EXIT_USER } from '../errors.js';
 import { loadOwner } from '../owner.js';
 import { parseId, parseSmallInt } from '../parse.js';
@@ -154,54 +161,81 @@ interface Progress {
 
 const fmt = (v: number | undefined, digits: number) => (v === undefined || v === null ? '-' : v.toFixed(digits));
 
-/** Draws the TTY bar, or plain lines (one per round evaluated), or JSON lines. */
+/** A finished round as `GET /jobs/:id/rounds` lists it. */
+interface RoundView {
+  round: number;
+  status: 'completed' | 'aborted';
+  participants: number;
+  dropouts: number;
+  loss: number | null;
+  accuracy: number | null;
+  reason: string | null;
+}
+
+/**
+ * Draws the TTY bar (stderr), or plain lines, or JSON lines. Every finished round is reported exactly once, whether
+ * it is seen live (a progress report carrying its evaluation) or in the job's round history.
+ */
 function createRenderer(ctx: Context) {
   const tty = !ctx.json && process.stderr.isTTY === true;
   let lastLine = '';
-  const reported = new Set<number>();
+  const reported = new Map<number, { round: number; accuracy: number | null; loss: number | null }>();
+  const finished = (r: {
+    round: number;
+    rounds: number;
+    participants: number;
+    dropouts: number;
+    loss?: number | null;
+    accuracy?: number | null;
+  }) => {
+    if (reported.has(r.round) || r.round < 1) return;
+    reported.set(r.round, { round: r.round, accuracy: r.accuracy ?? null, loss: r.loss ?? null });
+    if (ctx.json) {
+      process.stdout.write(
+        `${toJson({ event: 'round', round: r.round, rounds: r.rounds, accuracy: r.accuracy ?? null, loss: r.loss ?? null, participants: r.participants, dropouts: r.dropouts })}\n`,
+      );
+      return;
+    }
+    const line = `round ${r.round}/${r.rounds}  accuracy ${fmt(r.accuracy ?? undefined, 4)}  loss ${fmt(r.loss ?? undefined, 4)}  silos ${r.participants}${r.dropouts ? `  dropouts ${r.dropouts}` : ''}`;
+    if (tty) {
+      process.stderr.write(`\r\x1b[2K${line}\n`);
+      lastLine = '';
+    } else process.stdout.write(`${line}\n`);
+  };
   return {
+    reported,
     progress(p: Progress) {
-      if (ctx.json) {
-        process.stdout.write(`${toJson({ event: 'progress', ...p })}\n`);
-        return;
-      }
+      if (ctx.json) process.stdout.write(`${toJson({ event: 'progress', ...p })}\n`);
       const evaluated = p.accuracy !== undefined && p.accuracy !== null;
-      if (tty) {
-        const width = 24;
-        const done = Math.min(
-          width,
-          Math.round((width * Math.max(0, evaluated ? p.round : p.round - 1)) / Math.max(1, p.rounds)),
-        );
-        const line =
-          `round ${String(p.round).padStart(String(p.rounds).length)}/${p.rounds} [${'#'.repeat(done)}${'.'.repeat(width - done)}] ` +
-          `${p.stage.padEnd(14)} silos ${p.participants}` +
-          (evaluated ? `  accuracy ${fmt(p.accuracy, 4)}  loss ${fmt(p.loss, 4)}` : '');
-        if (line !== lastLine) process.stderr.write(`\r\x1b[2K${line}`);
-        lastLine = line;
-        if (evaluated && !reported.has(p.round)) {
-          reported.add(p.round);
-          process.stderr.write('\n');
-          lastLine = '';
-        }
-        return;
-      }
-      if (evaluated && !reported.has(p.round)) {
-        reported.add(p.round);
-        process.stdout.write(
-          `round ${p.round}/${p.rounds}  accuracy ${fmt(p.accuracy, 4)}  loss ${fmt(p.loss, 4)}  silos ${p.participants}${p.dropouts ? `  dropouts ${p.dropouts}` : ''}\n`,
-        );
-      }
+      if (evaluated) finished(p);
+      if (!tty || TERMINAL.has(p.status)) return;
+      const width = 24;
+      const done = Math.min(width, Math.round((width * reported.size) / Math.max(1, p.rounds)));
+      const line =
+        `round ${String(p.round).padStart(String(p.rounds).length)}/${p.rounds} [${'#'.repeat(done)}${'.'.repeat(width - done)}] ` +
+        `${p.stage.padEnd(14)} silos ${p.participants}`;
+      if (line !== lastLine) process.stderr.write(`\r\x1b[2K${line}`);
+      lastLine = line;
     },
-    round(round: number, rounds: number) {
-      // Polling fallback: only the committed round count is known.
-      if (ctx.json || reported.has(round) || round === 0) return;
-      reported.add(round);
-      process.stdout.write(`round ${round}/${rounds} committed\n`);
+    history(rounds: readonly RoundView[], total: number) {
+      for (const r of [...rounds].sort((a, b) => a.round - b.round))
+        if (r.status === 'completed') finished({ ...r, rounds: total });
     },
     end() {
       if (tty && lastLine !== '') process.stderr.write('\n');
     },
   };
+}
+
+/** The job's finished rounds, or [] when the coordinator does not list them. */
+async function roundHistory(base: string, jobId: string): Promise<RoundView[]> {
+  try {
+    const r = await callCoordinator<{ rounds?: RoundView[] }>(base, 'GET', `/jobs/${jobId}/rounds`);
+    return Array.isArray(r.rounds) ? r.rounds : [];
+  } catch (error) {
+    if (error instanceof CoordinatorRefusal && error.status === 404) return [];
+    throw error;
+  }
 }
 
 /** Subscribes to the coordinator's progress WebSocket; resolves false when the coordinator has none (then poll). */
@@ -269,34 +303,28 @@ async function watch(
   const base = coordinatorUrl(o.coordinator, env);
   let job = await callCoordinator<JobView>(base, 'GET', `/jobs/${id}`);
   const render = createRenderer(ctx);
-  const last: { accuracy?: number; loss?: number } = {};
+  // Rounds finished before we connected come from the job's history; later ones live from the progress stream.
+  render.history(await roundHistory(base, id), job.rounds);
   if (!TERMINAL.has(job.status)) {
     const refresh = async () => {
       job = await callCoordinator<JobView>(base, 'GET', `/jobs/${id}`);
       return TERMINAL.has(job.status);
     };
-    const streamed = await streamProgress(
-      base,
-      id,
-      (p) => {
-        if (p.accuracy !== undefined && p.accuracy !== null) {
-          last.accuracy = p.accuracy;
-          last.loss = p.loss;
-        }
-        render.progress(p);
-      },
-      refresh,
-    );
+    const streamed = await streamProgress(base, id, (p) => render.progress(p), refresh);
     if (!streamed) {
-      // No progress stream: poll the job.
+      // No progress stream: poll the job and its round history.
       while (!(await refresh())) {
-        render.round(job.currentRound, job.rounds);
+        render.history(await roundHistory(base, id), job.rounds);
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
     job = await callCoordinator<JobView>(base, 'GET', `/jobs/${id}`);
   }
+  // Whatever the stream may have missed (a reconnect, a report dropped at the end).
+  render.history(await roundHistory(base, id), job.rounds);
   render.end();
+  const rounds = [...render.reported.values()].sort((x, y) => x.round - y.round);
+  const last = rounds.length > 0 ? rounds[rounds.length - 1] : { accuracy: null, loss: null };
   const exitCode = job.status === 'completed' ? EXIT_OK : EXIT_USER;
   const summary = {
     jobId: id,
@@ -305,8 +333,8 @@ async function watch(
     currentRound: job.currentRound,
     reasonCode: job.reasonCode,
     reason: job.reason,
-    accuracy: last.accuracy ?? null,
-    loss: last.loss ?? null,
+    accuracy: last.accuracy,
+    loss: last.loss,
   };
   if (ctx.json) {
     process.stdout.write(`${toJson({ event: 'end', ...summary })}\n`);
@@ -314,7 +342,7 @@ async function watch(
   }
   const text =
     job.status === 'completed'
-      ? `job ${id} completed: ${job.currentRound}/${job.rounds} rounds${last.accuracy !== undefined ? `, accuracy ${fmt(last.accuracy, 4)}` : ''}; \`sealfold model pull ${id.slice(0, 12)}… -o model\``
+      ? `job ${id} completed: ${job.currentRound}/${job.rounds} rounds${last.accuracy !== null ? `, accuracy ${fmt(last.accuracy, 4)}` : ''}; \`sealfold model pull ${id.slice(0, 12)}… -o model\``
       : `job ${id} ${job.status}${job.reason ? `: ${job.reasonCode ? `${job.reasonCode} ` : ''}${job.reason}` : ''}`;
   return { json: summary, text, exitCode };
 }
