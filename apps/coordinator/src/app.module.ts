@@ -4,6 +4,7 @@ import { ChainModule } from './chain/chain.module.js';
 import { type CoordinatorConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
+import { DatasetsModule } from './datasets/datasets.module.js';
 import { GatewayModule } from './gateway/gateway.module.js';
 import { HealthModule } from './health/health.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
@@ -36,6 +37,7 @@ export class AppModule {
         RoundsModule,
         ModelsModule.forRoot(deps.contentStore),
         ProgressModule,
+        DatasetsModule,
       ],
     };
   }

@@ -1,0 +1,69 @@
+import { Controller, Get, Inject, Param, Query } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiQuery,
+  ApiTags,
+} from '@nestjs/swagger';
+import { apiErrorSchema } from '../common/api-error.js';
+import type { DatasetView, LicenceView } from './datasets.repository.js';
+import { DatasetsService } from './datasets.service.js';
+
+const datasetSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'string' },
+    owner: { type: 'string' },
+    tokenUri: { type: 'string' },
+    manifestCid: { type: 'string', nullable: true },
+    manifestError: { type: 'string', nullable: true },
+    name: { type: 'string', nullable: true },
+    features: { type: 'array', nullable: true, items: { type: 'object' } },
+    label: { type: 'string', nullable: true },
+    classes: { type: 'array', nullable: true, items: { type: 'string' } },
+    rows: { type: 'integer', nullable: true },
+    manifest: { type: 'object', nullable: true, description: 'the validated manifest (libs/dataset, formatVersion 1)' },
+    blockNumber: { type: 'integer' },
+  },
+};
+
+@ApiTags('datasets')
+@Controller()
+export class DatasetsController {
+  constructor(@Inject(DatasetsService) private readonly datasets: DatasetsService) {}
+
+  @Get('datasets')
+  @ApiOperation({ summary: 'Indexed datasets, filtered by owner or schema compatibility' })
+  @ApiQuery({ name: 'owner', required: false })
+  @ApiQuery({ name: 'features', required: false, description: 'comma-separated feature names the dataset must have' })
+  @ApiQuery({ name: 'label', required: false, description: 'label column name' })
+  @ApiQuery({ name: 'classes', required: false, description: 'comma-separated classes, exact set' })
+  @ApiQuery({ name: 'compatibleWith', required: false, description: 'a dataset id: same features, label and classes' })
+  @ApiQuery({ name: 'includeInvalid', required: false, enum: ['true', 'false'] })
+  @ApiOkResponse({ schema: { type: 'array', items: datasetSchema } })
+  @ApiBadRequestResponse({ description: 'INVALID_QUERY', schema: apiErrorSchema })
+  list(@Query() query: Record<string, string>): DatasetView[] {
+    return this.datasets.list(query);
+  }
+
+  @Get('datasets/:id')
+  @ApiOperation({ summary: 'One indexed dataset with its manifest' })
+  @ApiOkResponse({ schema: datasetSchema })
+  @ApiNotFoundResponse({ description: 'DATASET_NOT_FOUND', schema: apiErrorSchema })
+  get(@Param('id') id: string): DatasetView {
+    return this.datasets.get(id);
+  }
+
+  @Get('licences')
+  @ApiOperation({ summary: 'Indexed licences (from chain events); `active` = unrevoked and unexpired now' })
+  @ApiQuery({ name: 'holder', required: false })
+  @ApiQuery({ name: 'datasetId', required: false })
+  @ApiQuery({ name: 'active', required: false, enum: ['true', 'false'] })
+  @ApiOkResponse({ schema: { type: 'array', items: { type: 'object' } } })
+  @ApiBadRequestResponse({ description: 'INVALID_QUERY', schema: apiErrorSchema })
+  licences(@Query() query: Record<string, string>): LicenceView[] {
+    return this.datasets.licences(query);
+  }
+}
