@@ -16,7 +16,7 @@ import {
   type SealfoldDomain,
 } from '@sealfold/chain';
 import { X25519Identity, ed25519, encrypt } from '@sealfold/crypto';
-import { MANIFEST_FORMAT_VERSION, inspectCsv, serializeManifest } from '@sealfold/dataset';
+import { MANIFEST_FORMAT_VERSION, inspectCsv, serializeManifest, type DatasetSchema } from '@sealfold/dataset';
 import {
   combineEval,
   fedAvgStep,
@@ -109,6 +109,21 @@ function shardCsv(data: LocalData): Uint8Array {
   for (let i = 0; i < data.labels.length; i++)
     lines.push(`${Array.from(data.features.subarray(i * d, (i + 1) * d)).join(',')},${data.labels[i]}`);
   return Buffer.from(lines.join('\n') + '\n');
+}
+
+/**
+ * The owners' declared schema: float pixels, and a label whose levels are ALL the classes in index order, so a shard
+ * holding only some digits (non-IID) still maps class i to model output i (an inferred schema would list only the
+ * digits present).
+ */
+function shardSchema(data: LocalData): DatasetSchema {
+  return {
+    columns: [
+      ...Array.from({ length: data.numFeatures }, (_, j) => ({ name: `p${j}`, type: 'float' as const })),
+      { name: 'label', type: 'categorical', levels: Array.from({ length: data.numClasses }, (_, c) => String(c)) },
+    ],
+    label: 'label',
+  };
 }
 
 /** Concatenates same-shaped LocalData (the centralised baseline pools what the silos hold). */
@@ -211,7 +226,7 @@ export class FlHarness {
     const ids: bigint[] = [];
     for (const [k, owner] of this.owners.entries()) {
       const csv = shardCsv(parts[k]);
-      const inspected = await inspectCsv([csv], { label: 'label' });
+      const inspected = await inspectCsv([csv], { label: 'label', schema: shardSchema(parts[k]) });
       const ciphertext = encrypt(csv, [owner.identity.recipient]);
       const cid = await this.store.add(ciphertext);
       const terms = {
