@@ -6,12 +6,15 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   WIRE_CLOSE_CODES,
+  WIRE_SUBPROTOCOL,
   decodeControlPayload,
+  decodeWireFrame,
   encodeControlFrame,
   encodeWireFrame,
   siloAuthMessage,
 } from '@sealfold/protocol';
 import { Wallet } from 'ethers';
+import WebSocket from 'ws';
 import { startCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap.js';
 import { loadConfig } from '../../apps/coordinator/src/config/config.js';
 import { authenticatedSilo, connectSilo } from './helpers/silo-client.js';
@@ -30,6 +33,7 @@ describe('silo gateway', () => {
         SEALFOLD_DATA_DIR: join(dir, 'data'),
         SEALFOLD_MAX_FRAME_BYTES: String(MAX_FRAME),
         SEALFOLD_AUTH_TIMEOUT_MS: '2000',
+        SEALFOLD_HEARTBEAT_MS: '300',
         SEALFOLD_LOG_LEVEL: 'silent',
       }),
       { logDestination: new PassThrough() },
@@ -154,6 +158,51 @@ describe('silo gateway', () => {
     expect((await first.closed).code).toBe(WIRE_CLOSE_CODES.replaced);
     second.ws.close();
     await second.closed;
+  });
+
+  it('detects a dead connection (no pong to its pings) and drops it', async () => {
+    const wallet = Wallet.createRandom();
+    const ws = new WebSocket(`${coordinator.url.replace(/^http/, 'ws')}/silo`, WIRE_SUBPROTOCOL, { autoPong: false });
+    const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
+    const first = await new Promise<Buffer>((resolve) => ws.once('message', resolve));
+    const challenge = decodeControlPayload('challenge', decodeWireFrame(new Uint8Array(first)).payload);
+    ws.send(
+      encodeControlFrame('auth', {
+        address: wallet.address,
+        signature: await wallet.signMessage(siloAuthMessage(challenge, wallet.address)),
+      }),
+    );
+    // Authenticated, then silent: two heartbeat intervals later the coordinator has terminated the socket.
+    expect(await closed).toBe(1006);
+    const metrics = await (await fetch(`${coordinator.url}/metrics`)).text();
+    expect(metrics).toMatch(/sealfold_silo_connections_closed_total\{[^}]*code="heartbeat"[^}]*\} [1-9]/);
+  });
+
+  it('refuses a progress subscription for an unknown job with 404', async () => {
+    const ws = new WebSocket(`${coordinator.url.replace(/^http/, 'ws')}/progress?job=${'0'.repeat(64)}`);
+    const status = await new Promise<number>((resolve) =>
+      ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
+    );
+    expect(status).toBe(404);
+    // With an unexpected-response listener, ws leaves the request to us: abort it.
+    ws.on('error', () => undefined);
+    ws.terminate();
+  });
+
+  it('documents every REST route in the OpenAPI document', async () => {
+    const doc = (await (await fetch(`${coordinator.url}/docs-json`)).json()) as { paths: Record<string, object> };
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        '/jobs',
+        '/jobs/{id}',
+        '/jobs/{id}/rounds',
+        '/datasets',
+        '/datasets/{id}',
+        '/licences',
+        '/models/{jobId}',
+      ]),
+    );
+    expect(Object.keys(doc.paths['/jobs/{id}'])).toEqual(expect.arrayContaining(['get', 'delete']));
   });
 
   it('counts wire bytes and closed connections in /metrics', async () => {
