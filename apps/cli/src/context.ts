@@ -68,11 +68,6 @@ export class Context {
       }
     }
   }
-
-  /** Human progress/status notes go to stderr and only without --json, so stdout stays machine-readable. */
-  note(text: string): void {
-    if (!this.json) process.stderr.write(`${text}\n`);
-  }
 }
 
 /** JSON.stringify that writes bigints (wei amounts, token ids) as decimal strings. */

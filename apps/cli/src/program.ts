@@ -35,7 +35,9 @@ On failure: {"error": {"code": "...", "message": "..."}} on stdout, the message 
 export function createProgram(): Command {
   const program = new Command('sealfold');
   program
-    .description('Sealfold: seal datasets (age + IPFS), register them on chain, license them, and check your setup.')
+    .description(
+      'Sealfold: seal datasets (age + IPFS), register and license them on chain, run federated training, check your setup.',
+    )
     .version('0.1.0', '-V, --version')
     .addOption(new Option('--json', 'print one JSON object on stdout (machine-readable; see each command)'))
     .addOption(new Option('--home <dir>', 'keystore and CLI records (env SEALFOLD_HOME; default ~/.sealfold)'))

@@ -392,8 +392,8 @@ export function registerDataset(program: Command, runner: Runner): void {
       'validate a CSV, age-encrypt it to yourself, add it to IPFS, write its manifest and register it on chain',
     )
     .argument('<file>', 'CSV file (RFC 4180 with a header row; gzip detected by its magic bytes)')
-    .requiredOption('--name <name>', 'dataset name (in the public manifest)')
-    .requiredOption('--label <column>', 'name of the label column')
+    .requiredOption('--name <name>', 'dataset name, in the public manifest (required)')
+    .requiredOption('--label <column>', 'name of the label column (required)')
     .option('--schema <file>', 'a declared schema (JSON); the file must match it exactly')
     .option('--description <text>', 'description (in the public manifest)', '')
     .option('--price-wei <n>', 'licence price in wei; 0 = not listed for sale (grant only)', '0')
