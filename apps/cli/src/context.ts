@@ -59,6 +59,11 @@ export class Context {
     this.closers.push(close);
   }
 
+  /** Human progress/status notes go to stderr and only without --json, so stdout stays machine-readable. */
+  note(text: string): void {
+    if (!this.json) process.stderr.write(`${text}\n`);
+  }
+
   async close(): Promise<void> {
     for (const close of this.closers.splice(0).reverse()) {
       try {
