@@ -231,7 +231,7 @@ describe('sealfold dataset (iris: add → verify → cat; bad input; killed add)
     expect(filesUnder(join(cli.dataDir, 'ipfs')).filter((f) => !storeBefore.includes(f))).toEqual([]);
   });
 
-  it('a dataset add killed mid-way leaves no manifest; running it again works', async () => {
+  it('an interrupted add removes its blocks; a killed add leaves no manifest; running it again works', async () => {
     // ~24 MB so the add runs long enough to be killed while ciphertext blocks are being written.
     const big = join(cli.root, 'big.csv');
     const rows: string[] = ['x1,x2,x3,label'];
@@ -240,14 +240,32 @@ describe('sealfold dataset (iris: add → verify → cat; bad input; killed add)
     const before = await cli.json<ListJson>(['dataset', 'list']);
     const blocksBefore = filesUnder(join(cli.dataDir, 'ipfs')).length;
 
-    const child = cli.spawn(['dataset', 'add', big, '--name', 'big', '--label', 'label', '--json']);
-    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once('exit', (_c, s) => resolve(s)));
-    // Kill once the store has grown by a few blocks (the add is under way), or give up after 60 s.
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline && filesUnder(join(cli.dataDir, 'ipfs')).length < blocksBefore + 5)
-      await new Promise((r) => setTimeout(r, 50));
-    child.kill('SIGKILL');
-    expect(await exited).toBe('SIGKILL');
+    /** Starts the add and sends `signal` once the store has grown by a few blocks (the add is under way). */
+    const interruptAdd = async (signal: NodeJS.Signals) => {
+      const child = cli.spawn(['dataset', 'add', big, '--name', 'big', '--label', 'label', '--json']);
+      let stdout = '';
+      child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+      const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
+        child.once('close', (c, s) => resolve([c, s])),
+      );
+      const deadline = Date.now() + 120_000;
+      while (Date.now() < deadline && filesUnder(join(cli.dataDir, 'ipfs')).length < blocksBefore + 5)
+        await new Promise((r) => setTimeout(r, 50));
+      child.kill(signal);
+      return { exit: await exited, stdout };
+    };
+
+    // Ctrl-C: the add aborts and deletes the blocks it wrote.
+    const interrupted = await interruptAdd('SIGINT');
+    expect(interrupted.exit).toEqual([1, null]);
+    expect(JSON.parse(interrupted.stdout)).toEqual({
+      error: { code: 'INTERRUPTED', message: 'interrupted while sealing big.csv: nothing was added' },
+    });
+    expect(filesUnder(join(cli.dataDir, 'ipfs')).length).toBe(blocksBefore);
+
+    // SIGKILL: no chance to clean up, but no manifest either (the blocks stay unpinned).
+    const killed = await interruptAdd('SIGKILL');
+    expect(killed.exit).toEqual([null, 'SIGKILL']);
 
     const after = await cli.json<ListJson>(['dataset', 'list']);
     expect(after.body).toEqual(before.body);

@@ -119,7 +119,22 @@ async function add(
       yield piece;
     }
   }
-  const sealedCid = await store.add(measured());
+  // Ctrl-C / SIGTERM while sealing aborts the add, which deletes the blocks it created: nothing stays behind.
+  const interrupt = new AbortController();
+  const onSignal = () => interrupt.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let sealedCid: string;
+  try {
+    sealedCid = await store.add(measured(), { signal: interrupt.signal });
+  } catch (error) {
+    if (interrupt.signal.aborted)
+      throw new CliError('INTERRUPTED', `interrupted while sealing ${basename(file)}: nothing was added`);
+    throw error;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
   let inspected: import('@sealfold/dataset').InspectResult;
   try {
     inspected = await tee.result;
