@@ -175,6 +175,15 @@ async function main(): Promise<void> {
         `SecAgg+ n = ${silos}, k = ${secure.params!.k}, t = ${secure.params!.t}, ${secure.params!.bits} bits; every SecAgg+ sum within ${maxSumError.toFixed(2)} quantiser steps of the plain sum of the same contributions; ` +
         `DP noise shares over m = ${silos} contributors, ε on every silo's ledger ${dp.epsilon.toFixed(3)}`,
     );
+    const trainPerRound = (x: Run) => mean(x.rounds.map((y) => y.trainMs)).toFixed(0);
+    log(
+      `local training per round (inside runner.trainRound, all silos): plain ${trainPerRound(plain)} ms, SecAgg+ ${trainPerRound(secure)} ms, non-IID ${trainPerRound(skewed)} ms, DP ${trainPerRound(dp)} ms (the machine is shared: compare the outside-training figure)`,
+    );
+    // Owner-level DP with few owners: the mean update carries noise of norm ≈ σC·√d / n against a signal ≤ C.
+    const d = initialWeights(SPEC, 1).length;
+    log(
+      `DP signal/noise per round: clipped mean update ‖·‖₂ ≤ C = ${clipNorm}, noise on it ≈ σC√d/n = ${((sigma * clipNorm * Math.sqrt(d)) / silos).toFixed(1)} — owner-level DP needs owners in the thousands, not ${silos}`,
+    );
     log('');
 
     const last = (xs: number[]): number => 100 * xs[xs.length - 1];
