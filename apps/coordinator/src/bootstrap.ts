@@ -75,7 +75,8 @@ export async function startCoordinator(
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
 
-  app.enableShutdownHooks();
+  // No enableShutdownHooks(): main.ts owns SIGTERM/SIGINT and calls close(), which also closes the chain and store
+  // (Nest's own handler would re-raise the signal after app.close() and kill the process before they are closed).
   await app.listen(config.port, config.host);
   const address = app.getHttpServer().address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

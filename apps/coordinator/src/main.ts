@@ -1,6 +1,5 @@
 // `npm start` / `sealfold coordinator start`: the coordinator process.
 import { ConfigError, loadConfig } from './config/config.js';
-import { startCoordinator } from './bootstrap.js';
 
 async function main(): Promise<void> {
   let config;
@@ -13,6 +12,8 @@ async function main(): Promise<void> {
     }
     throw error;
   }
+  // Loaded after the configuration is valid: the application graph (tfjs, Helia, EDR client) takes seconds to load.
+  const { startCoordinator } = await import('./bootstrap.js');
   const coordinator = await startCoordinator(config);
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
