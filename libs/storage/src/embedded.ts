@@ -4,8 +4,6 @@ import { car } from '@helia/car';
 import { unixfs, type UnixFS } from '@helia/unixfs';
 import { CarBlockIterator } from '@ipld/car/iterator';
 import * as dagPb from '@ipld/dag-pb';
-import { FsBlockstore } from 'blockstore-fs';
-import { FsDatastore } from 'datastore-fs';
 import { createHeliaLight, type Helia } from 'helia';
 import { fixedSize } from 'ipfs-unixfs-importer/chunker';
 import { balanced } from 'ipfs-unixfs-importer/layout';
@@ -25,6 +23,9 @@ import {
   type ContentStore,
 } from './content-store.js';
 import { StorageError } from './errors.js';
+import { BlockFiles, DataFiles } from './fs-stores.js';
+
+const RAW_CODE = 0x55;
 
 const isNotFound = (e: unknown): boolean => {
   const name = (e as { name?: string })?.name;
@@ -38,8 +39,8 @@ export class EmbeddedIpfsStore implements ContentStore {
   private constructor(
     private readonly helia: Helia,
     private readonly fs: UnixFS,
-    private readonly blockstore: FsBlockstore,
-    private readonly datastore: FsDatastore,
+    private readonly blockstore: BlockFiles,
+    private readonly datastore: DataFiles,
   ) {}
 
   /** Opens (creating if needed) a store in `dir` (blocks in dir/blocks, pins and metadata in dir/datastore). */
@@ -47,8 +48,8 @@ export class EmbeddedIpfsStore implements ContentStore {
     if (typeof dir !== 'string' || dir.length === 0)
       throw new StorageError('INVALID_INPUT', 'a store directory is required');
     await mkdir(dir, { recursive: true, mode: 0o700 });
-    const blockstore = new FsBlockstore(join(dir, 'blocks'));
-    const datastore = new FsDatastore(join(dir, 'datastore'));
+    const blockstore = new BlockFiles(join(dir, 'blocks'));
+    const datastore = new DataFiles(join(dir, 'datastore'));
     await blockstore.open();
     await datastore.open();
     try {
@@ -152,11 +153,42 @@ export class EmbeddedIpfsStore implements ContentStore {
     // DAG is present first (unless this store just wrote it).
     if (!knownComplete) await this.assertComplete(c);
     try {
-      for await (const _ of this.helia.pins.add(c, { offline: true } as object)) void _;
+      for await (const _ of this.helia.pins.add(c, { offline: true, walker: this.linkWalker } as object)) void _;
     } catch (e) {
       if (isNotFound(e))
         throw new StorageError('NOT_FOUND', `${c} (or one of its blocks) is not in the local store`, { cause: e });
       throw e;
+    }
+  }
+
+  /**
+   * The graph walker Helia's pins use to list a DAG's blocks (they only need each block's CID). Helia's default
+   * walker reads every block, raw leaves included, which re-reads the whole file after an add; this one reads only
+   * the dag-pb nodes (one per up to 174 leaves) and yields raw leaves by CID. Callers check completeness first.
+   */
+  private readonly linkWalker = (): { walk: (root: CID) => AsyncGenerator<{ block: { cid: CID } }> } => ({
+    walk: (root: CID) => this.walkLinks(root),
+  });
+
+  private async *walkLinks(root: CID): AsyncGenerator<{ block: { cid: CID }; depth: number; path: CID[] }> {
+    const stack: { cid: CID; depth: number }[] = [{ cid: root, depth: 0 }];
+    // A block that repeats in the file (same chunk bytes) is listed once, so a pin counts it once.
+    const seen = new Set<string>();
+    while (stack.length > 0) {
+      const { cid, depth } = stack.pop()!;
+      const key = cid.toString();
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (cid.code === dagPb.code) {
+        const parts: Uint8Array[] = [];
+        for await (const part of this.helia.blockstore.get(cid, { offline: true })) parts.push(part);
+        const links = dagPb.decode(parts.length === 1 ? parts[0] : Buffer.concat(parts)).Links;
+        // Pushed in reverse so blocks come out in DAG order (depth first, left to right).
+        for (let i = links.length - 1; i >= 0; i--) stack.push({ cid: links[i].Hash, depth: depth + 1 });
+      } else if (cid.code !== RAW_CODE) {
+        throw new StorageError('BACKEND', `block ${cid} uses codec 0x${cid.code.toString(16)}, not dag-pb or raw`);
+      }
+      yield { block: { cid }, depth, path: [] };
     }
   }
 
@@ -192,7 +224,7 @@ export class EmbeddedIpfsStore implements ContentStore {
     this.live();
     const c = parseCid(cid);
     if (!(await this.helia.pins.isPinned(c))) return;
-    for await (const _ of this.helia.pins.rm(c)) void _;
+    for await (const _ of this.helia.pins.rm(c, { offline: true, walker: this.linkWalker } as object)) void _;
   }
 
   async isPinned(cid: string): Promise<boolean> {

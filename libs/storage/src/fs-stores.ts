@@ -1,0 +1,68 @@
+// blockstore-fs / datastore-fs with a cheaper put and the same on-disk layout (stores written by either read back in
+// the other). Their put creates the shard directory on every call and writes through steno (a fixed temp name per
+// file); here a directory is created once per process, and each put writes a uniquely named temp file in the target
+// directory and renames it over the final name, so a reader (or a crash) sees either no file or the whole file.
+import { FsBlockstore } from 'blockstore-fs';
+import { NextToLast } from 'blockstore-fs/sharding';
+import { FsDatastore } from 'datastore-fs';
+import { PutFailedError } from 'interface-store';
+import type { Key } from 'interface-datastore';
+import type { CID } from 'multiformats/cid';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+let tempSerial = 0;
+
+/** Writes `bytes` to `file` atomically (temp file + rename), creating its directory unless `dirs` knows it. */
+async function writeAtomic(dirs: Set<string>, file: string, bytes: Uint8Array): Promise<void> {
+  const dir = dirname(file);
+  if (!dirs.has(dir)) {
+    await mkdir(dir, { recursive: true });
+    dirs.add(dir);
+  }
+  // Ends in .tmp, so the stores' queries (which match their extension) never list a leftover temp file.
+  const temp = join(dir, `.${basename(file)}.${process.pid}.${tempSerial++}.tmp`);
+  try {
+    await writeFile(temp, bytes);
+    await rename(temp, file);
+  } catch (e) {
+    await rm(temp, { force: true }).catch(() => {});
+    // The directory may have been removed behind our back: forget it so the next put recreates it.
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') dirs.delete(dir);
+    throw new PutFailedError(String(e));
+  }
+}
+
+export class BlockFiles extends FsBlockstore {
+  /** blockstore-fs's default layout: base32 multihash file names in directories named by their last 2 chars. */
+  private readonly sharding: NextToLast;
+  private readonly dirs = new Set<string>();
+
+  constructor(location: string) {
+    const sharding = new NextToLast();
+    super(location, { shardingStrategy: sharding });
+    this.sharding = sharding;
+  }
+
+  override async put(
+    key: CID,
+    val: Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array>,
+    options?: { signal?: AbortSignal },
+  ): Promise<CID> {
+    if (!(val instanceof Uint8Array)) return super.put(key, val, options);
+    options?.signal?.throwIfAborted();
+    const { dir, file } = this.sharding.encode(key);
+    await writeAtomic(this.dirs, join(this.path, dir, file), val);
+    return key;
+  }
+}
+
+export class DataFiles extends FsDatastore {
+  private readonly dirs = new Set<string>();
+
+  override async put(key: Key, val: Uint8Array, options?: { signal?: AbortSignal }): Promise<Key> {
+    options?.signal?.throwIfAborted();
+    await writeAtomic(this.dirs, this._encode(key).file, val);
+    return key;
+  }
+}
