@@ -24,7 +24,9 @@ import {
 import { SecAggError, refuse } from './errors.js';
 import { NeighbourhoodGraph } from './graph.js';
 import { validateParams, sameParams } from './params.js';
-import { addMasks, pairwiseMaskKey, pairwiseSign, selfMaskKey, shareEncryptionKey, type MaskTerm } from './prg.js';
+import { keyAgreement } from './keyobjects.js';
+import { PARALLEL_MIN_WORDS, addMasksParallel, defaultMaskThreads } from './parallel.js';
+import { pairwiseMaskKey, pairwiseSign, selfMaskKey, shareEncryptionKey, type MaskTerm } from './prg.js';
 import { quantiseWeighted } from './quantize.js';
 import { CertificateCache, keysSignedMessage, survivorsSignedMessage, type SessionIdentity } from './session.js';
 import { decryptShareBundle, encryptShareBundle, type ShareBundle } from './shares.js';
@@ -57,6 +59,11 @@ export interface SecAggClientOptions {
   readonly certificates?: CertificateCache;
   /** node:crypto by default; pass the noble twins where node:crypto is absent. */
   readonly curves?: Curves;
+  /**
+   * Threads (this one included) expanding the masks in stage 2 when d·k is large (a persistent worker pool; the
+   * silo is idle while it waits). Default: the available cores, up to 8; 1 keeps all work in this thread.
+   */
+  readonly workers?: number;
 }
 
 export type SecAggClientStage =
@@ -83,6 +90,8 @@ export class SecAggClient {
   private sPk!: Uint8Array;
   private selfSeed!: Uint8Array;
   private readonly peers = new Map<number, Peer>();
+  /** AES-GCM keys of the share bundles per neighbour, derived once in stage 1 and reused in stage 2. */
+  private readonly shareKeys = new Map<number, Uint8Array>();
   /** Shares this client holds: from each peer that sent a bundle (and its own). */
   private readonly held = new Map<number, ShareBundle>();
   private signedSurvivors: Uint32Array | null = null;
@@ -211,7 +220,8 @@ export class SecAggClient {
         seenKeys.add(h);
       }
       this.certificates.check(jobId, e.id, e.sessionKey, e.certificate, this.options.walletOf(e.id));
-      if (!ed25519.verify(e.signature, keysSignedMessage(jobId, round, e.id, e.encryptionKey, e.maskKey), e.sessionKey))
+      const verify = this.certificates.verifier(ed25519, e.sessionKey);
+      if (!verify(e.signature, keysSignedMessage(jobId, round, e.id, e.encryptionKey, e.maskKey)))
         refuse('BAD_SIGNATURE', `keys of client ${e.id} are not signed by its session key`);
       this.peers.set(e.id, { encryptionKey: e.encryptionKey, maskKey: e.maskKey, sessionKey: e.sessionKey });
     }
@@ -222,6 +232,7 @@ export class SecAggClient {
     const bShares = await shareSecret(this.selfSeed, k, t);
     const sShares = await shareSecret(this.sSk, k, t);
     const shares = [];
+    const agree = keyAgreement(x25519, this.cSk);
     for (let i = 0; i < this.hood.length; i++) {
       const v = this.hood[i];
       const bundle = { selfMaskShare: bShares[i], maskKeyShare: sShares[i] };
@@ -231,7 +242,8 @@ export class SecAggClient {
       }
       const peer = this.peers.get(v);
       if (!peer) continue; // dropped before stage 0 ended: its share is discarded
-      const key = shareEncryptionKey(x25519.sharedSecret(this.cSk, peer.encryptionKey), jobId, round, this.id, v);
+      const key = shareEncryptionKey(agree(peer.encryptionKey), jobId, round, this.id, v);
+      this.shareKeys.set(v, key);
       shares.push({ peer: v, ciphertext: encryptShareBundle(key, jobId, round, this.id, v, bundle) });
     }
     this.stageValue = 'forward-shares';
@@ -246,20 +258,28 @@ export class SecAggClient {
       const peer = this.peers.get(s.peer);
       if (!peer) refuse('INVALID_MESSAGE', `share from ${s.peer}, who is not a live neighbour`);
       if (this.held.has(s.peer)) refuse('INVALID_MESSAGE', `two shares from ${s.peer}`);
-      const key = shareEncryptionKey(x25519.sharedSecret(this.cSk, peer.encryptionKey), jobId, round, s.peer, this.id);
+      const key =
+        this.shareKeys.get(s.peer) ??
+        shareEncryptionKey(x25519.sharedSecret(this.cSk, peer.encryptionKey), jobId, round, s.peer, this.id);
       this.held.set(s.peer, decryptShareBundle(key, jobId, round, s.peer, this.id, s.ciphertext));
     }
+    this.shareKeys.clear();
     const { t, d } = this.params;
     if (this.held.size < t) refuse('TOO_FEW_NEIGHBOURS', `${this.held.size} live of the neighbourhood, need ${t}`);
     const input = typeof this.options.input === 'function' ? await this.options.input() : this.options.input;
-    const vector = quantiseWeighted(input.update, input.weight, this.params);
+    const threads = this.options.workers ?? defaultMaskThreads();
+    // Quantise straight into shared memory when the pool will mask it, so no copy crosses threads.
+    const parallel = threads > 1 && this.held.size * (d + 1) >= PARALLEL_MIN_WORDS;
+    const out = new Uint32Array(parallel ? new SharedArrayBuffer(4 * (d + 1)) : new ArrayBuffer(4 * (d + 1)));
+    const vector = quantiseWeighted(input.update, input.weight, this.params, out);
     const masks: MaskTerm[] = [{ key: selfMaskKey(this.selfSeed, jobId, round, this.id), sign: 1 }];
+    const agree = keyAgreement(x25519, this.sSk);
     for (const v of this.held.keys()) {
       if (v === this.id) continue;
-      const shared = x25519.sharedSecret(this.sSk, this.peers.get(v)!.maskKey);
+      const shared = agree(this.peers.get(v)!.maskKey);
       masks.push({ key: pairwiseMaskKey(shared, jobId, round, this.id, v), sign: pairwiseSign(this.id, v) });
     }
-    addMasks(vector, masks);
+    await addMasksParallel(vector, masks, parallel ? threads : 1);
     if (vector.length !== d + 1) refuse('INVALID_MESSAGE', 'internal: vector length');
     this.stageValue = 'consistency-request';
     return { type: 'secagg/masked-input', ...this.envelope(), vector };
@@ -308,7 +328,7 @@ export class SecAggClient {
       const peer = this.peers.get(s.id);
       if (!peer || !survivors.has(s.id)) refuse('INVALID_MESSAGE', `signature from ${s.id}, not a surviving neighbour`);
       if (signers.has(s.id)) refuse('INVALID_MESSAGE', `two signatures from ${s.id}`);
-      if (!this.curves.ed25519.verify(s.signature, message, peer.sessionKey))
+      if (!this.certificates.verifier(this.curves.ed25519, peer.sessionKey)(s.signature, message))
         refuse('BAD_SIGNATURE', `survivor list signature of ${s.id} is invalid`);
       signers.add(s.id);
     }

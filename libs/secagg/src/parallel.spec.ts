@@ -1,15 +1,17 @@
-import { describe, expect, it } from '@jest/globals';
+import { afterAll, describe, expect, it } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
-import { addMasksParallel } from './parallel.js';
+import fc from 'fast-check';
+import { addMasksParallel, closeMaskWorkers } from './parallel.js';
 import { addMask, addMasks, type MaskTerm } from './prg.js';
 
-describe('mask removal', () => {
-  const terms: MaskTerm[] = Array.from({ length: 5 }, (_, i) => ({
-    key: new Uint8Array(randomBytes(32)),
-    sign: i % 2 ? 1 : -1,
-  }));
+const randomTerms = (count: number): MaskTerm[] =>
+  Array.from({ length: count }, (_, i) => ({ key: new Uint8Array(randomBytes(32)), sign: i % 3 ? 1 : -1 }));
 
-  it('addMasks (streamed, chunked) equals adding each whole mask', () => {
+describe('mask removal', () => {
+  afterAll(closeMaskWorkers);
+  const terms = randomTerms(11); // groups of four and a remainder, of both signs
+
+  it('addMasks (streamed, chunked, four masks per pass) equals adding each whole mask', () => {
     for (const length of [1, 3, 16_384, 16_385, 40_001]) {
       const start = Uint32Array.from({ length }, (_, i) => i * 2654435761);
       const a = Uint32Array.from(start);
@@ -20,8 +22,31 @@ describe('mask removal', () => {
     }
   });
 
-  it('worker threads seek the AES-CTR stream and give the same sum', async () => {
-    for (const [length, workers] of [
+  it('addMasks over a word range seeks the keystream: ranges compose to the whole', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 7 }),
+        fc.integer({ min: 0, max: 20_000 }),
+        fc.integer({ min: 0, max: 20_000 }),
+        (count, a, b) => {
+          const ts = randomTerms(count);
+          const length = 20_003;
+          const cut = Math.min(4 * Math.floor(Math.min(a, b) / 4), length);
+          const whole = new Uint32Array(length);
+          const parts = new Uint32Array(length);
+          addMasks(whole, ts);
+          addMasks(parts, ts, 0, cut);
+          addMasks(parts, ts, cut, length);
+          expect(parts).toEqual(whole);
+        },
+      ),
+      { numRuns: 20 },
+    );
+    expect(() => addMasks(new Uint32Array(8), terms, 2)).toThrow(RangeError);
+  });
+
+  it('the worker pool seeks the AES-CTR stream and gives the same sum, in place on shared memory too', async () => {
+    for (const [length, threads] of [
       [8192, 2],
       [50_003, 3],
       [100_001, 2],
@@ -29,9 +54,19 @@ describe('mask removal', () => {
       const start = Uint32Array.from({ length }, (_, i) => i ^ 0x5a5a5a5a);
       const a = Uint32Array.from(start);
       const b = Uint32Array.from(start);
+      const shared = new Uint32Array(new SharedArrayBuffer(4 * length));
+      shared.set(start);
       addMasks(a, terms);
-      await addMasksParallel(b, terms, workers, 0);
+      await addMasksParallel(b, terms, threads, 0);
+      await addMasksParallel(shared, terms, threads, 0);
       expect(b).toEqual(a);
+      expect(Uint32Array.from(shared)).toEqual(a);
     }
+  });
+
+  it('rejects a malformed key in the pool path as in the thread', async () => {
+    const bad: MaskTerm[] = [...terms, { key: new Uint8Array(16), sign: 1 }];
+    await expect(addMasksParallel(new Uint32Array(100_000), bad, 2, 0)).rejects.toThrow(RangeError);
+    expect(() => addMasks(new Uint32Array(10), bad)).toThrow(RangeError);
   });
 });

@@ -19,7 +19,7 @@ import {
 import { SecAggError, refuse } from './errors.js';
 import { NeighbourhoodGraph } from './graph.js';
 import { validateParams } from './params.js';
-import { addMasksParallel } from './parallel.js';
+import { addMasksParallel, defaultMaskThreads } from './parallel.js';
 import { pairwiseMaskKey, pairwiseSign, selfMaskKey, type MaskTerm } from './prg.js';
 import { dequantiseSum } from './quantize.js';
 import { combineShares } from './shamir.js';
@@ -52,7 +52,7 @@ export interface SecAggServerOptions {
   /** Public round seed for the graph; random by default. */
   readonly roundSeed?: Uint8Array;
   readonly x25519?: X25519;
-  /** worker_threads for removing masks in the unmask stage (default 1: this thread). */
+  /** Threads (this one included) removing masks in the unmask stage: a persistent pool (default: cores, ≤ 8). */
   readonly workers?: number;
 }
 
@@ -377,7 +377,7 @@ export class SecAggServer {
         masks.push({ key: pairwiseMaskKey(shared, jobId, round, u, v), sign: pairwiseSign(u, v) === 1 ? -1 : 1 });
       }
     }
-    await addMasksParallel(sum, masks, this.options.workers ?? 1);
+    await addMasksParallel(sum, masks, this.options.workers ?? defaultMaskThreads());
     this.stageValue = 'done';
     const totalWeight = sum[d];
     if (totalWeight > this.survivors.length * this.params.maxWeight)

@@ -5,6 +5,7 @@ import { getAddress, getBytes, hexlify, verifyMessage } from 'ethers';
 import type { Ed25519 } from '@sealfold/crypto';
 import { SECAGG_ADDRESS_BYTES, SECAGG_WALLET_SIGNATURE_BYTES, type SessionCertificate } from '@sealfold/protocol';
 import { refuse } from './errors.js';
+import { signatureVerifier } from './keyobjects.js';
 
 const utf8 = new TextEncoder();
 
@@ -36,6 +37,7 @@ export async function certifySessionKey(
 }
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+type SignatureCheck = (signature: Uint8Array, message: Uint8Array) => boolean;
 
 /**
  * Verified certificates of one job, so each peer's secp256k1 recovery (~5 ms) happens once per job, not per round.
@@ -43,6 +45,9 @@ const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
  */
 export class CertificateCache {
   private readonly verified = new Set<string>();
+  /** Exact inputs already accepted, so a repeat costs one string lookup (no checksum-address hashing). */
+  private readonly accepted = new Set<string>();
+  private readonly verifiers = new Map<string, { readonly ed: Ed25519; readonly verify: SignatureCheck }>();
 
   /** Throws BAD_CERTIFICATE unless `certificate` binds (job, client, session key) to `expectedWallet`. */
   check(
@@ -53,6 +58,12 @@ export class CertificateCache {
     expectedWallet: string | undefined,
   ): void {
     if (expectedWallet === undefined) refuse('BAD_CERTIFICATE', `no wallet is known for client ${clientId}`);
+    const exact =
+      certificate.wallet instanceof Uint8Array && certificate.signature instanceof Uint8Array
+        ? `${jobId}\u0000${clientId}\u0000${hex(sessionKey)}\u0000${hex(certificate.signature)}\u0000` +
+          `${hex(certificate.wallet)}\u0000${expectedWallet}`
+        : null;
+    if (exact !== null && this.accepted.has(exact)) return;
     if (
       certificate.wallet.length !== SECAGG_ADDRESS_BYTES ||
       certificate.signature.length !== SECAGG_WALLET_SIGNATURE_BYTES
@@ -71,6 +82,17 @@ export class CertificateCache {
     }
     if (recovered !== wallet) refuse('BAD_CERTIFICATE', `client ${clientId}: certificate not signed by its wallet`);
     this.verified.add(key);
+    if (exact !== null) this.accepted.add(exact);
+  }
+
+  /** Verifies Ed25519 signatures under a session key; the key is parsed once per job (see keyobjects.ts). */
+  verifier(ed: Ed25519, sessionKey: Uint8Array): SignatureCheck {
+    const id = hex(sessionKey);
+    const cached = this.verifiers.get(id);
+    if (cached && cached.ed === ed) return cached.verify;
+    const verify = signatureVerifier(ed, sessionKey);
+    this.verifiers.set(id, { ed, verify });
+    return verify;
   }
 }
 

@@ -39,8 +39,10 @@ export interface SimulationOptions {
   /** Rewrite a server message before client `to` sees it (a malicious coordinator). */
   readonly intercept?: (to: number, message: SecAggServerMessage) => SecAggServerMessage;
   readonly curves?: Curves;
-  /** Server worker threads for mask removal. */
+  /** Server threads for mask removal (see SecAggServerOptions.workers). */
   readonly serverWorkers?: number;
+  /** Client threads for mask expansion (see SecAggClientOptions.workers). */
+  readonly clientWorkers?: number;
 }
 
 export interface SimulationResult {
@@ -57,7 +59,15 @@ export interface SimulationResult {
   readonly clientMs: ReadonlyMap<number, Partial<Record<SecAggClientStep, number>>>;
   /** Milliseconds the server spent per stage (receive + advance). */
   readonly serverMs: Partial<Record<SecAggServerStage, number>>;
+  /** CPU milliseconds (user + system, all threads of the process, so pool workers count) of the same spans. */
+  readonly clientCpuMs: ReadonlyMap<number, Partial<Record<SecAggClientStep, number>>>;
+  readonly serverCpuMs: Partial<Record<SecAggServerStage, number>>;
 }
+
+const cpuMs = () => {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1000;
+};
 
 export async function simulateRound(o: SimulationOptions): Promise<SimulationResult> {
   const ids = [...o.inputs.keys()];
@@ -85,6 +95,7 @@ export async function simulateRound(o: SimulationOptions): Promise<SimulationRes
         input: o.inputs.get(id)!,
         certificates: cache,
         curves: o.curves,
+        workers: o.clientWorkers,
       }),
     );
   }
@@ -95,15 +106,20 @@ export async function simulateRound(o: SimulationOptions): Promise<SimulationRes
   const bytesReceived = new Map<number, number>(ids.map((id) => [id, 0]));
   const clientMs = new Map<number, Partial<Record<SecAggClientStep, number>>>(ids.map((id) => [id, {}]));
   const serverMs: Partial<Record<SecAggServerStage, number>> = {};
+  const clientCpuMs = new Map<number, Partial<Record<SecAggClientStep, number>>>(ids.map((id) => [id, {}]));
+  const serverCpuMs: Partial<Record<SecAggServerStage, number>> = {};
   const gone = new Set<number>();
 
   let t0 = performance.now();
+  let c0 = cpuMs();
   let step: SecAggServerStep = server.start();
   let serverStage: SecAggServerStage = 'advertise-keys';
   serverMs[serverStage] = performance.now() - t0;
+  serverCpuMs[serverStage] = cpuMs() - c0;
   while (step.kind === 'send') {
     const stage = step.stage as SecAggClientStep;
     let serverTime = 0;
+    let serverCpu = 0;
     for (const [to, message] of step.messages) {
       const delivered = o.intercept ? o.intercept(to, message) : message;
       const frame = encodeSecAggMessage(delivered);
@@ -114,6 +130,7 @@ export async function simulateRound(o: SimulationOptions): Promise<SimulationRes
       }
       const client = clients.get(to)!;
       const start = performance.now();
+      const startCpu = cpuMs();
       let reply: SecAggClientMessage | null;
       try {
         reply = await client.handle(decodeSecAggMessage(frame) as SecAggServerMessage);
@@ -126,21 +143,37 @@ export async function simulateRound(o: SimulationOptions): Promise<SimulationRes
       if (!reply) continue;
       const out = encodeSecAggMessage(reply);
       clientMs.get(to)![stage] = performance.now() - start;
+      clientCpuMs.get(to)![stage] = cpuMs() - startCpu;
       bytesSent.set(to, bytesSent.get(to)! + out.length);
       // Delivered at once (the server accumulates masked vectors as they arrive).
       const received = performance.now();
+      const receivedCpu = cpuMs();
       server.receive(to, decodeSecAggMessage(out) as SecAggClientMessage);
       serverTime += performance.now() - received;
+      serverCpu += cpuMs() - receivedCpu;
     }
     t0 = performance.now();
+    c0 = cpuMs();
     serverStage = stage;
     step = await server.advance();
     serverMs[serverStage] = (serverMs[serverStage] ?? 0) + serverTime + performance.now() - t0;
+    serverCpuMs[serverStage] = (serverCpuMs[serverStage] ?? 0) + serverCpu + cpuMs() - c0;
   }
   if (step.kind === 'aborted')
     for (const [to, message] of step.messages) {
       if (gone.has(to)) continue;
       await clients.get(to)!.handle(decodeSecAggMessage(encodeSecAggMessage(message)) as SecAggServerMessage);
     }
-  return { outcome: step, server, clients, refusals, bytesSent, bytesReceived, clientMs, serverMs };
+  return {
+    outcome: step,
+    server,
+    clients,
+    refusals,
+    bytesSent,
+    bytesReceived,
+    clientMs,
+    serverMs,
+    clientCpuMs,
+    serverCpuMs,
+  };
 }
