@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { SealfoldChain } from '@sealfold/chain';
 import { X25519Identity, decrypt } from '@sealfold/crypto';
 import { decodeWeights, parseModelSpec } from '@sealfold/fl';
+import { jobCancelMessage } from '@sealfold/protocol';
 import { Wallet } from 'ethers';
 import WebSocket from 'ws';
 import { startCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap.js';
@@ -246,4 +247,26 @@ describe('federated rounds (real chain, IPFS, SecAgg+, tfjs)', () => {
     };
     expect(history.rounds.map((r) => r.round)).toEqual([1, 2, 3]);
   }, 240_000);
+  it('stops a running job when the buyer cancels it, and tells the silos', async () => {
+    const running = await connectSilos([0, 1, 2]);
+    const id = await submit([0, 1, 2], 50);
+    for (;;) {
+      if ((await job(id)).currentRound >= 1) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const res = await fetch(`${coordinator.url}/jobs/${id}`, {
+      method: 'DELETE',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ signature: await buyer.signMessage(jobCancelMessage(id)) }),
+    });
+    expect(res.status).toBe(200);
+    const until = Date.now() + 30_000;
+    while (running.some((s) => s.ends.length === 0) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    for (const s of running) expect(s.ends).toEqual([expect.objectContaining({ jobId: id, status: 'cancelled' })]);
+    const final = await job(id);
+    expect(final.status).toBe('cancelled');
+    expect(final.currentRound).toBeLessThan(50);
+    expect((await fetch(`${coordinator.url}/models/${id}`)).status).toBe(404);
+    await closeSilos();
+  }, 120_000);
 });
