@@ -579,19 +579,38 @@ async function main() {
     }));
   });
 
-  const pulled = await step('buyer: pull + decrypt the model, check its provenance on chain', async () => {
-    const out = join(DIR, 'model');
-    const p = (
-      await cli('buyer-model-pull', buyer.home, ['model', 'pull', jobId, '-o', out, '--json', ...withCoordinator])
-    ).json;
-    say(
-      `   ${p.output}: ${p.files.join(', ')}; ${p.parameters} parameters; cid ${p.modelCid} (${p.ciphertextBytes} bytes)`,
-    );
-    say(
-      `   provenance: datasets ${p.provenance.datasets.join(', ')}, ${p.provenance.rounds} rounds, coordinator ${p.provenance.coordinator}`,
-    );
-    return p;
-  });
+  const pulled = await step(
+    'buyer: pull + decrypt the model, check its provenance on chain; job list; job cancel',
+    async () => {
+      const out = join(DIR, 'model');
+      const [pull, listed, cancelled] = await Promise.all([
+        cli('buyer-model-pull', buyer.home, ['model', 'pull', jobId, '-o', out, '--json', ...withCoordinator]),
+        cli('buyer-job-list', buyer.home, ['job', 'list', '--json', ...withCoordinator]),
+        // A finished job cannot be cancelled: the signed request is verified, then refused with JOB_FINISHED.
+        cli('buyer-job-cancel', buyer.home, ['job', 'cancel', jobId, '--json', ...withCoordinator], {
+          allowFail: true,
+        }),
+      ]);
+      const mine = listed.json.jobs.find((j) => j.jobId === jobId);
+      if (!mine || mine.status !== 'completed') throw new Error(`job list does not show job ${jobId} as completed`);
+      say(
+        `   job list: ${listed.json.jobs.length} job(s), ${jobId.slice(0, 12)}… ${mine.status} ${mine.round}/${mine.rounds}`,
+      );
+      if (cancelled.code !== 1 || cancelled.json?.error?.code !== 'JOB_FINISHED')
+        throw new Error(
+          `job cancel of a finished job: expected JOB_FINISHED, got exit ${cancelled.code} ${cancelled.stdout}`,
+        );
+      say(`   job cancel: ${cancelled.json.error.message}`);
+      const p = pull.json;
+      say(
+        `   ${p.output}: ${p.files.join(', ')}; ${p.parameters} parameters; cid ${p.modelCid} (${p.ciphertextBytes} bytes)`,
+      );
+      say(
+        `   provenance: datasets ${p.provenance.datasets.join(', ')}, ${p.provenance.rounds} rounds, coordinator ${p.provenance.coordinator}`,
+      );
+      return p;
+    },
+  );
   summary.model = pulled;
 
   const fl = await import('@sealfold/fl');

@@ -48,7 +48,7 @@ describe('npm run demo -- --quick', () => {
     child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
     exitCode = await new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
     summary = JSON.parse(await readFile(join(dir, 'demo', 'summary.json'), 'utf8')) as DemoSummary;
-  }, 300_000);
+  }, 480_000);
 
   afterAll(async () => {
     if (dir) await rm(dir, { recursive: true, force: true });
