@@ -230,6 +230,22 @@ describe('job admission (real EDR chain)', () => {
     expect(((await twice.json()) as { code: string }).code).toBe('JOB_FINISHED');
   });
 
+  it('GET /info names the chain, the EIP-712 domain and the coordinator wallet', async () => {
+    const info = (await (await fetch(`${coordinator.url}/info`)).json()) as {
+      coordinatorId: string;
+      chainId: string;
+      domain: { name: string; verifyingContract: string };
+      coordinatorAddress: string;
+      wire: { path: string; subprotocol: string };
+    };
+    expect(info).toMatchObject({
+      chainId: '31337',
+      domain: { name: 'Sealfold', verifyingContract: buyerClient.addresses!.datasetLicence },
+      wire: { path: '/silo', subprotocol: 'sealfold-silo.v1' },
+    });
+    expect(info.coordinatorAddress).toMatch(/^0x[0-9a-fA-F]{40}$/);
+  });
+
   it('answers 404 with a code for an unknown job', async () => {
     const res = await fetch(`${coordinator.url}/jobs/nope`);
     expect(res.status).toBe(404);

@@ -64,6 +64,7 @@ export function chainPortFrom(client: SealfoldChain): CoordinatorChain {
   return {
     chainId: client.chainId,
     domain,
+    coordinatorAddress: client.signerAddress,
     async checkLicence(holder, datasetId, licenceId): Promise<LicenceCheck> {
       const r = await client.checkLicenceById(licenceId, datasetId, holder);
       if (r.valid) return { valid: true };

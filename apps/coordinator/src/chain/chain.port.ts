@@ -59,6 +59,8 @@ export interface CoordinatorChain {
   readonly chainId: bigint;
   /** EIP-712 domain that job requests are signed in. */
   readonly domain: SealfoldDomain;
+  /** The coordinator's wallet (signs ModelRegistry records; needs COORDINATOR_ROLE and gas). */
+  readonly coordinatorAddress: string | undefined;
   /** Is `licenceId` a licence for `datasetId`, held by `holder`, unexpired and unrevoked (checked on chain now)? */
   checkLicence(holder: string, datasetId: bigint, licenceId: bigint): Promise<LicenceCheck>;
   /** Current owner of a dataset token, or undefined when it does not exist. */

@@ -1,0 +1,39 @@
+import { Controller, Get, Inject } from '@nestjs/common';
+import { WIRE_SUBPROTOCOL, WIRE_VERSION } from '@sealfold/protocol';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ChainService } from '../chain/chain.service.js';
+import { COORDINATOR_CONFIG } from '../config/config.module.js';
+import { type CoordinatorConfig } from '../config/config.js';
+import { SiloGateway } from '../gateway/silo-gateway.service.js';
+
+@ApiTags('operations')
+@Controller('info')
+export class InfoController {
+  constructor(
+    @Inject(SiloGateway) private readonly gateway: SiloGateway,
+    @Inject(ChainService) private readonly chain: ChainService,
+    @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
+  ) {}
+
+  @Get()
+  @ApiOperation({
+    summary: 'Who this coordinator is: id, chain, EIP-712 domain, wallet, wire protocol, connected silos',
+  })
+  @ApiOkResponse({ schema: { type: 'object' } })
+  info() {
+    const chain = this.chain.optional();
+    return {
+      coordinatorId: this.gateway.coordinatorId,
+      chainId: chain ? chain.chainId.toString() : null,
+      domain: chain ? { ...chain.domain, chainId: chain.domain.chainId.toString() } : null,
+      coordinatorAddress: chain?.coordinatorAddress ?? null,
+      wire: {
+        path: '/silo',
+        subprotocol: WIRE_SUBPROTOCOL,
+        version: WIRE_VERSION,
+        maxFrameBytes: this.config.maxFrameBytes,
+      },
+      silos: this.gateway.silos().map((s) => ({ address: s.address, datasets: [...s.datasets] })),
+    };
+  }
+}
