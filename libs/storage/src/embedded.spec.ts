@@ -240,6 +240,20 @@ describe('EmbeddedIpfsStore', () => {
     expect(await store.isPinned(cid)).toBe(true);
   });
 
+  it('pins every block of an added file (a repeated chunk counted once) and unpins them all', async () => {
+    const chunk = deterministicBytes(262_144).map((b) => b ^ 0x33);
+    const tail = new TextEncoder().encode('a different last chunk');
+    const cid = await store.add([chunk, chunk, chunk, tail]);
+    const leaves = [cidOf(RAW, chunk).toString(), cidOf(RAW, tail).toString()];
+    expect(cid).toBe(fileRoot([chunk, chunk, chunk, tail]).toString());
+    for (const c of [cid, ...leaves]) expect(await store.isPinned(c)).toBe(true);
+    await store.unpin(cid);
+    for (const c of [cid, ...leaves]) expect(await store.isPinned(c)).toBe(false);
+    // Pinning it again (an existing DAG: walked and checked) pins every block again.
+    await store.pin(cid);
+    for (const c of [cid, ...leaves]) expect(await store.isPinned(c)).toBe(true);
+  });
+
   it('persists content and pins across a restart', async () => {
     const path = join(dir, 'persist');
     const first = await openContentStore({ dir: path });

@@ -4,7 +4,7 @@ import { car } from '@helia/car';
 import { unixfs, type UnixFS } from '@helia/unixfs';
 import { CarBlockIterator } from '@ipld/car/iterator';
 import * as dagPb from '@ipld/dag-pb';
-import { createHeliaLight, type Helia } from 'helia';
+import type { Helia } from 'helia';
 import { fixedSize } from 'ipfs-unixfs-importer/chunker';
 import { balanced } from 'ipfs-unixfs-importer/layout';
 import type { CID } from 'multiformats/cid';
@@ -26,6 +26,32 @@ import { StorageError } from './errors.js';
 import { BlockFiles, DataFiles } from './fs-stores.js';
 
 const RAW_CODE = 0x55;
+
+type HeliaInit = { blockstore: BlockFiles; datastore: DataFiles };
+let heliaLight: Promise<(init: HeliaInit) => Helia> | undefined;
+
+/**
+ * `createHeliaLight` is `new Helia({ name, version, ...init })`, but helia's main entry also statically imports
+ * libp2p, bitswap and HTTP routing (~70 MB of resident memory for code this node never runs). The class lives in
+ * helia/dist/src/helia.js, which the package does not export, so it is loaded by URL beside the resolved entry;
+ * if that layout ever changes, the main entry is used instead (same node, more memory).
+ */
+function loadHeliaLight(): Promise<(init: HeliaInit) => Helia> {
+  heliaLight ??= (async () => {
+    try {
+      const entry = import.meta.resolve('helia');
+      const [{ Helia: HeliaClass }, { name, version }] = await Promise.all([
+        import(new URL('./helia.js', entry).href) as Promise<{ Helia: new (init: object) => Helia }>,
+        import(new URL('./version.js', entry).href) as Promise<{ name: string; version: string }>,
+      ]);
+      return (init: HeliaInit) => new HeliaClass({ name, version, ...init });
+    } catch {
+      const { createHeliaLight } = await import('helia');
+      return (init: HeliaInit) => createHeliaLight(init) as unknown as Helia;
+    }
+  })();
+  return heliaLight;
+}
 
 const isNotFound = (e: unknown): boolean => {
   const name = (e as { name?: string })?.name;
@@ -53,7 +79,7 @@ export class EmbeddedIpfsStore implements ContentStore {
     await blockstore.open();
     await datastore.open();
     try {
-      const helia = createHeliaLight({ blockstore, datastore }) as unknown as Helia;
+      const helia = (await loadHeliaLight())({ blockstore, datastore });
       await helia.start();
       return new EmbeddedIpfsStore(helia, unixfs(helia), blockstore, datastore);
     } catch (e) {

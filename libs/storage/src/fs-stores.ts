@@ -14,7 +14,7 @@ import { basename, dirname, join } from 'node:path';
 let tempSerial = 0;
 
 /** Writes `bytes` to `file` atomically (temp file + rename), creating its directory unless `dirs` knows it. */
-async function writeAtomic(dirs: Set<string>, file: string, bytes: Uint8Array): Promise<void> {
+async function writeAtomic(dirs: Set<string>, file: string, bytes: Uint8Array, retry = true): Promise<void> {
   const dir = dirname(file);
   if (!dirs.has(dir)) {
     await mkdir(dir, { recursive: true });
@@ -27,8 +27,11 @@ async function writeAtomic(dirs: Set<string>, file: string, bytes: Uint8Array): 
     await rename(temp, file);
   } catch (e) {
     await rm(temp, { force: true }).catch(() => {});
-    // The directory may have been removed behind our back: forget it so the next put recreates it.
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') dirs.delete(dir);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT' && retry) {
+      // The directory was removed behind our back: create it again, once.
+      dirs.delete(dir);
+      return writeAtomic(dirs, file, bytes, false);
+    }
     throw new PutFailedError(String(e));
   }
 }
