@@ -197,6 +197,7 @@ function startService(name, home, args, timeoutMs) {
 }
 
 let stopping = false;
+let interrupted = false;
 let serviceFailure;
 function serviceDied(name, why, log) {
   serviceFailure = new Error(`${name} stopped unexpectedly (${why}); see ${log}`);
@@ -216,7 +217,8 @@ async function stopAll() {
 
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.once(signal, () => {
-    say(`\ndemo interrupted (${signal}) during: ${currentStep}; stopping every process`);
+    interrupted = true;
+    process.stderr.write(`\ndemo interrupted (${signal}) during: ${currentStep}; stopping every process\n`);
     stopAll().finally(() => process.exit(130));
   });
 }
@@ -729,6 +731,7 @@ function printSummary(s, owners) {
 main().then(
   () => process.exit(0),
   async (error) => {
+    if (interrupted) return; // the signal handler stops everything and exits 130
     process.stderr.write(`\ndemo failed at step "${currentStep}": ${error.message}\n`);
     if (serviceFailure) process.stderr.write(`  ${serviceFailure.message}\n`);
     process.stderr.write(`  logs: ${LOGS}\n`);
