@@ -1,9 +1,11 @@
 // A set of byte strings with insertion-order indices, looked up without building JS strings (an open-addressing
-// hash table over FNV-1a hashes, the bytes kept in one pool). Used to track categorical levels in the hot loop.
+// hash table; keys up to 4 bytes hashed by packing, longer ones by FNV-1a; the bytes kept in one pool). Used to track categorical levels in the hot loop.
 
 export class LevelTable {
   private slots: Int32Array;
   private mask: number;
+  /** 32 - log2(slot count). */
+  private shift: number;
   private pool: Buffer = Buffer.allocUnsafe(1024);
   private poolLen = 0;
   private starts = new Int32Array(16);
@@ -16,12 +18,28 @@ export class LevelTable {
     while (cap < expected * 2) cap *= 2;
     this.slots = new Int32Array(cap).fill(-1);
     this.mask = cap - 1;
+    this.shift = 32 - Math.log2(cap);
   }
 
+  /**
+   * Up to 4 bytes: the bytes themselves packed into an int, so equal hash and equal length mean equal bytes (most
+   * levels and labels are that short, and then no byte comparison is needed). Longer: FNV-1a.
+   */
   private static hash(b: Uint8Array, s: number, e: number): number {
+    const len = e - s;
+    if (len <= 4) {
+      let h = 0;
+      for (let i = e - 1; i >= s; i--) h = (h << 8) | b[i];
+      return h;
+    }
     let h = 0x811c9dc5 | 0;
     for (let i = s; i < e; i++) h = Math.imul(h ^ b[i], 0x01000193);
     return h;
+  }
+
+  /** Fibonacci hashing (the product's top bits) spreads the packed short keys (which differ in a few low bits) over the slots. */
+  private slotOf(h: number): number {
+    return Math.imul(h, 0x9e3779b1) >>> this.shift;
   }
 
   /** The index of `b[s..e)`, or -1 when absent. */
@@ -32,10 +50,11 @@ export class LevelTable {
   private lookup(b: Uint8Array, s: number, e: number, h: number): number {
     const len = e - s;
     const pool = this.pool;
-    for (let slot = h & this.mask; ; slot = (slot + 1) & this.mask) {
+    for (let slot = this.slotOf(h); ; slot = (slot + 1) & this.mask) {
       const idx = this.slots[slot];
       if (idx < 0) return -1;
       if (this.hashes[idx] !== h || this.lens[idx] !== len) continue;
+      if (len <= 4) return idx;
       const ps = this.starts[idx];
       let j = 0;
       while (j < len && pool[ps + j] === b[s + j]) j++;
@@ -80,7 +99,7 @@ export class LevelTable {
   }
 
   private place(idx: number): void {
-    let slot = this.hashes[idx] & this.mask;
+    let slot = this.slotOf(this.hashes[idx]);
     while (this.slots[slot] >= 0) slot = (slot + 1) & this.mask;
     this.slots[slot] = idx;
   }
@@ -88,6 +107,7 @@ export class LevelTable {
   private rehash(): void {
     this.slots = new Int32Array(this.slots.length * 2).fill(-1);
     this.mask = this.slots.length - 1;
+    this.shift = 32 - Math.log2(this.slots.length);
     for (let i = 0; i < this.size; i++) this.place(i);
   }
 

@@ -253,7 +253,9 @@ export class CsvTokenizer {
           let c = 0;
           while (p < n) {
             c = buf[p];
-            if (c === COMMA || c === LF || c === CR || c === QUOTE) break;
+            // The four special bytes are all <= ',' (0x2c), while digits, '.', '-' and letters are above it: one
+            // comparison per ordinary byte.
+            if (c <= COMMA && (c === COMMA || c === LF || c === CR || c === QUOTE)) break;
             p++;
           }
           if (p >= n) {

@@ -1,0 +1,42 @@
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { LevelTable } from './levels.js';
+
+describe('LevelTable', () => {
+  it('gives each distinct byte string one index in insertion order, like a Map (short packed keys and long ones)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: 0, maxLength: 7, max: 3 }), { maxLength: 400 }),
+        fc.integer({ min: 1, max: 500 }),
+        (keys, cap) => {
+          const table = new LevelTable();
+          const reference = new Map<string, number>();
+          // All keys in one buffer at odd offsets, as the tokenizer hands them over.
+          const buf = Buffer.concat(keys.map((k) => Buffer.concat([Buffer.from([9]), k])));
+          let at = 0;
+          for (const k of keys) {
+            const s = at + 1;
+            const e = s + k.length;
+            at = e;
+            const name = Buffer.from(k).toString('hex');
+            const known = reference.get(name);
+            const expected = known ?? (reference.size < cap ? reference.size : -1);
+            if (known === undefined && expected >= 0) reference.set(name, expected);
+            expect(table.findOrAdd(buf, s, e, cap)).toBe(expected);
+            expect(table.find(buf, s, e)).toBe(expected);
+          }
+          expect(table.size).toBe(reference.size);
+          expect(table.entries().map((b) => b.toString('hex'))).toEqual([...reference.keys()]);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('tells apart short keys that differ only in length (zero bytes)', () => {
+    const t = new LevelTable();
+    const zeros = Buffer.alloc(8);
+    expect([0, 1, 2, 3, 4, 5].map((n) => t.findOrAdd(zeros, 0, n, Infinity))).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(t.find(zeros, 2, 5)).toBe(3);
+  });
+});
