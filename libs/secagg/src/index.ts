@@ -13,6 +13,7 @@ export {
 } from './params.js';
 export { NeighbourhoodGraph } from './graph.js';
 export { aesCtrKeystream, expandMask } from './prg.js';
+export { PARALLEL_MIN_WORDS, closeMaskWorkers, defaultMaskThreads, prestartMaskWorkers } from './parallel.js';
 export { quantiseWeighted, dequantiseSum } from './quantize.js';
 export {
   CertificateCache,

@@ -108,10 +108,12 @@ describe('SecAgg+ exactness', () => {
           r.outcome.result.sum.forEach((s, j) => expect(s).toBeCloseTo(plain[j] - p.clip * plain[d], 6));
         },
       ),
-      { numRuns: 20, endOnFailure: true },
+      { numRuns: 30, endOnFailure: true },
     );
-    // The property must not pass vacuously through aborts.
-    expect(completed).toBeGreaterThan(runs / 2);
+    // The property must not pass vacuously through aborts. About half the random schedules abort (a client left
+    // with < t live neighbours), so a fixed fraction flakes; ≥ 5 of 30 fails with probability < 10^-3.
+    expect(runs).toBe(30);
+    expect(completed).toBeGreaterThanOrEqual(5);
   });
 
   it('weights by sample count: sum = Σ w·x, totalWeight = Σ w, mean = sum / totalWeight', async () => {
