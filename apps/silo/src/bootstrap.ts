@@ -24,6 +24,8 @@ export interface StartSiloOptions {
   readonly stateDir: string;
   readonly logger: Logger;
   readonly reconnect?: { readonly minMs?: number; readonly maxMs?: number };
+  /** Accept jobs aggregated without SecAgg+ (off by default; see SiloClientOptions). */
+  readonly allowPlainAggregation?: boolean;
 }
 
 export interface RunningSilo {
@@ -76,6 +78,7 @@ export async function startSilo(options: StartSiloOptions): Promise<RunningSilo>
     logger: options.logger,
     ownerOf: async (datasetId) => (await chain.getDataset(datasetId)).owner,
     reconnect: options.reconnect,
+    allowPlainAggregation: options.allowPlainAggregation,
   });
   client.start();
   options.logger.info({ address: wallet.address, datasets: [...served] }, 'silo started');

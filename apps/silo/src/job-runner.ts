@@ -36,7 +36,8 @@ export type RefusalReason =
   | 'budget-exhausted'
   | 'model-mismatch'
   | 'schema-mismatch'
-  | 'unsupported-strategy';
+  | 'unsupported-strategy'
+  | 'secagg-required';
 
 export class JobRefusal extends Error {
   override readonly name = 'JobRefusal';

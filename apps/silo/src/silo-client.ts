@@ -41,6 +41,11 @@ export interface SiloClientOptions {
   readonly reconnect?: { readonly minMs?: number; readonly maxMs?: number };
   readonly maxFrameBytes?: number;
   readonly curves?: { readonly ed25519: Ed25519 };
+  /**
+   * Whether this owner accepts jobs whose updates are summed without SecAgg+ (the coordinator would see each
+   * update). Off by default: the offer's `secagg.enabled` is the coordinator's word, not the buyer's signature.
+   */
+  readonly allowPlainAggregation?: boolean;
 }
 
 interface JobState {
@@ -241,6 +246,8 @@ export class SiloClient {
     const datasetId = BigInt(offer.datasetId);
     const extra = offer as typeof offer & { optimizer?: 'sgd' | 'adam'; fedProxMu?: number };
     try {
+      if (!offer.secagg.enabled && !this.options.allowPlainAggregation)
+        throw new JobRefusal('secagg-required', 'this silo only contributes through SecAgg+');
       const training: TrainingSettings = {
         epochs: offer.localEpochs,
         batchSize: offer.batchSize,
