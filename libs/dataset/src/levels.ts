@@ -1,5 +1,6 @@
 // A set of byte strings with insertion-order indices, looked up without building JS strings (an open-addressing
-// hash table; keys up to 4 bytes hashed by packing, longer ones by FNV-1a; the bytes kept in one pool). Used to track categorical levels in the hot loop.
+// hash table; keys up to 4 bytes hashed by packing them into an int, longer ones by FNV-1a; the bytes kept in one
+// pool). Used to track categorical levels in the hot loop.
 
 export class LevelTable {
   private slots: Int32Array;

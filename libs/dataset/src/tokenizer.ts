@@ -170,7 +170,8 @@ export class CsvTokenizer {
 
   private endRecord(next: number, lineBreaks: number, lfOnly = false): void {
     const { buf, starts, ends, escaped, count } = this;
-    for (let i = 0; i < count; i++) {
+    // Only a record with a quoted field can have "" to fold.
+    for (let i = 0; this.quotedSeen && i < count; i++) {
       if (escaped[i] === 0) continue;
       // Fold "" into " in place (the buffer is ours; the field only shrinks).
       let w = starts[i];
@@ -251,12 +252,21 @@ export class CsvTokenizer {
         }
         case State.Unquoted: {
           let c = 0;
-          while (p < n) {
-            c = buf[p];
-            // The four special bytes are all <= ',' (0x2c), while digits, '.', '-' and letters are above it: one
-            // comparison per ordinary byte.
-            if (c <= COMMA && (c === COMMA || c === LF || c === CR || c === QUOTE)) break;
-            p++;
+          for (;;) {
+            while (p < n) {
+              c = buf[p];
+              // The four special bytes are all <= ',' (0x2c), while digits, '.', '-' and letters are above it: one
+              // comparison per ordinary byte.
+              if (c <= COMMA && (c === COMMA || c === LF || c === CR || c === QUOTE)) break;
+              p++;
+            }
+            // Fast path: a comma followed by an unquoted field (the common case) starts scanning it right here.
+            if (p + 1 < n && c === COMMA && buf[p + 1] !== QUOTE) {
+              this.endField(p, false);
+              this.fieldStart = ++p;
+              continue;
+            }
+            break;
           }
           if (p >= n) {
             if (atEnd) {
