@@ -15,7 +15,14 @@ import {
 } from '@nestjs/swagger';
 import { apiErrorSchema, openApiSchema } from '../common/api-error.js';
 import { RoundsRepository } from '../rounds/rounds.repository.js';
-import { cancelJobSchema, JobsService, submitJobSchema, toJobView, type JobView } from './jobs.service.js';
+import {
+  cancelJobSchema,
+  JobsService,
+  submitJobSchema,
+  toJobView,
+  trainingSchema,
+  type JobView,
+} from './jobs.service.js';
 import { jobRequestJsonSchema } from '@sealfold/protocol';
 
 const submitBodySchema = openApiSchema(submitJobSchema);
@@ -33,6 +40,10 @@ const jobSchema = {
     currentRound: { type: 'integer', description: 'rounds completed' },
     request: openApiSchema(jobRequestJsonSchema),
     recipient: { type: 'string', nullable: true },
+    training: {
+      ...openApiSchema(trainingSchema),
+      description: 'Training settings; `secureAggregation: false` records that the job ran without SecAgg+',
+    },
     createdAt: { type: 'string', format: 'date-time' },
     updatedAt: { type: 'string', format: 'date-time' },
   },

@@ -37,6 +37,8 @@ export interface TrainingSettings {
   readonly updateClip: number;
   /** Largest sample-count weight a silo may declare. */
   readonly maxWeight: number;
+  /** false: the job ran without SecAgg+ (plain sums; the coordinator saw every update). Absent in older records = true. */
+  readonly secureAggregation?: boolean;
 }
 
 interface JobRow {

@@ -31,6 +31,13 @@ export const trainingSchema = z
     learningRate: z.number().positive().max(10).default(0.1),
     updateClip: z.number().positive().max(1e6).default(1),
     maxWeight: z.number().int().min(1).max(1_000_000).default(10_000),
+    secureAggregation: z
+      .boolean()
+      .default(true)
+      .describe(
+        'Sum the updates with SecAgg+ (default). false: each silo sends its update in the clear and the coordinator ' +
+          'sums them; silos refuse such jobs (secagg-required) unless their owner allows plain aggregation.',
+      ),
   })
   .strict();
 

@@ -1,10 +1,14 @@
-// One job being trained: offers the job to the silos serving its datasets, then runs round after round — roster,
-// global model, SecAgg+ stages (libs/secagg server), strategy step (libs/fl), federated evaluation — committing the
-// global model after each round. Plain class (no Nest): the JobRunner service creates one per running job.
+// One job being trained: offers the job to the silos serving its datasets, then runs round after round — global
+// model, aggregation, strategy step (libs/fl), federated evaluation — committing the global model after each round.
+// Aggregation is SecAgg+ (libs/secagg server) unless the job was submitted with `secureAggregation: false`: then each
+// silo that allows it sends its weighted update in the clear (`plain-update`) and the coordinator sums them.
+// Plain class (no Nest): the JobRunner service creates one per running job.
 import {
   SECAGG_TYPE_CODES,
   SecAggCodecError,
+  WireCodecError,
   decodeControlPayload,
+  decodePlainUpdate,
   decodeSecAggMessage,
   encodeControlFrame,
   encodeSecAggMessage,
@@ -24,6 +28,7 @@ import {
   fedAdamInit,
   fedAdamStep,
   fedAvgStep,
+  FlError,
   initialWeights,
   parseModelSpec,
   type FedAdamState,
@@ -79,6 +84,18 @@ interface Member {
 /** SecAgg+ needs n ≥ 3 (libs/secagg validateParams). */
 const SECAGG_MIN_CLIENTS = 3;
 
+/** What a round's aggregation hands to the strategy step, whichever way the updates were summed. */
+interface RoundSum {
+  /** Σ w_u · x_u over the contributors (length d). */
+  readonly sum: Float64Array;
+  /** Σ w_u over the contributors. */
+  readonly totalWeight: number;
+  /** Client ids whose updates are in the sum. */
+  readonly contributors: readonly number[];
+  /** Members that did not contribute (dropped out at some stage). */
+  readonly dropouts: number;
+}
+
 /** The largest q with n · maxWeight · (2^q − 1) ≤ 2^32 − 1, capped at 16 bits (exact sum in Z_2^32). */
 export function quantisationBits(n: number, maxWeight: number): number {
   const levels = Math.floor((2 ** 32 - 1) / (n * maxWeight));
@@ -94,14 +111,19 @@ export class JobRun {
   private readonly evalResults = new Map<number, WireControl<'eval-result'>>();
   private members: Member[] = [];
   private server: SecAggServer | undefined;
+  /** Plain updates of the round in flight, by client id (only while a plain round collects). */
+  private plainUpdates: Map<number, { weight: number; update: Float32Array }> | undefined;
   private round = 0;
   private readonly d: number;
+  /** false only for jobs submitted with `training.secureAggregation: false`. */
+  private readonly secure: boolean;
 
   constructor(
     private readonly job: JobRecord,
     private readonly ctx: RunContext,
   ) {
     this.d = parseModelSpec(job.modelSpec).layout.totalSize;
+    this.secure = job.training.secureAggregation !== false;
   }
 
   get id(): string {
@@ -185,6 +207,31 @@ export class JobRun {
         }
         break;
       }
+      case 'plain-update': {
+        const member = this.members.find((m) => m.session === session);
+        const updates = this.plainUpdates;
+        if (!member || !updates || frame.round !== this.round || updates.has(member.clientId)) return;
+        let weight: number;
+        let update: Float32Array;
+        try {
+          const decoded = decodePlainUpdate(frame.payload);
+          weight = decoded.weight;
+          update = decodeWeights(decoded.weights, this.d);
+        } catch (error) {
+          if (error instanceof WireCodecError || error instanceof FlError) {
+            session.close(WIRE_CLOSE_CODES.malformedFrame, `plain-update: ${error.message}`);
+            return;
+          }
+          throw error;
+        }
+        // The same bound SecAgg+ puts on a declared weight (it must fit the exact modular sum).
+        if (weight > this.job.training.maxWeight) {
+          session.close(WIRE_CLOSE_CODES.protocolViolation, `weight ${weight} above maxWeight`);
+          return;
+        }
+        updates.set(member.clientId, { weight, update });
+        break;
+      }
       case 'error':
         this.ctx.log('silo reported an error', {
           job: this.id,
@@ -218,14 +265,15 @@ export class JobRun {
       this.round = round;
       const startedAt = Date.now();
       await this.gather();
-      const needed = Math.max(this.ctx.settings.minSilos, SECAGG_MIN_CLIENTS);
+      const needed = Math.max(this.ctx.settings.minSilos, this.secure ? SECAGG_MIN_CLIENTS : 1);
       if (this.members.length < needed)
         throw new JobStop(
           'failed',
           'TOO_FEW_SILOS',
-          `round ${round}: ${this.members.length} silos took part, need ${needed}`,
+          `round ${round}: ${this.members.length} silos took part, need ${needed}${this.refusals()}`,
         );
-      const { result, dropouts } = await this.secureAggregate(round, global);
+      const result = this.secure ? await this.secureAggregate(round, global) : await this.plainAggregate(round, global);
+      const dropouts = result.dropouts;
       if (result.totalWeight <= 0)
         throw new JobStop('failed', 'NO_WEIGHT', `round ${round}: the contributors declared no samples`);
       const sum = Float32Array.from(result.sum);
@@ -322,10 +370,22 @@ export class JobRun {
     }
   }
 
+  /** The silos' refusal reasons, counted, e.g. ` (refused: secagg-required ×3)`; empty when none refused. */
+  private refusals(): string {
+    const counts = new Map<string, number>();
+    for (const p of this.ctx.rounds.participants(this.id))
+      if (!p.accepted && p.reason) {
+        const reason = p.reason.split(':')[0];
+        counts.set(reason, (counts.get(reason) ?? 0) + 1);
+      }
+    if (counts.size === 0) return '';
+    return ` (refused: ${[...counts].map(([r, n]) => `${r} ×${n}`).join(', ')})`;
+  }
+
   private secaggConfig(n: number): WireControl<'job-offer'>['secagg'] {
     const { maxWeight, updateClip } = this.job.training;
     return {
-      enabled: true,
+      enabled: this.secure,
       threshold: 0,
       neighbours: 0,
       clip: updateClip,
@@ -334,10 +394,65 @@ export class JobRun {
     };
   }
 
-  private async secureAggregate(
-    round: number,
-    global: Float32Array,
-  ): Promise<{ result: SecAggResult; dropouts: number }> {
+  /** Sends the round's global model (and, for SecAgg+, the roster the silos check on chain) to every member. */
+  private startRound(round: number, global: Float32Array): void {
+    const roster = this.secure
+      ? encodeControlFrameFor('roster', this.id, round, {
+          jobId: this.id,
+          round,
+          members: this.members.map((m) => ({
+            clientId: m.clientId,
+            address: m.session.address,
+            datasetId: m.datasetId,
+          })),
+        })
+      : undefined;
+    const model = encodeWireFrame({
+      type: 'round-start',
+      jobId: this.id,
+      round,
+      stage: 0,
+      payload: encodeWeights(global),
+    });
+    for (const m of this.members) {
+      if (roster) m.session.sendRaw(roster);
+      m.session.sendRaw(model);
+    }
+  }
+
+  /**
+   * Aggregation without SecAgg+: each member trains and sends (w_u, x_u); the sum is Σ w_u · clip(x_u) with the
+   * same per-coordinate clip [−c, c] SecAgg+ applies before quantisation, so both paths feed the strategy alike.
+   */
+  private async plainAggregate(round: number, global: Float32Array): Promise<RoundSum> {
+    const members = this.members;
+    const updates = new Map<number, { weight: number; update: Float32Array }>();
+    this.plainUpdates = updates;
+    const started = performance.now();
+    try {
+      this.startRound(round, global);
+      this.ctx.progress({ round, stage: 'plain-update', participants: members.length, dropouts: 0 });
+      await this.until(
+        () => members.every((m) => updates.has(m.clientId) || !m.session.open),
+        this.ctx.settings.trainTimeoutMs,
+      );
+    } finally {
+      this.plainUpdates = undefined;
+    }
+    const dropouts = members.length - updates.size;
+    this.ctx.stageObserved('plain-update', (performance.now() - started) / 1000, dropouts);
+    if (updates.size === 0) throw new JobStop('failed', 'NO_CONTRIBUTIONS', `round ${round}: no silo sent its update`);
+    const c = this.job.training.updateClip;
+    const sum = new Float64Array(this.d);
+    let totalWeight = 0;
+    for (const { weight, update } of updates.values()) {
+      totalWeight += weight;
+      for (let i = 0; i < sum.length; i++) sum[i] += weight * Math.min(c, Math.max(-c, update[i]));
+    }
+    return { sum, totalWeight, contributors: [...updates.keys()].sort((a, b) => a - b), dropouts };
+  }
+
+  private async secureAggregate(round: number, global: Float32Array): Promise<RoundSum> {
     const members = this.members;
     const { maxWeight, updateClip } = this.job.training;
     const bits = quantisationBits(members.length, maxWeight);
@@ -351,22 +466,7 @@ export class JobRun {
     const server = new SecAggServer({ jobId: this.id, round, params, clients: members.map((m) => m.clientId) });
     this.server = server;
     const byId = new Map(members.map((m) => [m.clientId, m]));
-    const roster = encodeControlFrameFor('roster', this.id, round, {
-      jobId: this.id,
-      round,
-      members: members.map((m) => ({ clientId: m.clientId, address: m.session.address, datasetId: m.datasetId })),
-    });
-    const model = encodeWireFrame({
-      type: 'round-start',
-      jobId: this.id,
-      round,
-      stage: 0,
-      payload: encodeWeights(global),
-    });
-    for (const m of members) {
-      m.session.sendRaw(roster);
-      m.session.sendRaw(model);
-    }
+    this.startRound(round, global);
     let dropouts = 0;
     let step = server.start();
     try {
@@ -424,7 +524,7 @@ export class JobRun {
       });
       throw new JobStop('failed', step.error.code, `round ${round} aborted: ${step.error.message}`);
     }
-    return { result: step.result, dropouts };
+    return { ...sumOf(step.result), dropouts };
   }
 
   /** Federated evaluation: each contributor evaluates the new global model on its held-out split. */
@@ -473,6 +573,12 @@ export class JobRun {
     }
   }
 }
+
+const sumOf = (r: SecAggResult) => ({
+  sum: r.sum,
+  totalWeight: r.totalWeight,
+  contributors: Array.from(r.contributors),
+});
 
 function encodeOffer(offer: WireControlInput<'job-offer'>): Uint8Array {
   return encodeControlFrame('job-offer', offer, { jobId: offer.jobId });
