@@ -111,7 +111,7 @@ describe('coordinator process', () => {
       const stdout = collect(child.stdout!);
       const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
       const url = await new Promise<string>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`no listening line: ${stdout()}`)), 30_000);
+        const timer = setTimeout(() => reject(new Error(`no listening line: ${stdout()}`)), 150_000);
         child.stdout!.on('data', () => {
           const m = /"url":"(http:[^"]+)"/.exec(stdout());
           if (m) {
@@ -127,5 +127,5 @@ describe('coordinator process', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
-  });
+  }, 180_000);
 });

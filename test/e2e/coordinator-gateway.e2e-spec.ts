@@ -33,7 +33,8 @@ describe('silo gateway', () => {
         SEALFOLD_DATA_DIR: join(dir, 'data'),
         SEALFOLD_MAX_FRAME_BYTES: String(MAX_FRAME),
         SEALFOLD_AUTH_TIMEOUT_MS: '2000',
-        SEALFOLD_HEARTBEAT_MS: '300',
+        // Long enough that a busy event loop (a parallel jest worker training tfjs) is not taken for a dead peer.
+        SEALFOLD_HEARTBEAT_MS: '1500',
         SEALFOLD_LOG_LEVEL: 'silent',
       }),
       { logDestination: new PassThrough() },
