@@ -35,7 +35,7 @@ const entry = join(root, 'dist/apps/cli/src/main.js');
 const stamp = join(root, 'dist/.sealfold-cli.stamp');
 const lock = join(root, 'dist/.sealfold-cli.build.lock');
 
-/** Newest mtime (ms) of the TypeScript sources the CLI is compiled from (apps/cli and every lib, tests excluded). */
+/** Newest mtime (ms) of the TypeScript sources the CLI is compiled from (every app and lib, tests excluded). */
 function newestSource() {
   let newest = 0;
   const walk = (dir) => {
@@ -54,9 +54,11 @@ function newestSource() {
       }
     }
   };
-  walk(join(root, 'apps/cli/src'));
-  for (const lib of readdirSync(join(root, 'libs'), { withFileTypes: true })) {
-    if (lib.isDirectory()) walk(join(root, 'libs', lib.name, 'src'));
+  // The CLI imports the silo and the coordinator too (`silo start`, `coordinator start`): watch every app and lib.
+  for (const top of ['apps', 'libs']) {
+    for (const entry of readdirSync(join(root, top), { withFileTypes: true })) {
+      if (entry.isDirectory()) walk(join(root, top, entry.name, 'src'));
+    }
   }
   for (const f of ['tsconfig.json', 'apps/cli/tsconfig.app.json'])
     newest = Math.max(newest, statSync(join(root, f)).mtimeMs);
