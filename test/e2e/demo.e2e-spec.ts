@@ -35,22 +35,30 @@ describe('npm run demo -- --quick', () => {
   let exitCode: number | null;
   let output = '';
   let summary: DemoSummary;
+  let child: ReturnType<typeof spawn> | undefined;
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'sealfold-demo-'));
-    const child = spawn(
+    child = spawn(
       process.execPath,
       // The demo compiles dist/ itself when a source is newer than its last build.
       [join(ROOT, 'scripts/demo.mjs'), '--quick', '--dir', join(dir, 'demo')],
       { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
     );
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (output += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (output += d));
-    exitCode = await new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+    const demo = child;
+    demo.stdout!.setEncoding('utf8').on('data', (d: string) => (output += d));
+    demo.stderr!.setEncoding('utf8').on('data', (d: string) => (output += d));
+    exitCode = await new Promise<number | null>((resolve) => demo.once('close', (code) => resolve(code)));
     summary = JSON.parse(await readFile(join(dir, 'demo', 'summary.json'), 'utf8')) as DemoSummary;
-  }, 480_000);
+  }, 900_000);
 
   afterAll(async () => {
+    // A demo still running (the hook timed out) is stopped: it stops its own children on SIGTERM.
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const closed = new Promise((resolve) => child!.once('close', resolve));
+      child.kill('SIGTERM');
+      await closed;
+    }
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
