@@ -1,0 +1,330 @@
+// One federated round with SecAgg+ against the same round without it, over the REAL transport: the embedded chain,
+// an embedded content store with sealed MNIST shards, the coordinator (NestJS, WebSocket gateway, port 0) and 10 real
+// silos (apps/silo startSilo: SiloClient over ws, SiloJobRunner checking licences on chain, tfjs training), all in
+// this process. Model 784→128→10 dense (d = 101 770). Each silo holds a small shard (3 images per digit, 1 local
+// epoch) so that training does not dominate; the figures are the median round time of rounds 2..R (round 1 also
+// carries the offers and admission checks), bytes per silo per round from the coordinator's wire counters, and the
+// CPU time of the whole process (coordinator + 10 silos) per round.
+//
+//   npm run bench -- round [--json] [--rounds R] [--repeats K] [--silos N]
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { connectChain, sealfoldDomain, signJobRequest, startEmbeddedChain, type SealfoldChain } from '@sealfold/chain';
+import { X25519Identity, encrypt } from '@sealfold/crypto';
+import { MANIFEST_FORMAT_VERSION, inspectCsv, serializeManifest, type DatasetSchema } from '@sealfold/dataset';
+import { initialWeights, modelSpecHash, type LocalData } from '@sealfold/fl';
+import { dpParamsFromFloats, jobRequestToJson, type JobRequest } from '@sealfold/protocol';
+import { EmbeddedIpfsStore } from '@sealfold/storage';
+import { Wallet } from 'ethers';
+import { pino } from 'pino';
+import { startCoordinator, type RunningCoordinator } from '../apps/coordinator/src/bootstrap.js';
+import { loadOrCreateKey } from '../apps/coordinator/src/chain/chain.adapter.js';
+import { loadConfig } from '../apps/coordinator/src/config/config.js';
+import { RoundsRepository } from '../apps/coordinator/src/rounds/rounds.repository.js';
+import { startSilo, type RunningSilo } from '../apps/silo/src/bootstrap.js';
+import { UNLIMITED_EPSILON_MILLI } from '../apps/silo/src/ledger.js';
+import { loadMnist } from '../libs/fl/test/datasets.js';
+import { figure, median, report, wantsJson } from './lib/report.js';
+
+const arg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
+  if (!Number.isInteger(v) || v < 1) throw new RangeError(`--${name} must be a positive integer`);
+  return v;
+};
+const SILOS = arg('silos', 10);
+const ROUNDS = arg('rounds', 4);
+const REPEATS = arg('repeats', 2);
+const PER_DIGIT = 3;
+const SPEC = {
+  inputShape: [784],
+  layers: [
+    { type: 'dense', units: 128, activation: 'relu' },
+    { type: 'dense', units: 10, activation: 'softmax' },
+  ],
+};
+const TRAINING = { localEpochs: 1, batchSize: 32, learningRate: 0.1, updateClip: 1, maxWeight: 10_000 };
+const say = (s: string) => {
+  if (!wantsJson()) console.log(s);
+};
+
+function shardCsv(data: LocalData): Uint8Array {
+  const d = data.numFeatures;
+  const lines = [[...Array.from({ length: d }, (_, j) => `p${j}`), 'label'].join(',')];
+  for (let i = 0; i < data.labels.length; i++)
+    lines.push(`${Array.from(data.features.subarray(i * d, (i + 1) * d)).join(',')},${data.labels[i]}`);
+  return Buffer.from(lines.join('\n') + '\n');
+}
+
+const SCHEMA: DatasetSchema = {
+  columns: [
+    ...Array.from({ length: 784 }, (_, j) => ({ name: `p${j}`, type: 'float' as const })),
+    { name: 'label', type: 'categorical', levels: Array.from({ length: 10 }, (_, c) => String(c)) },
+  ],
+  label: 'label',
+};
+
+/** Sums of a counter or histogram-sum line of the Prometheus text, by one label value. */
+function metric(text: string, name: string, label: string, value: string): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(`${name}{`) || !line.includes(`${label}="${value}"`)) continue;
+    total += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return total;
+}
+
+interface JobFigures {
+  roundMs: number[];
+  /** Non-evaluation stages per round (training inside them included), seconds. */
+  aggregateS: number;
+  /** Mean seconds per round of each stage (evaluation included). */
+  stageS: Record<string, number>;
+  bytesInPerSilo: number;
+  bytesOutPerSilo: number;
+  cpuMsPerRound: number;
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'sealfold-bench-round-'));
+  const closers: (() => Promise<unknown>)[] = [];
+  try {
+    const coordinatorKey = loadOrCreateKey(join(dir, 'coordinator', 'coordinator.key'));
+    const coordinatorAddress = new Wallet(coordinatorKey).address;
+    const chain = await startEmbeddedChain({
+      dataDir: join(dir, 'chain-data'),
+      accountCount: SILOS + 2,
+      recorders: [coordinatorAddress],
+    });
+    closers.push(() => chain.close());
+    const clients: SealfoldChain[] = [];
+    const client = async (k: number) => {
+      const c = await connectChain({ embedded: chain, signer: chain.accounts[k].privateKey });
+      clients.push(c);
+      return c;
+    };
+    closers.push(async () => clients.forEach((c) => c.close()));
+    const funder = new Wallet(chain.accounts[0].privateKey, (await client(0)).provider);
+    await (await funder.sendTransaction({ to: coordinatorAddress, value: 10n ** 18n })).wait();
+    const store = await EmbeddedIpfsStore.open(join(dir, 'ipfs'));
+    closers.push(() => store.close());
+    const buyerKey = chain.accounts[SILOS + 1].privateKey;
+    const buyer = { wallet: new Wallet(buyerKey), chain: await client(SILOS + 1) };
+    const domain = sealfoldDomain(chain.chainId, buyer.chain.addresses!.datasetLicence);
+
+    // Each owner seals its shard (age to its own key), stores it and registers the manifest on chain.
+    const owners: { wallet: Wallet; chain: SealfoldChain; identity: X25519Identity; datasetId: bigint }[] = [];
+    for (let k = 1; k <= SILOS; k++) {
+      const data = loadMnist(PER_DIGIT, (k - 1) * PER_DIGIT, k);
+      const csv = shardCsv(data);
+      const inspected = await inspectCsv([csv], { label: 'label', schema: SCHEMA });
+      const identity = X25519Identity.generate();
+      const wallet = new Wallet(chain.accounts[k].privateKey);
+      const ciphertext = encrypt(csv, [identity.recipient]);
+      const cid = await store.add(ciphertext);
+      const manifestCid = await store.add(
+        serializeManifest({
+          formatVersion: MANIFEST_FORMAT_VERSION,
+          name: `mnist-${k}`,
+          description: `MNIST shard ${k} of ${SILOS}`,
+          schema: inspected.schema,
+          rows: inspected.rows,
+          classes: [...inspected.classes],
+          sealed: { format: 'age-v1', cid, bytes: ciphertext.length },
+          commitment: inspected.commitment,
+          owner: wallet.address,
+          createdAt: new Date().toISOString(),
+          terms: { priceWei: '1000', licenceDurationSeconds: 86_400, epsilonBudget: 1e6, maxJobs: 100 },
+        }),
+      );
+      const ownerChain = await client(k);
+      const { datasetId } = await ownerChain.registerDataset({
+        manifestCid,
+        commitment: `0x${inspected.commitment}`,
+        terms: { priceWei: 1000n, licenceDuration: 86_400n, maxJobs: 100, epsilonBudgetMilli: UNLIMITED_EPSILON_MILLI },
+      });
+      owners.push({ wallet, chain: ownerChain, identity, datasetId });
+    }
+
+    const coordinator: RunningCoordinator = await startCoordinator(
+      loadConfig({
+        SEALFOLD_PORT: '0',
+        SEALFOLD_DATA_DIR: join(dir, 'coordinator'),
+        SEALFOLD_CHAIN_RPC: chain.rpcUrl,
+        SEALFOLD_CHAIN_DEPLOYMENT: join(dir, 'chain-data', 'chain', 'deployment.json'),
+        SEALFOLD_STAGE_TIMEOUT_MS: '60000',
+        SEALFOLD_TRAIN_TIMEOUT_MS: '120000',
+        SEALFOLD_MIN_SILOS: String(SILOS),
+        SEALFOLD_LOG_LEVEL: 'silent',
+      }),
+      { logDestination: new PassThrough() },
+    );
+    closers.push(() => coordinator.close());
+
+    const silos: RunningSilo[] = [];
+    closers.push(async () => {
+      for (const s of silos) await s.close();
+    });
+    for (const [k, o] of owners.entries()) {
+      const stateDir = join(dir, `silo-${k + 1}`);
+      await mkdir(stateDir, { recursive: true, mode: 0o700 });
+      silos.push(
+        await startSilo({
+          coordinatorUrl: coordinator.url,
+          wallet: o.wallet,
+          identities: [o.identity],
+          chain: o.chain,
+          store,
+          datasets: [o.datasetId],
+          stateDir,
+          logger: pino({ level: 'silent' }),
+          // The owner allows plain aggregation: the baseline needs it (a default silo refuses with secagg-required).
+          allowPlainAggregation: true,
+        }),
+      );
+    }
+    await Promise.all(silos.map((s) => s.client.ready(60_000)));
+    const d = initialWeights(SPEC, 'bench').length;
+    say(
+      `${SILOS} real silos over WebSocket, model 784-128-10 (d = ${d}), ${PER_DIGIT * 10} MNIST images per silo ` +
+        `(90 % trained, 1 epoch), ${ROUNDS} rounds per job, ${REPEATS} job(s) per mode, medians of rounds 2..${ROUNDS}`,
+    );
+
+    let nonce = 0n;
+    const roundsRepo = coordinator.app.get(RoundsRepository);
+    const runJob = async (secureAggregation: boolean): Promise<JobFigures> => {
+      const licences: bigint[] = [];
+      for (const o of owners) licences.push((await buyer.chain.purchaseLicence(o.datasetId)).licenceId);
+      const request: JobRequest = {
+        buyer: buyer.wallet.address,
+        datasets: owners.map((o) => o.datasetId),
+        licences,
+        modelSpecHash: modelSpecHash(SPEC),
+        strategy: 'fedavg',
+        rounds: ROUNDS,
+        dp: dpParamsFromFloats({ noiseMultiplier: 0, clipNorm: 0, delta: 0 }),
+        nonce: nonce++,
+        deadline: BigInt(Math.floor(Date.now() / 1000) + 3600),
+        chainId: chain.chainId,
+      };
+      const signature = await signJobRequest(buyer.wallet, domain, request);
+      const before = await (await fetch(`${coordinator.url}/metrics`)).text();
+      const cpu = process.cpuUsage();
+      const res = await fetch(`${coordinator.url}/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          request: jobRequestToJson(request),
+          signature,
+          recipient: X25519Identity.generate().recipient.toString(),
+          modelSpec: SPEC,
+          training: { ...TRAINING, secureAggregation },
+        }),
+      });
+      if (res.status !== 201) throw new Error(`POST /jobs: ${res.status} ${await res.text()}`);
+      const { id } = (await res.json()) as { id: string };
+      for (;;) {
+        const job = (await (await fetch(`${coordinator.url}/jobs/${id}`)).json()) as {
+          status: string;
+          reason: string | null;
+        };
+        if (job.status === 'completed') break;
+        if (job.status === 'failed' || job.status === 'cancelled')
+          throw new Error(`job ${id} ${job.status}: ${job.reason}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const used = process.cpuUsage(cpu);
+      const after = await (await fetch(`${coordinator.url}/metrics`)).text();
+      const rounds = roundsRepo.rounds(id);
+      if (rounds.length !== ROUNDS || rounds.some((r) => r.participants !== SILOS))
+        throw new Error(`job ${id}: ${JSON.stringify(rounds)}`);
+      const delta = (name: string, label: string, value: string) =>
+        metric(after, name, label, value) - metric(before, name, label, value);
+      const stages = secureAggregation
+        ? ['advertise-keys', 'share-keys', 'masked-input', 'consistency-signature', 'unmask-shares']
+        : ['plain-update'];
+      const aggregateS =
+        stages.reduce((a, s) => a + delta('sealfold_round_stage_duration_seconds_sum', 'stage', s), 0) / ROUNDS;
+      const stageS = Object.fromEntries(
+        [...stages, 'evaluate'].map((s) => [
+          s,
+          delta('sealfold_round_stage_duration_seconds_sum', 'stage', s) / ROUNDS,
+        ]),
+      );
+      return {
+        stageS,
+        roundMs: rounds.slice(1).map((r) => r.finishedAt - r.startedAt),
+        aggregateS,
+        bytesInPerSilo: delta('sealfold_wire_bytes_total', 'direction', 'in') / ROUNDS / SILOS,
+        bytesOutPerSilo: delta('sealfold_wire_bytes_total', 'direction', 'out') / ROUNDS / SILOS,
+        cpuMsPerRound: (used.user + used.system) / 1000 / ROUNDS,
+      };
+    };
+
+    const secure: JobFigures[] = [];
+    const plain: JobFigures[] = [];
+    for (let r = 0; r < REPEATS; r++) {
+      // Alternate the modes so that load from other processes on the machine falls on both.
+      secure.push(await runJob(true));
+      say(
+        `  SecAgg+ job ${r + 1}: rounds ${secure
+          .at(-1)!
+          .roundMs.map((x) => x.toFixed(0))
+          .join(', ')} ms`,
+      );
+      plain.push(await runJob(false));
+      say(
+        `  plain   job ${r + 1}: rounds ${plain
+          .at(-1)!
+          .roundMs.map((x) => x.toFixed(0))
+          .join(', ')} ms`,
+      );
+    }
+    const stageLine = (xs: JobFigures[]) =>
+      Object.keys(xs[0].stageS)
+        .map((s) => `${s} ${median(xs.map((j) => j.stageS[s] * 1000)).toFixed(0)}`)
+        .join(', ');
+    say(`stages (ms per round, all rounds): SecAgg+ ${stageLine(secure)}; plain ${stageLine(plain)}`);
+    const med = (xs: JobFigures[], f: (j: JobFigures) => number[]) => median(xs.flatMap(f));
+    report('round', [
+      figure(
+        `round, ${SILOS} silos, d=${d}, SecAgg+ vs plain (median wall)`,
+        med(secure, (j) => j.roundMs),
+        'ms',
+        med(plain, (j) => j.roundMs),
+        { op: '<=', of: 'ratio', value: 1.25 },
+      ),
+      figure(
+        'aggregation stages incl. local training, mean over rounds 1..R (wall)',
+        med(secure, (j) => [j.aggregateS * 1000]),
+        'ms',
+        med(plain, (j) => [j.aggregateS * 1000]),
+      ),
+      figure(
+        `CPU time per round, whole process (coordinator + ${SILOS} silos)`,
+        med(secure, (j) => [j.cpuMsPerRound]),
+        'ms',
+        med(plain, (j) => [j.cpuMsPerRound]),
+      ),
+      figure(
+        'bytes per silo per round, silo → coordinator',
+        med(secure, (j) => [j.bytesInPerSilo]),
+        'B',
+        med(plain, (j) => [j.bytesInPerSilo]),
+      ),
+      figure(
+        'bytes per silo per round, coordinator → silo',
+        med(secure, (j) => [j.bytesOutPerSilo]),
+        'B',
+        med(plain, (j) => [j.bytesOutPerSilo]),
+      ),
+    ]);
+  } finally {
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
