@@ -100,6 +100,8 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
   const buyerIdentity = X25519Identity.generate();
   let jobId: string;
   let modelJson: string;
+  const httpResponses: { path: string; status: number; body: Buffer }[] = [];
+  const progress: Buffer[] = [];
   let modelBundle: Uint8Array;
   let needles: Needle[];
   const originalSend = WebSocket.prototype.send;
@@ -250,6 +252,8 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
     });
     if (res.status !== 201) throw new Error(`job submission: ${res.status} ${await res.text()}`);
     jobId = ((await res.json()) as { id: string }).id;
+    const progressSocket = new WebSocket(`${coordinator.url.replace('http', 'ws')}/progress?job=${jobId}`);
+    progressSocket.on('message', (data: Buffer) => progress.push(Buffer.from(data)));
     const until = Date.now() + 120_000;
     for (;;) {
       const j = (await (await fetch(`${coordinator.url}/jobs/${jobId}`)).json()) as { status: string; reason: string };
@@ -258,7 +262,23 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
       if (Date.now() > until) throw new Error(`job still ${j.status}`);
       await new Promise((r) => setTimeout(r, 200));
     }
+    progressSocket.close();
     modelJson = await (await fetch(`${coordinator.url}/models/${jobId}`)).text();
+    // Everything the coordinator's HTTP API shows a buyer (or anyone) about this job and these datasets.
+    for (const path of [
+      `/jobs/${jobId}`,
+      `/jobs/${jobId}/rounds`,
+      `/jobs?buyer=${buyer.address}`,
+      '/datasets',
+      ...owners.map((o) => `/datasets/${o.datasetId}`),
+      '/licences',
+      '/metrics',
+      '/info',
+      '/health',
+    ]) {
+      const r = await fetch(`${coordinator.url}${path}`);
+      httpResponses.push({ path, status: r.status, body: Buffer.from(await r.arrayBuffer()) });
+    }
     const cid = (JSON.parse(modelJson) as { cid: string }).cid;
     modelBundle = decrypt(await store.get(cid), [buyerIdentity]);
     // Stop everything that writes before the files are scanned (SQLite WAL checkpointed on close).
@@ -380,13 +400,24 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
    * an entry of a `"levels":[…]` array — in the manifests on IPFS and in the coordinator's index of them — never
    * anywhere else, and no other canary may appear at all.
    */
-  const isSchemaLevel = (hit: Hit): boolean => {
+  const isSchemaLevel = (hit: Hit, bytes: Buffer = readFileSync(hit.where)): boolean => {
     if (hit.needle !== 'canary level (text)') return false;
-    const bytes = readFileSync(hit.where);
     const before = bytes.subarray(Math.max(0, hit.offset - 4096), hit.offset).toString('latin1');
     const open = before.lastIndexOf('"levels":[');
     return open >= 0 && !before.slice(open).includes(']');
   };
+
+  it('the coordinator’s HTTP API and the live progress feed carry no canary (beyond the public schema levels)', () => {
+    expect(httpResponses.map((r) => `${r.path} ${r.status}`)).toEqual(httpResponses.map((r) => `${r.path} 200`));
+    for (const r of httpResponses) {
+      const hits = scanBuffer(r.body, r.path, needles);
+      expectNoHits(hits.filter((h) => !isSchemaLevel(h, r.body)));
+      // Only the dataset listings carry manifests' schemas.
+      if (!r.path.startsWith('/datasets')) expectNoHits(hits);
+    }
+    expect(progress.length).toBeGreaterThan(0);
+    for (const [k, p] of progress.entries()) expectNoHits(scanBuffer(p, `progress message ${k}`, needles));
+  });
 
   it('no file under the coordinator’s data dir (SQLite DB, shared IPFS blocks) or the chain carries a canary', () => {
     const coordinatorScan = scanDir(coordinatorDir(), needles);
@@ -395,7 +426,9 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
     expect(files.filter((f) => f.startsWith('ipfs/blocks/')).length).toBeGreaterThan(OWNERS * 2);
     expectNoHits(coordinatorScan.hits.filter((h) => !isSchemaLevel(h)));
     // The schema disclosure is exactly the three public manifests (one block each) and the coordinator's index.
-    const disclosed = coordinatorScan.hits.filter(isSchemaLevel).map((h) => relative(coordinatorDir(), h.where));
+    const disclosed = coordinatorScan.hits
+      .filter((h) => isSchemaLevel(h))
+      .map((h) => relative(coordinatorDir(), h.where));
     expect(disclosed.filter((f) => f.startsWith('ipfs/blocks/')).length).toBe(OWNERS);
     expect(disclosed.filter((f) => !f.startsWith('ipfs/blocks/')).every((f) => f.startsWith('coordinator.db'))).toBe(
       true,
