@@ -415,6 +415,11 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
       // Only the dataset listings carry manifests' schemas.
       if (!r.path.startsWith('/datasets')) expectNoHits(hits);
     }
+    // The disclosure is real (so the allowance above is not dead code): /datasets shows the schema levels.
+    const listing = httpResponses.find((r) => r.path === '/datasets')!;
+    expect(scanBuffer(listing.body, '/datasets', needles).filter((h) => isSchemaLevel(h, listing.body))).not.toEqual(
+      [],
+    );
     expect(progress.length).toBeGreaterThan(0);
     for (const [k, p] of progress.entries()) expectNoHits(scanBuffer(p, `progress message ${k}`, needles));
   });
