@@ -1,5 +1,6 @@
 // EmbeddedIpfsStore: Helia without networking (createHeliaLight: no libp2p, no block brokers, no routers) over
-// blockstore-fs + datastore-fs in one directory, so content and pins persist across restarts.
+// blockstore-fs + datastore-fs (their on-disk layout, with a cheaper put: fs-stores.ts) in one directory, so content
+// and pins persist across restarts.
 import { car } from '@helia/car';
 import { unixfs, type UnixFS } from '@helia/unixfs';
 import { CarBlockIterator } from '@ipld/car/iterator';
