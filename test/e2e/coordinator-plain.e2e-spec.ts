@@ -1,0 +1,263 @@
+// Jobs submitted without secure aggregation (`training.secureAggregation: false`), against REAL silos (apps/silo
+// startSilo: SiloClient over the gateway, SiloJobRunner admitting on chain, sealed Iris shards in an embedded Helia
+// store, tfjs training). A silo refuses such a job unless its owner allows plain aggregation, so with default silos
+// the job fails with their reason; with silos that allow it, the coordinator sums the plain updates and completes.
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import type { SealfoldChain } from '@sealfold/chain';
+import { X25519Identity, decrypt, encrypt } from '@sealfold/crypto';
+import { MANIFEST_FORMAT_VERSION, inspectCsv, serializeManifest, type DatasetSchema } from '@sealfold/dataset';
+import { decodeWeights, parseModelSpec } from '@sealfold/fl';
+import { EmbeddedIpfsStore } from '@sealfold/storage';
+import { Wallet } from 'ethers';
+import { pino } from 'pino';
+import { startCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap.js';
+import { loadOrCreateKey } from '../../apps/coordinator/src/chain/chain.adapter.js';
+import { loadConfig } from '../../apps/coordinator/src/config/config.js';
+import { CONTENT_STORE, type CoordinatorContentStore } from '../../apps/coordinator/src/models/content-store.port.js';
+import { startSilo, type RunningSilo } from '../../apps/silo/src/bootstrap.js';
+import { UNLIMITED_EPSILON_MILLI } from '../../apps/silo/src/ledger.js';
+import {
+  TEST_MODEL_SPEC,
+  jobRequest,
+  signedBody,
+  startChainFixture,
+  type ChainFixture,
+} from './helpers/chain-fixture.js';
+import { irisShard } from './helpers/fl-silo.js';
+
+const OWNERS = [1, 4, 5];
+const BUYER = 2;
+const SCHEMA: DatasetSchema = {
+  columns: [
+    ...['f0', 'f1', 'f2', 'f3'].map((name) => ({ name, type: 'float' as const })),
+    { name: 'label', type: 'categorical', levels: ['0', '1', '2'] },
+  ],
+  label: 'label',
+};
+
+describe('jobs without SecAgg+ (real silos over the gateway)', () => {
+  let dir: string;
+  let fixture: ChainFixture;
+  let coordinator: RunningCoordinator;
+  let store: EmbeddedIpfsStore;
+  let buyerClient: SealfoldChain;
+  let buyer: Wallet;
+  const owners: { wallet: Wallet; chain: SealfoldChain; identity: X25519Identity; datasetId: bigint }[] = [];
+  const silos: RunningSilo[] = [];
+  const recipient = X25519Identity.generate();
+  let nonce = 1n;
+  let siloRun = 0;
+
+  const startSilos = async (allowPlainAggregation: boolean) => {
+    siloRun++;
+    for (const [i, o] of owners.entries()) {
+      const stateDir = join(dir, `silo-${i}-${siloRun}`);
+      await mkdir(stateDir, { recursive: true, mode: 0o700 });
+      silos.push(
+        await startSilo({
+          coordinatorUrl: coordinator.url,
+          wallet: o.wallet,
+          identities: [o.identity],
+          chain: o.chain,
+          store,
+          datasets: [o.datasetId],
+          stateDir,
+          logger: pino({ level: 'silent' }),
+          ...(allowPlainAggregation ? { allowPlainAggregation } : {}),
+        }),
+      );
+    }
+    await Promise.all(silos.map((s) => s.client.ready(30_000)));
+  };
+
+  const closeSilos = async () => {
+    for (const s of silos.splice(0)) await s.close();
+  };
+
+  const submit = async (rounds: number, secureAggregation: boolean) => {
+    const licences: bigint[] = [];
+    for (const o of owners) licences.push((await buyerClient.purchaseLicence(o.datasetId)).licenceId);
+    const req = jobRequest(buyer.address, {
+      datasets: owners.map((o) => o.datasetId),
+      licences,
+      rounds,
+      nonce: nonce++,
+    });
+    const res = await fetch(`${coordinator.url}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        ...(await signedBody(buyerClient, buyer, req, recipient.recipient.toString())),
+        training: {
+          localEpochs: 2,
+          batchSize: 16,
+          learningRate: 0.5,
+          updateClip: 2,
+          maxWeight: 1000,
+          secureAggregation,
+        },
+      }),
+    });
+    expect(res.status).toBe(201);
+    return ((await res.json()) as { id: string }).id;
+  };
+
+  const job = async (id: string) =>
+    (await (await fetch(`${coordinator.url}/jobs/${id}`)).json()) as {
+      status: string;
+      reasonCode: string | null;
+      reason: string | null;
+      currentRound: number;
+      training: { secureAggregation?: boolean };
+    };
+
+  const waitFor = async (id: string) => {
+    const until = Date.now() + 120_000;
+    for (;;) {
+      const j = await job(id);
+      if (['completed', 'failed', 'cancelled'].includes(j.status)) return j;
+      if (Date.now() > until) throw new Error(`job ${id} still ${j.status}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+
+  const framesIn = async (type: string) => {
+    const text = await (await fetch(`${coordinator.url}/metrics`)).text();
+    const line = text
+      .split('\n')
+      .find(
+        (l) =>
+          l.startsWith('sealfold_wire_frames_total{') && l.includes('direction="in"') && l.includes(`type="${type}"`),
+      );
+    return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : 0;
+  };
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sealfold-plain-'));
+    const coordinatorKey = loadOrCreateKey(join(dir, 'coordinator', 'coordinator.key'));
+    fixture = await startChainFixture(join(dir, 'chain-data'), [new Wallet(coordinatorKey).address]);
+    const funder = new Wallet(fixture.chain.accounts[0].privateKey, (await fixture.client(0)).provider);
+    await (await funder.sendTransaction({ to: new Wallet(coordinatorKey).address, value: 10n ** 18n })).wait();
+    buyerClient = await fixture.client(BUYER);
+    buyer = new Wallet(fixture.chain.accounts[BUYER].privateKey);
+    store = await EmbeddedIpfsStore.open(join(dir, 'silo-ipfs'));
+    // Each owner seals its Iris shard (age to its own key) into the store and registers the manifest on chain.
+    for (const [i, account] of OWNERS.entries()) {
+      const data = irisShard(i, OWNERS.length);
+      const lines = ['f0,f1,f2,f3,label'];
+      for (let r = 0; r < data.labels.length; r++)
+        lines.push(`${Array.from(data.features.subarray(r * 4, r * 4 + 4)).join(',')},${data.labels[r]}`);
+      const csv = Buffer.from(lines.join('\n') + '\n');
+      const inspected = await inspectCsv([csv], { label: 'label', schema: SCHEMA });
+      const identity = X25519Identity.generate();
+      const wallet = new Wallet(fixture.chain.accounts[account].privateKey);
+      const ciphertext = encrypt(csv, [identity.recipient]);
+      const cid = await store.add(ciphertext);
+      const manifestCid = await store.add(
+        serializeManifest({
+          formatVersion: MANIFEST_FORMAT_VERSION,
+          name: `iris-${i}`,
+          description: `Iris shard ${i}`,
+          schema: inspected.schema,
+          rows: inspected.rows,
+          classes: [...inspected.classes],
+          sealed: { format: 'age-v1', cid, bytes: ciphertext.length },
+          commitment: inspected.commitment,
+          owner: wallet.address,
+          createdAt: new Date().toISOString(),
+          terms: { priceWei: '1000', licenceDurationSeconds: 86_400, epsilonBudget: 1e6, maxJobs: 10 },
+        }),
+      );
+      const chain = await fixture.client(account);
+      // Unlimited ε: these jobs add no DP noise (a noiseless job's ε is unbounded).
+      const { datasetId } = await chain.registerDataset({
+        manifestCid,
+        commitment: `0x${inspected.commitment}`,
+        terms: { priceWei: 1000n, licenceDuration: 86_400n, maxJobs: 10, epsilonBudgetMilli: UNLIMITED_EPSILON_MILLI },
+      });
+      owners.push({ wallet, chain, identity, datasetId });
+    }
+    coordinator = await startCoordinator(
+      loadConfig({
+        SEALFOLD_PORT: '0',
+        SEALFOLD_DATA_DIR: join(dir, 'coordinator'),
+        SEALFOLD_CHAIN_RPC: fixture.chain.rpcUrl,
+        SEALFOLD_CHAIN_DEPLOYMENT: fixture.deploymentPath,
+        SEALFOLD_STAGE_TIMEOUT_MS: '8000',
+        SEALFOLD_TRAIN_TIMEOUT_MS: '60000',
+        SEALFOLD_MIN_SILOS: '3',
+        SEALFOLD_LOG_LEVEL: 'silent',
+      }),
+      { logDestination: new PassThrough() },
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    await closeSilos();
+    await coordinator?.close();
+    await store?.close();
+    await fixture?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('fails a plain job that every default silo refuses (secagg-required), with that reason', async () => {
+    await startSilos(false);
+    const id = await submit(2, false);
+    const done = await waitFor(id);
+    expect(done).toMatchObject({ status: 'failed', reasonCode: 'TOO_FEW_SILOS', currentRound: 0 });
+    expect(done.reason).toMatch(/secagg-required ×3/);
+    expect(done.training.secureAggregation).toBe(false);
+    const history = (await (await fetch(`${coordinator.url}/jobs/${id}/rounds`)).json()) as {
+      rounds: unknown[];
+      participants: { accepted: boolean; reason: string | null }[];
+    };
+    expect(history.rounds).toEqual([]);
+    expect(history.participants).toHaveLength(3);
+    for (const p of history.participants) {
+      expect(p.accepted).toBe(false);
+      expect(p.reason).toMatch(/^secagg-required/);
+    }
+    expect(await framesIn('plain-update')).toBe(0);
+    expect((await fetch(`${coordinator.url}/models/${id}`)).status).toBe(404);
+    await closeSilos();
+  }, 180_000);
+
+  it('completes a plain job with silos whose owners allow it, summing plain updates', async () => {
+    await startSilos(true);
+    const secaggBefore = await framesIn('secagg');
+    const id = await submit(2, false);
+    const done = await waitFor(id);
+    expect({ ...done, reason: done.status === 'failed' ? done.reason : null }).toMatchObject({
+      status: 'completed',
+      currentRound: 2,
+      reason: null,
+      training: { secureAggregation: false },
+    });
+    // Three silos × two rounds of plain updates, and no SecAgg+ traffic.
+    expect(await framesIn('plain-update')).toBe(6);
+    expect(await framesIn('secagg')).toBe(secaggBefore);
+    const history = (await (await fetch(`${coordinator.url}/jobs/${id}/rounds`)).json()) as {
+      rounds: { round: number; participants: number; dropouts: number; accuracy: number | null }[];
+    };
+    expect(history.rounds.map((r) => [r.round, r.participants, r.dropouts])).toEqual([
+      [1, 3, 0],
+      [2, 3, 0],
+    ]);
+    for (const r of history.rounds) expect(r.accuracy).toBeGreaterThanOrEqual(0);
+    // The model is delivered as for any job: encrypted to the buyer, on IPFS, recorded on chain.
+    const model = (await (await fetch(`${coordinator.url}/models/${id}`)).json()) as { cid: string };
+    expect((await buyerClient.getModel(`0x${id}`)).modelCid).toBe(model.cid);
+    const contentStore = coordinator.app.get<CoordinatorContentStore>(CONTENT_STORE);
+    const bundle = JSON.parse(new TextDecoder().decode(decrypt(await contentStore.get(model.cid), [recipient]))) as {
+      weights: string;
+    };
+    const weights = decodeWeights(new Uint8Array(Buffer.from(bundle.weights, 'base64')));
+    expect(weights.length).toBe(parseModelSpec(TEST_MODEL_SPEC).layout.totalSize);
+    expect(weights.every(Number.isFinite)).toBe(true);
+    await closeSilos();
+  }, 180_000);
+});
