@@ -19,6 +19,7 @@ import {
 import { SecAggError, refuse } from './errors.js';
 import { NeighbourhoodGraph } from './graph.js';
 import { validateParams } from './params.js';
+import { keyAgreement } from './keyobjects.js';
 import { addMasksParallel, defaultMaskThreads } from './parallel.js';
 import { pairwiseMaskKey, pairwiseSign, selfMaskKey, type MaskTerm } from './prg.js';
 import { dequantiseSum } from './quantize.js';
@@ -371,8 +372,9 @@ export class SecAggServer {
       const derived = this.x25519.publicKey(sk);
       if (!derived.every((x, i) => x === pk[i]))
         refuse('RECONSTRUCTION_FAILED', `shares of ${v} do not reconstruct its advertised mask key`);
+      const agree = keyAgreement(this.x25519, sk); // sk parsed once for all its partners
       for (const u of partners) {
-        const shared = this.x25519.sharedSecret(sk, this.keys.get(u)!.maskKey);
+        const shared = agree(this.keys.get(u)!.maskKey);
         // u added pairwiseSign(u, v) · PRG(s_{u,v}); take it out.
         masks.push({ key: pairwiseMaskKey(shared, jobId, round, u, v), sign: pairwiseSign(u, v) === 1 ? -1 : 1 });
       }
