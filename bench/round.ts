@@ -6,7 +6,7 @@
 // carries the offers and admission checks), bytes per silo per round from the coordinator's wire counters, and the
 // CPU time of the whole process (coordinator + 10 silos) per round.
 //
-//   npm run bench -- round [--json] [--rounds R] [--repeats K] [--silos N]
+//   npm run bench -- round [--json] [--rounds R] [--repeats K] [--silos N] [--owner-cache]
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +38,11 @@ const SILOS = arg('silos', 10);
 const ROUNDS = arg('rounds', 4);
 const REPEATS = arg('repeats', 2);
 const PER_DIGIT = 3;
+/**
+ * `--owner-cache`: each silo memoises `chain.getDataset` (what SiloClient.onRoster asks per roster member, every
+ * round, one after another) — shows what caching roster ownership per job in apps/silo would save. Off by default.
+ */
+const OWNER_CACHE = process.argv.includes('--owner-cache');
 const SPEC = {
   inputShape: [784],
   layers: [
@@ -74,6 +79,23 @@ function metric(text: string, name: string, label: string, value: string): numbe
     total += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return total;
+}
+
+/** The chain client with `getDataset` memoised (every other call goes to the real client). */
+function withDatasetCache(chain: SealfoldChain): SealfoldChain {
+  const cache = new Map<string, ReturnType<SealfoldChain['getDataset']>>();
+  return new Proxy(chain, {
+    get(target, key) {
+      if (key === 'getDataset')
+        return (id: bigint) => {
+          let hit = cache.get(String(id));
+          if (!hit) cache.set(String(id), (hit = target.getDataset(id)));
+          return hit;
+        };
+      const value = Reflect.get(target, key, target) as unknown;
+      return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  });
 }
 
 interface JobFigures {
@@ -175,7 +197,7 @@ async function main(): Promise<void> {
           coordinatorUrl: coordinator.url,
           wallet: o.wallet,
           identities: [o.identity],
-          chain: o.chain,
+          chain: OWNER_CACHE ? withDatasetCache(o.chain) : o.chain,
           store,
           datasets: [o.datasetId],
           stateDir,
@@ -189,7 +211,8 @@ async function main(): Promise<void> {
     const d = initialWeights(SPEC, 'bench').length;
     say(
       `${SILOS} real silos over WebSocket, model 784-128-10 (d = ${d}), ${PER_DIGIT * 10} MNIST images per silo ` +
-        `(90 % trained, 1 epoch), ${ROUNDS} rounds per job, ${REPEATS} job(s) per mode, medians of rounds 2..${ROUNDS}`,
+        `(90 % trained, 1 epoch), ${ROUNDS} rounds per job, ${REPEATS} job(s) per mode, medians of rounds 2..${ROUNDS}` +
+        (OWNER_CACHE ? '; silos cache on-chain dataset owners (--owner-cache)' : ''),
     );
 
     let nonce = 0n;
