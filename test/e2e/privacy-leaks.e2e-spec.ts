@@ -202,6 +202,12 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
 
     needles = [...textNeedles('canary level', CANARY_LEVEL), ...numberNeedles('canary value', CANARY_VALUE)];
     for (const [i, o] of owners.entries()) {
+      // Whole plaintext rows without a canary value in them (the `site-plain` rows): a leaked row, not just a value.
+      const plainRows = canaryCsv(i)
+        .split('\n')
+        .filter((l) => l.includes('site-plain') && !l.includes(CANARY_VALUE))
+        .slice(0, 3);
+      for (const [k, row] of plainRows.entries()) needles.push(...textNeedles(`owner ${i} plaintext row ${k}`, row));
       const ageSecret = o.identity.toSecretString();
       const decoded = bech32.decode(ageSecret as `${string}1${string}`, 1023);
       needles.push(
@@ -336,6 +342,16 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
       throw new Error(`silo start exited ${cliSiloRun.code}:\n${cliSiloRun.stderr}`);
     for (const s of silos.splice(0)) await s.close();
     await coordinator.close();
+    // The decrypted cache itself: 32-byte slices of each owner's dense features (after the header), searched too.
+    for (const [i, o] of owners.entries()) {
+      const cache = readFileSync(join(o.stateDir, 'cache', `${o.manifestCid}.dense`));
+      const body = cache.length - 4 * 50;
+      for (const at of [body - 4 * 50 * 6, body - 4 * 50 * 3, body - 64])
+        needles.push({
+          name: `owner ${i} decrypted cache bytes @${at}`,
+          bytes: Buffer.from(cache.subarray(at, at + 32)),
+        });
+    }
   }, 300_000);
 
   const ownerChains: SealfoldChain[] = [];
@@ -372,7 +388,7 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
   });
 
   it('the canaries are really in the owners’ private dirs (cache 0700, files 0600), so absence elsewhere means something', () => {
-    for (const o of owners) {
+    for (const [i, o] of owners.entries()) {
       const cacheDir = join(o.stateDir, 'cache');
       expect(statSync(o.stateDir).mode & 0o777).toBe(0o700);
       expect(statSync(cacheDir).mode & 0o777).toBe(0o700);
@@ -381,6 +397,7 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
       for (const f of cached) expect(statSync(join(cacheDir, f)).mode & 0o777).toBe(0o600);
       const hits = scanDir(cacheDir, needles).hits.map((h) => h.needle);
       expect(hits).toEqual(expect.arrayContaining(['canary value (float32 LE)', 'canary level (text)']));
+      expect(hits.filter((n) => n.startsWith(`owner ${i} decrypted cache bytes`)).length).toBe(3);
       const keystore = join(o.cli.home, 'keystore');
       expect(statSync(keystore).mode & 0o777).toBe(0o700);
       for (const f of filesUnder(keystore)) expect(statSync(join(keystore, f)).mode & 0o777).toBe(0o600);
