@@ -107,6 +107,8 @@ export class JobRun {
   private wake: (() => void) | undefined;
   /** Offers sent, by dataset: the session they went to. */
   private readonly offered = new Map<string, string>();
+  /** The roster each dataset's silo last received, as `sessionId|members` (see startRound). */
+  private readonly rosterSent = new Map<string, string>();
   private readonly replies = new Map<string, WireControl<'job-reply'>>();
   private readonly evalResults = new Map<number, WireControl<'eval-result'>>();
   private members: Member[] = [];
@@ -394,18 +396,21 @@ export class JobRun {
     };
   }
 
-  /** Sends the round's global model (and, for SecAgg+, the roster the silos check on chain) to every member. */
+  /**
+   * Sends the round's global model to every member and, for SecAgg+, the roster the silos check on chain — only to
+   * a member whose session has not yet seen this very roster. A silo keeps the verified roster for the job and
+   * re-checks it only when it changes (a dropout, a reconnected silo), rather than reading every owner on chain in
+   * every round; an unchanged roster gives the coordinator nothing new to claim.
+   */
   private startRound(round: number, global: Float32Array): void {
+    const members = this.members.map((m) => ({
+      clientId: m.clientId,
+      address: m.session.address,
+      datasetId: m.datasetId,
+    }));
+    const key = JSON.stringify(members);
     const roster = this.secure
-      ? encodeControlFrameFor('roster', this.id, round, {
-          jobId: this.id,
-          round,
-          members: this.members.map((m) => ({
-            clientId: m.clientId,
-            address: m.session.address,
-            datasetId: m.datasetId,
-          })),
-        })
+      ? encodeControlFrameFor('roster', this.id, round, { jobId: this.id, round, members })
       : undefined;
     const model = encodeWireFrame({
       type: 'round-start',
@@ -415,7 +420,11 @@ export class JobRun {
       payload: encodeWeights(global),
     });
     for (const m of this.members) {
-      if (roster) m.session.sendRaw(roster);
+      const seen = `${m.session.sessionId}|${key}`;
+      if (roster && this.rosterSent.get(m.datasetId) !== seen) {
+        m.session.sendRaw(roster);
+        this.rosterSent.set(m.datasetId, seen);
+      }
       m.session.sendRaw(model);
     }
   }
