@@ -39,8 +39,9 @@ const ROUNDS = arg('rounds', 4);
 const REPEATS = arg('repeats', 2);
 const PER_DIGIT = 3;
 /**
- * `--owner-cache`: each silo memoises `chain.getDataset` (what SiloClient.onRoster asks per roster member, every
- * round, one after another) — shows what caching roster ownership per job in apps/silo would save. Off by default.
+ * `--owner-cache`: each silo memoises `chain.getDataset` (what SiloClient.onRoster asks per roster member, one after
+ * another). Since the coordinator sends a roster only when it changes this matters for round 1 only (excluded from
+ * the medians); it shows what caching owners in apps/silo would save there. Off by default.
  */
 const OWNER_CACHE = process.argv.includes('--owner-cache');
 const SPEC = {
