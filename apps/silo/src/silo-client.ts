@@ -55,6 +55,8 @@ interface JobState {
   readonly certificates: CertificateCache;
   /** Dataset ids of the signed request: every roster member must own one of them. */
   readonly request: readonly bigint[];
+  /** On-chain owner of each dataset of the request, looked up once per job. */
+  readonly owners: Map<string, Promise<string>>;
   /** Wallet of each SecAgg+ client id of the current round, checked on chain (the chain is the PKI). */
   walletOf: ReadonlyMap<number, string>;
   readonly secagg: boolean;
@@ -276,6 +278,7 @@ export class SiloClient {
         session,
         certificates: new CertificateCache(),
         request: offer.request.datasets,
+        owners: new Map(),
         walletOf: new Map(),
         secagg: offer.secagg.enabled,
       });
@@ -295,11 +298,24 @@ export class SiloClient {
   private async onRoster(roster: WireControl<'roster'>): Promise<void> {
     const job = this.jobs.get(roster.jobId);
     if (!job) return;
+    // Owners are read from the chain in parallel and remembered for the job (a transfer mid-job is not followed).
+    const owners = await Promise.all(
+      roster.members.map((m) => {
+        const datasetId = BigInt(m.datasetId);
+        if (!job.request.includes(datasetId)) return undefined;
+        let owner = job.owners.get(m.datasetId);
+        if (!owner) {
+          owner = this.options.ownerOf(datasetId);
+          job.owners.set(m.datasetId, owner);
+          owner.catch(() => job.owners.delete(m.datasetId));
+        }
+        return owner.catch(() => undefined);
+      }),
+    );
     const walletOf = new Map<number, string>();
     const seen = new Set<string>();
-    for (const m of roster.members) {
-      const datasetId = BigInt(m.datasetId);
-      const owner = job.request.includes(datasetId) ? await this.options.ownerOf(datasetId) : undefined;
+    for (const [i, m] of roster.members.entries()) {
+      const owner = owners[i];
       if (!owner || owner.toLowerCase() !== m.address.toLowerCase() || seen.has(m.datasetId)) {
         this.options.logger.warn({ jobId: roster.jobId, clientId: m.clientId }, 'roster member is not a dataset owner');
         walletOf.clear();
