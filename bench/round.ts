@@ -176,7 +176,7 @@ async function main(): Promise<void> {
         SEALFOLD_PORT: '0',
         SEALFOLD_DATA_DIR: join(dir, 'coordinator'),
         SEALFOLD_CHAIN_RPC: chain.rpcUrl,
-        SEALFOLD_CHAIN_DEPLOYMENT: join(dir, 'chain-data', 'chain', 'deployment.json'),
+        SEALFOLD_CONTRACTS: join(dir, 'chain-data', 'chain', 'deployment.json'),
         SEALFOLD_STAGE_TIMEOUT_MS: '60000',
         SEALFOLD_TRAIN_TIMEOUT_MS: '120000',
         SEALFOLD_MIN_SILOS: String(SILOS),

@@ -54,7 +54,7 @@ describe('dataset and licence index (real EDR chain, Helia)', () => {
         SEALFOLD_PORT: '0',
         SEALFOLD_DATA_DIR: join(dir, 'coordinator'),
         SEALFOLD_CHAIN_RPC: fixture.chain.rpcUrl,
-        SEALFOLD_CHAIN_DEPLOYMENT: fixture.deploymentPath,
+        SEALFOLD_CONTRACTS: fixture.deploymentPath,
         SEALFOLD_INDEX_INTERVAL_MS: '100',
         SEALFOLD_LOG_LEVEL: 'silent',
       }),

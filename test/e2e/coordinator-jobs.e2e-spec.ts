@@ -42,7 +42,7 @@ describe('job admission (real EDR chain)', () => {
       SEALFOLD_PORT: '0',
       SEALFOLD_DATA_DIR: join(dir, 'coordinator'),
       SEALFOLD_CHAIN_RPC: fixture.chain.rpcUrl,
-      SEALFOLD_CHAIN_DEPLOYMENT: fixture.deploymentPath,
+      SEALFOLD_CONTRACTS: fixture.deploymentPath,
       SEALFOLD_LOG_LEVEL: 'silent',
     });
   const start = async () => {

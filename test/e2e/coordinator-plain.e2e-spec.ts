@@ -186,7 +186,7 @@ describe('jobs without SecAgg+ (real silos over the gateway)', () => {
         SEALFOLD_PORT: '0',
         SEALFOLD_DATA_DIR: join(dir, 'coordinator'),
         SEALFOLD_CHAIN_RPC: fixture.chain.rpcUrl,
-        SEALFOLD_CHAIN_DEPLOYMENT: fixture.deploymentPath,
+        SEALFOLD_CONTRACTS: fixture.deploymentPath,
         SEALFOLD_STAGE_TIMEOUT_MS: '8000',
         SEALFOLD_TRAIN_TIMEOUT_MS: '60000',
         SEALFOLD_MIN_SILOS: '3',

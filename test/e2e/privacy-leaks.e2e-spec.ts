@@ -222,7 +222,7 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
         SEALFOLD_PORT: '0',
         SEALFOLD_DATA_DIR: coordinatorDir(),
         SEALFOLD_CHAIN_RPC: fixture.chain.rpcUrl,
-        SEALFOLD_CHAIN_DEPLOYMENT: fixture.deploymentPath,
+        SEALFOLD_CONTRACTS: fixture.deploymentPath,
         SEALFOLD_STAGE_TIMEOUT_MS: '15000',
         SEALFOLD_TRAIN_TIMEOUT_MS: '60000',
         SEALFOLD_MIN_SILOS: '3',

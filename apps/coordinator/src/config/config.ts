@@ -68,9 +68,9 @@ export const CONFIG_VARIABLES = {
     schema: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
   },
   chainDeployment: {
-    name: 'SEALFOLD_CHAIN_DEPLOYMENT',
+    name: 'SEALFOLD_CONTRACTS',
     description:
-      'Contract addresses (deployment.json written by the embedded chain). Empty: `<data dir>/chain/deployment.json`.',
+      'Contract addresses: a deployment.json as the embedded chain writes it ({chainId, contracts}); the CLI reads the same variable. Empty: `<data dir>/chain/deployment.json`.',
     form: 'a file path or empty',
     default: '',
     schema: z.string(),
