@@ -18,7 +18,7 @@
 //   --dir       data directory (default ./.sealfold-demo), wiped at start and left for inspection
 // Exit code 0 on success; on any failure the failing step is named, every child stopped, exit code 1.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire, register } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -224,81 +224,13 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Build: compile the CLI (and the coordinator and silo it starts) when any source is newer than the last build.
-
-function newestSource() {
-  let newest = 0;
-  const walk = (dir) => {
-    if (!existsSync(dir)) return;
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) {
-        if (e.name !== 'node_modules') walk(p);
-      } else if (e.name.endsWith('.ts') && !e.name.endsWith('.spec.ts')) newest = Math.max(newest, statSync(p).mtimeMs);
-    }
-  };
-  for (const app of ['cli', 'coordinator', 'silo']) walk(join(ROOT, 'apps', app, 'src'));
-  for (const lib of readdirSync(join(ROOT, 'libs'))) walk(join(ROOT, 'libs', lib, 'src'));
-  return newest;
-}
-
-/** The build lock bin/sealfold.mjs uses (exclusive-create file holding the builder's pid), so two builds never overlap. */
-function withBuildLock(fn) {
-  const lock = join(ROOT, 'dist/.sealfold-cli.build.lock');
-  mkdirSync(dirname(lock), { recursive: true });
-  for (;;) {
-    try {
-      writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      break;
-    } catch (error) {
-      if (error.code !== 'EEXIST') throw error;
-    }
-    let holder;
-    try {
-      holder = Number(readFileSync(lock, 'utf8'));
-    } catch {
-      continue;
-    }
-    let alive = Number.isInteger(holder) && holder > 0;
-    try {
-      if (alive) process.kill(holder, 0);
-    } catch (error) {
-      alive = error.code === 'EPERM';
-    }
-    if (!alive) rmSync(lock, { force: true });
-    else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
-  }
-  try {
-    return fn();
-  } finally {
-    rmSync(lock, { force: true });
-  }
-}
+// Build: bin/sealfold.mjs compiles the CLI — with the coordinator and silo it starts — when any source under apps/ or
+// libs/ is newer than dist/ (under its build lock); `--version` does just that and exits.
 
 function build() {
-  const stamp = join(ROOT, 'dist/.sealfold-demo.stamp');
-  const entry = join(ROOT, 'dist/apps/cli/src/main.js');
-  const current = () => existsSync(entry) && existsSync(stamp) && statSync(stamp).mtimeMs >= newestSource();
-  if (current()) {
-    say('   dist/ is current');
-    return;
-  }
-  withBuildLock(() => {
-    if (current()) return; // built by someone else while we waited
-    const started = new Date();
-    const tsc = spawnSync(
-      process.execPath,
-      [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'apps/cli/tsconfig.app.json'],
-      { cwd: ROOT, encoding: 'utf8' },
-    );
-    if (!existsSync(entry)) throw new Error(`the build produced no ${entry}:\n${tsc.stdout}${tsc.stderr}`);
-    if (tsc.status !== 0) say(`   warning: tsc reported errors (running the emitted code):\n${tsc.stdout}`);
-    // The same compilation bin/sealfold.mjs runs (apps/cli/tsconfig.app.json): its stamp is current too.
-    for (const file of [stamp, join(ROOT, 'dist/.sealfold-cli.stamp')]) {
-      writeFileSync(file, '');
-      utimesSync(file, started, started);
-    }
-  });
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/sealfold.mjs'), '--version'], { cwd: ROOT, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`building the CLI failed:\n${r.stdout}${r.stderr}`);
+  say(`   ${r.stderr.trim().split('\n').pop() || 'dist/ is current'}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
