@@ -106,10 +106,10 @@ describe('coordinator process', () => {
 
   it('shuts down gracefully on SIGTERM', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'sealfold-proc-'));
+    const child = run({ SEALFOLD_PORT: '0', SEALFOLD_DATA_DIR: dir });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     try {
-      const child = run({ SEALFOLD_PORT: '0', SEALFOLD_DATA_DIR: dir });
       const stdout = collect(child.stdout!);
-      const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
       const url = await new Promise<string>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no listening line: ${stdout()}`)), 150_000);
         child.stdout!.on('data', () => {
@@ -125,6 +125,11 @@ describe('coordinator process', () => {
       expect(await exited).toBe(0);
       expect(stdout()).toMatch(/"msg":"stopped"/);
     } finally {
+      // A failed assertion must not leave the coordinator running (it would recreate its data dir).
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
       await rm(dir, { recursive: true, force: true });
     }
   }, 180_000);
