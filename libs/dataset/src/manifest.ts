@@ -2,6 +2,7 @@
 // the DatasetNFT's tokenURI. Validated on read and on write; serialised canonically so equal manifests give equal
 // bytes (and so equal CIDs): object keys sorted by UTF-16 code units at every level, no whitespace, numbers in
 // ECMAScript shortest form — the JSON Canonicalization Scheme (RFC 8785 §3.2) for the values this schema admits.
+import { canonicalJson } from '@sealfold/protocol';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { CID } from 'multiformats/cid';
 import { z } from 'zod';
@@ -106,18 +107,6 @@ function validate(value: unknown): Manifest {
   const r = ManifestSchema.safeParse(value);
   if (!r.success) throw new DatasetError('INVALID_MANIFEST', `invalid manifest: ${z.prettifyError(r.error)}`);
   return r.data;
-}
-
-/** JSON with keys sorted recursively (RFC 8785 order for these values); arrays keep their order. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
 }
 
 /** Validates and serialises a manifest to canonical UTF-8 JSON bytes. */

@@ -1,7 +1,10 @@
 // Model spec: a validated JSON subset of tfjs layers, its shape inference, parameter count, weight layout and hash.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { canonicalJson } from '@sealfold/protocol';
 import { FlError } from './errors.js';
+
+export { canonicalJson };
 
 export const MODEL_LIMITS = {
   maxLayers: 32,
@@ -202,26 +205,6 @@ export const weightLayout = (spec: unknown): WeightLayout => parseModelSpec(spec
 export function outputsProbabilities(spec: ModelSpec): boolean {
   const last = spec.layers[spec.layers.length - 1];
   return (last.type === 'dense' || last.type === 'activation') && last.activation === 'softmax';
-}
-
-/**
- * Canonical JSON per RFC 8785 (JCS) for the JSON subset used here: object keys sorted by UTF-16 code units,
- * no whitespace, ECMAScript number and string serialisation (§3.2.2, §3.2.3).
- */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value === 'boolean' || typeof value === 'string') return JSON.stringify(value);
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new FlError('INVALID_ARGUMENT', 'canonical JSON has no NaN or Infinity');
-    return JSON.stringify(value);
-  }
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  throw new FlError('INVALID_ARGUMENT', `canonical JSON cannot encode a ${typeof value}`);
 }
 
 /** SHA-256 of the canonical JSON of a validated spec, as 0x-prefixed hex (a bytes32 for the signed JobRequest). */

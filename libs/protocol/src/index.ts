@@ -3,3 +3,4 @@ export * from './secagg.js';
 export * from './secagg-codec.js';
 export * from './job.js';
 export * from './wire.js';
+export * from './canonical-json.js';
