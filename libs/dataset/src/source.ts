@@ -1,22 +1,13 @@
 // Byte sources and gzip detection (RFC 1952 §2.3.1: a gzip member starts with ID1 = 0x1f, ID2 = 0x8b).
+import { bytesOf as sharedBytesOf, type ByteSource } from '@sealfold/protocol';
 import { once } from 'node:events';
 import { createGunzip } from 'node:zlib';
 import { DatasetError } from './errors.js';
 
-/** Anything that yields bytes: a Node Readable (without encoding), an async or sync iterable, or one buffer. */
-export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Uint8Array;
+export type { ByteSource };
 
-export async function* bytesOf(source: ByteSource): AsyncGenerator<Uint8Array> {
-  if (source instanceof Uint8Array) {
-    yield source;
-    return;
-  }
-  for await (const chunk of source as AsyncIterable<unknown>) {
-    if (!(chunk instanceof Uint8Array))
-      throw new DatasetError('INVALID_INPUT', 'source must yield Uint8Array chunks (open streams without an encoding)');
-    yield chunk;
-  }
-}
+export const bytesOf = (source: ByteSource): AsyncGenerator<Uint8Array> =>
+  sharedBytesOf(source, (message) => new DatasetError('INVALID_INPUT', message));
 
 export const isGzip = (head: Uint8Array): boolean => head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b;
 

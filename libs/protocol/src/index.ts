@@ -4,3 +4,4 @@ export * from './secagg-codec.js';
 export * from './job.js';
 export * from './wire.js';
 export * from './canonical-json.js';
+export * from './bytes.js';

@@ -1,9 +1,10 @@
 // The content-addressed store behind sealed datasets: the same interface over embedded Helia and a Kubo daemon.
+import { bytesOf as sharedBytesOf, type ByteSource } from '@sealfold/protocol';
 import { CID } from 'multiformats/cid';
 import { StorageError } from './errors.js';
 
 /** Bytes to add: an async or sync iterable of chunks (a Node Readable without encoding works), or one buffer. */
-export type ByteSource = AsyncIterable<Uint8Array> | Iterable<Uint8Array> | Uint8Array;
+export type { ByteSource };
 
 export interface AddOptions {
   readonly signal?: AbortSignal;
@@ -56,14 +57,5 @@ export function parseCid(cid: string): CID {
   }
 }
 
-export async function* bytesOf(source: ByteSource): AsyncGenerator<Uint8Array> {
-  if (source instanceof Uint8Array) {
-    yield source;
-    return;
-  }
-  for await (const chunk of source as AsyncIterable<unknown>) {
-    if (!(chunk instanceof Uint8Array))
-      throw new StorageError('INVALID_INPUT', 'source must yield Uint8Array chunks (open streams without an encoding)');
-    yield chunk;
-  }
-}
+export const bytesOf = (source: ByteSource): AsyncGenerator<Uint8Array> =>
+  sharedBytesOf(source, (message) => new StorageError('INVALID_INPUT', message));
