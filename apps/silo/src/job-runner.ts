@@ -160,19 +160,19 @@ export class SiloJobRunner {
     const licence = await this.options.chain.getLicence(licenceId);
 
     // 3. The model must be the one the buyer signed, and fit this dataset.
-    let layout;
+    let model;
     try {
       if (modelSpecHash(offer.modelSpec) !== request.modelSpecHash.toLowerCase())
         refuse('model-mismatch', 'the model differs from the signed model spec hash');
-      layout = parseModelSpec(offer.modelSpec).layout;
+      model = parseModelSpec(offer.modelSpec);
     } catch (error) {
       if (error instanceof JobRefusal) throw error;
       return refuse('model-mismatch', `invalid model spec: ${(error as Error).message}`);
     }
     const { data } = opened;
     const numFeatures = data.featureNames.length;
-    const inputSize = parseModelSpec(offer.modelSpec).spec.inputShape.reduce((a, b) => a * b, 1);
-    const outputSize = layout.outputShape.reduce((a, b) => a * b, 1);
+    const inputSize = model.spec.inputShape.reduce((a, b) => a * b, 1);
+    const outputSize = model.layout.outputShape.reduce((a, b) => a * b, 1);
     if (inputSize !== numFeatures || outputSize !== data.classes.length)
       refuse(
         'schema-mismatch',
