@@ -25,9 +25,8 @@ import { SecAggError, refuse } from './errors.js';
 import { NeighbourhoodGraph } from './graph.js';
 import { validateParams, sameParams } from './params.js';
 import { keyAgreement } from './keyobjects.js';
-import { PARALLEL_MIN_WORDS, addMasksParallel, defaultMaskThreads } from './parallel.js';
+import { defaultMaskThreads, maskedInputParallel } from './parallel.js';
 import { pairwiseMaskKey, pairwiseSign, selfMaskKey, shareEncryptionKey, type MaskTerm } from './prg.js';
-import { quantiseWeighted } from './quantize.js';
 import { CertificateCache, keysSignedMessage, survivorsSignedMessage, type SessionIdentity } from './session.js';
 import { decryptShareBundle, encryptShareBundle, type ShareBundle } from './shares.js';
 import { shareSecret } from './shamir.js';
@@ -267,11 +266,6 @@ export class SecAggClient {
     const { t, d } = this.params;
     if (this.held.size < t) refuse('TOO_FEW_NEIGHBOURS', `${this.held.size} live of the neighbourhood, need ${t}`);
     const input = typeof this.options.input === 'function' ? await this.options.input() : this.options.input;
-    const threads = this.options.workers ?? defaultMaskThreads();
-    // Quantise straight into shared memory when the pool will mask it, so no copy crosses threads.
-    const parallel = threads > 1 && this.held.size * (d + 1) >= PARALLEL_MIN_WORDS;
-    const out = new Uint32Array(parallel ? new SharedArrayBuffer(4 * (d + 1)) : new ArrayBuffer(4 * (d + 1)));
-    const vector = quantiseWeighted(input.update, input.weight, this.params, out);
     const masks: MaskTerm[] = [{ key: selfMaskKey(this.selfSeed, jobId, round, this.id), sign: 1 }];
     const agree = keyAgreement(x25519, this.sSk);
     for (const v of this.held.keys()) {
@@ -279,7 +273,9 @@ export class SecAggClient {
       const shared = agree(this.peers.get(v)!.maskKey);
       masks.push({ key: pairwiseMaskKey(shared, jobId, round, this.id, v), sign: pairwiseSign(this.id, v) });
     }
-    await addMasksParallel(vector, masks, parallel ? threads : 1);
+    // Quantisation and masking in one pass per chunk, split across the mask worker pool for large vectors.
+    const threads = this.options.workers ?? defaultMaskThreads();
+    const vector = await maskedInputParallel(input.update, input.weight, this.params, masks, threads);
     if (vector.length !== d + 1) refuse('INVALID_MESSAGE', 'internal: vector length');
     this.stageValue = 'consistency-request';
     return { type: 'secagg/masked-input', ...this.envelope(), vector };

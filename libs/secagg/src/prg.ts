@@ -1,7 +1,8 @@
 // Key derivation (HKDF-SHA256, RFC 5869) and the mask PRG: AES-256-CTR over zero bytes (NIST SP 800-38A §6.5)
 // with a zero initial counter block. Every key is used for exactly one expansion, so the fixed IV is safe; this
 // replaces Flower's numpy PRG seeded with 32 bits (flwrlabs/flower#7522).
-import { createCipheriv, hkdfSync, type Cipher } from 'node:crypto';
+import { createCipheriv, hkdfSync } from 'node:crypto';
+import { maskKernel } from './mask-kernel.js';
 
 const ZERO_IV = Buffer.alloc(16);
 let zeros = Buffer.alloc(0);
@@ -41,38 +42,18 @@ export interface MaskTerm {
   readonly sign: 1 | -1;
 }
 
-const CHUNK_WORDS = 16_384; // 64 KiB: the accumulator chunk stays in cache while every mask is added to it
+/** The keys and signs of `terms`, each key checked. */
+export function maskKeysAndSigns(terms: readonly MaskTerm[]): { keys: Uint8Array[]; signs: (1 | -1)[] } {
+  for (const t of terms)
+    if (!(t.key instanceof Uint8Array) || t.key.length !== 32) throw new RangeError('AES-256 key must be 32 bytes');
+  return { keys: terms.map((t) => t.key), signs: terms.map((t) => t.sign) };
+}
 
-/** The AES-CTR initial counter block of word `word` (a multiple of 4): block ⌊word/4⌋, big-endian 128-bit. */
-export function counterBlockAt(word: number): Buffer {
-  if (!Number.isSafeInteger(word) || word < 0 || word % 4 !== 0)
+/** Checks a keystream word range: start on a 4-word counter block, inside the vector. */
+export function checkWordRange(length: number, start: number, end: number): void {
+  if (!Number.isSafeInteger(start) || start < 0 || start % 4 !== 0)
     throw new RangeError('a keystream slice must start on a 4-word counter block');
-  const iv = Buffer.alloc(16);
-  const block = word / 4;
-  iv.writeUInt32BE(Math.floor(block / 4294967296), 8);
-  iv.writeUInt32BE(block >>> 0, 12);
-  return iv;
-}
-
-const wordsOf = (bytes: Buffer, words: number, scratch: Uint32Array): Uint32Array => {
-  if (isLittleEndian && bytes.byteOffset % 4 === 0) return new Uint32Array(bytes.buffer, bytes.byteOffset, words);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  for (let i = 0; i < words; i++) scratch[i] = view.getUint32(4 * i, true);
-  return scratch;
-};
-
-// Adding two or four keystreams per pass halves the accumulator loads and stores (the loop is memory-bound).
-function add4(p: Uint32Array, a: Uint32Array, b: Uint32Array, c: Uint32Array, d: Uint32Array, n: number) {
-  for (let i = 0; i < n; i++) p[i] += a[i] + b[i] + c[i] + d[i];
-}
-function sub4(p: Uint32Array, a: Uint32Array, b: Uint32Array, c: Uint32Array, d: Uint32Array, n: number) {
-  for (let i = 0; i < n; i++) p[i] -= a[i] + b[i] + c[i] + d[i];
-}
-function add1(p: Uint32Array, a: Uint32Array, n: number) {
-  for (let i = 0; i < n; i++) p[i] += a[i];
-}
-function sub1(p: Uint32Array, a: Uint32Array, n: number) {
-  for (let i = 0; i < n; i++) p[i] -= a[i];
+  if (!Number.isSafeInteger(end) || end > length) throw new RangeError('a keystream slice must end inside the vector');
 }
 
 /**
@@ -81,38 +62,9 @@ function sub1(p: Uint32Array, a: Uint32Array, n: number) {
  * so each accumulator chunk is loaded once per four masks and no mask is ever materialised whole.
  */
 export function addMasks(acc: Uint32Array, terms: readonly MaskTerm[], start = 0, end: number = acc.length): void {
-  if (terms.length === 0 || end <= start) return;
-  const iv = start === 0 ? ZERO_IV : counterBlockAt(start);
-  const plus: Cipher[] = [];
-  const minus: Cipher[] = [];
-  for (const t of terms) {
-    if (!(t.key instanceof Uint8Array) || t.key.length !== 32) throw new RangeError('AES-256 key must be 32 bytes');
-    (t.sign === 1 ? plus : minus).push(createCipheriv('aes-256-ctr', t.key, iv));
-  }
-  const chunkBytes = 4 * CHUNK_WORDS;
-  if (zeros.length < chunkBytes) zeros = Buffer.alloc(chunkBytes);
-  const scratch = Array.from({ length: 4 }, () => new Uint32Array(CHUNK_WORDS));
-  for (let s = start; s < end; s += CHUNK_WORDS) {
-    const words = Math.min(CHUNK_WORDS, end - s);
-    const part = acc.subarray(s, s + words);
-    const input = zeros.subarray(0, 4 * words);
-    for (const [ciphers, four, one] of [
-      [plus, add4, add1],
-      [minus, sub4, sub1],
-    ] as const) {
-      let j = 0;
-      for (; j + 4 <= ciphers.length; j += 4)
-        four(
-          part,
-          wordsOf(ciphers[j].update(input), words, scratch[0]),
-          wordsOf(ciphers[j + 1].update(input), words, scratch[1]),
-          wordsOf(ciphers[j + 2].update(input), words, scratch[2]),
-          wordsOf(ciphers[j + 3].update(input), words, scratch[3]),
-          words,
-        );
-      for (; j < ciphers.length; j++) one(part, wordsOf(ciphers[j].update(input), words, scratch[0]), words);
-    }
-  }
+  checkWordRange(acc.length, start, end);
+  const { keys, signs } = maskKeysAndSigns(terms);
+  if (end > start) maskKernel.addMasks(acc, keys, signs, start, end);
 }
 
 const utf8 = new TextEncoder();
