@@ -144,6 +144,15 @@ function build() {
 
 if (process.env.SEALFOLD_CLI_NO_BUILD !== '1' && isStale()) build();
 
+// The long-running server commands run with glibc malloc settings that only take effect at process start
+// (scripts/malloc-tuning.mjs): start once more with them, unless they are in effect already.
+const words = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+if (words.some((w, i) => (w === 'silo' || w === 'coordinator') && words[i + 1] === 'start')) {
+  const tuning = await import('../scripts/malloc-tuning.mjs');
+  if (await tuning.reexecWithMallocTuning()) process.exit(1); // not reached: the child's exit ends this process
+  tuning.acceptRelayedSignals();
+}
+
 const { register } = await import('node:module');
 register('../scripts/alias-hooks.mjs', import.meta.url);
 const { main } = await import(pathToFileURL(entry).href);

@@ -1,6 +1,7 @@
 // `npm run bench -- <name> [--json] [args]`: builds (incrementally) and runs dist/bench/<name>.js.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { tunedEnv } from './malloc-tuning.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const [name, ...rest] = process.argv.slice(2);
@@ -27,6 +28,7 @@ if (!existsSync(`${root}dist/bench/${name}.js`)) process.exit(build.status ?? 2)
 const run = spawnSync(
   process.execPath,
   ['--import', `${root}scripts/register-aliases.mjs`, `${root}dist/bench/${name}.js`, ...rest],
-  { stdio: 'inherit' },
+  // Benchmarks run with the malloc settings the silo and coordinator processes use (scripts/malloc-tuning.mjs).
+  { stdio: 'inherit', env: tunedEnv() },
 );
 process.exit(run.status ?? 2);

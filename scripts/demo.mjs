@@ -22,6 +22,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire, register } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tunedEnv } from './malloc-tuning.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin/sealfold.mjs');
@@ -106,7 +107,8 @@ function cliEnv(home, extra = {}) {
   const env = { ...process.env, SEALFOLD_HOME: home, SEALFOLD_DATA_DIR: SHARED, SEALFOLD_CLI_NO_BUILD: '1' };
   // The demo is the embedded profile: never an operator's external chain or Kubo node.
   for (const k of ['SEALFOLD_CHAIN_RPC', 'SEALFOLD_IPFS_API', 'SEALFOLD_CONTRACTS', 'SEALFOLD_CHAIN_ID']) delete env[k];
-  return { ...env, ...extra };
+  // Malloc settings for the silos' and coordinator's SecAgg+ buffers, set here so they need no second process.
+  return tunedEnv({ ...env, ...extra });
 }
 
 function spawnCli(name, home, args, extraEnv) {

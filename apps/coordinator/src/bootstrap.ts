@@ -82,7 +82,14 @@ export async function startCoordinator(
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
   logger.info(
-    { url, profile: config.profile, dataDir: config.dataDir, node: process.version },
+    {
+      url,
+      profile: config.profile,
+      dataDir: config.dataDir,
+      node: process.version,
+      // glibc malloc settings (scripts/malloc-tuning.mjs): null means defaults, about 2x slower SecAgg+ buffers
+      glibcTunables: process.env.GLIBC_TUNABLES ?? null,
+    },
     'coordinator listening',
   );
   return {
