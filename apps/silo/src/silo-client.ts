@@ -1,11 +1,12 @@
 // The silo's connection to the coordinator. The silo dials OUT (it works behind NAT), proves its wallet with a
 // signed challenge, announces the datasets it serves, and then only reacts: offers go to the job runner, rounds to
-// a fresh SecAgg+ client wrapped around local training. Nothing but masked vectors, evaluation counts and
+// a fresh SecAgg+ client wrapped around local training (and, for the evaluation, one around the held-out counts).
+// Nothing but masked vectors (evaluation counts in the clear only for jobs without SecAgg+) and
 // refusal reasons leaves through here.
 import { type Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
 import { ed25519, type Ed25519 } from '@sealfold/crypto';
-import { decodeWeights } from '@sealfold/fl';
+import { decodeWeights, evalVector } from '@sealfold/fl';
 import {
   SECAGG_TYPE_CODES,
   WIRE_DEFAULT_MAX_FRAME_BYTES,
@@ -17,6 +18,7 @@ import {
   encodePlainUpdate,
   encodeSecAggMessage,
   encodeWireFrame,
+  evaluationRound,
   isWireControlType,
   siloAuthMessage,
   type SecAggServerMessage,
@@ -60,7 +62,11 @@ interface JobState {
   /** Wallet of each SecAgg+ client id of the current round, checked on chain (the chain is the PKI). */
   walletOf: ReadonlyMap<number, string>;
   readonly secagg: boolean;
+  /** The offer's SecAgg+ maxWeight: the weight bound of the secure evaluation sum too. */
+  readonly maxWeight: number;
   round?: { readonly number: number; readonly client?: SecAggClient };
+  /** The SecAgg+ client of the current round's secure evaluation (round id evaluationRound(round)). */
+  evaluation?: { readonly number: number; readonly client: SecAggClient };
 }
 
 export type SiloConnectionState = 'idle' | 'connecting' | 'authenticating' | 'ready' | 'stopped';
@@ -281,6 +287,7 @@ export class SiloClient {
         owners: new Map(),
         walletOf: new Map(),
         secagg: offer.secagg.enabled,
+        maxWeight: offer.secagg.maxWeight,
       });
       this.options.logger.info({ jobId: offer.jobId, datasetId: offer.datasetId }, 'job accepted');
       reply(true);
@@ -365,7 +372,12 @@ export class SiloClient {
 
   private async onSecAgg(frame: WireFrame): Promise<void> {
     const job = this.jobs.get(frame.jobId);
-    const client = job?.round?.number === frame.round ? job.round.client : undefined;
+    const client =
+      job?.round?.number === frame.round
+        ? job.round.client
+        : job?.evaluation?.number === frame.round
+          ? job.evaluation.client
+          : undefined;
     if (!client) return;
     const message = decodeSecAggMessage(frame.payload) as SecAggServerMessage;
     try {
@@ -400,8 +412,27 @@ export class SiloClient {
   }
 
   private async onEvaluate(frame: WireFrame): Promise<void> {
-    if (!this.jobs.has(frame.jobId)) return;
-    const sums = await this.options.runner.evaluate(frame.jobId, decodeWeights(frame.payload));
+    const job = this.jobs.get(frame.jobId);
+    if (!job) return;
+    const weights = decodeWeights(frame.payload);
+    if (job.secagg) {
+      // Our counts go only into a SecAgg+ sum over the round's contributors: the coordinator sees the total.
+      const round = evaluationRound(frame.round);
+      job.evaluation = {
+        number: round,
+        client: new SecAggClient({
+          jobId: frame.jobId,
+          round,
+          id: job.clientId,
+          session: job.session,
+          walletOf: (id) => job.walletOf.get(id),
+          input: async () => evalVector(await this.options.runner.evaluate(frame.jobId, weights), job.maxWeight),
+          certificates: job.certificates,
+        }),
+      };
+      return;
+    }
+    const sums = await this.options.runner.evaluate(frame.jobId, weights);
     if (sums.count === 0) return;
     this.send(
       encodeControlFrame(

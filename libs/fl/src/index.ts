@@ -50,3 +50,4 @@ export {
   rdpToEpsilon,
 } from './accountant.js';
 export { CryptoUniform, GaussianSampler, SeededRng, type UniformSource } from './rng.js';
+export { EVAL_LOSS_CAP, EVAL_VECTOR_CLIP, evalFromSum, evalVector } from './secure-eval.js';

@@ -47,9 +47,12 @@ export const WIRE_FRAME_TYPES = Object.freeze({
   secagg: 9,
   /** silo → server, binary: an unmasked update for jobs without secure aggregation: f64 weight ‖ encodeWeights. */
   'plain-update': 10,
-  /** server → silo, binary: evaluate the new global model of `round` (payload = encodeWeights). */
+  /**
+   * server → silo, binary: evaluate the new global model of `round` (payload = encodeWeights). With SecAgg+ the
+   * result goes through a SecAgg+ run of its own (round id `evaluationRound(round)`); otherwise as `eval-result`.
+   */
   evaluate: 11,
-  /** silo → server, JSON: federated evaluation result on the silo's held-out split. */
+  /** silo → server, JSON: federated evaluation result on the silo's held-out split (jobs without SecAgg+ only). */
   'eval-result': 12,
   /** server → silo, JSON: the job ended (completed, failed, cancelled). */
   'job-end': 13,
@@ -61,6 +64,18 @@ export const WIRE_FRAME_TYPES = Object.freeze({
    */
   roster: 15,
 } as const);
+
+/**
+ * The SecAgg+ round id of round `round`'s federated evaluation: the same job, session keys and certificates, but a
+ * round id of its own (high bit set), so its keys, masks and messages never mix with the training sum's. Secure-
+ * aggregation `secagg` frames of the evaluation carry this id as their round.
+ */
+export const EVALUATION_ROUND_BIT = 0x8000_0000;
+export function evaluationRound(round: number): number {
+  if (!Number.isInteger(round) || round < 0 || round >= EVALUATION_ROUND_BIT)
+    throw new RangeError('a round number is an integer in [0, 2^31)');
+  return EVALUATION_ROUND_BIT + round;
+}
 
 export type WireFrameType = keyof typeof WIRE_FRAME_TYPES;
 const TYPE_BY_CODE = new Map<number, WireFrameType>(

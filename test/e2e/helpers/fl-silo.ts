@@ -2,8 +2,9 @@
 // real local training and evaluation with tfjs (libs/fl) on a shard of Iris. It can vanish at a chosen stage
 // (the process killed mid-round) to exercise dropout handling.
 import { ed25519 } from '@sealfold/crypto';
-import { evaluateLocal, trainLocal, decodeWeights, type LocalData } from '@sealfold/fl';
+import { evalVector, evaluateLocal, trainLocal, decodeWeights, type LocalData } from '@sealfold/fl';
 import {
+  EVALUATION_ROUND_BIT,
   SECAGG_TYPE_CODES,
   decodeControlPayload,
   decodeSecAggMessage,
@@ -73,6 +74,7 @@ export async function startFlSilo(o: FlSiloOptions): Promise<FlSilo> {
   const certificates = new CertificateCache();
   let roster = new Map<number, string>();
   let global: Float32Array | undefined;
+  let evaluated: Float32Array | undefined;
   let client: SecAggClient | undefined;
   let chain = Promise.resolve();
   const send = (frame: WireFrame) => silo.ws.readyState === silo.ws.OPEN && silo.ws.send(encodeWireFrame(frame));
@@ -103,7 +105,20 @@ export async function startFlSilo(o: FlSiloOptions): Promise<FlSilo> {
         break;
       case 'secagg': {
         const message = decodeSecAggMessage(frame.payload) as SecAggServerMessage;
-        if (message.type === 'secagg/setup') {
+        if (message.type === 'secagg/setup' && frame.round >= EVALUATION_ROUND_BIT) {
+          // The round's secure evaluation: held-out counts as a weighted 2-vector (libs/fl evalVector).
+          const weights = evaluated!;
+          const job = offer!;
+          client = new SecAggClient({
+            jobId: job.jobId,
+            round: frame.round,
+            id: job.clientId,
+            session: session!,
+            walletOf: (id) => roster.get(id),
+            certificates,
+            input: async () => evalVector(await evaluateLocal(job.modelSpec, weights, o.data), job.secagg.maxWeight),
+          });
+        } else if (message.type === 'secagg/setup') {
           const weights = global!;
           const job = offer!;
           client = new SecAggClient({
@@ -140,7 +155,8 @@ export async function startFlSilo(o: FlSiloOptions): Promise<FlSilo> {
         }
         const reply = await client!.handle(message);
         if (reply) {
-          if (reply.type === 'secagg/masked-input') state.contributed.push(frame.round);
+          if (reply.type === 'secagg/masked-input' && frame.round < EVALUATION_ROUND_BIT)
+            state.contributed.push(frame.round);
           send({
             type: 'secagg',
             jobId: frame.jobId,
@@ -153,6 +169,10 @@ export async function startFlSilo(o: FlSiloOptions): Promise<FlSilo> {
       }
       case 'evaluate': {
         const weights = decodeWeights(frame.payload, offer!.dimension);
+        if (offer!.secagg.enabled) {
+          evaluated = weights; // summed by the SecAgg+ run that follows
+          break;
+        }
         const sums = await evaluateLocal(offer!.modelSpec, weights, o.data);
         silo.ws.send(
           encodeControlFrame(

@@ -17,13 +17,17 @@ import {
   jobRequestToJson,
   WIRE_CLOSE_CODES,
   type WireControl,
+  evaluationRound,
+  type SecAggParams,
   type WireControlInput,
   type WireControlType,
   type WireFrame,
 } from '@sealfold/protocol';
 import {
+  EVAL_VECTOR_CLIP,
   combineEval,
   decodeWeights,
+  evalFromSum,
   encodeWeights,
   fedAdamInit,
   fedAdamStep,
@@ -33,7 +37,7 @@ import {
   parseModelSpec,
   type FedAdamState,
 } from '@sealfold/fl';
-import { SecAggError, SecAggServer, makeParams, type SecAggResult } from '@sealfold/secagg';
+import { SecAggError, SecAggServer, makeParams, type SecAggResult, type SecAggServerStep } from '@sealfold/secagg';
 import type { JobRecord } from '../jobs/jobs.repository.js';
 import type { SiloSession } from '../gateway/silo-session.js';
 import type { RoundsRepository } from './rounds.repository.js';
@@ -113,6 +117,8 @@ export class JobRun {
   private readonly evalResults = new Map<number, WireControl<'eval-result'>>();
   private members: Member[] = [];
   private server: SecAggServer | undefined;
+  /** The SecAgg+ round id `server` runs: the round number, or evaluationRound(round) for the evaluation sum. */
+  private secaggRound = 0;
   /** Plain updates of the round in flight, by client id (only while a plain round collects). */
   private plainUpdates: Map<number, { weight: number; update: Float32Array }> | undefined;
   private round = 0;
@@ -185,7 +191,7 @@ export class JobRun {
       }
       case 'secagg': {
         const member = this.members.find((m) => m.session === session);
-        if (!member || !this.server || frame.round !== this.round) return;
+        if (!member || !this.server || frame.round !== this.secaggRound) return;
         let message;
         try {
           message = decodeSecAggMessage(frame.payload);
@@ -472,54 +478,12 @@ export class JobRun {
         `${members.length} silos × maxWeight ${maxWeight} leave ${bits} quantisation bits`,
       );
     const params = makeParams({ n: members.length, d: this.d, clip: updateClip, bits, maxWeight });
-    const server = new SecAggServer({ jobId: this.id, round, params, clients: members.map((m) => m.clientId) });
-    this.server = server;
-    const byId = new Map(members.map((m) => [m.clientId, m]));
     this.startRound(round, global);
-    let dropouts = 0;
-    let step = server.start();
-    try {
-      while (step.kind === 'send') {
-        const stage = step.stage;
-        const started = performance.now();
-        for (const [to, message] of step.messages) {
-          const member = byId.get(to);
-          if (!member) continue;
-          this.send(member.session, {
-            type: 'secagg',
-            jobId: this.id,
-            round,
-            stage: SECAGG_TYPE_CODES[message.type],
-            payload: encodeSecAggMessage(message),
-          });
-        }
-        this.ctx.progress({ round, stage, participants: step.messages.size, dropouts });
-        const timeout = stage === 'masked-input' ? this.ctx.settings.trainTimeoutMs : this.ctx.settings.stageTimeoutMs;
-        // Done when everyone answered, or when everyone still missing has disconnected.
-        await this.until(
-          () => server.complete || [...server.pending].every((id) => !byId.get(id)?.session.open),
-          timeout,
-        );
-        const missing = server.pending.size;
-        dropouts += missing;
-        this.ctx.stageObserved(stage, (performance.now() - started) / 1000, missing);
-        step = await server.advance();
-      }
-    } finally {
-      this.server = undefined;
-    }
+    const { step, dropouts } = await this.driveSecAgg(round, params, members, true, (stage, participants, dropped) => {
+      this.ctx.progress({ round, stage, participants, dropouts: dropped });
+      return stage === 'masked-input' ? this.ctx.settings.trainTimeoutMs : this.ctx.settings.stageTimeoutMs;
+    });
     if (step.kind === 'aborted') {
-      for (const [to, message] of step.messages) {
-        const member = byId.get(to);
-        if (member)
-          this.send(member.session, {
-            type: 'secagg',
-            jobId: this.id,
-            round,
-            stage: SECAGG_TYPE_CODES[message.type],
-            payload: encodeSecAggMessage(message),
-          });
-      }
       this.ctx.rounds.insertRound(this.id, {
         round,
         status: 'aborted',
@@ -536,13 +500,77 @@ export class JobRun {
     return { ...sumOf(step.result), dropouts };
   }
 
-  /** Federated evaluation: each contributor evaluates the new global model on its held-out split. */
+  /**
+   * Drives one SecAgg+ run (id `secaggRound`) over `members` to its end: sends each stage's messages, waits until
+   * everyone answered or everyone missing has disconnected (timeout from `onStage`, which also reports progress),
+   * advances; with `observeStages`, each stage's duration and dropouts go to the metrics. An abort is passed on to
+   * the clients that are still there.
+   */
+  private async driveSecAgg(
+    secaggRound: number,
+    params: SecAggParams,
+    members: readonly Member[],
+    observeStages: boolean,
+    onStage: (stage: string, participants: number, dropouts: number) => number,
+  ): Promise<{ step: Exclude<SecAggServerStep, { kind: 'send' }>; dropouts: number }> {
+    const server = new SecAggServer({
+      jobId: this.id,
+      round: secaggRound,
+      params,
+      clients: members.map((m) => m.clientId),
+    });
+    const byId = new Map(members.map((m) => [m.clientId, m]));
+    const sendAll = (messages: ReadonlyMap<number, Parameters<typeof encodeSecAggMessage>[0]>) => {
+      for (const [to, message] of messages) {
+        const member = byId.get(to);
+        if (!member) continue;
+        this.send(member.session, {
+          type: 'secagg',
+          jobId: this.id,
+          round: secaggRound,
+          stage: SECAGG_TYPE_CODES[message.type as keyof typeof SECAGG_TYPE_CODES],
+          payload: encodeSecAggMessage(message),
+        });
+      }
+    };
+    this.server = server;
+    this.secaggRound = secaggRound;
+    let dropouts = 0;
+    let step = server.start();
+    try {
+      while (step.kind === 'send') {
+        const stage = step.stage;
+        const started = performance.now();
+        sendAll(step.messages);
+        const timeout = onStage(stage, step.messages.size, dropouts);
+        // Done when everyone answered, or when everyone still missing has disconnected.
+        await this.until(
+          () => server.complete || [...server.pending].every((id) => !byId.get(id)?.session.open),
+          timeout,
+        );
+        const missing = server.pending.size;
+        dropouts += missing;
+        if (observeStages) this.ctx.stageObserved(stage, (performance.now() - started) / 1000, missing);
+        step = await server.advance();
+      }
+    } finally {
+      this.server = undefined;
+    }
+    if (step.kind === 'aborted') sendAll(step.messages);
+    return { step, dropouts };
+  }
+
+  /**
+   * Federated evaluation: each contributor evaluates the new global model on its held-out split. With SecAgg+ the
+   * results are summed by a SecAgg+ run of their own (round id evaluationRound(round); libs/fl evalVector), so the
+   * coordinator learns only the example-weighted accuracy and loss over all of them; without it, each silo reports
+   * its counts. Undefined when no silo evaluated anything (or the secure sum aborted).
+   */
   private async evaluate(
     round: number,
     global: Float32Array,
     members: readonly Member[],
   ): Promise<{ loss: number; accuracy: number } | undefined> {
-    this.evalResults.clear();
     const frame = encodeWireFrame({
       type: 'evaluate',
       jobId: this.id,
@@ -551,6 +579,25 @@ export class JobRun {
       payload: encodeWeights(global),
     });
     const started = performance.now();
+    if (this.secure) {
+      if (members.length < SECAGG_MIN_CLIENTS) return undefined;
+      const { maxWeight } = this.job.training;
+      const bits = quantisationBits(members.length, maxWeight);
+      const params = makeParams({ n: members.length, d: 2, clip: EVAL_VECTOR_CLIP, bits, maxWeight });
+      for (const m of members) m.session.sendRaw(frame);
+      this.ctx.progress({ round, stage: 'evaluate', participants: members.length, dropouts: 0 });
+      const { step, dropouts } = await this.driveSecAgg(evaluationRound(round), params, members, false, (stage) =>
+        stage === 'masked-input' ? this.ctx.settings.trainTimeoutMs : this.ctx.settings.stageTimeoutMs,
+      );
+      this.ctx.stageObserved('evaluate', (performance.now() - started) / 1000, dropouts);
+      if (step.kind === 'aborted') {
+        this.ctx.log('secure evaluation aborted', { job: this.id, round, code: step.error.code });
+        return undefined;
+      }
+      const result = evalFromSum(step.result.sum, step.result.totalWeight);
+      return result && { loss: result.loss, accuracy: result.accuracy };
+    }
+    this.evalResults.clear();
     for (const m of members) m.session.sendRaw(frame);
     this.ctx.progress({ round, stage: 'evaluate', participants: members.length, dropouts: 0 });
     await this.until(
