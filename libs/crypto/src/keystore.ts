@@ -12,7 +12,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { chmod, mkdir, readFile, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { inspect } from 'node:util';
-import { Wallet, encryptKeystoreJson, hexlify } from 'ethers';
+// ethers (~40 MB resident) is loaded only when a wallet is created or opened: importing @sealfold/crypto for age
+// alone (the owner's ingest path, the silo's data cache) must not pay for it.
+import type { Wallet } from 'ethers';
 import { formatIdentityFile, loadIdentityFile, writeSecretFileAtomic } from './age/identity-file.js';
 import { X25519Identity } from './age/keys.js';
 import { AgeError, KeystoreError } from './errors.js';
@@ -119,7 +121,8 @@ export async function initKeystore(dir: string, options: InitKeystoreOptions = {
     if (!options.force) throw new KeystoreError('EXISTS', `a keystore already exists in ${dir} (use force to replace)`);
   }
 
-  const privateKey = hexlify(randomBytes(32));
+  const { Wallet, encryptKeystoreJson } = await import('ethers');
+  const privateKey = `0x${randomBytes(32).toString('hex')}`;
   const wallet = new Wallet(privateKey);
   const identity = X25519Identity.generate();
   const info: KeystoreInfo = {
@@ -237,6 +240,7 @@ export async function loadKeystore(dir: string, options: LoadKeystoreOptions = {
   await assertPrivate(join(dir, KEYSTORE_FILES.ageIdentity), 'age identity file');
 
   const walletText = await readFile(walletFile, 'utf8');
+  const { Wallet } = await import('ethers');
   let wallet: Wallet;
   if (info.walletKey === 'plain') {
     const key = walletText.trim();

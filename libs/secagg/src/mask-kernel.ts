@@ -140,16 +140,7 @@ export function createMaskKernel(cipheriv: typeof createCipheriv): MaskKernel {
       maskChunk(acc.subarray(s, s + n), plus, minus, n);
     }
   }
-  function quantiseRange(
-    update: ArrayLike<number>,
-    weight: number,
-    out: Uint32Array,
-    random: Uint32Array,
-    from: number,
-    to: number,
-    clip: number,
-    bits: number,
-  ) {
+  const quantiseRange: MaskKernel['quantiseRange'] = (update, weight, out, random, from, to, clip, bits) => {
     const levels = 2 ** bits - 1;
     const scale = levels / (2 * clip);
     const offset = clip * scale;
@@ -162,19 +153,19 @@ export function createMaskKernel(cipheriv: typeof createCipheriv): MaskKernel {
       const y = x * scale + offset + random[i - from] * inv32;
       out[i] = Math.imul(weight, y >= levels ? levels : y > 0 ? y | 0 : 0);
     }
-  }
-  function maskedInput(
-    update: ArrayLike<number>,
-    weight: number,
-    clip: number,
-    bits: number,
-    out: Uint32Array,
-    keys: readonly Uint8Array[],
-    signs: readonly number[],
-    roundingKey: Uint8Array,
-    start: number,
-    end: number,
-  ) {
+  };
+  const maskedInput: MaskKernel['maskedInput'] = (
+    update,
+    weight,
+    clip,
+    bits,
+    out,
+    keys,
+    signs,
+    roundingKey,
+    start,
+    end,
+  ) => {
     const d = out.length - 1;
     const { plus, minus } = open(keys, signs, start);
     const rounding = cipheriv('aes-256-ctr', roundingKey, counterBlock(start));
@@ -186,7 +177,7 @@ export function createMaskKernel(cipheriv: typeof createCipheriv): MaskKernel {
       if (coordinates < n) out[d] = weight;
       maskChunk(out.subarray(s, s + n), plus, minus, n);
     }
-  }
+  };
   function claimRanges(counter: Int32Array, length: number, claimWords: number, work: (s: number, e: number) => void) {
     for (;;) {
       const start = Atomics.add(counter, 0, 1) * claimWords;

