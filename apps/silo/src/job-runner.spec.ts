@@ -196,6 +196,11 @@ describe('silo job runner (EDR chain, real iris training)', () => {
     expect(job.plannedEpsilon).toBeGreaterThan(4);
     expect(job.plannedEpsilon).toBeLessThan(8);
     const global = initialWeights(MODEL, 1);
+    // A prepared round (trained while the SecAgg+ key stages run) costs nothing until it is handed over.
+    const early = await runner.prepareRound(o.jobId, 1, global);
+    expect(ledger.spent(noiseLicence)).toBe(0);
+    early.charge();
+    expect(ledger.spent(noiseLicence)).toBeCloseTo(early.contribution.epsilon, 6);
     const r1 = await runner.trainRound(o.jobId, 1, global);
     const r2 = await runner.trainRound(o.jobId, 2, global);
     expect(r1.weight).toBe(1);

@@ -228,7 +228,23 @@ export class SiloJobRunner {
    * Trains one round from the global weights and returns the privatised contribution. The ledger is charged
    * before the contribution is returned, so the ε of an update that leaves the silo is always on record.
    */
+  /** Trains and privatises round `round`'s contribution and charges its ε to the licence's ledger. */
   async trainRound(jobId: string, round: number, globalWeights: Float32Array): Promise<RoundContribution> {
+    const prepared = await this.prepareRound(jobId, round, globalWeights);
+    prepared.charge();
+    return prepared.contribution;
+  }
+
+  /**
+   * Trains and privatises round `round`'s contribution without booking it yet: `charge()` books its ε on the
+   * ledger (throwing when the budget is spent) and must run before the update leaves the silo. So a silo can train
+   * while the SecAgg+ key stages run, and a round that aborts before its masked input costs no budget.
+   */
+  async prepareRound(
+    jobId: string,
+    round: number,
+    globalWeights: Float32Array,
+  ): Promise<{ readonly contribution: RoundContribution; charge(): void }> {
     const job = this.job(jobId);
     const { request, training } = job.offer;
     if (!Number.isInteger(round) || round < 1 || round > request.rounds)
@@ -252,9 +268,15 @@ export class SiloJobRunner {
       update = clipL2(update, job.dp.clipNorm).clipped;
     }
     const epsilon = jobEpsilon(job.dp, round);
-    this.options.ledger.charge(job.licenceId, jobId, round, epsilon);
     // With DP every owner weighs 1 (sensitivity C per owner); without, FedAvg weighs by sample count.
-    return { update, weight: noisy ? 1 : result.numSamples, numSamples: result.numSamples, loss: result.loss, epsilon };
+    const contribution = {
+      update,
+      weight: noisy ? 1 : result.numSamples,
+      numSamples: result.numSamples,
+      loss: result.loss,
+      epsilon,
+    };
+    return { contribution, charge: () => this.options.ledger.charge(job.licenceId, jobId, round, epsilon) };
   }
 
   /** Federated evaluation on the held-out split: counts and sums only. */

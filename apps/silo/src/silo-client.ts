@@ -339,12 +339,8 @@ export class SiloClient {
     const job = this.jobs.get(frame.jobId);
     if (!job) return;
     const globalWeights = decodeWeights(frame.payload);
-    const train = async () => {
-      const c = await this.options.runner.trainRound(frame.jobId, frame.round, globalWeights);
-      return { update: c.update, weight: c.weight };
-    };
     if (!job.secagg) {
-      const { update, weight } = await train();
+      const { update, weight } = await this.options.runner.trainRound(frame.jobId, frame.round, globalWeights);
       this.send(
         encodeWireFrame({
           type: 'plain-update',
@@ -356,6 +352,10 @@ export class SiloClient {
       );
       return;
     }
+    // Train now, while the SecAgg+ key stages run (they do not need the update); the contribution is booked on the
+    // ε ledger and handed over only when the masked-input stage asks for it, so an aborted round costs no budget.
+    const prepared = this.options.runner.prepareRound(frame.jobId, frame.round, globalWeights);
+    prepared.catch(() => {}); // a refusal surfaces in the masked-input stage, which awaits it
     job.round = {
       number: frame.round,
       client: new SecAggClient({
@@ -364,7 +364,11 @@ export class SiloClient {
         id: job.clientId,
         session: job.session,
         walletOf: (id) => job.walletOf.get(id),
-        input: train,
+        input: async () => {
+          const { contribution, charge } = await prepared;
+          charge();
+          return { update: contribution.update, weight: contribution.weight };
+        },
         certificates: job.certificates,
       }),
     };

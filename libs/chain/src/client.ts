@@ -419,6 +419,9 @@ export async function connectChain(options: ConnectOptions) {
     };
 
   const runner = wallet ?? provider;
+  // One Contract per address: building one parses its whole ABI (~3 ms in ethers), which per read dominated the
+  // silos' roster and admission checks.
+  const contracts = new Map<string, Contract>();
   const contractOf = <N extends ContractName>(name: N): Contract => {
     if (addresses === undefined) throw new ChainError('NOT_DEPLOYED', 'no contract addresses configured');
     const address = {
@@ -426,7 +429,10 @@ export async function connectChain(options: ConnectOptions) {
       DatasetLicence: addresses.datasetLicence,
       ModelRegistry: addresses.modelRegistry,
     }[name];
-    return new Contract(address, ARTIFACTS[name].abi as InterfaceAbi, runner);
+    const key = `${name}@${address}`;
+    let contract = contracts.get(key);
+    if (!contract) contracts.set(key, (contract = new Contract(address, ARTIFACTS[name].abi as InterfaceAbi, runner)));
+    return contract;
   };
   const needSigner = (label: string): Wallet => {
     if (wallet === undefined) throw new InvalidArgumentError(`${label} needs a signer (key file)`);

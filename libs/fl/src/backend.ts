@@ -39,6 +39,15 @@ export async function initBackend(options: { prefer?: BackendName } = {}): Promi
     if (tf.getBackend() !== chosen.name) await tf.setBackend(chosen.name);
     return chosen;
   }
+  // Concurrent first calls share one selection: interleaved setBackend calls leave tfjs on a half-initialised
+  // backend ("Backend 'cpu' has not yet been initialized"), as ten silos starting their first round at once showed.
+  if (!options.prefer) return (selecting ??= selectBackend({}).finally(() => (selecting = undefined)));
+  return selectBackend(options);
+}
+
+let selecting: Promise<BackendInfo> | undefined;
+
+async function selectBackend(options: { prefer?: BackendName }): Promise<BackendInfo> {
   // PROD silences the "install tfjs-node" banner and skips per-op debug checks.
   tf.env().set('PROD', true);
   const order = options.prefer ? [options.prefer, ...ORDER.filter((n) => n !== options.prefer)] : ORDER;
@@ -76,7 +85,7 @@ export function missingKernels(spec: ModelSpec, backend: string): string[] {
 
 /**
  * Makes the active backend one that can train `spec`: the chosen backend if it has every needed kernel, else cpu.
- * The backend is process-global in tfjs, so callers run one training at a time.
+ * The backend is process-global in tfjs: call it inside `withBackendFor`, which runs one model at a time.
  */
 export async function useBackendFor(spec: ModelSpec): Promise<BackendName> {
   const info = chosen ?? (await initBackend());
@@ -84,4 +93,17 @@ export async function useBackendFor(spec: ModelSpec): Promise<BackendName> {
   if (tf.getBackend() !== target && !(await tf.setBackend(target)))
     throw new FlError('BACKEND_UNAVAILABLE', `cannot switch to ${target}`);
   return target;
+}
+
+let exclusiveTail: Promise<unknown> = Promise.resolve();
+
+/**
+ * Runs `fn` with a backend that can train `spec` active, after every earlier call has finished: one training or
+ * evaluation at a time per process, because the tfjs backend is process-global and a conv model (cpu) would
+ * otherwise switch it under a dense model's training (wasm). Callers queue in order; a failure frees the queue.
+ */
+export function withBackendFor<T>(spec: ModelSpec, fn: (backend: BackendName) => Promise<T>): Promise<T> {
+  const run = exclusiveTail.then(async () => fn(await useBackendFor(spec)));
+  exclusiveTail = run.catch(() => undefined);
+  return run;
 }

@@ -1,7 +1,14 @@
 // libs/fl: federated-learning engine (tfjs backend, model spec, local training, strategies, DP, evaluation).
 // Imports no Nest, no secagg/chain/storage: the apps wrap it with SecAgg+ and transport.
 export { FlError, type FlErrorCode } from './errors.js';
-export { type BackendInfo, type BackendName, initBackend, missingKernels, useBackendFor } from './backend.js';
+export {
+  type BackendInfo,
+  type BackendName,
+  initBackend,
+  missingKernels,
+  useBackendFor,
+  withBackendFor,
+} from './backend.js';
 export {
   ACTIVATIONS,
   type Activation,

@@ -1,7 +1,7 @@
 // Local training (optionally FedProx) and federated evaluation on the owner's machine.
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { useBackendFor } from './backend.js';
+import { withBackendFor } from './backend.js';
 import { type LocalData, validateLocalData } from './data.js';
 import { FlError, assertArg } from './errors.js';
 import { type BuiltModel, buildModel, flattenWeights } from './model.js';
@@ -97,69 +97,70 @@ export async function trainLocal(options: TrainLocalOptions): Promise<TrainLocal
   if (!(global instanceof Float32Array) || global.length !== layout.totalSize)
     throw new FlError('WEIGHTS_MISMATCH', `globalWeights must be a Float32Array of ${layout.totalSize}`);
 
-  const backend = await useBackendFor(spec);
-  const started = performance.now();
-  const built = buildModel(spec, { weights: global });
-  const optimizer: tf.Optimizer =
-    options.optimizer === 'sgd' ? tf.train.sgd(learningRate) : tf.train.adam(learningRate);
-  const trainableIdx = layout.entries.flatMap((e, k) => (e.trainable ? [k] : []));
-  const trainable = trainableIdx.map((k) => built.variables[k].read() as tf.Variable);
-  const anchors =
-    mu > 0
-      ? trainableIdx.map((k) => {
-          const e = layout.entries[k];
-          return tf.tensor(global.subarray(e.offset, e.offset + e.size), [...e.shape], 'float32');
-        })
-      : [];
-  const dropouts = built.model.layers.filter((l) => l.getClassName() === 'Dropout');
-  const probabilities = outputsProbabilities(spec);
-  const rng = new SeededRng(seed, 'sealfold/fl/train');
-  const epochLosses: number[] = [];
-  try {
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      const order = permutation(n, rng);
-      let lossSum = 0;
-      for (let start = 0; start < n; start += batchSize) {
-        const end = Math.min(n, start + batchSize);
-        // tfjs Dropout draws its mask from its `seed` field; a fresh seed per step keeps masks reproducible
-        // without repeating one mask every step.
-        for (const l of dropouts) (l as unknown as { seed?: number }).seed = rng.nextUint32();
-        const value = tf.tidy(() => {
-          const { x, y } = batchTensors(spec, options.data, order, start, end);
-          const { value: loss, grads } = tf.variableGrads(() => {
-            const out = built.model.apply(x, { training: true }) as tf.Tensor;
-            let total = tf.mean(perSampleLoss(out, y, probabilities));
-            if (mu > 0) {
-              const prox = tf.addN(trainable.map((w, k) => tf.sum(tf.square(tf.sub(w, anchors[k])))));
-              total = tf.add(total, tf.mul(mu / 2, prox));
-            }
-            return total as tf.Scalar;
-          }, trainable);
-          optimizer.applyGradients(grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
-          return loss;
-        });
-        const batchLoss = value.dataSync()[0];
-        value.dispose();
-        if (!Number.isFinite(batchLoss)) throw new FlError('INVALID_ARGUMENT', 'training diverged (non-finite loss)');
-        lossSum += batchLoss * (end - start);
+  return withBackendFor(spec, async (backend) => {
+    const started = performance.now();
+    const built = buildModel(spec, { weights: global });
+    const optimizer: tf.Optimizer =
+      options.optimizer === 'sgd' ? tf.train.sgd(learningRate) : tf.train.adam(learningRate);
+    const trainableIdx = layout.entries.flatMap((e, k) => (e.trainable ? [k] : []));
+    const trainable = trainableIdx.map((k) => built.variables[k].read() as tf.Variable);
+    const anchors =
+      mu > 0
+        ? trainableIdx.map((k) => {
+            const e = layout.entries[k];
+            return tf.tensor(global.subarray(e.offset, e.offset + e.size), [...e.shape], 'float32');
+          })
+        : [];
+    const dropouts = built.model.layers.filter((l) => l.getClassName() === 'Dropout');
+    const probabilities = outputsProbabilities(spec);
+    const rng = new SeededRng(seed, 'sealfold/fl/train');
+    const epochLosses: number[] = [];
+    try {
+      for (let epoch = 0; epoch < epochs; epoch++) {
+        const order = permutation(n, rng);
+        let lossSum = 0;
+        for (let start = 0; start < n; start += batchSize) {
+          const end = Math.min(n, start + batchSize);
+          // tfjs Dropout draws its mask from its `seed` field; a fresh seed per step keeps masks reproducible
+          // without repeating one mask every step.
+          for (const l of dropouts) (l as unknown as { seed?: number }).seed = rng.nextUint32();
+          const value = tf.tidy(() => {
+            const { x, y } = batchTensors(spec, options.data, order, start, end);
+            const { value: loss, grads } = tf.variableGrads(() => {
+              const out = built.model.apply(x, { training: true }) as tf.Tensor;
+              let total = tf.mean(perSampleLoss(out, y, probabilities));
+              if (mu > 0) {
+                const prox = tf.addN(trainable.map((w, k) => tf.sum(tf.square(tf.sub(w, anchors[k])))));
+                total = tf.add(total, tf.mul(mu / 2, prox));
+              }
+              return total as tf.Scalar;
+            }, trainable);
+            optimizer.applyGradients(grads as unknown as Parameters<typeof optimizer.applyGradients>[0]);
+            return loss;
+          });
+          const batchLoss = value.dataSync()[0];
+          value.dispose();
+          if (!Number.isFinite(batchLoss)) throw new FlError('INVALID_ARGUMENT', 'training diverged (non-finite loss)');
+          lossSum += batchLoss * (end - start);
+        }
+        epochLosses.push(lossSum / n);
       }
-      epochLosses.push(lossSum / n);
+      const local = flattenWeights(built);
+      const update = new Float32Array(local.length);
+      for (let i = 0; i < local.length; i++) update[i] = local[i] - global[i];
+      const seconds = (performance.now() - started) / 1000;
+      return {
+        update,
+        numSamples: n,
+        loss: epochLosses[epochLosses.length - 1],
+        metrics: { epochLosses, backend, seconds, samplesPerSecond: (n * epochs) / seconds },
+      };
+    } finally {
+      for (const a of anchors) a.dispose();
+      optimizer.dispose();
+      built.model.dispose();
     }
-    const local = flattenWeights(built);
-    const update = new Float32Array(local.length);
-    for (let i = 0; i < local.length; i++) update[i] = local[i] - global[i];
-    const seconds = (performance.now() - started) / 1000;
-    return {
-      update,
-      numSamples: n,
-      loss: epochLosses[epochLosses.length - 1],
-      metrics: { epochLosses, backend, seconds, samplesPerSecond: (n * epochs) / seconds },
-    };
-  } finally {
-    for (const a of anchors) a.dispose();
-    optimizer.dispose();
-    built.model.dispose();
-  }
+  });
 }
 
 /** Counts and sums only, so that owners' results can be added (e.g. through SecAgg+) before dividing. */
@@ -181,30 +182,31 @@ export async function evaluateLocal(
   assertArg(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= 65536, 'batchSize must be in [1, 65536]');
   const { spec, layout } = parseModelSpec(modelSpec);
   const n = checkShapes(spec, layout.outputShape[0], data);
-  await useBackendFor(spec);
-  const built: BuiltModel = buildModel(spec, { weights });
-  const probabilities = outputsProbabilities(spec);
-  const order = new Uint32Array(n).map((_, i) => i);
-  let correct = 0;
-  let lossSum = 0;
-  try {
-    for (let start = 0; start < n; start += batchSize) {
-      const end = Math.min(n, start + batchSize);
-      const [c, l] = tf.tidy(() => {
-        const { x, y } = batchTensors(spec, data, order, start, end);
-        const out = (built.model as tfl.Sequential).predict(x) as tf.Tensor;
-        const hits = tf.sum(tf.cast(tf.equal(tf.argMax(out, -1), tf.argMax(y, -1)), 'float32'));
-        return [hits, tf.sum(perSampleLoss(out, y, probabilities))];
-      });
-      correct += c.dataSync()[0];
-      lossSum += l.dataSync()[0];
-      c.dispose();
-      l.dispose();
+  return withBackendFor(spec, async () => {
+    const built: BuiltModel = buildModel(spec, { weights });
+    const probabilities = outputsProbabilities(spec);
+    const order = new Uint32Array(n).map((_, i) => i);
+    let correct = 0;
+    let lossSum = 0;
+    try {
+      for (let start = 0; start < n; start += batchSize) {
+        const end = Math.min(n, start + batchSize);
+        const [c, l] = tf.tidy(() => {
+          const { x, y } = batchTensors(spec, data, order, start, end);
+          const out = (built.model as tfl.Sequential).predict(x) as tf.Tensor;
+          const hits = tf.sum(tf.cast(tf.equal(tf.argMax(out, -1), tf.argMax(y, -1)), 'float32'));
+          return [hits, tf.sum(perSampleLoss(out, y, probabilities))];
+        });
+        correct += c.dataSync()[0];
+        lossSum += l.dataSync()[0];
+        c.dispose();
+        l.dispose();
+      }
+    } finally {
+      built.model.dispose();
     }
-  } finally {
-    built.model.dispose();
-  }
-  return { count: n, correct, lossSum };
+    return { count: n, correct, lossSum };
+  });
 }
 
 /** Sums owners' EvalSums (or takes one already-summed value) and returns accuracy and mean loss. */
