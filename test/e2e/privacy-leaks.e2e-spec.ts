@@ -280,11 +280,13 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
         stateDir: o.stateDir,
         logger: pino({ level: 'debug', base: { role: 'silo', owner: i } }, o.log),
       });
-      const train = silo.runner.trainRound.bind(silo.runner);
-      silo.runner.trainRound = async (id, round, weights) => {
-        const c = await train(id, round, weights);
+      // Record each round's update as the SecAgg+ client receives it (prepared at round start, then masked).
+      const prepare = silo.runner.prepareRound.bind(silo.runner);
+      silo.runner.prepareRound = async (id, round, weights) => {
+        const prepared = await prepare(id, round, weights);
+        const c = prepared.contribution;
         updates.push({ round, update: c.update.slice(), weight: c.weight });
-        return c;
+        return prepared;
       };
       silos.push(silo);
       await silo.client.ready();
@@ -420,6 +422,8 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
   it('the silos’ log lines (debug level) carry no canary', () => {
     for (const [i, o] of owners.entries()) {
       expect(o.log.lines.some((l) => l.includes('job accepted'))).toBe(true);
+      // Every silo names its training backend when it starts (wasm here: tfjs-node cannot install).
+      expect(o.log.lines.some((l) => /"backend":"(tensorflow|wasm|cpu)".*"msg":"silo started"/.test(l))).toBe(true);
       expectNoHits(scanBuffer(o.log.bytes, `silo ${i} log`, needles));
     }
   });

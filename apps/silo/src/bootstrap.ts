@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sealfoldDomain, type SealfoldChain } from '@sealfold/chain';
 import { type IdentityInput } from '@sealfold/crypto';
+import { initBackend } from '@sealfold/fl';
 import { type Wallet } from 'ethers';
 import { type Logger } from 'pino';
 import { SiloJobRunner } from './job-runner.js';
@@ -62,6 +63,8 @@ export async function startSilo(options: StartSiloOptions): Promise<RunningSilo>
     }
     return pending;
   };
+  // The training backend (tfjs-node, else wasm, else cpu) is chosen before any job can arrive, and logged.
+  const backend = await initBackend();
   const ledger = EpsilonLedger.open(join(options.stateDir, 'ledger.db'));
   const runner = new SiloJobRunner({
     owner: wallet.address,
@@ -83,7 +86,13 @@ export async function startSilo(options: StartSiloOptions): Promise<RunningSilo>
   client.start();
   options.logger.info(
     // glibc malloc settings (scripts/malloc-tuning.mjs): null means defaults, about 2x slower SecAgg+ masking
-    { address: wallet.address, datasets: [...served], glibcTunables: process.env.GLIBC_TUNABLES ?? null },
+    {
+      address: wallet.address,
+      datasets: [...served],
+      backend: backend.name,
+      backendReason: backend.reason,
+      glibcTunables: process.env.GLIBC_TUNABLES ?? null,
+    },
     'silo started',
   );
   return {
