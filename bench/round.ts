@@ -1,12 +1,12 @@
 // One federated round with SecAgg+ against the same round without it, over the REAL transport: the embedded chain,
 // an embedded content store with sealed MNIST shards, the coordinator (NestJS, WebSocket gateway, port 0) and 10 real
 // silos (apps/silo startSilo: SiloClient over ws, SiloJobRunner checking licences on chain, tfjs training), all in
-// this process. Model 784→128→10 dense (d = 101 770). Each silo holds a small shard (3 images per digit, 1 local
-// epoch) so that training does not dominate; the figures are the median round time of rounds 2..R (round 1 also
+// this process. Model 784→128→10 dense (d = 101 770). Each silo holds a small shard (3 images per digit by default, 1
+// local epoch) so that training does not dominate; the figures are the median round time of rounds 2..R (round 1 also
 // carries the offers and admission checks), bytes per silo per round from the coordinator's wire counters, and the
 // CPU time of the whole process (coordinator + 10 silos) per round.
 //
-//   npm run bench -- round [--json] [--rounds R] [--repeats K] [--silos N] [--owner-cache]
+//   npm run bench -- round [--json] [--rounds R] [--repeats K] [--silos N] [--per-digit K] [--owner-cache]
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -37,7 +37,11 @@ const arg = (name: string, fallback: number): number => {
 const SILOS = arg('silos', 10);
 const ROUNDS = arg('rounds', 4);
 const REPEATS = arg('repeats', 2);
-const PER_DIGIT = 3;
+/**
+ * `--per-digit K` (default 3): images per digit in each silo's shard. The default keeps training small so that the
+ * figure shows SecAgg+'s own cost; larger K shows it against the local training a real shard needs.
+ */
+const PER_DIGIT = arg('per-digit', 3);
 /**
  * `--owner-cache`: each silo memoises `chain.getDataset` (what SiloClient.onRoster asks per roster member, one after
  * another). Since the coordinator sends a roster only when it changes this matters for round 1 only (excluded from
