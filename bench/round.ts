@@ -12,9 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { connectChain, sealfoldDomain, signJobRequest, startEmbeddedChain, type SealfoldChain } from '@sealfold/chain';
-import { X25519Identity, encrypt } from '@sealfold/crypto';
-import { MANIFEST_FORMAT_VERSION, inspectCsv, serializeManifest, type DatasetSchema } from '@sealfold/dataset';
-import { initialWeights, modelSpecHash, type LocalData } from '@sealfold/fl';
+import { X25519Identity } from '@sealfold/crypto';
+import { initialWeights, modelSpecHash } from '@sealfold/fl';
 import { dpParamsFromFloats, jobRequestToJson, type JobRequest } from '@sealfold/protocol';
 import { EmbeddedIpfsStore } from '@sealfold/storage';
 import { Wallet } from 'ethers';
@@ -24,7 +23,7 @@ import { loadOrCreateKey } from '../apps/coordinator/src/chain/chain.adapter.js'
 import { loadConfig } from '../apps/coordinator/src/config/config.js';
 import { RoundsRepository } from '../apps/coordinator/src/rounds/rounds.repository.js';
 import { startSilo, type RunningSilo } from '../apps/silo/src/bootstrap.js';
-import { UNLIMITED_EPSILON_MILLI } from '../apps/silo/src/ledger.js';
+import { sealAndRegisterShard, shardSchema } from '../test/e2e/helpers/sealed-shard.js';
 import { loadMnist } from '../libs/fl/test/datasets.js';
 import { figure, median, report, wantsJson } from './lib/report.js';
 
@@ -60,21 +59,7 @@ const say = (s: string) => {
   if (!wantsJson()) console.log(s);
 };
 
-function shardCsv(data: LocalData): Uint8Array {
-  const d = data.numFeatures;
-  const lines = [[...Array.from({ length: d }, (_, j) => `p${j}`), 'label'].join(',')];
-  for (let i = 0; i < data.labels.length; i++)
-    lines.push(`${Array.from(data.features.subarray(i * d, (i + 1) * d)).join(',')},${data.labels[i]}`);
-  return Buffer.from(lines.join('\n') + '\n');
-}
-
-const SCHEMA: DatasetSchema = {
-  columns: [
-    ...Array.from({ length: 784 }, (_, j) => ({ name: `p${j}`, type: 'float' as const })),
-    { name: 'label', type: 'categorical', levels: Array.from({ length: 10 }, (_, c) => String(c)) },
-  ],
-  label: 'label',
-};
+const SCHEMA = shardSchema(784, 10);
 
 /** Sums of a counter or histogram-sum line of the Prometheus text, by one label value. */
 function metric(text: string, name: string, label: string, value: string): number {
@@ -145,32 +130,17 @@ async function main(): Promise<void> {
     const owners: { wallet: Wallet; chain: SealfoldChain; identity: X25519Identity; datasetId: bigint }[] = [];
     for (let k = 1; k <= SILOS; k++) {
       const data = loadMnist(PER_DIGIT, (k - 1) * PER_DIGIT, k);
-      const csv = shardCsv(data);
-      const inspected = await inspectCsv([csv], { label: 'label', schema: SCHEMA });
       const identity = X25519Identity.generate();
       const wallet = new Wallet(chain.accounts[k].privateKey);
-      const ciphertext = encrypt(csv, [identity.recipient]);
-      const cid = await store.add(ciphertext);
-      const manifestCid = await store.add(
-        serializeManifest({
-          formatVersion: MANIFEST_FORMAT_VERSION,
-          name: `mnist-${k}`,
-          description: `MNIST shard ${k} of ${SILOS}`,
-          schema: inspected.schema,
-          rows: inspected.rows,
-          classes: [...inspected.classes],
-          sealed: { format: 'age-v1', cid, bytes: ciphertext.length },
-          commitment: inspected.commitment,
-          owner: wallet.address,
-          createdAt: new Date().toISOString(),
-          terms: { priceWei: '1000', licenceDurationSeconds: 86_400, epsilonBudget: 1e6, maxJobs: 100 },
-        }),
-      );
       const ownerChain = await client(k);
-      const { datasetId } = await ownerChain.registerDataset({
-        manifestCid,
-        commitment: `0x${inspected.commitment}`,
-        terms: { priceWei: 1000n, licenceDuration: 86_400n, maxJobs: 100, epsilonBudgetMilli: UNLIMITED_EPSILON_MILLI },
+      const { datasetId } = await sealAndRegisterShard({
+        data,
+        schema: SCHEMA,
+        name: `mnist-${k}`,
+        description: `MNIST shard ${k} of ${SILOS}`,
+        owner: { address: wallet.address, identity, chain: ownerChain },
+        store,
+        maxJobs: 100,
       });
       owners.push({ wallet, chain: ownerChain, identity, datasetId });
     }

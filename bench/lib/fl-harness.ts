@@ -15,8 +15,7 @@ import {
   type SealfoldChain,
   type SealfoldDomain,
 } from '@sealfold/chain';
-import { X25519Identity, ed25519, encrypt } from '@sealfold/crypto';
-import { MANIFEST_FORMAT_VERSION, inspectCsv, serializeManifest, type DatasetSchema } from '@sealfold/dataset';
+import { X25519Identity, ed25519 } from '@sealfold/crypto';
 import {
   combineEval,
   fedAvgStep,
@@ -40,7 +39,8 @@ import { CertificateCache, SecAggClient, SecAggServer, createSessionIdentity, ma
 import { EmbeddedIpfsStore } from '@sealfold/storage';
 import { Wallet } from 'ethers';
 import { SiloJobRunner, type RoundContribution, type TrainingSettings } from '../../apps/silo/src/job-runner.js';
-import { EpsilonLedger, UNLIMITED_EPSILON_MILLI } from '../../apps/silo/src/ledger.js';
+import { EpsilonLedger } from '../../apps/silo/src/ledger.js';
+import { sealAndRegisterShard, shardSchema } from '../../test/e2e/helpers/sealed-shard.js';
 import { openSealedDataset, type OpenedDataset } from '../../apps/silo/src/sealed-data.js';
 
 export type Aggregation = 'plain' | 'secagg';
@@ -100,30 +100,6 @@ export interface JobSettings {
   readonly dp?: { readonly noiseMultiplier: number; readonly clipNorm: number; readonly delta: number };
   /** Called after each round with the record and the new global weights. */
   readonly onRound?: (record: RoundRecord, weights: Float32Array) => void | Promise<void>;
-}
-
-/** An MNIST-style shard as CSV: `p0..p{d−1},label` (the label as the class name). */
-function shardCsv(data: LocalData): Uint8Array {
-  const d = data.numFeatures;
-  const lines = [[...Array.from({ length: d }, (_, j) => `p${j}`), 'label'].join(',')];
-  for (let i = 0; i < data.labels.length; i++)
-    lines.push(`${Array.from(data.features.subarray(i * d, (i + 1) * d)).join(',')},${data.labels[i]}`);
-  return Buffer.from(lines.join('\n') + '\n');
-}
-
-/**
- * The owners' declared schema: float pixels, and a label whose levels are ALL the classes in index order, so a shard
- * holding only some digits (non-IID) still maps class i to model output i (an inferred schema would list only the
- * digits present).
- */
-function shardSchema(data: LocalData): DatasetSchema {
-  return {
-    columns: [
-      ...Array.from({ length: data.numFeatures }, (_, j) => ({ name: `p${j}`, type: 'float' as const })),
-      { name: 'label', type: 'categorical', levels: Array.from({ length: data.numClasses }, (_, c) => String(c)) },
-    ],
-    label: 'label',
-  };
 }
 
 /** Concatenates same-shaped LocalData (the centralised baseline pools what the silos hold). */
@@ -225,37 +201,14 @@ export class FlHarness {
     if (parts.length !== this.owners.length) throw new RangeError(`${parts.length} shards for ${this.size} owners`);
     const ids: bigint[] = [];
     for (const [k, owner] of this.owners.entries()) {
-      const csv = shardCsv(parts[k]);
-      const inspected = await inspectCsv([csv], { label: 'label', schema: shardSchema(parts[k]) });
-      const ciphertext = encrypt(csv, [owner.identity.recipient]);
-      const cid = await this.store.add(ciphertext);
-      const terms = {
-        priceWei: 1000n,
-        licenceDuration: 86_400n,
+      const { datasetId, manifestCid } = await sealAndRegisterShard({
+        data: parts[k],
+        schema: shardSchema(parts[k].numFeatures, parts[k].numClasses),
+        name: `${name}-${k + 1}`,
+        description: `MNIST shard ${k + 1} of ${this.size} (${name})`,
+        owner: { address: owner.wallet.address, identity: owner.identity, chain: owner.chain },
+        store: this.store,
         maxJobs: 100,
-        epsilonBudgetMilli: UNLIMITED_EPSILON_MILLI,
-      };
-      const manifestCid = await this.store.add(
-        serializeManifest({
-          formatVersion: MANIFEST_FORMAT_VERSION,
-          name: `${name}-${k + 1}`,
-          description: `MNIST shard ${k + 1} of ${this.size} (${name})`,
-          schema: inspected.schema,
-          rows: inspected.rows,
-          classes: [...inspected.classes],
-          sealed: { format: 'age-v1', cid, bytes: ciphertext.length },
-          commitment: inspected.commitment,
-          owner: owner.wallet.address,
-          createdAt: new Date().toISOString(),
-          // The chain terms are unlimited-ε (noiseless runs need it); the manifest schema has no "unlimited", so it
-          // states its largest budget.
-          terms: { priceWei: '1000', licenceDurationSeconds: 86_400, epsilonBudget: 1e6, maxJobs: 100 },
-        }),
-      );
-      const { datasetId } = await owner.chain.registerDataset({
-        manifestCid,
-        commitment: `0x${inspected.commitment}`,
-        terms,
       });
       owner.manifests.set(datasetId, manifestCid);
       ids.push(datasetId);

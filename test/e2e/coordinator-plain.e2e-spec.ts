@@ -8,8 +8,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { SealfoldChain } from '@sealfold/chain';
-import { X25519Identity, decrypt, encrypt } from '@sealfold/crypto';
-import { MANIFEST_FORMAT_VERSION, inspectCsv, serializeManifest, type DatasetSchema } from '@sealfold/dataset';
+import { X25519Identity, decrypt } from '@sealfold/crypto';
 import { decodeWeights, parseModelSpec } from '@sealfold/fl';
 import { EmbeddedIpfsStore } from '@sealfold/storage';
 import { Wallet } from 'ethers';
@@ -19,7 +18,7 @@ import { loadOrCreateKey } from '../../apps/coordinator/src/chain/chain.adapter.
 import { loadConfig } from '../../apps/coordinator/src/config/config.js';
 import { CONTENT_STORE, type CoordinatorContentStore } from '../../apps/coordinator/src/models/content-store.port.js';
 import { startSilo, type RunningSilo } from '../../apps/silo/src/bootstrap.js';
-import { UNLIMITED_EPSILON_MILLI } from '../../apps/silo/src/ledger.js';
+import { sealAndRegisterShard, shardSchema } from './helpers/sealed-shard.js';
 import {
   TEST_MODEL_SPEC,
   jobRequest,
@@ -31,13 +30,7 @@ import { irisShard } from './helpers/fl-silo.js';
 
 const OWNERS = [1, 4, 5];
 const BUYER = 2;
-const SCHEMA: DatasetSchema = {
-  columns: [
-    ...['f0', 'f1', 'f2', 'f3'].map((name) => ({ name, type: 'float' as const })),
-    { name: 'label', type: 'categorical', levels: ['0', '1', '2'] },
-  ],
-  label: 'label',
-};
+const SCHEMA = shardSchema(4, 3, (j) => `f${j}`);
 
 describe('jobs without SecAgg+ (real silos over the gateway)', () => {
   let dir: string;
@@ -148,36 +141,18 @@ describe('jobs without SecAgg+ (real silos over the gateway)', () => {
     // Each owner seals its Iris shard (age to its own key) into the store and registers the manifest on chain.
     for (const [i, account] of OWNERS.entries()) {
       const data = irisShard(i, OWNERS.length);
-      const lines = ['f0,f1,f2,f3,label'];
-      for (let r = 0; r < data.labels.length; r++)
-        lines.push(`${Array.from(data.features.subarray(r * 4, r * 4 + 4)).join(',')},${data.labels[r]}`);
-      const csv = Buffer.from(lines.join('\n') + '\n');
-      const inspected = await inspectCsv([csv], { label: 'label', schema: SCHEMA });
       const identity = X25519Identity.generate();
       const wallet = new Wallet(fixture.chain.accounts[account].privateKey);
-      const ciphertext = encrypt(csv, [identity.recipient]);
-      const cid = await store.add(ciphertext);
-      const manifestCid = await store.add(
-        serializeManifest({
-          formatVersion: MANIFEST_FORMAT_VERSION,
-          name: `iris-${i}`,
-          description: `Iris shard ${i}`,
-          schema: inspected.schema,
-          rows: inspected.rows,
-          classes: [...inspected.classes],
-          sealed: { format: 'age-v1', cid, bytes: ciphertext.length },
-          commitment: inspected.commitment,
-          owner: wallet.address,
-          createdAt: new Date().toISOString(),
-          terms: { priceWei: '1000', licenceDurationSeconds: 86_400, epsilonBudget: 1e6, maxJobs: 10 },
-        }),
-      );
       const chain = await fixture.client(account);
       // Unlimited ε: these jobs add no DP noise (a noiseless job's ε is unbounded).
-      const { datasetId } = await chain.registerDataset({
-        manifestCid,
-        commitment: `0x${inspected.commitment}`,
-        terms: { priceWei: 1000n, licenceDuration: 86_400n, maxJobs: 10, epsilonBudgetMilli: UNLIMITED_EPSILON_MILLI },
+      const { datasetId } = await sealAndRegisterShard({
+        data,
+        schema: SCHEMA,
+        name: `iris-${i}`,
+        description: `Iris shard ${i}`,
+        owner: { address: wallet.address, identity, chain },
+        store,
+        maxJobs: 10,
       });
       owners.push({ wallet, chain, identity, datasetId });
     }

@@ -1,0 +1,80 @@
+// An owner's dataset for tests and benchmarks, through the real parts: a LocalData shard written as CSV, inspected
+// (libs/dataset), sealed with age to the owner's key (libs/crypto), stored with its manifest (libs/storage) and
+// registered on chain (libs/chain) with open terms: 1000 wei, one day, unlimited ε.
+import type { SealfoldChain } from '@sealfold/chain';
+import { encrypt, type X25519Identity } from '@sealfold/crypto';
+import { MANIFEST_FORMAT_VERSION, inspectCsv, serializeManifest, type DatasetSchema } from '@sealfold/dataset';
+import type { LocalData } from '@sealfold/fl';
+import { UNLIMITED_EPSILON_MILLI } from '../../../apps/silo/src/ledger.js';
+
+/**
+ * The schema owners declare for a shard: float features `p0..p{d−1}` and a label whose levels are ALL the classes
+ * in index order, so a shard holding only some classes (non-IID) still maps class i to model output i.
+ */
+export function shardSchema(numFeatures: number, numClasses: number, featureName = (j: number) => `p${j}`) {
+  return {
+    columns: [
+      ...Array.from({ length: numFeatures }, (_, j) => ({ name: featureName(j), type: 'float' as const })),
+      { name: 'label', type: 'categorical' as const, levels: Array.from({ length: numClasses }, (_, c) => String(c)) },
+    ],
+    label: 'label',
+  } satisfies DatasetSchema;
+}
+
+/** `data` as CSV under `schema`'s column names: the features in order, then the label (its class index). */
+export function shardCsv(data: LocalData, schema: DatasetSchema): Uint8Array {
+  const d = data.numFeatures;
+  if (schema.columns.length !== d + 1)
+    throw new RangeError(`schema has ${schema.columns.length} columns, data ${d + 1}`);
+  const lines = [schema.columns.map((c) => c.name).join(',')];
+  for (let i = 0; i < data.labels.length; i++)
+    lines.push(`${Array.from(data.features.subarray(i * d, (i + 1) * d)).join(',')},${data.labels[i]}`);
+  return Buffer.from(lines.join('\n') + '\n');
+}
+
+export interface SealShardOptions {
+  readonly data: LocalData;
+  readonly schema: DatasetSchema;
+  readonly name: string;
+  readonly description: string;
+  /** The owner: its address is the manifest's owner, its identity the only age recipient, its chain client signs. */
+  readonly owner: { readonly address: string; readonly identity: X25519Identity; readonly chain: SealfoldChain };
+  readonly store: { add(bytes: Uint8Array): Promise<string> };
+  readonly maxJobs: number;
+}
+
+/** Seals, stores and registers one shard; returns its dataset id and manifest CID. */
+export async function sealAndRegisterShard(o: SealShardOptions): Promise<{ datasetId: bigint; manifestCid: string }> {
+  const csv = shardCsv(o.data, o.schema);
+  const inspected = await inspectCsv([csv], { label: o.schema.label, schema: o.schema });
+  const ciphertext = encrypt(csv, [o.owner.identity.recipient]);
+  const cid = await o.store.add(ciphertext);
+  const manifestCid = await o.store.add(
+    serializeManifest({
+      formatVersion: MANIFEST_FORMAT_VERSION,
+      name: o.name,
+      description: o.description,
+      schema: inspected.schema,
+      rows: inspected.rows,
+      classes: [...inspected.classes],
+      sealed: { format: 'age-v1', cid, bytes: ciphertext.length },
+      commitment: inspected.commitment,
+      owner: o.owner.address,
+      createdAt: new Date().toISOString(),
+      // The chain terms are unlimited-ε (noiseless jobs need it); the manifest schema has no "unlimited", so it
+      // states its largest budget.
+      terms: { priceWei: '1000', licenceDurationSeconds: 86_400, epsilonBudget: 1e6, maxJobs: o.maxJobs },
+    }),
+  );
+  const { datasetId } = await o.owner.chain.registerDataset({
+    manifestCid,
+    commitment: `0x${inspected.commitment}`,
+    terms: {
+      priceWei: 1000n,
+      licenceDuration: 86_400n,
+      maxJobs: o.maxJobs,
+      epsilonBudgetMilli: UNLIMITED_EPSILON_MILLI,
+    },
+  });
+  return { datasetId, manifestCid };
+}
