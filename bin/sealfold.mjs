@@ -148,9 +148,8 @@ if (process.env.SEALFOLD_CLI_NO_BUILD !== '1' && isStale()) build();
 // (scripts/malloc-tuning.mjs): start once more with them, unless they are in effect already.
 const words = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 if (words.some((w, i) => (w === 'silo' || w === 'coordinator') && words[i + 1] === 'start')) {
-  const tuning = await import('../scripts/malloc-tuning.mjs');
-  if (await tuning.reexecWithMallocTuning()) process.exit(1); // not reached: the child's exit ends this process
-  tuning.acceptRelayedSignals();
+  const { ensureMallocTuning } = await import('../scripts/malloc-tuning.mjs');
+  await ensureMallocTuning(); // as a launcher, this never resolves: the child's exit ends this process
 }
 
 const { register } = await import('node:module');

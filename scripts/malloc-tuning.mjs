@@ -24,14 +24,24 @@ const RELAYED = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 const SIGNAL_NUMBER = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 
 /**
- * Runs this same command again in a child with the malloc settings and mirrors its exit; resolves `false` (and does
- * nothing) when the settings are already in effect or the platform is not Linux. Signals sent to this process reach
- * the child over an IPC channel (acceptRelayedSignals), because the child shares the terminal's process group: a
- * Ctrl-C or a systemd stop already signals it directly, and a second OS signal would cut a graceful shutdown short.
+ * For a long-running command: makes sure it runs with the malloc settings. When they are not in effect (on Linux,
+ * unless SEALFOLD_NO_MALLOC_TUNING=1) this process becomes a launcher: it runs the same command again in a child
+ * with them, mirrors the child's exit, and never resolves. In the child (or when the settings were already there)
+ * it resolves at once, after taking relayed signals (acceptRelayedSignals).
  */
-export function reexecWithMallocTuning() {
-  if (process.platform !== 'linux' || mallocTuned() || process.env.SEALFOLD_NO_MALLOC_TUNING === '1')
-    return Promise.resolve(false);
+export async function ensureMallocTuning() {
+  if (process.platform === 'linux' && !mallocTuned() && process.env.SEALFOLD_NO_MALLOC_TUNING !== '1')
+    await relaunchTuned();
+  acceptRelayedSignals();
+}
+
+/**
+ * Runs this same command again in a child with the malloc settings; never resolves (the child's exit ends this
+ * process). Signals sent to this process reach the child over an IPC channel (acceptRelayedSignals), because the
+ * child shares the terminal's process group: a Ctrl-C or a systemd stop already signals it directly, and a second OS
+ * signal would cut a graceful shutdown short.
+ */
+function relaunchTuned() {
   const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     env: { ...tunedEnv(), SEALFOLD_RELAYED_SIGNALS: '1' },
@@ -50,11 +60,11 @@ export function reexecWithMallocTuning() {
 }
 
 /**
- * In a child started by reexecWithMallocTuning: a relayed signal is handled like the OS signal, once — of an OS
+ * In a child started by relaunchTuned: a relayed signal is handled like the OS signal, once — of an OS
  * signal and its relayed copy, whichever arrives second (within a second) is the echo and is dropped. A signal with no handler of
  * the command's own ends the process as Node's default would. A lost parent counts as SIGTERM.
  */
-export function acceptRelayedSignals() {
+function acceptRelayedSignals() {
   if (process.env.SEALFOLD_RELAYED_SIGNALS !== '1' || !process.send) return;
   delete process.env.SEALFOLD_RELAYED_SIGNALS;
   const lastSeen = new Map();

@@ -12,9 +12,8 @@ const { MALLOC_TUNABLES, tunedEnv } = (await import(tuningUrl)) as {
 
 // A stand-in for `sealfold silo start`: re-executes itself, then stops gracefully (300 ms) on its first SIGTERM.
 const FIXTURE = `
-import { acceptRelayedSignals, reexecWithMallocTuning } from ${JSON.stringify(tuningUrl)};
-if (await reexecWithMallocTuning()) process.exit(1);
-acceptRelayedSignals();
+import { ensureMallocTuning } from ${JSON.stringify(tuningUrl)};
+await ensureMallocTuning();
 const say = (o) => process.stdout.write(JSON.stringify({ ...o, pid: process.pid, tunables: process.env.GLIBC_TUNABLES ?? null }) + '\\n');
 process.once('SIGTERM', () => { say({ stopping: true }); setTimeout(() => process.exit(0), 300); });
 say({ ready: true });
