@@ -50,7 +50,7 @@ export function maskKeysAndSigns(terms: readonly MaskTerm[]): { keys: Uint8Array
 }
 
 /** Checks a keystream word range: start on a 4-word counter block, inside the vector. */
-export function checkWordRange(length: number, start: number, end: number): void {
+function checkWordRange(length: number, start: number, end: number): void {
   if (!Number.isSafeInteger(start) || start < 0 || start % 4 !== 0)
     throw new RangeError('a keystream slice must start on a 4-word counter block');
   if (!Number.isSafeInteger(end) || end > length) throw new RangeError('a keystream slice must end inside the vector');
