@@ -10,6 +10,8 @@ import {
   encodeControlFrame,
   encodePlainUpdate,
   encodeWireFrame,
+  EVALUATION_ROUND_BIT,
+  evaluationRound,
   siloAuthMessage,
   type WireFrameType,
 } from './wire.js';
@@ -133,5 +135,20 @@ describe('control payloads', () => {
       }),
     );
     expect(codeOf(() => encodePlainUpdate(-1, new Uint8Array()))).toBe('BAD_FIELD');
+  });
+});
+
+describe('evaluation round ids', () => {
+  it('map every round number to an id of its own, disjoint from round numbers, and refuse anything else', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: EVALUATION_ROUND_BIT - 1 }), (round) => {
+        const id = evaluationRound(round);
+        expect(id).toBeGreaterThanOrEqual(EVALUATION_ROUND_BIT);
+        expect(id).toBeLessThanOrEqual(0xffff_ffff);
+        expect(id - EVALUATION_ROUND_BIT).toBe(round);
+      }),
+    );
+    for (const bad of [-1, 1.5, EVALUATION_ROUND_BIT, Number.NaN])
+      expect(() => evaluationRound(bad)).toThrow(RangeError);
   });
 });
