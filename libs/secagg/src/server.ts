@@ -25,6 +25,14 @@ import { pairwiseMaskKey, pairwiseSign, selfMaskKey, type MaskTerm } from './prg
 import { dequantiseSum } from './quantize.js';
 import { combineShares } from './shamir.js';
 
+/**
+ * sum += v mod 2^32. A function of its own: inside receive()'s many-typed switch V8 ran this loop at about a tenth
+ * of its optimised speed (2 ms per 1e5 words against 0.26).
+ */
+function addWords(sum: Uint32Array, v: Uint32Array): void {
+  for (let i = 0; i < sum.length; i++) sum[i] += v[i];
+}
+
 export type SecAggServerStage =
   'advertise-keys' | 'share-keys' | 'masked-input' | 'consistency-signature' | 'unmask-shares' | 'done' | 'aborted';
 
@@ -191,9 +199,7 @@ export class SecAggServer {
         if (m.vector.length !== this.params.d + 1)
           refuse('INVALID_MESSAGE', `masked vector of ${m.vector.length} words, expected ${this.params.d + 1}`);
         // Accumulate at once: the server never holds n vectors.
-        const sum = (this.sum ??= new Uint32Array(this.params.d + 1));
-        const v = m.vector;
-        for (let i = 0; i < sum.length; i++) sum[i] += v[i];
+        addWords((this.sum ??= new Uint32Array(this.params.d + 1)), m.vector);
         break;
       }
       case 'secagg/consistency-signature':
