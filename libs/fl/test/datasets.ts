@@ -34,7 +34,12 @@ interface MnistDigit {
 export function loadMnist(perDigit: number, from = 0, seed = 1): LocalData {
   const digits = mnist as unknown as MnistDigit[];
   const samples: { input: number[]; output: number[] }[] = [];
-  for (let d = 0; d < 10; d++) samples.push(...digits[d].set(from, from + perDigit - 1));
+  for (let d = 0; d < 10; d++) {
+    // mnist.set(a, b) quietly returns fewer images past the end (the package holds 863 to 1127 per digit).
+    if (from + perDigit > digits[d].length)
+      throw new RangeError(`mnist has ${digits[d].length} images of digit ${d}: cannot take ${perDigit} from ${from}`);
+    samples.push(...digits[d].set(from, from + perDigit - 1));
+  }
   const order = permutation(samples.length, new SeededRng(seed, 'test/mnist'));
   const features = new Float32Array(samples.length * 784);
   const labels = new Int32Array(samples.length);
