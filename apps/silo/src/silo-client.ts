@@ -421,6 +421,9 @@ export class SiloClient {
     const weights = decodeWeights(frame.payload);
     if (job.secagg) {
       // Our counts go only into a SecAgg+ sum over the round's contributors: the coordinator sees the total.
+      // Evaluate now, while the key stages run (as training does in onRoundStart); stage 2 awaits the result.
+      const evaluated = (async () => this.options.runner.evaluate(frame.jobId, weights))();
+      evaluated.catch(() => {}); // a failure surfaces in the masked-input stage, which awaits it
       const round = evaluationRound(frame.round);
       job.evaluation = {
         number: round,
@@ -430,7 +433,7 @@ export class SiloClient {
           id: job.clientId,
           session: job.session,
           walletOf: (id) => job.walletOf.get(id),
-          input: async () => evalVector(await this.options.runner.evaluate(frame.jobId, weights), job.maxWeight),
+          input: async () => evalVector(await evaluated, job.maxWeight),
           certificates: job.certificates,
         }),
       };
