@@ -15,4 +15,10 @@ export default {
   setupFilesAfterEnv: ['<rootDir>/test/setup-after-env.ts'],
   testTimeout: 60_000,
   maxWorkers: 2,
+  // A worker whose event loop is empty still needs time to exit: with native ESM every test file's module graph stays
+  // on the heap (node's vm.SourceTextModule is never collected, nodejs/node#59118), so after ~28 files a worker holds
+  // 0.5-0.9 GB and V8 takes ~0.5 s to unmap it at exit — right at jest's 500 ms default, which then kills the worker
+  // and blames a leak. A worker kept alive by a real leak (timer, socket, ref'd thread) never exits and is still
+  // reported, after this longer wait.
+  workerGracefulExitTimeout: 5_000,
 };
