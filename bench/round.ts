@@ -41,7 +41,7 @@ const arg = (name: string, fallback: number): number => {
 };
 const SILOS = arg('silos', 10);
 const ROUNDS = arg('rounds', 4);
-const REPEATS = arg('repeats', 2);
+const REPEATS = arg('repeats', 3);
 /** `--per-digit K` (default 80): images per digit in each silo's shard for the target figure. */
 const PER_DIGIT = arg('per-digit', 80);
 /** `--small-per-digit K` (default 3): the same for the fixed-cost figure, where training is nearly empty. */
@@ -288,11 +288,12 @@ async function main(): Promise<void> {
       const secure: JobFigures[] = [];
       const plain: JobFigures[] = [];
       for (let r = 0; r < REPEATS; r++) {
-        // Alternate the modes so that load from other processes on the machine falls on both.
-        for (const [mode, jobs] of [
+        // Alternate the modes, and which goes first, so that load from other processes falls on both.
+        const pair = [
           [true, secure],
           [false, plain],
-        ] as const) {
+        ] as const;
+        for (const [mode, jobs] of r % 2 === 0 ? pair : [...pair].reverse()) {
           jobs.push(await runJob(workload, mode));
           const rounds = jobs.at(-1)!.roundMs.map((x) => x.toFixed(0));
           say(
@@ -307,6 +308,8 @@ async function main(): Promise<void> {
       say(`  stages (ms per round, all rounds): SecAgg+ ${stageLine(secure)}; plain ${stageLine(plain)}`);
       return { secure, plain };
     };
+    // Warm-up, not measured: one job per mode, so that neither pays for the process's first JIT and tfjs kernels.
+    for (const mode of [true, false]) await runJob(small, mode);
     const big = await measure(main);
     const tiny = await measure(small);
     const med = (xs: JobFigures[], f: (j: JobFigures) => number[]) => median(xs.flatMap(f));
