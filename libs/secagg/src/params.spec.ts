@@ -1,7 +1,14 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { SecAggError } from './errors.js';
-import { defaultNeighbourhood, defaultThreshold, makeParams, validateParams } from './params.js';
+import {
+  defaultNeighbourhood,
+  defaultThreshold,
+  deriveRoundParams,
+  makeParams,
+  quantisationBits,
+  validateParams,
+} from './params.js';
 
 const base = { n: 10, d: 5, clip: 1, bits: 8, maxWeight: 100 };
 
@@ -62,5 +69,36 @@ describe('params', () => {
     expect(code(() => validateParams({ ...exact, maxWeight: exact.maxWeight + 1 }))).toBe('INVALID_PARAMS');
     expect(code(() => validateParams({ ...exact, n: 258 }))).toBe('INVALID_PARAMS');
     expect(code(() => validateParams({ ...exact, bits: 9 }))).toBe('INVALID_PARAMS');
+  });
+
+  it('quantisationBits is the largest q within the exactness bound (≤ 16)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 3, max: 10_000 }), fc.integer({ min: 1, max: 1_000_000 }), (n, w) => {
+        const q = quantisationBits(n, w);
+        if (q < 1) return n * w > 2 ** 31; // not even one bit fits
+        expect(n * w * (2 ** q - 1)).toBeLessThanOrEqual(2 ** 32 - 1);
+        if (q < 16) expect(n * w * (2 ** (q + 1) - 1)).toBeGreaterThan(2 ** 32 - 1);
+      }),
+    );
+  });
+
+  it('deriveRoundParams: t is the largest of the majority, the signed and the owner minimum; never above k', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 3, max: 2000 }),
+        fc.integer({ min: 0, max: 30 }),
+        fc.integer({ min: 0, max: 30 }),
+        (n, signed, policy) => {
+          const input = { n, d: 10, clip: 1, maxWeight: 100, minContributors: signed, policyMinContributors: policy };
+          const k = defaultNeighbourhood(n);
+          const t = Math.max(defaultThreshold(k), signed, policy);
+          if (t > k) expect(code(() => deriveRoundParams(input))).toBe('INVALID_PARAMS');
+          else expect(deriveRoundParams(input)).toMatchObject({ n, k, t, bits: quantisationBits(n, 100) });
+        },
+      ),
+    );
+    expect(code(() => deriveRoundParams({ n: 2, d: 1, clip: 1, maxWeight: 1, minContributors: 0 }))).toBe(
+      'INVALID_PARAMS',
+    );
   });
 });

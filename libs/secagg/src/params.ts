@@ -76,6 +76,53 @@ export function validateParams(p: SecAggParams): SecAggParams {
   return Object.freeze({ ...p });
 }
 
+/**
+ * The largest q with n · maxWeight · (2^q − 1) ≤ 2^32 − 1 (the exactness bound checked in `validateParams`), capped
+ * at 16 bits: more levels than that buy no accuracy for clipped float32 updates.
+ */
+export function quantisationBits(n: number, maxWeight: number): number {
+  if (!isInt(n) || n < 1 || !isInt(maxWeight) || maxWeight < 1)
+    refuse('INVALID_PARAMS', 'n and maxWeight must be integers ≥ 1');
+  const levels = Math.floor(MODULUS_MAX / (n * maxWeight));
+  return Math.min(16, Math.floor(Math.log2(levels + 1)));
+}
+
+/** What a round's parameters are derived from: the verified roster size and the buyer-signed settings. */
+export interface RoundParamsInput {
+  /** Clients in the round: the roster every member verified (on chain), not a number the server chose. */
+  readonly n: number;
+  readonly d: number;
+  readonly clip: number;
+  readonly maxWeight: number;
+  /** Signed lower bound on t (JobRequest.secagg.minContributors). */
+  readonly minContributors: number;
+  /** The owner's own lower bound on t (silo policy, dataset terms); 0 when none. */
+  readonly policyMinContributors?: number;
+}
+
+/**
+ * The one derivation of a round's SecAgg+ parameters, run by the coordinator and again by every silo, so a silo
+ * accepts only parameters it computed itself (the server's `setup.params` are compared with these):
+ * k = defaultNeighbourhood(n) (Bell et al. §4: degree O(log n)); t = max(⌊k/2⌋ + 1, the signed minimum, the owner's
+ * minimum), refused when t > k — a neighbourhood too small for the owner's minimum cannot give it that guarantee.
+ */
+export function deriveRoundParams(input: RoundParamsInput): SecAggParams {
+  const { n, d, clip, maxWeight, minContributors } = input;
+  const policy = input.policyMinContributors ?? 0;
+  if (!isInt(minContributors) || minContributors < 0)
+    refuse('INVALID_PARAMS', 'minContributors must be an integer ≥ 0');
+  if (!isInt(policy) || policy < 0) refuse('INVALID_PARAMS', 'policyMinContributors must be an integer ≥ 0');
+  if (!isInt(n) || n < 3) refuse('INVALID_PARAMS', `n must be an integer ≥ 3 (got ${n})`);
+  const k = defaultNeighbourhood(n);
+  const t = Math.max(defaultThreshold(k), minContributors, policy);
+  if (t > k)
+    refuse(
+      'INVALID_PARAMS',
+      `a threshold of ${t} contributors needs a neighbourhood of at least ${t}; n = ${n} gives k = ${k}`,
+    );
+  return makeParams({ n, d, clip, maxWeight, bits: quantisationBits(n, maxWeight), k, t });
+}
+
 /** Width of one quantisation step: 2c / (2^q − 1). */
 export const quantisationStep = (p: Pick<SecAggParams, 'clip' | 'bits'>): number => (2 * p.clip) / (2 ** p.bits - 1);
 

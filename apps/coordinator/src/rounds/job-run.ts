@@ -37,7 +37,14 @@ import {
   parseModelSpec,
   type FedAdamState,
 } from '@sealfold/fl';
-import { SecAggError, SecAggServer, makeParams, type SecAggResult, type SecAggServerStep } from '@sealfold/secagg';
+import {
+  SecAggError,
+  SecAggServer,
+  makeParams,
+  quantisationBits,
+  type SecAggResult,
+  type SecAggServerStep,
+} from '@sealfold/secagg';
 import type { JobRecord } from '../jobs/jobs.repository.js';
 import type { SiloSession } from '../gateway/silo-session.js';
 import type { RoundsRepository } from './rounds.repository.js';
@@ -98,12 +105,6 @@ interface RoundSum {
   readonly contributors: readonly number[];
   /** Members that did not contribute (dropped out at some stage). */
   readonly dropouts: number;
-}
-
-/** The largest q with n · maxWeight · (2^q − 1) ≤ 2^32 − 1, capped at 16 bits (exact sum in Z_2^32). */
-export function quantisationBits(n: number, maxWeight: number): number {
-  const levels = Math.floor((2 ** 32 - 1) / (n * maxWeight));
-  return Math.min(16, Math.floor(Math.log2(levels + 1)));
 }
 
 export class JobRun {
