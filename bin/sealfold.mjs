@@ -152,6 +152,11 @@ if (words.some((w, i) => (w === 'silo' || w === 'coordinator') && words[i + 1] =
   await ensureMallocTuning(); // as a launcher, this never resolves: the child's exit ends this process
 }
 
+// `npm run sealfold -- …` runs this script from the repository root; npm keeps the shell's directory in INIT_CWD.
+// Relative paths (files, --home, --data-dir) must mean what they mean in the user's shell, not inside the repository
+// (a relative --home there would put wallet keys where .gitignore does not cover them).
+if (process.env.npm_lifecycle_event === 'sealfold' && process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
+
 const { register } = await import('node:module');
 register('../scripts/alias-hooks.mjs', import.meta.url);
 const { main } = await import(pathToFileURL(entry).href);

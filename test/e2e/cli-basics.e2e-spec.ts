@@ -1,6 +1,8 @@
 // The sealfold CLI as a process: help, usage errors, --json error shape, the Node version check, doctor.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { TEST_TIMEOUT_MS, createCliEnv, ROOT, type CliEnv } from './cli-harness.js';
 
@@ -45,6 +47,24 @@ describe('sealfold CLI basics', () => {
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(/needs Node\.js >= 22, this is v20/);
     expect(r.stderr).toMatch(/npm run sealfold/);
+  });
+
+  it("under `npm run sealfold`, relative paths mean the shell's directory, not the repository", () => {
+    const shellDir = mkdtempSync(join(tmpdir(), 'sealfold-cwd-'));
+    try {
+      mkdirSync(join(shellDir, 'rel-home'));
+      // npm runs the script from the repository root; the CLI must go back to where the user typed the command.
+      const r = spawnSync(
+        'npm',
+        ['--prefix', ROOT, 'run', '--silent', 'sealfold', '--', 'doctor', '--json', '--home', 'rel-home'],
+        { cwd: shellDir, encoding: 'utf8', env: { ...process.env, SEALFOLD_CLI_NO_BUILD: '1' } },
+      );
+      const checks = (JSON.parse(r.stdout) as { checks: { name: string; exists?: boolean }[] }).checks;
+      expect(checks.find((c) => c.name === 'home')?.exists).toBe(true);
+      expect(existsSync(join(ROOT, 'rel-home'))).toBe(false);
+    } finally {
+      rmSync(shellDir, { recursive: true, force: true });
+    }
   });
 
   it('doctor reports node, the tfjs backend, age, dirs, chain and IPFS; --json has the documented shape', async () => {
