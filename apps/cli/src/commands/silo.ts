@@ -99,7 +99,7 @@ export function registerSilo(program: Command, runner: Runner): void {
 Logs are JSON lines on stderr. Once the coordinator has accepted the announcement, one line is printed on stdout
 (with --json: {"event": "ready", "address", "coordinator", "datasets", "accepted", "stateDir"}).
 Stops on SIGINT/SIGTERM. The silo re-checks every job itself: buyer signature, licence on chain, model hash, schema
-and the licence's ε budget (ledger in <home>/silo/ledger.sqlite).`,
+and the licence's ε budget (ledger in <home>/silo/ledger.db).`,
     )
     .action(runner.action((ctx, _args, o) => start(ctx, runner.env, o)));
 }
