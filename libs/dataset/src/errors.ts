@@ -8,6 +8,7 @@ export type DatasetErrorCode =
   | 'BAD_QUOTING'
   | 'BAD_LINE_ENDING'
   | 'INVALID_UTF8'
+  | 'NOT_CSV'
   | 'BAD_GZIP'
   | 'DUPLICATE_HEADER'
   | 'EMPTY_HEADER'

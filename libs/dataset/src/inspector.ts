@@ -99,6 +99,7 @@ export class CsvInspector {
   }
 
   push(chunk: Uint8Array): void {
+    if (this.tokenizer.bytes === 0 && chunk.length > 0) refuseNonCsv(chunk);
     this.tokenizer.push(chunk);
   }
 
@@ -138,7 +139,10 @@ export class CsvInspector {
     let from = start;
     for (let i = start; i <= end; i++) {
       if (i === end || buf[i] === 0x0a) {
-        if (!isUtf8(buf.subarray(from, i))) throw new DatasetError('INVALID_UTF8', 'bytes are not valid UTF-8', line);
+        if (!isUtf8(buf.subarray(from, i))) {
+          if (line === 1) throw notCsv('its first line is not UTF-8 text (a binary file?)');
+          throw new DatasetError('INVALID_UTF8', 'bytes are not valid UTF-8', line);
+        }
         line++;
         from = i + 1;
       }
@@ -154,8 +158,9 @@ export class CsvInspector {
       try {
         name = strictUtf8.decode(buf.subarray(starts[i], ends[i]));
       } catch {
-        throw new DatasetError('INVALID_UTF8', 'header name is not valid UTF-8', line, i + 1);
+        throw notCsv('its header line is not UTF-8 text (a binary file?)');
       }
+      if (count === 1 && AGE_FIRST_LINES.includes(name)) throw notCsv('it is an age-encrypted file; decrypt it first');
       if (name.length === 0) throw new DatasetError('EMPTY_HEADER', 'empty column name in the header', line, i + 1);
       // eslint-disable-next-line no-control-regex -- C0 controls and DEL are refused in column names
       if (name.length > 256 || /[\u0000-\u001f\u007f]/.test(name))
@@ -303,3 +308,12 @@ export class CsvInspector {
     throw new DatasetError('NOT_INTEGER', `value of integer column "${name}" is not an integer`, line, i + 1);
   }
 }
+
+const notCsv = (why: string) => new DatasetError('NOT_CSV', `not a CSV file: ${why}`);
+/** A binary file (a NUL byte among the first bytes: CSV is text, RFC 4180 §2 TEXTDATA) is named as such at once. */
+function refuseNonCsv(first: Uint8Array): void {
+  if (first.subarray(0, 8192).includes(0)) throw notCsv('it contains NUL bytes (a binary file?)');
+}
+
+/** age ciphertext (a sealed dataset, e.g. from `dataset cat --sealed`) begins with one of these lines. */
+const AGE_FIRST_LINES = ['age-encryption.org/v1', '-----BEGIN AGE ENCRYPTED FILE-----'];
