@@ -1,4 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
+import { AuthModule } from './auth/auth.module.js';
 import { type CoordinatorChain } from './chain/chain.port.js';
 import { ChainModule } from './chain/chain.module.js';
 import { type CoordinatorConfig } from './config/config.js';
@@ -32,6 +33,7 @@ export class AppModule {
         HealthModule,
         DatabaseModule,
         ChainModule.forRoot(deps.chain),
+        AuthModule,
         JobsModule,
         GatewayModule,
         RoundsModule,

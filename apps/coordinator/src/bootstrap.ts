@@ -71,6 +71,8 @@ export async function startCoordinator(
       .setTitle('Sealfold coordinator')
       .setDescription('Datasets, licences, federated training jobs and models. Silos connect over WebSocket.')
       .setVersion('0.1.0')
+      // Jobs, rounds, models and progress need a read session: Sign-In with Ethereum (EIP-4361) → bearer token.
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'token from POST /auth/session' })
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });

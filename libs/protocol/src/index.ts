@@ -5,3 +5,4 @@ export * from './job.js';
 export * from './wire.js';
 export * from './canonical-json.js';
 export * from './bytes.js';
+export * from './siwe.js';

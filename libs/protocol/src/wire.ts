@@ -102,6 +102,8 @@ export const WIRE_CLOSE_CODES = Object.freeze({
   frameTooLarge: 4413,
   /** A text (non-binary) WebSocket message. */
   textFrame: 4415,
+  /** Past a per-connection limit: too many datasets in an announcement or on the connection, or announces too often. */
+  tooManyRequests: 4429,
 } as const);
 
 export type WireCodecErrorCode =

@@ -144,6 +144,30 @@ export const CONFIG_VARIABLES = {
     default: '2',
     schema: z.coerce.number().int().min(1).max(65_535),
   },
+  publicUrl: {
+    name: 'SEALFOLD_PUBLIC_URL',
+    description:
+      'URL clients use to reach the coordinator; its host is the domain and its origin the URI a Sign-In with Ethereum (EIP-4361) message must name. Empty: the listening address (`http://<host>:<port>`).',
+    form: 'an http(s) URL or empty',
+    default: '',
+    schema: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]),
+  },
+  operators: {
+    name: 'SEALFOLD_OPERATORS',
+    description:
+      'Addresses that may read every job, its rounds, model and progress (besides the coordinator wallet itself), comma-separated.',
+    form: 'comma-separated 0x addresses or empty',
+    default: '',
+    schema: z
+      .string()
+      .regex(/^\s*(0x[0-9a-fA-F]{40}(\s*,\s*0x[0-9a-fA-F]{40})*)?\s*$/)
+      .transform((s) =>
+        s
+          .split(',')
+          .map((a) => a.trim().toLowerCase())
+          .filter((a) => a !== ''),
+      ),
+  },
 } as const satisfies Record<string, VariableSpec<unknown>>;
 
 type Variables = typeof CONFIG_VARIABLES;

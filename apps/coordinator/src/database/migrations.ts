@@ -132,4 +132,24 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 3,
+    name: 'read sessions (Sign-In with Ethereum)',
+    sql: `
+      -- EIP-4361 nonces handed out and not yet used; a nonce is deleted when a session is opened with it.
+      CREATE TABLE auth_nonces (
+        nonce       TEXT PRIMARY KEY,
+        expires_at  INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX auth_nonces_expiry ON auth_nonces(expires_at);
+      -- Bearer tokens, kept only as their SHA-256 (a copy of the database does not open sessions).
+      CREATE TABLE auth_sessions (
+        token_sha256  TEXT PRIMARY KEY,
+        address       TEXT NOT NULL,
+        created_at    INTEGER NOT NULL,
+        expires_at    INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX auth_sessions_expiry ON auth_sessions(expires_at);
+    `,
+  },
 ];

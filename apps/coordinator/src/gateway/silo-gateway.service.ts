@@ -51,12 +51,44 @@ export interface GatewayEvents {
   frame: [session: SiloSession, frame: WireFrame];
 }
 
+/**
+ * Announce bounds. Each dataset costs one on-chain ownerOf read, so a wallet that owns nothing could otherwise keep
+ * the coordinator reading the chain for as long as it likes: an announcement names at most
+ * MAX_ANNOUNCE_DATASETS ids, a connection at most MAX_CONNECTION_DATASETS distinct ids over its life, and at most
+ * ANNOUNCE_BURST announces per ANNOUNCE_WINDOW_MS, one at a time; past any of them the connection is closed (4429).
+ * The reads of one announcement run OWNER_READS_IN_PARALLEL at a time.
+ */
+export const MAX_ANNOUNCE_DATASETS = 64;
+export const MAX_CONNECTION_DATASETS = 128;
+export const ANNOUNCE_BURST = 3;
+export const ANNOUNCE_WINDOW_MS = 10_000;
+export const OWNER_READS_IN_PARALLEL = 8;
+
 interface Connection {
   readonly socket: WebSocket;
   readonly challenge: WireControl<'challenge'>;
   session?: SocketSiloSession;
   alive: boolean;
   authTimer?: NodeJS.Timeout;
+  /** Distinct dataset ids this connection had checked on chain. */
+  readonly announcedIds: Set<string>;
+  /** Times of the recent announces (within ANNOUNCE_WINDOW_MS). */
+  announceTimes: number[];
+  announcing: boolean;
+}
+
+/** Maps `items` through `fn` with at most `limit` calls pending at once; results keep the input order. */
+async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 /** RFC 6455 §5.5: a control frame's payload is at most 125 bytes, 2 of them the close code. */
@@ -137,7 +169,14 @@ export class SiloGateway
       expiresAt: Date.now() + this.config.authTimeoutMs,
       chainId: (this.chain.optional()?.chainId ?? 0n).toString(),
     };
-    const conn: Connection = { socket, challenge, alive: true };
+    const conn: Connection = {
+      socket,
+      challenge,
+      alive: true,
+      announcedIds: new Set(),
+      announceTimes: [],
+      announcing: false,
+    };
     this.connections.add(conn);
     conn.authTimer = setTimeout(
       () => this.closeConnection(conn, WIRE_CLOSE_CODES.authTimeout, 'authentication timed out'),
@@ -214,7 +253,11 @@ export class SiloGateway
       if (!SILO_TYPES.has(frame.type))
         return this.closeConnection(conn, WIRE_CLOSE_CODES.protocolViolation, `a silo may not send ${frame.type}`);
       if (frame.type === 'announce') {
-        void this.onAnnounce(conn, conn.session, decodeControlPayload('announce', frame.payload));
+        const body = decodeControlPayload('announce', frame.payload);
+        const refusal = this.announceRefusal(conn, body);
+        if (refusal) return this.closeConnection(conn, WIRE_CLOSE_CODES.tooManyRequests, refusal);
+        conn.announcing = true;
+        void this.onAnnounce(conn, conn.session, body).finally(() => (conn.announcing = false));
         return;
       }
       // Control payloads are validated here, so a malformed one closes its connection and never reaches a round.
@@ -263,25 +306,46 @@ export class SiloGateway
     this.sendFrame(conn, encodeControlFrame('auth-ok', { address, sessionId: session.sessionId }), 'auth-ok');
   }
 
+  /** Why this announce is past a limit (then the connection is closed), or undefined; records it otherwise. */
+  private announceRefusal(conn: Connection, body: WireControl<'announce'>): string | undefined {
+    const ids = new Set(body.datasets);
+    if (ids.size > MAX_ANNOUNCE_DATASETS)
+      return `TOO_MANY_DATASETS: ${ids.size} datasets in one announcement, at most ${MAX_ANNOUNCE_DATASETS}`;
+    const fresh = [...ids].filter((id) => !conn.announcedIds.has(id)).length;
+    if (conn.announcedIds.size + fresh > MAX_CONNECTION_DATASETS)
+      return `TOO_MANY_DATASETS: more than ${MAX_CONNECTION_DATASETS} distinct datasets on one connection`;
+    if (conn.announcing) return 'TOO_MANY_ANNOUNCES: the previous announcement is still being checked';
+    const now = Date.now();
+    conn.announceTimes = conn.announceTimes.filter((t) => now - t < ANNOUNCE_WINDOW_MS);
+    if (conn.announceTimes.length >= ANNOUNCE_BURST)
+      return `TOO_MANY_ANNOUNCES: at most ${ANNOUNCE_BURST} announcements per ${ANNOUNCE_WINDOW_MS / 1000} s`;
+    conn.announceTimes.push(now);
+    for (const id of ids) conn.announcedIds.add(id);
+    return undefined;
+  }
+
   private async onAnnounce(conn: Connection, session: SocketSiloSession, body: WireControl<'announce'>): Promise<void> {
-    const accepted: string[] = [];
-    const rejected: { datasetId: string; reason: string }[] = [];
     const chain = this.chain.optional();
-    for (const id of new Set(body.datasets)) {
-      if (!chain) {
-        rejected.push({ datasetId: id, reason: 'CHAIN_UNAVAILABLE: the coordinator has no chain configured' });
-        continue;
-      }
-      try {
-        const owner = await chain.ownerOf(BigInt(id));
-        if (owner === undefined) rejected.push({ datasetId: id, reason: 'UNKNOWN_DATASET: no such dataset token' });
-        else if (owner !== session.address)
-          rejected.push({ datasetId: id, reason: `NOT_OWNER: dataset ${id} is owned by ${owner}` });
-        else accepted.push(id);
-      } catch (error) {
-        rejected.push({ datasetId: id, reason: `CHAIN_ERROR: ${(error as Error).message.slice(0, 200)}` });
-      }
-    }
+    const checked = await mapBounded(
+      [...new Set(body.datasets)],
+      OWNER_READS_IN_PARALLEL,
+      async (id): Promise<{ datasetId: string; reason?: string }> => {
+        if (!chain) return { datasetId: id, reason: 'CHAIN_UNAVAILABLE: the coordinator has no chain configured' };
+        try {
+          const owner = await chain.ownerOf(BigInt(id));
+          if (owner === undefined) return { datasetId: id, reason: 'UNKNOWN_DATASET: no such dataset token' };
+          if (owner !== session.address)
+            return { datasetId: id, reason: `NOT_OWNER: dataset ${id} is owned by ${owner}` };
+          return { datasetId: id };
+        } catch (error) {
+          return { datasetId: id, reason: `CHAIN_ERROR: ${(error as Error).message.slice(0, 200)}` };
+        }
+      },
+    );
+    const accepted = checked.filter((c) => c.reason === undefined).map((c) => c.datasetId);
+    const rejected = checked.flatMap((c) =>
+      c.reason === undefined ? [] : [{ datasetId: c.datasetId, reason: c.reason }],
+    );
     session.datasets = new Set(accepted);
     this.sendFrame(conn, encodeControlFrame('announce-result', { accepted, rejected }), 'announce-result');
     this.emit('ready', session);

@@ -1,6 +1,7 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post, Query, UseGuards } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
+  ApiBearerAuth,
   ApiBody,
   ApiConflictResponse,
   ApiCreatedResponse,
@@ -13,7 +14,9 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { apiErrorSchema, openApiSchema } from '../common/api-error.js';
+import { canRead, CurrentCaller, SessionGuard } from '../auth/session.guard.js';
+import { type Caller } from '../auth/auth.service.js';
+import { ApiError, apiErrorSchema, openApiSchema } from '../common/api-error.js';
 import { RoundsRepository } from '../rounds/rounds.repository.js';
 import {
   cancelJobSchema,
@@ -87,27 +90,41 @@ export class JobsController {
   }
 
   @Get()
-  @ApiOperation({ summary: 'List jobs, newest first' })
+  @UseGuards(SessionGuard)
+  @ApiBearerAuth()
+  @ApiOperation({
+    summary: 'Your jobs, newest first (operators: every buyer’s, `buyer` filters)',
+    description: 'A buyer sees only its own jobs; a `buyer` other than the caller lists nothing.',
+  })
   @ApiQuery({ name: 'buyer', required: false })
   @ApiQuery({ name: 'status', required: false, enum: ['pending', 'running', 'completed', 'failed', 'cancelled'] })
   @ApiQuery({ name: 'limit', required: false, type: Number })
   @ApiOkResponse({ schema: { type: 'array', items: jobSchema } })
   @ApiBadRequestResponse({ description: 'INVALID_QUERY', schema: apiErrorSchema })
-  list(@Query() query: Record<string, string>): JobView[] {
-    return this.jobs.list(query).map(toJobView);
+  @ApiUnauthorizedResponse({ description: 'SESSION_REQUIRED, SESSION_INVALID', schema: apiErrorSchema })
+  list(@CurrentCaller() caller: Caller, @Query() query: Record<string, string>): JobView[] {
+    if (caller.operator) return this.jobs.list(query).map(toJobView);
+    const jobs = this.jobs.list({ ...query, buyer: caller.address });
+    const asked = query.buyer;
+    return asked === undefined || String(asked).toLowerCase() === caller.address ? jobs.map(toJobView) : [];
   }
 
   @Get(':id')
-  @ApiOperation({ summary: 'One job with its status and reason' })
+  @UseGuards(SessionGuard)
+  @ApiBearerAuth()
+  @ApiOperation({ summary: 'One of your jobs with its status and reason' })
   @ApiOkResponse({ schema: jobSchema })
-  @ApiNotFoundResponse({ description: 'JOB_NOT_FOUND', schema: apiErrorSchema })
-  get(@Param('id') id: string): JobView {
-    return toJobView(this.jobs.get(id));
+  @ApiUnauthorizedResponse({ description: 'SESSION_REQUIRED, SESSION_INVALID', schema: apiErrorSchema })
+  @ApiNotFoundResponse({ description: 'JOB_NOT_FOUND (also for another buyer’s job)', schema: apiErrorSchema })
+  get(@CurrentCaller() caller: Caller, @Param('id') id: string): JobView {
+    return toJobView(this.readable(caller, id));
   }
 
   @Get(':id/rounds')
+  @UseGuards(SessionGuard)
+  @ApiBearerAuth()
   @ApiOperation({
-    summary: 'Finished rounds of a job (participants, dropouts, federated loss and accuracy) and its silos',
+    summary: 'Finished rounds of one of your jobs (participants, dropouts, federated loss and accuracy) and its silos',
   })
   @ApiOkResponse({
     schema: {
@@ -118,10 +135,18 @@ export class JobsController {
       },
     },
   })
-  @ApiNotFoundResponse({ description: 'JOB_NOT_FOUND', schema: apiErrorSchema })
-  rounds(@Param('id') id: string) {
-    this.jobs.get(id);
+  @ApiUnauthorizedResponse({ description: 'SESSION_REQUIRED, SESSION_INVALID', schema: apiErrorSchema })
+  @ApiNotFoundResponse({ description: 'JOB_NOT_FOUND (also for another buyer’s job)', schema: apiErrorSchema })
+  rounds(@CurrentCaller() caller: Caller, @Param('id') id: string) {
+    this.readable(caller, id);
     return { rounds: this.roundsRepo.rounds(id), participants: this.roundsRepo.participants(id) };
+  }
+
+  /** The job if the caller may read it; another buyer's job answers 404 like a missing one (existence not confirmed). */
+  private readable(caller: Caller, id: string) {
+    const job = this.jobs.get(id);
+    if (!canRead(caller, job.buyer)) throw new ApiError(404, 'JOB_NOT_FOUND', `no job ${id}`);
+    return job;
   }
 
   @Delete(':id')

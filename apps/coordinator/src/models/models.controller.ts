@@ -1,14 +1,29 @@
-import { Controller, Get, Inject, Param } from '@nestjs/common';
-import { ApiNotFoundResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { apiErrorSchema } from '../common/api-error.js';
+import { Controller, Get, Inject, Param, UseGuards } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { type Caller } from '../auth/auth.service.js';
+import { canRead, CurrentCaller, SessionGuard } from '../auth/session.guard.js';
+import { ApiError, apiErrorSchema } from '../common/api-error.js';
+import { JobsRepository } from '../jobs/jobs.repository.js';
 import { ModelsService, type ModelRecord } from './models.service.js';
 
 @ApiTags('models')
 @Controller('models')
 export class ModelsController {
-  constructor(@Inject(ModelsService) private readonly models: ModelsService) {}
+  constructor(
+    @Inject(ModelsService) private readonly models: ModelsService,
+    @Inject(JobsRepository) private readonly jobs: JobsRepository,
+  ) {}
 
   @Get(':jobId')
+  @UseGuards(SessionGuard)
+  @ApiBearerAuth()
   @ApiOperation({
     summary: 'The delivered model of a job: CID of the age-encrypted bundle and its provenance',
     description:
@@ -30,8 +45,12 @@ export class ModelsController {
       },
     },
   })
-  @ApiNotFoundResponse({ description: 'MODEL_NOT_FOUND', schema: apiErrorSchema })
-  get(@Param('jobId') jobId: string): ModelRecord {
+  @ApiUnauthorizedResponse({ description: 'SESSION_REQUIRED, SESSION_INVALID', schema: apiErrorSchema })
+  @ApiNotFoundResponse({ description: 'MODEL_NOT_FOUND (also for another buyer’s job)', schema: apiErrorSchema })
+  get(@CurrentCaller() caller: Caller, @Param('jobId') jobId: string): ModelRecord {
+    const job = this.jobs.get(jobId);
+    if (!job || !canRead(caller, job.buyer))
+      throw new ApiError(404, 'MODEL_NOT_FOUND', `no model for job ${jobId} (yet)`);
     return this.models.get(jobId)!;
   }
 }

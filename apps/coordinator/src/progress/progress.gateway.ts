@@ -1,8 +1,13 @@
-// Live progress of a job over WebSocket: `GET /progress?job=<id>` upgrades; the server sends one JSON text message
+// Live progress of a job over WebSocket: `GET /progress?job=<id>` upgrades for the job's buyer or an operator, signed
+// in with a bearer token (`Authorization: Bearer <token>`, RFC 6750 §2.1, or `access_token=<token>` in the query,
+// RFC 6750 §2.3, for clients that cannot set headers): 401 without a valid one, 404 for a job that is not theirs.
+// The server sends one JSON text message
 // per event ({ type: 'progress', jobId, status, round, rounds, stage, participants, dropouts, loss?, accuracy?,
 // reason?, at }), starting with the current state. Clients only listen; anything they send is ignored.
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { AuthService, bearerToken } from '../auth/auth.service.js';
+import { canRead } from '../auth/session.guard.js';
 import { refuseUpgrade, UpgradeRouter } from '../gateway/upgrade-router.js';
 import { JobEvents, type JobProgress } from '../jobs/job-events.js';
 import { JobsRepository } from '../jobs/jobs.repository.js';
@@ -15,13 +20,17 @@ export class ProgressGateway implements OnApplicationBootstrap, BeforeApplicatio
     @Inject(UpgradeRouter) private readonly router: UpgradeRouter,
     @Inject(JobEvents) private readonly events: JobEvents,
     @Inject(JobsRepository) private readonly jobs: JobsRepository,
+    @Inject(AuthService) private readonly auth: AuthService,
   ) {}
 
   onApplicationBootstrap(): void {
     this.router.register('/progress', (req, socket, head, url) => {
+      const token = bearerToken(req.headers.authorization) ?? url.searchParams.get('access_token') ?? undefined;
+      const caller = this.auth.authenticate(token);
+      if (!caller) return refuseUpgrade(socket, 401, 'Unauthorized', 'sign in first: a bearer token is required');
       const id = url.searchParams.get('job') ?? '';
       const job = /^[0-9a-f]{64}$/.test(id) ? this.jobs.get(id) : undefined;
-      if (!job) return refuseUpgrade(socket, 404, 'Not Found', `no job ${id}`);
+      if (!job || !canRead(caller, job.buyer)) return refuseUpgrade(socket, 404, 'Not Found', `no job ${id}`);
       this.wss.handleUpgrade(req, socket, head, (ws) => this.subscribe(ws, id));
     });
   }
