@@ -30,6 +30,7 @@ import { loadConfig } from '../apps/coordinator/src/config/config.js';
 import { RoundsRepository } from '../apps/coordinator/src/rounds/rounds.repository.js';
 import { startSilo, type RunningSilo } from '../apps/silo/src/bootstrap.js';
 import { sealAndRegisterShard, shardSchema } from '../test/e2e/helpers/sealed-shard.js';
+import { authed, signIn } from '../test/e2e/helpers/session.js';
 import { loadMnist } from '../libs/fl/test/datasets.js';
 import { figure, median, report, wantsJson } from './lib/report.js';
 
@@ -181,6 +182,8 @@ async function main(): Promise<void> {
       { logDestination: new PassThrough() },
     );
     closers.push(() => coordinator.close());
+    // Job reads need the buyer's read session (EIP-4361 sign-in).
+    const readAsBuyer = authed(await signIn(coordinator.url, buyer.wallet));
 
     const silos: RunningSilo[] = [];
     closers.push(async () => {
@@ -247,7 +250,7 @@ async function main(): Promise<void> {
       if (res.status !== 201) throw new Error(`POST /jobs: ${res.status} ${await res.text()}`);
       const { id } = (await res.json()) as { id: string };
       for (;;) {
-        const job = (await (await fetch(`${coordinator.url}/jobs/${id}`)).json()) as {
+        const job = (await (await readAsBuyer(`${coordinator.url}/jobs/${id}`)).json()) as {
           status: string;
           reason: string | null;
         };

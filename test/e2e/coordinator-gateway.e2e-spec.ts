@@ -179,12 +179,12 @@ describe('silo gateway', () => {
     expect(metrics).toMatch(/sealfold_silo_connections_closed_total\{[^}]*code="heartbeat"[^}]*\} [1-9]/);
   });
 
-  it('refuses a progress subscription for an unknown job with 404', async () => {
+  it('refuses a progress subscription without a read session with 401', async () => {
     const ws = new WebSocket(`${coordinator.url.replace(/^http/, 'ws')}/progress?job=${'0'.repeat(64)}`);
     const status = await new Promise<number>((resolve) =>
       ws.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)),
     );
-    expect(status).toBe(404);
+    expect(status).toBe(401);
     // With an unexpected-response listener, ws leaves the request to us: abort it.
     ws.on('error', () => undefined);
     ws.terminate();

@@ -20,6 +20,7 @@ import {
   startChainFixture,
   type ChainFixture,
 } from './helpers/chain-fixture.js';
+import { authed, signIn } from './helpers/session.js';
 
 // An age X25519 recipient (Bech32 `age1` + 58 characters); only its form matters for admission.
 const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
@@ -36,6 +37,9 @@ describe('job admission (real EDR chain)', () => {
   let licenceId: bigint;
   let scheduled: string[];
   let acceptedId: string;
+  /** Reads as an operator (SEALFOLD_OPERATORS), who sees every buyer's jobs. */
+  let read: (url: string) => Promise<Response>;
+  const operator = Wallet.createRandom();
 
   const config = () =>
     loadConfig({
@@ -44,6 +48,7 @@ describe('job admission (real EDR chain)', () => {
       SEALFOLD_CHAIN_RPC: fixture.chain.rpcUrl,
       SEALFOLD_CONTRACTS: fixture.deploymentPath,
       SEALFOLD_LOG_LEVEL: 'silent',
+      SEALFOLD_OPERATORS: operator.address,
     });
   const start = async () => {
     coordinator = await startCoordinator(config(), { logDestination: new PassThrough() });
@@ -56,7 +61,7 @@ describe('job admission (real EDR chain)', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(body),
     });
-  const jobCount = async () => ((await (await fetch(`${coordinator.url}/jobs`)).json()) as unknown[]).length;
+  const jobCount = async () => ((await (await read(`${coordinator.url}/jobs`)).json()) as unknown[]).length;
 
   async function expectRejected(
     body: unknown,
@@ -87,6 +92,7 @@ describe('job admission (real EDR chain)', () => {
     }));
     ({ licenceId } = await buyerClient.purchaseLicence(datasetId));
     await start();
+    read = authed(await signIn(coordinator.url, operator));
   });
 
   afterAll(async () => {
@@ -189,7 +195,7 @@ describe('job admission (real EDR chain)', () => {
     expect(scheduled).toEqual([job.id]);
     acceptedId = job.id;
     scheduled = [];
-    const got = (await (await fetch(`${coordinator.url}/jobs/${job.id}`)).json()) as { id: string };
+    const got = (await (await read(`${coordinator.url}/jobs/${job.id}`)).json()) as { id: string };
     expect(got.id).toBe(job.id);
   });
 
@@ -206,7 +212,8 @@ describe('job admission (real EDR chain)', () => {
     expect(again.applied).toEqual([]);
     again.db.close();
     await start();
-    const job = (await (await fetch(`${coordinator.url}/jobs/${acceptedId}`)).json()) as { id: string; status: string };
+    // The read session is in the database too: the same token still works after the restart.
+    const job = (await (await read(`${coordinator.url}/jobs/${acceptedId}`)).json()) as { id: string; status: string };
     expect(job.id).toBe(acceptedId);
   });
 
@@ -247,7 +254,7 @@ describe('job admission (real EDR chain)', () => {
   });
 
   it('answers 404 with a code for an unknown job', async () => {
-    const res = await fetch(`${coordinator.url}/jobs/nope`);
+    const res = await read(`${coordinator.url}/jobs/nope`);
     expect(res.status).toBe(404);
     expect(((await res.json()) as { code: string }).code).toBe('JOB_NOT_FOUND');
   });

@@ -27,6 +27,7 @@ import {
   type ChainFixture,
 } from './helpers/chain-fixture.js';
 import { irisShard } from './helpers/fl-silo.js';
+import { authed, signIn } from './helpers/session.js';
 
 const OWNERS = [1, 4, 5];
 const BUYER = 2;
@@ -39,6 +40,10 @@ describe('jobs without SecAgg+ (real silos over the gateway)', () => {
   let store: EmbeddedIpfsStore;
   let buyerClient: SealfoldChain;
   let buyer: Wallet;
+  // The buyer's read session (EIP-4361 sign-in), opened on first use.
+  let token: string | undefined;
+  const bearer = async () => (token ??= await signIn(coordinator.url, buyer));
+  const read = async (url: string) => authed(await bearer())(url);
   const owners: { wallet: Wallet; chain: SealfoldChain; identity: X25519Identity; datasetId: bigint }[] = [];
   const silos: RunningSilo[] = [];
   const recipient = X25519Identity.generate();
@@ -100,7 +105,7 @@ describe('jobs without SecAgg+ (real silos over the gateway)', () => {
   };
 
   const job = async (id: string) =>
-    (await (await fetch(`${coordinator.url}/jobs/${id}`)).json()) as {
+    (await (await read(`${coordinator.url}/jobs/${id}`)).json()) as {
       status: string;
       reasonCode: string | null;
       reason: string | null;
@@ -186,7 +191,7 @@ describe('jobs without SecAgg+ (real silos over the gateway)', () => {
     expect(done).toMatchObject({ status: 'failed', reasonCode: 'TOO_FEW_SILOS', currentRound: 0 });
     expect(done.reason).toMatch(/secagg-required ×3/);
     expect(done.training.secureAggregation).toBe(false);
-    const history = (await (await fetch(`${coordinator.url}/jobs/${id}/rounds`)).json()) as {
+    const history = (await (await read(`${coordinator.url}/jobs/${id}/rounds`)).json()) as {
       rounds: unknown[];
       participants: { accepted: boolean; reason: string | null }[];
     };
@@ -197,7 +202,7 @@ describe('jobs without SecAgg+ (real silos over the gateway)', () => {
       expect(p.reason).toMatch(/^secagg-required/);
     }
     expect(await framesIn('plain-update')).toBe(0);
-    expect((await fetch(`${coordinator.url}/models/${id}`)).status).toBe(404);
+    expect((await read(`${coordinator.url}/models/${id}`)).status).toBe(404);
     await closeSilos();
   }, 180_000);
 
@@ -215,7 +220,7 @@ describe('jobs without SecAgg+ (real silos over the gateway)', () => {
     // Three silos × two rounds of plain updates, and no SecAgg+ traffic.
     expect(await framesIn('plain-update')).toBe(6);
     expect(await framesIn('secagg')).toBe(secaggBefore);
-    const history = (await (await fetch(`${coordinator.url}/jobs/${id}/rounds`)).json()) as {
+    const history = (await (await read(`${coordinator.url}/jobs/${id}/rounds`)).json()) as {
       rounds: { round: number; participants: number; dropouts: number; accuracy: number | null }[];
     };
     expect(history.rounds.map((r) => [r.round, r.participants, r.dropouts])).toEqual([
@@ -224,7 +229,7 @@ describe('jobs without SecAgg+ (real silos over the gateway)', () => {
     ]);
     for (const r of history.rounds) expect(r.accuracy).toBeGreaterThanOrEqual(0);
     // The model is delivered as for any job: encrypted to the buyer, on IPFS, recorded on chain.
-    const model = (await (await fetch(`${coordinator.url}/models/${id}`)).json()) as { cid: string };
+    const model = (await (await read(`${coordinator.url}/models/${id}`)).json()) as { cid: string };
     expect((await buyerClient.getModel(`0x${id}`)).modelCid).toBe(model.cid);
     const contentStore = coordinator.app.get<CoordinatorContentStore>(CONTENT_STORE);
     const bundle = JSON.parse(new TextDecoder().decode(decrypt(await contentStore.get(model.cid), [recipient]))) as {

@@ -26,6 +26,7 @@ import {
   type ChainFixture,
 } from './helpers/chain-fixture.js';
 import { irisShard, startFlSilo, type FlSilo, type FlSiloOptions } from './helpers/fl-silo.js';
+import { authed, signIn } from './helpers/session.js';
 
 const OWNERS = [1, 4, 5, 6];
 const BUYER = 2;
@@ -36,6 +37,10 @@ describe('federated rounds (real chain, IPFS, SecAgg+, tfjs)', () => {
   let coordinator: RunningCoordinator;
   let buyerClient: SealfoldChain;
   let buyer: Wallet;
+  // The buyer's read session (EIP-4361 sign-in), opened on first use.
+  let token: string | undefined;
+  const bearer = async () => (token ??= await signIn(coordinator.url, buyer));
+  const read = async (url: string) => authed(await bearer())(url);
   const datasets: bigint[] = [];
   const licences: bigint[] = [];
   const silos: FlSilo[] = [];
@@ -94,7 +99,7 @@ describe('federated rounds (real chain, IPFS, SecAgg+, tfjs)', () => {
   };
 
   const job = async (id: string) =>
-    (await (await fetch(`${coordinator.url}/jobs/${id}`)).json()) as {
+    (await (await read(`${coordinator.url}/jobs/${id}`)).json()) as {
       status: string;
       reasonCode: string | null;
       reason: string | null;
@@ -150,7 +155,9 @@ describe('federated rounds (real chain, IPFS, SecAgg+, tfjs)', () => {
     const connected = await connectSilos([0, 1, 2, 3], vanish);
     const id = await submit([0, 1, 2, 3], 2);
     const progress: { round: number; stage: string; accuracy?: number; status: string }[] = [];
-    const ws = new WebSocket(`${coordinator.url.replace('http', 'ws')}/progress?job=${id}`);
+    const ws = new WebSocket(`${coordinator.url.replace('http', 'ws')}/progress?job=${id}`, {
+      headers: { authorization: `Bearer ${await bearer()}` },
+    });
     ws.on('message', (data: Buffer) => progress.push(JSON.parse(data.toString())));
     const done = await waitFor(id, ['completed', 'failed']);
     ws.close();
@@ -175,7 +182,7 @@ describe('federated rounds (real chain, IPFS, SecAgg+, tfjs)', () => {
     expect(progress.at(-1)?.status).toBe('completed');
 
     // The model: CID on IPFS, decryptable by the buyer's identity only, recorded on chain.
-    const model = (await (await fetch(`${coordinator.url}/models/${id}`)).json()) as {
+    const model = (await (await read(`${coordinator.url}/models/${id}`)).json()) as {
       cid: string;
       txHash: string;
       metadata: { rounds: number; metrics: { round: number; participants: number }[] };
@@ -220,7 +227,7 @@ describe('federated rounds (real chain, IPFS, SecAgg+, tfjs)', () => {
     expect(done.status).toBe('failed');
     expect(done.reasonCode).toMatch(/^TOO_FEW_(SURVIVORS|NEIGHBOURS)$/);
     expect(done.reason).toMatch(/round 1 aborted/);
-    expect((await fetch(`${coordinator.url}/models/${id}`)).status).toBe(404);
+    expect((await read(`${coordinator.url}/models/${id}`)).status).toBe(404);
     await closeSilos();
   }, 180_000);
 
@@ -247,14 +254,14 @@ describe('federated rounds (real chain, IPFS, SecAgg+, tfjs)', () => {
       currentRound: rounds,
       reason: null,
     });
-    const model = (await (await fetch(`${coordinator.url}/models/${id}`)).json()) as { cid: string };
+    const model = (await (await read(`${coordinator.url}/models/${id}`)).json()) as { cid: string };
     const onChain = await buyerClient.getModel(`0x${id}`);
     expect(onChain.modelCid).toBe(model.cid);
     expect(onChain.rounds).toBe(rounds);
     // Rounds committed before the restart were not run again; the rest ran after it.
     const remaining = Array.from({ length: rounds - committedBefore }, (_, i) => committedBefore + 1 + i);
     for (const s of after) expect(s.contributed).toEqual(remaining);
-    const history = (await (await fetch(`${coordinator.url}/jobs/${id}/rounds`)).json()) as {
+    const history = (await (await read(`${coordinator.url}/jobs/${id}/rounds`)).json()) as {
       rounds: { round: number }[];
     };
     expect(history.rounds.map((r) => r.round)).toEqual(Array.from({ length: rounds }, (_, i) => i + 1));
@@ -278,7 +285,7 @@ describe('federated rounds (real chain, IPFS, SecAgg+, tfjs)', () => {
     const final = await job(id);
     expect(final.status).toBe('cancelled');
     expect(final.currentRound).toBeLessThan(50);
-    expect((await fetch(`${coordinator.url}/models/${id}`)).status).toBe(404);
+    expect((await read(`${coordinator.url}/models/${id}`)).status).toBe(404);
     await closeSilos();
   }, 120_000);
 });

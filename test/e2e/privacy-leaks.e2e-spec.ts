@@ -33,6 +33,7 @@ import { loadConfig } from '../../apps/coordinator/src/config/config.js';
 import { CONTENT_STORE, type CoordinatorContentStore } from '../../apps/coordinator/src/models/content-store.port.js';
 import { TEST_TIMEOUT_MS, createCliEnv, type CliEnv, type CliRun } from './cli-harness.js';
 import { jobRequest, signedBody, startChainFixture, type ChainFixture } from './helpers/chain-fixture.js';
+import { authed, signIn } from './helpers/session.js';
 import {
   Capture,
   byteChiSquare,
@@ -100,6 +101,10 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
   let coordinator: RunningCoordinator;
   let buyerClient: SealfoldChain;
   let buyer: Wallet;
+  // The buyer's read session (EIP-4361 sign-in), opened on first use.
+  let token: string | undefined;
+  const bearer = async () => (token ??= await signIn(coordinator.url, buyer));
+  const read = async (url: string) => authed(await bearer())(url);
   const owners: Owner[] = [];
   const silos: RunningSilo[] = [];
   const coordinatorLog = new Capture();
@@ -313,18 +318,20 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
     });
     if (res.status !== 201) throw new Error(`job submission: ${res.status} ${await res.text()}`);
     jobId = ((await res.json()) as { id: string }).id;
-    const progressSocket = new WebSocket(`${coordinator.url.replace('http', 'ws')}/progress?job=${jobId}`);
+    const progressSocket = new WebSocket(`${coordinator.url.replace('http', 'ws')}/progress?job=${jobId}`, {
+      headers: { authorization: `Bearer ${await bearer()}` },
+    });
     progressSocket.on('message', (data: Buffer) => progress.push(Buffer.from(data)));
     const until = Date.now() + 120_000;
     for (;;) {
-      const j = (await (await fetch(`${coordinator.url}/jobs/${jobId}`)).json()) as { status: string; reason: string };
+      const j = (await (await read(`${coordinator.url}/jobs/${jobId}`)).json()) as { status: string; reason: string };
       if (j.status === 'completed') break;
       if (j.status === 'failed' || j.status === 'cancelled') throw new Error(`job ${j.status}: ${j.reason}`);
       if (Date.now() > until) throw new Error(`job still ${j.status}`);
       await new Promise((r) => setTimeout(r, 200));
     }
     progressSocket.close();
-    modelJson = await (await fetch(`${coordinator.url}/models/${jobId}`)).text();
+    modelJson = await (await read(`${coordinator.url}/models/${jobId}`)).text();
     // Everything the coordinator's HTTP API shows a buyer (or anyone) about this job and these datasets.
     for (const path of [
       `/jobs/${jobId}`,
@@ -337,7 +344,7 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
       '/info',
       '/health',
     ]) {
-      const r = await fetch(`${coordinator.url}${path}`);
+      const r = await read(`${coordinator.url}${path}`);
       httpResponses.push({ path, status: r.status, body: Buffer.from(await r.arrayBuffer()) });
     }
     const cid = (JSON.parse(modelJson) as { cid: string }).cid;

@@ -33,18 +33,25 @@ export class CoordinatorRefusal extends CliError {
 
 const REQUEST_TIMEOUT_MS = 30_000;
 
-/** One JSON request; 2xx → parsed body; 4xx/5xx → CoordinatorRefusal; unreachable → CliError COORDINATOR_UNREACHABLE. */
+/**
+ * One JSON request; 2xx → parsed body; 4xx/5xx → CoordinatorRefusal; unreachable → CliError COORDINATOR_UNREACHABLE.
+ * `token`: a read session's bearer token (RFC 6750 §2.1), see coordinator-session.ts.
+ */
 export async function callCoordinator<T>(
   base: string,
   method: 'GET' | 'POST' | 'DELETE',
   path: string,
   body?: unknown,
+  token?: string,
 ): Promise<T> {
   let response: Response;
   try {
     response = await fetch(`${base}${path}`, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+      },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });

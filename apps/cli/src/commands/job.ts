@@ -15,6 +15,7 @@ import {
   parseJobId,
   type JobView,
 } from '../coordinator-api.js';
+import { readCoordinator, sessionToken } from '../coordinator-session.js';
 import { CliError, EXIT_OK, EXIT_USER } from '../errors.js';
 import { loadOwner } from '../owner.js';
 import { parseId, parseSmallInt } from '../parse.js';
@@ -228,9 +229,9 @@ function createRenderer(ctx: Context) {
 }
 
 /** The job's finished rounds, or [] when the coordinator does not list them. */
-async function roundHistory(base: string, jobId: string): Promise<RoundView[]> {
+async function roundHistory(ctx: Context, base: string, jobId: string): Promise<RoundView[]> {
   try {
-    const r = await callCoordinator<{ rounds?: RoundView[] }>(base, 'GET', `/jobs/${jobId}/rounds`);
+    const r = await readCoordinator<{ rounds?: RoundView[] }>(ctx, base, `/jobs/${jobId}/rounds`);
     return Array.isArray(r.rounds) ? r.rounds : [];
   } catch (error) {
     if (error instanceof CoordinatorRefusal && error.status === 404) return [];
@@ -241,6 +242,7 @@ async function roundHistory(base: string, jobId: string): Promise<RoundView[]> {
 /** Subscribes to the coordinator's progress WebSocket; resolves false when the coordinator has none (then poll). */
 async function streamProgress(
   base: string,
+  token: string,
   jobId: string,
   onProgress: (p: Progress) => void,
   isDone: () => Promise<boolean>,
@@ -249,7 +251,8 @@ async function streamProgress(
   const url = new URL(`/progress?job=${jobId}`, base);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   return new Promise<boolean>((resolve, reject) => {
-    const socket = new WebSocket(url);
+    // The read session's token (RFC 6750 §2.1); a refusal (401/404) falls back to polling the REST API.
+    const socket = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
     let opened = false;
     let settled = false;
     const settle = (value: boolean | Error) => {
@@ -301,27 +304,27 @@ async function watch(
 ): Promise<CommandResult> {
   const id = parseJobId(args[0]);
   const base = coordinatorUrl(o.coordinator, env);
-  let job = await callCoordinator<JobView>(base, 'GET', `/jobs/${id}`);
+  let job = await readCoordinator<JobView>(ctx, base, `/jobs/${id}`);
   const render = createRenderer(ctx);
   // Rounds finished before we connected come from the job's history; later ones live from the progress stream.
-  render.history(await roundHistory(base, id), job.rounds);
+  render.history(await roundHistory(ctx, base, id), job.rounds);
   if (!TERMINAL.has(job.status)) {
     const refresh = async () => {
-      job = await callCoordinator<JobView>(base, 'GET', `/jobs/${id}`);
+      job = await readCoordinator<JobView>(ctx, base, `/jobs/${id}`);
       return TERMINAL.has(job.status);
     };
-    const streamed = await streamProgress(base, id, (p) => render.progress(p), refresh);
+    const streamed = await streamProgress(base, await sessionToken(ctx, base), id, (p) => render.progress(p), refresh);
     if (!streamed) {
       // No progress stream: poll the job and its round history.
       while (!(await refresh())) {
-        render.history(await roundHistory(base, id), job.rounds);
+        render.history(await roundHistory(ctx, base, id), job.rounds);
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
-    job = await callCoordinator<JobView>(base, 'GET', `/jobs/${id}`);
+    job = await readCoordinator<JobView>(ctx, base, `/jobs/${id}`);
   }
   // Whatever the stream may have missed (a reconnect, a report dropped at the end).
-  render.history(await roundHistory(base, id), job.rounds);
+  render.history(await roundHistory(ctx, base, id), job.rounds);
   render.end();
   const rounds = [...render.reported.values()].sort((x, y) => x.round - y.round);
   const last = rounds.length > 0 ? rounds[rounds.length - 1] : { accuracy: null, loss: null };
@@ -350,9 +353,10 @@ async function watch(
 async function list(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unknown>): Promise<CommandResult> {
   const base = coordinatorUrl(o.coordinator, env);
   const query = new URLSearchParams();
+  // The coordinator shows a buyer its own jobs only; --all asks for every buyer's, which only operators get.
   if (o.all !== true) query.set('buyer', (await loadOwner(ctx)).address);
   if (o.status !== undefined) query.set('status', String(o.status));
-  const jobs = await callCoordinator<JobView[]>(base, 'GET', `/jobs?${query}`);
+  const jobs = await readCoordinator<JobView[]>(ctx, base, `/jobs?${query}`);
   const rows = jobs.map((j) => ({
     jobId: j.id,
     buyer: j.buyer,
@@ -437,7 +441,7 @@ and a last line {"event": "end", "jobId", "status", "rounds", "currentRound", "r
     job
       .command('list')
       .description('your jobs on the coordinator, newest first')
-      .option('--all', 'every buyer’s jobs')
+      .option('--all', 'every buyer’s jobs (coordinator operators only; others get their own)')
       .option('--status <status>', 'only jobs with this status (pending, running, completed, failed, cancelled)'),
   )
     .addHelpText(

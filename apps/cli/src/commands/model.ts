@@ -9,7 +9,8 @@ import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CommandResult, Context } from '../context.js';
 import { openChain } from '../chain-connect.js';
-import { callCoordinator, coordinatorUrl, parseJobId } from '../coordinator-api.js';
+import { coordinatorUrl, parseJobId } from '../coordinator-api.js';
+import { readCoordinator } from '../coordinator-session.js';
 import { CliError } from '../errors.js';
 import { loadOwner } from '../owner.js';
 import { JSON_NOTE, type Runner } from '../program.js';
@@ -103,7 +104,7 @@ async function pull(
   const base = coordinatorUrl(o.coordinator, env);
   const buyer = await loadOwner(ctx);
 
-  const record = await callCoordinator<ModelRecordView>(base, 'GET', `/models/${jobId}`);
+  const record = await readCoordinator<ModelRecordView>(ctx, base, `/models/${jobId}`);
   // Provenance is read from the chain, not taken from the coordinator's word: the CID must be the one recorded.
   const { client } = await openChain(ctx, env);
   const provenance = await client.getModel(`0x${jobId}`);
