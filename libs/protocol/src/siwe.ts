@@ -79,7 +79,7 @@ export function parseSiweMessage(text: string): SiweMessage {
   const domain = header.slice(0, -PREAMBLE.length);
   const address = lines[1] ?? '';
   if (lines[2] !== '') throw new SiweFormatError('expected an empty line after the address');
-  let i = 3;
+  let i: number;
   let statement: string | undefined;
   if (lines[3] === '') i = 4;
   else {
