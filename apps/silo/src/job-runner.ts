@@ -2,14 +2,19 @@
 // could lie about: the buyer's EIP-712 signature, the licence on chain, the model against the signed hash, the
 // schema, and the privacy budget left in its own ledger. Then, per round, it trains locally, clips, adds its noise
 // share and hands the result to the SecAgg+ client — privacy is a layer around training (the transport owns SecAgg+).
+import { createHash, randomBytes } from 'node:crypto';
 import { verifyJobRequest, type LicenceCheck, type LicenceInfo, type SealfoldDomain } from '@sealfold/chain';
 import {
+  addGaussianNoise,
   evaluateLocal,
+  evalVector,
   gaussianEpsilon,
+  noiseShareStd,
   modelSpecHash,
   parseModelSpec,
   privatizeUpdate,
   clipL2,
+  EVAL_VECTOR_CLIP,
   selectSamples,
   splitTrainValidation,
   trainLocal,
@@ -17,8 +22,9 @@ import {
   type LocalData,
   type OptimizerName,
 } from '@sealfold/fl';
-import { DP_CLIP_SCALE, DP_DELTA_SCALE, DP_NOISE_SCALE, type JobRequest } from '@sealfold/protocol';
-import { type EpsilonLedger, UNLIMITED_EPSILON_MILLI } from './ledger.js';
+import { DP_CLIP_SCALE, DP_DELTA_SCALE, DP_NOISE_SCALE, type JobRequest, type SecAggParams } from '@sealfold/protocol';
+import { deriveRoundParams, type SecAggInput } from '@sealfold/secagg';
+import { type EpsilonLedger, LedgerRefusal, UNLIMITED_EPSILON_MILLI, type ReleaseKind } from './ledger.js';
 import { type OpenedDataset } from './sealed-data.js';
 
 /** Why a silo refuses a job; the reason travels back to the buyer. */
@@ -37,7 +43,22 @@ export type RefusalReason =
   | 'model-mismatch'
   | 'schema-mismatch'
   | 'unsupported-strategy'
-  | 'secagg-required';
+  | 'secagg-required'
+  /** Fewer independent owners (neither buyer nor coordinator) than the owner's policy asks (issue 11). */
+  | 'too-few-owners'
+  /** A second release for a (job, round, kind) already released: a replayed round or evaluation. */
+  | 'replayed-round'
+  | 'round-out-of-range'
+  /** SecAgg+ parameters or participants other than those the silo derives from the verified roster. */
+  | 'params-mismatch'
+  | 'roster-mismatch'
+  /** An evaluation of a model other than the one the round produced, or before this silo contributed to it. */
+  | 'wrong-model'
+  /** The silo refuses the rest of this job (the stored reason follows). */
+  | 'job-halted';
+
+/** The fewest distinct independent owners a job must have, unless the owner sets another (`--min-owners`). */
+export const DEFAULT_MIN_INDEPENDENT_OWNERS = 3;
 
 export class JobRefusal extends Error {
   override readonly name = 'JobRefusal';
@@ -68,14 +89,20 @@ export interface JobOffer {
   /** The model; its hash must equal the signed `request.modelSpecHash`. */
   readonly modelSpec: unknown;
   readonly training: TrainingSettings;
-  /** SecAgg+ threshold t: the noise share is sized so that any t survivors carry the full noise. */
+  /** Lower bound on t the job asks for (v2: request.secagg.minContributors; today the offer's `threshold`). */
   readonly threshold: number;
+  /** SecAgg+ per-coordinate clip of the update (v2: request.training.updateClip). */
+  readonly updateClip?: number;
+  /** SecAgg+ weight bound (v2: request.training.maxWeight). */
+  readonly maxWeight?: number;
 }
 
 /** What the silo asks the chain (libs/chain's client provides it). */
 export interface LicenceOracle {
   checkLicenceById(licenceId: bigint, datasetId: bigint, holder: string): Promise<LicenceCheck>;
   getLicence(licenceId: bigint): Promise<LicenceInfo>;
+  /** The dataset's on-chain record (its owner is what counts). */
+  getDataset(datasetId: bigint): Promise<{ readonly owner: string }>;
 }
 
 export interface AdmittedJob {
@@ -86,6 +113,10 @@ export interface AdmittedJob {
   readonly dp: { readonly noiseMultiplier: number; readonly clipNorm: number; readonly delta: number };
   readonly train: LocalData;
   readonly validation: LocalData;
+  /** Number of model parameters d (from the signed model spec, not the coordinator's word). */
+  readonly dimension: number;
+  /** The t this silo enforces in the current SecAgg+ run (set by `roundParams` from the verified roster). */
+  enforcedThreshold?: number;
 }
 
 export interface RoundContribution {
@@ -109,6 +140,12 @@ export interface SiloJobRunnerOptions {
   readonly validationFraction?: number;
   /** Unix seconds, for the deadline check (tests pin it). */
   readonly now?: () => bigint;
+  /**
+   * Owner policy: the fewest distinct owner addresses, other than the buyer's (v2: and the coordinator's), whose
+   * datasets a job and each of its rounds must include; also a lower bound on the SecAgg+ threshold t.
+   * Default DEFAULT_MIN_INDEPENDENT_OWNERS.
+   */
+  readonly minIndependentOwners?: number;
 }
 
 const STRATEGIES = new Set(['fedavg', 'fedprox', 'fedadam']);
@@ -130,6 +167,7 @@ export class SiloJobRunner {
     };
     const index = request.datasets.indexOf(offer.datasetId);
     if (index < 0) refuse('not-served', `dataset ${offer.datasetId} is not part of the signed request`);
+    await this.checkIndependentOwners(request);
     const opened = await this.options.openDataset(offer.datasetId);
     if (!opened) return refuse('not-served', `this silo does not serve dataset ${offer.datasetId}`);
 
@@ -179,28 +217,13 @@ export class SiloJobRunner {
         `the model maps ${inputSize} features to ${outputSize} classes; dataset ${offer.datasetId} has ${numFeatures} features and ${data.classes.length} classes`,
       );
 
-    // 4. The privacy budget: ε already released under this licence (other jobs) plus this job's planned ε.
+    // 4. The job slot and the whole planned ε, reserved atomically (see reserveJob).
     const dp = {
       noiseMultiplier: request.dp.noiseMultiplierMilli / DP_NOISE_SCALE,
       clipNorm: Number(request.dp.clipNormMicro) / DP_CLIP_SCALE,
       delta: Number(request.dp.deltaAtto) / Number(DP_DELTA_SCALE),
     };
-    const plannedEpsilon = jobEpsilon(dp, request.rounds);
-    const others = this.options.ledger.jobs(licenceId).filter((j) => j !== offer.jobId);
-    if (others.length >= licence.maxJobs)
-      refuse(
-        'job-limit-reached',
-        `licence ${licenceId} allows ${licence.maxJobs} job(s); ${others.length} already ran`,
-      );
-    if (licence.epsilonBudgetMilli !== UNLIMITED_EPSILON_MILLI) {
-      const budget = licence.epsilonBudgetMilli / 1000;
-      const spent = this.options.ledger.spent(licenceId, offer.jobId);
-      if (spent + plannedEpsilon > budget)
-        refuse(
-          'budget-exhausted',
-          `licence ${licenceId}: ε budget ${budget}, spent ${fmt(spent)}, this job needs ${fmt(plannedEpsilon)}`,
-        );
-    }
+    const plannedEpsilon = this.reserveJob(offer.jobId, licenceId, licence, dp, request.rounds);
 
     const all: LocalData = {
       features: data.features,
@@ -219,16 +242,86 @@ export class SiloJobRunner {
       dp,
       train: selectSamples(all, split.train),
       validation: selectSamples(all, split.validation),
+      dimension: model.layout.totalSize,
     };
     this.jobs.set(offer.jobId, admitted);
     return admitted;
   }
 
   /**
-   * Trains one round from the global weights and returns the privatised contribution. The ledger is charged
-   * before the contribution is returned, so the ε of an update that leaves the silo is always on record.
+   * Owner policy at admission (issue 11, Sybil through a self-dealing buyer): the request's datasets must have at
+   * least `minIndependentOwners` distinct on-chain owners that are not the buyer (v2: nor request.coordinator), or
+   * the coordinator could fill a round with inputs it knows and subtract them. Reads the chain only: refused before
+   * any data is opened.
    */
-  /** Trains and privatises round `round`'s contribution and charges its ε to the licence's ledger. */
+  private async checkIndependentOwners(request: JobRequest): Promise<void> {
+    const min = this.minIndependentOwners;
+    const owners = await Promise.all(
+      request.datasets.map((id) =>
+        this.options.chain.getDataset(id).then(
+          (d) => d.owner.toLowerCase(),
+          () => undefined,
+        ),
+      ),
+    );
+    const excluded = excludedOwners(request);
+    const independent = new Set(owners.filter((o): o is string => o !== undefined && !excluded.has(o)));
+    if (independent.size < min)
+      throw new JobRefusal(
+        'too-few-owners',
+        `the request's datasets have ${independent.size} independent owner(s) (not the buyer); this silo requires ${min}`,
+      );
+  }
+
+  get minIndependentOwners(): number {
+    return this.options.minIndependentOwners ?? DEFAULT_MIN_INDEPENDENT_OWNERS;
+  }
+
+  /**
+   * Reserves the job's slot and its whole planned ε in one ledger transaction. Planned ε composes 2 · rounds
+   * Gaussian releases: each round's training update and its evaluation vector (both noised with the job's noise
+   * multiplier on their own sensitivity, see prepareEvaluation).
+   */
+  private reserveJob(
+    jobId: string,
+    licenceId: bigint,
+    licence: LicenceInfo,
+    dp: AdmittedJob['dp'],
+    rounds: number,
+  ): number {
+    const plannedEpsilon = jobEpsilon(dp, releasesPerJob(rounds));
+    const budget =
+      licence.epsilonBudgetMilli === UNLIMITED_EPSILON_MILLI ? Infinity : licence.epsilonBudgetMilli / 1000;
+    try {
+      this.options.ledger.reserve(licenceId, jobId, plannedEpsilon, { maxJobs: licence.maxJobs, budget });
+    } catch (error) {
+      if (error instanceof LedgerRefusal) throw new JobRefusal(error.reason, error.message);
+      throw error;
+    }
+    return plannedEpsilon;
+  }
+
+  /**
+   * The SecAgg+ parameters this silo accepts for a run over `n` verified clients (libs/secagg deriveRoundParams):
+   * k from n, t ≥ the job's minimum and the owner's `minIndependentOwners`. Remembers t: the DP noise share of the
+   * next release is sized from it (never from a number the coordinator sends).
+   */
+  roundParams(jobId: string, n: number, kind: ReleaseKind): SecAggParams {
+    const job = this.job(jobId);
+    const { offer } = job;
+    const params = deriveRoundParams({
+      n,
+      d: kind === 'train' ? job.dimension : 2,
+      clip: kind === 'train' ? requireTerm(offer.updateClip, 'updateClip') : EVAL_VECTOR_CLIP_SILO,
+      maxWeight: requireTerm(offer.maxWeight, 'maxWeight'),
+      minContributors: offer.threshold,
+      policyMinContributors: this.minIndependentOwners,
+    });
+    job.enforcedThreshold = params.t;
+    return params;
+  }
+
+  /** Trains and privatises round `round`'s contribution and books it on the ledger (a release). */
   async trainRound(jobId: string, round: number, globalWeights: Float32Array): Promise<RoundContribution> {
     const prepared = await this.prepareRound(jobId, round, globalWeights);
     prepared.charge();
@@ -236,9 +329,42 @@ export class SiloJobRunner {
   }
 
   /**
-   * Trains and privatises round `round`'s contribution without booking it yet: `charge()` books its ε on the
-   * ledger (throwing when the budget is spent) and must run before the update leaves the silo. So a silo can train
-   * while the SecAgg+ key stages run, and a round that aborts before its masked input costs no budget.
+   * The checks before a round: the job not halted, the round in the signed 1..rounds and not yet released, the
+   * licence still valid on chain (holder, expiry, revocation), and the global weights the model this silo evaluated
+   * for the previous round (else the coordinator swapped the model: the rest of the job is refused).
+   */
+  async checkRound(jobId: string, round: number, kind: ReleaseKind, weights: Float32Array): Promise<void> {
+    const job = this.job(jobId);
+    const { request } = job.offer;
+    const ledger = this.options.ledger;
+    const halted = ledger.halted(job.licenceId, jobId);
+    if (halted) throw new JobRefusal('job-halted', `this silo refuses the rest of job ${jobId}: ${halted}`);
+    if (!Number.isInteger(round) || round < 1 || round > request.rounds)
+      throw new JobRefusal('round-out-of-range', `round ${round} is outside the signed 1..${request.rounds}`);
+    if (ledger.release(jobId, round, kind))
+      throw new JobRefusal('replayed-round', `round ${round} (${kind}) of job ${jobId} was already released`);
+    const check = await this.options.chain.checkLicenceById(job.licenceId, job.offer.datasetId, request.buyer);
+    if (!check.valid) {
+      const reason = check.reason === 'not-found' ? 'no-licence' : (check.reason as RefusalReason);
+      const message = `licence ${job.licenceId} is no longer valid: ${check.reason}`;
+      ledger.halt(job.licenceId, jobId, `${reason}: ${message}`);
+      throw new JobRefusal(reason, message);
+    }
+    if (kind === 'eval' && !ledger.release(jobId, round, 'train'))
+      throw new JobRefusal('wrong-model', `round ${round} is evaluated only after this silo contributed to it`);
+    const evaluated = kind === 'train' && round > 1 ? ledger.release(jobId, round - 1, 'eval') : undefined;
+    if (evaluated && evaluated.weightsHash !== hashWeights(weights)) {
+      const message = `round ${round}'s global model differs from the model round ${round - 1} produced (evaluated by this silo)`;
+      ledger.halt(job.licenceId, jobId, `wrong-model: ${message}`);
+      throw new JobRefusal('wrong-model', message);
+    }
+  }
+
+  /**
+   * Trains and privatises round `round`'s contribution without booking it yet: `charge()` books the release on the
+   * ledger (throwing `replayed-round` when this round was already released, even before a restart) and must run
+   * before the update leaves the silo. So a silo can train while the SecAgg+ key stages run, and a round that aborts
+   * before its masked input costs nothing.
    */
   async prepareRound(
     jobId: string,
@@ -247,8 +373,8 @@ export class SiloJobRunner {
   ): Promise<{ readonly contribution: RoundContribution; charge(): void }> {
     const job = this.job(jobId);
     const { request, training } = job.offer;
-    if (!Number.isInteger(round) || round < 1 || round > request.rounds)
-      throw new JobRefusal('job-limit-reached', `round ${round} is outside the signed 1..${request.rounds}`);
+    await this.checkRound(jobId, round, 'train', globalWeights);
+    const weightsHash = hashWeights(globalWeights);
     const result = await trainLocal({
       modelSpec: job.offer.modelSpec,
       globalWeights,
@@ -258,28 +384,75 @@ export class SiloJobRunner {
       optimizer: training.optimizer,
       learningRate: training.learningRate,
       fedProxMu: request.strategy === 'fedprox' ? (training.fedProxMu ?? 0.01) : 0,
-      seed: `${jobId}/${round}/${job.offer.datasetId}`,
+      // Fresh randomness: a round re-run (aborted before its release) must not reproduce the same update.
+      seed: `${jobId}/${round}/${job.offer.datasetId}/${randomBytes(16).toString('hex')}`,
     });
     const noisy = job.dp.noiseMultiplier > 0;
     let update = result.update;
     if (noisy) {
-      update = privatizeUpdate(update, { ...job.dp, minContributors: job.offer.threshold }).noised;
+      update = privatizeUpdate(update, { ...job.dp, minContributors: this.enforcedThreshold(job) }).noised;
     } else if (job.dp.clipNorm > 0) {
       update = clipL2(update, job.dp.clipNorm).clipped;
     }
-    const epsilon = jobEpsilon(job.dp, round);
     // With DP every owner weighs 1 (sensitivity C per owner); without, FedAvg weighs by sample count.
     const contribution = {
       update,
       weight: noisy ? 1 : result.numSamples,
       numSamples: result.numSamples,
       loss: result.loss,
-      epsilon,
+      epsilon: this.options.ledger.entry(job.licenceId, jobId)?.epsilon ?? 0,
     };
-    return { contribution, charge: () => this.options.ledger.charge(job.licenceId, jobId, round, epsilon) };
+    const charge = () => {
+      const booked = this.book(job, { jobId, round, kind: 'train', weightsHash });
+      (contribution as { epsilon: number }).epsilon = booked.epsilon;
+    };
+    return { contribution, charge };
   }
 
-  /** Federated evaluation on the held-out split: counts and sums only. */
+  /**
+   * Federated evaluation of round `round`'s model, gated (issue 11, evaluation as an oracle): only for a round this
+   * silo contributed to, at most once per round (booked like a training release), and the weights' hash is recorded
+   * so the next round's global model must be this very model. The input is the evalVector; with DP it is noised
+   * like an update: weight 1 and N(0, σ²·2/t) per coordinate (the vector lies in [−1, 1]², L2 sensitivity √2), one
+   * Gaussian release of noise multiplier σ, composed with the training releases.
+   */
+  async prepareEvaluation(
+    jobId: string,
+    round: number,
+    weights: Float32Array,
+  ): Promise<{ input(params: Pick<SecAggParams, 'maxWeight' | 't'>): SecAggInput; charge(): void }> {
+    const job = this.job(jobId);
+    await this.checkRound(jobId, round, 'eval', weights);
+    const weightsHash = hashWeights(weights);
+    const sums = await evaluateLocal(job.offer.modelSpec, weights, job.validation);
+    return {
+      input: (params) => {
+        const plain = evalVector(sums, params.maxWeight);
+        if (!(job.dp.noiseMultiplier > 0)) return plain;
+        const std = noiseShareStd(job.dp.noiseMultiplier, Math.SQRT2, params.t);
+        return { update: addGaussianNoise(plain.update, std), weight: 1 };
+      },
+      charge: () => void this.book(job, { jobId, round, kind: 'eval', weightsHash }),
+    };
+  }
+
+  private book(job: AdmittedJob, release: Parameters<EpsilonLedger['book']>[1]) {
+    try {
+      return this.options.ledger.book(job.licenceId, release, (n) => jobEpsilon(job.dp, n));
+    } catch (error) {
+      if (error instanceof LedgerRefusal) throw new JobRefusal(error.reason, error.message);
+      throw error;
+    }
+  }
+
+  private enforcedThreshold(job: AdmittedJob): number {
+    const t = job.enforcedThreshold;
+    if (t === undefined)
+      throw new JobRefusal('params-mismatch', 'no SecAgg+ threshold derived from a verified roster for this job');
+    return t;
+  }
+
+  /** Local evaluation on the held-out split: counts and sums, for in-process callers (not reachable by the wire). */
   evaluate(jobId: string, weights: Float32Array): Promise<EvalSums> {
     const job = this.job(jobId);
     return evaluateLocal(job.offer.modelSpec, weights, job.validation);
@@ -289,6 +462,11 @@ export class SiloJobRunner {
     this.jobs.delete(jobId);
   }
 
+  /** The admitted job, or undefined. */
+  jobOf(jobId: string): AdmittedJob | undefined {
+    return this.jobs.get(jobId);
+  }
+
   private job(jobId: string): AdmittedJob {
     const job = this.jobs.get(jobId);
     if (!job) throw new Error(`job ${jobId} was not admitted by this silo`);
@@ -296,10 +474,30 @@ export class SiloJobRunner {
   }
 }
 
+/** Releases a job makes at most: one training update and one evaluation vector per round. */
+export const releasesPerJob = (rounds: number): number => 2 * rounds;
+
+/** The evaluation vector's quantiser clip (libs/fl EVAL_VECTOR_CLIP; the coordinator uses the same). */
+const EVAL_VECTOR_CLIP_SILO = EVAL_VECTOR_CLIP;
+
+/** Addresses never counted as independent owners: the buyer (v2: from request.coordinator too). */
+export function excludedOwners(request: JobRequest): Set<string> {
+  // v2: from request.coordinator — add request.coordinator.toLowerCase() here when the signed request carries it.
+  return new Set([request.buyer.toLowerCase()]);
+}
+
+const requireTerm = (value: number | undefined, name: string): number => {
+  if (value === undefined) throw new JobRefusal('params-mismatch', `the job does not state its SecAgg+ ${name}`);
+  return value;
+};
+
+/** sha-256 of a weight vector's float32 bytes: the identity of a model the silo evaluated or trained on. */
+export const hashWeights = (weights: Float32Array): string =>
+  createHash('sha256').update(new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength)).digest('hex');
+
 /** ε of `rounds` rounds of the Gaussian mechanism (RDP accountant); Infinity without noise. */
 export function jobEpsilon(dp: { noiseMultiplier: number; delta: number }, rounds: number): number {
   if (dp.noiseMultiplier <= 0) return Infinity;
   return gaussianEpsilon({ noiseMultiplier: dp.noiseMultiplier, rounds, delta: dp.delta }).epsilon;
 }
 
-const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '∞ (no noise)');

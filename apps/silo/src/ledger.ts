@@ -1,21 +1,53 @@
-// The silo's privacy ledger: ε spent per licence, kept by the owner's node itself (the chain records the budget,
-// only the silo knows what it has released). node:sqlite, one row per (licence, job); every write is a transaction.
+// The silo's privacy ledger, kept by the owner's node itself (the chain records the budget; only the silo knows what
+// it has released). node:sqlite; every write is one transaction, so a crash or restart never forgets a release.
 //
-// Accounting: within one job the rounds compose through the RDP accountant (tighter than adding per-round ε), so a
-// job's row holds ε after its latest round; across jobs on the same licence ε adds (basic sequential composition,
-// Dwork & Roth 2014, Thm. 3.16).
+// Three tables:
+//  - `releases`: one row per (job, round, kind ∈ {train, eval}) — the silo releases at most one masked input per
+//    round and kind, ever (a second SecAgg+ run over other survivors would let the coordinator subtract two sums).
+//  - `reservations`: a job's slot and its whole planned ε, reserved atomically at admission (a second job on a
+//    maxJobs = 1 licence is refused before the first released anything), plus a `halted` reason once the silo
+//    refused the rest of the job (licence revoked, a model other than the one the round produced).
+//  - `epsilon_spent`: ε released so far per (licence, job), recomputed from the releases actually made.
+//
+// Accounting: within one job every release is one Gaussian mechanism with the job's noise multiplier (training
+// update and evaluation vector alike, each clipped to its sensitivity), composed through the RDP accountant
+// (Mironov 2017) over the releases actually made; across jobs on one licence ε adds (basic sequential composition,
+// Dwork & Roth 2014, Thm. 3.16). A job's reservation counts until its releases exceed it (they cannot: at most
+// 2 · rounds releases, which is what is reserved).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 
 export const UNLIMITED_EPSILON_MILLI = 0xffff_ffff;
 
+export type ReleaseKind = 'train' | 'eval';
+
 export interface LedgerEntry {
   readonly licenceId: bigint;
   readonly jobId: string;
+  /** Training rounds released. */
   readonly rounds: number;
-  /** ε after `rounds` rounds of this job; Infinity when the job adds no noise. */
+  /** ε of every release of this job so far (training and evaluation); Infinity when the job adds no noise. */
   readonly epsilon: number;
+}
+
+export interface Release {
+  readonly jobId: string;
+  readonly round: number;
+  readonly kind: ReleaseKind;
+  /** sha-256 (hex) of the model the release was computed on. */
+  readonly weightsHash: string;
+}
+
+/** Why the ledger refused: the silo turns it into a JobRefusal with the same reason. */
+export class LedgerRefusal extends Error {
+  override readonly name = 'LedgerRefusal';
+  constructor(
+    readonly reason: 'job-limit-reached' | 'budget-exhausted' | 'replayed-round',
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
 const MIGRATIONS = [
@@ -27,10 +59,28 @@ const MIGRATIONS = [
      updated_at INTEGER NOT NULL,
      PRIMARY KEY (licence_id, job_id)
    ) STRICT`,
+  `CREATE TABLE releases (
+     job_id TEXT NOT NULL,
+     round INTEGER NOT NULL,
+     kind TEXT NOT NULL CHECK (kind IN ('train', 'eval')),
+     licence_id TEXT NOT NULL,
+     weights_hash TEXT NOT NULL,
+     released_at INTEGER NOT NULL,
+     PRIMARY KEY (job_id, round, kind)
+   ) STRICT;
+   CREATE TABLE reservations (
+     licence_id TEXT NOT NULL,
+     job_id TEXT NOT NULL,
+     planned_epsilon REAL NOT NULL,
+     halted TEXT,
+     reserved_at INTEGER NOT NULL,
+     PRIMARY KEY (licence_id, job_id)
+   ) STRICT`,
 ];
 
 // SQLite REAL cannot hold Infinity through the driver: a noiseless job is stored as Number.MAX_VALUE.
 const fromStored = (epsilon: number) => (epsilon >= Number.MAX_VALUE ? Infinity : epsilon);
+const toStored = (epsilon: number) => (Number.isFinite(epsilon) ? epsilon : Number.MAX_VALUE);
 
 export class EpsilonLedger {
   private constructor(private readonly db: DatabaseSync) {}
@@ -54,18 +104,42 @@ export class EpsilonLedger {
     return new EpsilonLedger(db);
   }
 
-  /** Total ε released under a licence, over every job (Infinity once a noiseless job ran). */
+  /** Runs `fn` in one IMMEDIATE transaction (the write lock is taken before anything is read). */
+  private transaction<T>(fn: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      const out = fn();
+      this.db.exec('COMMIT');
+      return out;
+    } catch (error) {
+      this.db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  /**
+   * ε committed under a licence, over every job: each job counts with the larger of its reservation and what it
+   * has released (Infinity once a noiseless job ran or was reserved).
+   */
   spent(licenceId: bigint, exceptJob?: string): number {
     const rows = this.db
-      .prepare('SELECT job_id, epsilon FROM epsilon_spent WHERE licence_id = ?')
+      .prepare(
+        `SELECT job_id, max(epsilon) AS epsilon FROM (
+           SELECT job_id, epsilon FROM epsilon_spent WHERE licence_id = ?1
+           UNION ALL SELECT job_id, planned_epsilon FROM reservations WHERE licence_id = ?1
+         ) GROUP BY job_id`,
+      )
       .all(licenceId.toString()) as { job_id: string; epsilon: number }[];
     return rows.filter((r) => r.job_id !== exceptJob).reduce((sum, r) => sum + fromStored(r.epsilon), 0);
   }
 
-  /** Jobs that released at least one round under the licence. */
+  /** Jobs holding a slot of the licence: reserved at admission, or (before reservations existed) released. */
   jobs(licenceId: bigint): string[] {
     const rows = this.db
-      .prepare('SELECT job_id FROM epsilon_spent WHERE licence_id = ? AND rounds > 0 ORDER BY updated_at')
+      .prepare(
+        `SELECT job_id FROM reservations WHERE licence_id = ?1
+         UNION SELECT job_id FROM epsilon_spent WHERE licence_id = ?1 AND rounds > 0`,
+      )
       .all(licenceId.toString()) as { job_id: string }[];
     return rows.map((r) => r.job_id);
   }
@@ -78,23 +152,98 @@ export class EpsilonLedger {
   }
 
   /**
-   * Records that `jobId` has released `rounds` rounds costing `epsilon` in total. Called BEFORE the round's update
-   * leaves the silo, so a crash can only over-count. Never lowers a recorded value.
+   * Reserves a job slot and the job's whole planned ε, atomically: refused (LedgerRefusal) when the licence's
+   * `maxJobs` slots are taken or the budget cannot cover `plannedEpsilon` on top of every other job's. A job already
+   * reserved keeps its reservation (the same signed request offered again after a reconnect).
    */
-  charge(licenceId: bigint, jobId: string, rounds: number, epsilon: number): void {
-    if (!Number.isInteger(rounds) || rounds < 0) throw new RangeError('rounds must be a non-negative integer');
-    if (Number.isNaN(epsilon) || epsilon < 0) throw new RangeError('epsilon must be ≥ 0');
-    const stored = Number.isFinite(epsilon) ? epsilon : Number.MAX_VALUE;
+  reserve(licenceId: bigint, jobId: string, plannedEpsilon: number, limits: { maxJobs: number; budget: number }): void {
+    if (Number.isNaN(plannedEpsilon) || plannedEpsilon < 0) throw new RangeError('plannedEpsilon must be ≥ 0');
+    this.transaction(() => {
+      const licence = licenceId.toString();
+      if (this.db.prepare('SELECT 1 FROM reservations WHERE licence_id = ? AND job_id = ?').get(licence, jobId))
+        return;
+      const others = this.jobs(licenceId).filter((j) => j !== jobId);
+      if (others.length >= limits.maxJobs)
+        throw new LedgerRefusal(
+          'job-limit-reached',
+          `licence ${licenceId} allows ${limits.maxJobs} job(s); ${others.length} already reserved or ran`,
+        );
+      const spent = this.spent(licenceId, jobId);
+      if (spent + plannedEpsilon > limits.budget)
+        throw new LedgerRefusal(
+          'budget-exhausted',
+          `licence ${licenceId}: ε budget ${limits.budget}, committed ${fmt(spent)}, this job needs ${fmt(plannedEpsilon)}`,
+        );
+      this.db
+        .prepare('INSERT INTO reservations (licence_id, job_id, planned_epsilon, reserved_at) VALUES (?, ?, ?, ?)')
+        .run(licence, jobId, toStored(plannedEpsilon), Date.now());
+    });
+  }
+
+  /** The release of (job, round, kind), if the silo made it. */
+  release(jobId: string, round: number, kind: ReleaseKind): Release | undefined {
+    const row = this.db
+      .prepare('SELECT weights_hash FROM releases WHERE job_id = ? AND round = ? AND kind = ?')
+      .get(jobId, round, kind) as { weights_hash: string } | undefined;
+    return row && { jobId, round, kind, weightsHash: row.weights_hash };
+  }
+
+  /**
+   * Books one release BEFORE it leaves the silo (a crash can only over-count): refused with `replayed-round` when
+   * (job, round, kind) was already released — the one-contribution rule survives restarts. `epsilonAfter(n)` is the
+   * job's ε after its n-th release (RDP composition over the releases actually made); returns it.
+   */
+  book(
+    licenceId: bigint,
+    release: Release,
+    epsilonAfter: (releases: number) => number,
+  ): { readonly releases: number; readonly epsilon: number } {
+    const { jobId, round, kind, weightsHash } = release;
+    if (!Number.isInteger(round) || round < 0) throw new RangeError('round must be a non-negative integer');
+    return this.transaction(() => {
+      if (this.release(jobId, round, kind))
+        throw new LedgerRefusal('replayed-round', `job ${jobId} round ${round} (${kind}) was already released`);
+      this.db
+        .prepare(
+          'INSERT INTO releases (job_id, round, kind, licence_id, weights_hash, released_at) VALUES (?, ?, ?, ?, ?, ?)',
+        )
+        .run(jobId, round, kind, licenceId.toString(), weightsHash, Date.now());
+      const counts = this.db
+        .prepare(
+          `SELECT count(*) AS releases, sum(kind = 'train') AS rounds FROM releases WHERE job_id = ? AND licence_id = ?`,
+        )
+        .get(jobId, licenceId.toString()) as { releases: number; rounds: number };
+      const epsilon = epsilonAfter(counts.releases);
+      if (Number.isNaN(epsilon) || epsilon < 0) throw new RangeError('epsilon must be ≥ 0');
+      this.db
+        .prepare(
+          `INSERT INTO epsilon_spent (licence_id, job_id, rounds, epsilon, updated_at) VALUES (?, ?, ?, ?, ?)
+           ON CONFLICT (licence_id, job_id) DO UPDATE SET
+             rounds = excluded.rounds, epsilon = max(epsilon, excluded.epsilon), updated_at = excluded.updated_at`,
+        )
+        .run(licenceId.toString(), jobId, counts.rounds, toStored(epsilon), Date.now());
+      return { releases: counts.releases, epsilon };
+    });
+  }
+
+  /** Refuses the rest of a job, persistently (first reason wins). */
+  halt(licenceId: bigint, jobId: string, reason: string): void {
     this.db
-      .prepare(
-        `INSERT INTO epsilon_spent (licence_id, job_id, rounds, epsilon, updated_at) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (licence_id, job_id) DO UPDATE SET
-           rounds = max(rounds, excluded.rounds), epsilon = max(epsilon, excluded.epsilon), updated_at = excluded.updated_at`,
-      )
-      .run(licenceId.toString(), jobId, rounds, stored, Date.now());
+      .prepare('UPDATE reservations SET halted = coalesce(halted, ?) WHERE licence_id = ? AND job_id = ?')
+      .run(reason.slice(0, 1024), licenceId.toString(), jobId);
+  }
+
+  /** Why the silo refuses the rest of this job, or undefined. */
+  halted(licenceId: bigint, jobId: string): string | undefined {
+    const row = this.db
+      .prepare('SELECT halted FROM reservations WHERE licence_id = ? AND job_id = ?')
+      .get(licenceId.toString(), jobId) as { halted: string | null } | undefined;
+    return row?.halted ?? undefined;
   }
 
   close(): void {
     this.db.close();
   }
 }
+
+const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '∞ (no noise)');

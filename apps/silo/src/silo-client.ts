@@ -6,7 +6,7 @@
 import { type Logger } from 'pino';
 import { WebSocket, type RawData } from 'ws';
 import { ed25519, type Ed25519 } from '@sealfold/crypto';
-import { decodeWeights, evalVector } from '@sealfold/fl';
+import { decodeWeights, evalFromSum } from '@sealfold/fl';
 import {
   SECAGG_TYPE_CODES,
   WIRE_DEFAULT_MAX_FRAME_BYTES,
@@ -25,10 +25,17 @@ import {
   type WireControl,
   type WireFrame,
 } from '@sealfold/protocol';
-import { CertificateCache, createSessionIdentity, SecAggClient, type SessionIdentity } from '@sealfold/secagg';
+import {
+  CertificateCache,
+  createSessionIdentity,
+  SecAggClient,
+  SecAggError,
+  type SecAggInput,
+  type SessionIdentity,
+} from '@sealfold/secagg';
 import { encodeWeights } from '@sealfold/fl';
 import { type Wallet } from 'ethers';
-import { JobRefusal, type SiloJobRunner, type TrainingSettings } from './job-runner.js';
+import { JobRefusal, excludedOwners, type SiloJobRunner, type TrainingSettings } from './job-runner.js';
 
 export interface SiloClientOptions {
   /** Base URL of the coordinator, e.g. http://127.0.0.1:8080 (the silo endpoint is `/silo`). */
@@ -57,16 +64,25 @@ interface JobState {
   readonly certificates: CertificateCache;
   /** Dataset ids of the signed request: every roster member must own one of them. */
   readonly request: readonly bigint[];
+  /** Addresses never counted as independent owners (the buyer; v2: the coordinator). */
+  readonly excluded: ReadonlySet<string>;
+  /** The last roster, verified on chain and against the owner policy; `error` says why it was refused. */
+  roster?: { readonly clients: readonly number[]; readonly error?: string };
   /** On-chain owner of each dataset of the request, looked up once per job. */
   readonly owners: Map<string, Promise<string>>;
   /** Wallet of each SecAgg+ client id of the current round, checked on chain (the chain is the PKI). */
   walletOf: ReadonlyMap<number, string>;
   readonly secagg: boolean;
-  /** The offer's SecAgg+ maxWeight: the weight bound of the secure evaluation sum too. */
-  readonly maxWeight: number;
   round?: { readonly number: number; readonly client?: SecAggClient };
-  /** The SecAgg+ client of the current round's secure evaluation (round id evaluationRound(round)). */
-  evaluation?: { readonly number: number; readonly client: SecAggClient };
+  /**
+   * The current round's secure evaluation (round id evaluationRound(round)): its SecAgg+ client is built when the
+   * setup arrives (the run is over the round's contributors, a subset of the verified roster).
+   */
+  evaluation?: {
+    readonly number: number;
+    client?: SecAggClient;
+    readonly prepared: Awaited<ReturnType<SiloJobRunner['prepareEvaluation']>>;
+  };
 }
 
 export type SiloConnectionState = 'idle' | 'connecting' | 'authenticating' | 'ready' | 'stopped';
@@ -270,7 +286,9 @@ export class SiloClient {
         datasetId,
         modelSpec: offer.modelSpec,
         training,
-        threshold: Math.max(1, offer.secagg.threshold),
+        threshold: offerMinContributors(offer),
+        updateClip: offerUpdateClip(offer),
+        maxWeight: offerMaxWeight(offer),
       });
       const session = await createSessionIdentity(
         this.options.curves?.ed25519 ?? ed25519,
@@ -284,10 +302,10 @@ export class SiloClient {
         session,
         certificates: new CertificateCache(),
         request: offer.request.datasets,
+        excluded: excludedOwners(offer.request),
         owners: new Map(),
         walletOf: new Map(),
         secagg: offer.secagg.enabled,
-        maxWeight: offer.secagg.maxWeight,
       });
       this.options.logger.info({ jobId: offer.jobId, datasetId: offer.datasetId }, 'job accepted');
       reply(true);
@@ -333,6 +351,61 @@ export class SiloClient {
     }
     // An empty map makes the SecAgg+ client refuse every key (no verifiable wallet): the round fails safe.
     job.walletOf = walletOf;
+    job.roster = this.checkRoster(job, roster, walletOf);
+  }
+
+  /**
+   * The owner policy on a verified roster (issue 11): this silo is in it, no client id twice, and at least
+   * `minIndependentOwners` distinct owners that are neither the buyer nor (v2) the coordinator.
+   */
+  private checkRoster(
+    job: JobState,
+    roster: WireControl<'roster'>,
+    walletOf: ReadonlyMap<number, string>,
+  ): NonNullable<JobState['roster']> {
+    const clients = roster.members.map((m) => m.clientId).sort((a, b) => a - b);
+    const refused = (error: string) => {
+      this.options.logger.warn({ jobId: roster.jobId, error }, 'roster refused');
+      return { clients, error };
+    };
+    if (walletOf.size !== roster.members.length) return refused('a roster member is not the owner of its dataset');
+    if (new Set(clients).size !== clients.length) return refused('a client id is listed twice');
+    if (!walletOf.has(job.clientId)) return refused('this silo is not in the roster');
+    const min = this.options.runner.minIndependentOwners;
+    const independent = this.independentOwners(job, clients, walletOf);
+    if (independent < min)
+      return refused(`${independent} independent owner(s) in the round; this silo requires ${min}`);
+    return { clients };
+  }
+
+  private independentOwners(job: JobState, clients: readonly number[], walletOf: ReadonlyMap<number, string>) {
+    const owners = clients.map((id) => walletOf.get(id)?.toLowerCase());
+    return new Set(owners.filter((o): o is string => o !== undefined && !job.excluded.has(o))).size;
+  }
+
+  /** Sends this silo's refusal of a round or evaluation to the coordinator, with its reason. */
+  private refuseRound(jobId: string, round: number, error: unknown): void {
+    const code =
+      error instanceof JobRefusal
+        ? error.reason
+        : error instanceof SecAggError
+          ? error.code
+          : ((error as { code?: string }).code ?? 'SECAGG_REFUSED');
+    this.options.logger.warn({ jobId, round, reason: code, err: (error as Error).message }, 'round refused');
+    this.send(
+      encodeControlFrame(
+        'error',
+        { code: String(code).slice(0, 64), message: (error as Error).message.slice(0, 1024) },
+        { jobId, round },
+      ),
+    );
+  }
+
+  /** The verified roster of the job, or a refusal. */
+  private verifiedRoster(job: JobState): readonly number[] {
+    if (!job.roster) throw new JobRefusal('roster-mismatch', 'no roster was received for this round');
+    if (job.roster.error) throw new JobRefusal('roster-mismatch', job.roster.error);
+    return job.roster.clients;
   }
 
   private async onRoundStart(frame: WireFrame): Promise<void> {
@@ -340,7 +413,13 @@ export class SiloClient {
     if (!job) return;
     const globalWeights = decodeWeights(frame.payload);
     if (!job.secagg) {
-      const { update, weight } = await this.options.runner.trainRound(frame.jobId, frame.round, globalWeights);
+      let contribution;
+      try {
+        contribution = await this.options.runner.trainRound(frame.jobId, frame.round, globalWeights);
+      } catch (error) {
+        return this.refuseRound(frame.jobId, frame.round, error);
+      }
+      const { update, weight } = contribution;
       this.send(
         encodeWireFrame({
           type: 'plain-update',
@@ -352,10 +431,22 @@ export class SiloClient {
       );
       return;
     }
+    // Everything the round may be run with is fixed here, by the silo: the verified roster is the exact client
+    // list, the parameters are derived from its size and the job (issue 11), and (job, round) was never released.
+    job.round = undefined;
+    let clients: readonly number[];
+    let params;
+    try {
+      clients = this.verifiedRoster(job);
+      params = this.options.runner.roundParams(frame.jobId, clients.length, 'train');
+      await this.options.runner.checkRound(frame.jobId, frame.round, 'train', globalWeights);
+    } catch (error) {
+      return this.refuseRound(frame.jobId, frame.round, error);
+    }
     // Train now, while the SecAgg+ key stages run (they do not need the update); the contribution is booked on the
-    // ε ledger and handed over only when the masked-input stage asks for it, so an aborted round costs no budget.
+    // ledger and handed over only when the masked-input stage asks for it, so an aborted round costs no budget.
     const prepared = this.options.runner.prepareRound(frame.jobId, frame.round, globalWeights);
-    prepared.catch(() => {}); // a refusal surfaces in the masked-input stage, which awaits it
+    prepared.catch((error: unknown) => this.refuseRound(frame.jobId, frame.round, error));
     job.round = {
       number: frame.round,
       client: new SecAggClient({
@@ -364,6 +455,8 @@ export class SiloClient {
         id: job.clientId,
         session: job.session,
         walletOf: (id) => job.walletOf.get(id),
+        expectedParams: params,
+        expectedClients: clients,
         input: async () => {
           const { contribution, charge } = await prepared;
           charge();
@@ -376,6 +469,15 @@ export class SiloClient {
 
   private async onSecAgg(frame: WireFrame): Promise<void> {
     const job = this.jobs.get(frame.jobId);
+    const message = decodeSecAggMessage(frame.payload) as SecAggServerMessage;
+    if (job?.evaluation?.number === frame.round && !job.evaluation.client && message.type === 'secagg/setup') {
+      try {
+        job.evaluation.client = this.evaluationClient(job, frame.jobId, message);
+      } catch (error) {
+        job.evaluation = undefined;
+        return this.refuseRound(frame.jobId, frame.round, error);
+      }
+    }
     const client =
       job?.round?.number === frame.round
         ? job.round.client
@@ -383,7 +485,6 @@ export class SiloClient {
           ? job.evaluation.client
           : undefined;
     if (!client) return;
-    const message = decodeSecAggMessage(frame.payload) as SecAggServerMessage;
     try {
       const reply = await client.handle(message);
       if (!reply) return;
@@ -398,61 +499,104 @@ export class SiloClient {
       );
     } catch (error) {
       // A refusal (e.g. an unmask request that would reveal one owner) ends our part in this round.
-      this.options.logger.warn(
-        { jobId: frame.jobId, round: frame.round, err: (error as Error).message },
-        'secagg refused',
-      );
-      this.send(
-        encodeControlFrame(
-          'error',
-          {
-            code: (error as { code?: string }).code ?? 'SECAGG_REFUSED',
-            message: (error as Error).message.slice(0, 1024),
-          },
-          { jobId: frame.jobId, round: frame.round },
-        ),
-      );
+      this.refuseRound(frame.jobId, frame.round, error);
     }
   }
 
+  /**
+   * The SecAgg+ client of a secure evaluation, built from its setup: the clients must be members of the verified
+   * roster (the round's contributors; no ghost ids), this silo among them, with enough independent owners, and the
+   * parameters are the silo's own derivation for that many clients.
+   */
+  private evaluationClient(
+    job: JobState,
+    jobId: string,
+    setup: Extract<SecAggServerMessage, { type: 'secagg/setup' }>,
+  ): SecAggClient {
+    const evaluation = job.evaluation!;
+    const roster = new Set(this.verifiedRoster(job));
+    const clients = Array.from(setup.clients);
+    if (!clients.includes(job.clientId) || clients.some((id) => !roster.has(id)))
+      throw new JobRefusal('roster-mismatch', 'the evaluation lists clients outside the verified roster');
+    const min = this.options.runner.minIndependentOwners;
+    const independent = this.independentOwners(job, clients, job.walletOf);
+    if (independent < min)
+      throw new JobRefusal('roster-mismatch', `${independent} independent owner(s) in the evaluation, need ${min}`);
+    const params = this.options.runner.roundParams(jobId, clients.length, 'eval');
+    return new SecAggClient({
+      jobId,
+      round: evaluation.number,
+      id: job.clientId,
+      session: job.session,
+      walletOf: (id) => job.walletOf.get(id),
+      expectedParams: params,
+      expectedClients: clients,
+      input: (): SecAggInput => {
+        evaluation.prepared.charge();
+        return evaluation.prepared.input(params);
+      },
+      certificates: job.certificates,
+    });
+  }
+
+  /**
+   * Federated evaluation of round `frame.round`'s model, gated by the runner (prepareEvaluation): only a round this
+   * silo contributed to, once, and the model must be the next round's global model. With SecAgg+ the counts go only
+   * into a sum over the round's contributors; without it they are sent in the clear, so never with DP.
+   */
   private async onEvaluate(frame: WireFrame): Promise<void> {
     const job = this.jobs.get(frame.jobId);
     if (!job) return;
     const weights = decodeWeights(frame.payload);
+    const round = job.secagg ? evaluationRound(frame.round) : frame.round;
+    job.evaluation = undefined;
+    let prepared;
+    try {
+      if (job.secagg) this.verifiedRoster(job);
+      else if (this.options.runner.jobOf(frame.jobId)?.dp.noiseMultiplier)
+        throw new JobRefusal('secagg-required', 'a DP job is evaluated only through SecAgg+');
+      prepared = await this.options.runner.prepareEvaluation(frame.jobId, frame.round, weights);
+    } catch (error) {
+      return this.refuseRound(frame.jobId, round, error);
+    }
     if (job.secagg) {
-      // Our counts go only into a SecAgg+ sum over the round's contributors: the coordinator sees the total.
-      // Evaluate now, while the key stages run (as training does in onRoundStart); stage 2 awaits the result.
-      const evaluated = (async () => this.options.runner.evaluate(frame.jobId, weights))();
-      evaluated.catch(() => {}); // a failure surfaces in the masked-input stage, which awaits it
-      const round = evaluationRound(frame.round);
-      job.evaluation = {
-        number: round,
-        client: new SecAggClient({
-          jobId: frame.jobId,
-          round,
-          id: job.clientId,
-          session: job.session,
-          walletOf: (id) => job.walletOf.get(id),
-          input: async () => evalVector(await evaluated, job.maxWeight),
-          certificates: job.certificates,
-        }),
-      };
+      job.evaluation = { number: round, prepared };
       return;
     }
-    const sums = await this.options.runner.evaluate(frame.jobId, weights);
-    if (sums.count === 0) return;
+    const vector = prepared.input({ maxWeight: 1_000_000, t: 1 });
+    if (vector.weight === 0) return;
+    prepared.charge();
+    const sums = evalFromSum(vector.update, 1)!;
     this.send(
       encodeControlFrame(
         'eval-result',
         {
           jobId: frame.jobId,
           round: frame.round,
-          loss: sums.lossSum / sums.count,
-          accuracy: sums.correct / sums.count,
-          examples: sums.count,
+          loss: sums.loss,
+          accuracy: sums.accuracy,
+          examples: vector.weight,
         },
         { jobId: frame.jobId, round: frame.round },
       ),
     );
   }
 }
+
+// The job terms the silo reads from today's offer, one function each, so they switch to the signed request in one
+// place when JobRequest v2 lands (docs/ARCHITECTURE.md, trust model).
+
+/** Lower bound on the SecAgg+ threshold t the job asks for. */
+const offerMinContributors = (offer: WireControl<'job-offer'>): number =>
+  // v2: from request.secagg.minContributors
+  offer.secagg.threshold;
+
+/** Per-coordinate clip of the update before quantisation. */
+const offerUpdateClip = (offer: WireControl<'job-offer'>): number =>
+  // v2: from request.training.updateClipMicro / 1e6
+  offer.secagg.clip;
+
+/** SecAgg+ weight bound. */
+const offerMaxWeight = (offer: WireControl<'job-offer'>): number =>
+  // v2: from request.training.maxWeight
+  offer.secagg.maxWeight;

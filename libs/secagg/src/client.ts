@@ -52,8 +52,16 @@ export interface SecAggClientOptions {
   readonly walletOf: (clientId: number) => string | undefined;
   /** The input, or a function producing it when stage 2 begins (e.g. local training). */
   readonly input: SecAggInput | (() => SecAggInput | Promise<SecAggInput>);
-  /** Checked against the server's params when given (e.g. from the signed job). */
+  /**
+   * Checked against the server's params when given. A silo passes the full set it derived itself
+   * (deriveRoundParams from the verified roster size and the signed job), so the server chooses none of n, k, t.
+   */
   readonly expectedParams?: Partial<SecAggParams>;
+  /**
+   * The exact client ids the setup must list (any order) when given: the verified roster. Without it a server
+   * could add ids no owner answers for (ghosts) and, with a small k and t, isolate one client's input.
+   */
+  readonly expectedClients?: ArrayLike<number>;
   /** Verified certificates of this job; share one instance across the client's rounds. */
   readonly certificates?: CertificateCache;
   /** node:crypto by default; pass the noble twins where node:crypto is absent. */
@@ -175,6 +183,12 @@ export class SecAggClient {
       refuse('INVALID_PARAMS', 'server parameters differ from the job');
     if (m.clients.length !== params.n)
       refuse('INVALID_MESSAGE', `setup lists ${m.clients.length} clients, n = ${params.n}`);
+    if (this.options.expectedClients !== undefined) {
+      const want = Array.from(this.options.expectedClients).sort((a, b) => a - b);
+      const got = Array.from(m.clients).sort((a, b) => a - b);
+      if (want.length !== got.length || want.some((id, i) => id !== got[i]))
+        refuse('INVALID_MESSAGE', 'the setup lists clients other than the verified roster');
+    }
     this.params = params;
     this.graph = new NeighbourhoodGraph(m.clients, params.k, m.roundSeed);
     if (!this.graph.has(this.id)) refuse('INVALID_MESSAGE', 'this client is not in the round');

@@ -370,6 +370,34 @@ describe('an honest client refuses a misbehaving coordinator', () => {
     await expect(client.handle(setup)).rejects.toMatchObject({ code: 'UNEXPECTED_MESSAGE' });
   });
 
+  it('a setup listing clients other than the expected roster (a ghost id, or a roster member left out)', async () => {
+    const params = makeParams({ n: 3, d: 1, clip: 1, bits: 8, maxWeight: 1 });
+    const setupWith = (clients: number[]) => ({
+      type: 'secagg/setup' as const,
+      jobId: JOB,
+      round: 1,
+      sender: 0xffffffff,
+      params,
+      roundSeed: new Uint8Array(32),
+      clients: Uint32Array.from(clients),
+    });
+    const client = () =>
+      new SecAggClient({
+        jobId: JOB,
+        round: 1,
+        id: 100,
+        session: dir.identities.get(100)!,
+        walletOf: dir.walletOf,
+        input: { update: [0], weight: 1 },
+        expectedParams: params,
+        expectedClients: [102, 101, 100],
+      });
+    await expect(client().handle(setupWith([100, 101, 999]))).rejects.toMatchObject({ code: 'INVALID_MESSAGE' });
+    const fine = client();
+    await expect(fine.handle(setupWith([100, 101, 102]))).resolves.toMatchObject({ type: 'secagg/advertise-keys' });
+    expect(fine.stage).toBe('key-list');
+  });
+
   it('a message out of stage order', async () => {
     const r = await attacked('secagg/key-list', (m) => ({
       type: 'secagg/consistency-request',

@@ -9,7 +9,7 @@ import { openChain } from '../chain-connect.js';
 import { coordinatorUrl } from '../coordinator-api.js';
 import { CliError } from '../errors.js';
 import { loadOwner } from '../owner.js';
-import { parseId } from '../parse.js';
+import { parseId, parseSmallInt } from '../parse.js';
 import { type Runner } from '../program.js';
 import { openStore } from '../store.js';
 
@@ -49,6 +49,7 @@ async function start(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unk
     datasets,
     stateDir: join(ctx.paths.home, 'silo'),
     logger,
+    ...(o.minOwners !== undefined ? { minIndependentOwners: parseSmallInt(String(o.minOwners), '--min-owners', 255) } : {}),
   });
   ctx.onClose(() => silo.close());
   const stopped = new Promise<string>((resolve) => {
@@ -93,13 +94,21 @@ export function registerSilo(program: Command, runner: Runner): void {
     .description('run the silo in the foreground, connected out to the coordinator (works behind NAT)')
     .option('--datasets <ids>', 'dataset ids to serve, comma-separated (default: all datasets your wallet owns)')
     .option('--coordinator <url>', 'coordinator URL (env SEALFOLD_COORDINATOR_URL; default http://127.0.0.1:8080)')
+    .option(
+      '--min-owners <n>',
+      'fewest distinct dataset owners, other than the buyer, a job and each of its rounds must include (default 3)',
+    )
     .addHelpText(
       'after',
       `
 Logs are JSON lines on stderr. Once the coordinator has accepted the announcement, one line is printed on stdout
 (with --json: {"event": "ready", "address", "coordinator", "datasets", "accepted", "stateDir"}).
 Stops on SIGINT/SIGTERM. The silo re-checks every job itself: buyer signature, licence on chain, model hash, schema
-and the licence's ε budget (ledger in <home>/silo/ledger.db).`,
+and the licence's ε budget (ledger in <home>/silo/ledger.db). It releases at most one masked input per job, round
+and kind (training, evaluation) — persisted, also across restarts — derives the SecAgg+ parameters and the exact
+client list itself from the verified roster, re-checks the licence on chain before every round, and refuses jobs
+and rounds with fewer than --min-owners independent owners (owners other than the buyer; the SecAgg+ threshold is
+at least that too).`,
     )
     .action(runner.action((ctx, _args, o) => start(ctx, runner.env, o)));
 }

@@ -395,7 +395,9 @@ export class JobRun {
     const { maxWeight, updateClip } = this.job.training;
     return {
       enabled: this.secure,
-      threshold: 0,
+      // The fewest contributors any released sum may hold; silos derive t ≥ this themselves (v2: signed in the
+      // request as secagg.minContributors).
+      threshold: SECAGG_MIN_CLIENTS,
       neighbours: 0,
       clip: updateClip,
       bits: Math.max(1, quantisationBits(Math.max(n, SECAGG_MIN_CLIENTS), maxWeight)),
@@ -478,7 +480,14 @@ export class JobRun {
         'PARAMS_INFEASIBLE',
         `${members.length} silos × maxWeight ${maxWeight} leave ${bits} quantisation bits`,
       );
-    const params = makeParams({ n: members.length, d: this.d, clip: updateClip, bits, maxWeight });
+    // The same derivation every silo runs on the verified roster (libs/secagg deriveRoundParams): silos refuse others.
+    const params = deriveRoundParams({
+      n: members.length,
+      d: this.d,
+      clip: updateClip,
+      maxWeight,
+      minContributors: SECAGG_MIN_CLIENTS,
+    });
     this.startRound(round, global);
     const { step, dropouts } = await this.driveSecAgg(round, params, members, true, (stage, participants, dropped) => {
       this.ctx.progress({ round, stage, participants, dropouts: dropped });
@@ -583,8 +592,13 @@ export class JobRun {
     if (this.secure) {
       if (members.length < SECAGG_MIN_CLIENTS) return undefined;
       const { maxWeight } = this.job.training;
-      const bits = quantisationBits(members.length, maxWeight);
-      const params = makeParams({ n: members.length, d: 2, clip: EVAL_VECTOR_CLIP, bits, maxWeight });
+      const params = deriveRoundParams({
+        n: members.length,
+        d: 2,
+        clip: EVAL_VECTOR_CLIP,
+        maxWeight,
+        minContributors: SECAGG_MIN_CLIENTS,
+      });
       for (const m of members) m.session.sendRaw(frame);
       this.ctx.progress({ round, stage: 'evaluate', participants: members.length, dropouts: 0 });
       const { step, dropouts } = await this.driveSecAgg(evaluationRound(round), params, members, false, (stage) =>
