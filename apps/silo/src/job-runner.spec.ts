@@ -243,7 +243,11 @@ describe('silo job runner (EDR chain, real iris training)', () => {
   });
 
   it('refuses the next round’s model when it is not the model the silo evaluated, for the rest of the job', async () => {
-    const o = await offer({ licences: [noiseLicence], rounds: 3, dp: dpParamsFromFloats({ noiseMultiplier: 5, clipNorm: 1, delta: 1e-5 }) });
+    const o = await offer({
+      licences: [noiseLicence],
+      rounds: 3,
+      dp: dpParamsFromFloats({ noiseMultiplier: 5, clipNorm: 1, delta: 1e-5 }),
+    });
     await runner.admit(o);
     runner.roundParams(o.jobId, 3, 'train');
     const global = initialWeights(MODEL, 2);

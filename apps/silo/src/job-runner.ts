@@ -493,11 +493,12 @@ const requireTerm = (value: number | undefined, name: string): number => {
 
 /** sha-256 of a weight vector's float32 bytes: the identity of a model the silo evaluated or trained on. */
 export const hashWeights = (weights: Float32Array): string =>
-  createHash('sha256').update(new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength)).digest('hex');
+  createHash('sha256')
+    .update(new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength))
+    .digest('hex');
 
 /** ε of `rounds` rounds of the Gaussian mechanism (RDP accountant); Infinity without noise. */
 export function jobEpsilon(dp: { noiseMultiplier: number; delta: number }, rounds: number): number {
   if (dp.noiseMultiplier <= 0) return Infinity;
   return gaussianEpsilon({ noiseMultiplier: dp.noiseMultiplier, rounds, delta: dp.delta }).epsilon;
 }
-

@@ -160,8 +160,7 @@ export class EpsilonLedger {
     if (Number.isNaN(plannedEpsilon) || plannedEpsilon < 0) throw new RangeError('plannedEpsilon must be ≥ 0');
     this.transaction(() => {
       const licence = licenceId.toString();
-      if (this.db.prepare('SELECT 1 FROM reservations WHERE licence_id = ? AND job_id = ?').get(licence, jobId))
-        return;
+      if (this.db.prepare('SELECT 1 FROM reservations WHERE licence_id = ? AND job_id = ?').get(licence, jobId)) return;
       const others = this.jobs(licenceId).filter((j) => j !== jobId);
       if (others.length >= limits.maxJobs)
         throw new LedgerRefusal(

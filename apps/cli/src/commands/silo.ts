@@ -49,7 +49,9 @@ async function start(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unk
     datasets,
     stateDir: join(ctx.paths.home, 'silo'),
     logger,
-    ...(o.minOwners !== undefined ? { minIndependentOwners: parseSmallInt(String(o.minOwners), '--min-owners', 255) } : {}),
+    ...(o.minOwners !== undefined
+      ? { minIndependentOwners: parseSmallInt(String(o.minOwners), '--min-owners', 255) }
+      : {}),
   });
   ctx.onClose(() => silo.close());
   const stopped = new Promise<string>((resolve) => {

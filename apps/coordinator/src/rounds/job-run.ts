@@ -40,7 +40,7 @@ import {
 import {
   SecAggError,
   SecAggServer,
-  makeParams,
+  deriveRoundParams,
   quantisationBits,
   type SecAggResult,
   type SecAggServerStep,
