@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { connectChain, type SealfoldChain } from '@sealfold/chain';
+import { type SealfoldChain } from '@sealfold/chain';
 import { X25519Identity } from '@sealfold/crypto';
 import { encodeWeights, initialWeights, parseModelSpec } from '@sealfold/fl';
 import { evaluationRound, type JobRequest, type SecAggParams, type WireControlInput } from '@sealfold/protocol';
