@@ -28,7 +28,9 @@ import {
 import { irisShard, startFlSilo, type FlSilo, type FlSiloOptions } from './helpers/fl-silo.js';
 import { authed, signIn } from './helpers/session.js';
 
-const OWNERS = [1, 4, 5, 6];
+// Six owners for the dropout test: SecAgg+ t is at least 3 (the silos' owner policy, JobRequest v2's minimum), and a
+// neighbourhood survives a dropout only when k > t (n = 6 gives k = 5).
+const OWNERS = [1, 4, 5, 6, 7, 8];
 const BUYER = 2;
 
 describe('federated rounds (real chain, IPFS, SecAgg+, tfjs)', () => {
@@ -151,9 +153,9 @@ describe('federated rounds (real chain, IPFS, SecAgg+, tfjs)', () => {
   });
 
   it('trains a job to completion through a silo killed mid-round, and delivers the encrypted model', async () => {
-    const vanish = new Map([[3, { round: 1, stage: 'masked-input' as const }]]);
-    const connected = await connectSilos([0, 1, 2, 3], vanish);
-    const id = await submit([0, 1, 2, 3], 2);
+    const vanish = new Map([[5, { round: 1, stage: 'masked-input' as const }]]);
+    const connected = await connectSilos([0, 1, 2, 3, 4, 5], vanish);
+    const id = await submit([0, 1, 2, 3, 4, 5], 2);
     const progress: { round: number; stage: string; accuracy?: number; status: string }[] = [];
     const ws = new WebSocket(`${coordinator.url.replace('http', 'ws')}/progress?job=${id}`, {
       headers: { authorization: `Bearer ${await bearer()}` },
@@ -166,11 +168,11 @@ describe('federated rounds (real chain, IPFS, SecAgg+, tfjs)', () => {
       currentRound: 2,
       reason: null,
     });
-    expect(connected[3].gone).toBe(true);
-    // Round 1 went on without the killed silo; the other three contributed to both rounds.
-    for (const s of connected.slice(0, 3)) expect(s.contributed).toEqual([1, 2]);
-    expect(connected[3].contributed).toEqual([]);
-    for (const s of connected.slice(0, 3))
+    expect(connected[5].gone).toBe(true);
+    // Round 1 went on without the killed silo; the other five contributed to both rounds.
+    for (const s of connected.slice(0, 5)) expect(s.contributed).toEqual([1, 2]);
+    expect(connected[5].contributed).toEqual([]);
+    for (const s of connected.slice(0, 5))
       expect(s.ends).toEqual([expect.objectContaining({ jobId: id, status: 'completed' })]);
     // Live progress: stages, committed rounds with federated accuracy, and the final status.
     expect(progress.map((p) => p.stage)).toEqual(
@@ -188,7 +190,7 @@ describe('federated rounds (real chain, IPFS, SecAgg+, tfjs)', () => {
       metadata: { rounds: number; metrics: { round: number; participants: number }[] };
     };
     expect(model.metadata.rounds).toBe(2);
-    expect(model.metadata.metrics.map((m) => m.participants)).toEqual([3, 3]);
+    expect(model.metadata.metrics.map((m) => m.participants)).toEqual([5, 5]);
     const onChain = await buyerClient.getModel(`0x${id}`);
     expect(onChain.modelCid).toBe(model.cid);
     expect(onChain.datasetIds).toEqual([...datasets].sort((a, b) => (a < b ? -1 : 1)));
@@ -202,10 +204,12 @@ describe('federated rounds (real chain, IPFS, SecAgg+, tfjs)', () => {
     expect(bundle).toMatchObject({ format: 'sealfold-model/v1', jobId: id, modelSpec: TEST_MODEL_SPEC });
     const weights = decodeWeights(new Uint8Array(Buffer.from(bundle.weights, 'base64')));
     expect(weights.length).toBe(parseModelSpec(TEST_MODEL_SPEC).layout.totalSize);
-    // The last round's accuracy came out of a SecAgg+ sum of the three contributors' held-out counts: it equals
+    // The last round's accuracy came out of a SecAgg+ sum of the five contributors' held-out counts: it equals
     // the example-weighted accuracy of the final model on their shards (up to the 16-bit quantisation).
     const direct = combineEval(
-      await Promise.all([0, 1, 2].map((i) => evaluateLocal(TEST_MODEL_SPEC, weights, irisShard(i, OWNERS.length)))),
+      await Promise.all(
+        [0, 1, 2, 3, 4].map((i) => evaluateLocal(TEST_MODEL_SPEC, weights, irisShard(i, OWNERS.length))),
+      ),
     );
     expect(committed.at(-1)!.accuracy).toBeCloseTo(direct.accuracy, 3);
     const ciphertext = await store.get(model.cid);
