@@ -1,8 +1,22 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { Wallet } from 'ethers';
-import { dpParamsFromFloats, jobRequestToJson, parseJobRequest, type JobRequest } from '@sealfold/protocol';
-import { hashJobRequest, sealfoldDomain, signJobRequest, verifyJobRequest } from './eip712.js';
+import { TypedDataEncoder } from 'ethers';
+import {
+  dpParamsFromFloats,
+  jobRequestToJson,
+  jobTraining,
+  parseJobRequest,
+  type JobRequest,
+} from '@sealfold/protocol';
+import {
+  JOB_REQUEST_TYPES,
+  SEALFOLD_DOMAIN_VERSION,
+  hashJobRequest,
+  sealfoldDomain,
+  signJobRequest,
+  verifyJobRequest,
+} from './eip712.js';
 import { InvalidArgumentError, SignatureError } from './errors.js';
 
 const buyer = new Wallet('0x' + '11'.repeat(32));
@@ -10,14 +24,22 @@ const other = new Wallet('0x' + '22'.repeat(32));
 const licenceContract = '0x5FbDB2315678afecb367f032d93F642f64180aa3';
 const domain = sealfoldDomain(31337n, licenceContract);
 
+const coordinator = new Wallet('0x' + '33'.repeat(32));
+// The X25519 recipient from age's README.
+const recipient = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
+
 const baseRequest = (): JobRequest => ({
   buyer: buyer.address,
+  coordinator: coordinator.address,
   datasets: [1n, 7n],
   licences: [3n, 4n],
   modelSpecHash: '0x' + 'ab'.repeat(32),
+  recipient,
   strategy: 'fedavg',
   rounds: 5,
+  training: jobTraining({ localEpochs: 2, batchSize: 16, learningRate: 0.05, optimizer: 'sgd' }),
   dp: dpParamsFromFloats({ noiseMultiplier: 1.1, clipNorm: 1.0, delta: 1e-5 }),
+  secagg: { enabled: true, minContributors: 3 },
   nonce: 42n,
   deadline: 2_000_000_000n,
   chainId: 31337n,
@@ -35,6 +57,34 @@ function reasonOf(fn: () => unknown): string | undefined {
 }
 
 describe('EIP-712 JobRequest', () => {
+  it('has the v2 type string (known answer) under domain version "2"', () => {
+    const types = Object.fromEntries(Object.entries(JOB_REQUEST_TYPES).map(([k, v]) => [k, v.map((f) => ({ ...f }))]));
+    // EIP-712 encodeType: the primary type, then referenced structs sorted by name.
+    expect(TypedDataEncoder.from(types).encodeType('JobRequest')).toBe(
+      'JobRequest(address buyer,address coordinator,uint256[] datasets,uint256[] licences,bytes32 modelSpecHash,' +
+        'string recipient,string strategy,uint32 rounds,Training training,DpParams dp,SecAggTerms secagg,' +
+        'uint256 nonce,uint64 deadline,uint256 chainId)' +
+        'DpParams(uint32 noiseMultiplierMilli,uint64 clipNormMicro,uint64 deltaAtto)' +
+        'SecAggTerms(bool enabled,uint32 minContributors)' +
+        'Training(uint32 localEpochs,uint32 batchSize,uint64 learningRateMicro,string optimizer,' +
+        'uint64 fedProxMuMicro,uint64 updateClipMicro,uint32 maxWeight)',
+    );
+    expect(SEALFOLD_DOMAIN_VERSION).toBe('2');
+    expect(domain.version).toBe('2');
+  });
+
+  it('a signature made under domain version "1" does not verify', async () => {
+    const req = baseRequest();
+    const v1 = { ...domain, version: '1' } as unknown as typeof domain;
+    const types = Object.fromEntries(Object.entries(JOB_REQUEST_TYPES).map(([k, v]) => [k, v.map((f) => ({ ...f }))]));
+    const sig = await buyer.signTypedData(
+      { name: v1.name, version: '1', chainId: v1.chainId, verifyingContract: v1.verifyingContract },
+      types,
+      { ...req, datasets: [...req.datasets], licences: [...req.licences] },
+    );
+    expect(reasonOf(() => verifyJobRequest(domain, req, sig, { now }))).toBe('signer-mismatch');
+  });
+
   it('signs and verifies, returning the buyer', async () => {
     const req = baseRequest();
     const sig = await signJobRequest(buyer, domain, req);
@@ -92,10 +142,27 @@ describe('EIP-712 JobRequest', () => {
         modelSpecHash: '0x' + Buffer.from(b).toString('hex'),
       })),
       fc.constantFrom('fedprox', 'fedadam', 'fedavg-x').map((strategy) => ({ strategy })),
+      fc
+        .bigInt({ min: 1n, max: 10n ** 8n })
+        .map((fedProxMuMicro) => ({ strategy: 'fedprox', training: { ...req.training, fedProxMuMicro } })),
       fc.integer({ min: 6, max: 10_000 }).map((rounds) => ({ rounds })),
       fc.integer({ min: 0, max: 1099 }).map((n) => ({ dp: { ...req.dp, noiseMultiplierMilli: n } })),
       fc.bigInt({ min: 1_000_001n, max: 2n ** 63n }).map((c) => ({ dp: { ...req.dp, clipNormMicro: c } })),
       fc.bigInt({ min: 0n, max: 9_999_999_999_999n }).map((d) => ({ dp: { ...req.dp, deltaAtto: d } })),
+      fc.constant<Partial<JobRequest>>({ coordinator: other.address }),
+      fc.constant<Partial<JobRequest>>({ recipient: 'age1' + 'q'.repeat(58) }),
+      fc.integer({ min: 3, max: 1000 }).map((localEpochs) => ({ training: { ...req.training, localEpochs } })),
+      fc.integer({ min: 17, max: 65_536 }).map((batchSize) => ({ training: { ...req.training, batchSize } })),
+      fc
+        .bigInt({ min: 50_001n, max: 10_000_000n })
+        .map((learningRateMicro) => ({ training: { ...req.training, learningRateMicro } })),
+      fc.constant({ training: { ...req.training, optimizer: 'adam' as const } }),
+      fc
+        .bigInt({ min: 1_000_001n, max: 10n ** 12n })
+        .map((updateClipMicro) => ({ training: { ...req.training, updateClipMicro } })),
+      fc.integer({ min: 1, max: 9_999 }).map((maxWeight) => ({ training: { ...req.training, maxWeight } })),
+      fc.constant({ secagg: { enabled: false, minContributors: 3 } }),
+      fc.integer({ min: 4, max: 255 }).map((minContributors) => ({ secagg: { enabled: true, minContributors } })),
       fc.bigInt({ min: 43n, max: 2n ** 255n }).map((nonce) => ({ nonce })),
       fc.bigInt({ min: 2_000_000_001n, max: 2n ** 63n }).map((deadline) => ({ deadline })),
     );

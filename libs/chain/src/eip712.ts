@@ -7,7 +7,8 @@ import { jobRequestJsonSchema, jobRequestToJson, type JobRequest } from '@sealfo
 import { InvalidArgumentError, SignatureError } from './errors.js';
 
 export const SEALFOLD_DOMAIN_NAME = 'Sealfold';
-export const SEALFOLD_DOMAIN_VERSION = '1';
+/** "2": JobRequest v2 signs coordinator, recipient, training settings and SecAgg+ terms (v1 signatures do not verify). */
+export const SEALFOLD_DOMAIN_VERSION = '2';
 
 export interface SealfoldDomain {
   readonly name: typeof SEALFOLD_DOMAIN_NAME;
@@ -21,12 +22,16 @@ export interface SealfoldDomain {
 export const JOB_REQUEST_TYPES = {
   JobRequest: [
     { name: 'buyer', type: 'address' },
+    { name: 'coordinator', type: 'address' },
     { name: 'datasets', type: 'uint256[]' },
     { name: 'licences', type: 'uint256[]' },
     { name: 'modelSpecHash', type: 'bytes32' },
+    { name: 'recipient', type: 'string' },
     { name: 'strategy', type: 'string' },
     { name: 'rounds', type: 'uint32' },
+    { name: 'training', type: 'Training' },
     { name: 'dp', type: 'DpParams' },
+    { name: 'secagg', type: 'SecAggTerms' },
     { name: 'nonce', type: 'uint256' },
     { name: 'deadline', type: 'uint64' },
     { name: 'chainId', type: 'uint256' },
@@ -36,12 +41,27 @@ export const JOB_REQUEST_TYPES = {
     { name: 'clipNormMicro', type: 'uint64' },
     { name: 'deltaAtto', type: 'uint64' },
   ],
+  Training: [
+    { name: 'localEpochs', type: 'uint32' },
+    { name: 'batchSize', type: 'uint32' },
+    { name: 'learningRateMicro', type: 'uint64' },
+    { name: 'optimizer', type: 'string' },
+    { name: 'fedProxMuMicro', type: 'uint64' },
+    { name: 'updateClipMicro', type: 'uint64' },
+    { name: 'maxWeight', type: 'uint32' },
+  ],
+  SecAggTerms: [
+    { name: 'enabled', type: 'bool' },
+    { name: 'minContributors', type: 'uint32' },
+  ],
 } as const;
 
 // ethers wants mutable arrays.
 const TYPES = {
   JobRequest: JOB_REQUEST_TYPES.JobRequest.map((f) => ({ ...f })),
   DpParams: JOB_REQUEST_TYPES.DpParams.map((f) => ({ ...f })),
+  Training: JOB_REQUEST_TYPES.Training.map((f) => ({ ...f })),
+  SecAggTerms: JOB_REQUEST_TYPES.SecAggTerms.map((f) => ({ ...f })),
 };
 
 export function sealfoldDomain(chainId: bigint | number, verifyingContract: string): SealfoldDomain {
@@ -79,18 +99,26 @@ export function validateJobRequest(req: JobRequest): JobRequest {
     throw new InvalidArgumentError(
       `invalid job request: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
     );
-  return { ...parsed.data, buyer: checkedAddress(parsed.data.buyer, 'buyer') };
+  return {
+    ...parsed.data,
+    buyer: checkedAddress(parsed.data.buyer, 'buyer'),
+    coordinator: checkedAddress(parsed.data.coordinator, 'coordinator'),
+  };
 }
 
 function message(req: JobRequest): Record<string, unknown> {
   return {
     buyer: req.buyer,
+    coordinator: req.coordinator,
     datasets: [...req.datasets],
     licences: [...req.licences],
     modelSpecHash: req.modelSpecHash,
+    recipient: req.recipient,
     strategy: req.strategy,
     rounds: req.rounds,
+    training: { ...req.training },
     dp: { ...req.dp },
+    secagg: { ...req.secagg },
     nonce: req.nonce,
     deadline: req.deadline,
     chainId: req.chainId,

@@ -1,13 +1,33 @@
 // The buyer's job request: what gets signed (EIP-712, libs/chain eip712.ts) and what travels as JSON.
 // Integers that may exceed 2^53 (uint64/uint256) travel as decimal strings in JSON and are bigint in memory.
-// DP parameters are fixed-point integers so that the signed message is exact (no float encoding in EIP-712).
+// DP parameters and training hyper-parameters are fixed-point integers so that the signed message is exact (no float
+// encoding in EIP-712). Everything a silo acts on is inside the signed request (docs/ARCHITECTURE.md, JobRequest v2).
 import { z } from 'zod';
 
 /** Fixed-point scales of the DP parameters. */
 export const DP_NOISE_SCALE = 1_000; // noise multiplier σ in thousandths
 export const DP_CLIP_SCALE = 1_000_000; // clipping norm C in millionths
 export const DP_DELTA_SCALE = 10n ** 18n; // δ in units of 1e-18
+/** Fixed-point scale of the training hyper-parameters lr, FedProx μ and the update clip c (millionths). */
+export const TRAINING_MICRO_SCALE = 1_000_000;
 export const JOB_MAX_ROUNDS = 10_000;
+export const JOB_MAX_LOCAL_EPOCHS = 1000;
+export const JOB_MAX_BATCH_SIZE = 65_536;
+/** lr ≤ 10. */
+export const JOB_MAX_LEARNING_RATE_MICRO = 10n * BigInt(TRAINING_MICRO_SCALE);
+/** μ ≤ 100. */
+export const JOB_MAX_FEDPROX_MU_MICRO = 100n * BigInt(TRAINING_MICRO_SCALE);
+/** c ≤ 10^6. */
+export const JOB_MAX_UPDATE_CLIP_MICRO = 1_000_000n * BigInt(TRAINING_MICRO_SCALE);
+export const JOB_MAX_WEIGHT = 1_000_000;
+/** SecAgg+ needs t > k/2 with k ≥ 3, so no released sum may hold fewer than 3 owners' inputs. */
+export const JOB_MIN_CONTRIBUTORS = 3;
+/** t ≤ k ≤ 255 (Shamir over GF(2^8), libs/secagg MAX_NEIGHBOURHOOD). */
+export const JOB_MAX_CONTRIBUTORS = 255;
+export const JOB_OPTIMIZERS = ['sgd', 'adam'] as const;
+export type JobOptimizer = (typeof JOB_OPTIMIZERS)[number];
+/** FedProx μ when the buyer names none. */
+export const DEFAULT_FEDPROX_MU = 0.01;
 export const JOB_MAX_DATASETS = 256;
 
 export const UINT32_MAX = 0xffff_ffff;
@@ -21,18 +41,47 @@ export interface JobDpParams {
   readonly deltaAtto: bigint;
 }
 
+/** Local training settings as signed: lr, μ and c in millionths. */
+export interface JobTraining {
+  readonly localEpochs: number;
+  readonly batchSize: number;
+  /** lr · 10^6, > 0, lr ≤ 10. */
+  readonly learningRateMicro: bigint;
+  readonly optimizer: JobOptimizer;
+  /** FedProx μ · 10^6; 0 unless the strategy is `fedprox`. */
+  readonly fedProxMuMicro: bigint;
+  /** Per-coordinate clip c of the update before SecAgg+ quantisation, · 10^6, > 0. */
+  readonly updateClipMicro: bigint;
+  /** SecAgg+ bound on a silo's sample-count weight. */
+  readonly maxWeight: number;
+}
+
+/** The buyer's secure-aggregation terms. */
+export interface JobSecAggTerms {
+  /** false = plain aggregation (the coordinator sees every update; silos refuse unless their owner allows it). */
+  readonly enabled: boolean;
+  /** The fewest owners whose inputs any released sum may contain (a lower bound on the SecAgg+ threshold t). */
+  readonly minContributors: number;
+}
+
 export interface JobRequest {
   /** Ethereum address of the buyer (0x + 40 hex). */
   readonly buyer: string;
+  /** The coordinator account that runs the job (GET /info coordinatorAddress). */
+  readonly coordinator: string;
   /** Dataset token ids; `licences[i]` is the licence token covering `datasets[i]`. */
   readonly datasets: readonly bigint[];
   readonly licences: readonly bigint[];
   /** bytes32 hash of the model specification (0x + 64 hex). */
   readonly modelSpecHash: string;
+  /** age recipient the final model is encrypted to (`age1…` X25519 or `age1pq1…` hybrid). */
+  readonly recipient: string;
   /** Aggregation strategy name, e.g. `fedavg`. */
   readonly strategy: string;
   readonly rounds: number;
+  readonly training: JobTraining;
   readonly dp: JobDpParams;
+  readonly secagg: JobSecAggTerms;
   readonly nonce: bigint;
   /** Unix seconds after which the request is no longer valid. */
   readonly deadline: bigint;
@@ -59,16 +108,57 @@ export const jobDpParamsJsonSchema = z
     path: ['clipNormMicro'],
   });
 
+const positiveDecimal = (max: bigint, what: string) =>
+  decimal(max, what).refine((v) => v > 0n, `${what} must be positive`);
+
+/**
+ * An age recipient (https://age-encryption.org/v1, Bech32 per BIP 173 charset): X25519 `age1` + 58 data characters,
+ * or a hybrid post-quantum `age1pq1…` recipient (longer Bech32, up to 2500 characters in all).
+ */
+export const AGE_RECIPIENT_MAX_LENGTH = 2500;
+export const ageRecipientSchema = z
+  .string()
+  .max(AGE_RECIPIENT_MAX_LENGTH, 'recipient is too long')
+  .regex(
+    /^(age1[02-9ac-hj-np-z]{58}|age1pq1[02-9ac-hj-np-z]{6,})$/,
+    'recipient must be an age recipient (age1… X25519 or age1pq1… hybrid, lower-case Bech32)',
+  );
+
+export const jobTrainingJsonSchema = z
+  .object({
+    localEpochs: z.number().int().min(1).max(JOB_MAX_LOCAL_EPOCHS),
+    batchSize: z.number().int().min(1).max(JOB_MAX_BATCH_SIZE),
+    learningRateMicro: positiveDecimal(JOB_MAX_LEARNING_RATE_MICRO, 'learningRateMicro'),
+    optimizer: z.enum(JOB_OPTIMIZERS),
+    fedProxMuMicro: decimal(JOB_MAX_FEDPROX_MU_MICRO, 'fedProxMuMicro'),
+    updateClipMicro: positiveDecimal(JOB_MAX_UPDATE_CLIP_MICRO, 'updateClipMicro'),
+    maxWeight: z.number().int().min(1).max(JOB_MAX_WEIGHT),
+  })
+  .strict();
+
+export const jobSecAggTermsJsonSchema = z
+  .object({
+    enabled: z.boolean(),
+    minContributors: z.number().int().min(JOB_MIN_CONTRIBUTORS).max(JOB_MAX_CONTRIBUTORS),
+  })
+  .strict();
+
+const addressSchema = (what: string) => z.string().regex(/^0x[0-9a-fA-F]{40}$/, `${what} must be an address`);
+
 /** JSON form of a JobRequest (bigints as decimal strings); parses into a `JobRequest`. */
 export const jobRequestJsonSchema = z
   .object({
-    buyer: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'buyer must be an address'),
+    buyer: addressSchema('buyer'),
+    coordinator: addressSchema('coordinator'),
     datasets: z.array(decimal(UINT256_MAX, 'dataset id')).min(1).max(JOB_MAX_DATASETS),
     licences: z.array(decimal(UINT256_MAX, 'licence id')).min(1).max(JOB_MAX_DATASETS),
     modelSpecHash: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'modelSpecHash must be 32 bytes hex'),
+    recipient: ageRecipientSchema,
     strategy: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'strategy must be a lower-case name'),
     rounds: z.number().int().min(1).max(JOB_MAX_ROUNDS),
+    training: jobTrainingJsonSchema,
     dp: jobDpParamsJsonSchema,
+    secagg: jobSecAggTermsJsonSchema,
     nonce: decimal(UINT256_MAX, 'nonce'),
     deadline: decimal(UINT64_MAX, 'deadline'),
     chainId: decimal(UINT256_MAX, 'chainId').refine((v) => v > 0n, 'chainId must be positive'),
@@ -81,6 +171,10 @@ export const jobRequestJsonSchema = z
   .refine((r) => new Set(r.datasets.map(String)).size === r.datasets.length, {
     message: 'datasets must be distinct',
     path: ['datasets'],
+  })
+  .refine((r) => r.strategy === 'fedprox' || r.training.fedProxMuMicro === 0n, {
+    message: 'fedProxMuMicro must be 0 unless the strategy is fedprox',
+    path: ['training', 'fedProxMuMicro'],
   });
 
 export type JobRequestJson = z.input<typeof jobRequestJsonSchema>;
@@ -93,16 +187,28 @@ export function parseJobRequest(json: unknown): JobRequest {
 export function jobRequestToJson(req: JobRequest): JobRequestJson {
   return {
     buyer: req.buyer,
+    coordinator: req.coordinator,
     datasets: req.datasets.map(String),
     licences: req.licences.map(String),
     modelSpecHash: req.modelSpecHash,
+    recipient: req.recipient,
     strategy: req.strategy,
     rounds: req.rounds,
+    training: {
+      localEpochs: req.training.localEpochs,
+      batchSize: req.training.batchSize,
+      learningRateMicro: req.training.learningRateMicro.toString(),
+      optimizer: req.training.optimizer,
+      fedProxMuMicro: req.training.fedProxMuMicro.toString(),
+      updateClipMicro: req.training.updateClipMicro.toString(),
+      maxWeight: req.training.maxWeight,
+    },
     dp: {
       noiseMultiplierMilli: req.dp.noiseMultiplierMilli,
       clipNormMicro: req.dp.clipNormMicro.toString(),
       deltaAtto: req.dp.deltaAtto.toString(),
     },
+    secagg: { enabled: req.secagg.enabled, minContributors: req.secagg.minContributors },
     nonce: req.nonce.toString(),
     deadline: req.deadline.toString(),
     chainId: req.chainId.toString(),
@@ -133,3 +239,74 @@ export function dpParamsToFloats(dp: JobDpParams): { noiseMultiplier: number; cl
     delta: Number(dp.deltaAtto) / 1e18,
   };
 }
+
+/** Training settings as floats (what libs/fl and libs/secagg take). */
+export interface TrainingFloats {
+  readonly localEpochs: number;
+  readonly batchSize: number;
+  readonly learningRate: number;
+  readonly optimizer: JobOptimizer;
+  readonly fedProxMu: number;
+  readonly updateClip: number;
+  readonly maxWeight: number;
+}
+
+/** A float as a fixed-point count of millionths, rounded to the nearest; refuses what the schema would refuse. */
+function toMicro(v: number, what: string, max: bigint, positive: boolean): bigint {
+  if (!Number.isFinite(v) || v < 0) throw new RangeError(`${what} must be a finite non-negative number`);
+  const micro = BigInt(Math.round(v * TRAINING_MICRO_SCALE));
+  if (positive && micro === 0n) throw new RangeError(`${what} must be at least 1e-6`);
+  if (micro > max) throw new RangeError(`${what} must be at most ${Number(max) / TRAINING_MICRO_SCALE}`);
+  return micro;
+}
+
+function boundedInt(v: number, what: string, min: number, max: number): number {
+  if (!Number.isInteger(v) || v < min || v > max)
+    throw new RangeError(`${what} must be an integer in [${min}, ${max}]`);
+  return v;
+}
+
+/** Converts float training settings to the signed fixed-point form (lr, μ, c rounded to millionths). */
+export function trainingFromFloats(t: TrainingFloats): JobTraining {
+  if (!(JOB_OPTIMIZERS as readonly string[]).includes(t.optimizer))
+    throw new RangeError(`optimizer must be one of ${JOB_OPTIMIZERS.join(', ')}`);
+  return {
+    localEpochs: boundedInt(t.localEpochs, 'localEpochs', 1, JOB_MAX_LOCAL_EPOCHS),
+    batchSize: boundedInt(t.batchSize, 'batchSize', 1, JOB_MAX_BATCH_SIZE),
+    learningRateMicro: toMicro(t.learningRate, 'learningRate', JOB_MAX_LEARNING_RATE_MICRO, true),
+    optimizer: t.optimizer,
+    fedProxMuMicro: toMicro(t.fedProxMu, 'fedProxMu', JOB_MAX_FEDPROX_MU_MICRO, false),
+    updateClipMicro: toMicro(t.updateClip, 'updateClip', JOB_MAX_UPDATE_CLIP_MICRO, true),
+    maxWeight: boundedInt(t.maxWeight, 'maxWeight', 1, JOB_MAX_WEIGHT),
+  };
+}
+
+export function trainingToFloats(t: JobTraining): TrainingFloats {
+  return {
+    localEpochs: t.localEpochs,
+    batchSize: t.batchSize,
+    learningRate: Number(t.learningRateMicro) / TRAINING_MICRO_SCALE,
+    optimizer: t.optimizer,
+    fedProxMu: Number(t.fedProxMuMicro) / TRAINING_MICRO_SCALE,
+    updateClip: Number(t.updateClipMicro) / TRAINING_MICRO_SCALE,
+    maxWeight: t.maxWeight,
+  };
+}
+
+/**
+ * Defaults the CLI and the tests sign when the buyer names nothing: 1 epoch, batch 32, Adam at lr 0.1 (Adam was the
+ * silos' optimizer before it was signed), no FedProx term, clip 1, max weight 10000.
+ */
+export const DEFAULT_TRAINING: TrainingFloats = Object.freeze({
+  localEpochs: 1,
+  batchSize: 32,
+  learningRate: 0.1,
+  optimizer: 'adam',
+  fedProxMu: 0,
+  updateClip: 1,
+  maxWeight: 10_000,
+});
+
+/** Signed training settings from `DEFAULT_TRAINING` with `overrides` applied. */
+export const jobTraining = (overrides: Partial<TrainingFloats> = {}): JobTraining =>
+  trainingFromFloats({ ...DEFAULT_TRAINING, ...overrides });

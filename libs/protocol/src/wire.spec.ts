@@ -15,6 +15,7 @@ import {
   siloAuthMessage,
   type WireFrameType,
 } from './wire.js';
+import { dpParamsFromFloats, jobRequestToJson, jobTraining } from './job.js';
 
 const types = Object.keys(WIRE_FRAME_TYPES) as WireFrameType[];
 const frameArb = fc.record({
@@ -106,6 +107,45 @@ describe('control payloads', () => {
     expect(codeOf(() => decodeControlPayload('challenge', extra))).toBe('BAD_FIELD');
     expect(codeOf(() => decodeControlPayload('challenge', new TextEncoder().encode('{')))).toBe('BAD_JSON');
     expect(codeOf(() => decodeControlPayload('challenge', Uint8Array.of(0xff, 0xfe)))).toBe('BAD_JSON');
+  });
+
+  it('a job offer carries no training or SecAgg+ settings of the coordinator: the silo reads them from the request', () => {
+    const request = jobRequestToJson({
+      buyer: '0x' + '11'.repeat(20),
+      coordinator: '0x' + '22'.repeat(20),
+      datasets: [1n, 2n, 3n],
+      licences: [4n, 5n, 6n],
+      modelSpecHash: '0x' + 'ab'.repeat(32),
+      recipient: 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p',
+      strategy: 'fedavg',
+      rounds: 3,
+      training: jobTraining(),
+      dp: dpParamsFromFloats({ noiseMultiplier: 0, clipNorm: 0, delta: 0 }),
+      secagg: { enabled: true, minContributors: 3 },
+      nonce: 1n,
+      deadline: 2_000_000_000n,
+      chainId: 31337n,
+    });
+    const offer = {
+      jobId: 'ab'.repeat(32),
+      request,
+      signature: '0x' + '11'.repeat(65),
+      modelSpec: { inputShape: [4] },
+      datasetId: '1',
+      clientId: 1,
+      dimension: 10,
+    };
+    const payload = (body: object) => new TextEncoder().encode(JSON.stringify(body));
+    expect(decodeControlPayload('job-offer', payload(offer)).request.training.learningRateMicro).toBe(100_000n);
+    for (const extra of [
+      { secagg: { enabled: true, threshold: 0, neighbours: 0, clip: 1, bits: 16, maxWeight: 1 } },
+      { localEpochs: 5 },
+      { batchSize: 1 },
+      { learningRate: 9 },
+      { optimizer: 'sgd' },
+      { fedProxMu: 0.5 },
+    ])
+      expect(codeOf(() => decodeControlPayload('job-offer', payload({ ...offer, ...extra })))).toBe('BAD_FIELD');
   });
 
   it('refuses to encode a body its own schema rejects', () => {

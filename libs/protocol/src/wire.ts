@@ -240,23 +240,14 @@ export const wireAnnounceResultSchema = z
   })
   .strict();
 
-/** The SecAgg+ parameters of a job as offered to silos (validated again by libs/secagg). */
-export const wireSecAggConfigSchema = z
-  .object({
-    enabled: z.boolean(),
-    /** Shamir threshold t and neighbourhood size k (including self); 0 when disabled. */
-    threshold: z.number().int().min(0).max(65_535),
-    neighbours: z.number().int().min(0).max(65_535),
-    clip: z.number().positive(),
-    bits: z.number().int().min(1).max(31),
-    maxWeight: z.number().int().positive(),
-  })
-  .strict();
-
 export const wireJobOfferSchema = z
   .object({
+    /** The EIP-712 digest of `request` (64 hex, no 0x): the silo recomputes it and refuses any other id. */
     jobId,
-    /** The buyer's request in JSON form and its EIP-712 signature: the silo verifies both itself. */
+    /**
+     * The buyer's request in JSON form and its EIP-712 signature: the silo verifies both itself, and takes the
+     * recipient, training settings, DP parameters and SecAgg+ terms from it, never from the coordinator.
+     */
     request: jobRequestJsonSchema,
     signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/),
     /** The model specification (@sealfold/fl ModelSpec JSON); the silo checks modelSpecHash(modelSpec) equals the request's. */
@@ -267,11 +258,8 @@ export const wireJobOfferSchema = z
     clientId: z.number().int().min(0).max(0xffff_fffe),
     /** Number of model parameters d. */
     dimension: z.number().int().positive(),
-    secagg: wireSecAggConfigSchema,
-    /** Local training settings chosen by the coordinator. */
-    localEpochs: z.number().int().min(1).max(1000),
-    batchSize: z.number().int().min(1).max(65_536),
-    learningRate: z.number().positive(),
+    // No SecAgg+ parameters: enabled, clip, maxWeight and the minimum contributors are signed in `request`, and
+    // k, t and the quantisation bits each silo derives itself from the verified roster (libs/secagg deriveRoundParams).
   })
   .strict();
 
