@@ -15,15 +15,17 @@ import { JobEvents } from '../../apps/coordinator/src/jobs/job-events.js';
 import {
   cidOf,
   commitmentOf,
+  coordinatorAddressOf,
   jobRequest,
+  TEST_RECIPIENT,
   signedBody,
   startChainFixture,
   type ChainFixture,
 } from './helpers/chain-fixture.js';
 import { authed, signIn } from './helpers/session.js';
 
-// An age X25519 recipient (Bech32 `age1` + 58 characters); only its form matters for admission.
-const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
+// Another age X25519 recipient (an attacker's): only its form matters for admission.
+const ATTACKER_RECIPIENT = 'age1' + 'x'.repeat(58);
 
 describe('job admission (real EDR chain)', () => {
   let dir: string;
@@ -40,6 +42,9 @@ describe('job admission (real EDR chain)', () => {
   /** Reads as an operator (SEALFOLD_OPERATORS), who sees every buyer's jobs. */
   let read: (url: string) => Promise<Response>;
   const operator = Wallet.createRandom();
+  let acceptedBody: unknown;
+  /** This coordinator's chain account, which every request names. */
+  let coord: string;
 
   const config = () =>
     loadConfig({
@@ -93,6 +98,7 @@ describe('job admission (real EDR chain)', () => {
     ({ licenceId } = await buyerClient.purchaseLicence(datasetId));
     await start();
     read = authed(await signIn(coordinator.url, operator));
+    coord = await coordinatorAddressOf(coordinator.url);
   });
 
   afterAll(async () => {
@@ -102,12 +108,19 @@ describe('job admission (real EDR chain)', () => {
   });
 
   it('rejects a malformed body with 400 naming the field', async () => {
-    const json = await expectRejected({ request: {}, signature: '0x00', recipient: RECIPIENT }, 400, 'INVALID_BODY');
+    const json = await expectRejected({ request: {}, signature: '0x00', modelSpec: {} }, 400, 'INVALID_BODY');
     expect(json.message).toMatch(/^signature: /);
-    const req = jobRequest(buyer.address, { datasets: [datasetId], licences: [licenceId] });
-    const body = await signedBody(buyerClient, buyer, req, RECIPIENT);
+    const req = jobRequest(buyer.address, { coordinator: coord, datasets: [datasetId], licences: [licenceId] });
+    const body = await signedBody(buyerClient, buyer, req);
     await expectRejected({ ...body, request: { ...body.request, rounds: 0 } }, 400, 'INVALID_JOB_REQUEST');
-    await expectRejected({ ...body, recipient: 'age1nope' }, 400, 'INVALID_BODY');
+    // The recipient is inside the signed request now: a separate one is an unknown body field.
+    await expectRejected({ ...body, recipient: TEST_RECIPIENT }, 400, 'INVALID_BODY');
+    await expectRejected({ ...body, request: { ...body.request, recipient: 'age1nope' } }, 400, 'INVALID_JOB_REQUEST');
+    await expectRejected(
+      { ...body, request: { ...body.request, secagg: { enabled: true, minContributors: 0 } } },
+      400,
+      'INVALID_JOB_REQUEST',
+    );
     await expectRejected(
       { ...body, modelSpec: { inputShape: [5], layers: [{ type: 'dense', units: 3 }] } },
       400,
@@ -117,44 +130,115 @@ describe('job admission (real EDR chain)', () => {
   });
 
   it('rejects a forged signature (signed by someone other than the buyer) with 401', async () => {
-    const req = jobRequest(buyer.address, { datasets: [datasetId], licences: [licenceId], nonce: 100n });
-    const json = await expectRejected(
-      await signedBody(buyerClient, stranger, req, RECIPIENT),
-      401,
-      'SIGNATURE_MISMATCH',
-    );
+    const req = jobRequest(buyer.address, {
+      coordinator: coord,
+      datasets: [datasetId],
+      licences: [licenceId],
+      nonce: 100n,
+    });
+    const json = await expectRejected(await signedBody(buyerClient, stranger, req), 401, 'SIGNATURE_MISMATCH');
     expect(json.message).toContain(stranger.address);
   });
 
+  it('refuses a third party that front-runs the buyer’s signature with its own recipient or training (401): the model only goes to the buyer’s recipient', async () => {
+    const req = jobRequest(buyer.address, {
+      coordinator: coord,
+      datasets: [datasetId],
+      licences: [licenceId],
+      nonce: 200n,
+    });
+    const body = await signedBody(buyerClient, buyer, req);
+    // Before JobRequest v2 the recipient and the training settings sat beside the signature: this was 201 and the
+    // model would have been encrypted to the attacker, the buyer's own submission then answered 409.
+    await expectRejected(
+      { ...body, request: { ...body.request, recipient: ATTACKER_RECIPIENT } },
+      401,
+      'SIGNATURE_MISMATCH',
+    );
+    for (const training of [
+      { ...body.request.training, learningRateMicro: '9000000' },
+      { ...body.request.training, localEpochs: 1000 },
+      { ...body.request.training, optimizer: 'sgd' as const },
+      { ...body.request.training, updateClipMicro: '1000000000000' },
+      { ...body.request.training, maxWeight: 1 },
+    ])
+      await expectRejected({ ...body, request: { ...body.request, training } }, 401, 'SIGNATURE_MISMATCH');
+    await expectRejected(
+      { ...body, request: { ...body.request, secagg: { enabled: false, minContributors: 3 } } },
+      401,
+      'SIGNATURE_MISMATCH',
+    );
+    // The buyer's submission still goes through, with the buyer's recipient...
+    const res = await post(body);
+    const job = (await res.json()) as { id: string; recipient: string; request: { recipient: string } };
+    expect(res.status).toBe(201);
+    expect(job.recipient).toBe(TEST_RECIPIENT);
+    expect(job.request.recipient).toBe(TEST_RECIPIENT);
+    scheduled = [];
+    // ...and whoever submits the same signed request again gets the same job id: a duplicate, not a second job.
+    const again = await expectRejected(body, 409, 'JOB_EXISTS');
+    expect(again.message).toContain(job.id);
+    const cancel = await fetch(`${coordinator.url}/jobs/${job.id}`, {
+      method: 'DELETE',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ signature: await buyer.signMessage(jobCancelMessage(job.id)) }),
+    });
+    expect(cancel.status).toBe(200);
+  });
+
+  it('refuses a request that names another coordinator (400 WRONG_COORDINATOR)', async () => {
+    const req = jobRequest(buyer.address, {
+      coordinator: stranger.address,
+      datasets: [datasetId],
+      licences: [licenceId],
+      nonce: 201n,
+    });
+    const json = await expectRejected(await signedBody(buyerClient, buyer, req), 400, 'WRONG_COORDINATOR');
+    expect(json.message).toContain(coord);
+  });
+
   it('rejects a request whose fields were changed after signing with 401', async () => {
-    const req = jobRequest(buyer.address, { datasets: [datasetId], licences: [licenceId], nonce: 101n });
-    const body = await signedBody(buyerClient, buyer, req, RECIPIENT);
+    const req = jobRequest(buyer.address, {
+      coordinator: coord,
+      datasets: [datasetId],
+      licences: [licenceId],
+      nonce: 101n,
+    });
+    const body = await signedBody(buyerClient, buyer, req);
     await expectRejected({ ...body, request: { ...body.request, rounds: 50 } }, 401, 'SIGNATURE_MISMATCH');
   });
 
   it('rejects a request for another chain id with 400', async () => {
-    const req = jobRequest(buyer.address, { datasets: [datasetId], licences: [licenceId], chainId: 1n, nonce: 102n });
-    await expectRejected(await signedBody(buyerClient, buyer, req, RECIPIENT, 1n), 400, 'WRONG_CHAIN_ID');
+    const req = jobRequest(buyer.address, {
+      coordinator: coord,
+      datasets: [datasetId],
+      licences: [licenceId],
+      chainId: 1n,
+      nonce: 102n,
+    });
+    await expectRejected(await signedBody(buyerClient, buyer, req, 1n), 400, 'WRONG_CHAIN_ID');
   });
 
   it('rejects an expired request with 400', async () => {
     const req = jobRequest(buyer.address, {
+      coordinator: coord,
       datasets: [datasetId],
       licences: [licenceId],
       nonce: 103n,
       deadline: BigInt(Math.floor(Date.now() / 1000) - 60),
     });
-    await expectRejected(await signedBody(buyerClient, buyer, req, RECIPIENT), 400, 'REQUEST_EXPIRED');
+    await expectRejected(await signedBody(buyerClient, buyer, req), 400, 'REQUEST_EXPIRED');
   });
 
   it('rejects a buyer without a licence with 403 NO_LICENCE / LICENCE_NOT_HOLDER', async () => {
     const strangerClient = await fixture.client(3);
-    const req = jobRequest(stranger.address, { datasets: [datasetId], licences: [licenceId], nonce: 1n });
-    const json = await expectRejected(
-      await signedBody(strangerClient, stranger, req, RECIPIENT),
-      403,
-      'LICENCE_NOT_HOLDER',
-    );
+    const req = jobRequest(stranger.address, {
+      coordinator: coord,
+      datasets: [datasetId],
+      licences: [licenceId],
+      nonce: 1n,
+    });
+    const json = await expectRejected(await signedBody(strangerClient, stranger, req), 403, 'LICENCE_NOT_HOLDER');
     expect(json.details).toEqual([
       expect.objectContaining({
         datasetId: datasetId.toString(),
@@ -162,15 +246,25 @@ describe('job admission (real EDR chain)', () => {
         code: 'LICENCE_NOT_HOLDER',
       }),
     ]);
-    const none = jobRequest(stranger.address, { datasets: [datasetId], licences: [999n], nonce: 2n });
-    await expectRejected(await signedBody(strangerClient, stranger, none, RECIPIENT), 403, 'NO_LICENCE');
+    const none = jobRequest(stranger.address, {
+      coordinator: coord,
+      datasets: [datasetId],
+      licences: [999n],
+      nonce: 2n,
+    });
+    await expectRejected(await signedBody(strangerClient, stranger, none), 403, 'NO_LICENCE');
   });
 
   it('rejects a revoked licence with 403 LICENCE_REVOKED', async () => {
     const { licenceId: revoked } = await buyerClient.purchaseLicence(datasetId);
     await owner.revokeLicence(revoked, 'terms breached');
-    const req = jobRequest(buyer.address, { datasets: [datasetId], licences: [revoked], nonce: 104n });
-    await expectRejected(await signedBody(buyerClient, buyer, req, RECIPIENT), 403, 'LICENCE_REVOKED');
+    const req = jobRequest(buyer.address, {
+      coordinator: coord,
+      datasets: [datasetId],
+      licences: [revoked],
+      nonce: 104n,
+    });
+    await expectRejected(await signedBody(buyerClient, buyer, req), 403, 'LICENCE_REVOKED');
   });
 
   it('rejects an expired licence with 403 LICENCE_EXPIRED', async () => {
@@ -181,13 +275,24 @@ describe('job admission (real EDR chain)', () => {
     });
     await fixture.chain.request('evm_increaseTime', [120]);
     await fixture.chain.request('evm_mine', []);
-    const req = jobRequest(buyer.address, { datasets: [datasetId], licences: [shortLived], nonce: 105n });
-    await expectRejected(await signedBody(buyerClient, buyer, req, RECIPIENT), 403, 'LICENCE_EXPIRED');
+    const req = jobRequest(buyer.address, {
+      coordinator: coord,
+      datasets: [datasetId],
+      licences: [shortLived],
+      nonce: 105n,
+    });
+    await expectRejected(await signedBody(buyerClient, buyer, req), 403, 'LICENCE_EXPIRED');
   });
 
   it('accepts a licensed, correctly signed request: 201 pending, scheduled once', async () => {
-    const req = jobRequest(buyer.address, { datasets: [datasetId], licences: [licenceId], nonce: 7n });
-    const res = await post(await signedBody(buyerClient, buyer, req, RECIPIENT));
+    const req = jobRequest(buyer.address, {
+      coordinator: coord,
+      datasets: [datasetId],
+      licences: [licenceId],
+      nonce: 7n,
+    });
+    acceptedBody = await signedBody(buyerClient, buyer, req);
+    const res = await post(acceptedBody);
     const job = (await res.json()) as { id: string; status: string; buyer: string; request: { nonce: string } };
     expect(res.status).toBe(201);
     expect(job).toMatchObject({ status: 'pending', buyer: buyer.address, request: { nonce: '7' } });
@@ -199,11 +304,16 @@ describe('job admission (real EDR chain)', () => {
     expect(got.id).toBe(job.id);
   });
 
-  it('rejects a replayed nonce with 409, even with other fields', async () => {
-    const req = jobRequest(buyer.address, { datasets: [datasetId], licences: [licenceId], nonce: 7n });
-    await expectRejected(await signedBody(buyerClient, buyer, req, RECIPIENT), 409, 'NONCE_REPLAYED');
-    const other = jobRequest(buyer.address, { datasets: [datasetId], licences: [licenceId], nonce: 7n, rounds: 9 });
-    await expectRejected(await signedBody(buyerClient, buyer, other, RECIPIENT), 409, 'NONCE_REPLAYED');
+  it('rejects the same signed request again as the same job (409 JOB_EXISTS), and a replayed nonce with other fields', async () => {
+    await expectRejected(acceptedBody, 409, 'JOB_EXISTS');
+    const other = jobRequest(buyer.address, {
+      coordinator: coord,
+      datasets: [datasetId],
+      licences: [licenceId],
+      nonce: 7n,
+      rounds: 9,
+    });
+    await expectRejected(await signedBody(buyerClient, buyer, other), 409, 'NONCE_REPLAYED');
   });
 
   it('keeps jobs across a restart; the migrations are not applied twice', async () => {

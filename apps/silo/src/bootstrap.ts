@@ -28,7 +28,7 @@ export interface StartSiloOptions {
   /** Accept jobs aggregated without SecAgg+ (off by default; see SiloClientOptions). */
   readonly allowPlainAggregation?: boolean;
   /**
-   * Owner policy: the fewest distinct dataset owners other than the buyer (v2: and the coordinator) a job and every
+   * Owner policy: the fewest distinct dataset owners other than the buyer and the coordinator a job and every
    * round must include; also a lower bound on the SecAgg+ threshold. Default 3 (DEFAULT_MIN_INDEPENDENT_OWNERS).
    */
   readonly minIndependentOwners?: number;

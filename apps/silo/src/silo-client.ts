@@ -35,7 +35,7 @@ import {
 } from '@sealfold/secagg';
 import { encodeWeights } from '@sealfold/fl';
 import { type Wallet } from 'ethers';
-import { JobRefusal, excludedOwners, type SiloJobRunner, type TrainingSettings } from './job-runner.js';
+import { JobRefusal, excludedOwners, type SiloJobRunner } from './job-runner.js';
 
 export interface SiloClientOptions {
   /** Base URL of the coordinator, e.g. http://127.0.0.1:8080 (the silo endpoint is `/silo`). */
@@ -52,7 +52,7 @@ export interface SiloClientOptions {
   readonly curves?: { readonly ed25519: Ed25519 };
   /**
    * Whether this owner accepts jobs whose updates are summed without SecAgg+ (the coordinator would see each
-   * update). Off by default: the offer's `secagg.enabled` is the coordinator's word, not the buyer's signature.
+   * update). Off by default: a buyer who signs `secagg.enabled: false` does not decide for the owner.
    */
   readonly allowPlainAggregation?: boolean;
 }
@@ -64,7 +64,7 @@ interface JobState {
   readonly certificates: CertificateCache;
   /** Dataset ids of the signed request: every roster member must own one of them. */
   readonly request: readonly bigint[];
-  /** Addresses never counted as independent owners (the buyer; v2: the coordinator). */
+  /** Addresses never counted as independent owners: the buyer and the coordinator of the signed request. */
   readonly excluded: ReadonlySet<string>;
   /** The last roster, verified on chain and against the owner policy; `error` says why it was refused. */
   roster?: { readonly clients: readonly number[]; readonly error?: string };
@@ -268,27 +268,16 @@ export class SiloClient {
         ),
       );
     const datasetId = BigInt(offer.datasetId);
-    const extra = offer as typeof offer & { optimizer?: 'sgd' | 'adam'; fedProxMu?: number };
     try {
-      if (!offer.secagg.enabled && !this.options.allowPlainAggregation)
+      // Training settings, clip, maxWeight and SecAgg+ terms are the signed request's (verified in admit).
+      if (!offer.request.secagg.enabled && !this.options.allowPlainAggregation)
         throw new JobRefusal('secagg-required', 'this silo only contributes through SecAgg+');
-      const training: TrainingSettings = {
-        epochs: offer.localEpochs,
-        batchSize: offer.batchSize,
-        learningRate: offer.learningRate,
-        optimizer: extra.optimizer ?? 'adam',
-        fedProxMu: extra.fedProxMu,
-      };
       await this.options.runner.admit({
         jobId: offer.jobId,
         request: offer.request,
         signature: offer.signature,
         datasetId,
         modelSpec: offer.modelSpec,
-        training,
-        threshold: offerMinContributors(offer),
-        updateClip: offerUpdateClip(offer),
-        maxWeight: offerMaxWeight(offer),
       });
       const session = await createSessionIdentity(
         this.options.curves?.ed25519 ?? ed25519,
@@ -305,7 +294,7 @@ export class SiloClient {
         excluded: excludedOwners(offer.request),
         owners: new Map(),
         walletOf: new Map(),
-        secagg: offer.secagg.enabled,
+        secagg: offer.request.secagg.enabled,
       });
       this.options.logger.info({ jobId: offer.jobId, datasetId: offer.datasetId }, 'job accepted');
       reply(true);
@@ -582,21 +571,3 @@ export class SiloClient {
     );
   }
 }
-
-// The job terms the silo reads from today's offer, one function each, so they switch to the signed request in one
-// place when JobRequest v2 lands (docs/ARCHITECTURE.md, trust model).
-
-/** Lower bound on the SecAgg+ threshold t the job asks for. */
-const offerMinContributors = (offer: WireControl<'job-offer'>): number =>
-  // v2: from request.secagg.minContributors
-  offer.secagg.threshold;
-
-/** Per-coordinate clip of the update before quantisation. */
-const offerUpdateClip = (offer: WireControl<'job-offer'>): number =>
-  // v2: from request.training.updateClipMicro / 1e6
-  offer.secagg.clip;
-
-/** SecAgg+ weight bound. */
-const offerMaxWeight = (offer: WireControl<'job-offer'>): number =>
-  // v2: from request.training.maxWeight
-  offer.secagg.maxWeight;

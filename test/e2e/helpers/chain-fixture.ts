@@ -9,7 +9,7 @@ import {
   type EmbeddedChain,
   type SealfoldChain,
 } from '@sealfold/chain';
-import { jobRequestToJson, type JobRequest, type JobRequestJson } from '@sealfold/protocol';
+import { jobRequestToJson, jobTraining, type JobRequest, type JobRequestJson } from '@sealfold/protocol';
 import { modelSpecHash } from '@sealfold/fl';
 import { CID } from 'multiformats/cid';
 import type { Wallet } from 'ethers';
@@ -55,16 +55,30 @@ export const TEST_MODEL_SPEC = {
   ],
 };
 
+/** An age X25519 recipient (Bech32 `age1` + 58 characters, from age's README) for tests where only its form matters. */
+export const TEST_RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
+
+/** The coordinator's chain account, as a buyer learns it (GET /info coordinatorAddress). */
+export async function coordinatorAddressOf(coordinatorUrl: string): Promise<string> {
+  const info = (await (await fetch(`${coordinatorUrl}/info`)).json()) as { coordinatorAddress: string | null };
+  if (!info.coordinatorAddress) throw new Error(`${coordinatorUrl} has no coordinator account`);
+  return info.coordinatorAddress;
+}
+
+/** A JobRequest v2 with test defaults (3 rounds of FedAvg, SecAgg+ with ≥ 3 contributors, default training). */
 export function jobRequest(
   buyer: string,
-  fields: Partial<JobRequest> & Pick<JobRequest, 'datasets' | 'licences'>,
+  fields: Partial<JobRequest> & Pick<JobRequest, 'datasets' | 'licences' | 'coordinator'>,
 ): JobRequest {
   return {
     buyer,
     modelSpecHash: modelSpecHash(TEST_MODEL_SPEC),
+    recipient: TEST_RECIPIENT,
     strategy: 'fedavg',
     rounds: 3,
+    training: jobTraining(),
     dp: { noiseMultiplierMilli: 0, clipNormMicro: 1_000_000n, deltaAtto: 0n },
+    secagg: { enabled: true, minContributors: 3 },
     nonce: 1n,
     deadline: BigInt(Math.floor(Date.now() / 1000) + 3600),
     chainId: 31337n,
@@ -77,28 +91,28 @@ export async function signedBody(
   client: SealfoldChain,
   signer: Wallet,
   req: JobRequest,
-  recipient: string,
   domainChainId: bigint = client.chainId,
-): Promise<{ request: JobRequestJson; signature: string; recipient: string; modelSpec: Record<string, unknown> }> {
+): Promise<{ request: JobRequestJson; signature: string; modelSpec: Record<string, unknown> }> {
   const domain = sealfoldDomain(domainChainId, client.addresses!.datasetLicence);
   // signJobRequest refuses to sign for someone else; a forged request is signed through ethers directly.
   const signature =
     signer.address.toLowerCase() === req.buyer.toLowerCase() && req.chainId === domainChainId
       ? await signJobRequest(signer, domain, req)
       : await forge(signer, domain, req);
-  return { request: jobRequestToJson(req), signature, recipient, modelSpec: TEST_MODEL_SPEC };
+  return { request: jobRequestToJson(req), signature, modelSpec: TEST_MODEL_SPEC };
 }
 
 async function forge(signer: Wallet, domain: ReturnType<typeof sealfoldDomain>, req: JobRequest): Promise<string> {
   const { JOB_REQUEST_TYPES } = await import('@sealfold/chain');
-  const types = {
-    JobRequest: JOB_REQUEST_TYPES.JobRequest.map((f) => ({ ...f })),
-    DpParams: JOB_REQUEST_TYPES.DpParams.map((f) => ({ ...f })),
-  };
+  const types = Object.fromEntries(
+    Object.entries(JOB_REQUEST_TYPES).map(([name, fields]) => [name, fields.map((f) => ({ ...f }))]),
+  );
   return signer.signTypedData({ ...domain }, types, {
     ...req,
     datasets: [...req.datasets],
     licences: [...req.licences],
+    training: { ...req.training },
     dp: { ...req.dp },
+    secagg: { ...req.secagg },
   });
 }

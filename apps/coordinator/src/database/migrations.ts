@@ -152,4 +152,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX auth_sessions_expiry ON auth_sessions(expires_at);
     `,
   },
+  {
+    version: 4,
+    name: 'job request v2',
+    sql: `
+      -- JobRequest v2 (EIP-712 domain version "2") signs the recipient, training settings and SecAgg+ terms, so the
+      -- training settings the coordinator kept beside the request go, and the recipient column is a copy of the
+      -- signed one. v1 jobs stay on record (request_version 1) but no silo would verify them any more: the ones not
+      -- finished are failed, and the repository reads v2 jobs only.
+      ALTER TABLE jobs ADD COLUMN request_version INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE jobs DROP COLUMN training_json;
+      UPDATE jobs SET status = 'failed', reason_code = 'REQUEST_V1',
+                      reason = 'signed under JobRequest v1, which silos no longer accept; sign the job again'
+       WHERE status IN ('pending', 'running');
+    `,
+  },
 ];

@@ -18,14 +18,7 @@ import { canRead, CurrentCaller, SessionGuard } from '../auth/session.guard.js';
 import { type Caller } from '../auth/auth.service.js';
 import { ApiError, apiErrorSchema, openApiSchema } from '../common/api-error.js';
 import { RoundsRepository } from '../rounds/rounds.repository.js';
-import {
-  cancelJobSchema,
-  JobsService,
-  submitJobSchema,
-  toJobView,
-  trainingSchema,
-  type JobView,
-} from './jobs.service.js';
+import { cancelJobSchema, JobsService, submitJobSchema, toJobView, type JobView } from './jobs.service.js';
 import { jobRequestJsonSchema } from '@sealfold/protocol';
 
 const submitBodySchema = openApiSchema(submitJobSchema);
@@ -42,11 +35,7 @@ const jobSchema = {
     rounds: { type: 'integer' },
     currentRound: { type: 'integer', description: 'rounds completed' },
     request: openApiSchema(jobRequestJsonSchema),
-    recipient: { type: 'string', nullable: true },
-    training: {
-      ...openApiSchema(trainingSchema),
-      description: 'Training settings; `secureAggregation: false` records that the job ran without SecAgg+',
-    },
+    recipient: { type: 'string', description: 'the signed request.recipient the final model is encrypted to' },
     createdAt: { type: 'string', format: 'date-time' },
     updatedAt: { type: 'string', format: 'date-time' },
   },
@@ -62,20 +51,27 @@ export class JobsController {
 
   @Post()
   @ApiOperation({
-    summary: 'Submit a signed JobRequest',
+    summary: 'Submit a signed JobRequest (v2)',
     description:
-      'Verifies the EIP-712 signature (signer = buyer), chain id, deadline, nonce (no replay) and a valid licence on ' +
+      'Body `{ request, signature, modelSpec }`. The request (EIP-712 domain version "2") names this coordinator ' +
+      '(GET /info coordinatorAddress), the age recipient of the final model, the training settings (epochs, batch, ' +
+      'lr, optimizer, FedProx μ, update clip, max weight), DP parameters and SecAgg+ terms (enabled, minimum ' +
+      'contributors): silos act on these signed values only. Verifies the coordinator, the signature (signer = ' +
+      'buyer), chain id, deadline, the job id (= the EIP-712 digest) and nonce (no replay) and a valid licence on ' +
       'chain for every dataset; on success the job is pending and scheduled. Rejections carry a machine-readable `code`.',
   })
   @ApiBody({ schema: submitBodySchema })
   @ApiCreatedResponse({ description: 'Accepted and scheduled.', schema: jobSchema })
   @ApiBadRequestResponse({
     description:
-      'INVALID_BODY, INVALID_JOB_REQUEST, UNSUPPORTED_STRATEGY, MALFORMED_SIGNATURE, WRONG_CHAIN_ID, REQUEST_EXPIRED',
+      'INVALID_BODY, INVALID_JOB_REQUEST, INVALID_MODEL_SPEC, MODEL_SPEC_MISMATCH, UNSUPPORTED_STRATEGY, ' +
+      'WRONG_COORDINATOR (the request names another coordinator), MALFORMED_SIGNATURE, WRONG_CHAIN_ID, REQUEST_EXPIRED',
     schema: apiErrorSchema,
   })
   @ApiUnauthorizedResponse({
-    description: 'SIGNATURE_MISMATCH: the signature is not the buyer’s.',
+    description:
+      'SIGNATURE_MISMATCH: the signature is not the buyer’s over this request (e.g. a replayed signature with ' +
+      'another recipient or other training settings).',
     schema: apiErrorSchema,
   })
   @ApiForbiddenResponse({
@@ -83,8 +79,14 @@ export class JobsController {
       'NO_LICENCE, LICENCE_NOT_HOLDER, LICENCE_WRONG_DATASET, LICENCE_EXPIRED, LICENCE_REVOKED, LICENCE_EXHAUSTED',
     schema: apiErrorSchema,
   })
-  @ApiConflictResponse({ description: 'NONCE_REPLAYED', schema: apiErrorSchema })
-  @ApiServiceUnavailableResponse({ description: 'CHAIN_UNAVAILABLE', schema: apiErrorSchema })
+  @ApiConflictResponse({
+    description: 'JOB_EXISTS (this signed request is already a job), NONCE_REPLAYED',
+    schema: apiErrorSchema,
+  })
+  @ApiServiceUnavailableResponse({
+    description: 'CHAIN_UNAVAILABLE, NO_COORDINATOR_ACCOUNT',
+    schema: apiErrorSchema,
+  })
   async submit(@Body() body: unknown): Promise<JobView> {
     return toJobView(await this.jobs.submit(body));
   }

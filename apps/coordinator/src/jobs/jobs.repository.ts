@@ -13,8 +13,8 @@ export interface JobRecord {
   readonly buyer: string;
   readonly request: JobRequest;
   readonly signature: string;
-  /** The buyer's age recipient the final model is encrypted to. */
-  readonly recipient: string | null;
+  /** The buyer's age recipient the final model is encrypted to (a copy of the signed `request.recipient`). */
+  readonly recipient: string;
   readonly status: JobStatus;
   readonly reasonCode: string | null;
   readonly reason: string | null;
@@ -25,28 +25,17 @@ export interface JobRecord {
   readonly updatedAt: number;
   /** The model specification whose hash the buyer signed. */
   readonly modelSpec: Record<string, unknown>;
-  readonly training: TrainingSettings;
 }
 
-/** Local training and quantisation settings of a job (chosen by the buyer at submission, defaults otherwise). */
-export interface TrainingSettings {
-  readonly localEpochs: number;
-  readonly batchSize: number;
-  readonly learningRate: number;
-  /** SecAgg+ clipping range c: each update coordinate is clipped to [−c, c] before quantisation. */
-  readonly updateClip: number;
-  /** Largest sample-count weight a silo may declare. */
-  readonly maxWeight: number;
-  /** false: the job ran without SecAgg+ (plain sums; the coordinator saw every update). Absent in older records = true. */
-  readonly secureAggregation?: boolean;
-}
+/** JobRequest version of the jobs this repository reads and writes (older rows stay on record; migration 3). */
+const REQUEST_VERSION = 2;
 
 interface JobRow {
   id: string;
   buyer: string;
   request_json: string;
   signature: string;
-  recipient: string | null;
+  recipient: string;
   status: JobStatus;
   reason_code: string | null;
   reason: string | null;
@@ -55,7 +44,6 @@ interface JobRow {
   created_at: number;
   updated_at: number;
   model_spec_json: string;
-  training_json: string;
 }
 
 const toRecord = (r: JobRow): JobRecord => ({
@@ -72,7 +60,6 @@ const toRecord = (r: JobRow): JobRecord => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   modelSpec: JSON.parse(r.model_spec_json) as Record<string, unknown>,
-  training: JSON.parse(r.training_json) as TrainingSettings,
 });
 
 export class NonceReplayError extends Error {
@@ -84,32 +71,25 @@ export class JobsRepository {
   constructor(@Inject(CoordinatorDatabase) private readonly db: CoordinatorDatabase) {}
 
   /** Inserts a pending job; throws NonceReplayError when (buyer, nonce) or the id was seen before. */
-  insert(job: {
-    id: string;
-    request: JobRequest;
-    signature: string;
-    recipient: string;
-    modelSpec: Record<string, unknown>;
-    training: TrainingSettings;
-  }): JobRecord {
+  insert(job: { id: string; request: JobRequest; signature: string; modelSpec: Record<string, unknown> }): JobRecord {
     const now = Date.now();
     const json: JobRequestJson = jobRequestToJson(job.request);
     try {
       this.db.run(
         `INSERT INTO jobs (id, buyer, nonce, request_json, signature, recipient, status, rounds, created_at, updated_at,
-                           model_spec_json, training_json)
+                           model_spec_json, request_version)
          VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
         job.id,
         job.request.buyer.toLowerCase(),
         job.request.nonce.toString(),
         JSON.stringify(json),
         job.signature,
-        job.recipient,
+        job.request.recipient,
         job.request.rounds,
         now,
         now,
         JSON.stringify(job.modelSpec),
-        JSON.stringify(job.training),
+        REQUEST_VERSION,
       );
     } catch (error) {
       if (/UNIQUE constraint failed/.test((error as Error).message))
@@ -127,13 +107,13 @@ export class JobsRepository {
   }
 
   get(id: string): JobRecord | undefined {
-    const row = this.db.get<JobRow>('SELECT * FROM jobs WHERE id = ?', id);
+    const row = this.db.get<JobRow>('SELECT * FROM jobs WHERE id = ? AND request_version = ?', id, REQUEST_VERSION);
     return row && toRecord(row);
   }
 
   list(filter: { buyer?: string; status?: JobStatus; limit: number }): JobRecord[] {
-    const where: string[] = [];
-    const params: string[] = [];
+    const where: string[] = ['request_version = ?'];
+    const params: (string | number)[] = [REQUEST_VERSION];
     if (filter.buyer) {
       where.push('buyer = ?');
       params.push(filter.buyer.toLowerCase());
@@ -142,12 +122,18 @@ export class JobsRepository {
       where.push('status = ?');
       params.push(filter.status);
     }
-    const sql = `SELECT * FROM jobs ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id LIMIT ${filter.limit}`;
+    const sql = `SELECT * FROM jobs WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id LIMIT ${filter.limit}`;
     return this.db.all<JobRow>(sql, ...params).map(toRecord);
   }
 
   withStatus(status: JobStatus): JobRecord[] {
-    return this.db.all<JobRow>('SELECT * FROM jobs WHERE status = ? ORDER BY created_at, id', status).map(toRecord);
+    return this.db
+      .all<JobRow>(
+        'SELECT * FROM jobs WHERE status = ? AND request_version = ? ORDER BY created_at, id',
+        status,
+        REQUEST_VERSION,
+      )
+      .map(toRecord);
   }
 
   /** Moves a job from one of `from` to `to`; false when the job was not in one of `from`. */

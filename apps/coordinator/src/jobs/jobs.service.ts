@@ -1,5 +1,7 @@
 // Job admission and lifecycle. Admission checks run cheapest first and nothing is written until all pass:
-// body shape → EIP-712 signature (chain id, deadline, signer = buyer) → nonce unused → licences valid on chain.
+// body shape → coordinator = this one → EIP-712 signature (chain id, deadline, signer = buyer) → job id (the digest)
+// and nonce unused → licences valid on chain. Everything the silos act on (recipient, training, DP, SecAgg+ terms) is
+// inside the signed request: the coordinator adds only the model spec, whose hash is signed too.
 import { Inject, Injectable } from '@nestjs/common';
 import { SignatureError, hashJobRequest, verifyJobRequest } from '@sealfold/chain';
 import { jobCancelMessage, jobRequestJsonSchema, jobRequestToJson } from '@sealfold/protocol';
@@ -15,44 +17,23 @@ import {
   TERMINAL_STATUSES,
   type JobRecord,
   type JobStatus,
-  type TrainingSettings,
 } from './jobs.repository.js';
 
 export const SUPPORTED_STRATEGIES = ['fedavg', 'fedprox', 'fedadam'] as const;
 
-/** age X25519 recipient (Bech32, HRP `age`): https://age-encryption.org/v1 "X25519 recipient type". */
-const ageRecipient = z.string().regex(/^age1[02-9ac-hj-np-z]{58}$/, 'must be an age X25519 recipient (age1…)');
 const signature = z.string().regex(/^0x[0-9a-fA-F]{130}$/, 'must be a 65-byte hex signature');
-
-export const trainingSchema = z
-  .object({
-    localEpochs: z.number().int().min(1).max(1000).default(1),
-    batchSize: z.number().int().min(1).max(65_536).default(32),
-    learningRate: z.number().positive().max(10).default(0.1),
-    updateClip: z.number().positive().max(1e6).default(1),
-    maxWeight: z.number().int().min(1).max(1_000_000).default(10_000),
-    secureAggregation: z
-      .boolean()
-      .default(true)
-      .describe(
-        'Sum the updates with SecAgg+ (default). false: each silo sends its update in the clear and the coordinator ' +
-          'sums them; silos refuse such jobs (secagg-required) unless their owner allows plain aggregation.',
-      ),
-  })
-  .strict();
 
 export const submitJobSchema = z
   .object({
-    /** The JobRequest in JSON form (bigints as decimal strings). */
+    /**
+     * The JobRequest v2 in JSON form (bigints as decimal strings): it names this coordinator, the model recipient,
+     * the training settings, DP parameters and SecAgg+ terms, all under the buyer's signature.
+     */
     request: z.unknown(),
-    /** EIP-712 signature of `request` by `request.buyer`. */
+    /** EIP-712 signature of `request` by `request.buyer` (domain version "2"). */
     signature,
-    /** age recipient the final model is encrypted to (not part of the signed request: the buyer names it here). */
-    recipient: ageRecipient,
     /** The model specification (@sealfold/fl ModelSpec); its modelSpecHash must equal request.modelSpecHash. */
     modelSpec: z.record(z.string(), z.unknown()),
-    /** Local training and quantisation settings (defaults: 1 epoch, batch 32, lr 0.1, clip 1, max weight 10000). */
-    training: trainingSchema.prefault({}),
   })
   .strict();
 
@@ -74,9 +55,9 @@ export interface JobView {
   rounds: number;
   currentRound: number;
   request: ReturnType<typeof jobRequestToJson>;
-  recipient: string | null;
+  /** The signed `request.recipient`, for convenience. */
+  recipient: string;
   modelSpec: Record<string, unknown>;
-  training: TrainingSettings;
   createdAt: string;
   updatedAt: string;
 }
@@ -92,7 +73,6 @@ export const toJobView = (j: JobRecord): JobView => ({
   request: jobRequestToJson(j.request),
   recipient: j.recipient,
   modelSpec: j.modelSpec,
-  training: j.training,
   createdAt: new Date(j.createdAt).toISOString(),
   updatedAt: new Date(j.updatedAt).toISOString(),
 });
@@ -123,6 +103,20 @@ export class JobsService {
     if (!(SUPPORTED_STRATEGIES as readonly string[]).includes(request.strategy))
       throw new ApiError(400, 'UNSUPPORTED_STRATEGY', `strategy must be one of ${SUPPORTED_STRATEGIES.join(', ')}`);
     const chain = this.chainService.require();
+    // The request names the coordinator that runs it (and records the model on chain): another coordinator's job is
+    // not ours to run, and a silo treats this address as never an independent owner.
+    if (!chain.coordinatorAddress)
+      throw new ApiError(
+        503,
+        'NO_COORDINATOR_ACCOUNT',
+        'this coordinator has no chain account, so it cannot run jobs (GET /info coordinatorAddress is null)',
+      );
+    if (getAddress(request.coordinator) !== getAddress(chain.coordinatorAddress))
+      throw new ApiError(
+        400,
+        'WRONG_COORDINATOR',
+        `the request names coordinator ${getAddress(request.coordinator)}, this coordinator is ${getAddress(chain.coordinatorAddress)} (GET /info coordinatorAddress)`,
+      );
 
     let buyer: string;
     try {
@@ -134,6 +128,10 @@ export class JobsService {
       }
       throw error;
     }
+    // The EIP-712 digest is the job id: one id per signed request, stable across coordinators. The same signed
+    // request submitted again (by anyone) is the same job: it cannot be re-routed, only refused as a duplicate.
+    const id = hashJobRequest(chain.domain, request).slice(2);
+    if (this.jobs.get(id)) throw new ApiError(409, 'JOB_EXISTS', `job ${id} was already submitted`);
     if (this.jobs.nonceUsed(buyer, request.nonce))
       throw new ApiError(409, 'NONCE_REPLAYED', `nonce ${request.nonce} of ${buyer} was already used`);
 
@@ -157,17 +155,13 @@ export class JobsService {
         failures,
       );
 
-    // The EIP-712 digest is the job id: one id per signed request, stable across coordinators.
-    const id = hashJobRequest(chain.domain, request).slice(2);
     let job: JobRecord;
     try {
       job = this.jobs.insert({
         id,
         request: { ...request, buyer },
         signature: input.signature,
-        recipient: input.recipient,
         modelSpec: input.modelSpec,
-        training: input.training,
       });
     } catch (error) {
       if (error instanceof NonceReplayError) throw new ApiError(409, 'NONCE_REPLAYED', error.message);

@@ -1,7 +1,9 @@
 // One job being trained: offers the job to the silos serving its datasets, then runs round after round — global
 // model, aggregation, strategy step (libs/fl), federated evaluation — committing the global model after each round.
-// Aggregation is SecAgg+ (libs/secagg server) unless the job was submitted with `secureAggregation: false`: then each
-// silo that allows it sends its weighted update in the clear (`plain-update`) and the coordinator sums them.
+// Aggregation is SecAgg+ (libs/secagg server) unless the buyer signed `secagg.enabled: false`: then each silo that
+// allows it sends its weighted update in the clear (`plain-update`) and the coordinator sums them. Training settings,
+// clip, maxWeight and the minimum contributors come from the signed request; k and t from deriveRoundParams, the
+// same derivation every silo runs on the roster it verified.
 // Plain class (no Nest): the JobRunner service creates one per running job.
 import {
   SECAGG_TYPE_CODES,
@@ -15,10 +17,12 @@ import {
   encodeWireFrame,
   isSecAggClientMessage,
   jobRequestToJson,
+  trainingToFloats,
   WIRE_CLOSE_CODES,
   type WireControl,
   evaluationRound,
   type SecAggParams,
+  type TrainingFloats,
   type WireControlInput,
   type WireControlType,
   type WireFrame,
@@ -41,7 +45,6 @@ import {
   SecAggError,
   SecAggServer,
   deriveRoundParams,
-  quantisationBits,
   type SecAggResult,
   type SecAggServerStep,
 } from '@sealfold/secagg';
@@ -124,15 +127,18 @@ export class JobRun {
   private plainUpdates: Map<number, { weight: number; update: Float32Array }> | undefined;
   private round = 0;
   private readonly d: number;
-  /** false only for jobs submitted with `training.secureAggregation: false`. */
+  /** false only when the buyer signed `secagg.enabled: false`. */
   private readonly secure: boolean;
+  /** The signed training settings, as floats. */
+  private readonly training: TrainingFloats;
 
   constructor(
     private readonly job: JobRecord,
     private readonly ctx: RunContext,
   ) {
     this.d = parseModelSpec(job.modelSpec).layout.totalSize;
-    this.secure = job.training.secureAggregation !== false;
+    this.secure = job.request.secagg.enabled;
+    this.training = trainingToFloats(job.request.training);
   }
 
   get id(): string {
@@ -234,7 +240,7 @@ export class JobRun {
           throw error;
         }
         // The same bound SecAgg+ puts on a declared weight (it must fit the exact modular sum).
-        if (weight > this.job.training.maxWeight) {
+        if (weight > this.training.maxWeight) {
           session.close(WIRE_CLOSE_CODES.protocolViolation, `weight ${weight} above maxWeight`);
           return;
         }
@@ -343,10 +349,6 @@ export class JobRun {
         datasetId,
         clientId: index + 1,
         dimension: this.d,
-        secagg: this.secaggConfig(datasets.length),
-        localEpochs: this.job.training.localEpochs,
-        batchSize: this.job.training.batchSize,
-        learningRate: this.job.training.learningRate,
       };
       session.sendRaw(encodeOffer(offer));
       waiting.push(datasetId);
@@ -389,20 +391,6 @@ export class JobRun {
       }
     if (counts.size === 0) return '';
     return ` (refused: ${[...counts].map(([r, n]) => `${r} ×${n}`).join(', ')})`;
-  }
-
-  private secaggConfig(n: number): WireControl<'job-offer'>['secagg'] {
-    const { maxWeight, updateClip } = this.job.training;
-    return {
-      enabled: this.secure,
-      // The fewest contributors any released sum may hold; silos derive t ≥ this themselves (v2: signed in the
-      // request as secagg.minContributors).
-      threshold: SECAGG_MIN_CLIENTS,
-      neighbours: 0,
-      clip: updateClip,
-      bits: Math.max(1, quantisationBits(Math.max(n, SECAGG_MIN_CLIENTS), maxWeight)),
-      maxWeight,
-    };
   }
 
   /**
@@ -460,7 +448,7 @@ export class JobRun {
     const dropouts = members.length - updates.size;
     this.ctx.stageObserved('plain-update', (performance.now() - started) / 1000, dropouts);
     if (updates.size === 0) throw new JobStop('failed', 'NO_CONTRIBUTIONS', `round ${round}: no silo sent its update`);
-    const c = this.job.training.updateClip;
+    const c = this.training.updateClip;
     const sum = new Float64Array(this.d);
     let totalWeight = 0;
     for (const { weight, update } of updates.values()) {
@@ -472,22 +460,7 @@ export class JobRun {
 
   private async secureAggregate(round: number, global: Float32Array): Promise<RoundSum> {
     const members = this.members;
-    const { maxWeight, updateClip } = this.job.training;
-    const bits = quantisationBits(members.length, maxWeight);
-    if (bits < 8)
-      throw new JobStop(
-        'failed',
-        'PARAMS_INFEASIBLE',
-        `${members.length} silos × maxWeight ${maxWeight} leave ${bits} quantisation bits`,
-      );
-    // The same derivation every silo runs on the verified roster (libs/secagg deriveRoundParams): silos refuse others.
-    const params = deriveRoundParams({
-      n: members.length,
-      d: this.d,
-      clip: updateClip,
-      maxWeight,
-      minContributors: SECAGG_MIN_CLIENTS,
-    });
+    const params = this.roundParams(members.length, this.d, this.training.updateClip);
     this.startRound(round, global);
     const { step, dropouts } = await this.driveSecAgg(round, params, members, true, (stage, participants, dropped) => {
       this.ctx.progress({ round, stage, participants, dropouts: dropped });
@@ -508,6 +481,29 @@ export class JobRun {
       throw new JobStop('failed', step.error.code, `round ${round} aborted: ${step.error.message}`);
     }
     return { ...sumOf(step.result), dropouts };
+  }
+
+  /**
+   * The SecAgg+ parameters of a run over `n` members: libs/secagg deriveRoundParams from the signed clip, maxWeight
+   * and minimum contributors — the derivation each silo repeats on the roster it verified. A job whose signed terms
+   * cannot be met by this many members, or that leaves fewer than 8 quantisation bits, fails.
+   */
+  private roundParams(n: number, d: number, clip: number): SecAggParams {
+    const { maxWeight } = this.training;
+    let params: SecAggParams;
+    try {
+      params = deriveRoundParams({ n, d, clip, maxWeight, minContributors: this.job.request.secagg.minContributors });
+    } catch (error) {
+      if (error instanceof SecAggError) throw new JobStop('failed', 'PARAMS_INFEASIBLE', error.message);
+      throw error;
+    }
+    if (params.bits < 8)
+      throw new JobStop(
+        'failed',
+        'PARAMS_INFEASIBLE',
+        `${n} silos × maxWeight ${maxWeight} leave ${params.bits} quantisation bits`,
+      );
+    return params;
   }
 
   /**
@@ -591,14 +587,8 @@ export class JobRun {
     const started = performance.now();
     if (this.secure) {
       if (members.length < SECAGG_MIN_CLIENTS) return undefined;
-      const { maxWeight } = this.job.training;
-      const params = deriveRoundParams({
-        n: members.length,
-        d: 2,
-        clip: EVAL_VECTOR_CLIP,
-        maxWeight,
-        minContributors: SECAGG_MIN_CLIENTS,
-      });
+      // The same n, hence the same k and t, as the round's training sum.
+      const params = this.roundParams(members.length, 2, EVAL_VECTOR_CLIP);
       for (const m of members) m.session.sendRaw(frame);
       this.ctx.progress({ round, stage: 'evaluate', participants: members.length, dropouts: 0 });
       const { step, dropouts } = await this.driveSecAgg(evaluationRound(round), params, members, false, (stage) =>
