@@ -1,4 +1,4 @@
-// Jobs submitted without secure aggregation (`training.secureAggregation: false`), against REAL silos (apps/silo
+// Jobs whose buyer signed `secagg.enabled: false` (no secure aggregation), against REAL silos (apps/silo
 // startSilo: SiloClient over the gateway, SiloJobRunner admitting on chain, sealed Iris shards in an embedded Helia
 // store, tfjs training). A silo refuses such a job unless its owner allows plain aggregation, so with default silos
 // the job fails with their reason; with silos that allow it, the coordinator sums the plain updates and completes.
@@ -11,6 +11,7 @@ import type { SealfoldChain } from '@sealfold/chain';
 import { X25519Identity, decrypt } from '@sealfold/crypto';
 import { decodeWeights, parseModelSpec } from '@sealfold/fl';
 import { EmbeddedIpfsStore } from '@sealfold/storage';
+import { jobTraining } from '@sealfold/protocol';
 import { Wallet } from 'ethers';
 import { pino } from 'pino';
 import { startCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap.js';
@@ -21,6 +22,7 @@ import { startSilo, type RunningSilo } from '../../apps/silo/src/bootstrap.js';
 import { sealAndRegisterShard, shardSchema } from './helpers/sealed-shard.js';
 import {
   TEST_MODEL_SPEC,
+  coordinatorAddressOf,
   jobRequest,
   signedBody,
   startChainFixture,
@@ -80,6 +82,18 @@ describe('jobs without SecAgg+ (real silos over the gateway)', () => {
     const licences: bigint[] = [];
     for (const o of owners) licences.push((await buyerClient.purchaseLicence(o.datasetId)).licenceId);
     const req = jobRequest(buyer.address, {
+      coordinator: await coordinatorAddressOf(coordinator.url),
+      recipient: recipient.recipient.toString(),
+      // Adam: the optimizer real silos used before it was signed.
+      training: jobTraining({
+        localEpochs: 2,
+        batchSize: 16,
+        learningRate: 0.5,
+        optimizer: 'adam',
+        updateClip: 2,
+        maxWeight: 1000,
+      }),
+      secagg: { enabled: secureAggregation, minContributors: 3 },
       datasets: owners.map((o) => o.datasetId),
       licences,
       rounds,
@@ -88,17 +102,7 @@ describe('jobs without SecAgg+ (real silos over the gateway)', () => {
     const res = await fetch(`${coordinator.url}/jobs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        ...(await signedBody(buyerClient, buyer, req, recipient.recipient.toString())),
-        training: {
-          localEpochs: 2,
-          batchSize: 16,
-          learningRate: 0.5,
-          updateClip: 2,
-          maxWeight: 1000,
-          secureAggregation,
-        },
-      }),
+      body: JSON.stringify(await signedBody(buyerClient, buyer, req)),
     });
     expect(res.status).toBe(201);
     return ((await res.json()) as { id: string }).id;
@@ -110,7 +114,7 @@ describe('jobs without SecAgg+ (real silos over the gateway)', () => {
       reasonCode: string | null;
       reason: string | null;
       currentRound: number;
-      training: { secureAggregation?: boolean };
+      request: { secagg: { enabled: boolean } };
     };
 
   const waitFor = async (id: string) => {
@@ -190,7 +194,7 @@ describe('jobs without SecAgg+ (real silos over the gateway)', () => {
     const done = await waitFor(id);
     expect(done).toMatchObject({ status: 'failed', reasonCode: 'TOO_FEW_SILOS', currentRound: 0 });
     expect(done.reason).toMatch(/secagg-required ×3/);
-    expect(done.training.secureAggregation).toBe(false);
+    expect(done.request.secagg.enabled).toBe(false);
     const history = (await (await read(`${coordinator.url}/jobs/${id}/rounds`)).json()) as {
       rounds: unknown[];
       participants: { accepted: boolean; reason: string | null }[];
@@ -215,7 +219,7 @@ describe('jobs without SecAgg+ (real silos over the gateway)', () => {
       status: 'completed',
       currentRound: 2,
       reason: null,
-      training: { secureAggregation: false },
+      request: { secagg: { enabled: false } },
     });
     // Three silos × two rounds of plain updates, and no SecAgg+ traffic.
     expect(await framesIn('plain-update')).toBe(6);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { SealfoldChain } from '@sealfold/chain';
 import { X25519Identity, decrypt } from '@sealfold/crypto';
 import { combineEval, decodeWeights, evaluateLocal, parseModelSpec } from '@sealfold/fl';
-import { jobCancelMessage } from '@sealfold/protocol';
+import { jobCancelMessage, jobTraining } from '@sealfold/protocol';
 import { Wallet } from 'ethers';
 import WebSocket from 'ws';
 import { startCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap.js';
@@ -20,6 +20,7 @@ import {
   TEST_MODEL_SPEC,
   cidOf,
   commitmentOf,
+  coordinatorAddressOf,
   jobRequest,
   signedBody,
   startChainFixture,
@@ -83,6 +84,16 @@ describe('federated rounds (real chain, IPFS, SecAgg+, tfjs)', () => {
 
   const submit = async (indices: number[], rounds: number) => {
     const req = jobRequest(buyer.address, {
+      coordinator: await coordinatorAddressOf(coordinator.url),
+      recipient: identity.recipient.toString(),
+      training: jobTraining({
+        localEpochs: 2,
+        batchSize: 16,
+        learningRate: 0.5,
+        optimizer: 'sgd',
+        updateClip: 2,
+        maxWeight: 1000,
+      }),
       datasets: indices.map((i) => datasets[i]),
       licences: indices.map((i) => licences[i]),
       rounds,
@@ -91,10 +102,7 @@ describe('federated rounds (real chain, IPFS, SecAgg+, tfjs)', () => {
     const res = await fetch(`${coordinator.url}/jobs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        ...(await signedBody(buyerClient, buyer, req, identity.recipient.toString())),
-        training: { localEpochs: 2, batchSize: 16, learningRate: 0.5, updateClip: 2, maxWeight: 1000 },
-      }),
+      body: JSON.stringify(await signedBody(buyerClient, buyer, req)),
     });
     expect(res.status).toBe(201);
     return ((await res.json()) as { id: string }).id;

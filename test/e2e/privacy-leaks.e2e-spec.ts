@@ -18,6 +18,7 @@ import {
   EVALUATION_ROUND_BIT,
   decodeSecAggMessage,
   decodeWireFrame,
+  jobTraining,
   type SecAggParams,
   type WireFrame,
 } from '@sealfold/protocol';
@@ -32,7 +33,13 @@ import { loadOrCreateKey } from '../../apps/coordinator/src/chain/chain.adapter.
 import { loadConfig } from '../../apps/coordinator/src/config/config.js';
 import { CONTENT_STORE, type CoordinatorContentStore } from '../../apps/coordinator/src/models/content-store.port.js';
 import { TEST_TIMEOUT_MS, createCliEnv, type CliEnv, type CliRun } from './cli-harness.js';
-import { jobRequest, signedBody, startChainFixture, type ChainFixture } from './helpers/chain-fixture.js';
+import {
+  coordinatorAddressOf,
+  jobRequest,
+  signedBody,
+  startChainFixture,
+  type ChainFixture,
+} from './helpers/chain-fixture.js';
 import { authed, signIn } from './helpers/session.js';
 import {
   Capture,
@@ -301,6 +308,17 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
     const licences: bigint[] = [];
     for (const o of owners) licences.push((await buyerClient.purchaseLicence(o.datasetId)).licenceId);
     const req = jobRequest(buyer.address, {
+      coordinator: await coordinatorAddressOf(coordinator.url),
+      recipient: buyerIdentity.recipient.toString(),
+      // Adam: the optimizer real silos used before it was signed.
+      training: jobTraining({
+        localEpochs: 2,
+        batchSize: 16,
+        learningRate: 0.05,
+        optimizer: 'adam',
+        updateClip: 2,
+        maxWeight: 1000,
+      }),
       datasets: owners.map((o) => o.datasetId),
       licences,
       rounds: 2,
@@ -310,11 +328,7 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
     const res = await fetch(`${coordinator.url}/jobs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        ...(await signedBody(buyerClient, buyer, req, buyerIdentity.recipient.toString())),
-        modelSpec: MODEL_SPEC,
-        training: { localEpochs: 2, batchSize: 16, learningRate: 0.05, updateClip: 2, maxWeight: 1000 },
-      }),
+      body: JSON.stringify({ ...(await signedBody(buyerClient, buyer, req)), modelSpec: MODEL_SPEC }),
     });
     if (res.status !== 201) throw new Error(`job submission: ${res.status} ${await res.text()}`);
     jobId = ((await res.json()) as { id: string }).id;

