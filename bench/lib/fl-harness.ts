@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   connectChain,
+  hashJobRequest,
   sealfoldDomain,
   signJobRequest,
   startEmbeddedChain,
@@ -30,6 +31,7 @@ import {
   decodeSecAggMessage,
   dpParamsFromFloats,
   encodeSecAggMessage,
+  trainingFromFloats,
   type JobRequest,
   type SecAggClientMessage,
   type SecAggParams,
@@ -118,13 +120,12 @@ export function pool(parts: readonly LocalData[]): LocalData {
 
 export class FlHarness {
   private nonce = 0n;
-  private jobs = 0;
 
   private constructor(
     readonly dir: string,
     private readonly chain: EmbeddedChain,
     private readonly store: EmbeddedIpfsStore,
-    private readonly buyer: { wallet: Wallet; chain: SealfoldChain },
+    private readonly buyer: { wallet: Wallet; chain: SealfoldChain; recipient: string },
     private readonly domain: SealfoldDomain,
     private readonly owners: Owner[],
   ) {}
@@ -141,7 +142,11 @@ export class FlHarness {
       chain = await startEmbeddedChain({ dataDir: join(dir, 'chain-data'), accountCount: o.owners + 2 });
       store = await EmbeddedIpfsStore.open(join(dir, 'ipfs'));
       const buyerKey = chain.accounts[o.owners + 1].privateKey;
-      const buyer = { wallet: new Wallet(buyerKey), chain: await connectChain({ embedded: chain, signer: buyerKey }) };
+      const buyer = {
+        wallet: new Wallet(buyerKey),
+        chain: await connectChain({ embedded: chain, signer: buyerKey }),
+        recipient: X25519Identity.generate().recipient.toString(),
+      };
       const domain = sealfoldDomain(chain.chainId, buyer.chain.addresses!.datasetLicence);
       for (let k = 1; k <= o.owners; k++) {
         const key = chain.accounts[k].privateKey;
@@ -223,22 +228,42 @@ export class FlHarness {
     const licences: bigint[] = [];
     for (const id of s.datasets) licences.push((await this.buyer.chain.purchaseLicence(id)).licenceId);
     const dp = s.dp ?? { noiseMultiplier: 0, clipNorm: 0, delta: 0 };
+    const noisy = dp.noiseMultiplier > 0;
+    // The quantiser clips each coordinate to ±clip. Plain updates stay well inside ±1 (RoundRecord.maxAbsUpdate);
+    // a noise share must pass unclipped or the sum is no longer the Gaussian mechanism: ±(C + 6·std).
+    const clip = noisy ? dp.clipNorm + 6 * noiseShareStd(dp.noiseMultiplier, dp.clipNorm, n) : 1;
     const request: JobRequest = {
       buyer: this.buyer.wallet.address,
+      // The harness plays the coordinator (it drives the SecAgg+ server itself) under the deployer's account.
+      coordinator: this.chain.accounts[0].address,
       datasets: [...s.datasets],
       licences,
       modelSpecHash: modelSpecHash(s.spec),
+      recipient: this.buyer.recipient,
       strategy: 'fedavg',
       rounds: s.rounds,
+      training: trainingFromFloats({
+        localEpochs: s.training.epochs,
+        batchSize: s.training.batchSize,
+        learningRate: s.training.learningRate,
+        optimizer: s.training.optimizer,
+        fedProxMu: 0,
+        updateClip: clip,
+        // The harness sizes its own SecAgg+ weight bound from the admitted shards below.
+        maxWeight: 1_000_000,
+      }),
       dp: dpParamsFromFloats(dp),
+      // DP: the harness releases a sum only when all n owners contributed (m = n ≥ t), so each silo's noise share is
+      // σ²C²/n and the released sum carries exactly σ²C² (libs/fl noiseShareStd). Both aggregation modes run the same
+      // signed job, so the plain baseline differs from SecAgg+ by the quantisation only.
+      secagg: { enabled: true, minContributors: n },
       nonce: this.nonce++,
       deadline: BigInt(Math.floor(Date.now() / 1000) + 86_400),
       chainId: this.chain.chainId,
     };
     const signature = await signJobRequest(this.buyer.wallet, this.domain, request);
-    const jobId = `harness-job-${++this.jobs}`;
-    // DP: the coordinator releases a sum only when all n owners contributed (m = n ≥ t), so each silo's noise share
-    // is σ²C²/n and the released sum carries exactly σ²C² (libs/fl noiseShareStd).
+    // The silos recompute the job id from the signed request: it is the request's EIP-712 digest.
+    const jobId = hashJobRequest(this.domain, request).slice(2);
     const admitted = [];
     for (const [k, owner] of this.owners.entries())
       admitted.push(
@@ -248,19 +273,13 @@ export class FlHarness {
           signature,
           datasetId: s.datasets[k],
           modelSpec: s.spec,
-          training: s.training,
-          threshold: n,
         }),
       );
     const d = initialWeights(s.spec, 1).length;
-    const noisy = dp.noiseMultiplier > 0;
     const maxWeight = noisy ? 1 : Math.max(...admitted.map((a) => a.train.labels.length));
     let params: SecAggParams | null = null;
     if (s.aggregation === 'secagg') {
       const bits = Math.min(24, Math.floor(Math.log2(2 ** 32 / (n * maxWeight))));
-      // The quantiser clips each coordinate to ±clip. Plain updates stay well inside ±1 (RoundRecord.maxAbsUpdate);
-      // a noise share must pass unclipped or the sum is no longer the Gaussian mechanism: ±(C + 6·std).
-      const clip = noisy ? dp.clipNorm + 6 * noiseShareStd(dp.noiseMultiplier, dp.clipNorm, n) : 1;
       params = makeParams({ n, d, clip, bits, maxWeight });
     }
     const sessions = new Map<number, Awaited<ReturnType<typeof createSessionIdentity>>>();

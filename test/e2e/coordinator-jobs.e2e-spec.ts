@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { SealfoldChain } from '@sealfold/chain';
+import { X25519Identity } from '@sealfold/crypto';
 import { jobCancelMessage } from '@sealfold/protocol';
 import { Wallet } from 'ethers';
 import { startCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap.js';
@@ -24,8 +25,8 @@ import {
 } from './helpers/chain-fixture.js';
 import { authed, signIn } from './helpers/session.js';
 
-// Another age X25519 recipient (an attacker's): only its form matters for admission.
-const ATTACKER_RECIPIENT = 'age1' + 'x'.repeat(58);
+// An attacker's own age X25519 recipient.
+const ATTACKER_RECIPIENT = X25519Identity.generate().recipient.toString();
 
 describe('job admission (real EDR chain)', () => {
   let dir: string;
@@ -116,6 +117,9 @@ describe('job admission (real EDR chain)', () => {
     // The recipient is inside the signed request now: a separate one is an unknown body field.
     await expectRejected({ ...body, recipient: TEST_RECIPIENT }, 400, 'INVALID_BODY');
     await expectRejected({ ...body, request: { ...body.request, recipient: 'age1nope' } }, 400, 'INVALID_JOB_REQUEST');
+    // Well-formed Bech32 characters but a bad checksum, and a hybrid recipient the model cannot be sealed to yet.
+    for (const recipient of ['age1' + 'q'.repeat(58), 'age1pq1' + 'q'.repeat(1900)])
+      await expectRejected({ ...body, request: { ...body.request, recipient } }, 400, 'UNSUPPORTED_RECIPIENT');
     await expectRejected(
       { ...body, request: { ...body.request, secagg: { enabled: true, minContributors: 0 } } },
       400,

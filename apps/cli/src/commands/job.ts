@@ -1,6 +1,7 @@
-// `sealfold job create|watch|list|cancel`: the buyer's training jobs. `create` builds the JobRequest from licences the
-// buyer holds on chain, signs it (EIP-712) with the keystore wallet and submits it; the coordinator checks it again
-// and answers with the job id or a refusal carrying its reason.
+// `sealfold job create|watch|list|cancel`: the buyer's training jobs. `create` builds the JobRequest (v2) from licences
+// the buyer holds on chain — naming the coordinator (GET /info), the buyer's own age recipient, the training settings,
+// DP parameters and SecAgg+ terms — signs it (EIP-712) with the keystore wallet and submits it; the coordinator checks
+// it again and answers with the job id (the request's digest) or a refusal carrying its reason.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
@@ -80,20 +81,49 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
   if (noiseMultiplier > 0 && clipNorm === 0)
     throw new CliError('INVALID_ARGUMENT', '--dp-noise needs a positive --dp-clip (the clipping norm C)');
   if (noiseMultiplier > 0 && delta === 0) throw new CliError('INVALID_ARGUMENT', '--dp-noise needs a --dp-delta > 0');
-  const training: Record<string, number> = {
-    localEpochs: parseSmallInt(String(o.epochs), '--epochs', 1000),
-    batchSize: parseSmallInt(String(o.batchSize), '--batch-size', 65_536),
-    learningRate: parsePositive(o.lr, '--lr', 10),
-  };
-  if (training.localEpochs < 1 || training.batchSize < 1)
+  const localEpochs = parseSmallInt(String(o.epochs), '--epochs', 1000);
+  const batchSize = parseSmallInt(String(o.batchSize), '--batch-size', 65_536);
+  if (localEpochs < 1 || batchSize < 1)
     throw new CliError('INVALID_ARGUMENT', '--epochs and --batch-size must be at least 1');
+  const optimizer = String(o.optimizer);
+  if (optimizer !== 'sgd' && optimizer !== 'adam')
+    throw new CliError('INVALID_ARGUMENT', `--optimizer must be sgd or adam, got "${optimizer}"`);
+  // μ is signed as 0 unless the strategy is fedprox (where it defaults to 0.01).
+  const mu = o.mu === undefined ? (strategy === 'fedprox' ? '0.01' : '0') : String(o.mu);
+  const fedProxMu = parseNonNegative(mu, '--mu', 100);
+  if (fedProxMu > 0 && strategy !== 'fedprox')
+    throw new CliError('INVALID_ARGUMENT', '--mu is the FedProx term: it needs --strategy fedprox');
+  const maxWeight = parseSmallInt(String(o.maxWeight), '--max-weight', 1_000_000);
+  const minContributors = parseSmallInt(String(o.minContributors), '--min-contributors', 255);
+  if (maxWeight < 1) throw new CliError('INVALID_ARGUMENT', '--max-weight must be at least 1');
+  if (minContributors < 3)
+    throw new CliError('INVALID_ARGUMENT', '--min-contributors must be at least 3 (SecAgg+ needs t > k/2, k ≥ 3)');
+  const trainingFloats = {
+    localEpochs,
+    batchSize,
+    learningRate: parsePositive(o.lr, '--lr', 10),
+    optimizer: optimizer as 'sgd' | 'adam',
+    fedProxMu,
+    updateClip: parsePositive(o.updateClip, '--update-clip', 1e6),
+    maxWeight,
+  } as const;
   const modelSpec = await readModelSpec(String(o.model));
   const base = coordinatorUrl(o.coordinator, env);
 
   const { modelSpecHash } = await import('@sealfold/fl');
-  const { dpParamsFromFloats, jobRequestToJson } = await import('@sealfold/protocol');
+  const { dpParamsFromFloats, jobRequestToJson, trainingFromFloats } = await import('@sealfold/protocol');
   const { sealfoldDomain, signJobRequest } = await import('@sealfold/chain');
+  let training;
+  try {
+    training = trainingFromFloats(trainingFloats);
+  } catch (error) {
+    throw new CliError('INVALID_ARGUMENT', (error as Error).message);
+  }
   const buyer = await loadOwner(ctx);
+  // The request names the coordinator that runs it; a coordinator refuses a request naming another one.
+  const info = await callCoordinator<{ coordinatorAddress: string | null }>(base, 'GET', '/info');
+  if (!info.coordinatorAddress)
+    throw new CliError('NO_COORDINATOR_ACCOUNT', `the coordinator at ${base} has no chain account: it cannot run jobs`);
   const { client } = await openChain(ctx, env);
   if (!client.addresses) throw new CliError('NOT_DEPLOYED', 'the chain has no Sealfold contracts');
 
@@ -110,12 +140,17 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
 
   const request = {
     buyer: buyer.address,
+    coordinator: info.coordinatorAddress,
     datasets,
     licences,
     modelSpecHash: modelSpecHash(modelSpec),
+    // The final model is sealed to the buyer's own keystore recipient, under the buyer's signature.
+    recipient: buyer.recipient,
     strategy,
     rounds,
+    training,
     dp: dpParamsFromFloats({ noiseMultiplier, clipNorm, delta }),
+    secagg: { enabled: o.plain !== true, minContributors },
     nonce: BigInt(`0x${randomBytes(16).toString('hex')}`),
     deadline: BigInt(Math.floor(Date.now() / 1000)) + DEADLINE_SECONDS,
     chainId: client.chainId,
@@ -128,9 +163,7 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
   const job = await callCoordinator<JobView>(base, 'POST', '/jobs', {
     request: jobRequestToJson(request),
     signature,
-    recipient: buyer.recipient,
     modelSpec,
-    training,
   });
   return {
     json: {
@@ -413,11 +446,20 @@ export function registerJob(program: Command, runner: Runner): void {
       .option('--dp-delta <delta>', 'DP δ', '0')
       .option('--epochs <n>', 'local epochs per round', '1')
       .option('--batch-size <n>', 'local batch size', '32')
-      .option('--lr <rate>', 'local learning rate', '0.1'),
+      .option('--lr <rate>', 'local learning rate (signed to 1e-6)', '0.1')
+      .option('--optimizer <name>', 'local optimizer: sgd or adam', 'adam')
+      .option('--mu <μ>', 'FedProx proximal term μ (only with --strategy fedprox; default 0.01 there)')
+      .option('--update-clip <c>', 'per-coordinate clip of each update before SecAgg+ quantisation', '1')
+      .option('--max-weight <n>', 'largest sample-count weight a silo may declare (SecAgg+ bound)', '10000')
+      .option('--min-contributors <n>', 'fewest owners whose inputs any released sum may hold (SecAgg+ t ≥ this)', '3')
+      .option('--plain', 'sign secagg.enabled = false: plain aggregation (silos refuse unless their owner allows it)'),
   )
     .addHelpText(
       'after',
       `
+Everything the silos act on is signed (EIP-712 JobRequest v2): this coordinator's address (from its GET /info), the
+age recipient of the final model (your keystore's), the training settings above, the DP parameters and the SecAgg+
+terms. The job id is the request's digest; nobody can resubmit your signature with other settings or recipient.
 A refusal (no or invalid licence, bad signature, replayed nonce…) prints the coordinator's code and reason, exit 1.
 ${JSON_NOTE}
   {"jobId", "status", "buyer", "datasets": [..], "licences": [..], "rounds", "coordinator"}`,

@@ -64,7 +64,8 @@ export class JobsController {
   @ApiCreatedResponse({ description: 'Accepted and scheduled.', schema: jobSchema })
   @ApiBadRequestResponse({
     description:
-      'INVALID_BODY, INVALID_JOB_REQUEST, INVALID_MODEL_SPEC, MODEL_SPEC_MISMATCH, UNSUPPORTED_STRATEGY, ' +
+      'INVALID_BODY, INVALID_JOB_REQUEST, INVALID_MODEL_SPEC, MODEL_SPEC_MISMATCH, UNSUPPORTED_RECIPIENT (not an ' +
+      'X25519 age1… recipient with a valid checksum), UNSUPPORTED_STRATEGY, ' +
       'WRONG_COORDINATOR (the request names another coordinator), MALFORMED_SIGNATURE, WRONG_CHAIN_ID, REQUEST_EXPIRED',
     schema: apiErrorSchema,
   })

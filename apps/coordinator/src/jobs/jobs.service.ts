@@ -5,6 +5,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SignatureError, hashJobRequest, verifyJobRequest } from '@sealfold/chain';
 import { jobCancelMessage, jobRequestJsonSchema, jobRequestToJson } from '@sealfold/protocol';
+import { X25519Recipient } from '@sealfold/crypto';
 import { modelSpecHash } from '@sealfold/fl';
 import { getAddress, verifyMessage } from 'ethers';
 import { z } from 'zod';
@@ -100,6 +101,17 @@ export class JobsService {
         'MODEL_SPEC_MISMATCH',
         `modelSpec hashes to ${specHash}, the request names ${request.modelSpecHash}`,
       );
+    // The schema accepts hybrid age1pq1… recipients too (signed requests stay valid once the model can be sealed to
+    // them); until then a request the coordinator could never deliver is refused now, not after training.
+    try {
+      X25519Recipient.parse(request.recipient);
+    } catch (error) {
+      throw new ApiError(
+        400,
+        'UNSUPPORTED_RECIPIENT',
+        `the model cannot be encrypted to ${request.recipient.slice(0, 16)}…: ${(error as Error).message}`,
+      );
+    }
     if (!(SUPPORTED_STRATEGIES as readonly string[]).includes(request.strategy))
       throw new ApiError(400, 'UNSUPPORTED_STRATEGY', `strategy must be one of ${SUPPORTED_STRATEGIES.join(', ')}`);
     const chain = this.chainService.require();
