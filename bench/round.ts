@@ -20,7 +20,7 @@ import { PassThrough } from 'node:stream';
 import { connectChain, sealfoldDomain, signJobRequest, startEmbeddedChain, type SealfoldChain } from '@sealfold/chain';
 import { X25519Identity } from '@sealfold/crypto';
 import { initialWeights, modelSpecHash } from '@sealfold/fl';
-import { dpParamsFromFloats, jobRequestToJson, type JobRequest } from '@sealfold/protocol';
+import { dpParamsFromFloats, jobRequestToJson, jobTraining, type JobRequest } from '@sealfold/protocol';
 import { EmbeddedIpfsStore } from '@sealfold/storage';
 import { Wallet } from 'ethers';
 import { pino } from 'pino';
@@ -223,12 +223,17 @@ async function main(): Promise<void> {
       for (const id of workload.datasets) licences.push((await buyer.chain.purchaseLicence(id)).licenceId);
       const request: JobRequest = {
         buyer: buyer.wallet.address,
+        coordinator: coordinatorAddress,
         datasets: workload.datasets,
         licences,
         modelSpecHash: modelSpecHash(SPEC),
+        recipient: X25519Identity.generate().recipient.toString(),
         strategy: 'fedavg',
         rounds: ROUNDS,
+        // Adam (jobTraining's default): the optimizer the silos used before it was signed.
+        training: jobTraining(TRAINING),
         dp: dpParamsFromFloats({ noiseMultiplier: 0, clipNorm: 0, delta: 0 }),
+        secagg: { enabled: secureAggregation, minContributors: 3 },
         nonce: nonce++,
         deadline: BigInt(Math.floor(Date.now() / 1000) + 3600),
         chainId: chain.chainId,
@@ -239,13 +244,7 @@ async function main(): Promise<void> {
       const res = await fetch(`${coordinator.url}/jobs`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          request: jobRequestToJson(request),
-          signature,
-          recipient: X25519Identity.generate().recipient.toString(),
-          modelSpec: SPEC,
-          training: { ...TRAINING, secureAggregation },
-        }),
+        body: JSON.stringify({ request: jobRequestToJson(request), signature, modelSpec: SPEC }),
       });
       if (res.status !== 201) throw new Error(`POST /jobs: ${res.status} ${await res.text()}`);
       const { id } = (await res.json()) as { id: string };
