@@ -63,7 +63,7 @@ const TEST_PER_DIGIT = opts.quick ? 50 : 100; // held-out test digits per class:
 const TEST_FROM = 700; // test digits come from indices 700..799 of each class (the rarest digit has 863), owners' from 0..299
 const ROUNDS = opts.rounds ?? (opts.quick ? 2 : 10);
 const OWNERS = 3;
-const TRAINING = { epochs: 2, batchSize: 32, lr: 0.002 }; // the silos train with Adam (the silo's default optimizer)
+const TRAINING = { epochs: 2, batchSize: 32, lr: 0.002 }; // signed with --optimizer adam (the buyer's JobRequest v2)
 const MODEL_SPEC = {
   inputShape: [784],
   layers: [
@@ -460,6 +460,8 @@ async function main() {
     String(TRAINING.batchSize),
     '--lr',
     String(TRAINING.lr),
+    '--optimizer',
+    'adam',
     '--json',
     ...withCoordinator,
   ];
