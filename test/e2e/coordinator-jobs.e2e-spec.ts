@@ -355,13 +355,13 @@ describe('job admission (real EDR chain)', () => {
     const info = (await (await fetch(`${coordinator.url}/info`)).json()) as {
       coordinatorId: string;
       chainId: string;
-      domain: { name: string; verifyingContract: string };
+      domain: { name: string; version: string; verifyingContract: string };
       coordinatorAddress: string;
       wire: { path: string; subprotocol: string };
     };
     expect(info).toMatchObject({
       chainId: '31337',
-      domain: { name: 'Sealfold', verifyingContract: buyerClient.addresses!.datasetLicence },
+      domain: { name: 'Sealfold', version: '2', verifyingContract: buyerClient.addresses!.datasetLicence },
       wire: { path: '/silo', subprotocol: 'sealfold-silo.v1' },
     });
     expect(info.coordinatorAddress).toMatch(/^0x[0-9a-fA-F]{40}$/);
