@@ -95,7 +95,8 @@ export interface JobRunResult {
 export interface JobSettings {
   readonly datasets: readonly bigint[];
   readonly spec: ModelSpec;
-  readonly training: TrainingSettings;
+  /** Local training; the harness signs the SecAgg+ clip and weight bound itself. */
+  readonly training: Omit<TrainingSettings, 'updateClip' | 'maxWeight'>;
   readonly rounds: number;
   readonly aggregation: Aggregation;
   /** Owner-level DP: noise multiplier σ, clip C, δ (signed into the request; each runner clips and adds its share). */

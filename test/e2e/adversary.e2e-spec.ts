@@ -7,10 +7,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
-import { type SealfoldChain } from '@sealfold/chain';
+import { hashJobRequest, sealfoldDomain, type SealfoldChain } from '@sealfold/chain';
 import { X25519Identity } from '@sealfold/crypto';
 import { encodeWeights, initialWeights, parseModelSpec } from '@sealfold/fl';
-import { evaluationRound, type JobRequest, type SecAggParams, type WireControlInput } from '@sealfold/protocol';
+import {
+  evaluationRound,
+  jobTraining,
+  type JobRequest,
+  type SecAggParams,
+  type WireControlInput,
+} from '@sealfold/protocol';
 import { deriveRoundParams } from '@sealfold/secagg';
 import { EmbeddedIpfsStore } from '@sealfold/storage';
 import { Wallet } from 'ethers';
@@ -36,6 +42,8 @@ type Name = (typeof NAMES)[number];
 /** Dev accounts: 1..3 own A, B, X; 4 is the buyer. */
 const ACCOUNT: Record<Name, number> = { A: 1, B: 2, X: 3 };
 const BUYER = 4;
+/** The malicious coordinator's account, which the buyer's requests name (it owns no dataset). */
+const EVIL_COORDINATOR = Wallet.createRandom().address;
 const CLIP = 2;
 const MAX_WEIGHT = 1000;
 const D = parseModelSpec(TEST_MODEL_SPEC).layout.totalSize;
@@ -126,17 +134,29 @@ describe('adversary: a malicious coordinator against real silos (issue 11)', () 
     names: Name[],
     fields: Partial<JobRequest> = {},
     licenceOf: (n: Name) => bigint = (n) => licences.get(n)!,
-    threshold = 3,
   ): Promise<Job> {
     const request = jobRequest(buyer.address, {
+      coordinator: EVIL_COORDINATOR,
       datasets: names.map((n) => own(n).datasetId),
       licences: names.map(licenceOf),
       rounds: 2,
       nonce: nonce++,
+      training: jobTraining({
+        localEpochs: 1,
+        batchSize: 16,
+        learningRate: 0.05,
+        optimizer: 'adam',
+        updateClip: CLIP,
+        maxWeight: MAX_WEIGHT,
+      }),
       ...fields,
     });
-    const body = await signedBody(buyerChain, buyer, request, X25519Identity.generate().recipient.toString());
-    const jobId = `adversary-${request.nonce}`;
+    const body = await signedBody(buyerChain, buyer, request);
+    // The silo recomputes the job id from the signed request (one request, one job, one job slot).
+    const jobId = hashJobRequest(
+      sealfoldDomain(buyerChain.chainId, buyerChain.addresses!.datasetLicence),
+      request,
+    ).slice(2);
     return {
       jobId,
       request,
@@ -148,10 +168,6 @@ describe('adversary: a malicious coordinator against real silos (issue 11)', () 
         datasetId: String(own(name).datasetId),
         clientId,
         dimension: D,
-        secagg: { enabled: true, threshold, neighbours: 0, clip: CLIP, bits: 16, maxWeight: MAX_WEIGHT },
-        localEpochs: 1,
-        batchSize: 16,
-        learningRate: 0.05,
       }),
     };
   }
@@ -371,11 +387,13 @@ describe('adversary: a malicious coordinator against real silos (issue 11)', () 
     expect(reply.reason).toMatch(/^too-few-owners: the request's datasets have 1 independent owner/);
   });
 
-  it('sizes the DP noise share from the t the silo derives, not from the offer’s threshold', async () => {
+  it('sizes the DP noise share from the t the silo derives, never from a number the coordinator sends', async () => {
+    // The offer carries no threshold any more (the wire schema refuses one): t comes from the signed minimum, the
+    // owner's policy and the verified roster. A buyer who signs an impossible minimum gets no release at all.
     const dp = { noiseMultiplierMilli: 1000, clipNormMicro: 1_000_000n, deltaAtto: 10n ** 13n };
     const stdOf = (u: Float32Array) => Math.sqrt(u.reduce((s, v) => s + v * v, 0) / u.length);
-    const noise = async (threshold: number) => {
-      const job = await newJob(['A', 'B', 'X'], { dp, rounds: 1 }, undefined, threshold);
+    const noise = async (minContributors: number) => {
+      const job = await newJob(['A', 'B', 'X'], { dp, rounds: 1, secagg: { enabled: true, minContributors } });
       await admitAll(job, ['X']);
       evil.roster(conns('X'), job.jobId, 1, rosterOf(['A', 'B', 'X']));
       evil.roundStart(conns('X'), job.jobId, 1, encodeWeights(weightsOf(7)));
@@ -389,14 +407,14 @@ describe('adversary: a malicious coordinator against real silos (issue 11)', () 
         errors: own('X').conn.errors.filter((e) => e.jobId === job.jobId),
       };
     };
-    // threshold 1 would mean "one contributor carries the whole noise" (std σC = 1); the silo enforces t = 3.
-    const low = await noise(1);
+    // The smallest signable minimum (3): each of the t = 3 contributors adds σC/√3.
+    const low = await noise(3);
     expect(low.update).toBeDefined();
     const expected = 1 / Math.sqrt(3);
     expect(stdOf(low.update!.update)).toBeGreaterThan(expected * 0.7);
     expect(stdOf(low.update!.update)).toBeLessThan(expected * 1.3);
-    // threshold 65535 would shrink each share to σC/256: above any k, the silo refuses the round instead.
-    const high = await noise(65_535);
+    // A minimum of 255 would shrink each share to σC/√255: above any k of this roster, the silo refuses the round.
+    const high = await noise(255);
     expect(high.update).toBeUndefined();
     expect(high.errors.map((e) => e.code)).toEqual(['INVALID_PARAMS']);
   });

@@ -16,6 +16,7 @@ import { ANNOUNCE_BURST, MAX_ANNOUNCE_DATASETS } from '../../apps/coordinator/sr
 import {
   cidOf,
   commitmentOf,
+  coordinatorAddressOf,
   jobRequest,
   signedBody,
   startChainFixture,
@@ -23,8 +24,6 @@ import {
 } from './helpers/chain-fixture.js';
 import { authed, postSession, signedSiwe, signIn } from './helpers/session.js';
 import { authenticatedSilo } from './helpers/silo-client.js';
-
-const RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
 
 /** Status of a /progress handshake: 101 when it upgrades, else the HTTP status of the refusal. */
 function progressStatus(url: string, jobId: string, headers: Record<string, string> = {}): Promise<number> {
@@ -83,11 +82,16 @@ describe('read sessions and bounded announces (real EDR chain)', () => {
       { logDestination: new PassThrough() },
     );
     const submit = async (client: SealfoldChain, buyer: Wallet, licence: bigint) => {
-      const req = jobRequest(buyer.address, { datasets: [datasetId], licences: [licence], nonce: 1n });
+      const req = jobRequest(buyer.address, {
+        coordinator: await coordinatorAddressOf(coordinator.url),
+        datasets: [datasetId],
+        licences: [licence],
+        nonce: 1n,
+      });
       const res = await fetch(`${coordinator.url}/jobs`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(await signedBody(client, buyer, req, RECIPIENT)),
+        body: JSON.stringify(await signedBody(client, buyer, req)),
       });
       expect(res.status).toBe(201);
       return ((await res.json()) as { id: string }).id;

@@ -243,8 +243,8 @@ describe('silo job runner (EDR chain, real iris training)', () => {
     const global = initialWeights(MODEL, 1);
     // No verified roster yet: a noisy update cannot be sized, so nothing is trained.
     await expect(runner.prepareRound(o.jobId, 1, global)).rejects.toMatchObject({ reason: 'params-mismatch' });
-    // t = max(⌊k/2⌋ + 1, the job's minimum 2, this runner's policy 1) = 2.
-    expect(runner.roundParams(o.jobId, 3, 'train')).toMatchObject({ n: 3, k: 3, t: 2 });
+    // t = max(⌊k/2⌋ + 1, the signed minimum 3, this runner's policy 1) = 3.
+    expect(runner.roundParams(o.jobId, 3, 'train')).toMatchObject({ n: 3, k: 3, t: 3 });
     const first = await runner.prepareRound(o.jobId, 1, global);
     const second = await runner.prepareRound(o.jobId, 1, global);
     first.charge();
@@ -318,15 +318,22 @@ describe('silo job runner (EDR chain, real iris training)', () => {
   });
 
   it('refuses a revoked licence and a job beyond the licence job limit', async () => {
-    const o = await offer();
+    // A licence of its own, so the slots other tests' jobs hold on `licenceId` do not count here.
+    const { licenceId: limited } = await owner.grantLicence(datasetId, buyerWallet.address, {
+      duration: 3600n,
+      maxJobs: 2,
+      epsilonBudgetMilli: UNLIMITED_EPSILON_MILLI,
+    });
+    const o = await offer({ licences: [limited] });
     await runner.admit(o);
-    // Two jobs hold slots of `licenceId` (limit 2; reserved at admission, before any release): a third is refused.
-    expect((await refusal(await offer())).reason).toBe('job-limit-reached');
-    await owner.revokeLicence(licenceId, 'terms breached');
-    expect((await refusal(await offer())).reason).toBe('revoked');
+    await runner.admit(await offer({ licences: [limited] }));
+    // Two jobs hold slots of `limited` (limit 2; reserved at admission, before any release): a third is refused.
+    expect((await refusal(await offer({ licences: [limited] }))).reason).toBe('job-limit-reached');
+    await owner.revokeLicence(limited, 'terms breached');
+    expect((await refusal(await offer({ licences: [limited] }))).reason).toBe('revoked');
     // Revoked mid-job: the next round is refused, and so is the rest of the job.
     await expect(runner.trainRound(o.jobId, 1, initialWeights(MODEL, 3))).rejects.toMatchObject({ reason: 'revoked' });
-    expect(ledger.halted(licenceId, o.jobId)).toMatch(/^revoked/);
+    expect(ledger.halted(limited, o.jobId)).toMatch(/^revoked/);
   });
 
   it('refuses a dataset this silo does not serve', async () => {

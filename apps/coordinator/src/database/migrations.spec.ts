@@ -7,7 +7,7 @@ import { JobsRepository } from '../jobs/jobs.repository.js';
 import { CoordinatorDatabase } from './database.js';
 import { MIGRATIONS } from './migrations.js';
 
-// A JobRequest v1 as stored before migration 3 (no coordinator, recipient, training or SecAgg+ terms).
+// A JobRequest v1 as stored before migration 4 (no coordinator, recipient, training or SecAgg+ terms).
 const V1_REQUEST = {
   buyer: '0x' + '11'.repeat(20),
   datasets: ['1'],
@@ -38,7 +38,7 @@ const v2Request = (nonce: bigint): JobRequest => ({
   chainId: 31337n,
 });
 
-describe('migration 3: JobRequest v2', () => {
+describe('migration 4: JobRequest v2', () => {
   let dir: string;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'sealfold-migrations-'));
@@ -51,7 +51,7 @@ describe('migration 3: JobRequest v2', () => {
     const path = join(dir, 'coordinator.db');
     const before = CoordinatorDatabase.open(
       path,
-      MIGRATIONS.filter((m) => m.version < 3),
+      MIGRATIONS.filter((m) => m.version < 4),
     ).db;
     const insertV1 = (id: string, nonce: string, status: string) =>
       before.run(
@@ -73,7 +73,7 @@ describe('migration 3: JobRequest v2', () => {
 
     const { db, applied } = CoordinatorDatabase.open(path);
     try {
-      expect(applied).toEqual([3]);
+      expect(applied).toEqual([4]);
       const rows = db.all<{ id: string; status: string; reason_code: string | null; request_version: number }>(
         'SELECT id, status, reason_code, request_version FROM jobs ORDER BY id',
       );
