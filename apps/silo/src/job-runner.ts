@@ -125,11 +125,6 @@ export interface AdmittedJob {
   readonly offer: JobOffer;
   /** The signed training settings. */
   readonly training: TrainingSettings;
-  /**
-   * SecAgg+ threshold the noise share is sized for (any t survivors carry the full noise): the signed minimum
-   * contributors with SecAgg+, 1 without (every update is released on its own).
-   */
-  readonly threshold: number;
   readonly licenceId: bigint;
   /** ε the whole job will cost at its signed rounds (Infinity without noise). */
   readonly plannedEpsilon: number;
@@ -275,7 +270,6 @@ export class SiloJobRunner {
         updateClip: signed.updateClip,
         maxWeight: signed.maxWeight,
       },
-      threshold: request.secagg.enabled ? request.secagg.minContributors : 1,
       licenceId,
       plannedEpsilon,
       dp,
@@ -411,7 +405,6 @@ export class SiloJobRunner {
     globalWeights: Float32Array,
   ): Promise<{ readonly contribution: RoundContribution; charge(): void }> {
     const job = this.job(jobId);
-    const { request } = job.offer;
     const { training } = job;
     await this.checkRound(jobId, round, 'train', globalWeights);
     const weightsHash = hashWeights(globalWeights);
@@ -487,6 +480,8 @@ export class SiloJobRunner {
   }
 
   private enforcedThreshold(job: AdmittedJob): number {
+    // Without SecAgg+ every update is released on its own: it carries the whole noise.
+    if (!job.offer.request.secagg.enabled) return 1;
     const t = job.enforcedThreshold;
     if (t === undefined)
       throw new JobRefusal('params-mismatch', 'no SecAgg+ threshold derived from a verified roster for this job');
