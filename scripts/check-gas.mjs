@@ -69,9 +69,11 @@ const measure = async (name, from, to, data, value) => {
   gas[name] = Number(receipt.gasUsed);
   return receipt;
 };
-/** The token id of the first ERC-721 Transfer in a receipt. */
+/** The token id of the first ERC-721 Transfer in a receipt (an ERC-20 Transfer has no third indexed topic). */
 const mintedId = (receipt) =>
-  BigInt(receipt.logs.find((l) => l.topics[0] === nft.getEvent('Transfer').topicHash).topics[3]);
+  BigInt(
+    receipt.logs.find((l) => l.topics[0] === nft.getEvent('Transfer').topicHash && l.topics.length === 4).topics[3],
+  );
 
 // A CIDv1 raw-codec sha2-256 manifest CID (what `ipfs add --cid-version 1` gives a small file) and a commitment.
 const cid = (n) => '0x01551220' + n.toString(16).padStart(64, 'a');
@@ -84,6 +86,7 @@ const terms = {
   licenceDuration: 30n * 86400n,
   maxJobs: 5,
   epsilonBudgetMilli: 3000,
+  minOwners: 3,
   royaltyBps: 500n,
   listed: true,
 };
@@ -118,27 +121,50 @@ await measure(
   N,
   nft.encodeFunctionData('register', [cid(3), commitment, { ...terms, paymentToken: L, priceToken: 10n ** 18n }]),
 );
-const buy = (id) => licence.encodeFunctionData('purchase', [id]);
-await measure("purchase (owner's first sale, buyer's first licence)", buyer1, L, buy(2n), price);
-await measure("purchase (buyer's first licence)", buyer2, L, buy(2n), price);
-await measure('purchase (buyer holds a licence already)', buyer2, L, buy(3n), price);
+// The buyer pins the hash of the terms it read (DatasetNFT.termsHashOf).
+const termsHash = async (id) => {
+  const out = await provider.request({
+    method: 'eth_call',
+    params: [{ to: N, data: nft.encodeFunctionData('termsHashOf', [id]) }, 'latest'],
+  });
+  return nft.decodeFunctionResult('termsHashOf', out)[0];
+};
+const pinned = { 2n: await termsHash(2n), 3n: await termsHash(3n) };
+const buy = (id) => licence.encodeFunctionData('purchase', [id, pinned[id]]);
+const sold = [];
+const measureBuy = async (name, from, id) => sold.push(mintedId(await measure(name, from, L, buy(id), price)));
+await measureBuy("purchase (owner's first sale, buyer's first licence)", buyer1, 2n);
+await measureBuy("purchase (buyer's first licence)", buyer2, 2n);
+await measureBuy('purchase (buyer holds a licence already)', buyer2, 3n);
+// Proceeds vest over the licence's time: halfway through, release credits the owner half of three sales.
+await provider.request({ method: 'evm_increaseTime', params: [15 * 86400] });
+await measure('release (3 licences, owner first credited)', admin, L, licence.encodeFunctionData('release', [sold]));
 await measure('withdraw', owner, L, licence.encodeFunctionData('withdraw', []));
-await measure('purchase (after the owner withdrew)', buyer3, L, buy(2n), price);
+await measureBuy('purchase (after the owner withdrew)', buyer3, 2n);
 await measure('withdrawFees', admin, L, licence.encodeFunctionData('withdrawFees', []));
 
 // ERC-20 path (no limit set by the issue; checked for drift). Dataset 4 is priced in the token.
 const T = (await deploy(tokenArtifact, erc20, [])).address;
 await send(owner, N, nft.encodeFunctionData('setTerms', [4n, { ...terms, paymentToken: T, priceToken: 10n ** 18n }]));
+const pinnedToken = await termsHash(4n);
 for (const b of [buyer1, buyer2]) {
   await send(b, T, erc20.encodeFunctionData('mint', [b, 10n ** 19n]));
   await send(b, T, erc20.encodeFunctionData('approve', [L, 10n ** 19n]));
 }
-const buyWithToken = licence.encodeFunctionData('purchaseWithToken', [4n, T, 10n ** 18n]);
-await measure("purchaseWithToken (owner's first token sale)", buyer1, L, buyWithToken);
+const buyWithToken = licence.encodeFunctionData('purchaseWithToken', [4n, pinnedToken]);
+const tokenSale = mintedId(await measure("purchaseWithToken (owner's first token sale)", buyer1, L, buyWithToken));
 await measure('purchaseWithToken (owner paid in this token before)', buyer2, L, buyWithToken);
+await provider.request({ method: 'evm_increaseTime', params: [86400] });
+await send(admin, L, licence.encodeFunctionData('release', [[tokenSale]]));
 await measure('withdrawToken', owner, L, licence.encodeFunctionData('withdrawToken', [T]));
 const granted = await measure('grant', owner, L, licence.encodeFunctionData('grant', [2n, buyer1, 86400n, 1, 1000]));
 await measure('revoke', owner, L, licence.encodeFunctionData('revoke', [mintedId(granted), 'terms breached']));
+await measure(
+  'revoke (sold licence: vested part to the owner, refund to the holder)',
+  owner,
+  L,
+  licence.encodeFunctionData('revoke', [sold[1], 'terms breached']),
+);
 await measure('setTerms', owner, N, nft.encodeFunctionData('setTerms', [2n, { ...terms, priceWei: price * 2n }]));
 await measure('delist', owner, N, nft.encodeFunctionData('delist', [2n]));
 await send(admin, R, registry.encodeFunctionData('grantRole', [await roleId(), coordinator]));

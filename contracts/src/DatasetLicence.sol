@@ -17,12 +17,22 @@ import {LicenceId} from "./lib/LicenceId.sol";
 /// each carries its own terms (dataset, expiry, jobs, ε budget), fixed when it is issued and encoded in its token id
 /// (see `LicenceId`), so issuing one writes no storage beyond the ERC-721 owner and balance. A licence is bought at the
 /// dataset's listed price or granted by the dataset owner, can be revoked by the dataset owner, and is transferable:
-/// whoever holds it when a job runs is the licensee. Sale proceeds are credited to the dataset owner of the moment
-/// (pull payments, `withdraw`), less a protocol fee of at most 10% that accrues to the treasury.
+/// whoever holds it when a job runs is the licensee.
+///
+/// Buyers pin the terms they read: `purchase` and `purchaseWithToken` take `DatasetNFT.termsHashOf(datasetId)` as
+/// the buyer saw it and revert with `TermsChanged` when the listing differs in any field, so an owner who raises the
+/// price or cuts the jobs, ε, duration or owner minimum between display and inclusion sells nothing.
+///
+/// Sale proceeds are escrowed per licence and vest linearly over the licence's paid time: from issue to expiry, or
+/// over `PERPETUAL_VESTING` for a licence that never expires. Anyone may `release` what has vested to the dataset's
+/// current owner (pull payments, `withdraw`). When the owner revokes, what has vested goes to the owner and the rest
+/// (the unused part of the paid time) is credited to the licence's holder in the same call, so a refund never
+/// depends on the owner still holding funds: the owner can only ever withdraw what time has earned. The protocol fee
+/// (at most 10%) is charged at sale and is not refunded.
 /// @dev Finding a holder's licence: enumeration (ERC721Enumerable) would add four storage writes to every purchase,
 /// so clients collect candidate ids from `Transfer`/`LicenceIssued` logs and ask `isValid` or `firstValid`.
-/// A sale's bookkeeping is: the owner's credit (never a new slot after the owner's first sale, see `_ethCredit`) and
-/// one slot holding the licence counter and the accrued ETH fees.
+/// A sale's bookkeeping is one new slot per licence (its escrow, `Sale`) and one slot holding the licence counter and
+/// the accrued ETH fees; the owner's credit is written when proceeds are released, not at sale.
 contract DatasetLicence is ERC721, IERC2981, AccessControl, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
 
@@ -64,6 +74,31 @@ contract DatasetLicence is ERC721, IERC2981, AccessControl, ReentrancyGuardTrans
         bool initialized;
     }
 
+    /// @notice A sale's escrow as returned by `saleOf`.
+    /// @param paymentToken The currency paid (zero address: ETH).
+    /// @param amount What the buyer paid less the protocol fee: the most the owner and the holder can ever share.
+    /// @param released What has left escrow (to the owner, or as the refund at revocation).
+    /// @param startedAt When the licence was issued: vesting starts here.
+    /// @param vestsAt When all of `amount` has vested: the expiry, or `startedAt + PERPETUAL_VESTING`.
+    /// @param releasable What has vested and not been released now (0 once revoked: revocation settles everything).
+    struct SaleInfo {
+        address paymentToken;
+        uint256 amount;
+        uint256 released;
+        uint64 startedAt;
+        uint64 vestsAt;
+        uint256 releasable;
+    }
+
+    /// @dev One slot per licence (96 + 96 + 40 + 8 bits), written by a sale and by a revocation (granted licences
+    /// have `amount` 0). `released` never exceeds `amount`; a revoked sale has `released == amount`.
+    struct Sale {
+        uint96 amount;
+        uint96 released;
+        uint40 startedAt;
+        bool revoked;
+    }
+
     /// @dev One slot, read by every sale.
     struct FeeConfig {
         address treasury;
@@ -74,13 +109,18 @@ contract DatasetLicence is ERC721, IERC2981, AccessControl, ReentrancyGuardTrans
     bytes32 public constant FEE_ADMIN_ROLE = keccak256("FEE_ADMIN_ROLE");
     /// @notice Highest protocol fee: 10% of a sale.
     uint16 public constant MAX_FEE_BPS = 1_000;
+    /// @notice Vesting period of the proceeds of a licence that never expires: revoked within it, the buyer gets the
+    /// unvested share back; after it, the owner has earned the whole price.
+    uint64 public constant PERPETUAL_VESTING = 365 days;
 
     /// @notice The dataset registry whose tokens these licences refer to.
     DatasetNFT public immutable datasets;
 
     Counters private _counters;
     FeeConfig private _feeConfig;
-    mapping(uint256 licenceId => bool) private _revoked;
+    mapping(uint256 licenceId => Sale) private _sales;
+    /// @dev Written only for sales paid in an ERC-20: the token the escrow is held in.
+    mapping(uint256 licenceId => address) private _saleToken;
     /// @dev ETH owed to an account, stored as amount + 1 once the account was first credited, so that a
     /// withdrawal leaves the slot non-zero and the next credit costs a warm write instead of a new slot (the same
     /// reasoning as OpenZeppelin's ReentrancyGuard keeping 1/2 rather than 0/1).
@@ -88,7 +128,8 @@ contract DatasetLicence is ERC721, IERC2981, AccessControl, ReentrancyGuardTrans
     mapping(address token => mapping(address account => uint256)) private _tokenCredit;
     mapping(address token => uint256) private _tokenFees;
 
-    /// @notice A licence was sold. `owner` was credited `price - fee` in `paymentToken` (zero address: ETH).
+    /// @notice A licence was sold to terms whose hash the buyer pinned. `price - fee` in `paymentToken` (zero address:
+    /// ETH) went into the licence's escrow; `owner` is the dataset owner at the sale.
     event LicencePurchased(
         uint256 indexed licenceId,
         uint256 indexed datasetId,
@@ -110,6 +151,10 @@ contract DatasetLicence is ERC721, IERC2981, AccessControl, ReentrancyGuardTrans
     );
     /// @notice The dataset owner `by` revoked a licence.
     event LicenceRevoked(uint256 indexed licenceId, uint256 indexed datasetId, address indexed by, string reason);
+    /// @notice At revocation, `holder` was credited `amount` of `token` (zero address: ETH): the unvested escrow.
+    event LicenceRefunded(uint256 indexed licenceId, address indexed holder, address indexed token, uint256 amount);
+    /// @notice Vested escrow of a licence, `amount` of `token`, was credited to the dataset owner `owner`.
+    event ProceedsReleased(uint256 indexed licenceId, address indexed owner, address indexed token, uint256 amount);
     /// @notice `account` withdrew `amount` of `token` (zero address: ETH) owed to it.
     event Withdrawn(address indexed account, address indexed token, uint256 amount);
     /// @notice Accrued protocol fees of `token` (zero address: ETH) were paid to `treasury`.
@@ -123,8 +168,10 @@ contract DatasetLicence is ERC721, IERC2981, AccessControl, ReentrancyGuardTrans
     error DatasetNotListed(uint256 datasetId);
     /// @notice The dataset has no ETH price (it may be sold for a token only).
     error EthPaymentNotAccepted(uint256 datasetId);
-    /// @notice The dataset is not sold for this token at this price; the terms changed or the call is wrong.
-    error TokenTermsMismatch(uint256 datasetId, address paymentToken, uint256 priceToken);
+    /// @notice The dataset has no ERC-20 price.
+    error TokenPaymentNotAccepted(uint256 datasetId);
+    /// @notice The listing's terms hash is `current`, not the `pinned` one the buyer read: the owner changed the terms.
+    error TermsChanged(uint256 datasetId, bytes32 pinned, bytes32 current);
     /// @notice `msg.value` differs from the listed price; both less and more are refused.
     error IncorrectPayment(uint256 expected, uint256 received);
     /// @notice The token moved fewer units than the price (fee-on-transfer tokens are not supported).
@@ -167,52 +214,66 @@ contract DatasetLicence is ERC721, IERC2981, AccessControl, ReentrancyGuardTrans
     }
 
     /// @notice Buys a licence of `datasetId` with ETH; `msg.value` must equal the listed price exactly.
-    /// @return licenceId The new licence, minted to the caller with the dataset's current terms.
-    function purchase(uint256 datasetId) external payable nonReentrant returns (uint256 licenceId) {
-        (address owner, uint256 price, uint64 duration, uint32 maxJobs, uint32 epsilonMilli, bool listed) =
-            datasets.ethSaleTerms(datasetId);
+    /// @param termsHash `DatasetNFT.termsHashOf(datasetId)` as the buyer read it: the sale happens only on exactly
+    /// those terms (price, duration, jobs, ε, minimum owners, royalty, token price), else `TermsChanged`.
+    /// @return licenceId The new licence, minted to the caller with the pinned terms.
+    function purchase(uint256 datasetId, bytes32 termsHash) external payable nonReentrant returns (uint256 licenceId) {
+        (
+            address owner,
+            uint256 price,
+            uint64 duration,
+            uint32 maxJobs,
+            uint32 epsilonMilli,
+            bool listed,
+            bytes32 currentHash
+        ) = datasets.ethSaleTerms(datasetId);
         if (!listed) revert DatasetNotListed(datasetId);
+        if (currentHash != termsHash) revert TermsChanged(datasetId, termsHash, currentHash);
         if (price == 0) revert EthPaymentNotAccepted(datasetId);
         if (msg.value != price) revert IncorrectPayment(price, msg.value);
 
-        (uint56 serial, uint256 fee) = _bookEthSale(owner, price);
+        uint256 fee = (price * _feeConfig.feeBps) / 10_000;
+        Counters memory counters = _counters;
+        uint56 serial = counters.lastSerial + 1;
+        _counters = Counters({lastSerial: serial, ethFees: counters.ethFees + uint192(fee), initialized: true});
         uint64 expiresAt;
         (licenceId, expiresAt) = _issue(serial, datasetId, msg.sender, duration, maxJobs, epsilonMilli, false);
+        // price <= DatasetNFT.MAX_PRICE_WEI < 2^88
+        _sales[licenceId] = Sale({amount: uint96(price - fee), released: 0, startedAt: uint40(block.timestamp), revoked: false});
         emit LicencePurchased(licenceId, datasetId, msg.sender, owner, address(0), price, fee, expiresAt);
     }
 
-    /// @notice Buys a licence of `datasetId` with the dataset's ERC-20. The caller states the token and price it
-    /// approved, so a change of terms between signing and inclusion makes the call revert instead of paying more.
-    /// @return licenceId The new licence, minted to the caller with the dataset's current terms.
-    function purchaseWithToken(uint256 datasetId, address paymentToken, uint256 priceToken)
-        external
-        nonReentrant
-        returns (uint256 licenceId)
-    {
+    /// @notice Buys a licence of `datasetId` with the dataset's ERC-20 (approve `priceToken` first).
+    /// @param termsHash `DatasetNFT.termsHashOf(datasetId)` as the buyer read it; it covers the token and its price,
+    /// so a change of terms between signing and inclusion reverts (`TermsChanged`) instead of paying more.
+    /// @return licenceId The new licence, minted to the caller with the pinned terms.
+    function purchaseWithToken(uint256 datasetId, bytes32 termsHash) external nonReentrant returns (uint256 licenceId) {
         DatasetNFT.Terms memory terms = datasets.termsOf(datasetId);
         if (!terms.listed) revert DatasetNotListed(datasetId);
-        if (terms.paymentToken == address(0) || terms.paymentToken != paymentToken || terms.priceToken != priceToken)
-        {
-            revert TokenTermsMismatch(datasetId, paymentToken, priceToken);
-        }
+        bytes32 currentHash = keccak256(abi.encode(terms));
+        if (currentHash != termsHash) revert TermsChanged(datasetId, termsHash, currentHash);
+        if (terms.paymentToken == address(0)) revert TokenPaymentNotAccepted(datasetId);
         address owner = datasets.ownerOf(datasetId);
 
-        IERC20 token = IERC20(paymentToken);
+        IERC20 token = IERC20(terms.paymentToken);
+        uint256 price = terms.priceToken;
         uint256 before = token.balanceOf(address(this));
-        token.safeTransferFrom(msg.sender, address(this), priceToken);
+        token.safeTransferFrom(msg.sender, address(this), price);
         uint256 received = token.balanceOf(address(this)) - before;
-        if (received != priceToken) revert TokenTransferShortfall(priceToken, received);
+        if (received != price) revert TokenTransferShortfall(price, received);
 
-        uint256 fee = (priceToken * _feeConfig.feeBps) / 10_000;
-        _tokenCredit[paymentToken][owner] += priceToken - fee;
-        _tokenFees[paymentToken] += fee;
+        uint256 fee = (price * _feeConfig.feeBps) / 10_000;
+        _tokenFees[address(token)] += fee;
         uint56 serial = ++_counters.lastSerial;
 
         uint64 expiresAt;
         (licenceId, expiresAt) = _issue(
             serial, datasetId, msg.sender, terms.licenceDuration, terms.maxJobs, terms.epsilonBudgetMilli, false
         );
-        emit LicencePurchased(licenceId, datasetId, msg.sender, owner, paymentToken, priceToken, fee, expiresAt);
+        // price <= DatasetNFT.MAX_PRICE_TOKEN < 2^96
+        _sales[licenceId] = Sale({amount: uint96(price - fee), released: 0, startedAt: uint40(block.timestamp), revoked: false});
+        _saleToken[licenceId] = address(token);
+        emit LicencePurchased(licenceId, datasetId, msg.sender, owner, address(token), price, fee, expiresAt);
     }
 
     /// @notice Issues a licence of `datasetId` to `to` free of charge, with terms chosen here. Only the dataset
@@ -235,15 +296,51 @@ contract DatasetLicence is ERC721, IERC2981, AccessControl, ReentrancyGuardTrans
         emit LicenceGranted(licenceId, datasetId, to, expiresAt, maxJobs, epsilonBudgetMilli);
     }
 
-    /// @notice Revokes a licence for good. Only the current owner of the licence's dataset.
+    /// @notice Revokes a licence for good. Only the current owner of the licence's dataset. Settles its escrow in the
+    /// same call: what has vested by now is credited to the owner, the rest (the unused share of the paid time) to
+    /// the licence's holder, who withdraws it with `withdraw`/`withdrawToken`.
     /// @param reason Human-readable cause, recorded in the event.
     function revoke(uint256 licenceId, string calldata reason) external {
-        _requireOwned(licenceId);
+        address holder = _requireOwned(licenceId);
         uint256 datasetId = LicenceId.datasetId(licenceId);
         _checkDatasetOwner(datasetId);
-        if (_revoked[licenceId]) revert AlreadyRevoked(licenceId);
-        _revoked[licenceId] = true;
+        Sale memory sale = _sales[licenceId];
+        if (sale.revoked) revert AlreadyRevoked(licenceId);
+        uint256 vested = _vested(sale, licenceId);
+        _sales[licenceId] =
+            Sale({amount: sale.amount, released: sale.amount, startedAt: sale.startedAt, revoked: true});
         emit LicenceRevoked(licenceId, datasetId, msg.sender, reason);
+        if (sale.amount == 0) return;
+        address token = _saleToken[licenceId];
+        uint256 due = vested - sale.released;
+        uint256 refund = sale.amount - vested;
+        if (due > 0) {
+            _credit(token, msg.sender, due);
+            emit ProceedsReleased(licenceId, msg.sender, token, due);
+        }
+        if (refund > 0) {
+            _credit(token, holder, refund);
+            emit LicenceRefunded(licenceId, holder, token, refund);
+        }
+    }
+
+    /// @notice Credits the vested, unreleased proceeds of each licence to its dataset's current owner. Anyone may
+    /// call; unknown, granted, revoked or fully released licences are skipped.
+    /// @return total The sum credited (mixing currencies when the licences were paid in different ones).
+    function release(uint256[] calldata licenceIds) external returns (uint256 total) {
+        for (uint256 i; i < licenceIds.length; ++i) {
+            uint256 licenceId = licenceIds[i];
+            Sale memory sale = _sales[licenceId];
+            if (sale.revoked || sale.amount == sale.released) continue;
+            uint256 due = _vested(sale, licenceId) - sale.released;
+            if (due == 0) continue;
+            _sales[licenceId].released = sale.released + uint96(due);
+            address owner = datasets.ownerOf(LicenceId.datasetId(licenceId));
+            address token = _saleToken[licenceId];
+            _credit(token, owner, due);
+            emit ProceedsReleased(licenceId, owner, token, due);
+            total += due;
+        }
     }
 
     /// @notice Pays the caller all ETH owed to it.
@@ -326,6 +423,19 @@ contract DatasetLicence is ERC721, IERC2981, AccessControl, ReentrancyGuardTrans
         }
     }
 
+    /// @notice The escrow of a licence (all zero for a granted one). Reverts with `ERC721NonexistentToken` for an
+    /// unknown id.
+    function saleOf(uint256 licenceId) external view returns (SaleInfo memory info) {
+        _requireOwned(licenceId);
+        Sale memory sale = _sales[licenceId];
+        info.paymentToken = _saleToken[licenceId];
+        info.amount = sale.amount;
+        info.released = sale.released;
+        info.startedAt = sale.startedAt;
+        if (sale.amount != 0) info.vestsAt = _vestsAt(sale, licenceId);
+        if (!sale.revoked) info.releasable = _vested(sale, licenceId) - sale.released;
+    }
+
     /// @notice The terms and state of a licence. Reverts with `ERC721NonexistentToken` for an unknown id.
     function licenceOf(uint256 licenceId) external view returns (LicenceInfo memory) {
         address holder = _requireOwned(licenceId);
@@ -337,7 +447,7 @@ contract DatasetLicence is ERC721, IERC2981, AccessControl, ReentrancyGuardTrans
             expiresAt: f.expiresAt,
             maxJobs: f.maxJobs,
             epsilonBudgetMilli: f.epsilonBudgetMilli,
-            revoked: _revoked[licenceId],
+            revoked: _sales[licenceId].revoked,
             granted: f.granted
         });
     }
@@ -393,7 +503,7 @@ contract DatasetLicence is ERC721, IERC2981, AccessControl, ReentrancyGuardTrans
         return interfaceId == type(IERC2981).interfaceId || super.supportsInterface(interfaceId);
     }
 
-    /// @dev Refuses plain ETH: value enters only through `purchase`, so balance == owed + fees holds.
+    /// @dev Refuses plain ETH: value enters only through `purchase`, so balance == escrow + owed + fees holds.
     receive() external payable {
         revert UnexpectedEth();
     }
@@ -402,19 +512,35 @@ contract DatasetLicence is ERC721, IERC2981, AccessControl, ReentrancyGuardTrans
     /// affected; the contract never burns).
     function _update(address to, uint256 tokenId, address auth) internal override returns (address from) {
         if (auth != address(0) || _ownerOf(tokenId) != address(0)) {
-            if (_revoked[tokenId]) revert RevokedLicenceNotTransferable(tokenId);
+            if (_sales[tokenId].revoked) revert RevokedLicenceNotTransferable(tokenId);
         }
         return super._update(to, tokenId, auth);
     }
 
-    /// @dev Credits `owner` with `price` less the protocol fee, accrues the fee and takes the next serial.
-    function _bookEthSale(address owner, uint256 price) private returns (uint56 serial, uint256 fee) {
-        fee = (price * _feeConfig.feeBps) / 10_000;
-        uint256 credit = _ethCredit[owner];
-        _ethCredit[owner] = (credit == 0 ? 1 : credit) + (price - fee);
-        Counters memory counters = _counters;
-        serial = counters.lastSerial + 1;
-        _counters = Counters({lastSerial: serial, ethFees: counters.ethFees + uint192(fee), initialized: true});
+    /// @dev Adds `amount` of `token` (zero address: ETH) to what `account` may withdraw.
+    function _credit(address token, address account, uint256 amount) private {
+        if (token == address(0)) {
+            uint256 credit = _ethCredit[account];
+            _ethCredit[account] = (credit == 0 ? 1 : credit) + amount;
+        } else {
+            _tokenCredit[token][account] += amount;
+        }
+    }
+
+    /// @dev When all of a sale's escrow has vested: the licence's expiry, or `PERPETUAL_VESTING` after issue.
+    function _vestsAt(Sale memory sale, uint256 licenceId) private pure returns (uint64) {
+        uint64 expiresAt = LicenceId.expiresAt(licenceId);
+        return expiresAt != 0 ? expiresAt : uint64(sale.startedAt) + PERPETUAL_VESTING;
+    }
+
+    /// @dev The share of `sale.amount` earned by now, linear in time from issue to `_vestsAt`, rounded down (so the
+    /// remainder, refunded at revocation, rounds up in the holder's favour). Never more than `amount`.
+    function _vested(Sale memory sale, uint256 licenceId) private view returns (uint256) {
+        uint256 end = _vestsAt(sale, licenceId);
+        if (block.timestamp >= end) return sale.amount;
+        uint256 start = sale.startedAt;
+        // A sale is issued at `startedAt` and `end > startedAt` (durations are at least 1 s), so start <= now < end.
+        return (uint256(sale.amount) * (block.timestamp - start)) / (end - start);
     }
 
     function _issue(
@@ -447,7 +573,7 @@ contract DatasetLicence is ERC721, IERC2981, AccessControl, ReentrancyGuardTrans
         if (current == address(0)) return Validity.NotFound;
         if (LicenceId.datasetId(licenceId) != datasetId) return Validity.WrongDataset;
         if (current != holder) return Validity.NotHolder;
-        if (_revoked[licenceId]) return Validity.Revoked;
+        if (_sales[licenceId].revoked) return Validity.Revoked;
         uint64 expiresAt = LicenceId.expiresAt(licenceId);
         if (expiresAt != 0 && block.timestamp >= expiresAt) return Validity.Expired;
         return Validity.Valid;

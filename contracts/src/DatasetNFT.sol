@@ -24,6 +24,8 @@ contract DatasetNFT is ERC721, IERC2981 {
     /// @param licenceDuration Seconds a licence is valid from its issue; 0 means it never expires.
     /// @param maxJobs Training jobs one licence allows (enforced by the silo); at least 1.
     /// @param epsilonBudgetMilli Differential-privacy budget ε of one licence, times 1000; at least 1.
+    /// @param minOwners The owner's policy, shown to buyers before they pay: the fewest independent contributing
+    /// owners (neither the buyer nor the coordinator) the owner's silo demands in every job; at least 1.
     /// @param royaltyBps ERC-2981 royalty on licence resales, in basis points; at most `MAX_ROYALTY_BPS`.
     /// @param listed Whether licences can be purchased now.
     struct Terms {
@@ -33,16 +35,18 @@ contract DatasetNFT is ERC721, IERC2981 {
         uint64 licenceDuration;
         uint32 maxJobs;
         uint32 epsilonBudgetMilli;
+        uint16 minOwners;
         uint96 royaltyBps;
         bool listed;
     }
 
-    /// @dev One slot: 88 + 64 + 32 + 32 + 16 + 8 + 16 = 256 bits.
+    /// @dev One slot: 88 + 40 + 32 + 32 + 16 + 16 + 8 + 16 = 248 bits (durations are capped at 2^40 - 1).
     struct Listing {
         uint88 priceWei;
-        uint64 licenceDuration;
+        uint40 licenceDuration;
         uint32 maxJobs;
         uint32 epsilonBudgetMilli;
+        uint16 minOwners;
         uint16 royaltyBps;
         bool listed;
         uint16 cidCodec;
@@ -105,6 +109,8 @@ contract DatasetNFT is ERC721, IERC2981 {
     error ZeroMaxJobs();
     /// @notice `epsilonBudgetMilli` is zero.
     error ZeroEpsilonBudget();
+    /// @notice `minOwners` is zero.
+    error ZeroMinOwners();
     /// @notice `royaltyBps` exceeds `MAX_ROYALTY_BPS`.
     error RoyaltyTooHigh(uint256 royaltyBps, uint256 max);
     /// @notice A listed dataset needs a price in ETH or in a token (free access goes through grants).
@@ -157,19 +163,15 @@ contract DatasetNFT is ERC721, IERC2981 {
     /// @notice The current terms of a dataset. Reverts with `ERC721NonexistentToken` for an unknown id.
     function termsOf(uint256 datasetId) external view returns (Terms memory terms) {
         _requireOwned(datasetId);
-        Dataset storage d = _datasets[datasetId];
-        Listing memory l = d.listing;
-        TokenPrice memory t = d.tokenPrice;
-        terms = Terms({
-            priceWei: l.priceWei,
-            paymentToken: t.token,
-            priceToken: t.price,
-            licenceDuration: l.licenceDuration,
-            maxJobs: l.maxJobs,
-            epsilonBudgetMilli: l.epsilonBudgetMilli,
-            royaltyBps: l.royaltyBps,
-            listed: l.listed
-        });
+        return _termsOf(datasetId);
+    }
+
+    /// @notice The hash a buyer pins when it buys: `keccak256(abi.encode(termsOf(datasetId)))`, so it covers every
+    /// field of the listing (prices, token, duration, jobs, ε, minimum owners, royalty, listed). A purchase whose
+    /// pinned hash differs reverts, so terms changed after the buyer read them can never be sold to it.
+    function termsHashOf(uint256 datasetId) external view returns (bytes32) {
+        _requireOwned(datasetId);
+        return keccak256(abi.encode(_termsOf(datasetId)));
     }
 
     /// @notice What `DatasetLicence` needs for a sale paid in ETH, read from one slot plus the owner.
@@ -179,6 +181,7 @@ contract DatasetNFT is ERC721, IERC2981 {
     /// @return maxJobs Jobs per licence.
     /// @return epsilonBudgetMilli ε budget per licence, times 1000.
     /// @return listed Whether the dataset is for sale.
+    /// @return termsHash `termsHashOf(datasetId)`, for the buyer's pin.
     function ethSaleTerms(uint256 datasetId)
         external
         view
@@ -188,12 +191,21 @@ contract DatasetNFT is ERC721, IERC2981 {
             uint64 licenceDuration,
             uint32 maxJobs,
             uint32 epsilonBudgetMilli,
-            bool listed
+            bool listed,
+            bytes32 termsHash
         )
     {
         owner = _requireOwned(datasetId);
-        Listing memory l = _datasets[datasetId].listing;
-        return (owner, l.priceWei, l.licenceDuration, l.maxJobs, l.epsilonBudgetMilli, l.listed);
+        Terms memory t = _termsOf(datasetId);
+        return (
+            owner,
+            t.priceWei,
+            t.licenceDuration,
+            t.maxJobs,
+            t.epsilonBudgetMilli,
+            t.listed,
+            keccak256(abi.encode(t))
+        );
     }
 
     /// @notice The manifest's binary CIDv1.
@@ -235,6 +247,23 @@ contract DatasetNFT is ERC721, IERC2981 {
         return interfaceId == type(IERC2981).interfaceId || super.supportsInterface(interfaceId);
     }
 
+    function _termsOf(uint256 datasetId) private view returns (Terms memory) {
+        Dataset storage d = _datasets[datasetId];
+        Listing memory l = d.listing;
+        TokenPrice memory t = d.tokenPrice;
+        return Terms({
+            priceWei: l.priceWei,
+            paymentToken: t.token,
+            priceToken: t.price,
+            licenceDuration: l.licenceDuration,
+            maxJobs: l.maxJobs,
+            epsilonBudgetMilli: l.epsilonBudgetMilli,
+            minOwners: l.minOwners,
+            royaltyBps: l.royaltyBps,
+            listed: l.listed
+        });
+    }
+
     function _checkDatasetOwner(uint256 datasetId) private view {
         if (_requireOwned(datasetId) != msg.sender) revert NotDatasetOwner(datasetId, msg.sender);
     }
@@ -264,14 +293,16 @@ contract DatasetNFT is ERC721, IERC2981 {
         }
         if (terms.maxJobs == 0) revert ZeroMaxJobs();
         if (terms.epsilonBudgetMilli == 0) revert ZeroEpsilonBudget();
+        if (terms.minOwners == 0) revert ZeroMinOwners();
         if (terms.royaltyBps > MAX_ROYALTY_BPS) revert RoyaltyTooHigh(terms.royaltyBps, MAX_ROYALTY_BPS);
         if (terms.listed && terms.priceWei == 0 && terms.paymentToken == address(0)) revert ListedWithoutPrice();
 
         d.listing = Listing({
             priceWei: uint88(terms.priceWei),
-            licenceDuration: terms.licenceDuration,
+            licenceDuration: uint40(terms.licenceDuration),
             maxJobs: terms.maxJobs,
             epsilonBudgetMilli: terms.epsilonBudgetMilli,
+            minOwners: terms.minOwners,
             royaltyBps: uint16(terms.royaltyBps),
             listed: terms.listed,
             cidCodec: codec

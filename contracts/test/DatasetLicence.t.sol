@@ -70,7 +70,10 @@ contract DatasetLicenceTest is Fixture {
         assertFalse(info.granted, "granted");
         assertEq(licences.licenceCount(), 1, "count");
 
-        assertEq(licences.owedEth(owner), PRICE - fee, "owner credit");
+        assertEq(licences.owedEth(owner), 0, "proceeds are escrowed, not credited at sale");
+        DatasetLicence.SaleInfo memory sale = licences.saleOf(id);
+        assertEq(sale.amount, PRICE - fee, "escrow");
+        assertEq(sale.vestsAt, expiresAt, "vests at expiry");
         assertEq(licences.accruedFees(address(0)), fee, "fees");
         assertEq(address(licences).balance, PRICE, "contract balance");
         (bool valid, DatasetLicence.Validity reason) = licences.isValid(id, datasetId, buyer);
@@ -78,13 +81,162 @@ contract DatasetLicenceTest is Fixture {
         assertTrue(reason == DatasetLicence.Validity.Valid, "reason Valid");
     }
 
+    /// Attack (issue 11): the owner worsens the terms after the buyer read them (100x price, 1 job, ε 0.001, 1 s).
+    /// Before pinning, the purchase paid the new price for the new terms; now the pinned hash refuses it.
+    function testTermsChangedAfterTheBuyerReadThemAreRefused() public {
+        bytes32 seen = nft.termsHashOf(datasetId);
+        DatasetNFT.Terms memory worse = defaultTerms();
+        worse.priceWei = PRICE * 100;
+        worse.maxJobs = 1;
+        worse.epsilonBudgetMilli = 1;
+        worse.licenceDuration = 1;
+        vm.prank(owner);
+        nft.setTerms(datasetId, worse);
+        bytes32 current = nft.termsHashOf(datasetId);
+        vm.deal(buyer, PRICE * 100);
+        vm.expectRevert(abi.encodeWithSelector(DatasetLicence.TermsChanged.selector, datasetId, seen, current));
+        vm.prank(buyer);
+        licences.purchase{value: PRICE * 100}(datasetId, seen);
+        assertEq(licences.licenceCount(), 0, "nothing sold");
+    }
+
+    /// Every listed field is pinned, the owner's minimum of independent owners included.
+    function testFuzzAnyChangedFieldIsRefused(uint8 field, uint256 delta) public {
+        DatasetNFT.Terms memory t = defaultTerms();
+        bytes32 seen = nft.termsHashOf(datasetId);
+        delta = bound(delta, 1, 1000);
+        field = uint8(bound(field, 0, 5));
+        if (field == 0) t.priceWei += delta;
+        else if (field == 1) t.licenceDuration += uint64(delta);
+        else if (field == 2) t.maxJobs += uint32(delta);
+        else if (field == 3) t.epsilonBudgetMilli += uint32(delta);
+        else if (field == 4) t.minOwners += uint16(delta);
+        else t.royaltyBps += uint96(delta); // 500 + at most 1000 stays under the 10,000 cap
+        vm.prank(owner);
+        nft.setTerms(datasetId, t);
+        vm.deal(buyer, t.priceWei);
+        vm.expectRevert(
+            abi.encodeWithSelector(DatasetLicence.TermsChanged.selector, datasetId, seen, keccak256(abi.encode(t)))
+        );
+        vm.prank(buyer);
+        licences.purchase{value: t.priceWei}(datasetId, seen);
+    }
+
+    /// Attack (issue 11): the owner revokes right after the sale. Before escrow it kept the whole payment; now the
+    /// buyer is credited the unused share in the same call and can withdraw it.
+    function testRevokeRightAfterSaleRefundsTheBuyer() public {
+        uint256 id = buyAs(buyer, datasetId, PRICE);
+        uint256 net = PRICE - (PRICE * FEE_BPS) / 10_000;
+        vm.prank(owner);
+        licences.revoke(id, "changed my mind");
+        assertEq(licences.owedEth(buyer), net, "whole escrow back: no time used");
+        assertEq(licences.owedEth(owner), 0, "owner keeps nothing");
+        uint256 before = buyer.balance;
+        vm.prank(buyer);
+        licences.withdraw();
+        assertEq(buyer.balance - before, net, "refund withdrawn");
+        assertEq(releaseOne(id), 0, "a revoked sale releases nothing more");
+    }
+
+    function testRevokeHalfwaySplitsTheEscrowEvenAfterTheOwnerWithdrew() public {
+        uint256 id = buyAs(buyer, datasetId, PRICE);
+        uint256 net = PRICE - (PRICE * FEE_BPS) / 10_000;
+        vm.warp(block.timestamp + 15 days);
+        releaseOne(id);
+        vm.prank(owner);
+        licences.withdraw();
+        vm.prank(owner);
+        licences.revoke(id, "halfway");
+        assertEq(licences.owedEth(buyer), net - net / 2, "unused half refunded");
+        assertEq(licences.owedEth(owner), 0, "the owner had already been paid its half");
+        assertEq(address(licences).balance, licences.owedEth(buyer) + licences.accruedFees(address(0)), "balance");
+    }
+
+    function testRefundGoesToTheHolderAndPerpetualLicencesVestOverAYear() public {
+        DatasetNFT.Terms memory t = defaultTerms();
+        t.licenceDuration = 0;
+        vm.prank(owner);
+        nft.setTerms(datasetId, t);
+        uint256 id = buyAs(buyer, datasetId, PRICE);
+        uint256 net = PRICE - (PRICE * FEE_BPS) / 10_000;
+        assertEq(licences.saleOf(id).vestsAt, block.timestamp + 365 days, "perpetual vests over a year");
+        vm.prank(buyer);
+        licences.transferFrom(buyer, stranger, id);
+        vm.warp(block.timestamp + 73 days); // a fifth of the year
+        vm.prank(owner);
+        licences.revoke(id, "r");
+        assertEq(licences.owedEth(stranger), net - net / 5, "the holder, who lost the licence, is refunded");
+        assertEq(licences.owedEth(buyer), 0, "the former holder is not");
+        assertEq(licences.owedEth(owner), net / 5, "vested part to the owner");
+    }
+
+    function testTokenRefundOnRevoke() public {
+        TestToken token = new TestToken();
+        DatasetNFT.Terms memory t = defaultTerms();
+        t.paymentToken = address(token);
+        t.priceToken = 100e18;
+        vm.prank(owner);
+        nft.setTerms(datasetId, t);
+        token.mint(buyer, 100e18);
+        bytes32 pinned = nft.termsHashOf(datasetId);
+        vm.startPrank(buyer);
+        token.approve(address(licences), 100e18);
+        uint256 id = licences.purchaseWithToken(datasetId, pinned);
+        vm.stopPrank();
+        uint256 net = 100e18 - (100e18 * uint256(FEE_BPS)) / 10_000;
+        vm.warp(block.timestamp + 3 days);
+        vm.prank(owner);
+        licences.revoke(id, "r");
+        uint256 vested = (net * 3) / 30;
+        assertEq(licences.owedToken(address(token), owner), vested, "owner");
+        assertEq(licences.owedToken(address(token), buyer), net - vested, "buyer");
+        vm.prank(buyer);
+        licences.withdrawToken(address(token));
+        assertEq(token.balanceOf(buyer), net - vested, "refund withdrawn in the token paid");
+    }
+
+    /// The refund arithmetic: the owner gets the vested share (rounded down), the holder the rest; together exactly
+    /// the escrow, the holder never more than it paid, and the owner's share monotone in time.
+    function testFuzzRefundArithmetic(uint88 price, uint64 duration, uint64 elapsed, uint64 releasedAt) public {
+        price = uint88(bound(price, 1, type(uint88).max));
+        duration = uint64(bound(duration, 0, type(uint40).max));
+        elapsed = uint64(bound(elapsed, 0, uint256(type(uint40).max) + 400 days));
+        releasedAt = uint64(bound(releasedAt, 0, elapsed));
+        DatasetNFT.Terms memory t = defaultTerms();
+        t.priceWei = price;
+        t.licenceDuration = duration;
+        vm.prank(owner);
+        nft.setTerms(datasetId, t);
+        uint256 start = block.timestamp;
+        uint256 id = buyAs(buyer, datasetId, price);
+        uint256 net = licences.saleOf(id).amount;
+        assertEq(net + licences.accruedFees(address(0)), price, "escrow + fee == price");
+
+        vm.warp(start + releasedAt);
+        releaseOne(id);
+        uint256 early = licences.owedEth(owner);
+        vm.warp(start + elapsed);
+        vm.prank(owner);
+        licences.revoke(id, "fuzz");
+        uint256 toOwner = licences.owedEth(owner);
+        uint256 refund = licences.owedEth(buyer);
+        uint256 period = duration == 0 ? 365 days : duration;
+        uint256 expectedVested = elapsed >= period ? net : (net * elapsed) / period;
+        assertEq(toOwner, expectedVested, "owner share");
+        assertEq(toOwner + refund, net, "owner + refund == escrow");
+        assertLe(refund, price, "refund <= paid");
+        assertLe(early, toOwner, "owner share monotone");
+        assertEq(address(licences).balance, toOwner + refund + licences.accruedFees(address(0)), "balance");
+    }
+
     function testFuzzRejectsAnyPaymentButTheExactPrice(uint256 value) public {
         value = bound(value, 0, 100 ether);
         vm.assume(value != PRICE);
         vm.deal(buyer, value);
+        bytes32 pinned = nft.termsHashOf(datasetId);
         vm.expectRevert(abi.encodeWithSelector(DatasetLicence.IncorrectPayment.selector, PRICE, value));
         vm.prank(buyer);
-        licences.purchase{value: value}(datasetId);
+        licences.purchase{value: value}(datasetId, pinned);
     }
 
     function testFuzzFeeSplit(uint88 price, uint16 feeBps) public {
@@ -97,9 +249,11 @@ contract DatasetLicenceTest is Fixture {
         vm.prank(owner);
         nft.setTerms(datasetId, t);
 
-        buyAs(buyer, datasetId, price);
+        uint256 id = buyAs(buyer, datasetId, price);
         uint256 fee = licences.accruedFees(address(0));
         assertEq(fee, (uint256(price) * feeBps) / 10_000, "fee");
+        vm.warp(block.timestamp + 30 days);
+        releaseOne(id);
         assertEq(licences.owedEth(owner) + fee, price, "credit + fee == price");
         assertLe(fee * 10, price, "fee <= 10%");
     }
@@ -110,9 +264,9 @@ contract DatasetLicenceTest is Fixture {
         vm.deal(buyer, 1 ether);
         vm.startPrank(buyer);
         vm.expectRevert(abi.encodeWithSelector(DatasetLicence.DatasetNotListed.selector, datasetId));
-        licences.purchase{value: PRICE}(datasetId);
+        licences.purchase{value: PRICE}(datasetId, bytes32(0));
         vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721NonexistentToken.selector, 99));
-        licences.purchase{value: PRICE}(99);
+        licences.purchase{value: PRICE}(99, bytes32(0));
         vm.stopPrank();
 
         TestToken token = new TestToken();
@@ -121,24 +275,36 @@ contract DatasetLicenceTest is Fixture {
         t.paymentToken = address(token);
         t.priceToken = 5e18;
         uint256 tokenOnly = registerAs(owner, t);
+        bytes32 pinned = nft.termsHashOf(tokenOnly);
         vm.expectRevert(abi.encodeWithSelector(DatasetLicence.EthPaymentNotAccepted.selector, tokenOnly));
         vm.prank(buyer);
-        licences.purchase{value: 0}(tokenOnly);
+        licences.purchase{value: 0}(tokenOnly, pinned);
     }
 
-    function testRevenueGoesToTheOwnerAtPurchaseTime() public {
-        buyAs(buyer, datasetId, PRICE);
+    function testVestedProceedsGoToTheOwnerAtReleaseTime() public {
+        uint256 a = buyAs(buyer, datasetId, PRICE);
         uint256 share = PRICE - (PRICE * FEE_BPS) / 10_000;
+        vm.warp(block.timestamp + 10 days);
+        assertEq(releaseOne(a), (share * 10) / 30, "a third vested");
         vm.prank(owner);
         nft.transferFrom(owner, stranger, datasetId);
-        buyAs(buyer, datasetId, PRICE);
-        assertEq(licences.owedEth(owner), share, "old owner keeps the earlier sale");
-        assertEq(licences.owedEth(stranger), share, "new owner gets the later sale");
+        uint256 b = buyAs(buyer, datasetId, PRICE);
+        vm.warp(block.timestamp + 30 days);
+        uint256[] memory ids = new uint256[](2);
+        ids[0] = a;
+        ids[1] = b;
+        licences.release(ids);
+        assertEq(licences.owedEth(owner), (share * 10) / 30, "old owner keeps what vested while it owned");
+        assertEq(licences.owedEth(stranger), 2 * share - (share * 10) / 30, "new owner earns the rest");
+        assertEq(licences.release(ids), 0, "nothing twice");
     }
 
     function testWithdrawPaysOnceAndKeepsAccounting() public {
-        buyAs(buyer, datasetId, PRICE);
-        buyAs(stranger, datasetId, PRICE);
+        uint256 a = buyAs(buyer, datasetId, PRICE);
+        uint256 b = buyAs(stranger, datasetId, PRICE);
+        vm.warp(block.timestamp + 30 days);
+        releaseOne(a);
+        releaseOne(b);
         uint256 owed = licences.owedEth(owner);
         uint256 before = owner.balance;
         vm.prank(owner);
@@ -150,7 +316,9 @@ contract DatasetLicenceTest is Fixture {
         licences.withdraw();
 
         // After a withdrawal, credits continue from zero.
-        buyAs(buyer, datasetId, PRICE);
+        uint256 c = buyAs(buyer, datasetId, PRICE);
+        vm.warp(block.timestamp + 30 days);
+        releaseOne(c);
         assertEq(licences.owedEth(owner), owed / 2, "fresh credit");
 
         uint256 fees = licences.accruedFees(address(0));
@@ -166,8 +334,11 @@ contract DatasetLicenceTest is Fixture {
         ReentrantOwner attacker = new ReentrantOwner(licences);
         vm.prank(owner);
         nft.transferFrom(owner, address(attacker), datasetId);
-        buyAs(buyer, datasetId, PRICE);
-        buyAs(stranger, datasetId, PRICE);
+        uint256 a = buyAs(buyer, datasetId, PRICE);
+        uint256 b = buyAs(stranger, datasetId, PRICE);
+        vm.warp(block.timestamp + 30 days);
+        releaseOne(a);
+        releaseOne(b);
         uint256 owed = licences.owedEth(address(attacker));
         attacker.withdraw();
         assertEq(address(attacker).balance, owed, "paid exactly once");
@@ -191,16 +362,20 @@ contract DatasetLicenceTest is Fixture {
         vm.prank(owner);
         nft.setTerms(datasetId, t);
         token.mint(buyer, 100e18);
+        bytes32 pinned = nft.termsHashOf(datasetId);
+        t.priceToken = 99e18;
+        bytes32 cheaper = keccak256(abi.encode(t));
         vm.startPrank(buyer);
         token.approve(address(licences), 100e18);
-        vm.expectRevert(
-            abi.encodeWithSelector(DatasetLicence.TokenTermsMismatch.selector, datasetId, address(token), 99e18)
-        );
-        licences.purchaseWithToken(datasetId, address(token), 99e18);
-        uint256 id = licences.purchaseWithToken(datasetId, address(token), 100e18);
+        vm.expectRevert(abi.encodeWithSelector(DatasetLicence.TermsChanged.selector, datasetId, cheaper, pinned));
+        licences.purchaseWithToken(datasetId, cheaper);
+        uint256 id = licences.purchaseWithToken(datasetId, pinned);
         vm.stopPrank();
         assertEq(licences.ownerOf(id), buyer, "holder");
         uint256 fee = (100e18 * uint256(FEE_BPS)) / 10_000;
+        assertEq(licences.owedToken(address(token), owner), 0, "escrowed");
+        vm.warp(block.timestamp + 30 days);
+        releaseOne(id);
         assertEq(licences.owedToken(address(token), owner), 100e18 - fee, "owner credit");
         assertEq(licences.accruedFees(address(token)), fee, "token fees");
 
@@ -223,12 +398,13 @@ contract DatasetLicenceTest is Fixture {
         vm.prank(owner);
         nft.setTerms(datasetId, t);
         token.mint(buyer, 200e18);
+        bytes32 pinned = nft.termsHashOf(datasetId);
         vm.startPrank(buyer);
         vm.expectRevert(); // ERC20InsufficientAllowance from the token
-        licences.purchaseWithToken(datasetId, address(token), 100e18);
+        licences.purchaseWithToken(datasetId, pinned);
         token.approve(address(licences), 100e18);
         vm.expectRevert(abi.encodeWithSelector(DatasetLicence.TokenTransferShortfall.selector, 100e18, 99e18));
-        licences.purchaseWithToken(datasetId, address(token), 100e18);
+        licences.purchaseWithToken(datasetId, pinned);
         vm.stopPrank();
     }
 

@@ -74,13 +74,16 @@ contract DatasetNFTTest is Fixture {
             licenceDuration: uint64(bound(duration, 0, nft.MAX_LICENCE_DURATION())),
             maxJobs: uint32(bound(maxJobs, 1, type(uint32).max)),
             epsilonBudgetMilli: uint32(bound(epsilon, 1, type(uint32).max)),
+            minOwners: uint16(bound(royalty, 1, type(uint16).max)),
             royaltyBps: uint96(bound(royalty, 0, 10_000)),
             listed: listed && priceWei > 0
         });
         uint256 id = registerAs(owner, t);
         DatasetNFT.Terms memory got = nft.termsOf(id);
         assertEq(keccak256(abi.encode(got)), keccak256(abi.encode(t)), "terms differ");
-        (address o, uint256 p, uint64 d, uint32 j, uint32 e, bool l) = nft.ethSaleTerms(id);
+        (address o, uint256 p, uint64 d, uint32 j, uint32 e, bool l, bytes32 h) = nft.ethSaleTerms(id);
+        assertEq(h, keccak256(abi.encode(t)), "terms hash");
+        assertEq(nft.termsHashOf(id), h, "termsHashOf");
         assertEq(o, owner, "owner");
         assertEq(p, t.priceWei, "price");
         assertEq(d, t.licenceDuration, "duration");

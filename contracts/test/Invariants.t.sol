@@ -22,8 +22,27 @@ contract MarketHandler is TestBase {
     uint256 public withdrawnByOwners;
     uint256 public feesPaidOut;
     uint256 public feesCharged;
+    uint256 public refunded;
+    mapping(uint256 licenceId => uint256) public paidFor;
+    mapping(uint256 licenceId => uint256) public refundOf;
     bool public unauthorisedGrantOrRevoke;
     bool public wrongPaymentAccepted;
+    bool public staleTermsSold;
+    bool public creditTakenBack;
+    bool public refundAboveEscrow;
+
+    /// @dev Credits only grow, except by the account's own withdrawal: what an owner (or a refunded buyer) was
+    /// credited can never be taken back. `withdrawer` is the one account allowed to go down in this action.
+    modifier creditsNeverShrink(address withdrawer) {
+        uint256[] memory before = new uint256[](actors.length);
+        for (uint256 i; i < actors.length; ++i) {
+            before[i] = licences.owedEth(actors[i]);
+        }
+        _;
+        for (uint256 i; i < actors.length; ++i) {
+            if (actors[i] != withdrawer && licences.owedEth(actors[i]) < before[i]) creditTakenBack = true;
+        }
+    }
 
     constructor(DatasetNFT nft_, DatasetLicence licences_, address admin_, address treasury_) {
         nft = nft_;
@@ -52,6 +71,7 @@ contract MarketHandler is TestBase {
             licenceDuration: uint64(bound(duration, 0, 365 days)),
             maxJobs: 3,
             epsilonBudgetMilli: 1000,
+            minOwners: 3,
             royaltyBps: uint96(bound(royalty, 0, 10_000)),
             listed: true
         });
@@ -60,7 +80,7 @@ contract MarketHandler is TestBase {
         datasetIds.push(nft.register(cid, keccak256(cid), t));
     }
 
-    function purchase(uint256 actorSeed, uint256 datasetSeed) external {
+    function purchase(uint256 actorSeed, uint256 datasetSeed) external creditsNeverShrink(address(0)) {
         if (datasetIds.length == 0) return;
         address who = _actor(actorSeed);
         uint256 id = datasetIds[datasetSeed % datasetIds.length];
@@ -69,9 +89,39 @@ contract MarketHandler is TestBase {
         uint256 feesBefore = licences.accruedFees(address(0));
         vm.deal(who, who.balance + t.priceWei);
         vm.prank(who);
-        licenceIds.push(licences.purchase{value: t.priceWei}(id));
+        uint256 lid = licences.purchase{value: t.priceWei}(id, keccak256(abi.encode(t)));
+        licenceIds.push(lid);
+        paidFor[lid] = t.priceWei;
         paidIn += t.priceWei;
         feesCharged += licences.accruedFees(address(0)) - feesBefore;
+    }
+
+    /// The owner changes the terms after the buyer read them; the buyer's pinned purchase must fail.
+    function purchaseAfterTermsChanged(uint256 actorSeed, uint256 datasetSeed, uint256 newPrice, uint16 minOwners)
+        external
+    {
+        if (datasetIds.length == 0) return;
+        address who = _actor(actorSeed);
+        uint256 id = datasetIds[datasetSeed % datasetIds.length];
+        DatasetNFT.Terms memory seen = nft.termsOf(id);
+        DatasetNFT.Terms memory changed = seen;
+        changed.priceWei = bound(newPrice, 1, 100 ether);
+        changed.minOwners = uint16(bound(minOwners, 1, 50));
+        if (keccak256(abi.encode(changed)) == keccak256(abi.encode(seen))) return;
+        vm.prank(nft.ownerOf(id));
+        nft.setTerms(id, changed);
+        vm.deal(who, who.balance + changed.priceWei);
+        vm.prank(who);
+        try licences.purchase{value: changed.priceWei}(id, keccak256(abi.encode(seen))) {
+            staleTermsSold = true;
+        } catch {}
+    }
+
+    function release(uint256 licenceSeed) external creditsNeverShrink(address(0)) {
+        if (licenceIds.length == 0) return;
+        uint256[] memory ids = new uint256[](1);
+        ids[0] = licenceIds[licenceSeed % licenceIds.length];
+        licences.release(ids);
     }
 
     function purchaseWithWrongValue(uint256 actorSeed, uint256 datasetSeed, uint256 value) external {
@@ -82,13 +132,14 @@ contract MarketHandler is TestBase {
         value = bound(value, 0, 200 ether);
         if (value == price) value = price + 1;
         vm.deal(who, who.balance + value);
+        bytes32 pinned = nft.termsHashOf(id);
         vm.prank(who);
-        try licences.purchase{value: value}(id) {
+        try licences.purchase{value: value}(id, pinned) {
             wrongPaymentAccepted = true;
         } catch {}
     }
 
-    function withdraw(uint256 actorSeed) external {
+    function withdraw(uint256 actorSeed) external creditsNeverShrink(_actor(actorSeed)) {
         address who = _actor(actorSeed);
         uint256 owed = licences.owedEth(who);
         if (owed == 0) return;
@@ -127,6 +178,13 @@ contract MarketHandler is TestBase {
         licences.transferFrom(from, _actor(toSeed), id);
     }
 
+    function escrowed() external view returns (uint256 total) {
+        for (uint256 i; i < licenceIds.length; ++i) {
+            DatasetLicence.SaleInfo memory sale = licences.saleOf(licenceIds[i]);
+            total += sale.amount - sale.released;
+        }
+    }
+
     function toggleListing(uint256 datasetSeed) external {
         if (datasetIds.length == 0) return;
         uint256 id = datasetIds[datasetSeed % datasetIds.length];
@@ -143,13 +201,28 @@ contract MarketHandler is TestBase {
         licenceIds.push(licences.grant(id, _actor(toSeed), uint64(bound(duration, 0, 365 days)), 1, 500));
     }
 
-    function revoke(uint256 licenceSeed) external {
+    function revoke(uint256 licenceSeed) external creditsNeverShrink(address(0)) {
         if (licenceIds.length == 0) return;
         uint256 id = licenceIds[licenceSeed % licenceIds.length];
-        if (licences.licenceOf(id).revoked) return;
-        vm.prank(nft.ownerOf(licences.licenceOf(id).datasetId));
+        DatasetLicence.LicenceInfo memory info = licences.licenceOf(id);
+        if (info.revoked) return;
+        address datasetOwner = nft.ownerOf(info.datasetId);
+        DatasetLicence.SaleInfo memory sale = licences.saleOf(id);
+        uint256 holderBefore = licences.owedEth(info.holder);
+        uint256 ownerBefore = licences.owedEth(datasetOwner);
+        vm.prank(datasetOwner);
         licences.revoke(id, "handler");
         revokedByHandler[id] = true;
+        uint256 expectedRefund = sale.amount - sale.released - sale.releasable;
+        if (info.holder != datasetOwner) {
+            uint256 refund = licences.owedEth(info.holder) - holderBefore;
+            if (refund != expectedRefund) refundAboveEscrow = true;
+            if (licences.owedEth(datasetOwner) - ownerBefore != sale.releasable) refundAboveEscrow = true;
+            refundOf[id] = refund;
+        } else {
+            refundOf[id] = expectedRefund;
+        }
+        refunded += refundOf[id];
     }
 
     function grantOrRevokeAsNonOwner(uint256 actorSeed, uint256 datasetSeed, uint256 licenceSeed) external {
@@ -201,9 +274,9 @@ contract MarketInvariantTest is TestBase {
         targets[0] = address(handler);
     }
 
-    /// The contract holds exactly what it owes: unwithdrawn credits plus unpaid fees.
-    function invariant_balanceEqualsOwedPlusFees() public view {
-        uint256 owed = licences.accruedFees(address(0));
+    /// The contract holds exactly what it owes: escrow not yet released, unwithdrawn credits and unpaid fees.
+    function invariant_balanceEqualsEscrowPlusOwedPlusFees() public view {
+        uint256 owed = licences.accruedFees(address(0)) + handler.escrowed();
         for (uint256 i; i < handler.actorCount(); ++i) {
             owed += licences.owedEth(handler.actors(i));
         }
@@ -216,6 +289,19 @@ contract MarketInvariantTest is TestBase {
         assertLe(out, handler.paidIn(), "paid out more than paid in");
         assertEq(out + address(licences).balance, handler.paidIn(), "value created or lost");
         assertLe(handler.feesCharged() * 10, handler.paidIn(), "fees above 10%");
+    }
+
+    /// A buyer never gets back more than it paid for a licence, refunds never exceed the escrow, credits are never
+    /// taken back (an owner cannot lose what it was paid), and terms changed after the buyer read them never sell.
+    function invariant_refundsBoundedAndCreditsKept() public view {
+        for (uint256 i; i < handler.licenceCount(); ++i) {
+            uint256 id = handler.licenceIds(i);
+            assertLe(handler.refundOf(id), handler.paidFor(id), "refund above the price paid");
+        }
+        assertLe(handler.refunded() + handler.feesCharged(), handler.paidIn(), "refunds + fees above payments");
+        assertFalse(handler.refundAboveEscrow(), "revocation split differs from the escrow");
+        assertFalse(handler.creditTakenBack(), "a credit shrank without its owner withdrawing");
+        assertFalse(handler.staleTermsSold(), "sold on terms the buyer did not pin");
     }
 
     /// A revoked or expired licence is never valid, whoever holds it.

@@ -33,8 +33,8 @@ contract ModelRegistryTest is Fixture {
         vm.prank(coordinator);
         registry.record(JOB, CID_RAW, ids, 10, 2500);
 
-        assertTrue(registry.isRecorded(JOB), "recorded");
-        ModelRegistry.ModelRecord memory r = registry.modelOf(JOB);
+        assertTrue(registry.isRecorded(coordinator, JOB), "recorded");
+        ModelRegistry.ModelRecord memory r = registry.modelOf(coordinator, JOB);
         assertEq(r.modelCid, CID_RAW, "cid");
         assertEq(r.datasetIds.length, 2, "datasets");
         assertEq(r.datasetIds[0], d1, "d1");
@@ -44,10 +44,12 @@ contract ModelRegistryTest is Fixture {
         assertEq(r.recordedAt, block.timestamp, "time");
         assertEq(r.coordinator, coordinator, "coordinator");
         assertEq(
-            registry.modelURI(JOB), "ipfs://bafkreiaiibwftxwbcxf2zioylqkc6si74vstfu7uud2oz2ku72wazt6bre", "modelURI"
+            registry.modelURI(coordinator, JOB), "ipfs://bafkreiaiibwftxwbcxf2zioylqkc6si74vstfu7uud2oz2ku72wazt6bre", "modelURI"
         );
         assertEq(registry.jobCountOfDataset(d1), 1, "by dataset");
-        assertEq(registry.jobsOfDataset(d2, 0, 10)[0], JOB, "job of d2");
+        ModelRegistry.JobRef memory ref = registry.jobsOfDataset(d2, 0, 10)[0];
+        assertEq(ref.jobId, JOB, "job of d2");
+        assertEq(ref.coordinator, coordinator, "coordinator of d2's job");
     }
 
     function testOnlyCoordinatorRecords() public {
@@ -58,13 +60,31 @@ contract ModelRegistryTest is Fixture {
         );
         vm.prank(stranger);
         registry.record(JOB, CID_RAW, _ids(d1, 0), 1, 0);
-        assertFalse(registry.isRecorded(JOB), "not recorded");
+        assertFalse(registry.isRecorded(coordinator, JOB), "not recorded");
+    }
+
+    /// Attack: coordinator B, also holding COORDINATOR_ROLE, records job A's id first with its own model. Before
+    /// records were keyed by their writer, A could then never record its job and buyers read B's model.
+    function testAnotherCoordinatorCannotSquatAJobRecord() public {
+        address squatter = makeAccount("squatter");
+        bytes32 role = registry.COORDINATOR_ROLE();
+        vm.prank(admin);
+        registry.grantRole(role, squatter);
+        vm.prank(squatter);
+        registry.record(JOB, cidOf(666), _ids(d1, 0), 1, 0);
+        assertFalse(registry.isRecorded(coordinator, JOB), "B's record is not A's");
+
+        vm.prank(coordinator);
+        registry.record(JOB, CID_RAW, _ids(d1, 0), 3, 800);
+        assertEq(registry.modelOf(coordinator, JOB).modelCid, CID_RAW, "A's record under A");
+        assertEq(registry.modelOf(squatter, JOB).modelCid, cidOf(666), "B's record only under B");
+        assertEq(registry.jobCountOfDataset(d1), 2, "both listed, each with its coordinator");
     }
 
     function testRecordsOncePerJob() public {
         vm.startPrank(coordinator);
         registry.record(JOB, CID_RAW, _ids(d1, 0), 1, 0);
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.JobAlreadyRecorded.selector, JOB));
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.JobAlreadyRecorded.selector, coordinator, JOB));
         registry.record(JOB, CID_RAW, _ids(d2, 0), 2, 0);
         vm.stopPrank();
     }
@@ -86,8 +106,8 @@ contract ModelRegistryTest is Fixture {
         vm.expectRevert(abi.encodeWithSelector(ModelRegistry.UnknownDataset.selector, 77));
         registry.record(JOB, CID_RAW, _ids(d1, 77), 1, 0);
         vm.stopPrank();
-        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelNotFound.selector, JOB));
-        registry.modelOf(JOB);
+        vm.expectRevert(abi.encodeWithSelector(ModelRegistry.ModelNotFound.selector, coordinator, JOB));
+        registry.modelOf(coordinator, JOB);
     }
 
     function testFuzzPagination(uint8 jobs, uint8 offset, uint8 limit) public {
@@ -97,11 +117,11 @@ contract ModelRegistryTest is Fixture {
             registry.record(keccak256(abi.encode(i)), CID_RAW, _ids(d1, 0), 1, 0);
         }
         vm.stopPrank();
-        bytes32[] memory page = registry.jobsOfDataset(d1, offset, limit);
+        ModelRegistry.JobRef[] memory page = registry.jobsOfDataset(d1, offset, limit);
         uint256 expected = offset >= jobs ? 0 : (limit < jobs - offset ? limit : jobs - offset);
         assertEq(page.length, expected, "page length");
         for (uint256 i; i < page.length; ++i) {
-            assertEq(page[i], keccak256(abi.encode(offset + i)), "page order");
+            assertEq(page[i].jobId, keccak256(abi.encode(offset + i)), "page order");
         }
         assertEq(registry.jobsOfDataset(d1, 0, type(uint256).max).length, jobs, "unbounded limit");
     }

@@ -48,6 +48,7 @@ abstract contract Fixture is TestBase {
             licenceDuration: 30 days,
             maxJobs: 5,
             epsilonBudgetMilli: 3000,
+            minOwners: 3,
             royaltyBps: 500,
             listed: true
         });
@@ -64,9 +65,18 @@ abstract contract Fixture is TestBase {
         id = nft.register(cid, COMMITMENT, terms);
     }
 
+    /// @notice Buys as `who`, pinning the terms listed now.
     function buyAs(address who, uint256 datasetId, uint256 value) internal returns (uint256 licenceId) {
+        bytes32 pinned = nft.termsHashOf(datasetId);
         vm.deal(who, who.balance + value);
         vm.prank(who);
-        licenceId = licences.purchase{value: value}(datasetId);
+        licenceId = licences.purchase{value: value}(datasetId, pinned);
+    }
+
+    /// @notice Releases the vested proceeds of `licenceId` to its dataset's owner.
+    function releaseOne(uint256 licenceId) internal returns (uint256) {
+        uint256[] memory ids = new uint256[](1);
+        ids[0] = licenceId;
+        return licences.release(ids);
     }
 }
