@@ -46,6 +46,8 @@ describe('jobs without SecAgg+ (real silos over the gateway)', () => {
   let token: string | undefined;
   const bearer = async () => (token ??= await signIn(coordinator.url, buyer));
   const read = async (url: string) => authed(await bearer())(url);
+  /** The coordinator's chain account: ModelRegistry records are kept under it. */
+  let coordinatorAddress: string;
   const owners: { wallet: Wallet; chain: SealfoldChain; identity: X25519Identity; datasetId: bigint }[] = [];
   const silos: RunningSilo[] = [];
   const recipient = X25519Identity.generate();
@@ -141,6 +143,7 @@ describe('jobs without SecAgg+ (real silos over the gateway)', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'sealfold-plain-'));
     const coordinatorKey = loadOrCreateKey(join(dir, 'coordinator', 'coordinator.key'));
+    coordinatorAddress = new Wallet(coordinatorKey).address;
     fixture = await startChainFixture(join(dir, 'chain-data'), [new Wallet(coordinatorKey).address]);
     const funder = new Wallet(fixture.chain.accounts[0].privateKey, (await fixture.client(0)).provider);
     await (await funder.sendTransaction({ to: new Wallet(coordinatorKey).address, value: 10n ** 18n })).wait();
@@ -234,7 +237,7 @@ describe('jobs without SecAgg+ (real silos over the gateway)', () => {
     for (const r of history.rounds) expect(r.accuracy).toBeGreaterThanOrEqual(0);
     // The model is delivered as for any job: encrypted to the buyer, on IPFS, recorded on chain.
     const model = (await (await read(`${coordinator.url}/models/${id}`)).json()) as { cid: string };
-    expect((await buyerClient.getModel(`0x${id}`)).modelCid).toBe(model.cid);
+    expect((await buyerClient.getModel(coordinatorAddress, `0x${id}`)).modelCid).toBe(model.cid);
     const contentStore = coordinator.app.get<CoordinatorContentStore>(CONTENT_STORE);
     const bundle = JSON.parse(new TextDecoder().decode(decrypt(await contentStore.get(model.cid), [recipient]))) as {
       weights: string;

@@ -44,6 +44,8 @@ describe('federated rounds (real chain, IPFS, SecAgg+, tfjs)', () => {
   let token: string | undefined;
   const bearer = async () => (token ??= await signIn(coordinator.url, buyer));
   const read = async (url: string) => authed(await bearer())(url);
+  /** The coordinator's chain account: ModelRegistry records are kept under it. */
+  let coordinatorAddress: string;
   const datasets: bigint[] = [];
   const licences: bigint[] = [];
   const silos: FlSilo[] = [];
@@ -134,6 +136,7 @@ describe('federated rounds (real chain, IPFS, SecAgg+, tfjs)', () => {
     dir = await mkdtemp(join(tmpdir(), 'sealfold-rounds-'));
     // The coordinator's wallet must hold ModelRegistry's recorder role: create its key before the chain deploys.
     const coordinatorKey = loadOrCreateKey(join(dir, 'coordinator', 'coordinator.key'));
+    coordinatorAddress = new Wallet(coordinatorKey).address;
     fixture = await startChainFixture(join(dir, 'chain-data'), [new Wallet(coordinatorKey).address]);
     // …and ETH for the gas of its ModelRegistry records.
     const funder = new Wallet(fixture.chain.accounts[0].privateKey, (await fixture.client(0)).provider);
@@ -199,7 +202,7 @@ describe('federated rounds (real chain, IPFS, SecAgg+, tfjs)', () => {
     };
     expect(model.metadata.rounds).toBe(2);
     expect(model.metadata.metrics.map((m) => m.participants)).toEqual([5, 5]);
-    const onChain = await buyerClient.getModel(`0x${id}`);
+    const onChain = await buyerClient.getModel(coordinatorAddress, `0x${id}`);
     expect(onChain.modelCid).toBe(model.cid);
     expect(onChain.datasetIds).toEqual([...datasets].sort((a, b) => (a < b ? -1 : 1)));
     const store = coordinator.app.get<CoordinatorContentStore>(CONTENT_STORE);
@@ -267,7 +270,7 @@ describe('federated rounds (real chain, IPFS, SecAgg+, tfjs)', () => {
       reason: null,
     });
     const model = (await (await read(`${coordinator.url}/models/${id}`)).json()) as { cid: string };
-    const onChain = await buyerClient.getModel(`0x${id}`);
+    const onChain = await buyerClient.getModel(coordinatorAddress, `0x${id}`);
     expect(onChain.modelCid).toBe(model.cid);
     expect(onChain.rounds).toBe(rounds);
     // Rounds committed before the restart were not run again; the rest ran after it.

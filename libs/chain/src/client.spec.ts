@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { createHash } from 'node:crypto';
 import { CID } from 'multiformats/cid';
-import { connectChain, type SealfoldChain } from './client.js';
+import { connectChain, termsHash, type SealfoldChain } from './client.js';
 import { startEmbeddedChain } from './embedded.js';
 import type { EmbeddedChain } from './embedded-chain.js';
 import {
@@ -79,14 +79,22 @@ describe('Sealfold chain client against the embedded chain', () => {
     expect(d.manifestCid).toBe(manifest);
     expect(d.tokenURI).toBe(`ipfs://${manifest}`);
     expect(d.commitment).toBe(commitmentOf('d1'));
-    expect(d.terms).toMatchObject({ priceWei: ETH / 10n, licenceDuration: 3600n, maxJobs: 3, listed: true });
-    await owner.setTerms(reg.datasetId, { priceWei: ETH / 5n, licenceDuration: 3600n });
-    expect((await owner.getTerms(reg.datasetId)).priceWei).toBe(ETH / 5n);
+    expect(d.terms).toMatchObject({
+      priceWei: ETH / 10n,
+      licenceDuration: 3600n,
+      maxJobs: 3,
+      minOwners: 3, // the default owner policy
+      listed: true,
+    });
+    expect(termsHash(d.terms)).toBe(await stranger.getTermsHash(reg.datasetId));
+    await owner.setTerms(reg.datasetId, { priceWei: ETH / 5n, licenceDuration: 3600n, minOwners: 7 });
+    expect(await owner.getTerms(reg.datasetId)).toMatchObject({ priceWei: ETH / 5n, minOwners: 7 });
+    expect(await revertName(owner.setTerms(reg.datasetId, { priceWei: 1n, minOwners: 0 }))).toBe('ZeroMinOwners');
     const all = await stranger.listDatasets();
     expect(all.map((x) => x.datasetId)).toContain(reg.datasetId);
   });
 
-  it('purchase: exact price works and credits the owner; insufficient and excess payments are refused', async () => {
+  it('purchase: exact price works and escrows the proceeds; insufficient and excess payments are refused', async () => {
     const { datasetId } = await owner.registerDataset({
       manifestCid: cidOf('manifest-2'),
       commitment: commitmentOf('d2'),
@@ -99,6 +107,14 @@ describe('Sealfold chain client against the embedded chain', () => {
     const p = await buyer.purchaseLicence(datasetId);
     expect(p.price).toBe(ETH);
     expect(p.expiresAt).toBe(0n);
+    expect(p.termsHash).toBe(termsHash(p.terms));
+    // Proceeds vest over the licence's time (a year for a perpetual one) and are released to the owner.
+    expect(await owner.owedEth(owner.signerAddress!)).toBe(owedBefore);
+    expect((await buyer.getSale(p.licenceId)).amount).toBe(ETH); // the embedded chain charges no protocol fee
+    await chain.request('evm_increaseTime', [365 * 86400]);
+    await chain.request('evm_mine', []);
+    expect(await owner.releasableEth(owner.signerAddress!)).toBe(ETH);
+    expect((await owner.releaseProceeds()).released).toBe(ETH);
     expect(await owner.owedEth(owner.signerAddress!)).toBe(owedBefore + ETH);
     const check = await buyer.checkLicence(buyer.signerAddress!, datasetId);
     expect(check).toEqual({ valid: true, licenceId: p.licenceId, reason: 'valid' });
@@ -109,6 +125,42 @@ describe('Sealfold chain client against the embedded chain', () => {
     expect(w.amount).toBeGreaterThanOrEqual(ETH);
     expect(await owner.getBalance(owner.signerAddress!)).toBe(balBefore + w.amount - w.gasUsed * w.effectiveGasPrice);
     expect(await revertName(owner.withdraw())).toBe('NothingToWithdraw');
+  });
+
+  it('pins the terms the buyer read: changed terms are refused with a clear error and nothing is paid', async () => {
+    const { datasetId } = await owner.registerDataset({
+      manifestCid: cidOf('manifest-pin'),
+      commitment: commitmentOf('dpin'),
+      terms: { priceWei: ETH / 100n, licenceDuration: 30n * 86400n, maxJobs: 5, epsilonBudgetMilli: 3000 },
+    });
+    const seen = await buyer.getTerms(datasetId);
+    await owner.setTerms(datasetId, { priceWei: ETH, licenceDuration: 1n, maxJobs: 1, epsilonBudgetMilli: 1 });
+    const before = await buyer.getBalance(buyer.signerAddress!);
+    const err = await buyer.purchaseLicence(datasetId, { terms: seen }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ContractRevertError);
+    expect((err as ContractRevertError).errorName).toBe('TermsChanged');
+    expect((err as Error).message).toMatch(new RegExp(`terms of dataset ${datasetId} changed since they were read`));
+    expect(await buyer.getBalance(buyer.signerAddress!)).toBe(before); // refused at estimation: not even gas
+    // the owner's minimum of independent owners is part of the pin too
+    const now = await buyer.getTerms(datasetId);
+    await owner.setTerms(datasetId, { ...now, minOwners: 1 });
+    expect(await revertName(buyer.purchaseLicence(datasetId, { terms: now }))).toBe('TermsChanged');
+  });
+
+  it('revoke refunds the unused part of the paid time to the holder, who withdraws it', async () => {
+    const { datasetId } = await owner.registerDataset({
+      manifestCid: cidOf('manifest-refund'),
+      commitment: commitmentOf('drefund'),
+      terms: { priceWei: ETH, licenceDuration: 1000n * 86400n },
+    });
+    const p = await buyer.purchaseLicence(datasetId);
+    const r = await owner.revokeLicence(p.licenceId, 'changed my mind');
+    expect(r.holder).toBe(buyer.signerAddress);
+    expect(r.refund + r.releasedToOwner).toBe(ETH);
+    expect(r.refund).toBeGreaterThan((ETH * 999n) / 1000n); // seconds of a 1000-day licence were used
+    expect(await buyer.owedEth(buyer.signerAddress!)).toBe(r.refund);
+    const w = await buyer.withdraw();
+    expect(w.amount).toBe(r.refund);
   });
 
   it('a delisted dataset cannot be bought', async () => {
@@ -188,13 +240,37 @@ describe('Sealfold chain client against the embedded chain', () => {
         epsilonSpentMilli: 800,
       });
       expect(r.gasUsed).toBeGreaterThan(0n);
-      expect(await stranger.getModel(jobId)).toMatchObject({
+      const coordinatorAddress = coordinator.signerAddress!;
+      expect(await stranger.getModel(coordinatorAddress, jobId)).toMatchObject({
         modelCid,
         datasetIds: [datasetId],
         rounds: 3,
         epsilonSpentMilli: 800,
+        coordinator: coordinatorAddress,
       });
-      expect(await stranger.modelsOfDataset(datasetId)).toEqual([jobId]);
+      expect(await stranger.modelsOfDataset(datasetId)).toEqual([{ coordinator: coordinatorAddress, jobId }]);
+
+      // Another coordinator cannot squat the job: its record lives under its own address only.
+      const otherJob = '0x' + 'b2'.repeat(32);
+      await coordinator.grantCoordinator(stranger.signerAddress!);
+      await stranger.recordModel({
+        jobId: otherJob,
+        modelCid: cidOf('squat'),
+        datasetIds: [datasetId],
+        rounds: 1,
+        epsilonSpentMilli: 0,
+      });
+      expect(await stranger.isModelRecorded(coordinatorAddress, otherJob)).toBe(false);
+      await coordinator.recordModel({
+        jobId: otherJob,
+        modelCid,
+        datasetIds: [datasetId],
+        rounds: 2,
+        epsilonSpentMilli: 0,
+      });
+      expect((await stranger.getModel(coordinatorAddress, otherJob)).modelCid).toBe(modelCid);
+      expect((await stranger.getModel(stranger.signerAddress!, otherJob)).modelCid).toBe(cidOf('squat'));
+      expect(await revertName(stranger.getModel(coordinatorAddress, '0x' + 'c3'.repeat(32)))).toBe('ModelNotFound');
     } finally {
       coordinator.close();
     }

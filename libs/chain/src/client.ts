@@ -2,6 +2,7 @@
 // Every write is estimated first, so a revert is caught before anything is sent and is returned as a
 // ContractRevertError naming the decoded custom error; nothing is claimed that the chain did not do.
 import {
+  AbiCoder,
   Contract,
   ContractFactory,
   Interface,
@@ -10,6 +11,7 @@ import {
   getAddress,
   isError,
   isHexString,
+  keccak256,
   type ContractTransactionResponse,
   type InterfaceAbi,
   type JsonRpcProvider,
@@ -58,9 +60,13 @@ export interface DatasetTerms {
   licenceDuration: bigint;
   maxJobs: number;
   epsilonBudgetMilli: number;
+  /** The owner's policy: the fewest independent contributing owners its silo demands per job (default 3). */
+  minOwners: number;
   royaltyBps: number;
   listed: boolean;
 }
+/** The owner's default minimum of independent contributing owners per job. */
+export const DEFAULT_MIN_OWNERS = 3;
 export type DatasetTermsInput = Partial<DatasetTerms> & Pick<DatasetTerms, 'priceWei'>;
 
 export interface DatasetInfo {
@@ -117,6 +123,25 @@ export interface ModelRecordInput {
   datasetIds: readonly bigint[];
   rounds: number;
   epsilonSpentMilli: number;
+}
+
+/** A licence's sale escrow (all zero for a granted licence). Amounts in wei or token base units. */
+export interface SaleInfo {
+  /** Zero address: ETH. */
+  paymentToken: string;
+  /** Paid less the protocol fee: what the owner and the holder share. */
+  amount: bigint;
+  released: bigint;
+  startedAt: bigint;
+  vestsAt: bigint;
+  /** Vested and not yet released (0 once revoked). */
+  releasable: bigint;
+}
+
+/** A recorded job: records are kept under the coordinator that wrote them. */
+export interface JobRef {
+  coordinator: string;
+  jobId: string;
 }
 
 export interface ModelInfo {
@@ -191,9 +216,40 @@ function normaliseTerms(t: DatasetTermsInput): DatasetTerms {
     licenceDuration: checkUint(t.licenceDuration ?? 0n, 'licenceDuration', 64),
     maxJobs: Number(checkUint(t.maxJobs ?? 1, 'maxJobs', 32)),
     epsilonBudgetMilli: Number(checkUint(t.epsilonBudgetMilli ?? 1000, 'epsilonBudgetMilli', 32)),
+    minOwners: Number(checkUint(t.minOwners ?? DEFAULT_MIN_OWNERS, 'minOwners', 16)),
     royaltyBps: Number(checkUint(t.royaltyBps ?? 0, 'royaltyBps', 96)),
     listed: t.listed ?? true,
   };
+}
+
+const TERMS_TUPLE =
+  'tuple(uint256 priceWei, address paymentToken, uint256 priceToken, uint64 licenceDuration, uint32 maxJobs, ' +
+  'uint32 epsilonBudgetMilli, uint16 minOwners, uint96 royaltyBps, bool listed)';
+
+/**
+ * The hash a buyer pins when it buys: keccak256(abi.encode(terms)), as DatasetNFT.termsHashOf computes it over the
+ * whole listing. A purchase pinned to it reverts `TermsChanged` if the listing differs in any field.
+ */
+export function termsHash(terms: DatasetTerms): string {
+  const t = normaliseTerms(terms);
+  return keccak256(
+    AbiCoder.defaultAbiCoder().encode(
+      [TERMS_TUPLE],
+      [
+        [
+          t.priceWei,
+          t.paymentToken,
+          t.priceToken,
+          t.licenceDuration,
+          t.maxJobs,
+          t.epsilonBudgetMilli,
+          t.minOwners,
+          t.royaltyBps,
+          t.listed,
+        ],
+      ],
+    ),
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -221,6 +277,12 @@ function describeRevert(name: string, args: readonly unknown[]): string {
       const [expected, received] = args as bigint[];
       return `${received < expected ? 'insufficient' : 'excess'} payment: sent ${received} wei, the price is ${expected} wei`;
     }
+    case 'TermsChanged':
+      return `the terms of dataset ${a[0]} changed since they were read (pinned ${a[1]}, listed now ${a[2]}); nothing was paid`;
+    case 'JobAlreadyRecorded':
+      return `${a[0]} already recorded a model for job ${a[1]}`;
+    case 'ModelNotFound':
+      return `no model recorded by ${a[0]} for job ${a[1]}`;
     case 'NotDatasetOwner':
       return `${a[1]} is not the owner of dataset ${a[0]}`;
     case 'ERC721NonexistentToken':
@@ -480,6 +542,56 @@ export async function connectChain(options: ConnectOptions) {
     throw new ChainError('RPC_ERROR', `${name}: ${event} event missing from receipt ${receipt.hash}`);
   };
 
+  const eventsOf = (name: ContractName, receipt: TransactionReceipt, event: string): Record<string, unknown>[] => {
+    const iface = contractOf(name).interface;
+    const out: Record<string, unknown>[] = [];
+    for (const log of receipt.logs) {
+      if (getAddress(log.address) !== getAddress(String(contractOf(name).target))) continue;
+      const parsed = iface.parseLog({ topics: [...log.topics], data: log.data });
+      if (parsed?.name === event) out.push(parsed.args.toObject(true) as Record<string, unknown>);
+    }
+    return out;
+  };
+
+  const getSale = async (licenceId: bigint | number): Promise<SaleInfo> => {
+    const id = checkUint(licenceId, 'licenceId');
+    const r = ((await read('DatasetLicence', 'saleOf', [id])) as { toObject(): Record<string, unknown> }).toObject();
+    return {
+      paymentToken: r.paymentToken as string,
+      amount: r.amount as bigint,
+      released: r.released as bigint,
+      startedAt: r.startedAt as bigint,
+      vestsAt: r.vestsAt as bigint,
+      releasable: r.releasable as bigint,
+    };
+  };
+
+  /** Sold licences of datasets `owner` owns now whose escrow is not fully released (from LicencePurchased logs). */
+  const pendingSalesOf = async (owner: string): Promise<bigint[]> => {
+    const licence = contractOf('DatasetLicence');
+    let logs;
+    try {
+      logs = await licence.queryFilter(
+        licence.filters.LicencePurchased(),
+        Number(addresses?.deployBlock ?? 0n),
+        'latest',
+      );
+    } catch (err) {
+      throw decodeChainError(err, 'DatasetLicence LicencePurchased logs', provider);
+    }
+    const ownerOf = new Map<bigint, string>();
+    const out: bigint[] = [];
+    for (const log of logs) {
+      const datasetId = BigInt(log.topics[2]);
+      if (!ownerOf.has(datasetId)) ownerOf.set(datasetId, (await read('DatasetNFT', 'ownerOf', [datasetId])) as string);
+      if (ownerOf.get(datasetId) !== owner) continue;
+      const licenceId = BigInt(log.topics[1]);
+      const sale = await getSale(licenceId);
+      if (sale.releasable > 0n) out.push(licenceId);
+    }
+    return out;
+  };
+
   const termsFrom = (r: Record<string, unknown>): DatasetTerms => ({
     priceWei: r.priceWei as bigint,
     paymentToken: r.paymentToken as string,
@@ -487,6 +599,7 @@ export async function connectChain(options: ConnectOptions) {
     licenceDuration: r.licenceDuration as bigint,
     maxJobs: Number(r.maxJobs),
     epsilonBudgetMilli: Number(r.epsilonBudgetMilli),
+    minOwners: Number(r.minOwners),
     royaltyBps: Number(r.royaltyBps),
     listed: r.listed as boolean,
   });
@@ -497,6 +610,7 @@ export async function connectChain(options: ConnectOptions) {
     t.licenceDuration,
     t.maxJobs,
     t.epsilonBudgetMilli,
+    t.minOwners,
     t.royaltyBps,
     t.listed,
   ];
@@ -647,23 +761,35 @@ export async function connectChain(options: ConnectOptions) {
       return out;
     },
 
+    /** `DatasetNFT.termsHashOf`: the hash of the listing as it is now. */
+    async getTermsHash(datasetId: bigint | number): Promise<string> {
+      return (await read('DatasetNFT', 'termsHashOf', [checkUint(datasetId, 'datasetId')])) as string;
+    },
+
     /**
-     * Buys a licence at the listed ETH price. `value` overrides the amount sent (the contract refuses any amount but
-     * the exact price).
+     * Buys a licence at the listed ETH price, pinned to `opts.terms` (the terms the buyer was shown; default: the
+     * terms read now). If the owner changed any field since, the contract refuses (`TermsChanged`) and nothing is
+     * paid. `value` overrides the amount sent (the contract refuses any amount but the exact price).
      */
     async purchaseLicence(
       datasetId: bigint | number,
-      opts: { value?: bigint } = {},
-    ): Promise<TxResult & { licenceId: bigint; expiresAt: bigint; price: bigint }> {
+      opts: { value?: bigint; terms?: DatasetTerms } = {},
+    ): Promise<
+      TxResult & { licenceId: bigint; expiresAt: bigint; price: bigint; terms: DatasetTerms; termsHash: string }
+    > {
       const id = checkUint(datasetId, 'datasetId');
-      const value = opts.value !== undefined ? checkUint(opts.value, 'value') : (await getTerms(id)).priceWei;
-      const { receipt, result } = await write('DatasetLicence', 'purchase', [id], value);
+      const terms = opts.terms !== undefined ? normaliseTerms(opts.terms) : await getTerms(id);
+      const pinned = termsHash(terms);
+      const value = opts.value !== undefined ? checkUint(opts.value, 'value') : terms.priceWei;
+      const { receipt, result } = await write('DatasetLicence', 'purchase', [id, pinned], value);
       const ev = eventArgs('DatasetLicence', receipt, 'LicencePurchased');
       return {
         ...result,
         licenceId: ev.licenceId as bigint,
         expiresAt: ev.expiresAt as bigint,
         price: ev.price as bigint,
+        terms,
+        termsHash: pinned,
       };
     },
 
@@ -685,10 +811,61 @@ export async function connectChain(options: ConnectOptions) {
       return { ...result, licenceId: ev.licenceId as bigint, expiresAt: ev.expiresAt as bigint };
     },
 
-    async revokeLicence(licenceId: bigint | number, reason: string): Promise<TxResult> {
+    /**
+     * Revokes a licence (dataset owner only). Its escrow is settled in the same transaction: the vested part is
+     * credited to the owner, the unused part (`refund`) to the holder, who withdraws it like any credit.
+     */
+    async revokeLicence(
+      licenceId: bigint | number,
+      reason: string,
+    ): Promise<TxResult & { holder: string; refund: bigint; releasedToOwner: bigint; paymentToken: string }> {
       if (typeof reason !== 'string' || reason.length > 1024)
         throw new InvalidArgumentError('reason must be a string of at most 1024 characters');
-      return (await write('DatasetLicence', 'revoke', [checkUint(licenceId, 'licenceId'), reason])).result;
+      const id = checkUint(licenceId, 'licenceId');
+      const [holder, sale] = await Promise.all([
+        read('DatasetLicence', 'ownerOf', [id]) as Promise<string>,
+        getSale(id),
+      ]);
+      const { receipt, result } = await write('DatasetLicence', 'revoke', [id, reason]);
+      const refunded = eventsOf('DatasetLicence', receipt, 'LicenceRefunded')[0];
+      const released = eventsOf('DatasetLicence', receipt, 'ProceedsReleased')[0];
+      return {
+        ...result,
+        holder,
+        refund: (refunded?.amount as bigint | undefined) ?? 0n,
+        releasedToOwner: (released?.amount as bigint | undefined) ?? 0n,
+        paymentToken: sale.paymentToken,
+      };
+    },
+
+    getSale,
+
+    /**
+     * Credits the vested proceeds of licences to their datasets' current owners (anyone may send it). Default
+     * licences: every sale of a dataset the signer owns now, found in LicencePurchased logs.
+     */
+    async releaseProceeds(licenceIds?: readonly (bigint | number)[]): Promise<TxResult & { released: bigint }> {
+      const signer = needSigner('releaseProceeds').address;
+      const ids =
+        licenceIds !== undefined
+          ? licenceIds.map((l, i) => checkUint(l, `licenceIds[${i}]`))
+          : await pendingSalesOf(signer);
+      const { receipt, result } = await write('DatasetLicence', 'release', [ids]);
+      const released = eventsOf('DatasetLicence', receipt, 'ProceedsReleased').reduce(
+        (sum, ev) => sum + (ev.amount as bigint),
+        0n,
+      );
+      return { ...result, released };
+    },
+
+    /** ETH of sales of `owner`'s datasets that has vested and awaits `releaseProceeds` (not yet withdrawable). */
+    async releasableEth(owner: string): Promise<bigint> {
+      let sum = 0n;
+      for (const id of await pendingSalesOf(checkAddress(owner, 'owner'))) {
+        const sale = await getSale(id);
+        if (sale.paymentToken === ZeroAddress) sum += sale.releasable;
+      }
+      return sum;
     },
 
     getLicence,
@@ -749,7 +926,10 @@ export async function connectChain(options: ConnectOptions) {
       return (await read('DatasetLicence', 'owedEth', [checkAddress(account, 'account')])) as bigint;
     },
 
-    /** Withdraws the ETH owed to the signer from licence sales. */
+    /**
+     * Withdraws the ETH owed to the signer (released sale proceeds and refunds). Release vested proceeds first
+     * with `releaseProceeds`.
+     */
     async withdraw(): Promise<TxResult & { amount: bigint }> {
       const { receipt, result } = await write('DatasetLicence', 'withdraw', []);
       const ev = eventArgs('DatasetLicence', receipt, 'Withdrawn');
@@ -771,9 +951,14 @@ export async function connectChain(options: ConnectOptions) {
       return (await write('ModelRegistry', 'record', args)).result;
     },
 
-    async getModel(jobId: string): Promise<ModelInfo> {
+    /**
+     * The provenance record `coordinator` wrote for `jobId`. Records are keyed by their writer, so look it up under
+     * the coordinator the job was submitted to (the `coordinator` of the signed JobRequest).
+     */
+    async getModel(coordinator: string, jobId: string): Promise<ModelInfo> {
+      const c = checkAddress(coordinator, 'coordinator');
       const id = checkBytes32(jobId, 'jobId');
-      const r = (await read('ModelRegistry', 'modelOf', [id])) as Result;
+      const r = (await read('ModelRegistry', 'modelOf', [c, id])) as Result;
       const fn = contractOf('ModelRegistry').interface.getFunction('modelOf')!;
       const rec = plainValue(fn.outputs[0], r) as Record<string, unknown>;
       return {
@@ -787,17 +972,23 @@ export async function connectChain(options: ConnectOptions) {
       };
     },
 
-    /** Job ids that trained on `datasetId`, oldest first. */
+    /** Whether `coordinator` recorded a model for `jobId`. */
+    async isModelRecorded(coordinator: string, jobId: string): Promise<boolean> {
+      const args = [checkAddress(coordinator, 'coordinator'), checkBytes32(jobId, 'jobId')];
+      return (await read('ModelRegistry', 'isRecorded', args)) as boolean;
+    },
+
+    /** Recorded jobs (coordinator, job id) that trained on `datasetId`, oldest first. */
     async modelsOfDataset(
       datasetId: bigint | number,
       opts: { offset?: bigint; limit?: bigint } = {},
-    ): Promise<string[]> {
+    ): Promise<JobRef[]> {
       const r = (await read('ModelRegistry', 'jobsOfDataset', [
         checkUint(datasetId, 'datasetId'),
         opts.offset ?? 0n,
         opts.limit ?? 1000n,
-      ])) as string[];
-      return [...r];
+      ])) as Result;
+      return Array.from(r, (ref: Result) => ({ coordinator: ref[0] as string, jobId: ref[1] as string }));
     },
 
     /** Gives `account` COORDINATOR_ROLE on ModelRegistry (signer must be its admin). */

@@ -28,12 +28,14 @@ export {
 export { startEmbeddedChain, type StartEmbeddedChainOptions } from './embedded.js';
 export { ARTIFACTS, type ContractName } from './artifacts.js';
 export {
+  DEFAULT_MIN_OWNERS,
   LICENCE_REASONS,
   addressesFromDeployment,
   checkAddress,
   connectChain,
   decodeChainError,
   deployContracts,
+  termsHash,
   type ConnectOptions,
   type DatasetInfo,
   type DatasetTerms,
@@ -41,11 +43,13 @@ export {
   type DeployOptions,
   type DeployResult,
   type GrantTerms,
+  type JobRef,
   type LicenceCheck,
   type LicenceInfo,
   type LicenceReason,
   type ModelInfo,
   type ModelRecordInput,
+  type SaleInfo,
   type SealfoldAddresses,
   type SealfoldChain,
   type TxResult,

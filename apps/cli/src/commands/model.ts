@@ -8,11 +8,14 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CommandResult, Context } from '../context.js';
+import type { SealfoldChain } from '@sealfold/chain';
+import type { JobRequest } from '@sealfold/protocol';
 import { openChain } from '../chain-connect.js';
-import { coordinatorUrl, parseJobId } from '../coordinator-api.js';
+import { coordinatorUrl, parseJobId, type JobView } from '../coordinator-api.js';
 import { readCoordinator } from '../coordinator-session.js';
 import { CliError } from '../errors.js';
 import { loadOwner } from '../owner.js';
+import { parseAddress } from '../parse.js';
 import { JSON_NOTE, type Runner } from '../program.js';
 import { assertHas, openStore } from '../store.js';
 
@@ -91,6 +94,41 @@ async function saveTfjsModel(spec: unknown, weights: Float32Array, dir: string):
   return { weightBytes };
 }
 
+/**
+ * The coordinator account whose ModelRegistry record counts for this job (records are keyed by their writer, so
+ * another coordinator cannot claim the job id first): `--coordinator-address`, else the `coordinator` named in the
+ * signed request (JobRequest v2), else the account the coordinator we submitted to reports at GET /info.
+ */
+/**
+ * The coordinator whose ModelRegistry record to trust: `--coordinator-address`, else the one the buyer signed into
+ * the job request. The request comes from the coordinator, so it counts only if its EIP-712 digest is the job id.
+ */
+async function recordingCoordinator(
+  ctx: Context,
+  base: string,
+  jobId: string,
+  o: Record<string, unknown>,
+  client: SealfoldChain,
+): Promise<string> {
+  if (o.coordinatorAddress !== undefined) return parseAddress(String(o.coordinatorAddress), '--coordinator-address');
+  const job = await readCoordinator<JobView>(ctx, base, `/jobs/${jobId}`);
+  const { parseJobRequest } = await import('@sealfold/protocol');
+  const { hashJobRequest, sealfoldDomain } = await import('@sealfold/chain');
+  let request: JobRequest;
+  try {
+    request = parseJobRequest(job.request);
+  } catch (error) {
+    throw new CliError(
+      'PROVENANCE_MISMATCH',
+      `the coordinator's copy of job ${jobId} is not a valid request: ${String(error)}`,
+    );
+  }
+  const digest = hashJobRequest(sealfoldDomain(client.chainId, client.addresses!.datasetLicence), request).slice(2);
+  if (digest !== jobId)
+    throw new CliError('PROVENANCE_MISMATCH', `the coordinator's copy of job ${jobId} is not the request you signed`);
+  return request.coordinator;
+}
+
 async function pull(
   ctx: Context,
   env: NodeJS.ProcessEnv,
@@ -107,8 +145,10 @@ async function pull(
   const record = await readCoordinator<ModelRecordView>(ctx, base, `/models/${jobId}`);
   // Provenance is read from the chain, not taken from the coordinator's word: the CID must be the one recorded.
   const { client } = await openChain(ctx, env);
-  const provenance = await client.getModel(`0x${jobId}`);
-  if (provenance.recordedAt === 0n) throw new CliError('NO_PROVENANCE', `ModelRegistry has no record for job ${jobId}`);
+  const coordinator = await recordingCoordinator(ctx, base, jobId, o, client);
+  if (!(await client.isModelRecorded(coordinator, `0x${jobId}`)))
+    throw new CliError('NO_PROVENANCE', `ModelRegistry has no record by coordinator ${coordinator} for job ${jobId}`);
+  const provenance = await client.getModel(coordinator, `0x${jobId}`);
   if (provenance.modelCid !== record.cid)
     throw new CliError(
       'PROVENANCE_MISMATCH',
@@ -210,6 +250,10 @@ export function registerModel(program: Command, runner: Runner): void {
     .requiredOption('-o, --output <dir>', 'output directory (model.json, weights.bin, sealfold.json)')
     .option('--force', 'replace an existing output directory')
     .option('--coordinator <url>', 'coordinator URL (env SEALFOLD_COORDINATOR_URL; default http://127.0.0.1:8080)')
+    .option(
+      '--coordinator-address <address>',
+      "the coordinator account whose ModelRegistry record to trust (default: the signed request's, else GET /info's)",
+    )
     .addHelpText(
       'after',
       `
