@@ -15,11 +15,13 @@ import { readRecords, saveRecord, type DatasetRecord } from '../records.js';
 import { assertHas, openStore, type CliStore } from '../store.js';
 import { formatEth, parseDays, parseEpsilon, parseId, parseSmallInt, parseUint } from '../parse.js';
 import { JSON_NOTE, type Runner } from '../program.js';
+import { termsJson, termsText } from '../terms.js';
 
 type Manifest = import('@sealfold/dataset').Manifest;
 type DatasetTermsInput = import('@sealfold/chain').DatasetTermsInput;
 
-const DAY = 86_400n;
+const TERMS_JSON =
+  '{"priceWei", "paymentToken"|null, "priceToken", "licenceDurationSeconds", "maxJobs", "epsilon", "minOwners", "royaltyBps", "listed"}';
 
 /** Chain terms from the manifest's offered terms (ε in thousandths on chain; listed iff it has a price). */
 function chainTerms(m: Manifest): DatasetTermsInput {
@@ -47,13 +49,23 @@ async function readManifest(s: CliStore, cid: string): Promise<Manifest> {
   return parseManifest(Buffer.concat(chunks));
 }
 
-/** Mints the dataset token for a stored manifest: tokenURI ipfs://<manifestCid>, the commitment, the offered terms. */
-function register(chain: OpenChain, manifestCid: string, manifest: Manifest) {
+/**
+ * Mints the dataset token for a stored manifest: tokenURI ipfs://<manifestCid>, the commitment, the offered terms,
+ * and the owner's policy (the fewest independent owners per job; the chain client's default when not given).
+ */
+function register(chain: OpenChain, manifestCid: string, manifest: Manifest, minOwners?: number) {
   return chain.client.registerDataset({
     manifestCid,
     commitment: `0x${manifest.commitment}`,
-    terms: chainTerms(manifest),
+    terms: { ...chainTerms(manifest), ...(minOwners === undefined ? {} : { minOwners }) },
   });
+}
+
+/** `--min-owners`: 1..65535 (uint16 on chain). */
+function parseMinOwners(value: unknown): number {
+  const n = parseSmallInt(String(value), '--min-owners', 0xffff);
+  if (n === 0) throw new CliError('INVALID_ARGUMENT', '--min-owners must be at least 1');
+  return n;
 }
 
 function addResultText(json: Record<string, unknown>): string {
@@ -88,6 +100,7 @@ async function add(
   if (epsilon <= 0) throw new CliError('INVALID_ARGUMENT', '--epsilon must be positive');
   const maxJobs = parseSmallInt(String(o.maxJobs), '--max-jobs', 0xffffffff);
   if (maxJobs === 0) throw new CliError('INVALID_ARGUMENT', '--max-jobs must be at least 1');
+  const minOwners = o.minOwners === undefined ? undefined : parseMinOwners(o.minOwners);
   const registerOnChain = o.register !== false;
 
   const ds = await import('@sealfold/dataset');
@@ -178,7 +191,7 @@ async function add(
   let reg: Awaited<ReturnType<typeof register>> | undefined;
   if (chain) {
     try {
-      reg = await register(chain, manifestCid, manifest);
+      reg = await register(chain, manifestCid, manifest, minOwners);
     } catch (error) {
       // Sealed and stored but not registered: recorded as such, and the user is told how to finish.
       await saveRecord(ctx, record);
@@ -344,28 +357,40 @@ async function terms(
   if (o.maxJobs !== undefined) next.maxJobs = parseSmallInt(String(o.maxJobs), '--max-jobs', 0xffffffff);
   if (o.epsilon !== undefined) next.epsilonBudgetMilli = parseEpsilon(String(o.epsilon)).milli;
   if (o.royaltyBps !== undefined) next.royaltyBps = parseSmallInt(String(o.royaltyBps), '--royalty-bps', 10_000);
+  if (o.minOwners !== undefined) next.minOwners = parseMinOwners(o.minOwners);
   if (o.list === true) next.listed = true;
   if (o.delist === true) next.listed = false;
   const r = await client.setTerms(datasetId, next);
-  const json = {
-    datasetId,
-    terms: {
-      priceWei: next.priceWei,
-      licenceDurationSeconds: next.licenceDuration,
-      maxJobs: next.maxJobs,
-      epsilon: next.epsilonBudgetMilli / 1000,
-      royaltyBps: next.royaltyBps,
-      listed: next.listed,
-    },
-    txHash: r.hash,
-    gasUsed: r.gasUsed,
-  };
+  const { termsHash } = await import('@sealfold/chain');
+  const json = { datasetId, terms: termsJson(next), termsHash: termsHash(next), txHash: r.hash, gasUsed: r.gasUsed };
+  return { json, text: `dataset ${datasetId}:\n${termsText(next)}\ntx ${r.hash} (gas ${r.gasUsed})` };
+}
+
+/** One dataset as a buyer sees it before buying: owner, manifest, every listed term and the hash to pin. */
+async function show(ctx: Context, env: NodeJS.ProcessEnv, args: string[]): Promise<CommandResult> {
+  const datasetId = parseId(args[0], 'dataset id');
+  const { client } = await openChain(ctx, env);
+  const d = await client.getDataset(datasetId);
+  const { termsHash } = await import('@sealfold/chain');
+  const hash = termsHash(d.terms);
+  const name = (await readRecords(ctx)).find((r) => r.manifestCid === d.manifestCid)?.name ?? null;
   return {
-    json,
-    text:
-      `dataset ${datasetId}: ${next.listed ? 'listed' : 'not listed'} at ${formatEth(next.priceWei)}, ` +
-      `licences last ${next.licenceDuration / DAY} days, ${next.maxJobs} jobs, ε ${next.epsilonBudgetMilli / 1000}\n` +
-      `tx ${r.hash} (gas ${r.gasUsed})`,
+    json: {
+      datasetId: d.datasetId,
+      owner: d.owner,
+      manifestCid: d.manifestCid,
+      name,
+      commitment: d.commitment,
+      terms: termsJson(d.terms),
+      termsHash: hash,
+    },
+    text: [
+      `dataset    ${d.datasetId}${name ? `  ${name}` : ''}`,
+      `owner      ${d.owner}`,
+      `manifest   ${d.manifestCid}`,
+      termsText(d.terms),
+      `terms hash ${hash} (buy exactly these: \`sealfold licence buy ${d.datasetId} --terms-hash ${hash}\`)`,
+    ].join('\n'),
   };
 }
 
@@ -381,6 +406,7 @@ async function list(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unkn
     manifestCid: d.manifestCid,
     name: records.find((r) => r.manifestCid === d.manifestCid)?.name ?? null,
     priceWei: d.terms.priceWei,
+    minOwners: d.terms.minOwners,
     listed: d.terms.listed,
   }));
   const unregistered = records
@@ -389,6 +415,7 @@ async function list(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unkn
   const lines = datasets.map(
     (d) =>
       `${String(d.datasetId).padStart(4)}  ${d.manifestCid}  ${d.listed ? formatEth(d.priceWei) : 'not listed'}` +
+      `  ≥${d.minOwners} owners/job` +
       `${d.name ? `  ${d.name}` : ''}${owner ? '' : `  owner ${d.owner}`}`,
   );
   for (const u of unregistered) lines.push(`   -  ${u.manifestCid}  sealed, not registered  ${u.name}`);
@@ -415,6 +442,7 @@ export function registerDataset(program: Command, runner: Runner): void {
     .option('--duration-days <n>', 'licence duration offered, in days', '30')
     .option('--max-jobs <n>', 'training jobs per licence', '10')
     .option('--epsilon <e>', 'differential-privacy budget ε per licence', '8')
+    .option('--min-owners <n>', 'your policy: fewest independent contributing owners per job (shown to buyers)', '3')
     .option('--no-register', 'seal and store only; register later with `dataset register`')
     .addHelpText(
       'after',
@@ -467,20 +495,33 @@ ${JSON_NOTE}
     .option('--max-jobs <n>', 'training jobs per licence')
     .option('--epsilon <e>', 'ε budget per licence')
     .option('--royalty-bps <n>', 'ERC-2981 royalty on licence resales, in basis points')
+    .option('--min-owners <n>', 'your policy: fewest independent contributing owners per job (shown to buyers)')
     .option('--list', 'list the dataset for sale')
     .option('--delist', 'withdraw the dataset from sale (existing licences stay valid)')
     .addHelpText(
       'after',
-      `${JSON_NOTE}\n  {"datasetId", "terms": {"priceWei", "licenceDurationSeconds", "maxJobs", "epsilon", "royaltyBps", "listed"}, "txHash", "gasUsed"}`,
+      `
+Licences already sold keep their terms; a buyer whose purchase was pinned to the old terms is refused.
+${JSON_NOTE}
+  {"datasetId", "terms": ${TERMS_JSON}, "termsHash", "txHash", "gasUsed"}`,
     )
     .action(runner.action((ctx, args, o) => terms(ctx, env, args, o)));
+  dataset
+    .command('show')
+    .description('one dataset on chain: owner, manifest, every listed licence term and the terms hash to buy by')
+    .argument('<datasetId>', 'dataset token id')
+    .addHelpText(
+      'after',
+      `${JSON_NOTE}\n  {"datasetId", "owner", "manifestCid", "name"|null, "commitment", "terms": ${TERMS_JSON}, "termsHash"}`,
+    )
+    .action(runner.action((ctx, args) => show(ctx, env, args)));
   dataset
     .command('list')
     .description('your datasets on chain, and manifests you sealed but did not register')
     .option('--all', 'every dataset on chain, not only yours')
     .addHelpText(
       'after',
-      `${JSON_NOTE}\n  {"owner"|null, "datasets": [{"datasetId", "owner", "manifestCid", "name"|null, "priceWei", "listed"}],\n   "unregistered": [{"manifestCid", "name", "createdAt"}]}`,
+      `${JSON_NOTE}\n  {"owner"|null, "datasets": [{"datasetId", "owner", "manifestCid", "name"|null, "priceWei", "minOwners", "listed"}],\n   "unregistered": [{"manifestCid", "name", "createdAt"}]}`,
     )
     .action(runner.action((ctx, _args, o) => list(ctx, env, o)));
 }

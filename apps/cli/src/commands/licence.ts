@@ -14,6 +14,8 @@ import {
   parseUint,
 } from '../parse.js';
 import { JSON_NOTE, type Runner } from '../program.js';
+import { CliError } from '../errors.js';
+import { termsDiff, termsJson, termsText } from '../terms.js';
 
 type LicenceInfo = import('@sealfold/chain').LicenceInfo;
 
@@ -43,6 +45,13 @@ function licenceJson(l: LicenceInfo) {
   };
 }
 
+const HASH = /^0x[0-9a-fA-F]{64}$/;
+
+/**
+ * Buys at the listed ETH price, pinned to the terms shown: the terms read now, which must hash to `--terms-hash`
+ * when given (the `termsHash` that `dataset show` printed). A listing changed since it was shown is refused here
+ * with the differences, and if it changes between this read and the transaction, by the contract (TermsChanged).
+ */
 async function buy(
   ctx: Context,
   env: NodeJS.ProcessEnv,
@@ -51,20 +60,48 @@ async function buy(
 ): Promise<CommandResult> {
   const datasetId = parseId(args[0], 'dataset id');
   const value = o.valueWei === undefined ? undefined : parseUint(String(o.valueWei), '--value-wei');
+  const shownHash = o.termsHash === undefined ? undefined : String(o.termsHash);
+  if (shownHash !== undefined && !HASH.test(shownHash))
+    throw new CliError('INVALID_ARGUMENT', `--terms-hash must be 0x and 64 hex digits, got "${shownHash}"`);
   const owner = await loadOwner(ctx);
   const { client } = await openChain(ctx, env, owner.wallet);
-  const r = await client.purchaseLicence(datasetId, value === undefined ? {} : { value });
+  const { termsHash } = await import('@sealfold/chain');
+  const shown = await client.getTerms(datasetId);
+  if (shownHash !== undefined && termsHash(shown).toLowerCase() !== shownHash.toLowerCase())
+    throw new CliError(
+      'TERMS_CHANGED',
+      `the terms of dataset ${datasetId} changed since they were shown (--terms-hash ${shownHash}); nothing was paid. ` +
+        `They are now:\n${termsText(shown)}\nReview them and buy again with the new terms hash ${termsHash(shown)}.`,
+    );
+  let r: Awaited<ReturnType<typeof client.purchaseLicence>>;
+  try {
+    r = await client.purchaseLicence(datasetId, { terms: shown, ...(value === undefined ? {} : { value }) });
+  } catch (error) {
+    if ((error as { errorName?: string }).errorName !== 'TermsChanged') throw error;
+    const now = await client.getTerms(datasetId);
+    throw new CliError(
+      'TERMS_CHANGED',
+      `the owner changed the terms of dataset ${datasetId} while the purchase was sent; nothing was paid. ` +
+        `Changed: ${termsDiff(shown, now).join(', ')}. Review them and buy again.`,
+      undefined,
+      { cause: error },
+    );
+  }
   const json = {
     licenceId: r.licenceId,
     datasetId,
     holder: owner.address,
     priceWei: r.price,
     expiresAt: r.expiresAt,
+    pinnedTerms: termsJson(r.terms),
+    termsHash: r.termsHash,
     ...tx(r),
   };
   return {
     json,
-    text: `licence ${r.licenceId} for dataset ${datasetId}: paid ${formatEth(r.price)}, expires ${formatExpiry(r.expiresAt)}\ntx ${r.hash} (gas ${r.gasUsed})`,
+    text:
+      `licence ${r.licenceId} for dataset ${datasetId}: paid ${formatEth(r.price)}, expires ${formatExpiry(r.expiresAt)}\n` +
+      `bought on these terms (pinned, hash ${r.termsHash}):\n${termsText(r.terms)}\ntx ${r.hash} (gas ${r.gasUsed})`,
   };
 }
 
@@ -99,9 +136,22 @@ async function revoke(
   const owner = await loadOwner(ctx);
   const { client } = await openChain(ctx, env, owner.wallet);
   const r = await client.revokeLicence(licenceId, reason);
+  const unit = (v: bigint) =>
+    r.paymentToken === '0x0000000000000000000000000000000000000000' ? formatEth(v) : `${v} units of ${r.paymentToken}`;
   return {
-    json: { licenceId, revoked: true, reason, ...tx(r) },
-    text: `licence ${licenceId} revoked\ntx ${r.hash} (gas ${r.gasUsed})`,
+    json: {
+      licenceId,
+      revoked: true,
+      reason,
+      holder: r.holder,
+      refund: r.refund,
+      releasedToOwner: r.releasedToOwner,
+      paymentToken: r.paymentToken,
+      ...tx(r),
+    },
+    text:
+      `licence ${licenceId} revoked; ${r.holder} is refunded ${unit(r.refund)} (the unused part of the paid time), ` +
+      `you are credited ${unit(r.releasedToOwner)}\ntx ${r.hash} (gas ${r.gasUsed})`,
   };
 }
 
@@ -152,12 +202,26 @@ export function registerLicence(program: Command, runner: Runner): void {
   const env = runner.env;
   licence
     .command('buy')
-    .description('buy a licence of a listed dataset at its listed ETH price (paid to the owner, pull payment)')
+    .description(
+      'buy a licence of a listed dataset at its listed ETH price, pinned to the terms shown (escrowed for the owner)',
+    )
     .argument('<datasetId>', 'dataset token id')
+    .option(
+      '--terms-hash <hash>',
+      'the termsHash `dataset show` printed: refuse unless the listing is still exactly that',
+    )
     .option('--value-wei <n>', 'amount to send (default: the listed price; the contract refuses any other amount)')
     .addHelpText(
       'after',
-      `${JSON_NOTE}\n  {"licenceId", "datasetId", "holder", "priceWei", "expiresAt" (unix s, 0 = never), "txHash", "blockNumber", "gasUsed"}`,
+      `
+The purchase is pinned to every listed field (price, duration, jobs, ε, minimum owners, royalty, token price): if
+the owner changes any of them before the transaction lands, it is refused (TERMS_CHANGED) and nothing is paid.
+The price is held in escrow and earned by the owner over the licence's time; if the owner revokes the licence,
+the unused part is credited to the holder (\`funds withdraw\`).
+${JSON_NOTE}
+  {"licenceId", "datasetId", "holder", "priceWei", "expiresAt" (unix s, 0 = never), "pinnedTerms": {"priceWei",
+   "paymentToken"|null, "priceToken", "licenceDurationSeconds", "maxJobs", "epsilon", "minOwners", "royaltyBps",
+   "listed"}, "termsHash", "txHash", "blockNumber", "gasUsed"}`,
     )
     .action(runner.action((ctx, args, o) => buy(ctx, env, args, o)));
   licence
@@ -175,12 +239,14 @@ export function registerLicence(program: Command, runner: Runner): void {
     .action(runner.action((ctx, args, o) => grant(ctx, env, args, o)));
   licence
     .command('revoke')
-    .description('revoke a licence of your dataset (dataset owner only)')
+    .description(
+      'revoke a licence of your dataset (dataset owner only); its holder is refunded the unused part of the paid time',
+    )
     .argument('<licenceId>', 'licence token id')
     .option('--reason <text>', 'reason recorded on chain (at most 1024 characters)', '')
     .addHelpText(
       'after',
-      `${JSON_NOTE}\n  {"licenceId", "revoked": true, "reason", "txHash", "blockNumber", "gasUsed"}`,
+      `${JSON_NOTE}\n  {"licenceId", "revoked": true, "reason", "holder", "refund", "releasedToOwner", "paymentToken", "txHash", "blockNumber", "gasUsed"}`,
     )
     .action(runner.action((ctx, args, o) => revoke(ctx, env, args, o)));
   licence
