@@ -29,6 +29,21 @@ describe('sealfold licence / dataset terms / funds (chain start + RPC)', () => {
   let stranger: string;
   let datasetId: string;
   const PRICE = '1000000000000000'; // 0.001 ETH
+  /** Moves the chain's clock on (a dev method the embedded chain journals like a transaction) and mines a block. */
+  const advanceTime = async (seconds: number) => {
+    for (const [method, params] of [
+      ['evm_increaseTime', [seconds]],
+      ['evm_mine', []],
+    ] as const) {
+      const res = await fetch(rpcUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+      });
+      const body = (await res.json()) as { error?: unknown };
+      if (body.error !== undefined) throw new Error(`${method}: ${JSON.stringify(body.error)}`);
+    }
+  };
 
   beforeAll(async () => {
     cli = await createCliEnv();
@@ -64,6 +79,8 @@ describe('sealfold licence / dataset terms / funds (chain start + RPC)', () => {
       'species',
       '--price-wei',
       PRICE,
+      '--min-owners',
+      '4',
     ]);
     if (added.code !== 0) throw new Error(added.stderr);
     datasetId = added.body.datasetId;
@@ -113,13 +130,91 @@ describe('sealfold licence / dataset terms / funds (chain start + RPC)', () => {
     );
     expect(list.body.licences).toEqual([expect.objectContaining({ licenceId: bought.body.licenceId, datasetId })]);
 
-    // The owner is paid through pull payments: withdraw once, then there is nothing left.
-    const w = await cli.json<{ amountWei: string; address: string }>(['funds', 'withdraw']);
+    // The price is escrowed and earned over the licence's 30 days; then the owner is paid through pull payments:
+    // withdraw once (releasing the vested proceeds first), then there is nothing left.
+    const escrowed = await cli.json<{ owedWei: string }>(['funds', 'balance']);
+    expect(escrowed.body.owedWei).toBe('0');
+    await advanceTime(30 * 86_400);
+    const w = await cli.json<{ amountWei: string; releasedWei: string; address: string }>(['funds', 'withdraw']);
     expect(w.code).toBe(0);
-    expect(w.body).toMatchObject({ amountWei: PRICE, address: owner });
+    expect(w.body).toMatchObject({ amountWei: PRICE, releasedWei: PRICE, address: owner });
     const again = await cli.json<ErrorJson>(['funds', 'withdraw']);
     expect(again.code).toBe(1);
     expect(again.body.error.message).toMatch(/nothing to withdraw/);
+  });
+
+  it('buy pins the terms shown: a listing changed after `dataset show` is refused with a clear message', async () => {
+    const shown = await cli.json<{ terms: { minOwners: number; maxJobs: number }; termsHash: string }>(
+      ['dataset', 'show', datasetId],
+      buyerEnv(),
+    );
+    expect(shown.code).toBe(0);
+    expect(shown.body.terms).toMatchObject({ minOwners: 4, maxJobs: 10, priceWei: PRICE });
+    const listed = await cli.json<{ datasets: { datasetId: string; minOwners: number }[] }>(['dataset', 'list']);
+    expect(listed.body.datasets).toEqual([expect.objectContaining({ datasetId, minOwners: 4 })]);
+
+    // The owner worsens the listing after the buyer read it: 100x the price, 1 job, ε 0.001, a lower owner minimum.
+    const worse = await cli.json(['dataset', 'terms', datasetId, '--price-wei', `${PRICE}00`, '--max-jobs', '1']);
+    expect(worse.code).toBe(0);
+    expect((await cli.json(['dataset', 'terms', datasetId, '--epsilon', '0.001', '--min-owners', '1'])).code).toBe(0);
+    const before = await cli.json<{ licences: unknown[] }>(['licence', 'list'], buyerEnv());
+    const refused = await cli.json<ErrorJson>(
+      ['licence', 'buy', datasetId, '--terms-hash', shown.body.termsHash],
+      buyerEnv(),
+    );
+    expect(refused.code).toBe(1);
+    expect(refused.body.error.code).toBe('TERMS_CHANGED');
+    expect(refused.body.error.message).toMatch(
+      new RegExp(`terms of dataset ${datasetId} changed since they were shown .*nothing was paid`),
+    );
+    expect(refused.body.error.message).toMatch(/1 jobs, ε 0\.001/);
+    expect(refused.body.error.message).toMatch(/at least 1 independent contributing owners/);
+    const after = await cli.json<{ licences: unknown[] }>(['licence', 'list'], buyerEnv());
+    expect(after.body.licences).toHaveLength(before.body.licences.length);
+
+    // Back to the listed terms; a purchase pinned to them shows and returns exactly what it pinned.
+    const restored = await cli.json([
+      'dataset',
+      'terms',
+      datasetId,
+      '--price-wei',
+      PRICE,
+      '--max-jobs',
+      '10',
+      '--epsilon',
+      '8',
+      '--min-owners',
+      '4',
+    ]);
+    expect(restored.code).toBe(0);
+    const bought = await cli.json<{ termsHash: string; pinnedTerms: Record<string, unknown> }>(
+      ['licence', 'buy', datasetId, '--terms-hash', shown.body.termsHash],
+      buyerEnv(),
+    );
+    expect(bought.code).toBe(0);
+    expect(bought.body.termsHash).toBe(shown.body.termsHash);
+    expect(bought.body.pinnedTerms).toEqual(shown.body.terms);
+  });
+
+  it('revoke right after the sale refunds the unused part to the buyer, who withdraws it', async () => {
+    const bought = await cli.json<{ licenceId: string }>(['licence', 'buy', datasetId], buyerEnv());
+    expect(bought.code).toBe(0);
+    const revoked = await cli.json<{ holder: string; refund: string; releasedToOwner: string }>([
+      'licence',
+      'revoke',
+      bought.body.licenceId,
+      '--reason',
+      'changed my mind',
+    ]);
+    expect(revoked.code).toBe(0);
+    expect(revoked.body.holder).toBe(buyer);
+    const refund = BigInt(revoked.body.refund);
+    expect(refund + BigInt(revoked.body.releasedToOwner)).toBe(BigInt(PRICE));
+    expect(refund).toBeGreaterThan((BigInt(PRICE) * 999n) / 1000n); // seconds of a 30-day licence were used
+    const balance = await cli.json<{ owedWei: string }>(['funds', 'balance'], buyerEnv());
+    expect(balance.body.owedWei).toBe(revoked.body.refund);
+    const w = await cli.json<{ amountWei: string }>(['funds', 'withdraw'], buyerEnv());
+    expect(w).toMatchObject({ code: 0, body: { amountWei: revoked.body.refund } });
   });
 
   it('grant and revoke are for the dataset owner only; revoked and expired licences are not valid (exit 1)', async () => {
