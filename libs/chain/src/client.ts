@@ -587,7 +587,8 @@ export async function connectChain(options: ConnectOptions) {
       if (ownerOf.get(datasetId) !== owner) continue;
       const licenceId = BigInt(log.topics[1]);
       const sale = await getSale(licenceId);
-      if (sale.releasable > 0n) out.push(licenceId);
+      // Not `releasable > 0`: views run at the latest block's time, the release at the next block's.
+      if (sale.released < sale.amount) out.push(licenceId);
     }
     return out;
   };

@@ -84,8 +84,9 @@ describe('event indexer', () => {
     await make().sync((events) => {
       resumed.push(...events);
     });
-    expect(resumed.map((e) => e.event)).toEqual(['LicenceRevoked', 'ModelRecorded']);
-    const model = resumed[1];
+    // revoking a sold licence refunds its holder the unvested escrow in the same transaction
+    expect(resumed.map((e) => e.event)).toEqual(['LicenceRevoked', 'LicenceRefunded', 'ModelRecorded']);
+    const model = resumed[2];
     if (model.event !== 'ModelRecorded') throw new Error('expected ModelRecorded');
     expect(model.args.datasetIds).toEqual([datasetId]);
     expect(model.args.jobId).toBe(jobId);
