@@ -40,7 +40,9 @@ contract DatasetNFT is ERC721, IERC2981 {
         bool listed;
     }
 
-    /// @dev One slot: 88 + 40 + 32 + 32 + 16 + 16 + 8 + 16 = 248 bits (durations are capped at 2^40 - 1).
+    /// @dev One slot: 88 + 40 + 32 + 32 + 16 + 16 + 8 + 16 + 8 = 256 bits (durations are capped at 2^40 - 1).
+    /// `hasTokenPrice` spares a sale in ETH the cold read of the ERC-20 slot when there is none (the terms hash covers
+    /// the token fields, so every sale would otherwise read it).
     struct Listing {
         uint88 priceWei;
         uint40 licenceDuration;
@@ -50,6 +52,7 @@ contract DatasetNFT is ERC721, IERC2981 {
         uint16 royaltyBps;
         bool listed;
         uint16 cidCodec;
+        bool hasTokenPrice;
     }
 
     /// @dev One slot, written only when an ERC-20 price is set.
@@ -250,7 +253,8 @@ contract DatasetNFT is ERC721, IERC2981 {
     function _termsOf(uint256 datasetId) private view returns (Terms memory) {
         Dataset storage d = _datasets[datasetId];
         Listing memory l = d.listing;
-        TokenPrice memory t = d.tokenPrice;
+        TokenPrice memory t;
+        if (l.hasTokenPrice) t = d.tokenPrice;
         return Terms({
             priceWei: l.priceWei,
             paymentToken: t.token,
@@ -272,7 +276,7 @@ contract DatasetNFT is ERC721, IERC2981 {
         _checkDatasetOwner(datasetId);
         Dataset storage d = _datasets[datasetId];
         if (d.listing.listed == listed) revert ListingUnchanged(datasetId, listed);
-        if (listed && d.listing.priceWei == 0 && d.tokenPrice.token == address(0)) revert ListedWithoutPrice();
+        if (listed && d.listing.priceWei == 0 && !d.listing.hasTokenPrice) revert ListedWithoutPrice();
         d.listing.listed = listed;
         emit ListingChanged(datasetId, listed);
     }
@@ -305,7 +309,8 @@ contract DatasetNFT is ERC721, IERC2981 {
             minOwners: terms.minOwners,
             royaltyBps: uint16(terms.royaltyBps),
             listed: terms.listed,
-            cidCodec: codec
+            cidCodec: codec,
+            hasTokenPrice: terms.paymentToken != address(0)
         });
         TokenPrice memory t = TokenPrice({token: terms.paymentToken, price: uint96(terms.priceToken)});
         if (fresh ? t.token != address(0) : (d.tokenPrice.token != t.token || d.tokenPrice.price != t.price)) {
