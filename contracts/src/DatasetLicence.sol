@@ -239,7 +239,8 @@ contract DatasetLicence is ERC721, IERC2981, AccessControl, ReentrancyGuardTrans
         uint64 expiresAt;
         (licenceId, expiresAt) = _issue(serial, datasetId, msg.sender, duration, maxJobs, epsilonMilli, false);
         // price <= DatasetNFT.MAX_PRICE_WEI < 2^88
-        _sales[licenceId] = Sale({amount: uint96(price - fee), released: 0, startedAt: uint40(block.timestamp), revoked: false});
+        _sales[licenceId] =
+            Sale({amount: uint96(price - fee), released: 0, startedAt: uint40(block.timestamp), revoked: false});
         emit LicencePurchased(licenceId, datasetId, msg.sender, owner, address(0), price, fee, expiresAt);
     }
 
@@ -271,7 +272,8 @@ contract DatasetLicence is ERC721, IERC2981, AccessControl, ReentrancyGuardTrans
             serial, datasetId, msg.sender, terms.licenceDuration, terms.maxJobs, terms.epsilonBudgetMilli, false
         );
         // price <= DatasetNFT.MAX_PRICE_TOKEN < 2^96
-        _sales[licenceId] = Sale({amount: uint96(price - fee), released: 0, startedAt: uint40(block.timestamp), revoked: false});
+        _sales[licenceId] =
+            Sale({amount: uint96(price - fee), released: 0, startedAt: uint40(block.timestamp), revoked: false});
         _saleToken[licenceId] = address(token);
         emit LicencePurchased(licenceId, datasetId, msg.sender, owner, address(token), price, fee, expiresAt);
     }

@@ -44,7 +44,9 @@ contract ModelRegistryTest is Fixture {
         assertEq(r.recordedAt, block.timestamp, "time");
         assertEq(r.coordinator, coordinator, "coordinator");
         assertEq(
-            registry.modelURI(coordinator, JOB), "ipfs://bafkreiaiibwftxwbcxf2zioylqkc6si74vstfu7uud2oz2ku72wazt6bre", "modelURI"
+            registry.modelURI(coordinator, JOB),
+            "ipfs://bafkreiaiibwftxwbcxf2zioylqkc6si74vstfu7uud2oz2ku72wazt6bre",
+            "modelURI"
         );
         assertEq(registry.jobCountOfDataset(d1), 1, "by dataset");
         ModelRegistry.JobRef memory ref = registry.jobsOfDataset(d2, 0, 10)[0];
