@@ -66,7 +66,14 @@ describe('silo job runner (EDR chain, real iris training)', () => {
     const registered = await owner.registerDataset({
       manifestCid: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy',
       commitment: `0x${'11'.repeat(32)}`,
-      terms: { priceWei: 1000n, licenceDuration: 3600n, maxJobs: 2, epsilonBudgetMilli: UNLIMITED_EPSILON_MILLI },
+      // One owner on this chain: its published policy admits jobs with one independent owner.
+      terms: {
+        priceWei: 1000n,
+        licenceDuration: 3600n,
+        maxJobs: 2,
+        epsilonBudgetMilli: UNLIMITED_EPSILON_MILLI,
+        minOwners: 1,
+      },
     });
     datasetId = registered.datasetId;
     licenceId = (await buyer.purchaseLicence(datasetId)).licenceId;
@@ -314,6 +321,23 @@ describe('silo job runner (EDR chain, real iris training)', () => {
     expect(error).toMatchObject({ reason: 'too-few-owners' });
     expect((error as Error).message).toMatch(/1 independent owner.*requires 3/);
     expect(opened).toBe(0);
+  });
+
+  it('enforces the owner policy published in the dataset terms: a signed minimum below it is refused', async () => {
+    const terms = {
+      priceWei: 1000n,
+      licenceDuration: 3600n,
+      maxJobs: 2,
+      epsilonBudgetMilli: UNLIMITED_EPSILON_MILLI,
+    };
+    await owner.setTerms(datasetId, { ...terms, minOwners: 5 });
+    try {
+      const error = await runner.admit(await offer()).catch((e: unknown) => e);
+      expect(error).toMatchObject({ reason: 'too-few-owners' });
+      expect((error as Error).message).toMatch(/requires at least 5 contributors per sum; the request signs 3/);
+    } finally {
+      await owner.setTerms(datasetId, { ...terms, minOwners: 1 });
+    }
   });
 
   it('refuses a revoked licence and a job beyond the licence job limit', async () => {

@@ -119,6 +119,8 @@ export interface LicenceOracle {
   getLicence(licenceId: bigint): Promise<LicenceInfo>;
   /** The dataset's on-chain record (its owner is what counts). */
   getDataset(datasetId: bigint): Promise<{ readonly owner: string }>;
+  /** The dataset's listed terms: `minOwners` is the owner's published policy (visible to buyers). */
+  getTerms(datasetId: bigint): Promise<{ readonly minOwners: number }>;
 }
 
 export interface AdmittedJob {
@@ -133,6 +135,11 @@ export interface AdmittedJob {
   readonly validation: LocalData;
   /** Number of model parameters d (from the signed model spec, not the coordinator's word). */
   readonly dimension: number;
+  /**
+   * The owner policy for this job: the fewest independent owners in the job and in every round, and the least t —
+   * the larger of this silo's `minIndependentOwners` and the dataset's on-chain `minOwners` term.
+   */
+  readonly minOwners: number;
   /** The t this silo enforces in the current SecAgg+ run (set by `roundParams` from the verified roster). */
   enforcedThreshold?: number;
 }
@@ -185,7 +192,15 @@ export class SiloJobRunner {
     };
     const index = request.datasets.indexOf(offer.datasetId);
     if (index < 0) refuse('not-served', `dataset ${offer.datasetId} is not part of the signed request`);
-    await this.checkIndependentOwners(request);
+    const minOwners = await this.ownerPolicy(offer.datasetId);
+    // Coordinator and silos derive t from the signed minimum: a minimum below the owner's policy could only end in
+    // a refused round, so the buyer learns it now (and `job create` signs the largest policy of its datasets).
+    if (request.secagg.enabled && request.secagg.minContributors < minOwners)
+      refuse(
+        'too-few-owners',
+        `the owner of dataset ${offer.datasetId} requires at least ${minOwners} contributors per sum; the request signs ${request.secagg.minContributors}`,
+      );
+    await this.checkIndependentOwners(request, minOwners);
     const opened = await this.options.openDataset(offer.datasetId);
     if (!opened) return refuse('not-served', `this silo does not serve dataset ${offer.datasetId}`);
 
@@ -261,6 +276,7 @@ export class SiloJobRunner {
     const signed = trainingToFloats(request.training);
     const admitted: AdmittedJob = {
       offer,
+      minOwners,
       training: {
         epochs: signed.localEpochs,
         batchSize: signed.batchSize,
@@ -287,8 +303,7 @@ export class SiloJobRunner {
    * the coordinator could fill a round with inputs it knows and subtract them. Reads the chain only: refused before
    * any data is opened.
    */
-  private async checkIndependentOwners(request: JobRequest): Promise<void> {
-    const min = this.minIndependentOwners;
+  private async checkIndependentOwners(request: JobRequest, min: number): Promise<void> {
     const owners = await Promise.all(
       request.datasets.map((id) =>
         this.options.chain.getDataset(id).then(
@@ -302,12 +317,23 @@ export class SiloJobRunner {
     if (independent.size < min)
       throw new JobRefusal(
         'too-few-owners',
-        `the request's datasets have ${independent.size} independent owner(s) (not the buyer); this silo requires ${min}`,
+        `the request's datasets have ${independent.size} independent owner(s) (not the buyer or the coordinator); the owner requires ${min}`,
       );
   }
 
   get minIndependentOwners(): number {
     return this.options.minIndependentOwners ?? DEFAULT_MIN_INDEPENDENT_OWNERS;
+  }
+
+  /** The owner policy of an admitted job (see AdmittedJob.minOwners). */
+  minOwnersOf(jobId: string): number {
+    return this.job(jobId).minOwners;
+  }
+
+  /** This silo's flag or the dataset's published `minOwners` term, whichever is larger (read on chain, not offered). */
+  private async ownerPolicy(datasetId: bigint): Promise<number> {
+    const terms = await this.options.chain.getTerms(datasetId);
+    return Math.max(this.minIndependentOwners, terms.minOwners);
   }
 
   /**
@@ -348,7 +374,7 @@ export class SiloJobRunner {
       clip: kind === 'train' ? training.updateClip : EVAL_VECTOR_CLIP_SILO,
       maxWeight: training.maxWeight,
       minContributors: offer.request.secagg.minContributors,
-      policyMinContributors: this.minIndependentOwners,
+      policyMinContributors: job.minOwners,
     });
     job.enforcedThreshold = params.t;
     return params;

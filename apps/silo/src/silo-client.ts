@@ -345,7 +345,7 @@ export class SiloClient {
 
   /**
    * The owner policy on a verified roster (issue 11): this silo is in it, no client id twice, and at least
-   * `minIndependentOwners` distinct owners that are neither the buyer nor (v2) the coordinator.
+   * the job's owner policy (runner.minOwnersOf) of distinct owners that are neither the buyer nor the coordinator.
    */
   private checkRoster(
     job: JobState,
@@ -360,7 +360,7 @@ export class SiloClient {
     if (walletOf.size !== roster.members.length) return refused('a roster member is not the owner of its dataset');
     if (new Set(clients).size !== clients.length) return refused('a client id is listed twice');
     if (!walletOf.has(job.clientId)) return refused('this silo is not in the roster');
-    const min = this.options.runner.minIndependentOwners;
+    const min = this.options.runner.minOwnersOf(roster.jobId);
     const independent = this.independentOwners(job, clients, walletOf);
     if (independent < min)
       return refused(`${independent} independent owner(s) in the round; this silo requires ${min}`);
@@ -507,7 +507,7 @@ export class SiloClient {
     const clients = Array.from(setup.clients);
     if (!clients.includes(job.clientId) || clients.some((id) => !roster.has(id)))
       throw new JobRefusal('roster-mismatch', 'the evaluation lists clients outside the verified roster');
-    const min = this.options.runner.minIndependentOwners;
+    const min = this.options.runner.minOwnersOf(jobId);
     const independent = this.independentOwners(job, clients, job.walletOf);
     if (independent < min)
       throw new JobRefusal('roster-mismatch', `${independent} independent owner(s) in the evaluation, need ${min}`);

@@ -94,9 +94,10 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
   if (fedProxMu > 0 && strategy !== 'fedprox')
     throw new CliError('INVALID_ARGUMENT', '--mu is the FedProx term: it needs --strategy fedprox');
   const maxWeight = parseSmallInt(String(o.maxWeight), '--max-weight', 1_000_000);
-  const minContributors = parseSmallInt(String(o.minContributors), '--min-contributors', 255);
+  const askedMinContributors =
+    o.minContributors === undefined ? undefined : parseSmallInt(String(o.minContributors), '--min-contributors', 255);
   if (maxWeight < 1) throw new CliError('INVALID_ARGUMENT', '--max-weight must be at least 1');
-  if (minContributors < 3)
+  if (askedMinContributors !== undefined && askedMinContributors < 3)
     throw new CliError('INVALID_ARGUMENT', '--min-contributors must be at least 3 (SecAgg+ needs t > k/2, k ≥ 3)');
   const trainingFloats = {
     localEpochs,
@@ -137,6 +138,22 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
     licences.push(check.licenceId ?? 0n);
   }
   if (missing.length > 0) ctx.note(`warning: no valid licence for ${missing.join('; ')} — the coordinator will decide`);
+
+  // Each owner publishes the fewest contributors it accepts per sum (terms.minOwners); its silo refuses a request
+  // signed below it. Sign the largest of them unless asked for more.
+  const policies = await Promise.all(datasets.map(async (id) => ({ id, min: (await client.getTerms(id)).minOwners })));
+  const strictest = policies.reduce((a, b) => (b.min > a.min ? b : a), { id: 0n, min: 3 });
+  if (askedMinContributors !== undefined && askedMinContributors < strictest.min)
+    throw new CliError(
+      'INVALID_ARGUMENT',
+      `--min-contributors ${askedMinContributors} is below what the owner of dataset ${strictest.id} requires (${strictest.min}); its silo would refuse the job`,
+    );
+  const minContributors = askedMinContributors ?? strictest.min;
+  if (o.plain !== true && minContributors > datasets.length)
+    throw new CliError(
+      'INVALID_ARGUMENT',
+      `every sum needs at least ${minContributors} owners, and the job has ${datasets.length} dataset(s): add datasets`,
+    );
 
   const request = {
     buyer: buyer.address,
@@ -451,7 +468,10 @@ export function registerJob(program: Command, runner: Runner): void {
       .option('--mu <μ>', 'FedProx proximal term μ (only with --strategy fedprox; default 0.01 there)')
       .option('--update-clip <c>', 'per-coordinate clip of each update before SecAgg+ quantisation', '1')
       .option('--max-weight <n>', 'largest sample-count weight a silo may declare (SecAgg+ bound)', '10000')
-      .option('--min-contributors <n>', 'fewest owners whose inputs any released sum may hold (SecAgg+ t ≥ this)', '3')
+      .option(
+        '--min-contributors <n>',
+        "fewest owners whose inputs any released sum may hold (SecAgg+ t ≥ this); default: 3, or the largest minOwners of the datasets' terms",
+      )
       .option('--plain', 'sign secagg.enabled = false: plain aggregation (silos refuse unless their owner allows it)'),
   )
     .addHelpText(
