@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -403,74 +402,5 @@ describe('streaming uses constant memory', () => {
     expect(seen).toBe(total);
     // Holding the payload would retain ≥ 64 MiB; streaming holds a few 64 KiB chunks.
     expect(peak).toBeLessThan(4 * 1024 * 1024);
-  });
-});
-
-describe('interop with the stock age CLI (Debian age 1.1.1)', () => {
-  let dir: string;
-  let hasAge = true;
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'sealfold-age-cli-'));
-    try {
-      execFileSync('age', ['--version']);
-    } catch {
-      hasAge = false;
-    }
-  });
-  afterAll(async () => {
-    await rm(dir, { recursive: true, force: true });
-  });
-  const requireAge = () => {
-    if (!hasAge) throw new Error('the `age` CLI is not installed (apt-get install -y age)');
-  };
-
-  it.each([0, 1, 65535, 65536, 65537, 200_000])('ours → age -d, %i bytes, binary and armored', async (size) => {
-    requireAge();
-    const keyFile = join(dir, `key-${size}.txt`);
-    const id = X25519Identity.generate();
-    await writeFile(keyFile, `# test key\n${id.toSecretString()}\n`, { mode: 0o600 });
-    const plaintext = randomBytes(size);
-    for (const armorOut of [false, true]) {
-      const file = join(dir, `ours-${size}-${armorOut}.age`);
-      await writeFile(file, encrypt(plaintext, [id.recipient, bob.recipient], { armor: armorOut }));
-      const out = execFileSync('age', ['-d', '-i', keyFile, file], { maxBuffer: 1 << 26 });
-      expect(out.equals(plaintext)).toBe(true);
-    }
-  });
-
-  it.each([0, 1, 65535, 65536, 65537, 200_000])(
-    'age-keygen + age -r → ours, %i bytes, binary and armored',
-    async (size) => {
-      requireAge();
-      const keyFile = join(dir, `keygen-${size}.txt`);
-      execFileSync('age-keygen', ['-o', keyFile], { stdio: 'pipe' });
-      const keyText = await readFile(keyFile, 'utf8');
-      const recipient = /# public key: (age1[0-9a-z]+)/.exec(keyText)![1];
-      const { parseIdentityFile } = await import('./index.js');
-      const [identity] = parseIdentityFile(keyText);
-      expect(identity.recipient.toString()).toBe(recipient);
-      const plaintext = randomBytes(size);
-      const input = join(dir, `plain-${size}`);
-      await writeFile(input, plaintext);
-      for (const armorFlag of [[], ['-a']]) {
-        const out = execFileSync('age', ['-r', recipient, '-r', alice.recipient.toString(), ...armorFlag, input], {
-          maxBuffer: 1 << 26,
-        });
-        expect(Buffer.from(decrypt(out, [identity])).equals(plaintext)).toBe(true);
-        expect(Buffer.from(decrypt(out, [alice])).equals(plaintext)).toBe(true);
-      }
-    },
-  );
-
-  it('age -d rejects what we reject: a tampered chunk of our file', async () => {
-    requireAge();
-    const keyFile = join(dir, 'key-tamper.txt');
-    await writeFile(keyFile, alice.toSecretString() + '\n', { mode: 0o600 });
-    const file = Buffer.from(encrypt(randomBytes(1000), [alice.recipient]));
-    file[file.length - 5] ^= 1;
-    const path = join(dir, 'tampered.age');
-    await writeFile(path, file);
-    expect(() => execFileSync('age', ['-d', '-i', keyFile, path], { stdio: 'pipe' })).toThrow();
-    expect(ageError(() => decrypt(file, [alice])).code).toBe('PAYLOAD_AUTH_FAILED');
   });
 });
