@@ -91,41 +91,51 @@ export class PayloadEncryptor {
 /**
  * Decrypts sealed chunks. A chunk's plaintext is returned only after its tag verifies; the stream as a whole is
  * authentic only once `end()` returns without throwing (truncation is detected there).
+ *
+ * A full-size chunk is opened as soon as it is complete: it authenticates either as a middle chunk or as the final
+ * one (C2SP age §"Payload": the last nonce byte says which), so it is released without waiting for the next byte;
+ * any byte after a final chunk is TRAILING_DATA, thrown by the next `push` or by `end` once the authentic final
+ * plaintext is returned. This releases exactly what the C2SP CCTV vectors expect.
  */
 export class PayloadDecryptor {
   readonly #key: Buffer;
   readonly #nonce = new ChunkNonce();
   readonly #pending = Buffer.alloc(SEALED_CHUNK_BYTES);
   #fill = 0;
+  #finalSeen = false;
+  #trailing: AgeError | null = null;
   #ended = false;
 
   constructor(key: Uint8Array) {
     this.#key = Buffer.from(key);
   }
 
-  #openMiddle(sealed: Uint8Array): Buffer {
-    const plaintext = open(this.#key, this.#nonce.for(false), sealed);
-    if (!plaintext) {
-      // A full chunk that authenticates as final but is followed by more bytes: trailing data.
-      if (open(this.#key, this.#nonce.for(true), sealed))
-        throw new AgeError('TRAILING_DATA', 'data after the final age payload chunk');
-      throw new AgeError('PAYLOAD_AUTH_FAILED', `age payload chunk ${this.#nonce.counter} failed to authenticate`);
+  #openFull(sealed: Uint8Array): Buffer {
+    const middle = open(this.#key, this.#nonce.for(false), sealed);
+    if (middle) {
+      this.#nonce.advance();
+      return middle;
     }
-    this.#nonce.advance();
-    return plaintext;
+    const final = open(this.#key, this.#nonce.for(true), sealed);
+    if (!final)
+      throw new AgeError('PAYLOAD_AUTH_FAILED', `age payload chunk ${this.#nonce.counter} failed to authenticate`);
+    this.#finalSeen = true;
+    return final;
   }
 
   push(data: Uint8Array): Buffer[] {
     if (this.#ended) throw new AgeError('TRAILING_DATA', 'data after the end of the age payload');
+    if (this.#trailing) throw this.#trailing;
     const out: Buffer[] = [];
     let at = 0;
     while (at < data.length) {
-      if (this.#fill === SEALED_CHUNK_BYTES) {
-        out.push(this.#openMiddle(this.#pending));
-        this.#fill = 0;
+      if (this.#finalSeen) {
+        this.#trailing = new AgeError('TRAILING_DATA', 'data after the final age payload chunk');
+        if (out.length === 0) throw this.#trailing;
+        return out; // the final chunk is authentic: release it, fail on the next call
       }
-      if (this.#fill === 0 && data.length - at > SEALED_CHUNK_BYTES) {
-        out.push(this.#openMiddle(data.subarray(at, at + SEALED_CHUNK_BYTES)));
+      if (this.#fill === 0 && data.length - at >= SEALED_CHUNK_BYTES) {
+        out.push(this.#openFull(data.subarray(at, at + SEALED_CHUNK_BYTES)));
         at += SEALED_CHUNK_BYTES;
         continue;
       }
@@ -133,6 +143,10 @@ export class PayloadDecryptor {
       this.#pending.set(data.subarray(at, at + n), this.#fill);
       this.#fill += n;
       at += n;
+      if (this.#fill === SEALED_CHUNK_BYTES) {
+        out.push(this.#openFull(this.#pending));
+        this.#fill = 0;
+      }
     }
     return out;
   }
@@ -142,14 +156,13 @@ export class PayloadDecryptor {
     if (this.#ended) throw new AgeError('PAYLOAD_INVALID', 'end called twice');
     this.#ended = true;
     try {
+      if (this.#trailing) throw this.#trailing;
+      if (this.#finalSeen) return []; // a full-size final chunk, already released
       const sealed = this.#pending.subarray(0, this.#fill);
       if (this.#fill < TAG_BYTES) throw new AgeError('TRUNCATED', 'age payload ends without a final chunk');
       const plaintext = open(this.#key, this.#nonce.for(true), sealed);
-      if (!plaintext) {
-        if (this.#fill === SEALED_CHUNK_BYTES && open(this.#key, this.#nonce.for(false), sealed))
-          throw new AgeError('TRUNCATED', 'age payload ends without a final chunk');
+      if (!plaintext)
         throw new AgeError('PAYLOAD_AUTH_FAILED', `age payload chunk ${this.#nonce.counter} failed to authenticate`);
-      }
       if (plaintext.length === 0 && this.#nonce.counter > 0)
         throw new AgeError('PAYLOAD_INVALID', 'empty final chunk after full chunks');
       return [plaintext];
