@@ -12,7 +12,7 @@ import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { bech32 } from '@scure/base';
 import { connectChain, type SealfoldChain } from '@sealfold/chain';
-import { X25519Identity, decrypt, loadKeystore } from '@sealfold/crypto';
+import { X25519Identity, decrypt, loadKeystore, type NativeIdentity } from '@sealfold/crypto';
 import { modelSpecHash } from '@sealfold/fl';
 import {
   EVALUATION_ROUND_BIT,
@@ -90,7 +90,7 @@ interface Owner {
   datasetId: bigint;
   manifestCid: string;
   wallet: Wallet;
-  identity: X25519Identity;
+  identity: NativeIdentity;
   stateDir: string;
   log: Capture;
 }

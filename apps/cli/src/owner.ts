@@ -5,7 +5,7 @@ import type { Wallet } from 'ethers';
 import type { Context } from './context.js';
 import { CliError } from './errors.js';
 
-type X25519Identity = import('@sealfold/crypto').X25519Identity;
+type NativeIdentity = import('@sealfold/crypto').NativeIdentity;
 
 export interface Owner {
   /** EIP-55 wallet address. */
@@ -13,7 +13,7 @@ export interface Owner {
   /** The age recipient (`age1…`) datasets are sealed to. */
   recipient: string;
   wallet: Wallet;
-  identity: X25519Identity;
+  identity: NativeIdentity;
 }
 
 let cached: Owner | undefined;

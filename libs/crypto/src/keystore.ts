@@ -17,6 +17,7 @@ import { inspect } from 'node:util';
 import type { Wallet } from 'ethers';
 import { formatIdentityFile, loadIdentityFile, writeSecretFileAtomic } from './age/identity-file.js';
 import { X25519Identity } from './age/keys.js';
+import type { NativeIdentity } from './age/recipients.js';
 import { AgeError, KeystoreError } from './errors.js';
 
 export const KEYSTORE_FORMAT_VERSION = 1;
@@ -59,7 +60,7 @@ export class Keystore {
   constructor(
     readonly dir: string,
     readonly wallet: Wallet,
-    readonly ageIdentity: X25519Identity,
+    readonly ageIdentity: NativeIdentity,
     readonly info: KeystoreInfo,
   ) {}
 
@@ -272,7 +273,7 @@ export async function loadKeystore(dir: string, options: LoadKeystoreOptions = {
   if (wallet.address !== info.address)
     throw new KeystoreError('CORRUPT', `wallet key does not match the address in ${KEYSTORE_FILES.meta}`);
 
-  let identities: X25519Identity[];
+  let identities: NativeIdentity[];
   try {
     identities = await loadIdentityFile(join(dir, KEYSTORE_FILES.ageIdentity));
   } catch (err) {

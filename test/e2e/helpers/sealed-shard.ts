@@ -2,7 +2,7 @@
 // (libs/dataset), sealed with age to the owner's key (libs/crypto), stored with its manifest (libs/storage) and
 // registered on chain (libs/chain) with open terms: 1000 wei, one day, unlimited ε.
 import type { SealfoldChain } from '@sealfold/chain';
-import { encrypt, type X25519Identity } from '@sealfold/crypto';
+import { encrypt, type NativeIdentity } from '@sealfold/crypto';
 import { MANIFEST_FORMAT_VERSION, inspectCsv, serializeManifest, type DatasetSchema } from '@sealfold/dataset';
 import type { LocalData } from '@sealfold/fl';
 import { UNLIMITED_EPSILON_MILLI } from '../../../apps/silo/src/ledger.js';
@@ -38,7 +38,7 @@ export interface SealShardOptions {
   readonly name: string;
   readonly description: string;
   /** The owner: its address is the manifest's owner, its identity the only age recipient, its chain client signs. */
-  readonly owner: { readonly address: string; readonly identity: X25519Identity; readonly chain: SealfoldChain };
+  readonly owner: { readonly address: string; readonly identity: NativeIdentity; readonly chain: SealfoldChain };
   readonly store: { add(bytes: Uint8Array): Promise<string> };
   readonly maxJobs: number;
 }

@@ -7,7 +7,8 @@ import { Duplex } from 'node:stream';
 import { AgeError } from '../errors.js';
 import { ArmorDecoder, ArmorEncoder } from './armor.js';
 import { MAX_HEADER_BYTES, encodeHeader, findHeaderEnd, parseHeader, verifyHeaderMac } from './header.js';
-import { toIdentity, toRecipient, type AgeIdentity, type AgeRecipient } from './keys.js';
+import { type AgeIdentity, type AgeRecipient } from './keys.js';
+import { checkRecipientMix, toIdentity, toRecipient } from './recipients.js';
 import { PAYLOAD_NONCE_BYTES, PayloadDecryptor, PayloadEncryptor, payloadKey } from './stream.js';
 
 /** Bytes in, in order: a Node Readable, an async generator, an array of chunks… */
@@ -38,6 +39,7 @@ export class AgeEncryptor {
     if (!Array.isArray(recipients) || recipients.length === 0)
       throw new AgeError('INVALID_RECIPIENT', 'age encryption needs at least one recipient');
     const parsed = recipients.map(toRecipient);
+    checkRecipientMix(parsed);
     // File key: 128 bits from a CSPRNG (C2SP age §"File key").
     const fileKey = new Uint8Array(randomBytes(FILE_KEY_BYTES));
     try {

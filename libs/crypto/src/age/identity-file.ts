@@ -1,27 +1,31 @@
-// Identity files in age-keygen's format: '#' comment lines, blank lines, one AGE-SECRET-KEY-1… per line.
+// Identity files in age-keygen's format: '#' comment lines, blank lines, one AGE-SECRET-KEY-1… or (age-keygen -pq)
+// AGE-SECRET-KEY-PQ-1… per line.
 import { randomUUID } from 'node:crypto';
 import { link, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { AgeError } from '../errors.js';
-import { X25519Identity } from './keys.js';
+import { parseIdentity, type NativeIdentity } from './recipients.js';
 
 /** Formats an identity file like age-keygen: created time, public key comment, secret line. */
-export function formatIdentityFile(identity: X25519Identity, created: Date = new Date()): string {
+export function formatIdentityFile(identity: NativeIdentity, created: Date = new Date()): string {
   const when = created.toISOString().replace(/\.\d{3}Z$/, 'Z');
   return `# created: ${when}\n# public key: ${identity.recipient.toString()}\n${identity.toSecretString()}\n`;
 }
 
 /** Parses an identity file. Errors name the line number, never its content. */
-export function parseIdentityFile(text: string): X25519Identity[] {
+export function parseIdentityFile(text: string): NativeIdentity[] {
   if (typeof text !== 'string') throw new AgeError('INVALID_IDENTITY', 'identity file must be text');
-  const identities: X25519Identity[] = [];
+  const identities: NativeIdentity[] = [];
   text.split('\n').forEach((raw, index) => {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line.trim() === '' || line.startsWith('#')) return;
     try {
-      identities.push(X25519Identity.parse(line.trim()));
+      identities.push(parseIdentity(line.trim()));
     } catch {
-      throw new AgeError('INVALID_IDENTITY', `identity file line ${index + 1} is not an AGE-SECRET-KEY-1… identity`);
+      throw new AgeError(
+        'INVALID_IDENTITY',
+        `identity file line ${index + 1} is not an AGE-SECRET-KEY-1… or AGE-SECRET-KEY-PQ-1… identity`,
+      );
     }
   });
   if (identities.length === 0) throw new AgeError('INVALID_IDENTITY', 'identity file holds no identities');
@@ -40,7 +44,7 @@ export interface SaveIdentityOptions {
  */
 export async function saveIdentityFile(
   path: string,
-  identity: X25519Identity,
+  identity: NativeIdentity,
   options: SaveIdentityOptions = {},
 ): Promise<void> {
   await writeSecretFileAtomic(path, formatIdentityFile(identity, options.created), options.overwrite ?? false);
@@ -74,7 +78,7 @@ export interface LoadIdentityOptions {
 }
 
 /** Reads and parses an identity file, refusing one that group or others can access. */
-export async function loadIdentityFile(path: string, options: LoadIdentityOptions = {}): Promise<X25519Identity[]> {
+export async function loadIdentityFile(path: string, options: LoadIdentityOptions = {}): Promise<NativeIdentity[]> {
   let text: string;
   try {
     const info = await stat(path);

@@ -8,9 +8,18 @@ import fc from 'fast-check';
 import { hasGoAge } from './implementations.spec-helper.js';
 import { AgeError } from '../errors.js';
 import {
+  HybridIdentity,
+  HybridRecipient,
+  SCRYPT_MAX_WORK_FACTOR,
+  ScryptIdentity,
+  ScryptRecipient,
   X25519Identity,
   X25519Recipient,
+  decrypt,
+  encrypt,
   formatIdentityFile,
+  parseIdentity,
+  parseRecipient,
   loadIdentityFile,
   parseIdentityFile,
   saveIdentityFile,
@@ -189,3 +198,77 @@ describe('identity files', () => {
     });
   },
 );
+
+// C2SP age §"The MLKEM768-X25519 (i.e. X-Wing) hybrid post-quantum recipient type": the example identity.
+const SPEC_PQ_IDENTITY = 'AGE-SECRET-KEY-PQ-1XX76JRALNLXDMEW0CRK45QMCCH4X06SE84UN3VPM33W6HWDX0H3SK3ZQFR';
+const SPEC_PQ_RECIPIENT_START = 'age1pq1x34nzsvr0rxjsgdn8zgyhfe8j7ceq5r9rdelkjuh3y235jzxshfg87pzf5zrqtzdxz95paef6caq5';
+const SPEC_PQ_RECIPIENT_END = 'xpfqdkmhh6gjtqmwze9pyyzk3tlhl53k2ykx3qheyty7saeq0d3fzv49zc0k';
+
+describe('hybrid (mlkem768x25519) identities and recipients', () => {
+  it('derives the spec example recipient from the spec example identity', () => {
+    const id = HybridIdentity.parse(SPEC_PQ_IDENTITY);
+    const recipient = id.recipient.toString();
+    expect(recipient.startsWith(SPEC_PQ_RECIPIENT_START)).toBe(true);
+    expect(recipient.endsWith(SPEC_PQ_RECIPIENT_END)).toBe(true);
+    expect(id.toSecretString()).toBe(SPEC_PQ_IDENTITY);
+    expect(HybridRecipient.parse(recipient).toString()).toBe(recipient);
+    expect(parseRecipient(recipient)).toBeInstanceOf(HybridRecipient);
+    expect(parseIdentity(SPEC_PQ_IDENTITY)).toBeInstanceOf(HybridIdentity);
+    expect(parseIdentity(SPEC_PQ_IDENTITY.toLowerCase())).toBeInstanceOf(HybridIdentity);
+  });
+
+  it('never shows the secret; round-trips through identity files with X25519 identities', () => {
+    const id = HybridIdentity.generate();
+    const secret = id.toSecretString();
+    expect(secret).toMatch(/^AGE-SECRET-KEY-PQ-1[02-9ACDEFGHJKLMNPQRSTUVWXYZ]{58}$/);
+    for (const shown of [String(id), JSON.stringify(id), inspect(id)]) expect(shown).not.toContain(secret.slice(20));
+    const x = X25519Identity.generate();
+    const parsed = parseIdentityFile(formatIdentityFile(id) + formatIdentityFile(x));
+    expect(parsed.map((i) => i.recipient.toString())).toEqual([id.recipient.toString(), x.recipient.toString()]);
+  });
+
+  it('rejects malformed encodings with typed errors', () => {
+    const recipient = HybridIdentity.generate().recipient.toString();
+    expect(codeOf(() => HybridRecipient.parse(recipient.toUpperCase()))).toBe('INVALID_RECIPIENT');
+    expect(codeOf(() => HybridRecipient.parse(recipient.slice(0, -1) + 'q'))).toBe('INVALID_RECIPIENT');
+    expect(codeOf(() => HybridRecipient.parse(X25519Identity.generate().recipient.toString()))).toBe(
+      'INVALID_RECIPIENT',
+    );
+    expect(codeOf(() => HybridIdentity.parse(X25519Identity.generate().toSecretString()))).toBe('INVALID_IDENTITY');
+    expect(codeOf(() => X25519Identity.parse(SPEC_PQ_IDENTITY))).toBe('INVALID_IDENTITY');
+  });
+});
+
+describe('recipient mixing rules (C2SP age)', () => {
+  const pq = HybridIdentity.generate();
+  const classic = X25519Identity.generate();
+
+  it('hybrid recipients are not mixed with X25519 ones; several hybrid recipients are fine', () => {
+    expect(codeOf(() => encrypt(new Uint8Array(1), [pq.recipient, classic.recipient]))).toBe('INVALID_RECIPIENT');
+    expect(codeOf(() => encrypt(new Uint8Array(1), [classic.recipient.toString(), pq.recipient.toString()]))).toBe(
+      'INVALID_RECIPIENT',
+    );
+    const other = HybridIdentity.generate();
+    const file = encrypt(Buffer.from('pq'), [pq.recipient, other.recipient]);
+    expect(Buffer.from(decrypt(file, [other])).toString()).toBe('pq');
+  });
+
+  it('a passphrase recipient must be alone, and scrypt stanzas beside others are refused on decryption', () => {
+    const scrypt = new ScryptRecipient('pw', { workFactor: 2 });
+    expect(codeOf(() => encrypt(new Uint8Array(1), [scrypt, classic.recipient]))).toBe('INVALID_RECIPIENT');
+    expect(codeOf(() => encrypt(new Uint8Array(1), [scrypt, new ScryptRecipient('pw2', { workFactor: 2 })]))).toBe(
+      'INVALID_RECIPIENT',
+    );
+    const file = encrypt(Buffer.from('secret'), [scrypt]);
+    expect(Buffer.from(decrypt(file, [new ScryptIdentity('pw')])).toString()).toBe('secret');
+    expect(codeOf(() => decrypt(file, [new ScryptIdentity('nope')]))).toBe('NO_IDENTITY_MATCHED');
+    expect(codeOf(() => new ScryptRecipient('pw', { workFactor: SCRYPT_MAX_WORK_FACTOR + 1 }))).toBe(
+      'INVALID_RECIPIENT',
+    );
+    expect(codeOf(() => new ScryptRecipient(''))).toBe('INVALID_RECIPIENT');
+    // A file encrypted at work factor 12 is refused by an identity capped at 10 (bounded work for the decryptor).
+    const costly = encrypt(Buffer.from('x'), [new ScryptRecipient('pw', { workFactor: 12 })]);
+    expect(codeOf(() => decrypt(costly, [new ScryptIdentity('pw', { maxWorkFactor: 10 })]))).toBe('STANZA_INVALID');
+    expect(String(new ScryptIdentity('hunter2'))).not.toContain('hunter2');
+  });
+});

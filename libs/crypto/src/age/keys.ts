@@ -14,9 +14,17 @@ export interface Stanza {
   readonly body: Uint8Array;
 }
 
+/**
+ * How a recipient type may be mixed with others in one file (C2SP age): 'postquantum' recipients only with other
+ * post-quantum ones (§"The MLKEM768-X25519 … recipient type": SHOULD NOT mix with non-quantum-resistant types),
+ * 'alone' (scrypt) with nothing (§"scrypt recipient stanza": MUST be the only stanza). Default 'classic'.
+ */
+export type RecipientMixing = 'classic' | 'postquantum' | 'alone';
+
 /** Something the file key can be encrypted to. */
 export interface AgeRecipient {
   wrapFileKey(fileKey: Uint8Array): Stanza[];
+  readonly mixing?: RecipientMixing;
 }
 
 /** Something that can recover the file key from the header stanzas (null: none addressed to it). */
@@ -28,15 +36,16 @@ const X25519_INFO = 'age-encryption.org/v1/X25519';
 const ZERO_NONCE = new Uint8Array(12);
 const RECIPIENT_HRP = 'age';
 const IDENTITY_HRP = 'age-secret-key-';
-// age keys are longer than BIP 173's 90-character limit; age caps nothing but these sizes are fixed.
-const BECH32_LIMIT = 1024;
+// C2SP age: Bech32 "without length limits on the data part" (BIP 173 caps at 90); hybrid recipients are 1216 bytes.
+export const BECH32_LIMIT = 4096;
 
-function decodeBech32(text: string, hrp: string): Uint8Array | null {
+/** Decodes Bech32 with the given (lower-case) HRP and payload length, or returns null. */
+export function decodeBech32(text: string, hrp: string, length = 32): Uint8Array | null {
   const decoded = bech32.decodeUnsafe(text, BECH32_LIMIT);
   if (!decoded || decoded.prefix !== hrp) return null;
   try {
     const bytes = bech32.fromWords(decoded.words);
-    return bytes.length === 32 ? bytes : null;
+    return bytes.length === length ? bytes : null;
   } catch {
     return null;
   }
@@ -44,6 +53,7 @@ function decodeBech32(text: string, hrp: string): Uint8Array | null {
 
 /** An `age1…` X25519 recipient (public key). */
 export class X25519Recipient implements AgeRecipient {
+  readonly mixing = 'classic';
   readonly #publicKey: Uint8Array;
 
   constructor(publicKey: Uint8Array) {
@@ -166,23 +176,9 @@ export class X25519Identity implements AgeIdentity {
   }
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+export function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);
   out.set(a, 0);
   out.set(b, a.length);
   return out;
-}
-
-/** Accepts an `age1…` string or a recipient object. */
-export function toRecipient(value: AgeRecipient | string): AgeRecipient {
-  if (typeof value === 'string') return X25519Recipient.parse(value);
-  if (value && typeof (value as AgeRecipient).wrapFileKey === 'function') return value;
-  throw new AgeError('INVALID_RECIPIENT', 'recipient must be an age1… string or an AgeRecipient');
-}
-
-/** Accepts an `AGE-SECRET-KEY-1…` string or an identity object. */
-export function toIdentity(value: AgeIdentity | string): AgeIdentity {
-  if (typeof value === 'string') return X25519Identity.parse(value);
-  if (value && typeof (value as AgeIdentity).unwrapFileKey === 'function') return value;
-  throw new AgeError('INVALID_IDENTITY', 'identity must be an AGE-SECRET-KEY-1… string or an AgeIdentity');
 }
