@@ -20,15 +20,18 @@ export interface RageWasm {
  * - it has no `"type": "module"`, so jest treats its ESM `dist/index.js` as CommonJS ("Unexpected token 'export'");
  * - its getrandom glue finds randomness through `self.crypto` (browsers) and otherwise calls `module.require`,
  *   where `module` is the WebAssembly.Module it just instantiated (TypeError "require is not a function").
+ * - its passphrase encryption times scrypt with `performance.now()` from an object that is `instanceof Window`.
  * So: the file is imported as a `data:` module (which jest's ESM runtime loads as ESM), with `self` aliased to the
- * global object, whose `crypto` is Node's WebCrypto (getRandomValues).
+ * global object, whose `crypto` is Node's WebCrypto (getRandomValues), and `Window` to the global's constructor.
  */
 export async function loadRage(): Promise<RageWasm> {
   const require = createRequire(import.meta.url);
   const pkg = require.resolve('@kanru/rage-wasm/package.json');
   const source = readFileSync(join(dirname(pkg), 'dist/index.js'));
-  const global = globalThis as { self?: unknown };
+  const global = globalThis as { self?: unknown; Window?: unknown };
   global.self ??= globalThis;
+  // rage's passphrase encryption times scrypt through `window.performance`, found by `instanceof Window`.
+  global.Window ??= globalThis.constructor;
   return (await import(`data:text/javascript;base64,${source.toString('base64')}`)) as RageWasm;
 }
 
