@@ -87,7 +87,7 @@ export type KeystoreErrorCode =
   | 'NOT_FOUND'
   /** The directory or a secret file is accessible by group/others. */
   | 'INSECURE_PERMISSIONS'
-  /** The wallet key is encrypted and no passphrase was given (option or SEALFOLD_KEYSTORE_PASSPHRASE). */
+  /** The keystore is encrypted and no passphrase was given (option, SEALFOLD_KEYSTORE_PASSPHRASE or _FILE). */
   | 'PASSPHRASE_REQUIRED'
   | 'WRONG_PASSPHRASE'
   /** Files that do not parse or do not match each other (address, recipient). */

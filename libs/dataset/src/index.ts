@@ -22,6 +22,10 @@ export { csvRecords, toDense, type DenseOptions, type DenseDataset } from './rec
 export { bytesOf, decodedBytes, isGzip, type ByteSource } from './source.js';
 export {
   MANIFEST_FORMAT_VERSION,
+  MANIFEST_FORMAT_VERSIONS,
+  SEALED_RECIPIENT_TYPES,
+  sealedRecipientType,
+  type SealedRecipientType,
   ManifestSchema,
   SealedObjectSchema,
   LicenceTermsSchema,

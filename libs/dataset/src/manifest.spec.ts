@@ -6,6 +6,7 @@ import {
   isEip55Address,
   manifestJsonSchema,
   parseManifest,
+  sealedRecipientType,
   serializeManifest,
   toEip55Address,
   type Manifest,
@@ -14,7 +15,7 @@ import {
 const schemaPath = new URL('../manifest.schema.json', import.meta.url);
 
 const valid: Manifest = {
-  formatVersion: 1,
+  formatVersion: 2,
   name: 'iris',
   description: 'Fisher 1936',
   schema: {
@@ -26,7 +27,12 @@ const valid: Manifest = {
   },
   rows: 150,
   classes: ['setosa', 'virginica'],
-  sealed: { format: 'age-v1', cid: 'bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e', bytes: 4242 },
+  sealed: {
+    format: 'age-v1',
+    cid: 'bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e',
+    bytes: 4242,
+    recipientType: 'mlkem768x25519',
+  },
   commitment: 'a'.repeat(64),
   // EIP-55 test vector (eips.ethereum.org/EIPS/eip-55).
   owner: '0x5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed',
@@ -35,6 +41,20 @@ const valid: Manifest = {
 };
 
 describe('manifest', () => {
+  it('records the recipient type (version 2) and still reads version 1 manifests as X25519-sealed', () => {
+    expect(sealedRecipientType(parseManifest(serializeManifest(valid)))).toBe('mlkem768x25519');
+    const v1 = {
+      ...valid,
+      formatVersion: 1,
+      sealed: { format: 'age-v1', cid: valid.sealed.cid, bytes: 4242 },
+    } as const;
+    const parsed = parseManifest(JSON.stringify(v1));
+    expect(parsed.formatVersion).toBe(1);
+    expect(sealedRecipientType(parsed)).toBe('X25519');
+    // Re-serialised as it was: a version 1 manifest keeps its CID.
+    expect(new TextDecoder().decode(serializeManifest(parsed))).not.toContain('recipientType');
+  });
+
   it('serialises canonically (sorted keys, no whitespace) and parses back', () => {
     const bytes = serializeManifest(valid);
     const text = new TextDecoder().decode(bytes);
@@ -47,7 +67,16 @@ describe('manifest', () => {
   });
 
   const broken: [string, (m: Record<string, unknown>) => void][] = [
-    ['an unknown format version', (m) => (m.formatVersion = 2)],
+    ['an unknown format version', (m) => (m.formatVersion = 3)],
+    [
+      'a version 2 manifest without its recipient type',
+      (m) => ((m.formatVersion = 2), delete (m.sealed as { recipientType?: string }).recipientType),
+    ],
+    [
+      'a version 1 manifest with a recipient type',
+      (m) => ((m.formatVersion = 1), ((m.sealed as { recipientType?: string }).recipientType = 'X25519')),
+    ],
+    ['an unknown recipient type', (m) => ((m.sealed as { recipientType?: string }).recipientType = 'scrypt')],
     ['an unknown key', (m) => (m.extra = 1)],
     ['a missing name', (m) => delete m.name],
     ['a bad owner checksum', (m) => (m.owner = '0x5aaeb6053F3E94C9b9A09f33669435E7Ef1BeAed')],

@@ -1,4 +1,4 @@
-// The dataset manifest (format version 1): the public description of a sealed dataset, stored on IPFS and named by
+// The dataset manifest (format version 2; version 1 still read): the public description of a sealed dataset, stored on IPFS and named by
 // the DatasetNFT's tokenURI. Validated on read and on write; serialised canonically so equal manifests give equal
 // bytes (and so equal CIDs): object keys sorted by UTF-16 code units at every level, no whitespace, numbers in
 // ECMAScript shortest form — the JSON Canonicalization Scheme (RFC 8785 §3.2) for the values this schema admits.
@@ -9,7 +9,16 @@ import { z } from 'zod';
 import { DatasetError } from './errors.js';
 import { DatasetSchemaSchema } from './schema.js';
 
-export const MANIFEST_FORMAT_VERSION = 1;
+/**
+ * Version written. 2 added `sealed.recipientType` (which age recipient type sealed the data, issue 19); a version-1
+ * manifest has none and was sealed to an X25519 recipient. Readers accept both.
+ */
+export const MANIFEST_FORMAT_VERSION = 2;
+export const MANIFEST_FORMAT_VERSIONS = [1, 2] as const;
+
+/** The age recipient types a dataset can be sealed to (C2SP age stanza types): hybrid post-quantum, or X25519. */
+export const SEALED_RECIPIENT_TYPES = ['mlkem768x25519', 'X25519'] as const;
+export type SealedRecipientType = (typeof SEALED_RECIPIENT_TYPES)[number];
 
 /** EIP-55 mixed-case checksum: hex digit i is upper case iff nibble i of keccak256(lowercase hex address) ≥ 8. */
 export function isEip55Address(value: string): boolean {
@@ -56,6 +65,8 @@ export const SealedObjectSchema = z.strictObject({
     .refine(isCanonicalCid, 'not a canonical CID string'),
   /** Ciphertext size in bytes. */
   bytes: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  /** formatVersion 2 (required there, absent in 1): the age recipient type the data was sealed to. */
+  recipientType: z.enum(SEALED_RECIPIENT_TYPES).optional(),
 });
 
 export const LicenceTermsSchema = z.strictObject({
@@ -71,7 +82,7 @@ export const LicenceTermsSchema = z.strictObject({
 
 export const ManifestSchema = z
   .strictObject({
-    formatVersion: z.literal(MANIFEST_FORMAT_VERSION),
+    formatVersion: z.union([z.literal(1), z.literal(2)]),
     name: z.string().min(1).max(200),
     description: z.string().max(10_000),
     schema: DatasetSchemaSchema,
@@ -92,12 +103,16 @@ export const ManifestSchema = z
     terms: LicenceTermsSchema,
   })
   .superRefine((m, ctx) => {
+    if (m.formatVersion === 2 && m.sealed.recipientType === undefined)
+      ctx.addIssue({ code: 'custom', path: ['sealed', 'recipientType'], message: 'required in formatVersion 2' });
+    if (m.formatVersion === 1 && m.sealed.recipientType !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['sealed', 'recipientType'], message: 'not part of formatVersion 1' });
     const label = m.schema.columns.find((c) => c.name === m.schema.label);
     const levels = label?.type === 'categorical' ? label.levels : [];
     if (levels.length !== m.classes.length || levels.some((l, i) => l !== m.classes[i]))
       ctx.addIssue({ code: 'custom', path: ['classes'], message: "classes must equal the label column's levels" });
   })
-  .meta({ title: 'Sealfold dataset manifest', description: 'formatVersion 1' });
+  .meta({ title: 'Sealfold dataset manifest', description: 'formatVersion 2 (1 still read)' });
 
 export type SealedObject = z.infer<typeof SealedObjectSchema>;
 export type LicenceTerms = z.infer<typeof LicenceTermsSchema>;
@@ -125,12 +140,17 @@ export function parseManifest(bytes: Uint8Array | string): Manifest {
   if (value === null || typeof value !== 'object' || Array.isArray(value))
     throw new DatasetError('INVALID_MANIFEST', 'manifest must be a JSON object');
   const version = (value as { formatVersion?: unknown }).formatVersion;
-  if (version !== MANIFEST_FORMAT_VERSION)
+  if (!(MANIFEST_FORMAT_VERSIONS as readonly unknown[]).includes(version))
     throw new DatasetError(
       'INVALID_MANIFEST',
-      `unsupported manifest formatVersion ${JSON.stringify(version)} (this reader knows 1)`,
+      `unsupported manifest formatVersion ${JSON.stringify(version)} (this reader knows ${MANIFEST_FORMAT_VERSIONS.join(' and ')})`,
     );
   return validate(value);
+}
+
+/** The age recipient type a manifest's data was sealed to (version 1 manifests: X25519). */
+export function sealedRecipientType(manifest: Manifest): SealedRecipientType {
+  return manifest.sealed.recipientType ?? 'X25519';
 }
 
 /** The published JSON Schema (draft 2020-12) of the manifest; committed as libs/dataset/manifest.schema.json. */
