@@ -1,6 +1,6 @@
 // Owner commands end to end: the real CLI process, a temporary home and data dir, the embedded Helia store, the
 // embedded EDR chain and real age encryption. Spawns cost seconds each, so assertions are batched per spawn.
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
@@ -21,6 +21,7 @@ interface AddJson {
   manifestCid: string;
   ciphertextCid: string;
   ciphertextBytes: number;
+  recipientType: string;
   plaintextBytes: number;
   rows: number;
   classes: string[];
@@ -66,14 +67,15 @@ describe('sealfold keys', () => {
     ]);
     expect(init.code).toBe(0);
     expect(init.body.address).toMatch(/^0x[0-9a-fA-F]{40}$/);
-    expect(init.body.recipient).toMatch(/^age1[0-9a-z]{58}$/);
-    expect(init.body.walletKey).toBe('plain');
+    // Hybrid post-quantum by default (C2SP age mlkem768x25519: a 1216-byte key, Bech32 without length limit).
+    expect(init.body.recipient).toMatch(/^age1pq1[02-9ac-hj-np-z]{1952}$/);
+    expect(init.body.walletKey).toBe('plain'); // stdin is not a terminal and no passphrase variable: file modes
     const ks = init.body.keystore;
     expect(statSync(ks).mode & 0o777).toBe(0o700);
     for (const f of readdirSync(ks)) expect(statSync(join(ks, f)).mode & 0o777).toBe(0o600);
 
     const secretKey = (await readFile(join(ks, 'wallet.key'), 'utf8')).trim();
-    const ageSecret = /AGE-SECRET-KEY-1[0-9A-Z]+/.exec(await readFile(join(ks, 'age-identity.txt'), 'utf8'))![0];
+    const ageSecret = /AGE-SECRET-KEY-PQ-1[0-9A-Z]+/.exec(await readFile(join(ks, 'age-identity.txt'), 'utf8'))![0];
     const show = await cli.json<{ address: string; recipient: string }>(['keys', 'show']);
     const showText = await cli.run(['keys', 'show']);
     expect(show.body).toMatchObject({ address: init.body.address, recipient: init.body.recipient });
@@ -94,6 +96,55 @@ describe('sealfold keys', () => {
     expect(forced.code).toBe(0);
     expect(forced.body.overwritten).toBe(true);
     expect(forced.body.address).not.toBe(init.body.address);
+  });
+
+  it('with a passphrase (env file) no secret is in plaintext; a wrong one is refused naming the keystore; keys passphrase changes it', async () => {
+    const passFile = join(cli.root, 'pass.txt');
+    await writeFile(passFile, 'first passphrase\n', { mode: 0o600 });
+    const withFile = { SEALFOLD_KEYSTORE_PASSPHRASE_FILE: passFile };
+    const init = await cli.json<{ keystore: string; address: string; walletKey: string; ageIdentity: string }>(
+      ['keys', 'init', '--force'],
+      withFile,
+    );
+    expect(init.code).toBe(0);
+    expect(init.body).toMatchObject({ walletKey: 'encrypted-json', ageIdentity: 'passphrase' });
+    const ks = init.body.keystore;
+    expect(readdirSync(ks).sort()).toEqual(['age-identity.age', 'keystore.json', 'wallet.json']);
+    for (const f of readdirSync(ks)) expect(await readFile(join(ks, f), 'utf8')).not.toMatch(/AGE-SECRET-KEY/i);
+
+    const missing = await cli.json<{ error: { code: string; message: string } }>(['keys', 'show']);
+    expect(missing.code).toBe(1);
+    expect(missing.body.error.code).toBe('PASSPHRASE_REQUIRED');
+    expect(missing.body.error.message).toContain(ks);
+    const wrong = await cli.json<{ error: { code: string; message: string } }>(['keys', 'show'], {
+      SEALFOLD_KEYSTORE_PASSPHRASE: 'not it',
+    });
+    expect(wrong.body.error).toMatchObject({ code: 'WRONG_PASSPHRASE' });
+    expect(wrong.body.error.message).toContain(ks);
+    expect((await cli.json<{ address: string }>(['keys', 'show'], withFile)).body.address).toBe(init.body.address);
+
+    const before = readdirSync(ks).map((f) => readFileSync(join(ks, f), 'latin1'));
+    const nextFile = join(cli.root, 'next.txt');
+    await writeFile(nextFile, 'second passphrase\n', { mode: 0o600 });
+    const refused = await cli.json<{ error: { code: string } }>(
+      ['keys', 'passphrase', '--new-passphrase-file', nextFile],
+      {
+        SEALFOLD_KEYSTORE_PASSPHRASE: 'not it',
+      },
+    );
+    expect(refused.body.error.code).toBe('WRONG_PASSPHRASE');
+    expect(readdirSync(ks).map((f) => readFileSync(join(ks, f), 'latin1'))).toEqual(before);
+    const changed = await cli.json<{ address: string }>(
+      ['keys', 'passphrase', '--new-passphrase-file', nextFile],
+      withFile,
+    );
+    expect(changed.code).toBe(0);
+    expect(changed.body.address).toBe(init.body.address);
+    expect((await cli.json(['keys', 'show'], withFile)).code).toBe(1);
+    const shown = await cli.json<{ address: string }>(['keys', 'show'], {
+      SEALFOLD_KEYSTORE_PASSPHRASE_FILE: nextFile,
+    });
+    expect(shown.body.address).toBe(init.body.address);
   });
 });
 
@@ -138,6 +189,7 @@ describe('sealfold dataset (iris: add → verify → cat; bad input; killed add)
     expect(added.manifestCid).toMatch(/^baf/);
     expect(added.ciphertextCid).toMatch(/^baf/);
     expect(added.ciphertextBytes).toBeGreaterThan(Buffer.byteLength(iris));
+    expect(added.recipientType).toBe('mlkem768x25519'); // keys init's default identity
     expect(added.datasetId).toBe('1');
     expect(added.txHash).toMatch(/^0x[0-9a-f]{64}$/);
     expect(Number(added.gasUsed)).toBeGreaterThan(21_000);
@@ -165,6 +217,25 @@ describe('sealfold dataset (iris: add → verify → cat; bad input; killed add)
     expect(await readFile(out, 'utf8')).toBe(iris);
     expect(statSync(out).mode & 0o777).toBe(0o600);
     expect(readdirSync(cli.root).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+
+    // --sealed: the ciphertext exactly as stored (a hybrid-sealed age file, opened here with the owner's identity).
+    const sealedOut = join(cli.root, 'iris.csv.age');
+    const sealed = await cli.json<{ bytes: number; sealed: boolean }>([
+      'dataset',
+      'cat',
+      added.manifestCid,
+      '--sealed',
+      '-o',
+      sealedOut,
+    ]);
+    expect(sealed.code).toBe(0);
+    expect(sealed.body).toMatchObject({ bytes: added.ciphertextBytes, sealed: true });
+    const ciphertext = await readFile(sealedOut);
+    expect(ciphertext.length).toBe(added.ciphertextBytes);
+    expect(ciphertext.toString('latin1')).toContain('\n-> mlkem768x25519 ');
+    const { decrypt, loadKeystore } = await import('@sealfold/crypto');
+    const owner = await loadKeystore(join(cli.home, 'keystore'));
+    expect(Buffer.from(decrypt(ciphertext, [owner.ageIdentity])).toString('utf8')).toBe(iris);
 
     const car = join(cli.root, 'iris.car');
     const exported = await cli.json<{ bytes: number }>(['dataset', 'export-car', added.ciphertextCid, '-o', car]);

@@ -2,7 +2,7 @@
 // (libs/dataset), sealed with age to the owner's key (libs/crypto), stored with its manifest (libs/storage) and
 // registered on chain (libs/chain) with open terms: 1000 wei, one day, unlimited ε.
 import type { SealfoldChain } from '@sealfold/chain';
-import { encrypt, type NativeIdentity } from '@sealfold/crypto';
+import { HybridIdentity, encrypt, type NativeIdentity } from '@sealfold/crypto';
 import { MANIFEST_FORMAT_VERSION, inspectCsv, serializeManifest, type DatasetSchema } from '@sealfold/dataset';
 import type { LocalData } from '@sealfold/fl';
 import { UNLIMITED_EPSILON_MILLI } from '../../../apps/silo/src/ledger.js';
@@ -57,7 +57,12 @@ export async function sealAndRegisterShard(o: SealShardOptions): Promise<{ datas
       schema: inspected.schema,
       rows: inspected.rows,
       classes: [...inspected.classes],
-      sealed: { format: 'age-v1', cid, bytes: ciphertext.length },
+      sealed: {
+        format: 'age-v1',
+        cid,
+        bytes: ciphertext.length,
+        recipientType: o.owner.identity instanceof HybridIdentity ? 'mlkem768x25519' : 'X25519',
+      },
       commitment: inspected.commitment,
       owner: o.owner.address,
       createdAt: new Date().toISOString(),

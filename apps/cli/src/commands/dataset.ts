@@ -71,7 +71,7 @@ function parseMinOwners(value: unknown): number {
 function addResultText(json: Record<string, unknown>): string {
   const lines = [
     `manifest   ${json.manifestCid}`,
-    `sealed     ${json.ciphertextCid} (${json.ciphertextBytes} bytes, age-v1)`,
+    `sealed     ${json.ciphertextCid} (${json.ciphertextBytes} bytes, age-v1 to ${json.recipientType === 'X25519' ? 'an X25519' : 'a hybrid post-quantum'} recipient)`,
     `rows       ${json.rows}   classes ${(json.classes as string[]).join(', ')}`,
     `commitment ${json.commitment}`,
   ];
@@ -157,6 +157,8 @@ async function add(
   }
   progress.finish();
   const sealed = { cid: sealedCid, bytes: sealedBytes };
+  // Recorded in the public manifest (formatVersion 2): which age recipient type sealed the data.
+  const recipientType = owner.identity instanceof crypto.HybridIdentity ? 'mlkem768x25519' : 'X25519';
 
   const manifest: Manifest = {
     formatVersion: ds.MANIFEST_FORMAT_VERSION,
@@ -165,7 +167,7 @@ async function add(
     schema: inspected.schema,
     rows: inspected.rows,
     classes: [...inspected.classes],
-    sealed: { format: 'age-v1', cid: sealed.cid, bytes: sealed.bytes },
+    sealed: { format: 'age-v1', cid: sealed.cid, bytes: sealed.bytes, recipientType },
     commitment: inspected.commitment,
     owner: owner.address,
     createdAt: new Date().toISOString(),
@@ -210,6 +212,7 @@ async function add(
     manifestCid,
     ciphertextCid: sealed.cid,
     ciphertextBytes: sealed.bytes,
+    recipientType,
     plaintextBytes: size,
     rows: inspected.rows,
     classes: inspected.classes,
@@ -291,6 +294,37 @@ async function verify(ctx: Context, env: NodeJS.ProcessEnv, args: string[]): Pro
   };
 }
 
+/**
+ * Writes a stream of bytes to `out` atomically: a temporary file beside it, fsync, rename; removed on any failure.
+ * `check` runs after the last byte, before the rename.
+ */
+async function writeFileAtomic(
+  out: string,
+  source: AsyncIterable<Uint8Array>,
+  mode: number,
+  check: (bytes: number) => void = () => undefined,
+): Promise<number> {
+  const tmp = join(dirname(out), `.${basename(out)}.${randomUUID()}.tmp`);
+  let bytes = 0;
+  try {
+    const handle = await openFile(tmp, 'wx', mode);
+    try {
+      for await (const chunk of source) {
+        await handle.write(chunk);
+        bytes += chunk.length;
+      }
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    check(bytes);
+    await rename(tmp, out);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+  return bytes;
+}
+
 async function cat(
   ctx: Context,
   env: NodeJS.ProcessEnv,
@@ -299,14 +333,28 @@ async function cat(
 ): Promise<CommandResult> {
   const manifestCid = args[0];
   const out = String(o.output);
-  const crypto = await import('@sealfold/crypto');
-  const owner = await loadOwner(ctx);
   const store = await openStore(ctx, env);
   const manifest = await readManifest(store, manifestCid);
   await assertHas(store, manifest.sealed.cid);
+  if (o.sealed === true) {
+    // The ciphertext exactly as stored (an age file: `age -d -i <identity>` opens it); no key needed.
+    const bytes = await writeFileAtomic(out, store.store.cat(manifest.sealed.cid), 0o644, (n) => {
+      if (n !== manifest.sealed.bytes)
+        throw new CliError(
+          'SIZE_MISMATCH',
+          `the stored ciphertext ${manifest.sealed.cid} has ${n} bytes, the manifest says ${manifest.sealed.bytes}`,
+        );
+    });
+    return {
+      json: { manifestCid, output: out, bytes, sealed: true, ciphertextCid: manifest.sealed.cid },
+      text: `wrote ${bytes} bytes of ciphertext (age-v1, as stored in ${manifest.sealed.cid}) to ${out}`,
+    };
+  }
+  const crypto = await import('@sealfold/crypto');
+  const owner = await loadOwner(ctx);
   // decryptToFile writes a temporary file next to `out` and renames it only after the final chunk authenticates.
   const { bytes } = await crypto.decryptToFile(store.store.cat(manifest.sealed.cid), [owner.identity], out);
-  return { json: { manifestCid, output: out, bytes }, text: `wrote ${bytes} bytes to ${out}` };
+  return { json: { manifestCid, output: out, bytes, sealed: false }, text: `wrote ${bytes} bytes to ${out}` };
 }
 
 async function exportCar(
@@ -319,23 +367,7 @@ async function exportCar(
   const out = String(o.output);
   const store = await openStore(ctx, env);
   await assertHas(store, cid);
-  const tmp = join(dirname(out), `.${basename(out)}.${randomUUID()}.tmp`);
-  let bytes = 0;
-  try {
-    const handle = await openFile(tmp, 'wx', 0o644);
-    try {
-      for await (const chunk of store.store.exportCar(cid)) {
-        await handle.write(chunk);
-        bytes += chunk.length;
-      }
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, out);
-  } finally {
-    await rm(tmp, { force: true });
-  }
+  const bytes = await writeFileAtomic(out, store.store.exportCar(cid), 0o644);
   return { json: { cid, output: out, bytes }, text: `wrote ${bytes} bytes (CAR v1, root ${cid}) to ${out}` };
 }
 
@@ -451,7 +483,8 @@ Invalid input (ragged rows, bad quoting, non-numeric values, empty file, missing
 mismatch) stops with the line and column and adds nothing: no manifest, no pinned blocks. A progress bar (bytes,
 MB/s, ETA) is drawn on stderr when it is a terminal.
 ${JSON_NOTE}
-  {"manifestCid", "ciphertextCid", "ciphertextBytes", "plaintextBytes", "rows", "classes": [..], "columns",
+  {"manifestCid", "ciphertextCid", "ciphertextBytes", "recipientType": "mlkem768x25519"|"X25519",
+   "plaintextBytes", "rows", "classes": [..], "columns",
    "commitment" (hex SHA-256), "owner", "datasetId"|null, "txHash"|null, "gasUsed"|null, "chainId"|null}`,
     )
     .action(runner.action((ctx, args, o) => add(ctx, env, args, o)));
@@ -474,10 +507,17 @@ ${JSON_NOTE}
     .action(runner.action((ctx, args) => verify(ctx, env, args)));
   dataset
     .command('cat')
-    .description('decrypt the sealed data to a file (written to a temporary file, renamed once fully authenticated)')
+    .description(
+      'decrypt the sealed data to a file (written to a temporary file, renamed once fully authenticated), or with ' +
+        '--sealed write the ciphertext exactly as stored',
+    )
     .argument('<manifestCid>', 'manifest CID')
-    .requiredOption('-o, --output <file>', 'plaintext output file (mode 0600)')
-    .addHelpText('after', `${JSON_NOTE}\n  {"manifestCid", "output", "bytes"}`)
+    .requiredOption('-o, --output <file>', 'output file (plaintext: mode 0600; --sealed: 0644)')
+    .option('--sealed', 'write the age ciphertext as stored, without decrypting (no keystore needed)')
+    .addHelpText(
+      'after',
+      `${JSON_NOTE}\n  {"manifestCid", "output", "bytes", "sealed": boolean, "ciphertextCid" (with --sealed)}`,
+    )
     .action(runner.action((ctx, args, o) => cat(ctx, env, args, o)));
   dataset
     .command('export-car')
