@@ -12,10 +12,10 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encryptChunks, X25519Identity } from '@sealfold/crypto';
+import { encryptChunks, HybridIdentity, X25519Identity } from '@sealfold/crypto';
 import { inspectCsv, inspectCsvTee } from '@sealfold/dataset';
 import { EmbeddedIpfsStore } from '@sealfold/storage';
-import { type Figure, figure, report, wantsJson } from './lib/report.js';
+import { type Figure, figure, median, report, wantsJson } from './lib/report.js';
 
 /** Resident memory once the libraries are loaded (ESM imports run first), before any data exists. */
 const rssAfterImports = process.memoryUsage().rss;
@@ -76,8 +76,21 @@ function* csv(): Generator<Uint8Array> {
 let csvBytes = 0;
 for (const c of csv()) csvBytes += c.length;
 
-const identity = X25519Identity.generate();
+// Sealed as `keys init` now seals: to a hybrid post-quantum recipient (C2SP age mlkem768x25519).
+const identity = HybridIdentity.generate();
 const recipients = [identity.recipient];
+const classic = [X25519Identity.generate().recipient];
+
+/** The same 64 MiB of plaintext for the hybrid-vs-X25519 comparison: the pool, repeated. */
+function* plaintext64(): Generator<Uint8Array> {
+  for (let sent = 0; sent < 64 * MIB; sent += MIB) yield pool.subarray(0, MIB);
+}
+/** Seconds to age-encrypt plaintext64() to `to`, discarding the ciphertext. */
+async function sealSeconds(to: typeof recipients | typeof classic): Promise<number> {
+  const t = performance.now();
+  for await (const _ of encryptChunks(plaintext64(), to)) void _;
+  return (performance.now() - t) / 1000;
+}
 const dir = mkdtempSync(join(tmpdir(), 'sealfold-bench-ingest-'));
 // Wall time, and the process's CPU time (user + system, all threads) over the same interval: on a shared, loaded
 // machine the CPU figure says what the code costs; the wall figure what this run got.
@@ -126,6 +139,16 @@ try {
   const encryptS = await seconds('encrypt', async () => {
     for await (const _ of encryptChunks(csv(), recipients)) void _;
   });
+  // Hybrid vs X25519 sealing of the same 64 MiB, interleaved (X25519 first, then hybrid, five times; one warm-up
+  // each), medians compared: the KEM runs once per file, so the ratio should be ~1.
+  await sealSeconds(classic);
+  await sealSeconds(recipients);
+  const sealX25519: number[] = [];
+  const sealHybrid: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    sealX25519.push(await sealSeconds(classic));
+    sealHybrid.push(await sealSeconds(recipients));
+  }
   const addStore = await EmbeddedIpfsStore.open(join(dir, 'add-only'));
   const addS = await seconds('add', () => addStore.add(csv()));
   await addStore.close();
@@ -146,7 +169,14 @@ try {
     figure('process max RSS (getrusage, whole run so far)', maxRssKb / 1000, 'MB', null),
     figure('RSS after imports (node, alias loader, libraries), before any data', rssAfterImports / MB, 'MB', null),
     figure('stage alone: parse + validate + commitment', mbps(inspectS), 'MB/s', sha),
-    figure('stage alone: age v1 encrypt', mbps(encryptS), 'MB/s', sha),
+    figure('stage alone: age v1 encrypt (hybrid recipient)', mbps(encryptS), 'MB/s', sha),
+    figure(
+      'seal 64 MiB: hybrid mlkem768x25519 time vs X25519 time (median of 5, interleaved)',
+      median(sealHybrid) * 1000,
+      'ms',
+      median(sealX25519) * 1000,
+      { op: '<=', of: 'ratio', value: 1.05 },
+    ),
     figure('stage alone: IPFS add (plaintext, embedded store)', mbps(addS), 'MB/s', sha),
     figure('sum of stage times as MB/s (serial estimate)', csvBytes / MB / (inspectS + encryptS + addS), 'MB/s', sha),
     figure('CPU time: end to end', mbps(cpu.e2e), 'MB/cpu-s', mbps(cpu.sha)),
