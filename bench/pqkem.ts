@@ -2,8 +2,10 @@
 // docs/ARCHITECTURE.md, "Post-quantum SecAgg+"). Measures the hybrid KEM age uses (X-Wing: ML-KEM-768 + X25519,
 // @noble/post-quantum) beside today's X25519 on node:crypto, and prices the design at n = 100 (k = 15: 14 neighbours):
 //   today, per client per round: 2 X25519 key pairs + 2 ECDH per neighbour (channel key, mask key)
-//   design, per client per round: 2 X-Wing key pairs + per neighbour, for each of the two keys, one encapsulation
-//     (the lower id, to the higher id's key, its ciphertext riding in the ShareKeys message) or one decapsulation.
+//   design, per client per round: 2 X-Wing key pairs; share channel: one encapsulation to each neighbour (its ciphertext
+//     rides with the share bundle in ShareKeys) and one decapsulation from each; mask key: per pair the lower id
+//     encapsulates to the higher id's key (ciphertext in ShareKeys), the higher decapsulates before MaskedInput —
+//     on average half a pair's worth each: 1.5 (k − 1) encapsulations and 1.5 (k − 1) decapsulations per client.
 // Bytes: each X-Wing public key is 1216 B (vs 32) and each ciphertext 1120 B.
 import { ml_kem768_x25519 as xwing } from '@noble/post-quantum/hybrid.js';
 import { x25519 } from '@sealfold/crypto';
@@ -47,13 +49,12 @@ const decapsMs = per(
 );
 
 const todayMs = 2 * x25519KeygenMs + 2 * neighbours * x25519EcdhMs;
-// Per client, half of its neighbours are higher ids (it encapsulates to them), half lower (it decapsulates).
-const designMs = 2 * keygenMs + neighbours * (encapsMs + decapsMs);
+const designMs = 2 * keygenMs + 1.5 * neighbours * (encapsMs + decapsMs);
 const sentBytesToday = 2 * 32;
-const sentBytesDesign = 2 * xwing.lengths.publicKey! + (neighbours / 2) * 2 * xwing.lengths.cipherText!;
-// Dropout recovery at 10%: the server rebuilds each dropped client's two KEM seeds from t shares and redoes that
-// client's side of every pair (one encapsulation or decapsulation per neighbour and key).
-const serverRecoveryMs = 0.1 * N * 2 * neighbours * ((encapsMs + decapsMs) / 2);
+const sentBytesDesign = 2 * xwing.lengths.publicKey! + 1.5 * neighbours * xwing.lengths.cipherText!;
+// Dropout recovery at 10%: the server rebuilds each dropped client's mask-key seed from t shares and redoes that
+// client's side of each pair's mask key (a decapsulation, or a re-encapsulation with coins derived from the seed).
+const serverRecoveryMs = 0.1 * N * neighbours * ((encapsMs + decapsMs) / 2);
 
 const figures: Figure[] = [
   figure('X-Wing keygen (ML-KEM-768 + X25519, noble)', keygenMs, 'ms', x25519KeygenMs),
