@@ -24,7 +24,12 @@ const datasetSchema = {
     label: { type: 'string', nullable: true },
     classes: { type: 'array', nullable: true, items: { type: 'string' } },
     rows: { type: 'integer', nullable: true },
-    manifest: { type: 'object', nullable: true, description: 'the validated manifest (libs/dataset, formatVersion 1)' },
+    manifest: {
+      type: 'object',
+      nullable: true,
+      description:
+        'the validated manifest (libs/dataset, formatVersion 1 or 2; 2 records the age recipient type that sealed the data)',
+    },
     blockNumber: { type: 'integer' },
   },
 };

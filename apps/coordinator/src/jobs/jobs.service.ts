@@ -5,7 +5,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { SignatureError, hashJobRequest, verifyJobRequest } from '@sealfold/chain';
 import { jobCancelMessage, jobRequestJsonSchema, jobRequestToJson } from '@sealfold/protocol';
-import { X25519Recipient } from '@sealfold/crypto';
+import { parseRecipient } from '@sealfold/crypto';
 import { modelSpecHash } from '@sealfold/fl';
 import { getAddress, verifyMessage } from 'ethers';
 import { z } from 'zod';
@@ -101,10 +101,10 @@ export class JobsService {
         'MODEL_SPEC_MISMATCH',
         `modelSpec hashes to ${specHash}, the request names ${request.modelSpecHash}`,
       );
-    // The schema accepts hybrid age1pq1… recipients too (signed requests stay valid once the model can be sealed to
-    // them); until then a request the coordinator could never deliver is refused now, not after training.
+    // The model is sealed to this recipient after the last round (X25519 or hybrid post-quantum): a recipient that
+    // does not parse (a bad checksum, a key of another length) is refused now, not after training.
     try {
-      X25519Recipient.parse(request.recipient);
+      parseRecipient(request.recipient);
     } catch (error) {
       throw new ApiError(
         400,
