@@ -1,11 +1,18 @@
 import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
 import {
+  RDP_ORDERS,
+  dpSgdSchedule,
   epsilonFromRdp,
   exactGaussianEpsilon,
   gaussianEpsilon,
   gaussianRdp,
   noiseMultiplierFor,
   rdpToEpsilon,
+  recordLevelEpsilon,
+  recordLevelNoiseMultiplier,
+  sampledGaussianEpsilon,
+  sampledGaussianRdp,
 } from './accountant.js';
 
 describe('Rényi-DP accountant', () => {
@@ -94,5 +101,128 @@ describe('Rényi-DP accountant', () => {
     }
     expect(noiseMultiplierFor({ targetEpsilon: 1, rounds: 1, delta: 1e-6 })).toBeCloseTo(4.530877117, 5);
     expect(() => noiseMultiplierFor({ targetEpsilon: 0, rounds: 1, delta: 1e-5 })).toThrow('targetEpsilon');
+  });
+});
+
+describe('sampled-Gaussian RDP accountant (record level, Mironov, Talwar & Zhang 2019 §3)', () => {
+  it('matches TF Privacy rdp_accountant_test: compute_rdp(q=0.1, σ=2, steps=10, α=5) = 0.07737', () => {
+    expect(10 * sampledGaussianRdp(0.1, 2, 5)).toBeCloseTo(0.07737, 5);
+  });
+
+  it('matches TF Privacy / dp_accounting: q=0.01, σ=2.5, 50 steps at α = 1.5, 2.5, 5, 50, 100, ∞', () => {
+    // tensorflow/privacy rdp_accountant_test.py test_compute_rdp_sequence: [0.00065, 0.001085, 0.00218075, 0.023846,
+    // 167.416307, inf] to 1e-5; google/differential-privacy rdp_privacy_accountant_test.py
+    // test_compute_rdp_poisson_sampled_gaussian gives 1.08548710e-3, 2.18075656e-3, 2.38460375e-2, 1.67416308e2 to
+    // rtol 1e-4 (its α = 1.5 value, 6.7058e-4, is a looser upper bound: numerical integration of A_α gives 6.50071e-4).
+    const rdp = (a: number): number => 50 * sampledGaussianRdp(0.01, 2.5, a);
+    expect(Math.abs(rdp(1.5) - 0.00065)).toBeLessThan(1e-5);
+    expect(rdp(1.5)).toBeCloseTo(6.50071e-4, 8);
+    for (const [a, want] of [
+      [2.5, 1.0854871e-3],
+      [5, 2.18075656e-3],
+      [50, 2.38460375e-2],
+      [100, 1.67416308e2],
+    ])
+      expect(Math.abs(rdp(a) - want) / want).toBeLessThan(1e-4);
+    expect(rdp(Infinity)).toBe(Infinity);
+  });
+
+  it('matches Abadi et al. 2016 §3.1: q = 0.01, σ = 4, T = 10000, δ = 1e-5 → ε ≈ 1.26 (moments accountant)', () => {
+    // The moments accountant is RDP at integer orders with Mironov's conversion.
+    const orders = Array.from({ length: 63 }, (_, i) => i + 2);
+    const { epsilon } = sampledGaussianEpsilon({
+      sampleRate: 0.01,
+      noiseMultiplier: 4,
+      steps: 10000,
+      delta: 1e-5,
+      orders,
+      conversion: 'mironov',
+    });
+    expect(epsilon).toBeCloseTo(1.26, 2);
+    // The improved conversion over denser orders is tighter.
+    expect(
+      sampledGaussianEpsilon({ sampleRate: 0.01, noiseMultiplier: 4, steps: 10000, delta: 1e-5 }).epsilon,
+    ).toBeLessThan(epsilon);
+  });
+
+  it('q = 1 is the plain Gaussian at every order, and its ε matches the continuous-order optimum', () => {
+    fc.assert(
+      fc.property(fc.double({ min: 0.3, max: 50, noNaN: true }), fc.constantFrom(...RDP_ORDERS), (sigma, a) => {
+        expect(sampledGaussianRdp(1, sigma, a)).toBe(gaussianRdp(sigma, a));
+      }),
+    );
+    const discrete = sampledGaussianEpsilon({ sampleRate: 1, noiseMultiplier: 3, steps: 10, delta: 1e-5 }).epsilon;
+    const continuous = gaussianEpsilon({ noiseMultiplier: 3, rounds: 10, delta: 1e-5 }).epsilon;
+    expect(discrete).toBeGreaterThanOrEqual(continuous);
+    expect(discrete).toBeLessThan(continuous * 1.001);
+  });
+
+  it('subsampling amplifies: the sampled RDP is at most the plain Gaussian RDP and grows with q', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0.5, max: 20, noNaN: true }),
+        fc.double({ min: 1e-4, max: 0.99, noNaN: true }),
+        fc.constantFrom(1.5, 2, 3.7, 8, 32),
+        (sigma, q, a) => {
+          const r = sampledGaussianRdp(q, sigma, a);
+          expect(r).toBeLessThanOrEqual(gaussianRdp(sigma, a) * (1 + 1e-9));
+          expect(sampledGaussianRdp(Math.min(1, q * 1.5), sigma, a)).toBeGreaterThanOrEqual(r * (1 - 1e-9));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('ε is monotone: non-decreasing in steps, non-increasing in σ', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0.8, max: 10, noNaN: true }),
+        fc.double({ min: 0.001, max: 0.5, noNaN: true }),
+        fc.integer({ min: 1, max: 5000 }),
+        (sigma, q, steps) => {
+          const e = (s: number, t: number): number =>
+            sampledGaussianEpsilon({ sampleRate: q, noiseMultiplier: s, steps: t, delta: 1e-5 }).epsilon;
+          const base = e(sigma, steps);
+          expect(e(sigma, steps + 1 + (steps >> 1))).toBeGreaterThanOrEqual(base);
+          expect(e(sigma * 1.2, steps)).toBeLessThanOrEqual(base);
+        },
+      ),
+      { numRuns: 15 },
+    );
+    expect(sampledGaussianEpsilon({ sampleRate: 0.1, noiseMultiplier: 1, steps: 0, delta: 1e-5 }).epsilon).toBe(0);
+  });
+
+  it('the schedule composes steps × local epochs × rounds with q = batch/rows', () => {
+    expect(dpSgdSchedule({ rows: 180, batchSize: 32, localEpochs: 2, rounds: 15 })).toEqual({
+      sampleRate: 32 / 180,
+      stepsPerEpoch: 6,
+      steps: 180,
+    });
+    expect(dpSgdSchedule({ rows: 10, batchSize: 32, localEpochs: 1, rounds: 1 }).sampleRate).toBe(1);
+  });
+
+  it('refuses δ ≥ 1/rows (a δ that large allows releasing a row outright)', () => {
+    expect(() =>
+      recordLevelEpsilon({ noiseMultiplier: 1, delta: 1e-2, rows: 200, batchSize: 32, localEpochs: 1, rounds: 1 }),
+    ).toThrow('delta must be below 1/rows');
+  });
+
+  it('calibration: the proposed σ meets the target ε and is the smallest that does (to 1e-4)', () => {
+    for (const target of [8, 2, 0.5]) {
+      const p = { delta: 1e-5, rows: 1800, batchSize: 32, localEpochs: 2, rounds: 15 };
+      const sigma = recordLevelNoiseMultiplier({ targetEpsilon: target, ...p });
+      expect(recordLevelEpsilon({ ...p, noiseMultiplier: sigma })).toBeLessThanOrEqual(target);
+      expect(recordLevelEpsilon({ ...p, noiseMultiplier: sigma * (1 - 2e-4) })).toBeGreaterThan(target);
+    }
+    expect(() =>
+      recordLevelNoiseMultiplier({
+        targetEpsilon: 0,
+        delta: 1e-5,
+        rows: 100,
+        batchSize: 10,
+        localEpochs: 1,
+        rounds: 1,
+      }),
+    ).toThrow('targetEpsilon');
   });
 });

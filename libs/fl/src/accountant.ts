@@ -1,5 +1,7 @@
-// Rényi-DP accounting for the Gaussian mechanism with full participation (every owner contributes every round).
-import { assertArg } from './errors.js';
+// Rényi-DP accounting for the Gaussian mechanism: full participation (owner level, every owner every round) and the
+// Poisson-subsampled Gaussian of DP-SGD (record level, Mironov, Talwar & Zhang 2019, "Rényi Differential Privacy of
+// the Sampled Gaussian Mechanism", §3).
+import { FlError, assertArg } from './errors.js';
 
 /** ε_RDP(α) of one Gaussian mechanism with noise multiplier σ (Mironov 2017, "Rényi Differential Privacy", Cor. 3). */
 export function gaussianRdp(noiseMultiplier: number, order: number): number {
@@ -121,6 +123,216 @@ function erfc(x: number): number {
                           (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
     );
   return x >= 0 ? r : 2 - r;
+}
+
+/**
+ * log erfc(x), from the same Chebyshev fit as `erfc` but kept in log space, so that it stays finite where erfc(x)
+ * underflows (x ≳ 27): log erfc(z) = log t − z² + P(t) for z ≥ 0.
+ */
+function logErfc(x: number): number {
+  if (x < 0) return Math.log(erfc(x));
+  const t = 1 / (1 + 0.5 * x);
+  const p =
+    -1.26551223 +
+    t *
+      (1.00002368 +
+        t *
+          (0.37409196 +
+            t *
+              (0.09678418 +
+                t *
+                  (-0.18628806 +
+                    t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+  return Math.log(t) - x * x + p;
+}
+
+/** log(e^a + e^b) without overflow. */
+function logAdd(a: number, b: number): number {
+  const m = Math.max(a, b);
+  if (m === -Infinity) return -Infinity;
+  return m + Math.log(Math.exp(a - m) + Math.exp(b - m));
+}
+
+/** log(e^a − e^b) for a ≥ b. */
+function logSub(a: number, b: number): number {
+  if (b === -Infinity) return a;
+  if (a <= b) return -Infinity; // rounding: the difference is zero to working precision
+  return a + Math.log1p(-Math.exp(b - a));
+}
+
+/**
+ * log A_α of the sampled Gaussian mechanism for an integer order α (Mironov, Talwar & Zhang 2019, §3.3, eq. for
+ * integer α): A_α = Σ_{k=0}^{α} C(α,k)·(1−q)^{α−k}·q^k·exp((k²−k)/(2σ²)).
+ */
+function logAInt(q: number, sigma: number, alpha: number): number {
+  let logA = -Infinity;
+  let logBinom = 0; // log C(α, 0)
+  for (let k = 0; k <= alpha; k++) {
+    if (k > 0) logBinom += Math.log(alpha - k + 1) - Math.log(k);
+    const term = logBinom + k * Math.log(q) + (alpha - k) * Math.log1p(-q) + (k * k - k) / (2 * sigma * sigma);
+    logA = logAdd(logA, term);
+  }
+  return logA;
+}
+
+/**
+ * log A_α for a fractional order α (Mironov, Talwar & Zhang 2019, §3.3, the two series A_α = A_α,0 + A_α,1 split
+ * at z₀ = σ²·log(1/q − 1) + 1/2; the generalised binomial coefficients alternate in sign past ⌊α⌋, hence the
+ * signed log-space sums). Summed past i = α until both new terms fall below e^−30, as Opacus and dp_accounting do.
+ */
+function logAFrac(q: number, sigma: number, alpha: number): number {
+  let logA0 = -Infinity;
+  let logA1 = -Infinity;
+  const z0 = sigma * sigma * Math.log(1 / q - 1) + 0.5;
+  let coef = 1; // generalised binomial C(α, i), built incrementally
+  for (let i = 0; i < 100000; i++) {
+    if (i > 0) coef *= (alpha - i + 1) / i;
+    const logCoef = Math.log(Math.abs(coef));
+    const j = alpha - i;
+    const logT0 = logCoef + i * Math.log(q) + j * Math.log1p(-q);
+    const logT1 = logCoef + j * Math.log(q) + i * Math.log1p(-q);
+    const logE0 = Math.log(0.5) + logErfc((i - z0) / (Math.SQRT2 * sigma));
+    const logE1 = Math.log(0.5) + logErfc((z0 - j) / (Math.SQRT2 * sigma));
+    const logS0 = logT0 + (i * i - i) / (2 * sigma * sigma) + logE0;
+    const logS1 = logT1 + (j * j - j) / (2 * sigma * sigma) + logE1;
+    if (coef > 0) {
+      logA0 = logAdd(logA0, logS0);
+      logA1 = logAdd(logA1, logS1);
+    } else {
+      logA0 = logSub(logA0, logS0);
+      logA1 = logSub(logA1, logS1);
+    }
+    if (i > alpha && Math.max(logS0, logS1) < -30) return logAdd(logA0, logA1);
+  }
+  throw new FlError(
+    'INVALID_ARGUMENT',
+    `sampled-Gaussian RDP series did not converge (q=${q}, σ=${sigma}, α=${alpha})`,
+  );
+}
+
+/**
+ * ε_RDP(α) of one step of the Poisson-subsampled Gaussian mechanism: each record enters the batch independently with
+ * probability q, the sum of clipped contributions (sensitivity 1 after dividing by C) gets N(0, σ²). Add-or-remove-one
+ * adjacency. ε_RDP(α) = log(A_α)/(α−1) (Mironov, Talwar & Zhang 2019, §3, Thm. 4 with §3.3's computation); q = 1 is
+ * the plain Gaussian α/(2σ²); α = ∞ gives ∞ for q > 0.
+ */
+export function sampledGaussianRdp(sampleRate: number, noiseMultiplier: number, order: number): number {
+  assertArg(Number.isFinite(sampleRate) && sampleRate >= 0 && sampleRate <= 1, 'sampleRate must be in [0, 1]');
+  assertArg(Number.isFinite(noiseMultiplier) && noiseMultiplier > 0, 'noiseMultiplier must be > 0');
+  assertArg(order > 1, 'order must be > 1');
+  if (sampleRate === 0) return 0;
+  if (sampleRate === 1) return order === Infinity ? Infinity : gaussianRdp(noiseMultiplier, order);
+  if (order === Infinity) return Infinity;
+  const logA = Number.isInteger(order)
+    ? logAInt(sampleRate, noiseMultiplier, order)
+    : logAFrac(sampleRate, noiseMultiplier, order);
+  return Math.max(0, logA / (order - 1));
+}
+
+/**
+ * RDP orders the record-level accountant minimises over (Opacus's defaults, 1.1…10.9 in steps of 0.1 and 12…63,
+ * plus dp_accounting's 128, 256, 512 for tiny ε).
+ */
+export const RDP_ORDERS: readonly number[] = [
+  ...Array.from({ length: 99 }, (_, i) => Math.round(10 * (1 + (i + 1) / 10)) / 10),
+  ...Array.from({ length: 52 }, (_, i) => 12 + i),
+  128,
+  256,
+  512,
+];
+
+/**
+ * (ε, δ) of `steps` compositions of the Poisson-subsampled Gaussian (DP-SGD, Abadi et al. 2016, with the RDP
+ * analysis of Mironov, Talwar & Zhang 2019): ε_RDP composes additively over steps (Mironov 2017, Prop. 1), then the
+ * conversion is minimised over `orders`.
+ */
+export function sampledGaussianEpsilon(params: {
+  sampleRate: number;
+  noiseMultiplier: number;
+  steps: number;
+  delta: number;
+  orders?: readonly number[];
+  conversion?: RdpConversion;
+}): { epsilon: number; order: number } {
+  const { sampleRate, noiseMultiplier, steps, delta } = params;
+  assertArg(Number.isInteger(steps) && steps >= 0, 'steps must be a non-negative integer');
+  assertArg(delta > 0 && delta < 1, 'delta must be in (0, 1)');
+  if (steps === 0 || sampleRate === 0) return { epsilon: 0, order: Infinity };
+  const orders = params.orders ?? RDP_ORDERS;
+  const rdp = orders.map((a) => steps * sampledGaussianRdp(sampleRate, noiseMultiplier, a));
+  const finite = orders.flatMap((a, i) => (Number.isFinite(rdp[i]) ? [i] : []));
+  assertArg(finite.length > 0, 'no finite RDP order');
+  return epsilonFromRdp(
+    finite.map((i) => orders[i]),
+    finite.map((i) => rdp[i]),
+    delta,
+    params.conversion,
+  );
+}
+
+/**
+ * The record-level DP-SGD schedule of one silo for one job: Poisson sampling with rate q = batchSize/rows (expected
+ * batch = batchSize), ⌈rows/batchSize⌉ steps per local epoch, composed over localEpochs × rounds.
+ */
+export function dpSgdSchedule(params: { rows: number; batchSize: number; localEpochs: number; rounds: number }): {
+  sampleRate: number;
+  stepsPerEpoch: number;
+  steps: number;
+} {
+  const { rows, batchSize, localEpochs, rounds } = params;
+  assertArg(Number.isInteger(rows) && rows >= 1, 'rows must be a positive integer');
+  assertArg(Number.isInteger(batchSize) && batchSize >= 1, 'batchSize must be a positive integer');
+  assertArg(Number.isInteger(localEpochs) && localEpochs >= 1, 'localEpochs must be a positive integer');
+  assertArg(Number.isInteger(rounds) && rounds >= 0, 'rounds must be a non-negative integer');
+  const sampleRate = Math.min(1, batchSize / rows);
+  const stepsPerEpoch = Math.ceil(rows / batchSize);
+  return { sampleRate, stepsPerEpoch, steps: stepsPerEpoch * localEpochs * rounds };
+}
+
+/** Record-level ε of a silo after `rounds` rounds of DP-SGD at noise multiplier σ (δ must be < 1/rows). */
+export function recordLevelEpsilon(params: {
+  noiseMultiplier: number;
+  delta: number;
+  rows: number;
+  batchSize: number;
+  localEpochs: number;
+  rounds: number;
+}): number {
+  assertArg(params.delta < 1 / params.rows, `delta must be below 1/rows = ${1 / params.rows}`);
+  const { sampleRate, steps } = dpSgdSchedule(params);
+  return sampledGaussianEpsilon({ sampleRate, noiseMultiplier: params.noiseMultiplier, steps, delta: params.delta })
+    .epsilon;
+}
+
+/**
+ * The smallest noise multiplier σ (to 1e-4 relative) whose record-level ε over the whole job is ≤ targetEpsilon:
+ * bisection on `recordLevelEpsilon`, which decreases in σ.
+ */
+export function recordLevelNoiseMultiplier(params: {
+  targetEpsilon: number;
+  delta: number;
+  rows: number;
+  batchSize: number;
+  localEpochs: number;
+  rounds: number;
+}): number {
+  const { targetEpsilon } = params;
+  assertArg(Number.isFinite(targetEpsilon) && targetEpsilon > 0, 'targetEpsilon must be > 0');
+  assertArg(Number.isInteger(params.rounds) && params.rounds >= 1, 'rounds must be a positive integer');
+  const eps = (s: number): number => recordLevelEpsilon({ ...params, noiseMultiplier: s });
+  let lo = 0.05;
+  let hi = 1;
+  while (eps(hi) > targetEpsilon) {
+    hi *= 2;
+    assertArg(hi < 1e5, 'target epsilon is unreachably small');
+  }
+  if (eps(lo) <= targetEpsilon) return lo;
+  for (let i = 0; i < 60 && hi - lo > 1e-4 * hi; i++) {
+    const mid = (lo + hi) / 2;
+    if (eps(mid) > targetEpsilon) lo = mid;
+    else hi = mid;
+  }
+  return hi;
 }
 
 /**

@@ -48,13 +48,19 @@ export {
 } from './strategy.js';
 export { addGaussianNoise, clipL2, l2Norm, noiseShareStd, privatizeUpdate } from './dp.js';
 export {
+  RDP_ORDERS,
   type RdpConversion,
+  dpSgdSchedule,
   epsilonFromRdp,
   exactGaussianEpsilon,
   gaussianEpsilon,
   gaussianRdp,
   noiseMultiplierFor,
   rdpToEpsilon,
+  recordLevelEpsilon,
+  recordLevelNoiseMultiplier,
+  sampledGaussianEpsilon,
+  sampledGaussianRdp,
 } from './accountant.js';
 export { CryptoUniform, GaussianSampler, SeededRng, type UniformSource } from './rng.js';
 export { EVAL_LOSS_CAP, EVAL_VECTOR_CLIP, evalFromSum, evalVector } from './secure-eval.js';
