@@ -47,6 +47,7 @@ export {
   weightedSum,
 } from './strategy.js';
 export { addGaussianNoise, clipL2, l2Norm, noiseShareStd, privatizeUpdate } from './dp.js';
+export { type RecordDpOptions, clippedGradientSum, poissonSample, supportsNormTrick } from './dp-sgd.js';
 export {
   RDP_ORDERS,
   type RdpConversion,

@@ -4,8 +4,16 @@ import type * as tfl from '@tensorflow/tfjs-layers';
 import { withBackendFor } from './backend.js';
 import { type LocalData, validateLocalData } from './data.js';
 import { FlError, assertArg } from './errors.js';
+import { perSampleLoss } from './loss.js';
 import { type BuiltModel, buildModel, flattenWeights } from './model.js';
-import { SeededRng, permutation } from './rng.js';
+import {
+  type RecordDpOptions,
+  assertRecordDpModel,
+  clippedGradientSum,
+  gaussianNoise,
+  poissonSample,
+} from './dp-sgd.js';
+import { CryptoUniform, GaussianSampler, SeededRng, permutation } from './rng.js';
 import { type ModelSpec, outputsProbabilities, parseModelSpec } from './spec.js';
 
 export type OptimizerName = 'sgd' | 'adam';
@@ -22,6 +30,12 @@ export interface TrainLocalOptions {
   readonly fedProxMu?: number;
   /** Seeds the per-epoch shuffle and dropout masks. */
   readonly seed: number | string;
+  /**
+   * Record-level DP: DP-SGD with Poisson sampling at q = batchSize/rows, ⌈rows/batchSize⌉ steps per epoch,
+   * per-example clipping to C and N(0, σ²C²) on each step's clipped sum (see dp-sgd.ts); `recordLevelEpsilon`
+   * accounts for exactly this schedule.
+   */
+  readonly dp?: RecordDpOptions;
 }
 
 export interface TrainLocalResult {
@@ -35,15 +49,9 @@ export interface TrainLocalResult {
     readonly backend: string;
     readonly seconds: number;
     readonly samplesPerSecond: number;
+    /** DP-SGD only: steps taken, sampling rate, and the fraction of sampled examples whose gradient was clipped. */
+    readonly dp?: { readonly steps: number; readonly sampleRate: number; readonly clippedFraction: number };
   };
-}
-
-const EPS = 1e-7;
-
-/** Per-sample cross-entropy, shape [batch]. `y` is one-hot. */
-function perSampleLoss(out: tf.Tensor, y: tf.Tensor, probabilities: boolean): tf.Tensor1D {
-  const logP = probabilities ? tf.log(tf.clipByValue(out, EPS, 1 - EPS)) : tf.logSoftmax(out);
-  return tf.neg(tf.sum(tf.mul(y, logP), -1)) as tf.Tensor1D;
 }
 
 function checkShapes(spec: ModelSpec, outputSize: number, data: LocalData): number {
@@ -97,9 +105,23 @@ export async function trainLocal(options: TrainLocalOptions): Promise<TrainLocal
   if (!(global instanceof Float32Array) || global.length !== layout.totalSize)
     throw new FlError('WEIGHTS_MISMATCH', `globalWeights must be a Float32Array of ${layout.totalSize}`);
 
+  const dp = options.dp;
+  if (dp) {
+    assertArg(Number.isFinite(dp.noiseMultiplier) && dp.noiseMultiplier >= 0, 'dp.noiseMultiplier must be ≥ 0');
+    assertArg(Number.isFinite(dp.clipNorm) && dp.clipNorm > 0, 'dp.clipNorm must be > 0');
+  }
+
   return withBackendFor(spec, async (backend) => {
     const started = performance.now();
     const built = buildModel(spec, { weights: global });
+    if (dp) {
+      try {
+        assertRecordDpModel(built);
+      } catch (e) {
+        built.model.dispose();
+        throw e;
+      }
+    }
     const optimizer: tf.Optimizer =
       options.optimizer === 'sgd' ? tf.train.sgd(learningRate) : tf.train.adam(learningRate);
     const trainableIdx = layout.entries.flatMap((e, k) => (e.trainable ? [k] : []));
@@ -115,8 +137,59 @@ export async function trainLocal(options: TrainLocalOptions): Promise<TrainLocal
     const probabilities = outputsProbabilities(spec);
     const rng = new SeededRng(seed, 'sealfold/fl/train');
     const epochLosses: number[] = [];
+    const dpStats = { steps: 0, sampled: 0, clipped: 0 };
     try {
-      for (let epoch = 0; epoch < epochs; epoch++) {
+      if (dp) {
+        // DP-SGD (Abadi et al. 2016, Alg. 1): Poisson lots of expected size L = qN, clipped per-example sum plus
+        // N(0, σ²C²), divided by L. Sampling and noise draw from node:crypto unless a test seeds them.
+        const uniform = dp.seed === undefined ? new CryptoUniform() : new SeededRng(dp.seed, 'sealfold/fl/dp-sgd');
+        const sampler = new GaussianSampler(uniform);
+        const sampleRate = Math.min(1, batchSize / n);
+        const expectedBatch = sampleRate * n;
+        const stepsPerEpoch = Math.ceil(n / batchSize);
+        const std = dp.noiseMultiplier * dp.clipNorm;
+        for (let epoch = 0; epoch < epochs; epoch++) {
+          let lossSum = 0;
+          let seen = 0;
+          for (let step = 0; step < stepsPerEpoch; step++) {
+            const lot = poissonSample(n, sampleRate, uniform);
+            for (const l of dropouts) (l as unknown as { seed?: number }).seed = rng.nextUint32();
+            const noise = trainable.map((w) => gaussianNoise(w.size, std, sampler));
+            const [lossT, clippedT] = tf.tidy(() => {
+              let grads: tf.Tensor[];
+              let lossT: tf.Scalar = tf.scalar(0);
+              let clippedT: tf.Scalar = tf.scalar(0);
+              if (lot.length > 0) {
+                const { x, y } = batchTensors(spec, options.data, lot, 0, lot.length);
+                const r = clippedGradientSum(built, trainable, x, y, dp.clipNorm, probabilities);
+                grads = r.grads;
+                lossT = r.lossSum;
+                clippedT = tf.sum(tf.cast(tf.greater(r.norms, dp.clipNorm), 'float32'));
+              } else grads = trainable.map((w) => tf.zerosLike(w));
+              const named = grads.map((g, k) => {
+                let step = tf.div(tf.add(g, tf.tensor(noise[k], g.shape, 'float32')), expectedBatch);
+                // The proximal term is data-independent: added after privatisation, it costs no privacy.
+                if (mu > 0) step = tf.add(step, tf.mul(mu, tf.sub(trainable[k], anchors[k])));
+                return { name: trainable[k].name, tensor: step };
+              });
+              optimizer.applyGradients(named);
+              return [lossT, clippedT];
+            });
+            const batchLoss = lossT.dataSync()[0];
+            dpStats.clipped += clippedT.dataSync()[0];
+            lossT.dispose();
+            clippedT.dispose();
+            if (!Number.isFinite(batchLoss))
+              throw new FlError('INVALID_ARGUMENT', 'training diverged (non-finite loss)');
+            lossSum += batchLoss;
+            seen += lot.length;
+            dpStats.steps++;
+            dpStats.sampled += lot.length;
+          }
+          epochLosses.push(seen > 0 ? lossSum / seen : NaN);
+        }
+      }
+      for (let epoch = 0; epoch < (dp ? 0 : epochs); epoch++) {
         const order = permutation(n, rng);
         let lossSum = 0;
         for (let start = 0; start < n; start += batchSize) {
@@ -153,7 +226,21 @@ export async function trainLocal(options: TrainLocalOptions): Promise<TrainLocal
         update,
         numSamples: n,
         loss: epochLosses[epochLosses.length - 1],
-        metrics: { epochLosses, backend, seconds, samplesPerSecond: (n * epochs) / seconds },
+        metrics: {
+          epochLosses,
+          backend,
+          seconds,
+          samplesPerSecond: (n * epochs) / seconds,
+          ...(dp
+            ? {
+                dp: {
+                  steps: dpStats.steps,
+                  sampleRate: Math.min(1, batchSize / n),
+                  clippedFraction: dpStats.sampled ? dpStats.clipped / dpStats.sampled : 0,
+                },
+              }
+            : {}),
+        },
       };
     } finally {
       for (const a of anchors) a.dispose();
