@@ -1,4 +1,5 @@
-// `npm run bench -- fl [--json] [--silos N] [--rounds R] [--local-epochs E] [--per-digit K] [--epsilon ε] [--clip C]`
+// `npm run bench -- fl [--json] [--silos N] [--rounds R] [--local-epochs E] [--per-digit K] [--epsilon ε] [--clip C]
+//   [--dp-per-digit K]`
 // Federated simulation: N silos × R rounds in one process on MNIST digits (the `mnist` package) split across owners
 // IID and non-IID (two label shards per silo, McMahan et al. 2017 §3). Each silo is the real apps/silo job runner
 // (bench/lib/fl-harness.ts): its shard sealed with age into an embedded IPFS store and registered on an embedded
@@ -6,6 +7,10 @@
 // `runner.trainRound`, SecAgg+ clients fed by it, FedAvg, federated evaluation through `runner.evaluate`. Runs:
 // plain sum, SecAgg+, non-IID + SecAgg+, owner-level DP + SecAgg+. Beside them: centralised training of the same
 // model on the pooled training splits for the same number of passes. Prints accuracy per round and time per round.
+// Record-level DP (DP-SGD inside each silo, ε per dataset from the sampled-Gaussian accountant) runs as a libs/fl
+// simulation — trainLocal per silo, FedAvg of the updates, no SecAgg+ — on K digits per class (default 600, so each
+// silo holds 600 rows), beside non-private FedAvg of the same model, rounds and data; the silo runner does not yet
+// train record-level DP (issue 14, step e).
 import { pathToFileURL } from 'node:url';
 import {
   type LocalData,
@@ -16,6 +21,8 @@ import {
   initBackend,
   initialWeights,
   noiseMultiplierFor,
+  recordLevelEpsilon,
+  recordLevelNoiseMultiplier,
   selectSamples,
   trainLocal,
   SeededRng,
@@ -93,6 +100,64 @@ export async function centralised(
   return { accuracy, samplesPerSecond: sps };
 }
 
+/** DP-SGD settings for the record-level runs: larger lots and step size suit clipped, noised gradients. */
+export const DP_TRAIN = { epochs: TRAIN.epochs, batchSize: 64, optimizer: 'sgd' as const, learningRate: 0.5 };
+
+/**
+ * FedAvg over `shards` with libs/fl only (equal weights, every silo every round), optionally with record-level DP:
+ * each silo runs DP-SGD at σ, C. Returns test accuracy per round and the mean local-training time per silo-round.
+ */
+export async function simulateFedAvg(
+  shards: readonly LocalData[],
+  test: LocalData,
+  rounds: number,
+  training: typeof TRAIN | typeof DP_TRAIN,
+  dp?: { noiseMultiplier: number; clipNorm: number },
+): Promise<{ accuracy: number[]; trainMs: number }> {
+  let w = initialWeights(SPEC, 1);
+  const accuracy: number[] = [];
+  let trainMs = 0;
+  for (let r = 1; r <= rounds; r++) {
+    const mean = new Float32Array(w.length);
+    for (const [i, data] of shards.entries()) {
+      const t = performance.now();
+      const res = await trainLocal({ modelSpec: SPEC, globalWeights: w, data, seed: `sim/${r}/${i}`, ...training, dp });
+      trainMs += performance.now() - t;
+      for (let j = 0; j < mean.length; j++) mean[j] += res.update[j] / shards.length;
+    }
+    w = fedAvgStep(w, mean, 1);
+    accuracy.push(combineEval(await evaluateLocal(SPEC, w, test)).accuracy);
+  }
+  return { accuracy, trainMs: trainMs / (rounds * shards.length) };
+}
+
+/** Median wall time of one local epoch on `data`, plain vs DP-SGD, same model, lot size and step size. */
+async function epochTimes(data: LocalData, clipNorm: number): Promise<{ plain: number; dp: number }> {
+  const w = initialWeights(SPEC, 1);
+  const one = async (dp: boolean): Promise<number> => {
+    const r = await trainLocal({
+      modelSpec: SPEC,
+      globalWeights: w,
+      data,
+      seed: 'epoch-time',
+      ...DP_TRAIN,
+      epochs: 1,
+      ...(dp ? { dp: { noiseMultiplier: 1, clipNorm } } : {}),
+    });
+    return r.metrics.seconds * 1000;
+  };
+  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+  const plain: number[] = [];
+  const priv: number[] = [];
+  await one(false);
+  await one(true);
+  for (let i = 0; i < 7; i++) {
+    plain.push(await one(false));
+    priv.push(await one(true));
+  }
+  return { plain: med(plain), dp: med(priv) };
+}
+
 const pct = (x: number): string => (100 * x).toFixed(1).padStart(5);
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -146,6 +211,32 @@ async function main(): Promise<void> {
     const sigma = Math.ceil(1000 * noiseMultiplierFor({ targetEpsilon, rounds, delta })) / 1000;
     const dp = await run(iid, { dp: { noiseMultiplier: sigma, clipNorm, delta } });
     const central = await centralised(secure.pooledTrain, [secure.pooledValidation, test], rounds);
+
+    // Record-level DP: each silo's ε at δ for its own rows, from the sampled-Gaussian accountant.
+    const dpPerDigit = arg('dp-per-digit', 600);
+    const dpShards = partition(loadMnist(dpPerDigit, 0, 1), silos, true, 1);
+    const rows = Math.min(...dpShards.map((x) => x.labels.length));
+    const schedule = { delta, rows, batchSize: DP_TRAIN.batchSize, localEpochs: DP_TRAIN.epochs, rounds };
+    const nonPrivate = await simulateFedAvg(dpShards, test, rounds, TRAIN);
+    const recordRuns = [];
+    for (const eps of [8, 2]) {
+      const noiseMultiplier = recordLevelNoiseMultiplier({ targetEpsilon: eps, ...schedule });
+      const epsilon = recordLevelEpsilon({ noiseMultiplier, ...schedule });
+      const sim = await simulateFedAvg(dpShards, test, rounds, DP_TRAIN, { noiseMultiplier, clipNorm });
+      recordRuns.push({ target: eps, epsilon, noiseMultiplier, ...sim });
+    }
+    const times = await epochTimes(dpShards[0], clipNorm);
+    log(
+      `\nrecord-level DP (DP-SGD in each silo; libs/fl simulation, FedAvg without SecAgg+): ${silos} silos × ${rows} rows, δ = ${delta}, C = ${clipNorm}, lot ${DP_TRAIN.batchSize} (Poisson), lr ${DP_TRAIN.learningRate}; non-private FedAvg: batch ${TRAIN.batchSize}, lr ${TRAIN.learningRate}`,
+    );
+    log(
+      `round  non-private  ${recordRuns.map((x) => `ε=${x.epsilon.toFixed(2)} (σ=${x.noiseMultiplier.toFixed(3)})`).join('  ')}`,
+    );
+    for (let r = 0; r < rounds; r++)
+      log(
+        `${String(r + 1).padStart(5)}  ${pct(nonPrivate.accuracy[r])}        ${recordRuns.map((x) => pct(x.accuracy[r]) + '                 ').join('')}`,
+      );
+    log(`one local epoch on ${rows} rows: plain ${times.plain.toFixed(0)} ms, DP-SGD ${times.dp.toFixed(0)} ms`);
     const [centralHeldOut, centralTest] = central.accuracy;
 
     log(
@@ -228,6 +319,22 @@ async function main(): Promise<void> {
         last(centralTest),
         within(5),
       ),
+      ...recordRuns.map((x) =>
+        figure(
+          `final test accuracy, record-level DP ε=${x.epsilon.toFixed(2)} (δ=${delta}, σ=${x.noiseMultiplier.toFixed(3)}) vs non-private FedAvg, ${silos} silos × ${rows} rows`,
+          last(x.accuracy),
+          '%',
+          last(nonPrivate.accuracy),
+          x.target === 8
+            ? { op: '>=', of: 'value', value: Math.round(10 * (last(nonPrivate.accuracy) - 5)) / 10 }
+            : undefined,
+        ),
+      ),
+      figure('DP-SGD local epoch time vs plain epoch (MLP, same lot size)', times.dp, 'ms', times.plain, {
+        op: '<=',
+        of: 'ratio',
+        value: 2,
+      }),
       figure('time per round with SecAgg+ vs plain sum', mean(perRound(secure)), 'ms', mean(perRound(plain))),
       figure(
         'time per round outside local training (aggregation + FedAvg step), SecAgg+ vs plain sum',

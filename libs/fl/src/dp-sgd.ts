@@ -1,5 +1,6 @@
 // Record-level DP inside the silo: DP-SGD (Abadi et al. 2016, "Deep Learning with Differential Privacy", Alg. 1)
 // with Poisson sampling, whose privacy the sampled-Gaussian RDP accountant (accountant.ts) bounds.
+import { randomFillSync } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { FlError, assertArg } from './errors.js';
@@ -188,9 +189,26 @@ function materialisedClippedSum(
   };
 }
 
-/** A Float32Array of n draws of N(0, std²). */
-export function gaussianNoise(n: number, std: number, sampler: GaussianSampler): Float32Array {
+/**
+ * A Float32Array of n draws of N(0, std²). From node:crypto by default, in bulk: Box–Muller (Box & Muller 1958) on
+ * one 53-bit uniform for the radius and one 32-bit uniform for the angle (3 random words per pair; the per-draw
+ * GaussianSampler spent ~10 ms per 50k draws, more than the DP-SGD step itself). A seeded `sampler` is for tests.
+ */
+export function gaussianNoise(n: number, std: number, sampler?: GaussianSampler): Float32Array {
   const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = std * sampler.next();
+  if (sampler) {
+    for (let i = 0; i < n; i++) out[i] = std * sampler.next();
+    return out;
+  }
+  const pairs = (n + 1) >> 1;
+  const words = randomFillSync(new Uint32Array(3 * pairs));
+  for (let p = 0; p < pairs; p++) {
+    // u ∈ (0, 1]: never 0, so log(u) is finite.
+    const u = ((words[3 * p] >>> 5) * 67108864 + (words[3 * p + 1] >>> 6) + 1) / 9007199254740992;
+    const r = std * Math.sqrt(-2 * Math.log(u));
+    const theta = (2 * Math.PI * words[3 * p + 2]) / 4294967296;
+    out[2 * p] = r * Math.cos(theta);
+    if (2 * p + 1 < n) out[2 * p + 1] = r * Math.sin(theta);
+  }
   return out;
 }

@@ -143,7 +143,7 @@ export async function trainLocal(options: TrainLocalOptions): Promise<TrainLocal
         // DP-SGD (Abadi et al. 2016, Alg. 1): Poisson lots of expected size L = qN, clipped per-example sum plus
         // N(0, σ²C²), divided by L. Sampling and noise draw from node:crypto unless a test seeds them.
         const uniform = dp.seed === undefined ? new CryptoUniform() : new SeededRng(dp.seed, 'sealfold/fl/dp-sgd');
-        const sampler = new GaussianSampler(uniform);
+        const sampler = dp.seed === undefined ? undefined : new GaussianSampler(uniform);
         const sampleRate = Math.min(1, batchSize / n);
         const expectedBatch = sampleRate * n;
         const stepsPerEpoch = Math.ceil(n / batchSize);
