@@ -1,5 +1,5 @@
 // `npm run bench -- fl [--json] [--silos N] [--rounds R] [--local-epochs E] [--per-digit K] [--epsilon ε] [--clip C]
-//   [--dp-per-digit K]`
+//   [--dp-per-digit K] [--record-dp-only]`
 // Federated simulation: N silos × R rounds in one process on MNIST digits (the `mnist` package) split across owners
 // IID and non-IID (two label shards per silo, McMahan et al. 2017 §3). Each silo is the real apps/silo job runner
 // (bench/lib/fl-harness.ts): its shard sealed with age into an embedded IPFS store and registered on an embedded
@@ -158,6 +158,63 @@ async function epochTimes(data: LocalData, clipNorm: number): Promise<{ plain: n
   return { plain: med(plain), dp: med(priv) };
 }
 
+/**
+ * Record-level DP figures: ε = 8 (target: within 5 points of non-private FedAvg on the same data, model and rounds)
+ * and ε = 2, each silo's ε at δ for its own rows; and DP-SGD vs plain epoch time.
+ */
+async function recordLevel(
+  silos: number,
+  rounds: number,
+  clipNorm: number,
+  delta: number,
+  test: LocalData,
+): Promise<Figure[]> {
+  // Record-level DP: each silo's ε at δ for its own rows, from the sampled-Gaussian accountant.
+  const dpPerDigit = arg('dp-per-digit', 600);
+  const dpShards = partition(loadMnist(dpPerDigit, 0, 1), silos, true, 1);
+  const rows = Math.min(...dpShards.map((x) => x.labels.length));
+  const schedule = { delta, rows, batchSize: DP_TRAIN.batchSize, localEpochs: DP_TRAIN.epochs, rounds };
+  const nonPrivate = await simulateFedAvg(dpShards, test, rounds, TRAIN);
+  const recordRuns = [];
+  for (const eps of [8, 2]) {
+    const noiseMultiplier = recordLevelNoiseMultiplier({ targetEpsilon: eps, ...schedule });
+    const epsilon = recordLevelEpsilon({ noiseMultiplier, ...schedule });
+    const sim = await simulateFedAvg(dpShards, test, rounds, DP_TRAIN, { noiseMultiplier, clipNorm });
+    recordRuns.push({ target: eps, epsilon, noiseMultiplier, ...sim });
+  }
+  const times = await epochTimes(dpShards[0], clipNorm);
+  log(
+    `\nrecord-level DP (DP-SGD in each silo; libs/fl simulation, FedAvg without SecAgg+): ${silos} silos × ${rows} rows, δ = ${delta}, C = ${clipNorm}, lot ${DP_TRAIN.batchSize} (Poisson), lr ${DP_TRAIN.learningRate}; non-private FedAvg: batch ${TRAIN.batchSize}, lr ${TRAIN.learningRate}`,
+  );
+  log(
+    `round  non-private  ${recordRuns.map((x) => `ε=${x.epsilon.toFixed(2)} (σ=${x.noiseMultiplier.toFixed(3)})`).join('  ')}`,
+  );
+  for (let r = 0; r < rounds; r++)
+    log(
+      `${String(r + 1).padStart(5)}  ${pct(nonPrivate.accuracy[r])}        ${recordRuns.map((x) => pct(x.accuracy[r]) + '                 ').join('')}`,
+    );
+  log(`one local epoch on ${rows} rows: plain ${times.plain.toFixed(0)} ms, DP-SGD ${times.dp.toFixed(0)} ms`);
+  const last = (xs: number[]): number => 100 * xs[xs.length - 1];
+  return [
+    ...recordRuns.map((x) =>
+      figure(
+        `final test accuracy, record-level DP ε=${x.epsilon.toFixed(2)} (δ=${delta}, σ=${x.noiseMultiplier.toFixed(3)}) vs non-private FedAvg, ${silos} silos × ${rows} rows`,
+        last(x.accuracy),
+        '%',
+        last(nonPrivate.accuracy),
+        x.target === 8
+          ? { op: '>=', of: 'value', value: Math.round(10 * (last(nonPrivate.accuracy) - 5)) / 10 }
+          : undefined,
+      ),
+    ),
+    figure('DP-SGD local epoch time vs plain epoch (MLP, same lot size)', times.dp, 'ms', times.plain, {
+      op: '<=',
+      of: 'ratio',
+      value: 2,
+    }),
+  ];
+}
+
 const pct = (x: number): string => (100 * x).toFixed(1).padStart(5);
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -177,6 +234,10 @@ async function main(): Promise<void> {
   log(`backend: ${backend.name}${backend.simd ? ' (SIMD)' : ''} — ${backend.reason}`);
   const train = loadMnist(perDigit, 0, 1);
   const test = loadMnist(100, 700, 2);
+  if (process.argv.includes('--record-dp-only')) {
+    report('fl', await recordLevel(silos, rounds, clipNorm, delta, test));
+    return;
+  }
   log(
     `MNIST: ${train.labels.length} images over ${silos} silos (each keeps 10 % held out for federated evaluation), ${test.labels.length} unseen test images; model 784-64-10 (${initialWeights(SPEC, 1).length} weights); ${rounds} rounds × ${TRAIN.epochs} local epochs, batch ${TRAIN.batchSize}, SGD lr ${TRAIN.learningRate}`,
   );
@@ -212,31 +273,7 @@ async function main(): Promise<void> {
     const dp = await run(iid, { dp: { noiseMultiplier: sigma, clipNorm, delta } });
     const central = await centralised(secure.pooledTrain, [secure.pooledValidation, test], rounds);
 
-    // Record-level DP: each silo's ε at δ for its own rows, from the sampled-Gaussian accountant.
-    const dpPerDigit = arg('dp-per-digit', 600);
-    const dpShards = partition(loadMnist(dpPerDigit, 0, 1), silos, true, 1);
-    const rows = Math.min(...dpShards.map((x) => x.labels.length));
-    const schedule = { delta, rows, batchSize: DP_TRAIN.batchSize, localEpochs: DP_TRAIN.epochs, rounds };
-    const nonPrivate = await simulateFedAvg(dpShards, test, rounds, TRAIN);
-    const recordRuns = [];
-    for (const eps of [8, 2]) {
-      const noiseMultiplier = recordLevelNoiseMultiplier({ targetEpsilon: eps, ...schedule });
-      const epsilon = recordLevelEpsilon({ noiseMultiplier, ...schedule });
-      const sim = await simulateFedAvg(dpShards, test, rounds, DP_TRAIN, { noiseMultiplier, clipNorm });
-      recordRuns.push({ target: eps, epsilon, noiseMultiplier, ...sim });
-    }
-    const times = await epochTimes(dpShards[0], clipNorm);
-    log(
-      `\nrecord-level DP (DP-SGD in each silo; libs/fl simulation, FedAvg without SecAgg+): ${silos} silos × ${rows} rows, δ = ${delta}, C = ${clipNorm}, lot ${DP_TRAIN.batchSize} (Poisson), lr ${DP_TRAIN.learningRate}; non-private FedAvg: batch ${TRAIN.batchSize}, lr ${TRAIN.learningRate}`,
-    );
-    log(
-      `round  non-private  ${recordRuns.map((x) => `ε=${x.epsilon.toFixed(2)} (σ=${x.noiseMultiplier.toFixed(3)})`).join('  ')}`,
-    );
-    for (let r = 0; r < rounds; r++)
-      log(
-        `${String(r + 1).padStart(5)}  ${pct(nonPrivate.accuracy[r])}        ${recordRuns.map((x) => pct(x.accuracy[r]) + '                 ').join('')}`,
-      );
-    log(`one local epoch on ${rows} rows: plain ${times.plain.toFixed(0)} ms, DP-SGD ${times.dp.toFixed(0)} ms`);
+    const recordFigures = await recordLevel(silos, rounds, clipNorm, delta, test);
     const [centralHeldOut, centralTest] = central.accuracy;
 
     log(
@@ -319,22 +356,7 @@ async function main(): Promise<void> {
         last(centralTest),
         within(5),
       ),
-      ...recordRuns.map((x) =>
-        figure(
-          `final test accuracy, record-level DP ε=${x.epsilon.toFixed(2)} (δ=${delta}, σ=${x.noiseMultiplier.toFixed(3)}) vs non-private FedAvg, ${silos} silos × ${rows} rows`,
-          last(x.accuracy),
-          '%',
-          last(nonPrivate.accuracy),
-          x.target === 8
-            ? { op: '>=', of: 'value', value: Math.round(10 * (last(nonPrivate.accuracy) - 5)) / 10 }
-            : undefined,
-        ),
-      ),
-      figure('DP-SGD local epoch time vs plain epoch (MLP, same lot size)', times.dp, 'ms', times.plain, {
-        op: '<=',
-        of: 'ratio',
-        value: 2,
-      }),
+      ...recordFigures,
       figure('time per round with SecAgg+ vs plain sum', mean(perRound(secure)), 'ms', mean(perRound(plain))),
       figure(
         'time per round outside local training (aggregation + FedAvg step), SecAgg+ vs plain sum',
