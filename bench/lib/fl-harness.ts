@@ -2,7 +2,8 @@
 // buyer-signed job against an embedded chain (licence, model hash, schema, ε ledger in node:sqlite) and trains on its
 // own shard, sealed for real (age → embedded Helia → manifest registered on chain → opened into a private cache).
 // SecAgg+ runs with real `SecAggClient`s whose input is `runner.trainRound` (as apps/silo/src/silo-client.ts wires
-// it) and a real `SecAggServer`; every message crosses the binary codecs. Used by bench/fl.ts and the e2e test.
+// it) and a real `SecAggServer`, driven by the shared libs/secagg driver (simulateRound); every message crosses the
+// binary codecs. Used by bench/fl.ts and the e2e test.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,17 +28,15 @@ import {
   type LocalData,
   type ModelSpec,
 } from '@sealfold/fl';
+import { dpParamsFromFloats, trainingFromFloats, type JobRequest, type SecAggParams } from '@sealfold/protocol';
 import {
-  decodeSecAggMessage,
-  dpParamsFromFloats,
-  encodeSecAggMessage,
-  trainingFromFloats,
-  type JobRequest,
-  type SecAggClientMessage,
-  type SecAggParams,
-  type SecAggServerMessage,
-} from '@sealfold/protocol';
-import { CertificateCache, SecAggClient, SecAggServer, createSessionIdentity, makeParams } from '@sealfold/secagg';
+  CertificateCache,
+  createSessionIdentity,
+  makeParams,
+  quantisationBits,
+  simulateRound,
+  type SessionIdentity,
+} from '@sealfold/secagg';
 import { EmbeddedIpfsStore } from '@sealfold/storage';
 import { Wallet } from 'ethers';
 import { SiloJobRunner, type RoundContribution, type TrainingSettings } from '../../apps/silo/src/job-runner.js';
@@ -279,11 +278,10 @@ export class FlHarness {
     const d = initialWeights(s.spec, 1).length;
     const maxWeight = noisy ? 1 : Math.max(...admitted.map((a) => a.train.labels.length));
     let params: SecAggParams | null = null;
-    if (s.aggregation === 'secagg') {
-      const bits = Math.min(24, Math.floor(Math.log2(2 ** 32 / (n * maxWeight))));
-      params = makeParams({ n, d, clip, bits, maxWeight });
-    }
-    const sessions = new Map<number, Awaited<ReturnType<typeof createSessionIdentity>>>();
+    // The exactness bound of libs/secagg params.ts (n · maxWeight · (2^q − 1) < 2^32), as a coordinator sizes q.
+    if (s.aggregation === 'secagg')
+      params = makeParams({ n, d, clip, bits: quantisationBits(n, maxWeight), maxWeight });
+    const sessions = new Map<number, SessionIdentity>();
     if (params)
       for (const [k, owner] of this.owners.entries())
         sessions.set(k + 1, await createSessionIdentity(ed25519, owner.wallet, jobId, k + 1));
@@ -311,22 +309,21 @@ export class FlHarness {
       let sumError: number | null = null;
       let contributors = n;
       if (params) {
-        const result = await secAggRound({
+        // The shared SecAgg+ driver over in-process clients (libs/secagg simulateRound); any refusal or abort
+        // fails the round.
+        const { outcome, refusals } = await simulateRound({
           jobId,
           round,
           params,
-          clients: this.owners.map((_, i) => i + 1),
-          client: (id) =>
-            new SecAggClient({
-              jobId,
-              round,
-              id,
-              session: sessions.get(id)!,
-              walletOf,
-              input: train(id),
-              certificates: certificates[id - 1],
-            }),
+          inputs: new Map(this.owners.map((_, i) => [i + 1, train(i + 1)])),
+          identities: sessions,
+          walletOf,
+          certificatesOf: (id) => certificates[id - 1],
         });
+        if (outcome.kind === 'aborted') throw new Error(`SecAgg+ round ${round} aborted: ${outcome.error.message}`);
+        if (refusals.size > 0)
+          throw new Error(`SecAgg+ round ${round}: ${[...refusals.values()].map((e) => e.message).join('; ')}`);
+        const result = outcome.result;
         contributors = result.contributors.length;
         if (noisy && contributors < n)
           throw new Error(`round ${round}: only ${contributors} contributors, the DP noise shares need ${n}`);
@@ -394,31 +391,4 @@ export class FlHarness {
     await this.chain.close();
     await rm(this.dir, { recursive: true, force: true });
   }
-}
-
-/**
- * One SecAgg+ round between a real server and real clients in this process, every message through the binary
- * codec. Unlike libs/secagg `simulateRound`, the clients are built by the caller, so their input can be a
- * function (local training when stage 2 begins, as on a silo). Any refusal or abort fails the round.
- */
-async function secAggRound(o: {
-  jobId: string;
-  round: number;
-  params: SecAggParams;
-  clients: readonly number[];
-  client: (id: number) => SecAggClient;
-}) {
-  const server = new SecAggServer({ jobId: o.jobId, round: o.round, params: o.params, clients: o.clients });
-  const clients = new Map(o.clients.map((id) => [id, o.client(id)]));
-  let step = server.start();
-  while (step.kind === 'send') {
-    for (const [to, message] of step.messages) {
-      const received = decodeSecAggMessage(encodeSecAggMessage(message)) as SecAggServerMessage;
-      const reply = await clients.get(to)!.handle(received);
-      if (reply) server.receive(to, decodeSecAggMessage(encodeSecAggMessage(reply)) as SecAggClientMessage);
-    }
-    step = await server.advance();
-  }
-  if (step.kind === 'aborted') throw new Error(`SecAgg+ round ${o.round} aborted: ${step.error.message}`);
-  return step.result;
 }

@@ -21,6 +21,7 @@ import {
   privatizeUpdate,
   clipL2,
   EVAL_VECTOR_CLIP,
+  isStrategyName,
   selectSamples,
   splitTrainValidation,
   trainLocal,
@@ -173,8 +174,6 @@ export interface SiloJobRunnerOptions {
   readonly minIndependentOwners?: number;
 }
 
-const STRATEGIES = new Set(['fedavg', 'fedprox', 'fedadam']);
-
 export class SiloJobRunner {
   private readonly jobs = new Map<string, AdmittedJob>();
 
@@ -223,7 +222,7 @@ export class SiloJobRunner {
     const expectedId = hashJobRequest(this.options.domain, request).slice(2);
     if (offer.jobId !== expectedId)
       refuse('job-id-mismatch', `job id ${offer.jobId} is not the signed request's digest ${expectedId}`);
-    if (!STRATEGIES.has(request.strategy))
+    if (!isStrategyName(request.strategy))
       refuse('unsupported-strategy', `strategy "${request.strategy}" is not supported`);
 
     // 2. The licence, read from the chain by the silo itself.

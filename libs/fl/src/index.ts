@@ -46,6 +46,15 @@ export {
   meanUpdate,
   weightedSum,
 } from './strategy.js';
+export {
+  STRATEGY_NAMES,
+  type ServerStrategy,
+  type StrategyName,
+  decodeFedAdamState,
+  encodeFedAdamState,
+  isStrategyName,
+  serverStrategy,
+} from './strategies.js';
 export { addGaussianNoise, clipL2, l2Norm, noiseShareStd, privatizeUpdate } from './dp.js';
 export { type RecordDpOptions, clippedGradientSum, poissonSample, supportsNormTrick } from './dp-sgd.js';
 export {

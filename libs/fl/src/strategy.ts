@@ -10,19 +10,27 @@ function checkPair(global: Float32Array, sum: Float32Array, totalWeight: number)
   assertArg(Number.isFinite(totalWeight) && totalWeight > 0, 'totalWeight must be a positive number');
 }
 
-/** Plain (unmasked) weighted sum Σ wᵢ·Δᵢ and Σ wᵢ — what SecAgg+ yields when owners submit wᵢ·Δᵢ and wᵢ. */
-export function weightedSum(updates: readonly { update: Float32Array; weight: number }[]): {
+/**
+ * Plain (unmasked) weighted sum Σ wᵢ·Δᵢ and Σ wᵢ — what SecAgg+ yields when owners submit wᵢ·Δᵢ and wᵢ. With
+ * `clip`, each coordinate is first clipped to [−clip, clip], as the SecAgg+ quantiser does before it quantises.
+ */
+export function weightedSum(
+  updates: readonly { update: Float32Array; weight: number }[],
+  options: { readonly clip?: number } = {},
+): {
   sum: Float32Array;
   totalWeight: number;
 } {
   assertArg(updates.length > 0, 'no updates');
+  const c = options.clip ?? Infinity;
+  assertArg(c > 0, 'clip must be > 0');
   const dim = updates[0].update.length;
   const acc = new Float64Array(dim);
   let totalWeight = 0;
   for (const { update, weight } of updates) {
     if (update.length !== dim) throw new FlError('WEIGHTS_MISMATCH', 'updates differ in length');
     assertArg(Number.isFinite(weight) && weight >= 0, 'weights must be finite and ≥ 0');
-    for (let i = 0; i < dim; i++) acc[i] += weight * update[i];
+    for (let i = 0; i < dim; i++) acc[i] += weight * Math.min(c, Math.max(-c, update[i]));
     totalWeight += weight;
   }
   return { sum: Float32Array.from(acc), totalWeight };

@@ -42,8 +42,9 @@ export {
 } from './server.js';
 export {
   CLIENT_STEPS,
-  simulateRound,
+  driveSecAgg,
   type SecAggClientStep,
-  type SimulationOptions,
-  type SimulationResult,
-} from './simulation.js';
+  type SecAggDriveResult,
+  type SecAggTransport,
+} from './driver.js';
+export { simulateRound, type SimulationOptions, type SimulationResult } from './simulation.js';

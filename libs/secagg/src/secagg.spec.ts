@@ -7,7 +7,8 @@ import { SecAggClient, type SecAggInput } from './client.js';
 import { SecAggError } from './errors.js';
 import { makeParams } from './params.js';
 import { CertificateCache } from './session.js';
-import { CLIENT_STEPS, simulateRound, type SecAggClientStep, type SimulationOptions } from './simulation.js';
+import { CLIENT_STEPS, type SecAggClientStep } from './driver.js';
+import { simulateRound, type SimulationOptions } from './simulation.js';
 import { makeDirectory, type Directory } from './fixtures.spec-helper.js';
 
 const JOB = 'job-secagg-spec';

@@ -1,5 +1,6 @@
 // An in-process round: real clients and a real server exchanging real frames (every message goes through the
-// binary codec, so byte counts are the wire sizes). For tests, benchmarks and local dry runs — no network.
+// binary codec, so byte counts are the wire sizes), run by the shared driver (driver.ts) over an in-process
+// transport. For tests, benchmarks, the federated harness and local dry runs — no network.
 // `dropouts[stage]` lists clients that vanish instead of sending that stage's reply; `intercept` lets a test play a
 // misbehaving coordinator by rewriting what a client receives.
 import {
@@ -9,27 +10,19 @@ import {
   type SecAggParams,
   type SecAggServerMessage,
 } from '@sealfold/protocol';
-import { SecAggClient, type Curves, type SecAggInput } from './client.js';
+import { SecAggClient, type Curves, type SecAggClientOptions } from './client.js';
+import { CLIENT_STEPS, driveSecAgg, type SecAggClientStep, type SecAggTransport } from './driver.js';
 import { SecAggError } from './errors.js';
 import { SecAggServer, type SecAggServerStage, type SecAggServerStep } from './server.js';
 import { CertificateCache, type SessionIdentity } from './session.js';
-
-export type SecAggClientStep = Exclude<SecAggServerStage, 'done' | 'aborted'>;
-export const CLIENT_STEPS: readonly SecAggClientStep[] = [
-  'advertise-keys',
-  'share-keys',
-  'masked-input',
-  'consistency-signature',
-  'unmask-shares',
-];
 
 export interface SimulationOptions {
   readonly jobId: string;
   readonly round: number;
   readonly params: SecAggParams;
   readonly roundSeed?: Uint8Array;
-  /** Inputs by client id (the invited clients are its keys). */
-  readonly inputs: ReadonlyMap<number, SecAggInput>;
+  /** Inputs by client id (the invited clients are its keys): a vector, or a function run when stage 2 begins. */
+  readonly inputs: ReadonlyMap<number, SecAggClientOptions['input']>;
   readonly identities: ReadonlyMap<number, SessionIdentity>;
   readonly walletOf: (id: number) => string | undefined;
   /** Clients that drop instead of answering the given stage. */
@@ -80,10 +73,7 @@ export async function simulateRound(o: SimulationOptions): Promise<SimulationRes
     workers: o.serverWorkers,
   });
   const clients = new Map<number, SecAggClient>();
-  const caches = new Map<number, CertificateCache>();
-  for (const id of ids) {
-    const cache = o.certificatesOf?.(id) ?? new CertificateCache();
-    caches.set(id, cache);
+  for (const id of ids)
     clients.set(
       id,
       new SecAggClient({
@@ -93,12 +83,11 @@ export async function simulateRound(o: SimulationOptions): Promise<SimulationRes
         session: o.identities.get(id)!,
         walletOf: o.walletOf,
         input: o.inputs.get(id)!,
-        certificates: cache,
+        certificates: o.certificatesOf?.(id) ?? new CertificateCache(),
         curves: o.curves,
         workers: o.clientWorkers,
       }),
     );
-  }
   const dropAt = new Map<SecAggClientStep, Set<number>>();
   for (const step of CLIENT_STEPS) dropAt.set(step, new Set(o.dropouts?.[step] ?? []));
   const refusals = new Map<number, SecAggError>();
@@ -109,63 +98,69 @@ export async function simulateRound(o: SimulationOptions): Promise<SimulationRes
   const clientCpuMs = new Map<number, Partial<Record<SecAggClientStep, number>>>(ids.map((id) => [id, {}]));
   const serverCpuMs: Partial<Record<SecAggServerStage, number>> = {};
   const gone = new Set<number>();
+  const addServer = (stage: SecAggServerStage, ms: number, cpu: number) => {
+    serverMs[stage] = (serverMs[stage] ?? 0) + ms;
+    serverCpuMs[stage] = (serverCpuMs[stage] ?? 0) + cpu;
+  };
+  let advanceStart = { ms: 0, cpu: 0 };
+  let t0 = 0;
+  let c0 = 0;
 
-  let t0 = performance.now();
-  let c0 = cpuMs();
-  let step: SecAggServerStep = server.start();
-  let serverStage: SecAggServerStage = 'advertise-keys';
-  serverMs[serverStage] = performance.now() - t0;
-  serverCpuMs[serverStage] = cpuMs() - c0;
-  while (step.kind === 'send') {
-    const stage = step.stage as SecAggClientStep;
-    let serverTime = 0;
-    let serverCpu = 0;
-    for (const [to, message] of step.messages) {
-      const delivered = o.intercept ? o.intercept(to, message) : message;
-      const frame = encodeSecAggMessage(delivered);
-      bytesReceived.set(to, bytesReceived.get(to)! + frame.length);
-      if (gone.has(to) || dropAt.get(stage)!.has(to)) {
-        gone.add(to);
-        continue;
+  // The in-process transport of the shared driver: each message goes through the codec to its client, whose reply
+  // goes through the codec to the server at once (the server accumulates masked vectors as they arrive).
+  const transport: SecAggTransport = {
+    async send(messages, stage) {
+      if (stage === 'aborted') {
+        for (const [to, message] of messages)
+          if (!gone.has(to))
+            await clients.get(to)!.handle(decodeSecAggMessage(encodeSecAggMessage(message)) as SecAggServerMessage);
+        return;
       }
-      const client = clients.get(to)!;
-      const start = performance.now();
-      const startCpu = cpuMs();
-      let reply: SecAggClientMessage | null;
-      try {
-        reply = await client.handle(decodeSecAggMessage(frame) as SecAggServerMessage);
-      } catch (err) {
-        if (!(err instanceof SecAggError)) throw err;
-        refusals.set(to, err);
-        gone.add(to);
-        continue;
+      // The server's start() (setup) counts towards its first stage.
+      if (stage === 'advertise-keys') addServer(stage, performance.now() - t0, cpuMs() - c0);
+      for (const [to, message] of messages) {
+        const delivered = o.intercept ? o.intercept(to, message) : message;
+        const frame = encodeSecAggMessage(delivered);
+        bytesReceived.set(to, bytesReceived.get(to)! + frame.length);
+        if (gone.has(to) || dropAt.get(stage)!.has(to)) {
+          gone.add(to);
+          continue;
+        }
+        const client = clients.get(to)!;
+        const start = performance.now();
+        const startCpu = cpuMs();
+        let reply: SecAggClientMessage | null;
+        try {
+          reply = await client.handle(decodeSecAggMessage(frame) as SecAggServerMessage);
+        } catch (err) {
+          if (!(err instanceof SecAggError)) throw err;
+          refusals.set(to, err);
+          gone.add(to);
+          continue;
+        }
+        if (!reply) continue;
+        const out = encodeSecAggMessage(reply);
+        clientMs.get(to)![stage] = performance.now() - start;
+        clientCpuMs.get(to)![stage] = cpuMs() - startCpu;
+        bytesSent.set(to, bytesSent.get(to)! + out.length);
+        const received = performance.now();
+        const receivedCpu = cpuMs();
+        server.receive(to, decodeSecAggMessage(out) as SecAggClientMessage);
+        addServer(stage, performance.now() - received, cpuMs() - receivedCpu);
       }
-      if (!reply) continue;
-      const out = encodeSecAggMessage(reply);
-      clientMs.get(to)![stage] = performance.now() - start;
-      clientCpuMs.get(to)![stage] = cpuMs() - startCpu;
-      bytesSent.set(to, bytesSent.get(to)! + out.length);
-      // Delivered at once (the server accumulates masked vectors as they arrive).
-      const received = performance.now();
-      const receivedCpu = cpuMs();
-      server.receive(to, decodeSecAggMessage(out) as SecAggClientMessage);
-      serverTime += performance.now() - received;
-      serverCpu += cpuMs() - receivedCpu;
-    }
-    t0 = performance.now();
-    c0 = cpuMs();
-    serverStage = stage;
-    step = await server.advance();
-    serverMs[serverStage] = (serverMs[serverStage] ?? 0) + serverTime + performance.now() - t0;
-    serverCpuMs[serverStage] = (serverCpuMs[serverStage] ?? 0) + serverCpu + cpuMs() - c0;
-  }
-  if (step.kind === 'aborted')
-    for (const [to, message] of step.messages) {
-      if (gone.has(to)) continue;
-      await clients.get(to)!.handle(decodeSecAggMessage(encodeSecAggMessage(message)) as SecAggServerMessage);
-    }
+    },
+    closing() {
+      advanceStart = { ms: performance.now(), cpu: cpuMs() };
+    },
+    closed(stage) {
+      addServer(stage, performance.now() - advanceStart.ms, cpuMs() - advanceStart.cpu);
+    },
+  };
+  t0 = performance.now();
+  c0 = cpuMs();
+  const { outcome } = await driveSecAgg(server, transport);
   return {
-    outcome: step,
+    outcome,
     server,
     clients,
     refusals,

@@ -6,7 +6,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { SignatureError, hashJobRequest, verifyJobRequest } from '@sealfold/chain';
 import { jobCancelMessage, jobRequestJsonSchema, jobRequestToJson } from '@sealfold/protocol';
 import { parseRecipient } from '@sealfold/crypto';
-import { modelSpecHash } from '@sealfold/fl';
+import { STRATEGY_NAMES, isStrategyName, modelSpecHash } from '@sealfold/fl';
 import { getAddress, verifyMessage } from 'ethers';
 import { z } from 'zod';
 import { ApiError, parseOr400 } from '../common/api-error.js';
@@ -19,8 +19,6 @@ import {
   type JobRecord,
   type JobStatus,
 } from './jobs.repository.js';
-
-export const SUPPORTED_STRATEGIES = ['fedavg', 'fedprox', 'fedadam'] as const;
 
 const signature = z.string().regex(/^0x[0-9a-fA-F]{130}$/, 'must be a 65-byte hex signature');
 
@@ -112,8 +110,8 @@ export class JobsService {
         `the model cannot be encrypted to ${request.recipient.slice(0, 16)}…: ${(error as Error).message}`,
       );
     }
-    if (!(SUPPORTED_STRATEGIES as readonly string[]).includes(request.strategy))
-      throw new ApiError(400, 'UNSUPPORTED_STRATEGY', `strategy must be one of ${SUPPORTED_STRATEGIES.join(', ')}`);
+    if (!isStrategyName(request.strategy))
+      throw new ApiError(400, 'UNSUPPORTED_STRATEGY', `strategy must be one of ${STRATEGY_NAMES.join(', ')}`);
     const chain = this.chainService.require();
     // The request names the coordinator that runs it (and records the model on chain): another coordinator's job is
     // not ours to run, and a silo treats this address as never an independent owner.

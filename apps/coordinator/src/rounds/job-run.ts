@@ -33,20 +33,20 @@ import {
   decodeWeights,
   evalFromSum,
   encodeWeights,
-  fedAdamInit,
-  fedAdamStep,
-  fedAvgStep,
   FlError,
   initialWeights,
   parseModelSpec,
-  type FedAdamState,
+  serverStrategy,
+  weightedSum,
+  type ServerStrategy,
 } from '@sealfold/fl';
 import {
   SecAggError,
   SecAggServer,
   deriveRoundParams,
+  driveSecAgg,
+  type SecAggDriveResult,
   type SecAggResult,
-  type SecAggServerStep,
 } from '@sealfold/secagg';
 import type { JobRecord } from '../jobs/jobs.repository.js';
 import type { SiloSession } from '../gateway/silo-session.js';
@@ -101,7 +101,7 @@ const SECAGG_MIN_CLIENTS = 3;
 /** What a round's aggregation hands to the strategy step, whichever way the updates were summed. */
 interface RoundSum {
   /** Σ w_u · x_u over the contributors (length d). */
-  readonly sum: Float64Array;
+  readonly sum: Float32Array;
   /** Σ w_u over the contributors. */
   readonly totalWeight: number;
   /** Client ids whose updates are in the sum. */
@@ -131,6 +131,8 @@ export class JobRun {
   private readonly secure: boolean;
   /** The signed training settings, as floats. */
   private readonly training: TrainingFloats;
+  /** The signed strategy's server step and state codec (libs/fl registry). */
+  private readonly strategy: ServerStrategy;
 
   constructor(
     private readonly job: JobRecord,
@@ -139,6 +141,7 @@ export class JobRun {
     this.d = parseModelSpec(job.modelSpec).layout.totalSize;
     this.secure = job.request.secagg.enabled;
     this.training = trainingToFloats(job.request.training);
+    this.strategy = serverStrategy(job.request.strategy);
   }
 
   get id(): string {
@@ -269,12 +272,13 @@ export class JobRun {
     let global = committed?.weights ?? initialWeights(this.job.modelSpec, this.id);
     if (global.length !== this.d)
       throw new JobStop('failed', 'MODEL_MISMATCH', 'committed model does not fit the spec');
-    let adam: FedAdamState | undefined =
-      this.job.request.strategy === 'fedadam'
-        ? committed?.strategyState
-          ? decodeAdamState(committed.strategyState)
-          : fedAdamInit(this.d)
-        : undefined;
+    let state;
+    try {
+      state = committed ? this.strategy.decodeState(committed.strategyState, this.d) : this.strategy.init(this.d);
+    } catch (error) {
+      if (error instanceof FlError) throw new JobStop('failed', 'STRATEGY_STATE', error.message);
+      throw error;
+    }
     let lastEval: { loss: number; accuracy: number } | undefined;
     for (let round = (committed?.round ?? 0) + 1; round <= this.job.rounds; round++) {
       this.round = round;
@@ -291,15 +295,7 @@ export class JobRun {
       const dropouts = result.dropouts;
       if (result.totalWeight <= 0)
         throw new JobStop('failed', 'NO_WEIGHT', `round ${round}: the contributors declared no samples`);
-      const sum = Float32Array.from(result.sum);
-      if (adam) {
-        const step = fedAdamStep(global, sum, result.totalWeight, adam);
-        global = step.weights;
-        adam = step.state;
-      } else {
-        // FedAvg (McMahan et al. 2017); FedProx differs only on the client (proximal term).
-        global = fedAvgStep(global, sum, result.totalWeight);
-      }
+      ({ weights: global, state } = this.strategy.step(global, result.sum, result.totalWeight, state));
       const contributors = new Set(result.contributors);
       const evaluated = await this.evaluate(
         round,
@@ -307,7 +303,7 @@ export class JobRun {
         this.members.filter((m) => contributors.has(m.clientId)),
       );
       if (evaluated) lastEval = evaluated;
-      this.ctx.rounds.commitRound(this.id, global, adam ? encodeAdamState(adam) : undefined, {
+      this.ctx.rounds.commitRound(this.id, global, this.strategy.encodeState(state), {
         round,
         status: 'completed',
         participants: result.contributors.length,
@@ -448,13 +444,7 @@ export class JobRun {
     const dropouts = members.length - updates.size;
     this.ctx.stageObserved('plain-update', (performance.now() - started) / 1000, dropouts);
     if (updates.size === 0) throw new JobStop('failed', 'NO_CONTRIBUTIONS', `round ${round}: no silo sent its update`);
-    const c = this.training.updateClip;
-    const sum = new Float64Array(this.d);
-    let totalWeight = 0;
-    for (const { weight, update } of updates.values()) {
-      totalWeight += weight;
-      for (let i = 0; i < sum.length; i++) sum[i] += weight * Math.min(c, Math.max(-c, update[i]));
-    }
+    const { sum, totalWeight } = weightedSum([...updates.values()], { clip: this.training.updateClip });
     return { sum, totalWeight, contributors: [...updates.keys()].sort((a, b) => a - b), dropouts };
   }
 
@@ -462,10 +452,9 @@ export class JobRun {
     const members = this.members;
     const params = this.roundParams(members.length, this.d, this.training.updateClip);
     this.startRound(round, global);
-    const { step, dropouts } = await this.driveSecAgg(round, params, members, true, (stage, participants, dropped) => {
-      this.ctx.progress({ round, stage, participants, dropouts: dropped });
-      return stage === 'masked-input' ? this.ctx.settings.trainTimeoutMs : this.ctx.settings.stageTimeoutMs;
-    });
+    const { outcome: step, dropouts } = await this.secAggOverWire(round, params, members, true, (stage, n, lost) =>
+      this.ctx.progress({ round, stage, participants: n, dropouts: lost }),
+    );
     if (step.kind === 'aborted') {
       this.ctx.rounds.insertRound(this.id, {
         round,
@@ -507,18 +496,18 @@ export class JobRun {
   }
 
   /**
-   * Drives one SecAgg+ run (id `secaggRound`) over `members` to its end: sends each stage's messages, waits until
-   * everyone answered or everyone missing has disconnected (timeout from `onStage`, which also reports progress),
-   * advances; with `observeStages`, each stage's duration and dropouts go to the metrics. An abort is passed on to
-   * the clients that are still there.
+   * Runs one SecAgg+ run (id `secaggRound`) over `members` with the shared libs/secagg driver, over the gateway:
+   * each stage's messages go out as `secagg` frames; a stage closes when everyone answered or everyone missing has
+   * disconnected, or at its timeout (the training timeout for the masked input). With `observeStages`, each stage's
+   * duration and dropouts go to the metrics; `onStage` hears of each stage as it starts.
    */
-  private async driveSecAgg(
+  private async secAggOverWire(
     secaggRound: number,
     params: SecAggParams,
     members: readonly Member[],
     observeStages: boolean,
-    onStage: (stage: string, participants: number, dropouts: number) => number,
-  ): Promise<{ step: Exclude<SecAggServerStep, { kind: 'send' }>; dropouts: number }> {
+    onStage?: (stage: string, participants: number, dropoutsSoFar: number) => void,
+  ): Promise<SecAggDriveResult> {
     const server = new SecAggServer({
       jobId: this.id,
       round: secaggRound,
@@ -526,44 +515,41 @@ export class JobRun {
       clients: members.map((m) => m.clientId),
     });
     const byId = new Map(members.map((m) => [m.clientId, m]));
-    const sendAll = (messages: ReadonlyMap<number, Parameters<typeof encodeSecAggMessage>[0]>) => {
-      for (const [to, message] of messages) {
-        const member = byId.get(to);
-        if (!member) continue;
-        this.send(member.session, {
-          type: 'secagg',
-          jobId: this.id,
-          round: secaggRound,
-          stage: SECAGG_TYPE_CODES[message.type as keyof typeof SECAGG_TYPE_CODES],
-          payload: encodeSecAggMessage(message),
-        });
-      }
-    };
+    const { stageTimeoutMs, trainTimeoutMs } = this.ctx.settings;
+    let started = 0;
+    let dropouts = 0;
     this.server = server;
     this.secaggRound = secaggRound;
-    let dropouts = 0;
-    let step = server.start();
     try {
-      while (step.kind === 'send') {
-        const stage = step.stage;
-        const started = performance.now();
-        sendAll(step.messages);
-        const timeout = onStage(stage, step.messages.size, dropouts);
-        // Done when everyone answered, or when everyone still missing has disconnected.
-        await this.until(
-          () => server.complete || [...server.pending].every((id) => !byId.get(id)?.session.open),
-          timeout,
-        );
-        const missing = server.pending.size;
-        dropouts += missing;
-        if (observeStages) this.ctx.stageObserved(stage, (performance.now() - started) / 1000, missing);
-        step = await server.advance();
-      }
+      return await driveSecAgg(server, {
+        send: (messages, stage) => {
+          started = performance.now();
+          for (const [to, message] of messages) {
+            const member = byId.get(to);
+            if (!member) continue;
+            this.send(member.session, {
+              type: 'secagg',
+              jobId: this.id,
+              round: secaggRound,
+              stage: SECAGG_TYPE_CODES[message.type],
+              payload: encodeSecAggMessage(message),
+            });
+          }
+          if (stage !== 'aborted') onStage?.(stage, messages.size, dropouts);
+        },
+        settle: (stage) =>
+          this.until(
+            () => server.complete || [...server.pending].every((id) => !byId.get(id)?.session.open),
+            stage === 'masked-input' ? trainTimeoutMs : stageTimeoutMs,
+          ),
+        closing: (stage, missing) => {
+          dropouts += missing;
+          if (observeStages) this.ctx.stageObserved(stage, (performance.now() - started) / 1000, missing);
+        },
+      });
     } finally {
       this.server = undefined;
     }
-    if (step.kind === 'aborted') sendAll(step.messages);
-    return { step, dropouts };
   }
 
   /**
@@ -591,9 +577,7 @@ export class JobRun {
       const params = this.roundParams(members.length, 2, EVAL_VECTOR_CLIP);
       for (const m of members) m.session.sendRaw(frame);
       this.ctx.progress({ round, stage: 'evaluate', participants: members.length, dropouts: 0 });
-      const { step, dropouts } = await this.driveSecAgg(evaluationRound(round), params, members, false, (stage) =>
-        stage === 'masked-input' ? this.ctx.settings.trainTimeoutMs : this.ctx.settings.stageTimeoutMs,
-      );
+      const { outcome: step, dropouts } = await this.secAggOverWire(evaluationRound(round), params, members, false);
       this.ctx.stageObserved('evaluate', (performance.now() - started) / 1000, dropouts);
       if (step.kind === 'aborted') {
         this.ctx.log('secure evaluation aborted', { job: this.id, round, code: step.error.code });
@@ -636,7 +620,7 @@ export class JobRun {
 }
 
 const sumOf = (r: SecAggResult) => ({
-  sum: r.sum,
+  sum: Float32Array.from(r.sum),
   totalWeight: r.totalWeight,
   contributors: Array.from(r.contributors),
 });
@@ -653,38 +637,3 @@ function encodeControlFrameFor<T extends WireControlType>(
 ): Uint8Array {
   return encodeControlFrame(type, body, { jobId, round });
 }
-
-function encodeAdamState(s: FedAdamState): string {
-  return JSON.stringify({
-    eta: s.eta,
-    beta1: s.beta1,
-    beta2: s.beta2,
-    tau: s.tau,
-    round: s.round,
-    m: Buffer.from(encodeWeights(s.m)).toString('base64'),
-    v: Buffer.from(encodeWeights(s.v)).toString('base64'),
-  });
-}
-
-function decodeAdamState(json: string): FedAdamState {
-  const o = JSON.parse(json) as {
-    eta: number;
-    beta1: number;
-    beta2: number;
-    tau: number;
-    round: number;
-    m: string;
-    v: string;
-  };
-  return {
-    eta: o.eta,
-    beta1: o.beta1,
-    beta2: o.beta2,
-    tau: o.tau,
-    round: o.round,
-    m: decodeWeightsB64(o.m),
-    v: decodeWeightsB64(o.v),
-  };
-}
-
-const decodeWeightsB64 = (b64: string) => decodeWeights(new Uint8Array(Buffer.from(b64, 'base64')));
