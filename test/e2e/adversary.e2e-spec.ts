@@ -31,7 +31,7 @@ import {
   startChainFixture,
   type ChainFixture,
 } from './helpers/chain-fixture.js';
-import { irisShard } from './helpers/fl-silo.js';
+import { irisShard } from './helpers/iris.js';
 import { MaliciousCoordinator, type RunResult, type SiloConnection } from './helpers/malicious-coordinator.js';
 import { sealAndRegisterShard, shardSchema } from './helpers/sealed-shard.js';
 

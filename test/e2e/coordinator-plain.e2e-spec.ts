@@ -28,7 +28,7 @@ import {
   startChainFixture,
   type ChainFixture,
 } from './helpers/chain-fixture.js';
-import { irisShard } from './helpers/fl-silo.js';
+import { irisShard } from './helpers/iris.js';
 import { authed, signIn } from './helpers/session.js';
 
 const OWNERS = [1, 4, 5];
