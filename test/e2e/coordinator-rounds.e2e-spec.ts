@@ -56,6 +56,8 @@ describe('federated rounds (real silos, chain, IPFS, SecAgg+, tfjs)', () => {
   let coordinatorAddress: string;
   const owners: { wallet: Wallet; chain: SealfoldChain; identity: X25519Identity; datasetId: bigint }[] = [];
   const silos: RunningSilo[] = [];
+  /** Silos killed mid-round, still closing. */
+  const killed: Promise<void>[] = [];
   const identity = X25519Identity.generate();
   let nonce = 1n;
 
@@ -102,6 +104,7 @@ describe('federated rounds (real silos, chain, IPFS, SecAgg+, tfjs)', () => {
 
   const closeSilos = async () => {
     for (const s of silos.splice(0)) await s.close();
+    await Promise.all(killed.splice(0));
   };
 
   /**
@@ -117,7 +120,8 @@ describe('federated rounds (real silos, chain, IPFS, SecAgg+, tfjs)', () => {
       return {
         contribution: prepared.contribution,
         charge: () => {
-          void silo.close();
+          silos.splice(silos.indexOf(silo), 1);
+          killed.push(silo.close());
           throw new Error('silo killed');
         },
       };
