@@ -2,7 +2,7 @@
 // startSilo: SiloClient over the gateway, SiloJobRunner admitting on chain, sealed Iris shards in an embedded Helia
 // store, tfjs training). A silo refuses such a job unless its owner allows plain aggregation, so with default silos
 // the job fails with their reason; with silos that allow it, the coordinator sums the plain updates and completes.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -13,13 +13,11 @@ import { decodeWeights, parseModelSpec } from '@sealfold/fl';
 import { EmbeddedIpfsStore } from '@sealfold/storage';
 import { jobTraining } from '@sealfold/protocol';
 import { Wallet } from 'ethers';
-import { pino } from 'pino';
 import { startCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap.js';
 import { loadOrCreateKey } from '../../apps/coordinator/src/chain/chain.adapter.js';
 import { loadConfig } from '../../apps/coordinator/src/config/config.js';
 import { CONTENT_STORE, type CoordinatorContentStore } from '../../apps/coordinator/src/models/content-store.port.js';
-import { startSilo, type RunningSilo } from '../../apps/silo/src/bootstrap.js';
-import { sealAndRegisterShard, shardSchema } from './helpers/sealed-shard.js';
+import type { RunningSilo } from '../../apps/silo/src/bootstrap.js';
 import {
   TEST_MODEL_SPEC,
   coordinatorAddressOf,
@@ -28,12 +26,11 @@ import {
   startChainFixture,
   type ChainFixture,
 } from './helpers/chain-fixture.js';
-import { irisShard } from './helpers/iris.js';
+import { sealIrisOwners, startOwnerSilo, type SealedOwner } from './helpers/owners.js';
 import { authed, signIn } from './helpers/session.js';
 
 const OWNERS = [1, 4, 5];
 const BUYER = 2;
-const SCHEMA = shardSchema(4, 3, (j) => `f${j}`);
 
 describe('jobs without SecAgg+ (real silos over the gateway)', () => {
   let dir: string;
@@ -48,7 +45,7 @@ describe('jobs without SecAgg+ (real silos over the gateway)', () => {
   const read = async (url: string) => authed(await bearer())(url);
   /** The coordinator's chain account: ModelRegistry records are kept under it. */
   let coordinatorAddress: string;
-  const owners: { wallet: Wallet; chain: SealfoldChain; identity: X25519Identity; datasetId: bigint }[] = [];
+  const owners: SealedOwner[] = [];
   const silos: RunningSilo[] = [];
   const recipient = X25519Identity.generate();
   let nonce = 1n;
@@ -56,23 +53,15 @@ describe('jobs without SecAgg+ (real silos over the gateway)', () => {
 
   const startSilos = async (allowPlainAggregation: boolean) => {
     siloRun++;
-    for (const [i, o] of owners.entries()) {
-      const stateDir = join(dir, `silo-${i}-${siloRun}`);
-      await mkdir(stateDir, { recursive: true, mode: 0o700 });
+    for (const [i, o] of owners.entries())
       silos.push(
-        await startSilo({
+        await startOwnerSilo(o, {
           coordinatorUrl: coordinator.url,
-          wallet: o.wallet,
-          identities: [o.identity],
-          chain: o.chain,
           store,
-          datasets: [o.datasetId],
-          stateDir,
-          logger: pino({ level: 'silent' }),
+          stateDir: join(dir, `silo-${i}-${siloRun}`),
           ...(allowPlainAggregation ? { allowPlainAggregation } : {}),
         }),
       );
-    }
     await Promise.all(silos.map((s) => s.client.ready(30_000)));
   };
 
@@ -151,23 +140,7 @@ describe('jobs without SecAgg+ (real silos over the gateway)', () => {
     buyer = new Wallet(fixture.chain.accounts[BUYER].privateKey);
     store = await EmbeddedIpfsStore.open(join(dir, 'silo-ipfs'));
     // Each owner seals its Iris shard (age to its own key) into the store and registers the manifest on chain.
-    for (const [i, account] of OWNERS.entries()) {
-      const data = irisShard(i, OWNERS.length);
-      const identity = X25519Identity.generate();
-      const wallet = new Wallet(fixture.chain.accounts[account].privateKey);
-      const chain = await fixture.client(account);
-      // Unlimited ε: these jobs add no DP noise (a noiseless job's ε is unbounded).
-      const { datasetId } = await sealAndRegisterShard({
-        data,
-        schema: SCHEMA,
-        name: `iris-${i}`,
-        description: `Iris shard ${i}`,
-        owner: { address: wallet.address, identity, chain },
-        store,
-        maxJobs: 10,
-      });
-      owners.push({ wallet, chain, identity, datasetId });
-    }
+    owners.push(...(await sealIrisOwners(fixture, OWNERS, store)));
     coordinator = await startCoordinator(
       loadConfig({
         SEALFOLD_PORT: '0',

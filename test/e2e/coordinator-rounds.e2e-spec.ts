@@ -3,7 +3,7 @@
 // shards in an embedded Helia store, tfjs training): EDR chain, SecAgg+ server and clients. A silo killed mid-round
 // is absorbed by dropout handling; fewer than t survivors abort the round and fail the job; FedProx trains with the
 // signed μ; a FedAdam job whose coordinator restarts mid-round resumes from its last committed model and state.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -14,14 +14,13 @@ import { decodeFedAdamState, decodeWeights, parseModelSpec } from '@sealfold/fl'
 import { jobCancelMessage, jobTraining, type JobRequest } from '@sealfold/protocol';
 import { EmbeddedIpfsStore } from '@sealfold/storage';
 import { Wallet } from 'ethers';
-import { pino } from 'pino';
 import WebSocket from 'ws';
 import { startCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap.js';
 import { loadOrCreateKey } from '../../apps/coordinator/src/chain/chain.adapter.js';
 import { loadConfig } from '../../apps/coordinator/src/config/config.js';
 import { CONTENT_STORE, type CoordinatorContentStore } from '../../apps/coordinator/src/models/content-store.port.js';
 import { RoundsRepository } from '../../apps/coordinator/src/rounds/rounds.repository.js';
-import { startSilo, type RunningSilo } from '../../apps/silo/src/bootstrap.js';
+import type { RunningSilo } from '../../apps/silo/src/bootstrap.js';
 import { EpsilonLedger } from '../../apps/silo/src/ledger.js';
 import {
   TEST_MODEL_SPEC,
@@ -31,15 +30,13 @@ import {
   startChainFixture,
   type ChainFixture,
 } from './helpers/chain-fixture.js';
-import { irisShard } from './helpers/iris.js';
-import { sealAndRegisterShard, shardSchema } from './helpers/sealed-shard.js';
+import { sealIrisOwners, startOwnerSilo, type SealedOwner } from './helpers/owners.js';
 import { authed, signIn } from './helpers/session.js';
 
 // Six owners for the dropout test: SecAgg+ t is at least 3 (the silos' owner policy, JobRequest v2's minimum), and a
 // neighbourhood survives a dropout only when k > t (n = 6 gives k = 5).
 const OWNERS = [1, 4, 5, 6, 7, 8];
 const BUYER = 2;
-const SCHEMA = shardSchema(4, 3, (j) => `f${j}`);
 
 describe('federated rounds (real silos, chain, IPFS, SecAgg+, tfjs)', () => {
   let dir: string;
@@ -54,7 +51,7 @@ describe('federated rounds (real silos, chain, IPFS, SecAgg+, tfjs)', () => {
   const read = async (url: string) => authed(await bearer())(url);
   /** The coordinator's chain account: ModelRegistry records are kept under it. */
   let coordinatorAddress: string;
-  const owners: { wallet: Wallet; chain: SealfoldChain; identity: X25519Identity; datasetId: bigint }[] = [];
+  const owners: SealedOwner[] = [];
   const silos: RunningSilo[] = [];
   /** Silos killed mid-round, still closing. */
   const killed: Promise<void>[] = [];
@@ -83,18 +80,7 @@ describe('federated rounds (real silos, chain, IPFS, SecAgg+, tfjs)', () => {
   const startSilos = async (indices: number[]) => {
     const out: RunningSilo[] = [];
     for (const i of indices) {
-      const o = owners[i];
-      await mkdir(stateDir(i), { recursive: true, mode: 0o700 });
-      const silo = await startSilo({
-        coordinatorUrl: coordinator.url,
-        wallet: o.wallet,
-        identities: [o.identity],
-        chain: o.chain,
-        store,
-        datasets: [o.datasetId],
-        stateDir: stateDir(i),
-        logger: pino({ level: 'silent' }),
-      });
+      const silo = await startOwnerSilo(owners[i], { coordinatorUrl: coordinator.url, store, stateDir: stateDir(i) });
       silos.push(silo);
       out.push(silo);
     }
@@ -231,21 +217,7 @@ describe('federated rounds (real silos, chain, IPFS, SecAgg+, tfjs)', () => {
     buyer = new Wallet(fixture.chain.accounts[BUYER].privateKey);
     store = await EmbeddedIpfsStore.open(join(dir, 'silo-ipfs'));
     // Each owner seals its Iris shard (age to its own key) into the store and registers the manifest on chain.
-    for (const [i, account] of OWNERS.entries()) {
-      const identity = X25519Identity.generate();
-      const wallet = new Wallet(fixture.chain.accounts[account].privateKey);
-      const chain = await fixture.client(account);
-      const { datasetId } = await sealAndRegisterShard({
-        data: irisShard(i, OWNERS.length),
-        schema: SCHEMA,
-        name: `iris-${i}`,
-        description: `Iris shard ${i}`,
-        owner: { address: wallet.address, identity, chain },
-        store,
-        maxJobs: 10,
-      });
-      owners.push({ wallet, chain, identity, datasetId });
-    }
+    owners.push(...(await sealIrisOwners(fixture, OWNERS, store)));
     await start();
   }, 180_000);
 
