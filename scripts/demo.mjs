@@ -72,10 +72,9 @@ const MODEL_SPEC = {
   ],
 };
 const PRICE_WEI = '1000000000000000'; // 0.001 ETH per licence
-// The job adds no DP noise, so its ε is unbounded: the owners offer licences with the unlimited ε budget (the
-// uint32 maximum in thousandths, which the silo's ledger treats as "no budget"). A job with --dp-noise would not
-// need this.
-const UNLIMITED_EPSILON = '4294967.295';
+// The job adds no DP noise, so its ε is unbounded: the owners offer licences with an unbounded ε budget
+// (`--epsilon unbounded`: libs/protocol EPSILON_UNBOUNDED_MILLI). A job with --dp-noise would not need this.
+const UNLIMITED_EPSILON = 'unbounded';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Output

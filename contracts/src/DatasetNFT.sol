@@ -23,7 +23,8 @@ contract DatasetNFT is ERC721, IERC2981 {
     /// @param priceToken Price in `paymentToken` base units; must be > 0 exactly when `paymentToken` is set.
     /// @param licenceDuration Seconds a licence is valid from its issue; 0 means it never expires.
     /// @param maxJobs Training jobs one licence allows (enforced by the silo); at least 1.
-    /// @param epsilonBudgetMilli Differential-privacy budget ε of one licence, times 1000; at least 1.
+    /// @param epsilonBudgetMilli Differential-privacy budget ε of one licence, times 1000; at least 1;
+    /// type(uint32).max is unbounded (no ε limit).
     /// @param minOwners The owner's policy, shown to buyers before they pay: the fewest independent contributing
     /// owners (neither the buyer nor the coordinator) the owner's silo demands in every job; at least 1.
     /// @param royaltyBps ERC-2981 royalty on licence resales, in basis points; at most `MAX_ROYALTY_BPS`.
@@ -182,7 +183,7 @@ contract DatasetNFT is ERC721, IERC2981 {
     /// @return priceWei The ETH price (0: not for sale in ETH).
     /// @return licenceDuration Seconds of validity (0: perpetual).
     /// @return maxJobs Jobs per licence.
-    /// @return epsilonBudgetMilli ε budget per licence, times 1000.
+    /// @return epsilonBudgetMilli ε budget per licence, times 1000 (type(uint32).max: unbounded).
     /// @return listed Whether the dataset is for sale.
     /// @return termsHash `termsHashOf(datasetId)`, for the buyer's pin.
     function ethSaleTerms(uint256 datasetId)

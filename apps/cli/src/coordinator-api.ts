@@ -80,19 +80,8 @@ export async function callCoordinator<T>(
   return parsed as T;
 }
 
-/** The job as `GET /jobs/:id` returns it (the fields the CLI uses). */
-export interface JobView {
-  id: string;
-  buyer: string;
-  status: 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
-  reasonCode: string | null;
-  reason: string | null;
-  rounds: number;
-  currentRound: number;
-  request: { datasets: string[]; licences: string[]; strategy: string; rounds: number };
-  createdAt: string;
-  updatedAt: string;
-}
+/** The job as `GET /jobs/:id` returns it (libs/protocol rest.ts). */
+export type JobView = import('@sealfold/protocol').JobView;
 
 export const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 

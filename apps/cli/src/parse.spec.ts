@@ -18,6 +18,10 @@ describe('command-line value parsing', () => {
     expect(parseEpsilon('8')).toEqual({ epsilon: 8, milli: 8000 });
     expect(parseEpsilon('2.5')).toEqual({ epsilon: 2.5, milli: 2500 });
     expect(parseEpsilon('0.001')).toEqual({ epsilon: 0.001, milli: 1 });
+    expect(parseEpsilon('unbounded')).toEqual({ epsilon: Infinity, milli: 0xffff_ffff });
+    expect(parseEpsilon('4294967.294').milli).toBe(0xffff_fffe);
+    // The uint32 maximum means unbounded: a number never reaches it by accident.
+    expect(() => parseEpsilon('4294967.295')).toThrow(/too large/);
     for (const bad of ['-1', '1e3', '0.0001', 'x', '']) expect(() => parseEpsilon(bad)).toThrow(CliError);
   });
 

@@ -1,4 +1,5 @@
 // Validation of command-line values at the boundary: every refusal names the option and the expected form.
+import { EPSILON_UNBOUNDED_MILLI, epsilonFromMilli } from '@sealfold/protocol';
 import { CliError } from './errors.js';
 
 export function parseUint(value: string, what: string): bigint {
@@ -19,17 +20,37 @@ export function parseSmallInt(value: string, what: string, max: number): number 
   return Number(v);
 }
 
-/** A privacy budget ε as a decimal (e.g. 8 or 2.5); the chain stores it in thousandths. */
+/**
+ * A privacy budget ε as a decimal (e.g. 8 or 2.5), or `unbounded` (no ε limit: EPSILON_UNBOUNDED_MILLI, libs/protocol);
+ * the chain stores it in thousandths.
+ */
 export function parseEpsilon(value: string, what = '--epsilon'): { epsilon: number; milli: number } {
+  if (value.trim() === 'unbounded') return { epsilon: Infinity, milli: EPSILON_UNBOUNDED_MILLI };
   if (!/^[0-9]+(\.[0-9]{1,3})?$/.test(value.trim()))
     throw new CliError(
       'INVALID_ARGUMENT',
-      `${what} must be a decimal with at most 3 decimals (e.g. 8 or 2.5), got "${value}"`,
+      `${what} must be a decimal with at most 3 decimals (e.g. 8 or 2.5) or \`unbounded\`, got "${value}"`,
     );
   const epsilon = Number(value);
   const milli = Math.round(epsilon * 1000);
-  if (milli > 0xffffffff) throw new CliError('INVALID_ARGUMENT', `${what} too large`);
+  if (milli >= EPSILON_UNBOUNDED_MILLI)
+    throw new CliError(
+      'INVALID_ARGUMENT',
+      `${what} too large (at most ${(EPSILON_UNBOUNDED_MILLI - 1) / 1000}, or \`unbounded\`)`,
+    );
   return { epsilon, milli };
+}
+
+/** ε in thousandths as JSON shows it: a number, or null when unbounded. */
+export function epsilonJson(milli: number): number | null {
+  const e = epsilonFromMilli(milli);
+  return e === Infinity ? null : e;
+}
+
+/** ε in thousandths as text shows it: a number, or `unbounded`. */
+export function epsilonText(milli: number): string {
+  const e = epsilonFromMilli(milli);
+  return e === Infinity ? 'unbounded' : String(e);
 }
 
 const UNIT_SECONDS: Record<string, bigint> = { s: 1n, m: 60n, h: 3600n, d: 86_400n };

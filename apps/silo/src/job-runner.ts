@@ -14,7 +14,8 @@ import {
   addGaussianNoise,
   evaluateLocal,
   evalVector,
-  gaussianEpsilon,
+  jobEpsilon,
+  releasesEpsilon,
   noiseShareStd,
   modelSpecHash,
   parseModelSpec,
@@ -33,12 +34,14 @@ import {
   DP_CLIP_SCALE,
   DP_DELTA_SCALE,
   DP_NOISE_SCALE,
+  SealfoldError,
+  epsilonFromMilli,
   trainingToFloats,
   type JobRequest,
   type SecAggParams,
 } from '@sealfold/protocol';
 import { deriveRoundParams, type SecAggInput } from '@sealfold/secagg';
-import { type EpsilonLedger, LedgerRefusal, UNLIMITED_EPSILON_MILLI, type ReleaseKind } from './ledger.js';
+import { type EpsilonLedger, LedgerRefusal, type ReleaseKind } from './ledger.js';
 import { type OpenedDataset } from './sealed-data.js';
 
 /** Why a silo refuses a job; the reason travels back to the buyer. */
@@ -76,13 +79,10 @@ export type RefusalReason =
 /** The fewest distinct independent owners a job must have, unless the owner sets another (`--min-owners`). */
 export const DEFAULT_MIN_INDEPENDENT_OWNERS = 3;
 
-export class JobRefusal extends Error {
+export class JobRefusal extends SealfoldError<RefusalReason> {
   override readonly name = 'JobRefusal';
-  constructor(
-    readonly reason: RefusalReason,
-    message: string,
-  ) {
-    super(message);
+  get reason(): RefusalReason {
+    return this.code;
   }
 }
 
@@ -347,9 +347,8 @@ export class SiloJobRunner {
     dp: AdmittedJob['dp'],
     rounds: number,
   ): number {
-    const plannedEpsilon = jobEpsilon(dp, releasesPerJob(rounds));
-    const budget =
-      licence.epsilonBudgetMilli === UNLIMITED_EPSILON_MILLI ? Infinity : licence.epsilonBudgetMilli / 1000;
+    const plannedEpsilon = jobEpsilon(dp, rounds);
+    const budget = epsilonFromMilli(licence.epsilonBudgetMilli);
     try {
       this.options.ledger.reserve(licenceId, jobId, plannedEpsilon, { maxJobs: licence.maxJobs, budget });
     } catch (error) {
@@ -497,7 +496,7 @@ export class SiloJobRunner {
 
   private book(job: AdmittedJob, release: Parameters<EpsilonLedger['book']>[1]) {
     try {
-      return this.options.ledger.book(job.licenceId, release, (n) => jobEpsilon(job.dp, n));
+      return this.options.ledger.book(job.licenceId, release, (n) => releasesEpsilon(job.dp, n));
     } catch (error) {
       if (error instanceof LedgerRefusal) throw new JobRefusal(error.reason, error.message);
       throw error;
@@ -535,9 +534,6 @@ export class SiloJobRunner {
   }
 }
 
-/** Releases a job makes at most: one training update and one evaluation vector per round. */
-export const releasesPerJob = (rounds: number): number => 2 * rounds;
-
 /** The evaluation vector's quantiser clip (libs/fl EVAL_VECTOR_CLIP; the coordinator uses the same). */
 const EVAL_VECTOR_CLIP_SILO = EVAL_VECTOR_CLIP;
 
@@ -551,9 +547,3 @@ export const hashWeights = (weights: Float32Array): string =>
   createHash('sha256')
     .update(new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength))
     .digest('hex');
-
-/** ε of `rounds` rounds of the Gaussian mechanism (RDP accountant); Infinity without noise. */
-export function jobEpsilon(dp: { noiseMultiplier: number; delta: number }, rounds: number): number {
-  if (dp.noiseMultiplier <= 0) return Infinity;
-  return gaussianEpsilon({ noiseMultiplier: dp.noiseMultiplier, rounds, delta: dp.delta }).epsilon;
-}

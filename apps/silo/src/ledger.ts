@@ -17,8 +17,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-
-export const UNLIMITED_EPSILON_MILLI = 0xffff_ffff;
+import { SealfoldError } from '@sealfold/protocol';
 
 export type ReleaseKind = 'train' | 'eval';
 
@@ -40,13 +39,10 @@ export interface Release {
 }
 
 /** Why the ledger refused: the silo turns it into a JobRefusal with the same reason. */
-export class LedgerRefusal extends Error {
+export class LedgerRefusal extends SealfoldError<'job-limit-reached' | 'budget-exhausted' | 'replayed-round'> {
   override readonly name = 'LedgerRefusal';
-  constructor(
-    readonly reason: 'job-limit-reached' | 'budget-exhausted' | 'replayed-round',
-    message: string,
-  ) {
-    super(message);
+  get reason(): this['code'] {
+    return this.code;
   }
 }
 

@@ -8,20 +8,15 @@ import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises
 import { join } from 'node:path';
 import { decrypt, type IdentityInput } from '@sealfold/crypto';
 import { inspectCsv, parseManifest, toDense, type DenseDataset, type Manifest } from '@sealfold/dataset';
+import { SealfoldError } from '@sealfold/protocol';
 
 /** What the silo needs of a content store: reading by CID. */
 export interface ContentReader {
   cat(cid: string): AsyncIterable<Uint8Array>;
 }
 
-export class SealedDataError extends Error {
+export class SealedDataError extends SealfoldError<'COMMITMENT_MISMATCH' | 'SIZE_MISMATCH' | 'BAD_CACHE'> {
   override readonly name = 'SealedDataError';
-  constructor(
-    readonly code: 'COMMITMENT_MISMATCH' | 'SIZE_MISMATCH' | 'BAD_CACHE',
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export interface OpenedDataset {

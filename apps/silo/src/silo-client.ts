@@ -18,6 +18,7 @@ import {
   encodePlainUpdate,
   encodeSecAggMessage,
   encodeWireFrame,
+  errorCode,
   evaluationRound,
   isWireControlType,
   siloAuthMessage,
@@ -29,7 +30,6 @@ import {
   CertificateCache,
   createSessionIdentity,
   SecAggClient,
-  SecAggError,
   type SecAggInput,
   type SessionIdentity,
 } from '@sealfold/secagg';
@@ -374,12 +374,7 @@ export class SiloClient {
 
   /** Sends this silo's refusal of a round or evaluation to the coordinator, with its reason. */
   private refuseRound(jobId: string, round: number, error: unknown): void {
-    const code =
-      error instanceof JobRefusal
-        ? error.reason
-        : error instanceof SecAggError
-          ? error.code
-          : ((error as { code?: string }).code ?? 'SECAGG_REFUSED');
+    const code = errorCode(error) ?? 'SECAGG_REFUSED';
     this.options.logger.warn({ jobId, round, reason: code, err: (error as Error).message }, 'round refused');
     this.send(
       encodeControlFrame(

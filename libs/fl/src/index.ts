@@ -65,12 +65,15 @@ export {
   exactGaussianEpsilon,
   gaussianEpsilon,
   gaussianRdp,
+  jobEpsilon,
   noiseMultiplierFor,
   rdpToEpsilon,
   recordLevelEpsilon,
   recordLevelNoiseMultiplier,
   sampledGaussianEpsilon,
   sampledGaussianRdp,
+  releasesEpsilon,
+  releasesPerJob,
 } from './accountant.js';
 export { CryptoUniform, GaussianSampler, SeededRng, type UniformSource } from './rng.js';
 export { EVAL_LOSS_CAP, EVAL_VECTOR_CLIP, evalFromSum, evalVector } from './secure-eval.js';

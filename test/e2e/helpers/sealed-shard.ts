@@ -5,7 +5,7 @@ import type { SealfoldChain } from '@sealfold/chain';
 import { HybridIdentity, encrypt, type NativeIdentity } from '@sealfold/crypto';
 import { MANIFEST_FORMAT_VERSION, inspectCsv, serializeManifest, type DatasetSchema } from '@sealfold/dataset';
 import type { LocalData } from '@sealfold/fl';
-import { UNLIMITED_EPSILON_MILLI } from '../../../apps/silo/src/ledger.js';
+import { EPSILON_UNBOUNDED_MILLI } from '@sealfold/protocol';
 
 /**
  * The schema owners declare for a shard: float features `p0..p{d−1}` and a label whose levels are ALL the classes
@@ -78,7 +78,7 @@ export async function sealAndRegisterShard(o: SealShardOptions): Promise<{ datas
       priceWei: 1000n,
       licenceDuration: 86_400n,
       maxJobs: o.maxJobs,
-      epsilonBudgetMilli: UNLIMITED_EPSILON_MILLI,
+      epsilonBudgetMilli: EPSILON_UNBOUNDED_MILLI,
     },
   });
   return { datasetId, manifestCid };

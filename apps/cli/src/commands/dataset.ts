@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { open as openFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { errorCode } from '@sealfold/protocol';
 import type { CommandResult, Context } from '../context.js';
 import { openChain, type OpenChain } from '../chain-connect.js';
 import { CliError } from '../errors.js';
@@ -13,7 +14,16 @@ import { loadOwner } from '../owner.js';
 import { createProgress } from '../progress.js';
 import { readRecords, saveRecord, type DatasetRecord } from '../records.js';
 import { assertHas, openStore, type CliStore } from '../store.js';
-import { formatEth, parseDays, parseEpsilon, parseId, parseSmallInt, parseUint } from '../parse.js';
+import {
+  epsilonJson,
+  epsilonText,
+  formatEth,
+  parseDays,
+  parseEpsilon,
+  parseId,
+  parseSmallInt,
+  parseUint,
+} from '../parse.js';
 import { JSON_NOTE, type Runner } from '../program.js';
 import { termsJson, termsText } from '../terms.js';
 
@@ -98,6 +108,12 @@ async function add(
   if (durationSeconds === 0n) throw new CliError('INVALID_ARGUMENT', '--duration-days must be at least 1');
   const { epsilon } = parseEpsilon(String(o.epsilon));
   if (epsilon <= 0) throw new CliError('INVALID_ARGUMENT', '--epsilon must be positive');
+  // The manifest records a finite ε (at most 10^6); an unbounded budget is set on chain with `dataset terms`.
+  if (epsilon === Infinity)
+    throw new CliError(
+      'INVALID_ARGUMENT',
+      '--epsilon unbounded is set with `sealfold dataset terms`, not in the manifest',
+    );
   const maxJobs = parseSmallInt(String(o.maxJobs), '--max-jobs', 0xffffffff);
   if (maxJobs === 0) throw new CliError('INVALID_ARGUMENT', '--max-jobs must be at least 1');
   const minOwners = o.minOwners === undefined ? undefined : parseMinOwners(o.minOwners);
@@ -198,7 +214,7 @@ async function add(
       // Sealed and stored but not registered: recorded as such, and the user is told how to finish.
       await saveRecord(ctx, record);
       throw new CliError(
-        (error as { code?: string }).code ?? 'REGISTER_FAILED',
+        errorCode(error) ?? 'REGISTER_FAILED',
         `sealed as manifest ${manifestCid}, but the chain registration failed: ${(error as Error).message}; ` +
           `retry with \`sealfold dataset register ${manifestCid}\``,
         1,
@@ -533,7 +549,7 @@ ${JSON_NOTE}
     .option('--price-wei <n>', 'licence price in wei')
     .option('--duration-days <n>', 'licence duration in days (0 = never expires)')
     .option('--max-jobs <n>', 'training jobs per licence')
-    .option('--epsilon <e>', 'ε budget per licence')
+    .option('--epsilon <e>', 'ε budget per licence, or `unbounded`')
     .option('--royalty-bps <n>', 'ERC-2981 royalty on licence resales, in basis points')
     .option('--min-owners <n>', 'your policy: fewest independent contributing owners per job (shown to buyers)')
     .option('--list', 'list the dataset for sale')

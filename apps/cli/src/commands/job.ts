@@ -196,32 +196,13 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
   };
 }
 
-/** One progress report as the coordinator publishes it (apps/coordinator jobs/job-events.ts JobProgress). */
-interface Progress {
-  jobId: string;
-  status: JobView['status'];
-  round: number;
-  rounds: number;
-  stage: string;
-  participants: number;
-  dropouts: number;
-  loss?: number;
-  accuracy?: number;
-  reason?: string;
-}
+/** One progress report as the coordinator publishes it (libs/protocol rest.ts). */
+type Progress = import('@sealfold/protocol').JobProgressView;
 
 const fmt = (v: number | undefined, digits: number) => (v === undefined || v === null ? '-' : v.toFixed(digits));
 
-/** A finished round as `GET /jobs/:id/rounds` lists it. */
-interface RoundView {
-  round: number;
-  status: 'completed' | 'aborted';
-  participants: number;
-  dropouts: number;
-  loss: number | null;
-  accuracy: number | null;
-  reason: string | null;
-}
+/** A finished round as `GET /jobs/:id/rounds` lists it (libs/protocol rest.ts). */
+type RoundView = import('@sealfold/protocol').RoundView;
 
 /**
  * Draws the TTY bar (stderr), or plain lines, or JSON lines. Every finished round is reported exactly once, whether

@@ -8,6 +8,8 @@ import {
   formatExpiry,
   parseAddress,
   parseDuration,
+  epsilonJson,
+  epsilonText,
   parseEpsilon,
   parseId,
   parseSmallInt,
@@ -39,7 +41,7 @@ function licenceJson(l: LicenceInfo) {
     holder: l.holder,
     expiresAt: l.expiresAt,
     maxJobs: l.maxJobs,
-    epsilon: l.epsilonBudgetMilli / 1000,
+    epsilon: epsilonJson(l.epsilonBudgetMilli),
     revoked: l.revoked,
     granted: l.granted,
   };
@@ -170,7 +172,7 @@ async function list(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unkn
           .map(
             (l) =>
               `licence ${l.licenceId}  dataset ${l.datasetId}  expires ${formatExpiry(l.expiresAt)}  ` +
-              `max jobs ${l.maxJobs}  ε ${l.epsilonBudgetMilli / 1000}${l.revoked ? '  REVOKED' : ''}${l.granted ? '  (granted)' : ''}`,
+              `max jobs ${l.maxJobs}  ε ${epsilonText(l.epsilonBudgetMilli)}${l.revoked ? '  REVOKED' : ''}${l.granted ? '  (granted)' : ''}`,
           )
           .join('\n');
   return { json: { holder, licences: licences.map(licenceJson) }, text };
@@ -231,7 +233,7 @@ ${JSON_NOTE}
     .argument('<to>', 'holder address')
     .option('--duration <d>', 'validity: 0 (never expires) or a number with unit s|m|h|d', '30d')
     .option('--max-jobs <n>', 'training jobs the licence allows', '10')
-    .option('--epsilon <e>', 'differential-privacy budget ε of the licence', '8')
+    .option('--epsilon <e>', 'differential-privacy budget ε of the licence, or `unbounded`', '8')
     .addHelpText(
       'after',
       `${JSON_NOTE}\n  {"licenceId", "datasetId", "holder", "expiresAt", "txHash", "blockNumber", "gasUsed"}`,

@@ -1,6 +1,7 @@
 // Typed, validated configuration from environment variables. Every variable is declared once here, with its
 // default and a description; `describeConfig()` renders the table that README.md shows (a test keeps them in step).
 import { isAbsolute, join, resolve } from 'node:path';
+import { SealfoldError } from '@sealfold/protocol';
 import { z } from 'zod';
 
 interface VariableSpec<T> {
@@ -166,14 +167,14 @@ export const CONFIG_VARIABLES = {
 type Variables = typeof CONFIG_VARIABLES;
 export type CoordinatorConfig = { readonly [K in keyof Variables]: z.output<Variables[K]['schema']> };
 
-export class ConfigError extends Error {
+export class ConfigError extends SealfoldError<'CONFIG'> {
+  override readonly name = 'ConfigError';
   constructor(
     readonly variable: string,
     readonly form: string,
     readonly got: string,
   ) {
-    super(`invalid configuration: ${variable} must be ${form} (got ${JSON.stringify(got)})`);
-    this.name = 'ConfigError';
+    super('CONFIG', `invalid configuration: ${variable} must be ${form} (got ${JSON.stringify(got)})`);
   }
 }
 

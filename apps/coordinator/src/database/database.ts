@@ -1,13 +1,17 @@
 // The coordinator's state in node:sqlite (`<dataDir>/coordinator.db`): WAL journal, foreign keys, ordered migrations.
 // node:sqlite is synchronous; statements are short, so the event loop is held for microseconds per call.
+import { SealfoldError } from '@sealfold/protocol';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { MIGRATIONS, type Migration } from './migrations.js';
 
 export type SqlValue = SQLInputValue;
 export type Row = Record<string, SqlValue>;
 
-export class DatabaseError extends Error {
+export class DatabaseError extends SealfoldError<'DATABASE'> {
   override readonly name = 'DatabaseError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('DATABASE', message, options);
+  }
 }
 
 export class CoordinatorDatabase {

@@ -1,12 +1,20 @@
 // Jobs in sqlite. Status changes are compare-and-set (UPDATE … WHERE status IN …), so concurrent transitions
 // (a cancel racing a round's completion) resolve to exactly one winner.
 import { Inject, Injectable } from '@nestjs/common';
-import { jobRequestToJson, parseJobRequest, type JobRequest, type JobRequestJson } from '@sealfold/protocol';
+import {
+  JOB_STATUSES,
+  SealfoldError,
+  TERMINAL_JOB_STATUSES,
+  jobRequestToJson,
+  parseJobRequest,
+  type JobRequest,
+  type JobRequestJson,
+  type JobStatus,
+} from '@sealfold/protocol';
 import { CoordinatorDatabase } from '../database/database.js';
 
-export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-export const TERMINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
+export { JOB_STATUSES, type JobStatus };
+export const TERMINAL_STATUSES = TERMINAL_JOB_STATUSES;
 
 export interface JobRecord {
   readonly id: string;
@@ -62,8 +70,11 @@ const toRecord = (r: JobRow): JobRecord => ({
   modelSpec: JSON.parse(r.model_spec_json) as Record<string, unknown>,
 });
 
-export class NonceReplayError extends Error {
+export class NonceReplayError extends SealfoldError<'NONCE_REPLAY'> {
   override readonly name = 'NonceReplayError';
+  constructor(message: string) {
+    super('NONCE_REPLAY', message);
+  }
 }
 
 @Injectable()

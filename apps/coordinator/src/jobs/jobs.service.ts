@@ -4,7 +4,7 @@
 // inside the signed request: the coordinator adds only the model spec, whose hash is signed too.
 import { Inject, Injectable } from '@nestjs/common';
 import { SignatureError, hashJobRequest, verifyJobRequest } from '@sealfold/chain';
-import { jobCancelMessage, jobRequestJsonSchema, jobRequestToJson } from '@sealfold/protocol';
+import { jobCancelMessage, jobRequestJsonSchema, jobRequestToJson, type JobView } from '@sealfold/protocol';
 import { parseRecipient } from '@sealfold/crypto';
 import { STRATEGY_NAMES, isStrategyName, modelSpecHash } from '@sealfold/fl';
 import { getAddress, verifyMessage } from 'ethers';
@@ -45,21 +45,7 @@ const SIGNATURE_FAILURES: Record<string, { status: number; code: string }> = {
   'signer-mismatch': { status: 401, code: 'SIGNATURE_MISMATCH' },
 };
 
-export interface JobView {
-  id: string;
-  buyer: string;
-  status: JobStatus;
-  reasonCode: string | null;
-  reason: string | null;
-  rounds: number;
-  currentRound: number;
-  request: ReturnType<typeof jobRequestToJson>;
-  /** The signed `request.recipient`, for convenience. */
-  recipient: string;
-  modelSpec: Record<string, unknown>;
-  createdAt: string;
-  updatedAt: string;
-}
+export type { JobView };
 
 export const toJobView = (j: JobRecord): JobView => ({
   id: j.id,

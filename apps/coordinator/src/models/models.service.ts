@@ -3,8 +3,18 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { encrypt } from '@sealfold/crypto';
-import { encodeWeights, gaussianEpsilon, modelSpecHash } from '@sealfold/fl';
-import { dpParamsToFloats, jobRequestToJson } from '@sealfold/protocol';
+import { encodeWeights, jobEpsilon, modelSpecHash } from '@sealfold/fl';
+import {
+  MODEL_BUNDLE_FORMAT,
+  SealfoldError,
+  dpParamsToFloats,
+  encodeModelBundle,
+  epsilonToMilli,
+  jobRequestToJson,
+  modelBundleMetadataSchema,
+  type ModelBundleMetadata,
+  type ModelRecordView,
+} from '@sealfold/protocol';
 import { ApiError } from '../common/api-error.js';
 import { ChainService } from '../chain/chain.service.js';
 import { CoordinatorDatabase } from '../database/database.js';
@@ -12,36 +22,18 @@ import type { JobRecord } from '../jobs/jobs.repository.js';
 import { RoundsRepository } from '../rounds/rounds.repository.js';
 import { CONTENT_STORE, type CoordinatorContentStore } from './content-store.port.js';
 
-export const MODEL_BUNDLE_FORMAT = 'sealfold-model/v1';
+export type ModelRecord = ModelRecordView;
 
-export interface ModelRecord {
-  readonly jobId: string;
-  readonly cid: string;
-  readonly recipient: string;
-  readonly bytes: number;
-  /** SHA-256 of the ciphertext (hex). */
-  readonly sha256: string;
-  readonly txHash: string | null;
-  readonly metadata: Record<string, unknown>;
-  readonly createdAt: string;
-}
-
-export class ModelDeliveryError extends Error {
+export class ModelDeliveryError extends SealfoldError {
   override readonly name = 'ModelDeliveryError';
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
-/** ε of the job (Rényi-DP accountant, libs/fl) in thousandths, rounded up; 0 when the job adds no noise. */
+/**
+ * ε the job spent, in thousandths (libs/fl jobEpsilon: the same releases the silos reserve and book, Rényi-DP
+ * accountant), rounded up; EPSILON_UNBOUNDED_MILLI when the job adds no noise.
+ */
 export function epsilonSpentMilli(job: JobRecord, rounds: number): number {
-  const dp = dpParamsToFloats(job.request.dp);
-  if (dp.noiseMultiplier === 0 || dp.delta === 0) return 0;
-  const { epsilon } = gaussianEpsilon({ noiseMultiplier: dp.noiseMultiplier, rounds, delta: dp.delta });
-  return Math.min(0xffff_ffff, Math.ceil(epsilon * 1000));
+  return epsilonToMilli(jobEpsilon(dpParamsToFloats(job.request.dp), rounds));
 }
 
 @Injectable()
@@ -61,7 +53,7 @@ export class ModelsService {
     if (!job.recipient) throw new ModelDeliveryError('NO_RECIPIENT', 'the job names no age recipient');
     const history = this.rounds.rounds(job.id).filter((r) => r.status === 'completed');
     const epsilon = epsilonSpentMilli(job, rounds);
-    const metadata = {
+    const metadata: ModelBundleMetadata = {
       format: MODEL_BUNDLE_FORMAT,
       jobId: job.id,
       modelSpecHash: modelSpecHash(job.modelSpec),
@@ -78,14 +70,12 @@ export class ModelsService {
       })),
     };
     // The bundle: metadata, the signed request, the spec and the flat weights (libs/fl weight codec, base64).
-    const bundle = new TextEncoder().encode(
-      JSON.stringify({
-        ...metadata,
-        request: jobRequestToJson(job.request),
-        modelSpec: job.modelSpec,
-        weights: Buffer.from(encodeWeights(weights)).toString('base64'),
-      }),
-    );
+    const bundle = encodeModelBundle({
+      ...metadata,
+      request: jobRequestToJson(job.request),
+      modelSpec: job.modelSpec,
+      weights: Buffer.from(encodeWeights(weights)).toString('base64'),
+    });
     const ciphertext = encrypt(bundle, [job.recipient]);
     const cid = await this.store.add(ciphertext);
     const chain = this.chain.optional();
@@ -134,7 +124,7 @@ export class ModelsService {
       bytes: row.bytes,
       sha256: row.sha256,
       txHash: row.tx_hash,
-      metadata: JSON.parse(row.metadata_json) as Record<string, unknown>,
+      metadata: modelBundleMetadataSchema.parse(JSON.parse(row.metadata_json)),
       createdAt: new Date(row.created_at).toISOString(),
     };
   }

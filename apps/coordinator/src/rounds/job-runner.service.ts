@@ -1,6 +1,7 @@
 // Schedules and drives jobs: a JobRun per running job, fed with the gateway's frames. On start, running jobs resume
 // from their last committed global model and pending jobs start; on shutdown runs stop without changing job status.
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { errorCode } from '@sealfold/protocol';
 import { COORDINATOR_CONFIG } from '../config/config.module.js';
 import { type CoordinatorConfig } from '../config/config.js';
 import { SiloGateway } from '../gateway/silo-gateway.service.js';
@@ -142,10 +143,11 @@ export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
         this.fail(job, error.code, error.message);
         return;
       }
-      const code = (error as { code?: unknown }).code;
-      run.announceEnd('failed', (error as Error).message);
-      this.fail(job, typeof code === 'string' ? code : 'INTERNAL_ERROR', (error as Error).message);
-      if (typeof code !== 'string') this.log.error((error as Error).stack ?? String(error));
+      const code = errorCode(error);
+      const message = error instanceof Error ? error.message : String(error);
+      run.announceEnd('failed', message);
+      this.fail(job, code ?? 'INTERNAL_ERROR', message);
+      if (code === undefined) this.log.error((error as Error).stack ?? message);
     }
   }
 }

@@ -2,6 +2,7 @@
 // silos that accepted a job.
 import { Inject, Injectable } from '@nestjs/common';
 import { decodeWeights, encodeWeights } from '@sealfold/fl';
+import type { RoundView } from '@sealfold/protocol';
 import { CoordinatorDatabase } from '../database/database.js';
 
 export interface CommittedModel {
@@ -11,17 +12,7 @@ export interface CommittedModel {
   readonly strategyState: string | undefined;
 }
 
-export interface RoundRecord {
-  readonly round: number;
-  readonly status: 'completed' | 'aborted';
-  readonly participants: number;
-  readonly dropouts: number;
-  readonly loss: number | null;
-  readonly accuracy: number | null;
-  readonly reason: string | null;
-  readonly startedAt: number;
-  readonly finishedAt: number;
-}
+export type RoundRecord = RoundView;
 
 export interface ParticipantRecord {
   readonly datasetId: string;

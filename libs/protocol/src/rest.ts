@@ -1,0 +1,68 @@
+// The coordinator's REST and progress responses, declared once: the coordinator builds them, the CLI reads them.
+import type { JobRequestJson } from './job.js';
+import type { ModelBundleMetadata } from './model-bundle.js';
+
+export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const TERMINAL_JOB_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
+
+/** `GET /jobs/:id` (and the items of `GET /jobs`). */
+export interface JobView {
+  id: string;
+  buyer: string;
+  status: JobStatus;
+  reasonCode: string | null;
+  reason: string | null;
+  rounds: number;
+  /** Rounds completed. */
+  currentRound: number;
+  request: JobRequestJson;
+  /** The signed `request.recipient`, for convenience. */
+  recipient: string;
+  modelSpec: Record<string, unknown>;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** One progress report (WebSocket `/jobs/:id/progress`). */
+export interface JobProgressView {
+  readonly jobId: string;
+  readonly status: JobStatus;
+  /** The round in progress (1-based), 0 before the first. */
+  readonly round: number;
+  readonly rounds: number;
+  /** SecAgg+/round stage name, e.g. `advertise-keys`, `masked-input`, `evaluate`, `committed`. */
+  readonly stage: string;
+  readonly participants: number;
+  readonly dropouts: number;
+  readonly loss?: number;
+  readonly accuracy?: number;
+  readonly reason?: string;
+  readonly at: number;
+}
+
+/** A finished round, as `GET /jobs/:id/rounds` lists it under `rounds`. */
+export interface RoundView {
+  readonly round: number;
+  readonly status: 'completed' | 'aborted';
+  readonly participants: number;
+  readonly dropouts: number;
+  readonly loss: number | null;
+  readonly accuracy: number | null;
+  readonly reason: string | null;
+  readonly startedAt: number;
+  readonly finishedAt: number;
+}
+
+/** `GET /models/:jobId`: the delivered model (age ciphertext at `cid`) and the bundle's metadata. */
+export interface ModelRecordView {
+  readonly jobId: string;
+  readonly cid: string;
+  readonly recipient: string;
+  readonly bytes: number;
+  /** SHA-256 of the ciphertext (hex). */
+  readonly sha256: string;
+  readonly txHash: string | null;
+  readonly metadata: ModelBundleMetadata;
+  readonly createdAt: string;
+}
