@@ -85,7 +85,7 @@ export async function startSilo(options: StartSiloOptions): Promise<RunningSilo>
     datasets: options.datasets,
     runner,
     logger: options.logger,
-    ownerOf: async (datasetId) => (await chain.getDataset(datasetId)).owner,
+    ownerOf: (datasetId) => chain.ownerOf(datasetId),
     reconnect: options.reconnect,
     allowPlainAggregation: options.allowPlainAggregation,
   });

@@ -118,8 +118,8 @@ export interface JobOffer {
 export interface LicenceOracle {
   checkLicenceById(licenceId: bigint, datasetId: bigint, holder: string): Promise<LicenceCheck>;
   getLicence(licenceId: bigint): Promise<LicenceInfo>;
-  /** The dataset's on-chain record (its owner is what counts). */
-  getDataset(datasetId: bigint): Promise<{ readonly owner: string }>;
+  /** The dataset's owner (one ownerOf view), undefined when it does not exist. */
+  ownerOf(datasetId: bigint): Promise<string | undefined>;
   /** The dataset's listed terms: `minOwners` is the owner's published policy (visible to buyers). */
   getTerms(datasetId: bigint): Promise<{ readonly minOwners: number }>;
 }
@@ -305,8 +305,8 @@ export class SiloJobRunner {
   private async checkIndependentOwners(request: JobRequest, min: number): Promise<void> {
     const owners = await Promise.all(
       request.datasets.map((id) =>
-        this.options.chain.getDataset(id).then(
-          (d) => d.owner.toLowerCase(),
+        this.options.chain.ownerOf(id).then(
+          (owner) => owner?.toLowerCase(),
           () => undefined,
         ),
       ),

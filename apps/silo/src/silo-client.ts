@@ -46,7 +46,8 @@ export interface SiloClientOptions {
   readonly runner: SiloJobRunner;
   readonly logger: Logger;
   /** Checks that a peer's wallet owns the dataset it claims (on chain); the chain is the PKI. */
-  readonly ownerOf: (datasetId: bigint) => Promise<string>;
+  /** A dataset's owner (one ownerOf view); undefined when it does not exist. */
+  readonly ownerOf: (datasetId: bigint) => Promise<string | undefined>;
   readonly reconnect?: { readonly minMs?: number; readonly maxMs?: number };
   readonly maxFrameBytes?: number;
   readonly curves?: { readonly ed25519: Ed25519 };
@@ -69,7 +70,7 @@ interface JobState {
   /** The last roster, verified on chain and against the owner policy; `error` says why it was refused. */
   roster?: { readonly clients: readonly number[]; readonly error?: string };
   /** On-chain owner of each dataset of the request, looked up once per job. */
-  readonly owners: Map<string, Promise<string>>;
+  readonly owners: Map<string, Promise<string | undefined>>;
   /** Wallet of each SecAgg+ client id of the current round, checked on chain (the chain is the PKI). */
   walletOf: ReadonlyMap<number, string>;
   readonly secagg: boolean;

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { HDNodeWallet, Mnemonic, Transaction, getAddress, getBytes } from 'ethers';
 import type * as Edr from '@nomicfoundation/edr';
+import { readDeploymentFile } from './client.js';
 import { ChainError, InvalidArgumentError, ReplayMismatchError } from './errors.js';
 import { JournalWriter, readJournal } from './journal.js';
 import { writeFileAtomic } from './fs-atomic.js';
@@ -88,6 +89,34 @@ interface ChainMeta {
   hardfork: string;
   blockGasLimit: string;
   accounts: string[];
+}
+
+/** chain.json, checked field by field: a damaged or foreign file is a ChainError CONFIG, not a crash later. */
+function readChainMeta(path: string): ChainMeta {
+  const bad = (what: string, cause?: unknown) => new ChainError('CONFIG', `${path}: ${what}`, { cause });
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw bad((cause as Error).message, cause);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw bad('not a JSON object');
+  const m = v as Record<string, unknown>;
+  const str = (k: string): string => {
+    if (typeof m[k] !== 'string') throw bad(`${k} must be a string`);
+    return m[k];
+  };
+  if (typeof m.version !== 'number') throw bad('version must be a number');
+  if (!Array.isArray(m.accounts) || m.accounts.some((a) => typeof a !== 'string'))
+    throw bad('accounts must be a list of addresses');
+  return {
+    version: m.version,
+    chainId: str('chainId'),
+    genesisTime: str('genesisTime'),
+    hardfork: str('hardfork'),
+    blockGasLimit: str('blockGasLimit'),
+    accounts: m.accounts as string[],
+  };
 }
 
 type JournalRecord =
@@ -212,7 +241,7 @@ export async function startEmbeddedChainCore(options: EmbeddedChainOptions): Pro
 
   let meta: ChainMeta;
   if (existsSync(metaPath)) {
-    meta = JSON.parse(readFileSync(metaPath, 'utf8')) as ChainMeta;
+    meta = readChainMeta(metaPath);
     const mismatch = (what: string, saved: string, now: string) =>
       new ChainError('CONFIG', `${chainDir} holds a chain with ${what} ${saved}, but ${now} was requested`);
     if (meta.version !== META_VERSION) throw new ChainError('CONFIG', `${metaPath}: unknown version ${meta.version}`);
@@ -505,7 +534,15 @@ export async function startEmbeddedChainCore(options: EmbeddedChainOptions): Pro
   let deployment: Deployment | undefined;
   try {
     if (existsSync(deploymentPath)) {
-      deployment = JSON.parse(readFileSync(deploymentPath, 'utf8')) as Deployment;
+      const file = readDeploymentFile(deploymentPath);
+      if (file.chainId !== undefined && file.chainId !== chainId)
+        throw new ChainError('CONFIG', `${deploymentPath}: deployed on chain ${file.chainId}, not ${chainId}`);
+      deployment = {
+        chainId: chainId.toString(),
+        deployedAt: file.deployedAt ?? '',
+        ...(file.deployBlock !== undefined ? { deployBlock: file.deployBlock.toString() } : {}),
+        contracts: file.contracts,
+      };
       for (const [name, address] of Object.entries(deployment.contracts)) {
         const code = (await raw('eth_getCode', [getAddress(address), 'latest'])) as string;
         if (code === '0x')

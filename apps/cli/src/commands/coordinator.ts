@@ -17,19 +17,19 @@ const DEV_FUND_WEI = 100n * 10n ** 18n;
 async function prepareDevCoordinator(rpcUrl: string, keyFile: string, deploymentFile: string): Promise<string> {
   const chainLib = await import('@sealfold/chain');
   const { loadOrCreateKey } = await import('../../../coordinator/src/chain/chain.adapter.js');
-  const { readFileSync } = await import('node:fs');
   const { Wallet } = await import('ethers');
-  const deployment = JSON.parse(readFileSync(deploymentFile, 'utf8')) as {
-    chainId: string;
-    contracts: Record<string, string>;
-    deployBlock?: string;
-  };
+  const deployment = chainLib.readDeploymentFile(deploymentFile);
+  if (deployment.chainId === undefined)
+    throw new CliError(
+      'CONFIG',
+      `${deploymentFile} names no chainId (a deployment.json as the embedded chain writes it)`,
+    );
   const address = new Wallet(loadOrCreateKey(keyFile)).address;
   const [admin] = chainLib.deriveDevAccounts(chainLib.DEV_MNEMONIC, 1);
   const client = await chainLib.connectChain({
     rpcUrl,
-    chainId: BigInt(deployment.chainId),
-    addresses: chainLib.addressesFromDeployment(deployment),
+    chainId: deployment.chainId,
+    addresses: deployment.addresses,
     signer: admin.privateKey,
   });
   try {

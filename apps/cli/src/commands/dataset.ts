@@ -419,6 +419,8 @@ async function show(ctx: Context, env: NodeJS.ProcessEnv, args: string[]): Promi
   const datasetId = parseId(args[0], 'dataset id');
   const { client } = await openChain(ctx, env);
   const d = await client.getDataset(datasetId);
+  // One dataset, asked for by the user: the one place the CLI reads the registration event for its commitment.
+  const commitment = await client.datasetCommitment(datasetId);
   const { termsHash } = await import('@sealfold/chain');
   const hash = termsHash(d.terms);
   const name = (await readRecords(ctx)).find((r) => r.manifestCid === d.manifestCid)?.name ?? null;
@@ -428,7 +430,7 @@ async function show(ctx: Context, env: NodeJS.ProcessEnv, args: string[]): Promi
       owner: d.owner,
       manifestCid: d.manifestCid,
       name,
-      commitment: d.commitment,
+      commitment,
       terms: termsJson(d.terms),
       termsHash: hash,
     },
@@ -446,7 +448,8 @@ async function list(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unkn
   const records = await readRecords(ctx);
   const owner = o.all === true ? undefined : await loadOwner(ctx);
   const { client } = await openChain(ctx, env);
-  const onChain = (await client.listDatasets({ limit: 10_000 })).filter((d) => !owner || d.owner === owner.address);
+  // Contract views only (an ownerOf per id when filtering by owner): no log scan, which public RPCs cap.
+  const onChain = await client.listDatasets({ limit: 10_000, owner: owner?.address });
   const registered = new Set(onChain.map((d) => d.manifestCid));
   const datasets = onChain.map((d) => ({
     datasetId: d.datasetId,

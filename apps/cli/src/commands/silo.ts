@@ -26,9 +26,7 @@ async function start(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unk
       .map((s) => parseId(s, '--datasets entry'));
   } else {
     // Default: every dataset this wallet owns on chain.
-    datasets = (await client.listDatasets({ limit: 10_000 }))
-      .filter((d) => d.owner.toLowerCase() === owner.address.toLowerCase())
-      .map((d) => d.datasetId);
+    datasets = (await client.listDatasets({ limit: 10_000, owner: owner.address })).map((d) => d.datasetId);
   }
   if (datasets.length === 0)
     throw new CliError(
