@@ -18,6 +18,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { SealfoldError } from '@sealfold/protocol';
+import { migrate, type Migration } from '@sealfold/sqlite';
 
 export type ReleaseKind = 'train' | 'eval';
 
@@ -46,8 +47,13 @@ export class LedgerRefusal extends SealfoldError<'job-limit-reached' | 'budget-e
   }
 }
 
-const MIGRATIONS = [
-  `CREATE TABLE epsilon_spent (
+// Applied by @sealfold/sqlite `migrate`, like the coordinator's (ledgers that counted them in PRAGMA user_version
+// are adopted). Never edited after release: a change is a new migration.
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'epsilon-spent',
+    sql: `CREATE TABLE epsilon_spent (
      licence_id TEXT NOT NULL,
      job_id TEXT NOT NULL,
      rounds INTEGER NOT NULL,
@@ -55,7 +61,11 @@ const MIGRATIONS = [
      updated_at INTEGER NOT NULL,
      PRIMARY KEY (licence_id, job_id)
    ) STRICT`,
-  `CREATE TABLE releases (
+  },
+  {
+    version: 2,
+    name: 'releases-and-reservations',
+    sql: `CREATE TABLE releases (
      job_id TEXT NOT NULL,
      round INTEGER NOT NULL,
      kind TEXT NOT NULL CHECK (kind IN ('train', 'eval')),
@@ -72,6 +82,7 @@ const MIGRATIONS = [
      reserved_at INTEGER NOT NULL,
      PRIMARY KEY (licence_id, job_id)
    ) STRICT`,
+  },
 ];
 
 // SQLite REAL cannot hold Infinity through the driver: a noiseless job is stored as Number.MAX_VALUE.
@@ -85,17 +96,11 @@ export class EpsilonLedger {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const db = new DatabaseSync(path);
     db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');
-    const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
-    for (let v = version; v < MIGRATIONS.length; v++) {
-      db.exec('BEGIN');
-      try {
-        db.exec(MIGRATIONS[v]);
-        db.exec(`PRAGMA user_version = ${v + 1}`);
-        db.exec('COMMIT');
-      } catch (error) {
-        db.exec('ROLLBACK');
-        throw error;
-      }
+    try {
+      migrate(db, MIGRATIONS);
+    } catch (error) {
+      db.close();
+      throw error;
     }
     return new EpsilonLedger(db);
   }

@@ -2,7 +2,8 @@
 // node:sqlite is synchronous; statements are short, so the event loop is held for microseconds per call.
 import { SealfoldError } from '@sealfold/protocol';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import { MIGRATIONS, type Migration } from './migrations.js';
+import { migrate, type Migration } from '@sealfold/sqlite';
+import { MIGRATIONS } from './migrations.js';
 
 export type SqlValue = SQLInputValue;
 export type Row = Record<string, SqlValue>;
@@ -40,35 +41,9 @@ export class CoordinatorDatabase {
     }
   }
 
+  /** The shared mechanism (@sealfold/sqlite): each migration once, in its own transaction. */
   private migrate(migrations: readonly Migration[]): number[] {
-    for (let i = 1; i < migrations.length; i++)
-      if (migrations[i].version <= migrations[i - 1].version)
-        throw new DatabaseError('migrations must be in strictly increasing version order');
-    this.db.exec(
-      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT',
-    );
-    const done = new Set(
-      (this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
-    );
-    const latest = Math.max(0, ...done);
-    const known = migrations.length ? migrations[migrations.length - 1].version : 0;
-    if (latest > known)
-      throw new DatabaseError(`database schema version ${latest} is newer than this coordinator knows (${known})`);
-    const applied: number[] = [];
-    for (const m of migrations) {
-      if (done.has(m.version)) continue;
-      this.transaction(() => {
-        this.db.exec(m.sql);
-        this.run(
-          'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
-          m.version,
-          m.name,
-          Date.now(),
-        );
-      });
-      applied.push(m.version);
-    }
-    return applied;
+    return migrate(this.db, migrations);
   }
 
   private statement(sql: string): StatementSync {

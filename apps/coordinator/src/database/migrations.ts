@@ -1,10 +1,7 @@
-// Ordered schema migrations. Each runs once, in its own transaction, and is recorded in `schema_migrations`; a
-// migration is never edited after release — a change is a new migration appended at the end.
-export interface Migration {
-  readonly version: number;
-  readonly name: string;
-  readonly sql: string;
-}
+// Ordered schema migrations of coordinator.db, applied by @sealfold/sqlite `migrate` (each once, in its own
+// transaction, recorded in `schema_migrations`); a migration is never edited after release — a change is a new
+// migration appended at the end.
+import type { Migration } from '@sealfold/sqlite';
 
 export const MIGRATIONS: readonly Migration[] = [
   {
