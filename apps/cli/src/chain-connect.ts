@@ -1,6 +1,6 @@
 // Opens the chain for a command (see chain-endpoint.ts for which one) and, on the embedded dev chain only, funds the
 // user's fresh wallet from a public dev account so it can pay gas.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Wallet } from 'ethers';
 import type { Context } from './context.js';

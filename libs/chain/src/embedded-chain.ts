@@ -124,6 +124,20 @@ type JournalRecord =
   | { t: 'mine'; block: number; blockHash: string; ts: number; offset: string }
   | { t: 'time'; offset: string };
 
+const HEX = /^0x[0-9a-fA-F]*$/;
+/** A journal record of one of the three shapes this code writes (fields checked, not cast). */
+function isJournalRecord(v: unknown): v is JournalRecord {
+  if (v === null || typeof v !== 'object') return false;
+  const r = v as Record<string, unknown>;
+  const str = (k: string, re: RegExp) => typeof r[k] === 'string' && re.test(r[k]);
+  const int = (k: string) => Number.isSafeInteger(r[k]) && (r[k] as number) >= 0;
+  if (!str('offset', /^-?[0-9]+$/)) return false;
+  if (r.t === 'time') return true;
+  if (r.t === 'mine') return int('block') && int('ts') && str('blockHash', HEX);
+  if (r.t === 'tx') return int('block') && int('ts') && str('blockHash', HEX) && str('raw', HEX) && str('hash', HEX);
+  return false;
+}
+
 interface RpcRequest {
   jsonrpc?: string;
   id?: unknown;
@@ -316,7 +330,7 @@ export async function startEmbeddedChainCore(options: EmbeddedChainOptions): Pro
   const clockOffset = async () => BigInt((await raw('evm_increaseTime', [0])) as string);
 
   // --- replay ---
-  const { records, droppedBytes } = readJournal<JournalRecord>(journalPath);
+  const { records, droppedBytes } = readJournal(journalPath, isJournalRecord);
   let desiredOffset = 0n;
   for (const [i, rec] of records.entries()) {
     try {

@@ -66,3 +66,28 @@ export interface ModelRecordView {
   readonly metadata: ModelBundleMetadata;
   readonly createdAt: string;
 }
+
+/** A silo's registration in a job, as `GET /jobs/:id/rounds` lists it under `participants`. */
+export interface ParticipantView {
+  readonly datasetId: string;
+  readonly clientId: number;
+  readonly silo: string;
+  readonly accepted: boolean;
+  readonly reason: string | null;
+}
+
+/** `GET /jobs/:id/rounds`. */
+export interface JobRoundsView {
+  readonly rounds: readonly RoundView[];
+  readonly participants: readonly ParticipantView[];
+}
+
+/** `GET /info`: who the coordinator is. Chain values are decimal strings; null without a chain. */
+export interface InfoView {
+  readonly coordinatorId: string;
+  readonly chainId: string | null;
+  readonly domain: { name: string; version: string; chainId: string; verifyingContract: string } | null;
+  readonly coordinatorAddress: string | null;
+  readonly wire: { path: string; subprotocol: string; version: number; maxFrameBytes: number };
+  readonly silos: readonly { address: string; datasets: readonly string[] }[];
+}

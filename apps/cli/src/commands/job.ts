@@ -122,7 +122,7 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
   }
   const buyer = await loadOwner(ctx);
   // The request names the coordinator that runs it; a coordinator refuses a request naming another one.
-  const info = await callCoordinator<{ coordinatorAddress: string | null }>(base, 'GET', '/info');
+  const info = await callCoordinator<InfoView>(base, 'GET', '/info');
   if (!info.coordinatorAddress)
     throw new CliError('NO_COORDINATOR_ACCOUNT', `the coordinator at ${base} has no chain account: it cannot run jobs`);
   const { client } = await openChain(ctx, env);
@@ -202,7 +202,9 @@ type Progress = import('@sealfold/protocol').JobProgressView;
 const fmt = (v: number | undefined, digits: number) => (v === undefined || v === null ? '-' : v.toFixed(digits));
 
 /** A finished round as `GET /jobs/:id/rounds` lists it (libs/protocol rest.ts). */
+type JobRoundsView = import('@sealfold/protocol').JobRoundsView;
 type RoundView = import('@sealfold/protocol').RoundView;
+type InfoView = import('@sealfold/protocol').InfoView;
 
 /**
  * Draws the TTY bar (stderr), or plain lines, or JSON lines. Every finished round is reported exactly once, whether
@@ -260,9 +262,9 @@ function createRenderer(ctx: Context) {
 }
 
 /** The job's finished rounds, or [] when the coordinator does not list them. */
-async function roundHistory(ctx: Context, base: string, jobId: string): Promise<RoundView[]> {
+async function roundHistory(ctx: Context, base: string, jobId: string): Promise<readonly RoundView[]> {
   try {
-    const r = await readCoordinator<{ rounds?: RoundView[] }>(ctx, base, `/jobs/${jobId}/rounds`);
+    const r = await readCoordinator<JobRoundsView>(ctx, base, `/jobs/${jobId}/rounds`);
     return Array.isArray(r.rounds) ? r.rounds : [];
   } catch (error) {
     if (error instanceof CoordinatorRefusal && error.status === 404) return [];

@@ -1,6 +1,7 @@
 // Indexed datasets and licences (from chain events) with their manifests (from the content store).
 import { Inject, Injectable } from '@nestjs/common';
-import type { Manifest } from '@sealfold/dataset';
+import { parseManifest, type Manifest } from '@sealfold/dataset';
+import { z } from 'zod';
 import { CoordinatorDatabase } from '../database/database.js';
 import type { ChainDataset, ChainLicence, ChainCursor } from '../chain/chain.port.js';
 
@@ -61,6 +62,10 @@ interface LicenceRow {
   block_number: number;
 }
 
+// The JSON columns are parsed and checked on read, never cast: the manifest against its own schema (@sealfold/dataset).
+const featuresSchema = z.array(z.strictObject({ name: z.string(), type: z.string() }));
+const classesSchema = z.array(z.string());
+
 const toDataset = (r: DatasetRow): DatasetView => ({
   id: r.id,
   owner: r.owner,
@@ -68,11 +73,11 @@ const toDataset = (r: DatasetRow): DatasetView => ({
   manifestCid: r.manifest_cid,
   manifestError: r.manifest_error,
   name: r.name,
-  features: r.features_json ? (JSON.parse(r.features_json) as { name: string; type: string }[]) : null,
+  features: r.features_json ? featuresSchema.parse(JSON.parse(r.features_json)) : null,
   label: r.label,
-  classes: r.classes_json ? (JSON.parse(r.classes_json) as string[]) : null,
+  classes: r.classes_json ? classesSchema.parse(JSON.parse(r.classes_json)) : null,
   rows: r.rows,
-  manifest: r.manifest_json ? (JSON.parse(r.manifest_json) as Manifest) : null,
+  manifest: r.manifest_json ? parseManifest(r.manifest_json) : null,
   blockNumber: r.block_number,
 });
 

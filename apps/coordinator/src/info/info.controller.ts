@@ -1,5 +1,5 @@
 import { Controller, Get, Inject } from '@nestjs/common';
-import { WIRE_SUBPROTOCOL, WIRE_VERSION } from '@sealfold/protocol';
+import { WIRE_SUBPROTOCOL, WIRE_VERSION, type InfoView } from '@sealfold/protocol';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ChainService } from '../chain/chain.service.js';
 import { COORDINATOR_CONFIG } from '../config/config.module.js';
@@ -20,7 +20,7 @@ export class InfoController {
     summary: 'Who this coordinator is: id, chain, EIP-712 domain, wallet, wire protocol, connected silos',
   })
   @ApiOkResponse({ schema: { type: 'object' } })
-  info() {
+  info(): InfoView {
     const chain = this.chain.optional();
     return {
       coordinatorId: this.gateway.coordinatorId,

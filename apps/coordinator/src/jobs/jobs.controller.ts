@@ -19,7 +19,7 @@ import { type Caller } from '../auth/auth.service.js';
 import { ApiError, apiErrorSchema, openApiSchema } from '../common/api-error.js';
 import { RoundsRepository } from '../rounds/rounds.repository.js';
 import { cancelJobSchema, JobsService, submitJobSchema, toJobView, type JobView } from './jobs.service.js';
-import { jobRequestJsonSchema } from '@sealfold/protocol';
+import { jobRequestJsonSchema, type JobRoundsView } from '@sealfold/protocol';
 
 const submitBodySchema = openApiSchema(submitJobSchema);
 submitBodySchema.properties = { ...submitBodySchema.properties, request: openApiSchema(jobRequestJsonSchema) };
@@ -140,7 +140,7 @@ export class JobsController {
   })
   @ApiUnauthorizedResponse({ description: 'SESSION_REQUIRED, SESSION_INVALID', schema: apiErrorSchema })
   @ApiNotFoundResponse({ description: 'JOB_NOT_FOUND (also for another buyer’s job)', schema: apiErrorSchema })
-  rounds(@CurrentCaller() caller: Caller, @Param('id') id: string) {
+  rounds(@CurrentCaller() caller: Caller, @Param('id') id: string): JobRoundsView {
     this.readable(caller, id);
     return { rounds: this.roundsRepo.rounds(id), participants: this.roundsRepo.participants(id) };
   }

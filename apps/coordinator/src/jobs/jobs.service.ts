@@ -12,13 +12,7 @@ import { z } from 'zod';
 import { ApiError, parseOr400 } from '../common/api-error.js';
 import { ChainService } from '../chain/chain.service.js';
 import { JobEvents } from './job-events.js';
-import {
-  JobsRepository,
-  NonceReplayError,
-  TERMINAL_STATUSES,
-  type JobRecord,
-  type JobStatus,
-} from './jobs.repository.js';
+import { JobsRepository, NonceReplayError, TERMINAL_STATUSES, type JobRecord } from './jobs.repository.js';
 
 const signature = z.string().regex(/^0x[0-9a-fA-F]{130}$/, 'must be a 65-byte hex signature');
 

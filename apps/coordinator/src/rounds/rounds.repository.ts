@@ -2,7 +2,7 @@
 // silos that accepted a job.
 import { Inject, Injectable } from '@nestjs/common';
 import { decodeWeights, encodeWeights } from '@sealfold/fl';
-import type { RoundView } from '@sealfold/protocol';
+import type { ParticipantView, RoundView } from '@sealfold/protocol';
 import { CoordinatorDatabase } from '../database/database.js';
 
 export interface CommittedModel {
@@ -14,13 +14,7 @@ export interface CommittedModel {
 
 export type RoundRecord = RoundView;
 
-export interface ParticipantRecord {
-  readonly datasetId: string;
-  readonly clientId: number;
-  readonly silo: string;
-  readonly accepted: boolean;
-  readonly reason: string | null;
-}
+export type ParticipantRecord = ParticipantView;
 
 @Injectable()
 export class RoundsRepository {
