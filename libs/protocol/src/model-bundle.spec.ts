@@ -1,15 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { SealfoldError, errorCode } from './errors.js';
-import {
-  EPSILON_UNBOUNDED_MILLI,
-  UINT32_MAX,
-  dpParamsFromFloats,
-  epsilonFromMilli,
-  epsilonToMilli,
-  jobRequestToJson,
-  jobTraining,
-} from './job.js';
+import { EPSILON_UNBOUNDED_MILLI, UINT32_MAX, epsilonFromMilli, epsilonToMilli, jobRequestToJson } from './job.js';
+import { sampleJobRequest } from '../test/job-request.js';
 import {
   MODEL_BUNDLE_FORMAT,
   ModelBundleError,
@@ -38,22 +31,7 @@ describe('ε in thousandths (one definition of "unbounded")', () => {
   });
 });
 
-const request = jobRequestToJson({
-  buyer: '0x' + '11'.repeat(20),
-  coordinator: '0x' + '22'.repeat(20),
-  datasets: [1n],
-  licences: [7n],
-  modelSpecHash: '0x' + 'ab'.repeat(32),
-  recipient: 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p',
-  strategy: 'fedavg',
-  rounds: 2,
-  training: jobTraining(),
-  dp: dpParamsFromFloats({ noiseMultiplier: 0, clipNorm: 0, delta: 0 }),
-  secagg: { enabled: true, minContributors: 3 },
-  nonce: 1n,
-  deadline: 2_000_000_000n,
-  chainId: 31337n,
-});
+const request = jobRequestToJson(sampleJobRequest());
 
 const bundle = (): ModelBundle => ({
   format: MODEL_BUNDLE_FORMAT,
@@ -61,7 +39,7 @@ const bundle = (): ModelBundle => ({
   modelSpecHash: '0x' + 'ab'.repeat(32),
   strategy: 'fedavg',
   rounds: 2,
-  datasets: ['1'],
+  datasets: ['1', '2', '3'],
   epsilonSpentMilli: EPSILON_UNBOUNDED_MILLI,
   delta: 0,
   metrics: [{ round: 1, participants: 3, loss: 0.5, accuracy: 0.9 }],

@@ -14,16 +14,7 @@ import { loadOwner } from '../owner.js';
 import { createProgress } from '../progress.js';
 import { readRecords, saveRecord, type DatasetRecord } from '../records.js';
 import { assertHas, openStore, type CliStore } from '../store.js';
-import {
-  epsilonJson,
-  epsilonText,
-  formatEth,
-  parseDays,
-  parseEpsilon,
-  parseId,
-  parseSmallInt,
-  parseUint,
-} from '../parse.js';
+import { formatEth, parseDays, parseEpsilon, parseId, parseSmallInt, parseUint } from '../parse.js';
 import { JSON_NOTE, type Runner } from '../program.js';
 import { termsJson, termsText } from '../terms.js';
 
