@@ -72,10 +72,8 @@ const MODEL_SPEC = {
   ],
 };
 const PRICE_WEI = '1000000000000000'; // 0.001 ETH per licence
-// The job adds no DP noise, so its ε is unbounded: the owners offer licences with the unlimited ε budget (the
-// uint32 maximum in thousandths, which the silo's ledger treats as "no budget"). A job with --dp-noise would not
-// need this.
-const UNLIMITED_EPSILON = '4294967.295';
+// The job adds no DP noise, so its ε is unbounded: the owners offer licences with the unlimited ε budget
+// (`--epsilon unlimited`, the uint32 maximum in thousandths). A job with --dp-noise would not need this.
 
 // ---------------------------------------------------------------------------------------------------------------
 // Output
@@ -376,17 +374,11 @@ async function main() {
             '30',
             '--max-jobs',
             '10',
+            '--epsilon',
+            'unlimited',
             '--json',
           ])
         ).json;
-        await cli(`owner-${i + 1}-dataset-terms`, h, [
-          'dataset',
-          'terms',
-          String(a.datasetId),
-          '--epsilon',
-          UNLIMITED_EPSILON,
-          '--json',
-        ]);
         say(
           `   owner ${i + 1} ${a.owner}: dataset ${a.datasetId}, manifest ${a.manifestCid}, sealed ${a.ciphertextBytes} bytes`,
         );
@@ -431,8 +423,8 @@ async function main() {
     silos.catch(() => {});
     for (const id of datasetIds) {
       const bought = (await cli(`buyer-licence-buy-${id}`, buyer.home, ['licence', 'buy', id, '--json'])).json;
-      buyer.licences.push(String(bought.licenceId));
-      say(`   licence ${bought.licenceId} for dataset ${id} (${bought.priceWei} wei)`);
+      buyer.licences.push(String(bought.licence));
+      say(`   licence ${bought.licence} for dataset ${id} (${bought.priceWei} wei)`);
     }
     const started = await silos;
     started.forEach((s, i) => say(`   silo ${i + 1}: serving ${s.ready.accepted?.join(', ') || '(none accepted)'}`));
@@ -483,9 +475,9 @@ async function main() {
     const r = await cli('buyer-2-job-create', home('buyer-2'), jobArgs, { allowFail: true });
     if (r.code === 0) throw new Error('the coordinator accepted a job from a buyer without licences');
     const error = r.json?.error ?? { code: 'UNKNOWN', message: lastLine(r.stderr) };
-    // A refusal is a user error (exit 1) carrying the coordinator's reason, not a crash.
-    if (r.code !== 1 || !/^coordinator refused/.test(error.message))
-      throw new Error(`the unlicensed job failed without a coordinator refusal (exit ${r.code}): ${error.message}`);
+    // A refusal is a user error (exit 1) with its reason and what to do, not a crash: the CLI refuses before it signs.
+    if (r.code !== 1 || error.code !== 'NO_LICENCE' || !/sealfold licence buy/.test(error.message))
+      throw new Error(`the unlicensed job failed without a NO_LICENCE refusal (exit ${r.code}): ${error.message}`);
     say(`   refused (exit ${r.code}): ${error.message}`);
     return { exitCode: r.code, code: error.code, message: error.message };
   });
@@ -498,7 +490,7 @@ async function main() {
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l));
     const end = events.find((e) => e.event === 'end');
-    const perRound = events.filter((e) => e.event === 'round');
+    const perRound = events.filter((e) => e.event === 'round' && e.status === 'completed');
     for (const p of perRound)
       say(
         `   round ${p.round}: accuracy ${p.accuracy?.toFixed(4)} loss ${p.loss?.toFixed(4)} (${p.participants} silos, ${p.dropouts} dropouts)`,

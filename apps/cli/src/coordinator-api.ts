@@ -89,7 +89,7 @@ export interface JobView {
   reason: string | null;
   rounds: number;
   currentRound: number;
-  request: { datasets: string[]; licences: string[]; strategy: string; rounds: number };
+  request: { datasets: string[]; licences: string[]; strategy: string; rounds: number; recipient?: string };
   createdAt: string;
   updatedAt: string;
 }

@@ -19,17 +19,31 @@ export function parseSmallInt(value: string, what: string, max: number): number 
   return Number(v);
 }
 
-/** A privacy budget ε as a decimal (e.g. 8 or 2.5); the chain stores it in thousandths. */
+/** The chain's unlimited ε budget in thousandths (uint32 maximum; libs/dataset UNLIMITED_EPSILON_MILLI). */
+const UNLIMITED_MILLI = 0xffff_ffff;
+
+/**
+ * A privacy budget ε: a decimal (e.g. 8 or 2.5; the chain stores it in thousandths) or `unlimited` (the uint32
+ * maximum, 4294967.295, which also reads as unlimited) — the only budget that admits a job without DP noise.
+ */
 export function parseEpsilon(value: string, what = '--epsilon'): { epsilon: number; milli: number } {
-  if (!/^[0-9]+(\.[0-9]{1,3})?$/.test(value.trim()))
+  const v = value.trim().toLowerCase();
+  if (v === 'unlimited') return { epsilon: UNLIMITED_MILLI / 1000, milli: UNLIMITED_MILLI };
+  if (!/^[0-9]+(\.[0-9]{1,3})?$/.test(v))
     throw new CliError(
       'INVALID_ARGUMENT',
-      `${what} must be a decimal with at most 3 decimals (e.g. 8 or 2.5), got "${value}"`,
+      `${what} must be \`unlimited\` or a decimal with at most 3 decimals (e.g. 8 or 2.5), got "${value}"`,
     );
-  const epsilon = Number(value);
-  const milli = Math.round(epsilon * 1000);
-  if (milli > 0xffffffff) throw new CliError('INVALID_ARGUMENT', `${what} too large`);
-  return { epsilon, milli };
+  const milli = Math.round(Number(v) * 1000);
+  if (milli > UNLIMITED_MILLI)
+    throw new CliError('INVALID_ARGUMENT', `${what} is at most 4294967.295 (= unlimited), got "${value}"`);
+  if (milli === 0) throw new CliError('INVALID_ARGUMENT', `${what} must be positive, got "${value}"`);
+  return { epsilon: milli / 1000, milli };
+}
+
+/** ε for people: `unlimited` for the chain's maximum, else the decimal. */
+export function formatEpsilon(milli: number): string {
+  return milli === UNLIMITED_MILLI ? 'unlimited' : String(milli / 1000);
 }
 
 const UNIT_SECONDS: Record<string, bigint> = { s: 1n, m: 60n, h: 3600n, d: 86_400n };

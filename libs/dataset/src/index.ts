@@ -26,6 +26,8 @@ export {
   SEALED_RECIPIENT_TYPES,
   sealedRecipientType,
   type SealedRecipientType,
+  UNLIMITED_EPSILON,
+  UNLIMITED_EPSILON_MILLI,
   ManifestSchema,
   SealedObjectSchema,
   LicenceTermsSchema,
@@ -38,3 +40,11 @@ export {
   type SealedObject,
   type LicenceTerms,
 } from './manifest.js';
+export {
+  sealDataset,
+  registrationOf,
+  type SealDatasetOptions,
+  type SealedDataset,
+  type SealingStore,
+  type DatasetRegistration,
+} from './seal.js';

@@ -69,13 +69,20 @@ export const SealedObjectSchema = z.strictObject({
   recipientType: z.enum(SEALED_RECIPIENT_TYPES).optional(),
 });
 
+/**
+ * The unlimited ε budget: the chain stores ε in thousandths as a uint32, and its maximum (4294967.295) means "no
+ * budget" to a silo — the only budget that admits a job without DP noise (whose ε is unbounded).
+ */
+export const UNLIMITED_EPSILON_MILLI = 0xffff_ffff;
+export const UNLIMITED_EPSILON = UNLIMITED_EPSILON_MILLI / 1000;
+
 export const LicenceTermsSchema = z.strictObject({
   /** Price of one licence in wei, as a decimal integer string (no sign, no leading zeros). */
   priceWei: z.string().regex(/^(0|[1-9][0-9]{0,77})$/, 'a decimal integer string of wei'),
   /** Default licence duration in seconds. */
   licenceDurationSeconds: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-  /** Differential-privacy budget ε offered per licence. */
-  epsilonBudget: z.number().positive().max(1e6),
+  /** Differential-privacy budget ε offered per licence; UNLIMITED_EPSILON (the chain's maximum) means no budget. */
+  epsilonBudget: z.number().positive().max(UNLIMITED_EPSILON),
   /** Most training jobs per licence (unlimited when absent). */
   maxJobs: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
 });

@@ -294,13 +294,13 @@ export function trainingToFloats(t: JobTraining): TrainingFloats {
 }
 
 /**
- * Defaults the CLI and the tests sign when the buyer names nothing: 1 epoch, batch 32, Adam at lr 0.1 (Adam was the
- * silos' optimizer before it was signed), no FedProx term, clip 1, max weight 10000.
+ * Defaults the CLI (`job create --help` shows them) and the tests sign when the buyer names nothing: 1 epoch,
+ * batch 32, Adam at its usual lr 0.001 (Kingma & Ba 2015, §2), no FedProx term, clip 1, max weight 10000.
  */
 export const DEFAULT_TRAINING: TrainingFloats = Object.freeze({
   localEpochs: 1,
   batchSize: 32,
-  learningRate: 0.1,
+  learningRate: 0.001,
   optimizer: 'adam',
   fedProxMu: 0,
   updateClip: 1,

@@ -165,7 +165,22 @@ async function pull(
   const { decrypt } = await import('@sealfold/crypto');
   const { decodeWeights, modelSpecHash, parseModelSpec } = await import('@sealfold/fl');
   let bundle: ModelBundle;
-  const plaintext = decrypt(ciphertext, [buyer.identity]);
+  let plaintext: Uint8Array;
+  try {
+    plaintext = decrypt(ciphertext, [buyer.identity]);
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'NO_IDENTITY_MATCHED') throw error;
+    // The model is sealed to the recipient the buyer signed into the job: name it, and whose key this is.
+    const job = await readCoordinator<JobView>(ctx, base, `/jobs/${jobId}`).catch(() => undefined);
+    const signed = job?.request.recipient;
+    throw new CliError(
+      'NOT_RECIPIENT',
+      `the model of job ${jobId.slice(0, 12)}… is encrypted to ${signed ? `${signed.slice(0, 20)}… (the recipient its buyer ${job?.buyer ?? ''} signed)` : "its buyer's age recipient"}, ` +
+        `not to your keystore's ${buyer.recipient.slice(0, 20)}… (wallet ${buyer.address}); only that buyer's keystore can decrypt it`,
+      1,
+      { cause: error },
+    );
+  }
   try {
     bundle = JSON.parse(Buffer.from(plaintext).toString('utf8')) as ModelBundle;
   } catch {
