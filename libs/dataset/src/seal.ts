@@ -56,7 +56,8 @@ export interface SealedDataset {
  */
 export async function sealDataset(o: SealDatasetOptions): Promise<SealedDataset> {
   // Recorded in the public manifest (formatVersion 2). age refuses to mix hybrid and classic recipients in one file.
-  const hybrid = (r: RecipientInput) => (typeof r === 'string' ? r.startsWith('age1pq1') : r instanceof HybridRecipient);
+  const hybrid = (r: RecipientInput) =>
+    typeof r === 'string' ? r.startsWith('age1pq1') : r instanceof HybridRecipient;
   const recipientType: SealedRecipientType = o.recipients.every(hybrid) ? 'mlkem768x25519' : 'X25519';
   const tee = inspectCsvTee(o.source, { label: o.label, ...(o.schema ? { schema: o.schema } : {}) });
   async function* plaintext(): AsyncGenerator<Uint8Array> {

@@ -13,12 +13,11 @@ import { loadOwner } from '../owner.js';
 import { createProgress } from '../progress.js';
 import { readRecords, saveRecord, type DatasetRecord } from '../records.js';
 import { assertHas, openStore, type CliStore } from '../store.js';
-import { formatEpsilon, formatEth, parseDays, parseEpsilon, parseId, parseSmallInt, parseUint } from '../parse.js';
+import { formatEth, parseDays, parseEpsilon, parseId, parseSmallInt, parseUint } from '../parse.js';
 import { JSON_NOTE, type Runner } from '../program.js';
 import { termsJson, termsText } from '../terms.js';
 
 type Manifest = import('@sealfold/dataset').Manifest;
-type DatasetTermsInput = import('@sealfold/chain').DatasetTermsInput;
 
 const TERMS_JSON =
   '{"priceWei", "paymentToken"|null, "priceToken", "licenceDurationSeconds", "maxJobs", "epsilon", "minOwners", "royaltyBps", "listed"}';
@@ -141,7 +140,6 @@ async function add(
   progress.finish();
   const { manifest, manifestCid, inspected } = sealed;
   const recipientType = manifest.sealed.recipientType;
-
 
   const record: DatasetRecord = {
     manifestCid,
