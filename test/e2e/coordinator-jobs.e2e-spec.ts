@@ -277,13 +277,16 @@ describe('job admission (real EDR chain)', () => {
       nonce: 1n,
     });
     const json = await expectRejected(await signedBody(strangerClient, stranger, req), 403, 'LICENCE_NOT_HOLDER');
-    expect(json.details).toEqual([
-      expect.objectContaining({
-        datasetId: datasetId.toString(),
-        licenceId: licenceId.toString(),
-        code: 'LICENCE_NOT_HOLDER',
-      }),
-    ]);
+    // One detail per dataset: the stranger holds none of the buyer's licences.
+    expect(json.details).toEqual(
+      [datasetId, ...extraDatasets].map((id, i) =>
+        expect.objectContaining({
+          datasetId: id.toString(),
+          licenceId: [licenceId, ...extraLicences][i].toString(),
+          code: 'LICENCE_NOT_HOLDER',
+        }),
+      ),
+    );
     const none = jobRequest(stranger.address, {
       coordinator: coord,
       datasets: [datasetId, ...extraDatasets],
