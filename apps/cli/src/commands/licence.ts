@@ -123,7 +123,7 @@ async function assertForSale(client: SealfoldChain, datasetId: bigint, buyer: st
   if (!last.terms.listed)
     throw new CliError(
       'NOT_LISTED',
-      `dataset ${datasetId} is not for sale (not listed); its owner ${last.owner} can grant you a licence ` +
+      `dataset ${datasetId} is not listed for sale; its owner ${last.owner} can grant you a licence ` +
         `(\`sealfold licence grant ${datasetId} ${buyer}\`)`,
     );
 }
