@@ -8,6 +8,7 @@ import {
   connectChain as connectSealfoldChain,
   createEventIndexer,
   sealfoldDomain,
+  termsHash,
   type SealfoldChain,
 } from '@sealfold/chain';
 import { getAddress } from 'ethers';
@@ -17,6 +18,7 @@ import type {
   ChainCursor,
   ChainDataset,
   ChainLicence,
+  ChainTerms,
   CoordinatorChain,
   LicenceCheck,
   LicenceFailureCode,
@@ -95,6 +97,10 @@ export function chainPortFrom(client: SealfoldChain): CoordinatorChain {
         epsilonBudgetMilli: l.epsilonBudgetMilli,
         revoked: l.revoked,
       };
+    },
+    async getTerms(datasetId): Promise<ChainTerms> {
+      const t = await client.getTerms(datasetId);
+      return { ...t, termsHash: termsHash(t) };
     },
     async syncChanges(cursor: ChainCursor, handler: (changes: ChainChanges) => Promise<void>) {
       const indexer = createEventIndexer({
