@@ -231,6 +231,10 @@ function build() {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/sealfold.mjs'), '--version'], { cwd: ROOT, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`building the CLI failed:\n${r.stdout}${r.stderr}`);
   say(`   ${r.stderr.trim().split('\n').pop() || 'dist/ is current'}`);
+  // The web app (apps/web → dist/web), which the coordinator serves at its URL.
+  const web = spawnSync(process.execPath, [join(ROOT, 'apps/web/build.mjs')], { cwd: ROOT, encoding: 'utf8' });
+  if (web.status !== 0) throw new Error(`building the web app failed:\n${web.stdout}${web.stderr}`);
+  say(`   ${web.stdout.trim()}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -293,7 +297,8 @@ async function main() {
   mkdirSync(SHARED, { recursive: true });
   const home = (who) => join(DIR, who);
 
-  if (opts.build) await step('build the CLI, coordinator and silo (tsc, skipped when current)', () => build());
+  if (opts.build)
+    await step('build the CLI, coordinator and silo (tsc, skipped when current) and the web app', () => build());
 
   // In this process: the compiled libs (dist/) through the same alias hook the CLI uses.
   register('./alias-hooks.mjs', import.meta.url);
@@ -402,7 +407,7 @@ async function main() {
 
   const coordinator = await step('coordinator ready (separate process)', async () => {
     const c = await coordinatorStart;
-    say(`   ${c.url} (coordinator wallet ${c.coordinatorAddress})`);
+    say(`   ${c.url} (coordinator wallet ${c.coordinatorAddress}); web app at ${c.url}/`);
     return c;
   });
   summary.coordinator = { url: coordinator.url, address: coordinator.coordinatorAddress };
