@@ -254,13 +254,8 @@ describe('web app in a real browser (Chromium, EDR chain, injected EIP-1193 wall
     // status and stage come over the /progress WebSocket.
     const status = page.getByRole('region', { name: 'Status' });
     await status.waitFor({ timeout: 15_000 });
-    await page.waitForFunction(
-      () =>
-        /Stage\s+\S/.test(document.querySelector('main')?.textContent ?? '') &&
-        !/Stage\s*–/.test(document.querySelector('main')?.textContent ?? ''),
-      undefined,
-      { timeout: 15_000 },
-    );
+    const until = Date.now() + 15_000;
+    while (!/Stage\s+[^–\s]/.test(await status.innerText()) && Date.now() < until) await page.waitForTimeout(100);
     await shot(page, 'job');
     const text = await status.innerText();
     expect(text).toMatch(/Status\s+(pending|running)/);

@@ -147,7 +147,7 @@ export async function api<T>(path: string, opts: { token?: string; method?: stri
     throw new ApiError(0, 'NETWORK', 'the coordinator cannot be reached');
   }
   const text = await res.text();
-  let json: unknown = null;
+  let json: unknown;
   try {
     json = text === '' ? null : JSON.parse(text);
   } catch {

@@ -61,6 +61,9 @@ function App() {
   const [session, setSession] = useState<SessionView | null>(storedSession());
   const [notice, setNotice] = useState<{ text: string; error: boolean; wrongChain?: boolean } | null>(null);
 
+  // A notice belongs to the page it was shown on.
+  useEffect(() => setNotice(null), [hash]);
+
   useEffect(() => {
     api<Info>('/info').then(setInfo, (e: unknown) => setNotice({ text: describeError(e), error: true }));
   }, []);

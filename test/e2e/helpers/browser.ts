@@ -127,8 +127,8 @@ export async function injectWallet(page: Page, control: TestWalletControl, provi
     }
   });
   await page.addInitScript(() => {
-    const call = (window as unknown as { __sealfoldTestWallet(r: string): Promise<string> }).__sealfoldTestWallet;
-    (window as unknown as { ethereum: unknown }).ethereum = {
+    const call = (globalThis as unknown as { __sealfoldTestWallet(r: string): Promise<string> }).__sealfoldTestWallet;
+    (globalThis as unknown as { ethereum: unknown }).ethereum = {
       isSealfoldTestWallet: true,
       on() {},
       removeListener() {},
@@ -153,7 +153,7 @@ export async function axeViolations(
   const source = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
   await page.evaluate(source);
   const result = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(): Promise<unknown> } }).axe;
+    const axe = (globalThis as unknown as { axe: { run(): Promise<unknown> } }).axe;
     return (await axe.run()) as {
       violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[];
     };
