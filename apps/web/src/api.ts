@@ -32,6 +32,10 @@ export interface DatasetView {
   label: string | null;
   classes: string[] | null;
   rows: number | null;
+  /** The validated public manifest; its schema gives the model's input width (categorical columns one-hot). */
+  manifest: {
+    schema: { columns: { name: string; type: string; levels?: string[] }[]; label: string };
+  } | null;
   blockNumber: number;
 }
 

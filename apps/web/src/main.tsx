@@ -1,7 +1,7 @@
 // Sealfold web app: market, licences, jobs (live), models, owner and operator views over the coordinator's REST API,
 // with an injected EIP-1193 wallet for sign-in and purchases. Routes are URL fragments (#/datasets/3), so the
 // coordinator serves one page and no API path is shadowed.
-import { render } from 'preact';
+import { render, type JSX } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, type Info, type SessionView } from './api.js';
 import { shortAddress } from './format.js';
@@ -19,6 +19,7 @@ const NAV = [
   ['#/', 'Market'],
   ['#/licences', 'My licences'],
   ['#/jobs', 'My jobs'],
+  ['#/new-job', 'New job'],
   ['#/owner', 'My datasets'],
   ['#/operator', 'Operator'],
 ] as const;
@@ -43,6 +44,7 @@ function route(hash: string) {
   if (page === 'jobs') return <JobsPage />;
   if (page === 'models' && id && /^[0-9a-f]{64}$/.test(id)) return <ModelPage jobId={id} />;
   if (page === 'owner') return <OwnerPage />;
+  if (page === 'new-job') return <LazyNewJob />;
   if (page === 'operator') return <OperatorPage />;
   return (
     <>
@@ -52,6 +54,24 @@ function route(hash: string) {
       </p>
     </>
   );
+}
+
+/**
+ * The New job page is loaded on demand: it brings the JobRequest schema (zod), which would triple the first load.
+ */
+function LazyNewJob() {
+  const [Page, setPage] = useState<(() => JSX.Element) | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    import('./pages/new-job.js').then((m) => setPage(() => m.NewJobPage), setError);
+  }, []);
+  if (error)
+    return (
+      <p role="alert" class="error">
+        Could not load this page: {describeError(error)}
+      </p>
+    );
+  return Page ? <Page /> : <p role="status">Loading…</p>;
 }
 
 function App() {
