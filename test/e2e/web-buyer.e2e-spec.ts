@@ -275,6 +275,20 @@ describe('web app in a real browser (Chromium, EDR chain, injected EIP-1193 wall
     expect(await axeViolations(page)).toEqual([]);
     await page.close();
   });
+
+  it('shows an owner its datasets, the licences sold on them and what it can withdraw (read on chain)', async () => {
+    const page = await open('#/owner', control({ wallet: new Wallet(fixture.chain.accounts[1].privateKey) }));
+    await page.getByRole('button', { name: 'Connect wallet' }).first().click();
+    await page.getByText('Withdrawable now:').waitFor({ timeout: 15_000 });
+    expect(await page.locator('main').innerText()).toMatch(/Withdrawable now: \d+(\.\d+)? ETH/);
+    const sold = page.locator('main table', { has: page.getByText('Licences sold or granted on your datasets') });
+    await sold.locator('tbody tr').first().waitFor({ timeout: 15_000 });
+    expect(await sold.innerText()).toContain(buyer.address);
+    expect(await page.locator('main').innerText()).toContain('iris north');
+    expect(await axeViolations(page)).toEqual([]);
+    await shot(page, 'owner');
+    await page.close();
+  });
 });
 
 /** The bearer token the page signed in with (sessionStorage, as the app keeps it). */

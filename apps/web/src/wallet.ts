@@ -149,3 +149,10 @@ export async function waitForReceipt(hash: string, timeoutMs = 120_000): Promise
     await new Promise((ok) => setTimeout(ok, 500));
   }
 }
+
+/** A read of DatasetLicence through the wallet's node (eth_call), decoded with the contract's ABI. */
+export async function readLicenceContract(contract: string, fn: string, args: unknown[]): Promise<unknown> {
+  const data = licenceInterface.encodeFunctionData(fn, args);
+  const out = await call<string>('eth_call', [{ to: contract, data }, 'latest'], 'chain read');
+  return licenceInterface.decodeFunctionResult(fn, out)[0];
+}

@@ -1,6 +1,7 @@
 // Pages about the connected account: my licences, my datasets as an owner.
 import { api, type LicenceView } from '../api.js';
-import { formatTime, shortId } from '../format.js';
+import { formatEth, formatTime, shortId } from '../format.js';
+import { ensureChain, readLicenceContract } from '../wallet.js';
 import { useApp } from '../state.js';
 import { ErrorMessage, Loading, useLoad } from '../ui.js';
 import { Epsilon, ListingTable, loadListings } from './market.js';
@@ -107,9 +108,36 @@ export function OwnerPage() {
               You own no dataset. Seal and register one with <code>sealfold dataset add</code>.
             </p>
           )}
+          <Revenue />
           <h2>Licences on my datasets</h2>
           <LicenceTable licences={data.data.licences} caption="Licences sold or granted on your datasets" />
         </>
+      ) : null}
+    </>
+  );
+}
+
+/** ETH the licence contract owes this account now (released sale proceeds and refunds), read on chain. */
+function Revenue() {
+  const app = useApp();
+  const info = app.info;
+  const owed = useLoad(async () => {
+    if (!app.account || !info?.domain || !info.chainId) return null;
+    await ensureChain(BigInt(info.chainId));
+    return (await readLicenceContract(info.domain.verifyingContract, 'owedEth', [app.account])) as bigint;
+  }, [app.account, info]);
+  return (
+    <>
+      <h2>Revenue</h2>
+      <ErrorMessage error={owed.error} />
+      {owed.data !== null && owed.data !== undefined ? (
+        <p>
+          Withdrawable now: <strong>{formatEth(owed.data)}</strong>{' '}
+          <span class="muted small">
+            (released proceeds, read on chain; proceeds vest over each licence’s time; withdraw with{' '}
+            <code>sealfold funds withdraw</code>)
+          </span>
+        </p>
       ) : null}
     </>
   );
