@@ -104,7 +104,7 @@ describe('web app in a real browser (Chromium, EDR chain, injected EIP-1193 wall
     );
     const store = coordinator.app.get<CoordinatorContentStore>(CONTENT_STORE);
     const ownerAddress = new Wallet(fixture.chain.accounts[1].privateKey).address;
-    for (const name of ['iris north', 'iris south']) {
+    for (const name of ['iris north', 'iris south', 'iris east', 'iris west']) {
       const m = manifest(ownerAddress, name);
       const { datasetId } = await owner.registerDataset({
         manifestCid: await store.add(serializeManifest(m)),
@@ -164,7 +164,7 @@ describe('web app in a real browser (Chromium, EDR chain, injected EIP-1193 wall
   it('browses the market and a dataset without any wallet; axe finds no serious or critical violation', async () => {
     const page = await open('', null);
     const rows = page.locator('main table tbody tr');
-    await expect(waitCount(rows, 2)).resolves.toBe(2);
+    await expect(waitCount(rows, 4)).resolves.toBe(4);
     const first = await rows.first().innerText();
     expect(first).toContain('iris north');
     expect(first).toContain('50');
@@ -247,6 +247,24 @@ describe('web app in a real browser (Chromium, EDR chain, injected EIP-1193 wall
     await page.getByRole('checkbox', { name: /iris north/ }).check();
     await page.getByLabel('Rounds').fill('3');
     await page.getByLabel(/Your age recipient/).fill(TEST_RECIPIENT);
+    // One dataset cannot make a sum over 3 owners: the page says so before the wallet is asked.
+    await page.getByRole('button', { name: 'Sign and submit' }).click();
+    await page.getByText(/pick at least 3 datasets/).waitFor({ timeout: 15_000 });
+    // Two more licences (granted by their owner) make three datasets.
+    for (const id of [datasetIds[2], datasetIds[3]])
+      await owner.grantLicence(BigInt(id), buyer.address, {
+        duration: BigInt(30 * 86_400),
+        maxJobs: 5,
+        epsilonBudgetMilli: 8000,
+      });
+    // Leave the page and come back: it reads the buyer's licences again (the session stays in the page).
+    await page.getByRole('link', { name: 'My licences', exact: true }).first().click();
+    await page.getByRole('link', { name: 'New job' }).click();
+    await page.getByRole('checkbox', { name: /iris north/ }).check();
+    await page.getByRole('checkbox', { name: /iris east/ }).check();
+    await page.getByRole('checkbox', { name: /iris west/ }).check();
+    await page.getByLabel('Rounds').fill('3');
+    await page.getByLabel(/Your age recipient/).fill(TEST_RECIPIENT);
     expect(await axeViolations(page)).toEqual([]);
     await shot(page, 'new-job');
     await page.getByRole('button', { name: 'Sign and submit' }).click();
@@ -258,7 +276,8 @@ describe('web app in a real browser (Chromium, EDR chain, injected EIP-1193 wall
       })
     ).json()) as { buyer: string; request: { licences: string[]; rounds: number } };
     expect(job.buyer.toLowerCase()).toBe(buyer.address.toLowerCase());
-    expect(job.request.licences).toEqual([licenceId]);
+    expect(job.request.licences).toHaveLength(3);
+    expect(job.request.licences[0]).toBe(licenceId);
     expect(job.request.rounds).toBe(3);
 
     // No silo is connected: the job is admitted and waits (pending, or running at round 0 waiting for silos); the

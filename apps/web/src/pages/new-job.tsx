@@ -93,6 +93,11 @@ export function NewJobPage() {
         (o) => inputWidth(o.dataset) !== inputWidth(first) || o.dataset.label !== first.label,
       );
       if (mismatch) throw new Error(`Dataset #${mismatch.dataset.id} has another schema than #${first.id}.`);
+      // Every SecAgg+ sum needs at least minContributors owners: fewer datasets could never run (TOO_FEW_DATASETS).
+      if (chosen.length < Number(form.minContributors))
+        throw new Error(
+          `Every sum needs at least ${form.minContributors} owners: pick at least ${form.minContributors} datasets.`,
+        );
       await ensureChain(BigInt(info.chainId));
       const request = jobRequestToJson({
         buyer: app.account!,
