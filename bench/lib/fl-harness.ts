@@ -263,7 +263,7 @@ export class FlHarness {
         // The harness sizes its own SecAgg+ weight bound from the admitted shards below.
         maxWeight: 1_000_000,
       }),
-      dp: dpParamsFromFloats(dp),
+      dp: dpParamsFromFloats({ ...dp, level: 'owner' }),
       // DP: every silo's share is σ²C²/t, so the sum over all n owners carries n/t · σ²C² (≥ σ²C²). Both aggregation
       // modes run the same signed job, so the plain baseline differs from SecAgg+ by the quantisation only.
       secagg: { enabled: true, minContributors: JOB_MIN_CONTRIBUTORS },

@@ -27,6 +27,8 @@ export const JOB_REQUEST_TYPES = {
     { name: 'noiseMultiplierMilli', type: 'uint32' },
     { name: 'clipNormMicro', type: 'uint64' },
     { name: 'deltaAtto', type: 'uint64' },
+    // 'record' | 'owner' (libs/protocol DP_LEVELS): a string, so a wallet shows the buyer what it signs.
+    { name: 'level', type: 'string' },
   ],
   Training: [
     { name: 'localEpochs', type: 'uint32' },

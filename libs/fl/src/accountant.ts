@@ -389,3 +389,41 @@ export function noiseMultiplierFor(params: {
   }
   return hi;
 }
+
+/**
+ * The record-level ε of a silo after the releases it actually made: `trainRounds` rounds of DP-SGD (the sampled
+ * Gaussian above) and `evalRounds` evaluation releases, each one Gaussian mechanism of multiplier σ_eval on the
+ * held-out counts. Held-out rows never enter training, so each row is touched by one of the two mechanisms only
+ * (training rows: the evaluations post-process the model; held-out rows: training does not read them) and their ε
+ * combine by parallel composition (McSherry 2009, "Privacy Integrated Queries", §4.1): the maximum.
+ */
+export function recordLevelJobEpsilon(params: {
+  noiseMultiplier: number;
+  evalNoiseMultiplier: number;
+  delta: number;
+  rows: number;
+  batchSize: number;
+  localEpochs: number;
+  trainRounds: number;
+  evalRounds: number;
+}): number {
+  const train = recordLevelEpsilon({ ...params, rounds: params.trainRounds });
+  const evaluation =
+    params.evalRounds > 0
+      ? gaussianEpsilon({ noiseMultiplier: params.evalNoiseMultiplier, rounds: params.evalRounds, delta: params.delta })
+          .epsilon
+      : 0;
+  return Math.max(train, evaluation);
+}
+
+/**
+ * σ_eval of a record-level job's evaluation releases: the smallest multiplier whose `rounds` Gaussian releases cost
+ * no more than the job's training ε (`noiseMultiplierFor`), so by parallel composition the job's ε is its training ε.
+ */
+export function recordLevelEvalNoiseMultiplier(params: {
+  trainEpsilon: number;
+  rounds: number;
+  delta: number;
+}): number {
+  return noiseMultiplierFor({ targetEpsilon: params.trainEpsilon, rounds: params.rounds, delta: params.delta });
+}

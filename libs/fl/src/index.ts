@@ -56,7 +56,13 @@ export {
   serverStrategy,
 } from './strategies.js';
 export { addGaussianNoise, clipL2, l2Norm, noiseShareStd, privatizeUpdate } from './dp.js';
-export { type RecordDpOptions, clippedGradientSum, poissonSample, supportsNormTrick } from './dp-sgd.js';
+export {
+  type RecordDpOptions,
+  assertRecordDpModel,
+  clippedGradientSum,
+  poissonSample,
+  supportsNormTrick,
+} from './dp-sgd.js';
 export {
   RDP_ORDERS,
   type RdpConversion,
@@ -68,9 +74,18 @@ export {
   noiseMultiplierFor,
   rdpToEpsilon,
   recordLevelEpsilon,
+  recordLevelEvalNoiseMultiplier,
+  recordLevelJobEpsilon,
   recordLevelNoiseMultiplier,
   sampledGaussianEpsilon,
   sampledGaussianRdp,
 } from './accountant.js';
 export { CryptoUniform, GaussianSampler, SeededRng, type UniformSource } from './rng.js';
-export { EVAL_LOSS_CAP, EVAL_VECTOR_CLIP, evalFromSum, evalVector } from './secure-eval.js';
+export {
+  EVAL_LOSS_CAP,
+  EVAL_VECTOR_CLIP,
+  evalFromSum,
+  evalVector,
+  recordEvalSensitivity,
+  recordLevelEvalInput,
+} from './secure-eval.js';
