@@ -13,6 +13,7 @@ import {
 import {
   addGaussianNoise,
   assertRecordDpModel,
+  DEFAULT_VALIDATION_FRACTION,
   evaluateLocal,
   evalVector,
   gaussianEpsilon,
@@ -284,7 +285,7 @@ export class SiloJobRunner {
       level: request.dp.level,
     };
     const split = splitTrainValidation(data.rows, {
-      validationFraction: this.options.validationFraction ?? 0.1,
+      validationFraction: this.options.validationFraction ?? DEFAULT_VALIDATION_FRACTION,
       seed: `${offer.datasetId}`,
     });
     const signed = trainingToFloats(request.training);

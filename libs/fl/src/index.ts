@@ -26,7 +26,15 @@ export {
 } from './spec.js';
 export { type BuiltModel, buildModel, flattenWeights, initialWeights, setFlatWeights } from './model.js';
 export { WEIGHTS_HEADER_BYTES, decodeWeights, encodeWeights } from './codec.js';
-export { type LocalData, type Split, selectSamples, splitTrainValidation, validateLocalData } from './data.js';
+export {
+  DEFAULT_VALIDATION_FRACTION,
+  type LocalData,
+  type Split,
+  selectSamples,
+  splitTrainValidation,
+  validateLocalData,
+  validationCount,
+} from './data.js';
 export {
   type EvalSums,
   type OptimizerName,

@@ -157,12 +157,22 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
   const strategy = String(o.strategy);
   if (!/^[a-z][a-z0-9-]{0,31}$/.test(strategy))
     throw new CliError('INVALID_ARGUMENT', `--strategy must be a lower-case name (fedavg, fedprox, fedadam)`);
-  const noiseMultiplier = parseNonNegative(o.dpNoise, '--dp-noise', 1000);
-  const clipNorm = parseNonNegative(o.dpClip, '--dp-clip', 1e6);
-  const delta = parseNonNegative(o.dpDelta, '--dp-delta', 0.999);
-  if (noiseMultiplier > 0 && clipNorm === 0)
-    throw new CliError('INVALID_ARGUMENT', '--dp-noise needs a positive --dp-clip (the clipping norm C)');
-  if (noiseMultiplier > 0 && delta === 0) throw new CliError('INVALID_ARGUMENT', '--dp-noise needs a --dp-delta > 0');
+  const dpLevel = String(o.dpLevel);
+  if (dpLevel !== 'record' && dpLevel !== 'owner')
+    throw new CliError('INVALID_ARGUMENT', `--dp-level must be record or owner, got "${dpLevel}"`);
+  const targetEpsilon =
+    o.targetEpsilon === undefined ? undefined : parsePositive(o.targetEpsilon, '--target-epsilon', 1e4);
+  if (targetEpsilon !== undefined && o.dpNoise !== undefined)
+    throw new CliError('INVALID_ARGUMENT', '--target-epsilon chooses σ: give it or --dp-noise, not both');
+  const aiming = targetEpsilon !== undefined;
+  let noiseMultiplier = parseNonNegative(o.dpNoise ?? '0', '--dp-noise', 1000);
+  // A target ε with no C or δ named signs C = 1 and δ = 1e-5 (the common record-level setting).
+  const clipNorm = parseNonNegative(o.dpClip ?? (aiming ? '1' : '0'), '--dp-clip', 1e6);
+  const delta = parseNonNegative(o.dpDelta ?? (aiming ? '1e-5' : '0'), '--dp-delta', 0.999);
+  if ((noiseMultiplier > 0 || aiming) && clipNorm === 0)
+    throw new CliError('INVALID_ARGUMENT', 'DP noise needs a positive --dp-clip (the clipping norm C)');
+  if ((noiseMultiplier > 0 || aiming) && delta === 0)
+    throw new CliError('INVALID_ARGUMENT', 'DP noise needs a --dp-delta > 0');
   const localEpochs = parseSmallInt(String(o.epochs), '--epochs', 1000);
   const batchSize = parseSmallInt(String(o.batchSize), '--batch-size', 65_536);
   if (localEpochs < 1 || batchSize < 1)
@@ -203,6 +213,28 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
   const base = coordinatorUrl(o.coordinator, env);
 
   const { modelSpecHash } = await import('@sealfold/fl');
+  // σ for a target ε and the ε each dataset will be charged, before anything is signed.
+  let epsilons: Record<string, number> | undefined;
+  if (aiming || noiseMultiplier > 0) {
+    const plan = await planDp(base, datasets, {
+      level: dpLevel,
+      targetEpsilon,
+      noiseMultiplier,
+      delta,
+      rounds,
+      batchSize,
+      localEpochs,
+    });
+    noiseMultiplier = plan.noiseMultiplier;
+    epsilons = plan.epsilons;
+    ctx.note(
+      `DP (${dpLevel} level): σ = ${noiseMultiplier}, C = ${clipNorm}, δ = ${delta}; ε charged per dataset: ${Object.entries(
+        plan.epsilons,
+      )
+        .map(([id, e]) => `${id}: ${e.toFixed(2)}`)
+        .join(', ')}`,
+    );
+  }
   const { dpParamsFromFloats, jobRequestToJson, trainingFromFloats } = await import('@sealfold/protocol');
   const { sealfoldDomain, signJobRequest } = await import('@sealfold/chain');
   let training;
@@ -246,7 +278,7 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
     strategy,
     rounds,
     training,
-    dp: dpParamsFromFloats({ noiseMultiplier, clipNorm, delta }),
+    dp: dpParamsFromFloats({ noiseMultiplier, clipNorm, delta, level: dpLevel }),
     secagg: { enabled: o.plain !== true, minContributors },
     nonce: BigInt(`0x${randomBytes(16).toString('hex')}`),
     deadline: BigInt(Math.floor(Date.now() / 1000)) + DEADLINE_SECONDS,
@@ -272,9 +304,76 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
       licenceRefs: licences.map(licenceRef),
       rounds,
       coordinator: base,
+      ...(epsilons ? { dp: { level: dpLevel, noiseMultiplier, clipNorm, delta, epsilon: epsilons } } : {}),
     },
     text: `${job.id}\n(job ${job.status}; datasets ${datasets.join(', ')} under licences ${licences.map(licenceRef).join(', ')}; ${rounds} rounds; \`sealfold job watch ${job.id.slice(0, 12)}…\`)`,
   };
+}
+
+/**
+ * The DP noise multiplier and the ε each dataset's silo will book. Record level: each silo runs DP-SGD on its training
+ * split (rows from the dataset's public manifest, as indexed by the coordinator, less the silos' default held-out
+ * share), so the ε differs per dataset; a target ε signs the σ the smallest dataset needs (rounded up to the signed
+ * 1/1000). Owner level: every silo books 2 · rounds Gaussian releases of σ.
+ */
+export async function planDp(
+  base: string,
+  datasets: readonly bigint[],
+  p: {
+    level: 'record' | 'owner';
+    targetEpsilon?: number;
+    noiseMultiplier: number;
+    delta: number;
+    rounds: number;
+    batchSize: number;
+    localEpochs: number;
+  },
+): Promise<{ noiseMultiplier: number; epsilons: Record<string, number> }> {
+  const fl = await import('@sealfold/fl');
+  const signable = (sigma: number) => Math.ceil(sigma * 1000) / 1000;
+  if (p.level === 'owner') {
+    const noiseMultiplier =
+      p.targetEpsilon === undefined
+        ? p.noiseMultiplier
+        : signable(fl.noiseMultiplierFor({ targetEpsilon: p.targetEpsilon, rounds: 2 * p.rounds, delta: p.delta }));
+    const epsilon = fl.gaussianEpsilon({ noiseMultiplier, rounds: 2 * p.rounds, delta: p.delta }).epsilon;
+    return { noiseMultiplier, epsilons: Object.fromEntries(datasets.map((id) => [String(id), epsilon])) };
+  }
+  const rows = await Promise.all(
+    datasets.map(async (id) => {
+      const view = await callCoordinator<{ rows: number | null }>(base, 'GET', `/datasets/${id}`);
+      if (!view.rows)
+        throw new CliError(
+          'INVALID_ARGUMENT',
+          `dataset ${id} has no row count in its manifest: cannot size record-level DP`,
+        );
+      // δ < 1/rows, or the guarantee allows publishing a whole row (the silo refuses: delta-too-large).
+      if (!(p.delta < 1 / view.rows))
+        throw new CliError(
+          'INVALID_ARGUMENT',
+          `record-level DP on dataset ${id} (${view.rows} rows) needs --dp-delta below 1/rows = ${(1 / view.rows).toPrecision(3)}`,
+        );
+      return { id, trainRows: view.rows - fl.validationCount(view.rows, fl.DEFAULT_VALIDATION_FRACTION) };
+    }),
+  );
+  const schedule = (trainRows: number) => ({
+    delta: p.delta,
+    rows: trainRows,
+    batchSize: p.batchSize,
+    localEpochs: p.localEpochs,
+    rounds: p.rounds,
+  });
+  const targetEpsilon = p.targetEpsilon;
+  const noiseMultiplier =
+    targetEpsilon === undefined
+      ? p.noiseMultiplier
+      : signable(
+          Math.max(...rows.map((r) => fl.recordLevelNoiseMultiplier({ ...schedule(r.trainRows), targetEpsilon }))),
+        );
+  const epsilons = Object.fromEntries(
+    rows.map((r) => [String(r.id), fl.recordLevelEpsilon({ ...schedule(r.trainRows), noiseMultiplier })]),
+  );
+  return { noiseMultiplier, epsilons };
 }
 
 /** One progress report as the coordinator publishes it (apps/coordinator jobs/job-events.ts JobProgress). */
@@ -624,9 +723,20 @@ export function registerJob(program: Command, runner: Runner): void {
       .requiredOption('--model <file>', 'model specification (JSON, @sealfold/fl ModelSpec)')
       .option('--rounds <n>', 'federated rounds', '10')
       .option('--strategy <name>', 'aggregation strategy: fedavg, fedprox or fedadam', 'fedavg')
-      .option('--dp-noise <sigma>', 'DP noise multiplier σ (0 = no noise)', '0')
-      .option('--dp-clip <C>', 'L2 clipping norm C of each owner update (0 = no clipping)', '0')
-      .option('--dp-delta <delta>', 'DP δ', '0')
+      .option('--dp-level <level>', 'what DP protects: record (DP-SGD in each silo, any one row) or owner', 'record')
+      .option(
+        '--target-epsilon <ε>',
+        'choose σ so that no dataset is charged more than ε (needs the datasets’ row counts)',
+      )
+      .option('--dp-noise <sigma>', 'explicit DP noise multiplier σ (default 0 = no noise)')
+      .option(
+        '--dp-clip <C>',
+        'L2 clip C: of each example’s gradient (record) or owner update (owner); default 1 with --target-epsilon, else 0',
+      )
+      .option(
+        '--dp-delta <delta>',
+        'DP δ (record level: below 1/rows of every dataset); default 1e-5 with --target-epsilon, else 0',
+      )
       .option('--epochs <n>', 'local epochs per round', String(DEFAULT_TRAINING.localEpochs))
       .option('--batch-size <n>', 'local batch size', String(DEFAULT_TRAINING.batchSize))
       .option('--lr <rate>', 'local learning rate (signed to 1e-6)', String(DEFAULT_TRAINING.learningRate))
@@ -654,13 +764,15 @@ export function registerJob(program: Command, runner: Runner): void {
 Everything the silos act on is signed (EIP-712 JobRequest v2): this coordinator's address (from its GET /info), the
 age recipient of the final model (your keystore's), the training settings above, the DP parameters and the SecAgg+
 terms. The job id is the request's digest; nobody can resubmit your signature with other settings or recipient.
+DP: --target-epsilon 8 (record level) picks the σ the smallest dataset needs and prints, before signing, the ε each
+dataset's silo will book (the accountant's: DP-SGD on its rows, batch, epochs and rounds); --dp-noise signs σ as given.
 Refused before signing (exit 1): fewer datasets than --min-contributors (TOO_FEW_DATASETS), a dataset without a
-valid licence of yours (NO_LICENCE; \`sealfold licence buy <id>\`), a job without --dp-noise on a licence whose ε
+valid licence of yours (NO_LICENCE; \`sealfold licence buy <id>\`), a job without DP noise on a licence whose ε
 budget is not unlimited (EPSILON_BUDGET). A coordinator refusal (bad signature, replayed nonce…) prints its code and
 reason, exit 1.
 ${JSON_NOTE}
   {"jobId", "status", "buyer", "datasets": [..], "licences": [..] (full ids), "licenceRefs": [..] (<datasetId>-<serial>),
-   "rounds", "coordinator"}`,
+   "rounds", "coordinator", "dp"?: {"level", "noiseMultiplier", "clipNorm", "delta", "epsilon": {"<datasetId>": ε}}}`,
     )
     .action(runner.action((ctx, _args, o) => create(ctx, env, o)));
   coordinatorOption(
