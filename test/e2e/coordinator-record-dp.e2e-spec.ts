@@ -83,9 +83,22 @@ describe('a record-level DP job (DP-SGD in real silos, SecAgg+, ε booked per da
         SEALFOLD_STAGE_TIMEOUT_MS: '8000',
         SEALFOLD_TRAIN_TIMEOUT_MS: '60000',
         SEALFOLD_MIN_SILOS: '3',
+        SEALFOLD_INDEX_INTERVAL_MS: '100',
         SEALFOLD_LOG_LEVEL: 'silent',
       }),
-      { logDestination: new PassThrough() },
+      // The owners' store: the coordinator indexes the public manifests (row counts) from it.
+      {
+        logDestination: new PassThrough(),
+        contentStore: {
+          add: (bytes) => store.add(bytes),
+          get: async (cid) => {
+            const chunks: Uint8Array[] = [];
+            for await (const chunk of store.cat(cid)) chunks.push(chunk);
+            return Buffer.concat(chunks);
+          },
+          close: async () => {},
+        },
+      },
     );
     for (const [i, o] of owners.entries()) {
       const stateDir = join(dir, `silo-${i}`);
@@ -117,17 +130,17 @@ describe('a record-level DP job (DP-SGD in real silos, SecAgg+, ε booked per da
 
   it('plans σ for ε = 8, completes with DP-SGD in every silo, and each silo books the planned ε', async () => {
     const datasets = owners.map((o) => o.datasetId);
-    // What `job create --dp-level record --target-epsilon 8` computes and prints before signing.
-    const plan = await planDp(coordinator.url, datasets, {
-      level: 'record',
-      targetEpsilon: TARGET_EPSILON,
-      noiseMultiplier: 0,
-      delta: DELTA,
-      rounds: ROUNDS,
-      ...TRAINING,
-    });
-    expect(plan.noiseMultiplier).toBeGreaterThan(0.3);
-    for (const id of datasets) expect(plan.epsilons[String(id)]).toBeLessThanOrEqual(TARGET_EPSILON);
+    const indexed = async () => {
+      for (const id of datasets) {
+        const view = (await (await fetch(`${coordinator.url}/datasets/${id}`)).json()) as { rows?: number | null };
+        if (!view.rows) return false;
+      }
+      return true;
+    };
+    for (const until = Date.now() + 30_000; !(await indexed());) {
+      if (Date.now() > until) throw new Error('the coordinator did not index the manifests');
+      await new Promise((r) => setTimeout(r, 200));
+    }
     // Iris shards of 50 rows: δ = 0.05 ≥ 1/50 is refused by the planner (the silo would refuse it too).
     await expect(
       planDp(coordinator.url, datasets, {
@@ -140,6 +153,17 @@ describe('a record-level DP job (DP-SGD in real silos, SecAgg+, ε booked per da
       }),
     ).rejects.toThrow(/needs --dp-delta below 1\/rows = 0\.02/);
 
+    // What `job create --dp-level record --target-epsilon 8` computes and prints before signing.
+    const plan = await planDp(coordinator.url, datasets, {
+      level: 'record',
+      targetEpsilon: TARGET_EPSILON,
+      noiseMultiplier: 0,
+      delta: DELTA,
+      rounds: ROUNDS,
+      ...TRAINING,
+    });
+    expect(plan.noiseMultiplier).toBeGreaterThan(0.3);
+    for (const id of datasets) expect(plan.epsilons[String(id)]).toBeLessThanOrEqual(TARGET_EPSILON);
     const licences: bigint[] = [];
     for (const o of owners) licences.push((await buyerClient.purchaseLicence(o.datasetId)).licenceId);
     const req = jobRequest(buyer.address, {

@@ -339,23 +339,22 @@ export async function planDp(
     const epsilon = fl.gaussianEpsilon({ noiseMultiplier, rounds: 2 * p.rounds, delta: p.delta }).epsilon;
     return { noiseMultiplier, epsilons: Object.fromEntries(datasets.map((id) => [String(id), epsilon])) };
   }
-  const rows = await Promise.all(
-    datasets.map(async (id) => {
-      const view = await callCoordinator<{ rows: number | null }>(base, 'GET', `/datasets/${id}`);
-      if (!view.rows)
-        throw new CliError(
-          'INVALID_ARGUMENT',
-          `dataset ${id} has no row count in its manifest: cannot size record-level DP`,
-        );
-      // δ < 1/rows, or the guarantee allows publishing a whole row (the silo refuses: delta-too-large).
-      if (!(p.delta < 1 / view.rows))
-        throw new CliError(
-          'INVALID_ARGUMENT',
-          `record-level DP on dataset ${id} (${view.rows} rows) needs --dp-delta below 1/rows = ${(1 / view.rows).toPrecision(3)}`,
-        );
-      return { id, trainRows: view.rows - fl.validationCount(view.rows, fl.DEFAULT_VALIDATION_FRACTION) };
-    }),
-  );
+  const rows: { id: bigint; trainRows: number }[] = [];
+  for (const id of datasets) {
+    const view = await callCoordinator<{ rows: number | null }>(base, 'GET', `/datasets/${id}`);
+    if (!view.rows)
+      throw new CliError(
+        'INVALID_ARGUMENT',
+        `dataset ${id} has no row count in its manifest: cannot size record-level DP`,
+      );
+    // δ < 1/rows, or the guarantee allows publishing a whole row (the silo refuses: delta-too-large).
+    if (!(p.delta < 1 / view.rows))
+      throw new CliError(
+        'INVALID_ARGUMENT',
+        `record-level DP on dataset ${id} (${view.rows} rows) needs --dp-delta below 1/rows = ${(1 / view.rows).toPrecision(3)}`,
+      );
+    rows.push({ id, trainRows: view.rows - fl.validationCount(view.rows, fl.DEFAULT_VALIDATION_FRACTION) });
+  }
   const schedule = (trainRows: number) => ({
     delta: p.delta,
     rows: trainRows,
