@@ -2,7 +2,7 @@
 // shards in an embedded Helia store, tfjs DP-SGD, SecAgg+): the buyer's σ comes from `job create`'s planner for a
 // target ε (rows from the coordinator's index of the public manifests), the job completes, and every silo's own
 // ledger holds exactly the accountant's record-level ε for its dataset — the ε the planner printed, ≤ the target.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -13,14 +13,12 @@ import { recordLevelEpsilon } from '@sealfold/fl';
 import { EmbeddedIpfsStore } from '@sealfold/storage';
 import { dpParamsFromFloats, jobTraining } from '@sealfold/protocol';
 import { Wallet } from 'ethers';
-import { pino } from 'pino';
 import { planDp } from '../../apps/cli/src/commands/job.js';
 import { startCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap.js';
 import { loadOrCreateKey } from '../../apps/coordinator/src/chain/chain.adapter.js';
 import { loadConfig } from '../../apps/coordinator/src/config/config.js';
-import { startSilo, type RunningSilo } from '../../apps/silo/src/bootstrap.js';
+import { type RunningSilo } from '../../apps/silo/src/bootstrap.js';
 import { EpsilonLedger } from '../../apps/silo/src/ledger.js';
-import { sealAndRegisterShard, shardSchema } from './helpers/sealed-shard.js';
 import {
   coordinatorAddressOf,
   jobRequest,
@@ -28,12 +26,11 @@ import {
   startChainFixture,
   type ChainFixture,
 } from './helpers/chain-fixture.js';
-import { irisShard } from './helpers/fl-silo.js';
+import { sealIrisOwners, startOwnerSilo, type SealedOwner } from './helpers/owners.js';
 import { authed, signIn } from './helpers/session.js';
 
 const OWNERS = [1, 4, 5];
 const BUYER = 2;
-const SCHEMA = shardSchema(4, 3, (j) => `f${j}`);
 const TARGET_EPSILON = 8;
 const DELTA = 1e-5;
 const ROUNDS = 2;
@@ -46,7 +43,7 @@ describe('a record-level DP job (DP-SGD in real silos, SecAgg+, ε booked per da
   let store: EmbeddedIpfsStore;
   let buyerClient: SealfoldChain;
   let buyer: Wallet;
-  const owners: { wallet: Wallet; chain: SealfoldChain; identity: X25519Identity; datasetId: bigint }[] = [];
+  const owners: SealedOwner[] = [];
   const silos: RunningSilo[] = [];
   const stateDirs: string[] = [];
 
@@ -59,21 +56,7 @@ describe('a record-level DP job (DP-SGD in real silos, SecAgg+, ε booked per da
     buyerClient = await fixture.client(BUYER);
     buyer = new Wallet(fixture.chain.accounts[BUYER].privateKey);
     store = await EmbeddedIpfsStore.open(join(dir, 'silo-ipfs'));
-    for (const [i, account] of OWNERS.entries()) {
-      const identity = X25519Identity.generate();
-      const wallet = new Wallet(fixture.chain.accounts[account].privateKey);
-      const chain = await fixture.client(account);
-      const { datasetId } = await sealAndRegisterShard({
-        data: irisShard(i, OWNERS.length),
-        schema: SCHEMA,
-        name: `iris-${i}`,
-        description: `Iris shard ${i}`,
-        owner: { address: wallet.address, identity, chain },
-        store,
-        maxJobs: 10,
-      });
-      owners.push({ wallet, chain, identity, datasetId });
-    }
+    owners.push(...(await sealIrisOwners(fixture, OWNERS, store)));
     coordinator = await startCoordinator(
       loadConfig({
         SEALFOLD_PORT: '0',
@@ -101,21 +84,8 @@ describe('a record-level DP job (DP-SGD in real silos, SecAgg+, ε booked per da
       },
     );
     for (const [i, o] of owners.entries()) {
-      const stateDir = join(dir, `silo-${i}`);
-      await mkdir(stateDir, { recursive: true, mode: 0o700 });
-      stateDirs.push(stateDir);
-      silos.push(
-        await startSilo({
-          coordinatorUrl: coordinator.url,
-          wallet: o.wallet,
-          identities: [o.identity],
-          chain: o.chain,
-          store,
-          datasets: [o.datasetId],
-          stateDir,
-          logger: pino({ level: 'silent' }),
-        }),
-      );
+      stateDirs.push(join(dir, `silo-${i}`));
+      silos.push(await startOwnerSilo(o, { coordinatorUrl: coordinator.url, store, stateDir: stateDirs[i] }));
     }
     await Promise.all(silos.map((s) => s.client.ready(30_000)));
   }, 180_000);
