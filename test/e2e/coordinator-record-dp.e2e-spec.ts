@@ -178,6 +178,11 @@ describe('a record-level DP job (DP-SGD in real silos, SecAgg+, ε booked per da
     // The evaluation is noised, but still an accuracy.
     for (const r of history.rounds) expect(r.accuracy).toBeGreaterThanOrEqual(0);
 
+    // The provenance on chain records the largest ε any dataset was charged.
+    const coordinatorAddress = await coordinatorAddressOf(coordinator.url);
+    const provenance = await buyerClient.getModel(coordinatorAddress, `0x${id}`);
+    expect(provenance.epsilonSpentMilli).toBe(Math.ceil(Math.max(...Object.values(plan.epsilons)) * 1000));
+
     // Each silo's own ledger: two training and two evaluation releases, ε = the accountant's record-level ε of its
     // 45 training rows (50 less the held-out 5) — what the planner printed.
     for (const [i, o] of owners.entries()) {

@@ -3,11 +3,19 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { encrypt } from '@sealfold/crypto';
-import { encodeWeights, gaussianEpsilon, modelSpecHash } from '@sealfold/fl';
+import {
+  DEFAULT_VALIDATION_FRACTION,
+  encodeWeights,
+  gaussianEpsilon,
+  modelSpecHash,
+  recordLevelEpsilon,
+  validationCount,
+} from '@sealfold/fl';
 import { dpParamsToFloats, jobRequestToJson } from '@sealfold/protocol';
 import { ApiError } from '../common/api-error.js';
 import { ChainService } from '../chain/chain.service.js';
 import { CoordinatorDatabase } from '../database/database.js';
+import { DatasetsRepository } from '../datasets/datasets.repository.js';
 import type { JobRecord } from '../jobs/jobs.repository.js';
 import { RoundsRepository } from '../rounds/rounds.repository.js';
 import { CONTENT_STORE, type CoordinatorContentStore } from './content-store.port.js';
@@ -36,12 +44,31 @@ export class ModelDeliveryError extends Error {
   }
 }
 
-/** ε of the job (Rényi-DP accountant, libs/fl) in thousandths, rounded up; 0 when the job adds no noise. */
-export function epsilonSpentMilli(job: JobRecord, rounds: number): number {
+/**
+ * ε of the job (Rényi-DP accountant, libs/fl) in thousandths, rounded up; 0 when the job adds no noise. Owner level:
+ * `rounds` Gaussian releases. Record level: the largest ε any dataset's silo books (DP-SGD on its training split,
+ * from the manifest's row count and the silos' default held-out share); the uint32 maximum when a row count is
+ * unknown or δ ≥ 1/rows (no finite bound to record).
+ */
+export function epsilonSpentMilli(
+  job: JobRecord,
+  rounds: number,
+  rowsOf: (datasetId: bigint) => number | null | undefined = () => undefined,
+): number {
   const dp = dpParamsToFloats(job.request.dp);
   if (dp.noiseMultiplier === 0 || dp.delta === 0) return 0;
-  const { epsilon } = gaussianEpsilon({ noiseMultiplier: dp.noiseMultiplier, rounds, delta: dp.delta });
-  return Math.min(0xffff_ffff, Math.ceil(epsilon * 1000));
+  const toMilli = (epsilon: number) => Math.min(0xffff_ffff, Math.ceil(epsilon * 1000));
+  if (dp.level === 'owner')
+    return toMilli(gaussianEpsilon({ noiseMultiplier: dp.noiseMultiplier, rounds, delta: dp.delta }).epsilon);
+  let worst = 0;
+  for (const id of job.request.datasets) {
+    const rows = rowsOf(id);
+    if (!rows || !(dp.delta < 1 / rows)) return 0xffff_ffff;
+    const { batchSize, localEpochs } = job.request.training;
+    const trainRows = rows - validationCount(rows, DEFAULT_VALIDATION_FRACTION);
+    worst = Math.max(worst, recordLevelEpsilon({ ...dp, rows: trainRows, batchSize, localEpochs, rounds }));
+  }
+  return toMilli(worst);
 }
 
 @Injectable()
@@ -60,7 +87,9 @@ export class ModelsService {
     if (!this.store) throw new ModelDeliveryError('MODEL_STORE_UNAVAILABLE', 'no content store is configured');
     if (!job.recipient) throw new ModelDeliveryError('NO_RECIPIENT', 'the job names no age recipient');
     const history = this.rounds.rounds(job.id).filter((r) => r.status === 'completed');
-    const epsilon = epsilonSpentMilli(job, rounds);
+    // The indexed public manifests' row counts (record-level ε is per dataset).
+    const datasets = new DatasetsRepository(this.db);
+    const epsilon = epsilonSpentMilli(job, rounds, (id) => datasets.getDataset(String(id))?.rows);
     const metadata = {
       format: MODEL_BUNDLE_FORMAT,
       jobId: job.id,
