@@ -9,7 +9,12 @@ import {
   SEALFOLD_DOMAIN_VERSION,
 } from '../../../../libs/chain/src/job-request-types.js';
 import { canonicalJson } from '../../../../libs/protocol/src/canonical-json.js';
-import { jobRequestJsonSchema, jobRequestToJson, jobTraining } from '../../../../libs/protocol/src/job.js';
+import {
+  dpParamsFromFloats,
+  jobRequestJsonSchema,
+  jobRequestToJson,
+  jobTraining,
+} from '../../../../libs/protocol/src/job.js';
 import { api, type DatasetView, type JobView, type LicenceView } from '../api.js';
 import { useApp } from '../state.js';
 import { ErrorMessage, Loading, useLoad } from '../ui.js';
@@ -114,7 +119,12 @@ export function NewJobPage() {
           learningRate: Number(form.learningRate),
           fedProxMu: form.strategy === 'fedprox' ? 0.01 : 0,
         }),
-        dp: { noiseMultiplierMilli: Math.round(Number(form.noise) * 1000), clipNormMicro: 1_000_000n, deltaAtto: 0n },
+        // Record-level DP (DP-SGD in each silo) when noise is asked for: C = 1, δ = 1e-5, as `job create` defaults.
+        dp: dpParamsFromFloats(
+          Number(form.noise) > 0
+            ? { noiseMultiplier: Number(form.noise), clipNorm: 1, delta: 1e-5, level: 'record' }
+            : { noiseMultiplier: 0, clipNorm: 0, delta: 0, level: 'record' },
+        ),
         secagg: { enabled: true, minContributors: Number(form.minContributors) },
         nonce: randomNonce(),
         deadline: BigInt(Math.floor(Date.now() / 1000) + 3600),
