@@ -136,7 +136,7 @@ describe('control payloads', () => {
       dimension: 10,
     };
     const payload = (body: object) => new TextEncoder().encode(JSON.stringify(body));
-    expect(decodeControlPayload('job-offer', payload(offer)).request.training.learningRateMicro).toBe(100_000n);
+    expect(decodeControlPayload('job-offer', payload(offer)).request.training).toEqual(jobTraining());
     for (const extra of [
       { secagg: { enabled: true, threshold: 0, neighbours: 0, clip: 1, bits: 16, maxWeight: 1 } },
       { localEpochs: 5 },
