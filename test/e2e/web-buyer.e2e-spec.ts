@@ -257,6 +257,13 @@ describe('web app in a real browser (Chromium, EDR chain, injected EIP-1193 wall
         maxJobs: 5,
         epsilonBudgetMilli: 8000,
       });
+    // The page lists licences from the coordinator's index of the chain: wait until it has indexed both grants.
+    const indexedBy = Date.now() + 30_000;
+    while (Date.now() < indexedBy) {
+      const held = (await (await fetch(`${coordinator.url}/licences?holder=${buyer.address}`)).json()) as unknown[];
+      if (held.length >= 3) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     // Leave the page and come back: it reads the buyer's licences again (the session stays in the page).
     await page.getByRole('link', { name: 'My licences', exact: true }).first().click();
     await page.getByRole('link', { name: 'New job' }).click();
