@@ -46,7 +46,8 @@ export class ModelDeliveryError extends Error {
 
 /**
  * ε of the job (Rényi-DP accountant, libs/fl) in thousandths, rounded up; 0 when the job adds no noise. Owner level:
- * `rounds` Gaussian releases. Record level: the largest ε any dataset's silo books (DP-SGD on its training split,
+ * 2 · `rounds` Gaussian releases — what each silo reserves and books: one update and one evaluation vector per round
+ * (apps/silo admittedEpsilon). Record level: the largest ε any dataset's silo books (DP-SGD on its training split,
  * from the manifest's row count and the silos' default held-out share); the uint32 maximum when a row count is
  * unknown or δ ≥ 1/rows (no finite bound to record).
  */
@@ -59,7 +60,9 @@ export function epsilonSpentMilli(
   if (dp.noiseMultiplier === 0 || dp.delta === 0) return 0;
   const toMilli = (epsilon: number) => Math.min(0xffff_ffff, Math.ceil(epsilon * 1000));
   if (dp.level === 'owner')
-    return toMilli(gaussianEpsilon({ noiseMultiplier: dp.noiseMultiplier, rounds, delta: dp.delta }).epsilon);
+    return toMilli(
+      gaussianEpsilon({ noiseMultiplier: dp.noiseMultiplier, rounds: 2 * rounds, delta: dp.delta }).epsilon,
+    );
   let worst = 0;
   for (const id of job.request.datasets) {
     const rows = rowsOf(id);
