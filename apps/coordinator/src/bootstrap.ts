@@ -94,7 +94,6 @@ export async function startCoordinator(
   logger.info(
     {
       url,
-      profile: config.profile,
       dataDir: config.dataDir,
       node: process.version,
       // glibc malloc settings (scripts/malloc-tuning.mjs): null means defaults, about 2x slower SecAgg+ buffers

@@ -3,9 +3,8 @@ import { describe, expect, it } from '@jest/globals';
 import { CONFIG_VARIABLES, ConfigError, describeConfig, loadConfig } from './config.js';
 
 describe('coordinator configuration', () => {
-  it('uses the embedded profile with a data directory under the working directory by default', () => {
+  it('uses a data directory under the working directory by default', () => {
     const config = loadConfig({});
-    expect(config.profile).toBe('embedded');
     expect(config.dataDir).toBe(`${process.cwd()}/.sealfold`);
     expect(config.port).toBe(8080);
   });
@@ -19,7 +18,6 @@ describe('coordinator configuration', () => {
   it.each([
     ['SEALFOLD_PORT', 'abc', 'an integer 0-65535'],
     ['SEALFOLD_PORT', '70000', 'an integer 0-65535'],
-    ['SEALFOLD_PROFILE', 'cloud', 'embedded | external'],
     ['SEALFOLD_LOG_LEVEL', 'loud', 'fatal | error'],
   ])('rejects %s=%s naming the variable and the expected form', (name, value, form) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);

@@ -16,13 +16,6 @@ const port = z.coerce.number().int().min(0).max(65535);
 const logLevel = z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 
 export const CONFIG_VARIABLES = {
-  profile: {
-    name: 'SEALFOLD_PROFILE',
-    description: 'Which infrastructure to use: `embedded` (in-process chain, embedded IPFS, SQLite) or `external`.',
-    form: 'embedded | external',
-    default: 'embedded',
-    schema: z.enum(['embedded', 'external']),
-  },
   dataDir: {
     name: 'SEALFOLD_DATA_DIR',
     description:
