@@ -5,7 +5,6 @@ import {
   JOB_OPTIMIZERS,
   TRAINING_MICRO_SCALE,
   ageRecipientSchema,
-  dpParamsFromFloats,
   jobRequestToJson,
   jobTraining,
   parseJobRequest,
@@ -13,23 +12,9 @@ import {
   trainingToFloats,
   type JobRequest,
 } from './job.js';
+import { sampleJobRequest } from '../test/job-request.js';
 
-const request = (): JobRequest => ({
-  buyer: '0x' + '11'.repeat(20),
-  coordinator: '0x' + '22'.repeat(20),
-  datasets: [1n, 2n, 3n],
-  licences: [4n, 5n, 6n],
-  modelSpecHash: '0x' + 'ab'.repeat(32),
-  recipient: 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p',
-  strategy: 'fedavg',
-  rounds: 3,
-  training: jobTraining(),
-  dp: dpParamsFromFloats({ noiseMultiplier: 0, clipNorm: 0, delta: 0 }),
-  secagg: { enabled: true, minContributors: 3 },
-  nonce: 1n,
-  deadline: 2_000_000_000n,
-  chainId: 31337n,
-});
+const request = sampleJobRequest;
 
 const bech32 = fc.constantFrom(...'qpzry9x8gf2tvdw0s3jn54khce6mua7l');
 const trainingArb = fc.record({

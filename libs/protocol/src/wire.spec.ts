@@ -15,7 +15,8 @@ import {
   siloAuthMessage,
   type WireFrameType,
 } from './wire.js';
-import { dpParamsFromFloats, jobRequestToJson, jobTraining } from './job.js';
+import { jobRequestToJson, jobTraining } from './job.js';
+import { sampleJobRequest } from '../test/job-request.js';
 
 const types = Object.keys(WIRE_FRAME_TYPES) as WireFrameType[];
 const frameArb = fc.record({
@@ -110,22 +111,7 @@ describe('control payloads', () => {
   });
 
   it('a job offer carries no training or SecAgg+ settings of the coordinator: the silo reads them from the request', () => {
-    const request = jobRequestToJson({
-      buyer: '0x' + '11'.repeat(20),
-      coordinator: '0x' + '22'.repeat(20),
-      datasets: [1n, 2n, 3n],
-      licences: [4n, 5n, 6n],
-      modelSpecHash: '0x' + 'ab'.repeat(32),
-      recipient: 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p',
-      strategy: 'fedavg',
-      rounds: 3,
-      training: jobTraining(),
-      dp: dpParamsFromFloats({ noiseMultiplier: 0, clipNorm: 0, delta: 0 }),
-      secagg: { enabled: true, minContributors: 3 },
-      nonce: 1n,
-      deadline: 2_000_000_000n,
-      chainId: 31337n,
-    });
+    const request = jobRequestToJson(sampleJobRequest());
     const offer = {
       jobId: 'ab'.repeat(32),
       request,
