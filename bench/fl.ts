@@ -27,6 +27,7 @@ import {
   trainLocal,
   SeededRng,
 } from '@sealfold/fl';
+import { defaultNeighbourhood, defaultThreshold } from '@sealfold/secagg';
 import { loadMnist } from '../libs/fl/test/datasets.js';
 import { FlHarness, type JobRunResult } from './lib/fl-harness.js';
 import { type Figure, figure, report, wantsJson } from './lib/report.js';
@@ -301,7 +302,7 @@ async function main(): Promise<void> {
     log(
       `max |Δ| coordinate ${Math.max(...[plain, secure].flatMap((x) => x.rounds.map((y) => y.maxAbsUpdate))).toFixed(3)} (quantiser range ±${secure.params!.clip}); ` +
         `SecAgg+ n = ${silos}, k = ${secure.params!.k}, t = ${secure.params!.t}, ${secure.params!.bits} bits; every SecAgg+ sum within ${maxSumError.toFixed(2)} quantiser steps of the plain sum of the same contributions; ` +
-        `DP noise shares over m = ${silos} contributors, ε on every silo's ledger ${dp.epsilon.toFixed(3)}`,
+        `DP noise shares sized for t = ${Math.max(defaultThreshold(defaultNeighbourhood(silos)), 3)} of ${silos} contributors, ε on every silo's ledger ${dp.epsilon.toFixed(3)}`,
     );
     const trainPerRound = (x: Run) => mean(x.rounds.map((y) => y.trainMs)).toFixed(0);
     log(

@@ -72,9 +72,8 @@ const MODEL_SPEC = {
   ],
 };
 const PRICE_WEI = '1000000000000000'; // 0.001 ETH per licence
-// The job adds no DP noise, so its ε is unbounded: the owners offer licences with an unbounded ε budget
-// (`--epsilon unbounded`: libs/protocol EPSILON_UNBOUNDED_MILLI). A job with --dp-noise would not need this.
-const UNLIMITED_EPSILON = 'unbounded';
+// The job adds no DP noise, so its ε is unbounded: the owners offer licences with the unlimited ε budget
+// (`--epsilon unlimited`, the uint32 maximum in thousandths). A job with --dp-noise would not need this.
 
 // ---------------------------------------------------------------------------------------------------------------
 // Output
@@ -232,6 +231,10 @@ function build() {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/sealfold.mjs'), '--version'], { cwd: ROOT, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`building the CLI failed:\n${r.stdout}${r.stderr}`);
   say(`   ${r.stderr.trim().split('\n').pop() || 'dist/ is current'}`);
+  // The web app (apps/web → dist/web), which the coordinator serves at its URL.
+  const web = spawnSync(process.execPath, [join(ROOT, 'apps/web/build.mjs')], { cwd: ROOT, encoding: 'utf8' });
+  if (web.status !== 0) throw new Error(`building the web app failed:\n${web.stdout}${web.stderr}`);
+  say(`   ${web.stdout.trim()}`);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -294,7 +297,8 @@ async function main() {
   mkdirSync(SHARED, { recursive: true });
   const home = (who) => join(DIR, who);
 
-  if (opts.build) await step('build the CLI, coordinator and silo (tsc, skipped when current)', () => build());
+  if (opts.build)
+    await step('build the CLI, coordinator and silo (tsc, skipped when current) and the web app', () => build());
 
   // In this process: the compiled libs (dist/) through the same alias hook the CLI uses.
   register('./alias-hooks.mjs', import.meta.url);
@@ -375,17 +379,11 @@ async function main() {
             '30',
             '--max-jobs',
             '10',
+            '--epsilon',
+            'unlimited',
             '--json',
           ])
         ).json;
-        await cli(`owner-${i + 1}-dataset-terms`, h, [
-          'dataset',
-          'terms',
-          String(a.datasetId),
-          '--epsilon',
-          UNLIMITED_EPSILON,
-          '--json',
-        ]);
         say(
           `   owner ${i + 1} ${a.owner}: dataset ${a.datasetId}, manifest ${a.manifestCid}, sealed ${a.ciphertextBytes} bytes`,
         );
@@ -409,7 +407,7 @@ async function main() {
 
   const coordinator = await step('coordinator ready (separate process)', async () => {
     const c = await coordinatorStart;
-    say(`   ${c.url} (coordinator wallet ${c.coordinatorAddress})`);
+    say(`   ${c.url} (coordinator wallet ${c.coordinatorAddress}); web app at ${c.url}/`);
     return c;
   });
   summary.coordinator = { url: coordinator.url, address: coordinator.coordinatorAddress };
@@ -430,8 +428,8 @@ async function main() {
     silos.catch(() => {});
     for (const id of datasetIds) {
       const bought = (await cli(`buyer-licence-buy-${id}`, buyer.home, ['licence', 'buy', id, '--json'])).json;
-      buyer.licences.push(String(bought.licenceId));
-      say(`   licence ${bought.licenceId} for dataset ${id} (${bought.priceWei} wei)`);
+      buyer.licences.push(String(bought.licence));
+      say(`   licence ${bought.licence} for dataset ${id} (${bought.priceWei} wei)`);
     }
     const started = await silos;
     started.forEach((s, i) => say(`   silo ${i + 1}: serving ${s.ready.accepted?.join(', ') || '(none accepted)'}`));
@@ -482,9 +480,9 @@ async function main() {
     const r = await cli('buyer-2-job-create', home('buyer-2'), jobArgs, { allowFail: true });
     if (r.code === 0) throw new Error('the coordinator accepted a job from a buyer without licences');
     const error = r.json?.error ?? { code: 'UNKNOWN', message: lastLine(r.stderr) };
-    // A refusal is a user error (exit 1) carrying the coordinator's reason, not a crash.
-    if (r.code !== 1 || !/^coordinator refused/.test(error.message))
-      throw new Error(`the unlicensed job failed without a coordinator refusal (exit ${r.code}): ${error.message}`);
+    // A refusal is a user error (exit 1) with its reason and what to do, not a crash: the CLI refuses before it signs.
+    if (r.code !== 1 || error.code !== 'NO_LICENCE' || !/sealfold licence buy/.test(error.message))
+      throw new Error(`the unlicensed job failed without a NO_LICENCE refusal (exit ${r.code}): ${error.message}`);
     say(`   refused (exit ${r.code}): ${error.message}`);
     return { exitCode: r.code, code: error.code, message: error.message };
   });
@@ -497,7 +495,7 @@ async function main() {
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l));
     const end = events.find((e) => e.event === 'end');
-    const perRound = events.filter((e) => e.event === 'round');
+    const perRound = events.filter((e) => e.event === 'round' && e.status === 'completed');
     for (const p of perRound)
       say(
         `   round ${p.round}: accuracy ${p.accuracy?.toFixed(4)} loss ${p.loss?.toFixed(4)} (${p.participants} silos, ${p.dropouts} dropouts)`,

@@ -28,10 +28,18 @@ import {
   type LocalData,
   type ModelSpec,
 } from '@sealfold/fl';
-import { dpParamsFromFloats, trainingFromFloats, type JobRequest, type SecAggParams } from '@sealfold/protocol';
+import {
+  JOB_MIN_CONTRIBUTORS,
+  dpParamsFromFloats,
+  trainingFromFloats,
+  type JobRequest,
+  type SecAggParams,
+} from '@sealfold/protocol';
 import {
   CertificateCache,
   createSessionIdentity,
+  defaultNeighbourhood,
+  defaultThreshold,
   makeParams,
   quantisationBits,
   simulateRound,
@@ -231,7 +239,10 @@ export class FlHarness {
     const noisy = dp.noiseMultiplier > 0;
     // The quantiser clips each coordinate to ±clip. Plain updates stay well inside ±1 (RoundRecord.maxAbsUpdate);
     // a noise share must pass unclipped or the sum is no longer the Gaussian mechanism: ±(C + 6·std).
-    const clip = noisy ? dp.clipNorm + 6 * noiseShareStd(dp.noiseMultiplier, dp.clipNorm, n) : 1;
+    // Each silo sizes its noise share for the t it derives itself (libs/secagg deriveRoundParams: any t survivors
+    // must carry the full noise), not for the n that happen to contribute here: t = max(⌊k/2⌋ + 1, the signed 3).
+    const t = Math.max(defaultThreshold(defaultNeighbourhood(n)), JOB_MIN_CONTRIBUTORS);
+    const clip = noisy ? dp.clipNorm + 6 * noiseShareStd(dp.noiseMultiplier, dp.clipNorm, t) : 1;
     const request: JobRequest = {
       buyer: this.buyer.wallet.address,
       // The harness plays the coordinator (it drives the SecAgg+ server itself) under the deployer's account.
@@ -252,11 +263,10 @@ export class FlHarness {
         // The harness sizes its own SecAgg+ weight bound from the admitted shards below.
         maxWeight: 1_000_000,
       }),
-      dp: dpParamsFromFloats(dp),
-      // DP: the harness releases a sum only when all n owners contributed (m = n ≥ t), so each silo's noise share is
-      // σ²C²/n and the released sum carries exactly σ²C² (libs/fl noiseShareStd). Both aggregation modes run the same
-      // signed job, so the plain baseline differs from SecAgg+ by the quantisation only.
-      secagg: { enabled: true, minContributors: n },
+      dp: dpParamsFromFloats({ ...dp, level: 'owner' }),
+      // DP: every silo's share is σ²C²/t, so the sum over all n owners carries n/t · σ²C² (≥ σ²C²). Both aggregation
+      // modes run the same signed job, so the plain baseline differs from SecAgg+ by the quantisation only.
+      secagg: { enabled: true, minContributors: JOB_MIN_CONTRIBUTORS },
       nonce: this.nonce++,
       deadline: BigInt(Math.floor(Date.now() / 1000) + 86_400),
       chainId: this.chain.chainId,
@@ -299,6 +309,8 @@ export class FlHarness {
       // What apps/silo/src/silo-client.ts hands the SecAgg+ client: the runner's privatised contribution.
       const train = (k: number) => async () => {
         const t0 = performance.now();
+        // As the silo does on a verified roster of n: derive the round's parameters (and its t) before training.
+        this.owners[k - 1].runner.roundParams(jobId, n, 'train');
         const c = await this.owners[k - 1].runner.trainRound(jobId, round, global);
         trainMs += performance.now() - t0;
         contributions.set(k, c);

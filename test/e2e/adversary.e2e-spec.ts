@@ -390,7 +390,12 @@ describe('adversary: a malicious coordinator against real silos (issue 11)', () 
   it('sizes the DP noise share from the t the silo derives, never from a number the coordinator sends', async () => {
     // The offer carries no threshold any more (the wire schema refuses one): t comes from the signed minimum, the
     // owner's policy and the verified roster. A buyer who signs an impossible minimum gets no release at all.
-    const dp = { noiseMultiplierMilli: 1000, clipNormMicro: 1_000_000n, deltaAtto: 10n ** 13n };
+    const dp = {
+      noiseMultiplierMilli: 1000,
+      clipNormMicro: 1_000_000n,
+      deltaAtto: 10n ** 13n,
+      level: 'owner' as const,
+    };
     const stdOf = (u: Float32Array) => Math.sqrt(u.reduce((s, v) => s + v * v, 0) / u.length);
     const noise = async (minContributors: number) => {
       const job = await newJob(['A', 'B', 'X'], { dp, rounds: 1, secagg: { enabled: true, minContributors } });
@@ -420,7 +425,12 @@ describe('adversary: a malicious coordinator against real silos (issue 11)', () 
   });
 
   it('books ε per release and reserves the job slot at admission: replays cannot overspend, a second job is refused', async () => {
-    const dp = { noiseMultiplierMilli: 1000, clipNormMicro: 1_000_000n, deltaAtto: 10n ** 13n };
+    const dp = {
+      noiseMultiplierMilli: 1000,
+      clipNormMicro: 1_000_000n,
+      deltaAtto: 10n ** 13n,
+      level: 'owner' as const,
+    };
     const limited = await own('X').chain.grantLicence(own('X').datasetId, buyer.address, {
       duration: 3600n,
       maxJobs: 1,

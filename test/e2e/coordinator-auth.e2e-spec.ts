@@ -63,13 +63,22 @@ describe('read sessions and bounded announces (real EDR chain)', () => {
     buyerA = new Wallet(fixture.chain.accounts[2].privateKey);
     buyerB = new Wallet(fixture.chain.accounts[3].privateKey);
     operator = new Wallet(fixture.chain.accounts[4].privateKey);
-    const { datasetId } = await owner.registerDataset({
-      manifestCid: cidOf('auth-manifest'),
-      commitment: commitmentOf('auth'),
-      terms: { priceWei: 1000n, licenceDuration: 0n },
-    });
-    const { licenceId } = await clientA.purchaseLicence(datasetId);
-    const { licenceId: licenceB } = await clientB.purchaseLicence(datasetId);
+    // Three datasets: a job needs at least secagg.minContributors (3) of them (POST /jobs refuses fewer).
+    const datasetIds: bigint[] = [];
+    for (const name of ['auth-a', 'auth-b', 'auth-c']) {
+      const { datasetId } = await owner.registerDataset({
+        manifestCid: cidOf(`${name}-manifest`),
+        commitment: commitmentOf(name),
+        terms: { priceWei: 1000n, licenceDuration: 0n },
+      });
+      datasetIds.push(datasetId);
+    }
+    const licencesA: bigint[] = [];
+    const licencesB: bigint[] = [];
+    for (const id of datasetIds) {
+      licencesA.push((await clientA.purchaseLicence(id)).licenceId);
+      licencesB.push((await clientB.purchaseLicence(id)).licenceId);
+    }
     coordinator = await startCoordinator(
       loadConfig({
         SEALFOLD_PORT: '0',
@@ -81,11 +90,11 @@ describe('read sessions and bounded announces (real EDR chain)', () => {
       }),
       { logDestination: new PassThrough() },
     );
-    const submit = async (client: SealfoldChain, buyer: Wallet, licence: bigint) => {
+    const submit = async (client: SealfoldChain, buyer: Wallet, licences: bigint[]) => {
       const req = jobRequest(buyer.address, {
         coordinator: await coordinatorAddressOf(coordinator.url),
-        datasets: [datasetId],
-        licences: [licence],
+        datasets: datasetIds,
+        licences,
         nonce: 1n,
       });
       const res = await fetch(`${coordinator.url}/jobs`, {
@@ -96,8 +105,8 @@ describe('read sessions and bounded announces (real EDR chain)', () => {
       expect(res.status).toBe(201);
       return ((await res.json()) as { id: string }).id;
     };
-    jobA = await submit(clientA, buyerA, licenceId);
-    jobB = await submit(clientB, buyerB, licenceB);
+    jobA = await submit(clientA, buyerA, licencesA);
+    jobB = await submit(clientB, buyerB, licencesB);
   });
 
   afterAll(async () => {

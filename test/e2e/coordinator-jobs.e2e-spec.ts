@@ -38,6 +38,8 @@ describe('job admission (real EDR chain)', () => {
   let stranger: Wallet;
   let datasetId: bigint;
   let licenceId: bigint;
+  const extraDatasets: bigint[] = [];
+  const extraLicences: bigint[] = [];
   let scheduled: string[];
   let acceptedId: string;
   /** Reads as an operator (SEALFOLD_OPERATORS), who sees every buyer's jobs. */
@@ -97,6 +99,16 @@ describe('job admission (real EDR chain)', () => {
       terms: { priceWei: 1000n, licenceDuration: 0n },
     }));
     ({ licenceId } = await buyerClient.purchaseLicence(datasetId));
+    // A job needs at least secagg.minContributors (3) datasets: two more, licensed, beside the one the tests vary.
+    for (const name of ['jobs-b', 'jobs-c']) {
+      const other = await owner.registerDataset({
+        manifestCid: cidOf(`${name}-manifest`),
+        commitment: commitmentOf(name),
+        terms: { priceWei: 1000n, licenceDuration: 0n },
+      });
+      extraDatasets.push(other.datasetId);
+      extraLicences.push((await buyerClient.purchaseLicence(other.datasetId)).licenceId);
+    }
     await start();
     read = authed(await signIn(coordinator.url, operator));
     coord = await coordinatorAddressOf(coordinator.url);
@@ -111,7 +123,11 @@ describe('job admission (real EDR chain)', () => {
   it('rejects a malformed body with 400 naming the field', async () => {
     const json = await expectRejected({ request: {}, signature: '0x00', modelSpec: {} }, 400, 'INVALID_BODY');
     expect(json.message).toMatch(/^signature: /);
-    const req = jobRequest(buyer.address, { coordinator: coord, datasets: [datasetId], licences: [licenceId] });
+    const req = jobRequest(buyer.address, {
+      coordinator: coord,
+      datasets: [datasetId, ...extraDatasets],
+      licences: [licenceId, ...extraLicences],
+    });
     const body = await signedBody(buyerClient, buyer, req);
     await expectRejected({ ...body, request: { ...body.request, rounds: 0 } }, 400, 'INVALID_JOB_REQUEST');
     // The recipient is inside the signed request now: a separate one is an unknown body field.
@@ -133,11 +149,29 @@ describe('job admission (real EDR chain)', () => {
     await expectRejected({ ...body, modelSpec: { layers: [] } }, 400, 'INVALID_MODEL_SPEC');
   });
 
+  it('refuses a job naming fewer datasets than its secagg.minContributors (it could never run a round) with 400', async () => {
+    for (const [datasets, licences, minContributors] of [
+      [[datasetId], [licenceId], 3],
+      [[datasetId, extraDatasets[0]], [licenceId, extraLicences[0]], 3],
+      [[datasetId, ...extraDatasets], [licenceId, ...extraLicences], 4],
+    ] as const) {
+      const req = jobRequest(buyer.address, {
+        coordinator: coord,
+        datasets,
+        licences,
+        secagg: { enabled: true, minContributors },
+        nonce: 50n + BigInt(datasets.length),
+      });
+      const json = await expectRejected(await signedBody(buyerClient, buyer, req), 400, 'TOO_FEW_DATASETS');
+      expect(json.message).toContain(`at least ${minContributors} datasets`);
+    }
+  });
+
   it('rejects a forged signature (signed by someone other than the buyer) with 401', async () => {
     const req = jobRequest(buyer.address, {
       coordinator: coord,
-      datasets: [datasetId],
-      licences: [licenceId],
+      datasets: [datasetId, ...extraDatasets],
+      licences: [licenceId, ...extraLicences],
       nonce: 100n,
     });
     const json = await expectRejected(await signedBody(buyerClient, stranger, req), 401, 'SIGNATURE_MISMATCH');
@@ -147,8 +181,8 @@ describe('job admission (real EDR chain)', () => {
   it('refuses a third party that front-runs the buyer’s signature with its own recipient or training (401): the model only goes to the buyer’s recipient', async () => {
     const req = jobRequest(buyer.address, {
       coordinator: coord,
-      datasets: [datasetId],
-      licences: [licenceId],
+      datasets: [datasetId, ...extraDatasets],
+      licences: [licenceId, ...extraLicences],
       nonce: 200n,
     });
     const body = await signedBody(buyerClient, buyer, req);
@@ -193,8 +227,8 @@ describe('job admission (real EDR chain)', () => {
   it('refuses a request that names another coordinator (400 WRONG_COORDINATOR)', async () => {
     const req = jobRequest(buyer.address, {
       coordinator: stranger.address,
-      datasets: [datasetId],
-      licences: [licenceId],
+      datasets: [datasetId, ...extraDatasets],
+      licences: [licenceId, ...extraLicences],
       nonce: 201n,
     });
     const json = await expectRejected(await signedBody(buyerClient, buyer, req), 400, 'WRONG_COORDINATOR');
@@ -204,8 +238,8 @@ describe('job admission (real EDR chain)', () => {
   it('rejects a request whose fields were changed after signing with 401', async () => {
     const req = jobRequest(buyer.address, {
       coordinator: coord,
-      datasets: [datasetId],
-      licences: [licenceId],
+      datasets: [datasetId, ...extraDatasets],
+      licences: [licenceId, ...extraLicences],
       nonce: 101n,
     });
     const body = await signedBody(buyerClient, buyer, req);
@@ -215,8 +249,8 @@ describe('job admission (real EDR chain)', () => {
   it('rejects a request for another chain id with 400', async () => {
     const req = jobRequest(buyer.address, {
       coordinator: coord,
-      datasets: [datasetId],
-      licences: [licenceId],
+      datasets: [datasetId, ...extraDatasets],
+      licences: [licenceId, ...extraLicences],
       chainId: 1n,
       nonce: 102n,
     });
@@ -226,8 +260,8 @@ describe('job admission (real EDR chain)', () => {
   it('rejects an expired request with 400', async () => {
     const req = jobRequest(buyer.address, {
       coordinator: coord,
-      datasets: [datasetId],
-      licences: [licenceId],
+      datasets: [datasetId, ...extraDatasets],
+      licences: [licenceId, ...extraLicences],
       nonce: 103n,
       deadline: BigInt(Math.floor(Date.now() / 1000) - 60),
     });
@@ -238,22 +272,25 @@ describe('job admission (real EDR chain)', () => {
     const strangerClient = await fixture.client(3);
     const req = jobRequest(stranger.address, {
       coordinator: coord,
-      datasets: [datasetId],
-      licences: [licenceId],
+      datasets: [datasetId, ...extraDatasets],
+      licences: [licenceId, ...extraLicences],
       nonce: 1n,
     });
     const json = await expectRejected(await signedBody(strangerClient, stranger, req), 403, 'LICENCE_NOT_HOLDER');
-    expect(json.details).toEqual([
-      expect.objectContaining({
-        datasetId: datasetId.toString(),
-        licenceId: licenceId.toString(),
-        code: 'LICENCE_NOT_HOLDER',
-      }),
-    ]);
+    // One detail per dataset: the stranger holds none of the buyer's licences.
+    expect(json.details).toEqual(
+      [datasetId, ...extraDatasets].map((id, i) =>
+        expect.objectContaining({
+          datasetId: id.toString(),
+          licenceId: [licenceId, ...extraLicences][i].toString(),
+          code: 'LICENCE_NOT_HOLDER',
+        }),
+      ),
+    );
     const none = jobRequest(stranger.address, {
       coordinator: coord,
-      datasets: [datasetId],
-      licences: [999n],
+      datasets: [datasetId, ...extraDatasets],
+      licences: [999n, ...extraLicences],
       nonce: 2n,
     });
     await expectRejected(await signedBody(strangerClient, stranger, none), 403, 'NO_LICENCE');
@@ -264,8 +301,8 @@ describe('job admission (real EDR chain)', () => {
     await owner.revokeLicence(revoked, 'terms breached');
     const req = jobRequest(buyer.address, {
       coordinator: coord,
-      datasets: [datasetId],
-      licences: [revoked],
+      datasets: [datasetId, ...extraDatasets],
+      licences: [revoked, ...extraLicences],
       nonce: 104n,
     });
     await expectRejected(await signedBody(buyerClient, buyer, req), 403, 'LICENCE_REVOKED');
@@ -281,8 +318,8 @@ describe('job admission (real EDR chain)', () => {
     await fixture.chain.request('evm_mine', []);
     const req = jobRequest(buyer.address, {
       coordinator: coord,
-      datasets: [datasetId],
-      licences: [shortLived],
+      datasets: [datasetId, ...extraDatasets],
+      licences: [shortLived, ...extraLicences],
       nonce: 105n,
     });
     await expectRejected(await signedBody(buyerClient, buyer, req), 403, 'LICENCE_EXPIRED');
@@ -291,8 +328,8 @@ describe('job admission (real EDR chain)', () => {
   it('accepts a licensed, correctly signed request: 201 pending, scheduled once', async () => {
     const req = jobRequest(buyer.address, {
       coordinator: coord,
-      datasets: [datasetId],
-      licences: [licenceId],
+      datasets: [datasetId, ...extraDatasets],
+      licences: [licenceId, ...extraLicences],
       nonce: 7n,
     });
     acceptedBody = await signedBody(buyerClient, buyer, req);
@@ -312,8 +349,8 @@ describe('job admission (real EDR chain)', () => {
     await expectRejected(acceptedBody, 409, 'JOB_EXISTS');
     const other = jobRequest(buyer.address, {
       coordinator: coord,
-      datasets: [datasetId],
-      licences: [licenceId],
+      datasets: [datasetId, ...extraDatasets],
+      licences: [licenceId, ...extraLicences],
       nonce: 7n,
       rounds: 9,
     });

@@ -1,6 +1,7 @@
 // The reduced demo (`npm run demo -- --quick`) end to end: chain, coordinator and three silos as separate processes,
 // three owners, a licensed buyer whose federated job completes and whose pulled model beats chance by far, and an
-// unlicensed buyer refused with the coordinator's reason. Afterwards no process the demo started may be alive.
+// unlicensed buyer refused before signing, with the reason and `licence buy`. Afterwards no process the demo started
+// may be alive.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -78,10 +79,10 @@ describe('npm run demo -- --quick', () => {
     expect([...summary.model.provenance.datasets].sort()).toEqual(summary.owners.map((o) => o.datasetId).sort());
   });
 
-  it('refuses the buyer without licences with the coordinator’s reason', () => {
+  it('refuses the buyer without licences before signing, naming `licence buy`', () => {
     expect(summary.refusal.exitCode).toBe(1);
     expect(summary.refusal.code).toBe('NO_LICENCE');
-    expect(summary.refusal.message).toMatch(/no valid licence for dataset/);
+    expect(summary.refusal.message).toMatch(/no valid licence for datasets? .*`sealfold licence buy \d+`/);
   });
 
   it('leaves no process behind', () => {

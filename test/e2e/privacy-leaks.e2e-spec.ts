@@ -323,7 +323,7 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
       licences,
       rounds: 2,
       modelSpecHash: modelSpecHash(MODEL_SPEC),
-      dp: { noiseMultiplierMilli: 1000, clipNormMicro: 2_000_000n, deltaAtto: 10n ** 13n },
+      dp: { noiseMultiplierMilli: 1000, clipNormMicro: 2_000_000n, deltaAtto: 10n ** 13n, level: 'owner' },
     });
     const res = await fetch(`${coordinator.url}/jobs`, {
       method: 'POST',

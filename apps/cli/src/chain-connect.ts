@@ -80,9 +80,15 @@ export async function startEmbedded(
 
 /**
  * Connects to the chain for one command. `wallet` signs writes (omit for read-only commands). The connection and an
- * in-process chain are closed when the command ends.
+ * in-process chain are closed when the command ends. `beforeFunding` validates the command against the chain before
+ * the dev faucet funds the wallet: a command refused there leaves no trace on chain.
  */
-export async function openChain(ctx: Context, env: NodeJS.ProcessEnv, wallet?: Wallet): Promise<OpenChain> {
+export async function openChain(
+  ctx: Context,
+  env: NodeJS.ProcessEnv,
+  wallet?: Wallet,
+  options: { beforeFunding?: (client: SealfoldChain) => Promise<void> } = {},
+): Promise<OpenChain> {
   const lib = await import('@sealfold/chain');
   for (let attempt = 0; attempt < 3; attempt++) {
     const target = await resolveChainTarget(ctx.paths.dataDir, env);
@@ -94,6 +100,7 @@ export async function openChain(ctx: Context, env: NodeJS.ProcessEnv, wallet?: W
         ...(wallet ? { signer: wallet } : {}),
       });
       ctx.onClose(() => client.close());
+      await options.beforeFunding?.(client);
       return { client, target, mode: 'rpc', dev: false };
     }
     if (target.kind === 'rpc') {
@@ -105,6 +112,7 @@ export async function openChain(ctx: Context, env: NodeJS.ProcessEnv, wallet?: W
       });
       ctx.onClose(() => client.close());
       const open: OpenChain = { client, target, mode: 'running-embedded', dev: true };
+      await options.beforeFunding?.(client);
       if (wallet) await fundFromDevAccount(lib, open, wallet.address, env);
       return open;
     }
@@ -117,6 +125,7 @@ export async function openChain(ctx: Context, env: NodeJS.ProcessEnv, wallet?: W
     const client = await lib.connectChain({ embedded: started.chain, ...(wallet ? { signer: wallet } : {}) });
     ctx.onClose(() => client.close());
     const open: OpenChain = { client, target, mode: 'in-process', dev: true };
+    await options.beforeFunding?.(client);
     if (wallet) await fundFromDevAccount(lib, open, wallet.address, env);
     return open;
   }

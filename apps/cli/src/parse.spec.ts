@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { CliError, toFailure } from './errors.js';
-import { formatEth, parseAddress, parseDuration, parseEpsilon, parseId, parseUint } from './parse.js';
+import { formatEpsilon, formatEth, parseAddress, parseDuration, parseEpsilon, parseId, parseUint } from './parse.js';
 
 describe('command-line value parsing', () => {
   it('durations: 0 or an integer with a unit, in seconds', () => {
@@ -18,11 +18,13 @@ describe('command-line value parsing', () => {
     expect(parseEpsilon('8')).toEqual({ epsilon: 8, milli: 8000 });
     expect(parseEpsilon('2.5')).toEqual({ epsilon: 2.5, milli: 2500 });
     expect(parseEpsilon('0.001')).toEqual({ epsilon: 0.001, milli: 1 });
-    expect(parseEpsilon('unbounded')).toEqual({ epsilon: Infinity, milli: 0xffff_ffff });
-    expect(parseEpsilon('4294967.294').milli).toBe(0xffff_fffe);
-    // The uint32 maximum means unbounded: a number never reaches it by accident.
-    expect(() => parseEpsilon('4294967.295')).toThrow(/too large/);
-    for (const bad of ['-1', '1e3', '0.0001', 'x', '']) expect(() => parseEpsilon(bad)).toThrow(CliError);
+    for (const bad of ['-1', '1e3', '0.0001', 'x', '', '0', '4294967.296'])
+      expect(() => parseEpsilon(bad)).toThrow(CliError);
+    // `unlimited` and the chain's maximum it stands for are the same budget, for `dataset add`, `terms` and `grant`.
+    expect(parseEpsilon('unlimited')).toEqual({ epsilon: 4294967.295, milli: 0xffffffff });
+    expect(parseEpsilon('4294967.295')).toEqual(parseEpsilon('Unlimited'));
+    expect(formatEpsilon(0xffffffff)).toBe('unlimited');
+    expect(formatEpsilon(8000)).toBe('8');
   });
 
   it('ids and amounts are non-negative integers of any size; ids start at 1', () => {

@@ -1,5 +1,5 @@
 // Validation of command-line values at the boundary: every refusal names the option and the expected form.
-import { EPSILON_UNBOUNDED_MILLI, epsilonFromMilli } from '@sealfold/protocol';
+import { EPSILON_UNBOUNDED_MILLI } from '@sealfold/protocol';
 import { CliError } from './errors.js';
 
 export function parseUint(value: string, what: string): bigint {
@@ -21,36 +21,32 @@ export function parseSmallInt(value: string, what: string, max: number): number 
 }
 
 /**
- * A privacy budget ε as a decimal (e.g. 8 or 2.5), or `unbounded` (no ε limit: EPSILON_UNBOUNDED_MILLI, libs/protocol);
- * the chain stores it in thousandths.
+ * A privacy budget ε: a decimal (e.g. 8 or 2.5; the chain stores it in thousandths) or `unlimited` (EPSILON_UNBOUNDED_MILLI,
+ * libs/protocol: the uint32 maximum, 4294967.295, which also reads as unlimited) — the only budget that admits a job without DP noise.
  */
 export function parseEpsilon(value: string, what = '--epsilon'): { epsilon: number; milli: number } {
-  if (value.trim() === 'unbounded') return { epsilon: Infinity, milli: EPSILON_UNBOUNDED_MILLI };
-  if (!/^[0-9]+(\.[0-9]{1,3})?$/.test(value.trim()))
+  const v = value.trim().toLowerCase();
+  if (v === 'unlimited') return { epsilon: EPSILON_UNBOUNDED_MILLI / 1000, milli: EPSILON_UNBOUNDED_MILLI };
+  if (!/^[0-9]+(\.[0-9]{1,3})?$/.test(v))
     throw new CliError(
       'INVALID_ARGUMENT',
-      `${what} must be a decimal with at most 3 decimals (e.g. 8 or 2.5) or \`unbounded\`, got "${value}"`,
+      `${what} must be \`unlimited\` or a decimal with at most 3 decimals (e.g. 8 or 2.5), got "${value}"`,
     );
-  const epsilon = Number(value);
-  const milli = Math.round(epsilon * 1000);
-  if (milli >= EPSILON_UNBOUNDED_MILLI)
-    throw new CliError(
-      'INVALID_ARGUMENT',
-      `${what} too large (at most ${(EPSILON_UNBOUNDED_MILLI - 1) / 1000}, or \`unbounded\`)`,
-    );
-  return { epsilon, milli };
+  const milli = Math.round(Number(v) * 1000);
+  if (milli > EPSILON_UNBOUNDED_MILLI)
+    throw new CliError('INVALID_ARGUMENT', `${what} is at most 4294967.295 (= unlimited), got "${value}"`);
+  if (milli === 0) throw new CliError('INVALID_ARGUMENT', `${what} must be positive, got "${value}"`);
+  return { epsilon: milli / 1000, milli };
 }
 
-/** ε in thousandths as JSON shows it: a number, or null when unbounded. */
-export function epsilonJson(milli: number): number | null {
-  const e = epsilonFromMilli(milli);
-  return e === Infinity ? null : e;
+/** ε for people: `unlimited` for the chain's maximum, else the decimal. */
+export function formatEpsilon(milli: number): string {
+  return milli === EPSILON_UNBOUNDED_MILLI ? 'unlimited' : String(milli / 1000);
 }
 
-/** ε in thousandths as text shows it: a number, or `unbounded`. */
-export function epsilonText(milli: number): string {
-  const e = epsilonFromMilli(milli);
-  return e === Infinity ? 'unbounded' : String(e);
+/** ε in thousandths as JSON shows it: the decimal; the unlimited budget is its value, 4294967.295. */
+export function epsilonJson(milli: number): number {
+  return milli / 1000;
 }
 
 const UNIT_SECONDS: Record<string, bigint> = { s: 1n, m: 60n, h: 3600n, d: 86_400n };

@@ -1,6 +1,6 @@
 // How the CLI shows a dataset's listed licence terms, the same in `dataset show`, `dataset terms` and `licence buy`
 // (what the buyer is shown is what `licence buy` pins).
-import { epsilonJson, epsilonText, formatEth } from './parse.js';
+import { epsilonJson, formatEpsilon, formatEth } from './parse.js';
 
 type DatasetTerms = import('@sealfold/chain').DatasetTerms;
 
@@ -31,7 +31,7 @@ export function termsText(t: DatasetTerms): string {
   const token = t.paymentToken === ZERO_ADDRESS ? '' : ` or ${t.priceToken} units of ERC-20 ${t.paymentToken}`;
   return [
     `price      ${t.priceWei === 0n ? 'not sold for ETH' : formatEth(t.priceWei)}${token}${t.listed ? '' : ' (not listed)'}`,
-    `licence    ${duration(t.licenceDuration)}, ${t.maxJobs} jobs, ε ${epsilonText(t.epsilonBudgetMilli)}`,
+    `licence    ${duration(t.licenceDuration)}, ${t.maxJobs} jobs, ε ${formatEpsilon(t.epsilonBudgetMilli)}`,
     `policy     at least ${t.minOwners} independent contributing owners per job; resale royalty ${t.royaltyBps / 100}%`,
   ].join('\n');
 }

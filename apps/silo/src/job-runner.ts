@@ -12,15 +12,20 @@ import {
 } from '@sealfold/chain';
 import {
   addGaussianNoise,
+  assertRecordDpModel,
+  DEFAULT_VALIDATION_FRACTION,
   evaluateLocal,
   evalVector,
-  jobEpsilon,
   releasesEpsilon,
   noiseShareStd,
   modelSpecHash,
   parseModelSpec,
   privatizeUpdate,
   clipL2,
+  recordLevelEpsilon,
+  recordLevelEvalInput,
+  recordLevelEvalNoiseMultiplier,
+  recordLevelJobEpsilon,
   EVAL_VECTOR_CLIP,
   isStrategyName,
   selectSamples,
@@ -37,6 +42,7 @@ import {
   SealfoldError,
   epsilonFromMilli,
   trainingToFloats,
+  type DpLevel,
   type JobRequest,
   type SecAggParams,
 } from '@sealfold/protocol';
@@ -74,7 +80,9 @@ export type RefusalReason =
   /** The silo refuses the rest of this job (the stored reason follows). */
   | 'job-halted'
   /** The offer's job id is not the digest of the signed request (one signed request = one job = one job slot). */
-  | 'job-id-mismatch';
+  | 'job-id-mismatch'
+  /** Record-level DP this dataset cannot give: δ ≥ 1/rows (the guarantee would allow releasing a whole row). */
+  | 'delta-too-large';
 
 /** The fewest distinct independent owners a job must have, unless the owner sets another (`--min-owners`). */
 export const DEFAULT_MIN_INDEPENDENT_OWNERS = 3;
@@ -131,7 +139,22 @@ export interface AdmittedJob {
   readonly licenceId: bigint;
   /** ε the whole job will cost at its signed rounds (Infinity without noise). */
   readonly plannedEpsilon: number;
-  readonly dp: { readonly noiseMultiplier: number; readonly clipNorm: number; readonly delta: number };
+  readonly dp: {
+    readonly noiseMultiplier: number;
+    readonly clipNorm: number;
+    readonly delta: number;
+    readonly level: DpLevel;
+  };
+  /**
+   * Record level with noise: the DP-SGD schedule's inputs as the accountant sees them (rows = the training split
+   * DP-SGD samples from) and σ_eval of the evaluation releases.
+   */
+  readonly record?: {
+    readonly trainRows: number;
+    readonly batchSize: number;
+    readonly localEpochs: number;
+    readonly evalNoiseMultiplier: number;
+  };
   readonly train: LocalData;
   readonly validation: LocalData;
   /** Number of model parameters d (from the signed model spec, not the coordinator's word). */
@@ -254,13 +277,54 @@ export class SiloJobRunner {
         `the model maps ${inputSize} features to ${outputSize} classes; dataset ${offer.datasetId} has ${numFeatures} features and ${data.classes.length} classes`,
       );
 
-    // 4. The job slot and the whole planned ε, reserved atomically (see reserveJob).
     const dp = {
       noiseMultiplier: request.dp.noiseMultiplierMilli / DP_NOISE_SCALE,
       clipNorm: Number(request.dp.clipNormMicro) / DP_CLIP_SCALE,
       delta: Number(request.dp.deltaAtto) / Number(DP_DELTA_SCALE),
+      level: request.dp.level,
     };
-    const plannedEpsilon = this.reserveJob(offer.jobId, licenceId, licence, dp, request.rounds);
+    const split = splitTrainValidation(data.rows, {
+      validationFraction: this.options.validationFraction ?? DEFAULT_VALIDATION_FRACTION,
+      seed: `${offer.datasetId}`,
+    });
+    const signed = trainingToFloats(request.training);
+    let record: AdmittedJob['record'];
+    if (dp.noiseMultiplier > 0 && dp.level === 'record') {
+      // δ < 1/rows: at δ ≥ 1/n the mechanism "publish one random row" is (0, δ)-DP — the guarantee would be empty.
+      if (!(dp.delta < 1 / data.rows))
+        refuse(
+          'delta-too-large',
+          `record-level DP on dataset ${offer.datasetId} (${data.rows} rows) needs δ < 1/rows = ${(1 / data.rows).toPrecision(3)}; the request signs δ = ${dp.delta}`,
+        );
+      try {
+        assertRecordDpModel(model);
+      } catch (error) {
+        refuse('model-mismatch', (error as Error).message);
+      }
+      const trainRows = split.train.length;
+      const trainEpsilon = recordLevelEpsilon({
+        ...dp,
+        rows: trainRows,
+        batchSize: signed.batchSize,
+        localEpochs: signed.localEpochs,
+        rounds: request.rounds,
+      });
+      const evalNoiseMultiplier = recordLevelEvalNoiseMultiplier({
+        trainEpsilon,
+        rounds: request.rounds,
+        delta: dp.delta,
+      });
+      record = { trainRows, batchSize: signed.batchSize, localEpochs: signed.localEpochs, evalNoiseMultiplier };
+    }
+
+    // 4. The job slot and the whole planned ε, reserved atomically (see reserveJob).
+    const plannedEpsilon = this.reserveJob(
+      offer.jobId,
+      licenceId,
+      licence,
+      (released) => admittedEpsilon({ dp, record }, released),
+      request.rounds,
+    );
 
     const all: LocalData = {
       features: data.features,
@@ -268,11 +332,6 @@ export class SiloJobRunner {
       numFeatures,
       numClasses: data.classes.length,
     };
-    const split = splitTrainValidation(data.rows, {
-      validationFraction: this.options.validationFraction ?? 0.1,
-      seed: `${offer.datasetId}`,
-    });
-    const signed = trainingToFloats(request.training);
     const admitted: AdmittedJob = {
       offer,
       minOwners,
@@ -288,6 +347,7 @@ export class SiloJobRunner {
       licenceId,
       plannedEpsilon,
       dp,
+      ...(record ? { record } : {}),
       train: selectSamples(all, split.train),
       validation: selectSamples(all, split.validation),
       dimension: model.layout.totalSize,
@@ -336,18 +396,17 @@ export class SiloJobRunner {
   }
 
   /**
-   * Reserves the job's slot and its whole planned ε in one ledger transaction. Planned ε composes 2 · rounds
-   * Gaussian releases: each round's training update and its evaluation vector (both noised with the job's noise
-   * multiplier on their own sensitivity, see prepareEvaluation).
+   * Reserves the job's slot and its whole planned ε in one ledger transaction: the ε after every release the job may
+   * make, one training update and one evaluation vector per signed round (see admittedEpsilon).
    */
   private reserveJob(
     jobId: string,
     licenceId: bigint,
     licence: LicenceInfo,
-    dp: AdmittedJob['dp'],
+    epsilonAfter: (released: { train: number; eval: number }) => number,
     rounds: number,
   ): number {
-    const plannedEpsilon = jobEpsilon(dp, rounds);
+    const plannedEpsilon = epsilonAfter({ train: rounds, eval: rounds });
     const budget = epsilonFromMilli(licence.epsilonBudgetMilli);
     try {
       this.options.ledger.reserve(licenceId, jobId, plannedEpsilon, { maxJobs: licence.maxJobs, budget });
@@ -444,15 +503,22 @@ export class SiloJobRunner {
       fedProxMu: training.fedProxMu ?? 0,
       // Fresh randomness: a round re-run (aborted before its release) must not reproduce the same update.
       seed: `${jobId}/${round}/${job.offer.datasetId}/${randomBytes(16).toString('hex')}`,
+      // Record level: DP-SGD (per-example clip C, N(0, σ²C²) per step; lots and noise from node:crypto).
+      ...(job.record ? { dp: { noiseMultiplier: job.dp.noiseMultiplier, clipNorm: job.dp.clipNorm } } : {}),
     });
-    const noisy = job.dp.noiseMultiplier > 0;
+    // Owner level: the whole update is the unit of privacy. Record level: the update is already DP for every row.
+    const noisy = job.dp.noiseMultiplier > 0 && !job.record;
     let update = result.update;
-    if (noisy) {
+    if (job.record) {
+      // Nothing to add: the SecAgg+ quantiser clips each coordinate to the signed update clip (post-processing).
+    } else if (noisy) {
       update = privatizeUpdate(update, { ...job.dp, minContributors: this.enforcedThreshold(job) }).noised;
     } else if (job.dp.clipNorm > 0) {
       update = clipL2(update, job.dp.clipNorm).clipped;
     }
-    // With DP every owner weighs 1 (sensitivity C per owner); without, FedAvg weighs by sample count.
+    // Owner-level DP: every owner weighs 1 (sensitivity C per owner). Otherwise FedAvg weighs by the training
+    // sample count, which follows from the public manifest's row count (record level treats it as public, as
+    // DP-SGD's expected lot size qN does).
     const contribution = {
       update,
       weight: noisy ? 1 : result.numSamples,
@@ -485,6 +551,7 @@ export class SiloJobRunner {
     const sums = await evaluateLocal(job.offer.modelSpec, weights, job.validation);
     return {
       input: (params) => {
+        if (job.record) return recordLevelEvalInput(sums, params.maxWeight, job.record.evalNoiseMultiplier);
         const plain = evalVector(sums, params.maxWeight);
         if (!(job.dp.noiseMultiplier > 0)) return plain;
         const std = noiseShareStd(job.dp.noiseMultiplier, Math.SQRT2, params.t);
@@ -496,7 +563,7 @@ export class SiloJobRunner {
 
   private book(job: AdmittedJob, release: Parameters<EpsilonLedger['book']>[1]) {
     try {
-      return this.options.ledger.book(job.licenceId, release, (n) => releasesEpsilon(job.dp, n));
+      return this.options.ledger.book(job.licenceId, release, (released) => admittedEpsilon(job, released));
     } catch (error) {
       if (error instanceof LedgerRefusal) throw new JobRefusal(error.reason, error.message);
       throw error;
@@ -547,3 +614,25 @@ export const hashWeights = (weights: Float32Array): string =>
   createHash('sha256')
     .update(new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength))
     .digest('hex');
+
+/**
+ * ε a job has cost after `released` releases of each kind: owner level composes every release as one Gaussian
+ * mechanism of multiplier σ; record level is the sampled-Gaussian ε of DP-SGD on the training split, or the
+ * evaluations' ε on the held-out split, whichever is larger (recordLevelJobEpsilon); Infinity without noise.
+ */
+export function admittedEpsilon(
+  job: Pick<AdmittedJob, 'dp' | 'record'>,
+  released: { readonly train: number; readonly eval: number },
+): number {
+  if (!job.record) return releasesEpsilon(job.dp, released.train + released.eval);
+  return recordLevelJobEpsilon({
+    noiseMultiplier: job.dp.noiseMultiplier,
+    evalNoiseMultiplier: job.record.evalNoiseMultiplier,
+    delta: job.dp.delta,
+    rows: job.record.trainRows,
+    batchSize: job.record.batchSize,
+    localEpochs: job.record.localEpochs,
+    trainRounds: released.train,
+    evalRounds: released.eval,
+  });
+}

@@ -9,9 +9,10 @@
 //    refused the rest of the job (licence revoked, a model other than the one the round produced).
 //  - `epsilon_spent`: ε released so far per (licence, job), recomputed from the releases actually made.
 //
-// Accounting: within one job every release is one Gaussian mechanism with the job's noise multiplier (training
-// update and evaluation vector alike, each clipped to its sensitivity), composed through the RDP accountant
-// (Mironov 2017) over the releases actually made; across jobs on one licence ε adds (basic sequential composition,
+// Accounting: the runner gives the job's ε after the releases of each kind actually made — owner level: every
+// release is one Gaussian mechanism with the job's noise multiplier (training update and evaluation vector alike,
+// each clipped to its sensitivity), composed through the RDP accountant (Mironov 2017); record level: DP-SGD's
+// sampled Gaussian for the training rows, the evaluations' Gaussian for the held-out rows; across jobs on one licence ε adds (basic sequential composition,
 // Dwork & Roth 2014, Thm. 3.16). A job's reservation counts until its releases exceed it (they cannot: at most
 // 2 · rounds releases, which is what is reserved).
 import { mkdirSync } from 'node:fs';
@@ -190,13 +191,14 @@ export class EpsilonLedger {
 
   /**
    * Books one release BEFORE it leaves the silo (a crash can only over-count): refused with `replayed-round` when
-   * (job, round, kind) was already released — the one-contribution rule survives restarts. `epsilonAfter(n)` is the
-   * job's ε after its n-th release (RDP composition over the releases actually made); returns it.
+   * (job, round, kind) was already released — the one-contribution rule survives restarts. `epsilonAfter(released)`
+   * is the job's ε after the releases it has made of each kind, this one included (the accountant's composition over
+   * the releases actually made); returns it.
    */
   book(
     licenceId: bigint,
     release: Release,
-    epsilonAfter: (releases: number) => number,
+    epsilonAfter: (released: { readonly train: number; readonly eval: number }) => number,
   ): { readonly releases: number; readonly epsilon: number } {
     const { jobId, round, kind, weightsHash } = release;
     if (!Number.isInteger(round) || round < 0) throw new RangeError('round must be a non-negative integer');
@@ -210,10 +212,11 @@ export class EpsilonLedger {
         .run(jobId, round, kind, licenceId.toString(), weightsHash, Date.now());
       const counts = this.db
         .prepare(
-          `SELECT count(*) AS releases, sum(kind = 'train') AS rounds FROM releases WHERE job_id = ? AND licence_id = ?`,
+          `SELECT count(*) AS releases, sum(kind = 'train') AS rounds, sum(kind = 'eval') AS evals
+           FROM releases WHERE job_id = ? AND licence_id = ?`,
         )
-        .get(jobId, licenceId.toString()) as { releases: number; rounds: number };
-      const epsilon = epsilonAfter(counts.releases);
+        .get(jobId, licenceId.toString()) as { releases: number; rounds: number; evals: number };
+      const epsilon = epsilonAfter({ train: counts.rounds, eval: counts.evals });
       if (Number.isNaN(epsilon) || epsilon < 0) throw new RangeError('epsilon must be ≥ 0');
       this.db
         .prepare(

@@ -98,8 +98,47 @@ export class SiloClient {
   private readonly listeners = new Set<(state: SiloConnectionState) => void>();
   /** Datasets the coordinator accepted after checking ownership on chain. */
   accepted: string[] = [];
+  /** Why the last connection attempt failed or closed (for the operator), until the silo is ready again. */
+  lastError: string | undefined;
+  /** Connection attempts since the last successful one. */
+  get failedAttempts(): number {
+    return this.attempt;
+  }
+  /** The dataset ids announced: the coordinator replaces its view of a connection with each announcement. */
+  private readonly served: string[];
+  private announcing = false;
+  private announceAgain = false;
 
-  constructor(private readonly options: SiloClientOptions) {}
+  constructor(private readonly options: SiloClientOptions) {
+    this.served = options.datasets.map(String);
+  }
+
+  /** Calls `listener` on every state change until the returned function is called. */
+  onState(listener: (state: SiloConnectionState) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /**
+   * Serves more datasets (e.g. registered after the silo started): the whole list is announced again on this
+   * connection, one announcement at a time (the gateway closes a connection that announces while its previous
+   * announcement is being checked, or more than 3 times in 10 s).
+   */
+  serve(datasets: readonly bigint[]): void {
+    const added = datasets.map(String).filter((id) => !this.served.includes(id));
+    if (added.length === 0) return;
+    this.served.push(...added);
+    if (this.stateValue === 'ready') this.announce();
+  }
+
+  private announce(): void {
+    if (this.announcing) {
+      this.announceAgain = true;
+      return;
+    }
+    this.announcing = true;
+    this.send(encodeControlFrame('announce', { datasets: [...this.served] }));
+  }
 
   get state(): SiloConnectionState {
     return this.stateValue;
@@ -160,6 +199,7 @@ export class SiloClient {
     socket.binaryType = 'nodebuffer';
     socket.on('open', () => {
       this.attempt = 0;
+      this.lastError = undefined;
       this.setState('authenticating');
     });
     socket.on('message', (data: RawData, isBinary: boolean) => {
@@ -176,11 +216,16 @@ export class SiloClient {
     socket.on('close', (code, reason) => {
       this.options.logger.warn({ code, reason: reason.toString() }, 'connection to coordinator closed');
       this.socket = undefined;
+      this.announcing = false;
+      this.announceAgain = false;
+      if (code !== 1006 || this.lastError === undefined)
+        this.lastError = `connection closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`;
       // A round in flight is lost with the connection; the coordinator treats this silo as dropped.
       for (const job of this.jobs.values()) job.round = undefined;
       if (this.stateValue !== 'stopped') this.scheduleReconnect();
     });
     socket.on('error', (error) => {
+      this.lastError = error.message;
       this.options.logger.warn({ err: error.message }, 'coordinator connection error');
     });
   }
@@ -213,13 +258,20 @@ export class SiloClient {
         case 'challenge':
           return this.onChallenge(body as WireControl<'challenge'>);
         case 'auth-ok':
-          this.send(encodeControlFrame('announce', { datasets: this.options.datasets.map(String) }));
+          this.announce();
           return;
         case 'announce-result': {
           const result = body as WireControl<'announce-result'>;
           this.accepted = result.accepted;
+          this.announcing = false;
           if (result.rejected.length) this.options.logger.warn({ rejected: result.rejected }, 'datasets rejected');
+          if (this.stateValue === 'ready')
+            this.options.logger.info({ accepted: result.accepted }, 'datasets announced');
           this.setState('ready');
+          if (this.announceAgain) {
+            this.announceAgain = false;
+            this.announce();
+          }
           return;
         }
         case 'job-offer':

@@ -2,7 +2,6 @@
 // Every write is estimated first, so a revert is caught before anything is sent and is returned as a
 // ContractRevertError naming the decoded custom error; nothing is claimed that the chain did not do.
 import {
-  AbiCoder,
   Contract,
   ContractFactory,
   Interface,
@@ -11,7 +10,6 @@ import {
   getAddress,
   isError,
   isHexString,
-  keccak256,
   type ContractTransactionResponse,
   type InterfaceAbi,
   type JsonRpcProvider,
@@ -22,6 +20,7 @@ import {
 import { readFileSync } from 'node:fs';
 import { plainArgs, plainValue } from './abi-values.js';
 import type { EventArgs, EventName, FunctionName, ReturnOf } from './abi-types.js';
+import { encodeTermsHash } from './terms-hash.js';
 import { sealfoldDomain, type SealfoldDomain } from './eip712.js';
 import { CID } from 'multiformats/cid';
 import { ARTIFACTS, type ContractName } from './artifacts.js';
@@ -236,34 +235,12 @@ function normaliseTerms(t: DatasetTermsInput): DatasetTerms {
   };
 }
 
-const TERMS_TUPLE =
-  'tuple(uint256 priceWei, address paymentToken, uint256 priceToken, uint64 licenceDuration, uint32 maxJobs, ' +
-  'uint32 epsilonBudgetMilli, uint16 minOwners, uint96 royaltyBps, bool listed)';
-
 /**
  * The hash a buyer pins when it buys: keccak256(abi.encode(terms)), as DatasetNFT.termsHashOf computes it over the
  * whole listing. A purchase pinned to it reverts `TermsChanged` if the listing differs in any field.
  */
 export function termsHash(terms: DatasetTerms): string {
-  const t = normaliseTerms(terms);
-  return keccak256(
-    AbiCoder.defaultAbiCoder().encode(
-      [TERMS_TUPLE],
-      [
-        [
-          t.priceWei,
-          t.paymentToken,
-          t.priceToken,
-          t.licenceDuration,
-          t.maxJobs,
-          t.epsilonBudgetMilli,
-          t.minOwners,
-          t.royaltyBps,
-          t.listed,
-        ],
-      ],
-    ),
-  );
+  return encodeTermsHash(normaliseTerms(terms));
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -64,7 +64,7 @@ describe('EIP-712 JobRequest', () => {
       'JobRequest(address buyer,address coordinator,uint256[] datasets,uint256[] licences,bytes32 modelSpecHash,' +
         'string recipient,string strategy,uint32 rounds,Training training,DpParams dp,SecAggTerms secagg,' +
         'uint256 nonce,uint64 deadline,uint256 chainId)' +
-        'DpParams(uint32 noiseMultiplierMilli,uint64 clipNormMicro,uint64 deltaAtto)' +
+        'DpParams(uint32 noiseMultiplierMilli,uint64 clipNormMicro,uint64 deltaAtto,string level)' +
         'SecAggTerms(bool enabled,uint32 minContributors)' +
         'Training(uint32 localEpochs,uint32 batchSize,uint64 learningRateMicro,string optimizer,' +
         'uint64 fedProxMuMicro,uint64 updateClipMicro,uint32 maxWeight)',
@@ -97,6 +97,7 @@ describe('EIP-712 JobRequest', () => {
       noiseMultiplierMilli: 1100,
       clipNormMicro: 1_000_000n,
       deltaAtto: 10_000_000_000_000n,
+      level: 'record',
     });
   });
 
@@ -149,6 +150,7 @@ describe('EIP-712 JobRequest', () => {
       fc.integer({ min: 0, max: 1099 }).map((n) => ({ dp: { ...req.dp, noiseMultiplierMilli: n } })),
       fc.bigInt({ min: 1_000_001n, max: 2n ** 63n }).map((c) => ({ dp: { ...req.dp, clipNormMicro: c } })),
       fc.bigInt({ min: 0n, max: 9_999_999_999_999n }).map((d) => ({ dp: { ...req.dp, deltaAtto: d } })),
+      fc.constant<Partial<JobRequest>>({ dp: { ...req.dp, level: 'owner' } }),
       fc.constant<Partial<JobRequest>>({ coordinator: other.address }),
       fc.constant<Partial<JobRequest>>({ recipient: 'age1' + 'q'.repeat(58) }),
       fc.integer({ min: 3, max: 1000 }).map((localEpochs) => ({ training: { ...req.training, localEpochs } })),

@@ -5,10 +5,9 @@
 import { TypedDataEncoder, getAddress, isHexString, verifyTypedData, type Signer, type TypedDataDomain } from 'ethers';
 import { jobRequestJsonSchema, jobRequestToJson, type JobRequest } from '@sealfold/protocol';
 import { InvalidArgumentError, SignatureError } from './errors.js';
+import { JOB_REQUEST_TYPES, SEALFOLD_DOMAIN_NAME, SEALFOLD_DOMAIN_VERSION } from './job-request-types.js';
 
-export const SEALFOLD_DOMAIN_NAME = 'Sealfold';
-/** "2": JobRequest v2 signs coordinator, recipient, training settings and SecAgg+ terms (v1 signatures do not verify). */
-export const SEALFOLD_DOMAIN_VERSION = '2';
+export { JOB_REQUEST_TYPES, SEALFOLD_DOMAIN_NAME, SEALFOLD_DOMAIN_VERSION };
 
 export interface SealfoldDomain {
   readonly name: typeof SEALFOLD_DOMAIN_NAME;
@@ -17,44 +16,6 @@ export interface SealfoldDomain {
   /** The DatasetLicence contract (licences are what a job request spends). */
   readonly verifyingContract: string;
 }
-
-/** EIP-712 `types` for a JobRequest (the domain type is implied by the domain's fields). */
-export const JOB_REQUEST_TYPES = {
-  JobRequest: [
-    { name: 'buyer', type: 'address' },
-    { name: 'coordinator', type: 'address' },
-    { name: 'datasets', type: 'uint256[]' },
-    { name: 'licences', type: 'uint256[]' },
-    { name: 'modelSpecHash', type: 'bytes32' },
-    { name: 'recipient', type: 'string' },
-    { name: 'strategy', type: 'string' },
-    { name: 'rounds', type: 'uint32' },
-    { name: 'training', type: 'Training' },
-    { name: 'dp', type: 'DpParams' },
-    { name: 'secagg', type: 'SecAggTerms' },
-    { name: 'nonce', type: 'uint256' },
-    { name: 'deadline', type: 'uint64' },
-    { name: 'chainId', type: 'uint256' },
-  ],
-  DpParams: [
-    { name: 'noiseMultiplierMilli', type: 'uint32' },
-    { name: 'clipNormMicro', type: 'uint64' },
-    { name: 'deltaAtto', type: 'uint64' },
-  ],
-  Training: [
-    { name: 'localEpochs', type: 'uint32' },
-    { name: 'batchSize', type: 'uint32' },
-    { name: 'learningRateMicro', type: 'uint64' },
-    { name: 'optimizer', type: 'string' },
-    { name: 'fedProxMuMicro', type: 'uint64' },
-    { name: 'updateClipMicro', type: 'uint64' },
-    { name: 'maxWeight', type: 'uint32' },
-  ],
-  SecAggTerms: [
-    { name: 'enabled', type: 'bool' },
-    { name: 'minContributors', type: 'uint32' },
-  ],
-} as const;
 
 // ethers wants mutable arrays.
 const TYPES = {

@@ -26,6 +26,7 @@ export {
   SEALED_RECIPIENT_TYPES,
   sealedRecipientType,
   type SealedRecipientType,
+  UNLIMITED_EPSILON,
   ManifestSchema,
   SealedObjectSchema,
   LicenceTermsSchema,
@@ -38,3 +39,11 @@ export {
   type SealedObject,
   type LicenceTerms,
 } from './manifest.js';
+export {
+  sealDataset,
+  registrationOf,
+  type SealDatasetOptions,
+  type SealedDataset,
+  type SealingStore,
+  type DatasetRegistration,
+} from './seal.js';

@@ -2,7 +2,7 @@
 // the DatasetNFT's tokenURI. Validated on read and on write; serialised canonically so equal manifests give equal
 // bytes (and so equal CIDs): object keys sorted by UTF-16 code units at every level, no whitespace, numbers in
 // ECMAScript shortest form — the JSON Canonicalization Scheme (RFC 8785 §3.2) for the values this schema admits.
-import { canonicalJson } from '@sealfold/protocol';
+import { EPSILON_UNBOUNDED_MILLI, canonicalJson } from '@sealfold/protocol';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { CID } from 'multiformats/cid';
 import { z } from 'zod';
@@ -69,13 +69,19 @@ export const SealedObjectSchema = z.strictObject({
   recipientType: z.enum(SEALED_RECIPIENT_TYPES).optional(),
 });
 
+/**
+ * The unlimited ε budget as the manifest states it (4294967.295): libs/protocol EPSILON_UNBOUNDED_MILLI, the one
+ * definition, in ε units. It is the only budget that admits a job without DP noise (whose ε is unbounded).
+ */
+export const UNLIMITED_EPSILON = EPSILON_UNBOUNDED_MILLI / 1000;
+
 export const LicenceTermsSchema = z.strictObject({
   /** Price of one licence in wei, as a decimal integer string (no sign, no leading zeros). */
   priceWei: z.string().regex(/^(0|[1-9][0-9]{0,77})$/, 'a decimal integer string of wei'),
   /** Default licence duration in seconds. */
   licenceDurationSeconds: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
-  /** Differential-privacy budget ε offered per licence. */
-  epsilonBudget: z.number().positive().max(1e6),
+  /** Differential-privacy budget ε offered per licence; UNLIMITED_EPSILON (the chain's maximum) means no budget. */
+  epsilonBudget: z.number().positive().max(UNLIMITED_EPSILON),
   /** Most training jobs per licence (unlimited when absent). */
   maxJobs: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
 });

@@ -319,17 +319,33 @@ export function recordLevelNoiseMultiplier(params: {
   const { targetEpsilon } = params;
   assertArg(Number.isFinite(targetEpsilon) && targetEpsilon > 0, 'targetEpsilon must be > 0');
   assertArg(Number.isInteger(params.rounds) && params.rounds >= 1, 'rounds must be a positive integer');
-  const eps = (s: number): number => recordLevelEpsilon({ ...params, noiseMultiplier: s });
-  let lo = 0.05;
+  return smallestNoiseMultiplier((s) => recordLevelEpsilon({ ...params, noiseMultiplier: s }), targetEpsilon, {
+    floor: 0.05,
+    ceiling: 1e5,
+    tolerance: 1e-4,
+    steps: 60,
+  });
+}
+
+/**
+ * The smallest σ ≥ `floor` whose ε (decreasing in σ) is at most `target`, to a relative `tolerance`: doubling from 1
+ * until ε fits (refused past `ceiling`), then bisection. Never returns a σ whose ε exceeds the target.
+ */
+function smallestNoiseMultiplier(
+  epsilonOf: (sigma: number) => number,
+  target: number,
+  search: { floor: number; ceiling: number; tolerance: number; steps: number },
+): number {
+  let lo = search.floor;
   let hi = 1;
-  while (eps(hi) > targetEpsilon) {
+  while (epsilonOf(hi) > target) {
     hi *= 2;
-    assertArg(hi < 1e5, 'target epsilon is unreachably small');
+    assertArg(hi < search.ceiling, 'target epsilon is unreachably small');
   }
-  if (eps(lo) <= targetEpsilon) return lo;
-  for (let i = 0; i < 60 && hi - lo > 1e-4 * hi; i++) {
+  if (epsilonOf(lo) <= target) return lo;
+  for (let i = 0; i < search.steps && hi - lo > search.tolerance * hi; i++) {
     const mid = (lo + hi) / 2;
-    if (eps(mid) > targetEpsilon) lo = mid;
+    if (epsilonOf(mid) > target) lo = mid;
     else hi = mid;
   }
   return hi;
@@ -373,21 +389,49 @@ export function noiseMultiplierFor(params: {
   const { targetEpsilon, rounds, delta } = params;
   assertArg(Number.isFinite(targetEpsilon) && targetEpsilon > 0, 'targetEpsilon must be > 0');
   assertArg(Number.isInteger(rounds) && rounds >= 1, 'rounds must be a positive integer');
-  const eps = (s: number): number =>
-    gaussianEpsilon({ noiseMultiplier: s, rounds, delta, conversion: params.conversion }).epsilon;
-  let lo = 1e-3;
-  let hi = 1;
-  while (eps(hi) > targetEpsilon) {
-    hi *= 2;
-    assertArg(hi < 1e7, 'target epsilon is unreachably small');
-  }
-  if (eps(lo) <= targetEpsilon) return lo;
-  for (let i = 0; i < 100 && hi - lo > 1e-9 * hi; i++) {
-    const mid = (lo + hi) / 2;
-    if (eps(mid) > targetEpsilon) lo = mid;
-    else hi = mid;
-  }
-  return hi;
+  return smallestNoiseMultiplier(
+    (s) => gaussianEpsilon({ noiseMultiplier: s, rounds, delta, conversion: params.conversion }).epsilon,
+    targetEpsilon,
+    { floor: 1e-3, ceiling: 1e7, tolerance: 1e-9, steps: 100 },
+  );
+}
+
+/**
+ * The record-level ε of a silo after the releases it actually made: `trainRounds` rounds of DP-SGD (the sampled
+ * Gaussian above) and `evalRounds` evaluation releases, each one Gaussian mechanism of multiplier σ_eval on the
+ * held-out counts. Held-out rows never enter training, so each row is touched by one of the two mechanisms only
+ * (training rows: the evaluations post-process the model; held-out rows: training does not read them) and their ε
+ * combine by parallel composition (McSherry 2009, "Privacy Integrated Queries", §4.1): the maximum.
+ */
+export function recordLevelJobEpsilon(params: {
+  noiseMultiplier: number;
+  evalNoiseMultiplier: number;
+  delta: number;
+  rows: number;
+  batchSize: number;
+  localEpochs: number;
+  trainRounds: number;
+  evalRounds: number;
+}): number {
+  const train = recordLevelEpsilon({ ...params, rounds: params.trainRounds });
+  const evaluation =
+    params.evalRounds > 0
+      ? gaussianEpsilon({ noiseMultiplier: params.evalNoiseMultiplier, rounds: params.evalRounds, delta: params.delta })
+          .epsilon
+      : 0;
+  return Math.max(train, evaluation);
+}
+
+/**
+ * σ_eval of a record-level job's evaluation releases: the smallest multiplier whose `rounds` Gaussian releases cost
+ * no more than the job's training ε (`noiseMultiplierFor`), so by parallel composition the job's ε is its training ε.
+ */
+export function recordLevelEvalNoiseMultiplier(params: {
+  trainEpsilon: number;
+  rounds: number;
+  delta: number;
+}): number {
+  return noiseMultiplierFor({ targetEpsilon: params.trainEpsilon, rounds: params.rounds, delta: params.delta });
 }
 
 /** Releases a job makes at most: one training update and one evaluation vector per round. */

@@ -34,6 +34,19 @@ export interface Split {
   readonly validation: Uint32Array;
 }
 
+/** The held-out fraction a silo keeps unless its owner sets another. */
+export const DEFAULT_VALIDATION_FRACTION = 0.1;
+
+/**
+ * How many of `numSamples` rows `splitTrainValidation` holds out: round(n·f), at least 1 and leaving at least 1 when
+ * f > 0 and n ≥ 2. A function of the (public) row count only, so a buyer can compute each silo's training rows.
+ */
+export function validationCount(numSamples: number, validationFraction: number): number {
+  let k = Math.round(numSamples * validationFraction);
+  if (validationFraction > 0 && numSamples >= 2) k = Math.min(Math.max(k, 1), numSamples - 1);
+  return k;
+}
+
 /**
  * Deterministic train/validation split of sample indices for one owner: a seeded shuffle (seed e.g. the owner's
  * dataset id), the first round(n × validationFraction) indices (at least one when 0 < fraction and n ≥ 2) go to
@@ -47,8 +60,7 @@ export function splitTrainValidation(
   const f = options.validationFraction;
   assertArg(Number.isFinite(f) && f >= 0 && f < 1, 'validationFraction must be in [0, 1)');
   const perm = permutation(numSamples, new SeededRng(options.seed, 'sealfold/fl/split'));
-  let k = Math.round(numSamples * f);
-  if (f > 0 && numSamples >= 2) k = Math.min(Math.max(k, 1), numSamples - 1);
+  const k = validationCount(numSamples, f);
   return { validation: perm.slice(0, k).sort(), train: perm.slice(k).sort() };
 }
 

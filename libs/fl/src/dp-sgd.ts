@@ -34,7 +34,7 @@ export function supportsNormTrick(built: BuiltModel): boolean {
   return built.spec.layers.every((l) => l.type !== 'conv2d' && l.type !== 'batchNormalization');
 }
 
-export function assertRecordDpModel(built: BuiltModel): void {
+export function assertRecordDpModel(built: Pick<BuiltModel, 'spec'>): void {
   if (built.spec.layers.some((l) => l.type === 'batchNormalization'))
     throw new FlError(
       'INVALID_MODEL_SPEC',

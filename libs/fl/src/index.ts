@@ -26,7 +26,15 @@ export {
 } from './spec.js';
 export { type BuiltModel, buildModel, flattenWeights, initialWeights, setFlatWeights } from './model.js';
 export { WEIGHTS_HEADER_BYTES, decodeWeights, encodeWeights } from './codec.js';
-export { type LocalData, type Split, selectSamples, splitTrainValidation, validateLocalData } from './data.js';
+export {
+  DEFAULT_VALIDATION_FRACTION,
+  type LocalData,
+  type Split,
+  selectSamples,
+  splitTrainValidation,
+  validateLocalData,
+  validationCount,
+} from './data.js';
 export {
   type EvalSums,
   type OptimizerName,
@@ -56,7 +64,13 @@ export {
   serverStrategy,
 } from './strategies.js';
 export { addGaussianNoise, clipL2, l2Norm, noiseShareStd, privatizeUpdate } from './dp.js';
-export { type RecordDpOptions, clippedGradientSum, poissonSample, supportsNormTrick } from './dp-sgd.js';
+export {
+  type RecordDpOptions,
+  assertRecordDpModel,
+  clippedGradientSum,
+  poissonSample,
+  supportsNormTrick,
+} from './dp-sgd.js';
 export {
   RDP_ORDERS,
   type RdpConversion,
@@ -69,6 +83,8 @@ export {
   noiseMultiplierFor,
   rdpToEpsilon,
   recordLevelEpsilon,
+  recordLevelEvalNoiseMultiplier,
+  recordLevelJobEpsilon,
   recordLevelNoiseMultiplier,
   sampledGaussianEpsilon,
   sampledGaussianRdp,
@@ -76,4 +92,11 @@ export {
   releasesPerJob,
 } from './accountant.js';
 export { CryptoUniform, GaussianSampler, SeededRng, type UniformSource } from './rng.js';
-export { EVAL_LOSS_CAP, EVAL_VECTOR_CLIP, evalFromSum, evalVector } from './secure-eval.js';
+export {
+  EVAL_LOSS_CAP,
+  EVAL_VECTOR_CLIP,
+  evalFromSum,
+  evalVector,
+  recordEvalSensitivity,
+  recordLevelEvalInput,
+} from './secure-eval.js';

@@ -1,6 +1,7 @@
 // Federated evaluation through secure aggregation: each silo's (accuracy, mean loss) on its held-out split becomes a
 // 2-vector in [−1, 1]² weighted by its example count, so a sum over silos (SecAgg+ returns Σ w·x and Σ w) gives
 // the weighted means and nothing about any one silo. x₁ = 2·accuracy − 1; x₂ = 2·min(loss, cap)/cap − 1.
+import { addGaussianNoise } from './dp.js';
 import { assertArg } from './errors.js';
 import type { EvalSums } from './train.js';
 
@@ -42,4 +43,32 @@ export function evalFromSum(
     loss: clamp01((sum[1] / totalWeight + 1) / 2) * EVAL_LOSS_CAP,
     count: totalWeight,
   };
+}
+
+/**
+ * L2 sensitivity of a silo's weighted evaluation vector w·x to one held-out row (add or remove; the row count itself
+ * is public in the manifest). While count < maxWeight, w = count and w·x = (2·correct − count,
+ * 2·min(lossSum, cap·count)/cap − count): one row moves each coordinate by at most 1 (the capped loss term by at most
+ * 2, less the 1 of count), so √2. At or above maxWeight, w·x = maxWeight·(means) moves by < 2 per coordinate: 2√2.
+ */
+export function recordEvalSensitivity(count: number, maxWeight: number): number {
+  return count < maxWeight ? Math.SQRT2 : 2 * Math.SQRT2;
+}
+
+/**
+ * The record-level evaluation input (Gaussian mechanism, Dwork & Roth 2014, Thm. A.1): evalVector with its count
+ * weight, N(0, (σ_eval·Δ)²) on w·x (so N(0, (σ_eval·Δ/w)²) on x). Each silo adds the whole noise for its own rows;
+ * it does not lean on other silos' noise. `seed` for tests only.
+ */
+export function recordLevelEvalInput(
+  sums: EvalSums,
+  maxWeight: number,
+  evalNoiseMultiplier: number,
+  options: { seed?: number | string } = {},
+): { update: Float32Array; weight: number } {
+  assertArg(Number.isFinite(evalNoiseMultiplier) && evalNoiseMultiplier > 0, 'evalNoiseMultiplier must be > 0');
+  const plain = evalVector(sums, maxWeight);
+  if (plain.weight === 0) return plain;
+  const std = (evalNoiseMultiplier * recordEvalSensitivity(sums.count, maxWeight)) / plain.weight;
+  return { update: addGaussianNoise(plain.update, std, options), weight: plain.weight };
 }

@@ -138,7 +138,7 @@ describe('training fixed point', () => {
     expect(jobTraining()).toEqual({
       localEpochs: 1,
       batchSize: 32,
-      learningRateMicro: 100_000n,
+      learningRateMicro: 1_000n,
       optimizer: 'adam',
       fedProxMuMicro: 0n,
       updateClipMicro: 1_000_000n,

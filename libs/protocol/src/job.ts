@@ -56,11 +56,26 @@ export function epsilonFromMilli(milli: number): number {
   return milli === EPSILON_UNBOUNDED_MILLI ? Infinity : milli / 1000;
 }
 
-/** Differential-privacy parameters as signed: σ·1000, C·10^6, δ·10^18. noiseMultiplierMilli 0 means no DP noise. */
+/**
+ * What a job's DP protects (docs/ARCHITECTURE.md, "What each level protects"):
+ * - `record`: DP-SGD inside each silo (per-example clip C, noise σC per step); ε per dataset from the sampled-Gaussian
+ *   accountant at δ < 1/rows. Hides any one row.
+ * - `owner`: each owner's whole update clipped to C, noise shared across ≥ t owners. Hides whether an owner took part.
+ */
+export const DP_LEVELS = ['record', 'owner'] as const;
+export type DpLevel = (typeof DP_LEVELS)[number];
+/** The level signed when the buyer names none (cross-silo practice: record level). */
+export const DEFAULT_DP_LEVEL: DpLevel = 'record';
+
+/**
+ * Differential-privacy parameters as signed: σ·1000, C·10^6, δ·10^18 and the level. noiseMultiplierMilli 0 means no
+ * DP noise (the level then changes nothing).
+ */
 export interface JobDpParams {
   readonly noiseMultiplierMilli: number;
   readonly clipNormMicro: bigint;
   readonly deltaAtto: bigint;
+  readonly level: DpLevel;
 }
 
 /** Local training settings as signed: lr, μ and c in millionths. */
@@ -122,6 +137,7 @@ export const jobDpParamsJsonSchema = z
     noiseMultiplierMilli: z.number().int().min(0).max(UINT32_MAX),
     clipNormMicro: decimal(UINT64_MAX, 'clipNormMicro'),
     deltaAtto: decimal(UINT64_MAX, 'deltaAtto'),
+    level: z.enum(DP_LEVELS).default(DEFAULT_DP_LEVEL),
   })
   .strict()
   .refine((d) => d.deltaAtto < DP_DELTA_SCALE, { message: 'delta must be below 1', path: ['deltaAtto'] })
@@ -229,6 +245,7 @@ export function jobRequestToJson(req: JobRequest): JobRequestJson {
       noiseMultiplierMilli: req.dp.noiseMultiplierMilli,
       clipNormMicro: req.dp.clipNormMicro.toString(),
       deltaAtto: req.dp.deltaAtto.toString(),
+      level: req.dp.level,
     },
     secagg: { enabled: req.secagg.enabled, minContributors: req.secagg.minContributors },
     nonce: req.nonce.toString(),
@@ -237,8 +254,13 @@ export function jobRequestToJson(req: JobRequest): JobRequestJson {
   };
 }
 
-/** Converts float DP parameters to the signed fixed-point form, rounding to the nearest unit. */
-export function dpParamsFromFloats(p: { noiseMultiplier: number; clipNorm: number; delta: number }): JobDpParams {
+/** Converts float DP parameters to the signed fixed-point form, rounding to the nearest unit (level: record). */
+export function dpParamsFromFloats(p: {
+  noiseMultiplier: number;
+  clipNorm: number;
+  delta: number;
+  level?: DpLevel;
+}): JobDpParams {
   const finite = (v: number, what: string) => {
     if (!Number.isFinite(v) || v < 0) throw new RangeError(`${what} must be a finite non-negative number`);
   };
@@ -251,14 +273,23 @@ export function dpParamsFromFloats(p: { noiseMultiplier: number; clipNorm: numbe
   const clipNormMicro = BigInt(Math.round(p.clipNorm * DP_CLIP_SCALE));
   if (clipNormMicro > UINT64_MAX) throw new RangeError('clipNorm too large');
   const deltaAtto = BigInt(Math.round(p.delta * 1e18));
-  return { noiseMultiplierMilli, clipNormMicro, deltaAtto };
+  const level = p.level ?? DEFAULT_DP_LEVEL;
+  if (!(DP_LEVELS as readonly string[]).includes(level))
+    throw new RangeError(`DP level must be one of ${DP_LEVELS.join(', ')}`);
+  return { noiseMultiplierMilli, clipNormMicro, deltaAtto, level };
 }
 
-export function dpParamsToFloats(dp: JobDpParams): { noiseMultiplier: number; clipNorm: number; delta: number } {
+export function dpParamsToFloats(dp: JobDpParams): {
+  noiseMultiplier: number;
+  clipNorm: number;
+  delta: number;
+  level: DpLevel;
+} {
   return {
     noiseMultiplier: dp.noiseMultiplierMilli / DP_NOISE_SCALE,
     clipNorm: Number(dp.clipNormMicro) / DP_CLIP_SCALE,
     delta: Number(dp.deltaAtto) / 1e18,
+    level: dp.level,
   };
 }
 
@@ -316,13 +347,13 @@ export function trainingToFloats(t: JobTraining): TrainingFloats {
 }
 
 /**
- * Defaults the CLI and the tests sign when the buyer names nothing: 1 epoch, batch 32, Adam at lr 0.1 (Adam was the
- * silos' optimizer before it was signed), no FedProx term, clip 1, max weight 10000.
+ * Defaults the CLI (`job create --help` shows them) and the tests sign when the buyer names nothing: 1 epoch,
+ * batch 32, Adam at its usual lr 0.001 (Kingma & Ba 2015, §2), no FedProx term, clip 1, max weight 10000.
  */
 export const DEFAULT_TRAINING: TrainingFloats = Object.freeze({
   localEpochs: 1,
   batchSize: 32,
-  learningRate: 0.1,
+  learningRate: 0.001,
   optimizer: 'adam',
   fedProxMu: 0,
   updateClip: 1,

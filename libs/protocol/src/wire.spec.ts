@@ -15,7 +15,7 @@ import {
   siloAuthMessage,
   type WireFrameType,
 } from './wire.js';
-import { jobRequestToJson } from './job.js';
+import { jobRequestToJson, jobTraining } from './job.js';
 import { sampleJobRequest } from '../test/job-request.js';
 
 const types = Object.keys(WIRE_FRAME_TYPES) as WireFrameType[];
@@ -122,7 +122,7 @@ describe('control payloads', () => {
       dimension: 10,
     };
     const payload = (body: object) => new TextEncoder().encode(JSON.stringify(body));
-    expect(decodeControlPayload('job-offer', payload(offer)).request.training.learningRateMicro).toBe(100_000n);
+    expect(decodeControlPayload('job-offer', payload(offer)).request.training).toEqual(jobTraining());
     for (const extra of [
       { secagg: { enabled: true, threshold: 0, neighbours: 0, clip: 1, bits: 16, maxWeight: 1 } },
       { localEpochs: 5 },

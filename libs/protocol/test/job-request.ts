@@ -1,4 +1,4 @@
-// A valid JobRequest v2 for the protocol specs (three datasets, no DP noise, SecAgg+ with t ≥ 3).
+// A valid JobRequest v2 for the protocol specs (one copy: job.spec.ts and wire.spec.ts both start from it).
 import { dpParamsFromFloats, jobTraining, type JobRequest } from '../src/job.js';
 
 export const sampleJobRequest = (): JobRequest => ({

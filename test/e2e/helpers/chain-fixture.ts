@@ -77,7 +77,7 @@ export function jobRequest(
     strategy: 'fedavg',
     rounds: 3,
     training: jobTraining(),
-    dp: { noiseMultiplierMilli: 0, clipNormMicro: 1_000_000n, deltaAtto: 0n },
+    dp: { noiseMultiplierMilli: 0, clipNormMicro: 1_000_000n, deltaAtto: 0n, level: 'record' },
     secagg: { enabled: true, minContributors: 3 },
     nonce: 1n,
     deadline: BigInt(Math.floor(Date.now() / 1000) + 3600),

@@ -3,6 +3,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { SealfoldChain } from '@sealfold/chain';
 import { X25519Identity } from '@sealfold/crypto';
+import type { SealingStore } from '@sealfold/dataset';
 import { Wallet } from 'ethers';
 import { pino } from 'pino';
 import { startSilo, type RunningSilo, type StartSiloOptions } from '../../../apps/silo/src/bootstrap.js';
@@ -21,7 +22,7 @@ export interface SealedOwner {
 export async function sealIrisOwners(
   fixture: ChainFixture,
   accounts: readonly number[],
-  store: { add(bytes: Uint8Array): Promise<string> },
+  store: SealingStore,
   maxJobs = 10,
 ): Promise<SealedOwner[]> {
   const owners: SealedOwner[] = [];

@@ -1,11 +1,16 @@
-// An owner's dataset for tests and benchmarks, through the real parts: a LocalData shard written as CSV, inspected
-// (libs/dataset), sealed with age to the owner's key (libs/crypto), stored with its manifest (libs/storage) and
+// An owner's dataset for tests and benchmarks, through the real parts: a LocalData shard written as CSV and sealed as
+// `sealfold dataset add` seals it (libs/dataset sealDataset: inspect, age to the owner's key, store, manifest), then
 // registered on chain (libs/chain) with open terms: 1000 wei, one day, unlimited ε.
 import type { SealfoldChain } from '@sealfold/chain';
-import { HybridIdentity, encrypt, type NativeIdentity } from '@sealfold/crypto';
-import { MANIFEST_FORMAT_VERSION, inspectCsv, serializeManifest, type DatasetSchema } from '@sealfold/dataset';
+import type { NativeIdentity } from '@sealfold/crypto';
+import {
+  UNLIMITED_EPSILON,
+  registrationOf,
+  sealDataset,
+  type DatasetSchema,
+  type SealingStore,
+} from '@sealfold/dataset';
 import type { LocalData } from '@sealfold/fl';
-import { EPSILON_UNBOUNDED_MILLI } from '@sealfold/protocol';
 
 /**
  * The schema owners declare for a shard: float features `p0..p{d−1}` and a label whose levels are ALL the classes
@@ -39,47 +44,24 @@ export interface SealShardOptions {
   readonly description: string;
   /** The owner: its address is the manifest's owner, its identity the only age recipient, its chain client signs. */
   readonly owner: { readonly address: string; readonly identity: NativeIdentity; readonly chain: SealfoldChain };
-  readonly store: { add(bytes: Uint8Array): Promise<string> };
+  readonly store: SealingStore;
   readonly maxJobs: number;
 }
 
 /** Seals, stores and registers one shard; returns its dataset id and manifest CID. */
 export async function sealAndRegisterShard(o: SealShardOptions): Promise<{ datasetId: bigint; manifestCid: string }> {
-  const csv = shardCsv(o.data, o.schema);
-  const inspected = await inspectCsv([csv], { label: o.schema.label, schema: o.schema });
-  const ciphertext = encrypt(csv, [o.owner.identity.recipient]);
-  const cid = await o.store.add(ciphertext);
-  const manifestCid = await o.store.add(
-    serializeManifest({
-      formatVersion: MANIFEST_FORMAT_VERSION,
-      name: o.name,
-      description: o.description,
-      schema: inspected.schema,
-      rows: inspected.rows,
-      classes: [...inspected.classes],
-      sealed: {
-        format: 'age-v1',
-        cid,
-        bytes: ciphertext.length,
-        recipientType: o.owner.identity instanceof HybridIdentity ? 'mlkem768x25519' : 'X25519',
-      },
-      commitment: inspected.commitment,
-      owner: o.owner.address,
-      createdAt: new Date().toISOString(),
-      // The chain terms are unlimited-ε (noiseless jobs need it); the manifest schema has no "unlimited", so it
-      // states its largest budget.
-      terms: { priceWei: '1000', licenceDurationSeconds: 86_400, epsilonBudget: 1e6, maxJobs: o.maxJobs },
-    }),
-  );
-  const { datasetId } = await o.owner.chain.registerDataset({
-    manifestCid,
-    commitment: `0x${inspected.commitment}`,
-    terms: {
-      priceWei: 1000n,
-      licenceDuration: 86_400n,
-      maxJobs: o.maxJobs,
-      epsilonBudgetMilli: EPSILON_UNBOUNDED_MILLI,
-    },
+  const { manifest, manifestCid } = await sealDataset({
+    source: [shardCsv(o.data, o.schema)],
+    label: o.schema.label,
+    schema: o.schema,
+    recipients: [o.owner.identity.recipient],
+    store: o.store,
+    name: o.name,
+    description: o.description,
+    owner: o.owner.address,
+    // Unlimited ε: noiseless jobs need it.
+    terms: { priceWei: '1000', licenceDurationSeconds: 86_400, epsilonBudget: UNLIMITED_EPSILON, maxJobs: o.maxJobs },
   });
+  const { datasetId } = await o.owner.chain.registerDataset(registrationOf(manifestCid, manifest));
   return { datasetId, manifestCid };
 }

@@ -19,22 +19,9 @@ import { JSON_NOTE, type Runner } from '../program.js';
 import { termsJson, termsText } from '../terms.js';
 
 type Manifest = import('@sealfold/dataset').Manifest;
-type DatasetTermsInput = import('@sealfold/chain').DatasetTermsInput;
 
 const TERMS_JSON =
   '{"priceWei", "paymentToken"|null, "priceToken", "licenceDurationSeconds", "maxJobs", "epsilon", "minOwners", "royaltyBps", "listed"}';
-
-/** Chain terms from the manifest's offered terms (ε in thousandths on chain; listed iff it has a price). */
-function chainTerms(m: Manifest): DatasetTermsInput {
-  const priceWei = BigInt(m.terms.priceWei);
-  return {
-    priceWei,
-    licenceDuration: BigInt(m.terms.licenceDurationSeconds),
-    maxJobs: m.terms.maxJobs ?? 0xffffffff,
-    epsilonBudgetMilli: Math.round(m.terms.epsilonBudget * 1000),
-    listed: priceWei > 0n,
-  };
-}
 
 async function readManifest(s: CliStore, cid: string): Promise<Manifest> {
   const { parseManifest } = await import('@sealfold/dataset');
@@ -51,14 +38,16 @@ async function readManifest(s: CliStore, cid: string): Promise<Manifest> {
 }
 
 /**
- * Mints the dataset token for a stored manifest: tokenURI ipfs://<manifestCid>, the commitment, the offered terms,
- * and the owner's policy (the fewest independent owners per job; the chain client's default when not given).
+ * Mints the dataset token for a stored manifest: tokenURI ipfs://<manifestCid>, the commitment, the offered terms
+ * (libs/dataset registrationOf), and the owner's policy (the fewest independent owners per job; the chain client's
+ * default when not given).
  */
-function register(chain: OpenChain, manifestCid: string, manifest: Manifest, minOwners?: number) {
+async function register(chain: OpenChain, manifestCid: string, manifest: Manifest, minOwners?: number) {
+  const { registrationOf } = await import('@sealfold/dataset');
+  const registration = registrationOf(manifestCid, manifest);
   return chain.client.registerDataset({
-    manifestCid,
-    commitment: `0x${manifest.commitment}`,
-    terms: { ...chainTerms(manifest), ...(minOwners === undefined ? {} : { minOwners }) },
+    ...registration,
+    terms: { ...registration.terms, ...(minOwners === undefined ? {} : { minOwners }) },
   });
 }
 
@@ -98,20 +87,12 @@ async function add(
   const durationSeconds = parseDays(String(o.durationDays));
   if (durationSeconds === 0n) throw new CliError('INVALID_ARGUMENT', '--duration-days must be at least 1');
   const { epsilon } = parseEpsilon(String(o.epsilon));
-  if (epsilon <= 0) throw new CliError('INVALID_ARGUMENT', '--epsilon must be positive');
-  // The manifest records a finite ε (at most 10^6); an unbounded budget is set on chain with `dataset terms`.
-  if (epsilon === Infinity)
-    throw new CliError(
-      'INVALID_ARGUMENT',
-      '--epsilon unbounded is set with `sealfold dataset terms`, not in the manifest',
-    );
   const maxJobs = parseSmallInt(String(o.maxJobs), '--max-jobs', 0xffffffff);
   if (maxJobs === 0) throw new CliError('INVALID_ARGUMENT', '--max-jobs must be at least 1');
   const minOwners = o.minOwners === undefined ? undefined : parseMinOwners(o.minOwners);
   const registerOnChain = o.register !== false;
 
   const ds = await import('@sealfold/dataset');
-  const crypto = await import('@sealfold/crypto');
   let schema: import('@sealfold/dataset').DatasetSchema | undefined;
   if (o.schema !== undefined) schema = ds.parseSchemaJson(await readFile(String(o.schema), 'utf8'));
   const size = (await stat(file)).size;
@@ -121,32 +102,34 @@ async function add(
   const chain = registerOnChain ? await openChain(ctx, env, owner.wallet) : undefined;
   const { store } = await openStore(ctx, env);
 
-  // One pass: the inspector validates the bytes as they stream into the encryptor and on into the store. The tee
-  // yields its last chunk only after the whole file validated, so invalid input never completes a ciphertext.
-  const tee = ds.inspectCsvTee(createReadStream(file), { label, ...(schema ? { schema } : {}) });
+  // One pass: the inspector validates the bytes as they stream into the encryptor and on into the store; invalid
+  // input never completes a ciphertext and a failed add deletes the blocks it created (libs/dataset sealDataset).
   const progress = createProgress(`sealing ${basename(file)}`, size, !ctx.json && process.stderr.isTTY === true);
-  async function* counted(): AsyncGenerator<Uint8Array> {
-    for await (const chunk of tee.bytes) {
-      progress.advance(chunk.length);
-      yield chunk;
-    }
-  }
-  // A failed add (the inspector refusing a line) deletes the blocks it created; a successful one pins the CID.
-  let sealedBytes = 0;
-  async function* measured(): AsyncGenerator<Uint8Array> {
-    for await (const piece of crypto.encryptChunks(counted(), [owner.recipient])) {
-      sealedBytes += piece.length;
-      yield piece;
-    }
-  }
   // Ctrl-C / SIGTERM while sealing aborts the add, which deletes the blocks it created: nothing stays behind.
   const interrupt = new AbortController();
   const onSignal = () => interrupt.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
-  let sealedCid: string;
+  let sealed: import('@sealfold/dataset').SealedDataset;
   try {
-    sealedCid = await store.add(measured(), { signal: interrupt.signal });
+    sealed = await ds.sealDataset({
+      source: createReadStream(file),
+      label,
+      ...(schema ? { schema } : {}),
+      recipients: [owner.recipient],
+      store,
+      name,
+      description,
+      owner: owner.address,
+      terms: {
+        priceWei: priceWei.toString(),
+        licenceDurationSeconds: Number(durationSeconds),
+        epsilonBudget: epsilon,
+        maxJobs,
+      },
+      signal: interrupt.signal,
+      onPlaintext: (n) => progress.advance(n),
+    });
   } catch (error) {
     if (interrupt.signal.aborted)
       throw new CliError('INTERRUPTED', `interrupted while sealing ${basename(file)}: nothing was added`);
@@ -155,44 +138,14 @@ async function add(
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
-  let inspected: import('@sealfold/dataset').InspectResult;
-  try {
-    inspected = await tee.result;
-  } catch (error) {
-    await store.unpin(sealedCid); // unreachable by construction (the tee fails the add first); kept as a guard
-    throw error;
-  }
   progress.finish();
-  const sealed = { cid: sealedCid, bytes: sealedBytes };
-  // Recorded in the public manifest (formatVersion 2): which age recipient type sealed the data.
-  const recipientType = owner.identity instanceof crypto.HybridIdentity ? 'mlkem768x25519' : 'X25519';
-
-  const manifest: Manifest = {
-    formatVersion: ds.MANIFEST_FORMAT_VERSION,
-    name,
-    description,
-    schema: inspected.schema,
-    rows: inspected.rows,
-    classes: [...inspected.classes],
-    sealed: { format: 'age-v1', cid: sealed.cid, bytes: sealed.bytes, recipientType },
-    commitment: inspected.commitment,
-    owner: owner.address,
-    createdAt: new Date().toISOString(),
-    terms: {
-      priceWei: priceWei.toString(),
-      licenceDurationSeconds: Number(durationSeconds),
-      epsilonBudget: epsilon,
-      maxJobs,
-    },
-  };
-  // The manifest is the last thing written to the store: a process killed before this line leaves none.
-  const manifestBytes = ds.serializeManifest(manifest);
-  const manifestCid = await store.add(manifestBytes);
+  const { manifest, manifestCid, inspected } = sealed;
+  const recipientType = manifest.sealed.recipientType;
 
   const record: DatasetRecord = {
     manifestCid,
     name,
-    ciphertextCid: sealed.cid,
+    ciphertextCid: manifest.sealed.cid,
     commitment: inspected.commitment,
     rows: inspected.rows,
     createdAt: manifest.createdAt,
@@ -217,8 +170,8 @@ async function add(
   await saveRecord(ctx, record);
   const json = {
     manifestCid,
-    ciphertextCid: sealed.cid,
-    ciphertextBytes: sealed.bytes,
+    ciphertextCid: manifest.sealed.cid,
+    ciphertextBytes: manifest.sealed.bytes,
     recipientType,
     plaintextBytes: size,
     rows: inspected.rows,
@@ -483,7 +436,11 @@ export function registerDataset(program: Command, runner: Runner): void {
     .option('--price-wei <n>', 'licence price in wei; 0 = not listed for sale (grant only)', '0')
     .option('--duration-days <n>', 'licence duration offered, in days', '30')
     .option('--max-jobs <n>', 'training jobs per licence', '10')
-    .option('--epsilon <e>', 'differential-privacy budget ε per licence', '8')
+    .option(
+      '--epsilon <e>',
+      'ε budget per licence: a decimal, or `unlimited` (the only budget a job without DP noise fits)',
+      '8',
+    )
     .option('--min-owners <n>', 'your policy: fewest independent contributing owners per job (shown to buyers)', '3')
     .option('--no-register', 'seal and store only; register later with `dataset register`')
     .addHelpText(
@@ -543,7 +500,10 @@ ${JSON_NOTE}
     .option('--price-wei <n>', 'licence price in wei')
     .option('--duration-days <n>', 'licence duration in days (0 = never expires)')
     .option('--max-jobs <n>', 'training jobs per licence')
-    .option('--epsilon <e>', 'ε budget per licence, or `unbounded`')
+    .option(
+      '--epsilon <e>',
+      'ε budget per licence: a decimal, or `unlimited` (the only budget a job without DP noise fits)',
+    )
     .option('--royalty-bps <n>', 'ERC-2981 royalty on licence resales, in basis points')
     .option('--min-owners <n>', 'your policy: fewest independent contributing owners per job (shown to buyers)')
     .option('--list', 'list the dataset for sale')

@@ -18,9 +18,11 @@ import {
 } from '../coordinator-api.js';
 import { readCoordinator, sessionToken } from '../coordinator-session.js';
 import { CliError, EXIT_OK, EXIT_USER } from '../errors.js';
+import { decodeLicenceId, licenceRef, resolveLicenceRef } from '../licence-ref.js';
 import { loadOwner } from '../owner.js';
-import { parseId, parseSmallInt } from '../parse.js';
+import { formatEpsilon, parseId, parseSmallInt } from '../parse.js';
 import { JSON_NOTE, type Runner } from '../program.js';
+import { DEFAULT_TRAINING, EPSILON_UNBOUNDED_MILLI } from '@sealfold/protocol';
 
 const DEADLINE_SECONDS = 3600n;
 
@@ -68,6 +70,85 @@ async function readModelSpec(file: string): Promise<Record<string, unknown>> {
   return json as Record<string, unknown>;
 }
 
+type ChainClient = Awaited<ReturnType<typeof openChain>>['client'];
+type LicenceInfo = import('@sealfold/chain').LicenceInfo;
+
+/**
+ * One licence per dataset, the buyer's own: the ones named with --licence (checked on chain), else for each dataset
+ * the valid licence with the most left — one the job's ε fits (a job without DP noise needs the unlimited budget),
+ * then the latest expiry (never first), the larger ε budget, more jobs, the newest. A dataset without one refuses
+ * the job here, before anything is signed, naming `licence buy`.
+ */
+async function chooseLicences(
+  client: ChainClient,
+  buyer: string,
+  datasets: readonly bigint[],
+  named: readonly string[] | undefined,
+  job: { needsUnlimitedEpsilon: boolean },
+): Promise<bigint[]> {
+  const chosen = new Map<string, bigint>();
+  for (const value of (named ?? []).flatMap((v) => v.split(',')).filter((v) => v.trim() !== '')) {
+    const id = await resolveLicenceRef(client, value, '--licence');
+    const datasetId = decodeLicenceId(id).datasetId;
+    if (!datasets.includes(datasetId))
+      throw new CliError(
+        'INVALID_ARGUMENT',
+        `--licence ${value} is for dataset ${datasetId}, which --datasets does not name`,
+      );
+    if (chosen.has(String(datasetId)))
+      throw new CliError('INVALID_ARGUMENT', `--licence names two licences for dataset ${datasetId}`);
+    const check = await client.checkLicenceById(id, datasetId, buyer);
+    if (!check.valid)
+      throw new CliError(
+        'LICENCE_INVALID',
+        `--licence ${licenceRef(id)} cannot be used for dataset ${datasetId}: ${check.reason}` +
+          (check.reason === 'expired' || check.reason === 'revoked'
+            ? `; \`sealfold licence buy ${datasetId}\` buys a new one`
+            : ''),
+      );
+    chosen.set(String(datasetId), id);
+  }
+  const now = BigInt(Math.floor(Date.now() / 1000));
+  const held =
+    chosen.size === datasets.length
+      ? []
+      : (await client.licencesOf(buyer)).filter((l) => !l.revoked && (l.expiresAt === 0n || l.expiresAt > now));
+  const fits = (l: LicenceInfo) => !job.needsUnlimitedEpsilon || l.epsilonBudgetMilli === EPSILON_UNBOUNDED_MILLI;
+  const expiry = (l: LicenceInfo) => (l.expiresAt === 0n ? 1n << 64n : l.expiresAt);
+  const better = (a: LicenceInfo, b: LicenceInfo): number =>
+    Number(fits(b)) - Number(fits(a)) ||
+    (expiry(b) > expiry(a) ? 1 : expiry(b) < expiry(a) ? -1 : 0) ||
+    b.epsilonBudgetMilli - a.epsilonBudgetMilli ||
+    b.maxJobs - a.maxJobs ||
+    (b.licenceId > a.licenceId ? 1 : -1);
+  const missing: bigint[] = [];
+  const unfit: string[] = [];
+  const licences = datasets.map((id) => {
+    const named = chosen.get(String(id));
+    const best = named === undefined ? held.filter((l) => l.datasetId === id).sort(better)[0] : undefined;
+    if (named === undefined && best === undefined) missing.push(id);
+    const eps = named !== undefined ? decodeLicenceId(named).epsilonBudgetMilli : best?.epsilonBudgetMilli;
+    if (job.needsUnlimitedEpsilon && eps !== undefined && eps !== EPSILON_UNBOUNDED_MILLI)
+      unfit.push(`dataset ${id} (licence ${licenceRef(named ?? best!.licenceId)}, ε ${formatEpsilon(eps)})`);
+    return named ?? best?.licenceId ?? 0n;
+  });
+  if (missing.length > 0)
+    throw new CliError(
+      'NO_LICENCE',
+      `you hold no valid licence for dataset${missing.length > 1 ? 's' : ''} ${missing.join(', ')}: ` +
+        missing.map((id) => `\`sealfold licence buy ${id}\``).join(', ') +
+        ' (or ask the owner for `licence grant`)',
+    );
+  if (unfit.length > 0)
+    throw new CliError(
+      'EPSILON_BUDGET',
+      `a job without DP noise has an unbounded ε, which only a licence with the unlimited ε budget admits; ` +
+        `${unfit.join(', ')} would refuse it. Add DP (--dp-noise 1.1 --dp-clip 1 --dp-delta 1e-5) or use licences ` +
+        `with \`--epsilon unlimited\` (the owner's \`dataset terms <id> --epsilon unlimited\` or \`licence grant … --epsilon unlimited\`)`,
+    );
+  return licences;
+}
+
 async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unknown>): Promise<CommandResult> {
   const datasets = parseDatasetList(o.datasets);
   const rounds = parseSmallInt(String(o.rounds), '--rounds', 10_000);
@@ -75,12 +156,22 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
   const strategy = String(o.strategy);
   if (!/^[a-z][a-z0-9-]{0,31}$/.test(strategy))
     throw new CliError('INVALID_ARGUMENT', `--strategy must be a lower-case name (fedavg, fedprox, fedadam)`);
-  const noiseMultiplier = parseNonNegative(o.dpNoise, '--dp-noise', 1000);
-  const clipNorm = parseNonNegative(o.dpClip, '--dp-clip', 1e6);
-  const delta = parseNonNegative(o.dpDelta, '--dp-delta', 0.999);
-  if (noiseMultiplier > 0 && clipNorm === 0)
-    throw new CliError('INVALID_ARGUMENT', '--dp-noise needs a positive --dp-clip (the clipping norm C)');
-  if (noiseMultiplier > 0 && delta === 0) throw new CliError('INVALID_ARGUMENT', '--dp-noise needs a --dp-delta > 0');
+  const dpLevel = String(o.dpLevel);
+  if (dpLevel !== 'record' && dpLevel !== 'owner')
+    throw new CliError('INVALID_ARGUMENT', `--dp-level must be record or owner, got "${dpLevel}"`);
+  const targetEpsilon =
+    o.targetEpsilon === undefined ? undefined : parsePositive(o.targetEpsilon, '--target-epsilon', 1e4);
+  if (targetEpsilon !== undefined && o.dpNoise !== undefined)
+    throw new CliError('INVALID_ARGUMENT', '--target-epsilon chooses σ: give it or --dp-noise, not both');
+  const aiming = targetEpsilon !== undefined;
+  let noiseMultiplier = parseNonNegative(o.dpNoise ?? '0', '--dp-noise', 1000);
+  // A target ε with no C or δ named signs C = 1 and δ = 1e-5 (the common record-level setting).
+  const clipNorm = parseNonNegative(o.dpClip ?? (aiming ? '1' : '0'), '--dp-clip', 1e6);
+  const delta = parseNonNegative(o.dpDelta ?? (aiming ? '1e-5' : '0'), '--dp-delta', 0.999);
+  if ((noiseMultiplier > 0 || aiming) && clipNorm === 0)
+    throw new CliError('INVALID_ARGUMENT', 'DP noise needs a positive --dp-clip (the clipping norm C)');
+  if ((noiseMultiplier > 0 || aiming) && delta === 0)
+    throw new CliError('INVALID_ARGUMENT', 'DP noise needs a --dp-delta > 0');
   const localEpochs = parseSmallInt(String(o.epochs), '--epochs', 1000);
   const batchSize = parseSmallInt(String(o.batchSize), '--batch-size', 65_536);
   if (localEpochs < 1 || batchSize < 1)
@@ -99,6 +190,15 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
   if (maxWeight < 1) throw new CliError('INVALID_ARGUMENT', '--max-weight must be at least 1');
   if (askedMinContributors !== undefined && askedMinContributors < 3)
     throw new CliError('INVALID_ARGUMENT', '--min-contributors must be at least 3 (SecAgg+ needs t > k/2, k ≥ 3)');
+  // Every released sum holds at least minContributors (≥ 3) owners' inputs: fewer datasets can never run a round.
+  const tooFew = (min: number, why: string) =>
+    new CliError(
+      'TOO_FEW_DATASETS',
+      `a job needs at least ${min} datasets (${why}: every round sums that many owners' updates, one silo per ` +
+        `dataset); --datasets names ${datasets.length}`,
+    );
+  if (datasets.length < (askedMinContributors ?? 3))
+    throw tooFew(askedMinContributors ?? 3, `--min-contributors ${askedMinContributors ?? '3 (the least)'}`);
   const trainingFloats = {
     localEpochs,
     batchSize,
@@ -112,6 +212,28 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
   const base = coordinatorUrl(o.coordinator, env);
 
   const { modelSpecHash } = await import('@sealfold/fl');
+  // σ for a target ε and the ε each dataset will be charged, before anything is signed.
+  let epsilons: Record<string, number> | undefined;
+  if (aiming || noiseMultiplier > 0) {
+    const plan = await planDp(base, datasets, {
+      level: dpLevel,
+      targetEpsilon,
+      noiseMultiplier,
+      delta,
+      rounds,
+      batchSize,
+      localEpochs,
+    });
+    noiseMultiplier = plan.noiseMultiplier;
+    epsilons = plan.epsilons;
+    ctx.note(
+      `DP (${dpLevel} level): σ = ${noiseMultiplier}, C = ${clipNorm}, δ = ${delta}; ε charged per dataset: ${Object.entries(
+        plan.epsilons,
+      )
+        .map(([id, e]) => `${id}: ${e.toFixed(2)}`)
+        .join(', ')}`,
+    );
+  }
   const { dpParamsFromFloats, jobRequestToJson, trainingFromFloats } = await import('@sealfold/protocol');
   const { sealfoldDomain, signJobRequest } = await import('@sealfold/chain');
   let training;
@@ -121,23 +243,8 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
     throw new CliError('INVALID_ARGUMENT', (error as Error).message);
   }
   const buyer = await loadOwner(ctx);
-  // The request names the coordinator that runs it; a coordinator refuses a request naming another one.
-  const info = await callCoordinator<InfoView>(base, 'GET', '/info');
-  if (!info.coordinatorAddress)
-    throw new CliError('NO_COORDINATOR_ACCOUNT', `the coordinator at ${base} has no chain account: it cannot run jobs`);
   const { client } = await openChain(ctx, env);
   if (!client.addresses) throw new CliError('NOT_DEPLOYED', 'the chain has no Sealfold contracts');
-
-  // One licence per dataset: the valid one the buyer holds, found on chain. Without one, the best candidate (or 0)
-  // is named anyway and the coordinator, which decides, refuses the job with its reason.
-  const licences: bigint[] = [];
-  const missing: string[] = [];
-  for (const id of datasets) {
-    const check = await client.checkLicence(buyer.address, id);
-    if (!check.valid) missing.push(`dataset ${id}: ${check.reason}`);
-    licences.push(check.licenceId ?? 0n);
-  }
-  if (missing.length > 0) ctx.note(`warning: no valid licence for ${missing.join('; ')} — the coordinator will decide`);
 
   // Each owner publishes the fewest contributors it accepts per sum (terms.minOwners); its silo refuses a request
   // signed below it. Sign the largest of them unless asked for more.
@@ -149,12 +256,16 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
       `--min-contributors ${askedMinContributors} is below what the owner of dataset ${strictest.id} requires (${strictest.min}); its silo would refuse the job`,
     );
   const minContributors = askedMinContributors ?? strictest.min;
-  if (o.plain !== true && minContributors > datasets.length)
-    throw new CliError(
-      'INVALID_ARGUMENT',
-      `every sum needs at least ${minContributors} owners, and the job has ${datasets.length} dataset(s): add datasets`,
-    );
+  if (minContributors > datasets.length)
+    throw tooFew(minContributors, `the owner of dataset ${strictest.id} requires ${strictest.min} owners per sum`);
 
+  const licences = await chooseLicences(client, buyer.address, datasets, o.licence as string[] | undefined, {
+    needsUnlimitedEpsilon: noiseMultiplier === 0,
+  });
+  // The request names the coordinator that runs it; a coordinator refuses a request naming another one.
+  const info = await callCoordinator<{ coordinatorAddress: string | null }>(base, 'GET', '/info');
+  if (!info.coordinatorAddress)
+    throw new CliError('NO_COORDINATOR_ACCOUNT', `the coordinator at ${base} has no chain account: it cannot run jobs`);
   const request = {
     buyer: buyer.address,
     coordinator: info.coordinatorAddress,
@@ -166,7 +277,7 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
     strategy,
     rounds,
     training,
-    dp: dpParamsFromFloats({ noiseMultiplier, clipNorm, delta }),
+    dp: dpParamsFromFloats({ noiseMultiplier, clipNorm, delta, level: dpLevel }),
     secagg: { enabled: o.plain !== true, minContributors },
     nonce: BigInt(`0x${randomBytes(16).toString('hex')}`),
     deadline: BigInt(Math.floor(Date.now() / 1000)) + DEADLINE_SECONDS,
@@ -189,11 +300,78 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
       buyer: job.buyer,
       datasets: datasets.map(String),
       licences: licences.map(String),
+      licenceRefs: licences.map(licenceRef),
       rounds,
       coordinator: base,
+      ...(epsilons ? { dp: { level: dpLevel, noiseMultiplier, clipNorm, delta, epsilon: epsilons } } : {}),
     },
-    text: `${job.id}\n(job ${job.status}; datasets ${datasets.join(', ')} under licences ${licences.join(', ')}; ${rounds} rounds; \`sealfold job watch ${job.id.slice(0, 12)}…\`)`,
+    text: `${job.id}\n(job ${job.status}; datasets ${datasets.join(', ')} under licences ${licences.map(licenceRef).join(', ')}; ${rounds} rounds; \`sealfold job watch ${job.id.slice(0, 12)}…\`)`,
   };
+}
+
+/**
+ * The DP noise multiplier and the ε each dataset's silo will book. Record level: each silo runs DP-SGD on its training
+ * split (rows from the dataset's public manifest, as indexed by the coordinator, less the silos' default held-out
+ * share), so the ε differs per dataset; a target ε signs the σ the smallest dataset needs (rounded up to the signed
+ * 1/1000). Owner level: every silo books 2 · rounds Gaussian releases of σ.
+ */
+export async function planDp(
+  base: string,
+  datasets: readonly bigint[],
+  p: {
+    level: 'record' | 'owner';
+    targetEpsilon?: number;
+    noiseMultiplier: number;
+    delta: number;
+    rounds: number;
+    batchSize: number;
+    localEpochs: number;
+  },
+): Promise<{ noiseMultiplier: number; epsilons: Record<string, number> }> {
+  const fl = await import('@sealfold/fl');
+  const signable = (sigma: number) => Math.ceil(sigma * 1000) / 1000;
+  if (p.level === 'owner') {
+    const noiseMultiplier =
+      p.targetEpsilon === undefined
+        ? p.noiseMultiplier
+        : signable(fl.noiseMultiplierFor({ targetEpsilon: p.targetEpsilon, rounds: 2 * p.rounds, delta: p.delta }));
+    const epsilon = fl.gaussianEpsilon({ noiseMultiplier, rounds: 2 * p.rounds, delta: p.delta }).epsilon;
+    return { noiseMultiplier, epsilons: Object.fromEntries(datasets.map((id) => [String(id), epsilon])) };
+  }
+  const rows: { id: bigint; trainRows: number }[] = [];
+  for (const id of datasets) {
+    const view = await callCoordinator<{ rows: number | null }>(base, 'GET', `/datasets/${id}`);
+    if (!view.rows)
+      throw new CliError(
+        'INVALID_ARGUMENT',
+        `dataset ${id} has no row count in its manifest: cannot size record-level DP`,
+      );
+    // δ < 1/rows, or the guarantee allows publishing a whole row (the silo refuses: delta-too-large).
+    if (!(p.delta < 1 / view.rows))
+      throw new CliError(
+        'INVALID_ARGUMENT',
+        `record-level DP on dataset ${id} (${view.rows} rows) needs --dp-delta below 1/rows = ${(1 / view.rows).toPrecision(3)}`,
+      );
+    rows.push({ id, trainRows: view.rows - fl.validationCount(view.rows, fl.DEFAULT_VALIDATION_FRACTION) });
+  }
+  const schedule = (trainRows: number) => ({
+    delta: p.delta,
+    rows: trainRows,
+    batchSize: p.batchSize,
+    localEpochs: p.localEpochs,
+    rounds: p.rounds,
+  });
+  const targetEpsilon = p.targetEpsilon;
+  const noiseMultiplier =
+    targetEpsilon === undefined
+      ? p.noiseMultiplier
+      : signable(
+          Math.max(...rows.map((r) => fl.recordLevelNoiseMultiplier({ ...schedule(r.trainRows), targetEpsilon }))),
+        );
+  const epsilons = Object.fromEntries(
+    rows.map((r) => [String(r.id), fl.recordLevelEpsilon({ ...schedule(r.trainRows), noiseMultiplier })]),
+  );
+  return { noiseMultiplier, epsilons };
 }
 
 /** One progress report as the coordinator publishes it (libs/protocol rest.ts). */
@@ -204,44 +382,101 @@ const fmt = (v: number | undefined, digits: number) => (v === undefined || v ===
 /** A finished round as `GET /jobs/:id/rounds` lists it (libs/protocol rest.ts). */
 type JobRoundsView = import('@sealfold/protocol').JobRoundsView;
 type RoundView = import('@sealfold/protocol').RoundView;
-type InfoView = import('@sealfold/protocol').InfoView;
+
+/** A finished round as the watcher reports it. */
+interface FinishedRound {
+  round: number;
+  rounds: number;
+  status: 'completed' | 'aborted';
+  participants: number;
+  dropouts: number;
+  loss?: number | null;
+  accuracy?: number | null;
+  reason?: string | null;
+}
+
+/** How often a watcher with nothing new to show says what it is waiting for (text mode). */
+const WAITING_NOTE_MS = 30_000;
 
 /**
- * Draws the TTY bar (stderr), or plain lines, or JSON lines. Every finished round is reported exactly once, whether
- * it is seen live (a progress report carrying its evaluation) or in the job's round history.
+ * Draws the TTY bar (stderr), or plain lines, or JSON lines. Every finished round is reported exactly once and in
+ * round order, whether it is seen live (the `committed` progress report) or in the job's round history: a round
+ * seen live after a gap waits until the history fills the gap (`gap()` says when to fetch it); `end()` reports
+ * whatever is left, in order.
  */
-function createRenderer(ctx: Context) {
+export function createRenderer(ctx: Pick<Context, 'json'>) {
   const tty = !ctx.json && process.stderr.isTTY === true;
   let lastLine = '';
+  let next = 1;
+  let lastNews = Date.now();
+  let latest: Progress | undefined;
+  const known = new Map<number, FinishedRound>();
   const reported = new Map<number, { round: number; accuracy: number | null; loss: number | null }>();
-  const finished = (r: {
-    round: number;
-    rounds: number;
-    participants: number;
-    dropouts: number;
-    loss?: number | null;
-    accuracy?: number | null;
-  }) => {
-    if (reported.has(r.round) || r.round < 1) return;
+  const print = (r: FinishedRound) => {
     reported.set(r.round, { round: r.round, accuracy: r.accuracy ?? null, loss: r.loss ?? null });
+    lastNews = Date.now();
     if (ctx.json) {
       process.stdout.write(
-        `${toJson({ event: 'round', round: r.round, rounds: r.rounds, accuracy: r.accuracy ?? null, loss: r.loss ?? null, participants: r.participants, dropouts: r.dropouts })}\n`,
+        `${toJson({ event: 'round', round: r.round, rounds: r.rounds, status: r.status, accuracy: r.accuracy ?? null, loss: r.loss ?? null, participants: r.participants, dropouts: r.dropouts, reason: r.reason ?? null })}\n`,
       );
       return;
     }
-    const line = `round ${r.round}/${r.rounds}  accuracy ${fmt(r.accuracy ?? undefined, 4)}  loss ${fmt(r.loss ?? undefined, 4)}  silos ${r.participants}${r.dropouts ? `  dropouts ${r.dropouts}` : ''}`;
+    const line =
+      r.status === 'aborted'
+        ? `round ${r.round}/${r.rounds}  aborted${r.reason ? `: ${r.reason}` : ''}`
+        : `round ${r.round}/${r.rounds}  accuracy ${fmt(r.accuracy ?? undefined, 4)}  loss ${fmt(r.loss ?? undefined, 4)}  silos ${r.participants}${r.dropouts ? `  dropouts ${r.dropouts}` : ''}`;
     if (tty) {
       process.stderr.write(`\r\x1b[2K${line}\n`);
       lastLine = '';
     } else process.stdout.write(`${line}\n`);
   };
+  const flush = () => {
+    while (known.has(next)) {
+      const r = known.get(next)!;
+      known.delete(next);
+      next++;
+      if (!reported.has(r.round)) print(r);
+    }
+  };
+  const finished = (r: FinishedRound) => {
+    if (r.round < next || known.has(r.round) || r.round < 1) return;
+    known.set(r.round, r);
+    flush();
+  };
+  const say = (text: string) => {
+    if (ctx.json) return;
+    if (tty) {
+      process.stderr.write(`\r\x1b[2K${text}\n`);
+      lastLine = '';
+    } else process.stdout.write(`${text}\n`);
+  };
   return {
     reported,
+    /** True when a later round is known but an earlier one is not: the caller should read the round history. */
+    gap: () => known.size > 0,
+    /** A line saying what the job waits for (silos to connect and accept, or the next round). */
+    waiting(job: JobView) {
+      lastNews = Date.now();
+      say(
+        job.status === 'pending'
+          ? `job ${job.id.slice(0, 12)}… pending: waiting for the datasets' silos to connect and accept (round ${next}/${job.rounds})`
+          : `job ${job.id.slice(0, 12)}… ${job.status}: waiting for round ${next}/${job.rounds}`,
+      );
+    },
+    /** Called now and then: says what is awaited when nothing was reported for a while (text mode). */
+    tick() {
+      if (ctx.json || tty || Date.now() - lastNews < WAITING_NOTE_MS || latest === undefined) return;
+      const p = latest;
+      say(
+        `still waiting (${Math.round((Date.now() - lastNews + WAITING_NOTE_MS) / 1000)} s): job ${p.status}, round ${p.round}/${p.rounds}, stage ${p.stage}, silos ${p.participants}`,
+      );
+      lastNews = Date.now();
+    },
     progress(p: Progress) {
+      latest = p;
       if (ctx.json) process.stdout.write(`${toJson({ event: 'progress', ...p })}\n`);
-      const evaluated = p.accuracy !== undefined && p.accuracy !== null;
-      if (evaluated) finished(p);
+      // A committed round is finished, evaluated or not (a plain job with DP has no evaluation).
+      if (p.stage === 'committed') finished({ ...p, status: 'completed' });
       if (!tty || TERMINAL.has(p.status)) return;
       const width = 24;
       const done = Math.min(width, Math.round((width * reported.size) / Math.max(1, p.rounds)));
@@ -252,10 +487,12 @@ function createRenderer(ctx: Context) {
       lastLine = line;
     },
     history(rounds: readonly RoundView[], total: number) {
-      for (const r of [...rounds].sort((a, b) => a.round - b.round))
-        if (r.status === 'completed') finished({ ...r, rounds: total });
+      for (const r of [...rounds].sort((a, b) => a.round - b.round)) finished({ ...r, rounds: total });
     },
     end() {
+      // Whatever is still held back (a gap the history never filled) is reported now, in order.
+      for (const r of [...known.values()].sort((a, b) => a.round - b.round)) if (!reported.has(r.round)) print(r);
+      known.clear();
       if (tty && lastLine !== '') process.stderr.write('\n');
     },
   };
@@ -342,11 +579,27 @@ async function watch(
   // Rounds finished before we connected come from the job's history; later ones live from the progress stream.
   render.history(await roundHistory(ctx, base, id), job.rounds);
   if (!TERMINAL.has(job.status)) {
+    render.waiting(job);
+    // A live round after a gap (a report missed) is held back until the history fills the gap: one read at a time.
+    let filling: Promise<void> | undefined;
+    const fillGap = () => {
+      if (filling || !render.gap()) return;
+      filling = roundHistory(ctx, base, id)
+        .then((rounds) => render.history(rounds, job.rounds))
+        .catch(() => {})
+        .finally(() => (filling = undefined));
+    };
     const refresh = async () => {
       job = await readCoordinator<JobView>(ctx, base, `/jobs/${id}`);
+      render.tick();
+      fillGap();
       return TERMINAL.has(job.status);
     };
-    const streamed = await streamProgress(base, await sessionToken(ctx, base), id, (p) => render.progress(p), refresh);
+    const onProgress = (p: Progress) => {
+      render.progress(p);
+      fillGap();
+    };
+    const streamed = await streamProgress(base, await sessionToken(ctx, base), id, onProgress, refresh);
     if (!streamed) {
       // No progress stream: poll the job and its round history.
       while (!(await refresh())) {
@@ -354,6 +607,7 @@ async function watch(
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
+    await filling;
     job = await readCoordinator<JobView>(ctx, base, `/jobs/${id}`);
   }
   // Whatever the stream may have missed (a reconnect, a report dropped at the end).
@@ -437,20 +691,47 @@ export function registerJob(program: Command, runner: Runner): void {
     job
       .command('create')
       .description('build, sign (EIP-712, your wallet) and submit a training job; prints the job id')
-      .requiredOption('--datasets <ids>', 'dataset token ids, comma-separated (you need a valid licence for each)')
+      .requiredOption(
+        '--datasets <ids>',
+        'dataset token ids, comma-separated: at least --min-contributors (3), a valid licence of yours for each',
+      )
+      .option(
+        '--licence <licences>',
+        'use these licences (<datasetId>-<serial> or full ids; comma-separated or repeated); default: per dataset the valid licence with the most left',
+        (value: string, previous: string[] = []) => [...previous, value],
+      )
       .requiredOption('--model <file>', 'model specification (JSON, @sealfold/fl ModelSpec)')
       .option('--rounds <n>', 'federated rounds', '10')
       .option('--strategy <name>', 'aggregation strategy: fedavg, fedprox or fedadam', 'fedavg')
-      .option('--dp-noise <sigma>', 'DP noise multiplier σ (0 = no noise)', '0')
-      .option('--dp-clip <C>', 'L2 clipping norm C of each owner update (0 = no clipping)', '0')
-      .option('--dp-delta <delta>', 'DP δ', '0')
-      .option('--epochs <n>', 'local epochs per round', '1')
-      .option('--batch-size <n>', 'local batch size', '32')
-      .option('--lr <rate>', 'local learning rate (signed to 1e-6)', '0.1')
-      .option('--optimizer <name>', 'local optimizer: sgd or adam', 'adam')
+      .option('--dp-level <level>', 'what DP protects: record (DP-SGD in each silo, any one row) or owner', 'record')
+      .option(
+        '--target-epsilon <ε>',
+        'choose σ so that no dataset is charged more than ε (needs the datasets’ row counts)',
+      )
+      .option('--dp-noise <sigma>', 'explicit DP noise multiplier σ (default 0 = no noise)')
+      .option(
+        '--dp-clip <C>',
+        'L2 clip C: of each example’s gradient (record) or owner update (owner); default 1 with --target-epsilon, else 0',
+      )
+      .option(
+        '--dp-delta <delta>',
+        'DP δ (record level: below 1/rows of every dataset); default 1e-5 with --target-epsilon, else 0',
+      )
+      .option('--epochs <n>', 'local epochs per round', String(DEFAULT_TRAINING.localEpochs))
+      .option('--batch-size <n>', 'local batch size', String(DEFAULT_TRAINING.batchSize))
+      .option('--lr <rate>', 'local learning rate (signed to 1e-6)', String(DEFAULT_TRAINING.learningRate))
+      .option('--optimizer <name>', 'local optimizer: sgd or adam', DEFAULT_TRAINING.optimizer)
       .option('--mu <μ>', 'FedProx proximal term μ (only with --strategy fedprox; default 0.01 there)')
-      .option('--update-clip <c>', 'per-coordinate clip of each update before SecAgg+ quantisation', '1')
-      .option('--max-weight <n>', 'largest sample-count weight a silo may declare (SecAgg+ bound)', '10000')
+      .option(
+        '--update-clip <c>',
+        'per-coordinate clip of each update before SecAgg+ quantisation',
+        String(DEFAULT_TRAINING.updateClip),
+      )
+      .option(
+        '--max-weight <n>',
+        'largest sample-count weight a silo may declare (SecAgg+ bound)',
+        String(DEFAULT_TRAINING.maxWeight),
+      )
       .option(
         '--min-contributors <n>',
         "fewest owners whose inputs any released sum may hold (SecAgg+ t ≥ this); default: 3, or the largest minOwners of the datasets' terms",
@@ -463,9 +744,15 @@ export function registerJob(program: Command, runner: Runner): void {
 Everything the silos act on is signed (EIP-712 JobRequest v2): this coordinator's address (from its GET /info), the
 age recipient of the final model (your keystore's), the training settings above, the DP parameters and the SecAgg+
 terms. The job id is the request's digest; nobody can resubmit your signature with other settings or recipient.
-A refusal (no or invalid licence, bad signature, replayed nonce…) prints the coordinator's code and reason, exit 1.
+DP: --target-epsilon 8 (record level) picks the σ the smallest dataset needs and prints, before signing, the ε each
+dataset's silo will book (the accountant's: DP-SGD on its rows, batch, epochs and rounds); --dp-noise signs σ as given.
+Refused before signing (exit 1): fewer datasets than --min-contributors (TOO_FEW_DATASETS), a dataset without a
+valid licence of yours (NO_LICENCE; \`sealfold licence buy <id>\`), a job without DP noise on a licence whose ε
+budget is not unlimited (EPSILON_BUDGET). A coordinator refusal (bad signature, replayed nonce…) prints its code and
+reason, exit 1.
 ${JSON_NOTE}
-  {"jobId", "status", "buyer", "datasets": [..], "licences": [..], "rounds", "coordinator"}`,
+  {"jobId", "status", "buyer", "datasets": [..], "licences": [..] (full ids), "licenceRefs": [..] (<datasetId>-<serial>),
+   "rounds", "coordinator", "dp"?: {"level", "noiseMultiplier", "clipNorm", "delta", "epsilon": {"<datasetId>": ε}}}`,
     )
     .action(runner.action((ctx, _args, o) => create(ctx, env, o)));
   coordinatorOption(
@@ -477,9 +764,16 @@ ${JSON_NOTE}
     .addHelpText(
       'after',
       `
-A progress bar on a terminal (stderr), one line per evaluated round otherwise. With --json, one JSON object per line:
+A progress bar on a terminal (stderr), else one line per finished round, in round order, a line saying what the job
+waits for at the start, and a "still waiting" line every 30 s without news.
+With --json, one JSON object per line, of three kinds:
   {"event": "progress", "jobId", "status", "round", "rounds", "stage", "participants", "dropouts", "loss"?, "accuracy"?}
-and a last line {"event": "end", "jobId", "status", "rounds", "currentRound", "reasonCode", "reason", "accuracy", "loss"}.`,
+      as the coordinator reports it (stage e.g. advertise-keys, masked-input, evaluate, committed);
+  {"event": "round", "round", "rounds", "status": "completed"|"aborted", "accuracy"|null, "loss"|null, "participants",
+   "dropouts", "reason"|null}
+      once per finished round, in round order (accuracy and loss are null when the round had no evaluation);
+  {"event": "end", "jobId", "status", "rounds", "currentRound", "reasonCode", "reason", "accuracy", "loss"}
+      last, once.`,
     )
     .action(runner.action((ctx, args, o) => watch(ctx, env, args, o)));
   coordinatorOption(

@@ -1,22 +1,23 @@
 // `sealfold licence buy|grant|revoke|list|check`: licences of datasets on chain.
 import type { Command } from 'commander';
 import type { CommandResult, Context } from '../context.js';
-import { openChain } from '../chain-connect.js';
+import { openChain, type SealfoldChain } from '../chain-connect.js';
+import { CliError } from '../errors.js';
+import { licenceRef, resolveLicenceRef } from '../licence-ref.js';
 import { loadOwner } from '../owner.js';
 import {
+  formatEpsilon,
   formatEth,
   formatExpiry,
   parseAddress,
   parseDuration,
   epsilonJson,
-  epsilonText,
   parseEpsilon,
   parseId,
   parseSmallInt,
   parseUint,
 } from '../parse.js';
 import { JSON_NOTE, type Runner } from '../program.js';
-import { CliError } from '../errors.js';
 import { termsDiff, termsJson, termsText } from '../terms.js';
 
 type LicenceInfo = import('@sealfold/chain').LicenceInfo;
@@ -37,6 +38,7 @@ function tx(r: { hash: string; blockNumber: bigint; gasUsed: bigint }) {
 function licenceJson(l: LicenceInfo) {
   return {
     licenceId: l.licenceId,
+    licence: licenceRef(l.licenceId),
     datasetId: l.datasetId,
     holder: l.holder,
     expiresAt: l.expiresAt,
@@ -66,7 +68,10 @@ async function buy(
   if (shownHash !== undefined && !HASH.test(shownHash))
     throw new CliError('INVALID_ARGUMENT', `--terms-hash must be 0x and 64 hex digits, got "${shownHash}"`);
   const owner = await loadOwner(ctx);
-  const { client } = await openChain(ctx, env, owner.wallet);
+  // Checked before the dev faucet funds a fresh wallet: buying what does not exist or is not for sale costs nothing.
+  const { client } = await openChain(ctx, env, owner.wallet, {
+    beforeFunding: (c) => assertForSale(c, datasetId, owner.address),
+  });
   const { termsHash } = await import('@sealfold/chain');
   const shown = await client.getTerms(datasetId);
   if (shownHash !== undefined && termsHash(shown).toLowerCase() !== shownHash.toLowerCase())
@@ -91,6 +96,7 @@ async function buy(
   }
   const json = {
     licenceId: r.licenceId,
+    licence: licenceRef(r.licenceId),
     datasetId,
     holder: owner.address,
     priceWei: r.price,
@@ -102,9 +108,25 @@ async function buy(
   return {
     json,
     text:
-      `licence ${r.licenceId} for dataset ${datasetId}: paid ${formatEth(r.price)}, expires ${formatExpiry(r.expiresAt)}\n` +
+      `licence ${licenceRef(r.licenceId)} for dataset ${datasetId}: paid ${formatEth(r.price)}, expires ${formatExpiry(r.expiresAt)}\n` +
       `bought on these terms (pinned, hash ${r.termsHash}):\n${termsText(r.terms)}\ntx ${r.hash} (gas ${r.gasUsed})`,
   };
+}
+
+/** Refuses, with the reason and what to do, a purchase the contract would revert. */
+async function assertForSale(client: SealfoldChain, datasetId: bigint, buyer: string): Promise<void> {
+  const [last] = await client.listDatasets({ fromId: datasetId, limit: 1 });
+  if (last === undefined || last.datasetId !== datasetId)
+    throw new CliError(
+      'NO_SUCH_DATASET',
+      `there is no dataset ${datasetId} on this chain; \`sealfold dataset list --all\` lists the datasets`,
+    );
+  if (!last.terms.listed)
+    throw new CliError(
+      'NOT_LISTED',
+      `dataset ${datasetId} is not listed for sale; its owner ${last.owner} can grant you a licence ` +
+        `(\`sealfold licence grant ${datasetId} ${buyer}\`)`,
+    );
 }
 
 async function grant(
@@ -122,8 +144,15 @@ async function grant(
   const { client } = await openChain(ctx, env, owner.wallet);
   const r = await client.grantLicence(datasetId, to, { duration, maxJobs, epsilonBudgetMilli: milli });
   return {
-    json: { licenceId: r.licenceId, datasetId, holder: to, expiresAt: r.expiresAt, ...tx(r) },
-    text: `licence ${r.licenceId} for dataset ${datasetId} granted to ${to}, expires ${formatExpiry(r.expiresAt)}\ntx ${r.hash} (gas ${r.gasUsed})`,
+    json: {
+      licenceId: r.licenceId,
+      licence: licenceRef(r.licenceId),
+      datasetId,
+      holder: to,
+      expiresAt: r.expiresAt,
+      ...tx(r),
+    },
+    text: `licence ${licenceRef(r.licenceId)} for dataset ${datasetId} granted to ${to}, expires ${formatExpiry(r.expiresAt)}\ntx ${r.hash} (gas ${r.gasUsed})`,
   };
 }
 
@@ -133,16 +162,17 @@ async function revoke(
   args: string[],
   o: Record<string, unknown>,
 ): Promise<CommandResult> {
-  const licenceId = parseId(args[0], 'licence id');
   const reason = String(o.reason ?? '');
   const owner = await loadOwner(ctx);
   const { client } = await openChain(ctx, env, owner.wallet);
+  const licenceId = await resolveLicenceRef(client, args[0]);
   const r = await client.revokeLicence(licenceId, reason);
   const unit = (v: bigint) =>
     r.paymentToken === '0x0000000000000000000000000000000000000000' ? formatEth(v) : `${v} units of ${r.paymentToken}`;
   return {
     json: {
       licenceId,
+      licence: licenceRef(licenceId),
       revoked: true,
       reason,
       holder: r.holder,
@@ -152,7 +182,7 @@ async function revoke(
       ...tx(r),
     },
     text:
-      `licence ${licenceId} revoked; ${r.holder} is refunded ${unit(r.refund)} (the unused part of the paid time), ` +
+      `licence ${licenceRef(licenceId)} revoked; ${r.holder} is refunded ${unit(r.refund)} (the unused part of the paid time), ` +
       `you are credited ${unit(r.releasedToOwner)}\ntx ${r.hash} (gas ${r.gasUsed})`,
   };
 }
@@ -171,8 +201,8 @@ async function list(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unkn
       : licences
           .map(
             (l) =>
-              `licence ${l.licenceId}  dataset ${l.datasetId}  expires ${formatExpiry(l.expiresAt)}  ` +
-              `max jobs ${l.maxJobs}  ε ${epsilonText(l.epsilonBudgetMilli)}${l.revoked ? '  REVOKED' : ''}${l.granted ? '  (granted)' : ''}`,
+              `licence ${licenceRef(l.licenceId).padEnd(6)}  dataset ${l.datasetId}  expires ${formatExpiry(l.expiresAt)}  ` +
+              `max jobs ${l.maxJobs}  ε ${formatEpsilon(l.epsilonBudgetMilli)}${l.revoked ? '  REVOKED' : ''}${l.granted ? '  (granted)' : ''}`,
           )
           .join('\n');
   return { json: { holder, licences: licences.map(licenceJson) }, text };
@@ -190,11 +220,23 @@ async function check(
   const r =
     o.licence === undefined
       ? await client.checkLicence(holder, datasetId)
-      : await client.checkLicenceById(parseId(String(o.licence), '--licence'), datasetId, holder);
-  const json = { valid: r.valid, reason: r.reason, licenceId: r.licenceId ?? null, datasetId, holder };
+      : await client.checkLicenceById(
+          await resolveLicenceRef(client, String(o.licence), '--licence'),
+          datasetId,
+          holder,
+        );
+  const json = {
+    valid: r.valid,
+    reason: r.reason,
+    licenceId: r.licenceId ?? null,
+    licence: r.licenceId === undefined ? null : licenceRef(r.licenceId),
+    datasetId,
+    holder,
+  };
   const text = r.valid
-    ? `valid: licence ${r.licenceId} lets ${holder} use dataset ${datasetId}`
-    : `not valid: ${REASON_TEXT[r.reason] ?? r.reason}${r.licenceId === undefined ? '' : ` (licence ${r.licenceId})`}`;
+    ? `valid: licence ${licenceRef(r.licenceId!)} lets ${holder} use dataset ${datasetId}`
+    : `not valid: ${REASON_TEXT[r.reason] ?? r.reason}${r.licenceId === undefined ? '' : ` (licence ${licenceRef(r.licenceId)})`}` +
+      (r.reason === 'not-found' || r.reason === 'expired' ? `; \`sealfold licence buy ${datasetId}\` buys one` : '');
   // Like test(1): exit 1 when the holder may not use the dataset, so scripts can branch on it.
   return { json, text, exitCode: r.valid ? 0 : 1 };
 }
@@ -220,8 +262,9 @@ The purchase is pinned to every listed field (price, duration, jobs, ε, minimum
 the owner changes any of them before the transaction lands, it is refused (TERMS_CHANGED) and nothing is paid.
 The price is held in escrow and earned by the owner over the licence's time; if the owner revokes the licence,
 the unused part is credited to the holder (\`funds withdraw\`).
+Licences print as <datasetId>-<serial> (e.g. 4-2); every command accepts that or the full token id.
 ${JSON_NOTE}
-  {"licenceId", "datasetId", "holder", "priceWei", "expiresAt" (unix s, 0 = never), "pinnedTerms": {"priceWei",
+  {"licenceId" (full token id), "licence" (<datasetId>-<serial>), "datasetId", "holder", "priceWei", "expiresAt" (unix s, 0 = never), "pinnedTerms": {"priceWei",
    "paymentToken"|null, "priceToken", "licenceDurationSeconds", "maxJobs", "epsilon", "minOwners", "royaltyBps",
    "listed"}, "termsHash", "txHash", "blockNumber", "gasUsed"}`,
     )
@@ -233,10 +276,14 @@ ${JSON_NOTE}
     .argument('<to>', 'holder address')
     .option('--duration <d>', 'validity: 0 (never expires) or a number with unit s|m|h|d', '30d')
     .option('--max-jobs <n>', 'training jobs the licence allows', '10')
-    .option('--epsilon <e>', 'differential-privacy budget ε of the licence, or `unbounded`', '8')
+    .option(
+      '--epsilon <e>',
+      'ε budget of the licence: a decimal, or `unlimited` (the only budget a job without DP noise fits)',
+      '8',
+    )
     .addHelpText(
       'after',
-      `${JSON_NOTE}\n  {"licenceId", "datasetId", "holder", "expiresAt", "txHash", "blockNumber", "gasUsed"}`,
+      `${JSON_NOTE}\n  {"licenceId", "licence", "datasetId", "holder", "expiresAt", "txHash", "blockNumber", "gasUsed"}`,
     )
     .action(runner.action((ctx, args, o) => grant(ctx, env, args, o)));
   licence
@@ -244,11 +291,11 @@ ${JSON_NOTE}
     .description(
       'revoke a licence of your dataset (dataset owner only); its holder is refunded the unused part of the paid time',
     )
-    .argument('<licenceId>', 'licence token id')
+    .argument('<licence>', 'licence: <datasetId>-<serial> as `licence list` prints it, or the full token id')
     .option('--reason <text>', 'reason recorded on chain (at most 1024 characters)', '')
     .addHelpText(
       'after',
-      `${JSON_NOTE}\n  {"licenceId", "revoked": true, "reason", "holder", "refund", "releasedToOwner", "paymentToken", "txHash", "blockNumber", "gasUsed"}`,
+      `${JSON_NOTE}\n  {"licenceId", "licence", "revoked": true, "reason", "holder", "refund", "releasedToOwner", "paymentToken", "txHash", "blockNumber", "gasUsed"}`,
     )
     .action(runner.action((ctx, args, o) => revoke(ctx, env, args, o)));
   licence
@@ -257,7 +304,7 @@ ${JSON_NOTE}
     .option('--holder <address>', 'holder address')
     .addHelpText(
       'after',
-      `${JSON_NOTE}\n  {"holder", "licences": [{"licenceId", "datasetId", "holder", "expiresAt", "maxJobs", "epsilon", "revoked", "granted"}]}`,
+      `${JSON_NOTE}\n  {"holder", "licences": [{"licenceId", "licence", "datasetId", "holder", "expiresAt", "maxJobs", "epsilon", "revoked", "granted"}]}`,
     )
     .action(runner.action((ctx, _args, o) => list(ctx, env, o)));
   licence
@@ -265,10 +312,10 @@ ${JSON_NOTE}
     .description('whether an address may use a dataset now; exit 0 when valid, 1 when not (with the reason)')
     .argument('<datasetId>', 'dataset token id')
     .option('--holder <address>', 'holder address (default: your wallet)')
-    .option('--licence <id>', 'check this licence only')
+    .option('--licence <licence>', 'check this licence only (<datasetId>-<serial> or the full token id)')
     .addHelpText(
       'after',
-      `${JSON_NOTE}\n  {"valid", "reason": "valid"|"not-found"|"wrong-dataset"|"not-holder"|"revoked"|"expired", "licenceId"|null, "datasetId", "holder"}`,
+      `${JSON_NOTE}\n  {"valid", "reason": "valid"|"not-found"|"wrong-dataset"|"not-holder"|"revoked"|"expired", "licenceId"|null, "licence"|null, "datasetId", "holder"}`,
     )
     .action(runner.action((ctx, args, o) => check(ctx, env, args, o)));
 }

@@ -142,9 +142,24 @@ async function pull(
   const { decrypt } = await import('@sealfold/crypto');
   const { decodeWeights, modelSpecHash, parseModelSpec } = await import('@sealfold/fl');
   const { EPSILON_UNBOUNDED_MILLI, epsilonFromMilli, parseModelBundle } = await import('@sealfold/protocol');
-  const plaintext = decrypt(ciphertext, [buyer.identity]);
-  // Validated against the one sealfold-model/v1 schema (libs/protocol model-bundle.ts): BAD_MODEL names the field.
   let bundle: ModelBundle;
+  let plaintext: Uint8Array;
+  try {
+    plaintext = decrypt(ciphertext, [buyer.identity]);
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'NO_IDENTITY_MATCHED') throw error;
+    // The model is sealed to the recipient the buyer signed into the job: name it, and whose key this is.
+    const job = await readCoordinator<JobView>(ctx, base, `/jobs/${jobId}`).catch(() => undefined);
+    const signed = job?.request.recipient;
+    throw new CliError(
+      'NOT_RECIPIENT',
+      `the model of job ${jobId.slice(0, 12)}… is encrypted to ${signed ? `${signed.slice(0, 20)}… (the recipient its buyer ${job?.buyer ?? ''} signed)` : "its buyer's age recipient"}, ` +
+        `not to your keystore's ${buyer.recipient.slice(0, 20)}… (wallet ${buyer.address}); only that buyer's keystore can decrypt it`,
+      1,
+      { cause: error },
+    );
+  }
+  // Validated against the one sealfold-model/v1 schema (libs/protocol model-bundle.ts): BAD_MODEL names the field.
   try {
     bundle = parseModelBundle(plaintext);
   } catch (error) {

@@ -28,11 +28,10 @@ async function start(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unk
     // Default: every dataset this wallet owns on chain.
     datasets = (await client.listDatasets({ limit: 10_000, owner: owner.address })).map((d) => d.datasetId);
   }
+  const follow = o.datasets === undefined;
+  if (datasets.length === 0 && !follow) throw new CliError('NO_DATASETS', `--datasets names no dataset`);
   if (datasets.length === 0)
-    throw new CliError(
-      'NO_DATASETS',
-      `wallet ${owner.address} owns no dataset on chain: \`sealfold dataset add\` first`,
-    );
+    ctx.note(`wallet ${owner.address} owns no dataset on chain yet: the silo serves each one you register from now on`);
   const { store } = await openStore(ctx, env);
   const { pino } = await import('pino');
   // JSON log lines on stderr (stdout carries the one start record for scripts).
@@ -50,14 +49,19 @@ async function start(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unk
     ...(o.minOwners !== undefined
       ? { minIndependentOwners: parseSmallInt(String(o.minOwners), '--min-owners', 255) }
       : {}),
+    // Without --datasets the silo serves every dataset the wallet owns, also those registered after it started.
+    ...(follow ? { followNewDatasets: { intervalMs: Number(env.SEALFOLD_SILO_DATASET_POLL_MS || 5000) } } : {}),
   });
   ctx.onClose(() => silo.close());
+  const readyTimeoutMs = Number(env.SEALFOLD_SILO_READY_TIMEOUT_MS || 60_000);
+  const stopStatus = connectionStatus(ctx, silo.client, base, readyTimeoutMs);
+  ctx.onClose(stopStatus);
   const stopped = new Promise<string>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
   const ready = await Promise.race([
-    silo.client.ready(Number(env.SEALFOLD_SILO_READY_TIMEOUT_MS || 60_000)).then(
+    silo.client.ready(readyTimeoutMs).then(
       () => true,
       (error: Error) => error,
     ),
@@ -66,7 +70,9 @@ async function start(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unk
   if (ready instanceof Error)
     throw new CliError(
       'COORDINATOR_UNREACHABLE',
-      `the silo could not join the coordinator at ${base}: ${ready.message}`,
+      `the silo could not join the coordinator at ${base} within ${readyTimeoutMs / 1000} s` +
+        `${silo.client.lastError ? ` (last error: ${silo.client.lastError})` : ''}; is \`sealfold coordinator start\` ` +
+        `running there? (--coordinator or SEALFOLD_COORDINATOR_URL; SEALFOLD_SILO_READY_TIMEOUT_MS sets the wait)`,
     );
   if (ready) {
     const json = {
@@ -87,12 +93,60 @@ async function start(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unk
   return { json: {}, text: '', printed: true };
 }
 
+type SiloClient = import('../../../silo/src/silo-client.js').SiloClient;
+
+/**
+ * Plain status lines on stderr beside the JSON logs, for the operator: while the first connection fails (bounded by
+ * the ready timeout, then the command exits 1), and when an established connection drops (then the silo retries for
+ * as long as it runs — a coordinator restart must not stop the owners' silos — saying so every minute).
+ */
+function connectionStatus(ctx: Context, client: SiloClient, base: string, readyTimeoutMs: number): () => void {
+  const startedAt = Date.now();
+  let everReady = false;
+  let lostAt: number | undefined;
+  let lastNote = 0;
+  const note = (text: string) => {
+    lastNote = Date.now();
+    ctx.note(text);
+  };
+  const off = client.onState((state) => {
+    if (state === 'ready') {
+      if (lostAt !== undefined) note(`silo: reconnected to ${base}`);
+      everReady = true;
+      lostAt = undefined;
+    } else if (state === 'connecting' && everReady && lostAt === undefined) {
+      lostAt = Date.now();
+      note(`silo: lost the connection to ${base} (${client.lastError ?? 'closed'}); reconnecting until it is back`);
+    }
+  });
+  const timer = setInterval(() => {
+    if (client.state === 'ready' || client.state === 'stopped' || client.lastError === undefined) return;
+    if (!everReady && Date.now() - lastNote >= 5000)
+      note(
+        `silo: coordinator at ${base} not reachable (${client.lastError}); retrying, ` +
+          `${Math.max(0, Math.round((readyTimeoutMs - (Date.now() - startedAt)) / 1000))} s left`,
+      );
+    else if (everReady && lostAt !== undefined && Date.now() - lastNote >= 60_000)
+      note(
+        `silo: still reconnecting to ${base} (${client.lastError}), disconnected for ${Math.round((Date.now() - lostAt) / 1000)} s`,
+      );
+  }, 1000);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    off();
+  };
+}
+
 export function registerSilo(program: Command, runner: Runner): void {
   const silo = program.command('silo').description('your data node: trains on your sealed datasets for licensed jobs');
   silo
     .command('start')
     .description('run the silo in the foreground, connected out to the coordinator (works behind NAT)')
-    .option('--datasets <ids>', 'dataset ids to serve, comma-separated (default: all datasets your wallet owns)')
+    .option(
+      '--datasets <ids>',
+      'dataset ids to serve, comma-separated (default: every dataset your wallet owns, also ones registered later)',
+    )
     .option('--coordinator <url>', 'coordinator URL (env SEALFOLD_COORDINATOR_URL; default http://127.0.0.1:8080)')
     .option(
       '--min-owners <n>',
@@ -101,7 +155,11 @@ export function registerSilo(program: Command, runner: Runner): void {
     .addHelpText(
       'after',
       `
-Logs are JSON lines on stderr. Once the coordinator has accepted the announcement, one line is printed on stdout
+Logs are JSON lines on stderr, beside plain status lines: while the coordinator cannot be reached at start (the
+command gives up with COORDINATOR_UNREACHABLE after SEALFOLD_SILO_READY_TIMEOUT_MS, default 60 s) and when a
+connection drops (then it reconnects for as long as it runs). Without --datasets, datasets your wallet registers
+later are announced within SEALFOLD_SILO_DATASET_POLL_MS (default 5 s). Once the coordinator has accepted the
+announcement, one line is printed on stdout
 (with --json: {"event": "ready", "address", "coordinator", "datasets", "accepted", "stateDir"}).
 Stops on SIGINT/SIGTERM. The silo re-checks every job itself: buyer signature, licence on chain, model hash, schema
 and the licence's ε budget (ledger in <home>/silo/ledger.db). It releases at most one masked input per job, round

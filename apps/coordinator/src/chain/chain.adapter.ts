@@ -8,6 +8,7 @@ import {
   createSealfoldIndexer,
   readDeploymentFile,
   sealfoldDomain,
+  termsHash,
   type SealfoldChain,
   type SealfoldEvent,
 } from '@sealfold/chain';
@@ -18,6 +19,7 @@ import type {
   ChainCursor,
   ChainDataset,
   ChainLicence,
+  ChainTerms,
   CoordinatorChain,
   LicenceCheck,
   LicenceFailureCode,
@@ -101,6 +103,10 @@ export function chainPortFrom(client: SealfoldChain): CoordinatorChain {
         epsilonBudgetMilli: l.epsilonBudgetMilli,
         revoked: l.revoked,
       };
+    },
+    async getTerms(datasetId): Promise<ChainTerms> {
+      const t = await client.getTerms(datasetId);
+      return { ...t, termsHash: termsHash(t) };
     },
     async syncChanges(cursor: ChainCursor, handler: (changes: ChainChanges) => Promise<void>) {
       const indexer = createSealfoldIndexer({ provider: client.provider, addresses, cursor });

@@ -46,6 +46,21 @@ export interface ChainLicence {
   readonly revoked: boolean;
 }
 
+/** A dataset's listing as DatasetNFT.termsOf returns it, with the hash a purchase pins (DatasetNFT.termsHashOf). */
+export interface ChainTerms {
+  readonly priceWei: bigint;
+  readonly paymentToken: string;
+  readonly priceToken: bigint;
+  /** Seconds; 0 = the licence never expires. */
+  readonly licenceDuration: bigint;
+  readonly maxJobs: number;
+  readonly epsilonBudgetMilli: number;
+  readonly minOwners: number;
+  readonly royaltyBps: number;
+  readonly listed: boolean;
+  readonly termsHash: string;
+}
+
 export interface ModelProvenance {
   readonly jobId: string;
   readonly modelCid: string;
@@ -67,6 +82,8 @@ export interface CoordinatorChain {
   ownerOf(datasetId: bigint): Promise<string | undefined>;
   getDataset(datasetId: bigint): Promise<ChainDataset>;
   getLicence(licenceId: bigint): Promise<ChainLicence>;
+  /** The dataset's current listing (read on chain now); throws when the dataset does not exist. */
+  getTerms(datasetId: bigint): Promise<ChainTerms>;
   /** Reads events from `cursor` to the head; the handler runs per batch, the cursor moves after it (at-least-once). */
   syncChanges(cursor: ChainCursor, handler: (changes: ChainChanges) => Promise<void>): Promise<void>;
   /** Writes the provenance record through ModelRegistry; returns the transaction hash. */

@@ -133,7 +133,7 @@ export const CONFIG_VARIABLES = {
   minSilos: {
     name: 'SEALFOLD_MIN_SILOS',
     description:
-      'Fewest silos a round may start (and end) with; below it the job fails. Never below the SecAgg+ threshold.',
+      'Fewest silos a round may start (and end) with; below it the job fails. A job always needs at least its signed `secagg.minContributors` (≥ 3) silos, one per dataset, whatever this says (fewer datasets are refused at submission).',
     form: 'an integer 1-65535',
     default: '2',
     schema: z.coerce.number().int().min(1).max(65_535),

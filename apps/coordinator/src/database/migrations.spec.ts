@@ -31,7 +31,7 @@ const v2Request = (nonce: bigint): JobRequest => ({
   strategy: 'fedavg',
   rounds: 3,
   training: jobTraining(),
-  dp: { noiseMultiplierMilli: 0, clipNormMicro: 0n, deltaAtto: 0n },
+  dp: { noiseMultiplierMilli: 0, clipNormMicro: 0n, deltaAtto: 0n, level: 'record' },
   secagg: { enabled: true, minContributors: 3 },
   nonce,
   deadline: 2_000_000_000n,

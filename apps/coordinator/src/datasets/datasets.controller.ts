@@ -5,11 +5,12 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiQuery,
+  ApiServiceUnavailableResponse,
   ApiTags,
 } from '@nestjs/swagger';
 import { apiErrorSchema } from '../common/api-error.js';
 import type { DatasetView, LicenceView } from './datasets.repository.js';
-import { DatasetsService } from './datasets.service.js';
+import { DatasetsService, type TermsView } from './datasets.service.js';
 
 const datasetSchema = {
   type: 'object',
@@ -59,6 +60,20 @@ export class DatasetsController {
   @ApiNotFoundResponse({ description: 'DATASET_NOT_FOUND', schema: apiErrorSchema })
   get(@Param('id') id: string): DatasetView {
     return this.datasets.get(id);
+  }
+
+  @Get('datasets/:id/terms')
+  @ApiOperation({
+    summary: 'The listing of a dataset, read on chain now: price, duration, jobs, ε budget, minimum owners, listed',
+    description:
+      'Integers are decimal strings. `termsHash` = keccak256(abi.encode(terms)) (DatasetNFT.termsHashOf): pass the ' +
+      'hash of the terms you were shown to DatasetLicence.purchase, which reverts TermsChanged if they changed.',
+  })
+  @ApiOkResponse({ schema: { type: 'object' } })
+  @ApiNotFoundResponse({ description: 'DATASET_NOT_FOUND', schema: apiErrorSchema })
+  @ApiServiceUnavailableResponse({ description: 'CHAIN_UNAVAILABLE', schema: apiErrorSchema })
+  terms(@Param('id') id: string): Promise<TermsView> {
+    return this.datasets.terms(id);
   }
 
   @Get('licences')

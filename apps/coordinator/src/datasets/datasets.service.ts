@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { z } from 'zod';
+import { ChainService } from '../chain/chain.service.js';
 import { ApiError, parseOr400 } from '../common/api-error.js';
 import { DatasetsRepository, type DatasetView, type LicenceView } from './datasets.repository.js';
 
@@ -35,12 +36,29 @@ export const licenceQuerySchema = z
   .object({ holder: address.optional(), datasetId: decimalId.optional(), active: z.enum(['true', 'false']).optional() })
   .strict();
 
+export interface TermsView {
+  datasetId: string;
+  priceWei: string;
+  paymentToken: string;
+  priceToken: string;
+  licenceDuration: string;
+  maxJobs: number;
+  epsilonBudgetMilli: number;
+  minOwners: number;
+  royaltyBps: number;
+  listed: boolean;
+  termsHash: string;
+}
+
 const sameSet = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && [...a].sort().every((x, i) => x === [...b].sort()[i]);
 
 @Injectable()
 export class DatasetsService {
-  constructor(@Inject(DatasetsRepository) private readonly repo: DatasetsRepository) {}
+  constructor(
+    @Inject(DatasetsRepository) private readonly repo: DatasetsRepository,
+    @Inject(ChainService) private readonly chain: ChainService,
+  ) {}
 
   list(query: unknown): DatasetView[] {
     const q = parseOr400(datasetQuerySchema, query, 'QUERY');
@@ -69,6 +87,28 @@ export class DatasetsService {
     const d = this.repo.getDataset(id);
     if (!d) throw new ApiError(404, 'DATASET_NOT_FOUND', `no indexed dataset ${id}`);
     return d;
+  }
+
+  /**
+   * The listing of an indexed dataset, read on chain now (never from the index: a buyer pins exactly these terms).
+   * Integers are decimal strings; `termsHash` is what DatasetLicence.purchase pins.
+   */
+  async terms(id: string): Promise<TermsView> {
+    this.get(id);
+    const t = await this.chain.require().getTerms(BigInt(id));
+    return {
+      datasetId: id,
+      priceWei: t.priceWei.toString(),
+      paymentToken: t.paymentToken,
+      priceToken: t.priceToken.toString(),
+      licenceDuration: t.licenceDuration.toString(),
+      maxJobs: t.maxJobs,
+      epsilonBudgetMilli: t.epsilonBudgetMilli,
+      minOwners: t.minOwners,
+      royaltyBps: t.royaltyBps,
+      listed: t.listed,
+      termsHash: t.termsHash,
+    };
   }
 
   licences(query: unknown): LicenceView[] {

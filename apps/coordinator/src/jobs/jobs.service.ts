@@ -92,6 +92,15 @@ export class JobsService {
     }
     if (!isStrategyName(request.strategy))
       throw new ApiError(400, 'UNSUPPORTED_STRATEGY', `strategy must be one of ${STRATEGY_NAMES.join(', ')}`);
+    // Every released sum holds at least `secagg.minContributors` owners' inputs (silos enforce it): a job naming fewer
+    // datasets can never run a round, so it is refused now rather than failing after a stage timeout.
+    if (request.datasets.length < request.secagg.minContributors)
+      throw new ApiError(
+        400,
+        'TOO_FEW_DATASETS',
+        `the request names ${request.datasets.length} dataset(s) but secagg.minContributors is ${request.secagg.minContributors}: ` +
+          `a job needs at least ${request.secagg.minContributors} datasets (one silo each) to run`,
+      );
     const chain = this.chainService.require();
     // The request names the coordinator that runs it (and records the model on chain): another coordinator's job is
     // not ours to run, and a silo treats this address as never an independent owner.

@@ -3,8 +3,16 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { encrypt } from '@sealfold/crypto';
-import { encodeWeights, jobEpsilon, modelSpecHash } from '@sealfold/fl';
 import {
+  DEFAULT_VALIDATION_FRACTION,
+  encodeWeights,
+  jobEpsilon,
+  modelSpecHash,
+  recordLevelEpsilon,
+  validationCount,
+} from '@sealfold/fl';
+import {
+  EPSILON_UNBOUNDED_MILLI,
   MODEL_BUNDLE_FORMAT,
   SealfoldError,
   dpParamsToFloats,
@@ -18,6 +26,7 @@ import {
 import { ApiError } from '../common/api-error.js';
 import { ChainService } from '../chain/chain.service.js';
 import { CoordinatorDatabase } from '../database/database.js';
+import { DatasetsRepository } from '../datasets/datasets.repository.js';
 import type { JobRecord } from '../jobs/jobs.repository.js';
 import { RoundsRepository } from '../rounds/rounds.repository.js';
 import { CONTENT_STORE, type CoordinatorContentStore } from './content-store.port.js';
@@ -29,11 +38,30 @@ export class ModelDeliveryError extends SealfoldError {
 }
 
 /**
- * ε the job spent, in thousandths (libs/fl jobEpsilon: the same releases the silos reserve and book, Rényi-DP
- * accountant), rounded up; EPSILON_UNBOUNDED_MILLI when the job adds no noise.
+ * ε of the job (Rényi-DP accountant, libs/fl) in thousandths, rounded up; EPSILON_UNBOUNDED_MILLI
+ * (libs/protocol) when the job adds no noise. Owner level:
+ * 2 · `rounds` Gaussian releases — what each silo reserves and books: one update and one evaluation vector per round
+ * (apps/silo admittedEpsilon). Record level: the largest ε any dataset's silo books (DP-SGD on its training split,
+ * from the manifest's row count and the silos' default held-out share); the uint32 maximum when a row count is
+ * unknown or δ ≥ 1/rows (no finite bound to record).
  */
-export function epsilonSpentMilli(job: JobRecord, rounds: number): number {
-  return epsilonToMilli(jobEpsilon(dpParamsToFloats(job.request.dp), rounds));
+export function epsilonSpentMilli(
+  job: JobRecord,
+  rounds: number,
+  rowsOf: (datasetId: bigint) => number | null | undefined = () => undefined,
+): number {
+  const dp = dpParamsToFloats(job.request.dp);
+  if (dp.noiseMultiplier === 0 || dp.delta === 0) return EPSILON_UNBOUNDED_MILLI;
+  if (dp.level === 'owner') return epsilonToMilli(jobEpsilon(dp, rounds));
+  let worst = 0;
+  for (const id of job.request.datasets) {
+    const rows = rowsOf(id);
+    if (!rows || !(dp.delta < 1 / rows)) return EPSILON_UNBOUNDED_MILLI;
+    const { batchSize, localEpochs } = job.request.training;
+    const trainRows = rows - validationCount(rows, DEFAULT_VALIDATION_FRACTION);
+    worst = Math.max(worst, recordLevelEpsilon({ ...dp, rows: trainRows, batchSize, localEpochs, rounds }));
+  }
+  return epsilonToMilli(worst);
 }
 
 @Injectable()
@@ -52,7 +80,9 @@ export class ModelsService {
     if (!this.store) throw new ModelDeliveryError('MODEL_STORE_UNAVAILABLE', 'no content store is configured');
     if (!job.recipient) throw new ModelDeliveryError('NO_RECIPIENT', 'the job names no age recipient');
     const history = this.rounds.rounds(job.id).filter((r) => r.status === 'completed');
-    const epsilon = epsilonSpentMilli(job, rounds);
+    // The indexed public manifests' row counts (record-level ε is per dataset).
+    const datasets = new DatasetsRepository(this.db);
+    const epsilon = epsilonSpentMilli(job, rounds, (id) => datasets.getDataset(String(id))?.rows);
     const metadata: ModelBundleMetadata = {
       format: MODEL_BUNDLE_FORMAT,
       jobId: job.id,

@@ -289,7 +289,7 @@ export class JobRun {
         throw new JobStop(
           'failed',
           'TOO_FEW_SILOS',
-          `round ${round}: ${this.members.length} silos took part, need ${needed}${this.refusals()}`,
+          `round ${round}: ${this.members.length} silos took part, need ${needed}${this.refusals()}${this.unconnected()}`,
         );
       const result = this.secure ? await this.secureAggregate(round, global) : await this.plainAggregate(round, global);
       const dropouts = result.dropouts;
@@ -375,6 +375,15 @@ export class JobRun {
       if (session && p && p.silo === session.address && this.offered.get(datasetId) === session.sessionId)
         this.members.push({ datasetId, clientId: index + 1, session });
     }
+  }
+
+  /** The job's datasets no connected silo serves, e.g. ` (no silo connected for datasets 4, 5)`; empty when none. */
+  private unconnected(): string {
+    const missing = this.job.request.datasets.map(String).filter((id) => !this.ctx.siloFor(id));
+    return missing.length === 0
+      ? ''
+      : ` (no silo connected for dataset${missing.length > 1 ? 's' : ''} ${missing.join(', ')}: ` +
+          "`sealfold silo start` on the owner's machine serves them)";
   }
 
   /** The silos' refusal reasons, counted, e.g. ` (refused: secagg-required ×3)`; empty when none refused. */

@@ -1,0 +1,220 @@
+// Sealfold web app: market, licences, jobs (live), models, owner and operator views over the coordinator's REST API,
+// with an injected EIP-1193 wallet for sign-in and purchases. Routes are URL fragments (#/datasets/3), so the
+// coordinator serves one page and no API path is shadowed.
+import { render, type JSX } from 'preact';
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { api, type Info, type SessionView } from './api.js';
+import { shortAddress } from './format.js';
+import { LicencesPage, OwnerPage } from './pages/account.js';
+import { DatasetPage } from './pages/dataset.js';
+import { JobPage, JobsPage, ModelPage } from './pages/jobs.js';
+import { MarketPage } from './pages/market.js';
+import { OperatorPage } from './pages/operator.js';
+import { signIn as siwe, storedSession, storeSession } from './session.js';
+import { AppContext, type AppState } from './state.js';
+import { describeError } from './ui.js';
+import { connectWallet, ensureChain, injectedProvider, switchChain, WalletError } from './wallet.js';
+
+const NAV = [
+  ['#/', 'Market'],
+  ['#/licences', 'My licences'],
+  ['#/jobs', 'My jobs'],
+  ['#/new-job', 'New job'],
+  ['#/owner', 'My datasets'],
+  ['#/operator', 'Operator'],
+] as const;
+
+function useHash(): string {
+  const [hash, setHash] = useState(location.hash || '#/');
+  useEffect(() => {
+    const on = () => setHash(location.hash || '#/');
+    addEventListener('hashchange', on);
+    return () => removeEventListener('hashchange', on);
+  }, []);
+  return hash;
+}
+
+function route(hash: string) {
+  const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean);
+  const [page, id] = parts;
+  if (!page) return <MarketPage />;
+  if (page === 'datasets' && id && /^\d+$/.test(id)) return <DatasetPage id={id} />;
+  if (page === 'licences') return <LicencesPage />;
+  if (page === 'jobs' && id && /^[0-9a-f]{64}$/.test(id)) return <JobPage id={id} />;
+  if (page === 'jobs') return <JobsPage />;
+  if (page === 'models' && id && /^[0-9a-f]{64}$/.test(id)) return <ModelPage jobId={id} />;
+  if (page === 'owner') return <OwnerPage />;
+  if (page === 'new-job') return <LazyNewJob />;
+  if (page === 'operator') return <OperatorPage />;
+  return (
+    <>
+      <h1>Not found</h1>
+      <p>
+        There is no page here. <a href="#/">Back to the market</a>
+      </p>
+    </>
+  );
+}
+
+/**
+ * The New job page is loaded on demand: it brings the JobRequest schema (zod), which would triple the first load.
+ */
+function LazyNewJob() {
+  const [Page, setPage] = useState<(() => JSX.Element) | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    import('./pages/new-job.js').then((m) => setPage(() => m.NewJobPage), setError);
+  }, []);
+  if (error)
+    return (
+      <p role="alert" class="error">
+        Could not load this page: {describeError(error)}
+      </p>
+    );
+  return Page ? <Page /> : <p role="status">Loading…</p>;
+}
+
+function App() {
+  const hash = useHash();
+  const [info, setInfo] = useState<Info | null>(null);
+  const [account, setAccount] = useState<string | null>(null);
+  const [session, setSession] = useState<SessionView | null>(storedSession());
+  const [notice, setNotice] = useState<{ text: string; error: boolean; wrongChain?: boolean } | null>(null);
+
+  // A notice belongs to the page it was shown on.
+  useEffect(() => setNotice(null), [hash]);
+
+  useEffect(() => {
+    api<Info>('/info').then(setInfo, (e: unknown) => setNotice({ text: describeError(e), error: true }));
+  }, []);
+
+  // Follow the wallet: another account drops the session (it was signed by the previous one).
+  useEffect(() => {
+    const eth = injectedProvider();
+    if (!eth?.on) return;
+    const onAccounts = (...args: unknown[]) => {
+      const next = (args[0] as string[] | undefined)?.[0];
+      setAccount((prev) => (next && prev && next.toLowerCase() === prev.toLowerCase() ? prev : null));
+      setSession(null);
+      storeSession(null);
+    };
+    eth.on('accountsChanged', onAccounts);
+    return () => eth.removeListener?.('accountsChanged', onAccounts);
+  }, []);
+
+  const fail = (e: unknown) =>
+    setNotice({
+      text: describeError(e),
+      error: true,
+      wrongChain: e instanceof WalletError && e.kind === 'WRONG_CHAIN',
+    });
+
+  const connect = useCallback(async () => {
+    setNotice(null);
+    try {
+      const address = await connectWallet();
+      setAccount(address);
+      if (session && session.address.toLowerCase() !== address.toLowerCase()) {
+        setSession(null);
+        storeSession(null);
+      }
+      if (info?.chainId) await ensureChain(BigInt(info.chainId));
+    } catch (e) {
+      fail(e);
+    }
+  }, [info, session]);
+
+  const signIn = useCallback(async () => {
+    setNotice(null);
+    try {
+      const address = account ?? (await connectWallet());
+      setAccount(address);
+      if (info?.chainId) await ensureChain(BigInt(info.chainId));
+      const s = await siwe(address);
+      storeSession(s);
+      setSession(s);
+      setNotice({ text: `Signed in as ${shortAddress(s.address)}.`, error: false });
+    } catch (e) {
+      fail(e);
+    }
+  }, [account, info]);
+
+  const signOut = useCallback(() => {
+    storeSession(null);
+    setSession(null);
+  }, []);
+
+  const state: AppState = { info, account, session, connect, signIn, signOut };
+  const current = '#/' + (hash.replace(/^#\/?/, '').split('/')[0] ?? '');
+
+  return (
+    <AppContext.Provider value={state}>
+      <a class="skip" href="#main" onClick={(e) => (e.preventDefault(), document.getElementById('main')?.focus())}>
+        Skip to content
+      </a>
+      <header class="top">
+        <a class="brand" href="#/">
+          Sealfold
+        </a>
+        <nav aria-label="Main">
+          <ul>
+            {NAV.map(([href, label]) => (
+              <li key={href}>
+                <a
+                  href={href}
+                  aria-current={current === href || (href === '#/' && current === '#/datasets') ? 'page' : undefined}
+                >
+                  {label}
+                </a>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <div class="wallet">
+          {account ? (
+            <span class="account" title={account}>
+              <span class="visually-hidden">Connected account </span>
+              {shortAddress(account)}
+            </span>
+          ) : null}
+          {!account ? (
+            <button type="button" onClick={() => void connect()}>
+              Connect wallet
+            </button>
+          ) : !session ? (
+            <button type="button" onClick={() => void signIn()}>
+              Sign in
+            </button>
+          ) : (
+            <button type="button" class="secondary" onClick={signOut}>
+              Sign out
+            </button>
+          )}
+        </div>
+      </header>
+      <div class="notice-area" aria-live="polite">
+        {notice ? (
+          <p class={notice.error ? 'error' : 'success'} role={notice.error ? 'alert' : 'status'}>
+            {notice.text}{' '}
+            {notice.wrongChain && info?.chainId ? (
+              <button type="button" onClick={() => void switchChain(BigInt(info.chainId!)).then(connect, fail)}>
+                Switch network
+              </button>
+            ) : null}
+          </p>
+        ) : null}
+      </div>
+      <main id="main" tabIndex={-1}>
+        {route(hash)}
+      </main>
+      <footer>
+        <p class="muted small">
+          Chain {info?.chainId ?? '–'} · <a href="/docs">REST API</a> · data stays with its owners; only aggregated,
+          privacy-protected models leave the silos.
+        </p>
+      </footer>
+    </AppContext.Provider>
+  );
+}
+
+render(<App />, document.getElementById('app')!);

@@ -1,0 +1,48 @@
+// Sign-In with Ethereum (EIP-4361) against the coordinator: GET /auth/nonce → the wallet signs the message with
+// personal_sign (EIP-191) → POST /auth/session → a bearer token for /jobs, /models and /progress. The token lives in
+// sessionStorage (this tab only) and is dropped when the wallet's account changes.
+import { formatSiweMessage } from '../../../libs/protocol/src/siwe.js';
+import { api, type SessionView } from './api.js';
+import { personalSign } from './wallet.js';
+
+const KEY = 'sealfold.session';
+
+export function storedSession(): SessionView | null {
+  try {
+    const s = JSON.parse(sessionStorage.getItem(KEY) ?? 'null') as SessionView | null;
+    return s && Date.parse(s.expiresAt) > Date.now() ? s : null;
+  } catch {
+    return null;
+  }
+}
+
+export function storeSession(s: SessionView | null): void {
+  if (s) sessionStorage.setItem(KEY, JSON.stringify(s));
+  else sessionStorage.removeItem(KEY);
+}
+
+interface NonceView {
+  nonce: string;
+  domain: string;
+  uri: string;
+  chainId: string;
+  statement: string;
+  expiresAt: string;
+}
+
+/** Signs in as `address` (EIP-55) for an hour (the coordinator may cap the session shorter). */
+export async function signIn(address: string): Promise<SessionView> {
+  const n = await api<NonceView>('/auth/nonce');
+  const message = formatSiweMessage({
+    domain: n.domain,
+    address,
+    statement: n.statement,
+    uri: n.uri,
+    chainId: BigInt(n.chainId),
+    nonce: n.nonce,
+    issuedAt: new Date().toISOString(),
+    expirationTime: new Date(Date.now() + 3600_000).toISOString(),
+  });
+  const signature = await personalSign(address, message);
+  return api<SessionView>('/auth/session', { method: 'POST', body: { message, signature } });
+}
