@@ -1,0 +1,150 @@
+import fc from 'fast-check';
+import {
+  JobSchemaError,
+  computeJobSchema,
+  jobSchemaHash,
+  jobSchemaInputWidth,
+  parseJobSchema,
+  type DatasetSchemaInput,
+} from './job-schema.js';
+
+const iris = (classes: string[]): DatasetSchemaInput => ({
+  label: 'species',
+  columns: [
+    { name: 'sepal_length', type: 'float' },
+    { name: 'sepal_width', type: 'float' },
+    { name: 'species', type: 'categorical', levels: classes },
+  ],
+});
+
+describe('computeJobSchema', () => {
+  it('takes the union of classes in one sorted order, whatever each owner holds', () => {
+    const plan = computeJobSchema([
+      { id: '1', schema: iris(['versicolor', 'setosa']) },
+      { id: '2', schema: iris(['virginica', 'setosa']) },
+      { id: '3', schema: iris(['virginica', 'versicolor']) },
+    ]);
+    expect(plan.schema.classes).toEqual(['setosa', 'versicolor', 'virginica']);
+    expect(plan.missingClasses).toEqual({ '1': ['virginica'], '2': ['versicolor'], '3': ['setosa'] });
+    expect(plan.schema.features.map((f) => f.name)).toEqual(['sepal_length', 'sepal_width']);
+    expect(plan.hash).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(jobSchemaInputWidth(plan.schema)).toBe(2);
+  });
+
+  it('keeps common columns by name, merges integer with float and unions categorical levels', () => {
+    const a: DatasetSchemaInput = {
+      label: 'y',
+      columns: [
+        { name: 'hp', type: 'integer' },
+        { name: 'origin', type: 'categorical', levels: ['USA', 'Japan'] },
+        { name: 'only_a', type: 'float' },
+        { name: 'y', type: 'categorical', levels: ['a', 'b'] },
+      ],
+    };
+    const b: DatasetSchemaInput = {
+      label: 'y',
+      columns: [
+        { name: 'y', type: 'categorical', levels: ['b', 'c'] },
+        { name: 'origin', type: 'categorical', levels: ['Europe'] },
+        { name: 'hp', type: 'float' },
+      ],
+    };
+    const plan = computeJobSchema([
+      { id: '7', schema: a },
+      { id: '8', schema: b },
+    ]);
+    expect(plan.schema.features).toEqual([
+      { name: 'hp', type: 'numeric' },
+      { name: 'origin', type: 'categorical', levels: ['Europe', 'Japan', 'USA'] },
+    ]);
+    expect(plan.dropped).toEqual([{ datasetId: '7', column: 'only_a', reason: 'not-in-every-dataset' }]);
+    expect(jobSchemaInputWidth(plan.schema)).toBe(4);
+  });
+
+  it('drops a column whose type differs between owners and names it', () => {
+    const b = iris(['a', 'b']);
+    const conflicting: DatasetSchemaInput = {
+      ...b,
+      columns: b.columns.map((c) =>
+        c.name === 'sepal_width' ? { name: c.name, type: 'categorical', levels: ['x'] } : c,
+      ),
+    };
+    const plan = computeJobSchema([
+      { id: '1', schema: b },
+      { id: '2', schema: conflicting },
+    ]);
+    expect(plan.schema.features.map((f) => f.name)).toEqual(['sepal_length']);
+    expect(plan.dropped).toContainEqual({ datasetId: '2', column: 'sepal_width', reason: 'type-conflict' });
+  });
+
+  it('refuses datasets whose label columns differ, naming both', () => {
+    const other = { ...iris(['a', 'b']), label: 'sepal_width' };
+    other.columns = [
+      { name: 'sepal_length', type: 'float' },
+      { name: 'species', type: 'float' },
+      { name: 'sepal_width', type: 'categorical', levels: ['a', 'b'] },
+    ];
+    expect(() =>
+      computeJobSchema([
+        { id: '1', schema: iris(['a', 'b']) },
+        { id: '2', schema: other },
+      ]),
+    ).toThrow(/dataset 2 labels column "sepal_width"/);
+  });
+
+  it('refuses datasets with no feature in common', () => {
+    const b: DatasetSchemaInput = {
+      label: 'species',
+      columns: [
+        { name: 'other', type: 'float' },
+        { name: 'species', type: 'categorical', levels: ['a', 'b'] },
+      ],
+    };
+    expect(() =>
+      computeJobSchema([
+        { id: '1', schema: iris(['a', 'b']) },
+        { id: '2', schema: b },
+      ]),
+    ).toThrow(JobSchemaError);
+  });
+
+  it('property: the classes and the hash do not depend on the order of datasets or of their levels', () => {
+    const level = fc.constantFrom('a', 'b', 'c', 'd', 'e', 'Z', 'é');
+    const dataset = fc.uniqueArray(level, { minLength: 1, maxLength: 5 });
+    fc.assert(
+      fc.property(fc.array(dataset, { minLength: 1, maxLength: 5 }), fc.integer(), (sets, seed) => {
+        const all = new Set(sets.flat());
+        fc.pre(all.size >= 2);
+        const inputs = sets.map((levels, i) => ({ id: String(i), schema: iris(levels) }));
+        const plan = computeJobSchema(inputs);
+        expect(plan.schema.classes).toEqual([...all].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)));
+        const shuffled = [...inputs]
+          .map((d, i) => ({
+            d: { ...d, schema: iris([...d.schema.columns[2].levels!].reverse()) },
+            k: (i * 7919 + seed) % 13,
+          }))
+          .sort((x, y) => x.k - y.k)
+          .map((x) => x.d);
+        expect(computeJobSchema(shuffled).hash).toBe(plan.hash);
+        // Every owner's classes map into the job's order, and each class index is its place in the union.
+        for (const levels of sets) for (const l of levels) expect(plan.schema.classes).toContain(l);
+      }),
+    );
+  });
+
+  it('property: any change to the schema changes its hash; parseJobSchema accepts what compute makes', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.string({ minLength: 1, maxLength: 6 }), { minLength: 3, maxLength: 6 }), (cls) => {
+        const plan = computeJobSchema([{ id: '1', schema: iris(cls) }]);
+        expect(jobSchemaHash(parseJobSchema(JSON.parse(JSON.stringify(plan.schema))))).toBe(plan.hash);
+        const fewer = { ...plan.schema, classes: plan.schema.classes.slice(1) };
+        expect(jobSchemaHash(fewer)).not.toBe(plan.hash);
+      }),
+    );
+  });
+
+  it('parseJobSchema refuses unsorted classes and names the field', () => {
+    const plan = computeJobSchema([{ id: '1', schema: iris(['a', 'b']) }]);
+    expect(() => parseJobSchema({ ...plan.schema, classes: ['b', 'a'] })).toThrow(/classes/);
+  });
+});

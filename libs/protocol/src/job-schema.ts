@@ -1,0 +1,163 @@
+// The job schema: what a set of datasets has in common, computed from their public manifests (issue 13 §3).
+// Features are the non-label columns every dataset has, by name, with a compatible type (integer and float meet as
+// float; a categorical column's levels are the union, sorted); classes are the union of the datasets' label levels in
+// one fixed order (sorted by UTF-16 code units, so the order does not depend on which dataset was listed first).
+// The buyer signs keccak256 of its canonical JSON (JobRequest.jobSchemaHash); each silo maps its rows onto it.
+import { keccak_256 } from '@noble/hashes/sha3.js';
+import { bytesToHex } from '@noble/hashes/utils.js';
+import { z } from 'zod';
+import { canonicalJson } from './canonical-json.js';
+import { SealfoldError } from './errors.js';
+
+export const JOB_SCHEMA_FORMAT = 'sealfold-job-schema/v1';
+
+/** The column of a dataset schema as a manifest publishes it (libs/dataset ColumnSchema, structurally). */
+export interface SchemaColumnInput {
+  readonly name: string;
+  readonly type: string;
+  readonly levels?: readonly string[];
+}
+
+/** One dataset's public schema: its columns and the name of its label column. */
+export interface DatasetSchemaInput {
+  readonly columns: readonly SchemaColumnInput[];
+  readonly label: string;
+}
+
+const name = z.string().min(1).max(256);
+const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+const sortedDistinct = (l: readonly string[]) => l.every((x, i) => i === 0 || byCodeUnit(l[i - 1], x) < 0);
+
+export const jobSchemaFeatureSchema = z.discriminatedUnion('type', [
+  z.strictObject({ name, type: z.literal('numeric') }),
+  z.strictObject({
+    name,
+    type: z.literal('categorical'),
+    levels: z.array(z.string().max(1024)).min(1).max(65_536).refine(sortedDistinct, 'levels must be sorted, distinct'),
+  }),
+]);
+
+export const jobSchemaSchema = z
+  .strictObject({
+    format: z.literal(JOB_SCHEMA_FORMAT),
+    /** The label column's name (the same in every dataset). */
+    label: name,
+    /** Feature columns in model-input order (the first dataset's column order). */
+    features: z.array(jobSchemaFeatureSchema).min(1).max(100_000),
+    /** Class index i of every silo and of the model's output i is `classes[i]`. */
+    classes: z
+      .array(z.string().max(1024))
+      .min(2)
+      .max(65_536)
+      .refine(sortedDistinct, 'classes must be sorted, distinct'),
+  })
+  .refine((s) => new Set(s.features.map((f) => f.name)).size === s.features.length, 'feature names must be distinct')
+  .refine((s) => s.features.every((f) => f.name !== s.label), 'the label is not a feature');
+
+export type JobSchemaFeature = z.infer<typeof jobSchemaFeatureSchema>;
+export type JobSchema = z.infer<typeof jobSchemaSchema>;
+
+/** Why a column of some dataset is not in the job schema. */
+export interface DroppedColumn {
+  readonly datasetId: string;
+  readonly column: string;
+  readonly reason: 'not-in-every-dataset' | 'type-conflict';
+}
+
+export interface JobSchemaPlan {
+  readonly schema: JobSchema;
+  /** bytes32 (0x + 64 hex): what the buyer signs as JobRequest.jobSchemaHash. */
+  readonly hash: string;
+  readonly dropped: readonly DroppedColumn[];
+  /** Per dataset, the classes of the job it has no row of (a silo lacking classes is fine). */
+  readonly missingClasses: Readonly<Record<string, readonly string[]>>;
+}
+
+export class JobSchemaError extends SealfoldError<'INCOMPATIBLE_DATASETS' | 'INVALID_JOB_SCHEMA'> {
+  override readonly name = 'JobSchemaError';
+}
+
+const kindOf = (c: SchemaColumnInput): 'numeric' | 'categorical' | undefined =>
+  c.type === 'float' || c.type === 'integer' ? 'numeric' : c.type === 'categorical' ? 'categorical' : undefined;
+
+/**
+ * The job schema of `datasets` (in request order): common features by name and compatible type, the union of
+ * label classes, sorted. Throws INCOMPATIBLE_DATASETS naming the dataset and column when the label columns differ,
+ * no feature is common to all, or fewer than 2 classes remain.
+ */
+export function computeJobSchema(
+  datasets: readonly { readonly id: string; readonly schema: DatasetSchemaInput }[],
+): JobSchemaPlan {
+  const fail = (m: string): never => {
+    throw new JobSchemaError('INCOMPATIBLE_DATASETS', m);
+  };
+  if (datasets.length === 0) fail('no datasets');
+  const label = datasets[0].schema.label;
+  const classSets = datasets.map((d) => {
+    if (d.schema.label !== label)
+      fail(`dataset ${d.id} labels column "${d.schema.label}", dataset ${datasets[0].id} labels "${label}"`);
+    const col = d.schema.columns.find((c) => c.name === label);
+    if (!col || col.type !== 'categorical' || !col.levels)
+      return fail(`dataset ${d.id}: label column "${label}" is not categorical`);
+    return col.levels;
+  });
+  const classes = [...new Set(classSets.flat())].sort(byCodeUnit);
+  if (classes.length < 2) fail(`the datasets have ${classes.length} class(es) in all; a classifier needs 2`);
+
+  const dropped: DroppedColumn[] = [];
+  const features: JobSchemaFeature[] = [];
+  const byName = datasets.map((d) => new Map(d.schema.columns.map((c) => [c.name, c] as const)));
+  for (const col of datasets[0].schema.columns) {
+    if (col.name === label) continue;
+    const cols = byName.map((m) => m.get(col.name));
+    if (cols.some((c) => c === undefined)) continue; // reported below, per dataset
+    const kinds = new Set(cols.map((c) => kindOf(c!)));
+    if (kinds.size !== 1 || kinds.has(undefined)) {
+      datasets.forEach((d) => dropped.push({ datasetId: d.id, column: col.name, reason: 'type-conflict' }));
+      continue;
+    }
+    if (kinds.has('numeric')) features.push({ name: col.name, type: 'numeric' });
+    else
+      features.push({
+        name: col.name,
+        type: 'categorical',
+        levels: [...new Set(cols.flatMap((c) => c!.levels ?? []))].sort(byCodeUnit),
+      });
+  }
+  const kept = new Set([...features.map((f) => f.name), label, ...dropped.map((d) => d.column)]);
+  for (const d of datasets)
+    for (const c of d.schema.columns)
+      if (!kept.has(c.name)) dropped.push({ datasetId: d.id, column: c.name, reason: 'not-in-every-dataset' });
+  if (features.length === 0) fail('the datasets have no feature column in common (same name, compatible type)');
+  const schema = jobSchemaSchema.parse({ format: JOB_SCHEMA_FORMAT, label, features, classes });
+  const missingClasses: Record<string, string[]> = {};
+  datasets.forEach((d, i) => {
+    const own = new Set(classSets[i]);
+    missingClasses[d.id] = classes.filter((c) => !own.has(c));
+  });
+  return { schema, hash: jobSchemaHash(schema), dropped, missingClasses };
+}
+
+/** keccak256 of the schema's canonical JSON (RFC 8785 key order), as bytes32 hex. */
+export function jobSchemaHash(schema: JobSchema): string {
+  const valid = jobSchemaSchema.parse(schema);
+  return `0x${bytesToHex(keccak_256(new TextEncoder().encode(canonicalJson(valid))))}`;
+}
+
+/** Validates a job schema received from another party; throws INVALID_JOB_SCHEMA naming the first bad field. */
+export function parseJobSchema(value: unknown): JobSchema {
+  const r = jobSchemaSchema.safeParse(value);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw new JobSchemaError(
+      'INVALID_JOB_SCHEMA',
+      `invalid job schema: ${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
+  }
+  return r.data;
+}
+
+/** Width of the model input the schema encodes to: 1 per numeric feature, one per level of a categorical one. */
+export function jobSchemaInputWidth(schema: JobSchema): number {
+  return schema.features.reduce((n, f) => n + (f.type === 'numeric' ? 1 : f.levels.length), 0);
+}
