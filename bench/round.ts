@@ -20,7 +20,7 @@ import { PassThrough } from 'node:stream';
 import { connectChain, sealfoldDomain, signJobRequest, startEmbeddedChain, type SealfoldChain } from '@sealfold/chain';
 import { X25519Identity } from '@sealfold/crypto';
 import { initialWeights, modelSpecHash } from '@sealfold/fl';
-import { dpParamsFromFloats, jobRequestToJson, jobTraining, type JobRequest } from '@sealfold/protocol';
+import { dpParamsFromFloats, jobRequestToJson, jobSchemaHash, jobTraining, type JobRequest } from '@sealfold/protocol';
 import { EmbeddedIpfsStore } from '@sealfold/storage';
 import { Wallet } from 'ethers';
 import { pino } from 'pino';
@@ -29,7 +29,7 @@ import { loadOrCreateKey } from '../apps/coordinator/src/chain/chain.adapter.js'
 import { loadConfig } from '../apps/coordinator/src/config/config.js';
 import { RoundsRepository } from '../apps/coordinator/src/rounds/rounds.repository.js';
 import { startSilo, type RunningSilo } from '../apps/silo/src/bootstrap.js';
-import { sealAndRegisterShard, shardSchema } from '../test/e2e/helpers/sealed-shard.js';
+import { sealAndRegisterShard, shardJobSchema, shardSchema } from '../test/e2e/helpers/sealed-shard.js';
 import { authed, signIn } from '../test/e2e/helpers/session.js';
 import { loadMnist } from '../libs/fl/test/datasets.js';
 import { figure, median, report, wantsJson } from './lib/report.js';
@@ -73,6 +73,7 @@ const say = (s: string) => {
 };
 
 const SCHEMA = shardSchema(784, 10);
+const JOB_SCHEMA = shardJobSchema(784, 10);
 
 /** Sums of a counter or histogram-sum line of the Prometheus text, by one label value. */
 function metric(text: string, name: string, label: string, value: string): number {
@@ -227,6 +228,7 @@ async function main(): Promise<void> {
         datasets: workload.datasets,
         licences,
         modelSpecHash: modelSpecHash(SPEC),
+        jobSchemaHash: jobSchemaHash(JOB_SCHEMA),
         recipient: X25519Identity.generate().recipient.toString(),
         strategy: 'fedavg',
         rounds: ROUNDS,
@@ -244,7 +246,7 @@ async function main(): Promise<void> {
       const res = await fetch(`${coordinator.url}/jobs`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ request: jobRequestToJson(request), signature, modelSpec: SPEC }),
+        body: JSON.stringify({ request: jobRequestToJson(request), signature, modelSpec: SPEC, jobSchema: JOB_SCHEMA }),
       });
       if (res.status !== 201) throw new Error(`POST /jobs: ${res.status} ${await res.text()}`);
       const { id } = (await res.json()) as { id: string };

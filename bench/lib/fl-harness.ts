@@ -19,17 +19,23 @@ import {
 } from '@sealfold/chain';
 import { X25519Identity, ed25519 } from '@sealfold/crypto';
 import {
+  addStatistics,
   combineEval,
   fedAvgStep,
+  majorityBaseline,
+  statisticsFromSum,
   initialWeights,
   modelSpecHash,
   noiseShareStd,
   weightedSum,
+  type JobStatistics,
   type LocalData,
   type ModelSpec,
 } from '@sealfold/fl';
 import {
   JOB_MIN_CONTRIBUTORS,
+  STATISTICS_ROUND,
+  computeJobSchema,
   dpParamsFromFloats,
   trainingFromFloats,
   type JobRequest,
@@ -50,6 +56,7 @@ import { Wallet } from 'ethers';
 import { SiloJobRunner, type RoundContribution, type TrainingSettings } from '../../apps/silo/src/job-runner.js';
 import { EpsilonLedger } from '../../apps/silo/src/ledger.js';
 import { sealAndRegisterShard, shardSchema } from '../../test/e2e/helpers/sealed-shard.js';
+import type { DatasetSchema } from '@sealfold/dataset';
 import { openSealedDataset, type OpenedDataset } from '../../apps/silo/src/sealed-data.js';
 
 export type Aggregation = 'plain' | 'secagg';
@@ -97,6 +104,10 @@ export interface JobRunResult {
   /** The pooled train / held-out splits the runners made (for the centralised baseline on the same data). */
   readonly pooledTrain: LocalData;
   readonly pooledValidation: LocalData;
+  /** The feature statistics summed over the owners before round 1 (through SecAgg+ when the job uses it). */
+  readonly statistics: JobStatistics;
+  /** Accuracy of always predicting the most frequent class (from the summed label counts). */
+  readonly majorityBaseline: number;
 }
 
 export interface JobSettings {
@@ -128,6 +139,8 @@ export function pool(parts: readonly LocalData[]): LocalData {
 
 export class FlHarness {
   private nonce = 0n;
+  /** Each dataset's declared schema (what its public manifest says), for the job schema. */
+  private readonly schemas = new Map<bigint, DatasetSchema>();
 
   private constructor(
     readonly dir: string,
@@ -210,13 +223,17 @@ export class FlHarness {
    * Owner k seals `parts[k]` (age to its own key, into the content store), registers it on chain, and the buyer
    * buys a licence. Returns the dataset ids in owner order.
    */
-  async addDatasets(parts: readonly LocalData[], name: string): Promise<bigint[]> {
+  async addDatasets(
+    parts: readonly LocalData[],
+    name: string,
+    schemas: readonly DatasetSchema[] = parts.map((p) => shardSchema(p.numFeatures, p.numClasses)),
+  ): Promise<bigint[]> {
     if (parts.length !== this.owners.length) throw new RangeError(`${parts.length} shards for ${this.size} owners`);
     const ids: bigint[] = [];
     for (const [k, owner] of this.owners.entries()) {
       const { datasetId, manifestCid } = await sealAndRegisterShard({
         data: parts[k],
-        schema: shardSchema(parts[k].numFeatures, parts[k].numClasses),
+        schema: schemas[k],
         name: `${name}-${k + 1}`,
         description: `MNIST shard ${k + 1} of ${this.size} (${name})`,
         owner: { address: owner.wallet.address, identity: owner.identity, chain: owner.chain },
@@ -224,6 +241,7 @@ export class FlHarness {
         maxJobs: 100,
       });
       owner.manifests.set(datasetId, manifestCid);
+      this.schemas.set(datasetId, schemas[k]);
       ids.push(datasetId);
     }
     return ids;
@@ -243,6 +261,8 @@ export class FlHarness {
     // must carry the full noise), not for the n that happen to contribute here: t = max(⌊k/2⌋ + 1, the signed 3).
     const t = Math.max(defaultThreshold(defaultNeighbourhood(n)), JOB_MIN_CONTRIBUTORS);
     const clip = noisy ? dp.clipNorm + 6 * noiseShareStd(dp.noiseMultiplier, dp.clipNorm, t) : 1;
+    // The job schema the coordinator computes from the datasets' public manifests; the buyer signs its hash.
+    const plan = computeJobSchema(s.datasets.map((id) => ({ id: String(id), schema: this.schemas.get(id)! })));
     const request: JobRequest = {
       buyer: this.buyer.wallet.address,
       // The harness plays the coordinator (it drives the SecAgg+ server itself) under the deployer's account.
@@ -250,6 +270,7 @@ export class FlHarness {
       datasets: [...s.datasets],
       licences,
       modelSpecHash: modelSpecHash(s.spec),
+      jobSchemaHash: plan.hash,
       recipient: this.buyer.recipient,
       strategy: 'fedavg',
       rounds: s.rounds,
@@ -283,20 +304,47 @@ export class FlHarness {
           signature,
           datasetId: s.datasets[k],
           modelSpec: s.spec,
+          jobSchema: plan.schema,
         }),
       );
-    const d = initialWeights(s.spec, 1).length;
-    const maxWeight = noisy ? 1 : Math.max(...admitted.map((a) => a.train.labels.length));
-    let params: SecAggParams | null = null;
-    // The exactness bound of libs/secagg params.ts (n · maxWeight · (2^q − 1) < 2^32), as a coordinator sizes q.
-    if (s.aggregation === 'secagg')
-      params = makeParams({ n, d, clip, bits: quantisationBits(n, maxWeight), maxWeight });
     const sessions = new Map<number, SessionIdentity>();
-    if (params)
+    if (s.aggregation === 'secagg')
       for (const [k, owner] of this.owners.entries())
         sessions.set(k + 1, await createSessionIdentity(ed25519, owner.wallet, jobId, k + 1));
     const certificates = this.owners.map(() => new CertificateCache());
     const walletOf = (id: number) => this.owners[id - 1]?.wallet.address;
+    // Before round 1: the feature statistics, summed through SecAgg+ (weight 1, exact fixed-point digits) as the
+    // coordinator does over the wire; every silo then standardises and imputes with the global figures.
+    let statistics: JobStatistics;
+    if (s.aggregation === 'secagg') {
+      const { outcome, refusals } = await simulateRound({
+        jobId,
+        round: STATISTICS_ROUND,
+        params: this.owners[0].runner.statisticsParams(jobId, n),
+        inputs: new Map(
+          this.owners.map((owner, i) => [
+            i + 1,
+            () => {
+              owner.runner.statisticsParams(jobId, n);
+              return owner.runner.statisticsContribution(jobId);
+            },
+          ]),
+        ),
+        identities: sessions,
+        walletOf,
+        certificatesOf: (id) => certificates[id - 1],
+      });
+      if (outcome.kind === 'aborted') throw new Error(`statistics sum aborted: ${outcome.error.message}`);
+      if (refusals.size > 0) throw new Error(`statistics: ${[...refusals.values()].map((e) => e.message).join('; ')}`);
+      statistics = statisticsFromSum(outcome.result.sum, outcome.result.contributors.length, plan.schema);
+    } else statistics = admitted.map((a) => a.localStatistics).reduce(addStatistics);
+    for (const owner of this.owners) owner.runner.setStatistics(jobId, statistics);
+    const d = initialWeights(s.spec, 1).length;
+    const maxWeight = noisy ? 1 : Math.max(...admitted.map((a) => a.train!.labels.length));
+    let params: SecAggParams | null = null;
+    // The exactness bound of libs/secagg params.ts (n · maxWeight · (2^q − 1) < 2^32), as a coordinator sizes q.
+    if (s.aggregation === 'secagg')
+      params = makeParams({ n, d, clip, bits: quantisationBits(n, maxWeight), maxWeight });
 
     let w = initialWeights(s.spec, 1);
     const rounds: RoundRecord[] = [];
@@ -383,8 +431,10 @@ export class FlHarness {
       weights: w,
       params,
       epsilon,
-      pooledTrain: pool(admitted.map((a) => a.train)),
-      pooledValidation: pool(admitted.map((a) => a.validation)),
+      pooledTrain: pool(admitted.map((a) => a.train!)),
+      pooledValidation: pool(admitted.map((a) => a.validation!)),
+      statistics,
+      majorityBaseline: majorityBaseline(statistics).accuracy,
     };
   }
 

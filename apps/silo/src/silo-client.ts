@@ -21,6 +21,7 @@ import {
   errorCode,
   evaluationRound,
   isWireControlType,
+  STATISTICS_ROUND,
   siloAuthMessage,
   type SecAggServerMessage,
   type WireControl,
@@ -75,6 +76,8 @@ interface JobState {
   walletOf: ReadonlyMap<number, string>;
   readonly secagg: boolean;
   round?: { readonly number: number; readonly client?: SecAggClient };
+  /** The SecAgg+ client of the job's statistics sum (round id STATISTICS_ROUND), built from its setup. */
+  statistics?: SecAggClient;
   /**
    * The current round's secure evaluation (round id evaluationRound(round)): its SecAgg+ client is built when the
    * setup arrives (the run is over the round's contributors, a subset of the verified roster).
@@ -278,6 +281,18 @@ export class SiloClient {
           return this.onOffer(body as WireControl<'job-offer'>);
         case 'roster':
           return this.onRoster(body as WireControl<'roster'>);
+        case 'statistics-request':
+          return this.onStatisticsRequest(body as WireControl<'statistics-request'>);
+        case 'statistics': {
+          const { jobId, statistics } = body as WireControl<'statistics'>;
+          if (!this.jobs.has(jobId)) return;
+          try {
+            this.options.runner.setStatistics(jobId, statistics);
+          } catch (error) {
+            this.refuseRound(jobId, STATISTICS_ROUND, error);
+          }
+          return;
+        }
         case 'job-end': {
           const end = body as WireControl<'job-end'>;
           this.jobs.delete(end.jobId);
@@ -331,6 +346,7 @@ export class SiloClient {
         signature: offer.signature,
         datasetId,
         modelSpec: offer.modelSpec,
+        jobSchema: offer.jobSchema,
       });
       const session = await createSessionIdentity(
         this.options.curves?.ed25519 ?? ed25519,
@@ -504,9 +520,40 @@ export class SiloClient {
     };
   }
 
+  /**
+   * The job's statistics sum (issue 13 §4). Without SecAgg+ (the owner allowed plain aggregation) the silo sends its
+   * statistics as a plain update of round STATISTICS_ROUND; with SecAgg+ it answers the setup of that run.
+   */
+  private onStatisticsRequest(request: WireControl<'statistics-request'>): void {
+    const job = this.jobs.get(request.jobId);
+    if (!job || job.secagg) return;
+    let input;
+    try {
+      input = this.options.runner.statisticsContribution(request.jobId);
+    } catch (error) {
+      return this.refuseRound(request.jobId, STATISTICS_ROUND, error);
+    }
+    this.send(
+      encodeWireFrame({
+        type: 'plain-update',
+        jobId: request.jobId,
+        round: STATISTICS_ROUND,
+        stage: 0,
+        payload: encodePlainUpdate(input.weight, encodeWeights(input.update)),
+      }),
+    );
+  }
+
   private async onSecAgg(frame: WireFrame): Promise<void> {
     const job = this.jobs.get(frame.jobId);
     const message = decodeSecAggMessage(frame.payload) as SecAggServerMessage;
+    if (job && frame.round === STATISTICS_ROUND && !job.statistics && message.type === 'secagg/setup') {
+      try {
+        job.statistics = this.statisticsClient(job, frame.jobId, message);
+      } catch (error) {
+        return this.refuseRound(frame.jobId, frame.round, error);
+      }
+    }
     if (job?.evaluation?.number === frame.round && !job.evaluation.client && message.type === 'secagg/setup') {
       try {
         job.evaluation.client = this.evaluationClient(job, frame.jobId, message);
@@ -516,11 +563,13 @@ export class SiloClient {
       }
     }
     const client =
-      job?.round?.number === frame.round
-        ? job.round.client
-        : job?.evaluation?.number === frame.round
-          ? job.evaluation.client
-          : undefined;
+      frame.round === STATISTICS_ROUND
+        ? job?.statistics
+        : job?.round?.number === frame.round
+          ? job.round.client
+          : job?.evaluation?.number === frame.round
+            ? job.evaluation.client
+            : undefined;
     if (!client) return;
     try {
       const reply = await client.handle(message);
@@ -538,6 +587,34 @@ export class SiloClient {
       // A refusal (e.g. an unmask request that would reveal one owner) ends our part in this round.
       this.refuseRound(frame.jobId, frame.round, error);
     }
+  }
+
+  /**
+   * The SecAgg+ client of the job's statistics sum, from its setup: the clients are exactly the verified roster,
+   * this silo among them, with enough independent owners; the parameters are the silo's own derivation (d from the
+   * signed job schema, weight 1, the exact-level clip), so the vector layout is the one the silo signed up for.
+   */
+  private statisticsClient(
+    job: JobState,
+    jobId: string,
+    setup: Extract<SecAggServerMessage, { type: 'secagg/setup' }>,
+  ): SecAggClient {
+    const roster = this.verifiedRoster(job);
+    const clients = Array.from(setup.clients).sort((a, b) => a - b);
+    if (clients.length !== roster.length || clients.some((id, i) => id !== roster[i]))
+      throw new JobRefusal('roster-mismatch', 'the statistics sum lists other clients than the verified roster');
+    const params = this.options.runner.statisticsParams(jobId, clients.length);
+    return new SecAggClient({
+      jobId,
+      round: STATISTICS_ROUND,
+      id: job.clientId,
+      session: job.session,
+      walletOf: (id) => job.walletOf.get(id),
+      expectedParams: params,
+      expectedClients: clients,
+      input: (): SecAggInput => this.options.runner.statisticsContribution(jobId),
+      certificates: job.certificates,
+    });
   }
 
   /**

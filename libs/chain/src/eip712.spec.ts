@@ -34,6 +34,7 @@ const baseRequest = (): JobRequest => ({
   datasets: [1n, 7n],
   licences: [3n, 4n],
   modelSpecHash: '0x' + 'ab'.repeat(32),
+  jobSchemaHash: '0x' + 'cd'.repeat(32),
   recipient,
   strategy: 'fedavg',
   rounds: 5,
@@ -57,20 +58,20 @@ function reasonOf(fn: () => unknown): string | undefined {
 }
 
 describe('EIP-712 JobRequest', () => {
-  it('has the v2 type string (known answer) under domain version "2"', () => {
+  it('has the v3 type string (known answer) under domain version "3"', () => {
     const types = Object.fromEntries(Object.entries(JOB_REQUEST_TYPES).map(([k, v]) => [k, v.map((f) => ({ ...f }))]));
     // EIP-712 encodeType: the primary type, then referenced structs sorted by name.
     expect(TypedDataEncoder.from(types).encodeType('JobRequest')).toBe(
       'JobRequest(address buyer,address coordinator,uint256[] datasets,uint256[] licences,bytes32 modelSpecHash,' +
-        'string recipient,string strategy,uint32 rounds,Training training,DpParams dp,SecAggTerms secagg,' +
+        'bytes32 jobSchemaHash,string recipient,string strategy,uint32 rounds,Training training,DpParams dp,SecAggTerms secagg,' +
         'uint256 nonce,uint64 deadline,uint256 chainId)' +
         'DpParams(uint32 noiseMultiplierMilli,uint64 clipNormMicro,uint64 deltaAtto,string level)' +
         'SecAggTerms(bool enabled,uint32 minContributors)' +
         'Training(uint32 localEpochs,uint32 batchSize,uint64 learningRateMicro,string optimizer,' +
         'uint64 fedProxMuMicro,uint64 updateClipMicro,uint32 maxWeight)',
     );
-    expect(SEALFOLD_DOMAIN_VERSION).toBe('2');
-    expect(domain.version).toBe('2');
+    expect(SEALFOLD_DOMAIN_VERSION).toBe('3');
+    expect(domain.version).toBe('3');
   });
 
   it('a signature made under domain version "1" does not verify', async () => {

@@ -74,6 +74,7 @@ function message(req: JobRequest): Record<string, unknown> {
     datasets: [...req.datasets],
     licences: [...req.licences],
     modelSpecHash: req.modelSpecHash,
+    jobSchemaHash: req.jobSchemaHash,
     recipient: req.recipient,
     strategy: req.strategy,
     rounds: req.rounds,

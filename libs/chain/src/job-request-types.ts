@@ -1,9 +1,12 @@
-// The EIP-712 domain constants and `types` of a JobRequest v2, with no imports, so that a browser bundle can build
+// The EIP-712 domain constants and `types` of a JobRequest v3, with no imports, so that a browser bundle can build
 // the typed data a wallet signs (eth_signTypedData_v4) from the same definition the coordinator and silos verify.
 
 export const SEALFOLD_DOMAIN_NAME = 'Sealfold';
-/** "2": JobRequest v2 signs coordinator, recipient, training settings and SecAgg+ terms (v1 signatures do not verify). */
-export const SEALFOLD_DOMAIN_VERSION = '2';
+/**
+ * "3": JobRequest v3 adds the job schema hash (issue 13: features, class order); "2" signed coordinator, recipient,
+ * training settings and SecAgg+ terms. Signatures under an older version do not verify.
+ */
+export const SEALFOLD_DOMAIN_VERSION = '3';
 
 /** EIP-712 `types` for a JobRequest (the domain type is implied by the domain's fields). */
 export const JOB_REQUEST_TYPES = {
@@ -13,6 +16,7 @@ export const JOB_REQUEST_TYPES = {
     { name: 'datasets', type: 'uint256[]' },
     { name: 'licences', type: 'uint256[]' },
     { name: 'modelSpecHash', type: 'bytes32' },
+    { name: 'jobSchemaHash', type: 'bytes32' },
     { name: 'recipient', type: 'string' },
     { name: 'strategy', type: 'string' },
     { name: 'rounds', type: 'uint32' },

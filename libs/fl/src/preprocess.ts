@@ -7,8 +7,16 @@
 // STATS_DIGITS base-2^q digits (q = the SecAgg+ run's quantisation bits). A silo sends digit L as x = L − c with clip
 // c = (2^q − 1)/2, so the quantiser's level (x + c)·(2^q − 1)/(2c) is exactly L and the sum is exact: Σ x + n·c = Σ L
 // per digit; Σ over digits of (Σ L_k)·2^(qk) − n·offset is the exact sum of the silos' fixed-point values.
-import { SealfoldError, jobSchemaInputWidth, type DatasetSchemaInput, type JobSchema } from '@sealfold/protocol';
-import { z } from 'zod';
+import {
+  INPUT_ENCODING_FORMAT,
+  SealfoldError,
+  inputEncodingSchema,
+  jobSchemaInputWidth,
+  jobSchemaMismatch,
+  type DatasetSchemaInput,
+  type InputEncoding,
+  type JobSchema,
+} from '@sealfold/protocol';
 import type { LocalData } from './data.js';
 
 export class SchemaMappingError extends SealfoldError<'SCHEMA_MISMATCH'> {
@@ -57,12 +65,9 @@ export interface SourceTable {
  * SchemaMappingError naming the column otherwise.
  */
 export function mapToJobSchema(table: SourceTable, job: JobSchema): RawRows {
+  const mismatch = jobSchemaMismatch(job, table.schema);
+  if (mismatch) throw new SchemaMappingError(mismatch.column, mismatch.message);
   const cols = table.schema.columns;
-  if (table.schema.label !== job.label)
-    throw new SchemaMappingError(
-      job.label,
-      `the job labels column "${job.label}"; this dataset labels "${table.schema.label}"`,
-    );
   // Dense offsets of each source column, laid out as toDense does (label left out, one-hot by level order).
   const offset = new Map<string, number>();
   let width = 0;
@@ -78,30 +83,11 @@ export function mapToJobSchema(table: SourceTable, job: JobSchema): RawRows {
     );
   const F = job.features.length;
   const plan = job.features.map((f) => {
-    const c = cols.find((x) => x.name === f.name);
-    if (!c) throw new SchemaMappingError(f.name, `this dataset has no column "${f.name}" (the job schema needs it)`);
-    const numeric = c.type === 'float' || c.type === 'integer';
-    if (f.type === 'numeric') {
-      if (!numeric)
-        throw new SchemaMappingError(f.name, `column "${f.name}" is ${c.type} here; the job schema has it numeric`);
-      return { at: offset.get(f.name)!, levels: undefined };
-    }
-    if (c.type !== 'categorical')
-      throw new SchemaMappingError(f.name, `column "${f.name}" is ${c.type} here; the job schema has it categorical`);
-    const levels = (c.levels ?? []).map((l) => {
-      const k = f.levels.indexOf(l);
-      if (k < 0)
-        throw new SchemaMappingError(f.name, `column "${f.name}" has level "${l}", which the job schema does not list`);
-      return k;
-    });
-    return { at: offset.get(f.name)!, levels };
+    const c = cols.find((x) => x.name === f.name)!;
+    const at = offset.get(f.name)!;
+    return { at, levels: f.type === 'categorical' ? (c.levels ?? []).map((l) => f.levels.indexOf(l)) : undefined };
   });
-  const classMap = table.classes.map((cls) => {
-    const k = job.classes.indexOf(cls);
-    if (k < 0)
-      throw new SchemaMappingError(job.label, `class "${cls}" of column "${job.label}" is not among the job's classes`);
-    return k;
-  });
+  const classMap = table.classes.map((cls) => job.classes.indexOf(cls));
   const n = table.rows;
   const values = new Float64Array(n * F);
   const missing = new Uint8Array(n * F);
@@ -334,37 +320,7 @@ export function majorityBaseline(stats: Pick<JobStatistics, 'labelCounts' | 'row
 
 // ---------------------------------------------------------------------------------------------- the encoding
 
-export const INPUT_ENCODING_FORMAT = 'sealfold-encoding/v1';
-
-const finite = z.number().refine(Number.isFinite, 'must be finite');
-export const inputEncodingSchema = z.strictObject({
-  format: z.literal(INPUT_ENCODING_FORMAT),
-  label: z.string().min(1),
-  /** Output i of the model is classes[i]. */
-  classes: z.array(z.string()).min(2),
-  /** Model input order: a numeric feature gives one input (x − mean)/std, a categorical one one-hot input per level. */
-  features: z
-    .array(
-      z.discriminatedUnion('type', [
-        z.strictObject({
-          name: z.string().min(1),
-          type: z.literal('numeric'),
-          mean: finite,
-          std: finite.refine((s) => s > 0),
-          impute: finite,
-        }),
-        z.strictObject({
-          name: z.string().min(1),
-          type: z.literal('categorical'),
-          levels: z.array(z.string()).min(1),
-          /** The level a missing value becomes (the most frequent); null: all zeros. */
-          impute: z.string().nullable(),
-        }),
-      ]),
-    )
-    .min(1),
-});
-export type InputEncoding = z.infer<typeof inputEncodingSchema>;
+export { INPUT_ENCODING_FORMAT, inputEncodingSchema, type InputEncoding };
 
 /**
  * The encoding from the job schema and the global statistics: numeric features standardised with the pooled mean

@@ -157,7 +157,80 @@ export function parseJobSchema(value: unknown): JobSchema {
   return r.data;
 }
 
+/**
+ * Why a dataset's rows cannot be mapped onto a job schema, naming the column; undefined when they can: every job
+ * feature is one of its columns with a compatible type and no level the job does not list, its label column is the
+ * job's, and each of its classes is a job class (classes it lacks, and extra columns, are fine).
+ */
+export function jobSchemaMismatch(
+  job: JobSchema,
+  dataset: DatasetSchemaInput,
+): { readonly column: string; readonly message: string } | undefined {
+  if (dataset.label !== job.label)
+    return {
+      column: job.label,
+      message: `the job labels column "${job.label}"; this dataset labels "${dataset.label}"`,
+    };
+  for (const f of job.features) {
+    const c = dataset.columns.find((x) => x.name === f.name);
+    if (!c) return { column: f.name, message: `this dataset has no column "${f.name}" (the job schema needs it)` };
+    const kind = kindOf(c);
+    if (kind !== f.type)
+      return { column: f.name, message: `column "${f.name}" is ${c.type} here; the job schema has it ${f.type}` };
+    if (f.type === 'categorical') {
+      const extra = (c.levels ?? []).find((l) => !f.levels.includes(l));
+      if (extra !== undefined)
+        return {
+          column: f.name,
+          message: `column "${f.name}" has level "${extra}", which the job schema does not list`,
+        };
+    }
+  }
+  const label = dataset.columns.find((c) => c.name === dataset.label);
+  const extraClass = (label?.levels ?? []).find((l) => !job.classes.includes(l));
+  if (extraClass !== undefined)
+    return {
+      column: job.label,
+      message: `class "${extraClass}" of column "${job.label}" is not among the job's classes`,
+    };
+  return undefined;
+}
+
 /** Width of the model input the schema encodes to: 1 per numeric feature, one per level of a categorical one. */
 export function jobSchemaInputWidth(schema: JobSchema): number {
   return schema.features.reduce((n, f) => n + (f.type === 'numeric' ? 1 : f.levels.length), 0);
 }
+
+// ---------------------------------------------------------------------------------------------- the encoding
+
+export const INPUT_ENCODING_FORMAT = 'sealfold-encoding/v1';
+
+const finiteNumber = z.number().refine(Number.isFinite, 'must be finite');
+export const inputEncodingSchema = z.strictObject({
+  format: z.literal(INPUT_ENCODING_FORMAT),
+  label: z.string().min(1),
+  /** Output i of the model is classes[i]. */
+  classes: z.array(z.string()).min(2),
+  /** Model input order: a numeric feature gives one input (x − mean)/std, a categorical one one-hot input per level. */
+  features: z
+    .array(
+      z.discriminatedUnion('type', [
+        z.strictObject({
+          name: z.string().min(1),
+          type: z.literal('numeric'),
+          mean: finiteNumber,
+          std: finiteNumber.refine((s) => s > 0),
+          impute: finiteNumber,
+        }),
+        z.strictObject({
+          name: z.string().min(1),
+          type: z.literal('categorical'),
+          levels: z.array(z.string()).min(1),
+          /** The level a missing value becomes (the most frequent); null: all zeros. */
+          impute: z.string().nullable(),
+        }),
+      ]),
+    )
+    .min(1),
+});
+export type InputEncoding = z.infer<typeof inputEncodingSchema>;

@@ -1,7 +1,7 @@
 // The buyer's job request: what gets signed (EIP-712, libs/chain eip712.ts) and what travels as JSON.
 // Integers that may exceed 2^53 (uint64/uint256) travel as decimal strings in JSON and are bigint in memory.
 // DP parameters and training hyper-parameters are fixed-point integers so that the signed message is exact (no float
-// encoding in EIP-712). Everything a silo acts on is inside the signed request (docs/ARCHITECTURE.md, JobRequest v2).
+// encoding in EIP-712). Everything a silo acts on is inside the signed request (docs/ARCHITECTURE.md, JobRequest v3).
 import { z } from 'zod';
 
 /** Fixed-point scales of the DP parameters. */
@@ -111,6 +111,11 @@ export interface JobRequest {
   readonly licences: readonly bigint[];
   /** bytes32 hash of the model specification (0x + 64 hex). */
   readonly modelSpecHash: string;
+  /**
+   * bytes32 keccak256 of the job schema (job-schema.ts jobSchemaHash): the features, their order and levels, and
+   * the class order every silo maps its rows onto. A silo refuses a schema whose hash differs or that it cannot map.
+   */
+  readonly jobSchemaHash: string;
   /** age recipient the final model is encrypted to (`age1…` X25519 or `age1pq1…` hybrid). */
   readonly recipient: string;
   /** Aggregation strategy name, e.g. `fedavg`. */
@@ -191,6 +196,7 @@ export const jobRequestJsonSchema = z
     datasets: z.array(decimal(UINT256_MAX, 'dataset id')).min(1).max(JOB_MAX_DATASETS),
     licences: z.array(decimal(UINT256_MAX, 'licence id')).min(1).max(JOB_MAX_DATASETS),
     modelSpecHash: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'modelSpecHash must be 32 bytes hex'),
+    jobSchemaHash: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'jobSchemaHash must be 32 bytes hex'),
     recipient: ageRecipientSchema,
     strategy: z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'strategy must be a lower-case name'),
     rounds: z.number().int().min(1).max(JOB_MAX_ROUNDS),
@@ -229,6 +235,7 @@ export function jobRequestToJson(req: JobRequest): JobRequestJson {
     datasets: req.datasets.map(String),
     licences: req.licences.map(String),
     modelSpecHash: req.modelSpecHash,
+    jobSchemaHash: req.jobSchemaHash,
     recipient: req.recipient,
     strategy: req.strategy,
     rounds: req.rounds,

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { SealfoldError } from './errors.js';
 import { UINT32_MAX, jobRequestJsonSchema } from './job.js';
+import { inputEncodingSchema } from './job-schema.js';
 
 export const MODEL_BUNDLE_FORMAT = 'sealfold-model/v1';
 
@@ -26,6 +27,11 @@ export const modelBundleMetadataSchema = z.strictObject({
   epsilonSpentMilli: z.number().int().min(0).max(UINT32_MAX),
   delta: z.number().min(0).max(1),
   metrics: z.array(roundMetricsSchema),
+  /**
+   * Accuracy of always predicting the most frequent class (from the securely summed label counts): the federated
+   * accuracy in `metrics` means something only above it. Absent in bundles of jobs before job schemas.
+   */
+  majorityBaseline: z.number().min(0).max(1).optional(),
 });
 
 export const modelBundleSchema = modelBundleMetadataSchema.extend({
@@ -35,6 +41,12 @@ export const modelBundleSchema = modelBundleMetadataSchema.extend({
   modelSpec: z.unknown(),
   /** base64 of the libs/fl weight codec. */
   weights: z.base64(),
+  /**
+   * The model's full input encoding (feature order, per-feature standardisation and imputation, one-hot levels,
+   * class order), from the owners' secure feature statistics: `sealfold model predict` applies it to raw rows.
+   * Absent in bundles of jobs before job schemas.
+   */
+  encoding: inputEncodingSchema.optional(),
 });
 
 export type ModelBundleMetadata = z.infer<typeof modelBundleMetadataSchema>;

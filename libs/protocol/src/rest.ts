@@ -1,5 +1,6 @@
 // The coordinator's REST and progress responses, declared once: the coordinator builds them, the CLI reads them.
 import type { JobRequestJson } from './job.js';
+import type { JobSchema, JobSchemaPlan } from './job-schema.js';
 import type { ModelBundleMetadata } from './model-bundle.js';
 
 export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
@@ -20,6 +21,10 @@ export interface JobView {
   /** The signed `request.recipient`, for convenience. */
   recipient: string;
   modelSpec: Record<string, unknown>;
+  /** The job schema the buyer signed the hash of (features, levels, class order). */
+  jobSchema: JobSchema;
+  /** Accuracy of always predicting the most frequent class (securely summed label counts); null before round 1. */
+  majorityBaseline: number | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -37,6 +42,8 @@ export interface JobProgressView {
   readonly dropouts: number;
   readonly loss?: number;
   readonly accuracy?: number;
+  /** Accuracy of always predicting the most frequent class: federated accuracy must beat it. */
+  readonly majorityBaseline?: number;
   readonly reason?: string;
   readonly at: number;
 }
@@ -90,4 +97,16 @@ export interface InfoView {
   readonly coordinatorAddress: string | null;
   readonly wire: { path: string; subprotocol: string; version: number; maxFrameBytes: number };
   readonly silos: readonly { address: string; datasets: readonly string[] }[];
+}
+
+/** `GET /jobs/plan?datasets=1,2,3`: the job schema of those datasets, what the buyer signs the hash of. */
+export interface JobPlanView {
+  readonly datasets: readonly string[];
+  readonly schema: JobSchemaPlan['schema'];
+  /** bytes32: JobRequest.jobSchemaHash. */
+  readonly hash: string;
+  /** Width of the model input the schema encodes to (numeric: 1, categorical: one per level). */
+  readonly inputWidth: number;
+  readonly dropped: JobSchemaPlan['dropped'];
+  readonly missingClasses: JobSchemaPlan['missingClasses'];
 }

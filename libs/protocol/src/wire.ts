@@ -15,6 +15,7 @@
 import { SealfoldError } from './errors.js';
 import { z } from 'zod';
 import { jobRequestJsonSchema } from './job.js';
+import { jobSchemaSchema } from './job-schema.js';
 
 export const WIRE_VERSION = 1;
 const MAGIC0 = 0x53;
@@ -64,7 +65,20 @@ export const WIRE_FRAME_TYPES = Object.freeze({
    * SecAgg+ setup of every round; the silo's `walletOf` for session certificates (checkable on chain via ownerOf).
    */
   roster: 15,
+  /**
+   * server → silo, JSON: the job's secure feature statistics are being summed (issue 13 §4). With SecAgg+ the silo
+   * contributes to the run of round id STATISTICS_ROUND; without it, it sends a `plain-update` of that round.
+   */
+  'statistics-request': 16,
+  /** server → silo, JSON: the summed statistics (every silo standardises and imputes with these global figures). */
+  statistics: 17,
 } as const);
+
+/**
+ * The SecAgg+ (and plain-update) round id of the job's feature-statistics sum, run once before round 1: the
+ * evaluation id of round 0, which no evaluation uses (rounds start at 1).
+ */
+export const STATISTICS_ROUND = 0x8000_0000;
 
 /**
  * The SecAgg+ round id of round `round`'s federated evaluation: the same job, session keys and certificates, but a
@@ -253,6 +267,8 @@ export const wireJobOfferSchema = z
     clientId: z.number().int().min(0).max(0xffff_fffe),
     /** Number of model parameters d. */
     dimension: z.number().int().positive(),
+    /** The job schema; the silo checks jobSchemaHash(jobSchema) equals the signed request.jobSchemaHash. */
+    jobSchema: jobSchemaSchema,
     // No SecAgg+ parameters: enabled, clip, maxWeight and the minimum contributors are signed in `request`, and
     // k, t and the quantisation bits each silo derives itself from the verified roster (libs/secagg deriveRoundParams).
   })
@@ -286,6 +302,34 @@ export const wireJobEndSchema = z
   })
   .strict();
 
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const figure = z.number().refine(Number.isFinite, 'must be finite');
+
+/** Feature statistics summed over the owners (libs/fl JobStatistics), in the job schema's feature order. */
+export const wireStatisticsSchema = z
+  .object({
+    jobId,
+    statistics: z
+      .object({
+        rows: count,
+        labelCounts: z.array(count).max(65_536),
+        features: z
+          .array(
+            z.discriminatedUnion('type', [
+              z.object({ type: z.literal('numeric'), count, missing: count, sum: figure, sumSquares: figure }).strict(),
+              z
+                .object({ type: z.literal('categorical'), missing: count, levelCounts: z.array(count).max(65_536) })
+                .strict(),
+            ]),
+          )
+          .max(100_000),
+      })
+      .strict(),
+  })
+  .strict();
+
+export const wireStatisticsRequestSchema = z.object({ jobId }).strict();
+
 export const wireRosterSchema = z
   .object({
     jobId,
@@ -311,6 +355,8 @@ export const WIRE_CONTROL_SCHEMAS = {
   'job-end': wireJobEndSchema,
   error: wireErrorSchema,
   roster: wireRosterSchema,
+  'statistics-request': wireStatisticsRequestSchema,
+  statistics: wireStatisticsSchema,
 } as const;
 
 export type WireControlType = keyof typeof WIRE_CONTROL_SCHEMAS;

@@ -1,4 +1,4 @@
-// A valid JobRequest v2 for the protocol specs (one copy: job.spec.ts and wire.spec.ts both start from it).
+// A valid JobRequest v3 for the protocol specs (one copy: job.spec.ts and wire.spec.ts both start from it).
 import { dpParamsFromFloats, jobTraining, type JobRequest } from '../src/job.js';
 
 export const sampleJobRequest = (): JobRequest => ({
@@ -7,6 +7,7 @@ export const sampleJobRequest = (): JobRequest => ({
   datasets: [1n, 2n, 3n],
   licences: [4n, 5n, 6n],
   modelSpecHash: '0x' + 'ab'.repeat(32),
+  jobSchemaHash: '0x' + 'cd'.repeat(32),
   recipient: 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p',
   strategy: 'fedavg',
   rounds: 3,

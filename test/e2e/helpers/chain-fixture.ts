@@ -9,9 +9,17 @@ import {
   type EmbeddedChain,
   type SealfoldChain,
 } from '@sealfold/chain';
-import { jobRequestToJson, jobTraining, type JobRequest, type JobRequestJson } from '@sealfold/protocol';
+import {
+  jobRequestToJson,
+  jobSchemaHash,
+  jobTraining,
+  type JobRequest,
+  type JobRequestJson,
+  type JobSchema,
+} from '@sealfold/protocol';
 import { modelSpecHash } from '@sealfold/fl';
 import { CID } from 'multiformats/cid';
+import { shardJobSchema } from './sealed-shard.js';
 import type { Wallet } from 'ethers';
 
 export const cidOf = (text: string): string => {
@@ -55,6 +63,9 @@ export const TEST_MODEL_SPEC = {
   ],
 };
 
+/** The job schema of the Iris owners' shards (helpers/owners.ts: features f0..f3, label `label`, classes 0, 1, 2). */
+export const TEST_JOB_SCHEMA: JobSchema = shardJobSchema(4, 3, (j) => `f${j}`);
+
 /** An age X25519 recipient (Bech32 `age1` + 58 characters, from age's README) for tests where only its form matters. */
 export const TEST_RECIPIENT = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
 
@@ -65,7 +76,7 @@ export async function coordinatorAddressOf(coordinatorUrl: string): Promise<stri
   return info.coordinatorAddress;
 }
 
-/** A JobRequest v2 with test defaults (3 rounds of FedAvg, SecAgg+ with ≥ 3 contributors, default training). */
+/** A JobRequest v3 with test defaults (the Iris job schema) (3 rounds of FedAvg, SecAgg+ with ≥ 3 contributors, default training). */
 export function jobRequest(
   buyer: string,
   fields: Partial<JobRequest> & Pick<JobRequest, 'datasets' | 'licences' | 'coordinator'>,
@@ -73,6 +84,7 @@ export function jobRequest(
   return {
     buyer,
     modelSpecHash: modelSpecHash(TEST_MODEL_SPEC),
+    jobSchemaHash: jobSchemaHash(TEST_JOB_SCHEMA),
     recipient: TEST_RECIPIENT,
     strategy: 'fedavg',
     rounds: 3,
@@ -92,14 +104,15 @@ export async function signedBody(
   signer: Wallet,
   req: JobRequest,
   domainChainId: bigint = client.chainId,
-): Promise<{ request: JobRequestJson; signature: string; modelSpec: Record<string, unknown> }> {
+  jobSchema: JobSchema = TEST_JOB_SCHEMA,
+): Promise<{ request: JobRequestJson; signature: string; modelSpec: Record<string, unknown>; jobSchema: JobSchema }> {
   const domain = sealfoldDomain(domainChainId, client.addresses!.datasetLicence);
   // signJobRequest refuses to sign for someone else; a forged request is signed through ethers directly.
   const signature =
     signer.address.toLowerCase() === req.buyer.toLowerCase() && req.chainId === domainChainId
       ? await signJobRequest(signer, domain, req)
       : await forge(signer, domain, req);
-  return { request: jobRequestToJson(req), signature, modelSpec: TEST_MODEL_SPEC };
+  return { request: jobRequestToJson(req), signature, modelSpec: TEST_MODEL_SPEC, jobSchema };
 }
 
 async function forge(signer: Wallet, domain: ReturnType<typeof sealfoldDomain>, req: JobRequest): Promise<string> {

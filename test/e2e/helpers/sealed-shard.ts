@@ -11,6 +11,7 @@ import {
   type SealingStore,
 } from '@sealfold/dataset';
 import type { LocalData } from '@sealfold/fl';
+import { computeJobSchema, type JobSchema } from '@sealfold/protocol';
 
 /**
  * The schema owners declare for a shard: float features `p0..p{d−1}` and a label whose levels are ALL the classes
@@ -24,6 +25,15 @@ export function shardSchema(numFeatures: number, numClasses: number, featureName
     ],
     label: 'label',
   } satisfies DatasetSchema;
+}
+
+/** The job schema of datasets that all declare `shardSchema(numFeatures, numClasses, featureName)`. */
+export function shardJobSchema(
+  numFeatures: number,
+  numClasses: number,
+  featureName?: (j: number) => string,
+): JobSchema {
+  return computeJobSchema([{ id: '0', schema: shardSchema(numFeatures, numClasses, featureName) }]).schema;
 }
 
 /** `data` as CSV under `schema`'s column names: the features in order, then the label (its class index). */

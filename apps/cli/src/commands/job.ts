@@ -149,6 +149,38 @@ async function chooseLicences(
   return licences;
 }
 
+type JobPlanView = import('@sealfold/protocol').JobPlanView;
+
+/** The job schema the coordinator computes for `datasets` (GET /jobs/plan): what `job create` signs the hash of. */
+async function fetchPlan(base: string, datasets: readonly bigint[]): Promise<JobPlanView> {
+  return callCoordinator<JobPlanView>(base, 'GET', `/jobs/plan?datasets=${datasets.join(',')}`);
+}
+
+async function plan(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unknown>): Promise<CommandResult> {
+  const datasets = parseDatasetList(o.datasets);
+  const view = await fetchPlan(coordinatorUrl(o.coordinator, env), datasets);
+  const features = view.schema.features.map((f) =>
+    f.type === 'numeric' ? `  ${f.name} (numeric)` : `  ${f.name} (categorical: ${f.levels.join(', ')})`,
+  );
+  const lacking = Object.entries(view.missingClasses)
+    .filter(([, c]) => c.length > 0)
+    .map(([id, c]) => `  dataset ${id} has no rows of ${c.join(', ')}`);
+  const dropped = view.dropped.map(
+    (d) =>
+      `  dataset ${d.datasetId}: "${d.column}" (${d.reason === 'type-conflict' ? 'type differs' : 'not in every dataset'})`,
+  );
+  const text = [
+    `job schema ${view.hash}`,
+    `label "${view.schema.label}", classes in this order: ${view.schema.classes.map((c, i) => `${i} ${c}`).join(', ')}`,
+    `features (model input width ${view.inputWidth}):`,
+    ...features,
+    ...(lacking.length ? ['classes some owners lack (fine: they train on the ones they have):', ...lacking] : []),
+    ...(dropped.length ? ['columns left out:', ...dropped] : []),
+  ].join('\n');
+  ctx.note(`a model for this job maps ${view.inputWidth} inputs to ${view.schema.classes.length} classes`);
+  return { json: { ...view }, text };
+}
+
 async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unknown>): Promise<CommandResult> {
   const datasets = parseDatasetList(o.datasets);
   const rounds = parseSmallInt(String(o.rounds), '--rounds', 10_000);
@@ -210,6 +242,20 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
   } as const;
   const modelSpec = await readModelSpec(String(o.model));
   const base = coordinatorUrl(o.coordinator, env);
+  // The job schema (features, their order and levels, the class order) the silos map their rows onto; signed.
+  const jobPlan = await fetchPlan(base, datasets);
+  {
+    const { parseModelSpec } = await import('@sealfold/fl');
+    const { spec, layout } = parseModelSpec(modelSpec);
+    const inputs = spec.inputShape.reduce((a, b) => a * b, 1);
+    const outputs = layout.outputShape.reduce((a, b) => a * b, 1);
+    if (inputs !== jobPlan.inputWidth || outputs !== jobPlan.schema.classes.length)
+      throw new CliError(
+        'MODEL_SCHEMA_MISMATCH',
+        `--model maps ${inputs} inputs to ${outputs} classes; the job schema of datasets ${datasets.join(', ')} encodes ` +
+          `${jobPlan.inputWidth} inputs and ${jobPlan.schema.classes.length} classes (\`sealfold job plan --datasets ${datasets.join(',')}\`)`,
+      );
+  }
 
   const { modelSpecHash } = await import('@sealfold/fl');
   // σ for a target ε and the ε each dataset will be charged, before anything is signed.
@@ -272,6 +318,7 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
     datasets,
     licences,
     modelSpecHash: modelSpecHash(modelSpec),
+    jobSchemaHash: jobPlan.hash,
     // The final model is sealed to the buyer's own keystore recipient, under the buyer's signature.
     recipient: buyer.recipient,
     strategy,
@@ -292,6 +339,7 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
     request: jobRequestToJson(request),
     signature,
     modelSpec,
+    jobSchema: jobPlan.schema,
   });
   return {
     json: {
@@ -410,6 +458,7 @@ export function createRenderer(ctx: Pick<Context, 'json'>) {
   let next = 1;
   let lastNews = Date.now();
   let latest: Progress | undefined;
+  let baselineSaid = false;
   const known = new Map<number, FinishedRound>();
   const reported = new Map<number, { round: number; accuracy: number | null; loss: number | null }>();
   const print = (r: FinishedRound) => {
@@ -475,6 +524,11 @@ export function createRenderer(ctx: Pick<Context, 'json'>) {
     progress(p: Progress) {
       latest = p;
       if (ctx.json) process.stdout.write(`${toJson({ event: 'progress', ...p })}\n`);
+      // Said once: the accuracy of always predicting the most frequent class, what federated accuracy must beat.
+      if (p.majorityBaseline !== undefined && !baselineSaid) {
+        baselineSaid = true;
+        say(`majority-class baseline ${fmt(p.majorityBaseline, 4)} (from the owners' securely summed label counts)`);
+      }
       // A committed round is finished, evaluated or not (a plain job with DP has no evaluation).
       if (p.stage === 'committed') finished({ ...p, status: 'completed' });
       if (!tty || TERMINAL.has(p.status)) return;
@@ -625,6 +679,7 @@ async function watch(
     reason: job.reason,
     accuracy: last.accuracy,
     loss: last.loss,
+    majorityBaseline: job.majorityBaseline,
   };
   if (ctx.json) {
     process.stdout.write(`${toJson({ event: 'end', ...summary })}\n`);
@@ -632,7 +687,9 @@ async function watch(
   }
   const text =
     job.status === 'completed'
-      ? `job ${id} completed: ${job.currentRound}/${job.rounds} rounds${last.accuracy !== null ? `, accuracy ${fmt(last.accuracy, 4)}` : ''}; \`sealfold model pull ${id.slice(0, 12)}… -o model\``
+      ? `job ${id} completed: ${job.currentRound}/${job.rounds} rounds${last.accuracy !== null ? `, accuracy ${fmt(last.accuracy, 4)}` : ''}` +
+        `${job.majorityBaseline !== null ? ` (majority-class baseline ${fmt(job.majorityBaseline, 4)}${last.accuracy !== null && last.accuracy <= job.majorityBaseline ? ': the model learnt nothing beyond it' : ''})` : ''}` +
+        `; \`sealfold model pull ${id.slice(0, 12)}… -o model\``
       : `job ${id} ${job.status}${job.reason ? `: ${job.reasonCode ? `${job.reasonCode} ` : ''}${job.reason}` : ''}`;
   return { json: summary, text, exitCode };
 }
@@ -689,6 +746,26 @@ export function registerJob(program: Command, runner: Runner): void {
   const job = program.command('job').description('federated training jobs on licensed datasets (buyer)');
   coordinatorOption(
     job
+      .command('plan')
+      .description('the job schema of some datasets: common features, the class order, what each owner lacks')
+      .requiredOption('--datasets <ids>', 'dataset token ids, comma-separated'),
+  )
+    .addHelpText(
+      'after',
+      `
+From the datasets' public manifests (the coordinator's GET /jobs/plan): the feature columns every dataset has (by
+name; integer and float meet as numeric; categorical levels united), the union of the label classes in one fixed
+order (class index i means the same class on every silo and at model output i), the model input width, the classes
+each owner lacks (fine) and the columns left out. \`job create\` signs this schema's hash; each silo maps its rows
+onto it and refuses, naming the column, a schema it cannot map. Before round 1 the owners' feature statistics are
+summed through SecAgg+ and every silo standardises and imputes with the global figures (in the model bundle).
+${JSON_NOTE}
+  {"datasets", "schema": {"format", "label", "features": [{"name", "type", "levels"?}], "classes"}, "hash",
+   "inputWidth", "dropped": [{"datasetId", "column", "reason"}], "missingClasses": {"<datasetId>": [..]}}`,
+    )
+    .action(runner.action((ctx, _args, o) => plan(ctx, env, o)));
+  coordinatorOption(
+    job
       .command('create')
       .description('build, sign (EIP-712, your wallet) and submit a training job; prints the job id')
       .requiredOption(
@@ -741,8 +818,8 @@ export function registerJob(program: Command, runner: Runner): void {
     .addHelpText(
       'after',
       `
-Everything the silos act on is signed (EIP-712 JobRequest v2): this coordinator's address (from its GET /info), the
-age recipient of the final model (your keystore's), the training settings above, the DP parameters and the SecAgg+
+Everything the silos act on is signed (EIP-712 JobRequest v3): this coordinator's address (from its GET /info), the
+job schema's hash (\`job plan\`; the model must map its input width to its classes), the age recipient of the final model (your keystore's), the training settings above, the DP parameters and the SecAgg+
 terms. The job id is the request's digest; nobody can resubmit your signature with other settings or recipient.
 DP: --target-epsilon 8 (record level) picks the σ the smallest dataset needs and prints, before signing, the ε each
 dataset's silo will book (the accountant's: DP-SGD on its rows, batch, epochs and rounds); --dp-noise signs σ as given.
@@ -767,13 +844,16 @@ ${JSON_NOTE}
 A progress bar on a terminal (stderr), else one line per finished round, in round order, a line saying what the job
 waits for at the start, and a "still waiting" line every 30 s without news.
 With --json, one JSON object per line, of three kinds:
-  {"event": "progress", "jobId", "status", "round", "rounds", "stage", "participants", "dropouts", "loss"?, "accuracy"?}
-      as the coordinator reports it (stage e.g. advertise-keys, masked-input, evaluate, committed);
+  {"event": "progress", "jobId", "status", "round", "rounds", "stage", "participants", "dropouts", "loss"?, "accuracy"?,
+   "majorityBaseline"?}
+      as the coordinator reports it (stage e.g. statistics, advertise-keys, masked-input, evaluate, committed);
   {"event": "round", "round", "rounds", "status": "completed"|"aborted", "accuracy"|null, "loss"|null, "participants",
    "dropouts", "reason"|null}
       once per finished round, in round order (accuracy and loss are null when the round had no evaluation);
-  {"event": "end", "jobId", "status", "rounds", "currentRound", "reasonCode", "reason", "accuracy", "loss"}
-      last, once.`,
+  {"event": "end", "jobId", "status", "rounds", "currentRound", "reasonCode", "reason", "accuracy", "loss",
+   "majorityBaseline"}
+      last, once. majorityBaseline: the accuracy of always predicting the most frequent class (from the securely
+      summed label counts); an accuracy at or below it means the model learnt nothing.`,
     )
     .action(runner.action((ctx, args, o) => watch(ctx, env, args, o)));
   coordinatorOption(

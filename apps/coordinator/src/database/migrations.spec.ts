@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { jobTraining, type JobRequest } from '@sealfold/protocol';
+import { computeJobSchema, jobSchemaHash, jobTraining, type JobRequest } from '@sealfold/protocol';
 import { JobsRepository } from '../jobs/jobs.repository.js';
 import { CoordinatorDatabase } from './database.js';
 import { MIGRATIONS } from './migrations.js';
@@ -21,12 +21,26 @@ const V1_REQUEST = {
   chainId: '31337',
 };
 
-const v2Request = (nonce: bigint): JobRequest => ({
+const JOB_SCHEMA = computeJobSchema([
+  {
+    id: '1',
+    schema: {
+      columns: [
+        { name: 'x', type: 'float' },
+        { name: 'y', type: 'categorical', levels: ['a', 'b'] },
+      ],
+      label: 'y',
+    },
+  },
+]).schema;
+
+const v3Request = (nonce: bigint): JobRequest => ({
   buyer: '0x' + '11'.repeat(20),
   coordinator: '0x' + '22'.repeat(20),
   datasets: [1n],
   licences: [2n],
   modelSpecHash: '0x' + 'ab'.repeat(32),
+  jobSchemaHash: jobSchemaHash(JOB_SCHEMA),
   recipient: 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p',
   strategy: 'fedavg',
   rounds: 3,
@@ -47,7 +61,7 @@ describe('migration 4: JobRequest v2', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('fails unfinished v1 jobs, keeps every v1 row, and the repository reads and writes v2 jobs only', () => {
+  it('fails unfinished v1 jobs, keeps every v1 row, and the repository reads and writes v3 jobs only', () => {
     const path = join(dir, 'coordinator.db');
     const before = CoordinatorDatabase.open(
       path,
@@ -73,7 +87,7 @@ describe('migration 4: JobRequest v2', () => {
 
     const { db, applied } = CoordinatorDatabase.open(path);
     try {
-      expect(applied).toEqual([4]);
+      expect(applied).toEqual([4, 5]);
       const rows = db.all<{ id: string; status: string; reason_code: string | null; request_version: number }>(
         'SELECT id, status, reason_code, request_version FROM jobs ORDER BY id',
       );
@@ -89,11 +103,18 @@ describe('migration 4: JobRequest v2', () => {
       expect(jobs.get('a'.repeat(64))).toBeUndefined();
       const job = jobs.insert({
         id: 'd'.repeat(64),
-        request: v2Request(4n),
+        request: v3Request(4n),
         signature: '0x' + '00'.repeat(65),
         modelSpec: {},
+        jobSchema: JOB_SCHEMA,
       });
-      expect(job).toMatchObject({ status: 'pending', recipient: v2Request(4n).recipient, request: v2Request(4n) });
+      expect(job).toMatchObject({
+        status: 'pending',
+        recipient: v3Request(4n).recipient,
+        request: v3Request(4n),
+        jobSchema: JOB_SCHEMA,
+        majorityBaseline: null,
+      });
       expect(jobs.list({ limit: 10 }).map((j) => j.id)).toEqual(['d'.repeat(64)]);
     } finally {
       db.close();

@@ -164,4 +164,19 @@ export const MIGRATIONS: readonly Migration[] = [
        WHERE status IN ('pending', 'running');
     `,
   },
+  {
+    version: 5,
+    name: 'job request v3: job schema',
+    sql: `
+      -- JobRequest v3 (EIP-712 domain version "3") signs the job schema hash (issue 13): the schema is kept beside
+      -- the request, and the run records the input encoding (global feature statistics) and the majority-class
+      -- baseline. Unfinished v2 jobs can no longer be verified by any silo: they fail, and stay on record.
+      ALTER TABLE jobs ADD COLUMN job_schema_json TEXT;
+      ALTER TABLE jobs ADD COLUMN encoding_json TEXT;
+      ALTER TABLE jobs ADD COLUMN majority_baseline REAL;
+      UPDATE jobs SET status = 'failed', reason_code = 'REQUEST_V2',
+                      reason = 'signed under JobRequest v2, which silos no longer accept; sign the job again'
+       WHERE status IN ('pending', 'running') AND request_version = 2;
+    `,
+  },
 ];

@@ -7,6 +7,6 @@ import { DatasetsService } from './datasets.service.js';
 @Module({
   controllers: [DatasetsController],
   providers: [DatasetsRepository, DatasetsService, ChainIndexer],
-  exports: [ChainIndexer],
+  exports: [ChainIndexer, DatasetsRepository],
 })
 export class DatasetsModule {}

@@ -19,7 +19,7 @@ import { type Caller } from '../auth/auth.service.js';
 import { ApiError, apiErrorSchema, openApiSchema } from '../common/api-error.js';
 import { RoundsRepository } from '../rounds/rounds.repository.js';
 import { cancelJobSchema, JobsService, submitJobSchema, toJobView, type JobView } from './jobs.service.js';
-import { jobRequestJsonSchema, type JobRoundsView } from '@sealfold/protocol';
+import { jobRequestJsonSchema, type JobPlanView, type JobRoundsView } from '@sealfold/protocol';
 
 const submitBodySchema = openApiSchema(submitJobSchema);
 submitBodySchema.properties = { ...submitBodySchema.properties, request: openApiSchema(jobRequestJsonSchema) };
@@ -51,10 +51,10 @@ export class JobsController {
 
   @Post()
   @ApiOperation({
-    summary: 'Submit a signed JobRequest (v2)',
+    summary: 'Submit a signed JobRequest (v3)',
     description:
-      'Body `{ request, signature, modelSpec }`. The request (EIP-712 domain version "2") names this coordinator ' +
-      '(GET /info coordinatorAddress), the age recipient of the final model, the training settings (epochs, batch, ' +
+      'Body `{ request, signature, modelSpec }`. The request (EIP-712 domain version "3") names this coordinator ' +
+      '(GET /info coordinatorAddress), the job schema hash (GET /jobs/plan), the age recipient of the final model, the training settings (epochs, batch, ' +
       'lr, optimizer, FedProx μ, update clip, max weight), DP parameters and SecAgg+ terms (enabled, minimum ' +
       'contributors): silos act on these signed values only. Verifies the coordinator, the signature (signer = ' +
       'buyer), chain id, deadline, the job id (= the EIP-712 digest) and nonce (no replay) and a valid licence on ' +
@@ -64,7 +64,7 @@ export class JobsController {
   @ApiCreatedResponse({ description: 'Accepted and scheduled.', schema: jobSchema })
   @ApiBadRequestResponse({
     description:
-      'INVALID_BODY, INVALID_JOB_REQUEST, INVALID_MODEL_SPEC, MODEL_SPEC_MISMATCH, UNSUPPORTED_RECIPIENT (not an ' +
+      'INVALID_BODY, INVALID_JOB_REQUEST, INVALID_MODEL_SPEC, MODEL_SPEC_MISMATCH, JOB_SCHEMA_MISMATCH, UNSUPPORTED_RECIPIENT (not an ' +
       'X25519 age1… recipient with a valid checksum), UNSUPPORTED_STRATEGY, ' +
       'WRONG_COORDINATOR (the request names another coordinator), MALFORMED_SIGNATURE, WRONG_CHAIN_ID, REQUEST_EXPIRED',
     schema: apiErrorSchema,
@@ -90,6 +90,27 @@ export class JobsController {
   })
   async submit(@Body() body: unknown): Promise<JobView> {
     return toJobView(await this.jobs.submit(body));
+  }
+
+  @Get('plan')
+  @ApiOperation({
+    summary: 'The job schema of a set of datasets (what a JobRequest v3 signs the hash of)',
+    description:
+      'Query `datasets=1,2,3`. From the datasets’ public manifests: the feature columns all of them have (by name, ' +
+      'integer and float meet as numeric, categorical levels united and sorted), the union of their label classes ' +
+      'in one sorted order (class index i means classes[i] on every silo), the columns dropped and why, the classes ' +
+      'each dataset lacks, the model input width, and `hash` = keccak256 of the canonical schema JSON.',
+  })
+  @ApiQuery({ name: 'datasets', required: true, description: 'comma-separated dataset ids' })
+  @ApiOkResponse({ description: 'The job schema plan.' })
+  @ApiBadRequestResponse({ description: 'INVALID_QUERY', schema: apiErrorSchema })
+  @ApiNotFoundResponse({ description: 'DATASET_NOT_FOUND', schema: apiErrorSchema })
+  @ApiConflictResponse({
+    description: 'NO_MANIFEST, INCOMPATIBLE_DATASETS (different label columns, no common feature, < 2 classes)',
+    schema: apiErrorSchema,
+  })
+  plan(@Query() query: Record<string, string>): JobPlanView {
+    return this.jobs.planQuery(query);
   }
 
   @Get()

@@ -7,6 +7,8 @@ import {
   TERMINAL_JOB_STATUSES,
   jobRequestToJson,
   parseJobRequest,
+  parseJobSchema,
+  type JobSchema,
   type JobRequest,
   type JobRequestJson,
   type JobStatus,
@@ -33,10 +35,16 @@ export interface JobRecord {
   readonly updatedAt: number;
   /** The model specification whose hash the buyer signed. */
   readonly modelSpec: Record<string, unknown>;
+  /** The job schema whose hash the buyer signed (computed from the datasets' manifests at submission). */
+  readonly jobSchema: JobSchema;
+  /** The model's input encoding from the secure feature statistics (libs/fl InputEncoding), once summed. */
+  readonly encoding: Record<string, unknown> | null;
+  /** Accuracy of always predicting the most frequent class, from the securely summed label counts. */
+  readonly majorityBaseline: number | null;
 }
 
-/** JobRequest version of the jobs this repository reads and writes (older rows stay on record; migration 3). */
-const REQUEST_VERSION = 2;
+/** JobRequest version of the jobs this repository reads and writes (older rows stay on record; migrations 4, 5). */
+const REQUEST_VERSION = 3;
 
 interface JobRow {
   id: string;
@@ -52,6 +60,9 @@ interface JobRow {
   created_at: number;
   updated_at: number;
   model_spec_json: string;
+  job_schema_json: string | null;
+  encoding_json: string | null;
+  majority_baseline: number | null;
 }
 
 const toRecord = (r: JobRow): JobRecord => ({
@@ -68,6 +79,9 @@ const toRecord = (r: JobRow): JobRecord => ({
   createdAt: r.created_at,
   updatedAt: r.updated_at,
   modelSpec: JSON.parse(r.model_spec_json) as Record<string, unknown>,
+  jobSchema: parseJobSchema(JSON.parse(r.job_schema_json ?? 'null')),
+  encoding: r.encoding_json ? (JSON.parse(r.encoding_json) as Record<string, unknown>) : null,
+  majorityBaseline: r.majority_baseline,
 });
 
 export class NonceReplayError extends SealfoldError<'NONCE_REPLAY'> {
@@ -82,14 +96,20 @@ export class JobsRepository {
   constructor(@Inject(CoordinatorDatabase) private readonly db: CoordinatorDatabase) {}
 
   /** Inserts a pending job; throws NonceReplayError when (buyer, nonce) or the id was seen before. */
-  insert(job: { id: string; request: JobRequest; signature: string; modelSpec: Record<string, unknown> }): JobRecord {
+  insert(job: {
+    id: string;
+    request: JobRequest;
+    signature: string;
+    modelSpec: Record<string, unknown>;
+    jobSchema: JobSchema;
+  }): JobRecord {
     const now = Date.now();
     const json: JobRequestJson = jobRequestToJson(job.request);
     try {
       this.db.run(
         `INSERT INTO jobs (id, buyer, nonce, request_json, signature, recipient, status, rounds, created_at, updated_at,
-                           model_spec_json, request_version)
-         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
+                           model_spec_json, request_version, job_schema_json)
+         VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?)`,
         job.id,
         job.request.buyer.toLowerCase(),
         job.request.nonce.toString(),
@@ -101,6 +121,7 @@ export class JobsRepository {
         now,
         JSON.stringify(job.modelSpec),
         REQUEST_VERSION,
+        JSON.stringify(job.jobSchema),
       );
     } catch (error) {
       if (/UNIQUE constraint failed/.test((error as Error).message))
@@ -165,6 +186,17 @@ export class JobsRepository {
       ...from,
     );
     return r.changes === 1;
+  }
+
+  /** Records the input encoding and majority baseline of the job's secure feature statistics. */
+  setStatistics(id: string, encoding: Record<string, unknown>, majorityBaseline: number): void {
+    this.db.run(
+      'UPDATE jobs SET encoding_json = ?, majority_baseline = ?, updated_at = ? WHERE id = ?',
+      JSON.stringify(encoding),
+      majorityBaseline,
+      Date.now(),
+      id,
+    );
   }
 
   setCurrentRound(id: string, round: number): void {

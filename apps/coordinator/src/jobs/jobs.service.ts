@@ -4,13 +4,26 @@
 // inside the signed request: the coordinator adds only the model spec, whose hash is signed too.
 import { Inject, Injectable } from '@nestjs/common';
 import { SignatureError, hashJobRequest, verifyJobRequest } from '@sealfold/chain';
-import { jobCancelMessage, jobRequestJsonSchema, jobRequestToJson, type JobView } from '@sealfold/protocol';
+import {
+  JobSchemaError,
+  computeJobSchema,
+  jobCancelMessage,
+  jobRequestJsonSchema,
+  jobRequestToJson,
+  jobSchemaHash,
+  jobSchemaInputWidth,
+  jobSchemaMismatch,
+  jobSchemaSchema,
+  type JobPlanView,
+  type JobView,
+} from '@sealfold/protocol';
 import { parseRecipient } from '@sealfold/crypto';
 import { STRATEGY_NAMES, isStrategyName, modelSpecHash } from '@sealfold/fl';
 import { getAddress, verifyMessage } from 'ethers';
 import { z } from 'zod';
 import { ApiError, parseOr400 } from '../common/api-error.js';
 import { ChainService } from '../chain/chain.service.js';
+import { DatasetsRepository } from '../datasets/datasets.repository.js';
 import { JobEvents } from './job-events.js';
 import { JobsRepository, NonceReplayError, TERMINAL_STATUSES, type JobRecord } from './jobs.repository.js';
 
@@ -27,6 +40,8 @@ export const submitJobSchema = z
     signature,
     /** The model specification (@sealfold/fl ModelSpec); its modelSpecHash must equal request.modelSpecHash. */
     modelSpec: z.record(z.string(), z.unknown()),
+    /** The job schema (GET /jobs/plan); its jobSchemaHash must equal request.jobSchemaHash. */
+    jobSchema: z.unknown(),
   })
   .strict();
 
@@ -52,6 +67,8 @@ export const toJobView = (j: JobRecord): JobView => ({
   request: jobRequestToJson(j.request),
   recipient: j.recipient,
   modelSpec: j.modelSpec,
+  jobSchema: j.jobSchema,
+  majorityBaseline: j.majorityBaseline,
   createdAt: new Date(j.createdAt).toISOString(),
   updatedAt: new Date(j.updatedAt).toISOString(),
 });
@@ -62,7 +79,48 @@ export class JobsService {
     @Inject(JobsRepository) private readonly jobs: JobsRepository,
     @Inject(ChainService) private readonly chainService: ChainService,
     @Inject(JobEvents) private readonly events: JobEvents,
+    @Inject(DatasetsRepository) private readonly datasets: DatasetsRepository,
   ) {}
+
+  /**
+   * The job schema of `datasetIds` (issue 13 §3), from their public manifests as indexed: common features by name
+   * and type, the union of classes in one fixed order. 404 for an unknown dataset, 409 when one has no valid
+   * manifest or the datasets cannot train together (the message names the dataset and column).
+   */
+  plan(datasetIds: readonly string[]): JobPlanView {
+    const inputs = datasetIds.map((id) => {
+      const d = this.datasets.getDataset(id);
+      if (!d) throw new ApiError(404, 'DATASET_NOT_FOUND', `no dataset ${id}`);
+      if (!d.manifest) throw new ApiError(409, 'NO_MANIFEST', `dataset ${id} has no valid manifest (yet)`);
+      return { id, schema: d.manifest.schema };
+    });
+    try {
+      const plan = computeJobSchema(inputs);
+      return { datasets: [...datasetIds], ...plan, inputWidth: jobSchemaInputWidth(plan.schema) };
+    } catch (error) {
+      if (error instanceof JobSchemaError) throw new ApiError(409, error.code, error.message);
+      throw error;
+    }
+  }
+
+  /** GET /jobs/plan's query: `datasets=1,2,3`. */
+  planQuery(query: unknown): JobPlanView {
+    const q = parseOr400(
+      z
+        .object({
+          datasets: z
+            .string()
+            .max(20_000)
+            .regex(/^(0|[1-9][0-9]{0,77})(,(0|[1-9][0-9]{0,77}))*$/, 'comma-separated decimal dataset ids'),
+        })
+        .strict(),
+      query,
+      'QUERY',
+    );
+    const ids = q.datasets.split(',');
+    if (new Set(ids).size !== ids.length) throw new ApiError(400, 'INVALID_QUERY', 'datasets must be distinct');
+    return this.plan(ids);
+  }
 
   async submit(body: unknown): Promise<JobRecord> {
     const input = parseOr400(submitJobSchema, body, 'BODY');
@@ -134,6 +192,26 @@ export class JobsService {
     if (this.jobs.nonceUsed(buyer, request.nonce))
       throw new ApiError(409, 'NONCE_REPLAYED', `nonce ${request.nonce} of ${buyer} was already used`);
 
+    // The job schema must be the signed one and, for every dataset whose manifest is indexed, map its columns (the
+    // silos check both again on their own rows); a buyer may sign a narrower schema than GET /jobs/plan's.
+    const jobSchema = parseOr400(jobSchemaSchema, input.jobSchema, 'JOB_SCHEMA');
+    if (jobSchemaHash(jobSchema) !== request.jobSchemaHash.toLowerCase())
+      throw new ApiError(
+        400,
+        'JOB_SCHEMA_MISMATCH',
+        `jobSchema hashes to ${jobSchemaHash(jobSchema)}, the request signs ${request.jobSchemaHash}`,
+      );
+    for (const datasetId of request.datasets) {
+      const manifest = this.datasets.getDataset(String(datasetId))?.manifest;
+      const mismatch = manifest && jobSchemaMismatch(jobSchema, manifest.schema);
+      if (mismatch)
+        throw new ApiError(
+          409,
+          'JOB_SCHEMA_UNMAPPABLE',
+          `dataset ${datasetId} cannot be mapped onto the job schema: column "${mismatch.column}": ${mismatch.message}`,
+        );
+    }
+
     // A silo re-checks its own licence before training; this check keeps unlicensed jobs from being scheduled at all.
     const failures: { datasetId: string; licenceId: string; code: string; reason: string }[] = [];
     for (let i = 0; i < request.datasets.length; i++) {
@@ -161,6 +239,7 @@ export class JobsService {
         request: { ...request, buyer },
         signature: input.signature,
         modelSpec: input.modelSpec,
+        jobSchema,
       });
     } catch (error) {
       if (error instanceof NonceReplayError) throw new ApiError(409, 'NONCE_REPLAYED', error.message);

@@ -18,6 +18,7 @@ import {
   dpParamsToFloats,
   encodeModelBundle,
   epsilonToMilli,
+  inputEncodingSchema,
   jobRequestToJson,
   modelBundleMetadataSchema,
   type ModelBundleMetadata,
@@ -98,6 +99,7 @@ export class ModelsService {
         loss: r.loss,
         accuracy: r.accuracy,
       })),
+      ...(job.majorityBaseline !== null ? { majorityBaseline: job.majorityBaseline } : {}),
     };
     // The bundle: metadata, the signed request, the spec and the flat weights (libs/fl weight codec, base64).
     const bundle = encodeModelBundle({
@@ -105,6 +107,7 @@ export class ModelsService {
       request: jobRequestToJson(job.request),
       modelSpec: job.modelSpec,
       weights: Buffer.from(encodeWeights(weights)).toString('base64'),
+      ...(job.encoding ? { encoding: inputEncodingSchema.parse(job.encoding) } : {}),
     });
     const ciphertext = encrypt(bundle, [job.recipient]);
     const cid = await this.store.add(ciphertext);

@@ -17,6 +17,7 @@ import {
   encodeWireFrame,
   isSecAggClientMessage,
   jobRequestToJson,
+  STATISTICS_ROUND,
   trainingToFloats,
   WIRE_CLOSE_CODES,
   type WireControl,
@@ -34,7 +35,17 @@ import {
   evalFromSum,
   encodeWeights,
   FlError,
+  PreprocessError,
+  STATS_BITS,
+  STATS_CLIP,
+  STATS_MAX_WEIGHT,
+  encodingFromStatistics,
   initialWeights,
+  majorityBaseline,
+  statisticsFromSum,
+  statisticsLength,
+  type InputEncoding,
+  type JobStatistics,
   parseModelSpec,
   serverStrategy,
   weightedSum,
@@ -77,6 +88,8 @@ export interface RunProgress {
   dropouts: number;
   loss?: number;
   accuracy?: number;
+  /** Accuracy of always predicting the most frequent class (securely summed label counts). */
+  majorityBaseline?: number;
 }
 
 /** What the run needs from its surroundings (gateway, metrics, progress, model delivery). */
@@ -85,6 +98,8 @@ export interface RunContext {
   readonly rounds: RoundsRepository;
   siloFor(datasetId: string): SiloSession | undefined;
   progress(p: RunProgress): void;
+  /** The job's feature statistics were summed: its input encoding and majority-class baseline, to record. */
+  statistics(encoding: InputEncoding, majorityBaseline: number): void;
   stageObserved(stage: string, seconds: number, dropouts: number): void;
   log(message: string, fields?: Record<string, unknown>): void;
 }
@@ -125,6 +140,11 @@ export class JobRun {
   private secaggRound = 0;
   /** Plain updates of the round in flight, by client id (only while a plain round collects). */
   private plainUpdates: Map<number, { weight: number; update: Float32Array }> | undefined;
+  /** The round id and vector length the plain updates being collected have (a round, or STATISTICS_ROUND). */
+  private plainExpect = { round: 0, d: 0 };
+  /** The summed feature statistics (before round 1, every time the run starts) and who was sent them. */
+  private statistics: JobStatistics | undefined;
+  private readonly statisticsSent = new Map<string, string>();
   private round = 0;
   private readonly d: number;
   /** false only when the buyer signed `secagg.enabled: false`. */
@@ -228,13 +248,13 @@ export class JobRun {
       case 'plain-update': {
         const member = this.members.find((m) => m.session === session);
         const updates = this.plainUpdates;
-        if (!member || !updates || frame.round !== this.round || updates.has(member.clientId)) return;
+        if (!member || !updates || frame.round !== this.plainExpect.round || updates.has(member.clientId)) return;
         let weight: number;
         let update: Float32Array;
         try {
           const decoded = decodePlainUpdate(frame.payload);
           weight = decoded.weight;
-          update = decodeWeights(decoded.weights, this.d);
+          update = decodeWeights(decoded.weights, this.plainExpect.d);
         } catch (error) {
           if (error instanceof WireCodecError || error instanceof FlError) {
             session.close(WIRE_CLOSE_CODES.malformedFrame, `plain-update: ${error.message}`);
@@ -291,6 +311,7 @@ export class JobRun {
           'TOO_FEW_SILOS',
           `round ${round}: ${this.members.length} silos took part, need ${needed}${this.refusals()}${this.unconnected()}`,
         );
+      if (!this.statistics) await this.sumStatistics(round);
       const result = this.secure ? await this.secureAggregate(round, global) : await this.plainAggregate(round, global);
       const dropouts = result.dropouts;
       if (result.totalWeight <= 0)
@@ -342,6 +363,7 @@ export class JobRun {
         request: jobRequestToJson(this.job.request),
         signature: this.job.signature,
         modelSpec: this.job.modelSpec,
+        jobSchema: this.job.jobSchema,
         datasetId,
         clientId: index + 1,
         dimension: this.d,
@@ -405,15 +427,8 @@ export class JobRun {
    * every round; an unchanged roster gives the coordinator nothing new to claim.
    */
   private startRound(round: number, global: Float32Array): void {
-    const members = this.members.map((m) => ({
-      clientId: m.clientId,
-      address: m.session.address,
-      datasetId: m.datasetId,
-    }));
-    const key = JSON.stringify(members);
-    const roster = this.secure
-      ? encodeControlFrameFor('roster', this.id, round, { jobId: this.id, round, members })
-      : undefined;
+    this.sendRoster(round);
+    this.sendStatistics();
     const model = encodeWireFrame({
       type: 'round-start',
       jobId: this.id,
@@ -421,14 +436,102 @@ export class JobRun {
       stage: 0,
       payload: encodeWeights(global),
     });
+    for (const m of this.members) m.session.sendRaw(model);
+  }
+
+  /** The roster (SecAgg+ only), to each member whose session has not seen this very roster. */
+  private sendRoster(round: number): void {
+    if (!this.secure) return;
+    const members = this.members.map((m) => ({
+      clientId: m.clientId,
+      address: m.session.address,
+      datasetId: m.datasetId,
+    }));
+    const key = JSON.stringify(members);
+    const roster = encodeControlFrameFor('roster', this.id, round, { jobId: this.id, round, members });
     for (const m of this.members) {
       const seen = `${m.session.sessionId}|${key}`;
-      if (roster && this.rosterSent.get(m.datasetId) !== seen) {
+      if (this.rosterSent.get(m.datasetId) !== seen) {
         m.session.sendRaw(roster);
         this.rosterSent.set(m.datasetId, seen);
       }
-      m.session.sendRaw(model);
     }
+  }
+
+  /** The summed statistics, to each member whose session has not received them (a reconnected silo too). */
+  private sendStatistics(): void {
+    if (!this.statistics) return;
+    const frame = encodeControlFrame('statistics', { jobId: this.id, statistics: this.statistics }, { jobId: this.id });
+    for (const m of this.members)
+      if (this.statisticsSent.get(m.datasetId) !== m.session.sessionId) {
+        m.session.sendRaw(frame);
+        this.statisticsSent.set(m.datasetId, m.session.sessionId);
+      }
+  }
+
+  /**
+   * Issue 13 §4: before round 1, one sum over the members of each silo's per-feature count, missing count, Σx, Σx²
+   * (categorical: level counts) and label counts, as exact fixed-point digits (libs/fl preprocess) — through a
+   * SecAgg+ run of its own (round id STATISTICS_ROUND, weight 1, d from the signed job schema) or, for a plain job,
+   * as plain updates. Every silo then standardises and imputes with the global figures; the encoding and the
+   * majority-class baseline are recorded for the model bundle and `job watch`.
+   */
+  private async sumStatistics(round: number): Promise<void> {
+    const schema = this.job.jobSchema;
+    const d = statisticsLength(schema);
+    const members = this.members;
+    let sum: ArrayLike<number>;
+    let contributors: number;
+    const started = performance.now();
+    this.ctx.progress({ round, stage: 'statistics', participants: members.length, dropouts: 0 });
+    if (this.secure) {
+      const params = this.roundParamsFor(members.length, d, STATS_CLIP, STATS_MAX_WEIGHT);
+      if (params.bits !== STATS_BITS)
+        throw new JobStop('failed', 'PARAMS_INFEASIBLE', `the statistics sum needs ${STATS_BITS} quantisation bits`);
+      this.sendRoster(round);
+      const { outcome } = await this.secAggOverWire(STATISTICS_ROUND, params, members, false);
+      if (outcome.kind === 'aborted')
+        throw new JobStop('failed', outcome.error.code, `the feature statistics sum aborted: ${outcome.error.message}`);
+      sum = outcome.result.sum;
+      contributors = outcome.result.contributors.length;
+    } else {
+      const updates = new Map<number, { weight: number; update: Float32Array }>();
+      this.plainUpdates = updates;
+      this.plainExpect = { round: STATISTICS_ROUND, d };
+      try {
+        const request = encodeControlFrame('statistics-request', { jobId: this.id }, { jobId: this.id });
+        for (const m of members) m.session.sendRaw(request);
+        await this.until(
+          () => members.every((m) => updates.has(m.clientId) || !m.session.open),
+          this.ctx.settings.stageTimeoutMs,
+        );
+      } finally {
+        this.plainUpdates = undefined;
+      }
+      if (updates.size === 0) throw new JobStop('failed', 'NO_CONTRIBUTIONS', 'no silo sent its feature statistics');
+      sum = weightedSum([...updates.values()], { clip: STATS_CLIP }).sum;
+      contributors = updates.size;
+    }
+    this.ctx.stageObserved('statistics', (performance.now() - started) / 1000, members.length - contributors);
+    let stats: JobStatistics;
+    let encoding: InputEncoding;
+    try {
+      stats = statisticsFromSum(sum, contributors, schema);
+      encoding = encodingFromStatistics(schema, stats);
+    } catch (error) {
+      if (error instanceof PreprocessError) throw new JobStop('failed', 'BAD_STATISTICS', error.message);
+      throw error;
+    }
+    this.statistics = stats;
+    const baseline = majorityBaseline(stats).accuracy;
+    this.ctx.statistics(encoding, baseline);
+    this.ctx.progress({
+      round,
+      stage: 'statistics',
+      participants: contributors,
+      dropouts: members.length - contributors,
+      majorityBaseline: baseline,
+    });
   }
 
   /**
@@ -439,6 +542,7 @@ export class JobRun {
     const members = this.members;
     const updates = new Map<number, { weight: number; update: Float32Array }>();
     this.plainUpdates = updates;
+    this.plainExpect = { round, d: this.d };
     const started = performance.now();
     try {
       this.startRound(round, global);
@@ -487,7 +591,10 @@ export class JobRun {
    * cannot be met by this many members, or that leaves fewer than 8 quantisation bits, fails.
    */
   private roundParams(n: number, d: number, clip: number): SecAggParams {
-    const { maxWeight } = this.training;
+    return this.roundParamsFor(n, d, clip, this.training.maxWeight);
+  }
+
+  private roundParamsFor(n: number, d: number, clip: number, maxWeight: number): SecAggParams {
     let params: SecAggParams;
     try {
       params = deriveRoundParams({ n, d, clip, maxWeight, minContributors: this.job.request.secagg.minContributors });

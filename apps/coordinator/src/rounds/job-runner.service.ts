@@ -79,6 +79,7 @@ export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
           }
           this.publish(job, 'running', p);
         },
+        statistics: (encoding, majorityBaseline) => this.jobs.setStatistics(job.id, encoding, majorityBaseline),
         stageObserved: (stage, seconds, dropouts) => {
           this.metrics.stageDuration.labels(stage).observe(seconds);
           if (dropouts > 0) this.metrics.dropouts.labels(stage).inc(dropouts);
@@ -104,6 +105,9 @@ export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
       dropouts: p.dropouts ?? 0,
       ...(p.loss !== undefined ? { loss: p.loss } : {}),
       ...(p.accuracy !== undefined ? { accuracy: p.accuracy } : {}),
+      ...((p.majorityBaseline ?? this.jobs.get(job.id)?.majorityBaseline) != null
+        ? { majorityBaseline: p.majorityBaseline ?? this.jobs.get(job.id)!.majorityBaseline! }
+        : {}),
       ...(p.reason ? { reason: p.reason } : {}),
       at: Date.now(),
     });

@@ -15,6 +15,7 @@ import {
   jobRequestToJson,
   jobTraining,
 } from '../../../../libs/protocol/src/job.js';
+import type { JobPlanView } from '../../../../libs/protocol/src/rest.js';
 import { api, type DatasetView, type JobView, type LicenceView } from '../api.js';
 import { useApp } from '../state.js';
 import { ErrorMessage, Loading, useLoad } from '../ui.js';
@@ -93,11 +94,16 @@ export function NewJobPage() {
       if (!info?.domain || !info.chainId || !info.coordinatorAddress)
         throw new Error('This coordinator has no chain or no account to run jobs.');
       if (!spec) throw new Error('Pick at least one licensed dataset.');
-      const first = chosen[0].dataset;
-      const mismatch = chosen.find(
-        (o) => inputWidth(o.dataset) !== inputWidth(first) || o.dataset.label !== first.label,
-      );
-      if (mismatch) throw new Error(`Dataset #${mismatch.dataset.id} has another schema than #${first.id}.`);
+      // The job schema across the owners (common features, the union of classes in one order): its hash is signed,
+      // and the model maps its input width to its classes.
+      const plan = await api<JobPlanView>(`/jobs/plan?datasets=${chosen.map((o) => o.dataset.id).join(',')}`);
+      const planned = {
+        inputShape: [plan.inputWidth],
+        layers: [
+          { type: 'dense', units: Number(form.hidden), activation: 'relu' },
+          { type: 'dense', units: plan.schema.classes.length },
+        ],
+      };
       // Every SecAgg+ sum needs at least minContributors owners: fewer datasets could never run (TOO_FEW_DATASETS).
       if (chosen.length < Number(form.minContributors))
         throw new Error(
@@ -109,7 +115,8 @@ export function NewJobPage() {
         coordinator: info.coordinatorAddress,
         datasets: chosen.map((o) => BigInt(o.dataset.id)),
         licences: chosen.map((o) => BigInt(o.licence.id)),
-        modelSpecHash: specHash(spec),
+        modelSpecHash: specHash(planned),
+        jobSchemaHash: plan.hash,
         recipient: form.recipient.trim(),
         strategy: form.strategy,
         rounds: Number(form.rounds),
@@ -156,7 +163,10 @@ export function NewJobPage() {
         message: request,
       });
       setBusy('Submitting…');
-      const job = await api<JobView>('/jobs', { method: 'POST', body: { request, signature, modelSpec: spec } });
+      const job = await api<JobView>('/jobs', {
+        method: 'POST',
+        body: { request, signature, modelSpec: planned, jobSchema: plan.schema },
+      });
       location.hash = `#/jobs/${job.id}`;
     } catch (err) {
       setError(err);
