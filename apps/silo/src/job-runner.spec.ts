@@ -273,10 +273,23 @@ describe('silo job runner (EDR chain, real iris training)', () => {
     );
   });
 
+  /** A licence of its own (the shared ones allow few jobs). */
+  const freshLicence = async () =>
+    (
+      await owner.grantLicence(datasetId, buyerWallet.address, {
+        duration: 3600n,
+        maxJobs: 5,
+        epsilonBudgetMilli: EPSILON_UNBOUNDED_MILLI,
+      })
+    ).licenceId;
+
   it('maps its rows onto a job schema with classes it lacks (another owner’s), in the schema’s class order', async () => {
     const wider = { ...IRIS_JOB, classes: ['Iris-aaa', ...IRIS_JOB.classes] };
     const model = { inputShape: [4], layers: [{ type: 'dense', units: 4, activation: 'softmax' }] };
-    const o = await offer({ modelSpecHash: modelSpecHash(model) }, { jobSchema: wider, modelSpec: model });
+    const o = await offer(
+      { modelSpecHash: modelSpecHash(model), licences: [await freshLicence()] },
+      { jobSchema: wider, modelSpec: model },
+    );
     const job = await admitted(runner, o);
     // Class index 0 is the class this silo lacks: its labels start at 1.
     expect(Math.min(...job.train!.labels)).toBe(1);
@@ -301,13 +314,13 @@ describe('silo job runner (EDR chain, real iris training)', () => {
     const lacking = await refusal(
       await offer({ modelSpecHash: modelSpecHash(two) }, { jobSchema: fewer, modelSpec: two }),
     );
-    expect(lacking.message).toMatch(/column "species".*Iris-virginica/);
+    expect(lacking.message).toMatch(/column "species".*virginica/);
     const swapped = await refusal(await offer({}, { offeredSchema: { ...IRIS_JOB, label: 'other' } }));
     expect(swapped.reason).toBe('schema-mismatch');
   });
 
   it('refuses summed statistics that hold fewer rows than it alone, and a second statistics release', async () => {
-    const o = await offer();
+    const o = await offer({ licences: [await freshLicence()] });
     const job = await runner.admit(o);
     expect(() => runner.setStatistics(o.jobId, { ...job.localStatistics, rows: 10 })).toThrow(/fewer rows/);
     await expect(runner.trainRound(o.jobId, 1, initialWeights(MODEL, 1))).rejects.toMatchObject({
