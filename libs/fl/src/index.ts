@@ -42,6 +42,7 @@ export {
   type TrainLocalResult,
   combineEval,
   evaluateLocal,
+  predictLocal,
   trainLocal,
 } from './train.js';
 export {

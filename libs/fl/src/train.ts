@@ -315,3 +315,41 @@ export function combineEval(sums: EvalSums | readonly EvalSums[]): { accuracy: n
   assertArg(count > 0, 'no evaluated samples');
   return { accuracy: correct / count, loss: lossSum / count, count };
 }
+
+/**
+ * Class probabilities of every row of `data` (labels ignored) under `weights`: row-major n × classes. A spec whose
+ * last layer has no softmax outputs logits; they are turned into probabilities here.
+ */
+export async function predictLocal(
+  modelSpec: unknown,
+  weights: Float32Array,
+  data: LocalData,
+  options: { batchSize?: number } = {},
+): Promise<Float32Array> {
+  const batchSize = options.batchSize ?? 256;
+  assertArg(Number.isInteger(batchSize) && batchSize >= 1 && batchSize <= 65536, 'batchSize must be in [1, 65536]');
+  const { spec, layout } = parseModelSpec(modelSpec);
+  const classes = layout.outputShape[0];
+  const n = checkShapes(spec, classes, data);
+  return withBackendFor(spec, async () => {
+    const built: BuiltModel = buildModel(spec, { weights });
+    const probabilities = outputsProbabilities(spec);
+    const order = new Uint32Array(n).map((_, i) => i);
+    const out = new Float32Array(n * classes);
+    try {
+      for (let start = 0; start < n; start += batchSize) {
+        const end = Math.min(n, start + batchSize);
+        const p = tf.tidy(() => {
+          const { x } = batchTensors(spec, data, order, start, end);
+          const y = (built.model as tfl.Sequential).predict(x) as tf.Tensor;
+          return probabilities ? y : tf.softmax(y);
+        });
+        out.set(p.dataSync(), start * classes);
+        p.dispose();
+      }
+    } finally {
+      built.model.dispose();
+    }
+    return out;
+  });
+}

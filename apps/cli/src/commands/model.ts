@@ -1,4 +1,4 @@
-// `sealfold model pull`: the buyer's trained model. Fetches the age-encrypted bundle the coordinator stored on IPFS,
+// `sealfold model pull|predict`: the buyer's trained model. Fetches the age-encrypted bundle the coordinator stored on IPFS,
 // checks it against the provenance record on chain (ModelRegistry: job → model CID), decrypts it with the buyer's
 // age identity and writes a TensorFlow.js layers-model directory (model.json + weights.bin, the format of
 // `model.save('file://…')`, loadable with `tf.loadLayersModel`).
@@ -195,6 +195,10 @@ async function pull(
       recordedAt: new Date(Number(provenance.recordedAt) * 1000).toISOString(),
       txHash: record.txHash,
       metrics: bundle.metrics ?? [],
+      // The input encoding `model predict` applies to raw rows (feature order, standardisation, imputation, one-hot
+      // levels, class order), and the accuracy of always predicting the most frequent class.
+      ...(bundle.encoding ? { encoding: bundle.encoding } : {}),
+      ...(bundle.majorityBaseline !== undefined ? { majorityBaseline: bundle.majorityBaseline } : {}),
     };
     await writeFile(join(temp, 'sealfold.json'), JSON.stringify(sidecar, null, 2), { mode: 0o600 });
     if (existsSync(out)) await rm(out, { recursive: true, force: true });
@@ -225,6 +229,7 @@ async function pull(
       txHash: record.txHash,
     },
     accuracy: lastAccuracy,
+    majorityBaseline: bundle.majorityBaseline ?? null,
   };
   const text = [
     `model      ${out} (model.json + weights.bin, ${layout.totalSize} parameters; tf.loadLayersModel reads it)`,
@@ -232,8 +237,100 @@ async function pull(
     `provenance ModelRegistry: job ${jobId.slice(0, 16)}…, datasets ${json.provenance.datasets.join(', ')}, ${provenance.rounds} rounds, ε ${unbounded ? 'unbounded (no DP noise)' : epsilonSpent}`,
     `           recorded ${new Date(Number(provenance.recordedAt) * 1000).toISOString()} by coordinator ${provenance.coordinator}${record.txHash ? ` (tx ${record.txHash})` : ''}`,
     ...(lastAccuracy !== null ? [`accuracy   ${lastAccuracy.toFixed(4)} (federated evaluation, last round)`] : []),
+    ...(bundle.majorityBaseline !== undefined
+      ? [`baseline   ${bundle.majorityBaseline.toFixed(4)} (always the most frequent class)`]
+      : []),
   ].join('\n');
   return { json, text };
+}
+
+/**
+ * `model predict <dir> <rows.csv>`: the pulled model on raw rows. The bundle's input encoding (sealfold.json) maps
+ * columns by name, standardises and imputes with the owners' global statistics and one-hot encodes, as the silos did.
+ */
+async function predict(ctx: Context, args: string[]): Promise<CommandResult> {
+  const dir = resolve(args[0]);
+  const rowsFile = resolve(args[1]);
+  const { readFile } = await import('node:fs/promises');
+  const { createReadStream } = await import('node:fs');
+  const fl = await import('@sealfold/fl');
+  const { inputEncodingSchema } = await import('@sealfold/protocol');
+  const { csvRecords } = await import('@sealfold/dataset');
+  let sidecar: { format?: unknown; modelSpec?: unknown; encoding?: unknown };
+  try {
+    sidecar = JSON.parse(await readFile(join(dir, 'sealfold.json'), 'utf8')) as typeof sidecar;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT')
+      throw new CliError(
+        'NOT_FOUND',
+        `${dir} has no sealfold.json: \`sealfold model pull <jobId> -o ${args[0]}\` writes it`,
+      );
+    throw new CliError('BAD_MODEL', `${join(dir, 'sealfold.json')} is not JSON: ${(error as Error).message}`);
+  }
+  if (sidecar.format !== 'sealfold-model-provenance/v1')
+    throw new CliError('BAD_MODEL', `${join(dir, 'sealfold.json')} is not a sealfold model provenance file`);
+  if (sidecar.encoding === undefined)
+    throw new CliError(
+      'NO_ENCODING',
+      'this model carries no input encoding (trained before job schemas): it cannot read raw rows',
+    );
+  const encoding = inputEncodingSchema.safeParse(sidecar.encoding);
+  if (!encoding.success)
+    throw new CliError(
+      'BAD_MODEL',
+      `sealfold.json encoding: ${encoding.error.issues[0]?.path.join('.')}: ${encoding.error.issues[0]?.message}`,
+    );
+  const enc = encoding.data;
+  let layout;
+  try {
+    ({ layout } = fl.parseModelSpec(sidecar.modelSpec));
+  } catch (error) {
+    throw new CliError('BAD_MODEL', `sealfold.json modelSpec: ${(error as Error).message}`);
+  }
+  const bin = await readFile(join(dir, 'weights.bin'));
+  if (bin.byteLength !== layout.totalSize * 4)
+    throw new CliError('BAD_MODEL', `weights.bin has ${bin.byteLength} bytes, the model ${layout.totalSize * 4}`);
+  const weights = new Float32Array(new Uint8Array(bin).buffer, 0, layout.totalSize);
+  const records: string[][] = [];
+  for await (const record of csvRecords(createReadStream(rowsFile))) records.push(record);
+  let data;
+  try {
+    data = fl.encodeRows(fl.rawRowsFromRecords(records, enc), enc);
+  } catch (error) {
+    if (error instanceof fl.PreprocessError) throw new CliError('INVALID_ROWS', `${args[1]}: ${error.message}`);
+    throw error;
+  }
+  const k = enc.classes.length;
+  const probabilities = await fl.predictLocal(sidecar.modelSpec, weights, data);
+  const predictions = Array.from({ length: data.labels.length }, (_, r) => {
+    let best = 0;
+    for (let c = 1; c < k; c++) if (probabilities[r * k + c] > probabilities[r * k + best]) best = c;
+    return enc.classes[best];
+  });
+  // Rows that carry the label column (held-out rows) are scored: the model's accuracy on them.
+  const labelAt = records[0].indexOf(enc.label);
+  let labelled = 0;
+  let correct = 0;
+  if (labelAt >= 0)
+    records.slice(1).forEach((rec, r) => {
+      const truth = rec[labelAt].trim();
+      if (truth === '') return;
+      labelled++;
+      if (truth === predictions[r]) correct++;
+    });
+  const accuracy = labelled > 0 ? correct / labelled : null;
+  if (accuracy !== null) ctx.note(`accuracy ${accuracy.toFixed(4)} on the ${labelled} rows that carry "${enc.label}"`);
+  return {
+    json: {
+      rows: predictions.length,
+      classes: enc.classes,
+      predictions,
+      probabilities: predictions.map((_, r) => Array.from(probabilities.subarray(r * k, (r + 1) * k))),
+      labelled,
+      accuracy,
+    },
+    text: [enc.label, ...predictions].join('\n'),
+  };
 }
 
 export function registerModel(program: Command, runner: Runner): void {
@@ -261,4 +358,24 @@ ${JSON_NOTE}
   "epsilonSpent" is null when the job added no DP noise (its ε is unbounded).`,
     )
     .action(runner.action((ctx, args, o) => pull(ctx, env, args, o)));
+  model
+    .command('predict')
+    .description(
+      'predict the class of each row of a CSV with a pulled model (raw rows: the model carries its encoding)',
+    )
+    .argument('<dir>', 'a model directory written by `model pull`')
+    .argument('<rows>', 'CSV file with a header; columns by name, in any order; extra columns are ignored')
+    .addHelpText(
+      'after',
+      `
+The model's input encoding travels in its bundle (sealfold.json "encoding"): the feature columns in model order, each
+numeric one standardised with the owners' global mean and standard deviation (summed through SecAgg+ before round 1)
+and a missing value (empty, NA, N/A, NaN, null, ?) imputed with the mean; each categorical one one-hot over its
+levels, a missing value imputed with the most frequent level; outputs in the job schema's class order. Prints one
+predicted class per row (a CSV column headed by the label's name); rows that carry the label column are scored and the
+accuracy goes to stderr. A value it cannot read (not a number, an unknown level) is refused naming row and column.
+${JSON_NOTE}
+  {"rows", "classes", "predictions": [..], "probabilities": [[..]], "labelled", "accuracy"|null}`,
+    )
+    .action(runner.action((ctx, args) => predict(ctx, args)));
 }
