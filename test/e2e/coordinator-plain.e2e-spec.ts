@@ -197,8 +197,8 @@ describe('jobs without SecAgg+ (real silos over the gateway)', () => {
       reason: null,
       request: { secagg: { enabled: false } },
     });
-    // Three silos × two rounds of plain updates, and no SecAgg+ traffic.
-    expect(await framesIn('plain-update')).toBe(6);
+    // Three silos × (their feature statistics + two rounds) of plain updates, and no SecAgg+ traffic.
+    expect(await framesIn('plain-update')).toBe(9);
     expect(await framesIn('secagg')).toBe(secaggBefore);
     const history = (await (await read(`${coordinator.url}/jobs/${id}/rounds`)).json()) as {
       rounds: { round: number; participants: number; dropouts: number; accuracy: number | null }[];
