@@ -87,22 +87,6 @@ describe('a job across owners with different class sets (issue 13 §3–5, real 
     buyerClient = await fixture.client(BUYER);
     buyer = new Wallet(fixture.chain.accounts[BUYER].privateKey);
     store = await EmbeddedIpfsStore.open(join(dir, 'silo-ipfs'));
-    for (const [k, account] of OWNERS.entries()) {
-      const identity = X25519Identity.generate();
-      const wallet = new Wallet(fixture.chain.accounts[account].privateKey);
-      const chain = await fixture.client(account);
-      const { data, schema } = shard(k);
-      const { datasetId } = await sealAndRegisterShard({
-        data,
-        schema,
-        name: `iris-without-${CLASSES[k]}`,
-        description: `Iris rows of ${schema.columns[4].type === 'categorical' ? schema.columns[4].levels.join(', ') : ''}`,
-        owner: { address: wallet.address, identity, chain },
-        store,
-        maxJobs: 5,
-      });
-      owners.push({ wallet, chain, identity, datasetId });
-    }
     coordinator = await startCoordinator(
       loadConfig({
         SEALFOLD_PORT: '0',
@@ -116,6 +100,27 @@ describe('a job across owners with different class sets (issue 13 §3–5, real 
       }),
       { logDestination: new PassThrough() },
     );
+    const coordinatorStore = coordinator.app.get<CoordinatorContentStore>(CONTENT_STORE);
+    for (const [k, account] of OWNERS.entries()) {
+      const identity = X25519Identity.generate();
+      const wallet = new Wallet(fixture.chain.accounts[account].privateKey);
+      const chain = await fixture.client(account);
+      const { data, schema } = shard(k);
+      const { datasetId, manifestCid } = await sealAndRegisterShard({
+        data,
+        schema,
+        name: `iris-without-${CLASSES[k]}`,
+        description: `Iris rows of ${schema.columns[4].type === 'categorical' ? schema.columns[4].levels.join(', ') : ''}`,
+        owner: { address: wallet.address, identity, chain },
+        store,
+        maxJobs: 5,
+      });
+      // The coordinator reads manifests from its own content store (one IPFS network in a deployment).
+      const bytes: Uint8Array[] = [];
+      for await (const chunk of store.cat(manifestCid)) bytes.push(chunk);
+      expect(await coordinatorStore.add(Buffer.concat(bytes))).toBe(manifestCid);
+      owners.push({ wallet, chain, identity, datasetId });
+    }
     for (const [i, o] of owners.entries())
       silos.push(await startOwnerSilo(o, { coordinatorUrl: coordinator.url, store, stateDir: join(dir, `silo-${i}`) }));
     await Promise.all(silos.map((s) => s.client.ready(30_000)));

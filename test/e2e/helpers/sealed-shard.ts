@@ -36,14 +36,17 @@ export function shardJobSchema(
   return computeJobSchema([{ id: '0', schema: shardSchema(numFeatures, numClasses, featureName) }]).schema;
 }
 
-/** `data` as CSV under `schema`'s column names: the features in order, then the label (its class index). */
+/** `data` as CSV under `schema`'s column names: the features in order, then the label (the level of its class index). */
 export function shardCsv(data: LocalData, schema: DatasetSchema): Uint8Array {
   const d = data.numFeatures;
   if (schema.columns.length !== d + 1)
     throw new RangeError(`schema has ${schema.columns.length} columns, data ${d + 1}`);
   const lines = [schema.columns.map((c) => c.name).join(',')];
+  // The label column's level of class index i (shardSchema's levels are the indices themselves).
+  const label = schema.columns[d];
+  const level = (i: number) => (label.type === 'categorical' ? label.levels[i] : String(i));
   for (let i = 0; i < data.labels.length; i++)
-    lines.push(`${Array.from(data.features.subarray(i * d, (i + 1) * d)).join(',')},${data.labels[i]}`);
+    lines.push(`${Array.from(data.features.subarray(i * d, (i + 1) * d)).join(',')},${level(data.labels[i])}`);
   return Buffer.from(lines.join('\n') + '\n');
 }
 
