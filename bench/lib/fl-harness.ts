@@ -326,7 +326,10 @@ export class FlHarness {
             i + 1,
             () => {
               owner.runner.statisticsParams(jobId, n);
-              return owner.runner.statisticsContribution(jobId);
+              return owner.runner.statisticsContribution(
+                jobId,
+                this.owners.map((_, k) => k + 1),
+              );
             },
           ]),
         ),

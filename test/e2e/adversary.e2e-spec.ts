@@ -9,7 +9,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { hashJobRequest, sealfoldDomain, type SealfoldChain } from '@sealfold/chain';
 import { X25519Identity } from '@sealfold/crypto';
-import { encodeWeights, initialWeights, parseModelSpec, releasesEpsilon } from '@sealfold/fl';
+import {
+  addStatistics,
+  encodeWeights,
+  initialWeights,
+  localStatistics,
+  parseModelSpec,
+  releasesEpsilon,
+  type JobStatistics,
+} from '@sealfold/fl';
 import {
   EPSILON_UNBOUNDED_MILLI,
   evaluationRound,
@@ -51,6 +59,20 @@ const EVIL_COORDINATOR = Wallet.createRandom().address;
 const CLIP = 2;
 const MAX_WEIGHT = 1000;
 const D = parseModelSpec(TEST_MODEL_SPEC).layout.totalSize;
+/**
+ * The feature statistics of all three shards, as the coordinator sends them after the statistics sum (the secure sum
+ * itself is exercised in job-schema.e2e-spec.ts): each silo checks they hold at least its own counts.
+ */
+const ALL_STATISTICS: JobStatistics = [0, 1, 2]
+  .map((i) => {
+    const shard = irisShard(i, 3);
+    const rows = shard.labels.length;
+    return localStatistics(
+      { rows, values: Float64Array.from(shard.features), missing: new Uint8Array(rows * 4), labels: shard.labels },
+      SHARD_JOB_SCHEMA,
+    );
+  })
+  .reduce(addStatistics);
 const logger = pino({ level: process.env.ADVERSARY_LOG ?? 'silent' });
 
 interface Owner {
@@ -178,11 +200,17 @@ describe('adversary: a malicious coordinator against real silos (issue 11)', () 
     };
   }
 
+  /** The summed feature statistics, as a coordinator sends them before round 1. */
+  function sendStatistics(job: Job, n: Name): void {
+    own(n).conn.sendControl('statistics', { jobId: job.jobId, statistics: ALL_STATISTICS }, { jobId: job.jobId });
+  }
+
   /** Offers `job` to every named silo and expects them to accept. */
   async function admitAll(job: Job, names: Name[]): Promise<void> {
     for (const n of names) {
       const reply = await evil.offer(own(n).conn, job.offer(n, clientIdOf(n)));
       expect({ name: n, ...reply }).toMatchObject({ name: n, accept: true });
+      sendStatistics(job, n);
     }
   }
 
@@ -247,6 +275,7 @@ describe('adversary: a malicious coordinator against real silos (issue 11)', () 
     await own('A').silo.close();
     owners.set('A', await launchSilo(own('A')));
     expect((await evil.offer(own('A').conn, job.offer('A', 1))).accept).toBe(true);
+    sendStatistics(job, 'A');
     // The replay: the same round and model, run by A and B with a ghost id (4) that never answers, t = 2.
     evil.roster(conns('A', 'B'), job.jobId, 1, rosterOf(['A', 'B', 'X']));
     evil.roundStart(conns('A', 'B'), job.jobId, 1, encodeWeights(global));

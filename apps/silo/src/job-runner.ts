@@ -183,8 +183,11 @@ export interface AdmittedJob {
   readonly raw: { readonly train: RawRows; readonly validation: RawRows };
   /** This silo's exact statistics over all its rows: its input to the secure statistics sum. */
   readonly localStatistics: JobStatistics;
-  /** Whether this silo already contributed to a statistics sum of this job (one release per job). */
-  statisticsReleased?: boolean;
+  /**
+   * The clients of the statistics sum this silo contributed to (sorted ids; [] for a plain job): a second sum is
+   * answered only over the same clients (a coordinator restart), never over another set it could difference.
+   */
+  statisticsReleased?: string;
   /** The encoding from the global statistics; set by `setStatistics`, before which no round runs. */
   encoding?: InputEncoding;
   /** The encoded rows (set with `encoding`). */
@@ -518,14 +521,19 @@ export class SiloJobRunner {
 
   /**
    * This silo's input to the job's statistics sum (issue 13 §4): its exact per-feature counts, Σx, Σx² and label
-   * counts, weight 1. Once per job: a second sum over another roster could be differenced against the first.
-   * These figures carry no DP noise (see docs/ARCHITECTURE.md, secure feature statistics).
+   * counts, weight 1. Over one client set per job: a second sum over other clients could be differenced against the
+   * first (the same set again, e.g. after a coordinator restart, reveals nothing new). These figures carry no DP
+   * noise (see docs/ARCHITECTURE.md, feature statistics).
    */
-  statisticsContribution(jobId: string): { update: Float32Array; weight: number } {
+  statisticsContribution(jobId: string, clients: readonly number[]): { update: Float32Array; weight: number } {
     const job = this.job(jobId);
-    if (job.statisticsReleased)
-      throw new JobRefusal('bad-statistics', `this silo already contributed to job ${jobId}'s statistics`);
-    job.statisticsReleased = true;
+    const set = [...clients].sort((a, b) => a - b).join(',');
+    if (job.statisticsReleased !== undefined && job.statisticsReleased !== set)
+      throw new JobRefusal(
+        'bad-statistics',
+        `this silo already contributed to job ${jobId}'s statistics over other clients (${job.statisticsReleased})`,
+      );
+    job.statisticsReleased = set;
     return statisticsInput(job.localStatistics, job.jobSchema);
   }
 

@@ -529,7 +529,7 @@ export class SiloClient {
     if (!job || job.secagg) return;
     let input;
     try {
-      input = this.options.runner.statisticsContribution(request.jobId);
+      input = this.options.runner.statisticsContribution(request.jobId, []);
     } catch (error) {
       return this.refuseRound(request.jobId, STATISTICS_ROUND, error);
     }
@@ -612,7 +612,7 @@ export class SiloClient {
       walletOf: (id) => job.walletOf.get(id),
       expectedParams: params,
       expectedClients: clients,
-      input: (): SecAggInput => this.options.runner.statisticsContribution(jobId),
+      input: (): SecAggInput => this.options.runner.statisticsContribution(jobId, clients),
       certificates: job.certificates,
     });
   }
