@@ -19,6 +19,7 @@ import {
   decodeSecAggMessage,
   decodeWireFrame,
   jobTraining,
+  type JobPlanView,
   type SecAggParams,
   type WireFrame,
 } from '@sealfold/protocol';
@@ -307,8 +308,13 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
     // The buyer: licences for the three datasets, one 2-round SecAgg+ job.
     const licences: bigint[] = [];
     for (const o of owners) licences.push((await buyerClient.purchaseLicence(o.datasetId)).licenceId);
+    // The job schema of the three datasets (what `job plan` shows), computed by the coordinator from the manifests.
+    const plan = (await (
+      await fetch(`${coordinator.url}/jobs/plan?datasets=${owners.map((o) => o.datasetId).join(',')}`)
+    ).json()) as JobPlanView;
     const req = jobRequest(buyer.address, {
       coordinator: await coordinatorAddressOf(coordinator.url),
+      jobSchemaHash: plan.hash,
       recipient: buyerIdentity.recipient.toString(),
       // Adam: the optimizer real silos used before it was signed.
       training: jobTraining({
@@ -328,7 +334,10 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
     const res = await fetch(`${coordinator.url}/jobs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ ...(await signedBody(buyerClient, buyer, req)), modelSpec: MODEL_SPEC }),
+      body: JSON.stringify({
+        ...(await signedBody(buyerClient, buyer, req, undefined, plan.schema)),
+        modelSpec: MODEL_SPEC,
+      }),
     });
     if (res.status !== 201) throw new Error(`job submission: ${res.status} ${await res.text()}`);
     jobId = ((await res.json()) as { id: string }).id;
