@@ -476,7 +476,8 @@ export class SiloClient {
     try {
       clients = this.verifiedRoster(job);
       params = this.options.runner.roundParams(frame.jobId, clients.length, 'train');
-      await this.options.runner.checkRound(frame.jobId, frame.round, 'train', globalWeights);
+      // The licence is read on chain again in prepareRound, beside the key stages, not before them.
+      this.options.runner.checkRoundLocally(frame.jobId, frame.round, 'train', globalWeights);
     } catch (error) {
       return this.refuseRound(frame.jobId, frame.round, error);
     }

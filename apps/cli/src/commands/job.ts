@@ -22,7 +22,7 @@ import { decodeLicenceId, licenceRef, resolveLicenceRef } from '../licence-ref.j
 import { loadOwner } from '../owner.js';
 import { formatEpsilon, parseId, parseSmallInt } from '../parse.js';
 import { JSON_NOTE, type Runner } from '../program.js';
-import { DEFAULT_TRAINING, EPSILON_UNBOUNDED_MILLI } from '@sealfold/protocol';
+import { DEFAULT_TRAINING, EPSILON_UNBOUNDED_MILLI, STRATEGY_NAMES, isStrategyName } from '@sealfold/protocol';
 
 const DEADLINE_SECONDS = 3600n;
 
@@ -154,8 +154,8 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
   const rounds = parseSmallInt(String(o.rounds), '--rounds', 10_000);
   if (rounds < 1) throw new CliError('INVALID_ARGUMENT', '--rounds must be at least 1');
   const strategy = String(o.strategy);
-  if (!/^[a-z][a-z0-9-]{0,31}$/.test(strategy))
-    throw new CliError('INVALID_ARGUMENT', `--strategy must be a lower-case name (fedavg, fedprox, fedadam)`);
+  if (!isStrategyName(strategy))
+    throw new CliError('INVALID_ARGUMENT', `--strategy must be one of ${STRATEGY_NAMES.join(', ')}, got "${strategy}"`);
   const dpLevel = String(o.dpLevel);
   if (dpLevel !== 'record' && dpLevel !== 'owner')
     throw new CliError('INVALID_ARGUMENT', `--dp-level must be record or owner, got "${dpLevel}"`);
@@ -702,7 +702,7 @@ export function registerJob(program: Command, runner: Runner): void {
       )
       .requiredOption('--model <file>', 'model specification (JSON, @sealfold/fl ModelSpec)')
       .option('--rounds <n>', 'federated rounds', '10')
-      .option('--strategy <name>', 'aggregation strategy: fedavg, fedprox or fedadam', 'fedavg')
+      .option('--strategy <name>', `aggregation strategy: ${STRATEGY_NAMES.join(', ')}`, 'fedavg')
       .option('--dp-level <level>', 'what DP protects: record (DP-SGD in each silo, any one row) or owner', 'record')
       .option(
         '--target-epsilon <ε>',
