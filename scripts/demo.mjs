@@ -18,9 +18,10 @@
 //   --dir       data directory (default ./.sealfold-demo), wiped at start and left for inspection
 // Exit code 0 on success; on any failure the failing step is named, every child stopped, exit code 1.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire, register } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tunedEnv } from './malloc-tuning.mjs';
 
@@ -101,8 +102,27 @@ async function step(name, fn) {
 const children = new Set();
 const pids = [];
 
+/**
+ * The owners' keystores are encrypted (wallet key and age identity): each owner's passphrase sits in a 0600 file
+ * named by SEALFOLD_KEYSTORE_PASSPHRASE_FILE, the way an unattended silo takes it (systemd credentials), so
+ * `keys init`, `dataset add` and `silo start` run with no prompt and no plaintext key under the owner's home.
+ */
+function ownerPassphraseFile(home) {
+  if (!basename(home).startsWith('owner-')) return undefined;
+  const file = join(DIR, 'credentials', basename(home));
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    writeFileSync(file, `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
+  }
+  return file;
+}
+
 function cliEnv(home, extra = {}) {
   const env = { ...process.env, SEALFOLD_HOME: home, SEALFOLD_DATA_DIR: SHARED, SEALFOLD_CLI_NO_BUILD: '1' };
+  delete env.SEALFOLD_KEYSTORE_PASSPHRASE;
+  delete env.SEALFOLD_KEYSTORE_PASSPHRASE_FILE;
+  const passphraseFile = ownerPassphraseFile(home);
+  if (passphraseFile) env.SEALFOLD_KEYSTORE_PASSPHRASE_FILE = passphraseFile;
   // The demo is the embedded profile: never an operator's external chain or Kubo node.
   for (const k of ['SEALFOLD_CHAIN_RPC', 'SEALFOLD_IPFS_API', 'SEALFOLD_CONTRACTS', 'SEALFOLD_CHAIN_ID']) delete env[k];
   // Malloc settings for the silos' and coordinator's SecAgg+ buffers, set here so they need no second process.
@@ -326,11 +346,14 @@ async function main() {
   });
   summary.chain = { rpcUrl: chain.rpcUrl, chainId: String(chain.chainId) };
 
-  const keys = await step('keys init: three owners, a buyer and a second buyer (parallel)', async () => {
-    const who = [...shards.map((_, i) => `owner-${i + 1}`), 'buyer', 'buyer-2'];
-    const made = await Promise.all(who.map((w) => cli(`${w}-keys-init`, home(w), ['keys', 'init', '--json'])));
-    return Object.fromEntries(who.map((w, i) => [w, made[i].json.address]));
-  });
+  const keys = await step(
+    'keys init: three owners (encrypted keystores, passphrase files), a buyer and a second buyer (parallel)',
+    async () => {
+      const who = [...shards.map((_, i) => `owner-${i + 1}`), 'buyer', 'buyer-2'];
+      const made = await Promise.all(who.map((w) => cli(`${w}-keys-init`, home(w), ['keys', 'init', '--json'])));
+      return Object.fromEntries(who.map((w, i) => [w, made[i].json.address]));
+    },
+  );
 
   await step('fund the wallets with dev ETH (embedded dev chain only, as the CLI faucet does)', async () => {
     // One funding process for all five wallets, so the owners' commands can then run in parallel without racing
