@@ -23,6 +23,7 @@ export type DatasetErrorCode =
   | 'SCHEMA_MISMATCH'
   | 'INVALID_SCHEMA'
   | 'INVALID_MANIFEST'
+  | 'COMMITMENT_MISMATCH'
   | 'INVALID_INPUT';
 
 /** A refused dataset, schema or manifest. `line` and `column` are 1-based; `column` counts fields, not characters. */

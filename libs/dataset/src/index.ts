@@ -47,3 +47,10 @@ export {
   type SealingStore,
   type DatasetRegistration,
 } from './seal.js';
+export {
+  resealDataset,
+  recipientTypeOf,
+  type ResealOptions,
+  type ResealedDataset,
+  type ResealingStore,
+} from './reseal.js';

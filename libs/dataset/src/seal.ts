@@ -2,17 +2,12 @@
 // owner's recipients → content store → manifest → content store. One streaming pass; the store and the chain are
 // the caller's (injected), so this lib depends on crypto only. `registrationOf` gives what `DatasetNFT.register`
 // takes for the result (the caller's chain client sends it).
-import { HybridRecipient, encryptChunks, type RecipientInput } from '@sealfold/crypto';
+import { encryptChunks, type RecipientInput } from '@sealfold/crypto';
 import { EPSILON_UNBOUNDED_MILLI } from '@sealfold/protocol';
 import { inspectCsvTee } from './inspect.js';
+import { recipientTypeOf } from './reseal.js';
 import type { InspectResult } from './inspector.js';
-import {
-  MANIFEST_FORMAT_VERSION,
-  serializeManifest,
-  type LicenceTerms,
-  type Manifest,
-  type SealedRecipientType,
-} from './manifest.js';
+import { MANIFEST_FORMAT_VERSION, serializeManifest, type LicenceTerms, type Manifest } from './manifest.js';
 import type { DatasetSchema } from './schema.js';
 import type { ByteSource } from './source.js';
 
@@ -56,9 +51,7 @@ export interface SealedDataset {
  */
 export async function sealDataset(o: SealDatasetOptions): Promise<SealedDataset> {
   // Recorded in the public manifest (formatVersion 2). age refuses to mix hybrid and classic recipients in one file.
-  const hybrid = (r: RecipientInput) =>
-    typeof r === 'string' ? r.startsWith('age1pq1') : r instanceof HybridRecipient;
-  const recipientType: SealedRecipientType = o.recipients.every(hybrid) ? 'mlkem768x25519' : 'X25519';
+  const recipientType = recipientTypeOf(o.recipients);
   const tee = inspectCsvTee(o.source, { label: o.label, ...(o.schema ? { schema: o.schema } : {}) });
   async function* plaintext(): AsyncGenerator<Uint8Array> {
     for await (const chunk of tee.bytes) {

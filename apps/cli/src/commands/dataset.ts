@@ -1,4 +1,4 @@
-// `sealfold dataset add|register|verify|cat|export-car|terms|list`: seal a CSV (validate → age-encrypt to yourself →
+// `sealfold dataset add|register|verify|cat|export-car|terms|list` (and `reseal`, dataset-reseal.ts): seal a CSV (validate → age-encrypt to yourself →
 // IPFS), write its manifest, register it on chain, and get it back.
 import { createReadStream } from 'node:fs';
 import { readFile, rename, rm, stat } from 'node:fs/promises';
@@ -17,13 +17,14 @@ import { assertHas, openStore, type CliStore } from '../store.js';
 import { formatEth, parseDays, parseEpsilon, parseId, parseSmallInt, parseUint } from '../parse.js';
 import { JSON_NOTE, type Runner } from '../program.js';
 import { termsJson, termsText } from '../terms.js';
+import { registerDatasetReseal } from './dataset-reseal.js';
 
 type Manifest = import('@sealfold/dataset').Manifest;
 
 const TERMS_JSON =
   '{"priceWei", "paymentToken"|null, "priceToken", "licenceDurationSeconds", "maxJobs", "epsilon", "minOwners", "royaltyBps", "listed"}';
 
-async function readManifest(s: CliStore, cid: string): Promise<Manifest> {
+export async function readManifest(s: CliStore, cid: string): Promise<Manifest> {
   const { parseManifest } = await import('@sealfold/dataset');
   await assertHas(s, cid);
   const store = s.store;
@@ -534,4 +535,5 @@ ${JSON_NOTE}
       `${JSON_NOTE}\n  {"owner"|null, "datasets": [{"datasetId", "owner", "manifestCid", "name"|null, "priceWei", "minOwners", "listed"}],\n   "unregistered": [{"manifestCid", "name", "createdAt"}]}`,
     )
     .action(runner.action((ctx, _args, o) => list(ctx, env, o)));
+  registerDatasetReseal(dataset, runner);
 }

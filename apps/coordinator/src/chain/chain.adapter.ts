@@ -35,7 +35,12 @@ function changedToken(e: SealfoldEvent): { dataset: bigint } | { licence: bigint
   switch (e.contract) {
     case 'DatasetNFT':
       if (e.event === 'Transfer') return { dataset: e.args.tokenId };
-      if (e.event === 'DatasetRegistered' || e.event === 'TermsUpdated' || e.event === 'ListingChanged')
+      if (
+        e.event === 'DatasetRegistered' ||
+        e.event === 'TermsUpdated' ||
+        e.event === 'ListingChanged' ||
+        e.event === 'ManifestUpdated'
+      )
         return { dataset: e.args.datasetId };
       return undefined;
     case 'DatasetLicence':
