@@ -541,14 +541,28 @@ async function main() {
     'buyer: pull + decrypt the model, check its provenance on chain; job list; job cancel',
     async () => {
       const out = join(DIR, 'model');
-      const [pull, listed, cancelled] = await Promise.all([
+      const [pull, listed, cancelled, otherPull] = await Promise.all([
         cli('buyer-model-pull', buyer.home, ['model', 'pull', jobId, '-o', out, '--json', ...withCoordinator]),
         cli('buyer-job-list', buyer.home, ['job', 'list', '--json', ...withCoordinator]),
         // A finished job cannot be cancelled: the signed request is verified, then refused with JOB_FINISHED.
         cli('buyer-job-cancel', buyer.home, ['job', 'cancel', jobId, '--json', ...withCoordinator], {
           allowFail: true,
         }),
+        // Another wallet cannot have the model: the coordinator serves it only to the job's buyer (404 to others, so
+        // it does not confirm another buyer's job), and it is sealed to the recipient the buyer signed anyway.
+        cli(
+          'buyer-2-model-pull',
+          home('buyer-2'),
+          ['model', 'pull', jobId, '-o', join(DIR, 'model-buyer-2'), '--json', ...withCoordinator],
+          { allowFail: true },
+        ),
       ]);
+      if (otherPull.code !== 1)
+        throw new Error(
+          `another wallet's model pull: expected a refusal, got exit ${otherPull.code} ${otherPull.stdout}`,
+        );
+      summary.otherBuyerPull = { exitCode: otherPull.code, ...(otherPull.json?.error ?? {}) };
+      say(`   another wallet's model pull: ${otherPull.json?.error?.code}: ${otherPull.json?.error?.message}`);
       const mine = listed.json.jobs.find((j) => j.jobId === jobId);
       if (!mine || mine.status !== 'completed') throw new Error(`job list does not show job ${jobId} as completed`);
       say(

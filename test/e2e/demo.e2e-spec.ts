@@ -18,6 +18,7 @@ interface DemoSummary {
   rounds: { round: number; accuracy: number; baselineAccuracy: number | null }[];
   evaluation: { accuracy: number; count: number };
   refusal: { exitCode: number; code: string; message: string };
+  otherBuyerPull: { exitCode: number; code: string; message: string };
   model: { files: string[]; provenance: { datasets: string[]; rounds: number } };
   owners: { datasetId: string }[];
 }
@@ -100,6 +101,11 @@ describe('npm run demo -- --quick', () => {
         expect({ file, walletKey: /"privateKey"\s*:/.test(text) }).toEqual({ file, walletKey: false });
       }
     }
+  });
+
+  it("refuses the model to another wallet: the coordinator does not even say another buyer's model exists", () => {
+    expect(summary.otherBuyerPull).toMatchObject({ exitCode: 1, code: 'MODEL_NOT_FOUND' });
+    expect(summary.otherBuyerPull.message).toMatch(/no model for job [0-9a-f]{64} \(yet\)/);
   });
 
   it('leaves no process behind', () => {
