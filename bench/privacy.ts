@@ -6,7 +6,7 @@
 //     see the leak (AUC ≥ 0.6);
 //   record-level DP — the same MLP trained by libs/fl DP-SGD at ε ≤ 8 (σ from the sampled-Gaussian accountant,
 //     δ = 1e-5): AUC ≤ 0.55, TPR at 0.1 % FPR ≤ 1 %, and the empirical ε lower bound ≤ the accountant's ε.
-// Members are the rows the model trained on, non-members as many other rows of the same digits it never saw; the
+// Members are the rows the model trained on, non-members as many other images it never saw, assigned at random; the
 // shadow models train on halves of members ∪ non-members with the target's own training settings (DP-SGD for the DP
 // model), as an owner who knows the job's signed settings would.
 import { pathToFileURL } from 'node:url';
@@ -54,19 +54,17 @@ async function train(data: LocalData, training: ShadowTraining, seed: string): P
   return init.map((w, i) => w + r.update[i]);
 }
 
-/** `count` members then `count` non-members: the first and second `count / 10` images of each digit. */
-function memberSplit(perDigit: number): { data: LocalData; members: number[]; nonMembers: number[] } {
-  const members = loadMnist(perDigit, 0, 1);
-  const nonMembers = loadMnist(perDigit, perDigit, 2);
-  const n = members.labels.length;
-  const features = new Float32Array(2 * n * 784);
-  features.set(members.features, 0);
-  features.set(nonMembers.features, n * 784);
-  const labels = new Int32Array(2 * n);
-  labels.set(members.labels, 0);
-  labels.set(nonMembers.labels, n);
+/**
+ * 2·perDigit images of each digit, shuffled (loadMnist's seeded permutation): the first half of the rows are the
+ * members, the second half the non-members — a random assignment, as the membership game needs. (Taking the first
+ * images of each digit as members and the next ones as non-members would let the attacks see any drift in the
+ * package's order as "membership".)
+ */
+function memberSplit(perDigit: number, seed: number): { data: LocalData; members: number[]; nonMembers: number[] } {
+  const data = loadMnist(2 * perDigit, 0, seed);
+  const n = data.labels.length / 2;
   return {
-    data: { features, labels, numFeatures: 784, numClasses: 10 },
+    data,
     members: Array.from({ length: n }, (_, i) => i),
     nonMembers: Array.from({ length: n }, (_, i) => n + i),
   };
@@ -106,7 +104,7 @@ async function main(): Promise<void> {
 
   // Positive control: plain SGD, many passes over a small shard, no regularisation.
   const overfit: ShadowTraining = { epochs: arg('epochs', 60), batchSize: 32, optimizer: 'sgd', learningRate: 0.1 };
-  const control = memberSplit(perDigit);
+  const control = memberSplit(perDigit, 11);
   let started = performance.now();
   const controlWeights = await train(selectSamples(control.data, control.members), overfit, 'control');
   const controlTrainAcc = combineEval(
@@ -132,7 +130,7 @@ async function main(): Promise<void> {
   logReport('audit', controlAudit, (performance.now() - started) / 1000);
 
   // Record-level DP-SGD at ε ≤ targetEpsilon for the members' rows, one training run (rounds = 1).
-  const dp = memberSplit(dpPerDigit);
+  const dp = memberSplit(dpPerDigit, 12);
   const dpEpochs = arg('dp-epochs', 10);
   const schedule = { delta: DELTA, rows: dp.members.length, batchSize: 64, localEpochs: dpEpochs, rounds: 1 };
   const noiseMultiplier = recordLevelNoiseMultiplier({ targetEpsilon, ...schedule });

@@ -91,7 +91,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-afterEach(() => jest.restoreAllMocks());
+afterEach(() => {
+  jest.restoreAllMocks();
+});
 
 describe('sealfold audit membership', () => {
   it('audits members against held-out rows with both attacks and reports CIs and the ε bound (--json)', async () => {
