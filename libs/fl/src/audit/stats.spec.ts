@@ -159,11 +159,11 @@ describe('empirical ε lower bound', () => {
 
   it('is 0 on average for two samples of one distribution (≤ 5 % of trials above 0 at 95 % confidence)', () => {
     let positive = 0;
-    const trials = 40;
+    const trials = 30;
     fc.assert(
       fc.property(
-        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 100, maxLength: 100 }),
-        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 100, maxLength: 100 }),
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 60, maxLength: 60 }),
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 60, maxLength: 60 }),
         (xs, ys) => {
           if (empiricalEpsilonLowerBound(xs, ys, { delta: 1e-5 }).epsilon > 0) positive++;
         },
