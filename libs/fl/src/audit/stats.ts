@@ -261,8 +261,9 @@ export function tprAtFpr(
   assertArg(targetFpr >= 0 && targetFpr < 1, 'targetFpr must be in [0, 1)');
   const m = members.length;
   const n = nonMembers.length;
-  let best = rocPoints(members, nonMembers)[0];
-  for (const p of rocPoints(members, nonMembers)) if (p.falsePositives / n <= targetFpr) best = p;
+  const points = rocPoints(members, nonMembers);
+  let best = points[0];
+  for (const p of points) if (p.falsePositives / n <= targetFpr) best = p;
   return {
     targetFpr,
     fpr: best.falsePositives / n,
