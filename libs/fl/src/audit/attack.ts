@@ -187,13 +187,16 @@ export interface AttackResult {
 export function evaluateAttack(
   memberScores: ArrayLike<number>,
   nonMemberScores: ArrayLike<number>,
-  options: { delta: number; targetFpr?: number; confidence?: number },
+  options: { delta: number; targetFpr?: number; confidence?: number; epsilonConfidence?: number },
 ): AttackResult {
   const confidence = options.confidence ?? 0.95;
   return {
     auc: aucWithCi(memberScores, nonMemberScores, confidence),
     tprAtLowFpr: tprAtFpr(memberScores, nonMemberScores, options.targetFpr ?? 0.001, confidence),
-    epsilonLowerBound: empiricalEpsilonLowerBound(memberScores, nonMemberScores, { delta: options.delta, confidence }),
+    epsilonLowerBound: empiricalEpsilonLowerBound(memberScores, nonMemberScores, {
+      delta: options.delta,
+      confidence: options.epsilonConfidence ?? confidence,
+    }),
   };
 }
 
@@ -234,7 +237,8 @@ function pick(values: ArrayLike<number>, rows: ArrayLike<number>): Float64Array 
 
 /**
  * The owner's membership audit of a released model: the loss-threshold attack (score −loss) and, with shadows > 0,
- * offline LiRA with shadow models trained on halves of members ∪ non-members; each scored by evaluateAttack.
+ * offline LiRA with shadow models trained on halves of members ∪ non-members; each scored by evaluateAttack. The
+ * larger of the two ε lower bounds holds at `confidence`.
  */
 export async function auditMembership(options: MembershipAuditOptions): Promise<MembershipAuditReport> {
   const n = validateLocalData(options.data);
@@ -260,7 +264,15 @@ export async function auditMembership(options: MembershipAuditOptions): Promise<
   const nonMemberIdx = Uint32Array.from({ length: rows.length - m }, (_, k) => m + k);
   const signals = await membershipSignals(options.modelSpec, options.weights, audited);
   const negLoss = signals.loss.map((l) => -l);
-  const evalOptions = { delta: options.delta, targetFpr, confidence };
+  // The report's ε bound is the larger of the attacks' bounds: each is computed at 1 − α/attacks so that the
+  // maximum holds at the stated confidence (union bound).
+  const attacks = options.shadows > 0 ? 2 : 1;
+  const evalOptions = {
+    delta: options.delta,
+    targetFpr,
+    confidence,
+    epsilonConfidence: 1 - (1 - confidence) / attacks,
+  };
   const lossThreshold = evaluateAttack(pick(negLoss, memberIdx), pick(negLoss, nonMemberIdx), evalOptions);
   let lira: AttackResult | null = null;
   if (options.shadows > 0) {
