@@ -131,7 +131,8 @@ async function main(): Promise<void> {
 
   // Record-level DP-SGD at ε ≤ targetEpsilon for the members' rows, one training run (rounds = 1).
   const dp = memberSplit(dpPerDigit, 12);
-  const dpEpochs = arg('dp-epochs', 10);
+  // 30 passes: the record-level schedule of `npm run bench -- fl` (2 local epochs × 15 rounds), here as one run.
+  const dpEpochs = arg('dp-epochs', 30);
   const schedule = { delta: DELTA, rows: dp.members.length, batchSize: 64, localEpochs: dpEpochs, rounds: 1 };
   const noiseMultiplier = recordLevelNoiseMultiplier({ targetEpsilon, ...schedule });
   const accountantEpsilon = recordLevelEpsilon({ noiseMultiplier, ...schedule });
