@@ -23,6 +23,10 @@ export interface SealDatasetOptions {
   readonly label: string;
   /** A declared schema the data must match exactly; inferred when absent. */
   readonly schema?: DatasetSchema;
+  /** k: no value occurring in fewer rows is published (overrides the schema's; default DEFAULT_K). */
+  readonly k?: number;
+  /** Inference only: the missing-value tokens (default DEFAULT_MISSING_TOKENS). */
+  readonly missing?: readonly string[];
   /** The age recipients of the ciphertext: the owner's own, never anyone else's. */
   readonly recipients: readonly RecipientInput[];
   readonly store: SealingStore;
@@ -52,7 +56,12 @@ export interface SealedDataset {
 export async function sealDataset(o: SealDatasetOptions): Promise<SealedDataset> {
   // Recorded in the public manifest (formatVersion 2). age refuses to mix hybrid and classic recipients in one file.
   const recipientType = recipientTypeOf(o.recipients);
-  const tee = inspectCsvTee(o.source, { label: o.label, ...(o.schema ? { schema: o.schema } : {}) });
+  const tee = inspectCsvTee(o.source, {
+    label: o.label,
+    ...(o.schema ? { schema: o.schema } : {}),
+    ...(o.k !== undefined ? { k: o.k } : {}),
+    ...(o.missing ? { missing: o.missing } : {}),
+  });
   async function* plaintext(): AsyncGenerator<Uint8Array> {
     for await (const chunk of tee.bytes) {
       o.onPlaintext?.(chunk.length);
@@ -78,6 +87,7 @@ export async function sealDataset(o: SealDatasetOptions): Promise<SealedDataset>
     formatVersion: MANIFEST_FORMAT_VERSION,
     name: o.name,
     description: o.description,
+    // The public schema (privacy.ts): no level or class occurring in fewer than k rows, no private levels.
     schema: inspected.schema,
     rows: inspected.rows,
     classes: [...inspected.classes],
