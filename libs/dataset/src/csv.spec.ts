@@ -206,7 +206,9 @@ describe('inspectCsv', () => {
   it('changes the commitment when any field changes', async () => {
     const a = await inspectCsv(enc('x,y\n1,a\n'), { label: 'y', k: 1 });
     for (const t of ['x,y\n1,b\n', 'x,y\n1.0,a\n', 'x,z\n1,a\n', 'x,y\n1,a\n1,a\n', 'y,x\na,1\n'])
-      expect((await inspectCsv(enc(t), { label: t.startsWith('x,z') ? 'z' : 'y', k: 1 })).commitment).not.toBe(a.commitment);
+      expect((await inspectCsv(enc(t), { label: t.startsWith('x,z') ? 'z' : 'y', k: 1 })).commitment).not.toBe(
+        a.commitment,
+      );
     // Field boundaries are length-prefixed: moving a comma changes the commitment.
     expect(commitmentOfTable([['ab', 'c']])).not.toBe(commitmentOfTable([['a', 'bc']]));
   });
@@ -296,9 +298,11 @@ describe('inspectCsv', () => {
   });
 
   it('never puts a data value into an error message', async () => {
-    const err = (await inspectCsv(enc('a,b\nsecret-value-42,x\n'), { label: 'b', k: 1, schema: declared('float') }).catch(
-      (e: unknown) => e,
-    )) as Error;
+    const err = (await inspectCsv(enc('a,b\nsecret-value-42,x\n'), {
+      label: 'b',
+      k: 1,
+      schema: declared('float'),
+    }).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(DatasetError);
     expect(err.message).not.toContain('secret-value-42');
   });

@@ -277,7 +277,8 @@ export class CsvInspector {
     if (kinds[K_DATE] === present) return { name, type: 'date' };
     if (kinds[K_DATE] + kinds[K_DATETIME] === present) return { name, type: 'datetime' };
     // Text: categorical when it has few enough distinct values and is not an identifier (every value distinct).
-    if (levels === null || (levels.table.size === present && present > 1)) return { name, type: 'text', role: 'ignored' };
+    if (levels === null || (levels.table.size === present && present > 1))
+      return { name, type: 'text', role: 'ignored' };
     return { name, type: 'categorical', levels: sortLevels(levels.entries().map((e) => e.level)), encoding: 'hash' };
   }
 

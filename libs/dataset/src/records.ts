@@ -261,7 +261,12 @@ export async function toDense(
         else {
           const found = levelIndex[i]!.get(buf.toString('latin1', s, e));
           if (found === undefined)
-            throw new DatasetError('UNKNOWN_LEVEL', `value of column "${c.name}" is not one of its levels`, line, i + 1);
+            throw new DatasetError(
+              'UNKNOWN_LEVEL',
+              `value of column "${c.name}" is not one of its levels`,
+              line,
+              i + 1,
+            );
           idx = found;
         }
         if (oneHot) features[base + offset + idx] = 1;
