@@ -389,6 +389,7 @@ async function main() {
           await cli(`owner-${i + 1}-dataset-add`, h, [
             'dataset',
             'add',
+            '--yes',
             shard.file,
             '--name',
             `mnist-shard-${i + 1}`,

@@ -170,6 +170,7 @@ describe('sealfold dataset (iris: add → verify → cat; bad input; killed add)
     const r = await cli.json<AddJson>([
       'dataset',
       'add',
+      '--yes',
       irisPath,
       '--name',
       'iris',
@@ -290,7 +291,7 @@ describe('sealfold dataset (iris: add → verify → cat; bad input; killed add)
     for (const [name, csv, message, extra] of bad) {
       const file = join(cli.root, `${name}.csv`);
       await writeFile(file, csv);
-      const args = ['dataset', 'add', file, '--name', name, '--label', 'label'];
+      const args = ['dataset', 'add', '--yes', file, '--name', name, '--label', 'label'];
       if (extra) args.push('--schema', schemaPath);
       const r = await cli.json<{ error: { code: string; message: string } }>(args);
       expect({ name, code: r.code, stderr: r.code === 1 ? '' : r.stderr }).toEqual({ name, code: 1, stderr: '' });
@@ -313,7 +314,7 @@ describe('sealfold dataset (iris: add → verify → cat; bad input; killed add)
 
     /** Starts the add and sends `signal` once the store has grown by a few blocks (the add is under way). */
     const interruptAdd = async (signal: NodeJS.Signals) => {
-      const child = cli.spawn(['dataset', 'add', big, '--name', 'big', '--label', 'label', '--json']);
+      const child = cli.spawn(['dataset', 'add', '--yes', big, '--name', 'big', '--label', 'label', '--json']);
       let stdout = '';
       child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
       const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
@@ -341,7 +342,7 @@ describe('sealfold dataset (iris: add → verify → cat; bad input; killed add)
     const after = await cli.json<ListJson>(['dataset', 'list']);
     expect(after.body).toEqual(before.body);
 
-    const rerun = await cli.json<AddJson>(['dataset', 'add', big, '--name', 'big', '--label', 'label']);
+    const rerun = await cli.json<AddJson>(['dataset', 'add', '--yes', big, '--name', 'big', '--label', 'label']);
     expect(rerun.code).toBe(0);
     expect(rerun.body.rows).toBe(600_000);
     const verify = await cli.json<{ ok: boolean }>(['dataset', 'verify', rerun.body.manifestCid]);

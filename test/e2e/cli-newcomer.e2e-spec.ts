@@ -72,7 +72,7 @@ describe('the CLI as a newcomer finds it (issue 12 §3)', () => {
 
   const add = async (extra: string[], env: NodeJS.ProcessEnv = {}) => {
     const r = await cli.json<{ datasetId: string }>(
-      ['dataset', 'add', iris, '--name', 'iris', '--label', 'species', ...extra],
+      ['dataset', 'add', '--yes', iris, '--name', 'iris', '--label', 'species', ...extra],
       env,
     );
     if (r.code !== 0) throw new Error(r.stdout + r.stderr);
@@ -130,6 +130,7 @@ describe('the CLI as a newcomer finds it (issue 12 §3)', () => {
     const over = await cli.json<ErrorJson>([
       'dataset',
       'add',
+      '--yes',
       iris,
       '--name',
       'x',

@@ -34,7 +34,18 @@ export interface DatasetView {
   rows: number | null;
   /** The validated public manifest; its schema gives the model's input width (categorical columns one-hot). */
   manifest: {
-    schema: { columns: { name: string; type: string; levels?: string[] }[]; label: string };
+    schema: {
+      columns: {
+        name: string;
+        type: string;
+        role?: string;
+        levels?: string[];
+        encoding?: string;
+        buckets?: number;
+        parts?: string[];
+      }[];
+      label: string;
+    };
   } | null;
   blockNumber: number;
 }

@@ -26,10 +26,20 @@ interface Option {
   dataset: DatasetView;
 }
 
-/** Input width of a table: numeric columns count 1, categorical ones their number of levels (one-hot). */
+/**
+ * Input width of a table (libs/dataset encoding.ts featureLayout, from the public schema): numbers and booleans 1, a
+ * date its parts (4 by default), a categorical column its levels (one-hot) or its hash buckets (16 by default); the
+ * label, ignored and text columns none.
+ */
 function inputWidth(d: DatasetView): number {
-  const cols = d.manifest?.schema.columns.filter((c) => c.name !== d.manifest!.schema.label) ?? [];
-  return cols.reduce((n, c) => n + (c.type === 'categorical' ? (c.levels?.length ?? 1) : 1), 0);
+  const schema = d.manifest?.schema;
+  const cols = schema?.columns.filter((c) => c.name !== schema.label && c.type !== 'text' && c.role !== 'ignored');
+  return (cols ?? []).reduce((n, c) => {
+    if (c.type === 'date' || c.type === 'datetime') return n + (c.parts?.length ?? 4);
+    if (c.type !== 'categorical') return n + 1;
+    const hashed = c.encoding === 'hash' || (c.encoding === undefined && c.levels === undefined);
+    return n + (hashed ? (c.buckets ?? 16) : (c.levels?.length ?? 1));
+  }, 0);
 }
 
 /** A small MLP for the dataset's schema: one hidden ReLU layer, logits out (README "The model spec"). */
