@@ -104,6 +104,20 @@ describe('inference with missing values', () => {
     expect(d.missing).toBeUndefined();
   });
 
+  it('hashes a declared categorical column without levels, however many values it has', async () => {
+    const rows = Array.from({ length: 300 }, (_, i) => `w${i % 280}x,${i % 2 ? 'a' : 'b'}`);
+    const schema: DatasetSchema = {
+      label: 'y',
+      columns: [
+        { name: 'word', type: 'categorical' },
+        { name: 'y', type: 'categorical' },
+      ],
+    };
+    const r = await inspectCsv(enc(`word,y\n${rows.join('\n')}\n`), { label: 'y', schema });
+    expect(r.schema.columns[0]).toEqual({ name: 'word', type: 'categorical', encoding: 'hash', buckets: 16 });
+    expect(r.columns[0].distinct).toBeNull();
+  });
+
   it('turns a high-cardinality text column into an ignored one instead of refusing it', async () => {
     const rows = Array.from({ length: 300 }, (_, i) => `w${i % 280}x,${i % 2 ? 'a' : 'b'}`);
     const r = await inspectCsv(enc(`word,y\n${rows.join('\n')}\n`), { label: 'y' });
@@ -133,7 +147,7 @@ describe('the public schema', () => {
       ],
     });
     await expect(
-      inspectCsv(enc(text), { label: 'y', schema: schema(['blue', 'red', 'ultraviolet']) }),
+      inspectCsv(enc(text), { label: 'y', refuseRare: true, schema: schema(['blue', 'red', 'ultraviolet']) }),
     ).rejects.toMatchObject({ code: 'RARE_VALUE', line: 9, column: 1 });
     const ok = await inspectCsv(enc(text.replace('ultraviolet', 'red')), {
       label: 'y',
@@ -143,15 +157,15 @@ describe('the public schema', () => {
     expect(ok.schema.columns[0]).toMatchObject({ levels: ['blue', 'red', 'green'], encoding: 'one-hot' });
   });
 
-  it('refuses a label class occurring in fewer than k rows, and previews it with refuseRare: false', async () => {
+  it('refuses a label class occurring in fewer than k rows with refuseRare, and previews it without', async () => {
     const y = [...labels(10), 'rare'];
     const text = `x,y\n${y.map((c, i) => `${i},${c}`).join('\n')}\n`;
-    await expect(inspectCsv(enc(text), { label: 'y' })).rejects.toMatchObject({
+    await expect(inspectCsv(enc(text), { label: 'y', refuseRare: true })).rejects.toMatchObject({
       code: 'RARE_VALUE',
       line: 22,
       column: 2,
     });
-    const preview = await inspectCsv(enc(text), { label: 'y', refuseRare: false });
+    const preview = await inspectCsv(enc(text), { label: 'y' });
     expect(preview.refusal?.code).toBe('RARE_VALUE');
     expect(preview.refusal?.message).not.toContain('rare');
     expect((await inspectCsv(enc(text), { label: 'y', k: 1 })).classes).toEqual(['a', 'b', 'rare']);

@@ -32,8 +32,10 @@ export interface InspectOptions {
   /** Inference: missing-value tokens of every column but the label (default DEFAULT_MISSING_TOKENS). */
   readonly missing?: readonly string[];
   /**
-   * Default true: refuse (RARE_VALUE) a dataset whose classes or public levels include a value occurring in fewer
-   * than k rows. False (a preview, `dataset inspect`): return the refusal in `refusal` instead.
+   * True: refuse (RARE_VALUE) a dataset whose classes or public levels include a value occurring in fewer than k
+   * rows. Default false: return that refusal in `refusal` (a preview; re-checking sealed data against its manifest,
+   * which must keep working for manifests sealed before k existed). `sealDataset`, the one place that publishes,
+   * always sets it.
    */
   readonly refuseRare?: boolean;
 }
@@ -58,7 +60,7 @@ export interface InspectResult {
   readonly k: number;
   /** Per column, in file order: type, role, missing values, levels, what becomes public. For the owner's eyes. */
   readonly columns: readonly ColumnReport[];
-  /** With `refuseRare: false`: why sealing would refuse this dataset (a RARE_VALUE error), else absent. */
+  /** Without `refuseRare`: why sealing would refuse this dataset (a RARE_VALUE error), else absent. */
   readonly refusal?: DatasetError;
 }
 
@@ -196,7 +198,7 @@ export class CsvInspector {
       refuseRareClasses(privateSchema, this.labelIndex, this.stats[this.labelIndex].levels!, kk, !!this.options.schema);
       publicSchemaOf(privateSchema, this.stats, kk, true);
     } catch (e) {
-      if (this.options.refuseRare !== false || !(e instanceof DatasetError)) throw e;
+      if (this.options.refuseRare === true || !(e instanceof DatasetError)) throw e;
       refusal = e;
     }
     const schema = publicSchemaOf(privateSchema, this.stats, kk, false);
@@ -443,7 +445,8 @@ export class CsvInspector {
       case 'text':
         return;
       case 'categorical': {
-        const levels = stats.levels!;
+        const levels = stats.levels;
+        if (levels === null) return; // a hashed column past the level cap: counts no longer needed
         if (c.levels) {
           const idx = levels.table.find(buf, s, e);
           if (idx < 0)

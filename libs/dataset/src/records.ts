@@ -103,15 +103,14 @@ function decodeField(column: Column, buf: Buffer, s: number, e: number, line: nu
   }
 }
 
+type RowSink = (buf: Buffer, starts: Int32Array, ends: Int32Array, missing: Uint8Array, line: number) => void;
+
 /**
- * Shared driver of `typedRows` and `toDense`: tokenizes `source`, checks the header against `schema` and calls
- * `row` with each data record's fields and its missing mask (per column, from the schema's missing tokens).
+ * The tokenizer shared by `typedRows` and `toDense`: checks the header against `schema` and calls `row` with each
+ * data record's fields and its missing mask (per column, from the schema's missing tokens); a row without a label
+ * is refused. `finish` ends the input.
  */
-async function eachRecord(
-  source: ByteSource,
-  schema: DatasetSchema,
-  row: (buf: Buffer, starts: Int32Array, ends: Int32Array, missing: Uint8Array, line: number) => void,
-): Promise<void> {
+function schemaTokenizer(schema: DatasetSchema, row: RowSink): { push(b: Uint8Array): void; finish(): void } {
   const cols = schema.columns;
   const labelIndex = cols.findIndex((c) => c.name === schema.label);
   const tokens = cols.map((c) => missingTokens(schema, c).map((t) => new Uint8Array(Buffer.from(t, 'utf8'))));
@@ -144,31 +143,41 @@ async function eachRecord(
     }
     row(buf, starts, ends, missing, line);
   });
-  const decoder = createDecoder((b) => tokenizer.push(b));
+  return {
+    push: (b) => tokenizer.push(b),
+    finish() {
+      tokenizer.finish();
+      if (header) throw new DatasetError('EMPTY_FILE', 'the file is empty (no header row)');
+    },
+  };
+}
+
+/** Runs `source` (plain or gzip) through a schema tokenizer, yielding after each chunk is parsed. */
+async function* drive(source: ByteSource, reader: { push(b: Uint8Array): void; finish(): void }): AsyncGenerator<void> {
+  const decoder = createDecoder((b) => reader.push(b));
   for await (const chunk of bytesOf(source)) {
     const wait = decoder.write(chunk);
     if (wait) await wait;
+    yield;
   }
   await decoder.end();
-  tokenizer.finish();
-  if (header) throw new DatasetError('EMPTY_FILE', 'the file is empty (no header row)');
+  reader.finish();
+  yield;
 }
 
 /**
  * Reads a CSV that matches `schema` as typed rows with a missing mask per column (the row parser imputation and
- * standardisation build on). Values are checked against their column's type; missing values are `null`.
+ * standardisation build on), streaming. Values are checked against their column's type; missing values are `null`.
  */
 export async function* typedRows(source: ByteSource, schema: DatasetSchema): AsyncGenerator<TypedRow> {
   parseSchema(schema);
   const queue: TypedRow[] = [];
   const cols = schema.columns;
-  const pending = eachRecord(source, schema, (buf, starts, ends, missing, line) => {
+  const reader = schemaTokenizer(schema, (buf, starts, ends, missing, line) => {
     const values = cols.map((c, i) => (missing[i] ? null : decodeField(c, buf, starts[i], ends[i], line, i + 1)));
     queue.push({ line, values, missing: missing.slice() });
   });
-  // eachRecord runs to completion synchronously per chunk; collect, then yield (rows are small objects).
-  await pending;
-  for (const r of queue) yield r;
+  for await (const _ of drive(source, reader)) while (queue.length) yield queue.shift()!;
 }
 
 export interface DenseOptions {
@@ -224,7 +233,7 @@ export async function toDense(
   let labels = new Int32Array(1024);
   let mask: Uint8Array | null = null;
   let rows = 0;
-  await eachRecord(source, schema, (buf, starts, ends, missing, line) => {
+  const reader = schemaTokenizer(schema, (buf, starts, ends, missing, line) => {
     if (rows === labels.length) {
       const f = new Float32Array(features.length * 2);
       f.set(features);
@@ -281,6 +290,7 @@ export async function toDense(
     }
     rows++;
   });
+  for await (const _ of drive(source, reader));
   const m = mask as Uint8Array | null;
   return {
     features: features.slice(0, rows * width),

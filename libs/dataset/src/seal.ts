@@ -57,6 +57,8 @@ export async function sealDataset(o: SealDatasetOptions): Promise<SealedDataset>
   // Recorded in the public manifest (formatVersion 2). age refuses to mix hybrid and classic recipients in one file.
   const recipientType = recipientTypeOf(o.recipients);
   const tee = inspectCsvTee(o.source, {
+    // Publishing: a class or public level occurring in fewer than k rows stops the add (privacy.ts).
+    refuseRare: true,
     label: o.label,
     ...(o.schema ? { schema: o.schema } : {}),
     ...(o.k !== undefined ? { k: o.k } : {}),
