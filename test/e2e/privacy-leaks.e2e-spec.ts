@@ -518,7 +518,7 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
    * Issue 13: a categorical column's levels are no longer part of the public manifest unless the owner marks them
    * public (the `site` column is feature-hashed), so the canary level may appear nowhere outside the owner's machine.
    */
-  it('the coordinator’s HTTP API and the live progress feed carry no canary (beyond the public schema levels)', () => {
+  it('the coordinator’s HTTP API and the live progress feed carry no canary, the public manifests included', () => {
     expect(httpResponses.map((r) => `${r.path} ${r.status}`)).toEqual(httpResponses.map((r) => `${r.path} 200`));
     for (const r of httpResponses) expectNoHits(scanBuffer(r.body, r.path, needles));
     // The listing does carry the manifests' public schema (so the scan above covers it): the site column, hashed.
