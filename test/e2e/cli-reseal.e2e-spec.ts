@@ -53,6 +53,7 @@ describe('sealfold dataset reseal', () => {
       'iris',
       '--label',
       'species',
+      '--yes',
     ]);
     expect(added.code).toBe(0);
     const id = added.body.datasetId;
