@@ -12,6 +12,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createProvider, type SealfoldChain } from '@sealfold/chain';
 import { serializeManifest, type Manifest } from '@sealfold/dataset';
+import { licenceRef } from '@sealfold/protocol';
 import { JsonRpcProvider, Wallet } from 'ethers';
 import type { Page } from 'playwright-core';
 import { startCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap.js';
@@ -226,9 +227,12 @@ describe('web app in a real browser (Chromium, EDR chain, injected EIP-1193 wall
     await page.goto(`${coordinator.url}/#/datasets/${datasetIds[0]}`);
     const before = await provider.getBalance(buyer.address);
     await page.getByRole('button', { name: /Buy licence for 0.001 ETH/ }).click();
-    const done = page.getByText(/Licence #\d+ is yours/);
+    const done = page.getByText(/Licence \d+-\d+ is yours/);
     await done.waitFor({ timeout: 30_000 });
-    const licenceId = /Licence #(\d+)/.exec(await done.innerText())![1];
+    // Shown as <datasetId>-<serial> (as the CLI prints it); the full token id is its title.
+    const licenceId = (await done.locator('span[title]').getAttribute('title'))!;
+    expect(await done.innerText()).toContain(`Licence ${licenceRef(BigInt(licenceId))} is yours`);
+    expect(licenceRef(BigInt(licenceId))).toMatch(new RegExp(`^${datasetIds[0]}-\\d+$`));
     // The chain says so: the buyer holds a valid licence for this dataset and paid the price (plus gas).
     const check = await owner.checkLicenceById(BigInt(licenceId), BigInt(datasetIds[0]), buyer.address);
     expect(check.valid).toBe(true);

@@ -9,3 +9,4 @@ export * from './siwe.js';
 export * from './errors.js';
 export * from './model-bundle.js';
 export * from './rest.js';
+export * from './licence-id.js';

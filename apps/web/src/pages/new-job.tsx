@@ -16,6 +16,7 @@ import {
   jobTraining,
 } from '../../../../libs/protocol/src/job.js';
 import { api, type DatasetView, type JobView, type LicenceView } from '../api.js';
+import { licenceLabel } from '../format.js';
 import { useApp } from '../state.js';
 import { ErrorMessage, Loading, useLoad } from '../ui.js';
 import { ensureChain, signTypedData } from '../wallet.js';
@@ -202,7 +203,8 @@ export function NewJobPage() {
                     )
                   }
                 />
-                #{o.dataset.id} {o.dataset.name} — {o.dataset.rows} rows, {o.dataset.classes?.join(', ')}
+                #{o.dataset.id} {o.dataset.name} — {o.dataset.rows} rows, {o.dataset.classes?.join(', ')} (licence{' '}
+                {licenceLabel(o.licence.id)})
               </label>
             ))}
           </fieldset>
