@@ -206,6 +206,11 @@ export class SiloJobRunner {
     return this.jobs;
   }
 
+  /** Keeps a refused offer and its reason in the ledger, for the owner's local page. */
+  recordRefusal(jobId: string, datasetId: bigint, reason: string, message: string): void {
+    this.options.ledger.recordRefusal(jobId, datasetId, reason, message);
+  }
+
   /** Checks a job offer; throws JobRefusal with the reason the buyer will see. */
   async admit(offer: JobOffer): Promise<AdmittedJob> {
     const { request } = offer;

@@ -354,6 +354,11 @@ export class SiloClient {
     } catch (error) {
       const reason = error instanceof JobRefusal ? error.reason : 'internal-error';
       this.options.logger.warn({ jobId: offer.jobId, reason, detail: (error as Error).message }, 'job refused');
+      try {
+        this.options.runner.recordRefusal(offer.jobId, datasetId, reason, (error as Error).message);
+      } catch (recordError) {
+        this.options.logger.warn({ jobId: offer.jobId, err: (recordError as Error).message }, 'refusal not recorded');
+      }
       reply(false, `${reason}: ${(error as Error).message}`.slice(0, 512));
     }
   }

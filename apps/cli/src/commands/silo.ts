@@ -49,6 +49,15 @@ async function start(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unk
     ...(o.minOwners !== undefined
       ? { minIndependentOwners: parseSmallInt(String(o.minOwners), '--min-owners', 255) }
       : {}),
+    // The owner's local page (ε ledger, refused and halted jobs): loopback and a random token unless told otherwise.
+    ...(o.page === false
+      ? {}
+      : {
+          ownerPage: {
+            host: String(o.pageHost ?? '127.0.0.1'),
+            port: o.pagePort === undefined ? 0 : parseSmallInt(String(o.pagePort), '--page-port', 65_535),
+          },
+        }),
     // Without --datasets the silo serves every dataset the wallet owns, also those registered after it started.
     ...(follow ? { followNewDatasets: { intervalMs: Number(env.SEALFOLD_SILO_DATASET_POLL_MS || 5000) } } : {}),
   });
@@ -81,12 +90,14 @@ async function start(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unk
       datasets: datasets.map(String),
       accepted: silo.client.accepted,
       stateDir: join(ctx.paths.home, 'silo'),
+      page: silo.ownerPage?.url ?? null,
     };
     if (ctx.json) process.stdout.write(`${toJson({ event: 'ready', ...json })}\n`);
     else
       process.stdout.write(
         `silo ${owner.address} connected to ${base}; serving datasets ${json.accepted.join(', ') || '(none accepted)'}\n` +
-          `private state in ${json.stateDir}; Ctrl-C stops it\n`,
+          `private state in ${json.stateDir}; Ctrl-C stops it\n` +
+          (json.page ? `your ledger (this machine only, keep the link private): ${json.page}\n` : ''),
       );
     await stopped;
   }
@@ -152,6 +163,9 @@ export function registerSilo(program: Command, runner: Runner): void {
       '--min-owners <n>',
       'fewest distinct dataset owners, other than the buyer, a job and each of its rounds must include (default 3)',
     )
+    .option('--page-host <host>', 'address of your local ledger page (default 127.0.0.1: this machine only)')
+    .option('--page-port <port>', 'port of your local ledger page (default: any free port)')
+    .option('--no-page', 'do not serve the local ledger page')
     .addHelpText(
       'after',
       `
@@ -160,7 +174,9 @@ command gives up with COORDINATOR_UNREACHABLE after SEALFOLD_SILO_READY_TIMEOUT_
 connection drops (then it reconnects for as long as it runs). Without --datasets, datasets your wallet registers
 later are announced within SEALFOLD_SILO_DATASET_POLL_MS (default 5 s). Once the coordinator has accepted the
 announcement, one line is printed on stdout
-(with --json: {"event": "ready", "address", "coordinator", "datasets", "accepted", "stateDir"}).
+(with --json: {"event": "ready", "address", "coordinator", "datasets", "accepted", "stateDir", "page"}). "page" is
+the address of your local ledger page (ε spent per licence, refused and halted jobs; never sent to the coordinator),
+with a random token in it: keep it private. It binds to 127.0.0.1 unless --page-host says otherwise.
 Stops on SIGINT/SIGTERM. The silo re-checks every job itself: buyer signature, licence on chain, model hash, schema
 and the licence's ε budget (ledger in <home>/silo/ledger.db). It releases at most one masked input per job, round
 and kind (training, evaluation) — persisted, also across restarts — derives the SecAgg+ parameters and the exact
