@@ -123,6 +123,9 @@ export interface ModelRecord {
   createdAt: string;
 }
 
+/** GET /models/:jobId/provenance: the ModelRegistry record read on chain (libs/protocol ModelProvenanceView). */
+export type { ModelProvenanceView } from '../../../libs/protocol/src/rest.js';
+
 /** One `progress` message of GET /progress (WebSocket). */
 export interface Progress {
   type: 'progress';

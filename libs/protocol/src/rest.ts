@@ -67,6 +67,27 @@ export interface ModelRecordView {
   readonly createdAt: string;
 }
 
+/**
+ * A job's ModelRegistry record as read from the chain now (`GET /models/:jobId/provenance`): the contract's
+ * `modelOf(coordinator, jobId)`; `matchesDelivery` says whether its CID is the delivered model's.
+ */
+export interface ModelProvenanceView {
+  readonly jobId: string;
+  readonly chainId: string;
+  /** The ModelRegistry contract read. */
+  readonly registry: string;
+  /** The account that recorded it (records are keyed by their writer). */
+  readonly coordinator: string;
+  readonly modelCid: string;
+  readonly datasetIds: readonly string[];
+  readonly rounds: number;
+  /** ε·1000 rounded up; EPSILON_UNBOUNDED_MILLI when the job added no DP noise. */
+  readonly epsilonSpentMilli: number;
+  /** Block timestamp (Unix seconds). */
+  readonly recordedAt: number;
+  readonly matchesDelivery: boolean;
+}
+
 /** A silo's registration in a job, as `GET /jobs/:id/rounds` lists it under `participants`. */
 export interface ParticipantView {
   readonly datasetId: string;

@@ -137,6 +137,21 @@ export function chainPortFrom(client: SealfoldChain): CoordinatorChain {
       });
       return tx.hash;
     },
+    async readModel(jobId: string) {
+      const coordinator = client.signerAddress;
+      if (!coordinator || !(await client.isModelRecorded(coordinator, `0x${jobId}`))) return undefined;
+      const m = await client.getModel(coordinator, `0x${jobId}`);
+      return {
+        jobId,
+        modelCid: m.modelCid,
+        datasets: m.datasetIds,
+        rounds: m.rounds,
+        epsilonSpentMilli: m.epsilonSpentMilli,
+        recordedAt: Number(m.recordedAt),
+        coordinator: m.coordinator,
+        registry: addresses.modelRegistry,
+      };
+    },
     async close() {
       client.close();
     },

@@ -21,6 +21,7 @@ import {
   jobRequestToJson,
   modelBundleMetadataSchema,
   type ModelBundleMetadata,
+  type ModelProvenanceView,
   type ModelRecordView,
 } from '@sealfold/protocol';
 import { ApiError } from '../common/api-error.js';
@@ -156,6 +157,27 @@ export class ModelsService {
       txHash: row.tx_hash,
       metadata: modelBundleMetadataSchema.parse(JSON.parse(row.metadata_json)),
       createdAt: new Date(row.created_at).toISOString(),
+    };
+  }
+
+  /** The job's ModelRegistry record read on chain now (not this database's word); 404 before it is recorded. */
+  async provenance(jobId: string): Promise<ModelProvenanceView> {
+    const delivered = this.get(jobId)!;
+    const chain = this.chain.require();
+    const onChain = await chain.readModel(jobId);
+    if (!onChain)
+      throw new ApiError(404, 'MODEL_NOT_RECORDED', `the model of job ${jobId} is not recorded on chain (yet)`);
+    return {
+      jobId,
+      chainId: chain.chainId.toString(),
+      registry: onChain.registry,
+      coordinator: onChain.coordinator,
+      modelCid: onChain.modelCid,
+      datasetIds: onChain.datasets.map(String),
+      rounds: onChain.rounds,
+      epsilonSpentMilli: onChain.epsilonSpentMilli,
+      recordedAt: onChain.recordedAt,
+      matchesDelivery: onChain.modelCid === delivered.cid,
     };
   }
 }
