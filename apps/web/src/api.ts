@@ -81,6 +81,8 @@ export interface Info {
   chainId: string | null;
   domain: { name: string; version: string; chainId: string; verifyingContract: string } | null;
   coordinatorAddress: string | null;
+  /** The embedded dev chain: the page may offer a dev wallet (POST /dev/faucet). */
+  devWallet?: boolean;
   silos: { address: string; datasets: string[] }[];
 }
 

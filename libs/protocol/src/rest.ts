@@ -110,5 +110,7 @@ export interface InfoView {
   readonly domain: { name: string; version: string; chainId: string; verifyingContract: string } | null;
   readonly coordinatorAddress: string | null;
   readonly wire: { path: string; subprotocol: string; version: number; maxFrameBytes: number };
+  /** The embedded dev chain: POST /dev/faucet and /dev/rpc exist and the web app offers a dev wallet. */
+  readonly devWallet: boolean;
   readonly silos: readonly { address: string; datasets: readonly string[] }[];
 }

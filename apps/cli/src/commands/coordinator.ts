@@ -80,7 +80,11 @@ async function start(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unk
 
   const { startCoordinator } = await import('../../../coordinator/src/bootstrap.js');
   // The coordinator's JSON log lines go to stderr, keeping stdout for the one start record.
-  const coordinator = await startCoordinator(config, { logDestination: process.stderr });
+  const coordinator = await startCoordinator(config, {
+    logDestination: process.stderr,
+    // The web app's dev wallet (faucet + RPC proxy) exists on the embedded dev chain only.
+    devChain: devChain && env.SEALFOLD_NO_DEV_FAUCET !== '1',
+  });
   ctx.onClose(() => coordinator.close());
   const json = {
     url: coordinator.url,
