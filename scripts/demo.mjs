@@ -13,8 +13,9 @@
 // it, pulls and decrypts the model and evaluates it on held-out digits; a second buyer without licences is refused.
 // The summary compares the federated run with a centralised baseline trained here on the pooled shards.
 //
-// Usage: node scripts/demo.mjs [--quick] [--dir <dir>] [--rounds <n>] [--no-build] [--json]
+// Usage: node scripts/demo.mjs [--quick] [--dir <dir>] [--rounds <n>] [--no-build] [--json] [--keep]
 //   --quick     300 rows per owner, 2 rounds (the e2e test runs this)
+//   --keep      leave chain, coordinator and silos running after the summary (web app: use a dev wallet), Ctrl-C stops
 //   --dir       data directory (default ./.sealfold-demo), wiped at start and left for inspection
 // Exit code 0 on success; on any failure the failing step is named, every child stopped, exit code 1.
 import { spawn, spawnSync } from 'node:child_process';
@@ -33,18 +34,20 @@ const require = createRequire(import.meta.url);
 // Options
 
 function parseArgs(argv) {
-  const o = { quick: false, dir: '.sealfold-demo', rounds: undefined, build: true, json: false };
+  const o = { quick: false, dir: '.sealfold-demo', rounds: undefined, build: true, json: false, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
     else if (a === '--no-build') o.build = false;
     else if (a === '--json') o.json = true;
+    else if (a === '--keep') o.keep = true;
     else if (a === '--dir') o.dir = argv[++i];
     else if (a === '--rounds') o.rounds = Number(argv[++i]);
     else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        'usage: npm run demo -- [--quick] [--dir <dir>] [--rounds <n>] [--no-build] [--json]\n' +
-          '  --quick   300 rows per owner, 2 rounds\n  --dir     data directory (default ./.sealfold-demo)\n',
+        'usage: npm run demo -- [--quick] [--dir <dir>] [--rounds <n>] [--no-build] [--json] [--keep]\n' +
+          '  --quick   300 rows per owner, 2 rounds\n  --dir     data directory (default ./.sealfold-demo)\n' +
+          '  --keep    leave the chain, coordinator and silos running for the web app (Ctrl-C stops them)\n',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
@@ -431,7 +434,8 @@ async function main() {
 
   const coordinator = await step('coordinator ready (separate process)', async () => {
     const c = await coordinatorStart;
-    say(`   ${c.url} (coordinator wallet ${c.coordinatorAddress}); web app at ${c.url}/`);
+    say(`   ${c.url} (coordinator wallet ${c.coordinatorAddress})`);
+    say(`   web app: ${c.url}/  (My jobs and each job's page follow jobs live; "Use a dev wallet" to try it)`);
     return c;
   });
   summary.coordinator = { url: coordinator.url, address: coordinator.coordinatorAddress };
@@ -659,7 +663,7 @@ async function main() {
     wireBytes = null;
   }
 
-  await step('stop every process', () => stopAll());
+  if (!opts.keep) await step('stop every process', () => stopAll());
 
   summary.rounds = rounds.map((r) => ({
     ...r,
@@ -672,6 +676,14 @@ async function main() {
   printSummary(summary, owners);
   writeFileSync(join(DIR, 'summary.json'), JSON.stringify(summary, null, 2));
   if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  if (opts.keep) {
+    // The demo's job belongs to the CLI buyer's keystore wallet; in the browser, "Use a dev wallet" makes a funded
+    // key there, buys licences of the three datasets and runs a job from New job, followed live round by round.
+    say(`
+--keep: the chain, coordinator and silos keep running. Web app: ${coordinator.url}/ — Ctrl-C stops them.`);
+    currentStep = 'kept running (--keep)';
+    await new Promise(() => {}); // the SIGINT/SIGTERM handler stops every process and exits
+  }
 }
 
 function printSummary(s, owners) {
