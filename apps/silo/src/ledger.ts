@@ -20,7 +20,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { SealfoldError } from '@sealfold/protocol';
+import { licenceRef, SealfoldError } from '@sealfold/protocol';
 import { migrate, type Migration } from '@sealfold/sqlite';
 
 export type ReleaseKind = 'train' | 'eval';
@@ -211,13 +211,13 @@ export class EpsilonLedger {
       if (others.length >= limits.maxJobs)
         throw new LedgerRefusal(
           'job-limit-reached',
-          `licence ${licenceId} allows ${limits.maxJobs} job(s); ${others.length} already reserved or ran`,
+          `licence ${licenceRef(licenceId)} allows ${limits.maxJobs} job(s); ${others.length} already reserved or ran`,
         );
       const spent = this.spent(licenceId, jobId);
       if (spent + plannedEpsilon > limits.budget)
         throw new LedgerRefusal(
           'budget-exhausted',
-          `licence ${licenceId}: ε budget ${limits.budget}, committed ${fmt(spent)}, this job needs ${fmt(plannedEpsilon)}`,
+          `licence ${licenceRef(licenceId)}: ε budget ${limits.budget}, committed ${fmt(spent)}, this job needs ${fmt(plannedEpsilon)}`,
         );
       this.db
         .prepare('INSERT INTO reservations (licence_id, job_id, planned_epsilon, reserved_at) VALUES (?, ?, ?, ?)')

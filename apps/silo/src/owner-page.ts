@@ -233,5 +233,5 @@ const CSS = `body{font:16px/1.5 system-ui,sans-serif;margin:0 auto;max-width:72r
 h1{margin:.2rem 0}h2{margin-top:2rem;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;width:100%}caption{text-align:left;color:#4a4a4a;padding:.3rem 0}
 th,td{border-bottom:1px solid #ddd;padding:.4rem .5rem;text-align:left;vertical-align:top}
-ul{margin:0;padding-left:1.1rem}code{font-size:.92em}.muted{color:#4a4a4a}a{color:#0b57d0}
+ul{margin:0;padding-left:1.1rem}code{font-size:.92em;white-space:nowrap}.muted{color:#4a4a4a}a{color:#0b57d0}
 `;

@@ -145,6 +145,9 @@ export function JobPage({ id }: { id: string }) {
   const j = job.data;
   const done = rounds.data?.rounds.filter((r) => r.status === 'completed') ?? [];
   const status = progress?.status ?? j?.status;
+  // While it runs, the live stage's counts; once it ended, the last finished round's (the final message has none).
+  const live = status === 'running';
+  const last = done.at(-1);
   return (
     <>
       <h1>
@@ -168,9 +171,9 @@ export function JobPage({ id }: { id: string }) {
               <dt>Stage</dt>
               <dd>{progress?.stage ?? '–'}</dd>
               <dt>Participants</dt>
-              <dd>{progress?.participants ?? '–'}</dd>
+              <dd>{live ? (progress?.participants ?? '–') : (last?.participants ?? '–')}</dd>
               <dt>Dropouts</dt>
-              <dd>{progress?.dropouts ?? '–'}</dd>
+              <dd>{live ? (progress?.dropouts ?? '–') : (last?.dropouts ?? '–')}</dd>
               <dt>Datasets</dt>
               <dd>{j.request.datasets.map((d) => `#${d}`).join(', ')}</dd>
               <dt>Strategy</dt>
@@ -181,7 +184,7 @@ export function JobPage({ id }: { id: string }) {
             ) : null}
             {status === 'completed' ? (
               <p>
-                <a href={`#/models/${id}`}>Model and provenance →</a>
+                <a href={`#/models/${id}`}>Model and provenance</a>
               </p>
             ) : null}
           </Card>
