@@ -261,7 +261,7 @@ async function main(): Promise<void> {
       }
       const used = process.cpuUsage(cpu);
       const after = await (await fetch(`${coordinator.url}/metrics`)).text();
-      const rounds = roundsRepo.rounds(id);
+      const rounds = await roundsRepo.rounds(id);
       if (rounds.length !== ROUNDS || rounds.some((r) => r.participants !== SILOS))
         throw new Error(`job ${id}: ${JSON.stringify(rounds)}`);
       const delta = (name: string, label: string, value: string) =>

@@ -44,7 +44,8 @@ export interface JobProgressView {
 /** A finished round, as `GET /jobs/:id/rounds` lists it under `rounds`. */
 export interface RoundView {
   readonly round: number;
-  readonly status: 'completed' | 'aborted';
+  /** `abandoned`: interrupted (its coordinator was lost) after silos may have released their inputs; never re-run. */
+  readonly status: 'completed' | 'aborted' | 'abandoned';
   readonly participants: number;
   readonly dropouts: number;
   readonly loss: number | null;

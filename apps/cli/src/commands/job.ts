@@ -387,7 +387,7 @@ type RoundView = import('@sealfold/protocol').RoundView;
 interface FinishedRound {
   round: number;
   rounds: number;
-  status: 'completed' | 'aborted';
+  status: RoundView['status'];
   participants: number;
   dropouts: number;
   loss?: number | null;
@@ -422,8 +422,8 @@ export function createRenderer(ctx: Pick<Context, 'json'>) {
       return;
     }
     const line =
-      r.status === 'aborted'
-        ? `round ${r.round}/${r.rounds}  aborted${r.reason ? `: ${r.reason}` : ''}`
+      r.status !== 'completed'
+        ? `round ${r.round}/${r.rounds}  ${r.status}${r.reason ? `: ${r.reason}` : ''}`
         : `round ${r.round}/${r.rounds}  accuracy ${fmt(r.accuracy ?? undefined, 4)}  loss ${fmt(r.loss ?? undefined, 4)}  silos ${r.participants}${r.dropouts ? `  dropouts ${r.dropouts}` : ''}`;
     if (tty) {
       process.stderr.write(`\r\x1b[2K${line}\n`);

@@ -130,8 +130,8 @@ export class JobsService {
     // The EIP-712 digest is the job id: one id per signed request, stable across coordinators. The same signed
     // request submitted again (by anyone) is the same job: it cannot be re-routed, only refused as a duplicate.
     const id = hashJobRequest(chain.domain, request).slice(2);
-    if (this.jobs.get(id)) throw new ApiError(409, 'JOB_EXISTS', `job ${id} was already submitted`);
-    if (this.jobs.nonceUsed(buyer, request.nonce))
+    if (await this.jobs.get(id)) throw new ApiError(409, 'JOB_EXISTS', `job ${id} was already submitted`);
+    if (await this.jobs.nonceUsed(buyer, request.nonce))
       throw new ApiError(409, 'NONCE_REPLAYED', `nonce ${request.nonce} of ${buyer} was already used`);
 
     // A silo re-checks its own licence before training; this check keeps unlicensed jobs from being scheduled at all.
@@ -156,7 +156,7 @@ export class JobsService {
 
     let job: JobRecord;
     try {
-      job = this.jobs.insert({
+      job = await this.jobs.insert({
         id,
         request: { ...request, buyer },
         signature: input.signature,
@@ -170,13 +170,13 @@ export class JobsService {
     return job;
   }
 
-  get(id: string): JobRecord {
-    const job = this.jobs.get(id);
+  async get(id: string): Promise<JobRecord> {
+    const job = await this.jobs.get(id);
     if (!job) throw new ApiError(404, 'JOB_NOT_FOUND', `no job ${id}`);
     return job;
   }
 
-  list(query: unknown): JobRecord[] {
+  async list(query: unknown): Promise<JobRecord[]> {
     const q = parseOr400(
       z
         .object({
@@ -195,9 +195,9 @@ export class JobsService {
   }
 
   /** Cancels a pending or running job; only the buyer may (EIP-191 signature over jobCancelMessage). */
-  cancel(id: string, body: unknown): JobRecord {
+  async cancel(id: string, body: unknown): Promise<JobRecord> {
     const { signature: sig } = parseOr400(cancelJobSchema, body, 'BODY');
-    const job = this.get(id);
+    const job = await this.get(id);
     let signer: string;
     try {
       signer = verifyMessage(jobCancelMessage(id), sig);
@@ -208,12 +208,14 @@ export class JobsService {
       throw new ApiError(403, 'NOT_BUYER', `only the buyer ${getAddress(job.buyer)} may cancel this job`);
     if (TERMINAL_STATUSES.includes(job.status)) throw new ApiError(409, 'JOB_FINISHED', `job is already ${job.status}`);
     if (
-      !this.jobs.transition(id, ['pending', 'running'], 'cancelled', {
+      !(await this.jobs.transition(id, ['pending', 'running'], 'cancelled', {
         code: 'CANCELLED',
         message: 'cancelled by the buyer',
-      })
+      }))
     )
-      throw new ApiError(409, 'JOB_FINISHED', `job is already ${this.get(id).status}`);
+      throw new ApiError(409, 'JOB_FINISHED', `job is already ${(await this.get(id)).status}`);
+    // The coordinator running the job may be another one on the same database: it sees the status at its next
+    // lease renewal (rounds/job-runner.service.ts).
     this.events.emit('cancelled', id);
     return this.get(id);
   }

@@ -49,11 +49,11 @@ export class ModelsController {
   })
   @ApiUnauthorizedResponse({ description: 'SESSION_REQUIRED, SESSION_INVALID', schema: apiErrorSchema })
   @ApiNotFoundResponse({ description: 'MODEL_NOT_FOUND (also for another buyer’s job)', schema: apiErrorSchema })
-  get(@CurrentCaller() caller: Caller, @Param('jobId') jobId: string): ModelRecord {
-    const job = this.jobs.get(jobId);
+  async get(@CurrentCaller() caller: Caller, @Param('jobId') jobId: string): Promise<ModelRecord> {
+    const job = await this.jobs.get(jobId);
     if (!job || !canRead(caller, job.buyer))
       throw new ApiError(404, 'MODEL_NOT_FOUND', `no model for job ${jobId} (yet)`);
-    return this.models.get(jobId)!;
+    return (await this.models.get(jobId))!;
   }
 
   @Get(':jobId/provenance')
