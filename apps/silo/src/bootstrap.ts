@@ -14,7 +14,8 @@ import { openSealedDataset, type ContentReader, type OpenedDataset } from './sea
 import { SiloClient } from './silo-client.js';
 
 export interface StartSiloOptions {
-  readonly coordinatorUrl: string;
+  /** One coordinator, or every coordinator of a deployment (SiloClientOptions.coordinatorUrl). */
+  readonly coordinatorUrl: string | readonly string[];
   readonly wallet: Wallet;
   /** The owner's age identities: they decrypt the sealed datasets, on this machine only. */
   readonly identities: readonly IdentityInput[];

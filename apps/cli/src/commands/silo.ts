@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { CommandResult, Context } from '../context.js';
 import { toJson } from '../context.js';
 import { openChain } from '../chain-connect.js';
-import { coordinatorUrl } from '../coordinator-api.js';
+import { coordinatorUrls } from '../coordinator-api.js';
 import { CliError } from '../errors.js';
 import { loadOwner } from '../owner.js';
 import { parseId, parseSmallInt } from '../parse.js';
@@ -14,7 +14,8 @@ import { type Runner } from '../program.js';
 import { openStore } from '../store.js';
 
 async function start(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unknown>): Promise<CommandResult> {
-  const base = coordinatorUrl(o.coordinator, env);
+  const urls = coordinatorUrls(o.coordinator, env);
+  const base = urls.join(', ');
   const owner = await loadOwner(ctx);
   const { client } = await openChain(ctx, env, owner.wallet);
   let datasets: bigint[];
@@ -38,7 +39,7 @@ async function start(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unk
   const logger = pino({ level: env.SEALFOLD_LOG_LEVEL || 'info', base: { role: 'silo' } }, pino.destination(2));
   const { startSilo } = await import('../../../silo/src/bootstrap.js');
   const silo = await startSilo({
-    coordinatorUrl: base,
+    coordinatorUrl: urls,
     wallet: owner.wallet,
     identities: [owner.identity],
     chain: client,
@@ -86,7 +87,7 @@ async function start(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unk
   if (ready) {
     const json = {
       address: owner.address,
-      coordinator: base,
+      coordinator: silo.client.coordinatorUrl,
       datasets: datasets.map(String),
       accepted: silo.client.accepted,
       stateDir: join(ctx.paths.home, 'silo'),
@@ -95,7 +96,7 @@ async function start(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unk
     if (ctx.json) process.stdout.write(`${toJson({ event: 'ready', ...json })}\n`);
     else
       process.stdout.write(
-        `silo ${owner.address} connected to ${base}; serving datasets ${json.accepted.join(', ') || '(none accepted)'}\n` +
+        `silo ${owner.address} connected to ${json.coordinator}; serving datasets ${json.accepted.join(', ') || '(none accepted)'}\n` +
           `private state in ${json.stateDir}; Ctrl-C stops it\n` +
           (json.page ? `your ledger (this machine only, keep the link private): ${json.page}\n` : ''),
       );
@@ -158,7 +159,12 @@ export function registerSilo(program: Command, runner: Runner): void {
       '--datasets <ids>',
       'dataset ids to serve, comma-separated (default: every dataset your wallet owns, also ones registered later)',
     )
-    .option('--coordinator <url>', 'coordinator URL (env SEALFOLD_COORDINATOR_URL; default http://127.0.0.1:8080)')
+    .option(
+      '--coordinator <url>',
+      'coordinator URL; several coordinators sharing one database: repeat it or give a comma-separated list, the ' +
+        'silo moves to the next when its connection drops (env SEALFOLD_COORDINATOR_URL; default http://127.0.0.1:8080)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
     .option(
       '--min-owners <n>',
       'fewest distinct dataset owners, other than the buyer, a job and each of its rounds must include (default 3)',

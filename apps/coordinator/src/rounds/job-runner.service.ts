@@ -4,13 +4,18 @@
 // committed global model (the round in flight is re-run or abandoned, job-run.ts). The lease is renewed every third
 // of its length; a run whose lease was taken over stops at once and writes nothing more (every write is fenced).
 // On shutdown runs stop without changing job status and their leases are let go, so another coordinator goes on.
+// Which coordinator takes a job (PostgreSQL, several coordinators): the one its silos are connected to. A free job
+// is taken at once by a coordinator that has a silo for each of its datasets; one that lacks some leaves it for
+// SEALFOLD_STAGE_TIMEOUT_MS to the others, then takes it anyway (and the job fails as on one coordinator if its
+// silos never come). Silos given every coordinator's URL move to the next when theirs dies (apps/silo SiloClient),
+// so they all reach the survivor, which takes the job once its lease lapsed.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { errorCode } from '@sealfold/protocol';
 import { COORDINATOR_CONFIG } from '../config/config.module.js';
 import { type CoordinatorConfig } from '../config/config.js';
-import type { SqlExecutor } from '../database/database.js';
+import { CoordinatorDatabase, type SqlExecutor } from '../database/database.js';
 import { SiloGateway } from '../gateway/silo-gateway.service.js';
 import { JobEvents, type JobProgress } from '../jobs/job-events.js';
 import { JobsRepository, TERMINAL_STATUSES, type JobRecord } from '../jobs/jobs.repository.js';
@@ -50,6 +55,7 @@ export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(SiloGateway) private readonly gateway: SiloGateway,
     @Inject(MetricsService) private readonly metrics: MetricsService,
     @Inject(ModelsService) private readonly models: ModelsService,
+    @Inject(CoordinatorDatabase) private readonly db: CoordinatorDatabase,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -58,7 +64,11 @@ export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
       this.runs.get(id)?.run.stop(new JobStop('cancelled', 'CANCELLED', 'cancelled by the buyer')),
     );
     this.gateway.on('frame', (session, frame) => this.runs.get(frame.jobId)?.run.onFrame(session, frame));
-    this.gateway.on('ready', () => this.pokeAll());
+    this.gateway.on('ready', () => {
+      this.pokeAll();
+      // A silo arrived: a job waiting for a coordinator with all its silos may be this one's now.
+      if (this.db.engine === 'postgres') this.scanSoon();
+    });
     this.gateway.on('gone', () => this.pokeAll());
     await this.scan();
     this.tick();
@@ -77,6 +87,14 @@ export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
       },
       Math.max(100, Math.floor(this.config.jobLeaseMs / 3)),
     );
+  }
+
+  private rescan: Promise<void> | undefined;
+  private scanSoon(): void {
+    if (this.stopped || this.rescan) return;
+    this.rescan = this.scan()
+      .catch((error: unknown) => this.log.warn(`job scan failed: ${(error as Error).message}`))
+      .finally(() => (this.rescan = undefined));
   }
 
   /** Running and pending jobs not run here: each is started if its lease can be taken. */
@@ -115,6 +133,7 @@ export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
     this.stopped = true;
     clearTimeout(this.timer);
     await this.scanning;
+    await this.rescan;
     const pending = [...this.runs.values()];
     for (const { run } of pending) run.stop(new JobStop('shutdown', 'SHUTDOWN', 'coordinator shutting down'));
     await Promise.allSettled(pending.map((r) => r.done));
@@ -135,6 +154,7 @@ export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
     try {
       const job = await this.jobs.get(id);
       if (!job || TERMINAL_STATUSES.includes(job.status)) return;
+      if (!(await this.shouldTake(job))) return;
       const lease = await this.leases.acquire(id, this.holderId, this.config.jobLeaseMs);
       if (!lease || this.stopped) return;
       this.log.log(
@@ -146,6 +166,15 @@ export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
     } finally {
       this.starting.delete(id);
     }
+  }
+
+  /** On PostgreSQL, whether this coordinator should take the free job now (see the head of this file). */
+  private async shouldTake(job: JobRecord): Promise<boolean> {
+    if (this.db.engine !== 'postgres') return true;
+    if (job.request.datasets.every((id) => this.gateway.siloFor(String(id)))) return true;
+    const lease = await this.leases.current(job.id);
+    const freeSince = Math.max(job.createdAt, lease?.expiresAt ?? 0);
+    return Date.now() - freeSince >= this.config.stageTimeoutMs;
   }
 
   private start(job: JobRecord, lease: JobLease): void {
