@@ -64,7 +64,15 @@ export class ChainIndexer implements OnApplicationBootstrap, OnModuleDestroy {
       this.log.warn(`chain sync failed: ${this.lastError}`);
     }
     if (!this.store) return;
-    for (const d of await this.repo.withoutManifest(20)) {
+    let pending;
+    try {
+      pending = await this.repo.withoutManifest(20);
+    } catch (error) {
+      // The database did not answer (e.g. PostgreSQL restarting): retried next pass.
+      this.lastError = (error as Error).message;
+      return;
+    }
+    for (const d of pending) {
       if (this.stopped || !d.manifestCid) break;
       try {
         const bytes = await Promise.race([
@@ -78,7 +86,9 @@ export class ChainIndexer implements OnApplicationBootstrap, OnModuleDestroy {
           throw new Error(`manifest names owner ${manifest.owner}, the token is owned by ${d.owner}`);
         await this.repo.setManifest(d.id, manifest);
       } catch (error) {
-        await this.repo.setManifestError(d.id, (error as Error).message);
+        await this.repo.setManifestError(d.id, (error as Error).message).catch((dbError: unknown) => {
+          this.lastError = (dbError as Error).message;
+        });
       }
     }
   }
