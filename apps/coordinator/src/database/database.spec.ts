@@ -239,6 +239,9 @@ describe.each(['sqlite', 'postgres'] as const)('coordinator database on %s', (en
       await expect(tx).rejects.toThrow('roll back');
       expect(await read).toBe('0');
       expect(await db.metaOnce('k', '2')).toBe('0');
+      // A body that bypasses its tx fails at once on SQLite (it would wait for itself); PostgreSQL runs it outside.
+      if (engine === 'sqlite')
+        await expect(db.transaction(() => db.meta('k'))).rejects.toThrow(/must go through its `tx`/);
     } finally {
       await db.close();
     }

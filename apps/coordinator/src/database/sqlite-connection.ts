@@ -1,7 +1,9 @@
 // node:sqlite behind the async SQL port: WAL journal, foreign keys. node:sqlite is synchronous and one handle is
 // one connection, so a transaction holds the handle (a FIFO lock) until its async body settles: statements of other
 // callers wait for it instead of joining it.
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import { DatabaseError } from './database-error.js';
 import type { SqlConnection, SqlExecutor, SqlValue } from './sql.js';
 
 export class SqliteConnection implements SqlConnection {
@@ -10,6 +12,8 @@ export class SqliteConnection implements SqlConnection {
   private readonly statements = new Map<string, StatementSync>();
   private tail: Promise<void> = Promise.resolve();
   private readonly direct: SqlExecutor;
+  /** Set inside a transaction body: a statement there that bypasses `tx` would wait for the body forever. */
+  private readonly inTransaction = new AsyncLocalStorage<true>();
 
   constructor(readonly path: string) {
     this.db = new DatabaseSync(path);
@@ -35,6 +39,8 @@ export class SqliteConnection implements SqlConnection {
 
   /** Holds the handle for `fn` (after everything queued before it). */
   private async locked<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.inTransaction.getStore())
+      throw new DatabaseError('a statement inside a transaction body must go through its `tx`, not the connection');
     const previous = this.tail;
     let release!: () => void;
     this.tail = new Promise<void>((resolve) => (release = resolve));
@@ -64,7 +70,7 @@ export class SqliteConnection implements SqlConnection {
       // IMMEDIATE: the write lock is taken at BEGIN, so two processes on one file serialise instead of deadlocking.
       this.db.exec('BEGIN IMMEDIATE');
       try {
-        const result = await fn(this.direct);
+        const result = await this.inTransaction.run(true, () => fn(this.direct));
         this.db.exec('COMMIT');
         return result;
       } catch (error) {
