@@ -72,8 +72,8 @@ export class ModelsController {
     schema: apiErrorSchema,
   })
   @ApiServiceUnavailableResponse({ description: 'CHAIN_UNAVAILABLE', schema: apiErrorSchema })
-  provenance(@CurrentCaller() caller: Caller, @Param('jobId') jobId: string): Promise<ModelProvenanceView> {
-    const job = this.jobs.get(jobId);
+  async provenance(@CurrentCaller() caller: Caller, @Param('jobId') jobId: string): Promise<ModelProvenanceView> {
+    const job = await this.jobs.get(jobId);
     if (!job || !canRead(caller, job.buyer))
       throw new ApiError(404, 'MODEL_NOT_FOUND', `no model for job ${jobId} (yet)`);
     return this.models.provenance(jobId);

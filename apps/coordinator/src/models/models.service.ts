@@ -177,7 +177,7 @@ export class ModelsService {
 
   /** The job's ModelRegistry record read on chain now (not this database's word); 404 before it is recorded. */
   async provenance(jobId: string): Promise<ModelProvenanceView> {
-    const delivered = this.get(jobId)!;
+    const delivered = (await this.get(jobId))!;
     const chain = this.chain.require();
     const onChain = await chain.readModel(jobId);
     if (!onChain)
