@@ -110,7 +110,7 @@ describe('a job across owners with different class sets (issue 13 §3–5, real 
         data,
         schema,
         name: `iris-without-${CLASSES[k]}`,
-        description: `Iris rows of ${schema.columns[4].type === 'categorical' ? schema.columns[4].levels.join(', ') : ''}`,
+        description: `Iris rows of ${schema.columns[4].type === 'categorical' ? (schema.columns[4].levels ?? []).join(', ') : ''}`,
         owner: { address: wallet.address, identity, chain },
         store,
         maxJobs: 5,

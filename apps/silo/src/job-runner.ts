@@ -242,6 +242,11 @@ export class SiloJobRunner {
     return this.jobs;
   }
 
+  /** Keeps a refused offer and its reason in the ledger, for the owner's local page. */
+  recordRefusal(jobId: string, datasetId: bigint, reason: string, message: string): void {
+    this.options.ledger.recordRefusal(jobId, datasetId, reason, message);
+  }
+
   /** Checks a job offer; throws JobRefusal with the reason the buyer will see. */
   async admit(offer: JobOffer): Promise<AdmittedJob> {
     const { request } = offer;
@@ -583,11 +588,11 @@ export class SiloJobRunner {
   }
 
   /**
-   * The checks before a round: the job not halted, the round in the signed 1..rounds and not yet released, the
-   * licence still valid on chain (holder, expiry, revocation), and the global weights the model this silo evaluated
-   * for the previous round (else the coordinator swapped the model: the rest of the job is refused).
+   * The silo's own checks before a round, without a chain read: the job not halted, the round in the signed
+   * 1..rounds and not yet released, and the global weights the model this silo evaluated for the previous round
+   * (else the coordinator swapped the model: the rest of the job is refused).
    */
-  async checkRound(jobId: string, round: number, kind: ReleaseKind, weights: Float32Array): Promise<void> {
+  checkRoundLocally(jobId: string, round: number, kind: ReleaseKind, weights: Float32Array): void {
     const job = this.job(jobId);
     const { request } = job.offer;
     const ledger = this.options.ledger;
@@ -597,13 +602,6 @@ export class SiloJobRunner {
       throw new JobRefusal('round-out-of-range', `round ${round} is outside the signed 1..${request.rounds}`);
     if (ledger.release(jobId, round, kind))
       throw new JobRefusal('replayed-round', `round ${round} (${kind}) of job ${jobId} was already released`);
-    const check = await this.options.chain.checkLicenceById(job.licenceId, job.offer.datasetId, request.buyer);
-    if (!check.valid) {
-      const reason = check.reason === 'not-found' ? 'no-licence' : (check.reason as RefusalReason);
-      const message = `licence ${job.licenceId} is no longer valid: ${check.reason}`;
-      ledger.halt(job.licenceId, jobId, `${reason}: ${message}`);
-      throw new JobRefusal(reason, message);
-    }
     if (kind === 'eval' && !ledger.release(jobId, round, 'train'))
       throw new JobRefusal('wrong-model', `round ${round} is evaluated only after this silo contributed to it`);
     const evaluated = kind === 'train' && round > 1 ? ledger.release(jobId, round - 1, 'eval') : undefined;
@@ -611,6 +609,24 @@ export class SiloJobRunner {
       const message = `round ${round}'s global model differs from the model round ${round - 1} produced (evaluated by this silo)`;
       ledger.halt(job.licenceId, jobId, `wrong-model: ${message}`);
       throw new JobRefusal('wrong-model', message);
+    }
+  }
+
+  /**
+   * checkRoundLocally, then the licence read on chain again (holder, expiry, revocation): a licence revoked or
+   * expired mid-job halts it.
+   */
+  async checkRound(jobId: string, round: number, kind: ReleaseKind, weights: Float32Array): Promise<void> {
+    this.checkRoundLocally(jobId, round, kind, weights);
+    const job = this.job(jobId);
+    const { request } = job.offer;
+    const ledger = this.options.ledger;
+    const check = await this.options.chain.checkLicenceById(job.licenceId, job.offer.datasetId, request.buyer);
+    if (!check.valid) {
+      const reason = check.reason === 'not-found' ? 'no-licence' : (check.reason as RefusalReason);
+      const message = `licence ${job.licenceId} is no longer valid: ${check.reason}`;
+      ledger.halt(job.licenceId, jobId, `${reason}: ${message}`);
+      throw new JobRefusal(reason, message);
     }
   }
 

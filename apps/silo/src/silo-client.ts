@@ -39,8 +39,14 @@ import { type Wallet } from 'ethers';
 import { JobRefusal, excludedOwners, type SiloJobRunner } from './job-runner.js';
 
 export interface SiloClientOptions {
-  /** Base URL of the coordinator, e.g. http://127.0.0.1:8080 (the silo endpoint is `/silo`). */
-  readonly coordinatorUrl: string;
+  /**
+   * Base URL of the coordinator, e.g. http://127.0.0.1:8080 (the silo endpoint is `/silo`), or of each coordinator
+   * of one deployment (several sharing one database): the silo connects to the first, and after a lost connection
+   * or a failed attempt to the next one (round robin), re-announcing its datasets there. A job is run by the
+   * coordinator its silos are connected to (apps/coordinator JobRunner), so silos follow their job by moving on
+   * together when its coordinator dies.
+   */
+  readonly coordinatorUrl: string | readonly string[];
   readonly wallet: Wallet;
   /** Dataset token ids this silo serves. */
   readonly datasets: readonly bigint[];
@@ -111,9 +117,18 @@ export class SiloClient {
   private readonly served: string[];
   private announcing = false;
   private announceAgain = false;
+  private readonly urls: readonly string[];
+  private urlIndex = 0;
 
   constructor(private readonly options: SiloClientOptions) {
     this.served = options.datasets.map(String);
+    this.urls = typeof options.coordinatorUrl === 'string' ? [options.coordinatorUrl] : [...options.coordinatorUrl];
+    if (this.urls.length === 0) throw new TypeError('at least one coordinator URL is needed');
+  }
+
+  /** The coordinator this silo connects (or is connected) to. */
+  get coordinatorUrl(): string {
+    return this.urls[this.urlIndex];
   }
 
   /** Calls `listener` on every state change until the returned function is called. */
@@ -193,7 +208,7 @@ export class SiloClient {
 
   private connect(): void {
     this.setState('connecting');
-    const url = new URL('/silo', this.options.coordinatorUrl);
+    const url = new URL('/silo', this.coordinatorUrl);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     const socket = new WebSocket(url, WIRE_SUBPROTOCOL, {
       maxPayload: this.options.maxFrameBytes ?? WIRE_DEFAULT_MAX_FRAME_BYTES,
@@ -225,6 +240,8 @@ export class SiloClient {
         this.lastError = `connection closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`;
       // A round in flight is lost with the connection; the coordinator treats this silo as dropped.
       for (const job of this.jobs.values()) job.round = undefined;
+      // The next attempt goes to the next coordinator of the deployment (the same one when there is one).
+      this.urlIndex = (this.urlIndex + 1) % this.urls.length;
       if (this.stateValue !== 'stopped') this.scheduleReconnect();
     });
     socket.on('error', (error) => {
@@ -370,6 +387,11 @@ export class SiloClient {
     } catch (error) {
       const reason = error instanceof JobRefusal ? error.reason : 'internal-error';
       this.options.logger.warn({ jobId: offer.jobId, reason, detail: (error as Error).message }, 'job refused');
+      try {
+        this.options.runner.recordRefusal(offer.jobId, datasetId, reason, (error as Error).message);
+      } catch (recordError) {
+        this.options.logger.warn({ jobId: offer.jobId, err: (recordError as Error).message }, 'refusal not recorded');
+      }
       reply(false, `${reason}: ${(error as Error).message}`.slice(0, 512));
     }
   }
@@ -492,7 +514,8 @@ export class SiloClient {
     try {
       clients = this.verifiedRoster(job);
       params = this.options.runner.roundParams(frame.jobId, clients.length, 'train');
-      await this.options.runner.checkRound(frame.jobId, frame.round, 'train', globalWeights);
+      // The licence is read on chain again in prepareRound, beside the key stages, not before them.
+      this.options.runner.checkRoundLocally(frame.jobId, frame.round, 'train', globalWeights);
     } catch (error) {
       return this.refuseRound(frame.jobId, frame.round, error);
     }

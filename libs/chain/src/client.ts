@@ -796,6 +796,14 @@ export async function connectChain(options: ConnectOptions) {
       const id = checkUint(datasetId, 'datasetId');
       return (await write('DatasetNFT', 'setTerms', [id, termsTuple(normaliseTerms(terms))])).result;
     },
+    /**
+     * Points a dataset at a new manifest (DatasetNFT.setManifest; `dataset reseal`): same token, terms and licences.
+     * Reverts ManifestUnchanged for the current CID.
+     */
+    async setManifest(datasetId: bigint | number, manifestCid: string | Uint8Array): Promise<TxResult> {
+      const id = checkUint(datasetId, 'datasetId');
+      return (await write('DatasetNFT', 'setManifest', [id, cidBytes(manifestCid)])).result;
+    },
     async list(datasetId: bigint | number): Promise<TxResult> {
       return (await write('DatasetNFT', 'list', [checkUint(datasetId, 'datasetId')])).result;
     },

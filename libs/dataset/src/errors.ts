@@ -18,11 +18,17 @@ export type DatasetErrorCode =
   | 'NO_FEATURES'
   | 'NOT_NUMERIC'
   | 'NOT_INTEGER'
+  | 'NOT_BOOLEAN'
+  | 'NOT_DATE'
+  | 'MISSING_VALUE'
+  | 'AMBIGUOUS_TYPE'
+  | 'RARE_VALUE'
   | 'UNKNOWN_LEVEL'
   | 'TOO_MANY_LEVELS'
   | 'SCHEMA_MISMATCH'
   | 'INVALID_SCHEMA'
   | 'INVALID_MANIFEST'
+  | 'COMMITMENT_MISMATCH'
   | 'INVALID_INPUT';
 
 /** A refused dataset, schema or manifest. `line` and `column` are 1-based; `column` counts fields, not characters. */

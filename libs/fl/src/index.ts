@@ -131,3 +131,30 @@ export {
   type RawRows,
   type SourceTable,
 } from './preprocess.js';
+export {
+  type AucResult,
+  type EpsilonLowerBound,
+  type Interval,
+  type RocPoint,
+  type TprAtFpr,
+  aucWithCi,
+  betaQuantile,
+  clopperPearson,
+  empiricalEpsilonLowerBound,
+  normalQuantile,
+  regularizedBeta,
+  rocPoints,
+  tprAtFpr,
+} from './audit/stats.js';
+export {
+  type AttackResult,
+  type MembershipAuditOptions,
+  type MembershipAuditReport,
+  type MembershipSignals,
+  type OfflineLiraResult,
+  type ShadowTraining,
+  auditMembership,
+  evaluateAttack,
+  membershipSignals,
+  offlineLira,
+} from './audit/attack.js';

@@ -10,3 +10,4 @@ export * from './errors.js';
 export * from './model-bundle.js';
 export * from './rest.js';
 export * from './job-schema.js';
+export * from './licence-id.js';

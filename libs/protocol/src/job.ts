@@ -57,6 +57,15 @@ export function epsilonFromMilli(milli: number): number {
 }
 
 /**
+ * The aggregation strategies a job may sign (JobRequest.strategy): what a coordinator runs and a silo admits. Their
+ * server steps and state codec live in libs/fl strategies.ts. FedProx differs from FedAvg only on the client.
+ */
+export const STRATEGY_NAMES = ['fedavg', 'fedprox', 'fedadam'] as const;
+export type StrategyName = (typeof STRATEGY_NAMES)[number];
+export const isStrategyName = (name: string): name is StrategyName =>
+  (STRATEGY_NAMES as readonly string[]).includes(name);
+
+/**
  * What a job's DP protects (docs/ARCHITECTURE.md, "What each level protects"):
  * - `record`: DP-SGD inside each silo (per-example clip C, noise σC per step); ε per dataset from the sampled-Gaussian
  *   accountant at δ < 1/rows. Hides any one row.

@@ -51,7 +51,8 @@ export interface JobProgressView {
 /** A finished round, as `GET /jobs/:id/rounds` lists it under `rounds`. */
 export interface RoundView {
   readonly round: number;
-  readonly status: 'completed' | 'aborted';
+  /** `abandoned`: interrupted (its coordinator was lost) after silos may have released their inputs; never re-run. */
+  readonly status: 'completed' | 'aborted' | 'abandoned';
   readonly participants: number;
   readonly dropouts: number;
   readonly loss: number | null;
@@ -72,6 +73,27 @@ export interface ModelRecordView {
   readonly txHash: string | null;
   readonly metadata: ModelBundleMetadata;
   readonly createdAt: string;
+}
+
+/**
+ * A job's ModelRegistry record as read from the chain now (`GET /models/:jobId/provenance`): the contract's
+ * `modelOf(coordinator, jobId)`; `matchesDelivery` says whether its CID is the delivered model's.
+ */
+export interface ModelProvenanceView {
+  readonly jobId: string;
+  readonly chainId: string;
+  /** The ModelRegistry contract read. */
+  readonly registry: string;
+  /** The account that recorded it (records are keyed by their writer). */
+  readonly coordinator: string;
+  readonly modelCid: string;
+  readonly datasetIds: readonly string[];
+  readonly rounds: number;
+  /** ε·1000 rounded up; EPSILON_UNBOUNDED_MILLI when the job added no DP noise. */
+  readonly epsilonSpentMilli: number;
+  /** Block timestamp (Unix seconds). */
+  readonly recordedAt: number;
+  readonly matchesDelivery: boolean;
 }
 
 /** A silo's registration in a job, as `GET /jobs/:id/rounds` lists it under `participants`. */
@@ -96,6 +118,8 @@ export interface InfoView {
   readonly domain: { name: string; version: string; chainId: string; verifyingContract: string } | null;
   readonly coordinatorAddress: string | null;
   readonly wire: { path: string; subprotocol: string; version: number; maxFrameBytes: number };
+  /** The embedded dev chain: POST /dev/faucet and /dev/rpc exist and the web app offers a dev wallet. */
+  readonly devWallet: boolean;
   readonly silos: readonly { address: string; datasets: readonly string[] }[];
 }
 

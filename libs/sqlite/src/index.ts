@@ -1,2 +1,15 @@
-// Public face of @sealfold/sqlite: helpers for the node:sqlite databases of the apps (no Nest).
-export { MigrationError, migrate, type Migration, type MigrationErrorCode } from './migrate.js';
+// Public face of @sealfold/sqlite: the migration mechanism of the apps' databases (node:sqlite, and PostgreSQL for the
+// coordinator through `migrateAsync`); no Nest, no driver.
+export {
+  MigrationError,
+  checkMigrations,
+  migrate,
+  migrateAsync,
+  migrationSql,
+  pendingMigrations,
+  type Migration,
+  type MigrationErrorCode,
+  type MigrationTarget,
+  type MigrationTransaction,
+  type SqlEngine,
+} from './migrate.js';

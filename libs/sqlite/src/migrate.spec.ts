@@ -1,6 +1,6 @@
 import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from '@jest/globals';
-import { MigrationError, migrate, type Migration } from './migrate.js';
+import { MigrationError, migrate, migrationSql, type Migration } from './migrate.js';
 
 const M: Migration[] = [
   { version: 1, name: 'a', sql: 'CREATE TABLE a (x INTEGER) STRICT' },
@@ -42,7 +42,7 @@ describe('sqlite migrations (one mechanism for the coordinator and the silo ledg
 
   it('adopts a database that counted its migrations in PRAGMA user_version', () => {
     const db = new DatabaseSync(':memory:');
-    db.exec(M[0].sql);
+    db.exec(migrationSql(M[0], 'sqlite'));
     db.exec('PRAGMA user_version = 1');
     expect(migrate(db, M)).toEqual([2]);
     expect(

@@ -44,7 +44,7 @@ export function shardCsv(data: LocalData, schema: DatasetSchema): Uint8Array {
   const lines = [schema.columns.map((c) => c.name).join(',')];
   // The label column's level of class index i (shardSchema's levels are the indices themselves).
   const label = schema.columns[d];
-  const level = (i: number) => (label.type === 'categorical' ? label.levels[i] : String(i));
+  const level = (i: number) => (label.type === 'categorical' && label.levels ? label.levels[i] : String(i));
   for (let i = 0; i < data.labels.length; i++)
     lines.push(`${Array.from(data.features.subarray(i * d, (i + 1) * d)).join(',')},${level(data.labels[i])}`);
   return Buffer.from(lines.join('\n') + '\n');

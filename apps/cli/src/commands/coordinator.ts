@@ -80,7 +80,11 @@ async function start(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unk
 
   const { startCoordinator } = await import('../../../coordinator/src/bootstrap.js');
   // The coordinator's JSON log lines go to stderr, keeping stdout for the one start record.
-  const coordinator = await startCoordinator(config, { logDestination: process.stderr });
+  const coordinator = await startCoordinator(config, {
+    logDestination: process.stderr,
+    // The web app's dev wallet (faucet + RPC proxy) exists on the embedded dev chain only.
+    devChain: devChain && env.SEALFOLD_NO_DEV_FAUCET !== '1',
+  });
   ctx.onClose(() => coordinator.close());
   const json = {
     url: coordinator.url,
@@ -114,7 +118,8 @@ export function registerCoordinator(program: Command, runner: Runner): void {
       `
 Configured by the coordinator's SEALFOLD_* variables (README: configuration). Without SEALFOLD_CHAIN_RPC it uses the
 embedded chain of a running \`sealfold chain start\` on the same --data-dir, funds its wallet there and grants it
-ModelRegistry's COORDINATOR_ROLE (dev chain only). Logs are JSON lines on stderr; once listening, one line on stdout
+ModelRegistry's COORDINATOR_ROLE (dev chain only); there too the web app at its URL offers a dev wallet (a key made
+in the browser, funded by POST /dev/faucet; SEALFOLD_NO_DEV_FAUCET=1 turns both off). Logs are JSON lines on stderr; once listening, one line on stdout
 (with --json: {"event": "listening", "url", "dataDir", "chainRpc", "coordinatorAddress", "ipfs"}).
 Stops gracefully on SIGINT/SIGTERM.`,
     )

@@ -22,7 +22,7 @@ import { decodeLicenceId, licenceRef, resolveLicenceRef } from '../licence-ref.j
 import { loadOwner } from '../owner.js';
 import { formatEpsilon, parseId, parseSmallInt } from '../parse.js';
 import { JSON_NOTE, type Runner } from '../program.js';
-import { DEFAULT_TRAINING, EPSILON_UNBOUNDED_MILLI } from '@sealfold/protocol';
+import { DEFAULT_TRAINING, EPSILON_UNBOUNDED_MILLI, STRATEGY_NAMES, isStrategyName } from '@sealfold/protocol';
 
 const DEADLINE_SECONDS = 3600n;
 
@@ -186,8 +186,8 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
   const rounds = parseSmallInt(String(o.rounds), '--rounds', 10_000);
   if (rounds < 1) throw new CliError('INVALID_ARGUMENT', '--rounds must be at least 1');
   const strategy = String(o.strategy);
-  if (!/^[a-z][a-z0-9-]{0,31}$/.test(strategy))
-    throw new CliError('INVALID_ARGUMENT', `--strategy must be a lower-case name (fedavg, fedprox, fedadam)`);
+  if (!isStrategyName(strategy))
+    throw new CliError('INVALID_ARGUMENT', `--strategy must be one of ${STRATEGY_NAMES.join(', ')}, got "${strategy}"`);
   const dpLevel = String(o.dpLevel);
   if (dpLevel !== 'record' && dpLevel !== 'owner')
     throw new CliError('INVALID_ARGUMENT', `--dp-level must be record or owner, got "${dpLevel}"`);
@@ -435,7 +435,7 @@ type RoundView = import('@sealfold/protocol').RoundView;
 interface FinishedRound {
   round: number;
   rounds: number;
-  status: 'completed' | 'aborted';
+  status: RoundView['status'];
   participants: number;
   dropouts: number;
   loss?: number | null;
@@ -471,8 +471,8 @@ export function createRenderer(ctx: Pick<Context, 'json'>) {
       return;
     }
     const line =
-      r.status === 'aborted'
-        ? `round ${r.round}/${r.rounds}  aborted${r.reason ? `: ${r.reason}` : ''}`
+      r.status !== 'completed'
+        ? `round ${r.round}/${r.rounds}  ${r.status}${r.reason ? `: ${r.reason}` : ''}`
         : `round ${r.round}/${r.rounds}  accuracy ${fmt(r.accuracy ?? undefined, 4)}  loss ${fmt(r.loss ?? undefined, 4)}  silos ${r.participants}${r.dropouts ? `  dropouts ${r.dropouts}` : ''}`;
     if (tty) {
       process.stderr.write(`\r\x1b[2K${line}\n`);
@@ -779,7 +779,7 @@ ${JSON_NOTE}
       )
       .requiredOption('--model <file>', 'model specification (JSON, @sealfold/fl ModelSpec)')
       .option('--rounds <n>', 'federated rounds', '10')
-      .option('--strategy <name>', 'aggregation strategy: fedavg, fedprox or fedadam', 'fedavg')
+      .option('--strategy <name>', `aggregation strategy: ${STRATEGY_NAMES.join(', ')}`, 'fedavg')
       .option('--dp-level <level>', 'what DP protects: record (DP-SGD in each silo, any one row) or owner', 'record')
       .option(
         '--target-epsilon <ε>',

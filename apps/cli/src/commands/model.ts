@@ -36,7 +36,11 @@ async function readAll(source: AsyncIterable<Uint8Array>, limit: number): Promis
 }
 
 /** Writes model.json + weights.bin for `spec` with `weights` through tfjs's own serialisation (tf.io.withSaveHandler). */
-async function saveTfjsModel(spec: unknown, weights: Float32Array, dir: string): Promise<{ weightBytes: number }> {
+export async function saveTfjsModel(
+  spec: unknown,
+  weights: Float32Array,
+  dir: string,
+): Promise<{ weightBytes: number }> {
   const fl = await import('@sealfold/fl');
   const tf = await import('@tensorflow/tfjs-core');
   const { spec: parsed } = fl.parseModelSpec(spec);

@@ -35,7 +35,12 @@ function changedToken(e: SealfoldEvent): { dataset: bigint } | { licence: bigint
   switch (e.contract) {
     case 'DatasetNFT':
       if (e.event === 'Transfer') return { dataset: e.args.tokenId };
-      if (e.event === 'DatasetRegistered' || e.event === 'TermsUpdated' || e.event === 'ListingChanged')
+      if (
+        e.event === 'DatasetRegistered' ||
+        e.event === 'TermsUpdated' ||
+        e.event === 'ListingChanged' ||
+        e.event === 'ManifestUpdated'
+      )
         return { dataset: e.args.datasetId };
       return undefined;
     case 'DatasetLicence':
@@ -131,6 +136,21 @@ export function chainPortFrom(client: SealfoldChain): CoordinatorChain {
         epsilonSpentMilli: record.epsilonSpentMilli,
       });
       return tx.hash;
+    },
+    async readModel(jobId: string) {
+      const coordinator = client.signerAddress;
+      if (!coordinator || !(await client.isModelRecorded(coordinator, `0x${jobId}`))) return undefined;
+      const m = await client.getModel(coordinator, `0x${jobId}`);
+      return {
+        jobId,
+        modelCid: m.modelCid,
+        datasets: m.datasetIds,
+        rounds: m.rounds,
+        epsilonSpentMilli: m.epsilonSpentMilli,
+        recordedAt: Number(m.recordedAt),
+        coordinator: m.coordinator,
+        registry: addresses.modelRegistry,
+      };
     },
     async close() {
       client.close();

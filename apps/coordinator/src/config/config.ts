@@ -25,6 +25,14 @@ export const CONFIG_VARIABLES = {
     default: '.sealfold',
     schema: z.string().min(1),
   },
+  databaseUrl: {
+    name: 'SEALFOLD_DATABASE_URL',
+    description:
+      'PostgreSQL for the coordinator state (several coordinators may share it: each job is run by one of them under a lease, and another takes it over if that one dies). Empty: SQLite in `<SEALFOLD_DATA_DIR>/coordinator.db`.',
+    form: 'a postgres:// or postgresql:// URL, or empty',
+    default: '',
+    schema: z.string().regex(/^(postgres(ql)?:\/\/\S+)?$/i),
+  },
   host: {
     name: 'SEALFOLD_HOST',
     description: 'Interface the coordinator listens on.',
@@ -129,6 +137,14 @@ export const CONFIG_VARIABLES = {
     form: 'an integer number of milliseconds, 100-86400000',
     default: '600000',
     schema: z.coerce.number().int().min(100).max(86_400_000),
+  },
+  jobLeaseMs: {
+    name: 'SEALFOLD_JOB_LEASE_MS',
+    description:
+      'How long a coordinator holds a job without renewing its lease (renewed every third of it); when its holder dies, another coordinator on the same database takes the job over after this long.',
+    form: 'an integer number of milliseconds, 300-600000',
+    default: '15000',
+    schema: z.coerce.number().int().min(300).max(600_000),
   },
   minSilos: {
     name: 'SEALFOLD_MIN_SILOS',

@@ -1,9 +1,10 @@
-import { Controller, Get, Inject } from '@nestjs/common';
+import { Controller, Get, Inject, Optional } from '@nestjs/common';
 import { WIRE_SUBPROTOCOL, WIRE_VERSION, type InfoView } from '@sealfold/protocol';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ChainService } from '../chain/chain.service.js';
 import { COORDINATOR_CONFIG } from '../config/config.module.js';
 import { type CoordinatorConfig } from '../config/config.js';
+import { DevWalletService } from '../dev-wallet/dev-wallet.service.js';
 import { SiloGateway } from '../gateway/silo-gateway.service.js';
 
 @ApiTags('operations')
@@ -13,6 +14,7 @@ export class InfoController {
     @Inject(SiloGateway) private readonly gateway: SiloGateway,
     @Inject(ChainService) private readonly chain: ChainService,
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
+    @Optional() @Inject(DevWalletService) private readonly devWallet?: DevWalletService | null,
   ) {}
 
   @Get()
@@ -33,6 +35,7 @@ export class InfoController {
         version: WIRE_VERSION,
         maxFrameBytes: this.config.maxFrameBytes,
       },
+      devWallet: this.devWallet !== undefined && this.devWallet !== null,
       silos: this.gateway.silos().map((s) => ({ address: s.address, datasets: [...s.datasets] })),
     };
   }

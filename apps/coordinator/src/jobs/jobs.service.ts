@@ -87,13 +87,14 @@ export class JobsService {
    * and type, the union of classes in one fixed order. 404 for an unknown dataset, 409 when one has no valid
    * manifest or the datasets cannot train together (the message names the dataset and column).
    */
-  plan(datasetIds: readonly string[]): JobPlanView {
-    const inputs = datasetIds.map((id) => {
-      const d = this.datasets.getDataset(id);
+  async plan(datasetIds: readonly string[]): Promise<JobPlanView> {
+    const inputs = [];
+    for (const id of datasetIds) {
+      const d = await this.datasets.getDataset(id);
       if (!d) throw new ApiError(404, 'DATASET_NOT_FOUND', `no dataset ${id}`);
       if (!d.manifest) throw new ApiError(409, 'NO_MANIFEST', `dataset ${id} has no valid manifest (yet)`);
-      return { id, schema: d.manifest.schema };
-    });
+      inputs.push({ id, schema: d.manifest.schema });
+    }
     try {
       const plan = computeJobSchema(inputs);
       return { datasets: [...datasetIds], ...plan, inputWidth: jobSchemaInputWidth(plan.schema) };
@@ -104,7 +105,7 @@ export class JobsService {
   }
 
   /** GET /jobs/plan's query: `datasets=1,2,3`. */
-  planQuery(query: unknown): JobPlanView {
+  planQuery(query: unknown): Promise<JobPlanView> {
     const q = parseOr400(
       z
         .object({
@@ -188,8 +189,8 @@ export class JobsService {
     // The EIP-712 digest is the job id: one id per signed request, stable across coordinators. The same signed
     // request submitted again (by anyone) is the same job: it cannot be re-routed, only refused as a duplicate.
     const id = hashJobRequest(chain.domain, request).slice(2);
-    if (this.jobs.get(id)) throw new ApiError(409, 'JOB_EXISTS', `job ${id} was already submitted`);
-    if (this.jobs.nonceUsed(buyer, request.nonce))
+    if (await this.jobs.get(id)) throw new ApiError(409, 'JOB_EXISTS', `job ${id} was already submitted`);
+    if (await this.jobs.nonceUsed(buyer, request.nonce))
       throw new ApiError(409, 'NONCE_REPLAYED', `nonce ${request.nonce} of ${buyer} was already used`);
 
     // The job schema must be the signed one and, for every dataset whose manifest is indexed, map its columns (the
@@ -202,7 +203,7 @@ export class JobsService {
         `jobSchema hashes to ${jobSchemaHash(jobSchema)}, the request signs ${request.jobSchemaHash}`,
       );
     for (const datasetId of request.datasets) {
-      const manifest = this.datasets.getDataset(String(datasetId))?.manifest;
+      const manifest = (await this.datasets.getDataset(String(datasetId)))?.manifest;
       const mismatch = manifest && jobSchemaMismatch(jobSchema, manifest.schema);
       if (mismatch)
         throw new ApiError(
@@ -234,7 +235,7 @@ export class JobsService {
 
     let job: JobRecord;
     try {
-      job = this.jobs.insert({
+      job = await this.jobs.insert({
         id,
         request: { ...request, buyer },
         signature: input.signature,
@@ -249,13 +250,13 @@ export class JobsService {
     return job;
   }
 
-  get(id: string): JobRecord {
-    const job = this.jobs.get(id);
+  async get(id: string): Promise<JobRecord> {
+    const job = await this.jobs.get(id);
     if (!job) throw new ApiError(404, 'JOB_NOT_FOUND', `no job ${id}`);
     return job;
   }
 
-  list(query: unknown): JobRecord[] {
+  async list(query: unknown): Promise<JobRecord[]> {
     const q = parseOr400(
       z
         .object({
@@ -274,9 +275,9 @@ export class JobsService {
   }
 
   /** Cancels a pending or running job; only the buyer may (EIP-191 signature over jobCancelMessage). */
-  cancel(id: string, body: unknown): JobRecord {
+  async cancel(id: string, body: unknown): Promise<JobRecord> {
     const { signature: sig } = parseOr400(cancelJobSchema, body, 'BODY');
-    const job = this.get(id);
+    const job = await this.get(id);
     let signer: string;
     try {
       signer = verifyMessage(jobCancelMessage(id), sig);
@@ -287,12 +288,14 @@ export class JobsService {
       throw new ApiError(403, 'NOT_BUYER', `only the buyer ${getAddress(job.buyer)} may cancel this job`);
     if (TERMINAL_STATUSES.includes(job.status)) throw new ApiError(409, 'JOB_FINISHED', `job is already ${job.status}`);
     if (
-      !this.jobs.transition(id, ['pending', 'running'], 'cancelled', {
+      !(await this.jobs.transition(id, ['pending', 'running'], 'cancelled', {
         code: 'CANCELLED',
         message: 'cancelled by the buyer',
-      })
+      }))
     )
-      throw new ApiError(409, 'JOB_FINISHED', `job is already ${this.get(id).status}`);
+      throw new ApiError(409, 'JOB_FINISHED', `job is already ${(await this.get(id)).status}`);
+    // The coordinator running the job may be another one on the same database: it sees the status at its next
+    // lease renewal (rounds/job-runner.service.ts).
     this.events.emit('cancelled', id);
     return this.get(id);
   }

@@ -22,11 +22,12 @@ import {
   jobRequestToJson,
   modelBundleMetadataSchema,
   type ModelBundleMetadata,
+  type ModelProvenanceView,
   type ModelRecordView,
 } from '@sealfold/protocol';
 import { ApiError } from '../common/api-error.js';
 import { ChainService } from '../chain/chain.service.js';
-import { CoordinatorDatabase } from '../database/database.js';
+import { CoordinatorDatabase, type SqlExecutor } from '../database/database.js';
 import { DatasetsRepository } from '../datasets/datasets.repository.js';
 import type { JobRecord } from '../jobs/jobs.repository.js';
 import { RoundsRepository } from '../rounds/rounds.repository.js';
@@ -74,16 +75,29 @@ export class ModelsService {
     @Optional() @Inject(CONTENT_STORE) private readonly store: CoordinatorContentStore | null,
   ) {}
 
-  /** Encrypts, stores and records the final model; idempotent per job (a resumed job reuses its record). */
-  async deliver(job: JobRecord, weights: Float32Array, rounds: number): Promise<ModelRecord> {
-    const existing = this.get(job.id, false);
+  /**
+   * Encrypts, stores and records the final model; idempotent per job (a resumed job reuses its record). `rounds`:
+   * the rounds committed; `roundsRun`: the highest round number used, committed or abandoned — every silo released
+   * at most once per round number, so the privacy cost is counted over those. `write` runs the record's insert
+   * (the job's lease-fenced transaction when a run delivers).
+   */
+  async deliver(
+    job: JobRecord,
+    weights: Float32Array,
+    rounds: number,
+    roundsRun: number = rounds,
+    write: <T>(fn: (tx: SqlExecutor) => Promise<T>) => Promise<T> = (fn) => this.db.transaction(fn),
+  ): Promise<ModelRecord> {
+    const existing = await this.get(job.id, false);
     if (existing) return existing;
     if (!this.store) throw new ModelDeliveryError('MODEL_STORE_UNAVAILABLE', 'no content store is configured');
     if (!job.recipient) throw new ModelDeliveryError('NO_RECIPIENT', 'the job names no age recipient');
-    const history = this.rounds.rounds(job.id).filter((r) => r.status === 'completed');
+    const history = (await this.rounds.rounds(job.id)).filter((r) => r.status === 'completed');
     // The indexed public manifests' row counts (record-level ε is per dataset).
     const datasets = new DatasetsRepository(this.db);
-    const epsilon = epsilonSpentMilli(job, rounds, (id) => datasets.getDataset(String(id))?.rows);
+    const rows = new Map<bigint, number | null | undefined>();
+    for (const id of job.request.datasets) rows.set(id, (await datasets.getDataset(String(id)))?.rows);
+    const epsilon = epsilonSpentMilli(job, roundsRun, (id) => rows.get(id));
     const metadata: ModelBundleMetadata = {
       format: MODEL_BUNDLE_FORMAT,
       jobId: job.id,
@@ -121,22 +135,24 @@ export class ModelsService {
       epsilonSpentMilli: epsilon,
     });
     const sha256 = createHash('sha256').update(ciphertext).digest('hex');
-    this.db.run(
-      `INSERT INTO models (job_id, cid, recipient, bytes, sha256, tx_hash, metadata_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      job.id,
-      cid,
-      job.recipient,
-      ciphertext.length,
-      sha256,
-      txHash,
-      JSON.stringify(metadata),
-      Date.now(),
+    await write((tx) =>
+      tx.run(
+        `INSERT INTO models (job_id, cid, recipient, bytes, sha256, tx_hash, metadata_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        job.id,
+        cid,
+        job.recipient,
+        ciphertext.length,
+        sha256,
+        txHash,
+        JSON.stringify(metadata),
+        Date.now(),
+      ),
     );
-    return this.get(job.id)!;
+    return (await this.get(job.id))!;
   }
 
-  get(jobId: string, required = true): ModelRecord | undefined {
-    const row = this.db.get<{
+  async get(jobId: string, required = true): Promise<ModelRecord | undefined> {
+    const row = await this.db.get<{
       job_id: string;
       cid: string;
       recipient: string;
@@ -154,11 +170,32 @@ export class ModelsService {
       jobId: row.job_id,
       cid: row.cid,
       recipient: row.recipient,
-      bytes: row.bytes,
+      bytes: Number(row.bytes),
       sha256: row.sha256,
       txHash: row.tx_hash,
       metadata: modelBundleMetadataSchema.parse(JSON.parse(row.metadata_json)),
-      createdAt: new Date(row.created_at).toISOString(),
+      createdAt: new Date(Number(row.created_at)).toISOString(),
+    };
+  }
+
+  /** The job's ModelRegistry record read on chain now (not this database's word); 404 before it is recorded. */
+  async provenance(jobId: string): Promise<ModelProvenanceView> {
+    const delivered = (await this.get(jobId))!;
+    const chain = this.chain.require();
+    const onChain = await chain.readModel(jobId);
+    if (!onChain)
+      throw new ApiError(404, 'MODEL_NOT_RECORDED', `the model of job ${jobId} is not recorded on chain (yet)`);
+    return {
+      jobId,
+      chainId: chain.chainId.toString(),
+      registry: onChain.registry,
+      coordinator: onChain.coordinator,
+      modelCid: onChain.modelCid,
+      datasetIds: onChain.datasets.map(String),
+      rounds: onChain.rounds,
+      epsilonSpentMilli: onChain.epsilonSpentMilli,
+      recordedAt: onChain.recordedAt,
+      matchesDelivery: onChain.modelCid === delivered.cid,
     };
   }
 }
