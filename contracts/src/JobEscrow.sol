@@ -136,15 +136,17 @@ contract JobEscrow is EIP712, PullPayments {
     mapping(bytes32 jobId => address) private _currencies;
     mapping(bytes32 jobId => mapping(bytes32 digest => Confirmation)) private _confirmations;
 
-    /// @notice A job was opened and `locked` of `header.currency` escrowed. `pinned` are its datasets in order.
+    /// @notice A job was opened and `locked` escrowed, on the terms of the buyer's request `requestDigest`. The header
+    /// is the request's (currency, coordinator, t, R, windows, fee) with `runDeadline`; the pinned dataset terms are
+    /// `DatasetNFT.jobTermsOf` of the request's datasets at this block. Neither is emitted (~5k gas for data the
+    /// silos already hold or read back with an `eth_call` at this block); `termsHash` binds them all.
     event JobOpened(
         bytes32 indexed jobId,
         address indexed buyer,
         bytes32 requestDigest,
         bytes32 termsHash,
         uint256 locked,
-        Header header,
-        Pinned[] pinned
+        uint40 runDeadline
     );
     /// @notice Receipt `digest` of a job was confirmed by the coordinator or by a quorum of t silos.
     event ReceiptConfirmed(
@@ -158,17 +160,11 @@ contract JobEscrow is EIP712, PullPayments {
         uint32 epsilonSpentMilli,
         bool byCoordinator
     );
-    /// @notice Dataset `datasetId` (index `index` of the job) was paid `amount` for `rounds` rounds on receipt
-    /// `digest`: `amount − fee` credited to `payee`.
+    /// @notice Dataset `datasetId` was paid `amount` for `rounds` rounds: `amount − ⌊amount × feeBps / 10⁴⌋`
+    /// credited to `payee`, the rest to fees. (The receipt is the one of the call's `ReceiptConfirmed`, or the
+    /// transaction's input; index and fee are left out to keep the event at ~2.7k gas.)
     event ContributionPaid(
-        bytes32 indexed jobId,
-        uint256 indexed datasetId,
-        address indexed payee,
-        uint256 index,
-        bytes32 digest,
-        uint32 rounds,
-        uint256 amount,
-        uint256 fee
+        bytes32 indexed jobId, uint256 indexed datasetId, address indexed payee, uint32 rounds, uint256 amount
     );
     /// @notice What was not paid, `amount`, was credited to the buyer; the job is closed.
     event JobRefunded(bytes32 indexed jobId, address indexed buyer, uint256 amount);
@@ -273,8 +269,9 @@ contract JobEscrow is EIP712, PullPayments {
     ) external nonReentrant returns (uint256 paidNow) {
         bytes32 jobId = receipt.jobId;
         Job storage job = _checkedJob(jobId, header, pinned);
+        if (job.flags & REFUNDED != 0) revert JobClosed(jobId);
         if (block.timestamp >= job.settleEnd) revert SettlementClosed(jobId, job.settleEnd);
-        _checkReceipt(receipt, header, pinned.length);
+        checkReceipt(receipt, header, pinned.length);
         (bytes32 digest, Confirmation memory c) = _confirm(header, receipt, sigs, pinned.length);
         Confirmation memory before = _confirmations[jobId][digest];
         if (c.byCoordinator != before.byCoordinator || c.byQuorum != before.byQuorum) _emitConfirmed(receipt, digest, c);
@@ -351,17 +348,25 @@ contract JobEscrow is EIP712, PullPayments {
         return _confirmations[jobId][digest];
     }
 
-    /// @notice For `ModelAsset`: checks the terms against the job and returns its buyer, the receipt's digest and its
-    /// confirmation. Reverts with `UnknownJob`, `TermsMismatch` or `BadReceipt`.
-    function receiptStatus(Header calldata header, Pinned[] calldata pinned, JobReceipt calldata receipt)
-        external
-        view
-        returns (address buyer, bytes32 digest, Confirmation memory confirmation)
-    {
-        buyer = _checkedJob(receipt.jobId, header, pinned).buyer;
-        _checkReceipt(receipt, header, pinned.length);
-        digest = hashReceipt(receipt);
-        confirmation = _confirmations[receipt.jobId][digest];
+    /// @notice A job's pinned terms hash and buyer, for `ModelAsset` (also after the refund: provenance outlives
+    /// settlement). Reverts with `UnknownJob`.
+    function jobTermsOf(bytes32 jobId) external view returns (bytes32 termsHash, address buyer) {
+        Job storage job = _jobs[jobId];
+        buyer = job.buyer;
+        if (buyer == address(0)) revert UnknownJob(jobId);
+        termsHash = job.termsHash;
+    }
+
+    /// @notice Reverts with `BadReceipt` unless the receipt fits the job: one entry per dataset, each ≤ the rounds
+    /// completed, which are ≤ R.
+    function checkReceipt(JobReceipt calldata receipt, Header calldata header, uint256 datasetCount) public pure {
+        uint32 completed = receipt.roundsCompleted;
+        if (completed > header.rounds || receipt.roundsByDataset.length != datasetCount) {
+            revert BadReceipt(receipt.jobId);
+        }
+        for (uint256 i; i < datasetCount; ++i) {
+            if (receipt.roundsByDataset[i] > completed) revert BadReceipt(receipt.jobId);
+        }
     }
 
     /// @dev Reads each dataset's job terms and owner now, checks the buyer's licence, and sums the exact price.
@@ -428,8 +433,8 @@ contract JobEscrow is EIP712, PullPayments {
         job.runDeadline = header.runDeadline;
         job.settleEnd = header.runDeadline + header.confirmWindow + header.fallbackWindow;
         job.lastIndex = uint8(pinned.length - 1);
-        job.flags = flags;
-        emit JobOpened(jobId, msg.sender, requestDigest, termsHash, total, header, pinned);
+        if (flags != 0) job.flags = flags;
+        emit JobOpened(jobId, msg.sender, requestDigest, termsHash, total, header.runDeadline);
     }
 
     /// @dev Establishes how `receipt` is confirmed in this call: already confirmed, by the coordinator's signature in
@@ -481,7 +486,7 @@ contract JobEscrow is EIP712, PullPayments {
             if ((t[0] >> i) & 1 != 0) continue;
             t[0] |= 1 << i;
             ++c.silos;
-            (uint256 amount, uint256 fee) = _payOne(header.currency, pinned[i], receipt, i, digest);
+            (uint256 amount, uint256 fee) = _payOne(header.currency, pinned[i], receipt, i);
             t[1] += amount;
             t[2] += fee;
         }
@@ -495,7 +500,7 @@ contract JobEscrow is EIP712, PullPayments {
     }
 
     /// @dev pay_i = rate_i × rows_i × rounds_i (ECONOMICS §2.7): integer, no division, independent per dataset.
-    function _payOne(address currency, Pinned calldata p, JobReceipt calldata receipt, uint256 i, bytes32 digest)
+    function _payOne(address currency, Pinned calldata p, JobReceipt calldata receipt, uint256 i)
         private
         returns (uint256 amount, uint256 fee)
     {
@@ -504,7 +509,7 @@ contract JobEscrow is EIP712, PullPayments {
         amount = uint256(p.rate) * p.rows * rounds;
         fee = _feeOf(amount);
         if (amount != 0) _credit(currency, p.payee, amount - fee);
-        emit ContributionPaid(jobId, p.datasetId, p.payee, i, digest, rounds, amount, fee);
+        emit ContributionPaid(jobId, p.datasetId, p.payee, rounds, amount);
     }
 
     function _emitConfirmed(JobReceipt calldata receipt, bytes32 digest, Confirmation memory c) private {
@@ -528,16 +533,7 @@ contract JobEscrow is EIP712, PullPayments {
     {
         job = _jobs[jobId];
         if (job.buyer == address(0)) revert UnknownJob(jobId);
-        if (job.flags & REFUNDED != 0) revert JobClosed(jobId);
         if (keccak256(abi.encode(header, pinned)) != job.termsHash) revert TermsMismatch(jobId);
-    }
-
-    function _checkReceipt(JobReceipt calldata receipt, Header calldata header, uint256 n) private pure {
-        uint32 completed = receipt.roundsCompleted;
-        if (completed > header.rounds || receipt.roundsByDataset.length != n) revert BadReceipt(receipt.jobId);
-        for (uint256 i; i < n; ++i) {
-            if (receipt.roundsByDataset[i] > completed) revert BadReceipt(receipt.jobId);
-        }
     }
 
     function _checkHeader(Header calldata h, uint256 n) private view {

@@ -21,9 +21,9 @@ import {PullPayments} from "./PullPayments.sol";
 /// proof (`claimUpstream`, anyone may call), credited to the dataset's owner at claim time. Since Σ share_i = S,
 /// Σ ⌊G·share_i⌋ ≤ ⌊G·S⌋: the pot is never overdrawn.
 contract ModelAsset is ERC721, PullPayments {
-    /// @dev Three slots per model: the receipt digest, the parents root, and (gross | price | stack).
+    /// @dev Two slots per model: the parents root and (gross | price | stack). The receipt digest is emitted, not
+    /// stored: the model id is the job id, and JobEscrow keeps the receipt's confirmation.
     struct Model {
-        bytes32 receiptDigest;
         bytes32 parentsRoot;
         uint128 gross;
         uint96 price;
@@ -33,7 +33,6 @@ contract ModelAsset is ERC721, PullPayments {
     /// @notice A model as returned by `modelOf`.
     struct ModelInfo {
         address owner;
-        bytes32 receiptDigest;
         bytes32 parentsRoot;
         uint256 gross;
         uint256 price;
@@ -51,8 +50,10 @@ contract ModelAsset is ERC721, PullPayments {
     mapping(uint256 modelId => mapping(uint256 datasetId => uint256)) private _taken;
     mapping(uint256 modelId => mapping(address account => bool)) private _licensed;
 
-    /// @notice Model `modelId` (= job id) was registered to `owner`. `parentIds` and `shareMicros` are the leaves of
-    /// `parentsRoot` (leaf = keccak256(keccak256(abi.encode(datasetId, shareMicros))), OpenZeppelin's MerkleProof).
+    /// @notice Model `modelId` (= job id) was registered to `owner` from receipt `receiptDigest`. The parents and
+    /// their shares (the leaves of `parentsRoot`, leaf = keccak256(keccak256(abi.encode(datasetId, shareMicros))))
+    /// are not emitted: `parentsOf` recomputes them from the job's terms and receipt (emitting them cost ~13k gas
+    /// with 20 parents).
     event ModelRegistered(
         uint256 indexed modelId,
         address indexed owner,
@@ -61,8 +62,7 @@ contract ModelAsset is ERC721, PullPayments {
         bytes32 modelCidDigest,
         bytes32 parentsRoot,
         uint32 stackMicros,
-        uint256[] parentIds,
-        uint32[] shareMicros
+        uint256 parentCount
     );
     /// @notice The owner set the licence price of a model (0: not for sale).
     event LicencePriceSet(uint256 indexed modelId, uint256 price);
@@ -114,19 +114,23 @@ contract ModelAsset is ERC721, PullPayments {
         JobEscrow.Pinned[] calldata pinned,
         JobEscrow.JobReceipt calldata receipt
     ) external returns (uint256 modelId) {
-        (address buyer, bytes32 digest, JobEscrow.Confirmation memory c) =
-            escrow.receiptStatus(header, pinned, receipt);
+        // The terms are hashed here rather than handed to the escrow: ABI-encoding the pinned array for a call
+        // cost more than the hash itself (measured: ~40k gas with 20 parents).
+        (bytes32 termsHash, address buyer) = escrow.jobTermsOf(receipt.jobId);
+        if (keccak256(abi.encode(header, pinned)) != termsHash) revert JobEscrow.TermsMismatch(receipt.jobId);
         if (msg.sender != buyer) revert NotBuyer(msg.sender, buyer);
+        escrow.checkReceipt(receipt, header, pinned.length);
+        bytes32 digest = escrow.hashReceipt(receipt);
+        JobEscrow.Confirmation memory c = escrow.confirmationOf(receipt.jobId, digest);
         if ((!c.byCoordinator && !c.byQuorum) || c.silos < header.threshold) {
             revert ReceiptNotConfirmed(digest, c.silos, header.threshold);
         }
-        (uint256[] memory parentIds, uint32[] memory shares, bytes32 root, uint32 stack) = _parents(pinned, receipt);
+        (uint256[] memory parentIds,, bytes32 root, uint32 stack) = _parents(pinned, receipt);
         modelId = uint256(receipt.jobId);
-        _models[modelId] =
-            Model({receiptDigest: digest, parentsRoot: root, gross: 0, price: 0, stackMicros: stack});
+        _models[modelId] = Model({parentsRoot: root, gross: 0, price: 0, stackMicros: stack});
         _mint(buyer, modelId);
         emit ModelRegistered(
-            modelId, buyer, digest, receipt.modelDigest, receipt.modelCidDigest, root, stack, parentIds, shares
+            modelId, buyer, digest, receipt.modelDigest, receipt.modelCidDigest, root, stack, parentIds.length
         );
     }
 
@@ -183,11 +187,21 @@ contract ModelAsset is ERC721, PullPayments {
         emit UpstreamClaimed(modelId, datasetId, account, amount);
     }
 
+    /// @notice The parents a model registered from these job terms and receipt has: dataset ids, shares (micros),
+    /// the Merkle root of their leaves and the stack. Pure: claimers compute their leaf and proof from it.
+    function parentsOf(JobEscrow.Pinned[] calldata pinned, JobEscrow.JobReceipt calldata receipt)
+        external
+        pure
+        returns (uint256[] memory parentIds, uint32[] memory shareMicros, bytes32 root, uint32 stackMicros)
+    {
+        return _parents(pinned, receipt);
+    }
+
     /// @notice A registered model; reverts with `ERC721NonexistentToken` for an unknown id.
     function modelOf(uint256 modelId) external view returns (ModelInfo memory) {
         address owner = _requireOwned(modelId);
         Model memory m = _models[modelId];
-        return ModelInfo(owner, m.receiptDigest, m.parentsRoot, m.gross, m.price, m.stackMicros);
+        return ModelInfo(owner, m.parentsRoot, m.gross, m.price, m.stackMicros);
     }
 
     /// @notice What parent `datasetId` has taken from the model's pot so far.

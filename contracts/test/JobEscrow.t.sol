@@ -27,14 +27,7 @@ contract ApprovingWallet is IERC1271 {
 /// of each says what the naive version did (scripts: see the commit message of the attack tests).
 contract JobEscrowTest is EscrowFixture {
     event ContributionPaid(
-        bytes32 indexed jobId,
-        uint256 indexed datasetId,
-        address indexed payee,
-        uint256 index,
-        bytes32 digest,
-        uint32 rounds,
-        uint256 amount,
-        uint256 fee
+        bytes32 indexed jobId, uint256 indexed datasetId, address indexed payee, uint32 rounds, uint256 amount
     );
 
     uint256 internal constant PAY = uint256(RATE) * ROWS * ROUNDS;
@@ -209,7 +202,7 @@ contract JobEscrowTest is EscrowFixture {
         uint256 fee = (PAY * FEE_BPS) / 10_000;
         JobEscrow.Signatures memory s = signatures(r, p, allMask(3), true);
         vm.expectEmit(true, true, true, true);
-        emit ContributionPaid(jobId, p[0].datasetId, ownerAt(0), 0, escrow.hashReceipt(r), ROUNDS, PAY, fee);
+        emit ContributionPaid(jobId, p[0].datasetId, ownerAt(0), ROUNDS, PAY);
         uint256 paid = escrow.settle(h, p, r, s);
         uint256 partPay = uint256(RATE) * ROWS * 2;
         uint256 partFee = (partPay * FEE_BPS) / 10_000;
