@@ -76,7 +76,7 @@ export async function measureEscrowGas(opts: {
   const domain = jobReceiptDomain(chainId, escrowAddress);
 
   const job = async (n: number, tag: number) => {
-    const silos: Wallet[] = [];
+    const silos: { address: string; signingKey: Wallet['signingKey'] }[] = [];
     const ids: bigint[] = [];
     const lids: bigint[] = [];
     for (let i = 0; i < n; i++) {
@@ -89,7 +89,9 @@ export async function measureEscrowGas(opts: {
       if (i > 0) await (await nft.transferFrom(owner.address, Wallet.createRandom().address, id)).wait();
       const tx = await licences.purchase(id, await nft.termsHashOf(id), { value: LICENCE_PRICE });
       const rc = await tx.wait();
-      const minted = rc!.logs.map((l: { topics: readonly string[] }) => l.topics).find((t: readonly string[]) => t.length === 4);
+      const minted = rc!.logs
+        .map((l: { topics: readonly string[] }) => l.topics)
+        .find((t: readonly string[]) => t.length === 4);
       lids.push(BigInt(minted![3]));
       ids.push(id);
     }
@@ -116,7 +118,8 @@ export async function measureEscrowGas(opts: {
       valuationDigest: bytes32(tag + 4),
     };
     const digest = hashJobReceipt(domain, receipt);
-    if (digest !== (await escrow.hashReceipt(receiptTuple(receipt)))) throw new Error('JobReceipt digest differs from JobEscrow.hashReceipt');
+    if (digest !== (await escrow.hashReceipt(receiptTuple(receipt))))
+      throw new Error('JobReceipt digest differs from JobEscrow.hashReceipt');
     const sigs = [
       coordinator.signingKey.sign(digest).serialized,
       (1n << BigInt(n)) - 1n,
@@ -126,9 +129,7 @@ export async function measureEscrowGas(opts: {
     const refundGas = await gasOf(escrow.refund(jobId));
     const registerGas = await gasOf(models.register(header, pinned, receiptTuple(receipt)));
     await (await models.setLicencePrice(BigInt(jobId), 10n ** 16n)).wait();
-    const saleGas = await gasOf(
-      (models.connect(buyer2) as Contract).buyLicence(BigInt(jobId), { value: 10n ** 16n }),
-    );
+    const saleGas = await gasOf((models.connect(buyer2) as Contract).buyLicence(BigInt(jobId), { value: 10n ** 16n }));
     return { openGas, settleGas, refundGas, registerGas, saleGas };
   };
 

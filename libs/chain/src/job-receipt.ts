@@ -55,7 +55,8 @@ export function validateJobReceipt(r: JobReceipt): JobReceipt {
   for (const key of ['jobId', 'modelDigest', 'modelCidDigest', 'transcriptRoot', 'valuationDigest'] as const)
     if (!isHexString(r[key], 32)) throw new InvalidArgumentError(`receipt ${key} must be 32 bytes of hex`);
   const u32 = (v: number, what: string) => {
-    if (!Number.isInteger(v) || v < 0 || v > UINT32_MAX) throw new InvalidArgumentError(`receipt ${what} is not a uint32`);
+    if (!Number.isInteger(v) || v < 0 || v > UINT32_MAX)
+      throw new InvalidArgumentError(`receipt ${what} is not a uint32`);
   };
   u32(r.roundsCompleted, 'roundsCompleted');
   u32(r.epsilonSpentMilli, 'epsilonSpentMilli');
@@ -63,7 +64,9 @@ export function validateJobReceipt(r: JobReceipt): JobReceipt {
   r.roundsByDataset.forEach((v, i) => {
     u32(v, `roundsByDataset[${i}]`);
     if (v > r.roundsCompleted)
-      throw new InvalidArgumentError(`receipt roundsByDataset[${i}] = ${v} exceeds roundsCompleted ${r.roundsCompleted}`);
+      throw new InvalidArgumentError(
+        `receipt roundsByDataset[${i}] = ${v} exceeds roundsCompleted ${r.roundsCompleted}`,
+      );
   });
   return r;
 }
@@ -106,5 +109,8 @@ export function verifyJobReceipt(
     throw new SignatureError('malformed', `signature does not recover: ${(cause as Error).message}`, { cause });
   }
   if (recovered !== getAddress(expected))
-    throw new SignatureError('signer-mismatch', `receipt signature recovers to ${recovered}, not ${getAddress(expected)}`);
+    throw new SignatureError(
+      'signer-mismatch',
+      `receipt signature recovers to ${recovered}, not ${getAddress(expected)}`,
+    );
 }
