@@ -22,9 +22,11 @@ contract ApprovingWallet is IERC1271 {
     }
 }
 
-/// Unit and fuzz tests of JobEscrow (docs/ECONOMICS.md §2, §3 invariants 2–9, §4 attacks). Each attack test was run
-/// against a naive escrow first — JobEscrow with the named check removed — and seen to succeed there; the comment
-/// of each says what the naive version did (scripts: see the commit message of the attack tests).
+/// Unit and fuzz tests of JobEscrow (docs/ECONOMICS.md §2, §3 invariants 2–9, §4 attacks). The attacks were run
+/// against naive escrows — JobEscrow with one check removed or weakened (paid bit ignored; job id = request digest
+/// alone; silo signatures not checked once the coordinator confirmed; a paid bit reverting the batch; settle after
+/// settleEnd) — and the tests named in each comment failed there, i.e. the attack went through (commit message of
+/// "attack tests seen failing against naive escrows" lists which).
 contract JobEscrowTest is EscrowFixture {
     event ContributionPaid(
         bytes32 indexed jobId, uint256 indexed datasetId, address indexed payee, uint32 rounds, uint256 amount
