@@ -156,7 +156,8 @@ async function main(): Promise<void> {
       for (const workload of [main, small]) {
         const { datasetId } = await sealAndRegisterShard({
           data: loadMnist(workload.perDigit, (k - 1) * PER_DIGIT, k),
-          schema: SCHEMA,
+          // The small workload has fewer than 10 images per digit: its owner publishes the digit classes at k = 1.
+          schema: workload.perDigit < 10 ? { ...SCHEMA, k: 1 } : SCHEMA,
           name: `mnist-${k}-${workload.perDigit * 10}`,
           description: `MNIST shard ${k} of ${SILOS}, ${workload.perDigit * 10} images`,
           owner: { address: wallet.address, identity, chain: ownerChain },
@@ -260,7 +261,7 @@ async function main(): Promise<void> {
       }
       const used = process.cpuUsage(cpu);
       const after = await (await fetch(`${coordinator.url}/metrics`)).text();
-      const rounds = roundsRepo.rounds(id);
+      const rounds = await roundsRepo.rounds(id);
       if (rounds.length !== ROUNDS || rounds.some((r) => r.participants !== SILOS))
         throw new Error(`job ${id}: ${JSON.stringify(rounds)}`);
       const delta = (name: string, label: string, value: string) =>

@@ -1,13 +1,13 @@
 // Enforces the module rules of docs/ARCHITECTURE.md on the source tree:
 //   1. libs never import apps;
-//   2. the pure libs (protocol, crypto, dataset, secagg, fl) never import @nestjs/*;
+//   2. the pure libs (protocol, crypto, dataset, secagg, fl, sqlite) never import @nestjs/*;
 //   3. libs reach each other only through `@sealfold/<lib>` (no relative paths across libs);
 //   4. no import cycles between libs.
 // Usage: node scripts/check-deps.mjs [root]   — exits 1 and lists every violation.
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 
-export const PURE_LIBS = ['protocol', 'crypto', 'dataset', 'secagg', 'fl'];
+export const PURE_LIBS = ['protocol', 'crypto', 'dataset', 'secagg', 'fl', 'sqlite'];
 
 const importRe =
   /(?:^|[\s;])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|import\s*\(\s*['"]([^'"]+)['"]\s*\)|^\s*import\s*['"]([^'"]+)['"]/gm;

@@ -13,14 +13,16 @@
 // it, pulls and decrypts the model and evaluates it on held-out digits; a second buyer without licences is refused.
 // The summary compares the federated run with a centralised baseline trained here on the pooled shards.
 //
-// Usage: node scripts/demo.mjs [--quick] [--dir <dir>] [--rounds <n>] [--no-build] [--json]
+// Usage: node scripts/demo.mjs [--quick] [--dir <dir>] [--rounds <n>] [--no-build] [--json] [--keep]
 //   --quick     300 rows per owner, 2 rounds (the e2e test runs this)
+//   --keep      leave chain, coordinator and silos running after the summary (web app: use a dev wallet), Ctrl-C stops
 //   --dir       data directory (default ./.sealfold-demo), wiped at start and left for inspection
 // Exit code 0 on success; on any failure the failing step is named, every child stopped, exit code 1.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire, register } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tunedEnv } from './malloc-tuning.mjs';
 
@@ -32,18 +34,20 @@ const require = createRequire(import.meta.url);
 // Options
 
 function parseArgs(argv) {
-  const o = { quick: false, dir: '.sealfold-demo', rounds: undefined, build: true, json: false };
+  const o = { quick: false, dir: '.sealfold-demo', rounds: undefined, build: true, json: false, keep: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') o.quick = true;
     else if (a === '--no-build') o.build = false;
     else if (a === '--json') o.json = true;
+    else if (a === '--keep') o.keep = true;
     else if (a === '--dir') o.dir = argv[++i];
     else if (a === '--rounds') o.rounds = Number(argv[++i]);
     else if (a === '--help' || a === '-h') {
       process.stdout.write(
-        'usage: npm run demo -- [--quick] [--dir <dir>] [--rounds <n>] [--no-build] [--json]\n' +
-          '  --quick   300 rows per owner, 2 rounds\n  --dir     data directory (default ./.sealfold-demo)\n',
+        'usage: npm run demo -- [--quick] [--dir <dir>] [--rounds <n>] [--no-build] [--json] [--keep]\n' +
+          '  --quick   300 rows per owner, 2 rounds\n  --dir     data directory (default ./.sealfold-demo)\n' +
+          '  --keep    leave the chain, coordinator and silos running for the web app (Ctrl-C stops them)\n',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
@@ -101,8 +105,27 @@ async function step(name, fn) {
 const children = new Set();
 const pids = [];
 
+/**
+ * The owners' keystores are encrypted (wallet key and age identity): each owner's passphrase sits in a 0600 file
+ * named by SEALFOLD_KEYSTORE_PASSPHRASE_FILE, the way an unattended silo takes it (systemd credentials), so
+ * `keys init`, `dataset add` and `silo start` run with no prompt and no plaintext key under the owner's home.
+ */
+function ownerPassphraseFile(home) {
+  if (!basename(home).startsWith('owner-')) return undefined;
+  const file = join(DIR, 'credentials', basename(home));
+  if (!existsSync(file)) {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    writeFileSync(file, `${randomBytes(18).toString('base64url')}\n`, { mode: 0o600 });
+  }
+  return file;
+}
+
 function cliEnv(home, extra = {}) {
   const env = { ...process.env, SEALFOLD_HOME: home, SEALFOLD_DATA_DIR: SHARED, SEALFOLD_CLI_NO_BUILD: '1' };
+  delete env.SEALFOLD_KEYSTORE_PASSPHRASE;
+  delete env.SEALFOLD_KEYSTORE_PASSPHRASE_FILE;
+  const passphraseFile = ownerPassphraseFile(home);
+  if (passphraseFile) env.SEALFOLD_KEYSTORE_PASSPHRASE_FILE = passphraseFile;
   // The demo is the embedded profile: never an operator's external chain or Kubo node.
   for (const k of ['SEALFOLD_CHAIN_RPC', 'SEALFOLD_IPFS_API', 'SEALFOLD_CONTRACTS', 'SEALFOLD_CHAIN_ID']) delete env[k];
   // Malloc settings for the silos' and coordinator's SecAgg+ buffers, set here so they need no second process.
@@ -326,11 +349,14 @@ async function main() {
   });
   summary.chain = { rpcUrl: chain.rpcUrl, chainId: String(chain.chainId) };
 
-  const keys = await step('keys init: three owners, a buyer and a second buyer (parallel)', async () => {
-    const who = [...shards.map((_, i) => `owner-${i + 1}`), 'buyer', 'buyer-2'];
-    const made = await Promise.all(who.map((w) => cli(`${w}-keys-init`, home(w), ['keys', 'init', '--json'])));
-    return Object.fromEntries(who.map((w, i) => [w, made[i].json.address]));
-  });
+  const keys = await step(
+    'keys init: three owners (encrypted keystores, passphrase files), a buyer and a second buyer (parallel)',
+    async () => {
+      const who = [...shards.map((_, i) => `owner-${i + 1}`), 'buyer', 'buyer-2'];
+      const made = await Promise.all(who.map((w) => cli(`${w}-keys-init`, home(w), ['keys', 'init', '--json'])));
+      return Object.fromEntries(who.map((w, i) => [w, made[i].json.address]));
+    },
+  );
 
   await step('fund the wallets with dev ETH (embedded dev chain only, as the CLI faucet does)', async () => {
     // One funding process for all five wallets, so the owners' commands can then run in parallel without racing
@@ -366,6 +392,7 @@ async function main() {
           await cli(`owner-${i + 1}-dataset-add`, h, [
             'dataset',
             'add',
+            '--yes',
             shard.file,
             '--name',
             `mnist-shard-${i + 1}`,
@@ -407,7 +434,8 @@ async function main() {
 
   const coordinator = await step('coordinator ready (separate process)', async () => {
     const c = await coordinatorStart;
-    say(`   ${c.url} (coordinator wallet ${c.coordinatorAddress}); web app at ${c.url}/`);
+    say(`   ${c.url} (coordinator wallet ${c.coordinatorAddress})`);
+    say(`   web app: ${c.url}/  (My jobs and each job's page follow jobs live; "Use a dev wallet" to try it)`);
     return c;
   });
   summary.coordinator = { url: coordinator.url, address: coordinator.coordinatorAddress };
@@ -518,14 +546,28 @@ async function main() {
     'buyer: pull + decrypt the model, check its provenance on chain; job list; job cancel',
     async () => {
       const out = join(DIR, 'model');
-      const [pull, listed, cancelled] = await Promise.all([
+      const [pull, listed, cancelled, otherPull] = await Promise.all([
         cli('buyer-model-pull', buyer.home, ['model', 'pull', jobId, '-o', out, '--json', ...withCoordinator]),
         cli('buyer-job-list', buyer.home, ['job', 'list', '--json', ...withCoordinator]),
         // A finished job cannot be cancelled: the signed request is verified, then refused with JOB_FINISHED.
         cli('buyer-job-cancel', buyer.home, ['job', 'cancel', jobId, '--json', ...withCoordinator], {
           allowFail: true,
         }),
+        // Another wallet cannot have the model: the coordinator serves it only to the job's buyer (404 to others, so
+        // it does not confirm another buyer's job), and it is sealed to the recipient the buyer signed anyway.
+        cli(
+          'buyer-2-model-pull',
+          home('buyer-2'),
+          ['model', 'pull', jobId, '-o', join(DIR, 'model-buyer-2'), '--json', ...withCoordinator],
+          { allowFail: true },
+        ),
       ]);
+      if (otherPull.code !== 1)
+        throw new Error(
+          `another wallet's model pull: expected a refusal, got exit ${otherPull.code} ${otherPull.stdout}`,
+        );
+      summary.otherBuyerPull = { exitCode: otherPull.code, ...(otherPull.json?.error ?? {}) };
+      say(`   another wallet's model pull: ${otherPull.json?.error?.code}: ${otherPull.json?.error?.message}`);
       const mine = listed.json.jobs.find((j) => j.jobId === jobId);
       if (!mine || mine.status !== 'completed') throw new Error(`job list does not show job ${jobId} as completed`);
       say(
@@ -621,7 +663,7 @@ async function main() {
     wireBytes = null;
   }
 
-  await step('stop every process', () => stopAll());
+  if (!opts.keep) await step('stop every process', () => stopAll());
 
   summary.rounds = rounds.map((r) => ({
     ...r,
@@ -634,6 +676,14 @@ async function main() {
   printSummary(summary, owners);
   writeFileSync(join(DIR, 'summary.json'), JSON.stringify(summary, null, 2));
   if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
+  if (opts.keep) {
+    // The demo's job belongs to the CLI buyer's keystore wallet; in the browser, "Use a dev wallet" makes a funded
+    // key there, buys licences of the three datasets and runs a job from New job, followed live round by round.
+    say(`
+--keep: the chain, coordinator and silos keep running. Web app: ${coordinator.url}/ — Ctrl-C stops them.`);
+    currentStep = 'kept running (--keep)';
+    await new Promise(() => {}); // the SIGINT/SIGTERM handler stops every process and exits
+  }
 }
 
 function printSummary(s, owners) {

@@ -30,7 +30,7 @@ export async function buildWeb(outDir = WEB_OUT) {
     sourcemap: false,
     jsx: 'automatic',
     jsxImportSource: 'preact',
-    tsconfig: join(HERE, 'tsconfig.json'),
+    tsconfig: join(HERE, 'tsconfig.json'), // its paths map @sealfold/* to libs/*/src (the New job page uses libs/fl's spec)
     legalComments: 'none',
     logLevel: 'warning',
   });

@@ -52,7 +52,7 @@ contract DatasetLicence is ERC721, IERC2981, AccessControl, ReentrancyGuardTrans
     /// @param holder Its current holder.
     /// @param expiresAt Unix time after which it is expired; 0 means it never expires.
     /// @param maxJobs Training jobs it allows.
-    /// @param epsilonBudgetMilli ε budget it allows, times 1000.
+    /// @param epsilonBudgetMilli ε budget it allows, times 1000 (type(uint32).max: unbounded, no ε limit).
     /// @param revoked Whether the dataset owner revoked it.
     /// @param granted Whether it was granted (true) or purchased (false).
     struct LicenceInfo {
@@ -282,7 +282,7 @@ contract DatasetLicence is ERC721, IERC2981, AccessControl, ReentrancyGuardTrans
     /// owner; works whether or not the dataset is listed.
     /// @param duration Seconds of validity from now; 0 means it never expires.
     /// @param maxJobs Training jobs it allows (at least 1).
-    /// @param epsilonBudgetMilli ε budget times 1000 (at least 1).
+    /// @param epsilonBudgetMilli ε budget times 1000 (at least 1; type(uint32).max: unbounded, no ε limit).
     /// @return licenceId The new licence.
     function grant(uint256 datasetId, address to, uint64 duration, uint32 maxJobs, uint32 epsilonBudgetMilli)
         external

@@ -3,6 +3,7 @@ pragma solidity 0.8.37;
 
 import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
 import {IERC2981} from "@openzeppelin/contracts/interfaces/IERC2981.sol";
+import {IERC4906} from "@openzeppelin/contracts/interfaces/IERC4906.sol";
 import {IERC165} from "@openzeppelin/contracts/utils/introspection/IERC165.sol";
 import {Cid} from "./lib/Cid.sol";
 
@@ -16,14 +17,15 @@ import {Cid} from "./lib/Cid.sol";
 /// and the stored CID already binds the manifest, so a second copy would cost 22,100 gas per dataset and bind
 /// nothing new. ERC-2981 `royaltyInfo` names the dataset's current owner and the royalty that `DatasetLicence`
 /// applies to resales of this dataset's licences.
-contract DatasetNFT is ERC721, IERC2981 {
+contract DatasetNFT is ERC721, IERC2981, IERC4906 {
     /// @notice The terms under which licences of a dataset are sold, as passed in and returned.
     /// @param priceWei Price of one licence in wei; 0 disables purchase with ETH. At most `MAX_PRICE_WEI`.
     /// @param paymentToken ERC-20 accepted as an alternative payment, or the zero address for none.
     /// @param priceToken Price in `paymentToken` base units; must be > 0 exactly when `paymentToken` is set.
     /// @param licenceDuration Seconds a licence is valid from its issue; 0 means it never expires.
     /// @param maxJobs Training jobs one licence allows (enforced by the silo); at least 1.
-    /// @param epsilonBudgetMilli Differential-privacy budget ε of one licence, times 1000; at least 1.
+    /// @param epsilonBudgetMilli Differential-privacy budget ε of one licence, times 1000; at least 1;
+    /// type(uint32).max is unbounded (no ε limit).
     /// @param minOwners The owner's policy, shown to buyers before they pay: the fewest independent contributing
     /// owners (neither the buyer nor the coordinator) the owner's silo demands in every job; at least 1.
     /// @param royaltyBps ERC-2981 royalty on licence resales, in basis points; at most `MAX_ROYALTY_BPS`.
@@ -128,9 +130,14 @@ contract DatasetNFT is ERC721, IERC2981 {
     event ListingChanged(uint256 indexed datasetId, bool listed);
     /// @notice The job terms of a dataset were set (`siloSigner` as given: zero means the owner).
     event JobTermsUpdated(uint256 indexed datasetId, JobTerms terms);
+    /// @notice The owner pointed a dataset at a new manifest (`sealfold dataset reseal`: the same plaintext, sealed
+    /// again under a fresh file key). ERC-4906 `MetadataUpdate` is emitted with it, so indexers refresh tokenURI.
+    event ManifestUpdated(uint256 indexed datasetId, bytes manifestCid);
 
     /// @notice `caller` is not the owner of dataset `datasetId`.
     error NotDatasetOwner(uint256 datasetId, address caller);
+    /// @notice The new manifest CID is the current one.
+    error ManifestUnchanged(uint256 datasetId);
     /// @notice The commitment is zero, which no SHA-256 output is in practice: the caller forgot it.
     error ZeroCommitment();
     /// @notice `priceWei` exceeds `MAX_PRICE_WEI`.
@@ -194,6 +201,21 @@ contract DatasetNFT is ERC721, IERC2981 {
         Dataset storage d = _datasets[datasetId];
         _writeTerms(d, terms, d.listing.cidCodec, false);
         emit TermsUpdated(datasetId, terms);
+    }
+
+    /// @notice Points a dataset at a new manifest; licences, terms and the token id are untouched. Only the dataset
+    /// owner. The plaintext commitment (emitted at registration) must stay the manifest's: the silo checks the data it
+    /// decrypts against it, so a manifest for other data cannot pass as this dataset.
+    /// @param manifestCid The new manifest's binary CIDv1 (sha2-256 multihash).
+    function setManifest(uint256 datasetId, bytes calldata manifestCid) external {
+        _checkDatasetOwner(datasetId);
+        (uint16 codec, bytes32 digest) = Cid.parse(manifestCid);
+        Dataset storage d = _datasets[datasetId];
+        if (d.cidDigest == digest && d.listing.cidCodec == codec) revert ManifestUnchanged(datasetId);
+        d.listing.cidCodec = codec;
+        d.cidDigest = digest;
+        emit ManifestUpdated(datasetId, manifestCid);
+        emit MetadataUpdate(datasetId);
     }
 
     /// @notice Opens a dataset for licence purchases. Only the dataset owner; reverts if already listed.
@@ -265,7 +287,7 @@ contract DatasetNFT is ERC721, IERC2981 {
     /// @return priceWei The ETH price (0: not for sale in ETH).
     /// @return licenceDuration Seconds of validity (0: perpetual).
     /// @return maxJobs Jobs per licence.
-    /// @return epsilonBudgetMilli ε budget per licence, times 1000.
+    /// @return epsilonBudgetMilli ε budget per licence, times 1000 (type(uint32).max: unbounded).
     /// @return listed Whether the dataset is for sale.
     /// @return termsHash `termsHashOf(datasetId)`, for the buyer's pin.
     function ethSaleTerms(uint256 datasetId)
@@ -330,7 +352,9 @@ contract DatasetNFT is ERC721, IERC2981 {
 
     /// @inheritdoc IERC165
     function supportsInterface(bytes4 interfaceId) public view override(ERC721, IERC165) returns (bool) {
-        return interfaceId == type(IERC2981).interfaceId || super.supportsInterface(interfaceId);
+        // ERC-4906 §Specification: the interface id is 0x49064906.
+        return interfaceId == type(IERC2981).interfaceId || interfaceId == bytes4(0x49064906)
+            || super.supportsInterface(interfaceId);
     }
 
     function _termsOf(uint256 datasetId) private view returns (Terms memory) {

@@ -16,7 +16,7 @@ contract ModelRegistry is AccessControl {
     /// @param modelCid Binary CIDv1 of the (encrypted) model on IPFS.
     /// @param datasetIds Datasets trained on, strictly increasing.
     /// @param rounds Federated rounds run.
-    /// @param epsilonSpentMilli ε spent by the job, times 1000.
+    /// @param epsilonSpentMilli ε spent by the job, times 1000, rounded up (type(uint32).max: unbounded, no DP noise).
     /// @param recordedAt Block timestamp of the record.
     /// @param coordinator The account that recorded it (the key it is stored under).
     struct ModelRecord {
@@ -94,7 +94,8 @@ contract ModelRegistry is AccessControl {
     /// @param modelCid Binary CIDv1 (sha2-256) of the model on IPFS.
     /// @param datasetIds The datasets trained on, strictly increasing, each registered.
     /// @param rounds Federated rounds run (at least 1).
-    /// @param epsilonSpentMilli ε spent, times 1000 (0 when the job ran without differential privacy).
+    /// @param epsilonSpentMilli ε spent, times 1000, rounded up; type(uint32).max when the job added no DP noise
+    /// (unbounded ε).
     function record(
         bytes32 jobId,
         bytes calldata modelCid,

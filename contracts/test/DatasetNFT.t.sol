@@ -12,6 +12,12 @@ import {IERC721} from "@openzeppelin/contracts/token/ERC721/IERC721.sol";
 contract DatasetNFTTest is Fixture {
     event DatasetRegistered(uint256 indexed datasetId, address indexed owner, bytes manifestCid, bytes32 commitment);
     event ListingChanged(uint256 indexed datasetId, bool listed);
+    event ManifestUpdated(uint256 indexed datasetId, bytes manifestCid);
+    event MetadataUpdate(uint256 _tokenId);
+
+    /// A dag-pb CIDv1 (codec 0x70) of another manifest: the codec changes with the digest.
+    bytes internal constant CID_DAG_PB =
+        hex"01701220aa406c59dec115cbaca1d85c142f491fe56532d3f4a0f4ece954feac0ccfc189";
 
     function testRegisterMintsToCallerWithSequentialIds() public {
         vm.expectEmit(true, true, false, true);
@@ -200,7 +206,44 @@ contract DatasetNFTTest is Fixture {
         nft.list(id);
     }
 
+    function testOwnerReplacesManifestKeepingTokenTermsAndLicences() public {
+        uint256 id = registerAs(owner, defaultTerms());
+        vm.deal(buyer, 1 ether);
+        bytes32 pin = nft.termsHashOf(id);
+        vm.prank(buyer);
+        uint256 licenceId = licences.purchase{value: defaultTerms().priceWei}(id, pin);
+        vm.expectEmit(true, false, false, true);
+        emit ManifestUpdated(id, CID_DAG_PB);
+        vm.expectEmit(false, false, false, true);
+        emit MetadataUpdate(id);
+        vm.prank(owner);
+        nft.setManifest(id, CID_DAG_PB);
+        assertEq(nft.manifestCidOf(id), CID_DAG_PB, "manifestCidOf");
+        assertEq(nft.ownerOf(id), owner, "same token, same owner");
+        assertEq(nft.termsHashOf(id), pin, "terms untouched");
+        assertEq(licences.ownerOf(licenceId), buyer, "licence untouched");
+        // The same CID again is refused (a reseal always stores new ciphertext, so a new manifest).
+        vm.expectRevert(abi.encodeWithSelector(DatasetNFT.ManifestUnchanged.selector, id));
+        vm.prank(owner);
+        nft.setManifest(id, CID_DAG_PB);
+    }
+
+    function testOnlyOwnerSetsManifestAndOnlyValidCids() public {
+        uint256 id = registerAs(owner, defaultTerms());
+        vm.expectRevert(abi.encodeWithSelector(DatasetNFT.NotDatasetOwner.selector, id, stranger));
+        vm.prank(stranger);
+        nft.setManifest(id, CID_DAG_PB);
+        vm.expectRevert();
+        vm.prank(owner);
+        nft.setManifest(id, hex"0155");
+        vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721NonexistentToken.selector, 99));
+        vm.prank(owner);
+        nft.setManifest(99, CID_DAG_PB);
+        assertEq(nft.manifestCidOf(id), cidOf(id), "unchanged");
+    }
+
     function testSupportsInterfaces() public view {
+        assertTrue(nft.supportsInterface(bytes4(0x49064906)), "ERC-4906");
         assertTrue(nft.supportsInterface(type(IERC2981).interfaceId), "ERC-2981");
         assertTrue(nft.supportsInterface(type(IERC721).interfaceId), "ERC-721");
         assertFalse(nft.supportsInterface(0xffffffff), "0xffffffff");

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { hashJobRequest, sealfoldDomain, type SealfoldChain } from '@sealfold/chain';
 import { X25519Identity } from '@sealfold/crypto';
-import { encodeWeights, initialWeights, parseModelSpec } from '@sealfold/fl';
+import { encodeWeights, initialWeights, parseModelSpec, releasesEpsilon } from '@sealfold/fl';
 import {
+  EPSILON_UNBOUNDED_MILLI,
   evaluationRound,
   jobTraining,
   type JobRequest,
@@ -22,8 +23,7 @@ import { EmbeddedIpfsStore } from '@sealfold/storage';
 import { Wallet } from 'ethers';
 import { pino } from 'pino';
 import { startSilo, type RunningSilo } from '../../apps/silo/src/bootstrap.js';
-import { jobEpsilon } from '../../apps/silo/src/job-runner.js';
-import { EpsilonLedger, UNLIMITED_EPSILON_MILLI } from '../../apps/silo/src/ledger.js';
+import { EpsilonLedger } from '../../apps/silo/src/ledger.js';
 import {
   TEST_MODEL_SPEC,
   jobRequest,
@@ -454,7 +454,7 @@ describe('adversary: a malicious coordinator against real silos (issue 11)', () 
       const entry = ledger.entry(limited.licenceId, job.jobId)!;
       const σ1 = { noiseMultiplier: 1, delta: 1e-5 };
       expect(entry.rounds).toBe(1);
-      expect(entry.epsilon).toBeCloseTo(jobEpsilon(σ1, 1), 6);
+      expect(entry.epsilon).toBeCloseTo(releasesEpsilon(σ1, 1), 6);
       expect(ledger.spent(limited.licenceId)).toBeLessThanOrEqual(8.49);
     } finally {
       ledger.close();
@@ -465,7 +465,7 @@ describe('adversary: a malicious coordinator against real silos (issue 11)', () 
     const granted = await own('X').chain.grantLicence(own('X').datasetId, buyer.address, {
       duration: 3600n,
       maxJobs: 5,
-      epsilonBudgetMilli: UNLIMITED_EPSILON_MILLI,
+      epsilonBudgetMilli: EPSILON_UNBOUNDED_MILLI,
     });
     const job = await newJob(['A', 'B', 'X'], {}, (n) => (n === 'X' ? granted.licenceId : licences.get(n)!));
     await admitAll(job, ['A', 'B', 'X']);

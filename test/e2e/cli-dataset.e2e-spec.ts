@@ -170,6 +170,7 @@ describe('sealfold dataset (iris: add → verify → cat; bad input; killed add)
     const r = await cli.json<AddJson>([
       'dataset',
       'add',
+      '--yes',
       irisPath,
       '--name',
       'iris',
@@ -264,12 +265,113 @@ describe('sealfold dataset (iris: add → verify → cat; bad input; killed add)
     ['duplicate', 'a,a,label\n1,2,x\n', /line 1, column 2: column name "a" repeats column 1/],
     ['non-numeric', 'a,b,label\n1,2,x\n3,abc,y\n', /line 3, column 2: .*"b" is not a number/, ['--schema']],
     [
+      'stray-token',
+      'a,b,label\n1,2,x\n3,oops,y\n',
+      /line 3, column 2: column "b" holds numbers, but this value is text .*missing token.*--schema/,
+    ],
+    ['no-label', 'a,b,label\n1,2,x\n3,4,\n', /line 3, column 3: row has no label in column "label": drop the row/],
+    [
+      'rare-class',
+      'a,b,label\n1,2,x\n3,4,y\n',
+      /line 2, column 3: label column "label" has 2 class\(es\) occurring in fewer than k = 10 rows/,
+    ],
+    [
       'schema-mismatch',
       'a,c,label\n1,2,x\n',
       /line 1, column 2: header "c" where the schema declares "b"/,
       ['--schema'],
     ],
   ];
+
+  /** Iris with holes: empty and NA petal widths, and (when `stray`) one unknown token among the sepal widths. */
+  const holed = (stray: boolean) =>
+    iris
+      .split('\n')
+      .map((line, i) => {
+        const f = line.split(',');
+        if (i > 0 && f.length === 5 && i % 7 === 0) f[3] = i % 2 ? 'NA' : '';
+        if (stray && i === 40) f[1] = 'unknown';
+        return f.join(',');
+      })
+      .join('\n');
+
+  it('inspect shows the schema, missing values and exactly what becomes public, and writes nothing', async () => {
+    const file = join(cli.root, 'holed.csv');
+    await writeFile(file, holed(false));
+    const storeBefore = filesUnder(join(cli.dataDir, 'ipfs'));
+    const text = await cli.run(['dataset', 'inspect', file, '--label', 'species']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/holed\.csv: 150 rows, 5 columns; k = 10/);
+    expect(text.stdout).toMatch(/petal_width\s+float\s+feature\s+21\s/);
+    expect(text.stdout).toMatch(/will be public .*\n.*\n\s+classes of "species": setosa, versicolor, virginica/);
+    expect(text.stdout).toMatch(/missing values \(masked, sealed as they are\): "petal_width" 21 \(first line 8\)/);
+    const json = await cli.json<{ columns: { name: string; missing: number }[]; refusal: null; k: number }>([
+      'dataset',
+      'inspect',
+      file,
+      '--label',
+      'species',
+      '--k',
+      '20',
+    ]);
+    expect(json.body).toMatchObject({ k: 20, refusal: null });
+    expect(json.body.columns.find((c) => c.name === 'petal_width')?.missing).toBe(21);
+    // A class below k: previewed, exit 1, with the reason.
+    const strict = await cli.json<{ refusal: { code: string } }>([
+      'dataset',
+      'inspect',
+      file,
+      '--label',
+      'species',
+      '--k',
+      '51',
+    ]);
+    expect(strict.code).toBe(1);
+    expect(strict.body.refusal.code).toBe('RARE_VALUE');
+    expect(filesUnder(join(cli.dataDir, 'ipfs'))).toEqual(storeBefore);
+  });
+
+  it('add needs --yes off a terminal; with it, missing values are sealed; a stray token is refused', async () => {
+    const file = join(cli.root, 'holed.csv');
+    await writeFile(file, holed(false));
+    const unconfirmed = await cli.json<{ error: { code: string; message: string } }>([
+      'dataset',
+      'add',
+      file,
+      '--name',
+      'holed',
+      '--label',
+      'species',
+    ]);
+    expect(unconfirmed.code).toBe(1);
+    expect(unconfirmed.body.error.code).toBe('CONFIRMATION_REQUIRED');
+    expect(unconfirmed.body.error.message).toMatch(/sealfold dataset inspect .*--yes/);
+    const r = await cli.json<AddJson & { publicSchema: { columns: { name: string; type: string }[] } }>([
+      'dataset',
+      'add',
+      '--yes',
+      file,
+      '--name',
+      'holed',
+      '--label',
+      'species',
+      '--no-register',
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.body.rows).toBe(150);
+    expect(r.body.publicSchema.columns.find((c) => c.name === 'petal_width')?.type).toBe('float');
+    const verify = await cli.json<{ ok: boolean }>(['dataset', 'verify', r.body.manifestCid]);
+    expect(verify.body.ok).toBe(true);
+
+    const stray = join(cli.root, 'stray.csv');
+    await writeFile(stray, holed(true));
+    const refused = await cli.run(['dataset', 'add', '--yes', stray, '--name', 'stray', '--label', 'species']);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /line 41, column 2: column "sepal_width" holds numbers, but this value is text \(not a missing token: .*\)\. Fix the value, list it as a missing token/,
+    );
+    expect(refused.stderr).not.toContain('unknown');
+  });
 
   it('every kind of bad input exits 1 naming line and column, and adds nothing', async () => {
     const schemaPath = join(cli.root, 'schema.json');
@@ -290,7 +392,7 @@ describe('sealfold dataset (iris: add → verify → cat; bad input; killed add)
     for (const [name, csv, message, extra] of bad) {
       const file = join(cli.root, `${name}.csv`);
       await writeFile(file, csv);
-      const args = ['dataset', 'add', file, '--name', name, '--label', 'label'];
+      const args = ['dataset', 'add', '--yes', file, '--name', name, '--label', 'label'];
       if (extra) args.push('--schema', schemaPath);
       const r = await cli.json<{ error: { code: string; message: string } }>(args);
       expect({ name, code: r.code, stderr: r.code === 1 ? '' : r.stderr }).toEqual({ name, code: 1, stderr: '' });
@@ -313,7 +415,7 @@ describe('sealfold dataset (iris: add → verify → cat; bad input; killed add)
 
     /** Starts the add and sends `signal` once the store has grown by a few blocks (the add is under way). */
     const interruptAdd = async (signal: NodeJS.Signals) => {
-      const child = cli.spawn(['dataset', 'add', big, '--name', 'big', '--label', 'label', '--json']);
+      const child = cli.spawn(['dataset', 'add', '--yes', big, '--name', 'big', '--label', 'label', '--json']);
       let stdout = '';
       child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
       const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
@@ -341,7 +443,7 @@ describe('sealfold dataset (iris: add → verify → cat; bad input; killed add)
     const after = await cli.json<ListJson>(['dataset', 'list']);
     expect(after.body).toEqual(before.body);
 
-    const rerun = await cli.json<AddJson>(['dataset', 'add', big, '--name', 'big', '--label', 'label']);
+    const rerun = await cli.json<AddJson>(['dataset', 'add', '--yes', big, '--name', 'big', '--label', 'label']);
     expect(rerun.code).toBe(0);
     expect(rerun.body.rows).toBe(600_000);
     const verify = await cli.json<{ ok: boolean }>(['dataset', 'verify', rerun.body.manifestCid]);

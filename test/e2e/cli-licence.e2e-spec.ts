@@ -72,6 +72,7 @@ describe('sealfold licence / dataset terms / funds (chain start + RPC)', () => {
     const added = await cli.json<{ datasetId: string }>([
       'dataset',
       'add',
+      '--yes',
       iris,
       '--name',
       'iris',

@@ -72,7 +72,7 @@ describe('the CLI as a newcomer finds it (issue 12 §3)', () => {
 
   const add = async (extra: string[], env: NodeJS.ProcessEnv = {}) => {
     const r = await cli.json<{ datasetId: string }>(
-      ['dataset', 'add', iris, '--name', 'iris', '--label', 'species', ...extra],
+      ['dataset', 'add', '--yes', iris, '--name', 'iris', '--label', 'species', ...extra],
       env,
     );
     if (r.code !== 0) throw new Error(r.stdout + r.stderr);
@@ -130,6 +130,7 @@ describe('the CLI as a newcomer finds it (issue 12 §3)', () => {
     const over = await cli.json<ErrorJson>([
       'dataset',
       'add',
+      '--yes',
       iris,
       '--name',
       'x',
@@ -278,6 +279,16 @@ describe('the CLI as a newcomer finds it (issue 12 §3)', () => {
       SEALFOLD_SILO_DATASET_POLL_MS: '300',
     });
     try {
+      // The owner's local ledger page: printed with its token, on loopback, locked without it.
+      const page = String(silo.ready.page);
+      expect(page).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[A-Za-z0-9_-]{43}$/);
+      expect((await fetch(new URL('/', page))).status).toBe(401);
+      const opened = await fetch(page, { redirect: 'manual' });
+      expect(opened.status).toBe(303);
+      const cookie = opened.headers.get('set-cookie')!.split(';')[0];
+      const ledger = await fetch(new URL('/', page), { headers: { cookie } });
+      expect(ledger.status).toBe(200);
+      expect(await ledger.text()).toContain('Privacy ledger');
       const before = silo.ready.accepted as string[];
       const added = await add([], lateOwnerEnv());
       expect(before).not.toContain(added);

@@ -130,7 +130,9 @@ describe('read sessions and bounded announces (real EDR chain)', () => {
     tokenA = session.token;
     tokenB = await signIn(coordinator.url, buyerB);
     tokenOperator = await signIn(coordinator.url, operator);
-    const rows = coordinator.app.get(CoordinatorDatabase).all<{ token_sha256: string }>('SELECT * FROM auth_sessions');
+    const rows = await coordinator.app
+      .get(CoordinatorDatabase)
+      .all<{ token_sha256: string }>('SELECT * FROM auth_sessions');
     expect(rows.length).toBeGreaterThanOrEqual(3);
     expect(JSON.stringify(rows)).not.toContain(tokenA.slice(4));
   });

@@ -359,9 +359,9 @@ describe('job admission (real EDR chain)', () => {
 
   it('keeps jobs across a restart; the migrations are not applied twice', async () => {
     await coordinator.close();
-    const again = CoordinatorDatabase.open(join(dir, 'coordinator', 'coordinator.db'));
+    const again = await CoordinatorDatabase.open(join(dir, 'coordinator', 'coordinator.db'));
     expect(again.applied).toEqual([]);
-    again.db.close();
+    await again.db.close();
     await start();
     // The read session is in the database too: the same token still works after the restart.
     const job = (await (await read(`${coordinator.url}/jobs/${acceptedId}`)).json()) as { id: string; status: string };

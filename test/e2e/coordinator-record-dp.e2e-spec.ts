@@ -63,7 +63,7 @@ describe('a record-level DP job (DP-SGD in real silos, SecAgg+, ε booked per da
         SEALFOLD_DATA_DIR: join(dir, 'coordinator'),
         SEALFOLD_CHAIN_RPC: fixture.chain.rpcUrl,
         SEALFOLD_CONTRACTS: fixture.deploymentPath,
-        SEALFOLD_STAGE_TIMEOUT_MS: '8000',
+        SEALFOLD_STAGE_TIMEOUT_MS: '15000',
         SEALFOLD_TRAIN_TIMEOUT_MS: '60000',
         SEALFOLD_MIN_SILOS: '3',
         SEALFOLD_INDEX_INTERVAL_MS: '100',

@@ -341,7 +341,7 @@ describe('federated rounds (real silos, chain, IPFS, SecAgg+, tfjs)', () => {
     await held;
     const repository = () => coordinator.app.get(RoundsRepository);
     const d = parseModelSpec(TEST_MODEL_SPEC).layout.totalSize;
-    const before = repository().lastCommitted(id)!;
+    const before = (await repository().lastCommitted(id))!;
     expect(before.round).toBe(1);
     expect(decodeFedAdamState(before.strategyState!, d).round).toBe(1);
     await coordinator.close();
@@ -353,7 +353,7 @@ describe('federated rounds (real silos, chain, IPFS, SecAgg+, tfjs)', () => {
     completed(done, rounds);
     // The resumed run went on with round 2 from the committed model and FedAdam state: four server steps in all
     // (a state restarted from scratch would count three).
-    const after = repository().lastCommitted(id)!;
+    const after = (await repository().lastCommitted(id))!;
     expect(after.round).toBe(rounds);
     expect(decodeFedAdamState(after.strategyState!, d).round).toBe(rounds);
     const model = (await (await read(`${coordinator.url}/models/${id}`)).json()) as { cid: string };

@@ -4,7 +4,7 @@
 // may be alive.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -18,6 +18,7 @@ interface DemoSummary {
   rounds: { round: number; accuracy: number; baselineAccuracy: number | null }[];
   evaluation: { accuracy: number; count: number };
   refusal: { exitCode: number; code: string; message: string };
+  otherBuyerPull: { exitCode: number; code: string; message: string };
   model: { files: string[]; provenance: { datasets: string[]; rounds: number } };
   owners: { datasetId: string }[];
 }
@@ -83,6 +84,28 @@ describe('npm run demo -- --quick', () => {
     expect(summary.refusal.exitCode).toBe(1);
     expect(summary.refusal.code).toBe('NO_LICENCE');
     expect(summary.refusal.message).toMatch(/no valid licence for datasets? .*`sealfold licence buy \d+`/);
+  });
+
+  it("trains on silos started from encrypted keystores: no plaintext key under any owner's home", async () => {
+    const owners = (await readdir(join(dir, 'demo'))).filter((name) => name.startsWith('owner-'));
+    expect(owners).toHaveLength(3);
+    for (const owner of owners) {
+      const files = (await readdir(join(dir, 'demo', owner), { recursive: true, withFileTypes: true }))
+        .filter((e) => e.isFile())
+        .map((e) => join(e.parentPath, e.name));
+      expect(files.length).toBeGreaterThan(0);
+      for (const file of files) {
+        const text = (await readFile(file)).toString('latin1');
+        expect({ file, ageSecret: /AGE-SECRET-KEY/i.test(text) }).toEqual({ file, ageSecret: false });
+        // A wallet key in the clear is 32 bytes of hex after `privateKey`; the encrypted keystore has none.
+        expect({ file, walletKey: /"privateKey"\s*:/.test(text) }).toEqual({ file, walletKey: false });
+      }
+    }
+  });
+
+  it("refuses the model to another wallet: the coordinator does not even say another buyer's model exists", () => {
+    expect(summary.otherBuyerPull).toMatchObject({ exitCode: 1, code: 'MODEL_NOT_FOUND' });
+    expect(summary.otherBuyerPull.message).toMatch(/no model for job [0-9a-f]{64} \(yet\)/);
   });
 
   it('leaves no process behind', () => {

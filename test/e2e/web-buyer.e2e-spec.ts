@@ -12,6 +12,8 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createProvider, type SealfoldChain } from '@sealfold/chain';
 import { serializeManifest, type Manifest } from '@sealfold/dataset';
+import { modelSpecHash } from '@sealfold/fl';
+import { licenceRef } from '@sealfold/protocol';
 import { JsonRpcProvider, Wallet } from 'ethers';
 import type { Page } from 'playwright-core';
 import { startCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap.js';
@@ -174,6 +176,12 @@ describe('web app in a real browser (Chromium, EDR chain, injected EIP-1193 wall
     expect(first).toContain('moderate');
     expect(first).toContain('listed · 30 days');
     expect(await axeViolations(page)).toEqual([]);
+    // On an RPC chain there is no dev wallet: no button, no faucet or RPC proxy route.
+    expect(await page.getByRole('button', { name: 'Use a dev wallet' }).count()).toBe(0);
+    const info = (await (await fetch(`${coordinator.url}/info`)).json()) as { devWallet: boolean };
+    expect(info.devWallet).toBe(false);
+    for (const route of ['/dev/faucet', '/dev/rpc'])
+      expect((await fetch(`${coordinator.url}${route}`, { method: 'POST', body: '{}' })).status).toBe(404);
     await shot(page, 'market');
 
     await page.getByRole('link', { name: /iris north/ }).click();
@@ -226,9 +234,12 @@ describe('web app in a real browser (Chromium, EDR chain, injected EIP-1193 wall
     await page.goto(`${coordinator.url}/#/datasets/${datasetIds[0]}`);
     const before = await provider.getBalance(buyer.address);
     await page.getByRole('button', { name: /Buy licence for 0.001 ETH/ }).click();
-    const done = page.getByText(/Licence #\d+ is yours/);
+    const done = page.getByText(/Licence \d+-\d+ is yours/);
     await done.waitFor({ timeout: 30_000 });
-    const licenceId = /Licence #(\d+)/.exec(await done.innerText())![1];
+    // Shown as <datasetId>-<serial> (as the CLI prints it); the full token id is its title.
+    const licenceId = (await done.locator('span[title]').getAttribute('title'))!;
+    expect(await done.innerText()).toContain(`Licence ${licenceRef(BigInt(licenceId))} is yours`);
+    expect(licenceRef(BigInt(licenceId))).toMatch(new RegExp(`^${datasetIds[0]}-\\d+$`));
     // The chain says so: the buyer holds a valid licence for this dataset and paid the price (plus gas).
     const check = await owner.checkLicenceById(BigInt(licenceId), BigInt(datasetIds[0]), buyer.address);
     expect(check.valid).toBe(true);
@@ -272,8 +283,43 @@ describe('web app in a real browser (Chromium, EDR chain, injected EIP-1193 wall
     await page.getByRole('checkbox', { name: /iris west/ }).check();
     await page.getByLabel('Rounds').fill('3');
     await page.getByLabel(/Your age recipient/).fill(TEST_RECIPIENT);
+    // The layer builder: a second hidden layer; the page checks the spec with libs/fl's rules and counts parameters
+    // (4·16+16 + 16·8+8 + 8·3+3 = 243).
+    await page.getByRole('button', { name: 'Add a dense layer' }).click();
+    await page.getByLabel('Layer 2 units').fill('8');
+    await page.getByLabel('Layer 2 activation').selectOption('tanh');
+    await page.getByText('Model checked: 243 parameters.').waitFor();
     expect(await axeViolations(page)).toEqual([]);
     await shot(page, 'new-job');
+    // Custom JSON, prefilled with the builder's model; refused with a reason before the wallet is asked.
+    await page.getByRole('radio', { name: 'Custom JSON' }).check();
+    const json = page.getByLabel(/Model spec \(JSON/);
+    expect(JSON.parse(await json.inputValue())).toEqual({
+      inputShape: [4],
+      layers: [
+        { type: 'dense', units: 16, activation: 'relu' },
+        { type: 'dense', units: 8, activation: 'tanh' },
+        { type: 'dense', units: 3 },
+      ],
+    });
+    await json.fill('{"inputShape": [4], "layers": [');
+    await page.getByText(/Model: not JSON/).waitFor();
+    await json.fill('{"inputShape": [4], "layers": [{"type": "dense", "units": 3, "activation": "swish"}]}');
+    await page.getByText(/Model: INVALID_MODEL_SPEC/).waitFor();
+    await json.fill('{"inputShape": [4], "layers": [{"type": "dense", "units": 5}]}');
+    await page.getByText(/the model must end with 3 outputs/).waitFor();
+    await page.getByRole('button', { name: 'Sign and submit' }).click();
+    await page.getByText(/The model cannot be used/).waitFor();
+    const customSpec = {
+      inputShape: [4],
+      layers: [
+        { type: 'dense', units: 12, activation: 'elu' },
+        { type: 'dense', units: 3 },
+      ],
+    };
+    await json.fill(JSON.stringify(customSpec));
+    await page.getByText('Model checked: 99 parameters.').waitFor();
+    expect(await axeViolations(page)).toEqual([]);
     await page.getByRole('button', { name: 'Sign and submit' }).click();
     await page.waitForURL(/#\/jobs\/[0-9a-f]{64}$/, { timeout: 15_000 });
     const jobId = /#\/jobs\/([0-9a-f]{64})$/.exec(page.url())![1];
@@ -281,11 +327,12 @@ describe('web app in a real browser (Chromium, EDR chain, injected EIP-1193 wall
       await fetch(`${coordinator.url}/jobs/${jobId}`, {
         headers: { authorization: `Bearer ${await sessionToken(page)}` },
       })
-    ).json()) as { buyer: string; request: { licences: string[]; rounds: number } };
+    ).json()) as { buyer: string; request: { licences: string[]; rounds: number; modelSpecHash: string } };
     expect(job.buyer.toLowerCase()).toBe(buyer.address.toLowerCase());
     expect(job.request.licences).toHaveLength(3);
     expect(job.request.licences[0]).toBe(licenceId);
     expect(job.request.rounds).toBe(3);
+    expect(job.request.modelSpecHash).toBe(modelSpecHash(customSpec)); // the custom model was signed
 
     // No silo is connected: the job is admitted and waits (pending, or running at round 0 waiting for silos); the
     // status and stage come over the /progress WebSocket.

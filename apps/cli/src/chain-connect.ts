@@ -1,6 +1,6 @@
 // Opens the chain for a command (see chain-endpoint.ts for which one) and, on the embedded dev chain only, funds the
 // user's fresh wallet from a public dev account so it can pay gas.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Wallet } from 'ethers';
 import type { Context } from './context.js';
@@ -31,16 +31,12 @@ function externalAddresses(lib: ChainLib, env: NodeJS.ProcessEnv) {
       'CONFIG',
       'SEALFOLD_CHAIN_RPC is set but SEALFOLD_CONTRACTS (a JSON file of contract addresses) is not',
     );
-  let deployment: { contracts: Record<string, string>; deployBlock?: string };
+  // Either a deployment.json as the embedded chain writes it, or a bare {DatasetNFT, DatasetLicence, ModelRegistry}.
   try {
-    const parsed = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-    // Either a deployment.json as the embedded chain writes it, or a bare {DatasetNFT, DatasetLicence, ModelRegistry}.
-    deployment =
-      parsed.contracts !== undefined ? (parsed as typeof deployment) : { contracts: parsed as Record<string, string> };
+    return lib.readDeploymentFile(file).addresses;
   } catch (cause) {
-    throw new CliError('CONFIG', `SEALFOLD_CONTRACTS ${file}: ${(cause as Error).message}`, 1, { cause });
+    throw new CliError('CONFIG', `SEALFOLD_CONTRACTS ${(cause as Error).message}`, 1, { cause });
   }
-  return lib.addressesFromDeployment(deployment);
 }
 
 function externalChainId(env: NodeJS.ProcessEnv): bigint {
@@ -54,9 +50,7 @@ function deploymentOf(lib: ChainLib, dataDir: string) {
   const path = join(dataDir, 'chain', 'deployment.json');
   if (!existsSync(path))
     throw new CliError('NOT_DEPLOYED', `the embedded chain in ${dataDir} has no deployment (${path})`);
-  return lib.addressesFromDeployment(
-    JSON.parse(readFileSync(path, 'utf8')) as { contracts: Record<string, string>; deployBlock?: string },
-  );
+  return lib.readDeploymentFile(path).addresses;
 }
 
 /** Starts the embedded chain (deploying the contracts on a fresh data dir) under the chain lock. */

@@ -1,6 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import { createServer } from 'node:net';
-import { callCoordinator, coordinatorUrl, DEFAULT_COORDINATOR_URL, parseJobId } from './coordinator-api.js';
+import {
+  callCoordinator,
+  coordinatorUrl,
+  coordinatorUrls,
+  DEFAULT_COORDINATOR_URL,
+  parseJobId,
+} from './coordinator-api.js';
 import { CliError } from './errors.js';
 
 describe('coordinatorUrl', () => {
@@ -13,6 +19,26 @@ describe('coordinatorUrl', () => {
   it('refuses what is not an http(s) URL', () => {
     expect(() => coordinatorUrl('not a url', {})).toThrow(/not a URL/);
     expect(() => coordinatorUrl('ws://host:1', {})).toThrow(/must be http\(s\)/);
+  });
+});
+
+describe('coordinatorUrls (silo start: every coordinator of a deployment)', () => {
+  it('takes --coordinator repeated or comma-separated, else the variable (a list too), else the default', () => {
+    expect(coordinatorUrls(['http://a:1/', 'http://b:2, http://c:3'], {})).toEqual([
+      'http://a:1',
+      'http://b:2',
+      'http://c:3',
+    ]);
+    expect(coordinatorUrls(undefined, { SEALFOLD_COORDINATOR_URL: 'http://a:1,http://a:1/,https://b:2' })).toEqual([
+      'http://a:1',
+      'https://b:2',
+    ]);
+    expect(coordinatorUrls(undefined, {})).toEqual([DEFAULT_COORDINATOR_URL]);
+  });
+
+  it('refuses a bad entry and an empty list', () => {
+    expect(() => coordinatorUrls(['http://a:1,ws://b:2'], {})).toThrow(/must be http\(s\)/);
+    expect(() => coordinatorUrls([' , '], {})).toThrow(/names no URL/);
   });
 });
 

@@ -19,6 +19,22 @@ export function coordinatorUrl(option: unknown, env: NodeJS.ProcessEnv): string 
   return url.toString().replace(/\/+$/, '');
 }
 
+/**
+ * Every coordinator of a deployment (`silo start`): `--coordinator` given several times or as a comma-separated
+ * list, else SEALFOLD_COORDINATOR_URL (which may be a list too), else http://127.0.0.1:8080; each checked as above.
+ */
+export function coordinatorUrls(option: unknown, env: NodeJS.ProcessEnv): string[] {
+  const given = (Array.isArray(option) ? option : [option]).filter((o): o is string => typeof o === 'string');
+  const raw = given.length > 0 ? given.join(',') : env.SEALFOLD_COORDINATOR_URL || DEFAULT_COORDINATOR_URL;
+  const urls = raw
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '')
+    .map((u) => coordinatorUrl(u, {}));
+  if (urls.length === 0) throw new CliError('INVALID_OPTION', '--coordinator names no URL');
+  return [...new Set(urls)];
+}
+
 /** A request the coordinator refused: HTTP status, its code (e.g. NO_LICENCE) and reason. */
 export class CoordinatorRefusal extends CliError {
   constructor(
@@ -80,19 +96,8 @@ export async function callCoordinator<T>(
   return parsed as T;
 }
 
-/** The job as `GET /jobs/:id` returns it (the fields the CLI uses). */
-export interface JobView {
-  id: string;
-  buyer: string;
-  status: 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
-  reasonCode: string | null;
-  reason: string | null;
-  rounds: number;
-  currentRound: number;
-  request: { datasets: string[]; licences: string[]; strategy: string; rounds: number; recipient?: string };
-  createdAt: string;
-  updatedAt: string;
-}
+/** The job as `GET /jobs/:id` returns it (libs/protocol rest.ts). */
+export type JobView = import('@sealfold/protocol').JobView;
 
 export const TERMINAL = new Set(['completed', 'failed', 'cancelled']);
 

@@ -1,21 +1,22 @@
 // Exit codes and the mapping from the libraries' typed errors to them. The CLI promises: 0 ok, 1 user error (bad
 // input, validation, chain revert, missing CID, RPC down), 2 internal error (a bug or a broken installation).
-// Errors are recognised by their `name` (every lib error class sets one) so this module imports no library.
+// Lib errors are classified by their `name` (every lib error class sets one); their code is SealfoldError's.
+import { SealfoldError, errorCode } from '@sealfold/protocol';
 
 export const EXIT_OK = 0;
 export const EXIT_USER = 1;
 export const EXIT_INTERNAL = 2;
 
 /** An error the CLI raises itself; `code` is a stable machine-readable string shown under --json. */
-export class CliError extends Error {
+export class CliError extends SealfoldError {
   override readonly name = 'CliError';
   constructor(
-    readonly code: string,
+    code: string,
     message: string,
     readonly exitCode: typeof EXIT_USER | typeof EXIT_INTERNAL = EXIT_USER,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(code, message, options);
   }
 }
 
@@ -32,6 +33,7 @@ const USER_ERROR_CLASSES = new Set([
   'CryptoError',
   'KeystoreError',
   'ManifestError',
+  'ModelBundleError',
   'StorageError',
   'ContentNotFoundError',
   'ChainError',
@@ -60,10 +62,7 @@ const USER_SYSCALL_CODES = new Set([
 ]);
 const AGE_IO = 'IO';
 
-function codeOf(error: Error): string | undefined {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' ? code : undefined;
-}
+const codeOf = errorCode;
 
 /** Turns anything thrown into the one-line failure the CLI prints and the exit code it returns. */
 export function toFailure(error: unknown): Failure {

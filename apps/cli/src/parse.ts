@@ -1,4 +1,5 @@
 // Validation of command-line values at the boundary: every refusal names the option and the expected form.
+import { EPSILON_UNBOUNDED_MILLI } from '@sealfold/protocol';
 import { CliError } from './errors.js';
 
 export function parseUint(value: string, what: string): bigint {
@@ -19,23 +20,20 @@ export function parseSmallInt(value: string, what: string, max: number): number 
   return Number(v);
 }
 
-/** The chain's unlimited ε budget in thousandths (uint32 maximum; libs/dataset UNLIMITED_EPSILON_MILLI). */
-const UNLIMITED_MILLI = 0xffff_ffff;
-
 /**
- * A privacy budget ε: a decimal (e.g. 8 or 2.5; the chain stores it in thousandths) or `unlimited` (the uint32
- * maximum, 4294967.295, which also reads as unlimited) — the only budget that admits a job without DP noise.
+ * A privacy budget ε: a decimal (e.g. 8 or 2.5; the chain stores it in thousandths) or `unlimited` (EPSILON_UNBOUNDED_MILLI,
+ * libs/protocol: the uint32 maximum, 4294967.295, which also reads as unlimited) — the only budget that admits a job without DP noise.
  */
 export function parseEpsilon(value: string, what = '--epsilon'): { epsilon: number; milli: number } {
   const v = value.trim().toLowerCase();
-  if (v === 'unlimited') return { epsilon: UNLIMITED_MILLI / 1000, milli: UNLIMITED_MILLI };
+  if (v === 'unlimited') return { epsilon: EPSILON_UNBOUNDED_MILLI / 1000, milli: EPSILON_UNBOUNDED_MILLI };
   if (!/^[0-9]+(\.[0-9]{1,3})?$/.test(v))
     throw new CliError(
       'INVALID_ARGUMENT',
       `${what} must be \`unlimited\` or a decimal with at most 3 decimals (e.g. 8 or 2.5), got "${value}"`,
     );
   const milli = Math.round(Number(v) * 1000);
-  if (milli > UNLIMITED_MILLI)
+  if (milli > EPSILON_UNBOUNDED_MILLI)
     throw new CliError('INVALID_ARGUMENT', `${what} is at most 4294967.295 (= unlimited), got "${value}"`);
   if (milli === 0) throw new CliError('INVALID_ARGUMENT', `${what} must be positive, got "${value}"`);
   return { epsilon: milli / 1000, milli };
@@ -43,7 +41,12 @@ export function parseEpsilon(value: string, what = '--epsilon'): { epsilon: numb
 
 /** ε for people: `unlimited` for the chain's maximum, else the decimal. */
 export function formatEpsilon(milli: number): string {
-  return milli === UNLIMITED_MILLI ? 'unlimited' : String(milli / 1000);
+  return milli === EPSILON_UNBOUNDED_MILLI ? 'unlimited' : String(milli / 1000);
+}
+
+/** ε in thousandths as JSON shows it: the decimal; the unlimited budget is its value, 4294967.295. */
+export function epsilonJson(milli: number): number {
+  return milli / 1000;
 }
 
 const UNIT_SECONDS: Record<string, bigint> = { s: 1n, m: 60n, h: 3600n, d: 86_400n };

@@ -43,3 +43,31 @@ export async function askNewPassphrase(what: string): Promise<string> {
   if (second !== first) throw new CliError('PASSPHRASE_MISMATCH', 'the two passphrases differ: nothing was written');
   return first;
 }
+
+/** Asks a yes/no question on the terminal (echoed); true only for y or yes. Ctrl-C or Ctrl-D answer no. */
+export function askYesNo(question: string): Promise<boolean> {
+  const stdin = process.stdin;
+  process.stderr.write(question);
+  return new Promise((resolve) => {
+    let value = '';
+    const done = (answer: boolean) => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write('\n');
+      resolve(answer);
+    };
+    const onData = (data: Buffer) => {
+      for (const ch of data.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') return done(/^y(es)?$/i.test(value.trim()));
+        if (ch === '\u0003' || ch === '\u0004') return done(false);
+        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
+        else value += ch;
+        process.stderr.write(ch);
+      }
+    };
+    stdin.setRawMode(true);
+    stdin.resume();
+    stdin.on('data', onData);
+  });
+}

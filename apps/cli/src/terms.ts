@@ -1,12 +1,12 @@
 // How the CLI shows a dataset's listed licence terms, the same in `dataset show`, `dataset terms` and `licence buy`
 // (what the buyer is shown is what `licence buy` pins).
-import { formatEpsilon, formatEth } from './parse.js';
+import { epsilonJson, formatEpsilon, formatEth } from './parse.js';
 
 type DatasetTerms = import('@sealfold/chain').DatasetTerms;
 
 const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
 
-/** The terms in the `--json` form: ε as a number, durations in seconds, amounts as decimal strings (bigints). */
+/** The terms in the `--json` form: ε as a number (null: unbounded), durations in seconds, amounts as decimal strings (bigints). */
 export function termsJson(t: DatasetTerms) {
   return {
     priceWei: t.priceWei,
@@ -14,7 +14,7 @@ export function termsJson(t: DatasetTerms) {
     priceToken: t.priceToken,
     licenceDurationSeconds: t.licenceDuration,
     maxJobs: t.maxJobs,
-    epsilon: t.epsilonBudgetMilli / 1000,
+    epsilon: epsilonJson(t.epsilonBudgetMilli),
     minOwners: t.minOwners,
     royaltyBps: t.royaltyBps,
     listed: t.listed,

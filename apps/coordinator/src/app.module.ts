@@ -6,6 +6,7 @@ import { type CoordinatorConfig } from './config/config.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { DatasetsModule } from './datasets/datasets.module.js';
+import { DevWalletModule } from './dev-wallet/dev-wallet.module.js';
 import { GatewayModule } from './gateway/gateway.module.js';
 import { HealthModule } from './health/health.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
@@ -20,6 +21,8 @@ export interface AppDependencies {
   readonly chain: CoordinatorChain | null;
   /** The content store for models and manifests, or null when none is available. */
   readonly contentStore: CoordinatorContentStore | null;
+  /** The chain is the embedded dev chain: serve the dev wallet's faucet and RPC routes (never on an RPC chain). */
+  readonly devChain?: boolean;
 }
 
 @Module({})
@@ -40,6 +43,7 @@ export class AppModule {
         ModelsModule.forRoot(deps.contentStore),
         ProgressModule,
         DatasetsModule,
+        ...(deps.devChain && deps.chain ? [DevWalletModule] : []),
       ],
     };
   }

@@ -31,6 +31,11 @@ export interface StartOptions {
   readonly contentStore?: CoordinatorContentStore | null;
   /** Where the built web app is (default dist/web of the project); null serves the API only. */
   readonly webDir?: string | null;
+  /**
+   * The chain is the embedded dev chain (`sealfold coordinator start` without SEALFOLD_CHAIN_RPC): the web app offers
+   * a dev wallet, funded through POST /dev/faucet. Never set for an RPC chain.
+   */
+  readonly devChain?: boolean;
 }
 
 export async function startCoordinator(
@@ -50,10 +55,13 @@ export async function startCoordinator(
     options.contentStore !== undefined
       ? options.contentStore
       : await (await import('./models/content-store.adapter.js')).openContentStore(config);
-  const app = await NestFactory.create(AppModule.forRoot(config, { chain, contentStore }), {
-    logger: new PinoNestLogger(logger),
-    bufferLogs: false,
-  });
+  const app = await NestFactory.create(
+    AppModule.forRoot(config, { chain, contentStore, devChain: options.devChain === true }),
+    {
+      logger: new PinoNestLogger(logger),
+      bufferLogs: false,
+    },
+  );
 
   const metrics = app.get(MetricsService);
   app.use((req: Request, res: Response, next: NextFunction) => {

@@ -9,11 +9,13 @@ import { type Wallet } from 'ethers';
 import { type Logger } from 'pino';
 import { SiloJobRunner } from './job-runner.js';
 import { EpsilonLedger } from './ledger.js';
+import { startOwnerPage, type OwnerPage } from './owner-page.js';
 import { openSealedDataset, type ContentReader, type OpenedDataset } from './sealed-data.js';
 import { SiloClient } from './silo-client.js';
 
 export interface StartSiloOptions {
-  readonly coordinatorUrl: string;
+  /** One coordinator, or every coordinator of a deployment (SiloClientOptions.coordinatorUrl). */
+  readonly coordinatorUrl: string | readonly string[];
   readonly wallet: Wallet;
   /** The owner's age identities: they decrypt the sealed datasets, on this machine only. */
   readonly identities: readonly IdentityInput[];
@@ -37,11 +39,18 @@ export interface StartSiloOptions {
    * above the highest one seen, and those the wallet owns are announced (the CLI's default "every dataset you own").
    */
   readonly followNewDatasets?: { readonly intervalMs: number };
+  /**
+   * Serve the owner's local page (ε ledger per licence, refused and halted jobs) on `host` (default 127.0.0.1) and
+   * `port` (default any free one), behind a random token; absent: no page.
+   */
+  readonly ownerPage?: { readonly host?: string; readonly port?: number; readonly token?: string };
 }
 
 export interface RunningSilo {
   readonly client: SiloClient;
   readonly runner: SiloJobRunner;
+  /** The owner's local page, when `ownerPage` asked for it. */
+  readonly ownerPage?: OwnerPage;
   close(): Promise<void>;
 }
 
@@ -90,11 +99,26 @@ export async function startSilo(options: StartSiloOptions): Promise<RunningSilo>
     datasets: options.datasets,
     runner,
     logger: options.logger,
-    ownerOf: async (datasetId) => (await chain.getDataset(datasetId)).owner,
+    ownerOf: (datasetId) => chain.ownerOf(datasetId),
     reconnect: options.reconnect,
     allowPlainAggregation: options.allowPlainAggregation,
   });
   client.start();
+  let ownerPage: OwnerPage | undefined;
+  if (options.ownerPage) {
+    try {
+      ownerPage = await startOwnerPage({
+        ledger,
+        owner: wallet.address,
+        status: () => ({ datasets: [...served], connection: client.state }),
+        ...options.ownerPage,
+      });
+    } catch (error) {
+      await client.stop();
+      ledger.close();
+      throw error;
+    }
+  }
   const follow = options.followNewDatasets ? followNewDatasets(options, served, client) : undefined;
   options.logger.info(
     // glibc malloc settings (scripts/malloc-tuning.mjs): null means defaults, about 2x slower SecAgg+ masking
@@ -104,13 +128,16 @@ export async function startSilo(options: StartSiloOptions): Promise<RunningSilo>
       backend: backend.name,
       backendReason: backend.reason,
       glibcTunables: process.env.GLIBC_TUNABLES ?? null,
+      ownerPage: ownerPage?.origin ?? null,
     },
     'silo started',
   );
   return {
     client,
     runner,
+    ownerPage,
     async close() {
+      await ownerPage?.close();
       await follow?.stop();
       await client.stop();
       ledger.close();

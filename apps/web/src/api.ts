@@ -34,7 +34,18 @@ export interface DatasetView {
   rows: number | null;
   /** The validated public manifest; its schema gives the model's input width (categorical columns one-hot). */
   manifest: {
-    schema: { columns: { name: string; type: string; levels?: string[] }[]; label: string };
+    schema: {
+      columns: {
+        name: string;
+        type: string;
+        role?: string;
+        levels?: string[];
+        encoding?: string;
+        buckets?: number;
+        parts?: string[];
+      }[];
+      label: string;
+    };
   } | null;
   blockNumber: number;
 }
@@ -70,6 +81,8 @@ export interface Info {
   chainId: string | null;
   domain: { name: string; version: string; chainId: string; verifyingContract: string } | null;
   coordinatorAddress: string | null;
+  /** The embedded dev chain: the page may offer a dev wallet (POST /dev/faucet). */
+  devWallet?: boolean;
   silos: { address: string; datasets: string[] }[];
 }
 
@@ -111,6 +124,9 @@ export interface ModelRecord {
   metadata: Record<string, unknown>;
   createdAt: string;
 }
+
+/** GET /models/:jobId/provenance: the ModelRegistry record read on chain (libs/protocol ModelProvenanceView). */
+export type { ModelProvenanceView } from '../../../libs/protocol/src/rest.js';
 
 /** One `progress` message of GET /progress (WebSocket). */
 export interface Progress {

@@ -1,4 +1,6 @@
-// Display helpers: ETH amounts, durations, ε and its DP level, shortened addresses.
+// Display helpers: ETH amounts, durations, ε and its DP level, shortened addresses, licence references.
+import { licenceRef } from '../../../libs/protocol/src/licence-id.js';
+
 const WEI_PER_ETH = 10n ** 18n;
 
 /** Wei (decimal string or bigint) as ETH with up to 6 decimals, exact (no float rounding of the integer part). */
@@ -35,5 +37,5 @@ export const shortAddress = (a: string): string => (a.length > 12 ? `${a.slice(0
 export const formatTime = (unixSeconds: number): string =>
   unixSeconds === 0 ? 'never' : new Date(unixSeconds * 1000).toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
 
-/** A long decimal id (licence ids are 256-bit) shortened for tables; the full id goes in a title. */
-export const shortId = (id: string): string => (id.length > 14 ? `${id.slice(0, 6)}…${id.slice(-4)}` : id);
+/** A licence as people see it: `<datasetId>-<serial>` (libs/protocol licenceRef, as the CLI prints it). */
+export const licenceLabel = (id: string): string => licenceRef(BigInt(id));

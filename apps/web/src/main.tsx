@@ -13,7 +13,7 @@ import { OperatorPage } from './pages/operator.js';
 import { signIn as siwe, storedSession, storeSession } from './session.js';
 import { AppContext, type AppState } from './state.js';
 import { describeError } from './ui.js';
-import { connectWallet, ensureChain, injectedProvider, switchChain, WalletError } from './wallet.js';
+import { connectWallet, ensureChain, injectedProvider, switchChain, useDevProvider, WalletError } from './wallet.js';
 
 const NAV = [
   ['#/', 'Market'],
@@ -124,6 +124,23 @@ function App() {
     }
   }, [info, session]);
 
+  /** Embedded dev chain only: a fresh key made in this tab, funded by the dev faucet, used instead of a wallet. */
+  const useDevWallet = useCallback(async () => {
+    setNotice(null);
+    try {
+      if (!info?.chainId) throw new Error('The coordinator has no chain.');
+      const { createDevWallet } = await import('./dev-wallet.js');
+      const dev = await createDevWallet(BigInt(info.chainId));
+      useDevProvider(dev.provider);
+      setSession(null);
+      storeSession(null);
+      setAccount(await connectWallet());
+      setNotice({ text: `Dev wallet ${shortAddress(dev.address)} ready, funded with dev ETH.`, error: false });
+    } catch (e) {
+      fail(e);
+    }
+  }, [info]);
+
   const signIn = useCallback(async () => {
     setNotice(null);
     try {
@@ -176,6 +193,11 @@ function App() {
               <span class="visually-hidden">Connected account </span>
               {shortAddress(account)}
             </span>
+          ) : null}
+          {!account && info?.devWallet ? (
+            <button type="button" class="secondary" onClick={() => void useDevWallet()}>
+              Use a dev wallet
+            </button>
           ) : null}
           {!account ? (
             <button type="button" onClick={() => void connect()}>

@@ -59,6 +59,15 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
   return { data, error, loading, reload: () => setTick((t) => t + 1) };
 }
 
+/** Calls `reload` every `ms` while `active` (a list of live things; the page stops polling when it unmounts). */
+export function usePolling(reload: () => void, ms: number, active: boolean): void {
+  useEffect(() => {
+    if (!active) return;
+    const timer = setInterval(reload, ms);
+    return () => clearInterval(timer);
+  }, [active, ms]);
+}
+
 export function Loading({ what }: { what: string }) {
   return (
     <p class="muted" role="status">

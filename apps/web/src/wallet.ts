@@ -1,7 +1,8 @@
 // An injected EIP-1193 wallet (window.ethereum: MetaMask and the like). Every failure becomes a WalletError whose
 // kind the UI turns into a clear message: no wallet, rejected in the wallet (EIP-1193 §"Provider Errors" 4001),
 // wrong chain (EIP-155 id differs from the coordinator's), not enough ETH, or what the wallet said.
-import { getAddress, Interface, type InterfaceAbi } from 'ethers';
+import { Interface, type InterfaceAbi } from 'ethers/abi';
+import { getAddress } from 'ethers/address';
 import { abi as licenceAbi } from '../../../libs/chain/src/generated/DatasetLicence.js';
 
 export interface Eip1193Provider {
@@ -24,7 +25,15 @@ export class WalletError extends Error {
 
 export const licenceInterface = new Interface(licenceAbi as InterfaceAbi);
 
+/** The embedded dev chain's in-page wallet, once the user chose it (dev-wallet.ts); it replaces window.ethereum. */
+let devProvider: Eip1193Provider | null = null;
+
+export function useDevProvider(provider: Eip1193Provider): void {
+  devProvider = provider;
+}
+
 export function injectedProvider(): Eip1193Provider | null {
+  if (devProvider) return devProvider;
   const eth = (window as unknown as { ethereum?: Eip1193Provider }).ethereum;
   return eth && typeof eth.request === 'function' ? eth : null;
 }

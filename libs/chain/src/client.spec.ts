@@ -78,7 +78,7 @@ describe('Sealfold chain client against the embedded chain', () => {
     expect(d.owner).toBe(owner.signerAddress);
     expect(d.manifestCid).toBe(manifest);
     expect(d.tokenURI).toBe(`ipfs://${manifest}`);
-    expect(d.commitment).toBe(commitmentOf('d1'));
+    expect(await owner.datasetCommitment(reg.datasetId)).toBe(commitmentOf('d1'));
     expect(d.terms).toMatchObject({
       priceWei: ETH / 10n,
       licenceDuration: 3600n,
@@ -92,6 +92,37 @@ describe('Sealfold chain client against the embedded chain', () => {
     expect(await revertName(owner.setTerms(reg.datasetId, { priceWei: 1n, minOwners: 0 }))).toBe('ZeroMinOwners');
     const all = await stranger.listDatasets();
     expect(all.map((x) => x.datasetId)).toContain(reg.datasetId);
+    expect((await stranger.listDatasets({ owner: owner.signerAddress! })).map((x) => x.datasetId)).toContain(
+      reg.datasetId,
+    );
+    expect(await stranger.listDatasets({ owner: stranger.signerAddress! })).toEqual([]);
+  });
+
+  it('ownerOf is one view: the owner, or undefined for a dataset that does not exist (matched by error name)', async () => {
+    const { datasetId } = await owner.registerDataset({
+      manifestCid: cidOf('manifest-owner'),
+      commitment: commitmentOf('owner'),
+      terms: { priceWei: 1n },
+    });
+    expect(await stranger.ownerOf(datasetId)).toBe(owner.signerAddress);
+    expect(await stranger.ownerOf(10n ** 20n)).toBeUndefined();
+    // No log scan: the owner lookup issues no eth_getLogs (public endpoints cap log ranges).
+    const methods: string[] = [];
+    type Payload = { method: string };
+    const listener = (e: { action: string; payload?: Payload | Payload[] }) => {
+      if (e.action === 'sendRpcPayload' && e.payload)
+        for (const p of Array.isArray(e.payload) ? e.payload : [e.payload]) methods.push(p.method);
+    };
+    await stranger.provider.on('debug', listener);
+    try {
+      await stranger.ownerOf(datasetId);
+      await stranger.getDataset(datasetId);
+      await stranger.listDatasets({ owner: owner.signerAddress! });
+    } finally {
+      await stranger.provider.off('debug', listener);
+    }
+    expect(methods).toContain('eth_call');
+    expect(methods).not.toContain('eth_getLogs');
   });
 
   it('purchase: exact price works and escrows the proceeds; insufficient and excess payments are refused', async () => {

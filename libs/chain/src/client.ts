@@ -17,7 +17,9 @@ import {
   type TransactionReceipt,
   type Result,
 } from 'ethers';
-import { plainValue } from './abi-values.js';
+import { readFileSync } from 'node:fs';
+import { plainArgs, plainValue } from './abi-values.js';
+import type { EventArgs, EventName, FunctionName, ReturnOf } from './abi-types.js';
 import { encodeTermsHash } from './terms-hash.js';
 import { sealfoldDomain, type SealfoldDomain } from './eip712.js';
 import { CID } from 'multiformats/cid';
@@ -68,12 +70,12 @@ export interface DatasetTerms {
 export const DEFAULT_MIN_OWNERS = 3;
 export type DatasetTermsInput = Partial<DatasetTerms> & Pick<DatasetTerms, 'priceWei'>;
 
+/** A dataset as the contract's views give it (no log scan: the commitment is in the manifest, see datasetCommitment). */
 export interface DatasetInfo {
   datasetId: bigint;
   owner: string;
   /** Manifest CID in its canonical string form. */
   manifestCid: string;
-  commitment: string;
   tokenURI: string;
   terms: DatasetTerms;
 }
@@ -166,11 +168,8 @@ export interface DeployResult {
   transactions: Record<string, TxResult>;
 }
 
-// A small typed layer over the generated `abi as const`: method names must exist in the ABI at compile time.
-type AbiOf<N extends ContractName> = (typeof ARTIFACTS)[N]['abi'];
 /** The contracts this client deploys and addresses; JobEscrow and ModelAsset (issue 20) are not wired in yet. */
 type DeployedName = Exclude<ContractName, 'JobEscrow' | 'ModelAsset'>;
-type FunctionName<N extends ContractName> = Extract<AbiOf<N>[number], { type: 'function'; name: string }>['name'];
 
 // ---------------------------------------------------------------------------------------------------------------
 // Boundary validation
@@ -207,6 +206,22 @@ function cidBytes(cid: string | Uint8Array): Uint8Array {
   } catch (cause) {
     throw new InvalidArgumentError(`invalid CID: ${String(cid)}`, { cause });
   }
+}
+
+/** A CID the contracts store as bytes (hex), in its canonical string form. */
+function cidString(hex: string): string {
+  try {
+    return CID.decode(Buffer.from(hex.slice(2), 'hex')).toString();
+  } catch (cause) {
+    throw new ChainError('RPC_ERROR', `the contract returned bytes that are not a CID: ${hex}`, { cause });
+  }
+}
+
+/** DatasetLicence.Validity (uint8) → its name; a value the ABI does not define is refused, not guessed. */
+function licenceReason(validity: bigint): LicenceReason {
+  const reason = LICENCE_REASONS[Number(validity)];
+  if (reason === undefined) throw new ChainError('RPC_ERROR', `unknown DatasetLicence.Validity ${validity}`);
+  return reason;
 }
 
 function normaliseTerms(t: DatasetTermsInput): DatasetTerms {
@@ -425,6 +440,70 @@ export function addressesFromDeployment(deployment: {
   };
 }
 
+/** A deployment file as read and validated: contract addresses (EIP-55) and, when the file names them, its chain. */
+export interface DeploymentFile {
+  chainId: bigint | undefined;
+  /** The names and addresses as written (validated addresses). */
+  contracts: Record<string, string>;
+  deployBlock: bigint | undefined;
+  deployedAt: string | undefined;
+  addresses: SealfoldAddresses;
+}
+
+/**
+ * Reads a deployment file: a deployment.json as the embedded chain writes it ({chainId, contracts, deployBlock?})
+ * or a bare {DatasetNFT, DatasetLicence, ModelRegistry} map. Every field is checked; a bad file is a ChainError
+ * CONFIG naming the file and the field, never a cast.
+ */
+export function readDeploymentFile(path: string): DeploymentFile {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw new ChainError('CONFIG', `${path}: ${(cause as Error).message}`, { cause });
+  }
+  return parseDeployment(parsed, path);
+}
+
+/** Validates a parsed deployment (see readDeploymentFile); errors name `source` and the field. */
+export function parseDeployment(parsed: unknown, source: string): DeploymentFile {
+  const bad = (what: string, cause?: unknown) => new ChainError('CONFIG', `${source}: ${what}`, { cause });
+  const isRecord = (v: unknown): v is Record<string, unknown> =>
+    v !== null && typeof v === 'object' && !Array.isArray(v);
+  if (!isRecord(parsed)) throw bad('not a JSON object');
+  const rawContracts = parsed.contracts !== undefined ? parsed.contracts : parsed;
+  if (!isRecord(rawContracts)) throw bad('contracts must be an object of name → address');
+  const contracts: Record<string, string> = {};
+  for (const [name, address] of Object.entries(rawContracts)) {
+    try {
+      contracts[name] = checkAddress(address, `contracts.${name}`);
+    } catch (cause) {
+      throw bad((cause as Error).message, cause);
+    }
+  }
+  const decimal = (v: unknown, what: string, bits: number): bigint | undefined => {
+    if (v === undefined) return undefined;
+    if (typeof v !== 'string' || !/^[0-9]+$/.test(v)) throw bad(`${what} must be a decimal string`);
+    try {
+      return checkUint(v, what, bits);
+    } catch (cause) {
+      throw bad((cause as Error).message, cause);
+    }
+  };
+  const withDeployment = parsed.contracts !== undefined;
+  const chainId = withDeployment ? decimal(parsed.chainId, 'chainId', 64) : undefined;
+  const deployBlock = withDeployment ? decimal(parsed.deployBlock, 'deployBlock', 64) : undefined;
+  const deployedAt = withDeployment ? parsed.deployedAt : undefined;
+  if (deployedAt !== undefined && typeof deployedAt !== 'string') throw bad('deployedAt must be a string');
+  let addresses: SealfoldAddresses;
+  try {
+    addresses = addressesFromDeployment({ contracts, deployBlock });
+  } catch (cause) {
+    throw bad((cause as Error).message, cause);
+  }
+  return { chainId, contracts, deployBlock, deployedAt, addresses };
+}
+
 /**
  * Connects to a chain: probes the endpoint once (fast RpcUnavailableError / WrongChainError), binds the signer, and
  * returns the client. Contract methods throw NOT_DEPLOYED until addresses are known.
@@ -481,13 +560,31 @@ export async function connectChain(options: ConnectOptions) {
     return wallet;
   };
 
-  const read = async <N extends DeployedName>(name: N, fn: FunctionName<N>, args: unknown[]): Promise<unknown> => {
+  /** Calls a view; the value is typed from the generated ABI (abi-types.ts), tuples as objects (plainValue). */
+  const read = async <N extends DeployedName, F extends FunctionName<N>>(
+    name: N,
+    fn: F,
+    args: unknown[],
+  ): Promise<ReturnOf<N, F>> => {
+    let result: Result;
+    const contract = contractOf(name);
     try {
-      return await contractOf(name)
-        .getFunction(fn)
-        .staticCall(...args);
+      result = await contract.getFunction(fn).staticCallResult(...args);
     } catch (err) {
       throw decodeChainError(err, `${name}.${fn}`, provider);
+    }
+    const outputs = contract.interface.getFunction(fn)!.outputs;
+    const values = outputs.map((o, i) => plainValue(o, result[i]));
+    return (outputs.length === 1 ? values[0] : values) as ReturnOf<N, F>;
+  };
+
+  /** The owner of a dataset, or undefined when it does not exist (ERC721NonexistentToken, matched by name). */
+  const ownerOf = async (datasetId: bigint | number): Promise<string | undefined> => {
+    try {
+      return getAddress(await read('DatasetNFT', 'ownerOf', [checkUint(datasetId, 'datasetId')]));
+    } catch (err) {
+      if (err instanceof ContractRevertError && err.errorName === 'ERC721NonexistentToken') return undefined;
+      throw err;
     }
   };
 
@@ -512,12 +609,18 @@ export async function connectChain(options: ConnectOptions) {
     }
   };
 
-  const eventArgs = (name: DeployedName, receipt: TransactionReceipt, event: string): Record<string, unknown> => {
-    const iface = contractOf(name).interface;
+  /** The arguments of `event` emitted by contract `name` in `receipt`, typed from the generated ABI. */
+  const eventArgs = <N extends DeployedName, E extends EventName<N>>(
+    name: N,
+    receipt: TransactionReceipt,
+    event: E,
+  ): EventArgs<N, E> => {
+    const contract = contractOf(name);
+    const target = getAddress(String(contract.target));
     for (const log of receipt.logs) {
-      if (getAddress(log.address) !== getAddress(String(contractOf(name).target))) continue;
-      const parsed = iface.parseLog({ topics: [...log.topics], data: log.data });
-      if (parsed?.name === event) return parsed.args.toObject(true) as Record<string, unknown>;
+      if (getAddress(log.address) !== target) continue;
+      const parsed = contract.interface.parseLog({ topics: [...log.topics], data: log.data });
+      if (parsed?.name === event) return plainArgs(parsed.fragment.inputs, parsed.args) as EventArgs<N, E>;
     }
     throw new ChainError('RPC_ERROR', `${name}: ${event} event missing from receipt ${receipt.hash}`);
   };
@@ -535,14 +638,14 @@ export async function connectChain(options: ConnectOptions) {
 
   const getSale = async (licenceId: bigint | number): Promise<SaleInfo> => {
     const id = checkUint(licenceId, 'licenceId');
-    const r = ((await read('DatasetLicence', 'saleOf', [id])) as { toObject(): Record<string, unknown> }).toObject();
+    const r = await read('DatasetLicence', 'saleOf', [id]);
     return {
-      paymentToken: r.paymentToken as string,
-      amount: r.amount as bigint,
-      released: r.released as bigint,
-      startedAt: r.startedAt as bigint,
-      vestsAt: r.vestsAt as bigint,
-      releasable: r.releasable as bigint,
+      paymentToken: r.paymentToken,
+      amount: r.amount,
+      released: r.released,
+      startedAt: r.startedAt,
+      vestsAt: r.vestsAt,
+      releasable: r.releasable,
     };
   };
 
@@ -563,7 +666,7 @@ export async function connectChain(options: ConnectOptions) {
     const out: bigint[] = [];
     for (const log of logs) {
       const datasetId = BigInt(log.topics[2]);
-      if (!ownerOf.has(datasetId)) ownerOf.set(datasetId, (await read('DatasetNFT', 'ownerOf', [datasetId])) as string);
+      if (!ownerOf.has(datasetId)) ownerOf.set(datasetId, await read('DatasetNFT', 'ownerOf', [datasetId]));
       if (ownerOf.get(datasetId) !== owner) continue;
       const licenceId = BigInt(log.topics[1]);
       const sale = await getSale(licenceId);
@@ -573,16 +676,16 @@ export async function connectChain(options: ConnectOptions) {
     return out;
   };
 
-  const termsFrom = (r: Record<string, unknown>): DatasetTerms => ({
-    priceWei: r.priceWei as bigint,
-    paymentToken: r.paymentToken as string,
-    priceToken: r.priceToken as bigint,
-    licenceDuration: r.licenceDuration as bigint,
+  const termsFrom = (r: ReturnOf<'DatasetNFT', 'termsOf'>): DatasetTerms => ({
+    priceWei: r.priceWei,
+    paymentToken: r.paymentToken,
+    priceToken: r.priceToken,
+    licenceDuration: r.licenceDuration,
     maxJobs: Number(r.maxJobs),
     epsilonBudgetMilli: Number(r.epsilonBudgetMilli),
     minOwners: Number(r.minOwners),
     royaltyBps: Number(r.royaltyBps),
-    listed: r.listed as boolean,
+    listed: r.listed,
   });
   const termsTuple = (t: DatasetTerms) => [
     t.priceWei,
@@ -597,24 +700,32 @@ export async function connectChain(options: ConnectOptions) {
   ];
 
   const getTerms = async (datasetId: bigint | number): Promise<DatasetTerms> => {
-    const r = (await read('DatasetNFT', 'termsOf', [checkUint(datasetId, 'datasetId')])) as {
-      toObject(): Record<string, unknown>;
-    };
-    return termsFrom(r.toObject());
+    return termsFrom(await read('DatasetNFT', 'termsOf', [checkUint(datasetId, 'datasetId')]));
+  };
+
+  const getDataset = async (datasetId: bigint | number): Promise<DatasetInfo> => {
+    const id = checkUint(datasetId, 'datasetId');
+    const [owner, cid, tokenURI, terms] = await Promise.all([
+      read('DatasetNFT', 'ownerOf', [id]),
+      read('DatasetNFT', 'manifestCidOf', [id]),
+      read('DatasetNFT', 'tokenURI', [id]),
+      getTerms(id),
+    ]);
+    return { datasetId: id, owner: getAddress(owner), manifestCid: cidString(cid), tokenURI, terms };
   };
 
   const getLicence = async (licenceId: bigint | number): Promise<LicenceInfo> => {
     const id = checkUint(licenceId, 'licenceId');
-    const r = ((await read('DatasetLicence', 'licenceOf', [id])) as { toObject(): Record<string, unknown> }).toObject();
+    const r = await read('DatasetLicence', 'licenceOf', [id]);
     return {
       licenceId: id,
-      datasetId: r.datasetId as bigint,
-      holder: r.holder as string,
-      expiresAt: r.expiresAt as bigint,
+      datasetId: r.datasetId,
+      holder: r.holder,
+      expiresAt: r.expiresAt,
       maxJobs: Number(r.maxJobs),
       epsilonBudgetMilli: Number(r.epsilonBudgetMilli),
-      revoked: r.revoked as boolean,
-      granted: r.granted as boolean,
+      revoked: r.revoked,
+      granted: r.granted,
     };
   };
 
@@ -646,8 +757,8 @@ export async function connectChain(options: ConnectOptions) {
   };
 
   const isValid = async (licenceId: bigint, datasetId: bigint, holder: string): Promise<LicenceReason> => {
-    const r = (await read('DatasetLicence', 'isValid', [licenceId, datasetId, holder])) as [boolean, bigint];
-    return LICENCE_REASONS[Number(r[1])];
+    const [, validity] = await read('DatasetLicence', 'isValid', [licenceId, datasetId, holder]);
+    return licenceReason(validity);
   };
 
   return {
@@ -682,12 +793,20 @@ export async function connectChain(options: ConnectOptions) {
       const terms = normaliseTerms(input.terms);
       const { receipt, result } = await write('DatasetNFT', 'register', [cid, commitment, termsTuple(terms)]);
       const ev = eventArgs('DatasetNFT', receipt, 'DatasetRegistered');
-      return { ...result, datasetId: ev.datasetId as bigint };
+      return { ...result, datasetId: ev.datasetId };
     },
 
     async setTerms(datasetId: bigint | number, terms: DatasetTermsInput): Promise<TxResult> {
       const id = checkUint(datasetId, 'datasetId');
       return (await write('DatasetNFT', 'setTerms', [id, termsTuple(normaliseTerms(terms))])).result;
+    },
+    /**
+     * Points a dataset at a new manifest (DatasetNFT.setManifest; `dataset reseal`): same token, terms and licences.
+     * Reverts ManifestUnchanged for the current CID.
+     */
+    async setManifest(datasetId: bigint | number, manifestCid: string | Uint8Array): Promise<TxResult> {
+      const id = checkUint(datasetId, 'datasetId');
+      return (await write('DatasetNFT', 'setManifest', [id, cidBytes(manifestCid)])).result;
     },
     async list(datasetId: bigint | number): Promise<TxResult> {
       return (await write('DatasetNFT', 'list', [checkUint(datasetId, 'datasetId')])).result;
@@ -698,47 +817,48 @@ export async function connectChain(options: ConnectOptions) {
 
     getTerms,
 
-    /** A dataset's owner, manifest, terms, and the commitment (read from its DatasetRegistered event). */
-    async getDataset(datasetId: bigint | number): Promise<DatasetInfo> {
+    ownerOf,
+
+    /** A dataset's owner, manifest and terms: contract views only (four calls, no log scan). */
+    getDataset,
+
+    /**
+     * The commitment a dataset was registered with. The contract only emits it (DatasetRegistered), so this scans
+     * logs from the deployment block: public endpoints cap log ranges, so nothing on a hot path calls it (the
+     * manifest carries the same commitment, and the silo checks the data against it).
+     */
+    async datasetCommitment(datasetId: bigint | number): Promise<string> {
       const id = checkUint(datasetId, 'datasetId');
       const nft = contractOf('DatasetNFT');
-      const registered = async (): Promise<string> => {
-        try {
-          const logs = await nft.queryFilter(
-            nft.filters.DatasetRegistered(id),
-            Number(addresses?.deployBlock ?? 0n),
-            'latest',
-          );
-          const log = logs[0];
-          if (log === undefined) throw new ChainError('NOT_DEPLOYED', `no DatasetRegistered event for dataset ${id}`);
-          return nft.interface.parseLog(log)!.args.commitment as string;
-        } catch (err) {
-          throw decodeChainError(err, 'DatasetNFT DatasetRegistered logs', provider);
-        }
-      };
-      const [owner, cid, tokenURI, terms] = await Promise.all([
-        read('DatasetNFT', 'ownerOf', [id]) as Promise<string>,
-        read('DatasetNFT', 'manifestCidOf', [id]) as Promise<string>,
-        read('DatasetNFT', 'tokenURI', [id]) as Promise<string>,
-        getTerms(id),
-      ]);
-      return {
-        datasetId: id,
-        owner,
-        manifestCid: CID.decode(Buffer.from(cid.slice(2), 'hex')).toString(),
-        commitment: await registered(),
-        tokenURI,
-        terms,
-      };
+      try {
+        const logs = await nft.queryFilter(
+          nft.filters.DatasetRegistered(id),
+          Number(addresses?.deployBlock ?? 0n),
+          'latest',
+        );
+        const log = logs[0];
+        if (log === undefined) throw new ChainError('NOT_DEPLOYED', `no DatasetRegistered event for dataset ${id}`);
+        const commitment: unknown = nft.interface.parseLog(log)?.args.commitment;
+        return checkBytes32(commitment, 'DatasetRegistered.commitment');
+      } catch (err) {
+        throw decodeChainError(err, 'DatasetNFT DatasetRegistered logs', provider);
+      }
     },
 
-    /** Datasets by id, from `fromId` (default 1), at most `limit` (default 100). */
-    async listDatasets(opts: { fromId?: bigint; limit?: number } = {}): Promise<DatasetInfo[]> {
-      const last = (await read('DatasetNFT', 'lastDatasetId', [])) as bigint;
+    /**
+     * Datasets by id, from `fromId` (default 1), at most `limit` (default 100). With `owner`, one `ownerOf` view per
+     * id and the full record only for that owner's datasets.
+     */
+    async listDatasets(opts: { fromId?: bigint; limit?: number; owner?: string } = {}): Promise<DatasetInfo[]> {
+      const last = await read('DatasetNFT', 'lastDatasetId', []);
       const from = opts.fromId ?? 1n;
       const limit = BigInt(opts.limit ?? 100);
+      const owner = opts.owner === undefined ? undefined : checkAddress(opts.owner, 'owner');
       const out: DatasetInfo[] = [];
-      for (let id = from; id <= last && id < from + limit; id++) out.push(await this.getDataset(id));
+      for (let id = from; id <= last && id < from + limit; id++) {
+        if (owner !== undefined && (await ownerOf(id)) !== owner) continue;
+        out.push(await getDataset(id));
+      }
       return out;
     },
 
@@ -766,9 +886,9 @@ export async function connectChain(options: ConnectOptions) {
       const ev = eventArgs('DatasetLicence', receipt, 'LicencePurchased');
       return {
         ...result,
-        licenceId: ev.licenceId as bigint,
-        expiresAt: ev.expiresAt as bigint,
-        price: ev.price as bigint,
+        licenceId: ev.licenceId,
+        expiresAt: ev.expiresAt,
+        price: ev.price,
         terms,
         termsHash: pinned,
       };
@@ -789,7 +909,7 @@ export async function connectChain(options: ConnectOptions) {
         checkUint(terms.epsilonBudgetMilli, 'epsilonBudgetMilli', 32),
       ]);
       const ev = eventArgs('DatasetLicence', receipt, 'LicenceGranted');
-      return { ...result, licenceId: ev.licenceId as bigint, expiresAt: ev.expiresAt as bigint };
+      return { ...result, licenceId: ev.licenceId, expiresAt: ev.expiresAt };
     },
 
     /**
@@ -891,8 +1011,8 @@ export async function connectChain(options: ConnectOptions) {
           ? opts.candidates.map((c, i) => checkUint(c, `candidates[${i}]`))
           : await licenceCandidates(h);
       if (candidates.length > 0) {
-        const r = (await read('DatasetLicence', 'firstValid', [candidates, id, h])) as [bigint, bigint];
-        if (LICENCE_REASONS[Number(r[1])] === 'valid') return { valid: true, licenceId: r[0], reason: 'valid' };
+        const [first, validity] = await read('DatasetLicence', 'firstValid', [candidates, id, h]);
+        if (licenceReason(validity) === 'valid') return { valid: true, licenceId: first, reason: 'valid' };
       }
       let best: LicenceCheck = { valid: false, licenceId: undefined, reason: 'not-found' };
       for (const lid of candidates) {
@@ -904,7 +1024,7 @@ export async function connectChain(options: ConnectOptions) {
     },
 
     async owedEth(account: string): Promise<bigint> {
-      return (await read('DatasetLicence', 'owedEth', [checkAddress(account, 'account')])) as bigint;
+      return read('DatasetLicence', 'owedEth', [checkAddress(account, 'account')]);
     },
 
     /**
@@ -914,7 +1034,7 @@ export async function connectChain(options: ConnectOptions) {
     async withdraw(): Promise<TxResult & { amount: bigint }> {
       const { receipt, result } = await write('DatasetLicence', 'withdraw', []);
       const ev = eventArgs('DatasetLicence', receipt, 'Withdrawn');
-      return { ...result, amount: ev.amount as bigint };
+      return { ...result, amount: ev.amount };
     },
 
     /** Records a trained model's provenance (signer needs COORDINATOR_ROLE). Dataset ids are sent sorted. */
@@ -939,24 +1059,22 @@ export async function connectChain(options: ConnectOptions) {
     async getModel(coordinator: string, jobId: string): Promise<ModelInfo> {
       const c = checkAddress(coordinator, 'coordinator');
       const id = checkBytes32(jobId, 'jobId');
-      const r = (await read('ModelRegistry', 'modelOf', [c, id])) as Result;
-      const fn = contractOf('ModelRegistry').interface.getFunction('modelOf')!;
-      const rec = plainValue(fn.outputs[0], r) as Record<string, unknown>;
+      const rec = await read('ModelRegistry', 'modelOf', [c, id]);
       return {
         jobId: id,
-        modelCid: CID.decode(Buffer.from((rec.modelCid as string).slice(2), 'hex')).toString(),
-        datasetIds: rec.datasetIds as bigint[],
+        modelCid: cidString(rec.modelCid),
+        datasetIds: rec.datasetIds,
         rounds: Number(rec.rounds),
         epsilonSpentMilli: Number(rec.epsilonSpentMilli),
-        recordedAt: rec.recordedAt as bigint,
-        coordinator: rec.coordinator as string,
+        recordedAt: rec.recordedAt,
+        coordinator: getAddress(rec.coordinator),
       };
     },
 
     /** Whether `coordinator` recorded a model for `jobId`. */
     async isModelRecorded(coordinator: string, jobId: string): Promise<boolean> {
       const args = [checkAddress(coordinator, 'coordinator'), checkBytes32(jobId, 'jobId')];
-      return (await read('ModelRegistry', 'isRecorded', args)) as boolean;
+      return read('ModelRegistry', 'isRecorded', args);
     },
 
     /** Recorded jobs (coordinator, job id) that trained on `datasetId`, oldest first. */
@@ -964,17 +1082,17 @@ export async function connectChain(options: ConnectOptions) {
       datasetId: bigint | number,
       opts: { offset?: bigint; limit?: bigint } = {},
     ): Promise<JobRef[]> {
-      const r = (await read('ModelRegistry', 'jobsOfDataset', [
+      const refs = await read('ModelRegistry', 'jobsOfDataset', [
         checkUint(datasetId, 'datasetId'),
         opts.offset ?? 0n,
         opts.limit ?? 1000n,
-      ])) as Result;
-      return Array.from(r, (ref: Result) => ({ coordinator: ref[0] as string, jobId: ref[1] as string }));
+      ]);
+      return refs.map((ref) => ({ coordinator: getAddress(ref.coordinator), jobId: ref.jobId }));
     },
 
     /** Gives `account` COORDINATOR_ROLE on ModelRegistry (signer must be its admin). */
     async grantCoordinator(account: string): Promise<TxResult> {
-      const role = (await read('ModelRegistry', 'COORDINATOR_ROLE', [])) as string;
+      const role = await read('ModelRegistry', 'COORDINATOR_ROLE', []);
       return (await write('ModelRegistry', 'grantRole', [role, checkAddress(account, 'account')])).result;
     },
 

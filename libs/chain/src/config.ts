@@ -8,7 +8,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { Wallet } from 'ethers';
 import { ChainError, InvalidArgumentError } from './errors.js';
-import { addressesFromDeployment, connectChain, type SealfoldAddresses, type SealfoldChain } from './client.js';
+import { connectChain, parseDeployment, type SealfoldAddresses, type SealfoldChain } from './client.js';
 
 export const CHAIN_ENV = {
   rpc: 'SEALFOLD_CHAIN_RPC',
@@ -38,21 +38,13 @@ export function parseContractsSetting(value: string): SealfoldAddresses {
     if (!existsSync(trimmed)) throw configError(`${CHAIN_ENV.contracts}: no such file ${trimmed}`);
     text = readFileSync(trimmed, 'utf8');
   }
-  let parsed: Record<string, unknown>;
+  let parsed: unknown;
   try {
-    parsed = JSON.parse(text) as Record<string, unknown>;
+    parsed = JSON.parse(text);
   } catch (cause) {
     throw configError(`${CHAIN_ENV.contracts}: not valid JSON`, cause);
   }
-  const deployment =
-    parsed.contracts !== undefined && typeof parsed.contracts === 'object'
-      ? (parsed as { contracts: Record<string, string>; deployBlock?: string })
-      : { contracts: parsed as Record<string, string> };
-  try {
-    return addressesFromDeployment(deployment);
-  } catch (cause) {
-    throw configError(`${CHAIN_ENV.contracts}: ${(cause as Error).message}`, cause);
-  }
+  return parseDeployment(parsed, CHAIN_ENV.contracts).addresses;
 }
 
 /** Reads the chain settings; returns undefined when SEALFOLD_CHAIN_RPC is unset (use the embedded chain). */

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { HDNodeWallet, Mnemonic, Transaction, getAddress, getBytes } from 'ethers';
 import type * as Edr from '@nomicfoundation/edr';
+import { readDeploymentFile } from './client.js';
 import { ChainError, InvalidArgumentError, ReplayMismatchError } from './errors.js';
 import { JournalWriter, readJournal } from './journal.js';
 import { writeFileAtomic } from './fs-atomic.js';
@@ -90,10 +91,52 @@ interface ChainMeta {
   accounts: string[];
 }
 
+/** chain.json, checked field by field: a damaged or foreign file is a ChainError CONFIG, not a crash later. */
+function readChainMeta(path: string): ChainMeta {
+  const bad = (what: string, cause?: unknown) => new ChainError('CONFIG', `${path}: ${what}`, { cause });
+  let v: unknown;
+  try {
+    v = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (cause) {
+    throw bad((cause as Error).message, cause);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw bad('not a JSON object');
+  const m = v as Record<string, unknown>;
+  const str = (k: string): string => {
+    if (typeof m[k] !== 'string') throw bad(`${k} must be a string`);
+    return m[k];
+  };
+  if (typeof m.version !== 'number') throw bad('version must be a number');
+  if (!Array.isArray(m.accounts) || m.accounts.some((a) => typeof a !== 'string'))
+    throw bad('accounts must be a list of addresses');
+  return {
+    version: m.version,
+    chainId: str('chainId'),
+    genesisTime: str('genesisTime'),
+    hardfork: str('hardfork'),
+    blockGasLimit: str('blockGasLimit'),
+    accounts: m.accounts as string[],
+  };
+}
+
 type JournalRecord =
   | { t: 'tx'; raw: string; hash: string; block: number; blockHash: string; ts: number; offset: string }
   | { t: 'mine'; block: number; blockHash: string; ts: number; offset: string }
   | { t: 'time'; offset: string };
+
+const HEX = /^0x[0-9a-fA-F]*$/;
+/** A journal record of one of the three shapes this code writes (fields checked, not cast). */
+function isJournalRecord(v: unknown): v is JournalRecord {
+  if (v === null || typeof v !== 'object') return false;
+  const r = v as Record<string, unknown>;
+  const str = (k: string, re: RegExp) => typeof r[k] === 'string' && re.test(r[k]);
+  const int = (k: string) => Number.isSafeInteger(r[k]) && (r[k] as number) >= 0;
+  if (!str('offset', /^-?[0-9]+$/)) return false;
+  if (r.t === 'time') return true;
+  if (r.t === 'mine') return int('block') && int('ts') && str('blockHash', HEX);
+  if (r.t === 'tx') return int('block') && int('ts') && str('blockHash', HEX) && str('raw', HEX) && str('hash', HEX);
+  return false;
+}
 
 interface RpcRequest {
   jsonrpc?: string;
@@ -212,7 +255,7 @@ export async function startEmbeddedChainCore(options: EmbeddedChainOptions): Pro
 
   let meta: ChainMeta;
   if (existsSync(metaPath)) {
-    meta = JSON.parse(readFileSync(metaPath, 'utf8')) as ChainMeta;
+    meta = readChainMeta(metaPath);
     const mismatch = (what: string, saved: string, now: string) =>
       new ChainError('CONFIG', `${chainDir} holds a chain with ${what} ${saved}, but ${now} was requested`);
     if (meta.version !== META_VERSION) throw new ChainError('CONFIG', `${metaPath}: unknown version ${meta.version}`);
@@ -287,7 +330,7 @@ export async function startEmbeddedChainCore(options: EmbeddedChainOptions): Pro
   const clockOffset = async () => BigInt((await raw('evm_increaseTime', [0])) as string);
 
   // --- replay ---
-  const { records, droppedBytes } = readJournal<JournalRecord>(journalPath);
+  const { records, droppedBytes } = readJournal(journalPath, isJournalRecord);
   let desiredOffset = 0n;
   for (const [i, rec] of records.entries()) {
     try {
@@ -505,7 +548,15 @@ export async function startEmbeddedChainCore(options: EmbeddedChainOptions): Pro
   let deployment: Deployment | undefined;
   try {
     if (existsSync(deploymentPath)) {
-      deployment = JSON.parse(readFileSync(deploymentPath, 'utf8')) as Deployment;
+      const file = readDeploymentFile(deploymentPath);
+      if (file.chainId !== undefined && file.chainId !== chainId)
+        throw new ChainError('CONFIG', `${deploymentPath}: deployed on chain ${file.chainId}, not ${chainId}`);
+      deployment = {
+        chainId: chainId.toString(),
+        deployedAt: file.deployedAt ?? '',
+        ...(file.deployBlock !== undefined ? { deployBlock: file.deployBlock.toString() } : {}),
+        contracts: file.contracts,
+      };
       for (const [name, address] of Object.entries(deployment.contracts)) {
         const code = (await raw('eth_getCode', [getAddress(address), 'latest'])) as string;
         if (code === '0x')

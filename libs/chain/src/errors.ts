@@ -1,4 +1,5 @@
 // Typed errors of @sealfold/chain. Every failure names its cause so the CLI can print it and exit 1.
+import { SealfoldError } from '@sealfold/protocol';
 
 export type ChainErrorCode =
   | 'INVALID_ARGUMENT'
@@ -13,15 +14,8 @@ export type ChainErrorCode =
   | 'REPLAY_MISMATCH'
   | 'SIGNATURE';
 
-export class ChainError extends Error {
+export class ChainError extends SealfoldError<ChainErrorCode> {
   override readonly name: string = 'ChainError';
-  constructor(
-    readonly code: ChainErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 /** A value rejected at the boundary (bad address, negative amount, malformed hex...). */

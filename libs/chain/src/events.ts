@@ -1,28 +1,10 @@
 // Typed events of the Sealfold contracts, derived at the type level from the generated `abi as const`: a stale
 // generated ABI changes these types and breaks the build where the code relies on an event's shape.
 import type { JsonRpcProvider } from 'ethers';
+import type { AbiParam, AbiParamsObject } from './abi-types.js';
 import { ARTIFACTS, type ContractName } from './artifacts.js';
 import type { SealfoldAddresses } from './client.js';
 import { createEventIndexer, type CursorStore, type DecodedLog, type EventIndexer } from './indexer.js';
-
-interface AbiParam {
-  readonly name: string;
-  readonly type: string;
-  readonly components?: readonly AbiParam[];
-}
-
-/** The decoded JS value of one ABI parameter (ethers v6 conventions: every integer is a bigint). */
-export type AbiParamValue<P extends AbiParam> = P['type'] extends `${infer Inner}[]`
-  ? AbiParamValue<{ name: P['name']; type: Inner; components: P['components'] }>[]
-  : P['type'] extends 'tuple'
-    ? AbiParamsObject<NonNullable<P['components']>>
-    : P['type'] extends `uint${string}` | `int${string}`
-      ? bigint
-      : P['type'] extends 'bool'
-        ? boolean
-        : string;
-
-export type AbiParamsObject<Ps extends readonly AbiParam[]> = { [K in Ps[number] as K['name']]: AbiParamValue<K> };
 
 type AbiOf<N extends ContractName> = (typeof ARTIFACTS)[N]['abi'];
 type EventItem<N extends ContractName> = Extract<

@@ -36,12 +36,15 @@ export {
   decodeChainError,
   deployContracts,
   termsHash,
+  parseDeployment,
+  readDeploymentFile,
   type ConnectOptions,
   type DatasetInfo,
   type DatasetTerms,
   type DatasetTermsInput,
   type DeployOptions,
   type DeployResult,
+  type DeploymentFile,
   type GrantTerms,
   type JobRef,
   type LicenceCheck,
@@ -67,10 +70,9 @@ export {
   type IndexerOptions,
   type SyncResult,
 } from './indexer.js';
+export type { AbiParamValue, AbiParamsObject, EventArgs, ReturnOf } from './abi-types.js';
 export {
   createSealfoldIndexer,
-  type AbiParamValue,
-  type AbiParamsObject,
   type SealfoldEvent,
   type SealfoldEventOf,
   type SealfoldIndexerOptions,

@@ -1,3 +1,4 @@
+import { describe, expect, it } from '@jest/globals';
 import { Wallet } from 'ethers';
 import { SignatureError, InvalidArgumentError } from './errors.js';
 import { hashJobReceipt, jobReceiptDomain, signJobReceipt, verifyJobReceipt, type JobReceipt } from './job-receipt.js';

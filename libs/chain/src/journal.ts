@@ -26,8 +26,15 @@ export function encodeRecord(value: unknown): Buffer {
   return Buffer.concat([header, payload]);
 }
 
-/** Reads every intact record; truncates a torn tail in place (when `repair`) and reports it. */
-export function readJournal<T>(path: string, repair = true): JournalReadResult<T> {
+/**
+ * Reads every intact record; truncates a torn tail in place (when `repair`) and reports it. `validate` checks each
+ * record's shape (a CRC-valid record of the wrong shape is as corrupt as a bad CRC); it returns false to refuse.
+ */
+export function readJournal<T = unknown>(
+  path: string,
+  validate: (value: unknown) => value is T = (_value): _value is T => true,
+  repair = true,
+): JournalReadResult<T> {
   if (!existsSync(path)) return { records: [], droppedBytes: 0 };
   const bytes = readFileSync(path);
   const records: T[] = [];
@@ -47,12 +54,13 @@ export function readJournal<T>(path: string, repair = true): JournalReadResult<T
     if (end > bytes.length) return bad('record runs past end of file');
     const payload = bytes.subarray(offset + HEADER_BYTES, end);
     if (crc32(payload) !== crc) return bad('CRC mismatch');
-    let value: T;
+    let value: unknown;
     try {
-      value = JSON.parse(payload.toString('utf8')) as T;
+      value = JSON.parse(payload.toString('utf8'));
     } catch {
       throw new JournalCorruptError(path, offset, 'CRC-valid record is not JSON');
     }
+    if (!validate(value)) throw new JournalCorruptError(path, offset, 'CRC-valid record of an unknown shape');
     records.push(value);
     offset = end;
   }

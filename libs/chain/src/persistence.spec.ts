@@ -51,7 +51,7 @@ describe('embedded chain restart persistence with the Sealfold contracts', () =>
       const d = await buyer.getDataset(datasetId);
       expect(d.owner).toBe(owner.signerAddress);
       expect(d.manifestCid).toBe(cidOf('persist'));
-      expect(d.commitment).toBe('0x' + 'cd'.repeat(32));
+      expect(await buyer.datasetCommitment(datasetId)).toBe('0x' + 'cd'.repeat(32));
       expect(await buyer.checkLicence(buyer.signerAddress!, datasetId)).toEqual({
         valid: true,
         licenceId: bought.licenceId,

@@ -1,6 +1,7 @@
 // The hash a buyer pins when it buys a licence, kept apart from the client so that a browser bundle can compute it
 // from the terms it shows without pulling in the contract artifacts (ethers' ABI coder and keccak256 only).
-import { AbiCoder, keccak256 } from 'ethers';
+import { AbiCoder } from 'ethers/abi';
+import { keccak256 } from 'ethers/crypto';
 
 /** DatasetNFT's `Terms` struct, in field order. */
 export const TERMS_TUPLE =

@@ -1,17 +1,12 @@
 // Typed errors of @sealfold/crypto. Messages never contain key material or plaintext.
+import { SealfoldError } from '@sealfold/protocol';
 
 /** Why a crypto primitive refused its input. */
 export type CryptoErrorCode = 'INVALID_INPUT' | 'INVALID_KEY' | 'INVALID_SIGNATURE' | 'LOW_ORDER_POINT' | 'RANDOMNESS';
 
 /** Raised by the curve primitives (curves.ts) for invalid input. */
-export class CryptoError extends Error {
+export class CryptoError extends SealfoldError<CryptoErrorCode> {
   override readonly name = 'CryptoError';
-  constructor(
-    readonly code: CryptoErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /** Asserts `value` is a Uint8Array of exactly `length` bytes (the only key/signature shape this lib accepts). */
@@ -65,15 +60,8 @@ export type AgeErrorCode =
   /** A file operation (decryptToFile, identity files) failed; `cause` holds the I/O error. */
   | 'IO';
 
-export class AgeError extends Error {
+export class AgeError extends SealfoldError<AgeErrorCode> {
   override readonly name = 'AgeError';
-  constructor(
-    readonly code: AgeErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }
 
 export type KeystoreErrorCode =
@@ -95,13 +83,6 @@ export type KeystoreErrorCode =
   | 'IO';
 
 /** Raised by the keystore. Messages name files and modes, never passphrases or keys. */
-export class KeystoreError extends Error {
+export class KeystoreError extends SealfoldError<KeystoreErrorCode> {
   override readonly name = 'KeystoreError';
-  constructor(
-    readonly code: KeystoreErrorCode,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
 }

@@ -7,6 +7,7 @@ import { DatasetError } from './errors.js';
 import { createInspectStream, inspectCsv, inspectCsvTee } from './inspect.js';
 import { csvRecords, toDense } from './records.js';
 import type { DatasetSchema } from './schema.js';
+import { hashBucket } from './values.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -109,15 +110,15 @@ describe('CSV reader (RFC 4180)', () => {
       ['1', 'a'],
       ['2', 'b'],
     ]);
-    expect((await inspectCsv(Readable.from(chunked(gz, [5])), { label: 'y' })).commitment).toBe(
-      (await inspectCsv(enc(text), { label: 'y' })).commitment,
+    expect((await inspectCsv(Readable.from(chunked(gz, [5])), { label: 'y', k: 1 })).commitment).toBe(
+      (await inspectCsv(enc(text), { label: 'y', k: 1 })).commitment,
     );
   });
 
   it('refuses a corrupt gzip stream with a typed error', async () => {
     const gz = gzipSync(enc('x,y\n1,a\n'));
     gz[gz.length - 6] ^= 0xff; // CRC32 trailer
-    await expect(inspectCsv(gz, { label: 'y' })).rejects.toMatchObject({ code: 'BAD_GZIP' });
+    await expect(inspectCsv(gz, { label: 'y', k: 1 })).rejects.toMatchObject({ code: 'BAD_GZIP' });
   });
 });
 
@@ -126,18 +127,26 @@ describe('inspectCsv', () => {
     'sepal,petal,colour,count,species\n5.1,1.4,red,3,setosa\n4.9,1e-1,blue,4,virginica\n6,.5,red,-2,setosa\n';
 
   it('infers float, integer and categorical columns, the classes, rows and commitment', async () => {
-    const r = await inspectCsv(enc(iris), { label: 'species' });
+    const r = await inspectCsv(enc(iris), { label: 'species', k: 1 });
     expect(r.rows).toBe(3);
     expect(r.classes).toEqual(['setosa', 'virginica']);
+    // Public: the colour levels are not (the column is hashed); the classes are (k = 1 here).
     expect(r.schema).toEqual({
       label: 'species',
+      k: 1,
       columns: [
         { name: 'sepal', type: 'float' },
         { name: 'petal', type: 'float' },
-        { name: 'colour', type: 'categorical', levels: ['blue', 'red'] },
+        { name: 'colour', type: 'categorical', encoding: 'hash', buckets: 16 },
         { name: 'count', type: 'integer' },
-        { name: 'species', type: 'categorical', levels: ['setosa', 'virginica'] },
+        { name: 'species', role: 'label', type: 'categorical', levels: ['setosa', 'virginica'] },
       ],
+    });
+    expect(r.privateSchema.columns[2]).toEqual({
+      name: 'colour',
+      type: 'categorical',
+      levels: ['blue', 'red'],
+      encoding: 'hash',
     });
     const table = iris
       .trim()
@@ -148,7 +157,7 @@ describe('inspectCsv', () => {
   });
 
   it('sorts integer-looking classes numerically', async () => {
-    const r = await inspectCsv(enc('f,y\n1,10\n2,2\n3,1\n'), { label: 'y' });
+    const r = await inspectCsv(enc('f,y\n1,10\n2,2\n3,1\n'), { label: 'y', k: 1 });
     expect(r.classes).toEqual(['1', '2', '10']);
   });
 
@@ -161,7 +170,8 @@ describe('inspectCsv', () => {
             t[0].length >= 2 &&
             new Set(t[0]).size === t[0].length &&
             // eslint-disable-next-line no-control-regex -- C0 controls and DEL are refused in column names
-            t[0].every((h) => h !== '' && !/[\u0000-\u001f\u007f]/.test(h)),
+            t[0].every((h) => h !== '' && !/[\u0000-\u001f\u007f]/.test(h)) &&
+            t.slice(1).every((r) => r[r.length - 1] !== ''),
         ),
         fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }),
         fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }),
@@ -172,7 +182,16 @@ describe('inspectCsv', () => {
           const plain = enc(serialise(table, { crlf: [false], quote: [false], trailing: true }));
           let other = enc((gzip ? '' : '\ufeff') + serialise(table, { crlf, quote, trailing }));
           if (gzip) other = gzipSync(other);
-          const opts = { label, maxCategoricalLevels: 1000, maxClasses: 1000 };
+          // Every feature declared text (any value, no missing tokens): the commitment, not inference, is tested.
+          const schema: DatasetSchema = {
+            label,
+            k: 1,
+            missing: [],
+            columns: table[0].map((name) =>
+              name === label ? { name, type: 'categorical' as const } : { name, type: 'text' as const },
+            ),
+          };
+          const opts = { label, schema, maxClasses: 1000 };
           const a = await inspectCsv(plain, opts);
           const b = await inspectCsv(chunked(other, [3, 11]), opts);
           expect(b.commitment).toBe(a.commitment);
@@ -185,9 +204,11 @@ describe('inspectCsv', () => {
   });
 
   it('changes the commitment when any field changes', async () => {
-    const a = await inspectCsv(enc('x,y\n1,a\n'), { label: 'y' });
+    const a = await inspectCsv(enc('x,y\n1,a\n'), { label: 'y', k: 1 });
     for (const t of ['x,y\n1,b\n', 'x,y\n1.0,a\n', 'x,z\n1,a\n', 'x,y\n1,a\n1,a\n', 'y,x\na,1\n'])
-      expect((await inspectCsv(enc(t), { label: t.startsWith('x,z') ? 'z' : 'y' })).commitment).not.toBe(a.commitment);
+      expect((await inspectCsv(enc(t), { label: t.startsWith('x,z') ? 'z' : 'y', k: 1 })).commitment).not.toBe(
+        a.commitment,
+      );
     // Field boundaries are length-prefixed: moving a comma changes the commitment.
     expect(commitmentOfTable([['ab', 'c']])).not.toBe(commitmentOfTable([['a', 'bc']]));
   });
@@ -207,7 +228,7 @@ describe('inspectCsv', () => {
     ['a header line that is not UTF-8', '\xff\xfe,b\n1,x\n', { code: 'NOT_CSV' }],
     ['an age-encrypted file', 'age-encryption.org/v1\n-> X25519 abc\n', { code: 'NOT_CSV' }],
     ['an armored age file', '-----BEGIN AGE ENCRYPTED FILE-----\nYWdl\n', { code: 'NOT_CSV' }],
-    ['missing label column', 'a,b\n1,x\n', { code: 'MISSING_LABEL', line: 1 }, { label: 'y' }],
+    ['missing label column', 'a,b\n1,x\n', { code: 'MISSING_LABEL', line: 1 }, { label: 'y', k: 1 }],
     ['duplicate header names', 'a,b,a\n1,x,2\n', { code: 'DUPLICATE_HEADER', line: 1, column: 3 }],
     ['a label column alone', 'b\nx\n', { code: 'NO_FEATURES', line: 1 }],
     [
@@ -224,10 +245,10 @@ describe('inspectCsv', () => {
       { schema: 'float' },
     ],
     [
-      'empty value in a numeric column',
+      'empty value in a numeric column declared without missing tokens',
       'a,b\n1,x\n,x\n',
       { code: 'NOT_NUMERIC', line: 3, column: 1 },
-      { schema: 'float' },
+      { schema: 'float-no-missing' },
     ],
     [
       'fraction in an integer column',
@@ -244,24 +265,24 @@ describe('inspectCsv', () => {
     ],
     ['fewer columns than the schema', 'a\n1\n', { code: 'SCHEMA_MISMATCH', line: 1, column: 2 }, { schema: 'float' }],
     [
-      'a numeric column turning non-numeric after too many levels',
+      'a numeric column with one non-numeric value (never silently categorical)',
       'a,b\n1,x\n2,x\n3,x\nq,x\n',
-      { code: 'TOO_MANY_LEVELS', line: 5, column: 1 },
+      { code: 'AMBIGUOUS_TYPE', line: 5, column: 1 },
       { maxCategoricalLevels: 2 },
     ],
     ['too many classes', 'a,b\n1,x\n2,y\n3,z\n', { code: 'TOO_MANY_LEVELS', line: 4, column: 2 }, { maxClasses: 2 }],
   ];
-  const declared = (type: 'float' | 'integer'): DatasetSchema => ({
+  const declared = (type: 'float' | 'integer' | 'float-no-missing'): DatasetSchema => ({
     label: 'b',
     columns: [
-      { name: 'a', type },
+      type === 'float-no-missing' ? { name: 'a', type: 'float', missing: [] } : { name: 'a', type },
       { name: 'b', type: 'categorical', levels: ['x', 'y'] },
     ],
   });
 
   it.each(bad)('refuses %s with a typed error naming line and column', async (_name, text, want, extra = {}) => {
-    const { schema, ...rest } = extra as { schema?: 'float' | 'integer' };
-    const options = { label: 'b', ...rest, ...(schema ? { schema: declared(schema) } : {}) };
+    const { schema, ...rest } = extra as { schema?: 'float' | 'integer' | 'float-no-missing' };
+    const options = { label: 'b', k: 1, ...rest, ...(schema ? { schema: declared(schema) } : {}) };
     const bytes = Buffer.from(text, 'latin1');
     const err = await inspectCsv(bytes, options).then(
       () => null,
@@ -277,16 +298,26 @@ describe('inspectCsv', () => {
   });
 
   it('never puts a data value into an error message', async () => {
-    const err = (await inspectCsv(enc('a,b\nsecret-value-42,x\n'), { label: 'b', schema: declared('float') }).catch(
-      (e: unknown) => e,
-    )) as Error;
+    const err = (await inspectCsv(enc('a,b\nsecret-value-42,x\n'), {
+      label: 'b',
+      k: 1,
+      schema: declared('float'),
+    }).catch((e: unknown) => e)) as Error;
     expect(err).toBeInstanceOf(DatasetError);
     expect(err.message).not.toContain('secret-value-42');
   });
 
   it('validates against a declared schema and returns it', async () => {
-    const r = await inspectCsv(enc('a,b\n1,x\n2.5,y\n'), { label: 'b', schema: declared('float') });
-    expect(r.schema).toEqual(declared('float'));
+    const r = await inspectCsv(enc('a,b\n1,x\n2.5,y\n'), { label: 'b', k: 1, schema: declared('float') });
+    expect(r.privateSchema).toEqual({ ...declared('float'), k: 1 });
+    expect(r.schema).toEqual({
+      label: 'b',
+      k: 1,
+      columns: [
+        { name: 'a', type: 'float' },
+        { name: 'b', role: 'label', type: 'categorical', levels: ['x', 'y'] },
+      ],
+    });
     expect(r.classes).toEqual(['x', 'y']);
   });
 
@@ -311,14 +342,14 @@ describe('inspectCsvTee and createInspectStream', () => {
 
   it('pass the raw bytes through unchanged and resolve the same result', async () => {
     const gz = gzipSync(enc(text));
-    const tee = inspectCsvTee(chunked(gz, [4]), { label: 'b' });
+    const tee = inspectCsvTee(chunked(gz, [4]), { label: 'b', k: 1 });
     const seen: Uint8Array[] = [];
     for await (const c of tee.bytes) seen.push(c);
     expect(Buffer.concat(seen)).toEqual(Buffer.from(gz));
-    const want = await inspectCsv(enc(text), { label: 'b' });
+    const want = await inspectCsv(enc(text), { label: 'b', k: 1 });
     expect(await tee.result).toEqual(want);
 
-    const stream = createInspectStream({ label: 'b' });
+    const stream = createInspectStream({ label: 'b', k: 1 });
     const out: Buffer[] = [];
     stream.on('data', (c: Buffer) => out.push(c));
     const ended = new Promise((r) => stream.on('end', r));
@@ -330,7 +361,7 @@ describe('inspectCsvTee and createInspectStream', () => {
   });
 
   it('throw from the byte stream before its last chunk when the data is refused', async () => {
-    const tee = inspectCsvTee(chunked(enc(text + '3\n'), [4]), { label: 'b' });
+    const tee = inspectCsvTee(chunked(enc(text + '3\n'), [4]), { label: 'b', k: 1 });
     const seen: Uint8Array[] = [];
     await expect(
       (async () => {
@@ -364,10 +395,15 @@ describe('toDense', () => {
   });
 
   it('index-encodes categorical features on request, and agrees with the inferred schema', async () => {
-    const inferred = (await inspectCsv(enc(text), { label: 'y' })).schema;
-    const d = await toDense(enc(text), inferred, { categorical: 'index' });
+    const d = await toDense(enc(text), schema, { categorical: 'index' });
     expect(d.featureNames).toEqual(['f', 'c', 'n']);
     expect(Array.from(d.features)).toEqual([1.5, 1, 3, -2, 0, 4, 0, 1, 5]);
+    // The inferred (public) schema hashes c: its feature is the value's bucket.
+    const inferred = (await inspectCsv(enc(text), { label: 'y', k: 1 })).schema;
+    const h = inferred.columns[1].type === 'categorical' ? inferred.columns[1].buckets! : 0;
+    const bucket = (v: string) => hashBucket(Buffer.from(v), 0, v.length, h);
+    const i = await toDense(enc(text), inferred, { categorical: 'index' });
+    expect(Array.from(i.features)).toEqual([1.5, bucket('red'), 3, -2, bucket('blue'), 4, 0, bucket('red'), 5]);
   });
 
   it('grows past its initial capacity', async () => {

@@ -1,10 +1,25 @@
-// @sealfold/dataset: streaming RFC 4180 CSV, schema inference/validation, commitment, manifest, dense training form.
+// @sealfold/dataset: streaming RFC 4180 CSV, schema inference/validation, what may be published (k), commitment,
+// manifest, typed rows with missing masks, dense training form.
 export { DatasetError, type DatasetErrorCode } from './errors.js';
 export { CsvTokenizer, type RecordSink, type RegionSink } from './tokenizer.js';
 export { CommitmentHasher, COMMITMENT_DOMAIN, commitmentOfTable } from './commitment.js';
 export { classifyNumber, type NumberClass } from './numbers.js';
 export {
   ColumnSchema,
+  ColumnRole,
+  DatePart,
+  DEFAULT_K,
+  DEFAULT_MISSING_TOKENS,
+  DEFAULT_HASH_BUCKETS,
+  DEFAULT_DATE_PARTS,
+  columnRole,
+  missingTokens,
+  schemaK,
+  type BooleanColumn,
+  type DateColumn,
+  type DatetimeColumn,
+  type TextColumn,
+  type ColumnType,
   DatasetSchemaSchema,
   parseSchema,
   parseSchemaJson,
@@ -17,8 +32,19 @@ export {
   type DatasetSchema,
 } from './schema.js';
 export { CsvInspector, sortLevels, type InspectOptions, type InspectResult } from './inspector.js';
+export { publicSchemaOf, type ColumnReport } from './privacy.js';
+export { featureLayout, categoricalEncoding, type ColumnLayout } from './encoding.js';
+export { booleanValue, dateValue, datetimeValue, dateParts, epochDays, hashBucket } from './values.js';
 export { inspectCsv, inspectCsvTee, createInspectStream, type InspectTee } from './inspect.js';
-export { csvRecords, toDense, type DenseOptions, type DenseDataset } from './records.js';
+export {
+  csvRecords,
+  toDense,
+  typedRows,
+  type DenseOptions,
+  type DenseDataset,
+  type TypedRow,
+  type TypedValue,
+} from './records.js';
 export { bytesOf, decodedBytes, isGzip, type ByteSource } from './source.js';
 export {
   MANIFEST_FORMAT_VERSION,
@@ -27,7 +53,6 @@ export {
   sealedRecipientType,
   type SealedRecipientType,
   UNLIMITED_EPSILON,
-  UNLIMITED_EPSILON_MILLI,
   ManifestSchema,
   SealedObjectSchema,
   LicenceTermsSchema,
@@ -48,3 +73,10 @@ export {
   type SealingStore,
   type DatasetRegistration,
 } from './seal.js';
+export {
+  resealDataset,
+  recipientTypeOf,
+  type ResealOptions,
+  type ResealedDataset,
+  type ResealingStore,
+} from './reseal.js';

@@ -1,27 +1,53 @@
-// Single-pass CSV inspection: parse (RFC 4180), infer or validate the schema, count rows, collect the label classes
-// and compute the commitment, all from one stream of bytes (see commitment.ts for the canonical form).
+// Single-pass CSV inspection: parse (RFC 4180), infer or validate the schema, count rows, missing values and how
+// often each categorical value occurs, and compute the commitment, all from one stream of bytes (see commitment.ts
+// for the canonical form). What of it may be published is decided in privacy.ts.
 import { isUtf8 } from 'node:buffer';
 import { CommitmentHasher } from './commitment.js';
 import { DatasetError } from './errors.js';
 import { LevelTable } from './levels.js';
 import { classifyNumber } from './numbers.js';
-import { parseSchema, type Column, type DatasetSchema } from './schema.js';
+import { publicSchemaOf, refuseRareClasses, type ColumnReport, columnReports } from './privacy.js';
+import {
+  DEFAULT_K,
+  DEFAULT_MISSING_TOKENS,
+  missingTokens,
+  parseSchema,
+  type Column,
+  type DatasetSchema,
+} from './schema.js';
 import { CsvTokenizer, type RawRecord } from './tokenizer.js';
+import { booleanValue, dateValue, datetimeValue, isMissing } from './values.js';
 
 export interface InspectOptions {
   /** Name of the label column (required: a dataset is for supervised learning). */
   readonly label: string;
-  /** A declared schema: the file must match it exactly (columns, order, types, levels, classes). */
+  /** A declared schema: the file must match it (columns, order, types, levels, classes). */
   readonly schema?: DatasetSchema;
-  /** Inference: a non-numeric column with more distinct values than this is refused. Default 256. */
+  /** Inference: a categorical column with more distinct values than this becomes text (ignored). Default 256. */
   readonly maxCategoricalLevels?: number;
-  /** Inference: most distinct label values. Default 1024. */
+  /** Most distinct label values. Default 1024. */
   readonly maxClasses?: number;
+  /** k: no value occurring in fewer rows is published. Overrides the schema's `k`; default DEFAULT_K. */
+  readonly k?: number;
+  /** Inference: missing-value tokens of every column but the label (default DEFAULT_MISSING_TOKENS). */
+  readonly missing?: readonly string[];
+  /**
+   * True: refuse (RARE_VALUE) a dataset whose classes or public levels include a value occurring in fewer than k
+   * rows. Default false: return that refusal in `refusal` (a preview; re-checking sealed data against its manifest,
+   * which must keep working for manifests sealed before k existed). `sealDataset`, the one place that publishes,
+   * always sets it.
+   */
+  readonly refuseRare?: boolean;
 }
 
 export interface InspectResult {
-  /** The declared schema, or the inferred one (levels and classes sorted, see `sortLevels`). */
+  /**
+   * The public schema: what the manifest publishes (privacy.ts publicSchemaOf). Categorical levels appear only where
+   * the owner marked them public, and the label's classes only when each occurs in at least k rows (or is public).
+   */
   readonly schema: DatasetSchema;
+  /** The owner's full schema (inferred levels included): never published; e.g. a template for `--schema`. */
+  readonly privateSchema: DatasetSchema;
   /** Data rows (the header not counted). */
   readonly rows: number;
   /** Levels of the label column; a label's class index is its position here. */
@@ -30,6 +56,12 @@ export interface InspectResult {
   readonly commitment: string;
   /** CSV bytes parsed (after gzip decompression). */
   readonly csvBytes: number;
+  /** The k applied. */
+  readonly k: number;
+  /** Per column, in file order: type, role, missing values, levels, what becomes public. For the owner's eyes. */
+  readonly columns: readonly ColumnReport[];
+  /** Without `refuseRare`: why sealing would refuse this dataset (a RARE_VALUE error), else absent. */
+  readonly refusal?: DatasetError;
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -51,9 +83,57 @@ export function sortLevels(levels: Iterable<string>): string[] {
   return all.sort();
 }
 
-const KIND_INT = 0;
-const KIND_FLOAT = 1;
-const KIND_CAT = 2;
+/** What a non-missing value looks like, for inference. */
+const K_INT = 0;
+const K_FLOAT = 1;
+const K_BOOL = 2;
+const K_DATE = 3;
+const K_DATETIME = 4;
+const K_OTHER = 5;
+const KINDS = 6;
+const KIND_NAMES = ['an integer', 'a number', 'a boolean', 'a date', 'a date-time', 'text'];
+
+/** Counts of the values of one categorical column (or of any column while inferring), up to a cap of levels. */
+export class LevelCounts {
+  counts = new Int32Array(16);
+  firstLines = new Int32Array(16);
+  constructor(readonly table: LevelTable) {}
+  /** Counts `b[s..e)`; false when it is a new level beyond `cap`. */
+  add(b: Uint8Array, s: number, e: number, cap: number, line: number): boolean {
+    const idx = this.table.findOrAdd(b, s, e, cap);
+    if (idx < 0) return false;
+    this.bump(idx, line);
+    return true;
+  }
+  bump(idx: number, line: number): void {
+    if (idx >= this.counts.length) {
+      const c = new Int32Array(this.counts.length * 2);
+      c.set(this.counts);
+      this.counts = c;
+      const f = new Int32Array(this.firstLines.length * 2);
+      f.set(this.firstLines);
+      this.firstLines = f;
+    }
+    if (this.counts[idx]++ === 0) this.firstLines[idx] = line;
+  }
+  /** Level text → (rows it occurs in, first line), in insertion order. */
+  entries(): { level: string; count: number; firstLine: number }[] {
+    return this.table
+      .entries()
+      .map((b, i) => ({ level: strictUtf8.decode(b), count: this.counts[i], firstLine: this.firstLines[i] }));
+  }
+}
+
+/** Per-column statistics gathered in the single pass (never published as such; privacy.ts decides). */
+export interface ColumnStats {
+  missing: number;
+  firstMissingLine: number;
+  /** Values by kind (inference only). */
+  readonly kinds: Int32Array;
+  readonly kindFirstLine: Int32Array;
+  /** Distinct values and their counts; null once more than the cap were seen. */
+  levels: LevelCounts | null;
+}
 
 /**
  * Push-based inspector: feed it CSV bytes (already decompressed) with `push`, then call `finish`. Throws a
@@ -67,12 +147,12 @@ export class CsvInspector {
   private names: string[] = [];
   private ncols = 0;
   private labelIndex = -1;
-  /** Per column: KIND_INT / KIND_FLOAT (numeric candidates or declared) or KIND_CAT. */
-  private kinds = new Uint8Array(0);
-  /** Per column: distinct values while tracked; null once a numeric column exceeded the level cap. */
-  private levels: (LevelTable | null)[] = [];
-  /** Declared schema: per categorical column the allowed levels. */
+  /** Declared columns (schema given), else null. */
+  private declared: (Column | null)[] = [];
+  /** Declared categorical levels as a table (validation), else null. */
   private declaredLevels: (LevelTable | null)[] = [];
+  private tokens: Uint8Array[][] = [];
+  private stats: ColumnStats[] = [];
   private rows = 0;
   private result: InspectResult | undefined;
 
@@ -81,6 +161,8 @@ export class CsvInspector {
       throw new DatasetError('INVALID_INPUT', 'a label column name is required');
     this.maxLevels = options.maxCategoricalLevels ?? 256;
     this.maxClasses = options.maxClasses ?? 1024;
+    if (options.k !== undefined && (!Number.isInteger(options.k) || options.k < 1 || options.k > 1_000_000))
+      throw new DatasetError('INVALID_INPUT', 'k must be an integer from 1 to 1000000');
     if (options.schema) {
       parseSchema(options.schema);
       if (options.schema.label !== options.label)
@@ -108,29 +190,98 @@ export class CsvInspector {
     this.tokenizer.finish();
     if (this.ncols === 0) throw new DatasetError('EMPTY_FILE', 'the file is empty (no header row)');
     if (this.rows === 0) throw new DatasetError('EMPTY_FILE', 'the file has a header but no data rows');
-    const schema = this.options.schema ?? this.inferredSchema();
-    const label = schema.columns[this.labelIndex];
-    const classes = label.type === 'categorical' ? label.levels : [];
+    const k = this.options.k ?? this.options.schema?.k ?? undefined;
+    const privateSchema = this.resolvedSchema(k);
+    const kk = privateSchema.k!;
+    let refusal: DatasetError | undefined;
+    try {
+      refuseRareClasses(privateSchema, this.labelIndex, this.stats[this.labelIndex].levels!, kk, !!this.options.schema);
+      publicSchemaOf(privateSchema, this.stats, kk, true);
+    } catch (e) {
+      if (this.options.refuseRare === true || !(e instanceof DatasetError)) throw e;
+      refusal = e;
+    }
+    const schema = publicSchemaOf(privateSchema, this.stats, kk, false);
+    const label = privateSchema.columns[this.labelIndex];
+    const classes = label.type === 'categorical' ? (label.levels ?? []) : [];
     this.result = {
       schema,
+      privateSchema,
       rows: this.rows,
       classes,
       commitment: this.hasher.digestHex(),
       csvBytes: this.tokenizer.bytes,
+      k: kk,
+      columns: columnReports(privateSchema, schema, this.stats, kk),
+      ...(refusal ? { refusal } : {}),
     };
     return this.result;
   }
 
-  private inferredSchema(): DatasetSchema {
+  /** The declared schema with the label's levels filled in, or the inferred one (levels sorted, see sortLevels). */
+  private resolvedSchema(k: number | undefined): DatasetSchema {
+    const declaredSchema = this.options.schema;
     const columns: Column[] = this.names.map((name, i) => {
-      if (this.kinds[i] === KIND_INT && i !== this.labelIndex) return { name, type: 'integer' };
-      if (this.kinds[i] === KIND_FLOAT && i !== this.labelIndex) return { name, type: 'float' };
-      const levels = this.levels[i];
-      if (!levels) throw new DatasetError('TOO_MANY_LEVELS', `column "${name}" has too many levels`);
-      const text = levels.entries().map((b) => strictUtf8.decode(b));
-      return { name, type: 'categorical', levels: sortLevels(text) };
+      const stats = this.stats[i];
+      const declared = this.declared[i];
+      if (declared) {
+        if (declared.type === 'categorical' && declared.levels === undefined && stats.levels)
+          return { ...declared, levels: sortLevels(stats.levels.entries().map((e) => e.level)) };
+        return declared;
+      }
+      if (i === this.labelIndex)
+        return {
+          name,
+          type: 'categorical',
+          role: 'label',
+          levels: sortLevels(stats.levels!.entries().map((e) => e.level)),
+        };
+      return this.inferredColumn(name, i);
     });
-    return parseSchema({ columns, label: this.options.label });
+    const out: DatasetSchema = { ...(declaredSchema ?? {}), columns, label: this.options.label };
+    if (!declaredSchema && this.options.missing) out.missing = [...this.options.missing];
+    out.k = k ?? declaredSchema?.k ?? DEFAULT_K;
+    return parseSchema(out);
+  }
+
+  private inferredColumn(name: string, i: number): Column {
+    const { kinds, kindFirstLine, levels } = this.stats[i];
+    const present = this.rows - this.stats[i].missing;
+    if (present === 0) return { name, type: 'text', role: 'ignored' };
+    const numbers = kinds[K_INT] + kinds[K_FLOAT];
+    const others = present - numbers;
+    if (numbers > 0 && others > 0) {
+      // The hazard of issue 13: one stray token must not silently turn a numeric column categorical (which would
+      // publish its values). Refuse, pointing at the first value of the minority kind.
+      let at = -1;
+      let atKind = K_OTHER;
+      const minorityNumbers = numbers < others;
+      for (let kk = 0; kk < KINDS; kk++) {
+        const isNumber = kk === K_INT || kk === K_FLOAT;
+        if (kinds[kk] === 0 || isNumber !== minorityNumbers) continue;
+        if (at < 0 || kindFirstLine[kk] < at) {
+          at = kindFirstLine[kk];
+          atKind = kk;
+        }
+      }
+      const tokens = (this.options.missing ?? DEFAULT_MISSING_TOKENS).map((t) => JSON.stringify(t)).join(', ');
+      throw new DatasetError(
+        'AMBIGUOUS_TYPE',
+        `column "${name}" holds ${minorityNumbers ? 'mostly text' : 'numbers'}, but this value is ${KIND_NAMES[atKind]}` +
+          ` (not a missing token: ${tokens}). Fix the value, list it as a missing token ("missing" in a --schema` +
+          ` file), or declare the column's type there ("float", "categorical", "text", ...)`,
+        at,
+        i + 1,
+      );
+    }
+    if (numbers > 0) return { name, type: kinds[K_FLOAT] > 0 ? 'float' : 'integer' };
+    if (kinds[K_BOOL] === present) return { name, type: 'boolean' };
+    if (kinds[K_DATE] === present) return { name, type: 'date' };
+    if (kinds[K_DATE] + kinds[K_DATETIME] === present) return { name, type: 'datetime' };
+    // Text: categorical when it has few enough distinct values and is not an identifier (every value distinct).
+    if (levels === null || (levels.table.size === present && present > 1))
+      return { name, type: 'text', role: 'ignored' };
+    return { name, type: 'categorical', levels: sortLevels(levels.entries().map((e) => e.level)), encoding: 'hash' };
   }
 
   private checkUtf8(buf: Buffer, start: number, end: number, line: number): void {
@@ -177,9 +328,8 @@ export class CsvInspector {
       names.push(name);
     }
     const schema = this.options.schema;
-    this.kinds = new Uint8Array(count);
-    this.levels = new Array(count).fill(null);
-    this.declaredLevels = new Array(count).fill(null);
+    this.declared = new Array<Column | null>(count).fill(null);
+    this.declaredLevels = new Array<LevelTable | null>(count).fill(null);
     if (schema) {
       if (schema.columns.length !== count)
         throw new DatasetError(
@@ -196,8 +346,8 @@ export class CsvInspector {
             line,
             i + 1,
           );
-        this.kinds[i] = c.type === 'integer' ? KIND_INT : c.type === 'float' ? KIND_FLOAT : KIND_CAT;
-        if (c.type === 'categorical') this.declaredLevels[i] = tableOf(c.levels);
+        this.declared[i] = c;
+        if (c.type === 'categorical' && c.levels) this.declaredLevels[i] = tableOf(c.levels);
       });
     }
     const labelIndex = seen.get(this.options.label);
@@ -205,10 +355,24 @@ export class CsvInspector {
       throw new DatasetError('MISSING_LABEL', `label column "${this.options.label}" is not in the header`, line);
     if (count < 2)
       throw new DatasetError('NO_FEATURES', 'a dataset needs at least one feature column besides the label', line);
-    if (!schema) {
-      for (let i = 0; i < count; i++) this.levels[i] = new LevelTable();
-      this.kinds[labelIndex] = KIND_CAT;
-    }
+    const encode = (l: readonly string[]) => l.map((t) => new Uint8Array(Buffer.from(t, 'utf8')));
+    this.tokens = names.map((name, i) => {
+      if (schema) return encode(missingTokens(schema, schema.columns[i]));
+      if (i === labelIndex) return [];
+      return encode(this.options.missing ?? DEFAULT_MISSING_TOKENS);
+    });
+    this.stats = names.map((_, i) => ({
+      missing: 0,
+      firstMissingLine: 0,
+      kinds: new Int32Array(KINDS),
+      kindFirstLine: new Int32Array(KINDS),
+      levels:
+        this.declaredLevels[i] !== null
+          ? new LevelCounts(this.declaredLevels[i]!)
+          : schema && schema.columns[i].type !== 'categorical'
+            ? null
+            : new LevelCounts(new LevelTable()),
+    }));
     this.names = names;
     this.ncols = count;
     this.labelIndex = labelIndex;
@@ -228,13 +392,64 @@ export class CsvInspector {
         line,
         Math.min(count, ncols) + 1,
       );
-    const kinds = this.kinds;
-    if (this.options.schema) {
-      const declared = this.declaredLevels;
-      for (let i = 0; i < ncols; i++) {
-        const kind = kinds[i];
-        if (kind === KIND_CAT) {
-          if (declared[i]!.find(buf, starts[i], ends[i]) < 0)
+    for (let i = 0; i < ncols; i++) {
+      const s = starts[i];
+      const e = ends[i];
+      const stats = this.stats[i];
+      if (i === this.labelIndex && (s === e || isMissing(buf, s, e, this.tokens[i])))
+        throw new DatasetError(
+          'MISSING_VALUE',
+          `row has no label in column "${this.names[i]}": drop the row or fill in its class`,
+          line,
+          i + 1,
+        );
+      if (isMissing(buf, s, e, this.tokens[i])) {
+        if (stats.missing++ === 0) stats.firstMissingLine = line;
+        continue;
+      }
+      const declared = this.declared[i];
+      if (declared) this.checkDeclared(declared, stats, buf, s, e, line, i);
+      else this.observe(stats, buf, s, e, line, i);
+    }
+    this.commit(buf, starts, ends, count, raw);
+    this.rows++;
+  }
+
+  /** Validates one value against its declared column and counts categorical values. */
+  private checkDeclared(
+    c: Column,
+    stats: ColumnStats,
+    buf: Buffer,
+    s: number,
+    e: number,
+    line: number,
+    i: number,
+  ): void {
+    switch (c.type) {
+      case 'float':
+      case 'integer': {
+        const cls = classifyNumber(buf, s, e);
+        if (cls > (c.type === 'integer' ? 0 : 1)) this.badNumber(cls, line, i, s === e);
+        return;
+      }
+      case 'boolean':
+        if (booleanValue(buf, s, e) < 0) this.badValue('NOT_BOOLEAN', 'true or false', line, i);
+        return;
+      case 'date':
+        if (Number.isNaN(dateValue(buf, s, e))) this.badValue('NOT_DATE', 'an ISO 8601 date (YYYY-MM-DD)', line, i);
+        return;
+      case 'datetime':
+        if (Number.isNaN(datetimeValue(buf, s, e)) && Number.isNaN(dateValue(buf, s, e)))
+          this.badValue('NOT_DATE', 'an ISO 8601 date-time (YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM])', line, i);
+        return;
+      case 'text':
+        return;
+      case 'categorical': {
+        const levels = stats.levels;
+        if (levels === null) return; // a hashed column past the level cap: counts no longer needed
+        if (c.levels) {
+          const idx = levels.table.find(buf, s, e);
+          if (idx < 0)
             throw new DatasetError(
               'UNKNOWN_LEVEL',
               i === this.labelIndex
@@ -243,51 +458,48 @@ export class CsvInspector {
               line,
               i + 1,
             );
-        } else {
-          const cls = classifyNumber(buf, starts[i], ends[i]);
-          if (cls > kind) this.badNumber(cls, line, i, starts[i] === ends[i]);
+          levels.bump(idx, line);
+        } else if (!levels.add(buf, s, e, i === this.labelIndex ? this.maxClasses : this.maxLevels, line)) {
+          if (i === this.labelIndex)
+            throw new DatasetError(
+              'TOO_MANY_LEVELS',
+              `label column "${this.names[i]}" has more than ${this.maxClasses} classes`,
+              line,
+              i + 1,
+            );
+          stats.levels = null;
         }
-      }
-    } else {
-      const levels = this.levels;
-      for (let i = 0; i < ncols; i++) {
-        const s = starts[i];
-        const e = ends[i];
-        let kind = kinds[i];
-        if (kind !== KIND_CAT) {
-          const cls = classifyNumber(buf, s, e);
-          if (cls > kind) {
-            kinds[i] = kind = cls;
-            if (kind === KIND_CAT && levels[i] === null)
-              throw new DatasetError(
-                'TOO_MANY_LEVELS',
-                `column "${this.names[i]}" has a non-numeric value and more than ${this.maxLevels} distinct values` +
-                  ' (declare it in a schema, or clean the column)',
-                line,
-                i + 1,
-              );
-          }
-        }
-        const table = levels[i];
-        if (table !== null) {
-          const cap = i === this.labelIndex ? this.maxClasses : this.maxLevels;
-          if (table.findOrAdd(buf, s, e, cap) < 0) {
-            if (kind === KIND_CAT)
-              throw new DatasetError(
-                'TOO_MANY_LEVELS',
-                i === this.labelIndex
-                  ? `label column "${this.names[i]}" has more than ${cap} classes`
-                  : `categorical column "${this.names[i]}" has more than ${cap} levels`,
-                line,
-                i + 1,
-              );
-            else levels[i] = null;
-          }
-        }
+        return;
       }
     }
-    this.commit(buf, starts, ends, count, raw);
-    this.rows++;
+  }
+
+  /** Inference: classifies one value and counts it. */
+  private observe(stats: ColumnStats, buf: Buffer, s: number, e: number, line: number, i: number): void {
+    if (i !== this.labelIndex) {
+      const cls = classifyNumber(buf, s, e);
+      let kind: number = cls;
+      if (cls === 2) {
+        if (booleanValue(buf, s, e) >= 0) kind = K_BOOL;
+        else if (!Number.isNaN(dateValue(buf, s, e))) kind = K_DATE;
+        else if (!Number.isNaN(datetimeValue(buf, s, e))) kind = K_DATETIME;
+        else kind = K_OTHER;
+      }
+      if (stats.kinds[kind]++ === 0) stats.kindFirstLine[kind] = line;
+    }
+    const levels = stats.levels;
+    if (levels === null) return;
+    const cap = i === this.labelIndex ? this.maxClasses : this.maxLevels;
+    if (!levels.add(buf, s, e, cap, line)) {
+      if (i === this.labelIndex)
+        throw new DatasetError(
+          'TOO_MANY_LEVELS',
+          `label column "${this.names[i]}" has more than ${cap} classes`,
+          line,
+          i + 1,
+        );
+      stats.levels = null;
+    }
   }
 
   private commit(buf: Buffer, starts: Int32Array, ends: Int32Array, count: number, raw: RawRecord): void {
@@ -296,12 +508,23 @@ export class CsvInspector {
     else this.hasher.addRecord(buf, starts, ends, count);
   }
 
+  private badValue(code: 'NOT_BOOLEAN' | 'NOT_DATE', what: string, line: number, i: number): never {
+    throw new DatasetError(
+      code,
+      `value of column "${this.names[i]}" is not ${what} nor a missing token; fix it or list it in the column's "missing"`,
+      line,
+      i + 1,
+    );
+  }
+
   private badNumber(cls: number, line: number, i: number, empty: boolean): never {
     const name = this.names[i];
     if (cls === 2)
       throw new DatasetError(
         'NOT_NUMERIC',
-        empty ? `empty value in numeric column "${name}"` : `value of numeric column "${name}" is not a number`,
+        empty
+          ? `empty value in numeric column "${name}" (not one of its missing tokens)`
+          : `value of numeric column "${name}" is not a number nor a missing token; fix it or list it in the column's "missing"`,
         line,
         i + 1,
       );

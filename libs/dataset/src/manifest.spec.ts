@@ -67,7 +67,20 @@ describe('manifest', () => {
   });
 
   const broken: [string, (m: Record<string, unknown>) => void][] = [
-    ['an unknown format version', (m) => (m.formatVersion = 3)],
+    ['an unknown format version', (m) => (m.formatVersion = 4)],
+    [
+      'a version-3 schema publishing levels its owner did not make public',
+      (m) => {
+        m.formatVersion = 3;
+        m.schema = {
+          label: 'species',
+          columns: [
+            { name: 'colour', type: 'categorical', levels: ['blue', 'red'] },
+            ...(m.schema as Manifest['schema']).columns,
+          ],
+        };
+      },
+    ],
     [
       'a version 2 manifest without its recipient type',
       (m) => ((m.formatVersion = 2), delete (m.sealed as { recipientType?: string }).recipientType),

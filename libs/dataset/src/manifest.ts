@@ -1,8 +1,8 @@
-// The dataset manifest (format version 2; version 1 still read): the public description of a sealed dataset, stored on IPFS and named by
+// The dataset manifest (format version 3; versions 1 and 2 still read): the public description of a sealed dataset, stored on IPFS and named by
 // the DatasetNFT's tokenURI. Validated on read and on write; serialised canonically so equal manifests give equal
 // bytes (and so equal CIDs): object keys sorted by UTF-16 code units at every level, no whitespace, numbers in
 // ECMAScript shortest form — the JSON Canonicalization Scheme (RFC 8785 §3.2) for the values this schema admits.
-import { canonicalJson } from '@sealfold/protocol';
+import { EPSILON_UNBOUNDED_MILLI, canonicalJson } from '@sealfold/protocol';
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { CID } from 'multiformats/cid';
 import { z } from 'zod';
@@ -11,10 +11,12 @@ import { DatasetSchemaSchema } from './schema.js';
 
 /**
  * Version written. 2 added `sealed.recipientType` (which age recipient type sealed the data, issue 19); a version-1
- * manifest has none and was sealed to an X25519 recipient. Readers accept both.
+ * manifest has none and was sealed to an X25519 recipient. 3 publishes the public schema of issue 13 (privacy.ts):
+ * column roles, types boolean/date/datetime/text, missing tokens, k, and categorical features hashed unless their
+ * levels are public. Readers accept all three.
  */
-export const MANIFEST_FORMAT_VERSION = 2;
-export const MANIFEST_FORMAT_VERSIONS = [1, 2] as const;
+export const MANIFEST_FORMAT_VERSION = 3;
+export const MANIFEST_FORMAT_VERSIONS = [1, 2, 3] as const;
 
 /** The age recipient types a dataset can be sealed to (C2SP age stanza types): hybrid post-quantum, or X25519. */
 export const SEALED_RECIPIENT_TYPES = ['mlkem768x25519', 'X25519'] as const;
@@ -70,11 +72,10 @@ export const SealedObjectSchema = z.strictObject({
 });
 
 /**
- * The unlimited ε budget: the chain stores ε in thousandths as a uint32, and its maximum (4294967.295) means "no
- * budget" to a silo — the only budget that admits a job without DP noise (whose ε is unbounded).
+ * The unlimited ε budget as the manifest states it (4294967.295): libs/protocol EPSILON_UNBOUNDED_MILLI, the one
+ * definition, in ε units. It is the only budget that admits a job without DP noise (whose ε is unbounded).
  */
-export const UNLIMITED_EPSILON_MILLI = 0xffff_ffff;
-export const UNLIMITED_EPSILON = UNLIMITED_EPSILON_MILLI / 1000;
+export const UNLIMITED_EPSILON = EPSILON_UNBOUNDED_MILLI / 1000;
 
 export const LicenceTermsSchema = z.strictObject({
   /** Price of one licence in wei, as a decimal integer string (no sign, no leading zeros). */
@@ -89,7 +90,7 @@ export const LicenceTermsSchema = z.strictObject({
 
 export const ManifestSchema = z
   .strictObject({
-    formatVersion: z.union([z.literal(1), z.literal(2)]),
+    formatVersion: z.union([z.literal(1), z.literal(2), z.literal(3)]),
     name: z.string().min(1).max(200),
     description: z.string().max(10_000),
     schema: DatasetSchemaSchema,
@@ -110,16 +111,24 @@ export const ManifestSchema = z
     terms: LicenceTermsSchema,
   })
   .superRefine((m, ctx) => {
-    if (m.formatVersion === 2 && m.sealed.recipientType === undefined)
-      ctx.addIssue({ code: 'custom', path: ['sealed', 'recipientType'], message: 'required in formatVersion 2' });
+    if (m.formatVersion >= 2 && m.sealed.recipientType === undefined)
+      ctx.addIssue({ code: 'custom', path: ['sealed', 'recipientType'], message: 'required from formatVersion 2' });
+    if (m.formatVersion === 3)
+      for (const c of m.schema.columns)
+        if (c.type === 'categorical' && c.name !== m.schema.label && c.levels !== undefined && c.public !== true)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['schema', 'columns'],
+            message: `column "${c.name}" lists levels that are not public`,
+          });
     if (m.formatVersion === 1 && m.sealed.recipientType !== undefined)
       ctx.addIssue({ code: 'custom', path: ['sealed', 'recipientType'], message: 'not part of formatVersion 1' });
     const label = m.schema.columns.find((c) => c.name === m.schema.label);
-    const levels = label?.type === 'categorical' ? label.levels : [];
+    const levels = label?.type === 'categorical' ? (label.levels ?? []) : [];
     if (levels.length !== m.classes.length || levels.some((l, i) => l !== m.classes[i]))
       ctx.addIssue({ code: 'custom', path: ['classes'], message: "classes must equal the label column's levels" });
   })
-  .meta({ title: 'Sealfold dataset manifest', description: 'formatVersion 2 (1 still read)' });
+  .meta({ title: 'Sealfold dataset manifest', description: 'formatVersion 3 (1 and 2 still read)' });
 
 export type SealedObject = z.infer<typeof SealedObjectSchema>;
 export type LicenceTerms = z.infer<typeof LicenceTermsSchema>;

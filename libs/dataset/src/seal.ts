@@ -2,17 +2,12 @@
 // owner's recipients → content store → manifest → content store. One streaming pass; the store and the chain are
 // the caller's (injected), so this lib depends on crypto only. `registrationOf` gives what `DatasetNFT.register`
 // takes for the result (the caller's chain client sends it).
-import { HybridRecipient, encryptChunks, type RecipientInput } from '@sealfold/crypto';
+import { encryptChunks, type RecipientInput } from '@sealfold/crypto';
+import { EPSILON_UNBOUNDED_MILLI } from '@sealfold/protocol';
 import { inspectCsvTee } from './inspect.js';
+import { recipientTypeOf } from './reseal.js';
 import type { InspectResult } from './inspector.js';
-import {
-  MANIFEST_FORMAT_VERSION,
-  UNLIMITED_EPSILON_MILLI,
-  serializeManifest,
-  type LicenceTerms,
-  type Manifest,
-  type SealedRecipientType,
-} from './manifest.js';
+import { MANIFEST_FORMAT_VERSION, serializeManifest, type LicenceTerms, type Manifest } from './manifest.js';
 import type { DatasetSchema } from './schema.js';
 import type { ByteSource } from './source.js';
 
@@ -28,6 +23,10 @@ export interface SealDatasetOptions {
   readonly label: string;
   /** A declared schema the data must match exactly; inferred when absent. */
   readonly schema?: DatasetSchema;
+  /** k: no value occurring in fewer rows is published (overrides the schema's; default DEFAULT_K). */
+  readonly k?: number;
+  /** Inference only: the missing-value tokens (default DEFAULT_MISSING_TOKENS). */
+  readonly missing?: readonly string[];
   /** The age recipients of the ciphertext: the owner's own, never anyone else's. */
   readonly recipients: readonly RecipientInput[];
   readonly store: SealingStore;
@@ -56,10 +55,15 @@ export interface SealedDataset {
  */
 export async function sealDataset(o: SealDatasetOptions): Promise<SealedDataset> {
   // Recorded in the public manifest (formatVersion 2). age refuses to mix hybrid and classic recipients in one file.
-  const hybrid = (r: RecipientInput) =>
-    typeof r === 'string' ? r.startsWith('age1pq1') : r instanceof HybridRecipient;
-  const recipientType: SealedRecipientType = o.recipients.every(hybrid) ? 'mlkem768x25519' : 'X25519';
-  const tee = inspectCsvTee(o.source, { label: o.label, ...(o.schema ? { schema: o.schema } : {}) });
+  const recipientType = recipientTypeOf(o.recipients);
+  const tee = inspectCsvTee(o.source, {
+    // Publishing: a class or public level occurring in fewer than k rows stops the add (privacy.ts).
+    refuseRare: true,
+    label: o.label,
+    ...(o.schema ? { schema: o.schema } : {}),
+    ...(o.k !== undefined ? { k: o.k } : {}),
+    ...(o.missing ? { missing: o.missing } : {}),
+  });
   async function* plaintext(): AsyncGenerator<Uint8Array> {
     for await (const chunk of tee.bytes) {
       o.onPlaintext?.(chunk.length);
@@ -85,6 +89,7 @@ export async function sealDataset(o: SealDatasetOptions): Promise<SealedDataset>
     formatVersion: MANIFEST_FORMAT_VERSION,
     name: o.name,
     description: o.description,
+    // The public schema (privacy.ts): no level or class occurring in fewer than k rows, no private levels.
     schema: inspected.schema,
     rows: inspected.rows,
     classes: [...inspected.classes],
@@ -107,7 +112,7 @@ export interface DatasetRegistration {
     readonly priceWei: bigint;
     readonly licenceDuration: bigint;
     readonly maxJobs: number;
-    /** ε in thousandths; UNLIMITED_EPSILON_MILLI for the unlimited budget. */
+    /** ε in thousandths; EPSILON_UNBOUNDED_MILLI for the unlimited budget. */
     readonly epsilonBudgetMilli: number;
     /** Listed for sale iff it has a price. */
     readonly listed: boolean;
@@ -124,7 +129,7 @@ export function registrationOf(manifestCid: string, manifest: Manifest): Dataset
       priceWei,
       licenceDuration: BigInt(manifest.terms.licenceDurationSeconds),
       maxJobs: manifest.terms.maxJobs ?? 0xffffffff,
-      epsilonBudgetMilli: Math.min(UNLIMITED_EPSILON_MILLI, Math.round(manifest.terms.epsilonBudget * 1000)),
+      epsilonBudgetMilli: Math.min(EPSILON_UNBOUNDED_MILLI, Math.round(manifest.terms.epsilonBudget * 1000)),
       listed: priceWei > 0n,
     },
   };

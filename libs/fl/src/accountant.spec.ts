@@ -7,12 +7,15 @@ import {
   exactGaussianEpsilon,
   gaussianEpsilon,
   gaussianRdp,
+  jobEpsilon,
   noiseMultiplierFor,
   rdpToEpsilon,
   recordLevelEpsilon,
   recordLevelNoiseMultiplier,
   sampledGaussianEpsilon,
   sampledGaussianRdp,
+  releasesEpsilon,
+  releasesPerJob,
 } from './accountant.js';
 
 describe('Rényi-DP accountant', () => {
@@ -224,5 +227,19 @@ describe('sampled-Gaussian RDP accountant (record level, Mironov, Talwar & Zhang
         rounds: 1,
       }),
     ).toThrow('targetEpsilon');
+  });
+});
+
+describe('job ε (one definition for the silo ledger and ModelRegistry)', () => {
+  it('a job of R rounds composes 2·R releases (training update and evaluation vector per round)', () => {
+    const dp = { noiseMultiplier: 1.1, delta: 1e-5 };
+    expect(releasesPerJob(3)).toBe(6);
+    expect(jobEpsilon(dp, 3)).toBe(releasesEpsilon(dp, 6));
+    expect(jobEpsilon(dp, 3)).toBe(gaussianEpsilon({ ...dp, rounds: 6 }).epsilon);
+  });
+
+  it('is unbounded without noise or with δ = 0 (the Gaussian mechanism gives no pure ε-DP)', () => {
+    expect(jobEpsilon({ noiseMultiplier: 0, delta: 1e-5 }, 2)).toBe(Infinity);
+    expect(jobEpsilon({ noiseMultiplier: 1, delta: 0 }, 2)).toBe(Infinity);
   });
 });

@@ -433,3 +433,20 @@ export function recordLevelEvalNoiseMultiplier(params: {
 }): number {
   return noiseMultiplierFor({ targetEpsilon: params.trainEpsilon, rounds: params.rounds, delta: params.delta });
 }
+
+/** Releases a job makes at most: one training update and one evaluation vector per round. */
+export const releasesPerJob = (rounds: number): number => 2 * rounds;
+
+/**
+ * ε of `releases` Gaussian releases with noise multiplier σ at δ (RDP accountant above); Infinity when the job adds
+ * no noise (σ = 0) or δ = 0 (the Gaussian mechanism gives no pure ε-DP).
+ */
+export function releasesEpsilon(dp: { noiseMultiplier: number; delta: number }, releases: number): number {
+  if (dp.noiseMultiplier <= 0 || dp.delta <= 0) return Infinity;
+  return gaussianEpsilon({ noiseMultiplier: dp.noiseMultiplier, rounds: releases, delta: dp.delta }).epsilon;
+}
+
+/** ε a job of `rounds` rounds spends at most (releasesPerJob of them): what the silo reserves and the registry records. */
+export function jobEpsilon(dp: { noiseMultiplier: number; delta: number }, rounds: number): number {
+  return releasesEpsilon(dp, releasesPerJob(rounds));
+}

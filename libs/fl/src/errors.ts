@@ -1,3 +1,5 @@
+import { SealfoldError } from '@sealfold/protocol';
+
 /** Why a libs/fl call was refused; apps map these codes to user-facing reasons. */
 export type FlErrorCode =
   | 'INVALID_MODEL_SPEC'
@@ -8,13 +10,10 @@ export type FlErrorCode =
   | 'INVALID_ARGUMENT'
   | 'BACKEND_UNAVAILABLE';
 
-export class FlError extends Error {
+export class FlError extends SealfoldError<FlErrorCode> {
   override readonly name = 'FlError';
-  constructor(
-    readonly code: FlErrorCode,
-    message: string,
-  ) {
-    super(`${code}: ${message}`);
+  constructor(code: FlErrorCode, message: string) {
+    super(code, `${code}: ${message}`);
   }
 }
 

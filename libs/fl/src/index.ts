@@ -79,6 +79,7 @@ export {
   exactGaussianEpsilon,
   gaussianEpsilon,
   gaussianRdp,
+  jobEpsilon,
   noiseMultiplierFor,
   rdpToEpsilon,
   recordLevelEpsilon,
@@ -87,6 +88,8 @@ export {
   recordLevelNoiseMultiplier,
   sampledGaussianEpsilon,
   sampledGaussianRdp,
+  releasesEpsilon,
+  releasesPerJob,
 } from './accountant.js';
 export { CryptoUniform, GaussianSampler, SeededRng, type UniformSource } from './rng.js';
 export {
@@ -97,3 +100,30 @@ export {
   recordEvalSensitivity,
   recordLevelEvalInput,
 } from './secure-eval.js';
+export {
+  type AucResult,
+  type EpsilonLowerBound,
+  type Interval,
+  type RocPoint,
+  type TprAtFpr,
+  aucWithCi,
+  betaQuantile,
+  clopperPearson,
+  empiricalEpsilonLowerBound,
+  normalQuantile,
+  regularizedBeta,
+  rocPoints,
+  tprAtFpr,
+} from './audit/stats.js';
+export {
+  type AttackResult,
+  type MembershipAuditOptions,
+  type MembershipAuditReport,
+  type MembershipSignals,
+  type OfflineLiraResult,
+  type ShadowTraining,
+  auditMembership,
+  evaluateAttack,
+  membershipSignals,
+  offlineLira,
+} from './audit/attack.js';

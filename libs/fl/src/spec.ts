@@ -1,5 +1,7 @@
 // Model spec: a validated JSON subset of tfjs layers, its shape inference, parameter count, weight layout and hash.
-import { createHash } from 'node:crypto';
+// No Node built-in here: the web app validates and hashes a buyer's custom model with this same module.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { z } from 'zod';
 import { canonicalJson } from '@sealfold/protocol';
 import { FlError } from './errors.js';
@@ -210,5 +212,5 @@ export function outputsProbabilities(spec: ModelSpec): boolean {
 /** SHA-256 of the canonical JSON of a validated spec, as 0x-prefixed hex (a bytes32 for the signed JobRequest). */
 export function modelSpecHash(spec: unknown): `0x${string}` {
   const parsed = parseModelSpec(spec).spec;
-  return `0x${createHash('sha256').update(canonicalJson(parsed), 'utf8').digest('hex')}`;
+  return `0x${bytesToHex(sha256(utf8ToBytes(canonicalJson(parsed))))}`;
 }

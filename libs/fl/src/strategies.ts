@@ -3,15 +3,12 @@
 // committed global model, so a restarted coordinator resumes where it stopped). Decoding validates: a stored state
 // that does not fit the model or is not a FedAdam state is refused, never used.
 import { decodeWeights, encodeWeights } from './codec.js';
+import { STRATEGY_NAMES, isStrategyName, type StrategyName } from '@sealfold/protocol';
 import { FlError } from './errors.js';
 import { fedAdamInit, fedAdamStep, fedAvgStep, type FedAdamState } from './strategy.js';
 
-/** The strategies a job may sign (JobRequest.strategy). FedProx differs from FedAvg only on the client. */
-export const STRATEGY_NAMES = ['fedavg', 'fedprox', 'fedadam'] as const;
-export type StrategyName = (typeof STRATEGY_NAMES)[number];
-
-export const isStrategyName = (name: string): name is StrategyName =>
-  (STRATEGY_NAMES as readonly string[]).includes(name);
+// The names are signed in JobRequest.strategy: libs/protocol holds them; they are re-exported here.
+export { STRATEGY_NAMES, isStrategyName, type StrategyName };
 
 /** A server strategy over flat weights of dimension d: state in, state out; `undefined` state for stateless ones. */
 export interface ServerStrategy {

@@ -6,3 +6,7 @@ export * from './wire.js';
 export * from './canonical-json.js';
 export * from './bytes.js';
 export * from './siwe.js';
+export * from './errors.js';
+export * from './model-bundle.js';
+export * from './rest.js';
+export * from './licence-id.js';

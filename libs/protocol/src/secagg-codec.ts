@@ -9,6 +9,7 @@
 //  12  1  job id length L (1..64), then L bytes of UTF-8
 //  13+L 4 body length B, then exactly B body bytes — nothing may follow.
 // Decoding checks every length before it reads or allocates and throws SecAggCodecError with a code.
+import { SealfoldError } from './errors.js';
 import {
   SECAGG_ADDRESS_BYTES,
   SECAGG_KEY_BYTES,
@@ -73,14 +74,8 @@ export type SecAggCodecErrorCode =
   | 'BAD_FIELD'
   | 'TRAILING_BYTES';
 
-export class SecAggCodecError extends Error {
+export class SecAggCodecError extends SealfoldError<SecAggCodecErrorCode> {
   override readonly name = 'SecAggCodecError';
-  constructor(
-    readonly code: SecAggCodecErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 function fail(code: SecAggCodecErrorCode, message: string): never {

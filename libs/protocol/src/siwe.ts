@@ -1,6 +1,7 @@
 // Sign-In with Ethereum (EIP-4361, https://eips.ethereum.org/EIPS/eip-4361): the message a wallet signs with
 // personal_sign (EIP-191) to open a read session on the coordinator. Formatting and strict parsing only; the
 // coordinator checks the signature, the nonce and the times. Resources are not used (and refused when parsing).
+import { SealfoldError } from './errors.js';
 
 export interface SiweMessage {
   /** RFC 3986 authority (host[:port]) of the relying party. */
@@ -22,8 +23,11 @@ export interface SiweMessage {
   readonly requestId?: string;
 }
 
-export class SiweFormatError extends Error {
+export class SiweFormatError extends SealfoldError<'INVALID_SIWE_MESSAGE'> {
   override readonly name = 'SiweFormatError';
+  constructor(message: string) {
+    super('INVALID_SIWE_MESSAGE', message);
+  }
 }
 
 const ADDRESS = /^0x[0-9a-fA-F]{40}$/;

@@ -12,6 +12,7 @@
 // Control frames carry UTF-8 JSON validated by the zod schema of their type (`WIRE_CONTROL_SCHEMAS`); data frames
 // carry binary payloads (SecAgg+ frames from secagg-codec.ts, weight vectors from @sealfold/fl's codec).
 // Decoding checks every length before it reads or allocates and throws WireCodecError with a code.
+import { SealfoldError } from './errors.js';
 import { z } from 'zod';
 import { jobRequestJsonSchema } from './job.js';
 
@@ -117,14 +118,8 @@ export type WireCodecErrorCode =
   | 'BAD_JSON'
   | 'TRAILING_BYTES';
 
-export class WireCodecError extends Error {
+export class WireCodecError extends SealfoldError<WireCodecErrorCode> {
   override readonly name = 'WireCodecError';
-  constructor(
-    readonly code: WireCodecErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 const fail = (code: WireCodecErrorCode, message: string): never => {

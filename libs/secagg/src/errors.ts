@@ -1,5 +1,6 @@
 // Typed failures of the SecAgg+ stage machines. A client throws SecAggError when it refuses a message (it then
 // handles nothing more in that round); the server throws it when the round must abort.
+import { SealfoldError } from '@sealfold/protocol';
 
 export type SecAggErrorCode =
   /** Parameters out of range or able to overflow the 2^32 sum. */
@@ -30,14 +31,8 @@ export type SecAggErrorCode =
   /** The server sent an abort. */
   | 'ABORTED';
 
-export class SecAggError extends Error {
+export class SecAggError extends SealfoldError<SecAggErrorCode> {
   override readonly name = 'SecAggError';
-  constructor(
-    readonly code: SecAggErrorCode,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 export function refuse(code: SecAggErrorCode, message: string): never {

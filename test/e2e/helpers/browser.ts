@@ -1,24 +1,47 @@
 // A real headless Chromium for browser tests: the binary ships inside npm's @sparticuz/chromium (no system browser,
-// no download at install or run time) and playwright-core drives it. Each launch gets a fresh profile in a temp dir
-// that close() removes; the browser is told not to phone home (component updates, sync, background networking).
+// no download at install or run time) and playwright-core drives it. Each launch extracts the binary, its fonts and
+// SwiftShader into a temp dir of its own (not the package's default /tmp/chromium cache) with a fresh profile beside
+// them, and close() removes it all; the browser is told not to phone home (component updates, sync, networking).
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import chromiumBinary from '@sparticuz/chromium';
+import { promisify } from 'node:util';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { getBytes, type JsonRpcProvider, type Wallet } from 'ethers';
+
+const execFileAsync = promisify(execFile);
 
 export interface TestBrowser {
   readonly context: BrowserContext;
   close(): Promise<void>;
 }
 
+/**
+ * @sparticuz/chromium extracts into os.tmpdir() (chromium, fonts/, the SwiftShader libraries) and reuses what it finds
+ * there. A child Node process with TMPDIR = `dir` runs the extraction, so it all lands in `dir` (jest's sandboxed
+ * process.env would not reach node:os in this process).
+ */
+async function extractChromium(dir: string): Promise<string> {
+  const script =
+    "const { default: c } = await import('@sparticuz/chromium'); process.stdout.write(await c.executablePath());";
+  const { stdout } = await execFileAsync(process.execPath, ['--input-type=module', '-e', script], {
+    cwd: join(import.meta.dirname, '..', '..', '..'), // the project: its node_modules
+    env: { ...process.env, TMPDIR: dir },
+  });
+  if (!stdout.startsWith(dir)) throw new Error(`chromium was extracted to ${stdout}, not into ${dir}`);
+  return stdout;
+}
+
 export async function launchBrowser(): Promise<TestBrowser> {
-  const profile = await mkdtemp(join(tmpdir(), 'sealfold-chromium-'));
+  const root = await mkdtemp(join(tmpdir(), 'sealfold-chromium-'));
+  const profile = join(root, 'profile');
   try {
+    const executablePath = await extractChromium(root);
     const context = await chromium.launchPersistentContext(profile, {
-      executablePath: await chromiumBinary.executablePath(),
+      executablePath,
+      env: { ...process.env, FONTCONFIG_PATH: join(root, 'fonts'), HOME: root },
       headless: true,
       viewport: { width: 1280, height: 800 },
       args: [
@@ -36,11 +59,11 @@ export async function launchBrowser(): Promise<TestBrowser> {
       context,
       async close() {
         await context.close();
-        await rm(profile, { recursive: true, force: true });
+        await rm(root, { recursive: true, force: true });
       },
     };
   } catch (err) {
-    await rm(profile, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true });
     throw err;
   }
 }

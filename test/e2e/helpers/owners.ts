@@ -49,7 +49,7 @@ export async function sealIrisOwners(
 export async function startOwnerSilo(
   owner: SealedOwner,
   options: Pick<StartSiloOptions, 'coordinatorUrl' | 'store' | 'stateDir'> &
-    Partial<Pick<StartSiloOptions, 'allowPlainAggregation' | 'logger'>>,
+    Partial<Pick<StartSiloOptions, 'allowPlainAggregation' | 'logger' | 'minIndependentOwners' | 'ownerPage'>>,
 ): Promise<RunningSilo> {
   await mkdir(options.stateDir, { recursive: true, mode: 0o700 });
   return startSilo({

@@ -17,19 +17,19 @@ const DEV_FUND_WEI = 100n * 10n ** 18n;
 async function prepareDevCoordinator(rpcUrl: string, keyFile: string, deploymentFile: string): Promise<string> {
   const chainLib = await import('@sealfold/chain');
   const { loadOrCreateKey } = await import('../../../coordinator/src/chain/chain.adapter.js');
-  const { readFileSync } = await import('node:fs');
   const { Wallet } = await import('ethers');
-  const deployment = JSON.parse(readFileSync(deploymentFile, 'utf8')) as {
-    chainId: string;
-    contracts: Record<string, string>;
-    deployBlock?: string;
-  };
+  const deployment = chainLib.readDeploymentFile(deploymentFile);
+  if (deployment.chainId === undefined)
+    throw new CliError(
+      'CONFIG',
+      `${deploymentFile} names no chainId (a deployment.json as the embedded chain writes it)`,
+    );
   const address = new Wallet(loadOrCreateKey(keyFile)).address;
   const [admin] = chainLib.deriveDevAccounts(chainLib.DEV_MNEMONIC, 1);
   const client = await chainLib.connectChain({
     rpcUrl,
-    chainId: BigInt(deployment.chainId),
-    addresses: chainLib.addressesFromDeployment(deployment),
+    chainId: deployment.chainId,
+    addresses: deployment.addresses,
     signer: admin.privateKey,
   });
   try {
@@ -80,7 +80,11 @@ async function start(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unk
 
   const { startCoordinator } = await import('../../../coordinator/src/bootstrap.js');
   // The coordinator's JSON log lines go to stderr, keeping stdout for the one start record.
-  const coordinator = await startCoordinator(config, { logDestination: process.stderr });
+  const coordinator = await startCoordinator(config, {
+    logDestination: process.stderr,
+    // The web app's dev wallet (faucet + RPC proxy) exists on the embedded dev chain only.
+    devChain: devChain && env.SEALFOLD_NO_DEV_FAUCET !== '1',
+  });
   ctx.onClose(() => coordinator.close());
   const json = {
     url: coordinator.url,
@@ -114,7 +118,8 @@ export function registerCoordinator(program: Command, runner: Runner): void {
       `
 Configured by the coordinator's SEALFOLD_* variables (README: configuration). Without SEALFOLD_CHAIN_RPC it uses the
 embedded chain of a running \`sealfold chain start\` on the same --data-dir, funds its wallet there and grants it
-ModelRegistry's COORDINATOR_ROLE (dev chain only). Logs are JSON lines on stderr; once listening, one line on stdout
+ModelRegistry's COORDINATOR_ROLE (dev chain only); there too the web app at its URL offers a dev wallet (a key made
+in the browser, funded by POST /dev/faucet; SEALFOLD_NO_DEV_FAUCET=1 turns both off). Logs are JSON lines on stderr; once listening, one line on stdout
 (with --json: {"event": "listening", "url", "dataDir", "chainRpc", "coordinatorAddress", "ipfs"}).
 Stops gracefully on SIGINT/SIGTERM.`,
     )

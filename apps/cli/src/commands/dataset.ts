@@ -1,11 +1,13 @@
-// `sealfold dataset add|register|verify|cat|export-car|terms|list`: seal a CSV (validate → age-encrypt to yourself →
-// IPFS), write its manifest, register it on chain, and get it back.
+// `sealfold dataset inspect|add|register|verify|cat|export-car|terms|list` (and `reseal`, dataset-reseal.ts): preview
+// what a CSV would publish, seal it (validate → age-encrypt to yourself → IPFS), write its manifest, register it on
+// chain, and get it back.
 import { createReadStream } from 'node:fs';
 import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { open as openFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { errorCode } from '@sealfold/protocol';
 import type { CommandResult, Context } from '../context.js';
 import { openChain, type OpenChain } from '../chain-connect.js';
 import { CliError } from '../errors.js';
@@ -15,14 +17,90 @@ import { readRecords, saveRecord, type DatasetRecord } from '../records.js';
 import { assertHas, openStore, type CliStore } from '../store.js';
 import { formatEth, parseDays, parseEpsilon, parseId, parseSmallInt, parseUint } from '../parse.js';
 import { JSON_NOTE, type Runner } from '../program.js';
+import { askYesNo, canPrompt } from '../prompt.js';
 import { termsJson, termsText } from '../terms.js';
+import { registerDatasetReseal } from './dataset-reseal.js';
 
 type Manifest = import('@sealfold/dataset').Manifest;
+type InspectResult = import('@sealfold/dataset').InspectResult;
+
+/** `--k`: 1..1000000. */
+function parseK(value: unknown): number {
+  const k = parseSmallInt(String(value), '--k', 1_000_000);
+  if (k === 0) throw new CliError('INVALID_ARGUMENT', '--k must be at least 1');
+  return k;
+}
+
+/** The inspection options shared by `inspect` and `add`: label, declared schema, k. */
+async function inspectOptions(o: Record<string, unknown>) {
+  const ds = await import('@sealfold/dataset');
+  const schema = o.schema === undefined ? undefined : ds.parseSchemaJson(await readFile(String(o.schema), 'utf8'));
+  const label = o.label === undefined ? (schema?.label ?? '') : String(o.label);
+  if (label === '') throw new CliError('INVALID_ARGUMENT', '--label must name the label column (or give --schema)');
+  return { label, ...(schema ? { schema } : {}), ...(o.k === undefined ? {} : { k: parseK(o.k) }) };
+}
+
+const cell = (s: string | number, w: number) => String(s).padEnd(w);
+
+/** The preview: the schema as inferred or declared, and exactly what the manifest would publish. */
+function previewText(file: string, r: InspectResult): string {
+  const w = Math.max(6, ...r.columns.map((c) => c.name.length)) + 2;
+  const lines = [
+    `${basename(file)}: ${r.rows} rows, ${r.columns.length} columns; k = ${r.k} (no value occurring in fewer rows is published)`,
+    `${cell('column', w)}${cell('type', 13)}${cell('role', 9)}${cell('missing', 9)}${cell('distinct', 10)}${cell('rare', 6)}features`,
+  ];
+  for (const c of r.columns)
+    lines.push(
+      `${cell(c.name, w)}${cell(c.type, 13)}${cell(c.role, 9)}${cell(c.missing, 9)}${cell(c.distinct ?? '-', 10)}` +
+        `${cell(c.rare ?? '-', 6)}${c.features.length === 0 ? '-' : c.features.length === 1 ? c.features[0] : `${c.features.length} (${c.features[0]} …)`}`,
+    );
+  lines.push('', 'will be public (the manifest is on IPFS and cannot be unpublished):');
+  lines.push(`  the column names, types and roles above, ${r.rows} rows, k, the commitment, your name and terms`);
+  for (const c of r.columns)
+    if (c.published.length > 0)
+      lines.push(`  ${c.role === 'label' ? 'classes' : 'levels'} of "${c.name}": ${c.published.join(', ')}`);
+  const hashed = r.schema.columns.filter((c) => c.type === 'categorical' && c.encoding === 'hash');
+  if (hashed.length > 0)
+    lines.push(`  no value of ${hashed.map((c) => `"${c.name}"`).join(', ')} (feature-hashed: levels not public)`);
+  const missing = r.columns.filter((c) => c.missing > 0);
+  if (missing.length > 0)
+    lines.push(
+      '',
+      `missing values (masked, sealed as they are): ${missing.map((c) => `"${c.name}" ${c.missing} (first line ${c.firstMissingLine})`).join(', ')}`,
+    );
+  if (r.refusal) lines.push('', `sealing would refuse this file: ${r.refusal.message}`);
+  return lines.join('\n');
+}
+
+function previewJson(file: string, r: InspectResult) {
+  return {
+    file,
+    rows: r.rows,
+    k: r.k,
+    commitment: r.commitment,
+    columns: r.columns,
+    publicSchema: r.schema,
+    classes: r.classes,
+    refusal: r.refusal ? { code: r.refusal.code, message: r.refusal.message } : null,
+  };
+}
+
+async function inspect(ctx: Context, args: string[], o: Record<string, unknown>): Promise<CommandResult> {
+  const file = args[0];
+  const ds = await import('@sealfold/dataset');
+  const r = await ds.inspectCsv(createReadStream(file), { ...(await inspectOptions(o)), refuseRare: false });
+  if (o.writeSchema !== undefined) {
+    const out = String(o.writeSchema);
+    await writeFileAtomic(out, [Buffer.from(`${JSON.stringify(r.privateSchema, null, 2)}\n`)], 0o600);
+    ctx.note(`wrote the full schema (private: it lists every level) to ${out}; edit it and pass it as --schema`);
+  }
+  return { json: previewJson(file, r), text: previewText(file, r), ...(r.refusal ? { exitCode: 1 } : {}) };
+}
 
 const TERMS_JSON =
   '{"priceWei", "paymentToken"|null, "priceToken", "licenceDurationSeconds", "maxJobs", "epsilon", "minOwners", "royaltyBps", "listed"}';
 
-async function readManifest(s: CliStore, cid: string): Promise<Manifest> {
+export async function readManifest(s: CliStore, cid: string): Promise<Manifest> {
   const { parseManifest } = await import('@sealfold/dataset');
   await assertHas(s, cid);
   const store = s.store;
@@ -90,11 +168,25 @@ async function add(
   if (maxJobs === 0) throw new CliError('INVALID_ARGUMENT', '--max-jobs must be at least 1');
   const minOwners = o.minOwners === undefined ? undefined : parseMinOwners(o.minOwners);
   const registerOnChain = o.register !== false;
+  // The manifest is public for good: a person accepts the preview, a script says --yes (issue 13 §1).
+  const confirmed = o.yes === true;
+  if (!confirmed && (ctx.json || !canPrompt()))
+    throw new CliError(
+      'CONFIRMATION_REQUIRED',
+      `dataset add publishes a manifest that cannot be unpublished: review it with \`sealfold dataset inspect ${file}` +
+        ` --label ${label}\`, then pass --yes (stdin is not a terminal${ctx.json ? ', or --json' : ''})`,
+    );
 
   const ds = await import('@sealfold/dataset');
-  let schema: import('@sealfold/dataset').DatasetSchema | undefined;
-  if (o.schema !== undefined) schema = ds.parseSchemaJson(await readFile(String(o.schema), 'utf8'));
+  const options = await inspectOptions(o);
+  const schema = options.schema;
   const size = (await stat(file)).size;
+  // First pass: the preview (nothing written). The seal below re-reads the file; its commitment must match.
+  const preview = await ds.inspectCsv(createReadStream(file), { ...options, refuseRare: false });
+  if (!ctx.json) process.stderr.write(`${previewText(file, preview)}\n\n`);
+  if (preview.refusal) throw preview.refusal;
+  if (!confirmed && !(await askYesNo('Publish this manifest and seal the data? [y/N] ')))
+    throw new CliError('NOT_CONFIRMED', 'not confirmed: nothing was added');
 
   const owner = await loadOwner(ctx);
   // Reach the chain before sealing: an unreachable RPC fails the command with nothing stored.
@@ -115,6 +207,7 @@ async function add(
       source: createReadStream(file),
       label,
       ...(schema ? { schema } : {}),
+      ...(options.k === undefined ? {} : { k: options.k }),
       recipients: [owner.recipient],
       store,
       name,
@@ -140,6 +233,12 @@ async function add(
   progress.finish();
   const { manifest, manifestCid, inspected } = sealed;
   const recipientType = manifest.sealed.recipientType;
+  if (inspected.commitment !== preview.commitment) {
+    // The file changed between the preview and the seal: what was accepted is not what would be published.
+    await store.unpin(manifestCid);
+    await store.unpin(manifest.sealed.cid);
+    throw new CliError('FILE_CHANGED', `${basename(file)} changed while it was being sealed: nothing was added`);
+  }
 
   const record: DatasetRecord = {
     manifestCid,
@@ -157,7 +256,7 @@ async function add(
       // Sealed and stored but not registered: recorded as such, and the user is told how to finish.
       await saveRecord(ctx, record);
       throw new CliError(
-        (error as { code?: string }).code ?? 'REGISTER_FAILED',
+        errorCode(error) ?? 'REGISTER_FAILED',
         `sealed as manifest ${manifestCid}, but the chain registration failed: ${(error as Error).message}; ` +
           `retry with \`sealfold dataset register ${manifestCid}\``,
         1,
@@ -176,6 +275,7 @@ async function add(
     rows: inspected.rows,
     classes: inspected.classes,
     columns: inspected.schema.columns.length,
+    publicSchema: manifest.schema,
     commitment: inspected.commitment,
     owner: owner.address,
     datasetId: reg?.datasetId ?? null,
@@ -259,7 +359,7 @@ async function verify(ctx: Context, env: NodeJS.ProcessEnv, args: string[]): Pro
  */
 async function writeFileAtomic(
   out: string,
-  source: AsyncIterable<Uint8Array>,
+  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
   mode: number,
   check: (bytes: number) => void = () => undefined,
 ): Promise<number> {
@@ -362,6 +462,8 @@ async function show(ctx: Context, env: NodeJS.ProcessEnv, args: string[]): Promi
   const datasetId = parseId(args[0], 'dataset id');
   const { client } = await openChain(ctx, env);
   const d = await client.getDataset(datasetId);
+  // One dataset, asked for by the user: the one place the CLI reads the registration event for its commitment.
+  const commitment = await client.datasetCommitment(datasetId);
   const { termsHash } = await import('@sealfold/chain');
   const hash = termsHash(d.terms);
   const name = (await readRecords(ctx)).find((r) => r.manifestCid === d.manifestCid)?.name ?? null;
@@ -371,7 +473,7 @@ async function show(ctx: Context, env: NodeJS.ProcessEnv, args: string[]): Promi
       owner: d.owner,
       manifestCid: d.manifestCid,
       name,
-      commitment: d.commitment,
+      commitment,
       terms: termsJson(d.terms),
       termsHash: hash,
     },
@@ -389,7 +491,8 @@ async function list(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unkn
   const records = await readRecords(ctx);
   const owner = o.all === true ? undefined : await loadOwner(ctx);
   const { client } = await openChain(ctx, env);
-  const onChain = (await client.listDatasets({ limit: 10_000 })).filter((d) => !owner || d.owner === owner.address);
+  // Contract views only (an ownerOf per id when filtering by owner): no log scan, which public RPCs cap.
+  const onChain = await client.listDatasets({ limit: 10_000, owner: owner?.address });
   const registered = new Set(onChain.map((d) => d.manifestCid));
   const datasets = onChain.map((d) => ({
     datasetId: d.datasetId,
@@ -418,7 +521,31 @@ async function list(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unkn
 
 export function registerDataset(program: Command, runner: Runner): void {
   const env = runner.env;
-  const dataset = program.command('dataset').description('seal, register, verify and read back datasets');
+  const dataset = program.command('dataset').description('preview, seal, register, verify and read back datasets');
+  dataset
+    .command('inspect')
+    .description(
+      'show the inferred (or declared) schema of a CSV and exactly what its manifest would make public; writes nothing',
+    )
+    .argument('<file>', 'CSV file (RFC 4180 with a header row; gzip detected by its magic bytes)')
+    .option('--label <column>', "name of the label column (default: the --schema file's label)")
+    .option(
+      '--schema <file>',
+      'a declared schema (JSON; libs/dataset/dataset-schema.schema.json); the file must match it',
+    )
+    .option('--k <n>', "no value occurring in fewer than k rows is published (default: the schema's k, else 10)")
+    .option('--write-schema <file>', 'save the full inferred schema (private: every level) as a template for --schema')
+    .addHelpText(
+      'after',
+      `
+Exit 1 when sealing would refuse the file (e.g. a class occurring in fewer than k rows); invalid CSV, a stray
+token in a numeric column or a missing label stop with the line and column and what to do.
+${JSON_NOTE}
+  {"file", "rows", "k", "commitment", "columns": [{"name", "type", "role", "missing", "firstMissingLine"|null,
+   "distinct"|null, "rare"|null, "features": [..], "published": [..]}], "publicSchema", "classes",
+   "refusal": {"code", "message"}|null}`,
+    )
+    .action(runner.action((ctx, args, o) => inspect(ctx, args, o)));
   dataset
     .command('add')
     .description(
@@ -427,7 +554,12 @@ export function registerDataset(program: Command, runner: Runner): void {
     .argument('<file>', 'CSV file (RFC 4180 with a header row; gzip detected by its magic bytes)')
     .requiredOption('--name <name>', 'dataset name, in the public manifest (required)')
     .requiredOption('--label <column>', 'name of the label column (required)')
-    .option('--schema <file>', 'a declared schema (JSON); the file must match it exactly')
+    .option(
+      '--schema <file>',
+      'a declared schema (JSON; libs/dataset/dataset-schema.schema.json); the file must match it',
+    )
+    .option('--k <n>', "no value occurring in fewer than k rows is published (default: the schema's k, else 10)")
+    .option('--yes', 'accept the preview of what becomes public without asking (required when stdin is not a terminal)')
     .option('--description <text>', 'description (in the public manifest)', '')
     .option('--price-wei <n>', 'licence price in wei; 0 = not listed for sale (grant only)', '0')
     .option('--duration-days <n>', 'licence duration offered, in days', '30')
@@ -442,12 +574,15 @@ export function registerDataset(program: Command, runner: Runner): void {
     .addHelpText(
       'after',
       `
-Invalid input (ragged rows, bad quoting, non-numeric values, empty file, missing label, duplicate header, schema
-mismatch) stops with the line and column and adds nothing: no manifest, no pinned blocks. A progress bar (bytes,
-MB/s, ETA) is drawn on stderr when it is a terminal.
+First shows what \`dataset inspect\` shows (on stderr) and asks before publishing; --yes accepts it unasked. Missing
+values (empty, NA, N/A, NaN, null, or a column's own "missing" tokens) are sealed as such. Invalid input (ragged
+rows, bad quoting, a stray token in a numeric column, a row without a label, empty file, missing label column,
+duplicate header, schema mismatch, a class occurring in fewer than k rows) stops with the line and column and what
+to do, and adds nothing: no manifest, no pinned blocks. A progress bar (bytes, MB/s, ETA) is drawn on stderr when
+it is a terminal.
 ${JSON_NOTE}
   {"manifestCid", "ciphertextCid", "ciphertextBytes", "recipientType": "mlkem768x25519"|"X25519",
-   "plaintextBytes", "rows", "classes": [..], "columns",
+   "plaintextBytes", "rows", "classes": [..], "columns", "publicSchema" (the manifest's schema),
    "commitment" (hex SHA-256), "owner", "datasetId"|null, "txHash"|null, "gasUsed"|null, "chainId"|null}`,
     )
     .action(runner.action((ctx, args, o) => add(ctx, env, args, o)));
@@ -530,4 +665,5 @@ ${JSON_NOTE}
       `${JSON_NOTE}\n  {"owner"|null, "datasets": [{"datasetId", "owner", "manifestCid", "name"|null, "priceWei", "minOwners", "listed"}],\n   "unregistered": [{"manifestCid", "name", "createdAt"}]}`,
     )
     .action(runner.action((ctx, _args, o) => list(ctx, env, o)));
+  registerDatasetReseal(dataset, runner);
 }

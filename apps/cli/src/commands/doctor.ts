@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import type { Command } from 'commander';
+import { errorCode } from '@sealfold/protocol';
 import type { CommandResult, Context } from '../context.js';
 import { resolveChainTarget } from '../chain-endpoint.js';
 import { JSON_NOTE, type Runner } from '../program.js';
@@ -110,7 +111,7 @@ async function chainCheck(ctx: Context, env: NodeJS.ProcessEnv): Promise<Check> 
     target = await resolveChainTarget(ctx.paths.dataDir, env, 0);
   } catch (error) {
     // CHAIN_BUSY: another command is using its in-process chain right now; that is not a fault.
-    const busy = (error as { code?: string }).code === 'CHAIN_BUSY';
+    const busy = errorCode(error) === 'CHAIN_BUSY';
     return { name: 'chain', status: busy ? 'warn' : 'fail', detail: (error as Error).message };
   }
   if (target.kind === 'embedded')

@@ -13,6 +13,7 @@ const progress = (round: number, extra: Record<string, unknown> = {}) => ({
   dropouts: 0,
   accuracy: 0.5 + round / 100,
   loss: 1,
+  at: round,
   ...extra,
 });
 const history = (round: number) => ({
@@ -23,6 +24,8 @@ const history = (round: number) => ({
   loss: 1,
   accuracy: 0.5 + round / 100,
   reason: null,
+  startedAt: round * 1000,
+  finishedAt: round * 1000 + 500,
 });
 
 describe('job watch renderer', () => {

@@ -22,7 +22,7 @@ import { decodeLicenceId, licenceRef, resolveLicenceRef } from '../licence-ref.j
 import { loadOwner } from '../owner.js';
 import { formatEpsilon, parseId, parseSmallInt } from '../parse.js';
 import { JSON_NOTE, type Runner } from '../program.js';
-import { DEFAULT_TRAINING } from '@sealfold/protocol';
+import { DEFAULT_TRAINING, EPSILON_UNBOUNDED_MILLI, STRATEGY_NAMES, isStrategyName } from '@sealfold/protocol';
 
 const DEADLINE_SECONDS = 3600n;
 
@@ -72,7 +72,6 @@ async function readModelSpec(file: string): Promise<Record<string, unknown>> {
 
 type ChainClient = Awaited<ReturnType<typeof openChain>>['client'];
 type LicenceInfo = import('@sealfold/chain').LicenceInfo;
-const UNLIMITED_EPSILON_MILLI = 0xffff_ffff;
 
 /**
  * One licence per dataset, the buyer's own: the ones named with --licence (checked on chain), else for each dataset
@@ -114,7 +113,7 @@ async function chooseLicences(
     chosen.size === datasets.length
       ? []
       : (await client.licencesOf(buyer)).filter((l) => !l.revoked && (l.expiresAt === 0n || l.expiresAt > now));
-  const fits = (l: LicenceInfo) => !job.needsUnlimitedEpsilon || l.epsilonBudgetMilli === UNLIMITED_EPSILON_MILLI;
+  const fits = (l: LicenceInfo) => !job.needsUnlimitedEpsilon || l.epsilonBudgetMilli === EPSILON_UNBOUNDED_MILLI;
   const expiry = (l: LicenceInfo) => (l.expiresAt === 0n ? 1n << 64n : l.expiresAt);
   const better = (a: LicenceInfo, b: LicenceInfo): number =>
     Number(fits(b)) - Number(fits(a)) ||
@@ -129,7 +128,7 @@ async function chooseLicences(
     const best = named === undefined ? held.filter((l) => l.datasetId === id).sort(better)[0] : undefined;
     if (named === undefined && best === undefined) missing.push(id);
     const eps = named !== undefined ? decodeLicenceId(named).epsilonBudgetMilli : best?.epsilonBudgetMilli;
-    if (job.needsUnlimitedEpsilon && eps !== undefined && eps !== UNLIMITED_EPSILON_MILLI)
+    if (job.needsUnlimitedEpsilon && eps !== undefined && eps !== EPSILON_UNBOUNDED_MILLI)
       unfit.push(`dataset ${id} (licence ${licenceRef(named ?? best!.licenceId)}, ε ${formatEpsilon(eps)})`);
     return named ?? best?.licenceId ?? 0n;
   });
@@ -155,8 +154,8 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
   const rounds = parseSmallInt(String(o.rounds), '--rounds', 10_000);
   if (rounds < 1) throw new CliError('INVALID_ARGUMENT', '--rounds must be at least 1');
   const strategy = String(o.strategy);
-  if (!/^[a-z][a-z0-9-]{0,31}$/.test(strategy))
-    throw new CliError('INVALID_ARGUMENT', `--strategy must be a lower-case name (fedavg, fedprox, fedadam)`);
+  if (!isStrategyName(strategy))
+    throw new CliError('INVALID_ARGUMENT', `--strategy must be one of ${STRATEGY_NAMES.join(', ')}, got "${strategy}"`);
   const dpLevel = String(o.dpLevel);
   if (dpLevel !== 'record' && dpLevel !== 'owner')
     throw new CliError('INVALID_ARGUMENT', `--dp-level must be record or owner, got "${dpLevel}"`);
@@ -375,38 +374,20 @@ export async function planDp(
   return { noiseMultiplier, epsilons };
 }
 
-/** One progress report as the coordinator publishes it (apps/coordinator jobs/job-events.ts JobProgress). */
-interface Progress {
-  jobId: string;
-  status: JobView['status'];
-  round: number;
-  rounds: number;
-  stage: string;
-  participants: number;
-  dropouts: number;
-  loss?: number;
-  accuracy?: number;
-  reason?: string;
-}
+/** One progress report as the coordinator publishes it (libs/protocol rest.ts). */
+type Progress = import('@sealfold/protocol').JobProgressView;
 
 const fmt = (v: number | undefined, digits: number) => (v === undefined || v === null ? '-' : v.toFixed(digits));
 
-/** A finished round as `GET /jobs/:id/rounds` lists it. */
-interface RoundView {
-  round: number;
-  status: 'completed' | 'aborted';
-  participants: number;
-  dropouts: number;
-  loss: number | null;
-  accuracy: number | null;
-  reason: string | null;
-}
+/** A finished round as `GET /jobs/:id/rounds` lists it (libs/protocol rest.ts). */
+type JobRoundsView = import('@sealfold/protocol').JobRoundsView;
+type RoundView = import('@sealfold/protocol').RoundView;
 
 /** A finished round as the watcher reports it. */
 interface FinishedRound {
   round: number;
   rounds: number;
-  status: 'completed' | 'aborted';
+  status: RoundView['status'];
   participants: number;
   dropouts: number;
   loss?: number | null;
@@ -441,8 +422,8 @@ export function createRenderer(ctx: Pick<Context, 'json'>) {
       return;
     }
     const line =
-      r.status === 'aborted'
-        ? `round ${r.round}/${r.rounds}  aborted${r.reason ? `: ${r.reason}` : ''}`
+      r.status !== 'completed'
+        ? `round ${r.round}/${r.rounds}  ${r.status}${r.reason ? `: ${r.reason}` : ''}`
         : `round ${r.round}/${r.rounds}  accuracy ${fmt(r.accuracy ?? undefined, 4)}  loss ${fmt(r.loss ?? undefined, 4)}  silos ${r.participants}${r.dropouts ? `  dropouts ${r.dropouts}` : ''}`;
     if (tty) {
       process.stderr.write(`\r\x1b[2K${line}\n`);
@@ -518,9 +499,9 @@ export function createRenderer(ctx: Pick<Context, 'json'>) {
 }
 
 /** The job's finished rounds, or [] when the coordinator does not list them. */
-async function roundHistory(ctx: Context, base: string, jobId: string): Promise<RoundView[]> {
+async function roundHistory(ctx: Context, base: string, jobId: string): Promise<readonly RoundView[]> {
   try {
-    const r = await readCoordinator<{ rounds?: RoundView[] }>(ctx, base, `/jobs/${jobId}/rounds`);
+    const r = await readCoordinator<JobRoundsView>(ctx, base, `/jobs/${jobId}/rounds`);
     return Array.isArray(r.rounds) ? r.rounds : [];
   } catch (error) {
     if (error instanceof CoordinatorRefusal && error.status === 404) return [];
@@ -721,7 +702,7 @@ export function registerJob(program: Command, runner: Runner): void {
       )
       .requiredOption('--model <file>', 'model specification (JSON, @sealfold/fl ModelSpec)')
       .option('--rounds <n>', 'federated rounds', '10')
-      .option('--strategy <name>', 'aggregation strategy: fedavg, fedprox or fedadam', 'fedavg')
+      .option('--strategy <name>', `aggregation strategy: ${STRATEGY_NAMES.join(', ')}`, 'fedavg')
       .option('--dp-level <level>', 'what DP protects: record (DP-SGD in each silo, any one row) or owner', 'record')
       .option(
         '--target-epsilon <ε>',

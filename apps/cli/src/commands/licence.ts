@@ -11,6 +11,7 @@ import {
   formatExpiry,
   parseAddress,
   parseDuration,
+  epsilonJson,
   parseEpsilon,
   parseId,
   parseSmallInt,
@@ -42,7 +43,7 @@ function licenceJson(l: LicenceInfo) {
     holder: l.holder,
     expiresAt: l.expiresAt,
     maxJobs: l.maxJobs,
-    epsilon: l.epsilonBudgetMilli / 1000,
+    epsilon: epsilonJson(l.epsilonBudgetMilli),
     revoked: l.revoked,
     granted: l.granted,
   };

@@ -19,31 +19,8 @@ import { parseAddress } from '../parse.js';
 import { JSON_NOTE, type Runner } from '../program.js';
 import { assertHas, openStore } from '../store.js';
 
-/** `GET /models/:jobId` (apps/coordinator models.controller.ts). */
-interface ModelRecordView {
-  jobId: string;
-  cid: string;
-  recipient: string;
-  bytes: number;
-  sha256: string;
-  txHash: string | null;
-  metadata: Record<string, unknown>;
-  createdAt: string;
-}
-
-/** The decrypted bundle (apps/coordinator models.service.ts, format `sealfold-model/v1`). */
-interface ModelBundle {
-  format: string;
-  jobId: string;
-  modelSpec: unknown;
-  /** base64 of the @sealfold/fl weight codec. */
-  weights: string;
-  rounds: number;
-  datasets: string[];
-  strategy: string;
-  epsilonSpentMilli: number;
-  metrics?: { round: number; participants: number; loss: number | null; accuracy: number | null }[];
-}
+type ModelRecordView = import('@sealfold/protocol').ModelRecordView;
+type ModelBundle = import('@sealfold/protocol').ModelBundle;
 
 const MAX_MODEL_BYTES = 512 * 1024 * 1024;
 
@@ -59,7 +36,11 @@ async function readAll(source: AsyncIterable<Uint8Array>, limit: number): Promis
 }
 
 /** Writes model.json + weights.bin for `spec` with `weights` through tfjs's own serialisation (tf.io.withSaveHandler). */
-async function saveTfjsModel(spec: unknown, weights: Float32Array, dir: string): Promise<{ weightBytes: number }> {
+export async function saveTfjsModel(
+  spec: unknown,
+  weights: Float32Array,
+  dir: string,
+): Promise<{ weightBytes: number }> {
   const fl = await import('@sealfold/fl');
   const tf = await import('@tensorflow/tfjs-core');
   const { spec: parsed } = fl.parseModelSpec(spec);
@@ -164,6 +145,7 @@ async function pull(
 
   const { decrypt } = await import('@sealfold/crypto');
   const { decodeWeights, modelSpecHash, parseModelSpec } = await import('@sealfold/fl');
+  const { EPSILON_UNBOUNDED_MILLI, epsilonFromMilli, parseModelBundle } = await import('@sealfold/protocol');
   let bundle: ModelBundle;
   let plaintext: Uint8Array;
   try {
@@ -181,13 +163,16 @@ async function pull(
       { cause: error },
     );
   }
+  // Validated against the one sealfold-model/v1 schema (libs/protocol model-bundle.ts): BAD_MODEL names the field.
   try {
-    bundle = JSON.parse(Buffer.from(plaintext).toString('utf8')) as ModelBundle;
-  } catch {
-    throw new CliError('BAD_MODEL', 'the decrypted model is not a JSON bundle');
+    bundle = parseModelBundle(plaintext);
+  } catch (error) {
+    plaintext.fill(0);
+    throw error;
   }
-  if (bundle.format !== 'sealfold-model/v1')
-    throw new CliError('BAD_MODEL', `unknown model format ${String(bundle.format)}`);
+  // ε in thousandths from ModelRegistry; EPSILON_UNBOUNDED_MILLI (no DP noise) is null in JSON, "unbounded" in text.
+  const unbounded = provenance.epsilonSpentMilli === EPSILON_UNBOUNDED_MILLI;
+  const epsilonSpent = unbounded ? null : epsilonFromMilli(provenance.epsilonSpentMilli);
   if (bundle.jobId !== jobId) throw new CliError('BAD_MODEL', `the bundle is for job ${bundle.jobId}, not ${jobId}`);
   const { layout } = parseModelSpec(bundle.modelSpec);
   const weights = decodeWeights(Buffer.from(bundle.weights, 'base64'), layout.totalSize);
@@ -209,7 +194,7 @@ async function pull(
       strategy: bundle.strategy,
       rounds: provenance.rounds,
       datasets,
-      epsilonSpent: provenance.epsilonSpentMilli / 1000,
+      epsilonSpent,
       coordinator: provenance.coordinator,
       recordedAt: new Date(Number(provenance.recordedAt) * 1000).toISOString(),
       txHash: record.txHash,
@@ -238,7 +223,7 @@ async function pull(
     provenance: {
       datasets: provenance.datasetIds.map(String),
       rounds: provenance.rounds,
-      epsilonSpent: provenance.epsilonSpentMilli / 1000,
+      epsilonSpent,
       coordinator: provenance.coordinator,
       recordedAt: provenance.recordedAt,
       txHash: record.txHash,
@@ -248,7 +233,7 @@ async function pull(
   const text = [
     `model      ${out} (model.json + weights.bin, ${layout.totalSize} parameters; tf.loadLayersModel reads it)`,
     `cid        ${record.cid} (${ciphertext.length} bytes, age-encrypted to ${buyer.recipient.slice(0, 16)}…)`,
-    `provenance ModelRegistry: job ${jobId.slice(0, 16)}…, datasets ${json.provenance.datasets.join(', ')}, ${provenance.rounds} rounds, ε ${provenance.epsilonSpentMilli === 0 ? '0 (no DP noise)' : json.provenance.epsilonSpent}`,
+    `provenance ModelRegistry: job ${jobId.slice(0, 16)}…, datasets ${json.provenance.datasets.join(', ')}, ${provenance.rounds} rounds, ε ${unbounded ? 'unbounded (no DP noise)' : epsilonSpent}`,
     `           recorded ${new Date(Number(provenance.recordedAt) * 1000).toISOString()} by coordinator ${provenance.coordinator}${record.txHash ? ` (tx ${record.txHash})` : ''}`,
     ...(lastAccuracy !== null ? [`accuracy   ${lastAccuracy.toFixed(4)} (federated evaluation, last round)`] : []),
   ].join('\n');
@@ -276,7 +261,8 @@ The directory is what tfjs's model.save('file://dir') writes: load it with tf.lo
 (tfjs-node) or tf.io.fromMemory. sealfold.json carries the provenance (datasets, rounds, ε, coordinator, metrics).
 ${JSON_NOTE}
   {"jobId", "output", "files", "modelCid", "ciphertextBytes", "weightBytes", "parameters",
-   "provenance": {"datasets", "rounds", "epsilonSpent", "coordinator", "recordedAt", "txHash"}, "accuracy"}`,
+   "provenance": {"datasets", "rounds", "epsilonSpent", "coordinator", "recordedAt", "txHash"}, "accuracy"}
+  "epsilonSpent" is null when the job added no DP noise (its ε is unbounded).`,
     )
     .action(runner.action((ctx, args, o) => pull(ctx, env, args, o)));
 }

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import type { CommandResult, Context } from '../context.js';
 import { toJson } from '../context.js';
 import { openChain } from '../chain-connect.js';
-import { coordinatorUrl } from '../coordinator-api.js';
+import { coordinatorUrls } from '../coordinator-api.js';
 import { CliError } from '../errors.js';
 import { loadOwner } from '../owner.js';
 import { parseId, parseSmallInt } from '../parse.js';
@@ -14,7 +14,8 @@ import { type Runner } from '../program.js';
 import { openStore } from '../store.js';
 
 async function start(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unknown>): Promise<CommandResult> {
-  const base = coordinatorUrl(o.coordinator, env);
+  const urls = coordinatorUrls(o.coordinator, env);
+  const base = urls.join(', ');
   const owner = await loadOwner(ctx);
   const { client } = await openChain(ctx, env, owner.wallet);
   let datasets: bigint[];
@@ -26,9 +27,7 @@ async function start(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unk
       .map((s) => parseId(s, '--datasets entry'));
   } else {
     // Default: every dataset this wallet owns on chain.
-    datasets = (await client.listDatasets({ limit: 10_000 }))
-      .filter((d) => d.owner.toLowerCase() === owner.address.toLowerCase())
-      .map((d) => d.datasetId);
+    datasets = (await client.listDatasets({ limit: 10_000, owner: owner.address })).map((d) => d.datasetId);
   }
   const follow = o.datasets === undefined;
   if (datasets.length === 0 && !follow) throw new CliError('NO_DATASETS', `--datasets names no dataset`);
@@ -40,7 +39,7 @@ async function start(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unk
   const logger = pino({ level: env.SEALFOLD_LOG_LEVEL || 'info', base: { role: 'silo' } }, pino.destination(2));
   const { startSilo } = await import('../../../silo/src/bootstrap.js');
   const silo = await startSilo({
-    coordinatorUrl: base,
+    coordinatorUrl: urls,
     wallet: owner.wallet,
     identities: [owner.identity],
     chain: client,
@@ -51,6 +50,15 @@ async function start(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unk
     ...(o.minOwners !== undefined
       ? { minIndependentOwners: parseSmallInt(String(o.minOwners), '--min-owners', 255) }
       : {}),
+    // The owner's local page (ε ledger, refused and halted jobs): loopback and a random token unless told otherwise.
+    ...(o.page === false
+      ? {}
+      : {
+          ownerPage: {
+            host: String(o.pageHost ?? '127.0.0.1'),
+            port: o.pagePort === undefined ? 0 : parseSmallInt(String(o.pagePort), '--page-port', 65_535),
+          },
+        }),
     // Without --datasets the silo serves every dataset the wallet owns, also those registered after it started.
     ...(follow ? { followNewDatasets: { intervalMs: Number(env.SEALFOLD_SILO_DATASET_POLL_MS || 5000) } } : {}),
   });
@@ -79,16 +87,18 @@ async function start(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unk
   if (ready) {
     const json = {
       address: owner.address,
-      coordinator: base,
+      coordinator: silo.client.coordinatorUrl,
       datasets: datasets.map(String),
       accepted: silo.client.accepted,
       stateDir: join(ctx.paths.home, 'silo'),
+      page: silo.ownerPage?.url ?? null,
     };
     if (ctx.json) process.stdout.write(`${toJson({ event: 'ready', ...json })}\n`);
     else
       process.stdout.write(
-        `silo ${owner.address} connected to ${base}; serving datasets ${json.accepted.join(', ') || '(none accepted)'}\n` +
-          `private state in ${json.stateDir}; Ctrl-C stops it\n`,
+        `silo ${owner.address} connected to ${json.coordinator}; serving datasets ${json.accepted.join(', ') || '(none accepted)'}\n` +
+          `private state in ${json.stateDir}; Ctrl-C stops it\n` +
+          (json.page ? `your ledger (this machine only, keep the link private): ${json.page}\n` : ''),
       );
     await stopped;
   }
@@ -149,11 +159,19 @@ export function registerSilo(program: Command, runner: Runner): void {
       '--datasets <ids>',
       'dataset ids to serve, comma-separated (default: every dataset your wallet owns, also ones registered later)',
     )
-    .option('--coordinator <url>', 'coordinator URL (env SEALFOLD_COORDINATOR_URL; default http://127.0.0.1:8080)')
+    .option(
+      '--coordinator <url>',
+      'coordinator URL; several coordinators sharing one database: repeat it or give a comma-separated list, the ' +
+        'silo moves to the next when its connection drops (env SEALFOLD_COORDINATOR_URL; default http://127.0.0.1:8080)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
+    )
     .option(
       '--min-owners <n>',
       'fewest distinct dataset owners, other than the buyer, a job and each of its rounds must include (default 3)',
     )
+    .option('--page-host <host>', 'address of your local ledger page (default 127.0.0.1: this machine only)')
+    .option('--page-port <port>', 'port of your local ledger page (default: any free port)')
+    .option('--no-page', 'do not serve the local ledger page')
     .addHelpText(
       'after',
       `
@@ -162,7 +180,9 @@ command gives up with COORDINATOR_UNREACHABLE after SEALFOLD_SILO_READY_TIMEOUT_
 connection drops (then it reconnects for as long as it runs). Without --datasets, datasets your wallet registers
 later are announced within SEALFOLD_SILO_DATASET_POLL_MS (default 5 s). Once the coordinator has accepted the
 announcement, one line is printed on stdout
-(with --json: {"event": "ready", "address", "coordinator", "datasets", "accepted", "stateDir"}).
+(with --json: {"event": "ready", "address", "coordinator", "datasets", "accepted", "stateDir", "page"}). "page" is
+the address of your local ledger page (ε spent per licence, refused and halted jobs; never sent to the coordinator),
+with a random token in it: keep it private. It binds to 127.0.0.1 unless --page-host says otherwise.
 Stops on SIGINT/SIGTERM. The silo re-checks every job itself: buyer signature, licence on chain, model hash, schema
 and the licence's ε budget (ledger in <home>/silo/ledger.db). It releases at most one masked input per job, round
 and kind (training, evaluation) — persisted, also across restarts — derives the SecAgg+ parameters and the exact

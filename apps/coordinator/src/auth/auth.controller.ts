@@ -71,7 +71,7 @@ export class AuthController {
     schema: apiErrorSchema,
   })
   @ApiServiceUnavailableResponse({ description: 'CHAIN_UNAVAILABLE', schema: apiErrorSchema })
-  session(@Body() body: unknown): SessionView {
+  session(@Body() body: unknown): Promise<SessionView> {
     return this.auth.createSession(body);
   }
 }

@@ -70,15 +70,22 @@ export class AuthService {
     return a === this.chain.optional()?.coordinatorAddress?.toLowerCase() || this.config.operators.includes(a);
   }
 
-  issueNonce(): { nonce: string; domain: string; uri: string; chainId: string; statement: string; expiresAt: string } {
+  async issueNonce(): Promise<{
+    nonce: string;
+    domain: string;
+    uri: string;
+    chainId: string;
+    statement: string;
+    expiresAt: string;
+  }> {
     const chain = this.chain.optional();
     if (!chain) throw new ApiError(503, 'CHAIN_UNAVAILABLE', 'sign-in needs the chain id: no chain is configured');
     const now = Date.now();
-    if (this.repo.purge(now) >= MAX_OUTSTANDING_NONCES)
+    if ((await this.repo.purge(now)) >= MAX_OUTSTANDING_NONCES)
       throw new ApiError(503, 'TOO_MANY_NONCES', 'too many sign-ins in progress; try again in a few minutes');
     // EIP-4361 "nonce": at least 8 alphanumerics, chosen by the relying party against replay. 128 random bits.
     const nonce = randomBytes(16).toString('hex');
-    this.repo.insertNonce(nonce, now + NONCE_TTL_MS);
+    await this.repo.insertNonce(nonce, now + NONCE_TTL_MS);
     const origin = this.publicOrigin();
     return {
       nonce,
@@ -91,7 +98,7 @@ export class AuthService {
   }
 
   /** Verifies a signed EIP-4361 message (EIP-4361 "Verifying a signed message") and opens a session. */
-  createSession(body: unknown): SessionView {
+  async createSession(body: unknown): Promise<SessionView> {
     const input = parseOr400(createSessionSchema, body, 'BODY');
     let m: SiweMessage;
     try {
@@ -136,11 +143,11 @@ export class AuthService {
     if (signer !== m.address)
       throw new ApiError(401, 'SIGNATURE_MISMATCH', `the message names ${m.address} but was signed by ${signer}`);
     // Last, so a bad attempt does not spend the nonce; single use: the row is deleted by the first success.
-    if (!this.repo.consumeNonce(m.nonce, now))
+    if (!(await this.repo.consumeNonce(m.nonce, now)))
       throw new ApiError(401, 'SIWE_NONCE_INVALID', 'the nonce is unknown, already used or expired');
     const token = `sfs_${randomBytes(32).toString('base64url')}`;
     const expiresAt = Math.min(expires, now + MAX_SESSION_MS);
-    this.repo.insertSession(sha256(token), m.address.toLowerCase(), now, expiresAt);
+    await this.repo.insertSession(sha256(token), m.address.toLowerCase(), now, expiresAt);
     return {
       token,
       address: m.address,
@@ -150,9 +157,9 @@ export class AuthService {
   }
 
   /** The caller of an `Authorization: Bearer <token>` (RFC 6750 §2.1) or bare token; undefined when not valid. */
-  authenticate(token: string | undefined): Caller | undefined {
+  async authenticate(token: string | undefined): Promise<Caller | undefined> {
     if (!token || token.length > 200) return undefined;
-    const address = this.repo.sessionAddress(sha256(token), Date.now());
+    const address = await this.repo.sessionAddress(sha256(token), Date.now());
     return address === undefined ? undefined : { address, operator: this.isOperator(address) };
   }
 }

@@ -11,12 +11,12 @@ type AuthedRequest = Request & { caller?: Caller };
 export class SessionGuard implements CanActivate {
   constructor(@Inject(AuthService) private readonly auth: AuthService) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  async canActivate(context: ExecutionContext): Promise<boolean> {
     const req = context.switchToHttp().getRequest<AuthedRequest>();
     const header = req.headers.authorization;
     if (header === undefined)
       throw new ApiError(401, 'SESSION_REQUIRED', 'sign in first: GET /auth/nonce, then POST /auth/session');
-    const caller = this.auth.authenticate(bearerToken(header));
+    const caller = await this.auth.authenticate(bearerToken(header));
     if (!caller) throw new ApiError(401, 'SESSION_INVALID', 'the bearer token is unknown or expired: sign in again');
     req.caller = caller;
     return true;

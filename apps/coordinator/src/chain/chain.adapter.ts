@@ -4,12 +4,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
-  addressesFromDeployment,
   connectChain as connectSealfoldChain,
-  createEventIndexer,
+  createSealfoldIndexer,
+  readDeploymentFile,
   sealfoldDomain,
   termsHash,
   type SealfoldChain,
+  type SealfoldEvent,
 } from '@sealfold/chain';
 import { getAddress } from 'ethers';
 import { type CoordinatorConfig } from '../config/config.js';
@@ -25,17 +26,32 @@ import type {
   ModelProvenance,
 } from './chain.port.js';
 
-// Only the events the coordinator indexes (human-readable ABI: independent of the artifacts' build).
-const DATASET_EVENTS = [
-  'event DatasetRegistered(uint256 indexed datasetId, address indexed owner, bytes manifestCid, bytes32 commitment)',
-  'event Transfer(address indexed from, address indexed to, uint256 indexed tokenId)',
-];
-const LICENCE_EVENTS = [
-  'event LicencePurchased(uint256 indexed licenceId, uint256 indexed datasetId, address indexed buyer, address owner, address paymentToken, uint256 price, uint256 fee, uint64 expiresAt)',
-  'event LicenceGranted(uint256 indexed licenceId, uint256 indexed datasetId, address indexed holder, uint64 expiresAt, uint32 maxJobs, uint32 epsilonBudgetMilli)',
-  'event LicenceRevoked(uint256 indexed licenceId, uint256 indexed datasetId, address indexed by, string reason)',
-  'event Transfer(address indexed from, address indexed to, uint256 indexed tokenId)',
-];
+/**
+ * What an event changed, for the coordinator's dataset and licence tables: a dataset id (registration, transfer,
+ * terms, listing) or a licence id (sale, grant, revocation, transfer). Typed from the generated ABIs (libs/chain
+ * events.ts), so a renamed event or argument breaks the build here instead of silently indexing nothing.
+ */
+function changedToken(e: SealfoldEvent): { dataset: bigint } | { licence: bigint } | undefined {
+  switch (e.contract) {
+    case 'DatasetNFT':
+      if (e.event === 'Transfer') return { dataset: e.args.tokenId };
+      if (
+        e.event === 'DatasetRegistered' ||
+        e.event === 'TermsUpdated' ||
+        e.event === 'ListingChanged' ||
+        e.event === 'ManifestUpdated'
+      )
+        return { dataset: e.args.datasetId };
+      return undefined;
+    case 'DatasetLicence':
+      if (e.event === 'Transfer') return { licence: e.args.tokenId };
+      if (e.event === 'LicencePurchased' || e.event === 'LicenceGranted' || e.event === 'LicenceRevoked')
+        return { licence: e.args.licenceId };
+      return undefined;
+    default:
+      return undefined;
+  }
+}
 
 const LICENCE_CODES: Record<string, LicenceFailureCode> = {
   'not-found': 'NO_LICENCE',
@@ -73,14 +89,9 @@ export function chainPortFrom(client: SealfoldChain): CoordinatorChain {
       const code = LICENCE_CODES[r.reason] ?? 'NO_LICENCE';
       return { valid: false, code, reason: `licence ${licenceId} is ${r.reason} for dataset ${datasetId}` };
     },
+    /** One ownerOf view; undefined for a dataset that does not exist (ERC721NonexistentToken, by error name). */
     async ownerOf(datasetId) {
-      try {
-        return getAddress((await client.getDataset(datasetId)).owner);
-      } catch (error) {
-        // ERC721NonexistentToken: the token does not exist.
-        if (/Nonexistent|CALL_EXCEPTION|revert/i.test(String((error as Error).message))) return undefined;
-        throw error;
-      }
+      return client.ownerOf(datasetId);
     },
     async getDataset(datasetId): Promise<ChainDataset> {
       const d = await client.getDataset(datasetId);
@@ -103,22 +114,15 @@ export function chainPortFrom(client: SealfoldChain): CoordinatorChain {
       return { ...t, termsHash: termsHash(t) };
     },
     async syncChanges(cursor: ChainCursor, handler: (changes: ChainChanges) => Promise<void>) {
-      const indexer = createEventIndexer({
-        provider: client.provider,
-        cursor,
-        startBlock: addresses.deployBlock ?? 0n,
-        contracts: [
-          { name: 'DatasetNFT', address: addresses.datasetNFT, abi: DATASET_EVENTS },
-          { name: 'DatasetLicence', address: addresses.datasetLicence, abi: LICENCE_EVENTS },
-        ],
-      });
+      const indexer = createSealfoldIndexer({ provider: client.provider, addresses, cursor });
       await indexer.sync(async (events, range) => {
         const datasets = new Set<bigint>();
         const licences = new Set<bigint>();
         for (const e of events) {
-          const id = (e.args.datasetId ?? e.args.licenceId ?? e.args.tokenId) as bigint;
-          if (e.contract === 'DatasetNFT') datasets.add(id);
-          else licences.add((e.args.licenceId ?? e.args.tokenId) as bigint);
+          const changed = changedToken(e);
+          if (changed === undefined) continue;
+          if ('dataset' in changed) datasets.add(changed.dataset);
+          else licences.add(changed.licence);
         }
         await handler({ datasets: [...datasets], licences: [...licences], toBlock: range.toBlock });
       });
@@ -133,6 +137,21 @@ export function chainPortFrom(client: SealfoldChain): CoordinatorChain {
       });
       return tx.hash;
     },
+    async readModel(jobId: string) {
+      const coordinator = client.signerAddress;
+      if (!coordinator || !(await client.isModelRecorded(coordinator, `0x${jobId}`))) return undefined;
+      const m = await client.getModel(coordinator, `0x${jobId}`);
+      return {
+        jobId,
+        modelCid: m.modelCid,
+        datasets: m.datasetIds,
+        rounds: m.rounds,
+        epsilonSpentMilli: m.epsilonSpentMilli,
+        recordedAt: Number(m.recordedAt),
+        coordinator: m.coordinator,
+        registry: addresses.modelRegistry,
+      };
+    },
     async close() {
       client.close();
     },
@@ -142,15 +161,14 @@ export function chainPortFrom(client: SealfoldChain): CoordinatorChain {
 /** Connects from the configuration; null when no chain is configured (SEALFOLD_CHAIN_RPC empty). */
 export async function connectChain(config: CoordinatorConfig): Promise<CoordinatorChain | null> {
   if (config.chainRpc === '') return null;
-  const deployment = JSON.parse(readFileSync(config.chainDeployment, 'utf8')) as {
-    chainId: string;
-    contracts: Record<string, string>;
-  };
+  const deployment = readDeploymentFile(config.chainDeployment);
+  if (deployment.chainId === undefined)
+    throw new Error(`${config.chainDeployment} names no chainId (a deployment.json as the embedded chain writes it)`);
   const client = await connectSealfoldChain({
     rpcUrl: config.chainRpc,
-    chainId: BigInt(deployment.chainId),
+    chainId: deployment.chainId,
     signer: loadOrCreateKey(config.coordinatorKeyFile),
-    addresses: addressesFromDeployment(deployment),
+    addresses: deployment.addresses,
   });
   return chainPortFrom(client);
 }

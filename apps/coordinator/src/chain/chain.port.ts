@@ -70,6 +70,13 @@ export interface ModelProvenance {
   readonly epsilonSpentMilli: number;
 }
 
+export interface RecordedModel extends ModelProvenance {
+  readonly registry: string;
+  readonly coordinator: string;
+  /** Block timestamp, Unix seconds. */
+  readonly recordedAt: number;
+}
+
 export interface CoordinatorChain {
   readonly chainId: bigint;
   /** EIP-712 domain that job requests are signed in. */
@@ -88,5 +95,7 @@ export interface CoordinatorChain {
   syncChanges(cursor: ChainCursor, handler: (changes: ChainChanges) => Promise<void>): Promise<void>;
   /** Writes the provenance record through ModelRegistry; returns the transaction hash. */
   recordModel(record: ModelProvenance): Promise<string>;
+  /** This coordinator's ModelRegistry record of `jobId` (64 hex), read on chain now; undefined when none. */
+  readModel(jobId: string): Promise<RecordedModel | undefined>;
   close(): Promise<void>;
 }

@@ -1,6 +1,7 @@
 // Typed, validated configuration from environment variables. Every variable is declared once here, with its
 // default and a description; `describeConfig()` renders the table that README.md shows (a test keeps them in step).
 import { isAbsolute, join, resolve } from 'node:path';
+import { SealfoldError } from '@sealfold/protocol';
 import { z } from 'zod';
 
 interface VariableSpec<T> {
@@ -23,6 +24,14 @@ export const CONFIG_VARIABLES = {
     form: 'a directory path',
     default: '.sealfold',
     schema: z.string().min(1),
+  },
+  databaseUrl: {
+    name: 'SEALFOLD_DATABASE_URL',
+    description:
+      'PostgreSQL for the coordinator state (several coordinators may share it: each job is run by one of them under a lease, and another takes it over if that one dies). Empty: SQLite in `<SEALFOLD_DATA_DIR>/coordinator.db`.',
+    form: 'a postgres:// or postgresql:// URL, or empty',
+    default: '',
+    schema: z.string().regex(/^(postgres(ql)?:\/\/\S+)?$/i),
   },
   host: {
     name: 'SEALFOLD_HOST',
@@ -129,6 +138,14 @@ export const CONFIG_VARIABLES = {
     default: '600000',
     schema: z.coerce.number().int().min(100).max(86_400_000),
   },
+  jobLeaseMs: {
+    name: 'SEALFOLD_JOB_LEASE_MS',
+    description:
+      'How long a coordinator holds a job without renewing its lease (renewed every third of it); when its holder dies, another coordinator on the same database takes the job over after this long.',
+    form: 'an integer number of milliseconds, 300-600000',
+    default: '15000',
+    schema: z.coerce.number().int().min(300).max(600_000),
+  },
   minSilos: {
     name: 'SEALFOLD_MIN_SILOS',
     description:
@@ -166,14 +183,14 @@ export const CONFIG_VARIABLES = {
 type Variables = typeof CONFIG_VARIABLES;
 export type CoordinatorConfig = { readonly [K in keyof Variables]: z.output<Variables[K]['schema']> };
 
-export class ConfigError extends Error {
+export class ConfigError extends SealfoldError<'CONFIG'> {
+  override readonly name = 'ConfigError';
   constructor(
     readonly variable: string,
     readonly form: string,
     readonly got: string,
   ) {
-    super(`invalid configuration: ${variable} must be ${form} (got ${JSON.stringify(got)})`);
-    this.name = 'ConfigError';
+    super('CONFIG', `invalid configuration: ${variable} must be ${form} (got ${JSON.stringify(got)})`);
   }
 }
 

@@ -1,129 +1,114 @@
-// The coordinator's state in node:sqlite (`<dataDir>/coordinator.db`): WAL journal, foreign keys, ordered migrations.
-// node:sqlite is synchronous; statements are short, so the event loop is held for microseconds per call.
-import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import { MIGRATIONS, type Migration } from './migrations.js';
+// The coordinator's state: node:sqlite (`<dataDir>/coordinator.db`, the embedded default) or PostgreSQL
+// (`SEALFOLD_DATABASE_URL=postgres://…`, several coordinators on one database), behind one async SQL port, with one
+// ordered list of migrations applied by @sealfold/sqlite `migrateAsync` on either engine.
+import { migrateAsync, type Migration, type SqlEngine } from '@sealfold/sqlite';
+import { DatabaseError } from './database-error.js';
+import { MIGRATIONS } from './migrations.js';
+import { PostgresConnection } from './postgres-connection.js';
+import type { Row, SqlConnection, SqlExecutor, SqlValue } from './sql.js';
+import { SqliteConnection } from './sqlite-connection.js';
 
-export type SqlValue = SQLInputValue;
-export type Row = Record<string, SqlValue>;
+export { DatabaseError };
+export type { Row, SqlExecutor, SqlValue };
 
-export class DatabaseError extends Error {
-  override readonly name = 'DatabaseError';
-}
+/** Where the state lives: a SQLite file path, or a `postgres://` / `postgresql://` URL. */
+export type DatabaseLocation = string;
 
-export class CoordinatorDatabase {
-  private readonly db: DatabaseSync;
-  private readonly statements = new Map<string, StatementSync>();
-  private depth = 0;
+export const isPostgresUrl = (location: string): boolean => /^postgres(ql)?:\/\//i.test(location);
 
-  private constructor(readonly path: string) {
-    this.db = new DatabaseSync(path);
-    // WAL: readers do not block the writer and a crash never leaves a torn page (https://sqlite.org/wal.html).
-    this.db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;');
-    this.db.exec('PRAGMA busy_timeout = 5000;');
-  }
+export class CoordinatorDatabase implements SqlExecutor {
+  private constructor(
+    private readonly connection: SqlConnection,
+    /** The file path or the URL (with its password removed), for logs. */
+    readonly location: string,
+  ) {}
 
-  /** Opens (creating if needed) and migrates the database; returns the versions applied now. */
-  static open(
-    path: string,
+  /** Opens (creating a SQLite file if needed) and migrates the database; returns the versions applied now. */
+  static async open(
+    location: DatabaseLocation,
     migrations: readonly Migration[] = MIGRATIONS,
-  ): { db: CoordinatorDatabase; applied: number[] } {
-    const db = new CoordinatorDatabase(path);
+  ): Promise<{ db: CoordinatorDatabase; applied: number[] }> {
+    let connection: SqlConnection;
+    let shown = location;
+    if (isPostgresUrl(location)) {
+      const pg = new PostgresConnection(location);
+      connection = pg;
+      shown = redactUrl(location);
+      try {
+        await pg.ping();
+      } catch (error) {
+        await pg.close();
+        throw new DatabaseError(`cannot reach PostgreSQL at ${shown}: ${(error as Error).message}`, { cause: error });
+      }
+    } else connection = new SqliteConnection(location);
+    const db = new CoordinatorDatabase(connection, shown);
     try {
-      return { db, applied: db.migrate(migrations) };
+      return { db, applied: await migrateAsync(connection, migrations) };
     } catch (error) {
-      db.close();
+      await db.close();
       throw error;
     }
   }
 
-  private migrate(migrations: readonly Migration[]): number[] {
-    for (let i = 1; i < migrations.length; i++)
-      if (migrations[i].version <= migrations[i - 1].version)
-        throw new DatabaseError('migrations must be in strictly increasing version order');
-    this.db.exec(
-      'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL) STRICT',
-    );
-    const done = new Set(
-      (this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
-    );
-    const latest = Math.max(0, ...done);
-    const known = migrations.length ? migrations[migrations.length - 1].version : 0;
-    if (latest > known)
-      throw new DatabaseError(`database schema version ${latest} is newer than this coordinator knows (${known})`);
-    const applied: number[] = [];
-    for (const m of migrations) {
-      if (done.has(m.version)) continue;
-      this.transaction(() => {
-        this.db.exec(m.sql);
-        this.run(
-          'INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)',
-          m.version,
-          m.name,
-          Date.now(),
-        );
-      });
-      applied.push(m.version);
-    }
-    return applied;
+  get engine(): SqlEngine {
+    return this.connection.engine;
   }
 
-  private statement(sql: string): StatementSync {
-    let s = this.statements.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
+  run(sql: string, ...params: SqlValue[]): Promise<{ changes: number }> {
+    return this.connection.run(sql, ...params);
   }
 
-  run(sql: string, ...params: SqlValue[]): { changes: number } {
-    const r = this.statement(sql).run(...params);
-    return { changes: Number(r.changes) };
+  get<T = Row>(sql: string, ...params: SqlValue[]): Promise<T | undefined> {
+    return this.connection.get<T>(sql, ...params);
   }
 
-  get<T = Row>(sql: string, ...params: SqlValue[]): T | undefined {
-    return this.statement(sql).get(...params) as T | undefined;
+  all<T = Row>(sql: string, ...params: SqlValue[]): Promise<T[]> {
+    return this.connection.all<T>(sql, ...params);
   }
 
-  all<T = Row>(sql: string, ...params: SqlValue[]): T[] {
-    return this.statement(sql).all(...params) as T[];
+  exec(sql: string): Promise<void> {
+    return this.connection.exec(sql);
   }
 
-  /** Runs `fn` atomically (nested calls join the outer transaction via savepoints). `fn` must be synchronous. */
-  transaction<T>(fn: () => T): T {
-    const savepoint = `sp${this.depth}`;
-    this.db.exec(this.depth === 0 ? 'BEGIN IMMEDIATE' : `SAVEPOINT ${savepoint}`);
-    this.depth++;
-    try {
-      const result = fn();
-      if (result instanceof Promise) throw new DatabaseError('transaction bodies must be synchronous');
-      this.depth--;
-      this.db.exec(this.depth === 0 ? 'COMMIT' : `RELEASE ${savepoint}`);
-      return result;
-    } catch (error) {
-      this.depth--;
-      this.db.exec(this.depth === 0 ? 'ROLLBACK' : `ROLLBACK TO ${savepoint}; RELEASE ${savepoint}`);
-      throw error;
-    }
+  /** Runs `fn` atomically: its statements go through `tx`; committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T> {
+    return this.connection.transaction(fn);
   }
 
-  meta(key: string): string | undefined {
-    return this.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', key)?.value;
+  async meta(key: string): Promise<string | undefined> {
+    return (await this.get<{ value: string }>('SELECT value FROM meta WHERE key = ?', key))?.value;
   }
 
-  setMeta(key: string, value: string): void {
-    this.run(
+  async setMeta(key: string, value: string): Promise<void> {
+    await this.run(
       'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
       key,
       value,
     );
   }
 
-  get isOpen(): boolean {
-    return this.db.isOpen;
+  /** Sets `key` unless it is set; returns the value that holds (the first writer's, when several race). */
+  async metaOnce(key: string, value: string): Promise<string> {
+    await this.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING', key, value);
+    return (await this.meta(key))!;
   }
 
-  close(): void {
-    if (this.db.isOpen) this.db.close();
+  get isOpen(): boolean {
+    return (this.connection as { isOpen?: boolean }).isOpen ?? true;
+  }
+
+  close(): Promise<void> {
+    return this.connection.close();
+  }
+}
+
+/** The URL without its password (kept out of logs and errors). */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'postgres://(unparsable URL)';
   }
 }

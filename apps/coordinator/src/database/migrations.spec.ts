@@ -47,12 +47,12 @@ describe('migration 4: JobRequest v2', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('fails unfinished v1 jobs, keeps every v1 row, and the repository reads and writes v2 jobs only', () => {
+  it('fails unfinished v1 jobs, keeps every v1 row, and the repository reads and writes v2 jobs only', async () => {
     const path = join(dir, 'coordinator.db');
-    const before = CoordinatorDatabase.open(
+    const { db: before } = await CoordinatorDatabase.open(
       path,
       MIGRATIONS.filter((m) => m.version < 4),
-    ).db;
+    );
     const insertV1 = (id: string, nonce: string, status: string) =>
       before.run(
         `INSERT INTO jobs (id, buyer, nonce, request_json, signature, recipient, status, rounds, created_at, updated_at,
@@ -66,15 +66,15 @@ describe('migration 4: JobRequest v2', () => {
         'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p',
         status,
       );
-    insertV1('a'.repeat(64), '1', 'pending');
-    insertV1('b'.repeat(64), '2', 'running');
-    insertV1('c'.repeat(64), '3', 'completed');
-    before.close();
+    await insertV1('a'.repeat(64), '1', 'pending');
+    await insertV1('b'.repeat(64), '2', 'running');
+    await insertV1('c'.repeat(64), '3', 'completed');
+    await before.close();
 
-    const { db, applied } = CoordinatorDatabase.open(path);
+    const { db, applied } = await CoordinatorDatabase.open(path);
     try {
-      expect(applied).toEqual([4]);
-      const rows = db.all<{ id: string; status: string; reason_code: string | null; request_version: number }>(
+      expect(applied).toEqual([4, 5]);
+      const rows = await db.all<{ id: string; status: string; reason_code: string | null; request_version: number }>(
         'SELECT id, status, reason_code, request_version FROM jobs ORDER BY id',
       );
       expect(rows).toEqual([
@@ -84,19 +84,19 @@ describe('migration 4: JobRequest v2', () => {
       ]);
       const jobs = new JobsRepository(db);
       // v1 rows no longer parse as requests: the repository does not read them (nor resume them).
-      expect(jobs.list({ limit: 10 })).toEqual([]);
-      expect(jobs.withStatus('failed')).toEqual([]);
-      expect(jobs.get('a'.repeat(64))).toBeUndefined();
-      const job = jobs.insert({
+      expect(await jobs.list({ limit: 10 })).toEqual([]);
+      expect(await jobs.withStatus('failed')).toEqual([]);
+      expect(await jobs.get('a'.repeat(64))).toBeUndefined();
+      const job = await jobs.insert({
         id: 'd'.repeat(64),
         request: v2Request(4n),
         signature: '0x' + '00'.repeat(65),
         modelSpec: {},
       });
       expect(job).toMatchObject({ status: 'pending', recipient: v2Request(4n).recipient, request: v2Request(4n) });
-      expect(jobs.list({ limit: 10 }).map((j) => j.id)).toEqual(['d'.repeat(64)]);
+      expect((await jobs.list({ limit: 10 })).map((j) => j.id)).toEqual(['d'.repeat(64)]);
     } finally {
-      db.close();
+      await db.close();
     }
   });
 });

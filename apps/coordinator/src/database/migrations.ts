@@ -1,10 +1,26 @@
-// Ordered schema migrations. Each runs once, in its own transaction, and is recorded in `schema_migrations`; a
-// migration is never edited after release — a change is a new migration appended at the end.
-export interface Migration {
-  readonly version: number;
-  readonly name: string;
-  readonly sql: string;
-}
+// Ordered schema migrations of the coordinator's database, on SQLite and PostgreSQL alike, applied by
+// @sealfold/sqlite `migrateAsync` (each once, in its own transaction, recorded in `schema_migrations`); a migration
+// is never edited after release — a change is a new migration appended at the end. A shared text is SQLite's STRICT
+// dialect, given to PostgreSQL with its column types widened (@sealfold/sqlite migrationSql); a text that must
+// differ is written per engine.
+import { migrationSql, type Migration } from '@sealfold/sqlite';
+
+// Migration 5, both engines: who runs each job (rounds/job-leases.ts), and the round in flight.
+const LEASES = `
+  -- One row per job that a coordinator has run: the holder's id, the fencing token (incremented on every
+  -- acquisition; every write of the job's run checks it in its own transaction) and when the lease lapses (ms).
+  CREATE TABLE job_leases (
+    job_id      TEXT PRIMARY KEY REFERENCES jobs(id),
+    holder      TEXT NOT NULL,
+    token       INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL
+  ) STRICT;
+  -- The round whose global model went out and was not committed yet, and how far it got: 'started' (no silo was
+  -- asked for its masked input: the round may run again under its number), 'released' (silos may have released
+  -- their input: never re-run, abandoned) or 'evaluated' (silos may also have evaluated its lost model).
+  ALTER TABLE jobs ADD COLUMN inflight_round INTEGER;
+  ALTER TABLE jobs ADD COLUMN inflight_stage TEXT CHECK (inflight_stage IN ('started', 'released', 'evaluated'));
+`;
 
 export const MIGRATIONS: readonly Migration[] = [
   {
@@ -166,5 +182,36 @@ export const MIGRATIONS: readonly Migration[] = [
                       reason = 'signed under JobRequest v1, which silos no longer accept; sign the job again'
        WHERE status IN ('pending', 'running');
     `,
+  },
+  {
+    version: 5,
+    name: 'job leases and abandoned rounds',
+    sql: {
+      sqlite: `
+        ${LEASES}
+        -- SQLite cannot change a CHECK constraint in place: the rounds table is rebuilt (nothing references it).
+        CREATE TABLE rounds_v5 (
+          job_id        TEXT NOT NULL REFERENCES jobs(id),
+          round         INTEGER NOT NULL,
+          status        TEXT NOT NULL CHECK (status IN ('completed', 'aborted', 'abandoned')),
+          participants  INTEGER NOT NULL,
+          dropouts      INTEGER NOT NULL,
+          loss          REAL,
+          accuracy      REAL,
+          reason        TEXT,
+          started_at    INTEGER NOT NULL,
+          finished_at   INTEGER NOT NULL,
+          PRIMARY KEY (job_id, round)
+        ) STRICT;
+        INSERT INTO rounds_v5 SELECT * FROM rounds;
+        DROP TABLE rounds;
+        ALTER TABLE rounds_v5 RENAME TO rounds;
+      `,
+      postgres: `
+        ${migrationSql({ sql: LEASES }, 'postgres')}
+        ALTER TABLE rounds DROP CONSTRAINT rounds_status_check;
+        ALTER TABLE rounds ADD CONSTRAINT rounds_status_check CHECK (status IN ('completed', 'aborted', 'abandoned'));
+      `,
+    },
   },
 ];

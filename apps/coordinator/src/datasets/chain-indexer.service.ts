@@ -55,8 +55,8 @@ export class ChainIndexer implements OnApplicationBootstrap, OnModuleDestroy {
     if (!chain) return;
     try {
       await chain.syncChanges(this.repo.cursor('sealfold'), async (changes) => {
-        for (const id of changes.datasets) this.repo.upsertDataset(await chain.getDataset(id), changes.toBlock);
-        for (const id of changes.licences) this.repo.upsertLicence(await chain.getLicence(id), changes.toBlock);
+        for (const id of changes.datasets) await this.repo.upsertDataset(await chain.getDataset(id), changes.toBlock);
+        for (const id of changes.licences) await this.repo.upsertLicence(await chain.getLicence(id), changes.toBlock);
       });
       this.lastError = undefined;
     } catch (error) {
@@ -64,7 +64,15 @@ export class ChainIndexer implements OnApplicationBootstrap, OnModuleDestroy {
       this.log.warn(`chain sync failed: ${this.lastError}`);
     }
     if (!this.store) return;
-    for (const d of this.repo.withoutManifest(20)) {
+    let pending;
+    try {
+      pending = await this.repo.withoutManifest(20);
+    } catch (error) {
+      // The database did not answer (e.g. PostgreSQL restarting): retried next pass.
+      this.lastError = (error as Error).message;
+      return;
+    }
+    for (const d of pending) {
       if (this.stopped || !d.manifestCid) break;
       try {
         const bytes = await Promise.race([
@@ -76,9 +84,11 @@ export class ChainIndexer implements OnApplicationBootstrap, OnModuleDestroy {
         const manifest = parseManifest(bytes);
         if (manifest.owner.toLowerCase() !== d.owner.toLowerCase())
           throw new Error(`manifest names owner ${manifest.owner}, the token is owned by ${d.owner}`);
-        this.repo.setManifest(d.id, manifest);
+        await this.repo.setManifest(d.id, manifest);
       } catch (error) {
-        this.repo.setManifestError(d.id, (error as Error).message);
+        await this.repo.setManifestError(d.id, (error as Error).message).catch((dbError: unknown) => {
+          this.lastError = (dbError as Error).message;
+        });
       }
     }
   }

@@ -50,7 +50,7 @@ export class DatasetsController {
   @ApiQuery({ name: 'includeInvalid', required: false, enum: ['true', 'false'] })
   @ApiOkResponse({ schema: { type: 'array', items: datasetSchema } })
   @ApiBadRequestResponse({ description: 'INVALID_QUERY', schema: apiErrorSchema })
-  list(@Query() query: Record<string, string>): DatasetView[] {
+  list(@Query() query: Record<string, string>): Promise<DatasetView[]> {
     return this.datasets.list(query);
   }
 
@@ -58,7 +58,7 @@ export class DatasetsController {
   @ApiOperation({ summary: 'One indexed dataset with its manifest' })
   @ApiOkResponse({ schema: datasetSchema })
   @ApiNotFoundResponse({ description: 'DATASET_NOT_FOUND', schema: apiErrorSchema })
-  get(@Param('id') id: string): DatasetView {
+  get(@Param('id') id: string): Promise<DatasetView> {
     return this.datasets.get(id);
   }
 
@@ -83,7 +83,7 @@ export class DatasetsController {
   @ApiQuery({ name: 'active', required: false, enum: ['true', 'false'] })
   @ApiOkResponse({ schema: { type: 'array', items: { type: 'object' } } })
   @ApiBadRequestResponse({ description: 'INVALID_QUERY', schema: apiErrorSchema })
-  licences(@Query() query: Record<string, string>): LicenceView[] {
+  licences(@Query() query: Record<string, string>): Promise<LicenceView[]> {
     return this.datasets.licences(query);
   }
 }

@@ -1,6 +1,7 @@
 // Indexed datasets and licences (from chain events) with their manifests (from the content store).
 import { Inject, Injectable } from '@nestjs/common';
-import type { Manifest } from '@sealfold/dataset';
+import { parseManifest, type Manifest } from '@sealfold/dataset';
+import { z } from 'zod';
 import { CoordinatorDatabase } from '../database/database.js';
 import type { ChainDataset, ChainLicence, ChainCursor } from '../chain/chain.port.js';
 
@@ -61,6 +62,10 @@ interface LicenceRow {
   block_number: number;
 }
 
+// The JSON columns are parsed and checked on read, never cast: the manifest against its own schema (@sealfold/dataset).
+const featuresSchema = z.array(z.strictObject({ name: z.string(), type: z.string() }));
+const classesSchema = z.array(z.string());
+
 const toDataset = (r: DatasetRow): DatasetView => ({
   id: r.id,
   owner: r.owner,
@@ -68,11 +73,11 @@ const toDataset = (r: DatasetRow): DatasetView => ({
   manifestCid: r.manifest_cid,
   manifestError: r.manifest_error,
   name: r.name,
-  features: r.features_json ? (JSON.parse(r.features_json) as { name: string; type: string }[]) : null,
+  features: r.features_json ? featuresSchema.parse(JSON.parse(r.features_json)) : null,
   label: r.label,
-  classes: r.classes_json ? (JSON.parse(r.classes_json) as string[]) : null,
+  classes: r.classes_json ? classesSchema.parse(JSON.parse(r.classes_json)) : null,
   rows: r.rows,
-  manifest: r.manifest_json ? (JSON.parse(r.manifest_json) as Manifest) : null,
+  manifest: r.manifest_json ? parseManifest(r.manifest_json) : null,
   blockNumber: r.block_number,
 });
 
@@ -96,15 +101,18 @@ const byId = <T extends { id: string }>(a: T, b: T) =>
 export class DatasetsRepository {
   constructor(@Inject(CoordinatorDatabase) private readonly db: CoordinatorDatabase) {}
 
-  /** A cursor for the chain indexer, persisted in sqlite. */
+  /** A cursor for the chain indexer, persisted in the database. */
   cursor(name: string): ChainCursor {
     return {
       load: async () => {
-        const v = this.db.get<{ next_block: string }>('SELECT next_block FROM index_cursors WHERE name = ?', name);
+        const v = await this.db.get<{ next_block: string }>(
+          'SELECT next_block FROM index_cursors WHERE name = ?',
+          name,
+        );
         return v ? BigInt(v.next_block) : undefined;
       },
       save: async (next) => {
-        this.db.run(
+        await this.db.run(
           `INSERT INTO index_cursors (name, next_block, updated_at) VALUES (?, ?, ?)
            ON CONFLICT (name) DO UPDATE SET next_block = excluded.next_block, updated_at = excluded.updated_at`,
           name,
@@ -116,12 +124,12 @@ export class DatasetsRepository {
   }
 
   /** Upserts the on-chain part of a dataset; a changed manifest CID clears the fetched manifest. */
-  upsertDataset(d: ChainDataset, block: bigint): void {
-    this.db.run(
+  async upsertDataset(d: ChainDataset, block: bigint): Promise<void> {
+    await this.db.run(
       `INSERT INTO datasets (id, owner, token_uri, manifest_cid, block_number, updated_at) VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, token_uri = excluded.token_uri,
          block_number = excluded.block_number, updated_at = excluded.updated_at,
-         manifest_json = CASE WHEN datasets.manifest_cid IS excluded.manifest_cid THEN datasets.manifest_json END,
+         manifest_json = CASE WHEN datasets.manifest_cid IS NOT DISTINCT FROM excluded.manifest_cid THEN datasets.manifest_json END,
          manifest_cid = excluded.manifest_cid`,
       d.datasetId.toString(),
       d.owner,
@@ -132,11 +140,11 @@ export class DatasetsRepository {
     );
   }
 
-  setManifest(id: string, manifest: Manifest): void {
+  async setManifest(id: string, manifest: Manifest): Promise<void> {
     const features = manifest.schema.columns
       .filter((c) => c.name !== manifest.schema.label)
       .map((c) => ({ name: c.name, type: c.type }));
-    this.db.run(
+    await this.db.run(
       `UPDATE datasets SET manifest_json = ?, manifest_error = NULL, name = ?, features_json = ?, label = ?,
          classes_json = ?, rows = ?, updated_at = ? WHERE id = ?`,
       JSON.stringify(manifest),
@@ -150,8 +158,8 @@ export class DatasetsRepository {
     );
   }
 
-  setManifestError(id: string, error: string): void {
-    this.db.run(
+  async setManifestError(id: string, error: string): Promise<void> {
+    await this.db.run(
       'UPDATE datasets SET manifest_error = ?, updated_at = ? WHERE id = ?',
       error.slice(0, 1000),
       Date.now(),
@@ -160,18 +168,20 @@ export class DatasetsRepository {
   }
 
   /** Datasets whose manifest is still missing (fetch failed or not tried). */
-  withoutManifest(limit: number): DatasetView[] {
-    return this.db
-      .all<DatasetRow>('SELECT * FROM datasets WHERE manifest_json IS NULL ORDER BY updated_at LIMIT ?', limit)
-      .map(toDataset);
+  async withoutManifest(limit: number): Promise<DatasetView[]> {
+    const rows = await this.db.all<DatasetRow>(
+      'SELECT * FROM datasets WHERE manifest_json IS NULL ORDER BY updated_at, id LIMIT ?',
+      limit,
+    );
+    return rows.map(toDataset);
   }
 
-  getDataset(id: string): DatasetView | undefined {
-    const r = this.db.get<DatasetRow>('SELECT * FROM datasets WHERE id = ?', id);
+  async getDataset(id: string): Promise<DatasetView | undefined> {
+    const r = await this.db.get<DatasetRow>('SELECT * FROM datasets WHERE id = ?', id);
     return r && toDataset(r);
   }
 
-  datasets(filter: { owner?: string; label?: string }): DatasetView[] {
+  async datasets(filter: { owner?: string; label?: string }): Promise<DatasetView[]> {
     const where: string[] = [];
     const params: string[] = [];
     if (filter.owner) {
@@ -182,14 +192,15 @@ export class DatasetsRepository {
       where.push('label = ?');
       params.push(filter.label);
     }
-    return this.db
-      .all<DatasetRow>(`SELECT * FROM datasets ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`, ...params)
-      .map(toDataset)
-      .sort(byId);
+    const rows = await this.db.all<DatasetRow>(
+      `SELECT * FROM datasets ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`,
+      ...params,
+    );
+    return rows.map(toDataset).sort(byId);
   }
 
-  upsertLicence(l: ChainLicence, block: bigint): void {
-    this.db.run(
+  async upsertLicence(l: ChainLicence, block: bigint): Promise<void> {
+    await this.db.run(
       `INSERT INTO licences (id, dataset_id, holder, expires_at, max_jobs, epsilon_milli, revoked, block_number, updated_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT (id) DO UPDATE SET dataset_id = excluded.dataset_id, holder = excluded.holder,
@@ -207,7 +218,7 @@ export class DatasetsRepository {
     );
   }
 
-  licences(filter: { holder?: string; datasetId?: string }): LicenceView[] {
+  async licences(filter: { holder?: string; datasetId?: string }): Promise<LicenceView[]> {
     const where: string[] = [];
     const params: string[] = [];
     if (filter.holder) {
@@ -219,9 +230,10 @@ export class DatasetsRepository {
       params.push(filter.datasetId);
     }
     const now = Math.floor(Date.now() / 1000);
-    return this.db
-      .all<LicenceRow>(`SELECT * FROM licences ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`, ...params)
-      .map((r) => toLicence(r, now))
-      .sort(byId);
+    const rows = await this.db.all<LicenceRow>(
+      `SELECT * FROM licences ${where.length ? `WHERE ${where.join(' AND ')}` : ''}`,
+      ...params,
+    );
+    return rows.map((r) => toLicence(r, now)).sort(byId);
   }
 }

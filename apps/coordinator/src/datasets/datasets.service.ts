@@ -60,15 +60,15 @@ export class DatasetsService {
     @Inject(ChainService) private readonly chain: ChainService,
   ) {}
 
-  list(query: unknown): DatasetView[] {
+  async list(query: unknown): Promise<DatasetView[]> {
     const q = parseOr400(datasetQuerySchema, query, 'QUERY');
     let reference: DatasetView | undefined;
     if (q.compatibleWith) {
-      reference = this.get(q.compatibleWith);
+      reference = await this.get(q.compatibleWith);
       if (!reference.features)
         throw new ApiError(409, 'NO_MANIFEST', `dataset ${q.compatibleWith} has no valid manifest`);
     }
-    return this.repo.datasets({ owner: q.owner, label: q.label }).filter((d) => {
+    return (await this.repo.datasets({ owner: q.owner, label: q.label })).filter((d) => {
       if (q.includeInvalid !== 'true' && !d.features) return false;
       if (q.features && !(d.features && q.features.every((f) => d.features!.some((c) => c.name === f)))) return false;
       if (q.classes && !(d.classes && sameSet(d.classes, q.classes))) return false;
@@ -82,9 +82,9 @@ export class DatasetsService {
     });
   }
 
-  get(id: string): DatasetView {
+  async get(id: string): Promise<DatasetView> {
     parseOr400(decimalId, id, 'DATASET_ID');
-    const d = this.repo.getDataset(id);
+    const d = await this.repo.getDataset(id);
     if (!d) throw new ApiError(404, 'DATASET_NOT_FOUND', `no indexed dataset ${id}`);
     return d;
   }
@@ -94,7 +94,7 @@ export class DatasetsService {
    * Integers are decimal strings; `termsHash` is what DatasetLicence.purchase pins.
    */
   async terms(id: string): Promise<TermsView> {
-    this.get(id);
+    await this.get(id);
     const t = await this.chain.require().getTerms(BigInt(id));
     return {
       datasetId: id,
@@ -111,10 +111,10 @@ export class DatasetsService {
     };
   }
 
-  licences(query: unknown): LicenceView[] {
+  async licences(query: unknown): Promise<LicenceView[]> {
     const q = parseOr400(licenceQuerySchema, query, 'QUERY');
-    return this.repo
-      .licences({ holder: q.holder, datasetId: q.datasetId })
-      .filter((l) => q.active === undefined || l.active === (q.active === 'true'));
+    return (await this.repo.licences({ holder: q.holder, datasetId: q.datasetId })).filter(
+      (l) => q.active === undefined || l.active === (q.active === 'true'),
+    );
   }
 }

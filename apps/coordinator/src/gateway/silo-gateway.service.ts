@@ -27,7 +27,7 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { ChainService } from '../chain/chain.service.js';
 import { COORDINATOR_CONFIG } from '../config/config.module.js';
 import { type CoordinatorConfig } from '../config/config.js';
-import { CoordinatorDatabase } from '../database/database.js';
+import { COORDINATOR_ID } from '../database/database.module.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { SocketSiloSession, type SiloSession } from './silo-session.js';
 import { UpgradeRouter } from './upgrade-router.js';
@@ -119,16 +119,11 @@ export class SiloGateway
     @Inject(UpgradeRouter) private readonly router: UpgradeRouter,
     @Inject(ChainService) private readonly chain: ChainService,
     @Inject(MetricsService) private readonly metrics: MetricsService,
-    @Inject(CoordinatorDatabase) db: CoordinatorDatabase,
+    @Inject(COORDINATOR_ID) coordinatorId: string,
   ) {
     super();
     this.setMaxListeners(0);
-    let id = db.meta('coordinator_id');
-    if (!id) {
-      id = `sealfold-coordinator-${randomBytes(8).toString('hex')}`;
-      db.setMeta('coordinator_id', id);
-    }
-    this.coordinatorId = id;
+    this.coordinatorId = coordinatorId;
     // maxPayload: the WebSocket layer refuses a larger message (close 1009) before buffering it.
     this.wss = new WebSocketServer({
       noServer: true,

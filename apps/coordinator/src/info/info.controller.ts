@@ -1,9 +1,10 @@
-import { Controller, Get, Inject } from '@nestjs/common';
-import { WIRE_SUBPROTOCOL, WIRE_VERSION } from '@sealfold/protocol';
+import { Controller, Get, Inject, Optional } from '@nestjs/common';
+import { WIRE_SUBPROTOCOL, WIRE_VERSION, type InfoView } from '@sealfold/protocol';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ChainService } from '../chain/chain.service.js';
 import { COORDINATOR_CONFIG } from '../config/config.module.js';
 import { type CoordinatorConfig } from '../config/config.js';
+import { DevWalletService } from '../dev-wallet/dev-wallet.service.js';
 import { SiloGateway } from '../gateway/silo-gateway.service.js';
 
 @ApiTags('operations')
@@ -13,6 +14,7 @@ export class InfoController {
     @Inject(SiloGateway) private readonly gateway: SiloGateway,
     @Inject(ChainService) private readonly chain: ChainService,
     @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
+    @Optional() @Inject(DevWalletService) private readonly devWallet?: DevWalletService | null,
   ) {}
 
   @Get()
@@ -20,7 +22,7 @@ export class InfoController {
     summary: 'Who this coordinator is: id, chain, EIP-712 domain, wallet, wire protocol, connected silos',
   })
   @ApiOkResponse({ schema: { type: 'object' } })
-  info() {
+  info(): InfoView {
     const chain = this.chain.optional();
     return {
       coordinatorId: this.gateway.coordinatorId,
@@ -33,6 +35,7 @@ export class InfoController {
         version: WIRE_VERSION,
         maxFrameBytes: this.config.maxFrameBytes,
       },
+      devWallet: this.devWallet !== undefined && this.devWallet !== null,
       silos: this.gateway.silos().map((s) => ({ address: s.address, datasets: [...s.datasets] })),
     };
   }

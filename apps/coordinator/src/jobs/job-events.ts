@@ -2,22 +2,9 @@
 // the database is the source of truth, these only wake listeners up.
 import { EventEmitter } from 'node:events';
 import { Injectable } from '@nestjs/common';
+import type { JobProgressView } from '@sealfold/protocol';
 
-export interface JobProgress {
-  readonly jobId: string;
-  readonly status: 'pending' | 'running' | 'completed' | 'failed' | 'cancelled';
-  /** The round in progress (1-based), 0 before the first. */
-  readonly round: number;
-  readonly rounds: number;
-  /** SecAgg+/round stage name, e.g. `advertise-keys`, `masked-input`, `evaluate`, `committed`. */
-  readonly stage: string;
-  readonly participants: number;
-  readonly dropouts: number;
-  readonly loss?: number;
-  readonly accuracy?: number;
-  readonly reason?: string;
-  readonly at: number;
-}
+export type JobProgress = JobProgressView;
 
 interface JobEventMap {
   scheduled: [jobId: string];

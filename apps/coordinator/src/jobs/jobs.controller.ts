@@ -19,7 +19,7 @@ import { type Caller } from '../auth/auth.service.js';
 import { ApiError, apiErrorSchema, openApiSchema } from '../common/api-error.js';
 import { RoundsRepository } from '../rounds/rounds.repository.js';
 import { cancelJobSchema, JobsService, submitJobSchema, toJobView, type JobView } from './jobs.service.js';
-import { jobRequestJsonSchema } from '@sealfold/protocol';
+import { jobRequestJsonSchema, type JobRoundsView } from '@sealfold/protocol';
 
 const submitBodySchema = openApiSchema(submitJobSchema);
 submitBodySchema.properties = { ...submitBodySchema.properties, request: openApiSchema(jobRequestJsonSchema) };
@@ -105,9 +105,9 @@ export class JobsController {
   @ApiOkResponse({ schema: { type: 'array', items: jobSchema } })
   @ApiBadRequestResponse({ description: 'INVALID_QUERY', schema: apiErrorSchema })
   @ApiUnauthorizedResponse({ description: 'SESSION_REQUIRED, SESSION_INVALID', schema: apiErrorSchema })
-  list(@CurrentCaller() caller: Caller, @Query() query: Record<string, string>): JobView[] {
-    if (caller.operator) return this.jobs.list(query).map(toJobView);
-    const jobs = this.jobs.list({ ...query, buyer: caller.address });
+  async list(@CurrentCaller() caller: Caller, @Query() query: Record<string, string>): Promise<JobView[]> {
+    if (caller.operator) return (await this.jobs.list(query)).map(toJobView);
+    const jobs = await this.jobs.list({ ...query, buyer: caller.address });
     const asked = query.buyer;
     return asked === undefined || String(asked).toLowerCase() === caller.address ? jobs.map(toJobView) : [];
   }
@@ -119,8 +119,8 @@ export class JobsController {
   @ApiOkResponse({ schema: jobSchema })
   @ApiUnauthorizedResponse({ description: 'SESSION_REQUIRED, SESSION_INVALID', schema: apiErrorSchema })
   @ApiNotFoundResponse({ description: 'JOB_NOT_FOUND (also for another buyer’s job)', schema: apiErrorSchema })
-  get(@CurrentCaller() caller: Caller, @Param('id') id: string): JobView {
-    return toJobView(this.readable(caller, id));
+  async get(@CurrentCaller() caller: Caller, @Param('id') id: string): Promise<JobView> {
+    return toJobView(await this.readable(caller, id));
   }
 
   @Get(':id/rounds')
@@ -140,14 +140,14 @@ export class JobsController {
   })
   @ApiUnauthorizedResponse({ description: 'SESSION_REQUIRED, SESSION_INVALID', schema: apiErrorSchema })
   @ApiNotFoundResponse({ description: 'JOB_NOT_FOUND (also for another buyer’s job)', schema: apiErrorSchema })
-  rounds(@CurrentCaller() caller: Caller, @Param('id') id: string) {
-    this.readable(caller, id);
-    return { rounds: this.roundsRepo.rounds(id), participants: this.roundsRepo.participants(id) };
+  async rounds(@CurrentCaller() caller: Caller, @Param('id') id: string): Promise<JobRoundsView> {
+    await this.readable(caller, id);
+    return { rounds: await this.roundsRepo.rounds(id), participants: await this.roundsRepo.participants(id) };
   }
 
   /** The job if the caller may read it; another buyer's job answers 404 like a missing one (existence not confirmed). */
-  private readable(caller: Caller, id: string) {
-    const job = this.jobs.get(id);
+  private async readable(caller: Caller, id: string) {
+    const job = await this.jobs.get(id);
     if (!canRead(caller, job.buyer)) throw new ApiError(404, 'JOB_NOT_FOUND', `no job ${id}`);
     return job;
   }
@@ -165,7 +165,7 @@ export class JobsController {
   @ApiForbiddenResponse({ description: 'NOT_BUYER', schema: apiErrorSchema })
   @ApiNotFoundResponse({ description: 'JOB_NOT_FOUND', schema: apiErrorSchema })
   @ApiConflictResponse({ description: 'JOB_FINISHED', schema: apiErrorSchema })
-  cancel(@Param('id') id: string, @Body() body: unknown): JobView {
-    return toJobView(this.jobs.cancel(id, body));
+  async cancel(@Param('id') id: string, @Body() body: unknown): Promise<JobView> {
+    return toJobView(await this.jobs.cancel(id, body));
   }
 }

@@ -1,12 +1,21 @@
-// Jobs in sqlite. Status changes are compare-and-set (UPDATE … WHERE status IN …), so concurrent transitions
+// Jobs in the coordinator's database. Status changes are compare-and-set (UPDATE … WHERE status IN …), so concurrent transitions
 // (a cancel racing a round's completion) resolve to exactly one winner.
 import { Inject, Injectable } from '@nestjs/common';
-import { jobRequestToJson, parseJobRequest, type JobRequest, type JobRequestJson } from '@sealfold/protocol';
+import {
+  JOB_STATUSES,
+  SealfoldError,
+  TERMINAL_JOB_STATUSES,
+  jobRequestToJson,
+  parseJobRequest,
+  type JobRequest,
+  type JobRequestJson,
+  type JobStatus,
+} from '@sealfold/protocol';
 import { CoordinatorDatabase } from '../database/database.js';
+import { isUniqueViolation, type SqlExecutor } from '../database/sql.js';
 
-export const JOB_STATUSES = ['pending', 'running', 'completed', 'failed', 'cancelled'] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-export const TERMINAL_STATUSES: readonly JobStatus[] = ['completed', 'failed', 'cancelled'];
+export { JOB_STATUSES, type JobStatus };
+export const TERMINAL_STATUSES = TERMINAL_JOB_STATUSES;
 
 export interface JobRecord {
   readonly id: string;
@@ -62,8 +71,11 @@ const toRecord = (r: JobRow): JobRecord => ({
   modelSpec: JSON.parse(r.model_spec_json) as Record<string, unknown>,
 });
 
-export class NonceReplayError extends Error {
+export class NonceReplayError extends SealfoldError<'NONCE_REPLAY'> {
   override readonly name = 'NonceReplayError';
+  constructor(message: string) {
+    super('NONCE_REPLAY', message);
+  }
 }
 
 @Injectable()
@@ -71,11 +83,16 @@ export class JobsRepository {
   constructor(@Inject(CoordinatorDatabase) private readonly db: CoordinatorDatabase) {}
 
   /** Inserts a pending job; throws NonceReplayError when (buyer, nonce) or the id was seen before. */
-  insert(job: { id: string; request: JobRequest; signature: string; modelSpec: Record<string, unknown> }): JobRecord {
+  async insert(job: {
+    id: string;
+    request: JobRequest;
+    signature: string;
+    modelSpec: Record<string, unknown>;
+  }): Promise<JobRecord> {
     const now = Date.now();
     const json: JobRequestJson = jobRequestToJson(job.request);
     try {
-      this.db.run(
+      await this.db.run(
         `INSERT INTO jobs (id, buyer, nonce, request_json, signature, recipient, status, rounds, created_at, updated_at,
                            model_spec_json, request_version)
          VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
@@ -92,26 +109,33 @@ export class JobsRepository {
         REQUEST_VERSION,
       );
     } catch (error) {
-      if (/UNIQUE constraint failed/.test((error as Error).message))
+      if (isUniqueViolation(error))
         throw new NonceReplayError(`nonce ${job.request.nonce} of ${job.request.buyer} was already used`);
       throw error;
     }
-    return this.get(job.id)!;
+    return (await this.get(job.id))!;
   }
 
-  nonceUsed(buyer: string, nonce: bigint): boolean {
+  async nonceUsed(buyer: string, nonce: bigint): Promise<boolean> {
     return (
-      this.db.get('SELECT 1 AS x FROM jobs WHERE buyer = ? AND nonce = ?', buyer.toLowerCase(), nonce.toString()) !==
-      undefined
+      (await this.db.get(
+        'SELECT 1 AS x FROM jobs WHERE buyer = ? AND nonce = ?',
+        buyer.toLowerCase(),
+        nonce.toString(),
+      )) !== undefined
     );
   }
 
-  get(id: string): JobRecord | undefined {
-    const row = this.db.get<JobRow>('SELECT * FROM jobs WHERE id = ? AND request_version = ?', id, REQUEST_VERSION);
+  async get(id: string): Promise<JobRecord | undefined> {
+    const row = await this.db.get<JobRow>(
+      'SELECT * FROM jobs WHERE id = ? AND request_version = ?',
+      id,
+      REQUEST_VERSION,
+    );
     return row && toRecord(row);
   }
 
-  list(filter: { buyer?: string; status?: JobStatus; limit: number }): JobRecord[] {
+  async list(filter: { buyer?: string; status?: JobStatus; limit: number }): Promise<JobRecord[]> {
     const where: string[] = ['request_version = ?'];
     const params: (string | number)[] = [REQUEST_VERSION];
     if (filter.buyer) {
@@ -123,28 +147,31 @@ export class JobsRepository {
       params.push(filter.status);
     }
     const sql = `SELECT * FROM jobs WHERE ${where.join(' AND ')} ORDER BY created_at DESC, id LIMIT ${filter.limit}`;
-    return this.db.all<JobRow>(sql, ...params).map(toRecord);
+    return (await this.db.all<JobRow>(sql, ...params)).map(toRecord);
   }
 
-  withStatus(status: JobStatus): JobRecord[] {
-    return this.db
-      .all<JobRow>(
-        'SELECT * FROM jobs WHERE status = ? AND request_version = ? ORDER BY created_at, id',
-        status,
-        REQUEST_VERSION,
-      )
-      .map(toRecord);
+  async withStatus(status: JobStatus): Promise<JobRecord[]> {
+    const rows = await this.db.all<JobRow>(
+      'SELECT * FROM jobs WHERE status = ? AND request_version = ? ORDER BY created_at, id',
+      status,
+      REQUEST_VERSION,
+    );
+    return rows.map(toRecord);
   }
 
-  /** Moves a job from one of `from` to `to`; false when the job was not in one of `from`. */
-  transition(
+  /**
+   * Moves a job from one of `from` to `to`; false when the job was not in one of `from`. `tx` runs it inside a
+   * caller's transaction (a fenced write of the job's run, rounds/job-lease.ts).
+   */
+  async transition(
     id: string,
     from: readonly JobStatus[],
     to: JobStatus,
     reason?: { code: string; message: string },
-  ): boolean {
+    tx: SqlExecutor = this.db,
+  ): Promise<boolean> {
     const placeholders = from.map(() => '?').join(', ');
-    const r = this.db.run(
+    const r = await tx.run(
       `UPDATE jobs SET status = ?, reason_code = ?, reason = ?, updated_at = ? WHERE id = ? AND status IN (${placeholders})`,
       to,
       reason?.code ?? null,
@@ -156,7 +183,7 @@ export class JobsRepository {
     return r.changes === 1;
   }
 
-  setCurrentRound(id: string, round: number): void {
-    this.db.run('UPDATE jobs SET current_round = ?, updated_at = ? WHERE id = ?', round, Date.now(), id);
+  async setCurrentRound(id: string, round: number): Promise<void> {
+    await this.db.run('UPDATE jobs SET current_round = ?, updated_at = ? WHERE id = ?', round, Date.now(), id);
   }
 }

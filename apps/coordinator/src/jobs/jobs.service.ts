@@ -4,7 +4,7 @@
 // inside the signed request: the coordinator adds only the model spec, whose hash is signed too.
 import { Inject, Injectable } from '@nestjs/common';
 import { SignatureError, hashJobRequest, verifyJobRequest } from '@sealfold/chain';
-import { jobCancelMessage, jobRequestJsonSchema, jobRequestToJson } from '@sealfold/protocol';
+import { jobCancelMessage, jobRequestJsonSchema, jobRequestToJson, type JobView } from '@sealfold/protocol';
 import { parseRecipient } from '@sealfold/crypto';
 import { STRATEGY_NAMES, isStrategyName, modelSpecHash } from '@sealfold/fl';
 import { getAddress, verifyMessage } from 'ethers';
@@ -12,13 +12,7 @@ import { z } from 'zod';
 import { ApiError, parseOr400 } from '../common/api-error.js';
 import { ChainService } from '../chain/chain.service.js';
 import { JobEvents } from './job-events.js';
-import {
-  JobsRepository,
-  NonceReplayError,
-  TERMINAL_STATUSES,
-  type JobRecord,
-  type JobStatus,
-} from './jobs.repository.js';
+import { JobsRepository, NonceReplayError, TERMINAL_STATUSES, type JobRecord } from './jobs.repository.js';
 
 const signature = z.string().regex(/^0x[0-9a-fA-F]{130}$/, 'must be a 65-byte hex signature');
 
@@ -45,21 +39,7 @@ const SIGNATURE_FAILURES: Record<string, { status: number; code: string }> = {
   'signer-mismatch': { status: 401, code: 'SIGNATURE_MISMATCH' },
 };
 
-export interface JobView {
-  id: string;
-  buyer: string;
-  status: JobStatus;
-  reasonCode: string | null;
-  reason: string | null;
-  rounds: number;
-  currentRound: number;
-  request: ReturnType<typeof jobRequestToJson>;
-  /** The signed `request.recipient`, for convenience. */
-  recipient: string;
-  modelSpec: Record<string, unknown>;
-  createdAt: string;
-  updatedAt: string;
-}
+export type { JobView };
 
 export const toJobView = (j: JobRecord): JobView => ({
   id: j.id,
@@ -150,8 +130,8 @@ export class JobsService {
     // The EIP-712 digest is the job id: one id per signed request, stable across coordinators. The same signed
     // request submitted again (by anyone) is the same job: it cannot be re-routed, only refused as a duplicate.
     const id = hashJobRequest(chain.domain, request).slice(2);
-    if (this.jobs.get(id)) throw new ApiError(409, 'JOB_EXISTS', `job ${id} was already submitted`);
-    if (this.jobs.nonceUsed(buyer, request.nonce))
+    if (await this.jobs.get(id)) throw new ApiError(409, 'JOB_EXISTS', `job ${id} was already submitted`);
+    if (await this.jobs.nonceUsed(buyer, request.nonce))
       throw new ApiError(409, 'NONCE_REPLAYED', `nonce ${request.nonce} of ${buyer} was already used`);
 
     // A silo re-checks its own licence before training; this check keeps unlicensed jobs from being scheduled at all.
@@ -176,7 +156,7 @@ export class JobsService {
 
     let job: JobRecord;
     try {
-      job = this.jobs.insert({
+      job = await this.jobs.insert({
         id,
         request: { ...request, buyer },
         signature: input.signature,
@@ -190,13 +170,13 @@ export class JobsService {
     return job;
   }
 
-  get(id: string): JobRecord {
-    const job = this.jobs.get(id);
+  async get(id: string): Promise<JobRecord> {
+    const job = await this.jobs.get(id);
     if (!job) throw new ApiError(404, 'JOB_NOT_FOUND', `no job ${id}`);
     return job;
   }
 
-  list(query: unknown): JobRecord[] {
+  async list(query: unknown): Promise<JobRecord[]> {
     const q = parseOr400(
       z
         .object({
@@ -215,9 +195,9 @@ export class JobsService {
   }
 
   /** Cancels a pending or running job; only the buyer may (EIP-191 signature over jobCancelMessage). */
-  cancel(id: string, body: unknown): JobRecord {
+  async cancel(id: string, body: unknown): Promise<JobRecord> {
     const { signature: sig } = parseOr400(cancelJobSchema, body, 'BODY');
-    const job = this.get(id);
+    const job = await this.get(id);
     let signer: string;
     try {
       signer = verifyMessage(jobCancelMessage(id), sig);
@@ -228,12 +208,14 @@ export class JobsService {
       throw new ApiError(403, 'NOT_BUYER', `only the buyer ${getAddress(job.buyer)} may cancel this job`);
     if (TERMINAL_STATUSES.includes(job.status)) throw new ApiError(409, 'JOB_FINISHED', `job is already ${job.status}`);
     if (
-      !this.jobs.transition(id, ['pending', 'running'], 'cancelled', {
+      !(await this.jobs.transition(id, ['pending', 'running'], 'cancelled', {
         code: 'CANCELLED',
         message: 'cancelled by the buyer',
-      })
+      }))
     )
-      throw new ApiError(409, 'JOB_FINISHED', `job is already ${this.get(id).status}`);
+      throw new ApiError(409, 'JOB_FINISHED', `job is already ${(await this.get(id)).status}`);
+    // The coordinator running the job may be another one on the same database: it sees the status at its next
+    // lease renewal (rounds/job-runner.service.ts).
     this.events.emit('cancelled', id);
     return this.get(id);
   }

@@ -4,6 +4,7 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
@@ -11,6 +12,7 @@ import { type Caller } from '../auth/auth.service.js';
 import { canRead, CurrentCaller, SessionGuard } from '../auth/session.guard.js';
 import { ApiError, apiErrorSchema } from '../common/api-error.js';
 import { JobsRepository } from '../jobs/jobs.repository.js';
+import type { ModelProvenanceView } from '@sealfold/protocol';
 import { ModelsService, type ModelRecord } from './models.service.js';
 
 @ApiTags('models')
@@ -47,10 +49,33 @@ export class ModelsController {
   })
   @ApiUnauthorizedResponse({ description: 'SESSION_REQUIRED, SESSION_INVALID', schema: apiErrorSchema })
   @ApiNotFoundResponse({ description: 'MODEL_NOT_FOUND (also for another buyer’s job)', schema: apiErrorSchema })
-  get(@CurrentCaller() caller: Caller, @Param('jobId') jobId: string): ModelRecord {
-    const job = this.jobs.get(jobId);
+  async get(@CurrentCaller() caller: Caller, @Param('jobId') jobId: string): Promise<ModelRecord> {
+    const job = await this.jobs.get(jobId);
     if (!job || !canRead(caller, job.buyer))
       throw new ApiError(404, 'MODEL_NOT_FOUND', `no model for job ${jobId} (yet)`);
-    return this.models.get(jobId)!;
+    return (await this.models.get(jobId))!;
+  }
+
+  @Get(':jobId/provenance')
+  @UseGuards(SessionGuard)
+  @ApiBearerAuth()
+  @ApiOperation({
+    summary: 'The model’s provenance as recorded on chain (ModelRegistry.modelOf, read now)',
+    description:
+      'Datasets, rounds, ε (thousandths; 4294967295 = no DP noise) and CID from the chain, and whether that CID is ' +
+      'the delivered model’s.',
+  })
+  @ApiOkResponse({ schema: { type: 'object' } })
+  @ApiUnauthorizedResponse({ description: 'SESSION_REQUIRED, SESSION_INVALID', schema: apiErrorSchema })
+  @ApiNotFoundResponse({
+    description: 'MODEL_NOT_FOUND (also for another buyer’s job), MODEL_NOT_RECORDED',
+    schema: apiErrorSchema,
+  })
+  @ApiServiceUnavailableResponse({ description: 'CHAIN_UNAVAILABLE', schema: apiErrorSchema })
+  async provenance(@CurrentCaller() caller: Caller, @Param('jobId') jobId: string): Promise<ModelProvenanceView> {
+    const job = await this.jobs.get(jobId);
+    if (!job || !canRead(caller, job.buyer))
+      throw new ApiError(404, 'MODEL_NOT_FOUND', `no model for job ${jobId} (yet)`);
+    return this.models.provenance(jobId);
   }
 }

@@ -6,46 +6,41 @@ import { encrypt } from '@sealfold/crypto';
 import {
   DEFAULT_VALIDATION_FRACTION,
   encodeWeights,
-  gaussianEpsilon,
+  jobEpsilon,
   modelSpecHash,
   recordLevelEpsilon,
   validationCount,
 } from '@sealfold/fl';
-import { dpParamsToFloats, jobRequestToJson } from '@sealfold/protocol';
+import {
+  EPSILON_UNBOUNDED_MILLI,
+  MODEL_BUNDLE_FORMAT,
+  SealfoldError,
+  dpParamsToFloats,
+  encodeModelBundle,
+  epsilonToMilli,
+  jobRequestToJson,
+  modelBundleMetadataSchema,
+  type ModelBundleMetadata,
+  type ModelProvenanceView,
+  type ModelRecordView,
+} from '@sealfold/protocol';
 import { ApiError } from '../common/api-error.js';
 import { ChainService } from '../chain/chain.service.js';
-import { CoordinatorDatabase } from '../database/database.js';
+import { CoordinatorDatabase, type SqlExecutor } from '../database/database.js';
 import { DatasetsRepository } from '../datasets/datasets.repository.js';
 import type { JobRecord } from '../jobs/jobs.repository.js';
 import { RoundsRepository } from '../rounds/rounds.repository.js';
 import { CONTENT_STORE, type CoordinatorContentStore } from './content-store.port.js';
 
-export const MODEL_BUNDLE_FORMAT = 'sealfold-model/v1';
+export type ModelRecord = ModelRecordView;
 
-export interface ModelRecord {
-  readonly jobId: string;
-  readonly cid: string;
-  readonly recipient: string;
-  readonly bytes: number;
-  /** SHA-256 of the ciphertext (hex). */
-  readonly sha256: string;
-  readonly txHash: string | null;
-  readonly metadata: Record<string, unknown>;
-  readonly createdAt: string;
-}
-
-export class ModelDeliveryError extends Error {
+export class ModelDeliveryError extends SealfoldError {
   override readonly name = 'ModelDeliveryError';
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 /**
- * ε of the job (Rényi-DP accountant, libs/fl) in thousandths, rounded up; 0 when the job adds no noise. Owner level:
+ * ε of the job (Rényi-DP accountant, libs/fl) in thousandths, rounded up; EPSILON_UNBOUNDED_MILLI
+ * (libs/protocol) when the job adds no noise. Owner level:
  * 2 · `rounds` Gaussian releases — what each silo reserves and books: one update and one evaluation vector per round
  * (apps/silo admittedEpsilon). Record level: the largest ε any dataset's silo books (DP-SGD on its training split,
  * from the manifest's row count and the silos' default held-out share); the uint32 maximum when a row count is
@@ -57,21 +52,17 @@ export function epsilonSpentMilli(
   rowsOf: (datasetId: bigint) => number | null | undefined = () => undefined,
 ): number {
   const dp = dpParamsToFloats(job.request.dp);
-  if (dp.noiseMultiplier === 0 || dp.delta === 0) return 0;
-  const toMilli = (epsilon: number) => Math.min(0xffff_ffff, Math.ceil(epsilon * 1000));
-  if (dp.level === 'owner')
-    return toMilli(
-      gaussianEpsilon({ noiseMultiplier: dp.noiseMultiplier, rounds: 2 * rounds, delta: dp.delta }).epsilon,
-    );
+  if (dp.noiseMultiplier === 0 || dp.delta === 0) return EPSILON_UNBOUNDED_MILLI;
+  if (dp.level === 'owner') return epsilonToMilli(jobEpsilon(dp, rounds));
   let worst = 0;
   for (const id of job.request.datasets) {
     const rows = rowsOf(id);
-    if (!rows || !(dp.delta < 1 / rows)) return 0xffff_ffff;
+    if (!rows || !(dp.delta < 1 / rows)) return EPSILON_UNBOUNDED_MILLI;
     const { batchSize, localEpochs } = job.request.training;
     const trainRows = rows - validationCount(rows, DEFAULT_VALIDATION_FRACTION);
     worst = Math.max(worst, recordLevelEpsilon({ ...dp, rows: trainRows, batchSize, localEpochs, rounds }));
   }
-  return toMilli(worst);
+  return epsilonToMilli(worst);
 }
 
 @Injectable()
@@ -83,17 +74,30 @@ export class ModelsService {
     @Optional() @Inject(CONTENT_STORE) private readonly store: CoordinatorContentStore | null,
   ) {}
 
-  /** Encrypts, stores and records the final model; idempotent per job (a resumed job reuses its record). */
-  async deliver(job: JobRecord, weights: Float32Array, rounds: number): Promise<ModelRecord> {
-    const existing = this.get(job.id, false);
+  /**
+   * Encrypts, stores and records the final model; idempotent per job (a resumed job reuses its record). `rounds`:
+   * the rounds committed; `roundsRun`: the highest round number used, committed or abandoned — every silo released
+   * at most once per round number, so the privacy cost is counted over those. `write` runs the record's insert
+   * (the job's lease-fenced transaction when a run delivers).
+   */
+  async deliver(
+    job: JobRecord,
+    weights: Float32Array,
+    rounds: number,
+    roundsRun: number = rounds,
+    write: <T>(fn: (tx: SqlExecutor) => Promise<T>) => Promise<T> = (fn) => this.db.transaction(fn),
+  ): Promise<ModelRecord> {
+    const existing = await this.get(job.id, false);
     if (existing) return existing;
     if (!this.store) throw new ModelDeliveryError('MODEL_STORE_UNAVAILABLE', 'no content store is configured');
     if (!job.recipient) throw new ModelDeliveryError('NO_RECIPIENT', 'the job names no age recipient');
-    const history = this.rounds.rounds(job.id).filter((r) => r.status === 'completed');
+    const history = (await this.rounds.rounds(job.id)).filter((r) => r.status === 'completed');
     // The indexed public manifests' row counts (record-level ε is per dataset).
     const datasets = new DatasetsRepository(this.db);
-    const epsilon = epsilonSpentMilli(job, rounds, (id) => datasets.getDataset(String(id))?.rows);
-    const metadata = {
+    const rows = new Map<bigint, number | null | undefined>();
+    for (const id of job.request.datasets) rows.set(id, (await datasets.getDataset(String(id)))?.rows);
+    const epsilon = epsilonSpentMilli(job, roundsRun, (id) => rows.get(id));
+    const metadata: ModelBundleMetadata = {
       format: MODEL_BUNDLE_FORMAT,
       jobId: job.id,
       modelSpecHash: modelSpecHash(job.modelSpec),
@@ -110,14 +114,12 @@ export class ModelsService {
       })),
     };
     // The bundle: metadata, the signed request, the spec and the flat weights (libs/fl weight codec, base64).
-    const bundle = new TextEncoder().encode(
-      JSON.stringify({
-        ...metadata,
-        request: jobRequestToJson(job.request),
-        modelSpec: job.modelSpec,
-        weights: Buffer.from(encodeWeights(weights)).toString('base64'),
-      }),
-    );
+    const bundle = encodeModelBundle({
+      ...metadata,
+      request: jobRequestToJson(job.request),
+      modelSpec: job.modelSpec,
+      weights: Buffer.from(encodeWeights(weights)).toString('base64'),
+    });
     const ciphertext = encrypt(bundle, [job.recipient]);
     const cid = await this.store.add(ciphertext);
     const chain = this.chain.optional();
@@ -130,22 +132,24 @@ export class ModelsService {
       epsilonSpentMilli: epsilon,
     });
     const sha256 = createHash('sha256').update(ciphertext).digest('hex');
-    this.db.run(
-      `INSERT INTO models (job_id, cid, recipient, bytes, sha256, tx_hash, metadata_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-      job.id,
-      cid,
-      job.recipient,
-      ciphertext.length,
-      sha256,
-      txHash,
-      JSON.stringify(metadata),
-      Date.now(),
+    await write((tx) =>
+      tx.run(
+        `INSERT INTO models (job_id, cid, recipient, bytes, sha256, tx_hash, metadata_json, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        job.id,
+        cid,
+        job.recipient,
+        ciphertext.length,
+        sha256,
+        txHash,
+        JSON.stringify(metadata),
+        Date.now(),
+      ),
     );
-    return this.get(job.id)!;
+    return (await this.get(job.id))!;
   }
 
-  get(jobId: string, required = true): ModelRecord | undefined {
-    const row = this.db.get<{
+  async get(jobId: string, required = true): Promise<ModelRecord | undefined> {
+    const row = await this.db.get<{
       job_id: string;
       cid: string;
       recipient: string;
@@ -163,11 +167,32 @@ export class ModelsService {
       jobId: row.job_id,
       cid: row.cid,
       recipient: row.recipient,
-      bytes: row.bytes,
+      bytes: Number(row.bytes),
       sha256: row.sha256,
       txHash: row.tx_hash,
-      metadata: JSON.parse(row.metadata_json) as Record<string, unknown>,
-      createdAt: new Date(row.created_at).toISOString(),
+      metadata: modelBundleMetadataSchema.parse(JSON.parse(row.metadata_json)),
+      createdAt: new Date(Number(row.created_at)).toISOString(),
+    };
+  }
+
+  /** The job's ModelRegistry record read on chain now (not this database's word); 404 before it is recorded. */
+  async provenance(jobId: string): Promise<ModelProvenanceView> {
+    const delivered = (await this.get(jobId))!;
+    const chain = this.chain.require();
+    const onChain = await chain.readModel(jobId);
+    if (!onChain)
+      throw new ApiError(404, 'MODEL_NOT_RECORDED', `the model of job ${jobId} is not recorded on chain (yet)`);
+    return {
+      jobId,
+      chainId: chain.chainId.toString(),
+      registry: onChain.registry,
+      coordinator: onChain.coordinator,
+      modelCid: onChain.modelCid,
+      datasetIds: onChain.datasets.map(String),
+      rounds: onChain.rounds,
+      epsilonSpentMilli: onChain.epsilonSpentMilli,
+      recordedAt: onChain.recordedAt,
+      matchesDelivery: onChain.modelCid === delivered.cid,
     };
   }
 }

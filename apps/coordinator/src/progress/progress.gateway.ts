@@ -10,7 +10,7 @@ import { AuthService, bearerToken } from '../auth/auth.service.js';
 import { canRead } from '../auth/session.guard.js';
 import { refuseUpgrade, UpgradeRouter } from '../gateway/upgrade-router.js';
 import { JobEvents, type JobProgress } from '../jobs/job-events.js';
-import { JobsRepository } from '../jobs/jobs.repository.js';
+import { JobsRepository, type JobRecord } from '../jobs/jobs.repository.js';
 
 @Injectable()
 export class ProgressGateway implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -25,13 +25,15 @@ export class ProgressGateway implements OnApplicationBootstrap, BeforeApplicatio
 
   onApplicationBootstrap(): void {
     this.router.register('/progress', (req, socket, head, url) => {
-      const token = bearerToken(req.headers.authorization) ?? url.searchParams.get('access_token') ?? undefined;
-      const caller = this.auth.authenticate(token);
-      if (!caller) return refuseUpgrade(socket, 401, 'Unauthorized', 'sign in first: a bearer token is required');
-      const id = url.searchParams.get('job') ?? '';
-      const job = /^[0-9a-f]{64}$/.test(id) ? this.jobs.get(id) : undefined;
-      if (!job || !canRead(caller, job.buyer)) return refuseUpgrade(socket, 404, 'Not Found', `no job ${id}`);
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.subscribe(ws, id));
+      void (async () => {
+        const token = bearerToken(req.headers.authorization) ?? url.searchParams.get('access_token') ?? undefined;
+        const caller = await this.auth.authenticate(token);
+        if (!caller) return refuseUpgrade(socket, 401, 'Unauthorized', 'sign in first: a bearer token is required');
+        const id = url.searchParams.get('job') ?? '';
+        const job = /^[0-9a-f]{64}$/.test(id) ? await this.jobs.get(id) : undefined;
+        if (!job || !canRead(caller, job.buyer)) return refuseUpgrade(socket, 404, 'Not Found', `no job ${id}`);
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.subscribe(ws, job));
+      })().catch(() => refuseUpgrade(socket, 503, 'Service Unavailable', 'the database did not answer'));
     });
   }
 
@@ -40,11 +42,11 @@ export class ProgressGateway implements OnApplicationBootstrap, BeforeApplicatio
     this.wss.close();
   }
 
-  private subscribe(ws: WebSocket, jobId: string): void {
+  private subscribe(ws: WebSocket, job: JobRecord): void {
+    const jobId = job.id;
     const send = (p: JobProgress) => {
       if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ type: 'progress', ...p }));
     };
-    const job = this.jobs.get(jobId)!;
     send(
       this.events.last(jobId) ?? {
         jobId,

@@ -4,6 +4,13 @@
 // allows it sends its weighted update in the clear (`plain-update`) and the coordinator sums them. Training settings,
 // clip, maxWeight and the minimum contributors come from the signed request; k and t from deriveRoundParams, the
 // same derivation every silo runs on the roster it verified.
+// Resuming (after a restart, or on another coordinator after a failover): the run goes on from the last committed
+// global model. The round in flight when the previous run stopped is re-run under its number only if no silo was
+// asked for its masked input yet; otherwise silos may have released it, and the one-release-per-round rule of their
+// ledgers (which refuse a second release of (job, round, kind)) forbids re-running it: the round is recorded as
+// abandoned, and the job goes on with the next round number (one more is skipped when silos may already have
+// evaluated the lost model, since a silo refuses a round whose model is not the one it evaluated). Every write goes
+// through `ctx.fenced`: only the holder of the job's lease commits.
 // Plain class (no Nest): the JobRunner service creates one per running job.
 import {
   SECAGG_TYPE_CODES,
@@ -50,7 +57,8 @@ import {
 } from '@sealfold/secagg';
 import type { JobRecord } from '../jobs/jobs.repository.js';
 import type { SiloSession } from '../gateway/silo-session.js';
-import type { RoundsRepository } from './rounds.repository.js';
+import type { SqlExecutor } from '../database/database.js';
+import type { InflightStage, RoundRecord, RoundsRepository } from './rounds.repository.js';
 
 /** Why a job stopped without completing. `shutdown` leaves it running in the database (resumed at next start). */
 export class JobStop extends Error {
@@ -83,6 +91,8 @@ export interface RunProgress {
 export interface RunContext {
   readonly settings: RunSettings;
   readonly rounds: RoundsRepository;
+  /** Runs a write in one transaction that checks the job's lease (LeaseLostError when it was taken over). */
+  fenced<T>(fn: (tx: SqlExecutor) => Promise<T>): Promise<T>;
   siloFor(datasetId: string): SiloSession | undefined;
   progress(p: RunProgress): void;
   stageObserved(stage: string, seconds: number, dropouts: number): void;
@@ -267,8 +277,15 @@ export class JobRun {
    * Runs the job to its end; resolves with the final global model. Throws JobStop when the job fails, is cancelled,
    * or the coordinator shuts down.
    */
-  async run(): Promise<{ weights: Float32Array; rounds: number; lastEval?: { loss: number; accuracy: number } }> {
-    const committed = this.ctx.rounds.lastCommitted(this.id);
+  async run(): Promise<{
+    weights: Float32Array;
+    /** Rounds committed. */
+    rounds: number;
+    /** The highest round number used (committed or abandoned). */
+    roundsRun: number;
+    lastEval?: { loss: number; accuracy: number };
+  }> {
+    const committed = await this.ctx.rounds.lastCommitted(this.id);
     let global = committed?.weights ?? initialWeights(this.job.modelSpec, this.id);
     if (global.length !== this.d)
       throw new JobStop('failed', 'MODEL_MISMATCH', 'committed model does not fit the spec');
@@ -280,16 +297,19 @@ export class JobRun {
       throw error;
     }
     let lastEval: { loss: number; accuracy: number } | undefined;
-    for (let round = (committed?.round ?? 0) + 1; round <= this.job.rounds; round++) {
+    for (let round = await this.firstRound(committed?.round ?? 0); round <= this.job.rounds; round++) {
       this.round = round;
       const startedAt = Date.now();
       await this.gather();
+      // Before any model goes out: the round is in flight. Without SecAgg+ a silo releases its update as soon as it
+      // trained, so the round counts as released from its start.
+      await this.markInflight(round, this.secure ? 'started' : 'released');
       const needed = Math.max(this.ctx.settings.minSilos, this.secure ? SECAGG_MIN_CLIENTS : 1);
       if (this.members.length < needed)
         throw new JobStop(
           'failed',
           'TOO_FEW_SILOS',
-          `round ${round}: ${this.members.length} silos took part, need ${needed}${this.refusals()}${this.unconnected()}`,
+          `round ${round}: ${this.members.length} silos took part, need ${needed}${await this.refusals()}${this.unconnected()}`,
         );
       const result = this.secure ? await this.secureAggregate(round, global) : await this.plainAggregate(round, global);
       const dropouts = result.dropouts;
@@ -303,17 +323,21 @@ export class JobRun {
         this.members.filter((m) => contributors.has(m.clientId)),
       );
       if (evaluated) lastEval = evaluated;
-      this.ctx.rounds.commitRound(this.id, global, this.strategy.encodeState(state), {
-        round,
-        status: 'completed',
-        participants: result.contributors.length,
-        dropouts,
-        loss: evaluated?.loss ?? null,
-        accuracy: evaluated?.accuracy ?? null,
-        reason: null,
-        startedAt,
-        finishedAt: Date.now(),
-      });
+      const encodedState = this.strategy.encodeState(state);
+      const weights = global;
+      await this.ctx.fenced((tx) =>
+        this.ctx.rounds.commitRound(tx, this.id, weights, encodedState, {
+          round,
+          status: 'completed',
+          participants: result.contributors.length,
+          dropouts,
+          loss: evaluated?.loss ?? null,
+          accuracy: evaluated?.accuracy ?? null,
+          reason: null,
+          startedAt,
+          finishedAt: Date.now(),
+        }),
+      );
       this.ctx.progress({
         round,
         stage: 'committed',
@@ -322,7 +346,66 @@ export class JobRun {
         ...(evaluated ?? {}),
       });
     }
-    return { weights: global, rounds: this.job.rounds, lastEval };
+    const history = await this.ctx.rounds.rounds(this.id);
+    const done = history.filter((r) => r.status === 'completed').length;
+    if (done === 0)
+      throw new JobStop('failed', 'NO_ROUND_COMMITTED', `none of the ${this.job.rounds} rounds could be committed`);
+    return { weights: global, rounds: done, roundsRun: this.job.rounds, lastEval };
+  }
+
+  /**
+   * The round to run first: after the last committed or recorded one, unless a round was in flight. That one is
+   * run again if no silo was asked for its masked input ('started'); else it is abandoned (recorded, never re-run),
+   * and so is the next when silos may have evaluated its model ('evaluated').
+   */
+  private async firstRound(lastCommitted: number): Promise<number> {
+    const recorded = await this.ctx.rounds.rounds(this.id);
+    let next = Math.max(lastCommitted, ...recorded.map((r) => r.round)) + 1;
+    const inflight = await this.ctx.rounds.inflight(this.id);
+    if (!inflight || inflight.round < next) return next;
+    if (inflight.stage === 'started') return inflight.round;
+    const now = Date.now();
+    const abandoned = (round: number, reason: string): RoundRecord => ({
+      round,
+      status: 'abandoned' as const,
+      participants: 0,
+      dropouts: 0,
+      loss: null,
+      accuracy: null,
+      reason,
+      startedAt: now,
+      finishedAt: now,
+    });
+    await this.ctx.fenced(async (tx) => {
+      await this.ctx.rounds.insertRound(
+        tx,
+        this.id,
+        abandoned(
+          inflight.round,
+          'INTERRUPTED: the coordinator running it stopped after silos were asked for their masked inputs; ' +
+            'a released round is never run again',
+        ),
+      );
+      next = inflight.round + 1;
+      if (inflight.stage === 'evaluated' && next <= this.job.rounds) {
+        await this.ctx.rounds.insertRound(
+          tx,
+          this.id,
+          abandoned(
+            next,
+            `SKIPPED: silos may have evaluated round ${inflight.round}'s lost model and would refuse another one`,
+          ),
+        );
+        next++;
+      }
+    });
+    this.ctx.log('interrupted round abandoned', { job: this.id, round: inflight.round, stage: inflight.stage, next });
+    return next;
+  }
+
+  /** Records how far the round in flight got, before the frames of that stage go out (fenced). */
+  private markInflight(round: number, stage: InflightStage): Promise<void> {
+    return this.ctx.fenced((tx) => this.ctx.rounds.markInflight(tx, this.id, round, stage));
   }
 
   /** Offers the job to every dataset's silo that has not answered in its current session; keeps those that accept. */
@@ -350,22 +433,22 @@ export class JobRun {
       waiting.push(datasetId);
     }
     await this.until(() => waiting.every((id) => this.replies.has(id)), stageTimeoutMs);
-    for (const datasetId of waiting) {
-      const reply = this.replies.get(datasetId);
-      const session = this.ctx.siloFor(datasetId);
-      this.ctx.rounds.recordParticipant(this.id, {
-        datasetId,
-        clientId: datasets.indexOf(datasetId) + 1,
-        silo: session?.address ?? 'unknown',
-        accepted: reply?.accept === true,
-        reason: reply ? (reply.accept ? null : (reply.reason ?? 'declined')) : 'no reply',
+    if (waiting.length > 0)
+      await this.ctx.fenced(async (tx) => {
+        for (const datasetId of waiting) {
+          const reply = this.replies.get(datasetId);
+          const session = this.ctx.siloFor(datasetId);
+          await this.ctx.rounds.recordParticipant(tx, this.id, {
+            datasetId,
+            clientId: datasets.indexOf(datasetId) + 1,
+            silo: session?.address ?? 'unknown',
+            accepted: reply?.accept === true,
+            reason: reply ? (reply.accept ? null : (reply.reason ?? 'declined')) : 'no reply',
+          });
+        }
       });
-    }
     const accepted = new Map(
-      this.ctx.rounds
-        .participants(this.id)
-        .filter((p) => p.accepted)
-        .map((p) => [p.datasetId, p]),
+      (await this.ctx.rounds.participants(this.id)).filter((p) => p.accepted).map((p) => [p.datasetId, p]),
     );
     this.members = [];
     for (const [index, datasetId] of datasets.entries()) {
@@ -387,9 +470,9 @@ export class JobRun {
   }
 
   /** The silos' refusal reasons, counted, e.g. ` (refused: secagg-required ×3)`; empty when none refused. */
-  private refusals(): string {
+  private async refusals(): Promise<string> {
     const counts = new Map<string, number>();
-    for (const p of this.ctx.rounds.participants(this.id))
+    for (const p of await this.ctx.rounds.participants(this.id))
       if (!p.accepted && p.reason) {
         const reason = p.reason.split(':')[0];
         counts.set(reason, (counts.get(reason) ?? 0) + 1);
@@ -465,7 +548,7 @@ export class JobRun {
       this.ctx.progress({ round, stage, participants: n, dropouts: lost }),
     );
     if (step.kind === 'aborted') {
-      this.ctx.rounds.insertRound(this.id, {
+      const record: RoundRecord = {
         round,
         status: 'aborted',
         participants: members.length,
@@ -475,7 +558,8 @@ export class JobRun {
         reason: `${step.error.code}: ${step.error.message}`,
         startedAt: Date.now(),
         finishedAt: Date.now(),
-      });
+      };
+      await this.ctx.fenced((tx) => this.ctx.rounds.insertRound(tx, this.id, record));
       throw new JobStop('failed', step.error.code, `round ${round} aborted: ${step.error.message}`);
     }
     return { ...sumOf(step.result), dropouts };
@@ -531,7 +615,9 @@ export class JobRun {
     this.secaggRound = secaggRound;
     try {
       return await driveSecAgg(server, {
-        send: (messages, stage) => {
+        send: async (messages, stage) => {
+          // The training inputs are asked for only once the round is on record as released (never re-run).
+          if (observeStages && stage === 'masked-input') await this.markInflight(secaggRound, 'released');
           started = performance.now();
           for (const [to, message] of messages) {
             const member = byId.get(to);
@@ -580,8 +666,10 @@ export class JobRun {
       payload: encodeWeights(global),
     });
     const started = performance.now();
+    if (this.secure && members.length < SECAGG_MIN_CLIENTS) return undefined;
+    // Silos evaluate (and release) on this model from here on: a lost round must then be skipped past.
+    await this.markInflight(round, 'evaluated');
     if (this.secure) {
-      if (members.length < SECAGG_MIN_CLIENTS) return undefined;
       // The same n, hence the same k and t, as the round's training sum.
       const params = this.roundParams(members.length, 2, EVAL_VECTOR_CLIP);
       for (const m of members) m.session.sendRaw(frame);

@@ -1,6 +1,6 @@
 // Pages about the connected account: my licences, my datasets as an owner.
 import { api, type LicenceView } from '../api.js';
-import { formatEth, formatTime, shortId } from '../format.js';
+import { formatEth, formatTime, licenceLabel } from '../format.js';
 import { ensureChain, readLicenceContract } from '../wallet.js';
 import { useApp } from '../state.js';
 import { ErrorMessage, Loading, useLoad } from '../ui.js';
@@ -39,7 +39,7 @@ export function LicenceTable({ licences, caption }: { licences: LicenceView[]; c
           {licences.map((l) => (
             <tr key={l.id}>
               <th scope="row">
-                <span title={l.id}>#{shortId(l.id)}</span>
+                <span title={l.id}>{licenceLabel(l.id)}</span>
               </th>
               <td>
                 <a href={`#/datasets/${l.datasetId}`}>#{l.datasetId}</a>

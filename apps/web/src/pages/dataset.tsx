@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { encodeTermsHash } from '../../../../libs/chain/src/terms-hash.js';
 import { api, type DatasetView, type TermsView } from '../api.js';
-import { formatDuration, formatEth, shortAddress } from '../format.js';
+import { formatDuration, formatEth, licenceLabel, shortAddress } from '../format.js';
 import { useApp } from '../state.js';
 import { Card, ErrorMessage, Loading, useLoad } from '../ui.js';
 import {
@@ -191,7 +191,7 @@ function BuyLicence({ dataset, terms }: { dataset: DatasetView; terms: TermsView
       <ErrorMessage error={error} />
       {bought ? (
         <p role="status" class="success">
-          Licence <span class="wrap">#{bought.licenceId}</span> is yours (transaction{' '}
+          Licence <span title={bought.licenceId}>{licenceLabel(bought.licenceId)}</span> is yours (transaction{' '}
           <code>{shortAddress(bought.tx)}</code>). <a href="#/licences">My licences</a>
         </p>
       ) : null}

@@ -1,9 +1,16 @@
 // Jobs of the signed-in buyer, the live view of one job (WebSocket /progress) and its model's provenance.
 import { useEffect, useState } from 'preact/hooks';
-import { api, type JobRounds, type JobView, type ModelRecord, type Progress } from '../api.js';
-import { shortAddress } from '../format.js';
+import {
+  api,
+  type JobRounds,
+  type JobView,
+  type ModelProvenanceView,
+  type ModelRecord,
+  type Progress,
+} from '../api.js';
+import { formatTime, shortAddress, UNLIMITED_EPSILON_MILLI } from '../format.js';
 import { useApp } from '../state.js';
-import { Card, ErrorMessage, LineChart, Loading, useLoad } from '../ui.js';
+import { Card, ErrorMessage, LineChart, Loading, useLoad, usePolling } from '../ui.js';
 
 export function NeedSession({ what }: { what: string }) {
   const app = useApp();
@@ -23,12 +30,12 @@ export function NeedSession({ what }: { what: string }) {
   );
 }
 
-export function JobTable({ jobs }: { jobs: JobView[] }) {
+export function JobTable({ jobs, caption = 'Jobs' }: { jobs: JobView[]; caption?: string }) {
   if (jobs.length === 0) return <p>No job yet.</p>;
   return (
     <div class="table-wrap">
       <table>
-        <caption class="visually-hidden">Jobs</caption>
+        <caption class="visually-hidden">{caption}</caption>
         <thead>
           <tr>
             <th scope="col">Job</th>
@@ -70,15 +77,27 @@ export function JobsPage() {
   const app = useApp();
   const token = app.session?.token;
   const jobs = useLoad(async () => (token ? api<JobView[]>('/jobs', { token }) : null), [token]);
+  // The list follows new and running jobs (a job's own page follows it over the /progress WebSocket).
+  usePolling(jobs.reload, 3000, token !== undefined);
+  const running = jobs.data?.filter((j) => j.status === 'pending' || j.status === 'running') ?? [];
+  const finished = jobs.data?.filter((j) => j.status !== 'pending' && j.status !== 'running') ?? [];
   return (
     <>
       <h1>My jobs</h1>
       {!token ? <NeedSession what="Your jobs" /> : null}
       <ErrorMessage error={jobs.error} />
       {token && jobs.loading && !jobs.data ? <Loading what="jobs" /> : null}
-      {jobs.data ? <JobTable jobs={jobs.data} /> : null}
+      {jobs.data ? (
+        <>
+          <h2>Running</h2>
+          {running.length ? <JobTable jobs={running} caption="Running jobs" /> : <p>No job is running.</p>}
+          <h2>Finished</h2>
+          {finished.length ? <JobTable jobs={finished} caption="Finished jobs" /> : <p>No finished job yet.</p>}
+        </>
+      ) : null}
       <p class="muted small">
-        Submit a job with <code>sealfold job create</code>; it appears here and updates live.
+        Submit a job from <a href="#/new-job">New job</a> or with <code>sealfold job create</code>; it appears here
+        (this list refreshes every 3 s) and its page follows it live, round by round.
       </p>
     </>
   );
@@ -126,6 +145,9 @@ export function JobPage({ id }: { id: string }) {
   const j = job.data;
   const done = rounds.data?.rounds.filter((r) => r.status === 'completed') ?? [];
   const status = progress?.status ?? j?.status;
+  // While it runs, the live stage's counts; once it ended, the last finished round's (the final message has none).
+  const live = status === 'running';
+  const last = done.at(-1);
   return (
     <>
       <h1>
@@ -149,9 +171,9 @@ export function JobPage({ id }: { id: string }) {
               <dt>Stage</dt>
               <dd>{progress?.stage ?? '–'}</dd>
               <dt>Participants</dt>
-              <dd>{progress?.participants ?? '–'}</dd>
+              <dd>{live ? (progress?.participants ?? '–') : (last?.participants ?? '–')}</dd>
               <dt>Dropouts</dt>
-              <dd>{progress?.dropouts ?? '–'}</dd>
+              <dd>{live ? (progress?.dropouts ?? '–') : (last?.dropouts ?? '–')}</dd>
               <dt>Datasets</dt>
               <dd>{j.request.datasets.map((d) => `#${d}`).join(', ')}</dd>
               <dt>Strategy</dt>
@@ -162,7 +184,7 @@ export function JobPage({ id }: { id: string }) {
             ) : null}
             {status === 'completed' ? (
               <p>
-                <a href={`#/models/${id}`}>Model and provenance →</a>
+                <a href={`#/models/${id}`}>Model and provenance</a>
               </p>
             ) : null}
           </Card>
@@ -216,7 +238,14 @@ export function ModelPage({ jobId }: { jobId: string }) {
   const app = useApp();
   const token = app.session?.token;
   const model = useLoad(async () => (token ? api<ModelRecord>(`/models/${jobId}`, { token }) : null), [jobId, token]);
+  // Read on chain now by the coordinator (ModelRegistry.modelOf), not its database's word.
+  const chain = useLoad(
+    async () => (token ? api<ModelProvenanceView>(`/models/${jobId}/provenance`, { token }) : null),
+    [jobId, token],
+  );
   const m = model.data;
+  const p = chain.data;
+  const pullCommand = `sealfold model pull ${jobId} -o model/`;
   return (
     <>
       <h1>
@@ -226,32 +255,92 @@ export function ModelPage({ jobId }: { jobId: string }) {
       <ErrorMessage error={model.error} />
       {token && model.loading && !m ? <Loading what="the model" /> : null}
       {m ? (
-        <Card title="Provenance">
-          <dl>
-            <dt>Encrypted model (IPFS)</dt>
-            <dd>
-              <code class="wrap">{m.cid}</code>
-            </dd>
-            <dt>SHA-256 of the ciphertext</dt>
-            <dd>
-              <code class="wrap">{m.sha256}</code>
-            </dd>
-            <dt>Size</dt>
-            <dd>{m.bytes} bytes</dd>
-            <dt>Sealed to</dt>
-            <dd>
-              <code class="wrap">{m.recipient}</code>
-            </dd>
-            <dt>ModelRegistry record</dt>
-            <dd>{m.txHash ? <code class="wrap">{m.txHash}</code> : 'not recorded on chain'}</dd>
-            <dt>Delivered</dt>
-            <dd>{m.createdAt}</dd>
-          </dl>
-          <p class="muted small">
-            Decrypt it with <code>sealfold model pull {jobId.slice(0, 8)}…</code> and your age identity; it never passes
-            through this page.
-          </p>
-        </Card>
+        <div class="grid">
+          <Card title="Provenance on chain">
+            <ErrorMessage error={chain.error} />
+            {chain.loading && !p ? <Loading what="the ModelRegistry record" /> : null}
+            {p ? (
+              <>
+                <p class={p.matchesDelivery ? 'success' : 'error'}>
+                  {p.matchesDelivery
+                    ? 'The chain’s record names the model delivered to you.'
+                    : 'The chain’s record names another CID than the delivered model: do not trust this model.'}
+                </p>
+                <dl>
+                  <dt>Datasets</dt>
+                  <dd>
+                    {p.datasetIds.map((d, i) => (
+                      <span key={d}>
+                        {i > 0 ? ', ' : ''}
+                        <a href={`#/datasets/${d}`}>#{d}</a>
+                      </span>
+                    ))}
+                  </dd>
+                  <dt>Rounds</dt>
+                  <dd>{p.rounds}</dd>
+                  <dt>Privacy spent</dt>
+                  <dd>
+                    {p.epsilonSpentMilli >= UNLIMITED_EPSILON_MILLI
+                      ? 'no DP noise (ε unbounded)'
+                      : `ε = ${p.epsilonSpentMilli / 1000}`}
+                  </dd>
+                  <dt>Model CID (IPFS)</dt>
+                  <dd>
+                    <code class="wrap">{p.modelCid}</code>
+                  </dd>
+                  <dt>Recorded</dt>
+                  <dd>{formatTime(p.recordedAt)}</dd>
+                  <dt>Recorded by</dt>
+                  <dd>
+                    <code class="wrap">{p.coordinator}</code>
+                  </dd>
+                  <dt>ModelRegistry</dt>
+                  <dd>
+                    <code class="wrap">{p.registry}</code> on chain {p.chainId}
+                  </dd>
+                </dl>
+              </>
+            ) : null}
+          </Card>
+          <Card title="Delivery">
+            <dl>
+              <dt>Encrypted model (IPFS)</dt>
+              <dd>
+                <code class="wrap">{m.cid}</code>
+              </dd>
+              <dt>SHA-256 of the ciphertext</dt>
+              <dd>
+                <code class="wrap">{m.sha256}</code>
+              </dd>
+              <dt>Size</dt>
+              <dd>{m.bytes} bytes</dd>
+              <dt>Sealed to</dt>
+              <dd>
+                <code class="wrap">{m.recipient}</code>
+              </dd>
+              <dt>ModelRegistry transaction</dt>
+              <dd>{m.txHash ? <code class="wrap">{m.txHash}</code> : 'not recorded on chain'}</dd>
+              <dt>Delivered</dt>
+              <dd>{m.createdAt}</dd>
+            </dl>
+          </Card>
+          <Card title="Download and load it">
+            <p>
+              The model is encrypted to your age key, which never enters this page. Download, check it against the
+              chain’s record and decrypt it on your machine:
+            </p>
+            <pre>
+              <code>{pullCommand}</code>
+            </pre>
+            <p>
+              <code>model/</code> then holds a TensorFlow.js layers model (<code>model.json</code>,{' '}
+              <code>weights.bin</code>) and its provenance (<code>sealfold.json</code>). Load it with:
+            </p>
+            <pre>
+              <code>{`import * as tf from '@tensorflow/tfjs-node';\nconst model = await tf.loadLayersModel('file://model/model.json');`}</code>
+            </pre>
+          </Card>
+        </div>
       ) : null}
     </>
   );

@@ -2,13 +2,12 @@
 // v2 (EIP-712, eth_signTypedData_v4) and the page POSTs it to /jobs. The signature is the authority: the coordinator
 // and every silo check it; this page holds no key.
 import { useState } from 'preact/hooks';
-import { sha256, toUtf8Bytes } from 'ethers';
 import {
   JOB_REQUEST_TYPES,
   SEALFOLD_DOMAIN_NAME,
   SEALFOLD_DOMAIN_VERSION,
 } from '../../../../libs/chain/src/job-request-types.js';
-import { canonicalJson } from '../../../../libs/protocol/src/canonical-json.js';
+import { ACTIVATIONS, modelSpecHash, parseModelSpec } from '../../../../libs/fl/src/spec.js';
 import {
   dpParamsFromFloats,
   jobRequestJsonSchema,
@@ -16,6 +15,7 @@ import {
   jobTraining,
 } from '../../../../libs/protocol/src/job.js';
 import { api, type DatasetView, type JobView, type LicenceView } from '../api.js';
+import { licenceLabel } from '../format.js';
 import { useApp } from '../state.js';
 import { ErrorMessage, Loading, useLoad } from '../ui.js';
 import { ensureChain, signTypedData } from '../wallet.js';
@@ -26,25 +26,60 @@ interface Option {
   dataset: DatasetView;
 }
 
-/** Input width of a table: numeric columns count 1, categorical ones their number of levels (one-hot). */
+/**
+ * Input width of a table (libs/dataset encoding.ts featureLayout, from the public schema): numbers and booleans 1, a
+ * date its parts (4 by default), a categorical column its levels (one-hot) or its hash buckets (16 by default); the
+ * label, ignored and text columns none.
+ */
 function inputWidth(d: DatasetView): number {
-  const cols = d.manifest?.schema.columns.filter((c) => c.name !== d.manifest!.schema.label) ?? [];
-  return cols.reduce((n, c) => n + (c.type === 'categorical' ? (c.levels?.length ?? 1) : 1), 0);
+  const schema = d.manifest?.schema;
+  const cols = schema?.columns.filter((c) => c.name !== schema.label && c.type !== 'text' && c.role !== 'ignored');
+  return (cols ?? []).reduce((n, c) => {
+    if (c.type === 'date' || c.type === 'datetime') return n + (c.parts?.length ?? 4);
+    if (c.type !== 'categorical') return n + 1;
+    const hashed = c.encoding === 'hash' || (c.encoding === undefined && c.levels === undefined);
+    return n + (hashed ? (c.buckets ?? 16) : (c.levels?.length ?? 1));
+  }, 0);
 }
 
-/** A small MLP for the dataset's schema: one hidden ReLU layer, logits out (README "The model spec"). */
-function mlpSpec(d: DatasetView, hidden: number) {
+/** A hidden dense layer of the builder. */
+interface HiddenLayer {
+  units: string;
+  activation: string;
+}
+
+/** An MLP for the dataset's schema: the builder's hidden dense layers, then one logit per class (README "The model spec"). */
+function mlpSpec(d: DatasetView, hidden: readonly HiddenLayer[]) {
   return {
     inputShape: [inputWidth(d)],
     layers: [
-      { type: 'dense', units: hidden, activation: 'relu' },
+      ...hidden.map((l) => ({ type: 'dense', units: Number(l.units), activation: l.activation })),
       { type: 'dense', units: d.classes?.length ?? 2 },
     ],
   };
 }
 
-/** The model spec hash a buyer signs: SHA-256 of the spec's canonical JSON (libs/fl modelSpecHash). */
-const specHash = (spec: unknown) => sha256(toUtf8Bytes(canonicalJson(spec)));
+/**
+ * The spec as libs/fl parseModelSpec validates it (the coordinator and every silo run the same rules), and fitting
+ * the datasets: their input width in, one output per class. Returns the spec or the reason it cannot be used.
+ */
+function checkSpec(spec: unknown, d: DatasetView | undefined): { spec: unknown } | { problem: string } {
+  let parsed;
+  try {
+    parsed = parseModelSpec(spec);
+  } catch (err) {
+    return { problem: err instanceof Error ? err.message : String(err) };
+  }
+  if (!d) return { spec };
+  const width = inputWidth(d);
+  if (parsed.spec.inputShape.length !== 1 || parsed.spec.inputShape[0] !== width)
+    return { problem: `inputShape must be [${width}] for these datasets (their feature columns, one-hot)` };
+  const classes = d.classes?.length ?? 2;
+  const out = parsed.layout.outputShape;
+  if (out.length !== 1 || out[0] !== classes)
+    return { problem: `the model must end with ${classes} outputs (one per class), it ends with [${out.join(', ')}]` };
+  return { spec };
+}
 
 function randomNonce(): bigint {
   const b = crypto.getRandomValues(new Uint8Array(16));
@@ -60,8 +95,9 @@ export function NewJobPage() {
     return licences.map((licence, i) => ({ licence, dataset: datasets[i] }));
   }, [app.account]);
   const [picked, setPicked] = useState<string[]>([]);
+  const [hidden, setHidden] = useState<HiddenLayer[]>([{ units: '16', activation: 'relu' }]);
+  const [custom, setCustom] = useState<string | null>(null);
   const [form, setForm] = useState({
-    hidden: '16',
     strategy: 'fedavg',
     rounds: '3',
     epochs: '1',
@@ -82,7 +118,26 @@ export function NewJobPage() {
       </>
     );
   const chosen = (options.data ?? []).filter((o) => picked.includes(o.licence.id));
-  const spec = chosen.length ? mlpSpec(chosen[0].dataset, Number(form.hidden)) : null;
+  const built = chosen.length ? mlpSpec(chosen[0].dataset, hidden) : null;
+  // Custom JSON (when chosen) or the builder's layers, checked as the coordinator will.
+  let parsedCustom: unknown = built;
+  let jsonProblem: string | null = null;
+  if (custom !== null) {
+    try {
+      parsedCustom = JSON.parse(custom);
+    } catch (err) {
+      jsonProblem = `not JSON: ${err instanceof Error ? err.message : String(err)}`;
+    }
+  }
+  const checked = jsonProblem
+    ? { problem: jsonProblem }
+    : parsedCustom
+      ? checkSpec(parsedCustom, chosen[0]?.dataset)
+      : null;
+  const spec = checked && 'spec' in checked ? (checked.spec as Record<string, unknown>) : null;
+  const specProblem = checked && 'problem' in checked ? checked.problem : null;
+  const setLayer = (i: number, k: keyof HiddenLayer) => (e: Event) =>
+    setHidden(hidden.map((l, j) => (j === i ? { ...l, [k]: (e.target as HTMLInputElement).value } : l)));
   const set = (k: keyof typeof form) => (e: Event) => setForm({ ...form, [k]: (e.target as HTMLInputElement).value });
 
   const submit = async (e: Event) => {
@@ -92,7 +147,8 @@ export function NewJobPage() {
       const info = app.info;
       if (!info?.domain || !info.chainId || !info.coordinatorAddress)
         throw new Error('This coordinator has no chain or no account to run jobs.');
-      if (!spec) throw new Error('Pick at least one licensed dataset.');
+      if (!chosen.length) throw new Error('Pick at least one licensed dataset.');
+      if (!spec) throw new Error(`The model cannot be used: ${specProblem}.`);
       const first = chosen[0].dataset;
       const mismatch = chosen.find(
         (o) => inputWidth(o.dataset) !== inputWidth(first) || o.dataset.label !== first.label,
@@ -109,7 +165,7 @@ export function NewJobPage() {
         coordinator: info.coordinatorAddress,
         datasets: chosen.map((o) => BigInt(o.dataset.id)),
         licences: chosen.map((o) => BigInt(o.licence.id)),
-        modelSpecHash: specHash(spec),
+        modelSpecHash: modelSpecHash(spec),
         recipient: form.recipient.trim(),
         strategy: form.strategy,
         rounds: Number(form.rounds),
@@ -192,16 +248,105 @@ export function NewJobPage() {
                     )
                   }
                 />
-                #{o.dataset.id} {o.dataset.name} — {o.dataset.rows} rows, {o.dataset.classes?.join(', ')}
+                #{o.dataset.id} {o.dataset.name} — {o.dataset.rows} rows, {o.dataset.classes?.join(', ')} (licence{' '}
+                {licenceLabel(o.licence.id)})
               </label>
             ))}
           </fieldset>
           <fieldset>
             <legend>Model and training</legend>
-            <label>
-              Hidden units (MLP)
-              <input type="number" min="1" max="4096" value={form.hidden} onInput={set('hidden')} required />
-            </label>
+            <fieldset class="model">
+              <legend>Model</legend>
+              <p class="choice">
+                <label class="check">
+                  <input type="radio" name="model-kind" checked={custom === null} onChange={() => setCustom(null)} />
+                  Layer builder
+                </label>
+                <label class="check">
+                  <input
+                    type="radio"
+                    name="model-kind"
+                    checked={custom !== null}
+                    onChange={() => setCustom(JSON.stringify(built ?? { inputShape: [4], layers: [] }, null, 2))}
+                  />
+                  Custom JSON
+                </label>
+              </p>
+              {custom === null ? (
+                <>
+                  <ol class="layers">
+                    {hidden.map((l, i) => (
+                      <li key={i}>
+                        <label>
+                          Layer {i + 1} units
+                          <input
+                            type="number"
+                            min="1"
+                            max="4096"
+                            value={l.units}
+                            onInput={setLayer(i, 'units')}
+                            required
+                          />
+                        </label>
+                        <label>
+                          Layer {i + 1} activation
+                          <select value={l.activation} onChange={setLayer(i, 'activation')}>
+                            {ACTIVATIONS.map((a) => (
+                              <option key={a} value={a}>
+                                {a}
+                              </option>
+                            ))}
+                          </select>
+                        </label>
+                        <button
+                          type="button"
+                          class="secondary"
+                          disabled={hidden.length === 1}
+                          onClick={() => setHidden(hidden.filter((_, j) => j !== i))}
+                        >
+                          Remove layer {i + 1}
+                        </button>
+                      </li>
+                    ))}
+                  </ol>
+                  <p>
+                    <button
+                      type="button"
+                      class="secondary"
+                      disabled={hidden.length >= 8}
+                      onClick={() => setHidden([...hidden, { units: '16', activation: 'relu' }])}
+                    >
+                      Add a dense layer
+                    </button>{' '}
+                    <span class="muted small">The output layer (one logit per class) is added for you.</span>
+                  </p>
+                </>
+              ) : (
+                <label>
+                  Model spec (JSON: inputShape and layers of dense, conv2d, maxPooling2d, flatten, dropout,
+                  batchNormalization, activation)
+                  <textarea
+                    rows={12}
+                    spellcheck={false}
+                    value={custom}
+                    onInput={(e) => setCustom((e.target as HTMLTextAreaElement).value)}
+                    aria-invalid={specProblem !== null}
+                    aria-describedby="spec-problem"
+                  />
+                </label>
+              )}
+              <p
+                id="spec-problem"
+                class={specProblem ? 'error' : 'muted small'}
+                role={specProblem ? 'alert' : undefined}
+              >
+                {specProblem
+                  ? `Model: ${specProblem}`
+                  : spec
+                    ? `Model checked: ${parseModelSpec(spec).layout.totalSize} parameters.`
+                    : 'Pick a dataset to fit the model to it.'}
+              </p>
+            </fieldset>
             <label>
               Strategy
               <select value={form.strategy} onChange={set('strategy')}>
@@ -259,7 +404,7 @@ export function NewJobPage() {
           </fieldset>
           {spec ? (
             <details>
-              <summary>Model spec ({specHash(spec).slice(0, 18)}…)</summary>
+              <summary>Model spec ({modelSpecHash(spec).slice(0, 18)}…)</summary>
               <pre>{JSON.stringify(spec, null, 2)}</pre>
             </details>
           ) : null}
