@@ -4,7 +4,10 @@
 //   send, receipt): the journal design is only viable if a restart costs no more than the history did live
 //   (target: ratio ≤ 1);
 // - gas of DatasetNFT.register and DatasetLicence.purchase ÷ a plain ETH transfer (21,000 gas) measured in the same
-//   run, with the issue's ceilings as value targets (register ≤ 150k, purchase ≤ 120k).
+//   run, with the issue's ceilings as value targets (register ≤ 150k, purchase ≤ 120k);
+// - gas of the job escrow and model-asset paths (issue 20 targets, bench/lib/escrow-gas.ts): open for 3 datasets
+//   ≤ 160k, settle with 3 silo signatures ≤ 230k and with 20 ≤ 820k, withdraw ≤ 40k, registering a model with 20
+//   parents ≤ 250k, a model-licence sale ≤ 140k whatever the number of parents (3 and 20 measured).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +16,7 @@ import { Wallet } from 'ethers';
 import { CID } from 'multiformats/cid';
 import { connectChain, startEmbeddedChain } from '@sealfold/chain';
 import { type Figure, figure, median, report } from './lib/report.js';
+import { measureEscrowGas } from './lib/escrow-gas.js';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -49,6 +53,17 @@ try {
     liveMs.push(performance.now() - start);
     purchaseGas.push(Number(p.gasUsed));
   }
+  const wallet = (i: number) => new Wallet(chain.accounts[i].privateKey, owner.provider);
+  const escrowGas = await measureEscrowGas({
+    provider: owner.provider,
+    deployer: wallet(0),
+    owner: wallet(5),
+    buyer: wallet(6),
+    buyer2: wallet(7),
+    datasetNFT: owner.addresses!.datasetNFT,
+    datasetLicence: owner.addresses!.datasetLicence,
+    feeBps: 250,
+  });
   owner.close();
   buyer.close();
   await chain.close();
@@ -76,6 +91,22 @@ try {
       of: 'value',
       value: 120_000,
     }),
+    ...(
+      [
+        ['JobEscrow.open gas (3 datasets)', escrowGas.open3, 160_000],
+        ['JobEscrow.open gas (20 datasets)', escrowGas.open20, null],
+        ['JobEscrow.settle gas (coordinator + 3 silo signatures, payees first credited)', escrowGas.settle3, 230_000],
+        ['JobEscrow.settle gas (coordinator + 20 silo signatures, payees first credited)', escrowGas.settle20, 820_000],
+        ['JobEscrow.withdraw gas', escrowGas.withdraw, 40_000],
+        ['JobEscrow.refund gas', escrowGas.refund, null],
+        ['ModelAsset.register gas (3 parents)', escrowGas.registerModel3, null],
+        ['ModelAsset.register gas (20 parents)', escrowGas.registerModel20, 250_000],
+        ['ModelAsset.buyLicence gas (3 parents)', escrowGas.licenceSale3, 140_000],
+        ['ModelAsset.buyLicence gas (20 parents)', escrowGas.licenceSale20, 140_000],
+      ] as const
+    ).map(([name, gas, limit]) =>
+      figure(name, gas, 'gas', transferGas, limit === null ? undefined : { op: '<=', of: 'value', value: limit }),
+    ),
   ];
   report('chain', figures);
 } finally {

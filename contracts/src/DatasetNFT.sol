@@ -63,10 +63,41 @@ contract DatasetNFT is ERC721, IERC2981, IERC4906 {
         uint96 price;
     }
 
+    /// @notice The terms under which a dataset trains paid jobs through `JobEscrow`, as passed in and returned. A
+    /// job's price is metered: `ratePerRowRound × rows × rounds contributed`, additive in rows, so an owner who splits
+    /// a dataset into shells earns exactly what the whole would (docs/ECONOMICS §2.7).
+    /// @param currency What the rate is paid in: the zero address for ETH, else an ERC-20.
+    /// @param ratePerRowRound Price of one row for one federated round, in `currency` base units; 0: no paid jobs.
+    /// @param rows Row count of the sealed dataset, as in its manifest; set once, never changed afterwards.
+    /// @param derivativesAllowed Whether a model trained on this dataset may be registered as a licensed derivative.
+    /// @param derivativeShareMicros Share of a derivative model's licence sales owed upstream (1e6 = 100%), weighted
+    /// by this dataset's rows × rounds among the model's parents; at most `MAX_DERIVATIVE_SHARE_MICROS`.
+    /// @param siloSigner The key of the owner's silo that co-signs job receipts; the zero address means the owner.
+    struct JobTerms {
+        address currency;
+        uint96 ratePerRowRound;
+        uint64 rows;
+        bool derivativesAllowed;
+        uint32 derivativeShareMicros;
+        address siloSigner;
+    }
+
+    /// @dev Two slots, written only by `setJobTerms`: (currency 160 | rate 96) and (signer 160 | rows 64 | share 24 |
+    /// derivatives 8).
+    struct StoredJobTerms {
+        address currency;
+        uint96 ratePerRowRound;
+        address siloSigner;
+        uint64 rows;
+        uint24 derivativeShareMicros;
+        bool derivativesAllowed;
+    }
+
     struct Dataset {
         Listing listing;
         bytes32 cidDigest;
         TokenPrice tokenPrice;
+        StoredJobTerms jobTerms;
     }
 
     /// @notice Highest ETH price a listing can carry (2^88 - 1 wei, about 3.1e8 ETH).
@@ -77,6 +108,8 @@ contract DatasetNFT is ERC721, IERC2981, IERC4906 {
     uint64 public constant MAX_LICENCE_DURATION = type(uint40).max;
     /// @notice Largest royalty: the whole resale price.
     uint96 public constant MAX_ROYALTY_BPS = 10_000;
+    /// @notice Largest share of a derivative model's licence sales one dataset can claim: 50%.
+    uint32 public constant MAX_DERIVATIVE_SHARE_MICROS = 500_000;
 
     /// @dev `initialized` is set by the constructor so that the slot is never zero and the first registration pays
     /// a warm write, not a new slot.
@@ -95,6 +128,8 @@ contract DatasetNFT is ERC721, IERC2981, IERC4906 {
     event TermsUpdated(uint256 indexed datasetId, Terms terms);
     /// @notice A dataset was listed or delisted.
     event ListingChanged(uint256 indexed datasetId, bool listed);
+    /// @notice The job terms of a dataset were set (`siloSigner` as given: zero means the owner).
+    event JobTermsUpdated(uint256 indexed datasetId, JobTerms terms);
     /// @notice The owner pointed a dataset at a new manifest (`sealfold dataset reseal`: the same plaintext, sealed
     /// again under a fresh file key). ERC-4906 `MetadataUpdate` is emitted with it, so indexers refresh tokenURI.
     event ManifestUpdated(uint256 indexed datasetId, bytes manifestCid);
@@ -127,6 +162,14 @@ contract DatasetNFT is ERC721, IERC2981, IERC4906 {
     error ListedWithoutPrice();
     /// @notice The dataset already has this listing state.
     error ListingUnchanged(uint256 datasetId, bool listed);
+    /// @notice The row count was set before to `rows` and cannot change (it is the manifest's).
+    error RowsAlreadySet(uint256 datasetId, uint64 rows);
+    /// @notice A job rate needs the dataset's row count (rows > 0).
+    error ZeroRows();
+    /// @notice `derivativeShareMicros` exceeds `MAX_DERIVATIVE_SHARE_MICROS`, or is set while derivatives are refused.
+    error InvalidDerivativeShare(uint32 derivativeShareMicros);
+    /// @notice `currency` has no code, so it cannot be an ERC-20 contract.
+    error InvalidCurrency(address currency);
 
     constructor() ERC721("Sealfold Dataset", "SFDS") {
         _counter.initialized = true;
@@ -183,6 +226,46 @@ contract DatasetNFT is ERC721, IERC2981, IERC4906 {
     /// @notice Stops licence purchases of a dataset; issued licences stay valid. Only the dataset owner.
     function delist(uint256 datasetId) external {
         _setListed(datasetId, false);
+    }
+
+    /// @notice Sets the job terms of a dataset (rate, currency, derivative policy, silo signer). Only the dataset
+    /// owner. `rows` is written the first time and must be repeated unchanged afterwards. Jobs opened before keep the
+    /// terms they pinned.
+    function setJobTerms(uint256 datasetId, JobTerms calldata terms) external {
+        _checkDatasetOwner(datasetId);
+        StoredJobTerms storage j = _datasets[datasetId].jobTerms;
+        uint64 rows = j.rows;
+        if (rows != 0 && terms.rows != rows) revert RowsAlreadySet(datasetId, rows);
+        if (terms.rows == 0) revert ZeroRows();
+        if (
+            terms.derivativeShareMicros > MAX_DERIVATIVE_SHARE_MICROS
+                || (!terms.derivativesAllowed && terms.derivativeShareMicros != 0)
+        ) revert InvalidDerivativeShare(terms.derivativeShareMicros);
+        if (terms.currency != address(0) && terms.currency.code.length == 0) revert InvalidCurrency(terms.currency);
+        _datasets[datasetId].jobTerms = StoredJobTerms({
+            currency: terms.currency,
+            ratePerRowRound: terms.ratePerRowRound,
+            siloSigner: terms.siloSigner,
+            rows: terms.rows,
+            derivativeShareMicros: uint24(terms.derivativeShareMicros),
+            derivativesAllowed: terms.derivativesAllowed
+        });
+        emit JobTermsUpdated(datasetId, terms);
+    }
+
+    /// @notice The job terms of a dataset and its current owner, as `JobEscrow.open` pins them: the silo signer is
+    /// resolved (the owner when none was set). Unset terms read as all zero (rate 0: no paid jobs).
+    function jobTermsOf(uint256 datasetId) external view returns (JobTerms memory terms, address owner) {
+        owner = _requireOwned(datasetId);
+        StoredJobTerms memory j = _datasets[datasetId].jobTerms;
+        terms = JobTerms({
+            currency: j.currency,
+            ratePerRowRound: j.ratePerRowRound,
+            rows: j.rows,
+            derivativesAllowed: j.derivativesAllowed,
+            derivativeShareMicros: j.derivativeShareMicros,
+            siloSigner: j.siloSigner == address(0) ? owner : j.siloSigner
+        });
     }
 
     /// @notice The current terms of a dataset. Reverts with `ERC721NonexistentToken` for an unknown id.

@@ -85,3 +85,14 @@ export {
   parseContractsSetting,
   type ChainEnvConfig,
 } from './config.js';
+export {
+  JOB_RECEIPT_DOMAIN_NAME,
+  JOB_RECEIPT_DOMAIN_VERSION,
+  JOB_RECEIPT_TYPES,
+  hashJobReceipt,
+  jobReceiptDomain,
+  signJobReceipt,
+  validateJobReceipt,
+  verifyJobReceipt,
+  type JobReceipt,
+} from './job-receipt.js';

@@ -3,5 +3,7 @@
 export * as DatasetNFT from './DatasetNFT.js';
 export * as DatasetLicence from './DatasetLicence.js';
 export * as ModelRegistry from './ModelRegistry.js';
+export * as JobEscrow from './JobEscrow.js';
+export * as ModelAsset from './ModelAsset.js';
 
-export const contractNames = ['DatasetNFT', 'DatasetLicence', 'ModelRegistry'] as const;
+export const contractNames = ['DatasetNFT', 'DatasetLicence', 'ModelRegistry', 'JobEscrow', 'ModelAsset'] as const;
