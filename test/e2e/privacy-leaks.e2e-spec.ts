@@ -62,10 +62,14 @@ const CANARY_LEVEL = 'canary-level-93f1';
 const OWNERS = 3;
 const BUYER = 2;
 /** Input width: 4 numeric features + the `site` column feature-hashed into 16 buckets (levels not public). */
-const MODEL_SPEC_WIDTH = 20;
-/** 4 numeric features + the `site` column feature-hashed into 16 buckets (its levels are not public) → 3 species. */
+/** A dataset's encoded width (its silo cache): 4 numeric features + `site` feature-hashed into 16 buckets. */
+const DATASET_WIDTH = 20;
+/**
+ * The job's model: job schema v1 encodes numbers and one-hot categorical features with public levels, so the hashed
+ * `site` (levels private) is dropped from the job (`not-encodable`): 4 numeric features → 3 species.
+ */
 const MODEL_SPEC = {
-  inputShape: [MODEL_SPEC_WIDTH],
+  inputShape: [4],
   layers: [
     { type: 'dense', units: 8, activation: 'relu' },
     { type: 'dense', units: 3, activation: 'softmax' },
@@ -249,6 +253,7 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
         SEALFOLD_TRAIN_TIMEOUT_MS: '60000',
         SEALFOLD_MIN_SILOS: '3',
         SEALFOLD_LOG_LEVEL: 'debug',
+        SEALFOLD_INDEX_INTERVAL_MS: '200',
       }),
       { logDestination: coordinatorLog },
     );
@@ -312,9 +317,14 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
     const licences: bigint[] = [];
     for (const o of owners) licences.push((await buyerClient.purchaseLicence(o.datasetId)).licenceId);
     // The job schema of the three datasets (what `job plan` shows), computed by the coordinator from the manifests.
-    const plan = (await (
-      await fetch(`${coordinator.url}/jobs/plan?datasets=${owners.map((o) => o.datasetId).join(',')}`)
-    ).json()) as JobPlanView;
+    // It needs the indexed manifests: asked again until the coordinator has them (409 NO_MANIFEST until then).
+    let plan: JobPlanView | undefined;
+    for (const until = Date.now() + 60_000; plan === undefined;) {
+      const res = await fetch(`${coordinator.url}/jobs/plan?datasets=${owners.map((o) => o.datasetId).join(',')}`);
+      if (res.ok) plan = (await res.json()) as JobPlanView;
+      else if (res.status !== 409 || Date.now() > until) throw new Error(`job plan: ${res.status} ${await res.text()}`);
+      else await new Promise((r) => setTimeout(r, 250));
+    }
     const req = jobRequest(buyer.address, {
       coordinator: await coordinatorAddressOf(coordinator.url),
       jobSchemaHash: plan.hash,
@@ -388,7 +398,7 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
       const cache = readFileSync(join(o.stateDir, 'cache', `${o.manifestCid}.dense`));
       // 50 rows × 20 float32 features, then 50 int32 labels; each slice starts a row (its 4 numeric features first,
       // then hash buckets, mostly zeros — a slice of zeros alone would be found everywhere).
-      const width = MODEL_SPEC_WIDTH;
+      const width = DATASET_WIDTH;
       const features = cache.length - 4 * 50 - 4 * 50 * width;
       for (const at of [44, 47, 49].map((row) => features + row * width * 4))
         needles.push({
@@ -520,13 +530,19 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
       .map((f) => decodeWireFrame(f.bytes) as WireFrame)
       .filter((f) => f.jobId === jobId);
     expect(toCoordinator.filter((f) => f.type === 'eval-result')).toEqual([]);
-    const evaluation = toCoordinator
-      .filter((f) => f.type === 'secagg' && f.round >= EVALUATION_ROUND_BIT)
-      .map((f) => decodeSecAggMessage(f.payload))
-      .filter((m) => m.type === 'secagg/masked-input');
-    // One masked (accuracy, loss, weight) vector per owner per round.
+    const masked = (keep: (round: number) => boolean) =>
+      toCoordinator
+        .filter((f) => f.type === 'secagg' && keep(f.round))
+        .map((f) => decodeSecAggMessage(f.payload))
+        .filter((m) => m.type === 'secagg/masked-input');
+    // One masked (accuracy, loss, weight) vector per owner per round (rounds 1 and 2 under the evaluation bit).
+    const evaluation = masked((r) => r > EVALUATION_ROUND_BIT);
     expect(evaluation).toHaveLength(OWNERS * 2);
     for (const m of evaluation) expect((m as { vector: Uint32Array }).vector).toHaveLength(3);
+    // The feature statistics before round 1 (issue 13) are a SecAgg+ sum too: one masked vector per owner, and no
+    // plain statistics frame.
+    expect(masked((r) => r === EVALUATION_ROUND_BIT)).toHaveLength(OWNERS);
+    expect(toCoordinator.filter((f) => f.type === 'plain-update')).toEqual([]);
   });
 
   /**

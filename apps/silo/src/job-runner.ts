@@ -26,6 +26,7 @@ import {
   encodingFromStatistics,
   localStatistics,
   mapToJobSchema,
+  PreprocessError,
   SchemaMappingError,
   STATS_BITS,
   STATS_CLIP,
@@ -343,6 +344,7 @@ export class SiloJobRunner {
     } catch (error) {
       if (error instanceof SchemaMappingError)
         refuse('schema-mismatch', `dataset ${offer.datasetId}, column "${error.column}": ${error.message}`);
+      if (error instanceof PreprocessError) refuse('schema-mismatch', `dataset ${offer.datasetId}: ${error.message}`);
       throw error;
     }
 

@@ -514,6 +514,11 @@ export async function startEmbeddedChainCore(options: EmbeddedChainOptions): Pro
       );
     });
   });
+  // Node's HTTP clients (ethers' FetchRequest on the global agent) drop an idle keep-alive socket after 5 s; a server
+  // that also closes at 5 s races them, and a request sent on the socket the server is closing fails with "socket
+  // hang up". Keeping idle sockets open longer lets the client always close first.
+  server.keepAliveTimeout = 30_000;
+  server.headersTimeout = 31_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => {

@@ -49,6 +49,8 @@ async function sealed(identity: X25519Identity | HybridIdentity) {
     description: 'd',
     owner: '0x0000000000000000000000000000000000000001',
     terms: TERMS,
+    // Three rows: every class is rare at the default k; this owner accepts publishing them.
+    k: 1,
   });
   return { store, blobs, ...s };
 }

@@ -68,24 +68,26 @@ export function mapToJobSchema(table: SourceTable, job: JobSchema): RawRows {
   const mismatch = jobSchemaMismatch(job, table.schema);
   if (mismatch) throw new SchemaMappingError(mismatch.column, mismatch.message);
   const cols = table.schema.columns;
-  // Dense offsets of each source column, laid out as toDense does (label left out, one-hot by level order).
-  const offset = new Map<string, number>();
-  let width = 0;
-  for (const c of cols) {
-    if (c.name === table.schema.label) continue;
-    offset.set(c.name, width);
-    width += c.type === 'categorical' ? (c.levels?.length ?? 0) : 1;
-  }
-  if (width !== table.featureNames.length)
-    throw new PreprocessError(
-      'INVALID_ROWS',
-      `the table has ${table.featureNames.length} features, its schema ${width}`,
-    );
+  // Where each job feature sits in the dense rows, found by the names libs/dataset toDense gives its features (a
+  // number: its column name; a one-hot level: `column=level`), so columns the job does not use (hashed buckets, date
+  // parts, ignored columns) need no layout knowledge here.
+  const index = new Map(table.featureNames.map((name, i) => [name, i] as const));
+  const width = table.featureNames.length;
+  const position = (name: string): number => {
+    const at = index.get(name);
+    if (at === undefined)
+      throw new PreprocessError('INVALID_ROWS', `the table has no feature "${name}" (its schema says it should)`);
+    return at;
+  };
   const F = job.features.length;
   const plan = job.features.map((f) => {
-    const c = cols.find((x) => x.name === f.name)!;
-    const at = offset.get(f.name)!;
-    return { at, levels: f.type === 'categorical' ? (c.levels ?? []).map((l) => f.levels.indexOf(l)) : undefined };
+    if (f.type === 'numeric') return { at: position(f.name), levels: undefined, positions: undefined };
+    const own = cols.find((x) => x.name === f.name)!.levels ?? [];
+    return {
+      at: -1,
+      levels: own.map((l) => f.levels.indexOf(l)),
+      positions: own.map((l) => position(`${f.name}=${l}`)),
+    };
   });
   const classMap = table.classes.map((cls) => job.classes.indexOf(cls));
   const n = table.rows;
@@ -96,16 +98,16 @@ export function mapToJobSchema(table: SourceTable, job: JobSchema): RawRows {
     const base = r * width;
     labels[r] = classMap[table.labels[r]];
     for (let j = 0; j < F; j++) {
-      const { at, levels } = plan[j];
+      const { at, levels, positions } = plan[j];
       const out = r * F + j;
-      if (!levels) {
+      if (!levels || !positions) {
         if (table.missing?.[base + at]) missing[out] = 1;
         else values[out] = table.features[base + at];
         continue;
       }
       let hot = -1;
       for (let k = 0; k < levels.length; k++)
-        if (table.features[base + at + k] === 1 && !table.missing?.[base + at + k]) hot = k;
+        if (table.features[base + positions[k]] === 1 && !table.missing?.[base + positions[k]]) hot = k;
       if (hot < 0) missing[out] = 1;
       else values[out] = levels[hot];
     }

@@ -78,6 +78,26 @@ describe('computeJobSchema', () => {
     expect(plan.dropped).toContainEqual({ datasetId: '2', column: 'sepal_width', reason: 'type-conflict' });
   });
 
+  it('drops what job schema v1 cannot encode (a hashed categorical, a date, an ignored column) instead of failing', () => {
+    const b = iris(['a', 'b']);
+    const extra: DatasetSchemaInput = {
+      ...b,
+      columns: [
+        ...b.columns,
+        { name: 'site', type: 'categorical', encoding: 'hash' },
+        { name: 'seen', type: 'date' },
+        { name: 'note', type: 'float', role: 'ignored' },
+      ],
+    };
+    const plan = computeJobSchema([
+      { id: '1', schema: extra },
+      { id: '2', schema: extra },
+    ]);
+    expect(plan.schema.features.map((f) => f.name)).not.toEqual(expect.arrayContaining(['site']));
+    for (const column of ['site', 'seen', 'note'])
+      expect(plan.dropped).toContainEqual({ datasetId: '1', column, reason: 'not-encodable' });
+  });
+
   it('refuses datasets whose label columns differ, naming both', () => {
     const other = { ...iris(['a', 'b']), label: 'sepal_width' };
     other.columns = [

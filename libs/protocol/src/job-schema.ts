@@ -16,6 +16,8 @@ export interface SchemaColumnInput {
   readonly name: string;
   readonly type: string;
   readonly levels?: readonly string[];
+  readonly role?: string;
+  readonly encoding?: string;
 }
 
 /** One dataset's public schema: its columns and the name of its label column. */
@@ -61,7 +63,7 @@ export type JobSchema = z.infer<typeof jobSchemaSchema>;
 export interface DroppedColumn {
   readonly datasetId: string;
   readonly column: string;
-  readonly reason: 'not-in-every-dataset' | 'type-conflict';
+  readonly reason: 'not-in-every-dataset' | 'type-conflict' | 'not-encodable';
 }
 
 export interface JobSchemaPlan {
@@ -77,8 +79,18 @@ export class JobSchemaError extends SealfoldError<'INCOMPATIBLE_DATASETS' | 'INV
   override readonly name = 'JobSchemaError';
 }
 
-const kindOf = (c: SchemaColumnInput): 'numeric' | 'categorical' | undefined =>
-  c.type === 'float' || c.type === 'integer' ? 'numeric' : c.type === 'categorical' ? 'categorical' : undefined;
+/**
+ * What a column is in a job schema (v1 encodes numbers and one-hot categorical features): numeric for float and
+ * integer, categorical for a categorical column with published levels; undefined for what v1 does not encode (an
+ * ignored column, a feature-hashed categorical whose levels stay private, date, datetime, boolean, text), which the
+ * plan reports as dropped (`not-encodable`) instead of failing.
+ */
+const kindOf = (c: SchemaColumnInput): 'numeric' | 'categorical' | undefined => {
+  if (c.role === 'ignored') return undefined;
+  if (c.type === 'float' || c.type === 'integer') return 'numeric';
+  if (c.type === 'categorical' && c.encoding !== 'hash' && (c.levels?.length ?? 0) > 0) return 'categorical';
+  return undefined;
+};
 
 /**
  * The job schema of `datasets` (in request order): common features by name and compatible type, the union of
@@ -112,7 +124,11 @@ export function computeJobSchema(
     const cols = byName.map((m) => m.get(col.name));
     if (cols.some((c) => c === undefined)) continue; // reported below, per dataset
     const kinds = new Set(cols.map((c) => kindOf(c!)));
-    if (kinds.size !== 1 || kinds.has(undefined)) {
+    if (kinds.has(undefined)) {
+      datasets.forEach((d) => dropped.push({ datasetId: d.id, column: col.name, reason: 'not-encodable' }));
+      continue;
+    }
+    if (kinds.size !== 1) {
       datasets.forEach((d) => dropped.push({ datasetId: d.id, column: col.name, reason: 'type-conflict' }));
       continue;
     }

@@ -117,6 +117,12 @@ describe('control payloads', () => {
       request,
       signature: '0x' + '11'.repeat(65),
       modelSpec: { inputShape: [4] },
+      jobSchema: {
+        format: 'sealfold-job-schema/v1',
+        label: 'y',
+        features: [{ name: 'x', type: 'numeric' }],
+        classes: ['a', 'b'],
+      },
       datasetId: '1',
       clientId: 1,
       dimension: 10,

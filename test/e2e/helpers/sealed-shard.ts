@@ -59,6 +59,8 @@ export interface SealShardOptions {
   readonly owner: { readonly address: string; readonly identity: NativeIdentity; readonly chain: SealfoldChain };
   readonly store: SealingStore;
   readonly maxJobs: number;
+  /** The owner's k (no value occurring in fewer rows is published); libs/dataset's default when absent. */
+  readonly k?: number;
 }
 
 /** Seals, stores and registers one shard; returns its dataset id and manifest CID. */
@@ -72,6 +74,7 @@ export async function sealAndRegisterShard(o: SealShardOptions): Promise<{ datas
     name: o.name,
     description: o.description,
     owner: o.owner.address,
+    ...(o.k === undefined ? {} : { k: o.k }),
     // Unlimited ε: noiseless jobs need it.
     terms: { priceWei: '1000', licenceDurationSeconds: 86_400, epsilonBudget: UNLIMITED_EPSILON, maxJobs: o.maxJobs },
   });

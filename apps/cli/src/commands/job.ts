@@ -167,7 +167,7 @@ async function plan(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unkn
     .map(([id, c]) => `  dataset ${id} has no rows of ${c.join(', ')}`);
   const dropped = view.dropped.map(
     (d) =>
-      `  dataset ${d.datasetId}: "${d.column}" (${d.reason === 'type-conflict' ? 'type differs' : 'not in every dataset'})`,
+      `  dataset ${d.datasetId}: "${d.column}" (${d.reason === 'type-conflict' ? 'type differs' : d.reason === 'not-encodable' ? 'not encodable by job schema v1: a hashed, date, boolean or ignored column' : 'not in every dataset'})`,
   );
   const text = [
     `job schema ${view.hash}`,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import { gaussianEpsilon } from '@sealfold/fl';
-import { dpParamsFromFloats } from '@sealfold/protocol';
+import { EPSILON_UNBOUNDED_MILLI, dpParamsFromFloats } from '@sealfold/protocol';
 import type { JobRecord } from '../jobs/jobs.repository.js';
 import { epsilonSpentMilli } from './models.service.js';
 
@@ -15,7 +15,13 @@ describe('ε recorded in ModelRegistry', () => {
     expect(recorded).toBeGreaterThan(Math.ceil(gaussianEpsilon({ ...dp, rounds: 5 }).epsilon * 1000));
   });
 
-  it('0 for a job without noise', () => {
-    expect(epsilonSpentMilli(jobWith({ noiseMultiplier: 0, clipNorm: 0, delta: 0, level: 'owner' }), 5)).toBe(0);
+  it('EPSILON_UNBOUNDED_MILLI for a job without noise (no finite guarantee), never 0', () => {
+    expect(epsilonSpentMilli(jobWith({ noiseMultiplier: 0, clipNorm: 0, delta: 0, level: 'owner' }), 5)).toBe(
+      EPSILON_UNBOUNDED_MILLI,
+    );
+    // Record level without the datasets' row counts: no finite bound to record either.
+    expect(epsilonSpentMilli(jobWith({ noiseMultiplier: 1, clipNorm: 1, delta: 1e-5, level: 'record' }), 5)).toBe(
+      EPSILON_UNBOUNDED_MILLI,
+    );
   });
 });
