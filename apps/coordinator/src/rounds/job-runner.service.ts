@@ -32,6 +32,8 @@ interface ActiveRun {
   lease: JobLease;
   readonly fenced: Fence;
   done: Promise<void>;
+  /** The majority-class baseline once this run summed the statistics (else the job record's, from an earlier run). */
+  baseline?: number;
 }
 
 @Injectable()
@@ -182,8 +184,6 @@ export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
     let roundStarted = performance.now();
     const active = { lease } as ActiveRun;
     const fenced: Fence = (fn) => this.leases.fenced(active.lease, fn);
-    // The majority-class baseline once the statistics are summed (or as recorded by an earlier run of the job).
-    let baseline: number | null = job.majorityBaseline;
     try {
       run = new JobRun(job, {
         settings: {
@@ -199,10 +199,10 @@ export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
             this.metrics.roundDuration.labels('completed').observe((performance.now() - roundStarted) / 1000);
             roundStarted = performance.now();
           }
-          this.publish(job, 'running', { ...p, majorityBaseline: p.majorityBaseline ?? baseline ?? undefined });
+          this.publish(job, 'running', p);
         },
         statistics: (encoding, majorityBaseline) => {
-          baseline = majorityBaseline;
+          active.baseline = majorityBaseline;
           return fenced((tx) => this.jobs.setStatistics(job.id, encoding, majorityBaseline, tx));
         },
         stageObserved: (stage, seconds, dropouts) => {
@@ -227,6 +227,7 @@ export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   private publish(job: JobRecord, status: JobProgress['status'], p: Partial<RunProgress> & { reason?: string }): void {
+    const majorityBaseline = p.majorityBaseline ?? this.runs.get(job.id)?.baseline ?? job.majorityBaseline;
     this.events.publish({
       jobId: job.id,
       status,
@@ -237,9 +238,7 @@ export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
       dropouts: p.dropouts ?? 0,
       ...(p.loss !== undefined ? { loss: p.loss } : {}),
       ...(p.accuracy !== undefined ? { accuracy: p.accuracy } : {}),
-      ...((p.majorityBaseline ?? job.majorityBaseline) != null
-        ? { majorityBaseline: (p.majorityBaseline ?? job.majorityBaseline)! }
-        : {}),
+      ...(majorityBaseline != null ? { majorityBaseline } : {}),
       ...(p.reason ? { reason: p.reason } : {}),
       at: Date.now(),
     });
