@@ -1,4 +1,5 @@
 // Display helpers: ETH amounts, durations, ε and its DP level, shortened addresses, licence references.
+import { EPSILON_UNBOUNDED_MILLI } from '../../../libs/protocol/src/epsilon.js';
 import { licenceRef } from '../../../libs/protocol/src/licence-id.js';
 
 const WEI_PER_ETH = 10n ** 18n;
@@ -21,12 +22,9 @@ export function formatDuration(seconds: string | number | bigint): string {
   return `${s} s`;
 }
 
-/** The uint32 maximum in thousandths: the owner set no ε budget (docs/ARCHITECTURE.md, demo). */
-export const UNLIMITED_EPSILON_MILLI = 4_294_967_295;
-
 /** ε budget and what it means (docs/ARCHITECTURE.md "Choosing ε": ≤ 1 strong, ≈ 8 the common deployed setting). */
 export function epsilonLevel(milli: number): { epsilon: string; level: string } {
-  if (milli >= UNLIMITED_EPSILON_MILLI) return { epsilon: 'unlimited', level: 'no DP budget' };
+  if (milli >= EPSILON_UNBOUNDED_MILLI) return { epsilon: 'unlimited', level: 'no DP budget' };
   const eps = milli / 1000;
   const level = eps <= 1 ? 'strong' : eps <= 8 ? 'moderate' : 'weak';
   return { epsilon: `ε = ${eps}`, level };

@@ -8,7 +8,8 @@ import {
   type ModelRecord,
   type Progress,
 } from '../api.js';
-import { formatTime, shortAddress, UNLIMITED_EPSILON_MILLI } from '../format.js';
+import { EPSILON_UNBOUNDED_MILLI } from '../../../../libs/protocol/src/epsilon.js';
+import { formatTime, shortAddress } from '../format.js';
 import { useApp } from '../state.js';
 import { Card, ErrorMessage, LineChart, Loading, useLoad, usePolling } from '../ui.js';
 
@@ -280,7 +281,7 @@ export function ModelPage({ jobId }: { jobId: string }) {
                   <dd>{p.rounds}</dd>
                   <dt>Privacy spent</dt>
                   <dd>
-                    {p.epsilonSpentMilli >= UNLIMITED_EPSILON_MILLI
+                    {p.epsilonSpentMilli >= EPSILON_UNBOUNDED_MILLI
                       ? 'no DP noise (ε unbounded)'
                       : `ε = ${p.epsilonSpentMilli / 1000}`}
                   </dd>
