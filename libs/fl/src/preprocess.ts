@@ -80,14 +80,13 @@ export function mapToJobSchema(table: SourceTable, job: JobSchema): RawRows {
     return at;
   };
   const F = job.features.length;
-  const plan = job.features.map((f) => {
-    if (f.type === 'numeric') return { at: position(f.name), levels: undefined, positions: undefined };
+  // A numeric feature: its position. A categorical one: per level of this dataset, the job's level index and the
+  // position of its one-hot feature.
+  type Placement = { readonly at: number } | { readonly levels: number[]; readonly positions: number[] };
+  const plan = job.features.map((f): Placement => {
+    if (f.type === 'numeric') return { at: position(f.name) };
     const own = cols.find((x) => x.name === f.name)!.levels ?? [];
-    return {
-      at: -1,
-      levels: own.map((l) => f.levels.indexOf(l)),
-      positions: own.map((l) => position(`${f.name}=${l}`)),
-    };
+    return { levels: own.map((l) => f.levels.indexOf(l)), positions: own.map((l) => position(`${f.name}=${l}`)) };
   });
   const classMap = table.classes.map((cls) => job.classes.indexOf(cls));
   const n = table.rows;
@@ -98,13 +97,14 @@ export function mapToJobSchema(table: SourceTable, job: JobSchema): RawRows {
     const base = r * width;
     labels[r] = classMap[table.labels[r]];
     for (let j = 0; j < F; j++) {
-      const { at, levels, positions } = plan[j];
+      const p = plan[j];
       const out = r * F + j;
-      if (!levels || !positions) {
-        if (table.missing?.[base + at]) missing[out] = 1;
-        else values[out] = table.features[base + at];
+      if ('at' in p) {
+        if (table.missing?.[base + p.at]) missing[out] = 1;
+        else values[out] = table.features[base + p.at];
         continue;
       }
+      const { levels, positions } = p;
       let hot = -1;
       for (let k = 0; k < levels.length; k++)
         if (table.features[base + positions[k]] === 1 && !table.missing?.[base + positions[k]]) hot = k;
