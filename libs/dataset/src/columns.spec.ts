@@ -208,7 +208,7 @@ describe('typed rows and the dense form with missing values', () => {
 describe('ISO 8601 values', () => {
   it('agrees with Date.UTC on random calendar dates and date-times', () => {
     fc.assert(
-      fc.property(fc.date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z') }), (d) => {
+      fc.property(fc.date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }), (d) => {
         const iso = d.toISOString();
         if (!/^\d{4}-/.test(iso)) return;
         const day = Math.floor(d.getTime() / 86_400_000);
