@@ -114,15 +114,19 @@ describe('federated rounds (real silos, chain, IPFS, SecAgg+, tfjs)', () => {
     };
   };
 
-  /** Round `round` never gets past local training on this silo (resolves once it started): nothing is released. */
+  /**
+   * This silo ignores round `round`'s start (resolves once it arrived): it neither trains nor joins the SecAgg+ key
+   * stages, so the coordinator cannot ask anyone for a masked input and the round stays 'started' (re-runnable)
+   * until the stage timeout. Holding only the training would not do: the key stages run beside it, and the
+   * masked-input request — after which the round is never re-run — could go out before a restart.
+   */
   const holdRound = (silo: RunningSilo, round: number) =>
     new Promise<void>((reached) => {
-      const runner = silo.runner;
-      const prepareRound = runner.prepareRound.bind(runner);
-      runner.prepareRound = async (jobId, r, weights) => {
-        if (r !== round) return prepareRound(jobId, r, weights);
+      const client = silo.client as unknown as { onRoundStart(frame: { round: number }): Promise<void> };
+      const onRoundStart = client.onRoundStart.bind(client);
+      client.onRoundStart = async (frame) => {
+        if (frame.round !== round) return onRoundStart(frame);
         reached();
-        return new Promise(() => {});
       };
     });
 
@@ -335,7 +339,7 @@ describe('federated rounds (real silos, chain, IPFS, SecAgg+, tfjs)', () => {
   it('resumes a FedAdam job after a coordinator restart mid-round from the last committed model and state', async () => {
     const rounds = 4;
     const first = await startSilos([0, 1, 2]);
-    // Round 2 is in flight at the restart: every silo is still training, so none released it.
+    // Round 2 is in flight at the restart, still 'started': no silo joined its key stages, so none released it.
     const held = Promise.all(first.map((s) => holdRound(s, 2)));
     const id = await submit([0, 1, 2], rounds, { strategy: 'fedadam' });
     await held;
@@ -344,6 +348,7 @@ describe('federated rounds (real silos, chain, IPFS, SecAgg+, tfjs)', () => {
     const before = (await repository().lastCommitted(id))!;
     expect(before.round).toBe(1);
     expect(decodeFedAdamState(before.strategyState!, d).round).toBe(1);
+    expect(await repository().inflight(id)).toEqual({ round: 2, stage: 'started' });
     await coordinator.close();
     await closeSilos();
     await start();
