@@ -208,15 +208,18 @@ describe('typed rows and the dense form with missing values', () => {
 describe('ISO 8601 values', () => {
   it('agrees with Date.UTC on random calendar dates and date-times', () => {
     fc.assert(
-      fc.property(fc.date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }), (d) => {
-        const iso = d.toISOString();
-        if (!/^\d{4}-/.test(iso)) return;
-        const day = Math.floor(d.getTime() / 86_400_000);
-        expect(dateValue(enc(iso.slice(0, 10)), 0, 10)).toBe(day);
-        expect(datetimeValue(enc(iso), 0, iso.length)).toBeCloseTo(d.getTime() / 86_400_000, 6);
-        const p = dateParts(day);
-        expect([p.year, p.month, p.dayOfWeek % 7]).toEqual([d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDay()]);
-      }),
+      fc.property(
+        fc.date({ min: new Date('0001-01-01T00:00:00Z'), max: new Date('9999-12-31T23:59:59Z'), noInvalidDate: true }),
+        (d) => {
+          const iso = d.toISOString();
+          if (!/^\d{4}-/.test(iso)) return;
+          const day = Math.floor(d.getTime() / 86_400_000);
+          expect(dateValue(enc(iso.slice(0, 10)), 0, 10)).toBe(day);
+          expect(datetimeValue(enc(iso), 0, iso.length)).toBeCloseTo(d.getTime() / 86_400_000, 6);
+          const p = dateParts(day);
+          expect([p.year, p.month, p.dayOfWeek % 7]).toEqual([d.getUTCFullYear(), d.getUTCMonth() + 1, d.getUTCDay()]);
+        },
+      ),
     );
     expect(epochDays(1970, 1, 1)).toBe(0);
     for (const bad of ['2023-02-29', '2024-13-01', '2024-1-01', '20240101'])
