@@ -49,7 +49,7 @@ function parseArgs(argv) {
       process.stdout.write(
         'usage: npm run demo -- [--quick] [--dir <dir>] [--rounds <n>] [--no-build] [--json] [--keep]\n' +
           '  --quick   300 rows per owner, 2 rounds\n  --dir     data directory (default ./.sealfold-demo)\n' +
-          '  --keep    leave the chain, coordinator and silos running for the web app (Ctrl-C stops them)\n',
+          '  --keep    leave the chain, coordinator and silos running for the web app, with a fresh sign-in link (Ctrl-C stops them)\n',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
