@@ -12,10 +12,12 @@
 // Three owners seal and register MNIST shards, a buyer buys licences, submits a job (MLP, FedAvg, SecAgg+), watches
 // it, pulls and decrypts the model and evaluates it on held-out digits; a second buyer without licences is refused.
 // The summary compares the federated run with a centralised baseline trained here on the pooled shards.
+// Web app: the coordinator serves it at its URL; right after the job is submitted the demo prints a one-time link
+// (`sealfold job link`, embedded dev chain only) that opens the job's live page signed in as the demo's buyer.
 //
 // Usage: node scripts/demo.mjs [--quick] [--dir <dir>] [--rounds <n>] [--no-build] [--json] [--keep]
 //   --quick     300 rows per owner, 2 rounds (the e2e test runs this)
-//   --keep      leave chain, coordinator and silos running after the summary (web app: use a dev wallet), Ctrl-C stops
+//   --keep      leave chain, coordinator and silos running after the summary, with a fresh sign-in link; Ctrl-C stops
 //   --dir       data directory (default ./.sealfold-demo), wiped at start and left for inspection
 // Exit code 0 on success; on any failure the failing step is named, every child stopped, exit code 1.
 import { spawn, spawnSync } from 'node:child_process';
@@ -47,7 +49,7 @@ function parseArgs(argv) {
       process.stdout.write(
         'usage: npm run demo -- [--quick] [--dir <dir>] [--rounds <n>] [--no-build] [--json] [--keep]\n' +
           '  --quick   300 rows per owner, 2 rounds\n  --dir     data directory (default ./.sealfold-demo)\n' +
-          '  --keep    leave the chain, coordinator and silos running for the web app (Ctrl-C stops them)\n',
+          '  --keep    leave the chain, coordinator and silos running for the web app, with a fresh sign-in link (Ctrl-C stops them)\n',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${a}`);
@@ -145,8 +147,11 @@ function spawnCli(name, home, args, extraEnv) {
   return child;
 }
 
-/** Runs one CLI command to its end; `--json` commands return the parsed stdout object. */
-function cli(name, home, args, { extraEnv, allowFail = false } = {}) {
+/**
+ * Runs one CLI command to its end; `--json` commands return the parsed stdout object. `secretStdout`: the output
+ * carries a credential (a sign-in link), so its log keeps stderr only.
+ */
+function cli(name, home, args, { extraEnv, allowFail = false, secretStdout = false } = {}) {
   return new Promise((resolvePromise, reject) => {
     const child = spawnCli(name, home, args, extraEnv);
     let stdout = '';
@@ -155,7 +160,8 @@ function cli(name, home, args, { extraEnv, allowFail = false } = {}) {
     child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
     child.once('error', reject);
     child.once('close', (code, signal) => {
-      writeFileSync(join(LOGS, `${name}.log`), `$ sealfold ${args.join(' ')}\n${stdout}\n--- stderr\n${stderr}`);
+      const logged = secretStdout ? '(stdout not logged: it holds a sign-in link)' : stdout;
+      writeFileSync(join(LOGS, `${name}.log`), `$ sealfold ${args.join(' ')}\n${logged}\n--- stderr\n${stderr}`);
       if (code !== 0 && !allowFail)
         return reject(new Error(`\`sealfold ${args.join(' ')}\` exited ${code ?? signal}: ${lastLine(stderr)}`));
       let json;
@@ -435,7 +441,7 @@ async function main() {
   const coordinator = await step('coordinator ready (separate process)', async () => {
     const c = await coordinatorStart;
     say(`   ${c.url} (coordinator wallet ${c.coordinatorAddress})`);
-    say(`   web app: ${c.url}/  (My jobs and each job's page follow jobs live; "Use a dev wallet" to try it)`);
+    say(`   web app: ${c.url}/  (the buyer's job gets a one-time sign-in link below; "Use a dev wallet" to try it)`);
     return c;
   });
   summary.coordinator = { url: coordinator.url, address: coordinator.coordinatorAddress };
@@ -465,6 +471,14 @@ async function main() {
       throw new Error('the coordinator accepted no dataset of a silo');
   });
   summary.buyer = { address: buyer.address, licences: buyer.licences };
+
+  /**
+   * `sealfold job link`: the coordinator hands the buyer's read session to the first browser that opens the link
+   * (embedded dev chain only, single use, 10 min). Its stdout holds the code, so it is kept out of the logs.
+   */
+  const webLink = async (id) =>
+    (await cli('buyer-job-link', buyer.home, ['job', 'link', id, '--json', ...withCoordinator], { secretStdout: true }))
+      .json;
 
   const specFile = join(DIR, 'mlp.json');
   writeFileSync(specFile, JSON.stringify(MODEL_SPEC, null, 2));
@@ -503,6 +517,13 @@ async function main() {
     allowFail: true,
   });
   watching.catch(() => {});
+
+  await step('buyer: a one-time link to follow the job live in the web app', async () => {
+    say(`   ${(await webLink(jobId)).url}`);
+    say(
+      '   open it to watch the rounds in a browser, signed in as the buyer (once, within 10 min; embedded chain only)',
+    );
+  });
 
   summary.refusal = await step('second buyer without licences: refused with a reason', async () => {
     const r = await cli('buyer-2-job-create', home('buyer-2'), jobArgs, { allowFail: true });
@@ -677,10 +698,12 @@ async function main() {
   writeFileSync(join(DIR, 'summary.json'), JSON.stringify(summary, null, 2));
   if (opts.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
   if (opts.keep) {
-    // The demo's job belongs to the CLI buyer's keystore wallet; in the browser, "Use a dev wallet" makes a funded
-    // key there, buys licences of the three datasets and runs a job from New job, followed live round by round.
+    // The demo's job belongs to the CLI buyer's keystore wallet: a fresh one-time link opens it signed in as the buyer
+    // (the first may be spent or expired). "Use a dev wallet" makes a funded key in the browser to buy and run jobs.
+    const link = await webLink(jobId);
     say(`
---keep: the chain, coordinator and silos keep running. Web app: ${coordinator.url}/ — Ctrl-C stops them.`);
+--keep: the chain, coordinator and silos keep running. Web app: ${coordinator.url}/ — Ctrl-C stops them.
+The demo's job, signed in as its buyer (one-time link, 10 min): ${link.url}`);
     currentStep = 'kept running (--keep)';
     await new Promise(() => {}); // the SIGINT/SIGTERM handler stops every process and exits
   }

@@ -27,6 +27,7 @@ import {
   type TestWalletControl,
 } from './helpers/browser.js';
 import { cidOf, commitmentOf, TEST_RECIPIENT, startChainFixture, type ChainFixture } from './helpers/chain-fixture.js';
+import { authed, signIn } from './helpers/session.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'];
@@ -360,6 +361,24 @@ describe('web app in a real browser (Chromium, EDR chain, injected EIP-1193 wall
     expect(await page.locator('main').innerText()).toContain('iris north');
     expect(await axeViolations(page)).toEqual([]);
     await shot(page, 'owner');
+    await page.close();
+  });
+
+  it('has no sign-in links off the embedded chain: a signed-in buyer gets none, and a page opened with one says so', async () => {
+    const token = await signIn(coordinator.url, buyer);
+    const minted = await authed(token)(`${coordinator.url}/dev/sign-in-links`, { method: 'POST' });
+    expect(minted.status).toBe(404);
+    const redeem = await fetch(`${coordinator.url}/dev/sign-in-links/redeem`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ code: `sfl_${'A'.repeat(43)}` }),
+    });
+    expect(redeem.status).toBe(404);
+    const page = await open(`#/jobs/${'ab'.repeat(32)}?signin=sfl_${'A'.repeat(43)}`, null);
+    await page.getByText('Sign-in links work only on the embedded dev chain. Sign in with your wallet.').waitFor();
+    expect(page.url()).toBe(`${coordinator.url}/#/jobs/${'ab'.repeat(32)}`);
+    expect(await page.evaluate("sessionStorage.getItem('sealfold.session')")).toBeNull();
+    expect(await page.getByRole('button', { name: 'Connect wallet' }).count()).toBeGreaterThan(0);
     await page.close();
   });
 });

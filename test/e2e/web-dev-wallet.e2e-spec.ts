@@ -1,8 +1,9 @@
 // The embedded profile's dev wallet in a real headless Chromium with NO browser wallet: the coordinator runs on the
 // embedded dev chain (startCoordinator devChain, as `sealfold coordinator start` without SEALFOLD_CHAIN_RPC), the page
 // offers "Use a dev wallet", makes a fresh key in the browser, gets dev ETH from POST /dev/faucet, signs in and buys a
-// licence through the dev-only JSON-RPC proxy. The proxy forwards only what a wallet needs. (On an RPC chain neither
-// the button nor the routes exist: web-buyer.e2e-spec.ts.)
+// licence through the dev-only JSON-RPC proxy. The proxy forwards only what a wallet needs. One-time sign-in links
+// (`sealfold job link`, the demo's) hand a session to a browser once. (On an RPC chain neither the button nor the
+// routes exist: web-buyer.e2e-spec.ts.)
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,7 @@ import { loadConfig } from '../../apps/coordinator/src/config/config.js';
 import { CONTENT_STORE, type CoordinatorContentStore } from '../../apps/coordinator/src/models/content-store.port.js';
 import { axeViolations, launchBrowser, type TestBrowser } from './helpers/browser.js';
 import { cidOf, commitmentOf, startChainFixture, type ChainFixture } from './helpers/chain-fixture.js';
+import { authed, signIn } from './helpers/session.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const PRICE_WEI = 10n ** 15n;
@@ -26,6 +28,8 @@ describe('dev wallet on the embedded dev chain (real browser, no wallet extensio
   let coordinator: RunningCoordinator;
   let browser: TestBrowser;
   let datasetId: bigint;
+  /** Every log line the coordinator wrote (debug level: each HTTP request too). */
+  let logs = '';
 
   const rpc = (body: unknown) =>
     fetch(`${coordinator.url}/dev/rpc`, {
@@ -38,6 +42,8 @@ describe('dev wallet on the embedded dev chain (real browser, no wallet extensio
     dir = await mkdtemp(join(tmpdir(), 'sealfold-dev-wallet-'));
     execFileSync(process.execPath, [join(ROOT, 'apps/web/build.mjs'), '--out', join(dir, 'web')], { stdio: 'pipe' });
     fixture = await startChainFixture(join(dir, 'chain-data'));
+    const logSink = new PassThrough();
+    logSink.setEncoding('utf8').on('data', (d: string) => (logs += d));
     coordinator = await startCoordinator(
       loadConfig({
         SEALFOLD_PORT: '0',
@@ -45,9 +51,9 @@ describe('dev wallet on the embedded dev chain (real browser, no wallet extensio
         SEALFOLD_CHAIN_RPC: fixture.chain.rpcUrl,
         SEALFOLD_CONTRACTS: fixture.deploymentPath,
         SEALFOLD_INDEX_INTERVAL_MS: '100',
-        SEALFOLD_LOG_LEVEL: 'silent',
+        SEALFOLD_LOG_LEVEL: 'debug',
       }),
-      { logDestination: new PassThrough(), webDir: join(dir, 'web'), devChain: true },
+      { logDestination: logSink, webDir: join(dir, 'web'), devChain: true },
     );
     const owner = await fixture.client(1);
     const ownerAddress = new Wallet(fixture.chain.accounts[1].privateKey).address;
@@ -104,6 +110,45 @@ describe('dev wallet on the embedded dev chain (real browser, no wallet extensio
     });
     expect(bad.status).toBe(400);
     expect(((await (await fetch(`${coordinator.url}/info`)).json()) as { devWallet: boolean }).devWallet).toBe(true);
+  });
+
+  it('sign-in links: minted only with a session, signing in as its address once, never logged', async () => {
+    const post = (path: string, body: unknown, token?: string) =>
+      fetch(`${coordinator.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+        body: JSON.stringify(body),
+      });
+    // Without a session, or with a made-up one: nothing to hand over.
+    expect((await post('/dev/sign-in-links', {})).status).toBe(401);
+    expect((await post('/dev/sign-in-links', {}, 'sfs_made-up')).status).toBe(401);
+
+    const alice = new Wallet(fixture.chain.accounts[3].privateKey);
+    const minted = await post('/dev/sign-in-links', {}, await signIn(coordinator.url, alice));
+    expect(minted.status).toBe(201);
+    const { code, expiresAt } = (await minted.json()) as { code: string; expiresAt: string };
+    expect(code).toMatch(/^sfl_[A-Za-z0-9_-]{43}$/);
+    expect(Date.parse(expiresAt) - Date.now()).toBeLessThanOrEqual(10 * 60_000);
+
+    const redeemed = await post('/dev/sign-in-links/redeem', { code });
+    expect(redeemed.status).toBe(200);
+    const session = (await redeemed.json()) as { token: string; address: string; operator: boolean };
+    expect(session).toMatchObject({ address: alice.address, operator: false });
+    // A session of that address: it reads alice's jobs (none yet) like one opened with SIWE.
+    const jobs = await authed(session.token)(`${coordinator.url}/jobs`);
+    expect(jobs.status).toBe(200);
+    expect(await jobs.json()).toEqual([]);
+
+    // Single use: the second attempt is refused, as is anything that is not a link code.
+    const again = await post('/dev/sign-in-links/redeem', { code });
+    expect(again.status).toBe(401);
+    expect(((await again.json()) as { code: string }).code).toBe('SIGN_IN_LINK_INVALID');
+    expect((await post('/dev/sign-in-links/redeem', { code: session.token })).status).toBe(400);
+    expect((await post('/dev/sign-in-links/redeem', {})).status).toBe(400);
+
+    expect(logs).toContain('/dev/sign-in-links/redeem'); // the requests were logged (debug)…
+    expect(logs).not.toContain(code); // …the code never
+    expect(logs).not.toContain(session.token);
   });
 
   it('offers a dev wallet: a fresh key made in the browser, funded, signs in and buys a licence', async () => {

@@ -3,14 +3,14 @@
 // coordinator serves one page and no API path is shadowed.
 import { render, type JSX } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { api, type Info, type SessionView } from './api.js';
+import { api, ApiError, type Info, type SessionView } from './api.js';
 import { shortAddress } from './format.js';
 import { LicencesPage, OwnerPage } from './pages/account.js';
 import { DatasetPage } from './pages/dataset.js';
 import { JobPage, JobsPage, ModelPage } from './pages/jobs.js';
 import { MarketPage } from './pages/market.js';
 import { OperatorPage } from './pages/operator.js';
-import { signIn as siwe, storedSession, storeSession } from './session.js';
+import { redeemSignInCode, signIn as siwe, storedSession, storeSession, takeSignInCode } from './session.js';
 import { AppContext, type AppState } from './state.js';
 import { describeError } from './ui.js';
 import { connectWallet, ensureChain, injectedProvider, switchChain, useDevProvider, WalletError } from './wallet.js';
@@ -74,6 +74,9 @@ function LazyNewJob() {
   return Page ? <Page /> : <p role="status">Loading…</p>;
 }
 
+/** A one-time sign-in link's code, taken out of the URL before anything renders. */
+const signInCode = takeSignInCode();
+
 function App() {
   const hash = useHash();
   const [info, setInfo] = useState<Info | null>(null);
@@ -86,6 +89,28 @@ function App() {
 
   useEffect(() => {
     api<Info>('/info').then(setInfo, (e: unknown) => setNotice({ text: describeError(e), error: true }));
+  }, []);
+
+  // A one-time sign-in link (the demo prints one): this tab gets a session of the account that made it.
+  useEffect(() => {
+    if (!signInCode) return;
+    redeemSignInCode(signInCode).then(
+      (s) => {
+        storeSession(s);
+        setSession(s);
+        setNotice({ text: `Signed in as ${shortAddress(s.address)} by a one-time link.`, error: false });
+      },
+      (e: unknown) =>
+        setNotice({
+          text:
+            e instanceof ApiError && (e.status === 401 || e.status === 404)
+              ? e.status === 401
+                ? 'This sign-in link was already used or has expired. Ask for a new one (sealfold job link <job id>) or sign in with a wallet.'
+                : 'Sign-in links work only on the embedded dev chain. Sign in with your wallet.'
+              : describeError(e),
+          error: true,
+        }),
+    );
   }, []);
 
   // Follow the wallet: another account drops the session (it was signed by the previous one).
@@ -193,8 +218,19 @@ function App() {
               <span class="visually-hidden">Connected account </span>
               {shortAddress(account)}
             </span>
+          ) : session ? (
+            // Signed in without a wallet in this tab (a one-time link): reads work, purchases connect a wallet.
+            <span class="account" title={session.address}>
+              <span class="visually-hidden">Signed in as </span>
+              {shortAddress(session.address)}
+            </span>
           ) : null}
-          {!account && info?.devWallet ? (
+          {!account && session ? (
+            <button type="button" class="secondary" onClick={signOut}>
+              Sign out
+            </button>
+          ) : null}
+          {!account && !session && info?.devWallet ? (
             <button type="button" class="secondary" onClick={() => void useDevWallet()}>
               Use a dev wallet
             </button>

@@ -46,3 +46,20 @@ export async function signIn(address: string): Promise<SessionView> {
   const signature = await personalSign(address, message);
   return api<SessionView>('/auth/session', { method: 'POST', body: { message, signature } });
 }
+
+/**
+ * A one-time sign-in link (`sealfold job link`, embedded dev chain only) puts its code in the fragment:
+ * `#/jobs/<id>?signin=<code>`. Taken out before the first render and the address bar rewritten without it, so it
+ * stays in neither the visible URL nor a bookmark; the fragment never reached any server.
+ */
+export function takeSignInCode(): string | null {
+  const m = /^(#[^?]*)\?(?:.*&)?signin=([A-Za-z0-9_-]{1,100})(?:&.*)?$/.exec(location.hash);
+  if (!m) return null;
+  history.replaceState(history.state, '', `${location.pathname}${location.search}${m[1]}`);
+  return m[2];
+}
+
+/** Spends a sign-in link code for a session of the address that made the link (POST body: in no access log). */
+export function redeemSignInCode(code: string): Promise<SessionView> {
+  return api<SessionView>('/dev/sign-in-links/redeem', { method: 'POST', body: { code } });
+}

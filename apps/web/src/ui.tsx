@@ -112,6 +112,14 @@ export function LineChart({ title, series, xLabel }: { title: string; series: Se
         <text x={P - 4} y={H - P} class="tick" text-anchor="end">
           0
         </text>
+        <text x={sx(1)} y={H - P + 14} class="tick" text-anchor="middle">
+          1
+        </text>
+        {xMax > 1 ? (
+          <text x={sx(xMax)} y={H - P + 14} class="tick" text-anchor="middle">
+            {xMax}
+          </text>
+        ) : null}
         <text x={W / 2} y={H - 6} class="tick" text-anchor="middle">
           {xLabel}
         </text>

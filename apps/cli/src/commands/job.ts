@@ -1,4 +1,4 @@
-// `sealfold job create|watch|list|cancel`: the buyer's training jobs. `create` builds the JobRequest (v2) from licences
+// `sealfold job create|watch|list|cancel|link`: the buyer's training jobs. `create` builds the JobRequest (v2) from licences
 // the buyer holds on chain — naming the coordinator (GET /info), the buyer's own age recipient, the training settings,
 // DP parameters and SecAgg+ terms — signs it (EIP-712) with the keystore wallet and submits it; the coordinator checks
 // it again and answers with the job id (the request's digest) or a refusal carrying its reason.
@@ -739,6 +739,43 @@ async function cancel(
   return { json: { jobId: job.id, status: job.status, reason: job.reason }, text: `job ${job.id} ${job.status}` };
 }
 
+/**
+ * A one-time link that opens the job's live page in the web app signed in as this wallet (embedded dev chain only:
+ * the coordinator's POST /dev/sign-in-links, which needs this wallet's read session). The code rides in the URL
+ * fragment, which the browser never sends to a server; the page spends it once and drops it from the address bar.
+ */
+async function link(
+  ctx: Context,
+  env: NodeJS.ProcessEnv,
+  args: string[],
+  o: Record<string, unknown>,
+): Promise<CommandResult> {
+  const id = parseJobId(args[0]);
+  const base = coordinatorUrl(o.coordinator, env);
+  // The job must be readable by this wallet (its buyer, or an operator): a link to a page that says "not found" helps
+  // no one. Also opens (or reuses) the read session the link hands over.
+  await readCoordinator<JobView>(ctx, base, `/jobs/${id}`);
+  let minted: { code: string; expiresAt: string };
+  try {
+    minted = await callCoordinator(base, 'POST', '/dev/sign-in-links', {}, await sessionToken(ctx, base));
+  } catch (error) {
+    if (error instanceof CoordinatorRefusal && error.status === 404)
+      throw new CliError(
+        'NOT_DEV_CHAIN',
+        `sign-in links exist only on the embedded dev chain; open ${base}/#/jobs/${id} and sign in with your wallet`,
+      );
+    throw error;
+  }
+  const url = `${base}/#/jobs/${id}?signin=${minted.code}`;
+  const { address } = await loadOwner(ctx);
+  return {
+    json: { jobId: id, url, address, expiresAt: minted.expiresAt },
+    text:
+      `${url}\n` +
+      `opens job ${id.slice(0, 12)}… live, signed in as ${address}; works once, until ${minted.expiresAt} (keep it private)`,
+  };
+}
+
 export function registerJob(program: Command, runner: Runner): void {
   const env = runner.env;
   const coordinatorOption = (c: Command) =>
@@ -876,4 +913,21 @@ With --json, one JSON object per line, of three kinds:
   )
     .addHelpText('after', `${JSON_NOTE}\n  {"jobId", "status": "cancelled", "reason"}`)
     .action(runner.action((ctx, args, o) => cancel(ctx, env, args, o)));
+  coordinatorOption(
+    job
+      .command('link')
+      .description("a one-time link to the job's live page in the web app, signed in as you (embedded dev chain only)")
+      .argument('<jobId>', 'job id (64 hex digits)'),
+  )
+    .addHelpText(
+      'after',
+      `
+The coordinator hands this wallet's read session to the browser that opens the link first: the link works once,
+for 10 minutes, and only while the coordinator runs on the embedded dev chain (\`sealfold coordinator start\` without
+SEALFOLD_CHAIN_RPC). Anyone who opens it first reads your jobs: do not share it. On another chain: open the web app
+and sign in with your wallet.
+${JSON_NOTE}
+  {"jobId", "url", "address", "expiresAt"}`,
+    )
+    .action(runner.action((ctx, args, o) => link(ctx, env, args, o)));
 }

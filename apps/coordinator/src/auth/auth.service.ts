@@ -156,6 +156,24 @@ export class AuthService {
     };
   }
 
+  /**
+   * A new session for `address`, which already holds one: hands a signed-in session over to another client (the
+   * embedded dev chain's one-time sign-in links, dev-wallet/sign-in-links.service.ts). Never reachable without a
+   * session of that address, so it grants nothing the caller did not have.
+   */
+  async handOverSession(address: string, expiresAt: number): Promise<SessionView> {
+    const token = `sfs_${randomBytes(32).toString('base64url')}`;
+    const now = Date.now();
+    const until = Math.min(expiresAt, now + MAX_SESSION_MS);
+    await this.repo.insertSession(sha256(token), address.toLowerCase(), now, until);
+    return {
+      token,
+      address: getAddress(address),
+      operator: this.isOperator(address),
+      expiresAt: new Date(until).toISOString(),
+    };
+  }
+
   /** The caller of an `Authorization: Bearer <token>` (RFC 6750 §2.1) or bare token; undefined when not valid. */
   async authenticate(token: string | undefined): Promise<Caller | undefined> {
     if (!token || token.length > 200) return undefined;
