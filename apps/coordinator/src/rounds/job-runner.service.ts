@@ -21,7 +21,8 @@ import { JobEvents, type JobProgress } from '../jobs/job-events.js';
 import { JobsRepository, TERMINAL_STATUSES, type JobRecord } from '../jobs/jobs.repository.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { ModelsService } from '../models/models.service.js';
-import { JobRun, JobStop, type RunProgress } from './job-run.js';
+import { JobRun } from './job-run.js';
+import { JobStop, type RunProgress } from './run-context.js';
 import { JobLeases, LeaseLostError, type JobLease } from './job-leases.js';
 import { RoundsRepository } from './rounds.repository.js';
 
