@@ -24,6 +24,7 @@ import {
   sampledGaussianRdp,
   smallestNoiseMultiplier,
 } from './accountant.js';
+import { dpParamsToFloats, type JobDpParams } from '@sealfold/protocol';
 import { assertArg } from './errors.js';
 import { STATISTICS_EPSILON_SHARE } from './statistics-dp.js';
 
@@ -63,6 +64,9 @@ export const allReleases = (rounds: number): DatasetReleases => ({ train: rounds
 /** The job adds noise: σ > 0 and δ > 0 (else no finite ε, and no noise on the statistics either). */
 export const hasNoise = (dp: { readonly noiseMultiplier: number; readonly delta: number }): boolean =>
   dp.noiseMultiplier > 0 && dp.delta > 0;
+
+/** The signed DP terms add noise, so the silos noised their statistics: how the coordinator decodes their sum. */
+export const signedDpAddsNoise = (dp: JobDpParams): boolean => hasNoise(dpParamsToFloats(dp));
 
 /**
  * σ of the statistics release: the smallest whose one Gaussian release is (STATISTICS_EPSILON_SHARE · ε_train,

@@ -108,6 +108,7 @@ export {
   datasetNoiseMultiplier,
   hasNoise,
   planDatasetDp,
+  signedDpAddsNoise,
   plannedDatasetEpsilon,
   statisticsNoiseMultiplier,
 } from './dataset-epsilon.js';

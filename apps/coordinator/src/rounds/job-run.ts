@@ -55,6 +55,7 @@ import {
   type JobStatistics,
   parseModelSpec,
   serverStrategy,
+  signedDpAddsNoise,
   weightedSum,
   type ServerStrategy,
 } from '@sealfold/fl';
@@ -599,7 +600,7 @@ export class JobRun {
     let stats: JobStatistics;
     let encoding: InputEncoding;
     try {
-      stats = statisticsFromSum(sum, contributors, schema);
+      stats = statisticsFromSum(sum, contributors, schema, { noisy: signedDpAddsNoise(this.job.request.dp) });
       encoding = encodingFromStatistics(schema, stats);
     } catch (error) {
       if (error instanceof PreprocessError) throw new JobStop('failed', 'BAD_STATISTICS', error.message);
