@@ -183,6 +183,34 @@ describe('DP feature statistics (statistics-dp)', () => {
     );
   });
 
+  it('attack: a coordinator that knows two of three owners’ rows subtracts them from the sum — exact Σx without DP, noised with it', () => {
+    const owners = [0, 1, 2].map((s) =>
+      raw(Array.from({ length: 60 }, (_, i) => ({ a: ((i * 5 + s * 3) % 17) - 2, b: i, o: i % 3, z: 105, y: i % 2 }))),
+    );
+    const victim = localStatistics(owners[2], JOB).features[0];
+    if (victim.type !== 'numeric') throw new Error('numeric expected');
+    // The two known owners are the buyer's own datasets: they add no noise (the worst case for the victim).
+    const known = owners.slice(0, 2).map((r) => statisticsInput(localStatistics(r, JOB), JOB));
+    const recovered = (victimInput: { update: Float32Array }) => {
+      const total = statisticsFromSum(secureSum([...known, victimInput]), 3, JOB, { noisy: true });
+      const ofKnown = statisticsFromSum(secureSum(known), 2, JOB);
+      const [t, k] = [total.features[0], ofKnown.features[0]];
+      if (t.type !== 'numeric' || k.type !== 'numeric') throw new Error('numeric expected');
+      return t.sum - k.sum;
+    };
+    // Negative control (no DP): the difference is the victim's exact Σx.
+    expect(recovered(statisticsInput(localStatistics(owners[2], JOB), JOB))).toBeCloseTo(victim.sum, 3);
+    // With DP the victim's own noise N(0, (σΔh)²) stays in the difference, whatever the others add.
+    const sigma = 1;
+    const errors = Array.from({ length: 200 }, (_, s) =>
+      recovered(statisticsInput(privatizeStatistics(owners[2], JOB, sigma, { seed: `victim${s}` }), JOB)),
+    ).map((x) => x - victim.sum);
+    const sd = Math.sqrt(errors.reduce((a, e) => a + e * e, 0) / errors.length);
+    // Σx = c·n + h·Σu: the noise of Σu (std σΔ) times h = 10, plus c = 5 times the noised count's.
+    expect(sd).toBeGreaterThan(0.8 * sigma * statisticsSensitivity(JOB) * 10);
+    expect(errors.filter((e) => Math.abs(e) < 1).length).toBeLessThan(10);
+  });
+
   it('the sum of many noised silos estimates the pooled mean and std (the noise averages out)', () => {
     const silos = Array.from({ length: 5 }, (_, s) =>
       raw(Array.from({ length: 4000 }, (_, i) => ({ a: ((i * 7 + s) % 11) - 1, b: i, o: i % 3, z: 104, y: i % 2 }))),
