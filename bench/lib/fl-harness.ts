@@ -339,7 +339,10 @@ export class FlHarness {
       });
       if (outcome.kind === 'aborted') throw new Error(`statistics sum aborted: ${outcome.error.message}`);
       if (refusals.size > 0) throw new Error(`statistics: ${[...refusals.values()].map((e) => e.message).join('; ')}`);
-      statistics = statisticsFromSum(outcome.result.sum, outcome.result.contributors.length, plan.schema);
+      // A DP job's silos noised their statistics (libs/fl statistics-dp): decoded as noisy, like the coordinator.
+      statistics = statisticsFromSum(outcome.result.sum, outcome.result.contributors.length, plan.schema, {
+        noisy: noisy && dp.delta > 0,
+      });
     } else statistics = admitted.map((a) => a.localStatistics).reduce(addStatistics);
     for (const owner of this.owners) owner.runner.setStatistics(jobId, statistics);
     const d = initialWeights(s.spec, 1).length;

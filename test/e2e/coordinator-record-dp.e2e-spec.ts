@@ -1,7 +1,8 @@
 // A record-level DP job (issue 14) end to end against REAL silos (apps/silo startSilo over the gateway, sealed Iris
 // shards in an embedded Helia store, tfjs DP-SGD, SecAgg+): the buyer's σ comes from `job create`'s planner for a
 // target ε (rows from the coordinator's index of the public manifests), the job completes, and every silo's own
-// ledger holds exactly the accountant's record-level ε for its dataset — the ε the planner printed, ≤ the target.
+// ledger holds exactly the accountant's record-level ε for its dataset — its noised feature statistics, DP-SGD and
+// the evaluations composed: the ε the planner printed, ≤ the target.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,9 +10,9 @@ import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import type { SealfoldChain } from '@sealfold/chain';
 import { X25519Identity } from '@sealfold/crypto';
-import { recordLevelEpsilon } from '@sealfold/fl';
+import { plannedDatasetEpsilon, recordLevelEpsilon } from '@sealfold/fl';
 import { EmbeddedIpfsStore } from '@sealfold/storage';
-import { dpParamsFromFloats, jobTraining } from '@sealfold/protocol';
+import { dpParamsFromFloats, jobSchemaHash, jobTraining, withFeatureRanges } from '@sealfold/protocol';
 import { Wallet } from 'ethers';
 import { planDp } from '../../apps/cli/src/commands/job.js';
 import { startCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap.js';
@@ -20,6 +21,7 @@ import { loadConfig } from '../../apps/coordinator/src/config/config.js';
 import { type RunningSilo } from '../../apps/silo/src/bootstrap.js';
 import { EpsilonLedger } from '../../apps/silo/src/ledger.js';
 import {
+  TEST_JOB_SCHEMA,
   coordinatorAddressOf,
   jobRequest,
   signedBody,
@@ -35,6 +37,11 @@ const TARGET_EPSILON = 8;
 const DELTA = 1e-5;
 const ROUNDS = 2;
 const TRAINING = { localEpochs: 2, batchSize: 8 };
+/** Iris measurements lie in (0, 8) cm: the signed domains each silo clips into before its noised statistics. */
+const JOB_SCHEMA = withFeatureRanges(
+  TEST_JOB_SCHEMA,
+  Object.fromEntries(TEST_JOB_SCHEMA.features.map((f) => [f.name, [0, 8] as [number, number]])),
+);
 
 describe('a record-level DP job (DP-SGD in real silos, SecAgg+, ε booked per dataset)', () => {
   let dir: string;
@@ -146,11 +153,12 @@ describe('a record-level DP job (DP-SGD in real silos, SecAgg+, ε booked per da
       licences,
       rounds: ROUNDS,
       nonce: 1n,
+      jobSchemaHash: jobSchemaHash(JOB_SCHEMA),
     });
     const res = await fetch(`${coordinator.url}/jobs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(await signedBody(buyerClient, buyer, req)),
+      body: JSON.stringify(await signedBody(buyerClient, buyer, req, undefined, JOB_SCHEMA)),
     });
     expect(res.status).toBe(201);
     const id = ((await res.json()) as { id: string }).id;
@@ -183,22 +191,20 @@ describe('a record-level DP job (DP-SGD in real silos, SecAgg+, ε booked per da
     const provenance = await buyerClient.getModel(coordinatorAddress, `0x${id}`);
     expect(provenance.epsilonSpentMilli).toBe(Math.ceil(Math.max(...Object.values(plan.epsilons)) * 1000));
 
-    // Each silo's own ledger: two training and two evaluation releases, ε = the accountant's record-level ε of its
-    // 45 training rows (50 less the held-out 5) — what the planner printed.
+    // Each silo's own ledger: its statistics, two training and two evaluation releases, ε = the accountant's
+    // record-level ε of its 45 training rows (50 less the held-out 5) composed with the statistics — what the
+    // planner printed, above DP-SGD's ε alone.
     for (const [i, o] of owners.entries()) {
       const ledger = EpsilonLedger.open(join(stateDirs[i], 'ledger.db'));
       try {
         const entry = ledger.entry(licences[i], id);
         expect(entry?.rounds).toBe(ROUNDS);
         expect(ledger.release(id, ROUNDS, 'eval')).toBeDefined();
-        const expected = recordLevelEpsilon({
-          noiseMultiplier: plan.noiseMultiplier,
-          delta: DELTA,
-          rows: 45,
-          rounds: ROUNDS,
-          ...TRAINING,
-        });
+        expect(ledger.release(id, 0, 'statistics')).toBeDefined();
+        const terms = { noiseMultiplier: plan.noiseMultiplier, delta: DELTA, rounds: ROUNDS, ...TRAINING };
+        const expected = plannedDatasetEpsilon({ level: 'record', ...terms, trainRows: 45 });
         expect(entry!.epsilon).toBeCloseTo(expected, 9);
+        expect(entry!.epsilon).toBeGreaterThan(recordLevelEpsilon({ ...terms, rows: 45 }));
         expect(entry!.epsilon).toBeCloseTo(plan.epsilons[String(o.datasetId)], 9);
         expect(entry!.epsilon).toBeLessThanOrEqual(TARGET_EPSILON);
       } finally {

@@ -198,7 +198,8 @@ describe('a job across owners with different class sets (issue 13 §3–5, real 
     expect(bundle.majorityBaseline).toBeCloseTo(1 / 3, 6);
     const encoding = bundle.encoding!;
     expect(encoding.classes).toEqual(CLASSES);
-    // The global mean and std of each raw feature over all owners' rows (exact, through SecAgg+).
+    // The global mean and std of each raw feature over all owners' rows (exact, through SecAgg+: the job has no DP,
+    // so the silos add no noise to their statistics — a DP job's are noised, libs/fl statistics-dp).
     for (const [j, f] of encoding.features.entries()) {
       if (f.type !== 'numeric') throw new Error('numeric expected');
       const v = trainRows.map((i) => X[i][j]);

@@ -12,13 +12,18 @@ import {
   type SealfoldChain,
 } from '@sealfold/chain';
 import {
+  allReleases,
+  datasetEpsilon,
   gaussianEpsilon,
   initialWeights,
   l2Norm,
+  localStatistics,
   modelSpecHash,
+  plannedDatasetEpsilon,
   recordLevelEpsilon,
   releasesEpsilon,
   splitTrainValidation,
+  statisticsInput,
 } from '@sealfold/fl';
 import {
   EPSILON_UNBOUNDED_MILLI,
@@ -274,12 +279,12 @@ describe('silo job runner (EDR chain, real iris training)', () => {
   });
 
   /** A licence of its own (the shared ones allow few jobs). */
-  const freshLicence = async () =>
+  const freshLicence = async (epsilonBudgetMilli = EPSILON_UNBOUNDED_MILLI) =>
     (
       await owner.grantLicence(datasetId, buyerWallet.address, {
         duration: 3600n,
         maxJobs: 5,
-        epsilonBudgetMilli: EPSILON_UNBOUNDED_MILLI,
+        epsilonBudgetMilli,
       })
     ).licenceId;
 
@@ -333,6 +338,81 @@ describe('silo job runner (EDR chain, real iris training)', () => {
     runner.finish(o.jobId);
   });
 
+  it('a DP job’s statistics: noised before they leave, booked once (kind statistics), the same figures for the same clients', async () => {
+    const dp = dpParamsFromFloats({ noiseMultiplier: 1.1, clipNorm: 1, delta: 1e-5 });
+    const ranged: JobSchema = {
+      ...IRIS_JOB,
+      features: IRIS_JOB.features.map((f) => (f.type === 'numeric' ? { ...f, range: [0, 8] as [number, number] } : f)),
+    };
+    const o = await offer({ licences: [await freshLicence(20_000)], dp, rounds: 1 }, { jobSchema: ranged });
+    const job = await runner.admit(o);
+    expect(ledger.entry(job.licenceId, o.jobId)).toBeUndefined();
+    const exact = statisticsInput(localStatistics(job.rawAll, ranged), ranged).update;
+    const first = runner.statisticsContribution(o.jobId, [1, 2, 3]).update;
+    expect(first).not.toEqual(exact);
+    expect(ledger.release(o.jobId, 0, 'statistics')).toBeDefined();
+    // Booked: the statistics alone cost ε > 0, composed into the job's planned total.
+    const booked = ledger.entry(job.licenceId, o.jobId)!.epsilon;
+    expect(booked).toBeCloseTo(datasetEpsilon(job.dpPlan, { train: 0, eval: 0, statistics: 1 }), 9);
+    expect(booked).toBeGreaterThan(0);
+    expect(booked).toBeLessThan(job.plannedEpsilon);
+    // A coordinator restart asks again over the same clients: the same draw (no averaging the noise away).
+    expect(runner.statisticsContribution(o.jobId, [3, 2, 1]).update).toEqual(first);
+    expect(() => runner.statisticsContribution(o.jobId, [1, 2, 4])).toThrow(/already contributed/);
+    // A noised sum may hold fewer rows than this silo alone: only the layout is checked under DP.
+    expect(() => runner.setStatistics(o.jobId, { ...job.localStatistics, rows: 10 })).not.toThrow();
+    // A silo restart lost the draw: a second one is refused (its ledger knows the first left).
+    runner.finish(o.jobId);
+    await runner.admit(o);
+    expect(() => runner.statisticsContribution(o.jobId, [1, 2, 3])).toThrow(
+      expect.objectContaining({ reason: 'replayed-round' }),
+    );
+    runner.finish(o.jobId);
+  });
+
+  it('reads the dataset’s missing-value mask: a missing cell is counted missing and imputed, not read as 0', async () => {
+    const mask = new Uint8Array(150 * 4);
+    mask[2] = 1; // row 0, petal_length
+    const data = dataset.data as { missing?: Uint8Array };
+    data.missing = mask;
+    try {
+      const o = await offer({ licences: [await freshLicence()] });
+      const job = await runner.admit(o);
+      expect(job.rawAll.missing[2]).toBe(1);
+      expect(job.localStatistics.features[2]).toMatchObject({ missing: 1, count: 149 });
+      runner.finish(o.jobId);
+    } finally {
+      delete data.missing;
+    }
+  });
+
+  it('without DP the statistics are exact and nothing is booked', async () => {
+    const o = await offer({ licences: [await freshLicence()] });
+    const job = await runner.admit(o);
+    const exact = statisticsInput(job.localStatistics, IRIS_JOB).update;
+    expect(runner.statisticsContribution(o.jobId, [1, 2, 3]).update).toEqual(exact);
+    expect(ledger.release(o.jobId, 0, 'statistics')).toBeUndefined();
+    runner.finish(o.jobId);
+  });
+
+  it('refuses a DP job whose statistics ∘ training total exceeds the budget though its training alone fits', async () => {
+    const terms = { level: 'record' as const, noiseMultiplier: 1.1, delta: 1e-5, rounds: 2 };
+    const schedule = {
+      trainRows: splitTrainValidation(150, { validationFraction: 0.1, seed: '0' }).train.length,
+      batchSize: 16,
+      localEpochs: 5,
+    };
+    const total = plannedDatasetEpsilon({ ...terms, ...schedule });
+    // What the silo charged before statistics were noised: DP-SGD's ε (the evaluations are sized not to exceed it).
+    const training = recordLevelEpsilon({ ...terms, rows: schedule.trainRows, ...schedule });
+    // A budget between the training ε and the total.
+    const budgetMilli = Math.floor(((training + total) / 2) * 1000);
+    expect(budgetMilli / 1000).toBeGreaterThan(training);
+    const dp = dpParamsFromFloats({ ...terms, clipNorm: 1 });
+    const refused = await refusal(await offer({ licences: [await freshLicence(budgetMilli)], dp, rounds: 2 }));
+    expect(refused.reason).toBe('budget-exhausted');
+  });
+
   it('refuses a noiseless job on a licence with a finite ε budget, and a job that would exceed the budget', async () => {
     const noiseless = await refusal(await offer({ licences: [noiseLicence] }));
     expect(noiseless.reason).toBe('budget-exhausted');
@@ -346,8 +426,10 @@ describe('silo job runner (EDR chain, real iris training)', () => {
     const dp = dpParamsFromFloats({ noiseMultiplier: 1.5, clipNorm: 1, delta: 1e-5, level: 'owner' });
     const o = await offer({ licences: [noiseLicence], dp, rounds: 1 });
     const job = await admitted(runner, o);
-    // 2 · rounds Gaussian releases (update + evaluation vector per round), reserved before anything is released.
-    expect(job.plannedEpsilon).toBeCloseTo(releasesEpsilon(job.dp, 2), 9);
+    // 2 · rounds Gaussian releases (update + evaluation vector per round) and the statistics, reserved before
+    // anything is released.
+    expect(job.plannedEpsilon).toBeCloseTo(datasetEpsilon(job.dpPlan, allReleases(1)), 9);
+    expect(job.plannedEpsilon).toBeGreaterThan(releasesEpsilon(job.dp, 2));
     expect(ledger.spent(noiseLicence)).toBeCloseTo(job.plannedEpsilon, 9);
     const global = initialWeights(MODEL, 1);
     // No verified roster yet: a noisy update cannot be sized, so nothing is trained.
@@ -371,7 +453,8 @@ describe('silo job runner (EDR chain, real iris training)', () => {
     evaluation.charge();
     await expect(runner.prepareEvaluation(o.jobId, 1, global)).rejects.toMatchObject({ reason: 'replayed-round' });
     expect(ledger.entry(noiseLicence, o.jobId)).toMatchObject({ rounds: 1 });
-    expect(ledger.entry(noiseLicence, o.jobId)!.epsilon).toBeCloseTo(job.plannedEpsilon, 9);
+    // The statistics were handed over directly here (no statistics release): the two Gaussian releases only.
+    expect(ledger.entry(noiseLicence, o.jobId)!.epsilon).toBeCloseTo(releasesEpsilon(job.dp, 2), 9);
     // A restart: the releases are on disk.
     ledger.close();
     ledger = EpsilonLedger.open(join(dir, 'silo', 'ledger.db'));
@@ -412,7 +495,9 @@ describe('silo job runner (EDR chain, real iris training)', () => {
       const job = await admitted(runner, o);
       const schedule = { noiseMultiplier: 1.1, delta: 1e-5, rows: trainRows, batchSize: 16, localEpochs: 5 };
       expect(job.record?.trainRows).toBe(trainRows);
-      expect(job.plannedEpsilon).toBeCloseTo(recordLevelEpsilon({ ...schedule, rounds: 2 }), 9);
+      // The planned ε: statistics, DP-SGD and evaluations composed — what `job create` prints for this dataset.
+      expect(job.plannedEpsilon).toBe(plannedDatasetEpsilon({ level: 'record', ...schedule, trainRows, rounds: 2 }));
+      expect(job.plannedEpsilon).toBeGreaterThan(recordLevelEpsilon({ ...schedule, rounds: 2 }));
       expect(ledger.spent(recordLicence, undefined)).toBeGreaterThanOrEqual(job.plannedEpsilon);
       const global = initialWeights(MODEL, 5);
       // No SecAgg+ roster needed to size anything: each silo's DP-SGD noise covers its own rows.
@@ -435,8 +520,11 @@ describe('silo job runner (EDR chain, real iris training)', () => {
         9,
       );
       const round2 = await runner.trainRound(o.jobId, 2, global);
-      expect(round2.epsilon).toBeCloseTo(job.plannedEpsilon, 9);
+      expect(round2.epsilon).toBeCloseTo(datasetEpsilon(job.dpPlan, { train: 2, eval: 1, statistics: 0 }), 9);
       (await runner.prepareEvaluation(o.jobId, 2, global)).charge();
+      // The statistics release (here, after the rounds: the ledger composes whatever order they come in).
+      runner.statisticsContribution(o.jobId, [1]);
+      expect(ledger.release(o.jobId, 0, 'statistics')).toBeDefined();
       expect(ledger.entry(recordLicence, o.jobId)!.epsilon).toBeCloseTo(job.plannedEpsilon, 9);
     });
 

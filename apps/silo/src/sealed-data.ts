@@ -25,7 +25,10 @@ export interface OpenedDataset {
   readonly data: DenseDataset;
 }
 
-const CACHE_MAGIC = 'SFDC1';
+// v2 keeps the missing-value mask (v1 dropped it: a cached reload imputed nothing and encoded a missing value as 0).
+const CACHE_MAGIC = 'SFDC2';
+/** A cache from before the missing mask: rebuilt from the ciphertext, never read. */
+const STALE_CACHE_MAGIC = 'SFDC1';
 
 async function readAll(source: AsyncIterable<Uint8Array>, limit: number): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
@@ -44,7 +47,13 @@ export async function fetchManifest(store: ContentReader, manifestCid: string): 
 
 function encodeCache(d: DenseDataset, commitment: string): Uint8Array {
   const meta = Buffer.from(
-    JSON.stringify({ rows: d.rows, featureNames: d.featureNames, classes: d.classes, commitment }),
+    JSON.stringify({
+      rows: d.rows,
+      featureNames: d.featureNames,
+      classes: d.classes,
+      commitment,
+      missing: d.missing !== undefined,
+    }),
     'utf8',
   );
   const head = Buffer.alloc(CACHE_MAGIC.length + 4);
@@ -55,6 +64,7 @@ function encodeCache(d: DenseDataset, commitment: string): Uint8Array {
     meta,
     Buffer.from(d.features.buffer, d.features.byteOffset, d.features.byteLength),
     Buffer.from(d.labels.buffer, d.labels.byteOffset, d.labels.byteLength),
+    ...(d.missing ? [Buffer.from(d.missing.buffer, d.missing.byteOffset, d.missing.byteLength)] : []),
   ]);
 }
 
@@ -63,12 +73,16 @@ const cacheMetaSchema = z.strictObject({
   featureNames: z.array(z.string()),
   classes: z.array(z.string()),
   commitment: z.string(),
+  /** A missing mask (rows × features bytes, 1 = missing) follows the labels. */
+  missing: z.boolean(),
 });
 
-function decodeCache(bytes: Buffer, commitment: string): DenseDataset {
+function decodeCache(bytes: Buffer, commitment: string): DenseDataset | undefined {
   const bad = (why: string): never => {
     throw new SealedDataError('BAD_CACHE', `dataset cache is unusable: ${why}`);
   };
+  if (bytes.length >= CACHE_MAGIC.length && bytes.toString('latin1', 0, CACHE_MAGIC.length) === STALE_CACHE_MAGIC)
+    return undefined;
   if (bytes.length < CACHE_MAGIC.length + 4 || bytes.toString('latin1', 0, CACHE_MAGIC.length) !== CACHE_MAGIC)
     bad('bad magic');
   const metaLength = bytes.readUInt32LE(CACHE_MAGIC.length);
@@ -81,16 +95,19 @@ function decodeCache(bytes: Buffer, commitment: string): DenseDataset {
     return bad('header is not valid JSON of the cache format');
   }
   if (meta.commitment !== commitment) bad('commitment differs from the manifest');
-  const featureBytes = meta.rows * meta.featureNames.length * 4;
-  if (bytes.length !== start + featureBytes + meta.rows * 4) bad('length does not match its header');
+  const cells = meta.rows * meta.featureNames.length;
+  const featureBytes = cells * 4;
+  const missingBytes = meta.missing ? cells : 0;
+  if (bytes.length !== start + featureBytes + meta.rows * 4 + missingBytes) bad('length does not match its header');
   // Copy into fresh aligned buffers (the file buffer's offset need not be 4-aligned).
   const body = new Uint8Array(bytes.subarray(start));
   return {
     rows: meta.rows,
     featureNames: meta.featureNames,
     classes: meta.classes,
-    features: new Float32Array(body.buffer, 0, meta.rows * meta.featureNames.length),
+    features: new Float32Array(body.buffer, 0, cells),
     labels: new Int32Array(body.buffer, featureBytes, meta.rows),
+    ...(meta.missing ? { missing: new Uint8Array(body.buffer, featureBytes + meta.rows * 4, cells) } : {}),
   };
 }
 
@@ -112,7 +129,8 @@ export async function openSealedDataset(options: {
     () => true,
     () => false,
   );
-  if (cached) return { manifest, data: decodeCache(await readFile(cachePath), manifest.commitment) };
+  const fromCache = cached ? decodeCache(await readFile(cachePath), manifest.commitment) : undefined;
+  if (fromCache) return { manifest, data: fromCache };
 
   const ciphertext = await readAll(options.store.cat(manifest.sealed.cid), manifest.sealed.bytes);
   if (ciphertext.length !== manifest.sealed.bytes)

@@ -331,7 +331,7 @@ export function recordLevelNoiseMultiplier(params: {
  * The smallest σ ≥ `floor` whose ε (decreasing in σ) is at most `target`, to a relative `tolerance`: doubling from 1
  * until ε fits (refused past `ceiling`), then bisection. Never returns a σ whose ε exceeds the target.
  */
-function smallestNoiseMultiplier(
+export function smallestNoiseMultiplier(
   epsilonOf: (sigma: number) => number,
   target: number,
   search: { floor: number; ceiling: number; tolerance: number; steps: number },

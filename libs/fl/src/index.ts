@@ -94,6 +94,25 @@ export {
 } from './accountant.js';
 export { CryptoUniform, GaussianSampler, SeededRng, type UniformSource } from './rng.js';
 export {
+  STATISTICS_EPSILON_SHARE,
+  clampNoisyStatistics,
+  privatizeStatistics,
+  statisticsSensitivity,
+} from './statistics-dp.js';
+export {
+  type DatasetDpPlan,
+  type DatasetDpTerms,
+  type DatasetReleases,
+  allReleases,
+  datasetEpsilon,
+  datasetNoiseMultiplier,
+  hasNoise,
+  planDatasetDp,
+  signedDpAddsNoise,
+  plannedDatasetEpsilon,
+  statisticsNoiseMultiplier,
+} from './dataset-epsilon.js';
+export {
   EVAL_LOSS_CAP,
   EVAL_VECTOR_CLIP,
   evalFromSum,

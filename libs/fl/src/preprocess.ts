@@ -18,6 +18,7 @@ import {
   type JobSchema,
 } from '@sealfold/protocol';
 import type { LocalData } from './data.js';
+import { clampNoisyStatistics } from './statistics-dp.js';
 
 export class SchemaMappingError extends SealfoldError<'SCHEMA_MISMATCH'> {
   override readonly name = 'SchemaMappingError';
@@ -234,9 +235,16 @@ export function statisticsInput(stats: JobStatistics, job: JobSchema): { update:
 
 /**
  * The summed statistics from a SecAgg+ result: `sum` is Σ x over the `contributors` silos (dequantised, weight 1
- * each, so totalWeight = contributors). Refuses a sum that is not an exact digit sum.
+ * each, so totalWeight = contributors). Refuses a sum that is not an exact digit sum. `noisy`: the silos added DP
+ * noise (a job with DP, statistics-dp.ts), so counts may be negative or not add up: they are clamped into valid
+ * figures (clampNoisyStatistics) instead of refused.
  */
-export function statisticsFromSum(sum: ArrayLike<number>, contributors: number, job: JobSchema): JobStatistics {
+export function statisticsFromSum(
+  sum: ArrayLike<number>,
+  contributors: number,
+  job: JobSchema,
+  options: { readonly noisy?: boolean } = {},
+): JobStatistics {
   if (sum.length !== statisticsLength(job))
     throw new PreprocessError(
       'INVALID_STATISTICS',
@@ -259,6 +267,7 @@ export function statisticsFromSum(sum: ArrayLike<number>, contributors: number, 
     values.push(Number(total - BigInt(contributors) * OFFSET) / 2 ** STATS_FRACTION_BITS);
   }
   const stats = unflatten(values, job);
+  if (options.noisy) return clampNoisyStatistics(stats);
   checkStatistics(stats);
   return stats;
 }
@@ -313,11 +322,14 @@ export function majorityBaseline(stats: Pick<JobStatistics, 'labelCounts' | 'row
   classIndex: number;
   accuracy: number;
 } {
+  // Noised counts may be negative: each counts as 0 (for exact counts Σ max(0, c) = rows).
+  const counts = stats.labelCounts.map((c) => Math.max(0, c));
   let classIndex = 0;
-  stats.labelCounts.forEach((c, i) => {
-    if (c > stats.labelCounts[classIndex]) classIndex = i;
+  counts.forEach((c, i) => {
+    if (c > counts[classIndex]) classIndex = i;
   });
-  return { classIndex, accuracy: stats.rows > 0 ? stats.labelCounts[classIndex] / stats.rows : 0 };
+  const total = counts.reduce((a, b) => a + b, 0);
+  return { classIndex, accuracy: total > 0 ? counts[classIndex] / total : 0 };
 }
 
 // ---------------------------------------------------------------------------------------------- the encoding
@@ -328,6 +340,11 @@ export { INPUT_ENCODING_FORMAT, inputEncodingSchema, type InputEncoding };
  * The encoding from the job schema and the global statistics: numeric features standardised with the pooled mean
  * and population standard deviation (std 1 when the feature is constant), a missing value imputed with the mean;
  * categorical features one-hot, a missing value imputed with the most frequent level.
+ *
+ * Noised statistics (a DP job) can be inconsistent: no count, Σx² below (Σx)²/n. The encoding stays valid: with
+ * no count the mean is the range's centre (0 without a range); a feature with a signed range [lo, hi] has its mean
+ * clamped into it and its std to at most (hi − lo)/2 (the largest std values in the range can have), and a
+ * non-positive variance gives std (hi − lo)/2 (1 without a range).
  */
 export function encodingFromStatistics(job: JobSchema, stats: JobStatistics): InputEncoding {
   flatten(stats, job); // layout check
@@ -338,10 +355,17 @@ export function encodingFromStatistics(job: JobSchema, stats: JobStatistics): In
     features: job.features.map((f, j) => {
       const s = stats.features[j];
       if (f.type === 'numeric' && s.type === 'numeric') {
-        const mean = s.count > 0 ? s.sum / s.count : 0;
-        const variance = s.count > 0 ? s.sumSquares / s.count - mean * mean : 0;
+        const [lo, hi] = f.range ?? [-Infinity, Infinity];
+        const halfWidth = f.range ? (hi - lo) / 2 : 1;
+        const centre = f.range ? (lo + hi) / 2 : 0;
+        const raw = s.count > 0 ? s.sum / s.count : centre;
+        const mean = Math.min(hi, Math.max(lo, raw));
+        const variance = s.count > 0 ? s.sumSquares / s.count - raw * raw : 0;
         // Below float rounding of E[x²] the variance is noise: treat the feature as constant.
-        const std = variance > 1e-12 * Math.max(1, s.sumSquares / Math.max(1, s.count)) ? Math.sqrt(variance) : 1;
+        const std =
+          variance > 1e-12 * Math.max(1, s.sumSquares / Math.max(1, s.count))
+            ? Math.min(Math.sqrt(variance), f.range ? halfWidth : Infinity)
+            : halfWidth;
         return { name: f.name, type: 'numeric' as const, mean, std, impute: mean };
       }
       if (f.type === 'categorical' && s.type === 'categorical') {

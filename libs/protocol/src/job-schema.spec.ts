@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import {
+  withFeatureRanges,
   JobSchemaError,
   computeJobSchema,
   jobSchemaHash,
@@ -162,6 +163,21 @@ describe('computeJobSchema', () => {
         expect(jobSchemaHash(fewer)).not.toBe(plan.hash);
       }),
     );
+  });
+
+  it('signs numeric feature ranges into the schema (a new hash), refusing a non-numeric feature or min ≥ max', () => {
+    const plan = computeJobSchema([{ id: '1', schema: iris(['a', 'b']) }]);
+    const numeric = plan.schema.features.find((f) => f.type === 'numeric')!.name;
+    const ranged = withFeatureRanges(plan.schema, { [numeric]: [0, 8] });
+    expect(ranged.features.find((f) => f.name === numeric)).toMatchObject({ range: [0, 8] });
+    expect(jobSchemaHash(ranged)).not.toBe(plan.hash);
+    // Without ranges the schema (and its hash) is what it always was.
+    expect(jobSchemaHash(withFeatureRanges(plan.schema, {}))).toBe(plan.hash);
+    expect(() => withFeatureRanges(plan.schema, { nope: [0, 1] })).toThrow(/"nope" is not a numeric feature/);
+    expect(() => withFeatureRanges(plan.schema, { [numeric]: [3, 3] })).toThrow(/min < max/);
+    expect(() =>
+      parseJobSchema({ ...ranged, features: [{ name: 'x', type: 'numeric', range: [0, Infinity] }] }),
+    ).toThrow(/range\.1/);
   });
 
   it('parseJobSchema refuses unsorted classes and names the field', () => {

@@ -30,8 +30,22 @@ const name = z.string().min(1).max(256);
 const byCodeUnit = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const sortedDistinct = (l: readonly string[]) => l.every((x, i) => i === 0 || byCodeUnit(l[i - 1], x) < 0);
 
+const finiteBound = z.number().refine(Number.isFinite, 'must be finite');
+
 export const jobSchemaFeatureSchema = z.discriminatedUnion('type', [
-  z.strictObject({ name, type: z.literal('numeric') }),
+  z.strictObject({
+    name,
+    type: z.literal('numeric'),
+    /**
+     * The feature's declared domain [min, max], chosen by the buyer and signed with the schema. With DP, each silo
+     * clips its values into it before the noised statistics sum (the sensitivity of Σx and Σx² is bounded by it);
+     * without a range a DP job releases no Σx or Σx² for the feature (it is not standardised). Unused without DP.
+     */
+    range: z
+      .tuple([finiteBound, finiteBound])
+      .refine(([lo, hi]) => lo < hi, 'range must be [min, max] with min < max')
+      .optional(),
+  }),
   z.strictObject({
     name,
     type: z.literal('categorical'),
@@ -152,6 +166,27 @@ export function computeJobSchema(
     missingClasses[d.id] = classes.filter((c) => !own.has(c));
   });
   return { schema, hash: jobSchemaHash(schema), dropped, missingClasses };
+}
+
+/**
+ * The schema with signed ranges on some numeric features (`job create --feature-range name=min:max`): throws
+ * INVALID_JOB_SCHEMA naming a feature that is not a numeric feature of the schema, or a range that is not min < max.
+ */
+export function withFeatureRanges(
+  schema: JobSchema,
+  ranges: Readonly<Record<string, readonly [number, number]>>,
+): JobSchema {
+  for (const name of Object.keys(ranges)) {
+    const f = schema.features.find((x) => x.name === name);
+    if (!f || f.type !== 'numeric')
+      throw new JobSchemaError('INVALID_JOB_SCHEMA', `"${name}" is not a numeric feature of the job schema`);
+  }
+  return parseJobSchema({
+    ...schema,
+    features: schema.features.map((f) =>
+      f.type === 'numeric' && ranges[f.name] ? { ...f, range: [...ranges[f.name]] } : f,
+    ),
+  });
 }
 
 /** keccak256 of the schema's canonical JSON (RFC 8785 key order), as bytes32 hex. */

@@ -22,7 +22,14 @@ import { decodeLicenceId, licenceRef, resolveLicenceRef } from '../licence-ref.j
 import { loadOwner } from '../owner.js';
 import { formatEpsilon, parseId, parseSmallInt } from '../parse.js';
 import { JSON_NOTE, type Runner } from '../program.js';
-import { DEFAULT_TRAINING, EPSILON_UNBOUNDED_MILLI, STRATEGY_NAMES, isStrategyName } from '@sealfold/protocol';
+import {
+  DEFAULT_TRAINING,
+  EPSILON_UNBOUNDED_MILLI,
+  STRATEGY_NAMES,
+  isStrategyName,
+  jobSchemaHash,
+  withFeatureRanges,
+} from '@sealfold/protocol';
 
 const DEADLINE_SECONDS = 3600n;
 
@@ -152,6 +159,31 @@ async function chooseLicences(
 type JobPlanView = import('@sealfold/protocol').JobPlanView;
 
 /** The job schema the coordinator computes for `datasets` (GET /jobs/plan): what `job create` signs the hash of. */
+/** `--feature-range name=min:max` values (repeated) as ranges by feature name. */
+function parseFeatureRanges(values: unknown): Record<string, [number, number]> {
+  const out: Record<string, [number, number]> = {};
+  for (const value of (values as string[] | undefined) ?? []) {
+    const m = /^(.+)=([^:]+):([^:]+)$/.exec(value);
+    const lo = Number(m?.[2]);
+    const hi = Number(m?.[3]);
+    if (!m || !Number.isFinite(lo) || !Number.isFinite(hi) || !(lo < hi))
+      throw new CliError('INVALID_ARGUMENT', `--feature-range must be name=min:max with min < max, got "${value}"`);
+    out[m[1]] = [lo, hi];
+  }
+  return out;
+}
+
+/** The plan with signed ranges on some numeric features (the hash is the new schema's). */
+function withRanges(view: JobPlanView, ranges: Record<string, [number, number]>): JobPlanView {
+  if (Object.keys(ranges).length === 0) return view;
+  try {
+    const schema = withFeatureRanges(view.schema, ranges);
+    return { ...view, schema, hash: jobSchemaHash(schema) };
+  } catch (error) {
+    throw new CliError('INVALID_ARGUMENT', `--feature-range: ${(error as Error).message}`);
+  }
+}
+
 async function fetchPlan(base: string, datasets: readonly bigint[]): Promise<JobPlanView> {
   return callCoordinator<JobPlanView>(base, 'GET', `/jobs/plan?datasets=${datasets.join(',')}`);
 }
@@ -242,8 +274,9 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
   } as const;
   const modelSpec = await readModelSpec(String(o.model));
   const base = coordinatorUrl(o.coordinator, env);
-  // The job schema (features, their order and levels, the class order) the silos map their rows onto; signed.
-  const jobPlan = await fetchPlan(base, datasets);
+  // The job schema (features, their order and levels, the class order) the silos map their rows onto; signed,
+  // with the --feature-range domains (each silo clips into them before its noised statistics).
+  const jobPlan = withRanges(await fetchPlan(base, datasets), parseFeatureRanges(o.featureRange));
   {
     const { parseModelSpec } = await import('@sealfold/fl');
     const { spec, layout } = parseModelSpec(modelSpec);
@@ -272,6 +305,12 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
     });
     noiseMultiplier = plan.noiseMultiplier;
     epsilons = plan.epsilons;
+    const unranged = jobPlan.schema.features.filter((f) => f.type === 'numeric' && !f.range).map((f) => f.name);
+    if (unranged.length > 0)
+      ctx.note(
+        `with DP the silos release no Σx/Σx² for a numeric feature without --feature-range: ${unranged.join(', ')} ` +
+          'will not be standardised (mean 0, std 1)',
+      );
     ctx.note(
       `DP (${dpLevel} level): σ = ${noiseMultiplier}, C = ${clipNorm}, δ = ${delta}; ε charged per dataset: ${Object.entries(
         plan.epsilons,
@@ -358,10 +397,11 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
 }
 
 /**
- * The DP noise multiplier and the ε each dataset's silo will book. Record level: each silo runs DP-SGD on its training
- * split (rows from the dataset's public manifest, as indexed by the coordinator, less the silos' default held-out
- * share), so the ε differs per dataset; a target ε signs the σ the smallest dataset needs (rounded up to the signed
- * 1/1000). Owner level: every silo books 2 · rounds Gaussian releases of σ.
+ * The DP noise multiplier and the ε each dataset's silo will book: libs/fl plannedDatasetEpsilon, the computation
+ * each silo reserves and books with — the statistics release, the training updates and the evaluations composed.
+ * Record level: each silo runs DP-SGD on its training split (rows from the dataset's public manifest, as indexed by
+ * the coordinator, less the silos' default held-out share), so the ε differs per dataset; a target ε signs the σ
+ * the smallest dataset needs (rounded up to the signed 1/1000). Owner level: every dataset books the same ε.
  */
 export async function planDp(
   base: string,
@@ -378,16 +418,19 @@ export async function planDp(
 ): Promise<{ noiseMultiplier: number; epsilons: Record<string, number> }> {
   const fl = await import('@sealfold/fl');
   const signable = (sigma: number) => Math.ceil(sigma * 1000) / 1000;
-  if (p.level === 'owner') {
-    const noiseMultiplier =
-      p.targetEpsilon === undefined
-        ? p.noiseMultiplier
-        : signable(fl.noiseMultiplierFor({ targetEpsilon: p.targetEpsilon, rounds: 2 * p.rounds, delta: p.delta }));
-    const epsilon = fl.gaussianEpsilon({ noiseMultiplier, rounds: 2 * p.rounds, delta: p.delta }).epsilon;
-    return { noiseMultiplier, epsilons: Object.fromEntries(datasets.map((id) => [String(id), epsilon])) };
-  }
-  const rows: { id: bigint; trainRows: number }[] = [];
+  const terms = {
+    level: p.level,
+    delta: p.delta,
+    rounds: p.rounds,
+    batchSize: p.batchSize,
+    localEpochs: p.localEpochs,
+  };
+  const rows: { id: bigint; trainRows?: number }[] = [];
   for (const id of datasets) {
+    if (p.level === 'owner') {
+      rows.push({ id });
+      continue;
+    }
     const view = await callCoordinator<{ rows: number | null }>(base, 'GET', `/datasets/${id}`);
     if (!view.rows)
       throw new CliError(
@@ -402,22 +445,15 @@ export async function planDp(
       );
     rows.push({ id, trainRows: view.rows - fl.validationCount(view.rows, fl.DEFAULT_VALIDATION_FRACTION) });
   }
-  const schedule = (trainRows: number) => ({
-    delta: p.delta,
-    rows: trainRows,
-    batchSize: p.batchSize,
-    localEpochs: p.localEpochs,
-    rounds: p.rounds,
-  });
   const targetEpsilon = p.targetEpsilon;
   const noiseMultiplier =
     targetEpsilon === undefined
       ? p.noiseMultiplier
       : signable(
-          Math.max(...rows.map((r) => fl.recordLevelNoiseMultiplier({ ...schedule(r.trainRows), targetEpsilon }))),
+          Math.max(...rows.map((r) => fl.datasetNoiseMultiplier({ ...terms, trainRows: r.trainRows, targetEpsilon }))),
         );
   const epsilons = Object.fromEntries(
-    rows.map((r) => [String(r.id), fl.recordLevelEpsilon({ ...schedule(r.trainRows), noiseMultiplier })]),
+    rows.map((r) => [String(r.id), fl.plannedDatasetEpsilon({ ...terms, noiseMultiplier, trainRows: r.trainRows })]),
   );
   return { noiseMultiplier, epsilons };
 }
@@ -850,7 +886,12 @@ ${JSON_NOTE}
         '--min-contributors <n>',
         "fewest owners whose inputs any released sum may hold (SecAgg+ t ≥ this); default: 3, or the largest minOwners of the datasets' terms",
       )
-      .option('--plain', 'sign secagg.enabled = false: plain aggregation (silos refuse unless their owner allows it)'),
+      .option('--plain', 'sign secagg.enabled = false: plain aggregation (silos refuse unless their owner allows it)')
+      .option(
+        '--feature-range <name=min:max>',
+        'the domain of a numeric feature (repeatable), signed in the job schema: with DP each silo clips into it before its noised feature statistics',
+        (value: string, previous: string[] = []) => [...previous, value],
+      ),
   )
     .addHelpText(
       'after',
@@ -859,7 +900,9 @@ Everything the silos act on is signed (EIP-712 JobRequest v3): this coordinator'
 job schema's hash (\`job plan\`; the model must map its input width to its classes), the age recipient of the final model (your keystore's), the training settings above, the DP parameters and the SecAgg+
 terms. The job id is the request's digest; nobody can resubmit your signature with other settings or recipient.
 DP: --target-epsilon 8 (record level) picks the σ the smallest dataset needs and prints, before signing, the ε each
-dataset's silo will book (the accountant's: DP-SGD on its rows, batch, epochs and rounds); --dp-noise signs σ as given.
+dataset's silo will book (the accountant's: the noised feature statistics, DP-SGD on its rows, batch, epochs and rounds,
+and the evaluations, composed); --dp-noise signs σ as given. With DP the feature statistics (mean, std, counts) are
+noised too: give --feature-range name=min:max for each numeric feature to have it standardised.
 Refused before signing (exit 1): fewer datasets than --min-contributors (TOO_FEW_DATASETS), a dataset without a
 valid licence of yours (NO_LICENCE; \`sealfold licence buy <id>\`), a job without DP noise on a licence whose ε
 budget is not unlimited (EPSILON_BUDGET). A coordinator refusal (bad signature, replayed nonce…) prints its code and

@@ -5,10 +5,10 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { encrypt } from '@sealfold/crypto';
 import {
   DEFAULT_VALIDATION_FRACTION,
+  datasetEpsilon,
   encodeWeights,
-  jobEpsilon,
   modelSpecHash,
-  recordLevelEpsilon,
+  planDatasetDp,
   validationCount,
 } from '@sealfold/fl';
 import {
@@ -41,11 +41,11 @@ export class ModelDeliveryError extends SealfoldError {
 
 /**
  * ε of the job (Rényi-DP accountant, libs/fl) in thousandths, rounded up; EPSILON_UNBOUNDED_MILLI
- * (libs/protocol) when the job adds no noise. Owner level:
- * 2 · `rounds` Gaussian releases — what each silo reserves and books: one update and one evaluation vector per round
- * (apps/silo admittedEpsilon). Record level: the largest ε any dataset's silo books (DP-SGD on its training split,
- * from the manifest's row count and the silos' default held-out share); the uint32 maximum when a row count is
- * unknown or δ ≥ 1/rows (no finite bound to record).
+ * (libs/protocol) when the job adds no noise. The largest ε any dataset's silo books (libs/fl datasetEpsilon, the
+ * computation the silo's ledger and `job create` use): the statistics release composed with `rounds` training
+ * updates and evaluations, the noise multipliers derived from the signed terms. Record level: DP-SGD on each
+ * dataset's training split (the manifest's row count less the silos' default held-out share); the uint32 maximum
+ * when a row count is unknown or δ ≥ 1/rows (no finite bound to record).
  */
 export function epsilonSpentMilli(
   job: JobRecord,
@@ -54,14 +54,16 @@ export function epsilonSpentMilli(
 ): number {
   const dp = dpParamsToFloats(job.request.dp);
   if (dp.noiseMultiplier === 0 || dp.delta === 0) return EPSILON_UNBOUNDED_MILLI;
-  if (dp.level === 'owner') return epsilonToMilli(jobEpsilon(dp, rounds));
+  const released = { train: rounds, eval: rounds, statistics: 1 };
+  const { batchSize, localEpochs } = job.request.training;
+  const terms = { ...dp, rounds: job.request.rounds, batchSize, localEpochs };
+  if (dp.level === 'owner') return epsilonToMilli(datasetEpsilon(planDatasetDp(terms), released));
   let worst = 0;
   for (const id of job.request.datasets) {
     const rows = rowsOf(id);
     if (!rows || !(dp.delta < 1 / rows)) return EPSILON_UNBOUNDED_MILLI;
-    const { batchSize, localEpochs } = job.request.training;
     const trainRows = rows - validationCount(rows, DEFAULT_VALIDATION_FRACTION);
-    worst = Math.max(worst, recordLevelEpsilon({ ...dp, rows: trainRows, batchSize, localEpochs, rounds }));
+    worst = Math.max(worst, datasetEpsilon(planDatasetDp({ ...terms, trainRows }), released));
   }
   return epsilonToMilli(worst);
 }

@@ -9,6 +9,7 @@ import {
   STATS_MAX_WEIGHT,
   encodingFromStatistics,
   majorityBaseline,
+  signedDpAddsNoise,
   statisticsFromSum,
   statisticsLength,
   weightedSum,
@@ -82,7 +83,7 @@ export class StatisticsSum {
       contributors = updates.size;
     }
     ctx.stageObserved('statistics', (performance.now() - started) / 1000, members.length - contributors);
-    const summed = summedStatistics(sum, contributors, schema);
+    const summed = summedStatistics(sum, contributors, schema, { noisy: signedDpAddsNoise(job.request.dp) });
     this.statistics = summed.statistics;
     await ctx.statistics(summed.encoding, summed.majorityBaseline);
     ctx.progress({
@@ -111,12 +112,20 @@ export function plainStatisticsSum(updates: readonly PlainUpdate[]): Float32Arra
   return weightedSum(updates, { clip: STATS_CLIP }).sum;
 }
 
-/** The global statistics, encoding and baseline from a sum over `contributors` silos; a bad sum fails the job. */
-export function summedStatistics(sum: ArrayLike<number>, contributors: number, schema: JobSchema): SummedStatistics {
+/**
+ * The global statistics, encoding and baseline from a sum over `contributors` silos; a bad sum fails the job.
+ * `noisy`: a DP job's silos noised their statistics, so counts are rounded and clamped rather than refused.
+ */
+export function summedStatistics(
+  sum: ArrayLike<number>,
+  contributors: number,
+  schema: JobSchema,
+  options: { noisy: boolean } = { noisy: false },
+): SummedStatistics {
   let statistics: JobStatistics;
   let encoding: InputEncoding;
   try {
-    statistics = statisticsFromSum(sum, contributors, schema);
+    statistics = statisticsFromSum(sum, contributors, schema, options);
     encoding = encodingFromStatistics(schema, statistics);
   } catch (error) {
     if (error instanceof PreprocessError) throw new JobStop('failed', 'BAD_STATISTICS', error.message);
