@@ -6,7 +6,16 @@ import { DatasetError } from './errors.js';
 import { inspectCsv } from './inspect.js';
 import { toDense, typedRows } from './records.js';
 import { DEFAULT_MISSING_TOKENS, datasetSchemaJsonSchema, type DatasetSchema } from './schema.js';
-import { dateParts, dateValue, datetimeValue, epochDays } from './values.js';
+import {
+  booleanValue,
+  dateParts,
+  dateValue,
+  datetimeValue,
+  epochDays,
+  isMissing,
+  mayBeMissing,
+  tokenLengths,
+} from './values.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 /** A label column with two classes of `n` rows each, so k = 10 is met with n ≥ 10. */
@@ -244,5 +253,39 @@ describe('the schema file', () => {
     const example = /<!-- schema-example -->\s*```json\n([\s\S]*?)```/.exec(readme);
     expect(example).not.toBeNull();
     expect(parseSchemaJson(example![1]).label).toBe('species');
+  });
+});
+
+describe('byte-level value helpers (the inspector hot loop: no string per value)', () => {
+  const bytes = fc.uint8Array({ maxLength: 40 });
+  it('booleanValue is "true"/"false" in any letter case, as the lower-cased string says', () => {
+    const word = fc.constantFrom('true', 'false', 'TRUE', 'False', 'tRuE', 'truE', 'fals', 'falsey', 'ture');
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          word.map((w) => Buffer.from(w, 'latin1')),
+          bytes,
+        ),
+        (b) => {
+          const lower = Buffer.from(b).toString('latin1').toLowerCase();
+          // Only ASCII letters fold: a byte whose lower case is a letter of the word only through Unicode is not it.
+          const ascii = [...b].every((c) => c < 0x80);
+          const expected = ascii && lower === 'true' ? 1 : ascii && lower === 'false' ? 0 : -1;
+          expect(booleanValue(b, 0, b.length)).toBe(expected);
+        },
+      ),
+    );
+  });
+  it('a token length set never rules out a value that is a missing token', () => {
+    const token = fc.uint8Array({ maxLength: 40 });
+    fc.assert(
+      fc.property(fc.array(token, { maxLength: 6 }), bytes, fc.nat(5), (tokens, other, pick) => {
+        const lengths = tokenLengths(tokens);
+        const value = tokens.length > 0 && pick < tokens.length ? tokens[pick] : other;
+        const missing = isMissing(value, 0, value.length, tokens);
+        if (missing) expect(mayBeMissing(lengths, value.length)).toBe(true);
+        if (!mayBeMissing(lengths, value.length)) expect(missing).toBe(false);
+      }),
+    );
   });
 });

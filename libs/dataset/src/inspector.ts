@@ -16,7 +16,7 @@ import {
   type DatasetSchema,
 } from './schema.js';
 import { CsvTokenizer, type RawRecord } from './tokenizer.js';
-import { booleanValue, dateValue, datetimeValue, isMissing } from './values.js';
+import { booleanValue, dateValue, datetimeValue, isMissing, mayBeMissing, tokenLengths } from './values.js';
 
 export interface InspectOptions {
   /** Name of the label column (required: a dataset is for supervised learning). */
@@ -152,6 +152,8 @@ export class CsvInspector {
   /** Declared categorical levels as a table (validation), else null. */
   private declaredLevels: (LevelTable | null)[] = [];
   private tokens: Uint8Array[][] = [];
+  /** Per column, the lengths of its missing tokens (values.ts tokenLengths). */
+  private tokenLengths = new Int32Array(0);
   private stats: ColumnStats[] = [];
   private rows = 0;
   private result: InspectResult | undefined;
@@ -361,6 +363,7 @@ export class CsvInspector {
       if (i === labelIndex) return [];
       return encode(this.options.missing ?? DEFAULT_MISSING_TOKENS);
     });
+    this.tokenLengths = Int32Array.from(this.tokens, tokenLengths);
     this.stats = names.map((_, i) => ({
       missing: 0,
       firstMissingLine: 0,
@@ -392,27 +395,33 @@ export class CsvInspector {
         line,
         Math.min(count, ncols) + 1,
       );
+    // The hot loop (once per value): everything per column hoisted, a missing token ruled out by its length first.
+    const { stats: allStats, tokens, tokenLengths, declared: allDeclared, labelIndex } = this;
     for (let i = 0; i < ncols; i++) {
       const s = starts[i];
       const e = ends[i];
-      const stats = this.stats[i];
-      if (i === this.labelIndex && (s === e || isMissing(buf, s, e, this.tokens[i])))
-        throw new DatasetError(
-          'MISSING_VALUE',
-          `row has no label in column "${this.names[i]}": drop the row or fill in its class`,
-          line,
-          i + 1,
-        );
-      if (isMissing(buf, s, e, this.tokens[i])) {
+      const stats = allStats[i];
+      if (mayBeMissing(tokenLengths[i], e - s) && isMissing(buf, s, e, tokens[i])) {
+        if (i === labelIndex) this.missingLabel(line, i);
         if (stats.missing++ === 0) stats.firstMissingLine = line;
         continue;
       }
-      const declared = this.declared[i];
+      if (i === labelIndex && s === e) this.missingLabel(line, i);
+      const declared = allDeclared[i];
       if (declared) this.checkDeclared(declared, stats, buf, s, e, line, i);
       else this.observe(stats, buf, s, e, line, i);
     }
     this.commit(buf, starts, ends, count, raw);
     this.rows++;
+  }
+
+  private missingLabel(line: number, i: number): never {
+    throw new DatasetError(
+      'MISSING_VALUE',
+      `row has no label in column "${this.names[i]}": drop the row or fill in its class`,
+      line,
+      i + 1,
+    );
   }
 
   /** Validates one value against its declared column and counts categorical values. */

@@ -3,11 +3,25 @@
 
 /** `true` / `false` in any letter case. */
 export function booleanValue(b: Uint8Array, s: number, e: number): 0 | 1 | -1 {
+  // Byte-wise (no string per value): `| 0x20` lower-cases the ASCII letters, and a byte maps onto a letter of these
+  // words only when it is that letter in either case.
   const len = e - s;
-  if (len !== 4 && len !== 5) return -1;
-  let word = '';
-  for (let i = s; i < e; i++) word += String.fromCharCode(b[i] | 0x20);
-  return word === 'true' ? 1 : word === 'false' ? 0 : -1;
+  if (len === 4)
+    return (b[s] | 0x20) === 0x74 &&
+      (b[s + 1] | 0x20) === 0x72 &&
+      (b[s + 2] | 0x20) === 0x75 &&
+      (b[s + 3] | 0x20) === 0x65
+      ? 1
+      : -1;
+  if (len === 5)
+    return (b[s] | 0x20) === 0x66 &&
+      (b[s + 1] | 0x20) === 0x61 &&
+      (b[s + 2] | 0x20) === 0x6c &&
+      (b[s + 3] | 0x20) === 0x73 &&
+      (b[s + 4] | 0x20) === 0x65
+      ? 0
+      : -1;
+  return -1;
 }
 
 const digit = (c: number) => c >= 0x30 && c <= 0x39;
@@ -103,13 +117,28 @@ export function dateParts(days: number): { epochDays: number; year: number; mont
 /** True when `b[s..e)` equals one of `tokens` (UTF-8 bytes). */
 export function isMissing(b: Uint8Array, s: number, e: number, tokens: readonly Uint8Array[]): boolean {
   const len = e - s;
-  outer: for (const t of tokens) {
+  outer: for (let k = 0; k < tokens.length; k++) {
+    const t = tokens[k];
     if (t.length !== len) continue;
     for (let i = 0; i < len; i++) if (b[s + i] !== t[i]) continue outer;
     return true;
   }
   return false;
 }
+
+/**
+ * The lengths of `tokens` as a bit set (bit L: a token of L bytes, L < 31; bit 31: one of 31 bytes or more), so that
+ * `mayBeMissing` rules most values out with one shift before `isMissing` compares any byte.
+ */
+export function tokenLengths(tokens: readonly Uint8Array[]): number {
+  let mask = 0;
+  for (const t of tokens) mask |= t.length < 31 ? 1 << t.length : 1 << 31;
+  return mask;
+}
+
+/** False when no token has `len` bytes (see tokenLengths); true means "compare with isMissing". */
+export const mayBeMissing = (lengths: number, len: number): boolean =>
+  ((len < 31 ? lengths >>> len : lengths >>> 31) & 1) !== 0;
 
 /**
  * The bucket of a categorical value under feature hashing (Weinberger et al., "Feature Hashing for Large Scale
