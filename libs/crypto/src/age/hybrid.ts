@@ -4,7 +4,10 @@
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { bech32 } from '@scure/base';
+import { sha3_256 } from '@noble/hashes/sha3.js';
 import { ml_kem768_x25519 as xwing } from '@noble/post-quantum/hybrid.js';
+import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
+import { x25519 } from '../curves.js';
 import { AgeError } from '../errors.js';
 import { decodeBase64NoPad, encodeBase64NoPad } from './base64.js';
 import { hpkeBaseKeySchedule } from './hpke.js';
@@ -21,6 +24,44 @@ const SEED_BYTES = 32;
 const PUBLIC_KEY_BYTES = 1216; // ML-KEM-768 encapsulation key (1184) || X25519 public key (32)
 const ENC_BYTES = 1120; // ML-KEM-768 ciphertext (1088) || X25519 ephemeral share (32)
 const BODY_BYTES = 32; // 16-byte file key || Poly1305 tag
+
+const MLKEM_PUBLIC_KEY_BYTES = 1184;
+/** The X-Wing combiner's label: the 6 ASCII bytes `\.//^\` (draft-connolly-cfrg-xwing-kem §5.3). */
+const XWING_LABEL = new Uint8Array([0x5c, 0x2e, 0x2f, 0x2f, 0x5e, 0x5c]);
+
+/**
+ * MLKEM768-X25519 (X-Wing) encapsulation, draft-connolly-cfrg-xwing-kem §5.4 Encapsulate:
+ *   (ct_M, ss_M) = ML-KEM-768.Encaps(pk_M);  ek_X = random(32);  ct_X = X25519(ek_X, 9);  ss_X = X25519(ek_X, pk_X)
+ *   ss = SHA3-256(ss_M || ss_X || ct_X || pk_X || XWingLabel);  ct = ct_M || ct_X
+ * As @noble/post-quantum's ml_kem768_x25519.encapsulate, with the X25519 half on node:crypto: noble's pure-JS X25519
+ * was ~85% of a hybrid seal's fixed cost (~18 ms against ~2.5 ms for ML-KEM under load). Decapsulation stays noble's.
+ */
+function encapsulate(publicKey: Uint8Array): { cipherText: Uint8Array; sharedSecret: Uint8Array } {
+  const pkM = publicKey.subarray(0, MLKEM_PUBLIC_KEY_BYTES);
+  const pkX = publicKey.subarray(MLKEM_PUBLIC_KEY_BYTES);
+  const { cipherText: ctM, sharedSecret: ssM } = ml_kem768.encapsulate(pkM);
+  const ekX = x25519.generateSecretKey();
+  try {
+    const ctX = x25519.publicKey(ekX);
+    const ssX = x25519.sharedSecret(ekX, pkX);
+    const input = new Uint8Array(ssM.length + ssX.length + ctX.length + pkX.length + XWING_LABEL.length);
+    let at = 0;
+    for (const part of [ssM, ssX, ctX, pkX, XWING_LABEL]) {
+      input.set(part, at);
+      at += part.length;
+    }
+    const sharedSecret = sha3_256(input);
+    input.fill(0);
+    ssM.fill(0);
+    ssX.fill(0);
+    const cipherText = new Uint8Array(ctM.length + ctX.length);
+    cipherText.set(ctM);
+    cipherText.set(ctX, ctM.length);
+    return { cipherText, sharedSecret };
+  } finally {
+    ekX.fill(0);
+  }
+}
 
 /** An `age1pq1…` hybrid recipient: the 1216-byte MLKEM768-X25519 public key. */
 export class HybridRecipient implements AgeRecipient {
@@ -57,7 +98,7 @@ export class HybridRecipient implements AgeRecipient {
   wrapFileKey(fileKey: Uint8Array): Stanza[] {
     let encapsulated: { cipherText: Uint8Array; sharedSecret: Uint8Array };
     try {
-      encapsulated = xwing.encapsulate(this.#publicKey);
+      encapsulated = encapsulate(this.#publicKey);
     } catch (err) {
       // ML-KEM's encapsulation-key check (FIPS 203 §7.2) or a low-order X25519 key.
       throw new AgeError('INVALID_RECIPIENT', 'hybrid recipient public key is invalid', { cause: err });

@@ -205,6 +205,23 @@ const SPEC_PQ_RECIPIENT_START = 'age1pq1x34nzsvr0rxjsgdn8zgyhfe8j7ceq5r9rdelkjuh
 const SPEC_PQ_RECIPIENT_END = 'xpfqdkmhh6gjtqmwze9pyyzk3tlhl53k2ykx3qheyty7saeq0d3fzv49zc0k';
 
 describe('hybrid (mlkem768x25519) identities and recipients', () => {
+  it('a file key wrapped with the native-X25519 encapsulation unwraps with noble X-Wing decapsulation', () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.uint8Array({ minLength: 16, maxLength: 16 }),
+        (seed, fileKey) => {
+          const id = new HybridIdentity(seed);
+          const stanzas = id.recipient.wrapFileKey(fileKey);
+          expect(id.unwrapFileKey(stanzas)).toEqual(fileKey);
+          // Another identity does not open it.
+          expect(HybridIdentity.generate().unwrapFileKey(stanzas)).toBeNull();
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
   it('derives the spec example recipient from the spec example identity', () => {
     const id = HybridIdentity.parse(SPEC_PQ_IDENTITY);
     const recipient = id.recipient.toString();
