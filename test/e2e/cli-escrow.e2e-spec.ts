@@ -40,6 +40,8 @@ const RATE = 10n ** 12n;
 const ROWS = 150n; // iris
 const ROUNDS = 3;
 const DAY = 86_400;
+/** One request deadline, so that the same nonce signs the same request (and digest) twice. */
+const DEADLINE = BigInt(Math.floor(Date.now() / 1000) + 6 * 3600);
 
 describe('sealfold job open / settle / refund, earnings, withdraw (chain start + RPC)', () => {
   let cli: CliEnv;
@@ -77,6 +79,7 @@ describe('sealfold job open / settle / refund, earnings, withdraw (chain start +
       licences: licenceIds.map(BigInt),
       rounds: ROUNDS,
       nonce,
+      deadline: DEADLINE,
     });
     const file = join(cli.root, `request-${nonce}.json`);
     await writeFile(file, JSON.stringify({ request: jobRequestToJson(request) }));
