@@ -6,7 +6,8 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { CommandResult, Context } from '../context.js';
 import { openChain } from '../chain-connect.js';
-import { callCoordinator, coordinatorUrl, parseJobId, type JobView } from '../coordinator-api.js';
+import { coordinatorUrl, parseJobId, type JobView } from '../coordinator-api.js';
+import { readCoordinator } from '../coordinator-session.js';
 import { CliError } from '../errors.js';
 import { loadOwner } from '../owner.js';
 import { formatEth, parseAddress, parseDuration, parseId, parseUint } from '../parse.js';
@@ -55,7 +56,7 @@ async function readJson(file: string, what: string): Promise<unknown> {
 type JobRequest = import('@sealfold/protocol').JobRequest;
 
 /** The job request to open: from a JSON file (the request, or {request, signature}) or the coordinator's job. */
-async function loadRequest(env: NodeJS.ProcessEnv, args: string[], o: Record<string, unknown>) {
+async function loadRequest(ctx: Context, env: NodeJS.ProcessEnv, args: string[], o: Record<string, unknown>) {
   const { parseJobRequest } = await import('@sealfold/protocol');
   if ((o.request === undefined) === (args[0] === undefined))
     throw new CliError('INVALID_ARGUMENT', 'give the coordinator job id or --request <file>, one of them');
@@ -65,7 +66,8 @@ async function loadRequest(env: NodeJS.ProcessEnv, args: string[], o: Record<str
     if (json !== null && typeof json === 'object' && 'request' in json) json = (json as { request: unknown }).request;
   } else {
     const id = parseJobId(args[0]);
-    json = (await callCoordinator<JobView>(coordinatorUrl(o.coordinator, env), 'GET', `/jobs/${id}`)).request;
+    // Jobs are private to their buyer: read with the keystore wallet's session (SIWE, as `job watch`).
+    json = (await readCoordinator<JobView>(ctx, coordinatorUrl(o.coordinator, env), `/jobs/${id}`)).request;
   }
   try {
     return parseJobRequest(json);
@@ -90,7 +92,7 @@ async function open(
     if (w < 86_400 || w > 30 * 86_400)
       throw new CliError('INVALID_ARGUMENT', `${name} must be between 1d and 30d (wide enough for retries)`);
   const maxPrice = o.maxPrice === undefined ? undefined : parseEthAmount(o.maxPrice, '--max-price');
-  const request: JobRequest = await loadRequest(env, args, o);
+  const request: JobRequest = await loadRequest(ctx, env, args, o);
   const buyer = await loadOwner(ctx);
   if (request.buyer.toLowerCase() !== buyer.address.toLowerCase())
     throw new CliError(
