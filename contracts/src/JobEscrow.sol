@@ -271,7 +271,7 @@ contract JobEscrow is EIP712, PullPayments {
         Job storage job = _checkedJob(jobId, header, pinned);
         if (job.flags & REFUNDED != 0) revert JobClosed(jobId);
         if (block.timestamp >= job.settleEnd) revert SettlementClosed(jobId, job.settleEnd);
-        checkReceipt(receipt, header, pinned.length);
+        JobCalldata.checkReceipt(receipt, header, pinned.length);
         (bytes32 digest, Confirmation memory c) = _confirm(header, receipt, sigs, pinned.length);
         Confirmation memory before = _confirmations[jobId][digest];
         if (c.byCoordinator != before.byCoordinator || c.byQuorum != before.byQuorum) _emitConfirmed(receipt, digest, c);
@@ -360,13 +360,7 @@ contract JobEscrow is EIP712, PullPayments {
     /// @notice Reverts with `BadReceipt` unless the receipt fits the job: one entry per dataset, each ≤ the rounds
     /// completed, which are ≤ R.
     function checkReceipt(JobReceipt calldata receipt, Header calldata header, uint256 datasetCount) public pure {
-        uint32 completed = receipt.roundsCompleted;
-        if (completed > header.rounds || receipt.roundsByDataset.length != datasetCount) {
-            revert BadReceipt(receipt.jobId);
-        }
-        for (uint256 i; i < datasetCount; ++i) {
-            if (receipt.roundsByDataset[i] > completed) revert BadReceipt(receipt.jobId);
-        }
+        JobCalldata.checkReceipt(receipt, header, datasetCount);
     }
 
     /// @dev Reads each dataset's job terms and owner now, checks the buyer's licence, and sums the exact price.
@@ -426,14 +420,17 @@ contract JobEscrow is EIP712, PullPayments {
         uint8 flags
     ) private {
         bytes32 termsHash = keccak256(abi.encode(header, pinned));
-        // Field by field: the paid bitmap stays an untouched zero slot until the first payment.
+        // Slot by slot: the paid bitmap stays an untouched zero slot until the first payment.
         job.termsHash = termsHash;
         job.locked = uint128(total);
-        job.buyer = msg.sender;
-        job.runDeadline = header.runDeadline;
-        job.settleEnd = header.runDeadline + header.confirmWindow + header.fallbackWindow;
-        job.lastIndex = uint8(pinned.length - 1);
-        if (flags != 0) job.flags = flags;
+        uint40 settleEnd = header.runDeadline + header.confirmWindow + header.fallbackWindow;
+        // (buyer 160 | runDeadline 40 | settleEnd 40 | lastIndex 8 | flags 8), the third slot of `Job`, in one
+        // SSTORE: field by field the compiler reads and rewrites the slot once per field (~0.7k gas).
+        uint256 head = uint256(uint160(msg.sender)) | (uint256(header.runDeadline) << 160)
+            | (uint256(settleEnd) << 200) | (uint256(pinned.length - 1) << 240) | (uint256(flags) << 248);
+        assembly ("memory-safe") {
+            sstore(add(job.slot, 2), head)
+        }
         emit JobOpened(jobId, msg.sender, requestDigest, termsHash, total, header.runDeadline);
     }
 
@@ -533,7 +530,7 @@ contract JobEscrow is EIP712, PullPayments {
     {
         job = _jobs[jobId];
         if (job.buyer == address(0)) revert UnknownJob(jobId);
-        if (keccak256(abi.encode(header, pinned)) != job.termsHash) revert TermsMismatch(jobId);
+        if (JobCalldata.termsHash(header, pinned) != job.termsHash) revert TermsMismatch(jobId);
     }
 
     function _checkHeader(Header calldata h, uint256 n) private view {
@@ -559,6 +556,50 @@ contract JobEscrow is EIP712, PullPayments {
     function _popcount(uint256 x) private pure returns (uint256 count) {
         for (; x != 0; ++count) {
             x &= x - 1;
+        }
+    }
+}
+
+/// @notice Checks of a job's calldata shared by `JobEscrow` and `ModelAsset` (internal: inlined, no external call
+/// re-encoding the receipt).
+library JobCalldata {
+    uint256 private constant HEADER_BYTES = 8 * 32;
+    uint256 private constant PINNED_BYTES = 7 * 32;
+
+    /// @notice Reverts with `BadReceipt` unless the receipt fits the job: one entry per dataset, each ≤ the rounds
+    /// completed, which are ≤ R.
+    function checkReceipt(
+        JobEscrow.JobReceipt calldata receipt,
+        JobEscrow.Header calldata header,
+        uint256 datasetCount
+    ) internal pure {
+        uint32 completed = receipt.roundsCompleted;
+        if (completed > header.rounds || receipt.roundsByDataset.length != datasetCount) {
+            revert JobEscrow.BadReceipt(receipt.jobId);
+        }
+        for (uint256 i; i < datasetCount; ++i) {
+            if (receipt.roundsByDataset[i] > completed) revert JobEscrow.BadReceipt(receipt.jobId);
+        }
+    }
+
+    /// @notice `keccak256(abi.encode(header, pinned))` of terms passed in calldata, hashed from the calldata bytes as
+    /// they are instead of re-encoded field by field (~0.9k gas per pinned dataset: 17k with 20). Sound because both
+    /// types are static: the canonical encoding is (header words, offset 0x120, length, the elements' words), which is
+    /// what a well-formed calldata argument holds; a non-canonical one (dirty high bits) hashes differently and is
+    /// refused as a terms mismatch, never accepted with other values.
+    function termsHash(JobEscrow.Header calldata header, JobEscrow.Pinned[] calldata pinned)
+        internal
+        pure
+        returns (bytes32 hash)
+    {
+        uint256 n = pinned.length;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            calldatacopy(p, header, HEADER_BYTES)
+            mstore(add(p, HEADER_BYTES), add(HEADER_BYTES, 0x20)) // offset of the array: after the header and itself
+            mstore(add(p, add(HEADER_BYTES, 0x20)), n)
+            calldatacopy(add(p, add(HEADER_BYTES, 0x40)), pinned.offset, mul(n, PINNED_BYTES))
+            hash := keccak256(p, add(add(HEADER_BYTES, 0x40), mul(n, PINNED_BYTES)))
         }
     }
 }

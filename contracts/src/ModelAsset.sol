@@ -5,7 +5,7 @@ import {ERC721} from "@openzeppelin/contracts/token/ERC721/ERC721.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {Hashes} from "@openzeppelin/contracts/utils/cryptography/Hashes.sol";
 import {DatasetNFT} from "./DatasetNFT.sol";
-import {JobEscrow} from "./JobEscrow.sol";
+import {JobEscrow, JobCalldata} from "./JobEscrow.sol";
 import {PullPayments} from "./PullPayments.sol";
 
 /// @title ModelAsset
@@ -117,9 +117,9 @@ contract ModelAsset is ERC721, PullPayments {
         // The terms are hashed here rather than handed to the escrow: ABI-encoding the pinned array for a call
         // cost more than the hash itself (measured: ~40k gas with 20 parents).
         (bytes32 termsHash, address buyer) = escrow.jobTermsOf(receipt.jobId);
-        if (keccak256(abi.encode(header, pinned)) != termsHash) revert JobEscrow.TermsMismatch(receipt.jobId);
+        if (JobCalldata.termsHash(header, pinned) != termsHash) revert JobEscrow.TermsMismatch(receipt.jobId);
         if (msg.sender != buyer) revert NotBuyer(msg.sender, buyer);
-        escrow.checkReceipt(receipt, header, pinned.length);
+        JobCalldata.checkReceipt(receipt, header, pinned.length);
         bytes32 digest = escrow.hashReceipt(receipt);
         JobEscrow.Confirmation memory c = escrow.confirmationOf(receipt.jobId, digest);
         if ((!c.byCoordinator && !c.byQuorum) || c.silos < header.threshold) {

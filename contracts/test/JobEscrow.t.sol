@@ -654,6 +654,33 @@ contract JobEscrowTest is EscrowFixture {
         nft.setJobTerms(id, DatasetNFT.JobTerms(address(0), 1, 10, true, 0, address(0)));
     }
 
+    /// The terms are hashed from the calldata bytes (JobCalldata.termsHash): a non-canonical encoding of the pinned
+    /// terms (dirty high bits in a payee word, which reads as the same address) hashes differently and is refused,
+    /// and pays nothing; the same call encoded canonically settles.
+    function testNonCanonicalTermsCalldataIsRefused() public {
+        (bytes32 jobId, JobEscrow.Header memory h, JobEscrow.Pinned[] memory p) = _job(3, 2);
+        JobEscrow.JobReceipt memory r = receiptOf(jobId, fullRounds(3));
+        JobEscrow.Signatures memory s = signatures(r, p, 7, true);
+        bytes memory data = abi.encodeCall(escrow.settle, (h, p, r, s));
+        // After the selector: the header's 8 words, then the offset of `pinned`; its element 0 is (datasetId, payee, …).
+        uint256 pinnedAt = 4 + uint256(bytes32(_slice(data, 4 + 8 * 32)));
+        bytes memory dirty = bytes.concat(data);
+        dirty[pinnedAt + 32 + 32] = 0x01; // most significant byte of element 0's payee word
+        (bool ok, bytes memory ret) = address(escrow).call(dirty);
+        assertFalse(ok, "dirty terms refused");
+        assertEq(ret, abi.encodeWithSelector(JobEscrow.TermsMismatch.selector, jobId), "as a terms mismatch");
+        assertEq(escrow.owed(address(0), ownerAt(0)), 0, "nothing paid");
+        (ok,) = address(escrow).call(data);
+        assertTrue(ok, "the canonical encoding settles");
+        assertEq(escrow.owed(address(0), ownerAt(0)), PAY - (PAY * FEE_BPS) / 10_000, "paid");
+    }
+
+    function _slice(bytes memory data, uint256 at) internal pure returns (bytes32 word) {
+        assembly ("memory-safe") {
+            word := mload(add(add(data, 32), at))
+        }
+    }
+
     /// @dev Signs first (signing calls `hashReceipt`, which would consume the expected revert), then settles.
     function _expectSettleRevert(
         bytes memory err,

@@ -102,7 +102,13 @@ describe('sealfold licence / dataset terms / funds (chain start + RPC)', () => {
       'status',
     ]);
     expect(s.body).toMatchObject({ rpcUrl, mode: 'running-embedded', chainId: '31337' });
-    expect(Object.keys(s.body.contracts).sort()).toEqual(['DatasetLicence', 'DatasetNFT', 'ModelRegistry']);
+    expect(Object.keys(s.body.contracts).sort()).toEqual([
+      'DatasetLicence',
+      'DatasetNFT',
+      'JobEscrow',
+      'ModelAsset',
+      'ModelRegistry',
+    ]);
     const second = await cli.json<ErrorJson>(['chain', 'start', '--port', '0']);
     expect(second.code).toBe(1);
     expect(second.body.error.message).toContain(`already running at ${rpcUrl}`);

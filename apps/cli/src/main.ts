@@ -14,6 +14,7 @@ import { registerFunds } from './commands/funds.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerJob } from './commands/job.js';
 import { registerModel } from './commands/model.js';
+import { registerEscrow } from './commands/escrow.js';
 import { registerAudit } from './commands/audit.js';
 import { registerSilo } from './commands/silo.js';
 import { registerCoordinator } from './commands/coordinator.js';
@@ -29,6 +30,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv = pro
   registerDoctor(program, runner);
   registerJob(program, runner);
   registerModel(program, runner);
+  registerEscrow(program, runner);
   registerAudit(program, runner);
   registerSilo(program, runner);
   registerCoordinator(program, runner);

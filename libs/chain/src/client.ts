@@ -1,4 +1,5 @@
-// Typed client of the Sealfold contracts (DatasetNFT, DatasetLicence, ModelRegistry) over ethers v6.
+// Typed client of the Sealfold contracts (DatasetNFT, DatasetLicence, ModelRegistry, JobEscrow, ModelAsset) over
+// ethers v6.
 // Every write is estimated first, so a revert is caught before anything is sent and is returned as a
 // ContractRevertError naming the decoded custom error; nothing is claimed that the chain did not do.
 import {
@@ -21,6 +22,34 @@ import { readFileSync } from 'node:fs';
 import { plainArgs, plainValue } from './abi-values.js';
 import type { EventArgs, EventName, FunctionName, ReturnOf } from './abi-types.js';
 import { encodeTermsHash } from './terms-hash.js';
+import {
+  escrowJobId,
+  headerTuple,
+  jobPrice,
+  merkleProof,
+  normaliseJobTerms,
+  parentLeaf,
+  parseReceiptBundle,
+  pinnedTuple,
+  receiptTuple,
+  type ContributionPayment,
+  type EscrowHeader,
+  type EscrowInfo,
+  type EscrowTerms,
+  type JobTerms,
+  type JobTermsInput,
+  type ModelAssetInfo,
+  type ModelParent,
+  type PinnedDataset,
+  type ReceiptBundle,
+} from './escrow.js';
+import {
+  hashJobReceipt,
+  jobReceiptDomain,
+  validateJobReceipt,
+  verifyJobReceipt,
+  type JobReceipt,
+} from './job-receipt.js';
 import { sealfoldDomain, type SealfoldDomain } from './eip712.js';
 import { CID } from 'multiformats/cid';
 import { ARTIFACTS, type ContractName } from './artifacts.js';
@@ -30,6 +59,7 @@ import {
   InsufficientFundsError,
   InvalidArgumentError,
   RpcUnavailableError,
+  SignatureError,
 } from './errors.js';
 import type { EmbeddedChain } from './embedded-chain.js';
 import { DEFAULT_RPC_TIMEOUT_MS, createProvider, isUnreachable, probeChainId, wrapRpcError } from './rpc.js';
@@ -41,6 +71,10 @@ export interface SealfoldAddresses {
   datasetNFT: string;
   datasetLicence: string;
   modelRegistry: string;
+  /** JobEscrow (issue 20); absent in deployments made before it, whose escrow methods throw NOT_DEPLOYED. */
+  jobEscrow?: string;
+  /** ModelAsset (issue 20), deployed with JobEscrow. */
+  modelAsset?: string;
   /** Block of the first deployment transaction: where log scans start (default 0). */
   deployBlock?: bigint;
 }
@@ -168,8 +202,8 @@ export interface DeployResult {
   transactions: Record<string, TxResult>;
 }
 
-/** The contracts this client deploys and addresses; JobEscrow and ModelAsset (issue 20) are not wired in yet. */
-type DeployedName = Exclude<ContractName, 'JobEscrow' | 'ModelAsset'>;
+/** The contracts this client deploys and addresses. */
+type DeployedName = ContractName;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Boundary validation
@@ -258,6 +292,7 @@ const ALL_ERRORS = new Interface(
 );
 
 const fmt = (v: unknown) => (typeof v === 'bigint' ? v.toString() : String(v));
+const when = (v: unknown) => `${new Date(Number(v) * 1000).toISOString()} (unix ${fmt(v)})`;
 
 /** Human text for the custom errors users meet; others print as `Name(args)`. */
 function describeRevert(name: string, args: readonly unknown[]): string {
@@ -293,6 +328,44 @@ function describeRevert(name: string, args: readonly unknown[]): string {
       return 'a listed dataset needs a price';
     case 'AccessControlUnauthorizedAccount':
       return `${a[0]} lacks role ${a[1]}`;
+    case 'UnknownJob':
+      return `no job escrow ${a[0]}`;
+    case 'JobExists':
+      return `job escrow ${a[0]} is already open`;
+    case 'JobClosed':
+      return `job ${a[0]} was refunded and is closed`;
+    case 'LicenceInvalid':
+      return `licence ${a[0]} is not valid for dataset ${a[1]} and the buyer (${LICENCE_REASONS[Number(args[2])] ?? a[2]})`;
+    case 'JobsNotOffered':
+      return `dataset ${a[0]} offers no paid jobs in that currency (its job terms: rate 0 or currency ${a[1]})`;
+    case 'TermsMismatch':
+      return `the terms given are not the ones job ${a[0]} pinned`;
+    case 'SettlementClosed':
+      return `settlement of job ${a[0]} closed at ${when(args[1])}: only a refund remains`;
+    case 'CoordinatorWindowClosed':
+      return `the coordinator's window of job ${a[0]} closed at ${when(args[1])}: settle with t silo signatures (fallback)`;
+    case 'CoordinatorWindowOpen':
+      return `without the coordinator's signature, silos may settle job ${a[0]} only from ${when(args[1])}`;
+    case 'BadCoordinatorSignature':
+      return `the coordinator's signature does not verify for this receipt of job ${a[0]}`;
+    case 'BadSignature':
+      return `the silo signature at job index ${a[0]} does not verify under its pinned signer`;
+    case 'BelowThreshold':
+      return `the fallback path needs t = ${a[1]} silo signatures; ${a[0]} given`;
+    case 'RefundNotYet':
+      return `job ${a[0]} can be refunded from ${when(args[1])} (or once every dataset is paid)`;
+    case 'ReceiptNotConfirmed':
+      return `receipt ${a[0]} is not confirmed with t = ${a[2]} silos paid on it (${a[1]} were)`;
+    case 'NotBuyer':
+      return `${a[0]} is not the job's buyer (${a[1]})`;
+    case 'DerivativesNotAllowed':
+      return `dataset ${a[0]} does not allow derivative models`;
+    case 'NoParents':
+      return 'no dataset contributed a round';
+    case 'NotModelOwner':
+      return `${a[1]} does not own model ${a[0]}`;
+    case 'NotForSale':
+      return `model ${a[0]} is not for sale`;
     default:
       return `${name}(${a.join(', ')})`;
   }
@@ -360,7 +433,10 @@ function txResult(receipt: TransactionReceipt): TxResult {
 // ---------------------------------------------------------------------------------------------------------------
 // Deployment
 
-/** Deploys DatasetNFT, DatasetLicence and ModelRegistry with `signer`, one after another. */
+/**
+ * Deploys DatasetNFT, DatasetLicence, ModelRegistry, JobEscrow and ModelAsset with `signer`, one after another. The
+ * escrow and the model asset share the licence contract's treasury and fee.
+ */
 export async function deployContracts(signer: Signer, options: DeployOptions = {}): Promise<DeployResult> {
   const deployer = await signer.getAddress();
   const admin = checkAddress(options.admin ?? deployer, 'admin');
@@ -384,6 +460,8 @@ export async function deployContracts(signer: Signer, options: DeployOptions = {
   const datasetNFT = await deploy('DatasetNFT', []);
   const datasetLicence = await deploy('DatasetLicence', [datasetNFT, admin, treasury, feeBps]);
   const modelRegistry = await deploy('ModelRegistry', [datasetNFT, admin]);
+  const jobEscrow = await deploy('JobEscrow', [datasetNFT, datasetLicence, treasury, feeBps]);
+  const modelAsset = await deploy('ModelAsset', [jobEscrow, treasury, feeBps]);
   if (recorders.length > 0) {
     if (admin !== getAddress(deployer))
       throw new InvalidArgumentError('recorders can be granted at deployment only when the deployer is the admin');
@@ -399,7 +477,10 @@ export async function deployContracts(signer: Signer, options: DeployOptions = {
     }
   }
   const deployBlock = transactions.DatasetNFT.blockNumber;
-  return { addresses: { datasetNFT, datasetLicence, modelRegistry, deployBlock }, transactions };
+  return {
+    addresses: { datasetNFT, datasetLicence, modelRegistry, jobEscrow, modelAsset, deployBlock },
+    transactions,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -431,10 +512,13 @@ export function addressesFromDeployment(deployment: {
     if (v === undefined) throw new ChainError('NOT_DEPLOYED', `deployment has no ${name} address`);
     return checkAddress(v, name);
   };
+  const optional = (name: string) => (contracts[name] === undefined ? undefined : pick(name));
   return {
     datasetNFT: pick('DatasetNFT'),
     datasetLicence: pick('DatasetLicence'),
     modelRegistry: pick('ModelRegistry'),
+    jobEscrow: optional('JobEscrow'),
+    modelAsset: optional('ModelAsset'),
     deployBlock:
       deployment.deployBlock !== undefined ? checkUint(deployment.deployBlock, 'deployBlock', 64) : undefined,
   };
@@ -535,6 +619,8 @@ export async function connectChain(options: ConnectOptions) {
       datasetNFT: checkAddress(addresses.datasetNFT, 'datasetNFT'),
       datasetLicence: checkAddress(addresses.datasetLicence, 'datasetLicence'),
       modelRegistry: checkAddress(addresses.modelRegistry, 'modelRegistry'),
+      jobEscrow: addresses.jobEscrow === undefined ? undefined : checkAddress(addresses.jobEscrow, 'jobEscrow'),
+      modelAsset: addresses.modelAsset === undefined ? undefined : checkAddress(addresses.modelAsset, 'modelAsset'),
       deployBlock: addresses.deployBlock,
     };
 
@@ -542,14 +628,18 @@ export async function connectChain(options: ConnectOptions) {
   // One Contract per address: building one parses its whole ABI (~3 ms in ethers), which per read dominated the
   // silos' roster and admission checks.
   const contracts = new Map<string, Contract>();
-  // The job escrow and model asset are not part of the client's deployment yet (issue 20, lead's integration).
   const contractOf = <N extends DeployedName>(name: N): Contract => {
     if (addresses === undefined) throw new ChainError('NOT_DEPLOYED', 'no contract addresses configured');
     const address = {
       DatasetNFT: addresses.datasetNFT,
       DatasetLicence: addresses.datasetLicence,
       ModelRegistry: addresses.modelRegistry,
+      JobEscrow: addresses.jobEscrow,
+      ModelAsset: addresses.modelAsset,
     }[name];
+    // Deployments made before issue 20 have no escrow: say so instead of calling the zero address.
+    if (address === undefined)
+      throw new ChainError('NOT_DEPLOYED', `this deployment has no ${name} (redeploy the contracts to get one)`);
     const key = `${name}@${address}`;
     let contract = contracts.get(key);
     if (!contract) contracts.set(key, (contract = new Contract(address, ARTIFACTS[name].abi as InterfaceAbi, runner)));
@@ -565,11 +655,13 @@ export async function connectChain(options: ConnectOptions) {
     name: N,
     fn: F,
     args: unknown[],
+    blockTag?: bigint,
   ): Promise<ReturnOf<N, F>> => {
     let result: Result;
     const contract = contractOf(name);
     try {
-      result = await contract.getFunction(fn).staticCallResult(...args);
+      const overrides = blockTag === undefined ? [] : [{ blockTag }];
+      result = await contract.getFunction(fn).staticCallResult(...args, ...overrides);
     } catch (err) {
       throw decodeChainError(err, `${name}.${fn}`, provider);
     }
@@ -759,6 +851,231 @@ export async function connectChain(options: ConnectOptions) {
   const isValid = async (licenceId: bigint, datasetId: bigint, holder: string): Promise<LicenceReason> => {
     const [, validity] = await read('DatasetLicence', 'isValid', [licenceId, datasetId, holder]);
     return licenceReason(validity);
+  };
+
+  // ---------------------------------------------------------------------------------------------------------------
+  // Escrow and model-asset reads (issue 20)
+
+  const DAY = 86_400;
+
+  const latestTimestamp = async (): Promise<bigint> => {
+    try {
+      const block = await provider.getBlock('latest');
+      if (block === null) throw new ChainError('RPC_ERROR', 'no latest block');
+      return BigInt(block.timestamp);
+    } catch (err) {
+      throw decodeChainError(err, 'getBlock', provider);
+    }
+  };
+
+  /** A model id as JobEscrow/ModelAsset use it: the job id (bytes32) as a uint256. */
+  const modelIdOf = (modelId: bigint | string): bigint =>
+    typeof modelId === 'string' && modelId.startsWith('0x')
+      ? BigInt(checkBytes32(modelId, 'modelId'))
+      : checkUint(modelId, 'modelId');
+  const modelHex = (id: bigint) => `0x${id.toString(16).padStart(64, '0')}`;
+
+  const getJobTerms = async (datasetId: bigint | number, blockTag?: bigint): Promise<JobTerms> => {
+    const [t, owner] = await read('DatasetNFT', 'jobTermsOf', [checkUint(datasetId, 'datasetId')], blockTag);
+    return {
+      currency: getAddress(t.currency),
+      ratePerRowRound: t.ratePerRowRound,
+      rows: t.rows,
+      derivativesAllowed: t.derivativesAllowed,
+      derivativeShareMicros: Number(t.derivativeShareMicros),
+      siloSigner: getAddress(t.siloSigner),
+      owner: getAddress(owner),
+    };
+  };
+
+  /**
+   * The datasets' pinned terms as `open` read them in block `block`: DatasetNFT.jobTermsOf at the end of that block,
+   * or, should an owner have changed them later in the same block, at the end of the one before. Checked against
+   * the job's `termsHash`, so what is returned is exactly what was pinned.
+   */
+  const pinnedAt = async (
+    ids: readonly bigint[],
+    block: bigint,
+    termsHash: string,
+    header: EscrowHeader,
+  ): Promise<PinnedDataset[]> => {
+    for (const tag of [block, block - 1n]) {
+      const pinned = await Promise.all(
+        ids.map(async (id) => {
+          const t = await getJobTerms(id, tag);
+          return {
+            datasetId: id,
+            payee: t.owner,
+            signer: t.siloSigner,
+            rate: t.ratePerRowRound,
+            rows: t.rows,
+            derivativesAllowed: t.derivativesAllowed,
+            derivativeShareMicros: t.derivativeShareMicros,
+          };
+        }),
+      );
+      const hash = await read('JobEscrow', 'termsHashOf', [headerTuple(header), pinned.map(pinnedTuple)]);
+      if (hash === termsHash) return pinned;
+    }
+    throw new ChainError('RPC_ERROR', `the dataset terms read at block ${block} do not hash to the job's ${termsHash}`);
+  };
+
+  const getEscrow = async (jobId: string): Promise<EscrowInfo> => {
+    const id = checkBytes32(jobId, 'jobId');
+    const [job, currency] = await read('JobEscrow', 'jobOf', [id]);
+    const count = Number(job.lastIndex) + 1;
+    const paidIndices: number[] = [];
+    for (let i = 0; i < count; i++) if ((job.paidMask >> BigInt(i)) & 1n) paidIndices.push(i);
+    return {
+      jobId: id,
+      buyer: getAddress(job.buyer),
+      currency: getAddress(currency),
+      locked: job.locked,
+      paid: job.paid,
+      termsHash: job.termsHash,
+      runDeadline: job.runDeadline,
+      settleEnd: job.settleEnd,
+      datasetCount: count,
+      paidIndices,
+      refunded: (job.flags & 1n) !== 0n,
+    };
+  };
+
+  /** The input of the transaction `hash`, decoded as a JobEscrow call of `fn` (undefined for another call). */
+  const escrowCall = async (hash: string, fn: 'open' | 'settle'): Promise<Result | undefined> => {
+    const escrow = contractOf('JobEscrow');
+    let tx;
+    try {
+      tx = await provider.getTransaction(hash);
+    } catch (err) {
+      throw decodeChainError(err, 'getTransaction', provider);
+    }
+    if (tx === null || tx.to === null || getAddress(tx.to) !== getAddress(String(escrow.target))) return undefined;
+    const parsed = escrow.interface.parseTransaction({ data: tx.data, value: tx.value });
+    return parsed?.name === fn ? parsed.args : undefined;
+  };
+
+  const logsOf = async (event: 'JobOpened' | 'ReceiptConfirmed', jobId: string) => {
+    const escrow = contractOf('JobEscrow');
+    try {
+      return await escrow.queryFilter(escrow.filters[event](jobId), Number(addresses?.deployBlock ?? 0n), 'latest');
+    } catch (err) {
+      throw decodeChainError(err, `JobEscrow ${event} logs`, provider);
+    }
+  };
+
+  /**
+   * A job's terms exactly as pinned, read back from its open transaction (header, datasets, licences, price) and
+   * the datasets' job terms at that block, checked against the job's termsHash. Anyone can rebuild them: an
+   * owner's silo settles without the buyer's or the coordinator's records.
+   */
+  const escrowTerms = async (jobId: string): Promise<EscrowTerms> => {
+    const job = await getEscrow(jobId);
+    const log = (await logsOf('JobOpened', job.jobId))[0];
+    if (log === undefined) throw new ChainError('RPC_ERROR', `no JobOpened event for job ${job.jobId}`);
+    const args = await escrowCall(log.transactionHash, 'open');
+    if (args === undefined)
+      throw new ChainError(
+        'RPC_ERROR',
+        `job ${job.jobId} was opened through another contract: its terms cannot be read from the transaction`,
+      );
+    const h = args[1] as Result;
+    const header: EscrowHeader = {
+      currency: getAddress(h[0] as string),
+      coordinator: getAddress(h[1] as string),
+      threshold: Number(h[2]),
+      rounds: Number(h[3]),
+      runDeadline: BigInt(h[4] as bigint),
+      confirmWindow: Number(h[5]),
+      fallbackWindow: Number(h[6]),
+      feeBps: Number(h[7]),
+    };
+    const ids = Array.from(args[2] as Result, (v) => BigInt(v as bigint));
+    const block = BigInt(log.blockNumber);
+    return {
+      jobId: job.jobId,
+      requestDigest: String(args[0]),
+      buyer: job.buyer,
+      header,
+      pinned: await pinnedAt(ids, block, job.termsHash, header),
+      licenceIds: Array.from(args[3] as Result, (v) => BigInt(v as bigint)),
+      price: BigInt(args[4] as bigint),
+      openTx: log.transactionHash,
+      openBlock: block,
+    };
+  };
+
+  const payment = (e: Record<string, unknown>, feeBps: number, txHash: string, blockNumber: bigint) => {
+    const amount = e.amount as bigint;
+    const fee = (amount * BigInt(feeBps)) / 10_000n;
+    return {
+      jobId: String(e.jobId),
+      datasetId: e.datasetId as bigint,
+      payee: getAddress(e.payee as string),
+      rounds: Number(e.rounds),
+      amount,
+      fee,
+      net: amount - fee,
+      txHash,
+      blockNumber,
+    } satisfies ContributionPayment;
+  };
+
+  /**
+   * The job's receipt that registers a model: confirmed (coordinator or quorum) with ≥ t silos paid on it, read
+   * back from the settle transactions that confirmed it (ReceiptConfirmed), newest first.
+   */
+  const confirmedReceipt = async (terms: EscrowTerms): Promise<JobReceipt> => {
+    const domain = jobReceiptDomain(chainId, String(contractOf('JobEscrow').target));
+    const seen = new Set<string>();
+    for (const log of (await logsOf('ReceiptConfirmed', terms.jobId)).reverse()) {
+      const digest = log.topics[2];
+      if (seen.has(digest)) continue;
+      seen.add(digest);
+      const c = await read('JobEscrow', 'confirmationOf', [terms.jobId, digest]);
+      if ((!c.byCoordinator && !c.byQuorum) || c.silos < BigInt(terms.header.threshold)) continue;
+      const args = await escrowCall(log.transactionHash, 'settle');
+      if (args === undefined) continue;
+      const r = args[2] as Result;
+      const receipt: JobReceipt = {
+        jobId: String(r[0]),
+        roundsCompleted: Number(r[1]),
+        modelDigest: String(r[2]),
+        modelCidDigest: String(r[3]),
+        transcriptRoot: String(r[4]),
+        roundsByDataset: Array.from(r[5] as Result, (v) => Number(v)),
+        epsilonSpentMilli: Number(r[6]),
+        valuationDigest: String(r[7]),
+      };
+      if (hashJobReceipt(domain, receipt) === digest) return receipt;
+    }
+    throw new ChainError(
+      'CONTRACT_REVERT',
+      `job ${terms.jobId} has no receipt confirmed with at least t = ${terms.header.threshold} silos paid on it`,
+    );
+  };
+
+  /** The parents (contributing datasets and their shares) a model from these terms and receipt has. */
+  const parentsOf = async (terms: EscrowTerms, receipt: JobReceipt) => {
+    const [ids, shares, root, stack] = await read('ModelAsset', 'parentsOf', [
+      terms.pinned.map(pinnedTuple),
+      receiptTuple(receipt),
+    ]);
+    const parents: ModelParent[] = ids.map((datasetId, i) => ({ datasetId, shareMicros: Number(shares[i]) }));
+    return { parents, root, stackMicros: Number(stack) };
+  };
+
+  const getModelAsset = async (modelId: bigint | string): Promise<ModelAssetInfo> => {
+    const id = modelIdOf(modelId);
+    const m = await read('ModelAsset', 'modelOf', [id]);
+    return {
+      modelId: id,
+      owner: getAddress(m.owner),
+      parentsRoot: m.parentsRoot,
+      gross: m.gross,
+      price: m.price,
+      stackMicros: Number(m.stackMicros),
+    };
   };
 
   return {
@@ -1094,6 +1411,361 @@ export async function connectChain(options: ConnectOptions) {
     async grantCoordinator(account: string): Promise<TxResult> {
       const role = await read('ModelRegistry', 'COORDINATOR_ROLE', []);
       return (await write('ModelRegistry', 'grantRole', [role, checkAddress(account, 'account')])).result;
+    },
+
+    // -------------------------------------------------------------------------------------------------------------
+    // Per-job escrow and model assets (issue 20, docs/ECONOMICS.md §2)
+
+    /** Sets a dataset's job terms (DatasetNFT.setJobTerms, owner only): rate per row-round, rows, derivative policy. */
+    async setJobTerms(datasetId: bigint | number, terms: JobTermsInput): Promise<TxResult> {
+      const id = checkUint(datasetId, 'datasetId');
+      const t = normaliseJobTerms(terms);
+      const tuple = [
+        t.currency,
+        t.ratePerRowRound,
+        t.rows,
+        t.derivativesAllowed,
+        t.derivativeShareMicros,
+        t.siloSigner,
+      ];
+      return (await write('DatasetNFT', 'setJobTerms', [id, tuple])).result;
+    },
+
+    getJobTerms,
+
+    /**
+     * Opens the escrow of a job request and locks its exact price, `Σ rate × rows × rounds` at the rates in force
+     * now (ECONOMICS §2.4): the signer is the buyer. Datasets are pinned in increasing id order, which is their
+     * order in receipts. ETH only. The header pins the request's coordinator, SecAgg threshold t and rounds, the
+     * run deadline (now + `runSeconds`), the coordinator's and the fallback windows and the contract's fee.
+     */
+    async openJobEscrow(input: {
+      requestDigest: string;
+      coordinator: string;
+      threshold: number;
+      rounds: number;
+      datasets: readonly { datasetId: bigint | number; licenceId: bigint | number }[];
+      runSeconds: number;
+      /** Seconds; default 1 day (the contract's minimum). */
+      confirmWindow?: number;
+      /** Seconds; default 2 days. */
+      fallbackWindow?: number;
+    }): Promise<TxResult & EscrowTerms & { locked: bigint }> {
+      const buyer = needSigner('openJobEscrow').address;
+      const requestDigest = checkBytes32(input.requestDigest, 'requestDigest');
+      const pairs = input.datasets.map((d, i) => ({
+        datasetId: checkUint(d.datasetId, `datasets[${i}].datasetId`),
+        licenceId: checkUint(d.licenceId, `datasets[${i}].licenceId`),
+      }));
+      if (pairs.length === 0) throw new InvalidArgumentError('a job needs at least one dataset');
+      pairs.sort((a, b) => (a.datasetId < b.datasetId ? -1 : a.datasetId > b.datasetId ? 1 : 0));
+      for (let i = 1; i < pairs.length; i++)
+        if (pairs[i].datasetId === pairs[i - 1].datasetId)
+          throw new InvalidArgumentError(`dataset ${pairs[i].datasetId} appears twice`);
+      const rounds = Number(checkUint(input.rounds, 'rounds', 32));
+      const threshold = Number(checkUint(input.threshold, 'threshold', 16));
+      if (rounds < 1) throw new InvalidArgumentError('rounds must be at least 1');
+      if (threshold < 2 || threshold > pairs.length)
+        throw new InvalidArgumentError(
+          `threshold t must be in [2, ${pairs.length}] (the job's datasets), got ${threshold}`,
+        );
+      const window = (v: number | undefined, fallback: number, what: string) => {
+        const w = Number(checkUint(v ?? fallback, what, 32));
+        if (w < DAY || w > 30 * DAY)
+          throw new InvalidArgumentError(`${what} must be between 1 and 30 days, got ${w} s`);
+        return w;
+      };
+      const runSeconds = Number(checkUint(input.runSeconds, 'runSeconds', 32));
+      if (runSeconds < 1 || runSeconds > 90 * DAY)
+        throw new InvalidArgumentError(`runSeconds must be in [1 s, 90 days], got ${runSeconds}`);
+      const [feeBps, latest] = await Promise.all([read('JobEscrow', 'feeBps', []), latestTimestamp()]);
+      const header: EscrowHeader = {
+        currency: ZeroAddress,
+        coordinator: checkAddress(input.coordinator, 'coordinator'),
+        threshold,
+        rounds,
+        // The next block's timestamp is later than the latest one's: the run lasts at least runSeconds from now.
+        runDeadline: latest + BigInt(runSeconds) + 1n,
+        confirmWindow: window(input.confirmWindow, DAY, 'confirmWindow'),
+        fallbackWindow: window(input.fallbackWindow, 2 * DAY, 'fallbackWindow'),
+        feeBps: Number(feeBps),
+      };
+      const terms = await Promise.all(pairs.map((p) => getJobTerms(p.datasetId)));
+      terms.forEach((t, i) => {
+        if (t.ratePerRowRound === 0n)
+          throw new InvalidArgumentError(
+            `dataset ${pairs[i].datasetId} offers no paid jobs (its owner set no job rate)`,
+          );
+        if (t.currency !== ZeroAddress)
+          throw new InvalidArgumentError(`dataset ${pairs[i].datasetId} prices jobs in ${t.currency}, not ETH`);
+      });
+      const price = jobPrice(
+        terms.map((t) => ({ rate: t.ratePerRowRound, rows: t.rows })),
+        rounds,
+      );
+      const ids = pairs.map((p) => p.datasetId);
+      const lids = pairs.map((p) => p.licenceId);
+      const { receipt, result } = await write(
+        'JobEscrow',
+        'open',
+        [requestDigest, headerTuple(header), ids, lids, price],
+        price,
+      );
+      const ev = eventArgs('JobEscrow', receipt, 'JobOpened');
+      const pinned = await pinnedAt(ids, BigInt(receipt.blockNumber), ev.termsHash, header);
+      return {
+        ...result,
+        jobId: ev.jobId,
+        requestDigest,
+        buyer,
+        header,
+        pinned,
+        licenceIds: lids,
+        price,
+        locked: ev.locked,
+        openTx: receipt.hash,
+        openBlock: BigInt(receipt.blockNumber),
+      };
+    },
+
+    getEscrow,
+
+    escrowTerms,
+
+    /** The escrow job id of `buyer`'s request (JobEscrow.jobIdOf). */
+    escrowJobId(buyer: string, requestDigest: string): string {
+      return escrowJobId(checkAddress(buyer, 'buyer'), checkBytes32(requestDigest, 'requestDigest'));
+    },
+
+    /** The EIP-712 domain receipts of this escrow are signed in (verifyingContract = JobEscrow). */
+    async receiptDomain() {
+      return jobReceiptDomain(chainId, String(contractOf('JobEscrow').target));
+    },
+
+    /**
+     * Settles a job with a receipt and its signatures (anyone may send it; payments go to the pinned payees). Every
+     * signature is checked here first against the key pinned for it (a SignatureError names the dataset), then by
+     * the contract: dataset i is paid only with silo i's signature plus the coordinator's (before runDeadline +
+     * confirmWindow) or ≥ t silo signatures (after it). Datasets already paid are skipped.
+     */
+    async settleJob(
+      jobId: string,
+      bundle: ReceiptBundle,
+    ): Promise<
+      TxResult & { paidNow: bigint; payments: ContributionPayment[]; byCoordinator: boolean; byQuorum: boolean }
+    > {
+      const id = checkBytes32(jobId, 'jobId');
+      const b = parseReceiptBundle(bundle);
+      if (b.receipt.jobId !== id)
+        throw new InvalidArgumentError(`the receipt is for job ${b.receipt.jobId}, not ${id}`);
+      const terms = await escrowTerms(id);
+      if (b.receipt.roundsByDataset.length !== terms.pinned.length)
+        throw new InvalidArgumentError(
+          `the receipt lists ${b.receipt.roundsByDataset.length} datasets; the job has ${terms.pinned.length}`,
+        );
+      const domain = jobReceiptDomain(chainId, String(contractOf('JobEscrow').target));
+      if (b.coordinatorSignature !== undefined)
+        verifyJobReceipt(domain, b.receipt, b.coordinatorSignature, terms.header.coordinator);
+      let mask = 0n;
+      const sigs: string[] = [];
+      const known = new Set(terms.pinned.map((p) => String(p.datasetId)));
+      for (const datasetId of Object.keys(b.siloSignatures))
+        if (!known.has(datasetId)) throw new InvalidArgumentError(`dataset ${datasetId} is not in job ${id}`);
+      terms.pinned.forEach((p, i) => {
+        const sig = b.siloSignatures[String(p.datasetId)];
+        if (sig === undefined) return;
+        try {
+          verifyJobReceipt(domain, b.receipt, sig, p.signer);
+        } catch (err) {
+          if (err instanceof SignatureError)
+            throw new SignatureError(err.reason, `dataset ${p.datasetId}: ${err.message}`, { cause: err });
+          throw err;
+        }
+        mask |= 1n << BigInt(i);
+        sigs.push(sig.slice(2));
+      });
+      const { receipt, result } = await write('JobEscrow', 'settle', [
+        headerTuple(terms.header),
+        terms.pinned.map(pinnedTuple),
+        receiptTuple(b.receipt),
+        [b.coordinatorSignature ?? '0x', mask, `0x${sigs.join('')}`],
+      ]);
+      const payments = eventsOf('JobEscrow', receipt, 'ContributionPaid').map((e) =>
+        payment(e, terms.header.feeBps, receipt.hash, BigInt(receipt.blockNumber)),
+      );
+      const digest = hashJobReceipt(domain, b.receipt);
+      const c = await read('JobEscrow', 'confirmationOf', [id, digest]);
+      return {
+        ...result,
+        paidNow: payments.reduce((s, p) => s + p.amount, 0n),
+        payments,
+        byCoordinator: c.byCoordinator,
+        byQuorum: c.byQuorum,
+      };
+    },
+
+    /** Credits the buyer with what a job did not pay and closes it (anyone; from settleEnd or once all is paid). */
+    async refundJob(jobId: string): Promise<TxResult & { buyer: string; amount: bigint }> {
+      const id = checkBytes32(jobId, 'jobId');
+      const { receipt, result } = await write('JobEscrow', 'refund', [id]);
+      const ev = eventArgs('JobEscrow', receipt, 'JobRefunded');
+      return { ...result, buyer: getAddress(ev.buyer), amount: ev.amount };
+    },
+
+    /** What `account` may withdraw now (ETH): from job escrows (pay and refunds) and from model licence sales. */
+    async escrowOwed(account: string): Promise<{ jobEscrow: bigint; modelAsset: bigint }> {
+      const a = checkAddress(account, 'account');
+      const [jobEscrow, modelAsset] = await Promise.all([
+        read('JobEscrow', 'owed', [ZeroAddress, a]),
+        read('ModelAsset', 'owed', [ZeroAddress, a]),
+      ]);
+      return { jobEscrow, modelAsset };
+    },
+
+    /**
+     * Withdraws the ETH the escrow and the model asset owe the signer, each with one transaction where something is
+     * owed. Reverts `NothingToWithdraw` when neither owes anything.
+     */
+    async withdrawEarnings(): Promise<{ jobEscrow: bigint; modelAsset: bigint; transactions: TxResult[] }> {
+      const me = needSigner('withdrawEarnings').address;
+      const owed = await Promise.all([
+        read('JobEscrow', 'owed', [ZeroAddress, me]),
+        read('ModelAsset', 'owed', [ZeroAddress, me]),
+      ]);
+      const transactions: TxResult[] = [];
+      const amounts = [0n, 0n];
+      for (const [i, name] of (['JobEscrow', 'ModelAsset'] as const).entries()) {
+        if (owed[i] === 0n && !(i === 0 && owed[1] === 0n)) continue;
+        const { receipt, result } = await write(name, 'withdraw', [ZeroAddress]);
+        amounts[i] = eventArgs(name, receipt, 'Withdrawn').amount;
+        transactions.push(result);
+      }
+      return { jobEscrow: amounts[0], modelAsset: amounts[1], transactions };
+    },
+
+    /** Every job payment to `payee` (ContributionPaid logs from the deployment block), oldest first. */
+    async earningsOf(payee: string): Promise<ContributionPayment[]> {
+      const p = checkAddress(payee, 'payee');
+      const escrow = contractOf('JobEscrow');
+      const feeBps = Number(await read('JobEscrow', 'feeBps', []));
+      try {
+        const logs = await escrow.queryFilter(
+          escrow.filters.ContributionPaid(null, null, p),
+          Number(addresses?.deployBlock ?? 0n),
+          'latest',
+        );
+        return logs.map((log) => {
+          const args = escrow.interface.parseLog(log)!.args.toObject(true) as Record<string, unknown>;
+          return payment(args, feeBps, log.transactionHash, BigInt(log.blockNumber));
+        });
+      } catch (err) {
+        throw decodeChainError(err, 'JobEscrow ContributionPaid logs', provider);
+      }
+    },
+
+    /**
+     * Registers the model a job trained (ModelAsset.register; the signer must be the job's buyer), from the job's
+     * pinned terms and its receipt confirmed with ≥ t silos paid: given, or else read back from the settle
+     * transactions. Mints the model token (id = the job id) to the buyer; `price` (wei) then sets its licence price.
+     */
+    async registerModel(
+      jobId: string,
+      opts: { receipt?: JobReceipt; price?: bigint } = {},
+    ): Promise<TxResult & { modelId: bigint; parents: ModelParent[]; stackMicros: number; receiptDigest: string }> {
+      const id = checkBytes32(jobId, 'jobId');
+      const terms = await escrowTerms(id);
+      const jobReceipt = opts.receipt !== undefined ? validateJobReceipt(opts.receipt) : await confirmedReceipt(terms);
+      const { receipt, result } = await write('ModelAsset', 'register', [
+        headerTuple(terms.header),
+        terms.pinned.map(pinnedTuple),
+        receiptTuple(jobReceipt),
+      ]);
+      const ev = eventArgs('ModelAsset', receipt, 'ModelRegistered');
+      const parents = await parentsOf(terms, jobReceipt);
+      if (opts.price !== undefined && opts.price > 0n)
+        await write('ModelAsset', 'setLicencePrice', [ev.modelId, checkUint(opts.price, 'price', 96)]);
+      return {
+        ...result,
+        modelId: ev.modelId,
+        parents: parents.parents,
+        stackMicros: Number(ev.stackMicros),
+        receiptDigest: ev.receiptDigest,
+      };
+    },
+
+    /** Sets the ETH licence price of a model (its owner only; 0 stops sales). */
+    async setModelLicencePrice(modelId: bigint | string, price: bigint): Promise<TxResult> {
+      const id = modelIdOf(modelId);
+      return (await write('ModelAsset', 'setLicencePrice', [id, checkUint(price, 'price', 96)])).result;
+    },
+
+    getModelAsset,
+
+    /**
+     * Buys a licence of a model at its price (read now; `value` overrides, and the contract refuses any amount but
+     * the exact price). Returns the split: fee, the parents' upstream pot, the rest credited to the owner.
+     */
+    async buyModelLicence(
+      modelId: bigint | string,
+      opts: { value?: bigint } = {},
+    ): Promise<TxResult & { modelId: bigint; price: bigint; fee: bigint; upstream: bigint; owner: string }> {
+      const id = modelIdOf(modelId);
+      const info = await getModelAsset(id);
+      if (info.price === 0n && opts.value === undefined)
+        throw new InvalidArgumentError(`model ${modelHex(id)} is not for sale (its owner set no licence price)`);
+      const value = opts.value !== undefined ? checkUint(opts.value, 'value') : info.price;
+      const { receipt, result } = await write('ModelAsset', 'buyLicence', [id], value);
+      const ev = eventArgs('ModelAsset', receipt, 'ModelLicenceSold');
+      return {
+        ...result,
+        modelId: id,
+        price: ev.price,
+        fee: ev.fee,
+        upstream: ev.upstream,
+        owner: getAddress(ev.owner),
+      };
+    },
+
+    /** Whether `account` bought a licence of a model. */
+    async isModelLicensed(modelId: bigint | string, account: string): Promise<boolean> {
+      return read('ModelAsset', 'isLicensed', [modelIdOf(modelId), checkAddress(account, 'account')]);
+    },
+
+    /**
+     * Credits parent `datasetId`'s owner with its share of a model's upstream pot not yet taken (anyone may send
+     * it). The parents and the proof are recomputed from the job's terms and confirmed receipt.
+     */
+    async claimUpstream(
+      modelId: bigint | string,
+      datasetId: bigint | number,
+      opts: { receipt?: JobReceipt } = {},
+    ): Promise<TxResult & { amount: bigint; account: string | undefined }> {
+      const id = modelIdOf(modelId);
+      const ds = checkUint(datasetId, 'datasetId');
+      const terms = await escrowTerms(modelHex(id));
+      const jobReceipt = opts.receipt !== undefined ? validateJobReceipt(opts.receipt) : await confirmedReceipt(terms);
+      const { parents } = await parentsOf(terms, jobReceipt);
+      const index = parents.findIndex((p) => p.datasetId === ds);
+      if (index < 0) throw new InvalidArgumentError(`dataset ${ds} is not a parent of model ${modelHex(id)}`);
+      const { root, proof } = merkleProof(parents.map(parentLeaf), index);
+      const info = await getModelAsset(id);
+      if (root !== info.parentsRoot)
+        throw new ChainError(
+          'RPC_ERROR',
+          `recomputed parents root ${root} differs from the model's ${info.parentsRoot}`,
+        );
+      const { receipt, result } = await write('ModelAsset', 'claimUpstream', [
+        id,
+        ds,
+        parents[index].shareMicros,
+        proof,
+      ]);
+      const ev = eventsOf('ModelAsset', receipt, 'UpstreamClaimed')[0];
+      return {
+        ...result,
+        amount: (ev?.amount as bigint | undefined) ?? 0n,
+        account: ev === undefined ? undefined : getAddress(ev.account as string),
+      };
     },
 
     async getBalance(account: string): Promise<bigint> {

@@ -5,7 +5,7 @@ import { startEmbeddedChainCore, type EmbeddedChain, type EmbeddedChainOptions }
 import { createProvider } from './rpc.js';
 
 export type StartEmbeddedChainOptions = Omit<EmbeddedChainOptions, 'deploy'> & {
-  /** Deploy DatasetNFT, DatasetLicence and ModelRegistry on first start (default true), from dev account 0. */
+  /** Deploy DatasetNFT, DatasetLicence, ModelRegistry, JobEscrow and ModelAsset on first start (default true), from dev account 0. */
   deployContracts?: boolean;
   /** ModelRegistry COORDINATOR_ROLE holders granted at deployment (default: dev account 0). */
   recorders?: readonly string[];
@@ -32,6 +32,8 @@ export async function startEmbeddedChain(options: StartEmbeddedChainOptions): Pr
                 DatasetNFT: addresses.datasetNFT,
                 DatasetLicence: addresses.datasetLicence,
                 ModelRegistry: addresses.modelRegistry,
+                JobEscrow: addresses.jobEscrow!,
+                ModelAsset: addresses.modelAsset!,
               },
               deployBlock: addresses.deployBlock,
             };

@@ -96,3 +96,21 @@ export {
   verifyJobReceipt,
   type JobReceipt,
 } from './job-receipt.js';
+export {
+  escrowJobId,
+  jobPrice,
+  merkleProof,
+  normaliseJobTerms,
+  parentLeaf,
+  parseReceiptBundle,
+  type ContributionPayment,
+  type EscrowHeader,
+  type EscrowInfo,
+  type EscrowTerms,
+  type JobTerms,
+  type JobTermsInput,
+  type ModelAssetInfo,
+  type ModelParent,
+  type PinnedDataset,
+  type ReceiptBundle,
+} from './escrow.js';

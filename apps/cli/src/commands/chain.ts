@@ -13,7 +13,14 @@ async function status(ctx: Context, env: NodeJS.ProcessEnv): Promise<CommandResu
   const block = await client.getBlockNumber();
   const a = client.addresses;
   const contracts = a
-    ? { DatasetNFT: a.datasetNFT, DatasetLicence: a.datasetLicence, ModelRegistry: a.modelRegistry }
+    ? {
+        DatasetNFT: a.datasetNFT,
+        DatasetLicence: a.datasetLicence,
+        ModelRegistry: a.modelRegistry,
+        // Deployments made before issue 20 have no job escrow.
+        ...(a.jobEscrow !== undefined ? { JobEscrow: a.jobEscrow } : {}),
+        ...(a.modelAsset !== undefined ? { ModelAsset: a.modelAsset } : {}),
+      }
     : {};
   const json = {
     rpcUrl: mode === 'in-process' ? null : client.rpcUrl,
@@ -81,7 +88,7 @@ export function registerChain(program: Command, runner: Runner): void {
       'after',
       `${JSON_NOTE}
   {"rpcUrl": string|null, "mode": "rpc"|"running-embedded"|"in-process", "chainId", "block",
-   "contracts": {"DatasetNFT", "DatasetLicence", "ModelRegistry"}}`,
+   "contracts": {"DatasetNFT", "DatasetLicence", "ModelRegistry", "JobEscrow"?, "ModelAsset"?}}`,
     )
     .action(runner.action((ctx) => status(ctx, runner.env)));
   chain
