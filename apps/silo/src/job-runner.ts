@@ -338,6 +338,9 @@ export class SiloJobRunner {
           featureNames: data.featureNames,
           labels: data.labels,
           classes: data.classes,
+          // Without the mask a missing value is the 0 toDense leaves in its place: counted in the statistics and
+          // trained on as a real 0, where `model predict` imputes the mean.
+          ...(data.missing ? { missing: data.missing } : {}),
         },
         jobSchema,
       );

@@ -24,9 +24,9 @@ describe('sealed dataset on the silo (Helia store, age, private cache)', () => {
   const identity = X25519Identity.generate();
   const csv = irisCsv();
 
-  async function seal(overrides: Partial<Manifest> = {}): Promise<string> {
-    const inspected = await inspectCsv([csv], { label: 'species' });
-    const ciphertext = encrypt(csv, [identity.recipient]);
+  async function seal(overrides: Partial<Manifest> = {}, data: Uint8Array = csv): Promise<string> {
+    const inspected = await inspectCsv([data], { label: 'species' });
+    const ciphertext = encrypt(data, [identity.recipient]);
     const cid = await store.add(ciphertext);
     const manifest: Manifest = {
       formatVersion: 1,
@@ -72,6 +72,25 @@ describe('sealed dataset on the silo (Helia store, age, private cache)', () => {
     const again = await openSealedDataset({ store, manifestCid, identities: [identity], cacheDir });
     expect(again.data.features).toEqual(opened.data.features);
     expect([...again.data.labels]).toEqual([...opened.data.labels]);
+  });
+
+  it('keeps the missing mask, also through the cache (a missing value is not a 0)', async () => {
+    // Rows 2 and 5 (lines 3 and 6) lose their sepal width; line 1 is the header.
+    const lines = Buffer.from(csv).toString('utf8').split('\r\n');
+    for (const l of [2, 5])
+      lines[l] = lines[l]
+        .split(',')
+        .map((v, j) => (j === 1 ? '' : v))
+        .join(',');
+    const manifestCid = await seal({}, Buffer.from(lines.join('\r\n')));
+    const cacheDir = join(dir, 'silo-missing', 'cache');
+    const opened = await openSealedDataset({ store, manifestCid, identities: [identity], cacheDir });
+    const marked = (m: Uint8Array | undefined) => [...(m ?? [])].flatMap((v, i) => (v ? [i] : []));
+    expect(marked(opened.data.missing)).toEqual([1 * 4 + 1, 4 * 4 + 1]);
+    // Before: the cache dropped the mask, so the second open (every later job) trained on 0 for those values.
+    const again = await openSealedDataset({ store, manifestCid, identities: [identity], cacheDir });
+    expect(marked(again.data.missing)).toEqual([1 * 4 + 1, 4 * 4 + 1]);
+    expect(again.data.features).toEqual(opened.data.features);
   });
 
   it('refuses data whose commitment differs from the manifest, and caches nothing', async () => {

@@ -44,7 +44,13 @@ export async function fetchManifest(store: ContentReader, manifestCid: string): 
 
 function encodeCache(d: DenseDataset, commitment: string): Uint8Array {
   const meta = Buffer.from(
-    JSON.stringify({ rows: d.rows, featureNames: d.featureNames, classes: d.classes, commitment }),
+    JSON.stringify({
+      rows: d.rows,
+      featureNames: d.featureNames,
+      classes: d.classes,
+      commitment,
+      missing: d.missing !== undefined,
+    }),
     'utf8',
   );
   const head = Buffer.alloc(CACHE_MAGIC.length + 4);
@@ -55,6 +61,9 @@ function encodeCache(d: DenseDataset, commitment: string): Uint8Array {
     meta,
     Buffer.from(d.features.buffer, d.features.byteOffset, d.features.byteLength),
     Buffer.from(d.labels.buffer, d.labels.byteOffset, d.labels.byteLength),
+    // The missing mask (rows × features bytes) when the data had missing values: without it a missing value would
+    // read as the 0 toDense puts in its place.
+    ...(d.missing ? [Buffer.from(d.missing.buffer, d.missing.byteOffset, d.missing.byteLength)] : []),
   ]);
 }
 
@@ -63,6 +72,8 @@ const cacheMetaSchema = z.strictObject({
   featureNames: z.array(z.string()),
   classes: z.array(z.string()),
   commitment: z.string(),
+  /** Whether a missing mask follows the labels (absent in caches written before it was kept). */
+  missing: z.boolean().optional(),
 });
 
 function decodeCache(bytes: Buffer, commitment: string): DenseDataset {
@@ -82,7 +93,8 @@ function decodeCache(bytes: Buffer, commitment: string): DenseDataset {
   }
   if (meta.commitment !== commitment) bad('commitment differs from the manifest');
   const featureBytes = meta.rows * meta.featureNames.length * 4;
-  if (bytes.length !== start + featureBytes + meta.rows * 4) bad('length does not match its header');
+  const maskBytes = meta.missing ? meta.rows * meta.featureNames.length : 0;
+  if (bytes.length !== start + featureBytes + meta.rows * 4 + maskBytes) bad('length does not match its header');
   // Copy into fresh aligned buffers (the file buffer's offset need not be 4-aligned).
   const body = new Uint8Array(bytes.subarray(start));
   return {
@@ -91,6 +103,7 @@ function decodeCache(bytes: Buffer, commitment: string): DenseDataset {
     classes: meta.classes,
     features: new Float32Array(body.buffer, 0, meta.rows * meta.featureNames.length),
     labels: new Int32Array(body.buffer, featureBytes, meta.rows),
+    ...(meta.missing ? { missing: new Uint8Array(body.buffer, featureBytes + meta.rows * 4, maskBytes) } : {}),
   };
 }
 
