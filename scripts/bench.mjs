@@ -5,7 +5,7 @@ import { tunedEnv } from './malloc-tuning.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const [name, ...rest] = process.argv.slice(2);
-const SERVER_BENCHES = new Set(['secagg', 'round', 'fl']);
+const SERVER_BENCHES = new Set(['secagg', 'round', 'fl', 'tabular']);
 const available = existsSync(`${root}bench`)
   ? readdirSync(`${root}bench`)
       .filter((f) => f.endsWith('.ts'))
@@ -30,7 +30,7 @@ const run = spawnSync(
   process.execPath,
   ['--import', `${root}scripts/register-aliases.mjs`, `${root}dist/bench/${name}.js`, ...rest],
   // Benchmarks of what the silo and coordinator processes do run with their malloc settings
-  // (scripts/malloc-tuning.mjs); the others (ingest, age, chain: CLI work) with the defaults, as the CLI runs.
+  // (scripts/malloc-tuning.mjs; tabular's silos and coordinator are child processes and inherit them); the others (ingest, age, chain: CLI work) with the defaults, as the CLI runs.
   { stdio: 'inherit', env: SERVER_BENCHES.has(name) ? tunedEnv() : process.env },
 );
 process.exit(run.status ?? 2);

@@ -11,9 +11,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { X25519Identity } from '@sealfold/crypto';
 import {
-  DEFAULT_MISSING_TOKENS,
   UNLIMITED_EPSILON,
-  csvRecords,
   parseManifest,
   sealDataset,
   toDense,
@@ -21,6 +19,7 @@ import {
   type Manifest,
 } from '@sealfold/dataset';
 import { EmbeddedIpfsStore } from '@sealfold/storage';
+import { manifestLeaks as leaks, rareValues } from './helpers/leak-scan.js';
 
 // The package exports only its loader (build/index.js); the data files sit beside it in data/.
 const data = join(dirname(createRequire(import.meta.url).resolve('vega-datasets')), '..', 'data');
@@ -34,45 +33,6 @@ function jsonToCsv(file: string): string {
     return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
   };
   return [keys.map(field).join(','), ...records.map((r) => keys.map((k) => field(r[k])).join(','))].join('\n') + '\n';
-}
-
-/** Every non-missing value of the file that occurs in 1..k−1 rows of its column (or of any column), as text. */
-async function rareValues(csv: string, k: number): Promise<Set<string>> {
-  const counts = new Map<string, number>();
-  let header = true;
-  for await (const record of csvRecords([Buffer.from(csv)])) {
-    if (header) {
-      header = false;
-      continue;
-    }
-    for (const v of new Set(record)) if (!DEFAULT_MISSING_TOKENS.includes(v)) counts.set(v, (counts.get(v) ?? 0) + 1);
-  }
-  return new Set([...counts].filter(([, n]) => n < k).map(([v]) => v));
-}
-
-/** Every string in a JSON value, keys included. */
-function stringsOf(value: unknown, out: string[] = []): string[] {
-  if (typeof value === 'string') out.push(value);
-  else if (Array.isArray(value)) for (const v of value) stringsOf(v, out);
-  else if (value !== null && typeof value === 'object')
-    for (const [k, v] of Object.entries(value)) {
-      out.push(k);
-      stringsOf(v, out);
-    }
-  return out;
-}
-
-/**
- * The scan: no rare value is a string of the manifest, and no rare value long and distinctive enough to be searched
- * as a substring (6+ characters, not only hex digits and punctuation, which CIDs and digests are made of) appears
- * anywhere in its bytes.
- */
-function leaks(manifestBytes: Uint8Array, rare: Set<string>): string[] {
-  const text = Buffer.from(manifestBytes).toString('utf8');
-  const strings = new Set(stringsOf(JSON.parse(text)));
-  return [...rare].filter(
-    (v) => strings.has(v) || (v.length >= 6 && /[g-zG-Z ]/.test(v) && text.includes(JSON.stringify(v).slice(1, -1))),
-  );
 }
 
 async function readAll(store: EmbeddedIpfsStore, cid: string): Promise<Uint8Array> {

@@ -140,13 +140,20 @@ async function fundFromDevAccount(lib: ChainLib, open: OpenChain, address: strin
   if (!open.dev || env.SEALFOLD_NO_DEV_FAUCET === '1') return;
   const provider = open.client.provider;
   if ((await open.client.getBalance(address)) >= DEV_FUND_BELOW_WEI) return;
-  const { Wallet } = await import('ethers');
+  const { Wallet, isError } = await import('ethers');
   const accounts = lib.deriveDevAccounts(lib.DEV_MNEMONIC, 10);
   const faucet = new Wallet(accounts[accounts.length - 1].privateKey, provider);
-  try {
-    const tx = await faucet.sendTransaction({ to: address, value: DEV_FUND_WEI });
-    await tx.wait();
-  } catch (err) {
-    throw lib.decodeChainError(err, 'dev faucet transfer', provider);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const tx = await faucet.sendTransaction({ to: address, value: DEV_FUND_WEI });
+      await tx.wait();
+      return;
+    } catch (err) {
+      // Several CLI processes funding their wallets at once (owners adding datasets side by side) read the faucet's
+      // same pending nonce; all but one are refused. Ask for the nonce again after a short, jittered wait.
+      const nonceTaken = isError(err, 'NONCE_EXPIRED') || isError(err, 'REPLACEMENT_UNDERPRICED');
+      if (!nonceTaken || attempt >= 8) throw lib.decodeChainError(err, 'dev faucet transfer', provider);
+      await new Promise((r) => setTimeout(r, 50 * attempt + Math.floor(Math.random() * 100)));
+    }
   }
 }

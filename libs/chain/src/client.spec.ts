@@ -65,6 +65,27 @@ describe('Sealfold chain client against the embedded chain', () => {
     });
   });
 
+  it('sends concurrent writes of one wallet one after another (each takes the next nonce, none is refused)', async () => {
+    // Before: both sends read the same pending nonce and the second failed with NONCE_EXPIRED ("nonce has already
+    // been used"), as when two jobs of one coordinator recorded their models at the same moment.
+    const wallet = await connectChain({ embedded: chain, signer: chain.accounts[6].privateKey });
+    try {
+      const regs = await Promise.all(
+        ['concurrent-1', 'concurrent-2', 'concurrent-3'].map((m) =>
+          wallet.registerDataset({
+            manifestCid: cidOf(m),
+            commitment: commitmentOf(m),
+            terms: { priceWei: ETH / 10n, licenceDuration: 3600n },
+          }),
+        ),
+      );
+      expect(new Set(regs.map((r) => r.datasetId)).size).toBe(3);
+      for (const r of regs) expect(await wallet.ownerOf(r.datasetId)).toBe(wallet.signerAddress);
+    } finally {
+      wallet.close();
+    }
+  });
+
   it('registers a dataset, reads it back, lists it, and updates its terms', async () => {
     const manifest = cidOf('manifest-1');
     const reg = await owner.registerDataset({

@@ -680,8 +680,24 @@ export async function connectChain(options: ConnectOptions) {
     }
   };
 
-  /** Sends a write (estimated first: reverts surface before sending) and waits for its receipt. */
-  const write = async <N extends DeployedName>(
+  // One write of this client's wallet at a time: each send asks the node for the wallet's pending nonce, so two
+  // writes in flight (two jobs of one coordinator recording their models at once) took the same nonce and the second
+  // failed with NONCE_EXPIRED. The next write starts once the previous one is mined (or failed).
+  let lastWrite: Promise<unknown> = Promise.resolve();
+
+  /** Sends a write (estimated first: reverts surface before sending) and waits for its receipt; writes queue. */
+  const write = <N extends DeployedName>(
+    name: N,
+    fn: FunctionName<N>,
+    args: unknown[],
+    value?: bigint,
+  ): Promise<{ receipt: TransactionReceipt; result: TxResult }> => {
+    const turn = lastWrite.then(() => writeNow(name, fn, args, value));
+    lastWrite = turn.catch(() => undefined);
+    return turn;
+  };
+
+  const writeNow = async <N extends DeployedName>(
     name: N,
     fn: FunctionName<N>,
     args: unknown[],

@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { DEFAULT_MISSING_TOKENS, csvRecords } from '@sealfold/dataset';
 
 export interface Needle {
   /** Which canary, and in which encoding. */
@@ -125,4 +126,45 @@ export function byteChiSquare(bytes: Uint8Array): number {
   for (const b of bytes) counts[b]++;
   const expected = bytes.length / 256;
   return counts.reduce((s, c) => s + (c - expected) ** 2 / expected, 0);
+}
+
+// ------------------------------------------------------------------------- the rare-value scan of manifests (§2)
+
+/** Every non-missing value of a CSV file that occurs in 1..k−1 of its rows (in any column), as text. */
+export async function rareValues(csv: string, k: number): Promise<Set<string>> {
+  const counts = new Map<string, number>();
+  let header = true;
+  for await (const record of csvRecords([Buffer.from(csv)])) {
+    if (header) {
+      header = false;
+      continue;
+    }
+    for (const v of new Set(record)) if (!DEFAULT_MISSING_TOKENS.includes(v)) counts.set(v, (counts.get(v) ?? 0) + 1);
+  }
+  return new Set([...counts].filter(([, n]) => n < k).map(([v]) => v));
+}
+
+/** Every string in a JSON value, keys included. */
+function stringsOf(value: unknown, out: string[] = []): string[] {
+  if (typeof value === 'string') out.push(value);
+  else if (Array.isArray(value)) for (const v of value) stringsOf(v, out);
+  else if (value !== null && typeof value === 'object')
+    for (const [k, v] of Object.entries(value)) {
+      out.push(k);
+      stringsOf(v, out);
+    }
+  return out;
+}
+
+/**
+ * The scan: the rare values that are a string of the manifest, or long and distinctive enough to be searched as a
+ * substring (6+ characters, not only hex digits and punctuation, which CIDs and digests are made of) and appear
+ * anywhere in its bytes. Empty when the manifest publishes none.
+ */
+export function manifestLeaks(manifestBytes: Uint8Array, rare: Set<string>): string[] {
+  const text = Buffer.from(manifestBytes).toString('utf8');
+  const strings = new Set(stringsOf(JSON.parse(text)));
+  return [...rare].filter(
+    (v) => strings.has(v) || (v.length >= 6 && /[g-zG-Z ]/.test(v) && text.includes(JSON.stringify(v).slice(1, -1))),
+  );
 }
