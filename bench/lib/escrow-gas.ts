@@ -3,7 +3,7 @@
 // the costlier state: payees credited for the first time, a fresh ERC-721 owner. Silo and coordinator keys are
 // random wallets that only sign (JobReceipt, EIP-712, through @sealfold/chain's typed-data helper).
 import { Contract, ContractFactory, Wallet, type ContractRunner, type InterfaceAbi, type Provider } from 'ethers';
-import { ARTIFACTS, hashJobReceipt, jobReceiptDomain, type JobReceipt } from '@sealfold/chain';
+import { ARTIFACTS, hashJobReceipt, jobReceiptDomain, receiptTuple, type JobReceipt } from '@sealfold/chain';
 
 export interface EscrowGas {
   readonly open3: number;
@@ -151,16 +151,3 @@ export async function measureEscrowGas(opts: {
 }
 
 const ZERO = '0x0000000000000000000000000000000000000000';
-
-function receiptTuple(r: JobReceipt) {
-  return [
-    r.jobId,
-    r.roundsCompleted,
-    r.modelDigest,
-    r.modelCidDigest,
-    r.transcriptRoot,
-    [...r.roundsByDataset],
-    r.epsilonSpentMilli,
-    r.valuationDigest,
-  ];
-}

@@ -103,6 +103,7 @@ export {
   normaliseJobTerms,
   parentLeaf,
   parseReceiptBundle,
+  receiptTuple,
   type ContributionPayment,
   type EscrowHeader,
   type EscrowInfo,
