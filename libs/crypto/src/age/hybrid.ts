@@ -1,11 +1,11 @@
 // age's hybrid post-quantum recipient type, MLKEM768-X25519 (X-Wing) inside HPKE (C2SP age §"The MLKEM768-X25519
 // (i.e. X-Wing) hybrid post-quantum recipient type"): `age1pq1…` recipients, `AGE-SECRET-KEY-PQ-1…` identities and
-// the `mlkem768x25519` stanza. The KEM is @noble/post-quantum's ml_kem768_x25519 (X-Wing, HPKE KEM id 0x647a).
+// the `mlkem768x25519` stanza. The KEM is X-Wing (HPKE KEM id 0x647a): ML-KEM-768 from @noble/post-quantum, the
+// X25519 half on node:crypto; keys.spec checks it against noble's ml_kem768_x25519.
 import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import { bech32 } from '@scure/base';
-import { sha3_256 } from '@noble/hashes/sha3.js';
-import { ml_kem768_x25519 as xwing } from '@noble/post-quantum/hybrid.js';
+import { sha3_256, shake256 } from '@noble/hashes/sha3.js';
 import { ml_kem768 } from '@noble/post-quantum/ml-kem.js';
 import { x25519 } from '../curves.js';
 import { AgeError } from '../errors.js';
@@ -30,6 +30,43 @@ const MLKEM_PUBLIC_KEY_BYTES = 1184;
 const XWING_LABEL = new Uint8Array([0x5c, 0x2e, 0x2f, 0x2f, 0x5e, 0x5c]);
 
 /**
+ * X-Wing Combiner, draft-connolly-cfrg-xwing-kem §5.3: SHA3-256(ss_M || ss_X || ct_X || pk_X || XWingLabel). Wipes
+ * the two shared secrets it consumed.
+ */
+function combiner(ssM: Uint8Array, ssX: Uint8Array, ctX: Uint8Array, pkX: Uint8Array): Uint8Array {
+  const input = new Uint8Array(ssM.length + ssX.length + ctX.length + pkX.length + XWING_LABEL.length);
+  let at = 0;
+  for (const part of [ssM, ssX, ctX, pkX, XWING_LABEL]) {
+    input.set(part, at);
+    at += part.length;
+  }
+  const sharedSecret = sha3_256(input);
+  input.fill(0);
+  ssM.fill(0);
+  ssX.fill(0);
+  return sharedSecret;
+}
+
+/**
+ * X-Wing expandDecapsulationKey, draft-connolly-cfrg-xwing-kem §5.2: expanded = SHAKE256(sk, 96);
+ * (pk_M, sk_M) = ML-KEM-768.KeyGen_internal(expanded[0:32], expanded[32:64]); sk_X = expanded[64:96];
+ * pk_X = X25519(sk_X, 9). Done once per identity (noble's decapsulate redoes it, pure JS, for every stanza).
+ */
+function expandDecapsulationKey(seed: Uint8Array): { skM: Uint8Array; skX: Uint8Array; publicKey: Uint8Array } {
+  const expanded = shake256(seed, { dkLen: 96 });
+  try {
+    const { publicKey: pkM, secretKey: skM } = ml_kem768.keygen(expanded.subarray(0, 64));
+    const skX = expanded.slice(64, 96);
+    const publicKey = new Uint8Array(PUBLIC_KEY_BYTES);
+    publicKey.set(pkM);
+    publicKey.set(x25519.publicKey(skX), MLKEM_PUBLIC_KEY_BYTES);
+    return { skM, skX, publicKey };
+  } finally {
+    expanded.fill(0);
+  }
+}
+
+/**
  * MLKEM768-X25519 (X-Wing) encapsulation, draft-connolly-cfrg-xwing-kem §5.4 Encapsulate:
  *   (ct_M, ss_M) = ML-KEM-768.Encaps(pk_M);  ek_X = random(32);  ct_X = X25519(ek_X, 9);  ss_X = X25519(ek_X, pk_X)
  *   ss = SHA3-256(ss_M || ss_X || ct_X || pk_X || XWingLabel);  ct = ct_M || ct_X
@@ -44,16 +81,7 @@ function encapsulate(publicKey: Uint8Array): { cipherText: Uint8Array; sharedSec
   try {
     const ctX = x25519.publicKey(ekX);
     const ssX = x25519.sharedSecret(ekX, pkX);
-    const input = new Uint8Array(ssM.length + ssX.length + ctX.length + pkX.length + XWING_LABEL.length);
-    let at = 0;
-    for (const part of [ssM, ssX, ctX, pkX, XWING_LABEL]) {
-      input.set(part, at);
-      at += part.length;
-    }
-    const sharedSecret = sha3_256(input);
-    input.fill(0);
-    ssM.fill(0);
-    ssX.fill(0);
+    const sharedSecret = combiner(ssM, ssX, ctX, pkX);
     const cipherText = new Uint8Array(ctM.length + ctX.length);
     cipherText.set(ctM);
     cipherText.set(ctX, ctM.length);
@@ -116,6 +144,10 @@ export class HybridRecipient implements AgeRecipient {
 /** An `AGE-SECRET-KEY-PQ-1…` hybrid identity (a 32-byte seed). The secret never appears in toString, JSON or inspect. */
 export class HybridIdentity implements AgeIdentity {
   readonly #seed: Uint8Array;
+  /** The expanded decapsulation key (ML-KEM-768 secret key and X25519 scalar), derived once from the seed. */
+  readonly #skM: Uint8Array;
+  readonly #skX: Uint8Array;
+  readonly #pkX: Uint8Array;
   readonly recipient: HybridRecipient;
 
   constructor(seed: Uint8Array) {
@@ -123,7 +155,11 @@ export class HybridIdentity implements AgeIdentity {
       throw new AgeError('INVALID_IDENTITY', 'hybrid identity must be a 32-byte seed');
     this.#seed = seed.slice();
     // recipient = PrivateKeyToPublicKey(identity) (filippo.io/hpke-pq, MLKEM768-X25519).
-    this.recipient = new HybridRecipient(xwing.getPublicKey(this.#seed));
+    const { skM, skX, publicKey } = expandDecapsulationKey(this.#seed);
+    this.#skM = skM;
+    this.#skX = skX;
+    this.#pkX = publicKey.slice(MLKEM_PUBLIC_KEY_BYTES);
+    this.recipient = new HybridRecipient(publicKey);
   }
 
   /** identity = read(CSPRNG, 32). */
@@ -165,6 +201,23 @@ export class HybridIdentity implements AgeIdentity {
     return this.toString();
   }
 
+  /**
+   * X-Wing Decapsulate, draft-connolly-cfrg-xwing-kem §5.5: ss_M = ML-KEM-768.Decaps(sk_M, ct[0:1088]);
+   * ss_X = X25519(sk_X, ct[1088:1120]); ss = Combiner(ss_M, ss_X, ct_X, pk_X). Throws on a low-order ct_X.
+   */
+  #decapsulate(enc: Uint8Array): Uint8Array {
+    const ctX = enc.subarray(ENC_BYTES - 32);
+    const ssM = ml_kem768.decapsulate(enc.subarray(0, ENC_BYTES - 32), this.#skM);
+    let ssX: Uint8Array;
+    try {
+      ssX = x25519.sharedSecret(this.#skX, ctX);
+    } catch (err) {
+      ssM.fill(0);
+      throw err;
+    }
+    return combiner(ssM, ssX, ctX, this.#pkX);
+  }
+
   // C2SP age: ignore stanzas whose first argument is not mlkem768x25519; reject any with other than two arguments or
   // an enc that is not canonical base64 of 1120 bytes; check the body is 32 bytes before decrypting (partitioning
   // oracles). A low-order X25519 share (all-zero shared secret) makes the KEM throw: rejected as malformed.
@@ -180,7 +233,7 @@ export class HybridIdentity implements AgeIdentity {
         throw new AgeError('STANZA_INVALID', `mlkem768x25519 stanza body must be ${BODY_BYTES} bytes`);
       let sharedSecret: Uint8Array;
       try {
-        sharedSecret = xwing.decapsulate(enc, this.#seed);
+        sharedSecret = this.#decapsulate(enc);
       } catch (err) {
         throw new AgeError('STANZA_INVALID', 'mlkem768x25519 stanza enc has a low-order X25519 share', { cause: err });
       }

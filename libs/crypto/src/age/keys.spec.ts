@@ -5,7 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import fc from 'fast-check';
+import { ml_kem768_x25519 as xwing } from '@noble/post-quantum/hybrid.js';
+import { decodeBase64NoPad, encodeBase64NoPad } from './base64.js';
+import { hpkeBaseKeySchedule } from './hpke.js';
 import { hasGoAge } from './implementations.spec-helper.js';
+import { open, seal } from './primitives.js';
 import { AgeError } from '../errors.js';
 import {
   HybridIdentity,
@@ -205,17 +209,33 @@ const SPEC_PQ_RECIPIENT_START = 'age1pq1x34nzsvr0rxjsgdn8zgyhfe8j7ceq5r9rdelkjuh
 const SPEC_PQ_RECIPIENT_END = 'xpfqdkmhh6gjtqmwze9pyyzk3tlhl53k2ykx3qheyty7saeq0d3fzv49zc0k';
 
 describe('hybrid (mlkem768x25519) identities and recipients', () => {
-  it('a file key wrapped with the native-X25519 encapsulation unwraps with noble X-Wing decapsulation', () => {
+  // Our X-Wing (ML-KEM-768 from noble, X25519 on node:crypto, the decapsulation key expanded once) against noble's
+  // whole ml_kem768_x25519, both ways: same public key; noble's encapsulation opens with our identity; ours with noble's
+  // decapsulation. The HPKE layer on top is the stanza's (KEM 0x647a, info age-encryption.org/mlkem768x25519).
+  it('agrees with noble ml_kem768_x25519: public key, and encapsulation ↔ decapsulation both ways', () => {
+    const info = new TextEncoder().encode('age-encryption.org/mlkem768x25519');
     fc.assert(
       fc.property(
         fc.uint8Array({ minLength: 32, maxLength: 32 }),
         fc.uint8Array({ minLength: 16, maxLength: 16 }),
         (seed, fileKey) => {
           const id = new HybridIdentity(seed);
-          const stanzas = id.recipient.wrapFileKey(fileKey);
-          expect(id.unwrapFileKey(stanzas)).toEqual(fileKey);
+          const nobleKey = xwing.getPublicKey(seed);
+          expect(id.recipient.toString()).toBe(new HybridRecipient(nobleKey).toString());
+          // noble encapsulates → our identity decapsulates.
+          const { cipherText, sharedSecret } = xwing.encapsulate(nobleKey);
+          const theirs = hpkeBaseKeySchedule(0x647a, sharedSecret, info);
+          const stanza = {
+            args: ['mlkem768x25519', encodeBase64NoPad(cipherText)],
+            body: seal(theirs.key, theirs.nonce, fileKey),
+          };
+          expect(id.unwrapFileKey([stanza])).toEqual(fileKey);
+          // ours encapsulates → noble decapsulates.
+          const [ours] = id.recipient.wrapFileKey(fileKey);
+          const mine = hpkeBaseKeySchedule(0x647a, xwing.decapsulate(decodeBase64NoPad(ours.args[1])!, seed), info);
+          expect(open(mine.key, mine.nonce, ours.body)).toEqual(Buffer.from(fileKey));
           // Another identity does not open it.
-          expect(HybridIdentity.generate().unwrapFileKey(stanzas)).toBeNull();
+          expect(HybridIdentity.generate().unwrapFileKey([ours])).toBeNull();
         },
       ),
       { numRuns: 25 },
