@@ -12,7 +12,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encryptChunks, HybridIdentity, X25519Identity } from '@sealfold/crypto';
+import { decryptChunks, encryptChunks, HybridIdentity, X25519Identity } from '@sealfold/crypto';
 import { inspectCsv, sealDataset } from '@sealfold/dataset';
 import { EmbeddedIpfsStore } from '@sealfold/storage';
 import { type Figure, figure, median, report, wantsJson } from './lib/report.js';
@@ -79,7 +79,8 @@ for (const c of csv()) csvBytes += c.length;
 // Sealed as `keys init` now seals: to a hybrid post-quantum recipient (C2SP age mlkem768x25519).
 const identity = HybridIdentity.generate();
 const recipients = [identity.recipient];
-const classic = [X25519Identity.generate().recipient];
+const classicIdentity = X25519Identity.generate();
+const classic = [classicIdentity.recipient];
 
 /** The same 64 MiB of plaintext for the hybrid-vs-X25519 comparison: the pool, repeated. */
 function* plaintext64(): Generator<Uint8Array> {
@@ -169,6 +170,32 @@ try {
       sealX25519.push(await sealSeconds(classic));
     }
   }
+  // The silo's side: opening (age-decrypting) the same 64 MiB sealed to each recipient type, 7 interleaved pairs.
+  const sealedTo = async (to: typeof recipients | typeof classic) => {
+    const out: Buffer[] = [];
+    for await (const c of encryptChunks(plaintext64(), to)) out.push(c);
+    return out;
+  };
+  const sealedHybrid = await sealedTo(recipients);
+  const sealedX25519 = await sealedTo(classic);
+  const openSeconds = async (file: Buffer[], id: HybridIdentity | X25519Identity) => {
+    const t = performance.now();
+    for await (const _ of decryptChunks(file, [id])) void _;
+    return (performance.now() - t) / 1000;
+  };
+  await openSeconds(sealedHybrid, identity);
+  await openSeconds(sealedX25519, classicIdentity);
+  const openHybrid: number[] = [];
+  const openX25519: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    if (i % 2 === 0) {
+      openX25519.push(await openSeconds(sealedX25519, classicIdentity));
+      openHybrid.push(await openSeconds(sealedHybrid, identity));
+    } else {
+      openHybrid.push(await openSeconds(sealedHybrid, identity));
+      openX25519.push(await openSeconds(sealedX25519, classicIdentity));
+    }
+  }
   // The fixed cost the ratio should reflect: one header (KEM + wrap) to each recipient type, no payload.
   const headerMs = async (to: typeof recipients | typeof classic) => {
     const t = performance.now();
@@ -212,6 +239,13 @@ try {
       median(sealCpu.get(classic)!.slice(1)) * 1000,
     ),
     figure('seal an empty file (header only): hybrid vs X25519, mean of 20', headerHybridMs, 'ms', headerX25519Ms),
+    figure(
+      'open 64 MiB (age decrypt, as the silo opens a shard): hybrid vs X25519 (median of 7, interleaved)',
+      median(openHybrid) * 1000,
+      'ms',
+      median(openX25519) * 1000,
+      { op: '<=', of: 'ratio', value: 1.05 },
+    ),
     figure('stage alone: IPFS add (plaintext, embedded store)', mbps(addS), 'MB/s', sha),
     figure('sum of stage times as MB/s (serial estimate)', csvBytes / MB / (inspectS + encryptS + addS), 'MB/s', sha),
     figure('CPU time: end to end', mbps(cpu.e2e), 'MB/cpu-s', mbps(cpu.sha)),
