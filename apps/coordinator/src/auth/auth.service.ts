@@ -145,15 +145,7 @@ export class AuthService {
     // Last, so a bad attempt does not spend the nonce; single use: the row is deleted by the first success.
     if (!(await this.repo.consumeNonce(m.nonce, now)))
       throw new ApiError(401, 'SIWE_NONCE_INVALID', 'the nonce is unknown, already used or expired');
-    const token = `sfs_${randomBytes(32).toString('base64url')}`;
-    const expiresAt = Math.min(expires, now + MAX_SESSION_MS);
-    await this.repo.insertSession(sha256(token), m.address.toLowerCase(), now, expiresAt);
-    return {
-      token,
-      address: m.address,
-      operator: this.isOperator(m.address),
-      expiresAt: new Date(expiresAt).toISOString(),
-    };
+    return this.openSession(m.address, expires, now);
   }
 
   /**
@@ -161,9 +153,13 @@ export class AuthService {
    * embedded dev chain's one-time sign-in links, dev-wallet/sign-in-links.service.ts). Never reachable without a
    * session of that address, so it grants nothing the caller did not have.
    */
-  async handOverSession(address: string, expiresAt: number): Promise<SessionView> {
+  handOverSession(address: string, expiresAt: number): Promise<SessionView> {
+    return this.openSession(address, expiresAt, Date.now());
+  }
+
+  /** A new session token for `address` until `expiresAt` (at most MAX_SESSION_MS); only its SHA-256 is stored. */
+  private async openSession(address: string, expiresAt: number, now: number): Promise<SessionView> {
     const token = `sfs_${randomBytes(32).toString('base64url')}`;
-    const now = Date.now();
     const until = Math.min(expiresAt, now + MAX_SESSION_MS);
     await this.repo.insertSession(sha256(token), address.toLowerCase(), now, until);
     return {
