@@ -17,7 +17,7 @@ import { loadConfig } from '../../apps/coordinator/src/config/config.js';
 import { CONTENT_STORE, type CoordinatorContentStore } from '../../apps/coordinator/src/models/content-store.port.js';
 import { axeViolations, launchBrowser, type TestBrowser } from './helpers/browser.js';
 import { cidOf, commitmentOf, startChainFixture, type ChainFixture } from './helpers/chain-fixture.js';
-import { authed, signIn } from './helpers/session.js';
+import { authed, postSession, signedSiwe, signIn } from './helpers/session.js';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const PRICE_WEI = 10n ** 15n;
@@ -145,6 +145,23 @@ describe('dev wallet on the embedded dev chain (real browser, no wallet extensio
     expect(((await again.json()) as { code: string }).code).toBe('SIGN_IN_LINK_INVALID');
     expect((await post('/dev/sign-in-links/redeem', { code: session.token })).status).toBe(400);
     expect((await post('/dev/sign-in-links/redeem', {})).status).toBe(400);
+
+    // A link hands over no more time than its minting session has left (here 2 minutes, not the link's hour).
+    const shortEnd = Date.now() + 120_000;
+    const short = await postSession(
+      coordinator.url,
+      await signedSiwe(coordinator.url, alice, { expirationTime: new Date(shortEnd).toISOString() }),
+    );
+    const shortToken = ((await short.json()) as { token: string }).token;
+    const capped = (await (await post('/dev/sign-in-links', {}, shortToken)).json()) as {
+      code: string;
+      expiresAt: string;
+    };
+    expect(Date.parse(capped.expiresAt)).toBeLessThanOrEqual(shortEnd);
+    const cappedSession = (await (await post('/dev/sign-in-links/redeem', { code: capped.code })).json()) as {
+      expiresAt: string;
+    };
+    expect(Date.parse(cappedSession.expiresAt)).toBeLessThanOrEqual(shortEnd);
 
     expect(logs).toContain('/dev/sign-in-links/redeem'); // the requests were logged (debug)…
     expect(logs).not.toContain(code); // …the code never

@@ -32,14 +32,13 @@ export class AuthRepository {
     );
   }
 
-  /** The address of an unexpired session, by token hash. */
-  async sessionAddress(tokenSha256: string, now: number): Promise<string | undefined> {
-    return (
-      await this.db.get<{ address: string }>(
-        'SELECT address FROM auth_sessions WHERE token_sha256 = ? AND expires_at > ?',
-        tokenSha256,
-        now,
-      )
-    )?.address;
+  /** The address of an unexpired session and when it expires (ms), by token hash. */
+  async session(tokenSha256: string, now: number): Promise<{ address: string; expiresAt: number } | undefined> {
+    const row = await this.db.get<{ address: string; expires_at: number | bigint }>(
+      'SELECT address, expires_at FROM auth_sessions WHERE token_sha256 = ? AND expires_at > ?',
+      tokenSha256,
+      now,
+    );
+    return row && { address: row.address, expiresAt: Number(row.expires_at) };
   }
 }

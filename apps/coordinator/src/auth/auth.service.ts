@@ -33,10 +33,12 @@ export const createSessionSchema = z
   })
   .strict();
 
-/** Who is calling: the address that signed in, and whether it may read every buyer's jobs. */
+/** Who is calling: the address that signed in, whether it may read every buyer's jobs, and when its session ends. */
 export interface Caller {
   readonly address: string;
   readonly operator: boolean;
+  /** Unix ms at which the caller's session expires: what it hands over (a sign-in link) never outlives it. */
+  readonly sessionExpiresAt: number;
 }
 
 export interface SessionView {
@@ -173,8 +175,14 @@ export class AuthService {
   /** The caller of an `Authorization: Bearer <token>` (RFC 6750 §2.1) or bare token; undefined when not valid. */
   async authenticate(token: string | undefined): Promise<Caller | undefined> {
     if (!token || token.length > 200) return undefined;
-    const address = await this.repo.sessionAddress(sha256(token), Date.now());
-    return address === undefined ? undefined : { address, operator: this.isOperator(address) };
+    const session = await this.repo.session(sha256(token), Date.now());
+    return (
+      session && {
+        address: session.address,
+        operator: this.isOperator(session.address),
+        sessionExpiresAt: session.expiresAt,
+      }
+    );
   }
 }
 

@@ -204,8 +204,8 @@ describe.each(['sqlite', 'postgres'] as const)('coordinator database on %s', (en
       expect(await auth.consumeNonce('n1', now)).toBe(true);
       expect(await auth.consumeNonce('n1', now)).toBe(false);
       await auth.insertSession('h', '0xa', now, now + 1000);
-      expect(await auth.sessionAddress('h', now)).toBe('0xa');
-      expect(await auth.sessionAddress('h', now + 1000)).toBeUndefined();
+      expect(await auth.session('h', now)).toEqual({ address: '0xa', expiresAt: now + 1000 });
+      expect(await auth.session('h', now + 1000)).toBeUndefined();
     } finally {
       await db.close();
     }
