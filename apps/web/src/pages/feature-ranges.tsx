@@ -23,7 +23,9 @@ export function rangesToSign(inputs: RangeInputs, features: readonly string[]): 
     const lo = Number(min);
     const hi = Number(max);
     if (min.trim() === '' || max.trim() === '' || !Number.isFinite(lo) || !Number.isFinite(hi) || !(lo < hi))
-      throw new Error(`Feature range of ${name}: give both bounds, min below max (or leave both empty).`);
+      throw new Error(
+        `Feature range of ${name}: give both bounds, min below max, or leave both empty (min "${min}", max "${max}").`,
+      );
     out[name] = [lo, hi];
   }
   return out;
@@ -36,12 +38,13 @@ export function FeatureRangeInputs({
 }: {
   features: readonly string[];
   inputs: RangeInputs;
-  onChange: (next: RangeInputs) => void;
+  /** Called with an update of the previous inputs (a state setter), so that quick edits never undo each other. */
+  onChange: (update: (previous: RangeInputs) => RangeInputs) => void;
 }) {
   if (features.length === 0) return null;
   const set = (name: string, bound: 'min' | 'max') => (e: Event) => {
-    const row = inputs[name] ?? { min: '', max: '' };
-    onChange({ ...inputs, [name]: { ...row, [bound]: (e.target as HTMLInputElement).value } });
+    const value = (e.target as HTMLInputElement).value;
+    onChange((previous) => ({ ...previous, [name]: { ...(previous[name] ?? { min: '', max: '' }), [bound]: value } }));
   };
   return (
     <fieldset class="ranges">
