@@ -7,6 +7,7 @@ import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { DatasetsModule } from './datasets/datasets.module.js';
 import { DevWalletModule } from './dev-wallet/dev-wallet.module.js';
+import { EscrowModule } from './escrow/escrow.module.js';
 import { GatewayModule } from './gateway/gateway.module.js';
 import { HealthModule } from './health/health.module.js';
 import { JobsModule } from './jobs/jobs.module.js';
@@ -43,6 +44,7 @@ export class AppModule {
         ModelsModule.forRoot(deps.contentStore),
         ProgressModule,
         DatasetsModule,
+        EscrowModule,
         ...(deps.devChain && deps.chain ? [DevWalletModule] : []),
       ],
     };

@@ -128,6 +128,9 @@ export interface ModelRecord {
 /** GET /models/:jobId/provenance: the ModelRegistry record read on chain (libs/protocol ModelProvenanceView). */
 export type { ModelProvenanceView } from '../../../libs/protocol/src/rest.js';
 
+/** GET /escrow/earnings/:address and GET /escrow/models/:modelId (issue 20; libs/protocol rest.ts). */
+export type { EarningsView, ModelAssetView } from '../../../libs/protocol/src/rest.js';
+
 /** One `progress` message of GET /progress (WebSocket). */
 export interface Progress {
   type: 'progress';

@@ -7,6 +7,7 @@ import { api, ApiError, type Info, type SessionView } from './api.js';
 import { shortAddress } from './format.js';
 import { LicencesPage, OwnerPage } from './pages/account.js';
 import { DatasetPage } from './pages/dataset.js';
+import { EarningsPage, ModelAssetPage } from './pages/earnings.js';
 import { JobPage, JobsPage, ModelPage } from './pages/jobs.js';
 import { MarketPage } from './pages/market.js';
 import { OperatorPage } from './pages/operator.js';
@@ -21,6 +22,7 @@ const NAV = [
   ['#/jobs', 'My jobs'],
   ['#/new-job', 'New job'],
   ['#/owner', 'My datasets'],
+  ['#/earnings', 'My earnings'],
   ['#/operator', 'Operator'],
 ] as const;
 
@@ -44,6 +46,8 @@ function route(hash: string) {
   if (page === 'jobs') return <JobsPage />;
   if (page === 'models' && id && /^[0-9a-f]{64}$/.test(id)) return <ModelPage jobId={id} />;
   if (page === 'owner') return <OwnerPage />;
+  if (page === 'earnings') return <EarningsPage />;
+  if (page === 'model-assets' && id && /^[0-9a-fA-F]{64}$/.test(id)) return <ModelAssetPage id={id.toLowerCase()} />;
   if (page === 'new-job') return <LazyNewJob />;
   if (page === 'operator') return <OperatorPage />;
   return (

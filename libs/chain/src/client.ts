@@ -971,10 +971,15 @@ export async function connectChain(options: ConnectOptions) {
     return parsed?.name === fn ? parsed.args : undefined;
   };
 
-  const logsOf = async (event: 'JobOpened' | 'ReceiptConfirmed', jobId: string) => {
+  const logsOf = async (
+    event: 'JobOpened' | 'ReceiptConfirmed' | 'ContributionPaid' | 'JobRefunded',
+    jobId: string,
+    digest?: string,
+  ) => {
     const escrow = contractOf('JobEscrow');
+    const filter = digest === undefined ? escrow.filters[event](jobId) : escrow.filters[event](jobId, digest);
     try {
-      return await escrow.queryFilter(escrow.filters[event](jobId), Number(addresses?.deployBlock ?? 0n), 'latest');
+      return await escrow.queryFilter(filter, Number(addresses?.deployBlock ?? 0n), 'latest');
     } catch (err) {
       throw decodeChainError(err, `JobEscrow ${event} logs`, provider);
     }
@@ -1039,12 +1044,13 @@ export async function connectChain(options: ConnectOptions) {
 
   /**
    * The job's receipt that registers a model: confirmed (coordinator or quorum) with ≥ t silos paid on it, read
-   * back from the settle transactions that confirmed it (ReceiptConfirmed), newest first.
+   * back from the settle transactions that confirmed it (ReceiptConfirmed), newest first; only receipt `digest`
+   * when given (the one a registered model names).
    */
-  const confirmedReceipt = async (terms: EscrowTerms): Promise<JobReceipt> => {
+  const confirmedReceipt = async (terms: EscrowTerms, digest?: string): Promise<JobReceipt> => {
     const domain = jobReceiptDomain(chainId, String(contractOf('JobEscrow').target));
     const seen = new Set<string>();
-    for (const log of (await logsOf('ReceiptConfirmed', terms.jobId)).reverse()) {
+    for (const log of (await logsOf('ReceiptConfirmed', terms.jobId, digest)).reverse()) {
       const digest = log.topics[2];
       if (seen.has(digest)) continue;
       seen.add(digest);
@@ -1548,6 +1554,11 @@ export async function connectChain(options: ConnectOptions) {
 
     escrowTerms,
 
+    /** JobEscrow's protocol fee in basis points (immutable; a payment's fee is ⌊amount × feeBps / 10⁴⌋). */
+    async escrowFeeBps(): Promise<number> {
+      return Number(await read('JobEscrow', 'feeBps', []));
+    },
+
     /** The escrow job id of `buyer`'s request (JobEscrow.jobIdOf). */
     escrowJobId(buyer: string, requestDigest: string): string {
       return escrowJobId(checkAddress(buyer, 'buyer'), checkBytes32(requestDigest, 'requestDigest'));
@@ -1657,6 +1668,86 @@ export async function connectChain(options: ConnectOptions) {
         transactions.push(result);
       }
       return { jobEscrow: amounts[0], modelAsset: amounts[1], transactions };
+    },
+
+    /**
+     * What a job paid so far, from its logs: one ContributionPaid per dataset paid (amount before the fee, net
+     * credited), and the refund to the buyer once the job closed (JobRefunded).
+     */
+    async escrowPayments(jobId: string): Promise<{
+      payments: ContributionPayment[];
+      refund: { amount: bigint; txHash: string; blockNumber: bigint } | undefined;
+    }> {
+      const id = checkBytes32(jobId, 'jobId');
+      const escrow = contractOf('JobEscrow');
+      const [feeBps, paid, refunded] = await Promise.all([
+        read('JobEscrow', 'feeBps', []),
+        logsOf('ContributionPaid', id),
+        logsOf('JobRefunded', id),
+      ]);
+      const args = (log: (typeof paid)[number]) =>
+        escrow.interface.parseLog(log)!.args.toObject(true) as Record<string, unknown>;
+      const r = refunded[0];
+      return {
+        payments: paid.map((log) => payment(args(log), Number(feeBps), log.transactionHash, BigInt(log.blockNumber))),
+        refund:
+          r === undefined
+            ? undefined
+            : { amount: args(r).amount as bigint, txHash: r.transactionHash, blockNumber: BigInt(r.blockNumber) },
+      };
+    },
+
+    /**
+     * A registered model's parents and what each may still claim of the upstream pot (ECONOMICS §2.8): the
+     * parents are recomputed from the job's pinned terms and the receipt the model was registered from (named by
+     * its ModelRegistered event) and checked against the model's parentsRoot; a parent's due is
+     * ⌊gross × share / 10⁶⌋ − taken, credited to the dataset's owner at claim time.
+     */
+    async modelParents(modelId: bigint | string): Promise<{
+      model: ModelAssetInfo;
+      receiptDigest: string;
+      upstreamPot: bigint;
+      parents: (ModelParent & { owner: string; taken: bigint; due: bigint })[];
+    }> {
+      const id = modelIdOf(modelId);
+      const model = await getModelAsset(id);
+      const asset = contractOf('ModelAsset');
+      let logs;
+      try {
+        logs = await asset.queryFilter(
+          asset.filters.ModelRegistered(id),
+          Number(addresses?.deployBlock ?? 0n),
+          'latest',
+        );
+      } catch (err) {
+        throw decodeChainError(err, 'ModelAsset ModelRegistered logs', provider);
+      }
+      if (logs[0] === undefined)
+        throw new ChainError('RPC_ERROR', `no ModelRegistered event for model ${modelHex(id)}`);
+      const receiptDigest = String(asset.interface.parseLog(logs[0])!.args.receiptDigest);
+      const terms = await escrowTerms(modelHex(id));
+      const { parents, root } = await parentsOf(terms, await confirmedReceipt(terms, receiptDigest));
+      if (root !== model.parentsRoot)
+        throw new ChainError(
+          'RPC_ERROR',
+          `recomputed parents root ${root} differs from the model's ${model.parentsRoot}`,
+        );
+      const rows = await Promise.all(
+        parents.map(async (p) => {
+          const [taken, owner] = await Promise.all([
+            read('ModelAsset', 'upstreamTaken', [id, p.datasetId]),
+            read('DatasetNFT', 'ownerOf', [p.datasetId]),
+          ]);
+          const due = (model.gross * BigInt(p.shareMicros)) / 1_000_000n - taken;
+          return { ...p, owner: getAddress(owner), taken, due };
+        }),
+      );
+      return {
+        model,
+        receiptDigest,
+        upstreamPot: (model.gross * BigInt(model.stackMicros)) / 1_000_000n,
+        parents: rows,
+      };
     },
 
     /** Every job payment to `payee` (ContributionPaid logs from the deployment block), oldest first. */

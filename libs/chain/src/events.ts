@@ -4,6 +4,7 @@ import type { JsonRpcProvider } from 'ethers';
 import type { AbiParam, AbiParamsObject } from './abi-types.js';
 import { ARTIFACTS, type ContractName } from './artifacts.js';
 import type { SealfoldAddresses } from './client.js';
+import { ChainError } from './errors.js';
 import { createEventIndexer, type CursorStore, type DecodedLog, type EventIndexer } from './indexer.js';
 
 type AbiOf<N extends ContractName> = (typeof ARTIFACTS)[N]['abi'];
@@ -54,5 +55,29 @@ export function createSealfoldIndexer(options: SealfoldIndexerOptions): EventInd
     ],
   });
   // The logs were decoded with exactly these ABIs, so the shapes match SealfoldEvent.
+  return indexer as unknown as EventIndexer<SealfoldEvent>;
+}
+
+/**
+ * An indexer over JobEscrow and ModelAsset (issue 20) emitting typed `SealfoldEvent`s. Kept apart from
+ * `createSealfoldIndexer` so that a reader that indexed the dataset contracts before these existed starts its own
+ * cursor at the deployment block instead of missing their past events.
+ */
+export function createEscrowIndexer(options: SealfoldIndexerOptions): EventIndexer<SealfoldEvent> {
+  const { addresses } = options;
+  if (addresses.jobEscrow === undefined || addresses.modelAsset === undefined)
+    throw new ChainError('NOT_DEPLOYED', 'this deployment has no JobEscrow and ModelAsset');
+  const indexer = createEventIndexer({
+    provider: options.provider,
+    cursor: options.cursor,
+    startBlock: options.startBlock ?? addresses.deployBlock ?? 0n,
+    confirmations: options.confirmations,
+    batchSize: options.batchSize,
+    endBlock: options.endBlock,
+    contracts: [
+      { name: 'JobEscrow', address: addresses.jobEscrow, abi: ARTIFACTS.JobEscrow.abi },
+      { name: 'ModelAsset', address: addresses.modelAsset, abi: ARTIFACTS.ModelAsset.abi },
+    ],
+  });
   return indexer as unknown as EventIndexer<SealfoldEvent>;
 }

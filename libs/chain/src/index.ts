@@ -73,6 +73,7 @@ export {
 export type { AbiParamValue, AbiParamsObject, EventArgs, ReturnOf } from './abi-types.js';
 export {
   createSealfoldIndexer,
+  createEscrowIndexer,
   type SealfoldEvent,
   type SealfoldEventOf,
   type SealfoldIndexerOptions,

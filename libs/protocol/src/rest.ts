@@ -134,3 +134,108 @@ export interface JobPlanView {
   readonly dropped: JobSchemaPlan['dropped'];
   readonly missingClasses: JobSchemaPlan['missingClasses'];
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Job escrows and model assets (issue 20): wei amounts are decimal strings, times Unix seconds, job and model ids
+// 0x + 64 hex (a model's id is the id of the job that trained it).
+
+/** Where a job's escrow stands on the chain's clock (docs/ECONOMICS.md §2.6). */
+export type EscrowPhase = 'running' | 'confirming' | 'fallback' | 'refundable' | 'closed';
+
+/** One dataset of a job escrow: its terms pinned at open and what it was paid. */
+export interface EscrowDatasetView {
+  /** Its bit in receipts. */
+  index: number;
+  datasetId: string;
+  licenceId: string;
+  payee: string;
+  signer: string;
+  ratePerRowRound: string;
+  rows: string;
+  /** rate × rows × rounds: the most it can be paid. */
+  maxPay: string;
+  derivativesAllowed: boolean;
+  derivativeShareMicros: number;
+  paid: boolean;
+  /** Rounds it was paid for, and the amount (before the fee), fee and net; null until paid. */
+  roundsPaid: number | null;
+  amount: string | null;
+  fee: string | null;
+  net: string | null;
+  txHash: string | null;
+}
+
+/** `GET /escrow/jobs/:jobId`: a job's escrow, read on chain now. */
+export interface EscrowJobView {
+  jobId: string;
+  buyer: string;
+  /** 0x000…0: ETH. */
+  currency: string;
+  phase: EscrowPhase;
+  locked: string;
+  paid: string;
+  /** Credited back to the buyer when the job closed; null while open. */
+  refunded: string | null;
+  coordinator: string;
+  threshold: number;
+  rounds: number;
+  feeBps: number;
+  /** The run ends at `runDeadline`; the coordinator confirms before `confirmEnd`; t silos alone before `settleEnd`. */
+  windows: { runDeadline: number; confirmEnd: number; settleEnd: number; chainTime: number };
+  datasets: EscrowDatasetView[];
+  requestDigest: string;
+  openTx: string;
+  openBlock: number;
+}
+
+/** A job that paid an owner, with each of its datasets' payments. */
+export interface EarningsJobView {
+  jobId: string;
+  amount: string;
+  fee: string;
+  net: string;
+  datasets: { datasetId: string; rounds: number; amount: string; fee: string; net: string; txHash: string }[];
+  /** The model the job trained, once registered (ModelAsset; its id is the job id). */
+  modelId: string | null;
+}
+
+/** `GET /escrow/earnings/:address`: an owner's pay per job (indexed events) and what it may withdraw (chain now). */
+export interface EarningsView {
+  address: string;
+  jobs: EarningsJobView[];
+  /** Σ net over the jobs. */
+  totalNet: string;
+  /** Royalties credited from models' upstream pots (UpstreamClaimed). */
+  royalties: { modelId: string; datasetId: string; amount: string; txHash: string }[];
+  /** Read on chain now: JobEscrow (pay and refunds) and ModelAsset (sales and royalties); withdraw with `sealfold withdraw`. */
+  withdrawable: { jobEscrow: string; modelAsset: string; total: string };
+  /** The index covers blocks before this one (a payment in a later block is not listed yet). */
+  indexedToBlock: string | null;
+}
+
+/** `GET /escrow/models/:modelId`: a registered model, its parents and royalties, read on chain now. */
+export interface ModelAssetView {
+  modelId: string;
+  owner: string;
+  /** Licence price (wei); "0": not for sale. */
+  price: string;
+  /** Licence sales so far. */
+  gross: string;
+  /** Σ of the parents' shares, micros (1e6 = 100%). */
+  stackMicros: number;
+  /** ⌊gross × stack / 10⁶⌋: routed to the parents so far. */
+  upstreamPot: string;
+  receiptDigest: string;
+  parentsRoot: string;
+  parents: {
+    datasetId: string;
+    shareMicros: number;
+    /** The dataset's owner now (who a claim credits). */
+    owner: string;
+    /** Taken from the pot so far, and still claimable (`sealfold model claim`). */
+    claimed: string;
+    due: string;
+  }[];
+  /** Licence sales (indexed events), oldest first. */
+  sales: { buyer: string; price: string; fee: string; upstream: string; txHash: string; blockNumber: number }[];
+}

@@ -4,7 +4,9 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
+  ContractRevertError,
   connectChain as connectSealfoldChain,
+  createEscrowIndexer,
   createSealfoldIndexer,
   readDeploymentFile,
   sealfoldDomain,
@@ -21,6 +23,7 @@ import type {
   ChainLicence,
   ChainTerms,
   CoordinatorChain,
+  EscrowEvent,
   LicenceCheck,
   LicenceFailureCode,
   ModelProvenance,
@@ -50,6 +53,95 @@ function changedToken(e: SealfoldEvent): { dataset: bigint } | { licence: bigint
       return undefined;
     default:
       return undefined;
+  }
+}
+
+/** The id of a model (a uint256) as 0x + 64 hex: the job id it was registered from. */
+const modelHex = (id: bigint) => `0x${id.toString(16).padStart(64, '0')}`;
+
+/**
+ * A JobEscrow or ModelAsset event as the coordinator indexes it (issue 20), or undefined for the ones it does not
+ * (receipt confirmations, withdrawals, prices, token transfers: read on chain when asked). Typed from the generated
+ * ABIs like `changedToken`. `feeBps` is JobEscrow's (immutable; a payment's fee is ⌊amount × feeBps / 10⁴⌋).
+ */
+function escrowEvent(e: SealfoldEvent, feeBps: bigint): EscrowEvent | undefined {
+  const at = { blockNumber: e.blockNumber, txHash: e.transactionHash, logIndex: e.logIndex };
+  if (e.contract === 'JobEscrow') {
+    if (e.event === 'JobOpened')
+      return {
+        ...at,
+        kind: 'JobOpened',
+        jobId: e.args.jobId,
+        buyer: getAddress(e.args.buyer),
+        requestDigest: e.args.requestDigest,
+        termsHash: e.args.termsHash,
+        locked: e.args.locked,
+        runDeadline: e.args.runDeadline,
+      };
+    if (e.event === 'ContributionPaid')
+      return {
+        ...at,
+        kind: 'ContributionPaid',
+        jobId: e.args.jobId,
+        datasetId: e.args.datasetId,
+        payee: getAddress(e.args.payee),
+        rounds: Number(e.args.rounds),
+        amount: e.args.amount,
+        fee: (e.args.amount * feeBps) / 10_000n,
+      };
+    if (e.event === 'JobRefunded')
+      return {
+        ...at,
+        kind: 'JobRefunded',
+        jobId: e.args.jobId,
+        buyer: getAddress(e.args.buyer),
+        amount: e.args.amount,
+      };
+    return undefined;
+  }
+  if (e.contract === 'ModelAsset') {
+    if (e.event === 'ModelRegistered')
+      return {
+        ...at,
+        kind: 'ModelRegistered',
+        modelId: modelHex(e.args.modelId),
+        owner: getAddress(e.args.owner),
+        receiptDigest: e.args.receiptDigest,
+        parentsRoot: e.args.parentsRoot,
+        stackMicros: Number(e.args.stackMicros),
+        parentCount: Number(e.args.parentCount),
+      };
+    if (e.event === 'ModelLicenceSold')
+      return {
+        ...at,
+        kind: 'ModelLicenceSold',
+        modelId: modelHex(e.args.modelId),
+        buyer: getAddress(e.args.buyer),
+        owner: getAddress(e.args.owner),
+        price: e.args.price,
+        fee: e.args.fee,
+        upstream: e.args.upstream,
+      };
+    if (e.event === 'UpstreamClaimed')
+      return {
+        ...at,
+        kind: 'UpstreamClaimed',
+        modelId: modelHex(e.args.modelId),
+        datasetId: e.args.datasetId,
+        account: getAddress(e.args.account),
+        amount: e.args.amount,
+      };
+  }
+  return undefined;
+}
+
+/** `read`, or undefined when the contract reverts with `notFound` (an unknown job or model id). */
+async function unlessUnknown<T>(notFound: string, read: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof ContractRevertError && error.errorName === notFound) return undefined;
+    throw error;
   }
 }
 
@@ -126,6 +218,35 @@ export function chainPortFrom(client: SealfoldChain): CoordinatorChain {
         }
         await handler({ datasets: [...datasets], licences: [...licences], toBlock: range.toBlock });
       });
+    },
+    escrowDeployed: addresses.jobEscrow !== undefined && addresses.modelAsset !== undefined,
+    async syncEscrow(cursor, handler) {
+      const indexer = createEscrowIndexer({ provider: client.provider, addresses, cursor });
+      const feeBps = BigInt(await client.escrowFeeBps());
+      await indexer.sync(async (events, range) => {
+        const indexed: EscrowEvent[] = [];
+        for (const e of events) {
+          const ev = escrowEvent(e, feeBps);
+          if (ev !== undefined) indexed.push(ev);
+        }
+        await handler(indexed, range.toBlock);
+      });
+    },
+    async escrowJob(jobId) {
+      const info = await unlessUnknown('UnknownJob', () => client.getEscrow(jobId));
+      if (info === undefined) return undefined;
+      const [terms, { payments, refund }, block] = await Promise.all([
+        client.escrowTerms(jobId),
+        client.escrowPayments(jobId),
+        client.provider.getBlock('latest'),
+      ]);
+      return { info, terms, payments, refund, chainTime: BigInt(block?.timestamp ?? 0) };
+    },
+    async escrowOwed(account) {
+      return client.escrowOwed(account);
+    },
+    async modelAsset(modelId) {
+      return unlessUnknown('ERC721NonexistentToken', () => client.modelParents(modelId));
     },
     async recordModel(record: ModelProvenance) {
       const tx = await client.recordModel({

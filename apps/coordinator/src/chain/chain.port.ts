@@ -1,6 +1,13 @@
 // What the coordinator needs from the chain, as a narrow port. The adapter (chain.adapter.ts) implements it on
 // @sealfold/chain; the coordinator never talks to contracts directly.
-import type { SealfoldDomain } from '@sealfold/chain';
+import type {
+  ContributionPayment,
+  EscrowInfo,
+  EscrowTerms,
+  ModelAssetInfo,
+  ModelParent,
+  SealfoldDomain,
+} from '@sealfold/chain';
 
 export const COORDINATOR_CHAIN = Symbol('COORDINATOR_CHAIN');
 
@@ -77,6 +84,83 @@ export interface RecordedModel extends ModelProvenance {
   readonly recordedAt: number;
 }
 
+/** Where an event was logged (its id in the chain: transaction hash and log index). */
+interface LogPosition {
+  readonly blockNumber: bigint;
+  readonly txHash: string;
+  readonly logIndex: number;
+}
+
+/**
+ * A JobEscrow or ModelAsset event (issue 20) as the coordinator indexes it. Job and model ids are 0x + 64 hex (a
+ * model's id is its job's); amounts are wei; `fee` of a payment is ⌊amount × feeBps / 10⁴⌋ (the contract's).
+ */
+export type EscrowEvent = LogPosition &
+  (
+    | {
+        readonly kind: 'JobOpened';
+        readonly jobId: string;
+        readonly buyer: string;
+        readonly requestDigest: string;
+        readonly termsHash: string;
+        readonly locked: bigint;
+        readonly runDeadline: bigint;
+      }
+    | {
+        readonly kind: 'ContributionPaid';
+        readonly jobId: string;
+        readonly datasetId: bigint;
+        readonly payee: string;
+        readonly rounds: number;
+        readonly amount: bigint;
+        readonly fee: bigint;
+      }
+    | { readonly kind: 'JobRefunded'; readonly jobId: string; readonly buyer: string; readonly amount: bigint }
+    | {
+        readonly kind: 'ModelRegistered';
+        readonly modelId: string;
+        readonly owner: string;
+        readonly receiptDigest: string;
+        readonly parentsRoot: string;
+        readonly stackMicros: number;
+        readonly parentCount: number;
+      }
+    | {
+        readonly kind: 'ModelLicenceSold';
+        readonly modelId: string;
+        readonly buyer: string;
+        readonly owner: string;
+        readonly price: bigint;
+        readonly fee: bigint;
+        readonly upstream: bigint;
+      }
+    | {
+        readonly kind: 'UpstreamClaimed';
+        readonly modelId: string;
+        readonly datasetId: bigint;
+        readonly account: string;
+        readonly amount: bigint;
+      }
+  );
+
+/** A job's escrow read on chain now: stored state, pinned terms, payments and refund from its logs. */
+export interface EscrowJob {
+  readonly info: EscrowInfo;
+  readonly terms: EscrowTerms;
+  readonly payments: readonly ContributionPayment[];
+  readonly refund: { readonly amount: bigint; readonly txHash: string } | undefined;
+  /** The latest block's timestamp (Unix seconds): the clock the windows are measured on. */
+  readonly chainTime: bigint;
+}
+
+/** A registered model read on chain now, with its parents and what each may still claim. */
+export interface ModelAssetRead {
+  readonly model: ModelAssetInfo;
+  readonly receiptDigest: string;
+  readonly upstreamPot: bigint;
+  readonly parents: readonly (ModelParent & { owner: string; taken: bigint; due: bigint })[];
+}
+
 export interface CoordinatorChain {
   readonly chainId: bigint;
   /** EIP-712 domain that job requests are signed in. */
@@ -93,6 +177,19 @@ export interface CoordinatorChain {
   getTerms(datasetId: bigint): Promise<ChainTerms>;
   /** Reads events from `cursor` to the head; the handler runs per batch, the cursor moves after it (at-least-once). */
   syncChanges(cursor: ChainCursor, handler: (changes: ChainChanges) => Promise<void>): Promise<void>;
+  /** Whether the deployment has JobEscrow and ModelAsset (issue 20); the escrow reads throw NOT_DEPLOYED otherwise. */
+  readonly escrowDeployed: boolean;
+  /** Reads JobEscrow and ModelAsset events from `cursor` to the head, batch by batch (at-least-once). */
+  syncEscrow(
+    cursor: ChainCursor,
+    handler: (events: readonly EscrowEvent[], toBlock: bigint) => Promise<void>,
+  ): Promise<void>;
+  /** A job's escrow (id 0x + 64 hex), read now; undefined when no job has this id. */
+  escrowJob(jobId: string): Promise<EscrowJob | undefined>;
+  /** What `account` may withdraw now from JobEscrow (pay, refunds) and ModelAsset (licence sales, upstream). */
+  escrowOwed(account: string): Promise<{ jobEscrow: bigint; modelAsset: bigint }>;
+  /** A registered model (id 0x + 64 hex), read now; undefined when none has this id. */
+  modelAsset(modelId: string): Promise<ModelAssetRead | undefined>;
   /** Writes the provenance record through ModelRegistry; returns the transaction hash. */
   recordModel(record: ModelProvenance): Promise<string>;
   /** This coordinator's ModelRegistry record of `jobId` (64 hex), read on chain now; undefined when none. */

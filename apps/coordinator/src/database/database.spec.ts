@@ -11,6 +11,8 @@ import { TEST_JOB_SCHEMA } from '../../../../test/e2e/helpers/chain-fixture.js';
 import { startPostgres, type TestPostgres } from '../../../../test/postgres.js';
 import { AuthRepository } from '../auth/auth.repository.js';
 import { DatasetsRepository } from '../datasets/datasets.repository.js';
+import type { EscrowEvent } from '../chain/chain.port.js';
+import { EscrowRepository } from '../escrow/escrow.repository.js';
 import { JobsRepository, NonceReplayError } from '../jobs/jobs.repository.js';
 import { JobLeases, LeaseLostError } from '../rounds/job-leases.js';
 import { RoundsRepository, type RoundRecord } from '../rounds/rounds.repository.js';
@@ -188,6 +190,76 @@ describe.each(['sqlite', 'postgres'] as const)('coordinator database on %s', (en
       expect(await cursor.load()).toBeUndefined();
       await cursor.save(2n ** 60n);
       expect(await cursor.load()).toBe(2n ** 60n);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('indexes job escrows and models: a batch delivered twice changes nothing, a failing batch leaves nothing', async () => {
+    const db = await open();
+    try {
+      const repo = new EscrowRepository(db);
+      const job = `0x${'a1'.repeat(32)}`;
+      const payee = `0x${'Bc'.repeat(20)}`;
+      const at = (n: number) => ({ blockNumber: 7n, txHash: `0x${'0f'.repeat(32)}`, logIndex: n });
+      const batch: EscrowEvent[] = [
+        {
+          ...at(0),
+          kind: 'JobOpened',
+          jobId: job,
+          buyer: `0x${'11'.repeat(20)}`,
+          requestDigest: `0x${'22'.repeat(32)}`,
+          termsHash: `0x${'33'.repeat(32)}`,
+          locked: 2n ** 100n, // above 64 bits: stored as a decimal string
+          runDeadline: 2_000_000_000n,
+        },
+        { ...at(1), kind: 'ContributionPaid', jobId: job, datasetId: 4n, payee, rounds: 3, amount: 2n ** 70n, fee: 5n },
+        { ...at(2), kind: 'JobRefunded', jobId: job, buyer: `0x${'11'.repeat(20)}`, amount: 9n },
+        {
+          ...at(3),
+          kind: 'ModelRegistered',
+          modelId: job,
+          owner: `0x${'11'.repeat(20)}`,
+          receiptDigest: `0x${'44'.repeat(32)}`,
+          parentsRoot: `0x${'55'.repeat(32)}`,
+          stackMicros: 100_000,
+          parentCount: 1,
+        },
+        {
+          ...at(4),
+          kind: 'ModelLicenceSold',
+          modelId: job,
+          buyer: `0x${'66'.repeat(20)}`,
+          owner: `0x${'11'.repeat(20)}`,
+          price: 1000n,
+          fee: 25n,
+          upstream: 100n,
+        },
+        { ...at(5), kind: 'UpstreamClaimed', modelId: job, datasetId: 4n, account: payee, amount: 100n },
+      ];
+      await repo.record(batch);
+      await repo.record(batch);
+      const payments = await repo.paymentsTo(payee.toLowerCase());
+      expect(payments).toEqual([
+        expect.objectContaining({ jobId: job, datasetId: '4', amount: (2n ** 70n).toString(), modelRegistered: true }),
+      ]);
+      expect(await repo.claimsFor(payee)).toHaveLength(1);
+      expect(await repo.salesOf(job)).toEqual([expect.objectContaining({ price: '1000', upstream: '100' })]);
+      expect(await repo.models()).toEqual([expect.objectContaining({ modelId: job, stackMicros: 100_000 })]);
+      const row = await db.get<{ locked: string; refunded: string }>('SELECT locked, refunded FROM escrow_jobs');
+      expect(row).toEqual({ locked: (2n ** 100n).toString(), refunded: '9' });
+      // One bad event rolls its whole batch back (a NOT NULL column left empty).
+      const other = `0x${'b2'.repeat(32)}`;
+      await expect(
+        repo.record([
+          { ...batch[0], jobId: other, logIndex: 9 } as EscrowEvent,
+          { ...batch[1], jobId: other, payee: null as unknown as string } as EscrowEvent,
+        ]),
+      ).rejects.toThrow();
+      expect(await db.all('SELECT job_id FROM escrow_jobs WHERE job_id = ?', other)).toEqual([]);
+      const cursor = repo.cursor();
+      await cursor.save(12n);
+      expect(await repo.indexedTo()).toBe(12n);
     } finally {
       await db.close();
     }

@@ -229,4 +229,70 @@ export const MIGRATIONS: readonly Migration[] = [
        WHERE status IN ('pending', 'running') AND request_version = 2;
     `,
   },
+  {
+    version: 7,
+    name: 'job escrows and model assets (index)',
+    sql: `
+      -- JobEscrow and ModelAsset events (issue 20), indexed under their own cursor ('escrow'). The chain is the
+      -- authority: these tables list (an owner's earnings, a model's sales); state is read on chain when shown.
+      -- Ids are 0x + 64 hex (a model's id is its job's), addresses checksummed, wei amounts decimal strings.
+      CREATE TABLE escrow_jobs (
+        job_id          TEXT PRIMARY KEY,
+        buyer           TEXT NOT NULL,
+        request_digest  TEXT NOT NULL,
+        terms_hash      TEXT NOT NULL,
+        locked          TEXT NOT NULL,
+        run_deadline    INTEGER NOT NULL,
+        refunded        TEXT,
+        block_number    INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX escrow_jobs_buyer ON escrow_jobs(buyer);
+      -- One payment per (job, dataset): JobEscrow pays each dataset of a job at most once.
+      CREATE TABLE escrow_payments (
+        job_id        TEXT NOT NULL,
+        dataset_id    TEXT NOT NULL,
+        payee         TEXT NOT NULL,
+        rounds        INTEGER NOT NULL,
+        amount        TEXT NOT NULL,
+        fee           TEXT NOT NULL,
+        tx_hash       TEXT NOT NULL,
+        block_number  INTEGER NOT NULL,
+        PRIMARY KEY (job_id, dataset_id)
+      ) STRICT;
+      CREATE INDEX escrow_payments_payee ON escrow_payments(payee);
+      CREATE TABLE model_assets (
+        model_id        TEXT PRIMARY KEY,
+        registered_to   TEXT NOT NULL,
+        receipt_digest  TEXT NOT NULL,
+        parents_root    TEXT NOT NULL,
+        stack_micros    INTEGER NOT NULL,
+        parent_count    INTEGER NOT NULL,
+        block_number    INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE model_licence_sales (
+        tx_hash       TEXT NOT NULL,
+        log_index     INTEGER NOT NULL,
+        model_id      TEXT NOT NULL,
+        buyer         TEXT NOT NULL,
+        owner         TEXT NOT NULL,
+        price         TEXT NOT NULL,
+        fee           TEXT NOT NULL,
+        upstream      TEXT NOT NULL,
+        block_number  INTEGER NOT NULL,
+        PRIMARY KEY (tx_hash, log_index)
+      ) STRICT;
+      CREATE INDEX model_licence_sales_model ON model_licence_sales(model_id);
+      CREATE TABLE upstream_claims (
+        tx_hash       TEXT NOT NULL,
+        log_index     INTEGER NOT NULL,
+        model_id      TEXT NOT NULL,
+        dataset_id    TEXT NOT NULL,
+        account       TEXT NOT NULL,
+        amount        TEXT NOT NULL,
+        block_number  INTEGER NOT NULL,
+        PRIMARY KEY (tx_hash, log_index)
+      ) STRICT;
+      CREATE INDEX upstream_claims_account ON upstream_claims(account);
+    `,
+  },
 ];

@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { parseManifest, type Manifest } from '@sealfold/dataset';
 import { z } from 'zod';
 import { CoordinatorDatabase } from '../database/database.js';
+import { indexCursor } from '../database/index-cursor.js';
 import type { ChainDataset, ChainLicence, ChainCursor } from '../chain/chain.port.js';
 
 export interface DatasetView {
@@ -103,24 +104,7 @@ export class DatasetsRepository {
 
   /** A cursor for the chain indexer, persisted in the database. */
   cursor(name: string): ChainCursor {
-    return {
-      load: async () => {
-        const v = await this.db.get<{ next_block: string }>(
-          'SELECT next_block FROM index_cursors WHERE name = ?',
-          name,
-        );
-        return v ? BigInt(v.next_block) : undefined;
-      },
-      save: async (next) => {
-        await this.db.run(
-          `INSERT INTO index_cursors (name, next_block, updated_at) VALUES (?, ?, ?)
-           ON CONFLICT (name) DO UPDATE SET next_block = excluded.next_block, updated_at = excluded.updated_at`,
-          name,
-          next.toString(),
-          Date.now(),
-        );
-      },
-    };
+    return indexCursor(this.db, name);
   }
 
   /** Upserts the on-chain part of a dataset; a changed manifest CID clears the fetched manifest. */

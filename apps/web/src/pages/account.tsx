@@ -139,6 +139,9 @@ function Revenue() {
           </span>
         </p>
       ) : null}
+      <p>
+        <a href="#/earnings">What jobs paid your datasets, and model royalties</a>
+      </p>
     </>
   );
 }

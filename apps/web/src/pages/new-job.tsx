@@ -14,12 +14,14 @@ import {
   jobRequestToJson,
   jobTraining,
 } from '../../../../libs/protocol/src/job.js';
+import { jobSchemaHash, withFeatureRanges } from '../../../../libs/protocol/src/job-schema.js';
 import type { JobPlanView } from '../../../../libs/protocol/src/rest.js';
 import { api, type DatasetView, type JobView, type LicenceView } from '../api.js';
 import { licenceLabel } from '../format.js';
 import { useApp } from '../state.js';
 import { ErrorMessage, Loading, useLoad } from '../ui.js';
 import { ensureChain, signTypedData } from '../wallet.js';
+import { FeatureRangeInputs, numericFeatures, rangesToSign, type RangeInputs } from './feature-ranges.js';
 import { NeedSession } from './jobs.js';
 
 interface Option {
@@ -110,6 +112,14 @@ export function NewJobPage() {
   });
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [ranges, setRanges] = useState<RangeInputs>({});
+  // The job schema of the picked datasets, for the numeric features a range can be signed for (DP only).
+  const pickedIds = (options.data ?? []).filter((o) => picked.includes(o.licence.id)).map((o) => o.dataset.id);
+  const dpOn = Number(form.noise) > 0;
+  const shownPlan = useLoad(
+    async () => (dpOn && pickedIds.length ? api<JobPlanView>(`/jobs/plan?datasets=${pickedIds.join(',')}`) : null),
+    [dpOn, pickedIds.join(',')],
+  );
 
   if (!app.session)
     return (
@@ -164,6 +174,9 @@ export function NewJobPage() {
           `The model's last layer has ${String(lastLayer.units)} outputs; the job schema has ${plan.schema.classes.length} classes.`,
         );
       const planned = spec;
+      // With DP, the signed ranges go into the schema whose hash is signed (`job create --feature-range`).
+      const signedRanges = dpOn ? rangesToSign(ranges, numericFeatures(plan.schema)) : {};
+      const jobSchema = Object.keys(signedRanges).length ? withFeatureRanges(plan.schema, signedRanges) : plan.schema;
       // Every SecAgg+ sum needs at least minContributors owners: fewer datasets could never run (TOO_FEW_DATASETS).
       if (chosen.length < Number(form.minContributors))
         throw new Error(
@@ -176,7 +189,7 @@ export function NewJobPage() {
         datasets: chosen.map((o) => BigInt(o.dataset.id)),
         licences: chosen.map((o) => BigInt(o.licence.id)),
         modelSpecHash: modelSpecHash(planned),
-        jobSchemaHash: plan.hash,
+        jobSchemaHash: jobSchemaHash(jobSchema),
         recipient: form.recipient.trim(),
         strategy: form.strategy,
         rounds: Number(form.rounds),
@@ -225,7 +238,7 @@ export function NewJobPage() {
       setBusy('Submitting…');
       const job = await api<JobView>('/jobs', {
         method: 'POST',
-        body: { request, signature, modelSpec: planned, jobSchema: plan.schema },
+        body: { request, signature, modelSpec: planned, jobSchema },
       });
       location.hash = `#/jobs/${job.id}`;
     } catch (err) {
@@ -399,6 +412,13 @@ export function NewJobPage() {
               DP noise multiplier (0 = none)
               <input type="number" step="any" min="0" value={form.noise} onInput={set('noise')} required />
             </label>
+            {dpOn ? (
+              <FeatureRangeInputs
+                features={numericFeatures(shownPlan.data?.schema)}
+                inputs={ranges}
+                onChange={setRanges}
+              />
+            ) : null}
             <label>
               SecAgg+ minimum contributors
               <input type="number" min="3" value={form.minContributors} onInput={set('minContributors')} required />

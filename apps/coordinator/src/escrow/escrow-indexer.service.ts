@@ -1,0 +1,63 @@
+// Indexes JobEscrow and ModelAsset events into the database under its own cursor, one pass every
+// SEALFOLD_INDEX_INTERVAL_MS (as the dataset indexer, datasets/chain-indexer.service.ts). A batch is written in one
+// transaction, then the cursor moves: at-least-once delivery onto idempotent writes.
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { ChainService } from '../chain/chain.service.js';
+import { COORDINATOR_CONFIG } from '../config/config.module.js';
+import { type CoordinatorConfig } from '../config/config.js';
+import { HealthService } from '../health/health.service.js';
+import { EscrowRepository } from './escrow.repository.js';
+
+@Injectable()
+export class EscrowIndexer implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly log = new Logger('EscrowIndexer');
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+  private stopped = false;
+  private lastError: string | undefined;
+
+  constructor(
+    @Inject(COORDINATOR_CONFIG) private readonly config: CoordinatorConfig,
+    @Inject(ChainService) private readonly chain: ChainService,
+    @Inject(EscrowRepository) private readonly repo: EscrowRepository,
+    @Inject(HealthService) health: HealthService,
+  ) {
+    if (this.enabled)
+      health.register('escrowIndexer', async () =>
+        this.lastError ? { ok: false, error: this.lastError } : { ok: true },
+      );
+  }
+
+  private get enabled(): boolean {
+    return this.chain.optional()?.escrowDeployed === true;
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.enabled) return;
+    const tick = () => {
+      this.running = this.sync().finally(() => {
+        if (!this.stopped) this.timer = setTimeout(tick, this.config.indexIntervalMs);
+      });
+    };
+    tick();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  /** One pass to the head. Errors are logged and retried next pass. */
+  async sync(): Promise<void> {
+    const chain = this.chain.optional();
+    if (!chain?.escrowDeployed) return;
+    try {
+      await chain.syncEscrow(this.repo.cursor(), (events) => this.repo.record(events));
+      this.lastError = undefined;
+    } catch (error) {
+      this.lastError = (error as Error).message;
+      this.log.warn(`escrow sync failed: ${this.lastError}`);
+    }
+  }
+}
