@@ -139,7 +139,7 @@ export class EmbeddedIpfsStore implements ContentStore {
         layout: balanced({ maxChildrenPerNode: KUBO_MAX_CHILDREN }),
         signal: options.signal,
       });
-      pack.commit();
+      await pack.commit();
     } catch (e) {
       pack.abort();
       // Errors from the source (e.g. a refused dataset, an abort) pass through unchanged.

@@ -32,7 +32,7 @@ describe('BlockPacks', () => {
     w.put(a.cid, a.bytes); // a repeated block is written once
     expect(await w.get(b.cid)).toEqual(Buffer.from(b.bytes));
     expect(packs.has(a.cid)).toBe(false); // not visible before commit
-    w.commit();
+    await w.commit();
     expect(await packs.get(a.cid)).toEqual(Buffer.from(a.bytes));
     expect(await other.get(b.cid)).toEqual(Buffer.from(b.bytes)); // a miss re-reads the directory
     const reopened = new BlockPacks(dir);
@@ -76,7 +76,7 @@ describe('BlockPacks', () => {
     const a = await rawBlock('block to cut');
     const w = packs.writer();
     w.put(a.cid, a.bytes);
-    w.commit();
+    await w.commit();
     const [name] = readdirSync(dir);
     truncateSync(join(dir, name), 80); // inside the block's bytes
     expect(() => new BlockPacks(dir).open()).toThrow(/truncated/);

@@ -12,7 +12,7 @@
 import type { CID } from 'multiformats/cid';
 import {
   closeSync,
-  fdatasyncSync,
+  fdatasync as fdatasyncCallback,
   fstatSync,
   mkdirSync,
   openSync,
@@ -24,6 +24,7 @@ import {
 } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { StorageError } from './errors.js';
 
 const MAGIC = Buffer.from('sealfold-block-pack-v1\n', 'latin1');
@@ -39,6 +40,7 @@ interface Location {
 const keyOf = (cid: CID): string => Buffer.from(cid.multihash.bytes).toString('base64');
 
 let serial = 0;
+const fdatasync = promisify(fdatasyncCallback);
 
 /** Reads `length` bytes at `offset` of `file`. */
 async function readAt(file: string, offset: number, length: number): Promise<Uint8Array> {
@@ -194,13 +196,16 @@ export class PackWriter {
     return where && readAt(this.temp, where.offset, where.length);
   }
 
-  /** Makes the pack durable (fdatasync), then visible (atomic rename), and indexes it. */
-  commit(): void {
+  /**
+   * Makes the pack durable (fdatasync, in the thread pool: flushing a large pack must not stall the event loop), then
+   * visible (atomic rename), and indexes it.
+   */
+  async commit(): Promise<void> {
     if (this.fd === null) return;
     const fd = this.fd;
     this.fd = null;
     try {
-      fdatasyncSync(fd);
+      await fdatasync(fd);
     } finally {
       closeSync(fd);
     }
