@@ -8,12 +8,15 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CORE_SCHEMA, load, mergeTag } from 'js-yaml';
 import { CONFIG_VARIABLES, describeConfig, loadConfig } from '../../apps/coordinator/src/config/config.js';
-import { MALLOC_TUNABLES } from '../../scripts/malloc-tuning.mjs';
 
 const ROOT = join(import.meta.dirname, '..', '..');
+// A plain .mjs script without type declarations: imported by URL, its one export typed here.
+const { MALLOC_TUNABLES } = (await import(new URL('../../scripts/malloc-tuning.mjs', import.meta.url).href)) as {
+  MALLOC_TUNABLES: string;
+};
 const read = (path: string) => readFileSync(join(ROOT, path), 'utf8');
 const README = read('README.md');
-const CONFIG_NAMES = new Set(Object.values(CONFIG_VARIABLES).map((v) => v.name));
+const CONFIG_NAMES = new Set<string>(Object.values(CONFIG_VARIABLES).map((v) => v.name));
 /** SEALFOLD_* variables of the CLI launcher (bin/sealfold.mjs), not the coordinator's; the README documents them. */
 const CLI_NAMES = new Set(['SEALFOLD_CLI_NO_BUILD']);
 
