@@ -47,6 +47,21 @@ function filesUnder(dir: string): string[] {
     .sort();
 }
 
+/** Bytes of the files under `dir` (a file renamed or removed while listing is skipped). */
+function bytesUnder(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let total = 0;
+  for (const f of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+    try {
+      const st = statSync(join(dir, f));
+      if (st.isFile()) total += st.size;
+    } catch {
+      // gone meanwhile (a temp file renamed into place)
+    }
+  }
+  return total;
+}
+
 describe('sealfold keys', () => {
   let cli: CliEnv;
   beforeAll(async () => {
@@ -413,7 +428,11 @@ describe('sealfold dataset (iris: add → verify → cat; bad input; killed add)
     const before = await cli.json<ListJson>(['dataset', 'list']);
     const blocksBefore = filesUnder(join(cli.dataDir, 'ipfs')).length;
 
-    /** Starts the add and sends `signal` once the store has grown by a few blocks (the add is under way). */
+    const bytesBefore = bytesUnder(join(cli.dataDir, 'ipfs'));
+    /**
+     * Starts the add and sends `signal` once the store has grown by a few 256 KiB blocks (the add is under way; its
+     * blocks are appended to one temp pack file, libs/storage pack-store.ts).
+     */
     const interruptAdd = async (signal: NodeJS.Signals) => {
       const child = cli.spawn(['dataset', 'add', '--yes', big, '--name', 'big', '--label', 'label', '--json']);
       let stdout = '';
@@ -422,13 +441,13 @@ describe('sealfold dataset (iris: add → verify → cat; bad input; killed add)
         child.once('close', (c, s) => resolve([c, s])),
       );
       const deadline = Date.now() + 120_000;
-      while (Date.now() < deadline && filesUnder(join(cli.dataDir, 'ipfs')).length < blocksBefore + 5)
+      while (Date.now() < deadline && bytesUnder(join(cli.dataDir, 'ipfs')) < bytesBefore + 5 * 262_144)
         await new Promise((r) => setTimeout(r, 50));
       child.kill(signal);
       return { exit: await exited, stdout };
     };
 
-    // Ctrl-C: the add aborts and deletes the blocks it wrote.
+    // Ctrl-C: the add aborts and drops the blocks it wrote (its temp pack).
     const interrupted = await interruptAdd('SIGINT');
     expect(interrupted.exit).toEqual([1, null]);
     expect(JSON.parse(interrupted.stdout)).toEqual({

@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EmbeddedIpfsStore } from './embedded.js';
+import { BlockFiles } from './fs-stores.js';
 import { StorageError } from './errors.js';
 import { openContentStore } from './index.js';
 
@@ -167,20 +168,30 @@ describe('EmbeddedIpfsStore', () => {
 
   it('fails with NOT_FOUND when a block inside a DAG is missing', async () => {
     const path = join(dir, 'partial');
+    // A DAG written as block files (as a CAR import or a store from before packs has it), but for its first leaf.
+    const bytes = deterministicBytes(600_000).map((b) => b ^ 0xa5);
+    const leaf = cidOf(RAW, bytes.subarray(0, 262144));
+    const files = new BlockFiles(join(path, 'blocks'));
+    await files.open();
+    const writer = {
+      put: async (c: CID, block: Uint8Array) => (c.equals(leaf) ? c : files.put(c, block)),
+      has: async () => false,
+      get: async () => new Uint8Array(),
+    };
+    const { cid: root } = await importBytes(bytes, writer as never, {
+      cidVersion: 1,
+      rawLeaves: true,
+      reduceSingleLeafToSelf: true,
+    });
+    await files.close();
+    const cid = root.toString();
+    expect(cid).toBe(
+      fileRoot([bytes.subarray(0, 262144), bytes.subarray(262144, 524288), bytes.subarray(524288)]).toString(),
+    );
     const partial = await EmbeddedIpfsStore.open(path);
     try {
-      const bytes = deterministicBytes(600_000).map((b) => b ^ 0xa5);
-      const cid = await partial.add(bytes);
-      await partial.unpin(cid);
-      // Delete the first leaf's block file (blockstore-fs keeps one file per block).
-      const leaf = cidOf(RAW, bytes.subarray(0, 262144)).toString();
-      const files = readdirSync(join(path, 'blocks'), { recursive: true }).map(String);
-      const raw = await import('multiformats/bases/base32');
-      const key = raw.base32.encode(CID.parse(leaf).multihash.bytes).slice(1).toUpperCase();
-      const victim = files.find((f) => f.endsWith(`${key}.data`));
-      expect(victim).toBeDefined();
-      rmSync(join(path, 'blocks', victim!));
       expect(await partial.has(cid)).toBe(true);
+      expect(await partial.has(leaf.toString())).toBe(false);
       await expect(readAll(partial.cat(cid, { signal: AbortSignal.timeout(10_000) }))).rejects.toMatchObject({
         code: 'NOT_FOUND',
       });
@@ -195,9 +206,10 @@ describe('EmbeddedIpfsStore', () => {
     await expect(readAll(store.cat('bafy'))).rejects.toMatchObject({ code: 'INVALID_CID' });
   });
 
-  it('removes the blocks of a failed add', async () => {
+  it('leaves nothing of a failed add (its pack is dropped, no block file written)', async () => {
     const blocks = join(dir, 'a', 'blocks');
-    const before = countFiles(blocks);
+    const packs = join(dir, 'a', 'packs');
+    const before = countFiles(blocks) + countFiles(packs);
     const fresh = deterministicBytes(600_000).map((b) => b ^ 0x5a);
     async function* failing() {
       yield fresh.subarray(0, 300_000);
@@ -205,7 +217,8 @@ describe('EmbeddedIpfsStore', () => {
       throw new Error('source failed');
     }
     await expect(store.add(failing())).rejects.toThrow('source failed');
-    expect(countFiles(blocks)).toBe(before);
+    expect(countFiles(blocks) + countFiles(packs)).toBe(before);
+    expect(await store.has(cidOf(RAW, fresh.subarray(0, 262144)).toString())).toBe(false);
   });
 
   it('round-trips a DAG through a CAR into another store, and refuses a tampered CAR', async () => {

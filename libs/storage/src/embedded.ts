@@ -1,6 +1,6 @@
 // EmbeddedIpfsStore: Helia without networking (createHeliaLight: no libp2p, no block brokers, no routers) over
-// blockstore-fs + datastore-fs (their on-disk layout, with a cheaper put: fs-stores.ts) in one directory, so content
-// and pins persist across restarts.
+// blockstore-fs + datastore-fs (their on-disk layout, with a cheaper put: fs-stores.ts) and block packs (one file per
+// add: pack-store.ts) in one directory, so content and pins persist across restarts.
 import { car } from '@helia/car';
 import { unixfs, type UnixFS } from '@helia/unixfs';
 import { CarBlockIterator } from '@ipld/car/iterator';
@@ -70,7 +70,10 @@ export class EmbeddedIpfsStore implements ContentStore {
     private readonly datastore: DataFiles,
   ) {}
 
-  /** Opens (creating if needed) a store in `dir` (blocks in dir/blocks, pins and metadata in dir/datastore). */
+  /**
+   * Opens (creating if needed) a store in `dir`: added content in dir/packs, other blocks (CAR imports, stores written
+   * before packs) in dir/blocks, pins and metadata in dir/datastore.
+   */
   static async open(dir: string): Promise<EmbeddedIpfsStore> {
     if (typeof dir !== 'string' || dir.length === 0)
       throw new StorageError('INVALID_INPUT', 'a store directory is required');
@@ -95,20 +98,25 @@ export class EmbeddedIpfsStore implements ContentStore {
   }
 
   /**
-   * Imports with Kubo's settings and pins. A failed add (bad source, abort) deletes the blocks it created, so nothing
-   * half-written stays behind (blocks that already existed are left alone).
+   * Imports with Kubo's settings and pins. The blocks go to one pack (pack-store.ts), appended as the importer makes
+   * them and made visible at once when the import completes; a failed add (bad source, abort) drops the pack, so
+   * nothing half-written is ever visible.
    */
   async add(source: ByteSource, options: AddOptions = {}): Promise<string> {
     this.live();
-    const created: CID[] = [];
     const inner = this.helia.blockstore;
-    // Record which blocks this import creates, to undo them on failure.
-    const tracking = {
-      has: (cid: CID, o?: object) => inner.has(cid, o),
-      get: (cid: CID, o?: object) => inner.get(cid, o),
-      put: async (cid: CID, block: Uint8Array, o?: object) => {
-        if (!(await inner.has(cid))) created.push(cid);
-        return inner.put(cid, block, o);
+    const pack = this.blockstore.packs.writer();
+    // The importer's blockstore: new blocks to the pack; reads see the pack, then the store.
+    const packing = {
+      has: async (cid: CID, o?: object) => pack.has(cid) || inner.has(cid, o),
+      get: async function* (cid: CID, o?: object) {
+        const own = await pack.get(cid);
+        if (own !== undefined) yield own;
+        else yield* inner.get(cid, o);
+      },
+      put: async (cid: CID, block: Uint8Array) => {
+        pack.put(cid, block);
+        return cid;
       },
     };
     let consumed = 0;
@@ -120,9 +128,10 @@ export class EmbeddedIpfsStore implements ContentStore {
         yield chunk;
       }
     };
+    let cid: CID;
     try {
-      const fs = unixfs({ blockstore: tracking as unknown as Helia['blockstore'] });
-      const cid = await fs.addByteStream(counted(), {
+      const fs = unixfs({ blockstore: packing as unknown as Helia['blockstore'] });
+      cid = await fs.addByteStream(counted(), {
         cidVersion: 1,
         rawLeaves: true,
         reduceSingleLeafToSelf: true,
@@ -130,13 +139,14 @@ export class EmbeddedIpfsStore implements ContentStore {
         layout: balanced({ maxChildrenPerNode: KUBO_MAX_CHILDREN }),
         signal: options.signal,
       });
-      await this.pinCid(cid, true);
-      return cid.toString();
+      await pack.commit();
     } catch (e) {
-      for (const cid of created) await Promise.resolve(inner.delete(cid)).catch(() => {});
+      pack.abort();
       // Errors from the source (e.g. a refused dataset, an abort) pass through unchanged.
       throw e;
     }
+    await this.pinCid(cid, true);
+    return cid.toString();
   }
 
   async *cat(cid: string, options: { signal?: AbortSignal } = {}): AsyncGenerator<Uint8Array> {

@@ -5,11 +5,14 @@
 import { FsBlockstore } from 'blockstore-fs';
 import { NextToLast } from 'blockstore-fs/sharding';
 import { FsDatastore } from 'datastore-fs';
-import { PutFailedError } from 'interface-store';
+import type { Pair } from 'interface-blockstore';
+import { NotFoundError, PutFailedError } from 'interface-store';
 import type { Key } from 'interface-datastore';
-import type { CID } from 'multiformats/cid';
+import { CID } from 'multiformats/cid';
+import * as Digest from 'multiformats/hashes/digest';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { BlockPacks } from './pack-store.js';
 
 let tempSerial = 0;
 
@@ -36,15 +39,49 @@ async function writeAtomic(dirs: Set<string>, file: string, bytes: Uint8Array, r
   }
 }
 
+/**
+ * Blocks as files (blockstore-fs's layout: what `put` writes, e.g. a CAR import) and in packs (pack-store.ts: what an
+ * add writes through a PackWriter). Reads look in both. A packed block is removed only with its whole pack, which
+ * nothing does yet: `delete` removes block files only.
+ */
 export class BlockFiles extends FsBlockstore {
   /** blockstore-fs's default layout: base32 multihash file names in directories named by their last 2 chars. */
   private readonly sharding: NextToLast;
   private readonly dirs = new Set<string>();
+  readonly packs: BlockPacks;
 
-  constructor(location: string) {
+  constructor(location: string, packDir = join(dirname(location), 'packs')) {
     const sharding = new NextToLast();
     super(location, { shardingStrategy: sharding });
     this.sharding = sharding;
+    this.packs = new BlockPacks(packDir);
+  }
+
+  override async open(): Promise<void> {
+    await super.open();
+    this.packs.open();
+  }
+
+  override async has(key: CID, options?: { signal?: AbortSignal }): Promise<boolean> {
+    return this.packs.has(key) || super.has(key, options);
+  }
+
+  override async *get(key: CID, options?: { signal?: AbortSignal }): AsyncGenerator<Uint8Array> {
+    options?.signal?.throwIfAborted();
+    const packed = await this.packs.get(key).catch((e: unknown) => {
+      throw new NotFoundError(String(e));
+    });
+    if (packed !== undefined) yield packed;
+    else yield* super.get(key, options);
+  }
+
+  override async *getAll(options?: { signal?: AbortSignal }): AsyncGenerator<Pair> {
+    yield* super.getAll(options);
+    for (const [key] of this.packs.entries()) {
+      // Listed by multihash, as blockstore-fs does (the codec is not stored): as raw CIDv1s.
+      const cid = CID.createV1(0x55, Digest.decode(Buffer.from(key, 'base64')));
+      yield { cid, bytes: this.get(cid, options) };
+    }
   }
 
   override async put(
