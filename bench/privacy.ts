@@ -116,7 +116,7 @@ async function main(): Promise<void> {
   // Positive control: plain SGD, many passes over a small shard, no regularisation.
   const overfit: ShadowTraining = { epochs: arg('epochs', 60), batchSize: 32, optimizer: 'sgd', learningRate: 0.1 };
   const control = memberSplit(perDigit, 11);
-  let started = performance.now();
+  const started = performance.now();
   const controlWeights = await train(selectSamples(control.data, control.members), overfit, 'control');
   const controlTrainAcc = combineEval(
     await evaluateLocal(SPEC, controlWeights, selectSamples(control.data, control.members)),
