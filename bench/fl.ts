@@ -271,7 +271,13 @@ async function main(): Promise<void> {
     const skewed = await run(nonIid, {});
     // σ is signed in thousandths: round up so the job's ε stays at or below the target.
     const sigma = Math.ceil(1000 * noiseMultiplierFor({ targetEpsilon, rounds, delta })) / 1000;
-    const dp = await run(iid, { dp: { noiseMultiplier: sigma, clipNorm, delta } });
+    // The pixels' public range as encoded (the `mnist` package gives 0…1), signed like `job create --feature-range
+    // p0=0:1 …`: under DP each silo clips into it before its noised Σx/Σx², so the pixels are standardised as in the
+    // non-private runs (a feature without a signed range is not).
+    const pixelRanges = Object.fromEntries(
+      Array.from({ length: SPEC.inputShape[0] }, (_, j) => [`p${j}`, [0, 1] as const]),
+    );
+    const dp = await run(iid, { dp: { noiseMultiplier: sigma, clipNorm, delta }, featureRanges: pixelRanges });
     const central = await centralised(secure.pooledTrain, [secure.pooledValidation, test], rounds);
 
     const recordFigures = await recordLevel(silos, rounds, clipNorm, delta, test);

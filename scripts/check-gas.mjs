@@ -86,6 +86,7 @@ const terms = {
   licenceDuration: 30n * 86400n,
   maxJobs: 5,
   epsilonBudgetMilli: 3000,
+  dpLevel: 0,
   minOwners: 3,
   royaltyBps: 500n,
   listed: true,

@@ -37,6 +37,8 @@ import {
   STATISTICS_ROUND,
   computeJobSchema,
   dpParamsFromFloats,
+  jobSchemaHash,
+  withFeatureRanges,
   trainingFromFloats,
   type JobRequest,
   type SecAggParams,
@@ -119,6 +121,11 @@ export interface JobSettings {
   readonly aggregation: Aggregation;
   /** Owner-level DP: noise multiplier σ, clip C, δ (signed into the request; each runner clips and adds its share). */
   readonly dp?: { readonly noiseMultiplier: number; readonly clipNorm: number; readonly delta: number };
+  /**
+   * Signed value ranges of numeric features (`job create --feature-range`): under DP each silo clips into them before
+   * its noised statistics, and only ranged features are standardised.
+   */
+  readonly featureRanges?: Readonly<Record<string, readonly [number, number]>>;
   /** Called after each round with the record and the new global weights. */
   readonly onRound?: (record: RoundRecord, weights: Float32Array) => void | Promise<void>;
 }
@@ -239,6 +246,8 @@ export class FlHarness {
         owner: { address: owner.wallet.address, identity: owner.identity, chain: owner.chain },
         store: this.store,
         maxJobs: 100,
+        // The harness signs owner-level DP (runJob): the terms count ε at that level, or the silos refuse the job.
+        dpLevel: 'owner',
       });
       owner.manifests.set(datasetId, manifestCid);
       this.schemas.set(datasetId, schemas[k]);
@@ -262,7 +271,9 @@ export class FlHarness {
     const t = Math.max(defaultThreshold(defaultNeighbourhood(n)), JOB_MIN_CONTRIBUTORS);
     const clip = noisy ? dp.clipNorm + 6 * noiseShareStd(dp.noiseMultiplier, dp.clipNorm, t) : 1;
     // The job schema the coordinator computes from the datasets' public manifests; the buyer signs its hash.
-    const plan = computeJobSchema(s.datasets.map((id) => ({ id: String(id), schema: this.schemas.get(id)! })));
+    const computed = computeJobSchema(s.datasets.map((id) => ({ id: String(id), schema: this.schemas.get(id)! })));
+    const rangedSchema = s.featureRanges ? withFeatureRanges(computed.schema, s.featureRanges) : computed.schema;
+    const plan = { schema: rangedSchema, hash: jobSchemaHash(rangedSchema) };
     const request: JobRequest = {
       buyer: this.buyer.wallet.address,
       // The harness plays the coordinator (it drives the SecAgg+ server itself) under the deployer's account.

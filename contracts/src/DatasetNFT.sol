@@ -26,6 +26,9 @@ contract DatasetNFT is ERC721, IERC2981, IERC4906 {
     /// @param maxJobs Training jobs one licence allows (enforced by the silo); at least 1.
     /// @param epsilonBudgetMilli Differential-privacy budget ε of one licence, times 1000; at least 1;
     /// type(uint32).max is unbounded (no ε limit).
+    /// @param dpLevel What the ε budget protects, so owners and buyers know which ε they trade: `DP_LEVEL_RECORD` (0:
+    /// any one row of the dataset; DP-SGD inside the silo) or `DP_LEVEL_OWNER` (1: the dataset as a whole; the
+    /// owner's whole update clipped and noised). The owner's silo trains jobs of this level only.
     /// @param minOwners The owner's policy, shown to buyers before they pay: the fewest independent contributing
     /// owners (neither the buyer nor the coordinator) the owner's silo demands in every job; at least 1.
     /// @param royaltyBps ERC-2981 royalty on licence resales, in basis points; at most `MAX_ROYALTY_BPS`.
@@ -37,19 +40,21 @@ contract DatasetNFT is ERC721, IERC2981, IERC4906 {
         uint64 licenceDuration;
         uint32 maxJobs;
         uint32 epsilonBudgetMilli;
+        uint8 dpLevel;
         uint16 minOwners;
         uint96 royaltyBps;
         bool listed;
     }
 
-    /// @dev One slot: 88 + 40 + 32 + 32 + 16 + 16 + 8 + 16 + 8 = 256 bits (durations are capped at 2^40 - 1).
+    /// @dev One slot: 88 + 32 + 32 + 32 + 8 + 16 + 16 + 8 + 16 + 8 = 256 bits (durations are capped at 2^32 - 1).
     /// `hasTokenPrice` spares a sale in ETH the cold read of the ERC-20 slot when there is none (the terms hash covers
     /// the token fields, so every sale would otherwise read it).
     struct Listing {
         uint88 priceWei;
-        uint40 licenceDuration;
+        uint32 licenceDuration;
         uint32 maxJobs;
         uint32 epsilonBudgetMilli;
+        uint8 dpLevel;
         uint16 minOwners;
         uint16 royaltyBps;
         bool listed;
@@ -104,8 +109,13 @@ contract DatasetNFT is ERC721, IERC2981, IERC4906 {
     uint256 public constant MAX_PRICE_WEI = type(uint88).max;
     /// @notice Highest ERC-20 price a listing can carry (2^96 - 1 base units).
     uint256 public constant MAX_PRICE_TOKEN = type(uint96).max;
-    /// @notice Longest licence duration (2^40 - 1 seconds, about 34,800 years).
-    uint64 public constant MAX_LICENCE_DURATION = type(uint40).max;
+    /// @notice Longest licence duration (2^32 - 1 seconds, about 136 years).
+    uint64 public constant MAX_LICENCE_DURATION = type(uint32).max;
+    /// @notice `Terms.dpLevel`: the ε budget bounds what a released model reveals about any one row (record-level DP).
+    uint8 public constant DP_LEVEL_RECORD = 0;
+    /// @notice `Terms.dpLevel`: the ε budget bounds what a released model reveals about the whole dataset (owner-level
+    /// DP).
+    uint8 public constant DP_LEVEL_OWNER = 1;
     /// @notice Largest royalty: the whole resale price.
     uint96 public constant MAX_ROYALTY_BPS = 10_000;
     /// @notice Largest share of a derivative model's licence sales one dataset can claim: 50%.
@@ -154,6 +164,8 @@ contract DatasetNFT is ERC721, IERC2981, IERC4906 {
     error ZeroMaxJobs();
     /// @notice `epsilonBudgetMilli` is zero.
     error ZeroEpsilonBudget();
+    /// @notice `dpLevel` is neither `DP_LEVEL_RECORD` nor `DP_LEVEL_OWNER`.
+    error UnknownDpLevel(uint8 dpLevel);
     /// @notice `minOwners` is zero.
     error ZeroMinOwners();
     /// @notice `royaltyBps` exceeds `MAX_ROYALTY_BPS`.
@@ -275,7 +287,7 @@ contract DatasetNFT is ERC721, IERC2981, IERC4906 {
     }
 
     /// @notice The hash a buyer pins when it buys: `keccak256(abi.encode(termsOf(datasetId)))`, so it covers every
-    /// field of the listing (prices, token, duration, jobs, ε, minimum owners, royalty, listed). A purchase whose
+    /// field of the listing (prices, token, duration, jobs, ε and its DP level, minimum owners, royalty, listed). A purchase whose
     /// pinned hash differs reverts, so terms changed after the buyer read them can never be sold to it.
     function termsHashOf(uint256 datasetId) external view returns (bytes32) {
         _requireOwned(datasetId);
@@ -369,6 +381,7 @@ contract DatasetNFT is ERC721, IERC2981, IERC4906 {
             licenceDuration: l.licenceDuration,
             maxJobs: l.maxJobs,
             epsilonBudgetMilli: l.epsilonBudgetMilli,
+            dpLevel: l.dpLevel,
             minOwners: l.minOwners,
             royaltyBps: l.royaltyBps,
             listed: l.listed
@@ -404,15 +417,17 @@ contract DatasetNFT is ERC721, IERC2981, IERC4906 {
         }
         if (terms.maxJobs == 0) revert ZeroMaxJobs();
         if (terms.epsilonBudgetMilli == 0) revert ZeroEpsilonBudget();
+        if (terms.dpLevel > DP_LEVEL_OWNER) revert UnknownDpLevel(terms.dpLevel);
         if (terms.minOwners == 0) revert ZeroMinOwners();
         if (terms.royaltyBps > MAX_ROYALTY_BPS) revert RoyaltyTooHigh(terms.royaltyBps, MAX_ROYALTY_BPS);
         if (terms.listed && terms.priceWei == 0 && terms.paymentToken == address(0)) revert ListedWithoutPrice();
 
         d.listing = Listing({
             priceWei: uint88(terms.priceWei),
-            licenceDuration: uint40(terms.licenceDuration),
+            licenceDuration: uint32(terms.licenceDuration),
             maxJobs: terms.maxJobs,
             epsilonBudgetMilli: terms.epsilonBudgetMilli,
+            dpLevel: terms.dpLevel,
             minOwners: terms.minOwners,
             royaltyBps: uint16(terms.royaltyBps),
             listed: terms.listed,

@@ -105,12 +105,13 @@ contract DatasetLicenceTest is Fixture {
         DatasetNFT.Terms memory t = defaultTerms();
         bytes32 seen = nft.termsHashOf(datasetId);
         delta = bound(delta, 1, 1000);
-        field = uint8(bound(field, 0, 5));
+        field = uint8(bound(field, 0, 6));
         if (field == 0) t.priceWei += delta;
         else if (field == 1) t.licenceDuration += uint64(delta);
         else if (field == 2) t.maxJobs += uint32(delta);
         else if (field == 3) t.epsilonBudgetMilli += uint32(delta);
         else if (field == 4) t.minOwners += uint16(delta);
+        else if (field == 5) t.dpLevel = 1 - t.dpLevel;
         else t.royaltyBps += uint96(delta); // 500 + at most 1000 stays under the 10,000 cap
         vm.prank(owner);
         nft.setTerms(datasetId, t);
@@ -199,8 +200,8 @@ contract DatasetLicenceTest is Fixture {
     /// the escrow, the holder never more than it paid, and the owner's share monotone in time.
     function testFuzzRefundArithmetic(uint88 price, uint64 duration, uint64 elapsed, uint64 releasedAt) public {
         price = uint88(bound(price, 1, type(uint88).max));
-        duration = uint64(bound(duration, 0, type(uint40).max));
-        elapsed = uint64(bound(elapsed, 0, uint256(type(uint40).max) + 400 days));
+        duration = uint64(bound(duration, 0, nft.MAX_LICENCE_DURATION()));
+        elapsed = uint64(bound(elapsed, 0, uint256(nft.MAX_LICENCE_DURATION()) + 400 days));
         releasedAt = uint64(bound(releasedAt, 0, elapsed));
         DatasetNFT.Terms memory t = defaultTerms();
         t.priceWei = price;
@@ -439,7 +440,7 @@ contract DatasetLicenceTest is Fixture {
         vm.expectRevert(DatasetLicence.InvalidGrantTerms.selector);
         licences.grant(datasetId, buyer, 0, 1, 0);
         vm.expectRevert(DatasetLicence.InvalidGrantTerms.selector);
-        licences.grant(datasetId, buyer, uint64(type(uint40).max) + 1, 1, 1);
+        licences.grant(datasetId, buyer, uint64(type(uint32).max) + 1, 1, 1);
         vm.expectRevert(abi.encodeWithSelector(IERC721Errors.ERC721InvalidReceiver.selector, address(0)));
         licences.grant(datasetId, address(0), 0, 1, 1);
         vm.stopPrank();

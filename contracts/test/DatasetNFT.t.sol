@@ -80,6 +80,7 @@ contract DatasetNFTTest is Fixture {
             licenceDuration: uint64(bound(duration, 0, nft.MAX_LICENCE_DURATION())),
             maxJobs: uint32(bound(maxJobs, 1, type(uint32).max)),
             epsilonBudgetMilli: uint32(bound(epsilon, 1, type(uint32).max)),
+            dpLevel: uint8(epsilon % 2),
             minOwners: uint16(bound(royalty, 1, type(uint16).max)),
             royaltyBps: uint96(bound(royalty, 0, 10_000)),
             listed: listed && priceWei > 0
@@ -129,13 +130,17 @@ contract DatasetNFTTest is Fixture {
         _expectRegisterRevert(t, abi.encodeWithSelector(DatasetNFT.ZeroEpsilonBudget.selector));
 
         t = defaultTerms();
-        t.licenceDuration = uint64(type(uint40).max) + 1;
+        t.licenceDuration = uint64(type(uint32).max) + 1;
         _expectRegisterRevert(
             t,
             abi.encodeWithSelector(
-                DatasetNFT.LicenceDurationTooLong.selector, t.licenceDuration, uint64(type(uint40).max)
+                DatasetNFT.LicenceDurationTooLong.selector, t.licenceDuration, uint64(type(uint32).max)
             )
         );
+
+        t = defaultTerms();
+        t.dpLevel = 2;
+        _expectRegisterRevert(t, abi.encodeWithSelector(DatasetNFT.UnknownDpLevel.selector, 2));
 
         t = defaultTerms();
         t.priceToken = 1;
@@ -149,6 +154,32 @@ contract DatasetNFTTest is Fixture {
         t = defaultTerms();
         t.priceWei = 0;
         _expectRegisterRevert(t, abi.encodeWithSelector(DatasetNFT.ListedWithoutPrice.selector));
+    }
+
+    /// The DP level is part of the terms: stored, returned, emitted, and covered by the hash a buyer pins.
+    function testDpLevelIsPartOfTheTerms() public {
+        DatasetNFT.Terms memory t = defaultTerms();
+        assertEq(t.dpLevel, nft.DP_LEVEL_RECORD(), "fixture is record level");
+        uint256 id = registerAs(owner, t);
+        assertEq(nft.termsOf(id).dpLevel, nft.DP_LEVEL_RECORD(), "record level stored");
+        bytes32 recordHash = nft.termsHashOf(id);
+
+        t.dpLevel = nft.DP_LEVEL_OWNER();
+        vm.expectEmit(true, false, false, true);
+        emit DatasetNFT.TermsUpdated(id, t);
+        vm.prank(owner);
+        nft.setTerms(id, t);
+        assertEq(nft.termsOf(id).dpLevel, nft.DP_LEVEL_OWNER(), "owner level stored");
+        assertTrue(nft.termsHashOf(id) != recordHash, "the level changes the pinned hash");
+        assertEq(nft.termsHashOf(id), keccak256(abi.encode(t)), "hash covers the level");
+        // The rest of the listing is untouched by the level sharing its slot.
+        DatasetNFT.Terms memory got = nft.termsOf(id);
+        assertEq(keccak256(abi.encode(got)), keccak256(abi.encode(t)), "terms round trip");
+
+        t.dpLevel = 7;
+        vm.prank(owner);
+        vm.expectRevert(abi.encodeWithSelector(DatasetNFT.UnknownDpLevel.selector, 7));
+        nft.setTerms(id, t);
     }
 
     function testOnlyOwnerSetsTermsAndListing() public {

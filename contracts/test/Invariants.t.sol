@@ -71,6 +71,7 @@ contract MarketHandler is TestBase {
             licenceDuration: uint64(bound(duration, 0, 365 days)),
             maxJobs: 3,
             epsilonBudgetMilli: 1000,
+            dpLevel: 0,
             minOwners: 3,
             royaltyBps: uint96(bound(royalty, 0, 10_000)),
             listed: true

@@ -248,6 +248,8 @@ describe('adversary: a malicious coordinator against real silos (issue 11)', () 
         owner: { address: wallet.address, identity, chain },
         store,
         maxJobs: 1000,
+        // The DP tests below attack owner-level noise shares: the terms must sell owner-level ε.
+        dpLevel: 'owner',
       });
       owners.set(
         name,

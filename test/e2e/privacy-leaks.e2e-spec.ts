@@ -206,6 +206,9 @@ describe('privacy: no canary leaves an owner’s machine or reaches a log', () =
             '1000',
             '--epsilon',
             '1000',
+            // The job below signs owner-level DP: the terms must count ε at that level.
+            '--dp-level',
+            'owner',
             '--json',
           ])
         ).stdout,

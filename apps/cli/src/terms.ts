@@ -15,6 +15,7 @@ export function termsJson(t: DatasetTerms) {
     licenceDurationSeconds: t.licenceDuration,
     maxJobs: t.maxJobs,
     epsilon: epsilonJson(t.epsilonBudgetMilli),
+    dpLevel: t.dpLevel,
     minOwners: t.minOwners,
     royaltyBps: t.royaltyBps,
     listed: t.listed,
@@ -31,7 +32,7 @@ export function termsText(t: DatasetTerms): string {
   const token = t.paymentToken === ZERO_ADDRESS ? '' : ` or ${t.priceToken} units of ERC-20 ${t.paymentToken}`;
   return [
     `price      ${t.priceWei === 0n ? 'not sold for ETH' : formatEth(t.priceWei)}${token}${t.listed ? '' : ' (not listed)'}`,
-    `licence    ${duration(t.licenceDuration)}, ${t.maxJobs} jobs, ε ${formatEpsilon(t.epsilonBudgetMilli)}`,
+    `licence    ${duration(t.licenceDuration)}, ${t.maxJobs} jobs, ε ${formatEpsilon(t.epsilonBudgetMilli)} ${t.dpLevel === 'owner' ? 'per owner (owner-level DP: the whole dataset)' : 'per row (record-level DP)'}`,
     `policy     at least ${t.minOwners} independent contributing owners per job; resale royalty ${t.royaltyBps / 100}%`,
   ].join('\n');
 }

@@ -188,6 +188,17 @@ describe('silo job runner (EDR chain, real iris training)', () => {
     };
   }
 
+  /** Runs `fn` while the dataset's terms count ε at `level` (the silo checks the signed level at admission). */
+  async function underLevel<T>(level: 'record' | 'owner', fn: () => Promise<T>): Promise<T> {
+    const terms = await owner.getTerms(datasetId);
+    await owner.setTerms(datasetId, { ...terms, dpLevel: level });
+    try {
+      return await fn();
+    } finally {
+      await owner.setTerms(datasetId, terms);
+    }
+  }
+
   async function refusal(o: JobOffer): Promise<JobRefusal> {
     const error = await admitted(runner, o).then(
       () => undefined,
@@ -413,19 +424,41 @@ describe('silo job runner (EDR chain, real iris training)', () => {
     expect(refused.reason).toBe('budget-exhausted');
   });
 
+  it('refuses DP at a level other than the one the dataset’s on-chain terms count ε in, before reserving anything', async () => {
+    // The attack: the terms sell a record-level ε (a bound per row); the buyer signs owner level, where this silo
+    // adds only its share of the noise and books the per-owner ε instead.
+    const dp = dpParamsFromFloats({ noiseMultiplier: 1.5, clipNorm: 1, delta: 1e-5, level: 'owner' });
+    expect((await owner.getTerms(datasetId)).dpLevel).toBe('record');
+    const spent = ledger.spent(noiseLicence);
+    const jobs = ledger.jobs(noiseLicence).length;
+    const error = await refusal(await offer({ licences: [noiseLicence], dp, rounds: 1 }));
+    expect(error.reason).toBe('dp-level-mismatch');
+    expect(error.message).toMatch(
+      /counts its ε budget at record level \(its on-chain terms\); the request signs owner-level DP/,
+    );
+    expect(ledger.spent(noiseLicence)).toBe(spent);
+    expect(ledger.jobs(noiseLicence)).toHaveLength(jobs);
+    // The converse, record level signed for a dataset whose terms say owner level, is refused too.
+    const converse = await underLevel('owner', async () =>
+      refusal(await offer({ licences: [noiseLicence], dp: { ...dp, level: 'record' }, rounds: 1 })),
+    );
+    expect(converse.reason).toBe('dp-level-mismatch');
+  });
+
   it('refuses a noiseless job on a licence with a finite ε budget, and a job that would exceed the budget', async () => {
     const noiseless = await refusal(await offer({ licences: [noiseLicence] }));
     expect(noiseless.reason).toBe('budget-exhausted');
     const greedy = dpParamsFromFloats({ noiseMultiplier: 0.5, clipNorm: 1, delta: 1e-5, level: 'owner' });
-    expect((await refusal(await offer({ licences: [noiseLicence], dp: greedy, rounds: 20 }))).reason).toBe(
-      'budget-exhausted',
+    const refused = await underLevel('owner', async () =>
+      refusal(await offer({ licences: [noiseLicence], dp: greedy, rounds: 20 })),
     );
+    expect(refused.reason).toBe('budget-exhausted');
   });
 
   it('reserves a DP job’s whole ε at admission, books each release once, and refuses a replay even after a restart', async () => {
     const dp = dpParamsFromFloats({ noiseMultiplier: 1.5, clipNorm: 1, delta: 1e-5, level: 'owner' });
     const o = await offer({ licences: [noiseLicence], dp, rounds: 1 });
-    const job = await admitted(runner, o);
+    const job = await underLevel('owner', () => admitted(runner, o));
     // 2 · rounds Gaussian releases (update + evaluation vector per round) and the statistics, reserved before
     // anything is released.
     expect(job.plannedEpsilon).toBeCloseTo(datasetEpsilon(job.dpPlan, allReleases(1)), 9);
@@ -467,12 +500,12 @@ describe('silo job runner (EDR chain, real iris training)', () => {
       minIndependentOwners: 1,
     });
     runner = restarted;
-    await admitted(runner, o);
+    await underLevel('owner', () => admitted(runner, o));
     runner.roundParams(o.jobId, 3, 'train');
     await expect(runner.prepareRound(o.jobId, 1, global)).rejects.toMatchObject({ reason: 'replayed-round' });
     // The budget of 8 holds this job's 2 releases; the reservation of a second one does not fit.
     const again = await offer({ licences: [noiseLicence], dp, rounds: 2 });
-    expect((await refusal(again)).reason).toBe('budget-exhausted');
+    expect((await underLevel('owner', () => refusal(again))).reason).toBe('budget-exhausted');
   });
 
   describe('record-level DP (DP-SGD inside the silo)', () => {
@@ -538,7 +571,9 @@ describe('silo job runner (EDR chain, real iris training)', () => {
       expect(ledger.spent(recordLicence)).toBe(spent);
       expect(ledger.jobs(recordLicence)).toHaveLength(jobs);
       // The same δ at owner level is not a per-row guarantee: admitted.
-      await admitted(runner, await offer({ licences: [recordLicence], dp: { ...dp, level: 'owner' } }));
+      await underLevel('owner', async () =>
+        admitted(runner, await offer({ licences: [recordLicence], dp: { ...dp, level: 'owner' } })),
+      );
     });
 
     it('trains with per-example clipping and Gaussian noise (SGD, so the step is the gradient)', async () => {
@@ -572,7 +607,7 @@ describe('silo job runner (EDR chain, real iris training)', () => {
       rounds: 3,
       dp: dpParamsFromFloats({ noiseMultiplier: 5, clipNorm: 1, delta: 1e-5, level: 'owner' }),
     });
-    await admitted(runner, o);
+    await underLevel('owner', () => admitted(runner, o));
     runner.roundParams(o.jobId, 3, 'train');
     const global = initialWeights(MODEL, 2);
     await runner.trainRound(o.jobId, 1, global);

@@ -65,6 +65,7 @@ import {
   type SecAggParams,
 } from '@sealfold/protocol';
 import { deriveRoundParams, type SecAggInput } from '@sealfold/secagg';
+import { dpLevelMismatch } from './dp-level-policy.js';
 import { type EpsilonLedger, LedgerRefusal, type ReleaseCounts, type ReleaseKind } from './ledger.js';
 import { type OpenedDataset } from './sealed-data.js';
 
@@ -101,6 +102,8 @@ export type RefusalReason =
   | 'job-id-mismatch'
   /** Record-level DP this dataset cannot give: δ ≥ 1/rows (the guarantee would allow releasing a whole row). */
   | 'delta-too-large'
+  /** DP at a level other than the one the dataset's on-chain terms count ε in (record vs owner). */
+  | 'dp-level-mismatch'
   /** Summed statistics inconsistent with this silo's own (fewer rows or counts than it alone holds), or a second run. */
   | 'bad-statistics'
   /** A round before the job's feature statistics arrived: the silo cannot encode its rows yet. */
@@ -152,8 +155,11 @@ export interface LicenceOracle {
   getLicence(licenceId: bigint): Promise<LicenceInfo>;
   /** The dataset's owner (one ownerOf view), undefined when it does not exist. */
   ownerOf(datasetId: bigint): Promise<string | undefined>;
-  /** The dataset's listed terms: `minOwners` is the owner's published policy (visible to buyers). */
-  getTerms(datasetId: bigint): Promise<{ readonly minOwners: number }>;
+  /**
+   * The dataset's listed terms: `minOwners` is the owner's published policy (visible to buyers), `dpLevel` the only
+   * DP level its ε budget is counted in.
+   */
+  getTerms(datasetId: bigint): Promise<{ readonly minOwners: number; readonly dpLevel: DpLevel }>;
 }
 
 export interface AdmittedJob {
@@ -266,7 +272,12 @@ export class SiloJobRunner {
     };
     const index = request.datasets.indexOf(offer.datasetId);
     if (index < 0) refuse('not-served', `dataset ${offer.datasetId} is not part of the signed request`);
-    const minOwners = await this.ownerPolicy(offer.datasetId);
+    // The dataset's published terms, read on chain (not offered): the owner policy is this silo's flag or the
+    // `minOwners` term, whichever is larger; the DP level must be the one the terms count ε in.
+    const terms = await this.options.chain.getTerms(offer.datasetId);
+    const minOwners = Math.max(this.minIndependentOwners, terms.minOwners);
+    const levelMismatch = dpLevelMismatch(offer.datasetId, request.dp, terms);
+    if (levelMismatch) refuse('dp-level-mismatch', levelMismatch);
     // Coordinator and silos derive t from the signed minimum: a minimum below the owner's policy could only end in
     // a refused round, so the buyer learns it now (and `job create` signs the largest policy of its datasets).
     if (request.secagg.enabled && request.secagg.minContributors < minOwners)
@@ -473,12 +484,6 @@ export class SiloJobRunner {
   /** The owner policy of an admitted job (see AdmittedJob.minOwners). */
   minOwnersOf(jobId: string): number {
     return this.job(jobId).minOwners;
-  }
-
-  /** This silo's flag or the dataset's published `minOwners` term, whichever is larger (read on chain, not offered). */
-  private async ownerPolicy(datasetId: bigint): Promise<number> {
-    const terms = await this.options.chain.getTerms(datasetId);
-    return Math.max(this.minIndependentOwners, terms.minOwners);
   }
 
   /**

@@ -58,6 +58,8 @@ export interface TermsView {
   licenceDuration: string;
   maxJobs: number;
   epsilonBudgetMilli: number;
+  /** What ε protects: 'record' (any one row of the dataset) or 'owner' (the whole dataset). */
+  dpLevel: 'record' | 'owner';
   minOwners: number;
   royaltyBps: number;
   listed: boolean;

@@ -48,6 +48,7 @@ abstract contract Fixture is TestBase {
             licenceDuration: 30 days,
             maxJobs: 5,
             epsilonBudgetMilli: 3000,
+            dpLevel: 0,
             minOwners: 3,
             royaltyBps: 500,
             listed: true

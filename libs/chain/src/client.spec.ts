@@ -199,6 +199,28 @@ describe('Sealfold chain client against the embedded chain', () => {
     expect(await revertName(buyer.purchaseLicence(datasetId, { terms: now }))).toBe('TermsChanged');
   });
 
+  it('the DP level is a term: record by default, set by the owner, in the pinned hash, and validated', async () => {
+    const { datasetId } = await owner.registerDataset({
+      manifestCid: cidOf('manifest-dp-level'),
+      commitment: commitmentOf('ddplevel'),
+      terms: { priceWei: ETH / 100n, epsilonBudgetMilli: 8000 },
+    });
+    const record = await buyer.getTerms(datasetId);
+    expect(record.dpLevel).toBe('record');
+    await owner.setTerms(datasetId, { ...record, dpLevel: 'owner' });
+    const ownerLevel = await buyer.getTerms(datasetId);
+    expect(ownerLevel).toEqual({ ...record, dpLevel: 'owner' });
+    // The hash the client computes is the contract's, and the level changes it: a buyer who read "record" cannot
+    // be sold "owner".
+    expect(termsHash(ownerLevel)).not.toBe(termsHash(record));
+    expect(await revertName(buyer.purchaseLicence(datasetId, { terms: record }))).toBe('TermsChanged');
+    const p = await buyer.purchaseLicence(datasetId, { terms: ownerLevel });
+    expect(p.licenceId).toBeGreaterThan(0n);
+    await expect(owner.setTerms(datasetId, { ...ownerLevel, dpLevel: 'row' as unknown as 'record' })).rejects.toThrow(
+      /dpLevel must be 'record' or 'owner'/,
+    );
+  });
+
   it('revoke refunds the unused part of the paid time to the holder, who withdraws it', async () => {
     const { datasetId } = await owner.registerDataset({
       manifestCid: cidOf('manifest-refund'),

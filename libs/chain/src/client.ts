@@ -21,7 +21,7 @@ import {
 import { readFileSync } from 'node:fs';
 import { plainArgs, plainValue } from './abi-values.js';
 import type { EventArgs, EventName, FunctionName, ReturnOf } from './abi-types.js';
-import { encodeTermsHash } from './terms-hash.js';
+import { type DatasetDpLevel, dpLevelCode, dpLevelOf, encodeTermsHash } from './terms-hash.js';
 import {
   escrowJobId,
   headerTuple,
@@ -95,6 +95,11 @@ export interface DatasetTerms {
   licenceDuration: bigint;
   maxJobs: number;
   epsilonBudgetMilli: number;
+  /**
+   * What the ε budget protects, and so the only DP level the owner's silo trains: 'record' (any one row; DP-SGD in
+   * the silo; the default) or 'owner' (the whole dataset). Part of the terms hash a buyer pins.
+   */
+  dpLevel: DatasetDpLevel;
   /** The owner's policy: the fewest independent contributing owners its silo demands per job (default 3). */
   minOwners: number;
   royaltyBps: number;
@@ -258,6 +263,12 @@ function licenceReason(validity: bigint): LicenceReason {
   return reason;
 }
 
+function checkDpLevel(level: unknown): DatasetDpLevel {
+  if (level !== 'record' && level !== 'owner')
+    throw new InvalidArgumentError(`dpLevel must be 'record' or 'owner', got ${String(level)}`);
+  return level;
+}
+
 function normaliseTerms(t: DatasetTermsInput): DatasetTerms {
   return {
     priceWei: checkUint(t.priceWei, 'priceWei'),
@@ -266,6 +277,7 @@ function normaliseTerms(t: DatasetTermsInput): DatasetTerms {
     licenceDuration: checkUint(t.licenceDuration ?? 0n, 'licenceDuration', 64),
     maxJobs: Number(checkUint(t.maxJobs ?? 1, 'maxJobs', 32)),
     epsilonBudgetMilli: Number(checkUint(t.epsilonBudgetMilli ?? 1000, 'epsilonBudgetMilli', 32)),
+    dpLevel: checkDpLevel(t.dpLevel ?? 'record'),
     minOwners: Number(checkUint(t.minOwners ?? DEFAULT_MIN_OWNERS, 'minOwners', 16)),
     royaltyBps: Number(checkUint(t.royaltyBps ?? 0, 'royaltyBps', 96)),
     listed: t.listed ?? true,
@@ -791,6 +803,7 @@ export async function connectChain(options: ConnectOptions) {
     licenceDuration: r.licenceDuration,
     maxJobs: Number(r.maxJobs),
     epsilonBudgetMilli: Number(r.epsilonBudgetMilli),
+    dpLevel: dpLevelOf(r.dpLevel),
     minOwners: Number(r.minOwners),
     royaltyBps: Number(r.royaltyBps),
     listed: r.listed,
@@ -802,6 +815,7 @@ export async function connectChain(options: ConnectOptions) {
     t.licenceDuration,
     t.maxJobs,
     t.epsilonBudgetMilli,
+    dpLevelCode(t.dpLevel),
     t.minOwners,
     t.royaltyBps,
     t.listed,

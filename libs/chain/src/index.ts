@@ -116,3 +116,4 @@ export {
   type PinnedDataset,
   type ReceiptBundle,
 } from './escrow.js';
+export { DATASET_DP_LEVELS, dpLevelCode, dpLevelOf, type DatasetDpLevel } from './terms-hash.js';

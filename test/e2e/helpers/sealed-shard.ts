@@ -61,6 +61,8 @@ export interface SealShardOptions {
   readonly maxJobs: number;
   /** The owner's k (no value occurring in fewer rows is published); libs/dataset's default when absent. */
   readonly k?: number;
+  /** The DP level the dataset's terms count ε in (its silo trains no other); the chain client's 'record' when absent. */
+  readonly dpLevel?: 'record' | 'owner';
 }
 
 /** Seals, stores and registers one shard; returns its dataset id and manifest CID. */
@@ -78,6 +80,10 @@ export async function sealAndRegisterShard(o: SealShardOptions): Promise<{ datas
     // Unlimited ε: noiseless jobs need it.
     terms: { priceWei: '1000', licenceDurationSeconds: 86_400, epsilonBudget: UNLIMITED_EPSILON, maxJobs: o.maxJobs },
   });
-  const { datasetId } = await o.owner.chain.registerDataset(registrationOf(manifestCid, manifest));
+  const registration = registrationOf(manifestCid, manifest);
+  const { datasetId } = await o.owner.chain.registerDataset({
+    ...registration,
+    terms: { ...registration.terms, ...(o.dpLevel ? { dpLevel: o.dpLevel } : {}) },
+  });
   return { datasetId, manifestCid };
 }

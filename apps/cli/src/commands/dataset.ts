@@ -98,7 +98,7 @@ async function inspect(ctx: Context, args: string[], o: Record<string, unknown>)
 }
 
 const TERMS_JSON =
-  '{"priceWei", "paymentToken"|null, "priceToken", "licenceDurationSeconds", "maxJobs", "epsilon", "minOwners", "royaltyBps", "listed"}';
+  '{"priceWei", "paymentToken"|null, "priceToken", "licenceDurationSeconds", "maxJobs", "epsilon", "dpLevel", "minOwners", "royaltyBps", "listed"}';
 
 export async function readManifest(s: CliStore, cid: string): Promise<Manifest> {
   const { parseManifest } = await import('@sealfold/dataset');
@@ -119,13 +119,23 @@ export async function readManifest(s: CliStore, cid: string): Promise<Manifest> 
  * (libs/dataset registrationOf), and the owner's policy (the fewest independent owners per job; the chain client's
  * default when not given).
  */
-async function register(chain: OpenChain, manifestCid: string, manifest: Manifest, minOwners?: number) {
+async function register(
+  chain: OpenChain,
+  manifestCid: string,
+  manifest: Manifest,
+  policy: { minOwners?: number; dpLevel?: 'record' | 'owner' } = {},
+) {
   const { registrationOf } = await import('@sealfold/dataset');
   const registration = registrationOf(manifestCid, manifest);
-  return chain.client.registerDataset({
-    ...registration,
-    terms: { ...registration.terms, ...(minOwners === undefined ? {} : { minOwners }) },
-  });
+  return chain.client.registerDataset({ ...registration, terms: { ...registration.terms, ...policy } });
+}
+
+/** `--dp-level`: what the licence's ε protects, and so the only DP level the owner's silo trains. */
+function parseDpLevel(value: unknown): 'record' | 'owner' {
+  const level = String(value);
+  if (level !== 'record' && level !== 'owner')
+    throw new CliError('INVALID_ARGUMENT', `--dp-level must be record or owner, got "${level}"`);
+  return level;
 }
 
 /** `--min-owners`: 1..65535 (uint16 on chain). */
@@ -167,6 +177,7 @@ async function add(
   const maxJobs = parseSmallInt(String(o.maxJobs), '--max-jobs', 0xffffffff);
   if (maxJobs === 0) throw new CliError('INVALID_ARGUMENT', '--max-jobs must be at least 1');
   const minOwners = o.minOwners === undefined ? undefined : parseMinOwners(o.minOwners);
+  const dpLevel = o.dpLevel === undefined ? undefined : parseDpLevel(o.dpLevel);
   const registerOnChain = o.register !== false;
   // The manifest is public for good: a person accepts the preview, a script says --yes (issue 13 §1).
   const confirmed = o.yes === true;
@@ -251,7 +262,10 @@ async function add(
   let reg: Awaited<ReturnType<typeof register>> | undefined;
   if (chain) {
     try {
-      reg = await register(chain, manifestCid, manifest, minOwners);
+      reg = await register(chain, manifestCid, manifest, {
+        ...(minOwners === undefined ? {} : { minOwners }),
+        ...(dpLevel === undefined ? {} : { dpLevel }),
+      });
     } catch (error) {
       // Sealed and stored but not registered: recorded as such, and the user is told how to finish.
       await saveRecord(ctx, record);
@@ -449,6 +463,7 @@ async function terms(
   if (o.epsilon !== undefined) next.epsilonBudgetMilli = parseEpsilon(String(o.epsilon)).milli;
   if (o.royaltyBps !== undefined) next.royaltyBps = parseSmallInt(String(o.royaltyBps), '--royalty-bps', 10_000);
   if (o.minOwners !== undefined) next.minOwners = parseMinOwners(o.minOwners);
+  if (o.dpLevel !== undefined) next.dpLevel = parseDpLevel(o.dpLevel);
   if (o.list === true) next.listed = true;
   if (o.delist === true) next.listed = false;
   const r = await client.setTerms(datasetId, next);
@@ -570,6 +585,11 @@ ${JSON_NOTE}
       '8',
     )
     .option('--min-owners <n>', 'your policy: fewest independent contributing owners per job (shown to buyers)', '3')
+    .option(
+      '--dp-level <level>',
+      'what the ε budget protects, the only DP level your silo trains: record (any one row) or owner (the whole dataset)',
+      'record',
+    )
     .option('--no-register', 'seal and store only; register later with `dataset register`')
     .addHelpText(
       'after',
@@ -637,6 +657,10 @@ ${JSON_NOTE}
     )
     .option('--royalty-bps <n>', 'ERC-2981 royalty on licence resales, in basis points')
     .option('--min-owners <n>', 'your policy: fewest independent contributing owners per job (shown to buyers)')
+    .option(
+      '--dp-level <level>',
+      'what the ε budget protects, the only DP level your silo trains: record (any one row) or owner (the whole dataset)',
+    )
     .option('--list', 'list the dataset for sale')
     .option('--delist', 'withdraw the dataset from sale (existing licences stay valid)')
     .addHelpText(

@@ -191,6 +191,12 @@ async function fetchPlan(base: string, datasets: readonly bigint[]): Promise<Job
 async function plan(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unknown>): Promise<CommandResult> {
   const datasets = parseDatasetList(o.datasets);
   const view = await fetchPlan(coordinatorUrl(o.coordinator, env), datasets);
+  // The DP level each dataset's terms count ε in (read on chain): a DP job must sign that level for every dataset.
+  const { client } = await openChain(ctx, env);
+  const dpLevels = Object.fromEntries(
+    await Promise.all(datasets.map(async (id) => [String(id), (await client.getTerms(id)).dpLevel] as const)),
+  );
+  const levels = [...new Set(Object.values(dpLevels))];
   const features = view.schema.features.map((f) =>
     f.type === 'numeric' ? `  ${f.name} (numeric)` : `  ${f.name} (categorical: ${f.levels.join(', ')})`,
   );
@@ -208,9 +214,15 @@ async function plan(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unkn
     ...features,
     ...(lacking.length ? ['classes some owners lack (fine: they train on the ones they have):', ...lacking] : []),
     ...(dropped.length ? ['columns left out:', ...dropped] : []),
+    `DP level of each dataset's ε budget (its terms): ${Object.entries(dpLevels)
+      .map(([id, l]) => `${id} ${l}`)
+      .join(', ')}` +
+      (levels.length > 1
+        ? ' — mixed: a job with DP noise can only sign one level, so it would be refused by some silos'
+        : ` — sign --dp-level ${levels[0]} for a job with DP noise`),
   ].join('\n');
   ctx.note(`a model for this job maps ${view.inputWidth} inputs to ${view.schema.classes.length} classes`);
-  return { json: { ...view }, text };
+  return { json: { ...view, dpLevels }, text };
 }
 
 async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unknown>): Promise<CommandResult> {
@@ -333,7 +345,16 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
 
   // Each owner publishes the fewest contributors it accepts per sum (terms.minOwners); its silo refuses a request
   // signed below it. Sign the largest of them unless asked for more.
-  const policies = await Promise.all(datasets.map(async (id) => ({ id, min: (await client.getTerms(id)).minOwners })));
+  const listed = await Promise.all(datasets.map(async (id) => ({ id, terms: await client.getTerms(id) })));
+  const policies = listed.map(({ id, terms }) => ({ id, min: terms.minOwners }));
+  // Each dataset's terms name the DP level its ε budget is counted in; its silo trains no other (dp-level-mismatch).
+  const otherLevel = noiseMultiplier > 0 ? listed.find(({ terms }) => terms.dpLevel !== dpLevel) : undefined;
+  if (otherLevel)
+    throw new CliError(
+      'DP_LEVEL_MISMATCH',
+      `dataset ${otherLevel.id}'s terms count its ε budget at ${otherLevel.terms.dpLevel} level; its silo would refuse ` +
+        `--dp-level ${dpLevel} (\`sealfold job plan\` shows each dataset's level)`,
+    );
   const strictest = policies.reduce((a, b) => (b.min > a.min ? b : a), { id: 0n, min: 3 });
   if (askedMinContributors !== undefined && askedMinContributors < strictest.min)
     throw new CliError(
@@ -832,9 +853,12 @@ order (class index i means the same class on every silo and at model output i), 
 each owner lacks (fine) and the columns left out. \`job create\` signs this schema's hash; each silo maps its rows
 onto it and refuses, naming the column, a schema it cannot map. Before round 1 the owners' feature statistics are
 summed through SecAgg+ and every silo standardises and imputes with the global figures (in the model bundle).
+Also, read on chain, the DP level each dataset's terms count its ε budget in (record: any one row; owner: the whole
+dataset): a job with DP noise must sign that level (\`job create --dp-level\`), else the dataset's silo refuses it.
 ${JSON_NOTE}
   {"datasets", "schema": {"format", "label", "features": [{"name", "type", "levels"?}], "classes"}, "hash",
-   "inputWidth", "dropped": [{"datasetId", "column", "reason"}], "missingClasses": {"<datasetId>": [..]}}`,
+   "inputWidth", "dropped": [{"datasetId", "column", "reason"}], "missingClasses": {"<datasetId>": [..]},
+   "dpLevels": {"<datasetId>": "record"|"owner"}}`,
     )
     .action(runner.action((ctx, _args, o) => plan(ctx, env, o)));
   coordinatorOption(
@@ -853,7 +877,11 @@ ${JSON_NOTE}
       .requiredOption('--model <file>', 'model specification (JSON, @sealfold/fl ModelSpec)')
       .option('--rounds <n>', 'federated rounds', '10')
       .option('--strategy <name>', `aggregation strategy: ${STRATEGY_NAMES.join(', ')}`, 'fedavg')
-      .option('--dp-level <level>', 'what DP protects: record (DP-SGD in each silo, any one row) or owner', 'record')
+      .option(
+        '--dp-level <level>',
+        "what DP protects: record (DP-SGD in each silo, any one row) or owner; must be every dataset's terms' level",
+        'record',
+      )
       .option(
         '--target-epsilon <ε>',
         'choose σ so that no dataset is charged more than ε (needs the datasets’ row counts)',

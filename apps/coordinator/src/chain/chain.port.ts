@@ -62,6 +62,8 @@ export interface ChainTerms {
   readonly licenceDuration: bigint;
   readonly maxJobs: number;
   readonly epsilonBudgetMilli: number;
+  /** What ε protects: 'record' (any one row) or 'owner' (the whole dataset); the owner's silo trains only this. */
+  readonly dpLevel: 'record' | 'owner';
   readonly minOwners: number;
   readonly royaltyBps: number;
   readonly listed: boolean;

@@ -64,7 +64,8 @@ export class DatasetsController {
 
   @Get('datasets/:id/terms')
   @ApiOperation({
-    summary: 'The listing of a dataset, read on chain now: price, duration, jobs, ε budget, minimum owners, listed',
+    summary:
+      'The listing of a dataset, read on chain now: price, duration, jobs, ε budget and its DP level, minimum owners, listed',
     description:
       'Integers are decimal strings. `termsHash` = keccak256(abi.encode(terms)) (DatasetNFT.termsHashOf): pass the ' +
       'hash of the terms you were shown to DatasetLicence.purchase, which reverts TermsChanged if they changed.',

@@ -44,6 +44,8 @@ export interface TermsView {
   licenceDuration: string;
   maxJobs: number;
   epsilonBudgetMilli: number;
+  /** What ε protects: 'record' (any one row of the dataset) or 'owner' (the whole dataset). */
+  dpLevel: 'record' | 'owner';
   minOwners: number;
   royaltyBps: number;
   listed: boolean;
@@ -104,6 +106,7 @@ export class DatasetsService {
       licenceDuration: t.licenceDuration.toString(),
       maxJobs: t.maxJobs,
       epsilonBudgetMilli: t.epsilonBudgetMilli,
+      dpLevel: t.dpLevel,
       minOwners: t.minOwners,
       royaltyBps: t.royaltyBps,
       listed: t.listed,

@@ -28,6 +28,7 @@ export function shownTermsHash(t: TermsView): string {
     licenceDuration: BigInt(t.licenceDuration),
     maxJobs: t.maxJobs,
     epsilonBudgetMilli: t.epsilonBudgetMilli,
+    dpLevel: t.dpLevel,
     minOwners: t.minOwners,
     royaltyBps: t.royaltyBps,
     listed: t.listed,
@@ -110,7 +111,8 @@ export function DatasetPage({ id }: { id: string }) {
             <dd>{t.maxJobs}</dd>
             <dt>Privacy budget</dt>
             <dd>
-              <Epsilon milli={t.epsilonBudgetMilli} />
+              <Epsilon milli={t.epsilonBudgetMilli} />{' '}
+              {t.dpLevel === 'owner' ? 'per owner (the whole dataset)' : 'per row (record-level DP)'}
             </dd>
             <dt>Independent owners per job</dt>
             <dd>at least {t.minOwners}</dd>
