@@ -97,7 +97,8 @@ describe('tabular data through the real CLI (issue 13: cars and iris, every owne
       expect(run.plan.schema.label).toBe(table.label);
       expect(added[t].map((s) => run.plan.missingClasses[s.datasetId])).toEqual(split.classes.map((c) => [c]));
       if (name === 'cars') {
-        // Job schema v1 encodes numbers and published levels: the identifier and the date column are dropped, said so.
+        // Job schema v1 encodes numbers, dates (as their day count) and published levels: the identifier is dropped,
+        // said so; the date Year is a numeric feature the pulled model reads from its raw ISO 8601 strings.
         expect(run.plan.schema.features.map((f) => f.name)).toEqual([
           'Miles_per_Gallon',
           'Cylinders',
@@ -105,13 +106,14 @@ describe('tabular data through the real CLI (issue 13: cars and iris, every owne
           'Horsepower',
           'Weight_in_lbs',
           'Acceleration',
+          'Year',
         ]);
-        for (const column of ['Name', 'Year'])
-          expect(run.plan.dropped.filter((d) => d.column === column).map((d) => d.reason)).toEqual([
-            'not-encodable',
-            'not-encodable',
-            'not-encodable',
-          ]);
+        expect(run.plan.schema.features.at(-1)).toEqual({ name: 'Year', type: 'numeric', source: 'date' });
+        expect(run.plan.dropped.map((d) => [d.column, d.reason])).toEqual([
+          ['Name', 'not-encodable'],
+          ['Name', 'not-encodable'],
+          ['Name', 'not-encodable'],
+        ]);
       } else expect(run.plan.inputWidth).toBe(4);
 
       // The majority baseline from the securely summed label counts, in job watch and in the pulled model.
