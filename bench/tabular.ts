@@ -6,7 +6,8 @@
 // the accuracy of the pulled model on the held-out rows stands beside centralised training of the same model with
 // the same preprocessing (the pulled model's encoding: global statistics summed through SecAgg+) and the same budget
 // (rounds × local epochs passes, batch size, Adam, learning rate) on the same rows the silos train on (each shard
-// without the validation split its silo holds out), averaged over five seeds, and beside the majority-class baseline. Target: federated within 3 points of centralised on each table.
+// without the validation split its silo holds out), averaged over five seeds, and beside the majority-class baseline.
+// Target: federated within 3 points of centralised on each table.
 import {
   DEFAULT_TABULAR_TRAINING,
   TabularFlow,

@@ -136,12 +136,12 @@ describe('tabular data through the real CLI (issue 13: cars and iris, every owne
       const truth = split.heldOut.map((r) => r[labelAt]);
       expect(accuracy).toBeCloseTo(truth.filter((c, i) => c === run.predict.predictions[i]).length / truth.length, 10);
       // Held-out majority: cars 47/82 USA (0.573), iris 1/3. Measured through the CLI (10 rounds × 5 epochs, Adam
-      // 0.05): cars 0.585, 0.622, 0.622, 0.646, 0.646 (centralised with the same budget 0.73; a plain FedAvg simulation
-      // of these shards 0.70–0.72: the gap is issue 13's open finding, measured by `npm run bench -- tabular`), iris
-      // 0.967 in every run. Cars is barely above always answering USA, so its bound only catches a broken pipeline
-      // (clearly worse than the majority class); iris asks for real learning with room for a loaded runner.
+      // 0.05): cars 0.695 in two runs (without and with Year) since silos train with the logit-adjusted loss
+      // (0.585–0.646 before; centralised with the same rows and budget 0.70–0.73, `npm run bench -- tabular`); 12
+      // simulated runs of these shards with Year 0.634–0.720. iris 0.967 in every run. The cars bound asks for more
+      // than always answering USA, with room for a loaded runner; iris asks for real learning.
       const heldOutMajority = Math.max(...split.classes.map((c) => truth.filter((x) => x === c).length)) / truth.length;
-      if (name === 'cars') expect(accuracy).toBeGreaterThan(heldOutMajority - 0.05);
+      if (name === 'cars') expect(accuracy).toBeGreaterThan(heldOutMajority);
       else expect(accuracy).toBeGreaterThan(Math.max(0.8, heldOutMajority + 0.3));
 
       // Without --json: a CSV column headed by the label's name, one class per row, the accuracy on stderr.

@@ -1,7 +1,8 @@
 // The job schema: what a set of datasets has in common, computed from their public manifests (issue 13 §3).
 // Features are the non-label columns every dataset has, by name, with a compatible type (integer and float meet as
-// float; date and date-time meet as a day count; a categorical column's levels are the union, sorted); classes are the union of the datasets' label levels in
-// one fixed order (sorted by UTF-16 code units, so the order does not depend on which dataset was listed first).
+// float; date and date-time meet as a day count; a categorical column's levels are the union, sorted); classes are
+// the union of the datasets' label levels in one fixed order (sorted by UTF-16 code units, so the order does not
+// depend on which dataset was listed first).
 // The buyer signs keccak256 of its canonical JSON (JobRequest.jobSchemaHash); each silo maps its rows onto it.
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
