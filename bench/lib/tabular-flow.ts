@@ -10,6 +10,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { LocalData } from '@sealfold/fl';
 import type { JobPlanView } from '@sealfold/protocol';
 
 /** The repository root: the nearest directory above this file with bin/sealfold.mjs (source or dist/ layout). */
@@ -424,18 +425,41 @@ export class TabularFlow {
 }
 
 /**
- * Centralised training with the same preprocessing, model and budget as the federated job: the pulled model's own
- * input encoding (global statistics from the owners' SecAgg+ sums) applied to the pooled training rows, the same
- * model spec from the same initial weights' distribution, rounds × local epochs passes, the same batch size,
- * optimizer and learning rate; returns its accuracy on the held-out rows.
+ * The rows the silos train on: each owner's shard without the validation split its silo holds out for federated
+ * evaluation (apps/silo job-runner admit: DEFAULT_VALIDATION_FRACTION of its rows, a shuffle seeded by the dataset
+ * id — public figures, so anyone can recompute it), pooled in owner order.
+ */
+export async function siloTrainingRows(
+  split: OwnerSplit,
+  shards: readonly AddedShard[],
+): Promise<(readonly string[])[]> {
+  const fl = await import('@sealfold/fl');
+  return shards.flatMap((shard, k) => {
+    const rows = split.shards[k];
+    const { train } = fl.splitTrainValidation(rows.length, {
+      validationFraction: fl.DEFAULT_VALIDATION_FRACTION,
+      seed: shard.datasetId,
+    });
+    return Array.from(train, (i) => rows[i]);
+  });
+}
+
+/**
+ * Centralised training with the same rows, preprocessing, model and budget as the federated job: the pulled
+ * model's own input encoding (global statistics from the owners' SecAgg+ sums) applied to `trainRows` (the rows the
+ * silos train on, siloTrainingRows), the same model spec from the same initial weights' distribution, rounds × local
+ * epochs passes, the same batch size, optimizer and learning rate; returns its accuracy on the held-out rows, the
+ * mean over `seeds` (initial weights and shuffles), as one training run's accuracy on ~80 rows varies by several
+ * points with its seed.
  */
 export async function centralisedAccuracy(
   table: Table,
   split: OwnerSplit,
+  trainRows: readonly (readonly string[])[],
   modelDir: string,
   t: TabularTraining,
-  seed = 1,
-): Promise<number> {
+  seeds: readonly number[] = [1],
+): Promise<{ mean: number; runs: number[] }> {
   const fl = await import('@sealfold/fl');
   const { inputEncodingSchema } = await import('@sealfold/protocol');
   const sidecar = JSON.parse(await readFile(join(modelDir, 'sealfold.json'), 'utf8')) as {
@@ -449,11 +473,27 @@ export async function centralisedAccuracy(
     ...fl.encodeRows(fl.rawRowsFromRecords([table.header, ...rows], enc), enc),
     labels: Int32Array.from(rows, (r) => enc.classes.indexOf(r[at])),
   });
-  const train = encode(split.train);
+  const train = encode(trainRows);
   const test = encode(split.heldOut);
+  const runs: number[] = [];
+  for (const seed of seeds)
+    runs.push(await centralisedRun(fl, sidecar.modelSpec, enc.classes.length, train, test, t, seed));
+  return { mean: runs.reduce((a, b) => a + b, 0) / runs.length, runs };
+}
+
+/** One centralised training run from `seed`: its accuracy on `test`. */
+async function centralisedRun(
+  fl: typeof import('@sealfold/fl'),
+  modelSpec: unknown,
+  k: number,
+  train: LocalData,
+  test: LocalData,
+  t: TabularTraining,
+  seed: number,
+): Promise<number> {
   const trained = await fl.trainLocal({
-    modelSpec: sidecar.modelSpec,
-    globalWeights: fl.initialWeights(sidecar.modelSpec, seed),
+    modelSpec,
+    globalWeights: fl.initialWeights(modelSpec, seed),
     data: train,
     epochs: t.rounds * t.epochs,
     batchSize: t.batchSize,
@@ -461,9 +501,8 @@ export async function centralisedAccuracy(
     learningRate: t.lr,
     seed,
   });
-  const weights = fl.initialWeights(sidecar.modelSpec, seed).map((w, i) => w + trained.update[i]);
-  const k = enc.classes.length;
-  const p = await fl.predictLocal(sidecar.modelSpec, weights, test);
+  const weights = fl.initialWeights(modelSpec, seed).map((w, i) => w + trained.update[i]);
+  const p = await fl.predictLocal(modelSpec, weights, test);
   let correct = 0;
   for (let r = 0; r < test.labels.length; r++) {
     let best = 0;

@@ -97,7 +97,8 @@ describe('tabular data through the real CLI (issue 13: cars and iris, every owne
       expect(run.plan.schema.label).toBe(table.label);
       expect(added[t].map((s) => run.plan.missingClasses[s.datasetId])).toEqual(split.classes.map((c) => [c]));
       if (name === 'cars') {
-        // Job schema v1 encodes numbers and published levels: the identifier and the date column are dropped, said so.
+        // Job schema v1 encodes numbers, dates (as their day count) and published levels: the identifier is dropped,
+        // said so; the date Year is a numeric feature the pulled model reads from its raw ISO 8601 strings.
         expect(run.plan.schema.features.map((f) => f.name)).toEqual([
           'Miles_per_Gallon',
           'Cylinders',
@@ -105,13 +106,14 @@ describe('tabular data through the real CLI (issue 13: cars and iris, every owne
           'Horsepower',
           'Weight_in_lbs',
           'Acceleration',
+          'Year',
         ]);
-        for (const column of ['Name', 'Year'])
-          expect(run.plan.dropped.filter((d) => d.column === column).map((d) => d.reason)).toEqual([
-            'not-encodable',
-            'not-encodable',
-            'not-encodable',
-          ]);
+        expect(run.plan.schema.features.at(-1)).toEqual({ name: 'Year', type: 'numeric', source: 'date' });
+        expect(run.plan.dropped.map((d) => [d.column, d.reason])).toEqual([
+          ['Name', 'not-encodable'],
+          ['Name', 'not-encodable'],
+          ['Name', 'not-encodable'],
+        ]);
       } else expect(run.plan.inputWidth).toBe(4);
 
       // The majority baseline from the securely summed label counts, in job watch and in the pulled model.
@@ -134,12 +136,12 @@ describe('tabular data through the real CLI (issue 13: cars and iris, every owne
       const truth = split.heldOut.map((r) => r[labelAt]);
       expect(accuracy).toBeCloseTo(truth.filter((c, i) => c === run.predict.predictions[i]).length / truth.length, 10);
       // Held-out majority: cars 47/82 USA (0.573), iris 1/3. Measured through the CLI (10 rounds × 5 epochs, Adam
-      // 0.05): cars 0.585, 0.622, 0.622, 0.646, 0.646 (centralised with the same budget 0.73; a plain FedAvg simulation
-      // of these shards 0.70–0.72: the gap is issue 13's open finding, measured by `npm run bench -- tabular`), iris
-      // 0.967 in every run. Cars is barely above always answering USA, so its bound only catches a broken pipeline
-      // (clearly worse than the majority class); iris asks for real learning with room for a loaded runner.
+      // 0.05): cars 0.695, 0.695, 0.659 (without, with, with Year) since silos train with the logit-adjusted loss
+      // (0.585–0.646 before; centralised with the same rows and budget 0.70–0.73, `npm run bench -- tabular`); 12
+      // simulated runs of these shards with Year 0.634–0.720. iris 0.967 in every run. The cars bound asks for more
+      // than always answering USA, with room for a loaded runner; iris asks for real learning.
       const heldOutMajority = Math.max(...split.classes.map((c) => truth.filter((x) => x === c).length)) / truth.length;
-      if (name === 'cars') expect(accuracy).toBeGreaterThan(heldOutMajority - 0.05);
+      if (name === 'cars') expect(accuracy).toBeGreaterThan(heldOutMajority);
       else expect(accuracy).toBeGreaterThan(Math.max(0.8, heldOutMajority + 0.3));
 
       // Without --json: a CSV column headed by the label's name, one class per row, the accuracy on stderr.

@@ -311,6 +311,13 @@ describe('silo job runner (EDR chain, real iris training)', () => {
     expect(Math.min(...job.train!.labels)).toBe(1);
     expect(job.train!.numClasses).toBe(4);
     expect(job.localStatistics.labelCounts).toEqual([0, 50, 50, 50]);
+    // Local training's label shift against the federation (libs/fl labelPriorRatio): 0 for the class it lacks, and
+    // π_local/π_global from its training rows and the summed counts — here another owner holds 150 rows of class 0.
+    expect(job.heldClasses).toEqual([1, 2, 3]);
+    runner.setStatistics(o.jobId, { ...job.localStatistics, rows: 300, labelCounts: [150, 50, 50, 50] });
+    const own = [0, 1, 2, 3].map((c) => job.train!.labels.filter((l) => l === c).length);
+    const trained = job.train!.labels.length;
+    expect(job.labelPriorRatio).toEqual(own.map((n, c) => (c === 0 ? 0 : n / trained / (50 / 300))));
     runner.finish(o.jobId);
   });
 

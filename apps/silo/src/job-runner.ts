@@ -28,6 +28,8 @@ import {
   clipL2,
   encodeRows,
   encodingFromStatistics,
+  labelCounts,
+  labelPriorRatio,
   localStatistics,
   mapToJobSchema,
   PreprocessError,
@@ -189,6 +191,15 @@ export interface AdmittedJob {
   };
   /** The signed job schema this silo's rows are mapped onto. */
   readonly jobSchema: JobSchema;
+  /** The job's class indices this dataset holds: its label levels in the public manifest. */
+  readonly heldClasses: readonly number[];
+  /**
+   * Per job class π_local/π_global (libs/fl labelPriorRatio; set by `setStatistics`): local training fits the
+   * logit-adjusted loss, so an owner lacking a class, or holding another class mix, does not teach the shared
+   * model its own mix (issue 13: owners that each lack a class). Record-level DP uses the 0/1 mask of the public
+   * `heldClasses` instead: a loss that depends on the private label counts would couple the rows' gradients.
+   */
+  labelPriorRatio?: readonly number[];
   /** The training and held-out rows in the job schema's raw layout (before standardising, with the missing mask). */
   readonly raw: { readonly train: RawRows; readonly validation: RawRows };
   /** This silo's exact statistics over all its rows (its input to the sum without DP; checks the sum it gets back). */
@@ -441,6 +452,7 @@ export class SiloJobRunner {
       dp,
       ...(record ? { record } : {}),
       jobSchema,
+      heldClasses: data.classes.map((c) => jobSchema.classes.indexOf(c)).sort((a, b) => a - b),
       raw: {
         train: selectRaw(raw, split.train, jobSchema.features.length),
         validation: selectRaw(raw, split.validation, jobSchema.features.length),
@@ -608,6 +620,10 @@ export class SiloJobRunner {
     job.encoding = encoding;
     job.train = encodeRows(job.raw.train, encoding);
     job.validation = encodeRows(job.raw.validation, encoding);
+    const classes = job.jobSchema.classes.length;
+    job.labelPriorRatio = job.record
+      ? Array.from({ length: classes }, (_, c) => (job.heldClasses.includes(c) ? 1 : 0))
+      : labelPriorRatio(labelCounts(job.raw.train.labels, classes), stats.labelCounts);
     return encoding;
   }
 
@@ -693,6 +709,7 @@ export class SiloJobRunner {
       learningRate: training.learningRate,
       // Signed: μ is 0 unless the strategy is fedprox (libs/protocol jobRequestJsonSchema).
       fedProxMu: training.fedProxMu ?? 0,
+      ...(job.labelPriorRatio ? { labelPriorRatio: job.labelPriorRatio } : {}),
       // Fresh randomness: a round re-run (aborted before its release) must not reproduce the same update.
       seed: `${jobId}/${round}/${job.offer.datasetId}/${randomBytes(16).toString('hex')}`,
       // Record level: DP-SGD (per-example clip C, N(0, σ²C²) per step; lots and noise from node:crypto).

@@ -66,12 +66,13 @@ export function clippedGradientSum(
   y: tf.Tensor,
   clipNorm: number,
   probabilities: boolean,
+  priorRatio?: tf.Tensor,
 ): ClippedSum {
   assertArg(Number.isFinite(clipNorm) && clipNorm > 0, 'clipNorm must be > 0');
   assertRecordDpModel(built);
   return supportsNormTrick(built)
-    ? denseClippedSum(built, trainable, x, y, clipNorm, probabilities)
-    : materialisedClippedSum(built, trainable, x, y, clipNorm, probabilities);
+    ? denseClippedSum(built, trainable, x, y, clipNorm, probabilities, priorRatio)
+    : materialisedClippedSum(built, trainable, x, y, clipNorm, probabilities, priorRatio);
 }
 
 interface DenseStep {
@@ -106,6 +107,7 @@ function denseClippedSum(
   y: tf.Tensor,
   clipNorm: number,
   probabilities: boolean,
+  priorRatio?: tf.Tensor,
 ): ClippedSum {
   const steps = denseSteps(built);
   const batch = x.shape[0];
@@ -125,7 +127,7 @@ function denseClippedSum(
         a = s.activation ? (s.activation.apply(z) as tf.Tensor) : z;
       } else a = s.apply(a, { training: true }) as tf.Tensor;
     }
-    return tf.sum(perSampleLoss(a, y, probabilities));
+    return tf.sum(perSampleLoss(a, y, probabilities, priorRatio));
   };
   const { value, grads: outGrads } = tf.valueAndGrads(forward)(probes);
   const sq = tf.addN(
@@ -163,6 +165,7 @@ function materialisedClippedSum(
   y: tf.Tensor,
   clipNorm: number,
   probabilities: boolean,
+  priorRatio?: tf.Tensor,
 ): ClippedSum {
   const batch = x.shape[0];
   let sums: tf.Tensor[] = trainable.map((v) => tf.zerosLike(v));
@@ -172,7 +175,8 @@ function materialisedClippedSum(
     const xi = tf.slice(x, i, 1);
     const yi = tf.slice(y, i, 1);
     const { value, grads } = tf.variableGrads(
-      () => tf.sum(perSampleLoss(built.model.apply(xi, { training: true }) as tf.Tensor, yi, probabilities)),
+      () =>
+        tf.sum(perSampleLoss(built.model.apply(xi, { training: true }) as tf.Tensor, yi, probabilities, priorRatio)),
       trainable as tf.Variable[],
     );
     const list = trainable.map((v) => grads[v.name]);

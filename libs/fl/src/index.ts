@@ -136,6 +136,8 @@ export {
   encodedWidth,
   encodingFromStatistics,
   inputEncodingSchema,
+  labelCounts,
+  labelPriorRatio,
   localStatistics,
   majorityBaseline,
   mapToJobSchema,

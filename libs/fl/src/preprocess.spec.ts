@@ -1,5 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
+import { inspectCsv, toDense } from '@sealfold/dataset';
 import { computeJobSchema, type DatasetSchemaInput } from '@sealfold/protocol';
 import {
   STATS_BITS,
@@ -7,6 +8,8 @@ import {
   SchemaMappingError,
   addStatistics,
   encodeRows,
+  labelCounts,
+  labelPriorRatio,
   encodingFromStatistics,
   localStatistics,
   majorityBaseline,
@@ -223,6 +226,49 @@ describe('the encoding', () => {
     );
   });
 
+  it('a date column is a day count: the sealed dense rows and raw rows given to predict read the same numbers', async () => {
+    const csv = ['when,hp,y', '1970-01-01,130,a', '1976-07-04,,b', '1982-12-31,90,a', ',75,b', '1980-02-29,110,a'].join(
+      '\n',
+    );
+    const bytes = new TextEncoder().encode(`${csv}\n`);
+    const { schema } = await inspectCsv(bytes, { label: 'y' });
+    expect(schema.columns[0].type).toBe('date');
+    const dense = await toDense(bytes, schema);
+    const source: SourceTable = { schema, ...dense };
+    const job = computeJobSchema([{ id: '1', schema }]).schema;
+    expect(job.features[0]).toEqual({ name: 'when', type: 'numeric', source: 'date' });
+    const raw = mapToJobSchema(source, job);
+    const days = [0, 2376, 4747, 0, 3711];
+    expect(Array.from({ length: 5 }, (_, r) => raw.values[r * 2])).toEqual(days);
+    expect(Array.from({ length: 5 }, (_, r) => raw.missing[r * 2])).toEqual([0, 0, 0, 1, 0]);
+    const enc = encodingFromStatistics(job, localStatistics(raw, job));
+    expect(enc.features[0]).toMatchObject({ name: 'when', type: 'numeric', source: 'date' });
+    expect(enc.features[0].type === 'numeric' && enc.features[0].mean).toBeCloseTo((2376 + 4747 + 3711) / 4, 9);
+    // model predict reads the raw strings (a date-time too) into the same layout and encodes them alike.
+    const records = csv.split('\n').map((l) => l.split(','));
+    const predicted = rawRowsFromRecords(records, enc);
+    expect(Array.from(predicted.values)).toEqual(Array.from(raw.values));
+    expect(Array.from(predicted.missing)).toEqual(Array.from(raw.missing));
+    expect(encodeRows(predicted, enc).features).toEqual(encodeRows(raw, enc).features);
+    const noon = rawRowsFromRecords(
+      [
+        ['hp', 'when'],
+        ['1', '1970-01-02T12:00:00Z'],
+      ],
+      enc,
+    );
+    expect(noon.values[0]).toBe(1.5);
+    expect(() =>
+      rawRowsFromRecords(
+        [
+          ['hp', 'when'],
+          ['1', '04/07/1976'],
+        ],
+        enc,
+      ),
+    ).toThrow(/row 2, column "when": "04\/07\/1976" is not an ISO 8601 date/);
+  });
+
   it('encodes CSV records by column name for prediction and names a value it cannot read', () => {
     const job = computeJobSchema([{ id: '1', schema: a.schema }]).schema;
     const enc = encodingFromStatistics(job, localStatistics(mapToJobSchema(a, job), job));
@@ -254,5 +300,21 @@ describe('the encoding', () => {
         enc,
       ),
     ).toThrow(/no column "s"/);
+  });
+});
+
+describe('label shift', () => {
+  it('labelPriorRatio: π_local/π_global per class, 0 for a class the owner lacks, all 1 for a matching mix', () => {
+    // The owner: 30 of class 0, 10 of class 2; the federation: 100, 50, 50.
+    const local = labelCounts(Int32Array.from([...Array(30).fill(0), ...Array(10).fill(2)]), 3);
+    expect(local).toEqual([30, 0, 10]);
+    const r = labelPriorRatio(local, [100, 50, 50]);
+    expect(r[0]).toBeCloseTo(0.75 / 0.5, 12);
+    expect(r[1]).toBe(0);
+    expect(r[2]).toBeCloseTo(0.25 / 0.25, 12);
+    expect(labelPriorRatio([5, 5], [50, 50])).toEqual([1, 1]);
+    // Noised global counts below the owner's own are floored at them (finite ratios).
+    expect(labelPriorRatio([4, 4], [-3, 8]).every(Number.isFinite)).toBe(true);
+    expect(() => labelPriorRatio([1, 2], [1, 2, 3])).toThrow(/differ in length/);
   });
 });

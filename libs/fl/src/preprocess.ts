@@ -17,6 +17,7 @@ import {
   type InputEncoding,
   type JobSchema,
 } from '@sealfold/protocol';
+import { dateValue, datetimeValue } from '@sealfold/dataset';
 import type { LocalData } from './data.js';
 import { clampNoisyStatistics } from './statistics-dp.js';
 
@@ -85,7 +86,8 @@ export function mapToJobSchema(table: SourceTable, job: JobSchema): RawRows {
   // position of its one-hot feature.
   type Placement = { readonly at: number } | { readonly levels: number[]; readonly positions: number[] };
   const plan = job.features.map((f): Placement => {
-    if (f.type === 'numeric') return { at: position(f.name) };
+    // A date feature is its column's day count (libs/dataset date part `epochDays`).
+    if (f.type === 'numeric') return { at: position(f.source === 'date' ? `${f.name}.epochDays` : f.name) };
     const own = cols.find((x) => x.name === f.name)!.levels ?? [];
     return { levels: own.map((l) => f.levels.indexOf(l)), positions: own.map((l) => position(`${f.name}=${l}`)) };
   });
@@ -332,6 +334,29 @@ export function majorityBaseline(stats: Pick<JobStatistics, 'labelCounts' | 'row
   return { classIndex, accuracy: total > 0 ? counts[classIndex] / total : 0 };
 }
 
+/**
+ * An owner's label shift against the federation, per class: r_c = π_local(c) / π_global(c), from its own label
+ * counts (never released) and the securely summed ones — the `labelPriorRatio` of trainLocal (loss.ts). A class it
+ * has no row of gets 0. Noised global counts (a DP job) are floored at the owner's own count, so a ratio stays
+ * finite; every ratio is 1 when the owner holds no row at all.
+ */
+export function labelPriorRatio(localCounts: readonly number[], globalCounts: readonly number[]): number[] {
+  if (localCounts.length !== globalCounts.length || localCounts.length < 2)
+    throw new PreprocessError('INVALID_STATISTICS', 'local and global label counts differ in length');
+  const local = localCounts.reduce((a, b) => a + b, 0);
+  if (!(local > 0)) return localCounts.map(() => 1);
+  const floored = globalCounts.map((g, c) => Math.max(g, localCounts[c]));
+  const total = floored.reduce((a, b) => a + b, 0);
+  return localCounts.map((n, c) => (n > 0 ? n / local / (floored[c] / total) : 0));
+}
+
+/** The label counts of rows' class indices over `classes` classes. */
+export function labelCounts(labels: ArrayLike<number>, classes: number): number[] {
+  const counts = new Array<number>(classes).fill(0);
+  for (let i = 0; i < labels.length; i++) counts[labels[i]]++;
+  return counts;
+}
+
 // ---------------------------------------------------------------------------------------------- the encoding
 
 export { INPUT_ENCODING_FORMAT, inputEncodingSchema, type InputEncoding };
@@ -366,7 +391,14 @@ export function encodingFromStatistics(job: JobSchema, stats: JobStatistics): In
           variance > 1e-12 * Math.max(1, s.sumSquares / Math.max(1, s.count))
             ? Math.min(Math.sqrt(variance), f.range ? halfWidth : Infinity)
             : halfWidth;
-        return { name: f.name, type: 'numeric' as const, mean, std, impute: mean };
+        return {
+          name: f.name,
+          type: 'numeric' as const,
+          ...(f.source === 'date' ? { source: 'date' as const } : {}),
+          mean,
+          std,
+          impute: mean,
+        };
       }
       if (f.type === 'categorical' && s.type === 'categorical') {
         const top = s.levelCounts.reduce((best, c, i) => (c > s.levelCounts[best] ? i : best), 0);
@@ -414,8 +446,19 @@ export function encodeRows(raw: RawRows, enc: InputEncoding): LocalData {
 export const MISSING_TOKENS: ReadonlySet<string> = new Set(['', 'NA', 'N/A', 'NaN', 'null', '?']);
 
 /**
+ * The day count of an ISO 8601 date (`YYYY-MM-DD`) or date-time, as libs/dataset reads it when it seals a file;
+ * NaN when the text is neither.
+ */
+function isoDays(text: string): number {
+  const b = new TextEncoder().encode(text);
+  const date = dateValue(b, 0, b.length);
+  return Number.isNaN(date) ? datetimeValue(b, 0, b.length) : date;
+}
+
+/**
  * Raw rows from CSV records (strings, header first) for prediction: columns by name (any order, extra columns such
- * as the label ignored), numbers parsed, levels looked up; a missing token is marked missing. Throws INVALID_ROWS
+ * as the label ignored), numbers parsed, dates read as days since 1970-01-01, levels looked up; a missing token is
+ * marked missing. Throws INVALID_ROWS
  * naming the row and column of a value it cannot read.
  */
 export function rawRowsFromRecords(records: readonly (readonly string[])[], enc: InputEncoding): RawRows {
@@ -440,11 +483,12 @@ export function rawRowsFromRecords(records: readonly (readonly string[])[], enc:
         missing[r * F + j] = 1;
         return;
       }
-      const v = f.type === 'numeric' ? Number(text) : f.levels.indexOf(text);
+      const date = f.type === 'numeric' && f.source === 'date';
+      const v = f.type === 'numeric' ? (date ? isoDays(text) : Number(text)) : f.levels.indexOf(text);
       if (f.type === 'numeric' ? !Number.isFinite(v) : v < 0)
         throw new PreprocessError(
           'INVALID_ROWS',
-          `row ${r + 2}, column "${f.name}": ${f.type === 'numeric' ? 'not a number' : `level "${text}" is not one the model knows`}`,
+          `row ${r + 2}, column "${f.name}": ${f.type === 'categorical' ? `level "${text}" is not one the model knows` : date ? `"${text}" is not an ISO 8601 date (YYYY-MM-DD) or date-time` : 'not a number'}`,
         );
       values[r * F + j] = v;
     });

@@ -146,6 +146,60 @@ describe('trainLocal', () => {
     expect(l2Norm(prox.update)).toBeLessThan(0.8 * l2Norm(plain.update));
   });
 
+  it('labelPriorRatio: an owner lacking a class leaves that class’s outputs alone (FedRS/logit adjustment); plain CE pushes them down', async () => {
+    // The owner holds setosa and versicolor only; the job has three classes.
+    const held = Uint32Array.from(Array.from(irisTrain.labels).flatMap((l, i) => (l === 2 ? [] : [i])));
+    const data = selectSamples(irisTrain, held);
+    const logitsSpec: ModelSpec = { ...irisSpec, layers: [irisSpec.layers[0], { type: 'dense', units: 3 }] };
+    for (const spec of [irisSpec, logitsSpec]) {
+      const { layout } = parseModelSpec(spec);
+      const [, , kernel, bias] = layout.entries;
+      const lacked = (u: Float32Array) => [
+        ...Array.from({ length: 16 }, (_, i) => u[kernel.offset + i * 3 + 2]),
+        u[bias.offset + 2],
+      ];
+      const base = {
+        modelSpec: spec,
+        globalWeights: initialWeights(spec, 3),
+        data,
+        epochs: 3,
+        batchSize: 16,
+        optimizer: 'adam' as const,
+        learningRate: 0.05,
+        seed: 5,
+      };
+      const plain = await trainLocal(base);
+      expect(plain.update[bias.offset + 2]).toBeLessThan(-0.05); // plain CE: "virginica is rare"
+      const shifted = await trainLocal({ ...base, labelPriorRatio: [1.4, 1.6, 0] });
+      // Zero in exact arithmetic; float rounding in the softmax backward pass, scaled up by Adam, leaves ~1 % of it.
+      const moved = (u: Float32Array) => Math.max(...lacked(u).map(Math.abs));
+      expect(moved(shifted.update)).toBeLessThan(0.02 * moved(plain.update));
+      expect(l2Norm(shifted.update)).toBeGreaterThan(0);
+      // DP-SGD (σ = 0 here, to see the gradient alone): the same loss, per example.
+      const dp = await trainLocal({
+        ...base,
+        labelPriorRatio: [1, 1, 0],
+        dp: { noiseMultiplier: 0, clipNorm: 1, seed: 1 },
+      });
+      expect(moved(dp.update)).toBeLessThan(0.02 * moved(plain.update));
+    }
+    await expect(
+      trainLocal({
+        ...{
+          modelSpec: irisSpec,
+          globalWeights: initialWeights(irisSpec, 3),
+          data,
+          epochs: 1,
+          batchSize: 16,
+          optimizer: 'adam' as const,
+          learningRate: 0.05,
+          seed: 5,
+        },
+        labelPriorRatio: [1, 1],
+      }),
+    ).rejects.toThrow(/labelPriorRatio must be 3/);
+  });
+
   it('leaks no tensors across rounds', async () => {
     const data = loadMnist(4, 0);
     let w = initialWeights(mnistSpec, 1);

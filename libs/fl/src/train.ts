@@ -28,6 +28,12 @@ export interface TrainLocalOptions {
   readonly learningRate: number;
   /** FedProx μ ≥ 0 (Li et al. 2020, "Federated Optimization in Heterogeneous Networks", eq. 2); 0 or absent: FedAvg. */
   readonly fedProxMu?: number;
+  /**
+   * Label shift between this owner and the federation, one figure per model output: r_c = π_local(c) / π_global(c)
+   * (0 for a class the owner lacks). The loss is then the prior-corrected cross-entropy of loss.ts, so an owner's
+   * own class mix is not learnt into the shared model. Absent: plain cross-entropy.
+   */
+  readonly labelPriorRatio?: readonly number[];
   /** Seeds the per-epoch shuffle and dropout masks. */
   readonly seed: number | string;
   /**
@@ -86,6 +92,19 @@ function batchTensors(
 }
 
 /**
+ * The prior ratios as a Float32Array over `classes` outputs, or undefined when they are all 1 (the plain loss).
+ * Refuses a wrong length, a negative or non-finite ratio, or no positive one.
+ */
+function priorRatio(ratio: readonly number[] | undefined, classes: number): Float32Array | undefined {
+  if (ratio === undefined) return undefined;
+  assertArg(
+    ratio.length === classes && ratio.every((r) => Number.isFinite(r) && r >= 0) && ratio.some((r) => r > 0),
+    `labelPriorRatio must be ${classes} finite ratios ≥ 0, one of them > 0`,
+  );
+  return ratio.every((r) => r === 1) ? undefined : Float32Array.from(ratio);
+}
+
+/**
  * Trains the spec's model from `globalWeights` on local data and returns the update. Minimises the mean
  * cross-entropy plus, when fedProxMu > 0, the proximal term (μ/2)·‖w − w_global‖² over trainable weights
  * (FedProx, Li et al. 2020, §3). Every tensor it makes is disposed before it returns.
@@ -105,6 +124,7 @@ export async function trainLocal(options: TrainLocalOptions): Promise<TrainLocal
   if (!(global instanceof Float32Array) || global.length !== layout.totalSize)
     throw new FlError('WEIGHTS_MISMATCH', `globalWeights must be a Float32Array of ${layout.totalSize}`);
 
+  const ratio = priorRatio(options.labelPriorRatio, layout.outputShape[0]);
   const dp = options.dp;
   if (dp) {
     assertArg(Number.isFinite(dp.noiseMultiplier) && dp.noiseMultiplier >= 0, 'dp.noiseMultiplier must be ≥ 0');
@@ -135,6 +155,7 @@ export async function trainLocal(options: TrainLocalOptions): Promise<TrainLocal
         : [];
     const dropouts = built.model.layers.filter((l) => l.getClassName() === 'Dropout');
     const probabilities = outputsProbabilities(spec);
+    const ratioT = ratio && tf.tensor1d(ratio, 'float32');
     const rng = new SeededRng(seed, 'sealfold/fl/train');
     const epochLosses: number[] = [];
     const dpStats = { steps: 0, sampled: 0, clipped: 0 };
@@ -161,7 +182,7 @@ export async function trainLocal(options: TrainLocalOptions): Promise<TrainLocal
               let clippedT: tf.Scalar = tf.scalar(0);
               if (lot.length > 0) {
                 const { x, y } = batchTensors(spec, options.data, lot, 0, lot.length);
-                const r = clippedGradientSum(built, trainable, x, y, dp.clipNorm, probabilities);
+                const r = clippedGradientSum(built, trainable, x, y, dp.clipNorm, probabilities, ratioT);
                 grads = r.grads;
                 lossT = r.lossSum;
                 clippedT = tf.sum(tf.cast(tf.greater(r.norms, dp.clipNorm), 'float32'));
@@ -201,7 +222,7 @@ export async function trainLocal(options: TrainLocalOptions): Promise<TrainLocal
             const { x, y } = batchTensors(spec, options.data, order, start, end);
             const { value: loss, grads } = tf.variableGrads(() => {
               const out = built.model.apply(x, { training: true }) as tf.Tensor;
-              let total = tf.mean(perSampleLoss(out, y, probabilities));
+              let total = tf.mean(perSampleLoss(out, y, probabilities, ratioT));
               if (mu > 0) {
                 const prox = tf.addN(trainable.map((w, k) => tf.sum(tf.square(tf.sub(w, anchors[k])))));
                 total = tf.add(total, tf.mul(mu / 2, prox));
@@ -243,6 +264,7 @@ export async function trainLocal(options: TrainLocalOptions): Promise<TrainLocal
         },
       };
     } finally {
+      ratioT?.dispose();
       for (const a of anchors) a.dispose();
       optimizer.dispose();
       built.model.dispose();

@@ -6,6 +6,7 @@ import {
   computeJobSchema,
   jobSchemaHash,
   jobSchemaInputWidth,
+  jobSchemaMismatch,
   parseJobSchema,
   type DatasetSchemaInput,
 } from './job-schema.js';
@@ -79,14 +80,14 @@ describe('computeJobSchema', () => {
     expect(plan.dropped).toContainEqual({ datasetId: '2', column: 'sepal_width', reason: 'type-conflict' });
   });
 
-  it('drops what job schema v1 cannot encode (a hashed categorical, a date, an ignored column) instead of failing', () => {
+  it('drops what job schema v1 cannot encode (a hashed categorical, a date without its day count, an ignored column) instead of failing', () => {
     const b = iris(['a', 'b']);
     const extra: DatasetSchemaInput = {
       ...b,
       columns: [
         ...b.columns,
         { name: 'site', type: 'categorical', encoding: 'hash' },
-        { name: 'seen', type: 'date' },
+        { name: 'seen', type: 'date', parts: ['year', 'month'] },
         { name: 'note', type: 'float', role: 'ignored' },
       ],
     };
@@ -94,9 +95,41 @@ describe('computeJobSchema', () => {
       { id: '1', schema: extra },
       { id: '2', schema: extra },
     ]);
-    expect(plan.schema.features.map((f) => f.name)).not.toEqual(expect.arrayContaining(['site']));
+    expect(plan.schema.features.map((f) => f.name)).toEqual(['sepal_length', 'sepal_width']);
     for (const column of ['site', 'seen', 'note'])
       expect(plan.dropped).toContainEqual({ datasetId: '1', column, reason: 'not-encodable' });
+  });
+
+  it('encodes a date or date-time column as its day count (date and date-time meet), covered by the hash', () => {
+    const b = iris(['a', 'b']);
+    const withDate = (type: string, parts?: string[]): DatasetSchemaInput => ({
+      ...b,
+      columns: [...b.columns, { name: 'seen', type, ...(parts ? { parts } : {}) }],
+    });
+    const plan = computeJobSchema([
+      { id: '1', schema: withDate('date') },
+      { id: '2', schema: withDate('datetime', ['epochDays', 'year']) },
+    ]);
+    expect(plan.schema.features.at(-1)).toEqual({ name: 'seen', type: 'numeric', source: 'date' });
+    expect(plan.dropped).toEqual([]);
+    expect(jobSchemaInputWidth(plan.schema)).toBe(3);
+    // The hash covers what the feature is: the same name as a plain number is another schema.
+    const asNumber = {
+      ...plan.schema,
+      features: plan.schema.features.map((f) => (f.name === 'seen' ? { name: 'seen', type: 'numeric' as const } : f)),
+    };
+    expect(jobSchemaHash(asNumber)).not.toBe(plan.hash);
+    // A date meeting a number is a type conflict, and a silo whose column is a number cannot map the date feature.
+    const conflict = computeJobSchema([
+      { id: '1', schema: withDate('date') },
+      { id: '2', schema: withDate('float') },
+    ]);
+    expect(conflict.dropped).toContainEqual({ datasetId: '2', column: 'seen', reason: 'type-conflict' });
+    expect(jobSchemaMismatch(plan.schema, withDate('float'))).toEqual({
+      column: 'seen',
+      message: 'column "seen" is float here; the job schema has it date',
+    });
+    expect(jobSchemaMismatch(plan.schema, withDate('datetime'))).toBeUndefined();
   });
 
   it('refuses datasets whose label columns differ, naming both', () => {

@@ -1,7 +1,8 @@
 // The job schema: what a set of datasets has in common, computed from their public manifests (issue 13 §3).
 // Features are the non-label columns every dataset has, by name, with a compatible type (integer and float meet as
-// float; a categorical column's levels are the union, sorted); classes are the union of the datasets' label levels in
-// one fixed order (sorted by UTF-16 code units, so the order does not depend on which dataset was listed first).
+// float; date and date-time meet as a day count; a categorical column's levels are the union, sorted); classes are
+// the union of the datasets' label levels in one fixed order (sorted by UTF-16 code units, so the order does not
+// depend on which dataset was listed first).
 // The buyer signs keccak256 of its canonical JSON (JobRequest.jobSchemaHash); each silo maps its rows onto it.
 import { keccak_256 } from '@noble/hashes/sha3.js';
 import { bytesToHex } from '@noble/hashes/utils.js';
@@ -18,6 +19,8 @@ export interface SchemaColumnInput {
   readonly levels?: readonly string[];
   readonly role?: string;
   readonly encoding?: string;
+  /** A date or date-time column's numeric parts (libs/dataset DatePart; absent: all of them). */
+  readonly parts?: readonly string[];
 }
 
 /** One dataset's public schema: its columns and the name of its label column. */
@@ -36,6 +39,11 @@ export const jobSchemaFeatureSchema = z.discriminatedUnion('type', [
   z.strictObject({
     name,
     type: z.literal('numeric'),
+    /**
+     * 'date': the column is an ISO 8601 date or date-time in every dataset, and the feature is its day count since
+     * 1970-01-01 (UTC; fractional for a date-time) — libs/dataset's `epochDays` part — standardised like any number.
+     */
+    source: z.literal('date').optional(),
     /**
      * The feature's declared domain [min, max], chosen by the buyer and signed with the schema. With DP, each silo
      * clips its values into it before the noised statistics sum (the sensitivity of Σx and Σx² is bounded by it);
@@ -95,13 +103,15 @@ export class JobSchemaError extends SealfoldError<'INCOMPATIBLE_DATASETS' | 'INV
 
 /**
  * What a column is in a job schema (v1 encodes numbers and one-hot categorical features): numeric for float and
- * integer, categorical for a categorical column with published levels; undefined for what v1 does not encode (an
- * ignored column, a feature-hashed categorical whose levels stay private, date, datetime, boolean, text), which the
- * plan reports as dropped (`not-encodable`) instead of failing.
+ * integer, date for a date or date-time column that has its `epochDays` part (a number, days since 1970-01-01; date
+ * and date-time meet as date), categorical for a categorical column with published levels; undefined for what v1
+ * does not encode (an ignored column, a feature-hashed categorical whose levels stay private, a date without its
+ * day count, boolean, text), which the plan reports as dropped (`not-encodable`) instead of failing.
  */
-const kindOf = (c: SchemaColumnInput): 'numeric' | 'categorical' | undefined => {
+const kindOf = (c: SchemaColumnInput): 'numeric' | 'date' | 'categorical' | undefined => {
   if (c.role === 'ignored') return undefined;
   if (c.type === 'float' || c.type === 'integer') return 'numeric';
+  if ((c.type === 'date' || c.type === 'datetime') && (c.parts?.includes('epochDays') ?? true)) return 'date';
   if (c.type === 'categorical' && c.encoding !== 'hash' && (c.levels?.length ?? 0) > 0) return 'categorical';
   return undefined;
 };
@@ -147,6 +157,7 @@ export function computeJobSchema(
       continue;
     }
     if (kinds.has('numeric')) features.push({ name: col.name, type: 'numeric' });
+    else if (kinds.has('date')) features.push({ name: col.name, type: 'numeric', source: 'date' });
     else
       features.push({
         name: col.name,
@@ -226,8 +237,9 @@ export function jobSchemaMismatch(
     const c = dataset.columns.find((x) => x.name === f.name);
     if (!c) return { column: f.name, message: `this dataset has no column "${f.name}" (the job schema needs it)` };
     const kind = kindOf(c);
-    if (kind !== f.type)
-      return { column: f.name, message: `column "${f.name}" is ${c.type} here; the job schema has it ${f.type}` };
+    const expected = f.type === 'numeric' && f.source === 'date' ? 'date' : f.type;
+    if (kind !== expected)
+      return { column: f.name, message: `column "${f.name}" is ${c.type} here; the job schema has it ${expected}` };
     if (f.type === 'categorical') {
       const extra = (c.levels ?? []).find((l) => !f.levels.includes(l));
       if (extra !== undefined)
@@ -269,6 +281,8 @@ export const inputEncodingSchema = z.strictObject({
         z.strictObject({
           name: z.string().min(1),
           type: z.literal('numeric'),
+          /** 'date': the raw value is an ISO 8601 date or date-time, read as days since 1970-01-01 (UTC). */
+          source: z.literal('date').optional(),
           mean: finiteNumber,
           std: finiteNumber.refine((s) => s > 0),
           impute: finiteNumber,

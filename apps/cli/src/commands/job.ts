@@ -198,14 +198,18 @@ async function plan(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unkn
   );
   const levels = [...new Set(Object.values(dpLevels))];
   const features = view.schema.features.map((f) =>
-    f.type === 'numeric' ? `  ${f.name} (numeric)` : `  ${f.name} (categorical: ${f.levels.join(', ')})`,
+    f.type === 'categorical'
+      ? `  ${f.name} (categorical: ${f.levels.join(', ')})`
+      : f.source === 'date'
+        ? `  ${f.name} (date: days since 1970-01-01, standardised)`
+        : `  ${f.name} (numeric)`,
   );
   const lacking = Object.entries(view.missingClasses)
     .filter(([, c]) => c.length > 0)
     .map(([id, c]) => `  dataset ${id} has no rows of ${c.join(', ')}`);
   const dropped = view.dropped.map(
     (d) =>
-      `  dataset ${d.datasetId}: "${d.column}" (${d.reason === 'type-conflict' ? 'type differs' : d.reason === 'not-encodable' ? 'not encodable by job schema v1: a hashed, date, boolean or ignored column' : 'not in every dataset'})`,
+      `  dataset ${d.datasetId}: "${d.column}" (${d.reason === 'type-conflict' ? 'type differs' : d.reason === 'not-encodable' ? 'not encodable by job schema v1: a hashed, boolean, text or ignored column, or a date without its epochDays part' : 'not in every dataset'})`,
   );
   const text = [
     `job schema ${view.hash}`,
