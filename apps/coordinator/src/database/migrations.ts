@@ -229,4 +229,16 @@ export const MIGRATIONS: readonly Migration[] = [
        WHERE status IN ('pending', 'running') AND request_version = 2;
     `,
   },
+  {
+    version: 7,
+    name: 'job request v4: escrow terms, settlement',
+    sql: `
+      -- JobRequest v4 (EIP-712 domain version "4") signs the escrow terms (issue 20): unfinished v3 jobs can no longer
+      -- be verified by any silo. The settlement column keeps the co-signed receipt bundle and the settle transaction.
+      ALTER TABLE jobs ADD COLUMN settlement_json TEXT;
+      UPDATE jobs SET status = 'failed', reason_code = 'REQUEST_V3',
+                      reason = 'signed under JobRequest v3, which silos no longer accept; sign the job again'
+       WHERE status IN ('pending', 'running') AND request_version = 3;
+    `,
+  },
 ];

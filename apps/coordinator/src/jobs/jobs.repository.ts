@@ -44,8 +44,8 @@ export interface JobRecord {
   readonly majorityBaseline: number | null;
 }
 
-/** JobRequest version of the jobs this repository reads and writes (older rows stay on record; migrations 4, 5). */
-const REQUEST_VERSION = 3;
+/** JobRequest version of the jobs this repository reads and writes (older rows stay on record; migrations 4, 6, 7). */
+const REQUEST_VERSION = 4;
 
 interface JobRow {
   id: string;
