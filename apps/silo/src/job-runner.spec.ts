@@ -29,6 +29,7 @@ import {
   EPSILON_UNBOUNDED_MILLI,
   computeJobSchema,
   dpParamsFromFloats,
+  jobEscrowTerms,
   jobSchemaHash,
   jobTraining,
   type JobRequest,
@@ -641,5 +642,176 @@ describe('silo job runner (EDR chain, real iris training)', () => {
   it('refuses a dataset this silo does not serve', async () => {
     const o = await offer();
     expect((await refusal({ ...o, datasetId: 4242n })).reason).toBe('not-served');
+  });
+});
+
+describe('silo job runner: per-job escrow (issue 20, EDR chain)', () => {
+  const RATE = 10n ** 9n;
+  const ROWS = 150n;
+  let dir: string;
+  let chain: EmbeddedChain;
+  let owners: SealfoldChain[];
+  let buyer: SealfoldChain;
+  let buyerWallet: Wallet;
+  let ledger: EpsilonLedger;
+  let runner: SiloJobRunner;
+  const datasets: bigint[] = [];
+  const licences: bigint[] = [];
+  const siloKeys = [Wallet.createRandom(), Wallet.createRandom(), Wallet.createRandom()];
+  let nonce = 0n;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sealfold-silo-escrow-'));
+    chain = await startEmbeddedChain({ dataDir: join(dir, 'chain-data') });
+    owners = await Promise.all(
+      [1, 3, 4].map((i) => connectChain({ embedded: chain, signer: chain.accounts[i].privateKey })),
+    );
+    buyer = await connectChain({ embedded: chain, signer: chain.accounts[2].privateKey });
+    buyerWallet = new Wallet(chain.accounts[2].privateKey);
+    for (const [i, o] of owners.entries()) {
+      const { datasetId } = await o.registerDataset({
+        manifestCid: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy',
+        commitment: `0x${String(i + 1).repeat(64)}`,
+        terms: {
+          priceWei: 1000n,
+          licenceDuration: 30n * 86_400n,
+          maxJobs: 20,
+          epsilonBudgetMilli: EPSILON_UNBOUNDED_MILLI,
+          minOwners: 1,
+        },
+      });
+      await o.setJobTerms(datasetId, { ratePerRowRound: RATE, rows: ROWS, siloSigner: siloKeys[i].address });
+      datasets.push(datasetId);
+      licences.push((await buyer.purchaseLicence(datasetId)).licenceId);
+    }
+    ledger = EpsilonLedger.open(join(dir, 'silo', 'ledger.db'));
+    runner = new SiloJobRunner({
+      owner: chain.accounts[1].address,
+      domain: sealfoldDomain(chain.chainId, buyer.addresses!.datasetLicence),
+      chain: owners[0],
+      ledger,
+      openDataset: async (id) => (id === datasets[0] ? irisDataset() : undefined),
+      minIndependentOwners: 1,
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    ledger?.close();
+    for (const c of [...(owners ?? []), buyer]) c?.provider.destroy();
+    await chain?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A request over the three charging datasets, its offer to this silo (dataset 0) and the escrow it signs. */
+  async function signed(escrow?: JobRequest['escrow']) {
+    const now = await buyer.latestTimestamp();
+    const request: JobRequest = {
+      buyer: buyerWallet.address,
+      coordinator: chain.accounts[5].address,
+      datasets,
+      licences,
+      modelSpecHash: modelSpecHash(MODEL),
+      jobSchemaHash: jobSchemaHash(IRIS_JOB),
+      recipient: 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p',
+      strategy: 'fedavg',
+      rounds: 2,
+      training: jobTraining({ localEpochs: 1, batchSize: 16, learningRate: 0.05, optimizer: 'adam' }),
+      dp: dpParamsFromFloats({ noiseMultiplier: 0, clipNorm: 0, delta: 0 }),
+      secagg: { enabled: true, minContributors: 3 },
+      escrow: escrow ?? jobEscrowTerms({ now, feeBps: await buyer.escrowFeeBps(), runSeconds: 2 * 3600 }),
+      nonce: nonce++,
+      deadline: now + 3600n,
+      chainId: chain.chainId,
+    };
+    const domain = sealfoldDomain(chain.chainId, buyer.addresses!.datasetLicence);
+    const jobId = hashJobRequest(domain, request).slice(2);
+    const offer: JobOffer = {
+      jobId,
+      request,
+      signature: await signJobRequest(buyerWallet, domain, request),
+      datasetId: datasets[0],
+      modelSpec: MODEL,
+      jobSchema: IRIS_JOB,
+    };
+    const open = (changes: { confirmWindow?: number } = {}) =>
+      buyer.openJobEscrow({
+        requestDigest: `0x${jobId}`,
+        coordinator: request.coordinator,
+        threshold: request.secagg.minContributors,
+        rounds: request.rounds,
+        datasets: datasets.map((datasetId, i) => ({ datasetId, licenceId: licences[i] })),
+        runDeadline: request.escrow.runDeadline,
+        confirmWindow: changes.confirmWindow ?? request.escrow.confirmWindow,
+        fallbackWindow: request.escrow.fallbackWindow,
+        feeBps: request.escrow.feeBps,
+      });
+    return { request, offer, open };
+  }
+
+  const refusalOf = (o: JobOffer) =>
+    runner.admit(o).then(
+      () => {
+        throw new Error('admitted');
+      },
+      (e: unknown) => {
+        expect(e).toBeInstanceOf(JobRefusal);
+        return e as JobRefusal;
+      },
+    );
+
+  it('refuses a job over a dataset with a job rate when the request signs no escrow', async () => {
+    const { offer } = await signed(NO_ESCROW);
+    const r = await refusalOf(offer);
+    expect(r.reason).toBe('escrow-required');
+  });
+
+  it('refuses a job whose escrow the buyer never opened', async () => {
+    const { offer } = await signed();
+    expect((await refusalOf(offer)).reason).toBe('escrow-not-open');
+  });
+
+  it('refuses an escrow opened on terms other than the signed ones (a 2-day confirm window for a signed 1 day)', async () => {
+    const { offer, open } = await signed();
+    await open({ confirmWindow: 2 * 86_400 });
+    const r = await refusalOf(offer);
+    expect(r.reason).toBe('escrow-mismatch');
+    expect(r.message).toContain('confirmWindow');
+  });
+
+  it('admits the exact escrow (its dataset index for receipts), and refuses one pinned at a rate its owner since changed', async () => {
+    const { offer, open } = await signed();
+    const opened = await open();
+    const job = await runner.admit(offer);
+    expect(job.escrow).toMatchObject({ jobId: opened.jobId, index: 0 });
+    expect(job.escrow!.terms.price).toBe(RATE * ROWS * 3n * 2n);
+    runner.setStatistics(offer.jobId, job.localStatistics);
+    await expect(runner.checkRound(offer.jobId, 1, 'train', initialWeights(MODEL, 1))).resolves.toBeUndefined();
+
+    const second = await signed();
+    await second.open();
+    await owners[0].setJobTerms(datasets[0], {
+      ratePerRowRound: RATE * 2n,
+      rows: ROWS,
+      siloSigner: siloKeys[0].address,
+    });
+    try {
+      const r = await refusalOf(second.offer);
+      expect(r.reason).toBe('escrow-mismatch');
+      expect(r.message).toContain(`${RATE} wei`);
+    } finally {
+      await owners[0].setJobTerms(datasets[0], { ratePerRowRound: RATE, rows: ROWS, siloSigner: siloKeys[0].address });
+    }
+  });
+
+  it('halts an admitted job at its first round after the escrow’s run deadline', async () => {
+    const { offer, open } = await signed();
+    await open();
+    const job = await runner.admit(offer);
+    runner.setStatistics(offer.jobId, job.localStatistics);
+    await chain.request('evm_increaseTime', [2 * 3600 + 10]);
+    await chain.request('evm_mine', []);
+    await expect(runner.checkRound(offer.jobId, 1, 'train', initialWeights(MODEL, 1))).rejects.toMatchObject({
+      reason: 'escrow-closed',
+    });
   });
 });

@@ -4,8 +4,14 @@
 // share and hands the result to the SecAgg+ client — privacy is a layer around training (the transport owns SecAgg+).
 import { createHash, randomBytes } from 'node:crypto';
 import {
+  ContractRevertError,
+  escrowJobId,
   hashJobRequest,
+  jobPrice,
   verifyJobRequest,
+  type EscrowInfo,
+  type EscrowTerms,
+  type JobTerms,
   type LicenceCheck,
   type LicenceInfo,
   type SealfoldDomain,
@@ -55,6 +61,7 @@ import {
   DP_NOISE_SCALE,
   SealfoldError,
   epsilonFromMilli,
+  requestsEscrow,
   jobSchemaHash,
   jobSchemaInputWidth,
   parseJobSchema,
@@ -99,6 +106,14 @@ export type RefusalReason =
   | 'job-halted'
   /** The offer's job id is not the digest of the signed request (one signed request = one job = one job slot). */
   | 'job-id-mismatch'
+  /** The dataset charges a job rate and the request signs no escrow terms (issue 20). */
+  | 'escrow-required'
+  /** No escrow is open on chain for the signed request (the buyer has not run `job open`). */
+  | 'escrow-not-open'
+  /** The escrow on chain holds other terms than the signed request, or pins this dataset otherwise than its owner set. */
+  | 'escrow-mismatch'
+  /** The escrow was refunded, or its run deadline has passed. */
+  | 'escrow-closed'
   /** Record-level DP this dataset cannot give: δ ≥ 1/rows (the guarantee would allow releasing a whole row). */
   | 'delta-too-large'
   /** Summed statistics inconsistent with this silo's own (fewer rows or counts than it alone holds), or a second run. */
@@ -154,6 +169,23 @@ export interface LicenceOracle {
   ownerOf(datasetId: bigint): Promise<string | undefined>;
   /** The dataset's listed terms: `minOwners` is the owner's published policy (visible to buyers). */
   getTerms(datasetId: bigint): Promise<{ readonly minOwners: number }>;
+  /** The dataset's job terms (rate per row-round, rows, silo signer) as its owner set them. */
+  getJobTerms(datasetId: bigint): Promise<JobTerms>;
+  /** A job escrow as JobEscrow stores it (ContractRevertError `UnknownJob` when none is open). */
+  getEscrow(jobId: string): Promise<EscrowInfo>;
+  /** A job escrow's pinned terms, rebuilt from chain and checked against its termsHash. */
+  escrowTerms(jobId: string): Promise<EscrowTerms>;
+  /** The latest block's timestamp: the clock the run deadline is measured on. */
+  latestTimestamp(): Promise<bigint>;
+}
+
+/** A job's escrow as the silo verified it at admission (issue 20): what it checks each round and signs receipts for. */
+export interface AdmittedEscrow {
+  /** JobEscrow's job id: keccak256(buyer, request digest). */
+  readonly jobId: string;
+  /** This dataset's index in the escrow's (increasing id) order: its bit in receipts. */
+  readonly index: number;
+  readonly terms: EscrowTerms;
 }
 
 export interface AdmittedJob {
@@ -213,6 +245,8 @@ export interface AdmittedJob {
   readonly minOwners: number;
   /** The t this silo enforces in the current SecAgg+ run (set by `roundParams` from the verified roster). */
   enforcedThreshold?: number;
+  /** The job's escrow, when this dataset charges a job rate (undefined: licence only). */
+  readonly escrow?: AdmittedEscrow;
 }
 
 export interface RoundContribution {
@@ -308,6 +342,8 @@ export class SiloJobRunner {
       refuse(reason, `licence ${licenceId} for dataset ${offer.datasetId}: ${check.reason}`);
     }
     const licence = await this.options.chain.getLicence(licenceId);
+    // 2b. The job's escrow, read from the chain by the silo itself, when this dataset charges a job rate.
+    const escrow = await this.checkEscrow(request, offer.datasetId, expectedId);
 
     // 3. The model must be the one the buyer signed, and fit this dataset.
     let model;
@@ -437,9 +473,115 @@ export class SiloJobRunner {
       localStatistics: localStatistics(raw, jobSchema),
       rawAll: raw,
       dimension: model.layout.totalSize,
+      ...(escrow ? { escrow } : {}),
     };
     this.jobs.set(offer.jobId, admitted);
     return admitted;
+  }
+
+  /**
+   * Issue 20 (docs/ECONOMICS.md §2.4, §5): a dataset whose owner set a job rate trains only for a job whose escrow
+   * is open on chain, before its run deadline, with exactly the terms the buyer signed — coordinator, t =
+   * secagg.minContributors, rounds, currency, run deadline, windows, fee, the request's datasets and licences — this
+   * dataset pinned with the payee, silo signer, rate and rows its owner set, and the exact price locked. A dataset
+   * without a job rate is licence-only (undefined). Nothing here trusts the coordinator: the escrow id is derived
+   * from the verified request and the terms are rebuilt from chain (checked against the job's termsHash).
+   */
+  private async checkEscrow(
+    request: JobRequest,
+    datasetId: bigint,
+    requestDigest: string,
+  ): Promise<AdmittedEscrow | undefined> {
+    const chain = this.options.chain;
+    const own = await chain.getJobTerms(datasetId);
+    if (own.ratePerRowRound === 0n) return undefined;
+    const refuse = (reason: RefusalReason, message: string): never => {
+      throw new JobRefusal(reason, message);
+    };
+    if (!requestsEscrow(request))
+      refuse(
+        'escrow-required',
+        `dataset ${datasetId} charges ${own.ratePerRowRound} wei per row-round: the request must sign escrow terms (\`job create\`) and the buyer lock the price (\`job open\`)`,
+      );
+    const jobId = escrowJobId(request.buyer, `0x${requestDigest}`);
+    let info: EscrowInfo;
+    try {
+      info = await chain.getEscrow(jobId);
+    } catch (error) {
+      if (error instanceof ContractRevertError && error.errorName === 'UnknownJob')
+        return refuse(
+          'escrow-not-open',
+          `no escrow is open for this request (job ${jobId}): the buyer runs \`job open\``,
+        );
+      throw error;
+    }
+    const now = await chain.latestTimestamp();
+    if (info.refunded) refuse('escrow-closed', `the escrow of job ${jobId} was refunded`);
+    if (now >= info.runDeadline)
+      refuse('escrow-closed', `the escrow's run deadline ${info.runDeadline} has passed (chain time ${now})`);
+    const terms = await chain.escrowTerms(jobId);
+    const h = terms.header;
+    const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+    const fields: [string, boolean][] = [
+      ['currency', same(h.currency, request.escrow.currency)],
+      ['coordinator', same(h.coordinator, request.coordinator)],
+      ['threshold', h.threshold === request.secagg.minContributors],
+      ['rounds', h.rounds === request.rounds],
+      ['runDeadline', h.runDeadline === request.escrow.runDeadline],
+      ['confirmWindow', h.confirmWindow === request.escrow.confirmWindow],
+      ['fallbackWindow', h.fallbackWindow === request.escrow.fallbackWindow],
+      ['feeBps', h.feeBps === request.escrow.feeBps],
+      ['requestDigest', terms.requestDigest.toLowerCase() === `0x${requestDigest}`],
+    ];
+    const differs = fields.filter(([, ok]) => !ok).map(([name]) => name);
+    if (differs.length > 0)
+      refuse('escrow-mismatch', `the escrow of job ${jobId} differs from the signed request in ${differs.join(', ')}`);
+    // The request's datasets and licences, in the escrow's increasing-id order (its receipts' order).
+    const signed = request.datasets
+      .map((id, i) => `${id}:${request.licences[i]}`)
+      .sort()
+      .join(',');
+    const pinned = terms.pinned
+      .map((p, i) => `${p.datasetId}:${terms.licenceIds[i]}`)
+      .sort()
+      .join(',');
+    if (signed !== pinned) refuse('escrow-mismatch', `the escrow of job ${jobId} pins other datasets or licences`);
+    const index = terms.pinned.findIndex((p) => p.datasetId === datasetId);
+    const mine = terms.pinned[index];
+    const owner = await chain.ownerOf(datasetId);
+    if (
+      owner === undefined ||
+      !same(mine.payee, owner) ||
+      !same(mine.signer, own.siloSigner) ||
+      mine.rate !== own.ratePerRowRound ||
+      mine.rows !== own.rows
+    )
+      refuse(
+        'escrow-mismatch',
+        `the escrow pins dataset ${datasetId} at ${mine.rate} wei × ${mine.rows} rows, payee ${mine.payee}, signer ${mine.signer}; its owner's terms are now ${own.ratePerRowRound} wei × ${own.rows} rows, payee ${owner}, signer ${own.siloSigner}`,
+      );
+    const price = jobPrice(terms.pinned, h.rounds);
+    if (info.locked !== price || terms.price !== price)
+      refuse('escrow-mismatch', `the escrow locks ${info.locked} wei; the job's exact price is ${price}`);
+    return { jobId, index, terms };
+  }
+
+  /** Before each round: the job's escrow, if any, still open and before its run deadline (ECONOMICS §2.6). */
+  private async checkEscrowOpen(job: AdmittedJob): Promise<void> {
+    if (!job.escrow) return;
+    const [info, now] = await Promise.all([
+      this.options.chain.getEscrow(job.escrow.jobId),
+      this.options.chain.latestTimestamp(),
+    ]);
+    const closed = info.refunded
+      ? `the escrow of job ${job.escrow.jobId} was refunded`
+      : now >= info.runDeadline
+        ? `the escrow's run deadline ${info.runDeadline} has passed (chain time ${now})`
+        : undefined;
+    if (closed !== undefined) {
+      this.options.ledger.halt(job.licenceId, job.offer.jobId, `escrow-closed: ${closed}`);
+      throw new JobRefusal('escrow-closed', closed);
+    }
   }
 
   /**
@@ -661,6 +803,7 @@ export class SiloJobRunner {
       ledger.halt(job.licenceId, jobId, `${reason}: ${message}`);
       throw new JobRefusal(reason, message);
     }
+    await this.checkEscrowOpen(job);
   }
 
   /**
