@@ -91,10 +91,14 @@ export {
   JOB_RECEIPT_TYPES,
   hashJobReceipt,
   jobReceiptDomain,
+  roundsByDatasetOf,
   signJobReceipt,
+  survivorsBitmap,
+  transcriptRoot,
   validateJobReceipt,
   verifyJobReceipt,
   type JobReceipt,
+  type TranscriptRound,
 } from './job-receipt.js';
 export {
   escrowJobId,
