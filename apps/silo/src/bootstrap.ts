@@ -21,6 +21,11 @@ export interface StartSiloOptions {
   readonly identities: readonly IdentityInput[];
   readonly chain: SealfoldChain;
   readonly store: ContentReader;
+  /**
+   * The key that co-signs job receipts when a dataset's job terms name a silo signer other than the owner's wallet
+   * (`dataset job-terms --silo-signer`); default: `wallet`.
+   */
+  readonly receiptSigner?: import('ethers').Signer;
   /** Dataset ids this silo serves (each must be owned by `wallet`). */
   readonly datasets: readonly bigint[];
   /** Private state: decrypted cache and ε ledger. */
@@ -92,6 +97,8 @@ export async function startSilo(options: StartSiloOptions): Promise<RunningSilo>
     ledger,
     openDataset,
     minIndependentOwners: options.minIndependentOwners,
+    // Job receipts are co-signed with the dataset's silo signer (its job terms; by default the owner's wallet).
+    receiptSigner: options.receiptSigner ?? wallet,
   });
   const client = new SiloClient({
     coordinatorUrl: options.coordinatorUrl,

