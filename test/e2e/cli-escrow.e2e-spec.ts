@@ -71,13 +71,16 @@ describe('sealfold job open / settle / refund, earnings, withdraw (chain start +
     await rpc('evm_increaseTime', [seconds]);
     await rpc('evm_mine', []);
   };
+  const runDeadlines = new Map<bigint, bigint>();
   /** Writes a job request of the buyer for the three datasets and opens its escrow with `job open --request`. */
   const openJob = async (nonce: bigint) => {
     // The escrow terms are signed in the request (JobRequest v4): a 2 h run from the chain's clock (moved by
     // evm_increaseTime), the default windows, the chain's fee (0 bps: `chain start` deploys without one).
+    // The same nonce is the same signed request (its run deadline fixed when first written).
     const latest = (await rpc('eth_getBlockByNumber', ['latest', false])) as { timestamp: string };
+    runDeadlines.set(nonce, runDeadlines.get(nonce) ?? BigInt(latest.timestamp));
     const request = jobRequest(buyer, {
-      escrow: jobEscrowTerms({ now: BigInt(latest.timestamp), feeBps: 0, runSeconds: 2 * 3600 }),
+      escrow: jobEscrowTerms({ now: runDeadlines.get(nonce)!, feeBps: 0, runSeconds: 2 * 3600 }),
       coordinator: coordinator.address,
       datasets: datasetIds.map(BigInt),
       licences: licenceIds.map(BigInt),

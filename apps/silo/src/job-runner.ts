@@ -2,7 +2,7 @@
 // could lie about: the buyer's EIP-712 signature, the licence on chain, the model against the signed hash, the
 // schema, and the privacy budget left in its own ledger. Then, per round, it trains locally, clips, adds its noise
 // share and hands the result to the SecAgg+ client — privacy is a layer around training (the transport owns SecAgg+).
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
   ContractRevertError,
   escrowJobId,
@@ -61,6 +61,7 @@ import {
   type EvalSums,
   type LocalData,
   type OptimizerName,
+  weightsDigest,
 } from '@sealfold/fl';
 import {
   DP_CLIP_SCALE,
@@ -1068,10 +1069,8 @@ export function excludedOwners(request: JobRequest): Set<string> {
 }
 
 /** sha-256 of a weight vector's float32 bytes: the identity of a model the silo evaluated or trained on. */
-export const hashWeights = (weights: Float32Array): string =>
-  createHash('sha256')
-    .update(new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength))
-    .digest('hex');
+/** The digest the ledger books per model (libs/fl weightsDigest: SHA-256, hex). */
+export const hashWeights = weightsDigest;
 
 /**
  * ε a job has cost after `released` releases of each kind (libs/fl datasetEpsilon, the one computation the buyer's

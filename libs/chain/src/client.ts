@@ -46,6 +46,7 @@ import {
 import {
   hashJobReceipt,
   jobReceiptDomain,
+  signJobReceipt,
   validateJobReceipt,
   verifyJobReceipt,
   type JobReceipt,
@@ -1581,6 +1582,15 @@ export async function connectChain(options: ConnectOptions) {
 
     /** The latest block's timestamp (unix seconds): the clock run deadlines and windows are measured on. */
     latestTimestamp,
+
+    /** Signs a job receipt with this client's key in this escrow's domain (the coordinator's confirmation). */
+    async signReceipt(receipt: JobReceipt): Promise<string> {
+      return signJobReceipt(
+        needSigner('signReceipt'),
+        jobReceiptDomain(chainId, String(contractOf('JobEscrow').target)),
+        receipt,
+      );
+    },
 
     /** The EIP-712 domain receipts of this escrow are signed in (verifyingContract = JobEscrow). */
     async receiptDomain() {

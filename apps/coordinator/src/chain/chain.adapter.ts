@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import {
+  ContractRevertError,
   connectChain as connectSealfoldChain,
   createSealfoldIndexer,
   readDeploymentFile,
@@ -150,6 +151,27 @@ export function chainPortFrom(client: SealfoldChain): CoordinatorChain {
         recordedAt: Number(m.recordedAt),
         coordinator: m.coordinator,
         registry: addresses.modelRegistry,
+      };
+    },
+    async escrowOf(buyer: string, requestDigest: string) {
+      if (!addresses.jobEscrow) return undefined;
+      const jobId = client.escrowJobId(buyer, `0x${requestDigest}`);
+      try {
+        const info = await client.getEscrow(jobId);
+        return { info, terms: await client.escrowTerms(jobId) };
+      } catch (error) {
+        if (error instanceof ContractRevertError && error.errorName === 'UnknownJob') return undefined;
+        throw error;
+      }
+    },
+    receiptDomain: () => client.receiptDomain(),
+    signReceipt: (receipt) => client.signReceipt(receipt),
+    async settleJob(escrowJobId, bundle) {
+      const r = await client.settleJob(escrowJobId, bundle);
+      return {
+        txHash: r.hash,
+        paidWei: r.paidNow,
+        payments: r.payments.map((p) => ({ datasetId: p.datasetId, rounds: p.rounds, amount: p.amount })),
       };
     },
     async close() {

@@ -12,7 +12,8 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { errorCode } from '@sealfold/protocol';
+import { errorCode, requestsEscrow } from '@sealfold/protocol';
+import { ChainService } from '../chain/chain.service.js';
 import { COORDINATOR_CONFIG } from '../config/config.module.js';
 import { type CoordinatorConfig } from '../config/config.js';
 import { CoordinatorDatabase, type SqlExecutor } from '../database/database.js';
@@ -59,6 +60,7 @@ export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(MetricsService) private readonly metrics: MetricsService,
     @Inject(ModelsService) private readonly models: ModelsService,
     @Inject(CoordinatorDatabase) private readonly db: CoordinatorDatabase,
+    @Inject(ChainService) private readonly chain: ChainService,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -255,6 +257,31 @@ export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
+  /**
+   * Issue 20: a job with an escrow ends with the receipt its silos co-sign, confirmed by this coordinator and settled
+   * on chain; the bundle is kept in the job record either way. A failure here never fails the trained job: the
+   * owners can still settle from their silos' stored signatures.
+   */
+  private async settle(
+    job: JobRecord,
+    run: JobRun,
+    model: { sha256: string; metadata: { epsilonSpentMilli: number } },
+    fenced: Fence,
+  ): Promise<void> {
+    const chain = this.chain.optional();
+    if (!chain || !requestsEscrow(job.request)) return;
+    try {
+      const settlement = await run.collectReceipt(chain, {
+        sha256: model.sha256,
+        epsilonSpentMilli: model.metadata.epsilonSpentMilli,
+      });
+      if (settlement) await fenced((tx) => this.jobs.setSettlement(job.id, settlement, tx));
+    } catch (error) {
+      if (error instanceof LeaseLostError || error instanceof JobStop) throw error;
+      this.log.warn(`job ${job.id}: receipt not collected: ${(error as Error).message}`);
+    }
+  }
+
   private async drive(job: JobRecord, run: JobRun, fenced: Fence): Promise<void> {
     try {
       await fenced((tx) => this.jobs.transition(job.id, ['pending'], 'running', undefined, tx));
@@ -262,6 +289,7 @@ export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
       const out = await run.run();
       const current = (await this.jobs.get(job.id))!;
       const model = await this.models.deliver(current, out.weights, out.rounds, out.roundsRun, fenced);
+      await this.settle(job, run, model, fenced);
       if (await fenced((tx) => this.jobs.transition(job.id, ['running'], 'completed', undefined, tx))) {
         this.metrics.jobsByOutcome.labels('completed').inc();
         run.announceEnd('completed');
