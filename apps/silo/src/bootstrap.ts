@@ -54,6 +54,8 @@ export interface StartSiloOptions {
 export interface RunningSilo {
   readonly client: SiloClient;
   readonly runner: SiloJobRunner;
+  /** The silo's ε ledger, which also keeps the job receipts it co-signed (issue 20). */
+  readonly ledger: EpsilonLedger;
   /** The owner's local page, when `ownerPage` asked for it. */
   readonly ownerPage?: OwnerPage;
   close(): Promise<void>;
@@ -142,6 +144,7 @@ export async function startSilo(options: StartSiloOptions): Promise<RunningSilo>
   return {
     client,
     runner,
+    ledger,
     ownerPage,
     async close() {
       await ownerPage?.close();
