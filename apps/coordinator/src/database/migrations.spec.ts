@@ -34,7 +34,7 @@ const JOB_SCHEMA = computeJobSchema([
   },
 ]).schema;
 
-const v3Request = (nonce: bigint): JobRequest => ({
+const v4Request = (nonce: bigint): JobRequest => ({
   buyer: '0x' + '11'.repeat(20),
   coordinator: '0x' + '22'.repeat(20),
   datasets: [1n],
@@ -62,7 +62,7 @@ describe('migration 4: JobRequest v2', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('fails unfinished v1 jobs, keeps every v1 row, and the repository reads and writes v3 jobs only', async () => {
+  it('fails unfinished v1 jobs, keeps every v1 row, and the repository reads and writes v4 jobs only', async () => {
     const path = join(dir, 'coordinator.db');
     const { db: before } = await CoordinatorDatabase.open(
       path,
@@ -88,7 +88,7 @@ describe('migration 4: JobRequest v2', () => {
 
     const { db, applied } = await CoordinatorDatabase.open(path);
     try {
-      expect(applied).toEqual([4, 5, 6]);
+      expect(applied).toEqual([4, 5, 6, 7]);
       const rows = await db.all<{ id: string; status: string; reason_code: string | null; request_version: number }>(
         'SELECT id, status, reason_code, request_version FROM jobs ORDER BY id',
       );
@@ -104,17 +104,18 @@ describe('migration 4: JobRequest v2', () => {
       expect(await jobs.get('a'.repeat(64))).toBeUndefined();
       const job = await jobs.insert({
         id: 'd'.repeat(64),
-        request: v3Request(4n),
+        request: v4Request(4n),
         signature: '0x' + '00'.repeat(65),
         modelSpec: {},
         jobSchema: JOB_SCHEMA,
       });
       expect(job).toMatchObject({
         status: 'pending',
-        recipient: v3Request(4n).recipient,
-        request: v3Request(4n),
+        recipient: v4Request(4n).recipient,
+        request: v4Request(4n),
         jobSchema: JOB_SCHEMA,
         majorityBaseline: null,
+        settlement: null,
       });
       expect((await jobs.list({ limit: 10 })).map((j) => j.id)).toEqual(['d'.repeat(64)]);
     } finally {
