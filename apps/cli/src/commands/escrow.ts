@@ -26,7 +26,7 @@ function parseEscrowId(value: string | undefined, what = '<job>'): string {
 }
 
 /** An ETH amount as a decimal (e.g. 0.01) → wei. */
-function parseEthAmount(value: unknown, what: string): bigint {
+export function parseEthAmount(value: unknown, what: string): bigint {
   const v = String(value).trim();
   const m = /^([0-9]+)(?:\.([0-9]{1,18}))?$/.exec(v);
   if (m === null) throw new CliError('INVALID_ARGUMENT', `${what} must be an ETH amount (e.g. 0.01), got "${v}"`);
@@ -68,26 +68,17 @@ async function loadRequest(ctx: Context, env: NodeJS.ProcessEnv, args: string[],
   }
 }
 
-async function open(
+/**
+ * Locks the exact price of a signed request on exactly the escrow terms it signs (the silos compare the on-chain
+ * header with them field by field): `job open`, and `job create` for datasets with a job rate.
+ */
+export async function lockJobEscrow(
   ctx: Context,
   env: NodeJS.ProcessEnv,
-  args: string[],
-  o: Record<string, unknown>,
-): Promise<CommandResult> {
-  const maxPrice = o.maxPrice === undefined ? undefined : parseEthAmount(o.maxPrice, '--max-price');
-  const request: JobRequest = await loadRequest(ctx, env, args, o);
-  const { requestsEscrow } = await import('@sealfold/protocol');
-  if (!requestsEscrow(request))
-    throw new CliError(
-      'NO_ESCROW_TERMS',
-      'the request signs no escrow terms (its datasets charged no job rate when it was signed): nothing to open',
-    );
-  const buyer = await loadOwner(ctx);
-  if (request.buyer.toLowerCase() !== buyer.address.toLowerCase())
-    throw new CliError(
-      'NOT_BUYER',
-      `the request is ${request.buyer}'s; your wallet is ${buyer.address} (only the buyer opens its escrow)`,
-    );
+  request: JobRequest,
+  buyer: Awaited<ReturnType<typeof loadOwner>>,
+  maxPrice?: bigint,
+) {
   const { hashJobRequest, sealfoldDomain, jobPrice } = await import('@sealfold/chain');
   const { client } = await openChain(ctx, env, buyer.wallet, {
     beforeFunding: async (c) => {
@@ -121,6 +112,30 @@ async function open(
     fallbackWindow: request.escrow.fallbackWindow,
     feeBps: request.escrow.feeBps,
   });
+  return { r, requestDigest };
+}
+
+async function open(
+  ctx: Context,
+  env: NodeJS.ProcessEnv,
+  args: string[],
+  o: Record<string, unknown>,
+): Promise<CommandResult> {
+  const maxPrice = o.maxPrice === undefined ? undefined : parseEthAmount(o.maxPrice, '--max-price');
+  const request: JobRequest = await loadRequest(ctx, env, args, o);
+  const { requestsEscrow } = await import('@sealfold/protocol');
+  if (!requestsEscrow(request))
+    throw new CliError(
+      'NO_ESCROW_TERMS',
+      'the request signs no escrow terms (its datasets charged no job rate when it was signed): nothing to open',
+    );
+  const buyer = await loadOwner(ctx);
+  if (request.buyer.toLowerCase() !== buyer.address.toLowerCase())
+    throw new CliError(
+      'NOT_BUYER',
+      `the request is ${request.buyer}'s; your wallet is ${buyer.address} (only the buyer opens its escrow)`,
+    );
+  const { r, requestDigest } = await lockJobEscrow(ctx, env, request, buyer, maxPrice);
   const confirmEnd = r.header.runDeadline + BigInt(r.header.confirmWindow);
   const settleEnd = confirmEnd + BigInt(r.header.fallbackWindow);
   return {
@@ -430,7 +445,9 @@ export function registerEscrow(program: Command, runner: Runner): void {
   const job = find(program, 'job');
   job
     .command('open')
-    .description('open the escrow of your job request on chain and lock its exact price (buyer)')
+    .description(
+      'open the escrow of a signed job request and lock its exact price (buyer; `job create` does it for its own jobs)',
+    )
     .argument('[jobId]', "the coordinator's job id (its request is read from GET /jobs/<id>)")
     .option('--request <file>', 'the signed job request as JSON (the request, or {"request", "signature"}) instead')
     .option('--coordinator <url>', 'coordinator URL (env SEALFOLD_COORDINATOR_URL; default http://127.0.0.1:8080)')

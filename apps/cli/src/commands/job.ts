@@ -20,7 +20,7 @@ import { readCoordinator, sessionToken } from '../coordinator-session.js';
 import { CliError, EXIT_OK, EXIT_USER } from '../errors.js';
 import { decodeLicenceId, licenceRef, resolveLicenceRef } from '../licence-ref.js';
 import { loadOwner } from '../owner.js';
-import { formatEpsilon, parseId, parseSeconds, parseSmallInt } from '../parse.js';
+import { formatEpsilon, formatEth, parseId, parseSeconds, parseSmallInt } from '../parse.js';
 import { JSON_NOTE, type Runner } from '../program.js';
 import {
   DEFAULT_TRAINING,
@@ -376,6 +376,15 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
     sealfoldDomain(client.chainId, client.addresses.datasetLicence),
     request,
   );
+  // Datasets with a job rate: lock the price before the coordinator offers the job (silos refuse it until then).
+  let escrowed: { jobId: string; locked: bigint } | undefined;
+  if (escrow.runDeadline !== 0n) {
+    const { lockJobEscrow, parseEthAmount } = await import('./escrow.js');
+    const maxPrice = o.maxPrice === undefined ? undefined : parseEthAmount(o.maxPrice, '--max-price');
+    const { r } = await lockJobEscrow(ctx, env, request, buyer, maxPrice);
+    escrowed = { jobId: r.jobId, locked: r.locked };
+    ctx.note(`locked ${formatEth(r.locked)} in job escrow ${r.jobId} (\`sealfold job escrow ${r.jobId}\`)`);
+  }
   const job = await callCoordinator<JobView>(base, 'POST', '/jobs', {
     request: jobRequestToJson(request),
     signature,
@@ -392,14 +401,14 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
       licenceRefs: licences.map(licenceRef),
       rounds,
       coordinator: base,
-      escrow: escrow.runDeadline === 0n ? null : escrow,
+      escrow: escrowed ? { ...escrow, escrowJobId: escrowed.jobId, lockedWei: escrowed.locked } : null,
       ...(epsilons ? { dp: { level: dpLevel, noiseMultiplier, clipNorm, delta, epsilon: epsilons } } : {}),
     },
     text:
       `${job.id}\n(job ${job.status}; datasets ${datasets.join(', ')} under licences ${licences.map(licenceRef).join(', ')}; ${rounds} rounds; \`sealfold job watch ${job.id.slice(0, 12)}…\`)` +
-      (escrow.runDeadline === 0n
-        ? ''
-        : `\nits datasets charge a job rate: the silos train only once you lock the price, \`sealfold job open ${job.id.slice(0, 12)}…\` (run deadline ${new Date(Number(escrow.runDeadline) * 1000).toISOString()})`),
+      (escrowed
+        ? `\nescrow ${escrowed.jobId}: ${formatEth(escrowed.locked)} locked; run deadline ${new Date(Number(escrow.runDeadline) * 1000).toISOString()}, then the settlement windows`
+        : ''),
   };
 }
 
@@ -946,6 +955,7 @@ ${JSON_NOTE}
         'datasets with a job rate: how long the job may run from now (s, m, h or d)',
         '1d',
       )
+      .option('--max-price <eth>', 'datasets with a job rate: refuse, before anything is sent, above this price')
       .option(
         '--confirm-window <duration>',
         "datasets with a job rate: after the run, the coordinator's window to confirm receipts (1d–30d)",
@@ -970,7 +980,8 @@ job schema's hash (\`job plan\`; the model must map its input width to its class
 terms, and the escrow terms. The job id is the request's digest; nobody can resubmit your signature with other
 settings or recipient. Escrow: when the datasets charge a job rate (\`dataset job-terms\`), the request signs the
 run deadline (now + --run-time), the windows, ETH and the escrow's fee; the silos train only once \`job open\` has
-locked the exact price on those terms. Datasets without a job rate sign no escrow (licences alone).
+locked the exact price on those terms: \`job create\` opens the escrow (locks Σ rate × rows × rounds, like \`job open\`)
+before it submits the job. Datasets without a job rate sign no escrow (licences alone).
 DP: --target-epsilon 8 (record level) picks the σ the smallest dataset needs and prints, before signing, the ε each
 dataset's silo will book (the accountant's: the noised feature statistics, DP-SGD on its rows, batch, epochs and rounds,
 and the evaluations, composed); --dp-noise signs σ as given. With DP the feature statistics (mean, std, counts) are
@@ -981,7 +992,8 @@ budget is not unlimited (EPSILON_BUDGET). A coordinator refusal (bad signature, 
 reason, exit 1.
 ${JSON_NOTE}
   {"jobId", "status", "buyer", "datasets": [..], "licences": [..] (full ids), "licenceRefs": [..] (<datasetId>-<serial>),
-   "rounds", "coordinator", "escrow": null | {"currency", "runDeadline", "confirmWindow", "fallbackWindow", "feeBps"},
+   "rounds", "coordinator", "escrow": null | {"currency", "runDeadline", "confirmWindow", "fallbackWindow", "feeBps", "escrowJobId",
+   "lockedWei"},
    "dp"?: {"level", "noiseMultiplier", "clipNorm", "delta", "epsilon": {"<datasetId>": ε}}}`,
     )
     .action(runner.action((ctx, _args, o) => create(ctx, env, o)));
