@@ -22,7 +22,8 @@ import { jobRequest, signedBody, startChainFixture, type ChainFixture } from './
 import { sealIrisOwners, startOwnerSilo, type SealedOwner } from './helpers/owners.js';
 import { authed, signIn } from './helpers/session.js';
 
-const OWNERS = [1, 4, 5];
+// Three owners in most jobs; a fourth joins the drop-out job (t = 3 still holds once it is gone).
+const OWNERS = [1, 4, 5, 6];
 const BUYER = 2;
 const RATE = 10n ** 12n; // wei per row per round
 const ROWS = 50n; // each owner's Iris shard (150 / 3)
@@ -51,16 +52,19 @@ describe('per-job escrow with real silos (embedded chain)', () => {
   };
 
   /** A request over the three owners' datasets that signs escrow terms (a 1 h run from the chain's clock). */
-  const escrowRequest = async (): Promise<{ req: JobRequest; requestDigest: string }> => {
+  const escrowRequest = async (
+    inJob = owners.slice(0, 3),
+    rounds = ROUNDS,
+  ): Promise<{ req: JobRequest; requestDigest: string }> => {
     const licences: bigint[] = [];
-    for (const o of owners) licences.push((await buyerClient.purchaseLicence(o.datasetId)).licenceId);
+    for (const o of inJob) licences.push((await buyerClient.purchaseLicence(o.datasetId)).licenceId);
     const req = jobRequest(buyer.address, {
       coordinator: coordinatorAddress,
       recipient: recipient.recipient.toString(),
       training: jobTraining({ localEpochs: 1, batchSize: 16, learningRate: 0.05, optimizer: 'adam', maxWeight: 1000 }),
-      datasets: owners.map((o) => o.datasetId),
+      datasets: inJob.map((o) => o.datasetId),
       licences,
-      rounds: ROUNDS,
+      rounds,
       nonce: nonce++,
       escrow: jobEscrowTerms({
         now: await buyerClient.latestTimestamp(),
@@ -88,19 +92,34 @@ describe('per-job escrow with real silos (embedded chain)', () => {
 
   const owed = () => Promise.all(owners.map((o) => o.chain.escrowOwed(o.wallet.address).then((x) => x.jobEscrow)));
 
-  const waitFor = async (id: string) => {
+  const jobView = async (id: string) =>
+    (await (await read(`${coordinator.url}/jobs/${id}`)).json()) as {
+      status: string;
+      reason: string | null;
+      currentRound: number;
+      settlement: JobSettlementView | null;
+    };
+  const waitFor = async (
+    id: string,
+    done = (j: Awaited<ReturnType<typeof jobView>>) => j.status !== 'pending' && j.status !== 'running',
+    pollMs = 250,
+  ) => {
     const until = Date.now() + 240_000;
     for (;;) {
-      const j = (await (await read(`${coordinator.url}/jobs/${id}`)).json()) as {
-        status: string;
-        reason: string | null;
-        currentRound: number;
-        settlement: JobSettlementView | null;
-      };
-      if (['completed', 'failed', 'cancelled'].includes(j.status)) return j;
-      if (Date.now() > until) throw new Error(`job ${id} still ${j.status}`);
-      await new Promise((r) => setTimeout(r, 250));
+      const j = await jobView(id);
+      if (done(j)) return j;
+      if (Date.now() > until) throw new Error(`job ${id} still ${j.status} at round ${j.currentRound}`);
+      await new Promise((r) => setTimeout(r, pollMs));
     }
+  };
+  const submit = async (req: JobRequest) => {
+    const res = await fetch(`${coordinator.url}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(await signedBody(buyerClient, buyer, req)),
+    });
+    expect(res.status).toBe(201);
+    return ((await res.json()) as { id: string }).id;
   };
 
   beforeAll(async () => {
@@ -147,13 +166,7 @@ describe('per-job escrow with real silos (embedded chain)', () => {
     const opened = await openEscrow(req, requestDigest);
     expect(opened.locked).toBe(3n * RATE * ROWS * BigInt(ROUNDS));
     const before = await owed();
-    const res = await fetch(`${coordinator.url}/jobs`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(await signedBody(buyerClient, buyer, req)),
-    });
-    expect(res.status).toBe(201);
-    const id = ((await res.json()) as { id: string }).id;
+    const id = await submit(req);
     const done = await waitFor(id);
     expect({ status: done.status, reason: done.reason, round: done.currentRound }).toEqual({
       status: 'completed',
@@ -168,15 +181,49 @@ describe('per-job escrow with real silos (embedded chain)', () => {
     expect(s.paidWei).toBe(String(opened.locked));
     // Paid into each owner's credit (fee 0 on this deployment), nothing left for the buyer.
     const after = await owed();
-    after.forEach((a, i) => expect(a - before[i]).toBe(RATE * ROWS * BigInt(ROUNDS)));
+    after.forEach((a, i) => expect(a - before[i]).toBe(i < 3 ? RATE * ROWS * BigInt(ROUNDS) : 0n));
     const escrow = await buyerClient.getEscrow(opened.jobId);
     expect(escrow).toMatchObject({ paid: escrow.locked, paidIndices: [0, 1, 2] });
     // Every silo kept its signature: an owner can settle without the coordinator's records.
-    for (const [i, o] of owners.entries())
+    for (const [i, o] of owners.slice(0, 3).entries())
       expect(silos[i].ledger.signedReceipt(opened.jobId, o.datasetId)?.signature).toBe(
         s.siloSignatures[String(o.datasetId)],
       );
   }, 300_000);
+
+  it('a silo killed after round 2 of 5 and restarted after the job signs for its rounds, is paid for them; the rest is refunded', async () => {
+    const { req, requestDigest } = await escrowRequest(owners, 5);
+    const opened = await openEscrow(req, requestDigest);
+    const dropped = owners[3];
+    const before = await owed();
+    const id = await submit(req);
+    // Kill the fourth owner's silo as soon as round 2 is committed; the other three (t = 3) finish the job.
+    await waitFor(id, (j) => j.currentRound >= 2 || (j.status !== 'running' && j.status !== 'pending'), 20);
+    await silos[3].close();
+    const done = await waitFor(id);
+    expect({ status: done.status, round: done.currentRound }).toEqual({ status: 'completed', round: 5 });
+    const index = opened.pinned.findIndex((p) => p.datasetId === dropped.datasetId);
+    const s = done.settlement!;
+    const roundsOfDropped = s.receipt.roundsByDataset[index];
+    expect(roundsOfDropped).toBeGreaterThanOrEqual(2);
+    expect(roundsOfDropped).toBeLessThan(5);
+    expect(s.unsigned).toEqual({ [String(dropped.datasetId)]: 'silo offline' });
+    expect(BigInt(s.paidWei!)).toBe(3n * RATE * ROWS * 5n);
+
+    // Back after the job: asked again on its announce, it signs for its own rounds only and is paid for them.
+    silos[3] = await startOwnerSilo(dropped, { coordinatorUrl: coordinator.url, store, stateDir: join(dir, 'silo-3') });
+    await silos[3].client.ready(30_000);
+    const late = await waitFor(id, (j) => Object.keys(j.settlement?.unsigned ?? { x: 1 }).length === 0);
+    expect(late.settlement!.lateSettlements).toHaveLength(1);
+    const paid = RATE * ROWS * BigInt(roundsOfDropped);
+    expect(BigInt(late.settlement!.paidWei!)).toBe(3n * RATE * ROWS * 5n + paid);
+    const after = await owed();
+    after.forEach((a, i) => expect(a - before[i]).toBe(i < 3 ? RATE * ROWS * 5n : paid));
+    // The rest goes back to the buyer once the windows are over.
+    await advance(3600 + DAY + 2 * DAY + 1);
+    const refund = await buyerClient.refundJob(opened.jobId);
+    expect(refund.amount).toBe(opened.locked - 3n * RATE * ROWS * 5n - paid);
+  }, 400_000);
 
   it('a receipt only the coordinator signed pays nothing; a job that never ran is refunded whole after its windows', async () => {
     const { req, requestDigest } = await escrowRequest();

@@ -58,6 +58,8 @@ export interface JobSettlementView {
   paidWei: string | null;
   error: string | null;
   settledAt: string;
+  /** Silos that signed after the job's end (offline at collection, back later), each settled on its own. */
+  lateSettlements?: { datasetId: string; txHash: string; paidWei: string }[];
 }
 
 /** One progress report (WebSocket `/jobs/:id/progress`). */

@@ -223,6 +223,16 @@ export class JobsRepository {
     );
   }
 
+  /** Completed jobs whose settlement still misses a silo's signature (issue 20 late attestations). */
+  async withUnsignedSettlement(): Promise<JobRecord[]> {
+    const rows = await this.db.all<JobRow>(
+      `SELECT * FROM jobs WHERE status = 'completed' AND request_version = ? AND settlement_json IS NOT NULL
+          AND settlement_json NOT LIKE '%"unsigned":{}%' ORDER BY updated_at DESC LIMIT 100`,
+      REQUEST_VERSION,
+    );
+    return rows.map(toRecord);
+  }
+
   /** Records the job's escrow settlement (issue 20): the co-signed receipt bundle and the settle transaction. */
   async setSettlement(id: string, settlement: JobSettlementView, tx: SqlExecutor = this.db): Promise<void> {
     await tx.run(

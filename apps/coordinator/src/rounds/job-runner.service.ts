@@ -12,7 +12,8 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { errorCode, requestsEscrow } from '@sealfold/protocol';
+import { decodeControlPayload, errorCode, requestsEscrow } from '@sealfold/protocol';
+import { LateReceipts } from './late-receipts.js';
 import { ChainService } from '../chain/chain.service.js';
 import { COORDINATOR_CONFIG } from '../config/config.module.js';
 import { type CoordinatorConfig } from '../config/config.js';
@@ -61,15 +62,37 @@ export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(ModelsService) private readonly models: ModelsService,
     @Inject(CoordinatorDatabase) private readonly db: CoordinatorDatabase,
     @Inject(ChainService) private readonly chain: ChainService,
-  ) {}
+  ) {
+    this.late = new LateReceipts({
+      jobs: this.jobs,
+      rounds: this.rounds,
+      chain: () => this.chain.optional(),
+      log: (message) => this.log.log(message),
+    });
+  }
+
+  /** Receipts signed by silos that were offline at their job's end (issue 20). */
+  private readonly late: LateReceipts;
 
   async onApplicationBootstrap(): Promise<void> {
     this.events.on('scheduled', (id) => void this.tryStart(id));
     this.events.on('cancelled', (id) =>
       this.runs.get(id)?.run.stop(new JobStop('cancelled', 'CANCELLED', 'cancelled by the buyer')),
     );
-    this.gateway.on('frame', (session, frame) => this.runs.get(frame.jobId)?.run.onFrame(session, frame));
-    this.gateway.on('ready', () => {
+    this.gateway.on('frame', (session, frame) => {
+      if (frame.type === 'receipt-signature') {
+        const reply = decodeControlPayload('receipt-signature', frame.payload);
+        if (this.late.expects(reply.jobId, reply.datasetId)) {
+          void this.late
+            .onSignature(session, reply)
+            .catch((e: unknown) => this.log.warn(`late receipt: ${(e as Error).message}`));
+          return;
+        }
+      }
+      this.runs.get(frame.jobId)?.run.onFrame(session, frame);
+    });
+    this.gateway.on('ready', (session) => {
+      void this.late.onReady(session).catch((e: unknown) => this.log.warn(`late receipts: ${(e as Error).message}`));
       this.pokeAll();
       // A silo arrived: a job waiting for a coordinator with all its silos may be this one's now.
       if (this.db.engine === 'postgres') this.scanSoon();

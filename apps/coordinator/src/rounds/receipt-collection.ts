@@ -7,6 +7,7 @@ import {
   roundsByDatasetOf,
   transcriptRoot,
   verifyJobReceipt,
+  type EscrowTerms,
   type JobReceipt,
   type TranscriptRound,
 } from '@sealfold/chain';
@@ -21,6 +22,38 @@ const ZERO32 = `0x${'00'.repeat(32)}`;
 export interface DeliveredModel {
   readonly sha256: string;
   readonly epsilonSpentMilli: number;
+}
+
+/** The receipt transcript of committed rounds: contributors as escrow indices (increasing dataset id order). */
+export function transcriptOf(
+  terms: EscrowTerms,
+  rows: readonly { round: number; contributors: readonly string[]; modelDigest: string }[],
+): TranscriptRound[] {
+  const indexOf = new Map(terms.pinned.map((p, i) => [String(p.datasetId), i]));
+  return rows.map((r) => ({
+    round: r.round,
+    survivors: r.contributors.map((id) => indexOf.get(id)).filter((i): i is number => i !== undefined),
+    modelDigest: r.modelDigest,
+  }));
+}
+
+/** The receipt-request frame asking the silo of `datasetId` to sign. */
+export function receiptRequestFrame(
+  jobId: string,
+  datasetId: string,
+  receipt: JobReceipt,
+  transcript: readonly TranscriptRound[],
+): Uint8Array {
+  return encodeControlFrame(
+    'receipt-request',
+    {
+      jobId,
+      datasetId,
+      receipt: { ...receipt, roundsByDataset: [...receipt.roundsByDataset] },
+      transcript: transcript.map((r) => ({ ...r, survivors: [...r.survivors] })),
+    },
+    { jobId },
+  );
 }
 
 export class ReceiptCollection {
@@ -44,13 +77,7 @@ export class ReceiptCollection {
     const escrow = await chain.escrowOf(job.buyer, job.id);
     if (!escrow) return undefined;
     const { terms } = escrow;
-    const indexOf = new Map(terms.pinned.map((p, i) => [String(p.datasetId), i]));
-    const rows = await ctx.rounds.transcript(job.id);
-    const transcript: TranscriptRound[] = rows.map((r) => ({
-      round: r.round,
-      survivors: r.contributors.map((id) => indexOf.get(id)).filter((i): i is number => i !== undefined),
-      modelDigest: r.modelDigest,
-    }));
+    const transcript = transcriptOf(terms, await ctx.rounds.transcript(job.id));
     if (transcript.length === 0) return undefined;
     const receipt: JobReceipt = {
       jobId: terms.jobId,
@@ -71,18 +98,7 @@ export class ReceiptCollection {
       const session = ctx.siloFor(datasetId);
       if (!session) continue;
       this.asked.set(datasetId, session);
-      session.sendRaw(
-        encodeControlFrame(
-          'receipt-request',
-          {
-            jobId: job.id,
-            datasetId,
-            receipt: { ...receipt, roundsByDataset: [...receipt.roundsByDataset] },
-            transcript: transcript.map((r) => ({ ...r, survivors: [...r.survivors] })),
-          },
-          { jobId: job.id },
-        ),
-      );
+      session.sendRaw(receiptRequestFrame(job.id, datasetId, receipt, transcript));
     }
     await this.scope.until(() => this.replies.size >= this.asked.size, ctx.settings.stageTimeoutMs);
 
