@@ -20,7 +20,14 @@ import { PassThrough } from 'node:stream';
 import { connectChain, sealfoldDomain, signJobRequest, startEmbeddedChain, type SealfoldChain } from '@sealfold/chain';
 import { X25519Identity } from '@sealfold/crypto';
 import { initialWeights, modelSpecHash } from '@sealfold/fl';
-import { dpParamsFromFloats, jobRequestToJson, jobSchemaHash, jobTraining, type JobRequest } from '@sealfold/protocol';
+import {
+  dpParamsFromFloats,
+  jobRequestToJson,
+  jobSchemaHash,
+  jobTraining,
+  type JobRequest,
+  NO_ESCROW,
+} from '@sealfold/protocol';
 import { EmbeddedIpfsStore } from '@sealfold/storage';
 import { Wallet } from 'ethers';
 import { pino } from 'pino';
@@ -237,6 +244,7 @@ async function main(): Promise<void> {
         training: jobTraining(TRAINING),
         dp: dpParamsFromFloats({ noiseMultiplier: 0, clipNorm: 0, delta: 0 }),
         secagg: { enabled: secureAggregation, minContributors: 3 },
+        escrow: NO_ESCROW,
         nonce: nonce++,
         deadline: BigInt(Math.floor(Date.now() / 1000) + 3600),
         chainId: chain.chainId,

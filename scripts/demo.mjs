@@ -78,6 +78,7 @@ const MODEL_SPEC = {
   ],
 };
 const PRICE_WEI = '1000000000000000'; // 0.001 ETH per licence
+const JOB_RATE_WEI = '1000000000'; // 1 gwei per row per round: the job's price, locked in escrow (issue 20)
 // The job adds no DP noise, so its ε is unbounded: the owners offer licences with the unlimited ε budget
 // (`--epsilon unlimited`, the uint32 maximum in thousandths). A job with --dp-noise would not need this.
 
@@ -417,8 +418,19 @@ async function main() {
             '--json',
           ])
         ).json;
+        // A job rate: jobs over this dataset lock rate × rows × rounds in escrow, paid on the silos' co-signed receipt.
+        await cli(`owner-${i + 1}-job-terms`, h, [
+          'dataset',
+          'job-terms',
+          String(a.datasetId),
+          '--rate-wei',
+          JOB_RATE_WEI,
+          '--rows',
+          String(shard.rows.length),
+          '--json',
+        ]);
         say(
-          `   owner ${i + 1} ${a.owner}: dataset ${a.datasetId}, manifest ${a.manifestCid}, sealed ${a.ciphertextBytes} bytes`,
+          `   owner ${i + 1} ${a.owner}: dataset ${a.datasetId}, manifest ${a.manifestCid}, sealed ${a.ciphertextBytes} bytes, job rate ${JOB_RATE_WEI} wei per row-round`,
         );
         return {
           home: h,
@@ -507,8 +519,11 @@ async function main() {
 
   const jobId = await step('buyer: submit the job (MLP 784-64-10, FedAvg, SecAgg+)', async () => {
     const created = (await cli('buyer-job-create', buyer.home, jobArgs)).json;
-    say(`   job ${created.jobId}`);
-    return created.jobId;
+    say(`   job ${created.jobId}; escrow ${created.escrow.escrowJobId} locks ${created.escrow.lockedWei} wei`);
+    return { id: created.jobId, escrow: created.escrow };
+  }).then((created) => {
+    summary.escrow = { escrowJobId: created.escrow.escrowJobId, lockedWei: created.escrow.lockedWei };
+    return created.id;
   });
   summary.jobId = jobId;
 
@@ -562,6 +577,35 @@ async function main() {
       dropouts,
     }));
   });
+
+  summary.earnings = await step(
+    'owners: paid through the job escrow (silos co-signed the receipt); refund',
+    async () => {
+      const escrowId = summary.escrow.escrowJobId;
+      const earnings = await Promise.all(
+        owners.map(async (o, i) => {
+          const e = (await cli(`owner-${i + 1}-earnings`, o.home, ['earnings', '--json'])).json;
+          const job = e.jobs.find((p) => p.jobId === escrowId);
+          return { owner: o.address, datasetId: o.datasetId, rounds: job?.rounds ?? 0, netWei: job?.netWei ?? '0' };
+        }),
+      );
+      for (const [i, e] of earnings.entries())
+        say(`   owner ${i + 1}: ${e.rounds} rounds paid, ${e.netWei} wei (sealfold earnings; sealfold withdraw)`);
+      // Every dataset paid: the refund (locked − paid) is open at once; otherwise only after the settlement windows.
+      const refund = await cli('buyer-job-refund', buyer.home, ['job', 'refund', escrowId, '--json'], {
+        allowFail: true,
+      });
+      const refunded = refund.code === 0 ? refund.json.refundedWei : null;
+      say(
+        refunded === null
+          ? `   refund: the unpaid rest goes back to the buyer after the settlement windows (\`sealfold job refund ${escrowId}\`)`
+          : `   refund to the buyer: ${refunded} wei`,
+      );
+      const paid = earnings.reduce((sum, e) => sum + BigInt(e.netWei), 0n);
+      if (paid === 0n) throw new Error('no owner was paid through the job escrow');
+      return { owners: earnings, refundedWei: refunded };
+    },
+  );
 
   const pulled = await step(
     'buyer: pull + decrypt the model, check its provenance on chain; job list; job cancel',
@@ -723,6 +767,14 @@ function printSummary(s, owners) {
       `(centralised baseline ${lastBaseline.toFixed(4)}, chance 0.1000)`,
   );
   say(`second buyer refused: ${s.refusal.code}: ${s.refusal.message}`);
+  say(`\nescrow ${s.escrow.escrowJobId}: ${s.escrow.lockedWei} wei locked`);
+  for (const [i, e] of s.earnings.owners.entries())
+    say(`  owner ${i + 1} earned ${e.netWei} wei for ${e.rounds} rounds`);
+  say(
+    s.earnings.refundedWei === null
+      ? '  refund: after the settlement windows'
+      : `  refunded to the buyer: ${s.earnings.refundedWei} wei`,
+  );
   say('\nbytes');
   for (const [i, o] of owners.entries()) say(`  owner ${i + 1}: CSV ${o.csvBytes} → sealed (age) ${o.sealedBytes}`);
   say(`  model: ${s.model.ciphertextBytes} bytes encrypted on IPFS, ${s.model.weightBytes} bytes of weights`);

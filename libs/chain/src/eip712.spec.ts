@@ -1,11 +1,12 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { Wallet } from 'ethers';
-import { TypedDataEncoder } from 'ethers';
+import { TypedDataEncoder, ZeroAddress } from 'ethers';
 import {
   dpParamsFromFloats,
   jobRequestToJson,
   jobTraining,
+  NO_ESCROW,
   parseJobRequest,
   type JobRequest,
 } from '@sealfold/protocol';
@@ -41,6 +42,13 @@ const baseRequest = (): JobRequest => ({
   training: jobTraining({ localEpochs: 2, batchSize: 16, learningRate: 0.05, optimizer: 'sgd' }),
   dp: dpParamsFromFloats({ noiseMultiplier: 1.1, clipNorm: 1.0, delta: 1e-5 }),
   secagg: { enabled: true, minContributors: 3 },
+  escrow: {
+    currency: ZeroAddress,
+    runDeadline: 2_000_086_400n,
+    confirmWindow: 86_400,
+    fallbackWindow: 172_800,
+    feeBps: 100,
+  },
   nonce: 42n,
   deadline: 2_000_000_000n,
   chainId: 31337n,
@@ -58,20 +66,21 @@ function reasonOf(fn: () => unknown): string | undefined {
 }
 
 describe('EIP-712 JobRequest', () => {
-  it('has the v3 type string (known answer) under domain version "3"', () => {
+  it('has the v4 type string (known answer) under domain version "4"', () => {
     const types = Object.fromEntries(Object.entries(JOB_REQUEST_TYPES).map(([k, v]) => [k, v.map((f) => ({ ...f }))]));
     // EIP-712 encodeType: the primary type, then referenced structs sorted by name.
     expect(TypedDataEncoder.from(types).encodeType('JobRequest')).toBe(
       'JobRequest(address buyer,address coordinator,uint256[] datasets,uint256[] licences,bytes32 modelSpecHash,' +
         'bytes32 jobSchemaHash,string recipient,string strategy,uint32 rounds,Training training,DpParams dp,SecAggTerms secagg,' +
-        'uint256 nonce,uint64 deadline,uint256 chainId)' +
+        'EscrowTerms escrow,uint256 nonce,uint64 deadline,uint256 chainId)' +
         'DpParams(uint32 noiseMultiplierMilli,uint64 clipNormMicro,uint64 deltaAtto,string level)' +
+        'EscrowTerms(address currency,uint64 runDeadline,uint32 confirmWindow,uint32 fallbackWindow,uint16 feeBps)' +
         'SecAggTerms(bool enabled,uint32 minContributors)' +
         'Training(uint32 localEpochs,uint32 batchSize,uint64 learningRateMicro,string optimizer,' +
         'uint64 fedProxMuMicro,uint64 updateClipMicro,uint32 maxWeight)',
     );
-    expect(SEALFOLD_DOMAIN_VERSION).toBe('3');
-    expect(domain.version).toBe('3');
+    expect(SEALFOLD_DOMAIN_VERSION).toBe('4');
+    expect(domain.version).toBe('4');
   });
 
   it('a signature made under domain version "1" does not verify', async () => {
@@ -166,6 +175,18 @@ describe('EIP-712 JobRequest', () => {
       fc.integer({ min: 1, max: 9_999 }).map((maxWeight) => ({ training: { ...req.training, maxWeight } })),
       fc.constant({ secagg: { enabled: false, minContributors: 3 } }),
       fc.integer({ min: 4, max: 255 }).map((minContributors) => ({ secagg: { enabled: true, minContributors } })),
+      // Issue 20: every escrow term is signed (a coordinator cannot shorten the windows or raise the fee).
+      fc
+        .bigInt({ min: 1n, max: 10n ** 6n })
+        .map((d) => ({ escrow: { ...req.escrow, runDeadline: req.escrow.runDeadline + d } })),
+      fc
+        .integer({ min: 86_401, max: 30 * 86_400 })
+        .map((confirmWindow) => ({ escrow: { ...req.escrow, confirmWindow } })),
+      fc
+        .integer({ min: 172_801, max: 30 * 86_400 })
+        .map((fallbackWindow) => ({ escrow: { ...req.escrow, fallbackWindow } })),
+      fc.integer({ min: 0, max: 99 }).map((feeBps) => ({ escrow: { ...req.escrow, feeBps } })),
+      fc.constant({ escrow: NO_ESCROW }),
       fc.bigInt({ min: 43n, max: 2n ** 255n }).map((nonce) => ({ nonce })),
       fc.bigInt({ min: 2_000_000_001n, max: 2n ** 63n }).map((deadline) => ({ deadline })),
     );

@@ -23,6 +23,7 @@ const TYPES = {
   DpParams: JOB_REQUEST_TYPES.DpParams.map((f) => ({ ...f })),
   Training: JOB_REQUEST_TYPES.Training.map((f) => ({ ...f })),
   SecAggTerms: JOB_REQUEST_TYPES.SecAggTerms.map((f) => ({ ...f })),
+  EscrowTerms: JOB_REQUEST_TYPES.EscrowTerms.map((f) => ({ ...f })),
 };
 
 export function sealfoldDomain(chainId: bigint | number, verifyingContract: string): SealfoldDomain {
@@ -64,6 +65,7 @@ export function validateJobRequest(req: JobRequest): JobRequest {
     ...parsed.data,
     buyer: checkedAddress(parsed.data.buyer, 'buyer'),
     coordinator: checkedAddress(parsed.data.coordinator, 'coordinator'),
+    escrow: { ...parsed.data.escrow, currency: checkedAddress(parsed.data.escrow.currency, 'escrow.currency') },
   };
 }
 
@@ -81,6 +83,7 @@ function message(req: JobRequest): Record<string, unknown> {
     training: { ...req.training },
     dp: { ...req.dp },
     secagg: { ...req.secagg },
+    escrow: { ...req.escrow },
     nonce: req.nonce,
     deadline: req.deadline,
     chainId: req.chainId,

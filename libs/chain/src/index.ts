@@ -92,10 +92,14 @@ export {
   JOB_RECEIPT_TYPES,
   hashJobReceipt,
   jobReceiptDomain,
+  roundsByDatasetOf,
   signJobReceipt,
+  survivorsBitmap,
+  transcriptRoot,
   validateJobReceipt,
   verifyJobReceipt,
   type JobReceipt,
+  type TranscriptRound,
 } from './job-receipt.js';
 export {
   escrowJobId,

@@ -3,7 +3,16 @@
 // address as verifyingContract, so a signature never verifies on another job, chain or deployment. The contract's
 // type string is `JobReceipt(bytes32 jobId,uint32 roundsCompleted,bytes32 modelDigest,bytes32 modelCidDigest,
 // bytes32 transcriptRoot,uint32[] roundsByDataset,uint32 epsilonSpentMilli,bytes32 valuationDigest)`.
-import { TypedDataEncoder, getAddress, isHexString, recoverAddress, type Signer, type TypedDataDomain } from 'ethers';
+import {
+  AbiCoder,
+  TypedDataEncoder,
+  getAddress,
+  isHexString,
+  keccak256,
+  recoverAddress,
+  type Signer,
+  type TypedDataDomain,
+} from 'ethers';
 import { InvalidArgumentError, SignatureError } from './errors.js';
 
 export const JOB_RECEIPT_DOMAIN_NAME = 'Sealfold';
@@ -113,4 +122,57 @@ export function verifyJobReceipt(
       'signer-mismatch',
       `receipt signature recovers to ${recovered}, not ${getAddress(expected)}`,
     );
+}
+
+/**
+ * One completed round of a job's transcript (ECONOMICS §2.3): its number, the job (escrow) indices of the datasets
+ * whose masked input entered its unmasked sum, and the SHA-256 of the global model it produced (0x + 64 hex).
+ */
+export interface TranscriptRound {
+  readonly round: number;
+  readonly survivors: readonly number[];
+  readonly modelDigest: string;
+}
+
+/** survivorsBitmap_r: bit i set for job index i (i < 256, the escrow's MAX_DATASETS). */
+export function survivorsBitmap(survivors: readonly number[]): bigint {
+  let bits = 0n;
+  for (const i of survivors) {
+    if (!Number.isInteger(i) || i < 0 || i > 255) throw new InvalidArgumentError(`survivor index ${i} out of range`);
+    bits |= 1n << BigInt(i);
+  }
+  return bits;
+}
+
+/**
+ * The transcript root a receipt signs (JobEscrow.JobReceipt.transcriptRoot): h_0 = jobId,
+ * h_r = keccak256(abi.encode(h_{r−1}, r, survivorsBitmap_r, globalModelDigest_r)) over the completed rounds in order.
+ */
+export function transcriptRoot(jobId: string, rounds: readonly TranscriptRound[]): string {
+  if (!isHexString(jobId, 32)) throw new InvalidArgumentError('jobId must be 32 bytes of hex');
+  const coder = AbiCoder.defaultAbiCoder();
+  let h = jobId.toLowerCase();
+  for (const r of rounds) {
+    if (!Number.isInteger(r.round) || r.round < 1 || r.round > UINT32_MAX)
+      throw new InvalidArgumentError(`transcript round ${r.round} is not a uint32 ≥ 1`);
+    if (!isHexString(r.modelDigest, 32)) throw new InvalidArgumentError('a round model digest must be 32 bytes of hex');
+    h = keccak256(
+      coder.encode(
+        ['bytes32', 'uint32', 'uint256', 'bytes32'],
+        [h, r.round, survivorsBitmap(r.survivors), r.modelDigest],
+      ),
+    );
+  }
+  return h;
+}
+
+/** roundsByDataset from a transcript: per job index i < n, the rounds whose survivors include i (popcount of bit i). */
+export function roundsByDatasetOf(n: number, rounds: readonly TranscriptRound[]): number[] {
+  const counts = new Array<number>(n).fill(0);
+  for (const r of rounds)
+    for (const i of new Set(r.survivors)) {
+      if (i >= n) throw new InvalidArgumentError(`survivor index ${i} is not one of the job's ${n} datasets`);
+      counts[i]++;
+    }
+  return counts;
 }

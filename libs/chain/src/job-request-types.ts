@@ -3,10 +3,11 @@
 
 export const SEALFOLD_DOMAIN_NAME = 'Sealfold';
 /**
- * "3": JobRequest v3 adds the job schema hash (issue 13: features, class order); "2" signed coordinator, recipient,
+ * "4": JobRequest v4 adds the escrow terms (issue 20: currency, run deadline, confirm and fallback windows, fee), which
+ * JobEscrow pins and silos check on chain. "3": JobRequest v3 adds the job schema hash (issue 13: features, class order); "2" signed coordinator, recipient,
  * training settings and SecAgg+ terms. Signatures under an older version do not verify.
  */
-export const SEALFOLD_DOMAIN_VERSION = '3';
+export const SEALFOLD_DOMAIN_VERSION = '4';
 
 /** EIP-712 `types` for a JobRequest (the domain type is implied by the domain's fields). */
 export const JOB_REQUEST_TYPES = {
@@ -23,6 +24,7 @@ export const JOB_REQUEST_TYPES = {
     { name: 'training', type: 'Training' },
     { name: 'dp', type: 'DpParams' },
     { name: 'secagg', type: 'SecAggTerms' },
+    { name: 'escrow', type: 'EscrowTerms' },
     { name: 'nonce', type: 'uint256' },
     { name: 'deadline', type: 'uint64' },
     { name: 'chainId', type: 'uint256' },
@@ -42,6 +44,13 @@ export const JOB_REQUEST_TYPES = {
     { name: 'fedProxMuMicro', type: 'uint64' },
     { name: 'updateClipMicro', type: 'uint64' },
     { name: 'maxWeight', type: 'uint32' },
+  ],
+  EscrowTerms: [
+    { name: 'currency', type: 'address' },
+    { name: 'runDeadline', type: 'uint64' },
+    { name: 'confirmWindow', type: 'uint32' },
+    { name: 'fallbackWindow', type: 'uint32' },
+    { name: 'feeBps', type: 'uint16' },
   ],
   SecAggTerms: [
     { name: 'enabled', type: 'bool' },

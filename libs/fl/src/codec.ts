@@ -1,4 +1,5 @@
 // Binary codec for flat weight vectors: a fixed 16-byte header, then raw little-endian float32 values.
+import { createHash } from 'node:crypto';
 import { FlError } from './errors.js';
 
 /** 'SFWT' */
@@ -39,4 +40,14 @@ export function decodeWeights(bytes: Uint8Array, expectedLength?: number): Float
   const out = new Float32Array(count);
   for (let i = 0; i < count; i++) out[i] = view.getFloat32(WEIGHTS_HEADER_BYTES + 4 * i, true);
   return out;
+}
+
+/**
+ * SHA-256 of a model's float32 values in memory order (64 hex, no 0x): what a silo books for each model it
+ * trains from or evaluates, and the per-round and final model digests of a job receipt (issue 20).
+ */
+export function weightsDigest(weights: Float32Array): string {
+  return createHash('sha256')
+    .update(new Uint8Array(weights.buffer, weights.byteOffset, weights.byteLength))
+    .digest('hex');
 }

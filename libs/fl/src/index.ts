@@ -25,7 +25,7 @@ export {
   weightLayout,
 } from './spec.js';
 export { type BuiltModel, buildModel, flattenWeights, initialWeights, setFlatWeights } from './model.js';
-export { WEIGHTS_HEADER_BYTES, decodeWeights, encodeWeights } from './codec.js';
+export { WEIGHTS_HEADER_BYTES, decodeWeights, encodeWeights, weightsDigest } from './codec.js';
 export {
   DEFAULT_VALIDATION_FRACTION,
   type LocalData,

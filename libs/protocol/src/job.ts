@@ -90,6 +90,79 @@ export interface JobSecAggTerms {
   readonly minContributors: number;
 }
 
+/**
+ * The per-job escrow terms the buyer signs (issue 20, docs/ECONOMICS.md §2.2): JobEscrow pins exactly these at
+ * `open`, with the request's coordinator, t = secagg.minContributors and rounds, and a silo whose dataset charges a
+ * job rate trains only if the escrow on chain holds them (apps/silo job-runner `checkEscrow`). `NO_ESCROW` (all zero)
+ * signs a job over datasets that charge no job rate: a silo whose dataset does charge refuses it.
+ */
+export interface JobEscrowTerms {
+  /** The currency of the job's price: the zero address for ETH. */
+  readonly currency: string;
+  /**
+   * Unix seconds when the run must be over: the escrow header's `runDeadline` exactly (absolute, so a silo compares
+   * the on-chain header field by field). 0 = no escrow.
+   */
+  readonly runDeadline: bigint;
+  /** Seconds after the run deadline in which the coordinator confirms receipts (1 d – 30 d). */
+  readonly confirmWindow: number;
+  /** Seconds after that in which t silos settle without the coordinator (1 d – 30 d). */
+  readonly fallbackWindow: number;
+  /** The protocol fee on each payment, in basis points: JobEscrow's `feeBps` (≤ 1000). */
+  readonly feeBps: number;
+}
+
+export const ZERO_ADDRESS = '0x0000000000000000000000000000000000000000';
+/** JobEscrow's bounds (MIN_WINDOW, MAX_WINDOW, MAX_FEE_BPS, MAX_RUN_SECONDS). */
+export const ESCROW_MIN_WINDOW = 86_400;
+export const ESCROW_MAX_WINDOW = 30 * 86_400;
+export const ESCROW_MAX_FEE_BPS = 1_000;
+export const ESCROW_MAX_RUN_SECONDS = 90 * 86_400;
+/** Defaults `job create` signs: run 1 day, coordinator window 1 day, fallback 2 days. */
+export const DEFAULT_ESCROW_RUN_SECONDS = 86_400;
+export const DEFAULT_CONFIRM_WINDOW = 86_400;
+export const DEFAULT_FALLBACK_WINDOW = 2 * 86_400;
+
+/** The terms of a job that opens no escrow (every dataset charges no job rate; licences alone grant access). */
+export const NO_ESCROW: JobEscrowTerms = Object.freeze({
+  currency: ZERO_ADDRESS,
+  runDeadline: 0n,
+  confirmWindow: 0,
+  fallbackWindow: 0,
+  feeBps: 0,
+});
+
+/** Whether the request signs escrow terms (runDeadline ≠ 0) rather than `NO_ESCROW`. */
+export const requestsEscrow = (req: Pick<JobRequest, 'escrow'>): boolean => req.escrow.runDeadline !== 0n;
+
+/**
+ * Escrow terms for a run of `runSeconds` from `now` (unix seconds), with the windows and the fee given (the fee
+ * must be the deployed JobEscrow's `feeBps`). ETH unless `currency` is given.
+ */
+export function jobEscrowTerms(p: {
+  now: bigint;
+  feeBps: number;
+  runSeconds?: number;
+  confirmWindow?: number;
+  fallbackWindow?: number;
+  currency?: string;
+}): JobEscrowTerms {
+  const run = p.runSeconds ?? DEFAULT_ESCROW_RUN_SECONDS;
+  if (!Number.isInteger(run) || run < 1 || run > ESCROW_MAX_RUN_SECONDS)
+    throw new RangeError(`the run time must be whole seconds in [1, ${ESCROW_MAX_RUN_SECONDS}] (90 days)`);
+  const terms: JobEscrowTerms = {
+    currency: p.currency ?? ZERO_ADDRESS,
+    runDeadline: p.now + BigInt(run),
+    confirmWindow: p.confirmWindow ?? DEFAULT_CONFIRM_WINDOW,
+    fallbackWindow: p.fallbackWindow ?? DEFAULT_FALLBACK_WINDOW,
+    feeBps: p.feeBps,
+  };
+  const parsed = jobEscrowTermsJsonSchema.safeParse(jobEscrowTermsToJson(terms));
+  if (!parsed.success)
+    throw new RangeError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+  return parsed.data;
+}
+
 export interface JobRequest {
   /** Ethereum address of the buyer (0x + 40 hex). */
   readonly buyer: string;
@@ -113,6 +186,8 @@ export interface JobRequest {
   readonly training: JobTraining;
   readonly dp: JobDpParams;
   readonly secagg: JobSecAggTerms;
+  /** The job's escrow terms, or `NO_ESCROW`. */
+  readonly escrow: JobEscrowTerms;
   readonly nonce: bigint;
   /** Unix seconds after which the request is no longer valid. */
   readonly deadline: bigint;
@@ -177,6 +252,40 @@ export const jobSecAggTermsJsonSchema = z
 
 const addressSchema = (what: string) => z.string().regex(/^0x[0-9a-fA-F]{40}$/, `${what} must be an address`);
 
+const windowSchema = (what: string) =>
+  z
+    .number()
+    .int()
+    .min(0)
+    .max(ESCROW_MAX_WINDOW, `${what} is at most 30 days`)
+    .refine((w) => w === 0 || w >= ESCROW_MIN_WINDOW, `${what} must be at least 1 day (wide enough for retries)`);
+
+/** JSON form of the escrow terms: all zero (`NO_ESCROW`), or a run deadline with both windows set. */
+export const jobEscrowTermsJsonSchema = z
+  .object({
+    currency: addressSchema('escrow.currency'),
+    runDeadline: decimal(2n ** 40n - 1n, 'runDeadline'),
+    confirmWindow: windowSchema('confirmWindow'),
+    fallbackWindow: windowSchema('fallbackWindow'),
+    feeBps: z.number().int().min(0).max(ESCROW_MAX_FEE_BPS),
+  })
+  .strict()
+  .refine(
+    (e) =>
+      e.runDeadline === 0n
+        ? e.confirmWindow === 0 && e.fallbackWindow === 0 && e.feeBps === 0 && /^0x0{40}$/.test(e.currency)
+        : e.confirmWindow > 0 && e.fallbackWindow > 0,
+    { message: 'escrow terms are all zero (no escrow) or a run deadline with both windows' },
+  );
+
+export const jobEscrowTermsToJson = (e: JobEscrowTerms) => ({
+  currency: e.currency,
+  runDeadline: e.runDeadline.toString(),
+  confirmWindow: e.confirmWindow,
+  fallbackWindow: e.fallbackWindow,
+  feeBps: e.feeBps,
+});
+
 /** JSON form of a JobRequest (bigints as decimal strings); parses into a `JobRequest`. */
 export const jobRequestJsonSchema = z
   .object({
@@ -192,6 +301,7 @@ export const jobRequestJsonSchema = z
     training: jobTrainingJsonSchema,
     dp: jobDpParamsJsonSchema,
     secagg: jobSecAggTermsJsonSchema,
+    escrow: jobEscrowTermsJsonSchema,
     nonce: decimal(UINT256_MAX, 'nonce'),
     deadline: decimal(UINT64_MAX, 'deadline'),
     chainId: decimal(UINT256_MAX, 'chainId').refine((v) => v > 0n, 'chainId must be positive'),
@@ -244,6 +354,7 @@ export function jobRequestToJson(req: JobRequest): JobRequestJson {
       level: req.dp.level,
     },
     secagg: { enabled: req.secagg.enabled, minContributors: req.secagg.minContributors },
+    escrow: jobEscrowTermsToJson(req.escrow),
     nonce: req.nonce.toString(),
     deadline: req.deadline.toString(),
     chainId: req.chainId.toString(),

@@ -25,8 +25,41 @@ export interface JobView {
   jobSchema: JobSchema;
   /** Accuracy of always predicting the most frequent class (securely summed label counts); null before round 1. */
   majorityBaseline: number | null;
+  /** The job's escrow settlement (issue 20); null for a job without escrow or before its receipt was collected. */
+  settlement: JobSettlementView | null;
   createdAt: string;
   updatedAt: string;
+}
+
+/**
+ * A job receipt the coordinator collected and settled (issue 20): the receipt, the silo signatures (dataset id →
+ * signature; also a `job settle --receipts` bundle), the silos that refused and why, and the settle transaction.
+ */
+export interface JobSettlementView {
+  /** JobEscrow's job id (keccak256(buyer, request digest)). */
+  escrowJobId: string;
+  receipt: {
+    jobId: string;
+    roundsCompleted: number;
+    modelDigest: string;
+    modelCidDigest: string;
+    transcriptRoot: string;
+    roundsByDataset: number[];
+    epsilonSpentMilli: number;
+    valuationDigest: string;
+  };
+  coordinatorSignature: string;
+  siloSignatures: Record<string, string>;
+  /** Dataset id → why its silo did not sign (refusal reason, no answer, bad signature). */
+  unsigned: Record<string, string>;
+  /** The settle transaction, when sent; `error` when it failed (the bundle still settles later, by anyone). */
+  txHash: string | null;
+  /** Paid by the settle transaction, in wei (decimal). */
+  paidWei: string | null;
+  error: string | null;
+  settledAt: string;
+  /** Silos that signed after the job's end (offline at collection, back later), each settled on its own. */
+  lateSettlements?: { datasetId: string; txHash: string; paidWei: string }[];
 }
 
 /** One progress report (WebSocket `/jobs/:id/progress`). */

@@ -93,6 +93,8 @@ describe('wire frames', () => {
   });
 });
 
+const payload = (body: unknown) => new TextEncoder().encode(JSON.stringify(body));
+
 describe('control payloads', () => {
   it('round-trips a challenge and refuses unknown fields and bad JSON', () => {
     const body = {
@@ -127,7 +129,6 @@ describe('control payloads', () => {
       clientId: 1,
       dimension: 10,
     };
-    const payload = (body: object) => new TextEncoder().encode(JSON.stringify(body));
     expect(decodeControlPayload('job-offer', payload(offer)).request.training).toEqual(jobTraining());
     for (const extra of [
       { secagg: { enabled: true, threshold: 0, neighbours: 0, clip: 1, bits: 16, maxWeight: 1 } },
@@ -138,6 +139,45 @@ describe('control payloads', () => {
       { fedProxMu: 0.5 },
     ])
       expect(codeOf(() => decodeControlPayload('job-offer', payload({ ...offer, ...extra })))).toBe('BAD_FIELD');
+  });
+
+  it('receipt request and signature (issue 20): round-trip, and refuse inconsistent receipts and ambiguous replies', () => {
+    const h = (b: string) => `0x${b.repeat(32)}`;
+    const receipt = {
+      jobId: h('01'),
+      roundsCompleted: 2,
+      modelDigest: h('02'),
+      modelCidDigest: h('03'),
+      transcriptRoot: h('04'),
+      roundsByDataset: [2, 1, 0],
+      epsilonSpentMilli: 0xffff_ffff,
+      valuationDigest: h('00'),
+    };
+    const transcript = [
+      { round: 1, survivors: [0, 1], modelDigest: h('05') },
+      { round: 2, survivors: [0], modelDigest: h('02') },
+    ];
+    const body = { jobId: 'ab'.repeat(32), datasetId: '7', receipt, transcript };
+    const frame = decodeWireFrame(encodeControlFrame('receipt-request', body));
+    expect(frame.type).toBe('receipt-request');
+    expect(decodeControlPayload('receipt-request', frame.payload)).toEqual(body);
+    const bad = (b: unknown) => codeOf(() => decodeControlPayload('receipt-request', payload(b)));
+    expect(bad({ ...body, receipt: { ...receipt, roundsByDataset: [3, 1, 0] } })).toBe('BAD_FIELD');
+    expect(bad({ ...body, transcript: transcript.slice(1) })).toBe('BAD_FIELD');
+    expect(bad({ ...body, transcript: [{ ...transcript[0], survivors: [256] }, transcript[1]] })).toBe('BAD_FIELD');
+    const sig = { jobId: 'ab'.repeat(32), datasetId: '7', signature: `0x${'11'.repeat(65)}` };
+    expect(decodeControlPayload('receipt-signature', payload(sig))).toEqual(sig);
+    expect(decodeControlPayload('receipt-signature', payload({ ...sig, signature: undefined, refused: 'x' }))).toEqual({
+      jobId: sig.jobId,
+      datasetId: '7',
+      refused: 'x',
+    });
+    expect(codeOf(() => decodeControlPayload('receipt-signature', payload({ ...sig, refused: 'x' })))).toBe(
+      'BAD_FIELD',
+    );
+    expect(codeOf(() => decodeControlPayload('receipt-signature', payload({ jobId: sig.jobId, datasetId: '7' })))).toBe(
+      'BAD_FIELD',
+    );
   });
 
   it('refuses to encode a body its own schema rejects', () => {

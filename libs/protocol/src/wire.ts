@@ -72,6 +72,13 @@ export const WIRE_FRAME_TYPES = Object.freeze({
   'statistics-request': 16,
   /** server → silo, JSON: the summed statistics (every silo standardises and imputes with these global figures). */
   statistics: 17,
+  /**
+   * server → silo, JSON: sign the job's receipt (issue 20): the JobReceipt and the transcript it is built from. The
+   * silo checks it against its own ledger and the escrow on chain, then answers `receipt-signature`.
+   */
+  'receipt-request': 18,
+  /** silo → server, JSON: the silo signer's EIP-712 signature of the receipt, or why it refused to sign. */
+  'receipt-signature': 19,
 } as const);
 
 /**
@@ -343,6 +350,74 @@ export const wireRosterSchema = z
 
 export const wireErrorSchema = z.object({ code: z.string().min(1).max(64), message: z.string().max(1024) }).strict();
 
+const uint32 = z.number().int().min(0).max(0xffff_ffff);
+/** A job escrow's dataset index (JobEscrow.MAX_DATASETS = 256). */
+const escrowIndex = z.number().int().min(0).max(255);
+
+/** The JobReceipt a silo is asked to sign (libs/chain job-receipt.ts; JobEscrow's EIP-712 struct). */
+export const wireJobReceiptSchema = z
+  .object({
+    jobId: hex32,
+    roundsCompleted: uint32,
+    modelDigest: hex32,
+    modelCidDigest: hex32,
+    transcriptRoot: hex32,
+    roundsByDataset: z.array(uint32).min(1).max(256),
+    epsilonSpentMilli: uint32,
+    valuationDigest: hex32,
+  })
+  .strict()
+  .refine((r) => r.roundsByDataset.every((n) => n <= r.roundsCompleted), {
+    message: 'no dataset contributes to more rounds than were completed',
+    path: ['roundsByDataset'],
+  });
+
+export const wireReceiptRequestSchema = z
+  .object({
+    jobId,
+    /** The dataset of the job this silo signs for (its pinned silo signer signs). */
+    datasetId: decimalId,
+    receipt: wireJobReceiptSchema,
+    /**
+     * The completed rounds in order: survivors are job (escrow) indices whose masked input entered the round's
+     * unmasked sum; modelDigest the SHA-256 of the global model the round produced. The silo recomputes
+     * transcriptRoot, roundsByDataset and modelDigest from it.
+     */
+    transcript: z
+      .array(
+        z
+          .object({
+            round: z.number().int().min(1).max(0xffff_ffff),
+            survivors: z.array(escrowIndex).max(256),
+            modelDigest: hex32,
+          })
+          .strict(),
+      )
+      .max(100_000),
+  })
+  .strict()
+  .refine((m) => m.transcript.length === m.receipt.roundsCompleted, {
+    message: 'the transcript lists exactly the rounds completed',
+    path: ['transcript'],
+  });
+
+export const wireReceiptSignatureSchema = z
+  .object({
+    jobId,
+    datasetId: decimalId,
+    /** EIP-712 signature (65 bytes) of the receipt by the dataset's silo signer. */
+    signature: z
+      .string()
+      .regex(/^0x[0-9a-fA-F]{130}$/, 'must be a 65-byte signature')
+      .optional(),
+    /** Why the silo refused to sign (the refusal reason, then its message). */
+    refused: z.string().min(1).max(1024).optional(),
+  })
+  .strict()
+  .refine((m) => (m.signature === undefined) !== (m.refused === undefined), {
+    message: 'a signature or a refusal, exactly one',
+  });
+
 export const WIRE_CONTROL_SCHEMAS = {
   challenge: wireChallengeSchema,
   auth: wireAuthSchema,
@@ -357,6 +432,8 @@ export const WIRE_CONTROL_SCHEMAS = {
   roster: wireRosterSchema,
   'statistics-request': wireStatisticsRequestSchema,
   statistics: wireStatisticsSchema,
+  'receipt-request': wireReceiptRequestSchema,
+  'receipt-signature': wireReceiptSignatureSchema,
 } as const;
 
 export type WireControlType = keyof typeof WIRE_CONTROL_SCHEMAS;

@@ -1,5 +1,5 @@
-// A valid JobRequest v3 for the protocol specs (one copy: job.spec.ts and wire.spec.ts both start from it).
-import { dpParamsFromFloats, jobTraining, type JobRequest } from '../src/job.js';
+// A valid JobRequest v4 for the protocol specs (one copy: job.spec.ts and wire.spec.ts both start from it).
+import { dpParamsFromFloats, jobTraining, NO_ESCROW, type JobRequest } from '../src/job.js';
 
 export const sampleJobRequest = (): JobRequest => ({
   buyer: '0x' + '11'.repeat(20),
@@ -14,6 +14,7 @@ export const sampleJobRequest = (): JobRequest => ({
   training: jobTraining(),
   dp: dpParamsFromFloats({ noiseMultiplier: 0, clipNorm: 0, delta: 0 }),
   secagg: { enabled: true, minContributors: 3 },
+  escrow: NO_ESCROW,
   nonce: 1n,
   deadline: 2_000_000_000n,
   chainId: 31337n,

@@ -13,6 +13,7 @@ import {
   jobRequestToJson,
   jobSchemaHash,
   jobTraining,
+  NO_ESCROW,
   type JobRequest,
   type JobRequestJson,
   type JobSchema,
@@ -91,6 +92,7 @@ export function jobRequest(
     training: jobTraining(),
     dp: { noiseMultiplierMilli: 0, clipNormMicro: 1_000_000n, deltaAtto: 0n, level: 'record' },
     secagg: { enabled: true, minContributors: 3 },
+    escrow: NO_ESCROW,
     nonce: 1n,
     deadline: BigInt(Math.floor(Date.now() / 1000) + 3600),
     chainId: 31337n,
@@ -127,5 +129,6 @@ async function forge(signer: Wallet, domain: ReturnType<typeof sealfoldDomain>, 
     training: { ...req.training },
     dp: { ...req.dp },
     secagg: { ...req.secagg },
+    escrow: { ...req.escrow },
   });
 }

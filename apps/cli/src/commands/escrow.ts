@@ -10,7 +10,7 @@ import { coordinatorUrl, parseJobId, type JobView } from '../coordinator-api.js'
 import { readCoordinator } from '../coordinator-session.js';
 import { CliError } from '../errors.js';
 import { loadOwner } from '../owner.js';
-import { formatEth, parseAddress, parseDuration, parseId, parseUint } from '../parse.js';
+import { formatEth, parseAddress, parseId, parseUint } from '../parse.js';
 import { JSON_NOTE, type Runner } from '../program.js';
 
 type ContributionPayment = import('@sealfold/chain').ContributionPayment;
@@ -25,16 +25,8 @@ function parseEscrowId(value: string | undefined, what = '<job>'): string {
   return `0x${v}`;
 }
 
-/** Whole seconds of a window or run time (`parseDuration` forms, never 0). */
-function parseSeconds(value: unknown, what: string): number {
-  const s = parseDuration(String(value), what);
-  if (s === 0n) throw new CliError('INVALID_ARGUMENT', `${what} must be positive (e.g. 2h, 1d)`);
-  if (s > 90n * 86_400n) throw new CliError('INVALID_ARGUMENT', `${what} is at most 90 days`);
-  return Number(s);
-}
-
 /** An ETH amount as a decimal (e.g. 0.01) → wei. */
-function parseEthAmount(value: unknown, what: string): bigint {
+export function parseEthAmount(value: unknown, what: string): bigint {
   const v = String(value).trim();
   const m = /^([0-9]+)(?:\.([0-9]{1,18}))?$/.exec(v);
   if (m === null) throw new CliError('INVALID_ARGUMENT', `${what} must be an ETH amount (e.g. 0.01), got "${v}"`);
@@ -76,29 +68,17 @@ async function loadRequest(ctx: Context, env: NodeJS.ProcessEnv, args: string[],
   }
 }
 
-async function open(
+/**
+ * Locks the exact price of a signed request on exactly the escrow terms it signs (the silos compare the on-chain
+ * header with them field by field): `job open`, and `job create` for datasets with a job rate.
+ */
+export async function lockJobEscrow(
   ctx: Context,
   env: NodeJS.ProcessEnv,
-  args: string[],
-  o: Record<string, unknown>,
-): Promise<CommandResult> {
-  const runSeconds = parseSeconds(o.runTime, '--run-time');
-  const confirmWindow = parseSeconds(o.confirmWindow, '--confirm-window');
-  const fallbackWindow = parseSeconds(o.fallbackWindow, '--fallback-window');
-  for (const [w, name] of [
-    [confirmWindow, '--confirm-window'],
-    [fallbackWindow, '--fallback-window'],
-  ] as const)
-    if (w < 86_400 || w > 30 * 86_400)
-      throw new CliError('INVALID_ARGUMENT', `${name} must be between 1d and 30d (wide enough for retries)`);
-  const maxPrice = o.maxPrice === undefined ? undefined : parseEthAmount(o.maxPrice, '--max-price');
-  const request: JobRequest = await loadRequest(ctx, env, args, o);
-  const buyer = await loadOwner(ctx);
-  if (request.buyer.toLowerCase() !== buyer.address.toLowerCase())
-    throw new CliError(
-      'NOT_BUYER',
-      `the request is ${request.buyer}'s; your wallet is ${buyer.address} (only the buyer opens its escrow)`,
-    );
+  request: JobRequest,
+  buyer: Awaited<ReturnType<typeof loadOwner>>,
+  maxPrice?: bigint,
+) {
   const { hashJobRequest, sealfoldDomain, jobPrice } = await import('@sealfold/chain');
   const { client } = await openChain(ctx, env, buyer.wallet, {
     beforeFunding: async (c) => {
@@ -126,10 +106,36 @@ async function open(
     threshold: request.secagg.minContributors,
     rounds: request.rounds,
     datasets: request.datasets.map((datasetId, i) => ({ datasetId, licenceId: request.licences[i] })),
-    runSeconds,
-    confirmWindow,
-    fallbackWindow,
+    // The escrow terms the buyer signed, exactly: the silos compare the on-chain header with them field by field.
+    runDeadline: request.escrow.runDeadline,
+    confirmWindow: request.escrow.confirmWindow,
+    fallbackWindow: request.escrow.fallbackWindow,
+    feeBps: request.escrow.feeBps,
   });
+  return { r, requestDigest };
+}
+
+async function open(
+  ctx: Context,
+  env: NodeJS.ProcessEnv,
+  args: string[],
+  o: Record<string, unknown>,
+): Promise<CommandResult> {
+  const maxPrice = o.maxPrice === undefined ? undefined : parseEthAmount(o.maxPrice, '--max-price');
+  const request: JobRequest = await loadRequest(ctx, env, args, o);
+  const { requestsEscrow } = await import('@sealfold/protocol');
+  if (!requestsEscrow(request))
+    throw new CliError(
+      'NO_ESCROW_TERMS',
+      'the request signs no escrow terms (its datasets charged no job rate when it was signed): nothing to open',
+    );
+  const buyer = await loadOwner(ctx);
+  if (request.buyer.toLowerCase() !== buyer.address.toLowerCase())
+    throw new CliError(
+      'NOT_BUYER',
+      `the request is ${request.buyer}'s; your wallet is ${buyer.address} (only the buyer opens its escrow)`,
+    );
+  const { r, requestDigest } = await lockJobEscrow(ctx, env, request, buyer, maxPrice);
   const confirmEnd = r.header.runDeadline + BigInt(r.header.confirmWindow);
   const settleEnd = confirmEnd + BigInt(r.header.fallbackWindow);
   return {
@@ -439,20 +445,21 @@ export function registerEscrow(program: Command, runner: Runner): void {
   const job = find(program, 'job');
   job
     .command('open')
-    .description('open the escrow of your job request on chain and lock its exact price (buyer)')
+    .description(
+      'open the escrow of a signed job request and lock its exact price (buyer; `job create` does it for its own jobs)',
+    )
     .argument('[jobId]', "the coordinator's job id (its request is read from GET /jobs/<id>)")
     .option('--request <file>', 'the signed job request as JSON (the request, or {"request", "signature"}) instead')
     .option('--coordinator <url>', 'coordinator URL (env SEALFOLD_COORDINATOR_URL; default http://127.0.0.1:8080)')
-    .option('--run-time <duration>', 'how long the job may run from now (s, m, h or d)', '1d')
-    .option('--confirm-window <duration>', "after the run, the coordinator's window to confirm receipts (1d–30d)", '1d')
-    .option('--fallback-window <duration>', 'then the window in which t silos settle without it (1d–30d)', '2d')
     .option('--max-price <eth>', 'refuse, before anything is sent, if the job costs more than this')
     .addHelpText(
       'after',
       `
 The price is Σ rate × rows × rounds over the request's datasets, at the job rates their owners set now
 (\`dataset job-terms\`); it is locked exactly. Pinned with it: the request's coordinator, its SecAgg threshold t
-(secagg.minContributors) and rounds, each dataset's payee and silo key, the windows and the protocol fee. Datasets
+(secagg.minContributors) and rounds, the escrow terms the request signs (currency, run deadline, confirm and fallback
+windows, fee: \`job create --run-time/--confirm-window/--fallback-window\`), each dataset's payee and silo key. A silo
+trains only if the escrow on chain holds exactly these terms and the exact price. Datasets
 are pinned in increasing id order: receipts list their rounds in that order. There is no cancel: what is not paid
 by the end of the fallback window is refunded (\`job refund\`). The escrow id printed is keccak256(buyer, request
 digest), not the coordinator's job id.

@@ -20,7 +20,7 @@ import { readCoordinator, sessionToken } from '../coordinator-session.js';
 import { CliError, EXIT_OK, EXIT_USER } from '../errors.js';
 import { decodeLicenceId, licenceRef, resolveLicenceRef } from '../licence-ref.js';
 import { loadOwner } from '../owner.js';
-import { formatEpsilon, parseId, parseSmallInt } from '../parse.js';
+import { formatEpsilon, formatEth, parseId, parseSeconds, parseSmallInt } from '../parse.js';
 import { JSON_NOTE, type Runner } from '../program.js';
 import {
   DEFAULT_TRAINING,
@@ -372,6 +372,7 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
   const licences = await chooseLicences(client, buyer.address, datasets, o.licence as string[] | undefined, {
     needsUnlimitedEpsilon: noiseMultiplier === 0,
   });
+  const escrow = await escrowTermsFor(client, datasets, o);
   // The request names the coordinator that runs it; a coordinator refuses a request naming another one.
   const info = await callCoordinator<{ coordinatorAddress: string | null }>(base, 'GET', '/info');
   if (!info.coordinatorAddress)
@@ -390,6 +391,7 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
     training,
     dp: dpParamsFromFloats({ noiseMultiplier, clipNorm, delta, level: dpLevel }),
     secagg: { enabled: o.plain !== true, minContributors },
+    escrow,
     nonce: BigInt(`0x${randomBytes(16).toString('hex')}`),
     deadline: BigInt(Math.floor(Date.now() / 1000)) + DEADLINE_SECONDS,
     chainId: client.chainId,
@@ -399,6 +401,15 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
     sealfoldDomain(client.chainId, client.addresses.datasetLicence),
     request,
   );
+  // Datasets with a job rate: lock the price before the coordinator offers the job (silos refuse it until then).
+  let escrowed: { jobId: string; locked: bigint } | undefined;
+  if (escrow.runDeadline !== 0n) {
+    const { lockJobEscrow, parseEthAmount } = await import('./escrow.js');
+    const maxPrice = o.maxPrice === undefined ? undefined : parseEthAmount(o.maxPrice, '--max-price');
+    const { r } = await lockJobEscrow(ctx, env, request, buyer, maxPrice);
+    escrowed = { jobId: r.jobId, locked: r.locked };
+    ctx.note(`locked ${formatEth(r.locked)} in job escrow ${r.jobId} (\`sealfold job escrow ${r.jobId}\`)`);
+  }
   const job = await callCoordinator<JobView>(base, 'POST', '/jobs', {
     request: jobRequestToJson(request),
     signature,
@@ -415,10 +426,62 @@ async function create(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, un
       licenceRefs: licences.map(licenceRef),
       rounds,
       coordinator: base,
+      escrow: escrowed ? { ...escrow, escrowJobId: escrowed.jobId, lockedWei: escrowed.locked } : null,
       ...(epsilons ? { dp: { level: dpLevel, noiseMultiplier, clipNorm, delta, epsilon: epsilons } } : {}),
     },
-    text: `${job.id}\n(job ${job.status}; datasets ${datasets.join(', ')} under licences ${licences.map(licenceRef).join(', ')}; ${rounds} rounds; \`sealfold job watch ${job.id.slice(0, 12)}…\`)`,
+    text:
+      `${job.id}\n(job ${job.status}; datasets ${datasets.join(', ')} under licences ${licences.map(licenceRef).join(', ')}; ${rounds} rounds; \`sealfold job watch ${job.id.slice(0, 12)}…\`)` +
+      (escrowed
+        ? `\nescrow ${escrowed.jobId}: ${formatEth(escrowed.locked)} locked; run deadline ${new Date(Number(escrow.runDeadline) * 1000).toISOString()}, then the settlement windows`
+        : ''),
   };
+}
+
+/**
+ * The escrow terms to sign (issue 20): none when no dataset charges a job rate (licences alone grant access), else a
+ * run deadline `--run-time` from the chain's clock, the windows given and the deployed JobEscrow's fee. A job mixing
+ * charging and free datasets cannot be escrowed (JobEscrow pins a rate for every dataset): refused before signing.
+ */
+async function escrowTermsFor(
+  client: import('@sealfold/chain').SealfoldChain,
+  datasets: readonly bigint[],
+  o: Record<string, unknown>,
+): Promise<import('@sealfold/protocol').JobEscrowTerms> {
+  const { NO_ESCROW, jobEscrowTerms } = await import('@sealfold/protocol');
+  if (!client.addresses?.jobEscrow) return NO_ESCROW;
+  const rates = await Promise.all(
+    datasets.map(async (id) => ({ id, rate: (await client.getJobTerms(id)).ratePerRowRound })),
+  );
+  const charging = rates.filter((r) => r.rate > 0n);
+  if (charging.length === 0) return NO_ESCROW;
+  if (charging.length < rates.length)
+    throw new CliError(
+      'MIXED_JOB_RATES',
+      `datasets ${charging.map((r) => r.id).join(', ')} charge a job rate and ${rates
+        .filter((r) => r.rate === 0n)
+        .map((r) => r.id)
+        .join(', ')} do not: a job's escrow pins a rate for every dataset, so run them as separate jobs`,
+    );
+  const confirmWindow = parseSeconds(o.confirmWindow, '--confirm-window');
+  const fallbackWindow = parseSeconds(o.fallbackWindow, '--fallback-window');
+  for (const [w, name] of [
+    [confirmWindow, '--confirm-window'],
+    [fallbackWindow, '--fallback-window'],
+  ] as const)
+    if (w < 86_400 || w > 30 * 86_400)
+      throw new CliError('INVALID_ARGUMENT', `${name} must be between 1d and 30d (wide enough for retries)`);
+  const [now, feeBps] = await Promise.all([client.latestTimestamp(), client.escrowFeeBps()]);
+  try {
+    return jobEscrowTerms({
+      now,
+      feeBps,
+      runSeconds: parseSeconds(o.runTime, '--run-time'),
+      confirmWindow,
+      fallbackWindow,
+    });
+  } catch (error) {
+    throw new CliError('INVALID_ARGUMENT', (error as Error).message);
+  }
 }
 
 /**
@@ -920,6 +983,22 @@ ${JSON_NOTE}
       )
       .option('--plain', 'sign secagg.enabled = false: plain aggregation (silos refuse unless their owner allows it)')
       .option(
+        '--run-time <duration>',
+        'datasets with a job rate: how long the job may run from now (s, m, h or d)',
+        '1d',
+      )
+      .option('--max-price <eth>', 'datasets with a job rate: refuse, before anything is sent, above this price')
+      .option(
+        '--confirm-window <duration>',
+        "datasets with a job rate: after the run, the coordinator's window to confirm receipts (1d–30d)",
+        '1d',
+      )
+      .option(
+        '--fallback-window <duration>',
+        'datasets with a job rate: then the window in which t silos settle without it (1d–30d)',
+        '2d',
+      )
+      .option(
         '--feature-range <name=min:max>',
         'the domain of a numeric feature (repeatable), signed in the job schema: with DP each silo clips into it before its noised feature statistics',
         (value: string, previous: string[] = []) => [...previous, value],
@@ -928,9 +1007,13 @@ ${JSON_NOTE}
     .addHelpText(
       'after',
       `
-Everything the silos act on is signed (EIP-712 JobRequest v3): this coordinator's address (from its GET /info), the
+Everything the silos act on is signed (EIP-712 JobRequest v4): this coordinator's address (from its GET /info), the
 job schema's hash (\`job plan\`; the model must map its input width to its classes), the age recipient of the final model (your keystore's), the training settings above, the DP parameters and the SecAgg+
-terms. The job id is the request's digest; nobody can resubmit your signature with other settings or recipient.
+terms, and the escrow terms. The job id is the request's digest; nobody can resubmit your signature with other
+settings or recipient. Escrow: when the datasets charge a job rate (\`dataset job-terms\`), the request signs the
+run deadline (now + --run-time), the windows, ETH and the escrow's fee; the silos train only once \`job open\` has
+locked the exact price on those terms: \`job create\` opens the escrow (locks Σ rate × rows × rounds, like \`job open\`)
+before it submits the job. Datasets without a job rate sign no escrow (licences alone).
 DP: --target-epsilon 8 (record level) picks the σ the smallest dataset needs and prints, before signing, the ε each
 dataset's silo will book (the accountant's: the noised feature statistics, DP-SGD on its rows, batch, epochs and rounds,
 and the evaluations, composed); --dp-noise signs σ as given. With DP the feature statistics (mean, std, counts) are
@@ -941,7 +1024,9 @@ budget is not unlimited (EPSILON_BUDGET). A coordinator refusal (bad signature, 
 reason, exit 1.
 ${JSON_NOTE}
   {"jobId", "status", "buyer", "datasets": [..], "licences": [..] (full ids), "licenceRefs": [..] (<datasetId>-<serial>),
-   "rounds", "coordinator", "dp"?: {"level", "noiseMultiplier", "clipNorm", "delta", "epsilon": {"<datasetId>": ε}}}`,
+   "rounds", "coordinator", "escrow": null | {"currency", "runDeadline", "confirmWindow", "fallbackWindow", "feeBps", "escrowJobId",
+   "lockedWei"},
+   "dp"?: {"level", "noiseMultiplier", "clipNorm", "delta", "epsilon": {"<datasetId>": ε}}}`,
     )
     .action(runner.action((ctx, _args, o) => create(ctx, env, o)));
   coordinatorOption(

@@ -273,6 +273,27 @@ export function chainPortFrom(client: SealfoldChain): CoordinatorChain {
         registry: addresses.modelRegistry,
       };
     },
+    async escrowOf(buyer: string, requestDigest: string) {
+      if (!addresses.jobEscrow) return undefined;
+      const jobId = client.escrowJobId(buyer, `0x${requestDigest}`);
+      try {
+        const info = await client.getEscrow(jobId);
+        return { info, terms: await client.escrowTerms(jobId) };
+      } catch (error) {
+        if (error instanceof ContractRevertError && error.errorName === 'UnknownJob') return undefined;
+        throw error;
+      }
+    },
+    receiptDomain: () => client.receiptDomain(),
+    signReceipt: (receipt) => client.signReceipt(receipt),
+    async settleJob(escrowJobId, bundle) {
+      const r = await client.settleJob(escrowJobId, bundle);
+      return {
+        txHash: r.hash,
+        paidWei: r.paidNow,
+        payments: r.payments.map((p) => ({ datasetId: p.datasetId, rounds: p.rounds, amount: p.amount })),
+      };
+    },
     async close() {
       client.close();
     },

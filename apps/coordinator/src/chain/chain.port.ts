@@ -4,10 +4,13 @@ import type {
   ContributionPayment,
   EscrowInfo,
   EscrowTerms,
+  JobReceipt,
   ModelAssetInfo,
   ModelParent,
+  ReceiptBundle,
   SealfoldDomain,
 } from '@sealfold/chain';
+import type { TypedDataDomain } from 'ethers';
 
 export const COORDINATOR_CHAIN = Symbol('COORDINATOR_CHAIN');
 
@@ -196,5 +199,19 @@ export interface CoordinatorChain {
   recordModel(record: ModelProvenance): Promise<string>;
   /** This coordinator's ModelRegistry record of `jobId` (64 hex), read on chain now; undefined when none. */
   readModel(jobId: string): Promise<RecordedModel | undefined>;
+  /**
+   * Issue 20: the escrow JobEscrow holds for the buyer's request (`requestDigest` 64 hex), its terms rebuilt from
+   * chain; undefined when none was opened or no JobEscrow is deployed.
+   */
+  escrowOf(buyer: string, requestDigest: string): Promise<{ info: EscrowInfo; terms: EscrowTerms } | undefined>;
+  /** The EIP-712 domain of JobEscrow receipts. */
+  receiptDomain(): Promise<TypedDataDomain>;
+  /** Signs a receipt with the coordinator's key (its confirmation, the normal path). */
+  signReceipt(receipt: JobReceipt): Promise<string>;
+  /** Settles an escrow with a receipt bundle; returns the transaction and what it paid per dataset. */
+  settleJob(
+    escrowJobId: string,
+    bundle: ReceiptBundle,
+  ): Promise<{ txHash: string; paidWei: bigint; payments: { datasetId: bigint; rounds: number; amount: bigint }[] }>;
   close(): Promise<void>;
 }

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from '@jest/globals';
-import { computeJobSchema, jobSchemaHash, jobTraining, type JobRequest } from '@sealfold/protocol';
+import { computeJobSchema, jobSchemaHash, jobTraining, type JobRequest, NO_ESCROW } from '@sealfold/protocol';
 import { JobsRepository } from '../jobs/jobs.repository.js';
 import { CoordinatorDatabase } from './database.js';
 import { MIGRATIONS } from './migrations.js';
@@ -34,7 +34,7 @@ const JOB_SCHEMA = computeJobSchema([
   },
 ]).schema;
 
-const v3Request = (nonce: bigint): JobRequest => ({
+const v4Request = (nonce: bigint): JobRequest => ({
   buyer: '0x' + '11'.repeat(20),
   coordinator: '0x' + '22'.repeat(20),
   datasets: [1n],
@@ -47,6 +47,7 @@ const v3Request = (nonce: bigint): JobRequest => ({
   training: jobTraining(),
   dp: { noiseMultiplierMilli: 0, clipNormMicro: 0n, deltaAtto: 0n, level: 'record' },
   secagg: { enabled: true, minContributors: 3 },
+  escrow: NO_ESCROW,
   nonce,
   deadline: 2_000_000_000n,
   chainId: 31337n,
@@ -61,7 +62,7 @@ describe('migration 4: JobRequest v2', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('fails unfinished v1 jobs, keeps every v1 row, and the repository reads and writes v3 jobs only', async () => {
+  it('fails unfinished v1 jobs, keeps every v1 row, and the repository reads and writes v4 jobs only', async () => {
     const path = join(dir, 'coordinator.db');
     const { db: before } = await CoordinatorDatabase.open(
       path,
@@ -103,17 +104,18 @@ describe('migration 4: JobRequest v2', () => {
       expect(await jobs.get('a'.repeat(64))).toBeUndefined();
       const job = await jobs.insert({
         id: 'd'.repeat(64),
-        request: v3Request(4n),
+        request: v4Request(4n),
         signature: '0x' + '00'.repeat(65),
         modelSpec: {},
         jobSchema: JOB_SCHEMA,
       });
       expect(job).toMatchObject({
         status: 'pending',
-        recipient: v3Request(4n).recipient,
-        request: v3Request(4n),
+        recipient: v4Request(4n).recipient,
+        request: v4Request(4n),
         jobSchema: JOB_SCHEMA,
         majorityBaseline: null,
+        settlement: null,
       });
       expect((await jobs.list({ limit: 10 })).map((j) => j.id)).toEqual(['d'.repeat(64)]);
     } finally {

@@ -295,4 +295,24 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX upstream_claims_account ON upstream_claims(account);
     `,
   },
+  {
+    version: 8,
+    name: 'job request v4: escrow terms, settlement',
+    sql: `
+      -- JobRequest v4 (EIP-712 domain version "4") signs the escrow terms (issue 20): unfinished v3 jobs can no longer
+      -- be verified by any silo. The settlement column keeps the co-signed receipt bundle and the settle transaction.
+      ALTER TABLE jobs ADD COLUMN settlement_json TEXT;
+      -- Per committed round, the receipt transcript: the datasets whose input entered the sum, the model's SHA-256.
+      CREATE TABLE round_transcripts (
+        job_id TEXT NOT NULL,
+        round INTEGER NOT NULL,
+        contributors_json TEXT NOT NULL,
+        model_digest TEXT NOT NULL,
+        PRIMARY KEY (job_id, round)
+      );
+      UPDATE jobs SET status = 'failed', reason_code = 'REQUEST_V3',
+                      reason = 'signed under JobRequest v3, which silos no longer accept; sign the job again'
+       WHERE status IN ('pending', 'running') AND request_version = 3;
+    `,
+  },
 ];

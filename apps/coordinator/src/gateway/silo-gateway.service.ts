@@ -40,6 +40,7 @@ const SILO_TYPES: ReadonlySet<WireFrameType> = new Set([
   'plain-update',
   'eval-result',
   'error',
+  'receipt-signature',
 ]);
 
 export interface GatewayEvents {
@@ -256,7 +257,12 @@ export class SiloGateway
         return;
       }
       // Control payloads are validated here, so a malformed one closes its connection and never reaches a round.
-      if (frame.type === 'job-reply' || frame.type === 'eval-result' || frame.type === 'error')
+      if (
+        frame.type === 'job-reply' ||
+        frame.type === 'eval-result' ||
+        frame.type === 'error' ||
+        frame.type === 'receipt-signature'
+      )
         decodeControlPayload(frame.type, frame.payload);
       this.emit('frame', conn.session, frame);
     } catch (error) {

@@ -51,12 +51,12 @@ export class JobsController {
 
   @Post()
   @ApiOperation({
-    summary: 'Submit a signed JobRequest (v3)',
+    summary: 'Submit a signed JobRequest (v4)',
     description:
-      'Body `{ request, signature, modelSpec }`. The request (EIP-712 domain version "3") names this coordinator ' +
+      'Body `{ request, signature, modelSpec }`. The request (EIP-712 domain version "4") names this coordinator ' +
       '(GET /info coordinatorAddress), the job schema hash (GET /jobs/plan), the age recipient of the final model, the training settings (epochs, batch, ' +
-      'lr, optimizer, FedProx μ, update clip, max weight), DP parameters and SecAgg+ terms (enabled, minimum ' +
-      'contributors): silos act on these signed values only. Verifies the coordinator, the signature (signer = ' +
+      'lr, optimizer, FedProx μ, update clip, max weight), DP parameters, SecAgg+ terms (enabled, minimum ' +
+      'contributors) and escrow terms (currency, run deadline, windows, fee; all zero without a job rate): silos act on these signed values only. Verifies the coordinator, the signature (signer = ' +
       'buyer), chain id, deadline, the job id (= the EIP-712 digest) and nonce (no replay) and a valid licence on ' +
       'chain for every dataset; on success the job is pending and scheduled. Rejections carry a machine-readable `code`.',
   })

@@ -11,6 +11,7 @@ import {
   type JobSchema,
   type JobRequest,
   type JobRequestJson,
+  type JobSettlementView,
   type JobStatus,
 } from '@sealfold/protocol';
 import { CoordinatorDatabase } from '../database/database.js';
@@ -42,10 +43,12 @@ export interface JobRecord {
   readonly encoding: Record<string, unknown> | null;
   /** Accuracy of always predicting the most frequent class, from the securely summed label counts. */
   readonly majorityBaseline: number | null;
+  /** The escrow settlement (issue 20), once the receipt was collected. */
+  readonly settlement: JobSettlementView | null;
 }
 
-/** JobRequest version of the jobs this repository reads and writes (older rows stay on record; migrations 4, 5). */
-const REQUEST_VERSION = 3;
+/** JobRequest version of the jobs this repository reads and writes (older rows stay on record; migrations 4, 6, 7). */
+const REQUEST_VERSION = 4;
 
 interface JobRow {
   id: string;
@@ -64,6 +67,7 @@ interface JobRow {
   job_schema_json: string | null;
   encoding_json: string | null;
   majority_baseline: number | null;
+  settlement_json?: string | null;
 }
 
 const toRecord = (r: JobRow): JobRecord => ({
@@ -83,6 +87,7 @@ const toRecord = (r: JobRow): JobRecord => ({
   jobSchema: parseJobSchema(JSON.parse(r.job_schema_json ?? 'null')),
   encoding: r.encoding_json ? (JSON.parse(r.encoding_json) as Record<string, unknown>) : null,
   majorityBaseline: r.majority_baseline,
+  settlement: r.settlement_json ? (JSON.parse(r.settlement_json) as JobSettlementView) : null,
 });
 
 export class NonceReplayError extends SealfoldError<'NONCE_REPLAY'> {
@@ -213,6 +218,26 @@ export class JobsRepository {
       'UPDATE jobs SET encoding_json = ?, majority_baseline = ?, updated_at = ? WHERE id = ?',
       JSON.stringify(encoding),
       majorityBaseline,
+      Date.now(),
+      id,
+    );
+  }
+
+  /** Completed jobs whose settlement still misses a silo's signature (issue 20 late attestations). */
+  async withUnsignedSettlement(): Promise<JobRecord[]> {
+    const rows = await this.db.all<JobRow>(
+      `SELECT * FROM jobs WHERE status = 'completed' AND request_version = ? AND settlement_json IS NOT NULL
+          AND settlement_json NOT LIKE '%"unsigned":{}%' ORDER BY updated_at DESC LIMIT 100`,
+      REQUEST_VERSION,
+    );
+    return rows.map(toRecord);
+  }
+
+  /** Records the job's escrow settlement (issue 20): the co-signed receipt bundle and the settle transaction. */
+  async setSettlement(id: string, settlement: JobSettlementView, tx: SqlExecutor = this.db): Promise<void> {
+    await tx.run(
+      'UPDATE jobs SET settlement_json = ?, updated_at = ? WHERE id = ?',
+      JSON.stringify(settlement),
       Date.now(),
       id,
     );

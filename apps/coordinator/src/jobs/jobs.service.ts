@@ -69,6 +69,7 @@ export const toJobView = (j: JobRecord): JobView => ({
   modelSpec: j.modelSpec,
   jobSchema: j.jobSchema,
   majorityBaseline: j.majorityBaseline,
+  settlement: j.settlement,
   createdAt: new Date(j.createdAt).toISOString(),
   updatedAt: new Date(j.updatedAt).toISOString(),
 });

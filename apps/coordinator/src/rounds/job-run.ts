@@ -29,15 +29,19 @@ import {
   parseModelSpec,
   serverStrategy,
   weightedSum,
+  weightsDigest,
   type ServerStrategy,
 } from '@sealfold/fl';
 import type { SecAggResult } from '@sealfold/secagg';
+import type { JobSettlementView } from '@sealfold/protocol';
+import type { CoordinatorChain } from '../chain/chain.port.js';
 import type { JobRecord } from '../jobs/jobs.repository.js';
 import type { SiloSession } from '../gateway/silo-session.js';
 import type { InflightStage, RoundRecord } from './rounds.repository.js';
 import { Admission } from './admission.js';
 import { Evaluation } from './evaluation.js';
 import { roundParams } from './round-params.js';
+import { ReceiptCollection, type DeliveredModel } from './receipt-collection.js';
 import { JobStop, type RunContext, type RunScope } from './run-context.js';
 import { StatisticsSum } from './statistics-sum.js';
 import { SumChannel } from './sum-channel.js';
@@ -71,6 +75,8 @@ export class JobRun {
   private readonly channel: SumChannel;
   private readonly statisticsSum: StatisticsSum;
   private readonly evaluation: Evaluation;
+  /** The co-signed receipt at the job's end (issue 20). */
+  private readonly receipts: ReceiptCollection;
 
   constructor(
     private readonly job: JobRecord,
@@ -91,6 +97,12 @@ export class JobRun {
     this.channel = new SumChannel(scope, this.training.maxWeight);
     this.statisticsSum = new StatisticsSum(scope, this.channel, (round) => this.admission.sendRoster(round));
     this.evaluation = new Evaluation(scope, this.channel, this.training.maxWeight);
+    this.receipts = new ReceiptCollection(scope);
+  }
+
+  /** After delivery: the silos co-sign the job's receipt and the escrow is settled (undefined without escrow). */
+  collectReceipt(chain: CoordinatorChain, model: DeliveredModel): Promise<JobSettlementView | undefined> {
+    return this.receipts.collect(chain, model);
   }
 
   get id(): string {
@@ -145,6 +157,9 @@ export class JobRun {
         break;
       case 'plain-update':
         if (!this.channel.onPlainUpdate(member(), session, frame)) return;
+        break;
+      case 'receipt-signature':
+        this.receipts.onSignature(session, decodeControlPayload('receipt-signature', frame.payload));
         break;
       case 'error':
         this.ctx.log('silo reported an error', {
@@ -206,18 +221,30 @@ export class JobRun {
       if (evaluated) lastEval = evaluated;
       const encodedState = this.strategy.encodeState(state);
       const weights = global;
+      // The receipt transcript (issue 20): a contributor's client id is its dataset's 1-based request index.
+      const transcript = {
+        contributors: result.contributors.map((c) => String(this.job.request.datasets[c - 1])),
+        modelDigest: `0x${weightsDigest(weights)}`,
+      };
       await this.ctx.fenced((tx) =>
-        this.ctx.rounds.commitRound(tx, this.id, weights, encodedState, {
-          round,
-          status: 'completed',
-          participants: result.contributors.length,
-          dropouts,
-          loss: evaluated?.loss ?? null,
-          accuracy: evaluated?.accuracy ?? null,
-          reason: null,
-          startedAt,
-          finishedAt: Date.now(),
-        }),
+        this.ctx.rounds.commitRound(
+          tx,
+          this.id,
+          weights,
+          encodedState,
+          {
+            round,
+            status: 'completed',
+            participants: result.contributors.length,
+            dropouts,
+            loss: evaluated?.loss ?? null,
+            accuracy: evaluated?.accuracy ?? null,
+            reason: null,
+            startedAt,
+            finishedAt: Date.now(),
+          },
+          transcript,
+        ),
       );
       this.ctx.progress({
         round,

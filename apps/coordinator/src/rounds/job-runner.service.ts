@@ -12,7 +12,9 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { errorCode } from '@sealfold/protocol';
+import { decodeControlPayload, errorCode, requestsEscrow } from '@sealfold/protocol';
+import { LateReceipts } from './late-receipts.js';
+import { ChainService } from '../chain/chain.service.js';
 import { COORDINATOR_CONFIG } from '../config/config.module.js';
 import { type CoordinatorConfig } from '../config/config.js';
 import { CoordinatorDatabase, type SqlExecutor } from '../database/database.js';
@@ -59,15 +61,38 @@ export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(MetricsService) private readonly metrics: MetricsService,
     @Inject(ModelsService) private readonly models: ModelsService,
     @Inject(CoordinatorDatabase) private readonly db: CoordinatorDatabase,
-  ) {}
+    @Inject(ChainService) private readonly chain: ChainService,
+  ) {
+    this.late = new LateReceipts({
+      jobs: this.jobs,
+      rounds: this.rounds,
+      chain: () => this.chain.optional(),
+      log: (message) => this.log.log(message),
+    });
+  }
+
+  /** Receipts signed by silos that were offline at their job's end (issue 20). */
+  private readonly late: LateReceipts;
 
   async onApplicationBootstrap(): Promise<void> {
     this.events.on('scheduled', (id) => void this.tryStart(id));
     this.events.on('cancelled', (id) =>
       this.runs.get(id)?.run.stop(new JobStop('cancelled', 'CANCELLED', 'cancelled by the buyer')),
     );
-    this.gateway.on('frame', (session, frame) => this.runs.get(frame.jobId)?.run.onFrame(session, frame));
-    this.gateway.on('ready', () => {
+    this.gateway.on('frame', (session, frame) => {
+      if (frame.type === 'receipt-signature') {
+        const reply = decodeControlPayload('receipt-signature', frame.payload);
+        if (this.late.expects(reply.jobId, reply.datasetId)) {
+          void this.late
+            .onSignature(session, reply)
+            .catch((e: unknown) => this.log.warn(`late receipt: ${(e as Error).message}`));
+          return;
+        }
+      }
+      this.runs.get(frame.jobId)?.run.onFrame(session, frame);
+    });
+    this.gateway.on('ready', (session) => {
+      void this.late.onReady(session).catch((e: unknown) => this.log.warn(`late receipts: ${(e as Error).message}`));
       this.pokeAll();
       // A silo arrived: a job waiting for a coordinator with all its silos may be this one's now.
       if (this.db.engine === 'postgres') this.scanSoon();
@@ -255,6 +280,31 @@ export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
+  /**
+   * Issue 20: a job with an escrow ends with the receipt its silos co-sign, confirmed by this coordinator and settled
+   * on chain; the bundle is kept in the job record either way. A failure here never fails the trained job: the
+   * owners can still settle from their silos' stored signatures.
+   */
+  private async settle(
+    job: JobRecord,
+    run: JobRun,
+    model: { sha256: string; metadata: { epsilonSpentMilli: number } },
+    fenced: Fence,
+  ): Promise<void> {
+    const chain = this.chain.optional();
+    if (!chain || !requestsEscrow(job.request)) return;
+    try {
+      const settlement = await run.collectReceipt(chain, {
+        sha256: model.sha256,
+        epsilonSpentMilli: model.metadata.epsilonSpentMilli,
+      });
+      if (settlement) await fenced((tx) => this.jobs.setSettlement(job.id, settlement, tx));
+    } catch (error) {
+      if (error instanceof LeaseLostError || error instanceof JobStop) throw error;
+      this.log.warn(`job ${job.id}: receipt not collected: ${(error as Error).message}`);
+    }
+  }
+
   private async drive(job: JobRecord, run: JobRun, fenced: Fence): Promise<void> {
     try {
       await fenced((tx) => this.jobs.transition(job.id, ['pending'], 'running', undefined, tx));
@@ -262,6 +312,7 @@ export class JobRunner implements OnApplicationBootstrap, OnModuleDestroy {
       const out = await run.run();
       const current = (await this.jobs.get(job.id))!;
       const model = await this.models.deliver(current, out.weights, out.rounds, out.roundsRun, fenced);
+      await this.settle(job, run, model, fenced);
       if (await fenced((tx) => this.jobs.transition(job.id, ['running'], 'completed', undefined, tx))) {
         this.metrics.jobsByOutcome.labels('completed').inc();
         run.announceEnd('completed');

@@ -17,6 +17,14 @@ export type RoundRecord = RoundView;
 
 export type ParticipantRecord = ParticipantView;
 
+/** What a committed round adds to the job's receipt transcript (issue 20). */
+export interface RoundTranscript {
+  /** Dataset ids (decimal) whose input entered the round's sum. */
+  readonly contributors: readonly string[];
+  /** SHA-256 of the global model the round produced (0x + 64 hex; libs/fl weightsDigest). */
+  readonly modelDigest: string;
+}
+
 /** How far the round in flight got (migration 5): whether silos may have released their input, or evaluated. */
 export type InflightStage = 'started' | 'released' | 'evaluated';
 
@@ -52,7 +60,16 @@ export class RoundsRepository {
     weights: Float32Array,
     strategyState: string | undefined,
     record: RoundRecord,
+    transcript?: RoundTranscript,
   ): Promise<void> {
+    if (transcript)
+      await tx.run(
+        'INSERT INTO round_transcripts (job_id, round, contributors_json, model_digest) VALUES (?, ?, ?, ?)',
+        jobId,
+        record.round,
+        JSON.stringify(transcript.contributors),
+        transcript.modelDigest,
+      );
     await tx.run(
       `INSERT INTO global_models (job_id, round, weights, strategy_state, updated_at) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (job_id) DO UPDATE SET round = excluded.round, weights = excluded.weights,
@@ -114,6 +131,21 @@ export class RoundsRepository {
     return row?.inflight_round != null && row.inflight_stage
       ? { round: Number(row.inflight_round), stage: row.inflight_stage }
       : undefined;
+  }
+
+  /** The receipt transcript of the job's committed rounds, in round order (issue 20). */
+  async transcript(jobId: string): Promise<(RoundTranscript & { round: number })[]> {
+    const rows = await this.db.all<{ round: number; contributors_json: string; model_digest: string }>(
+      `SELECT t.round, t.contributors_json, t.model_digest FROM round_transcripts t
+         JOIN rounds r ON r.job_id = t.job_id AND r.round = t.round AND r.status = 'completed'
+        WHERE t.job_id = ? ORDER BY t.round`,
+      jobId,
+    );
+    return rows.map((r) => ({
+      round: Number(r.round),
+      contributors: JSON.parse(r.contributors_json) as string[],
+      modelDigest: r.model_digest,
+    }));
   }
 
   async rounds(jobId: string): Promise<RoundRecord[]> {

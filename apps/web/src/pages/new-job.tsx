@@ -13,6 +13,7 @@ import {
   jobRequestJsonSchema,
   jobRequestToJson,
   jobTraining,
+  NO_ESCROW,
 } from '../../../../libs/protocol/src/job.js';
 import { jobSchemaHash, withFeatureRanges } from '../../../../libs/protocol/src/job-schema.js';
 import type { JobPlanView } from '../../../../libs/protocol/src/rest.js';
@@ -206,6 +207,9 @@ export function NewJobPage() {
             : { noiseMultiplier: 0, clipNorm: 0, delta: 0, level: 'record' },
         ),
         secagg: { enabled: true, minContributors: Number(form.minContributors) },
+        // JobRequest v4 escrow terms (issue 20): this page signs none, so it runs jobs over datasets without a job
+        // rate; a silo whose dataset charges one refuses (`escrow-required`): such jobs go through `job create`.
+        escrow: NO_ESCROW,
         nonce: randomNonce(),
         deadline: BigInt(Math.floor(Date.now() / 1000) + 3600),
         chainId: BigInt(info.chainId),
