@@ -6,7 +6,7 @@
 // per silo at the largest n is ≤ 2× that at the one before (SecAgg+ is O(log n) per client: k grows with log n).
 // The machine is shared: compare figures within one run.
 //
-//   npm run bench -- scale [--json] [--silos 10,100,1000] [--workers W] [--dropout 0.1]
+//   npm run bench -- scale [--json] [--silos 10,100,1000] [--workers W] [--dropout 0.1] [--cpu-prof DIR]
 import { runScale, type ScaleResult } from './lib/scale-harness.js';
 import { figure, report, wantsJson, type Figure } from './lib/report.js';
 
@@ -19,6 +19,8 @@ if (SIZES.some((n) => !Number.isInteger(n) || n < 10 || n > 1024))
   throw new RangeError('--silos: comma-separated integers in 10..1024');
 const WORKERS = argOf('workers') === undefined ? undefined : Number(argOf('workers'));
 const DROPOUT = Number(argOf('dropout') ?? 0.1);
+/** `--cpu-prof DIR`: a V8 CPU profile of the coordinator process per n, in DIR (open it in Chrome DevTools). */
+const PROFILE_DIR = argOf('cpu-prof');
 const say = (s: string) => {
   if (!wantsJson()) console.log(s);
 };
@@ -26,7 +28,13 @@ const say = (s: string) => {
 const results: ScaleResult[] = [];
 for (const n of SIZES) {
   say(`n = ${n}:`);
-  const r = await runScale({ silos: n, workers: WORKERS, dropoutRate: DROPOUT, log: say });
+  const r = await runScale({
+    silos: n,
+    workers: WORKERS,
+    dropoutRate: DROPOUT,
+    log: say,
+    coordinatorProfileDir: PROFILE_DIR && `${PROFILE_DIR}/n${n}`,
+  });
   results.push(r);
   say(
     `  round ${r.roundMs.toFixed(0)} ms (job ${r.jobMs.toFixed(0)} ms), ${r.contributors} contributors, ` +

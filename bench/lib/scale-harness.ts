@@ -7,7 +7,7 @@
 //
 // Fixture costs, measured (bench scale prints them): every owner needs gas, a dataset NFT and the buyer's licence.
 // Owners are fresh random wallets funded from one dev account (the embedded chain derives at most 1000 accounts),
-// with their transactions sent ahead of their receipts; owners register from the workers in parallel; the buyer buys
+// transfer after transfer; owners register from the workers in parallel; the buyer buys
 // its licences one after another (one account, one nonce sequence).
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -49,6 +49,8 @@ export interface ScaleOptions {
   readonly workers?: number;
   /** Share of silos that drop out before their masked input (default 0.1: every 10th). */
   readonly dropoutRate?: number;
+  /** Write a V8 CPU profile of the coordinator process into this directory (node --cpu-prof). */
+  readonly coordinatorProfileDir?: string;
   /** Progress lines (fixture steps and their times); silent when absent. */
   readonly log?: (line: string) => void;
 }
@@ -198,16 +200,14 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     const funder = new Wallet(chain.accounts[2].privateKey, funderChain.provider);
     const owners = Array.from({ length: n }, (_, index) => ({ index, key: Wallet.createRandom().privateKey }));
 
-    // Gas for every owner and the coordinator: sent 50 at a time with explicit nonces, then their receipts awaited.
+    // Gas for every owner and the coordinator: one transfer after another (the embedded chain mines each at once and
+    // refuses a nonce ahead of the next), receipts awaited at the end.
     const [, fund] = await time(`funding ${n} owners`, async () => {
       const to = [coordinatorAddress, ...owners.map((o) => new Wallet(o.key).address)];
       let nonce = await funderChain.provider.getTransactionCount(funder.address, 'pending');
-      for (let i = 0; i < to.length; i += 50) {
-        const sent = await Promise.all(
-          to.slice(i, i + 50).map((address) => funder.sendTransaction({ to: address, value: 10n ** 17n, nonce: nonce++ })),
-        );
-        await Promise.all(sent.map((tx) => tx.wait()));
-      }
+      const sent = [];
+      for (const address of to) sent.push(await funder.sendTransaction({ to: address, value: 10n ** 17n, nonce: nonce++ }));
+      await Promise.all(sent.map((tx) => tx.wait()));
     });
 
     const workers: Worker[] = [];
@@ -219,6 +219,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
             execArgv: ['--import', join(ROOT, 'scripts', 'register-aliases.mjs'), '--no-warnings=ExperimentalWarning'],
             env: tunedEnv(process.env),
             stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+            serialization: 'advanced', // structured clone: the contract addresses carry a bigint
           }),
         ),
       );
@@ -258,11 +259,14 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
         SEALFOLD_CONTRACTS: join(dir, 'chain-data', 'chain', 'deployment.json'),
         SEALFOLD_COORDINATOR_KEY_FILE: coordinatorKeyFile,
         SEALFOLD_LOG_LEVEL: 'warn',
-        SEALFOLD_STAGE_TIMEOUT_MS: '300000',
-        SEALFOLD_TRAIN_TIMEOUT_MS: '600000',
+        SEALFOLD_STAGE_TIMEOUT_MS: '180000',
+        SEALFOLD_TRAIN_TIMEOUT_MS: '240000',
         SEALFOLD_MIN_SILOS: '3',
         SEALFOLD_CLI_NO_BUILD: process.env.SEALFOLD_CLI_NO_BUILD ?? '',
         SEALFOLD_IPFS_API: '',
+        ...(options.coordinatorProfileDir
+          ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${options.coordinatorProfileDir}` }
+          : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -275,7 +279,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       clearTimeout(timer);
     });
     let coordinatorLog = '';
-    coordinatorChild.stderr!.on('data', (d: Buffer) => (coordinatorLog = (coordinatorLog + d.toString()).slice(-16384)));
+    coordinatorChild.stderr!.on('data', (d: Buffer) => (coordinatorLog = (coordinatorLog + d.toString()).slice(-262144)));
     const url = await new Promise<string>((resolve, reject) => {
       let out = '';
       coordinatorChild.stdout!.on('data', (d: Buffer) => {
@@ -356,6 +360,25 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     };
     const round = rounds.find((r) => r.round === 1 && r.status === 'completed');
     if (!round) throw new Error(`no completed round: ${JSON.stringify(rounds)}`);
+    const stages = ['advertise-keys', 'share-keys', 'masked-input', 'consistency-signature', 'unmask-shares']
+      .map((stage) => {
+        const sec = (t: string) => metric(t, 'sealfold_round_stage_duration_seconds_sum', 'stage', stage);
+        return `${stage} ${((sec(after) - sec(before)) * 1000).toFixed(0)}`;
+      })
+      .join(', ');
+    log(`  SecAgg+ stages (ms, training round + statistics + evaluation sums): ${stages}`);
+    // Why silos beyond the planned dropouts went missing, as they told the coordinator (counted by message).
+    const reported = new Map<string, number>();
+    for (const line of coordinatorLog.split('\n')) {
+      const m = /silo reported an error .*?\\"message\\":\\"(.{0,160})/.exec(line);
+      if (m) reported.set(m[1], (reported.get(m[1]) ?? 0) + 1);
+    }
+    for (const [message, count] of reported) log(`  silo error ×${count}: ${message}`);
+    const warnings = new Map<string, number>();
+    for (const w of workers)
+      for (const [message, count] of (await w.request<{ warnings: [string, number][] }>({ type: 'report' })).warnings)
+        warnings.set(message, (warnings.get(message) ?? 0) + count);
+    for (const [message, count] of warnings) log(`  silo warning ×${count}: ${message}`);
     const wire = (direction: string) =>
       (metric(after, 'sealfold_wire_bytes_total', 'direction', direction) -
         metric(before, 'sealfold_wire_bytes_total', 'direction', direction)) /

