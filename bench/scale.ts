@@ -21,9 +21,8 @@ const WORKERS = argOf('workers') === undefined ? undefined : Number(argOf('worke
 const DROPOUT = Number(argOf('dropout') ?? 0.1);
 /** `--cpu-prof DIR`: a V8 CPU profile of the coordinator process per n, in DIR (open it in Chrome DevTools). */
 const PROFILE_DIR = argOf('cpu-prof');
-const say = (s: string) => {
-  if (!wantsJson()) console.log(s);
-};
+/** Progress and diagnostics: on stdout, or on stderr with --json (stdout then holds only the JSON object). */
+const say = (s: string) => (wantsJson() ? console.error(s) : console.log(s));
 
 const results: ScaleResult[] = [];
 for (const n of SIZES) {
@@ -74,10 +73,25 @@ for (const [i, r] of results.entries()) {
       'ms',
       prev?.connectCpuMsPerSilo ?? null,
     ),
-    figure(`n = ${r.silos}: coordinator RSS per silo, (peak − idle) / n${vs}`, r.rssPerSiloBytes, 'B', prev?.rssPerSiloBytes ?? null),
+    figure(
+      `n = ${r.silos}: coordinator RSS per silo, (peak − idle) / n${vs}`,
+      r.rssPerSiloBytes,
+      'B',
+      prev?.rssPerSiloBytes ?? null,
+    ),
     figure(`n = ${r.silos}: coordinator peak RSS${vs}`, r.rssPeakBytes, 'B', prev?.rssPeakBytes ?? null),
-    figure(`n = ${r.silos}: wire bytes per silo, silo → coordinator${vs}`, r.bytesInPerSilo, 'B', prev?.bytesInPerSilo ?? null),
-    figure(`n = ${r.silos}: wire bytes per silo, coordinator → silo${vs}`, r.bytesOutPerSilo, 'B', prev?.bytesOutPerSilo ?? null),
+    figure(
+      `n = ${r.silos}: wire bytes per silo, silo → coordinator${vs}`,
+      r.bytesInPerSilo,
+      'B',
+      prev?.bytesInPerSilo ?? null,
+    ),
+    figure(
+      `n = ${r.silos}: wire bytes per silo, coordinator → silo${vs}`,
+      r.bytesOutPerSilo,
+      'B',
+      prev?.bytesOutPerSilo ?? null,
+    ),
   );
 }
 report('scale', figures);

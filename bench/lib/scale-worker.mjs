@@ -80,7 +80,13 @@ async function register({ rpcUrl, chainId, addresses, owners: list }) {
     const identity = X25519Identity.generate();
     // Every silo of every worker reads the one embedded chain at the same moments (admission, the licence before each
     // round): on a loaded machine its answers can take longer than the client's default 10 s.
-    const chain = await connectChain({ rpcUrl, chainId: BigInt(chainId), addresses, signer: key, timeoutMs: RPC_TIMEOUT_MS });
+    const chain = await connectChain({
+      rpcUrl,
+      chainId: BigInt(chainId),
+      addresses,
+      signer: key,
+      timeoutMs: RPC_TIMEOUT_MS,
+    });
     const { manifest, manifestCid } = await sealDataset({
       source: [shardCsv(index)],
       label: SCHEMA.label,

@@ -216,7 +216,8 @@ export class SiloGateway
       this.sessions.delete(session.address);
       this.metrics.silosConnected.set(this.sessions.size);
     }
-    if (session) for (const id of session.datasets) if (this.announcedBy.get(id) === session) this.announcedBy.delete(id);
+    if (session)
+      for (const id of session.datasets) if (this.announcedBy.get(id) === session) this.announcedBy.delete(id);
     if (session) this.emit('gone', session, `connection closed (${code}${reason ? `: ${reason}` : ''})`);
   }
 
