@@ -19,6 +19,7 @@ import { connectChain, sealfoldDomain, signJobRequest, startEmbeddedChain, type 
 import { X25519Identity } from '@sealfold/crypto';
 import { modelSpecHash } from '@sealfold/fl';
 import { dpParamsFromFloats, jobRequestToJson, jobSchemaHash, jobTraining, type JobRequest } from '@sealfold/protocol';
+import { EmbeddedIpfsStore } from '@sealfold/storage';
 import { Wallet } from 'ethers';
 import { loadOrCreateKey } from '../../apps/coordinator/src/chain/chain.adapter.js';
 import { shardJobSchema } from '../../test/e2e/helpers/sealed-shard.js';
@@ -231,7 +232,9 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     const [, register] = await time(`sealing and registering ${n} datasets in ${workerCount} workers`, async () => {
       const replies = await Promise.all(
         workers.map((worker, w) =>
-          worker.request<{ datasets: { index: number; datasetId: string }[] }>({
+          worker.request<{
+            datasets: { index: number; datasetId: string; manifestCid: string; manifest: Uint8Array }[];
+          }>({
             type: 'register',
             rpcUrl: chain.rpcUrl,
             chainId: String(chain.chainId),
@@ -241,6 +244,19 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
         ),
       );
       for (const r of replies) for (const d of r.datasets) datasetOf.set(d.index, BigInt(d.datasetId));
+      // The coordinator indexes each dataset's public manifest from its content store (the embedded one under its
+      // data dir): the owners' manifests are put there before it starts, as a shared IPFS network would carry them.
+      // Unreachable manifests would be retried every index pass, a background cost that is not the round's.
+      const coordinatorStore = await EmbeddedIpfsStore.open(join(dir, 'coordinator', 'ipfs'));
+      try {
+        for (const r of replies)
+          for (const d of r.datasets) {
+            const cid = await coordinatorStore.add(d.manifest);
+            if (cid !== d.manifestCid) throw new Error(`manifest ${d.manifestCid} re-added as ${cid}`);
+          }
+      } finally {
+        await coordinatorStore.close();
+      }
     });
     const datasets = owners.map((o) => datasetOf.get(o.index)!);
 
@@ -328,6 +344,14 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       chainId: chain.chainId,
     };
     const signature = await signJobRequest(buyer.wallet, domain, request);
+    /** The silos' own warnings and errors (every worker's), counted by message. */
+    const logSiloWarnings = async () => {
+      const warnings = new Map<string, number>();
+      for (const w of workers)
+        for (const [message, count] of (await w.request<{ warnings: [string, number][] }>({ type: 'report' })).warnings)
+          warnings.set(message, (warnings.get(message) ?? 0) + count);
+      for (const [message, count] of warnings) log(`  silo warning ×${count}: ${message}`);
+    };
     const readAsBuyer = authed(await signIn(url, buyer.wallet));
     const before = await (await fetch(`${url}/metrics`)).text();
     const cpuBefore = processCpuMs(pid);
@@ -349,8 +373,10 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     for (;;) {
       const job = (await (await readAsBuyer(`${url}/jobs/${id}`)).json()) as { status: string; reason: string | null };
       if (job.status === 'completed') break;
-      if (job.status === 'failed' || job.status === 'cancelled')
+      if (job.status === 'failed' || job.status === 'cancelled') {
+        await logSiloWarnings().catch(() => undefined);
         throw new Error(`job ${job.status}: ${job.reason}\n${coordinatorLog}`);
+      }
       if (Date.now() > deadline) throw new Error(`job still ${job.status} after 30 min`);
       // Each read of a job returns its n datasets and licences: polled once a second, as a buyer's client would.
       await new Promise((r) => setTimeout(r, 1000));
@@ -385,11 +411,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       if (m) reported.set(m[1], (reported.get(m[1]) ?? 0) + 1);
     }
     for (const [message, count] of reported) log(`  silo error ×${count}: ${message}`);
-    const warnings = new Map<string, number>();
-    for (const w of workers)
-      for (const [message, count] of (await w.request<{ warnings: [string, number][] }>({ type: 'report' })).warnings)
-        warnings.set(message, (warnings.get(message) ?? 0) + count);
-    for (const [message, count] of warnings) log(`  silo warning ×${count}: ${message}`);
+    await logSiloWarnings();
     const wire = (direction: string) =>
       (metric(after, 'sealfold_wire_bytes_total', 'direction', direction) -
         metric(before, 'sealfold_wire_bytes_total', 'direction', direction)) /

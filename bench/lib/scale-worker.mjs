@@ -6,7 +6,7 @@
 // that jest's e2e test and the benchmark start the same file: node --import scripts/register-aliases.mjs <this>.
 //
 // Messages (IPC, one request at a time from the parent):
-//   {type:'register', rpcUrl, chainId, addresses, owners:[{index, key}]}  → {type:'registered', datasets:[{index, datasetId}]}
+//   {type:'register', rpcUrl, chainId, addresses, owners:[{index, key}]}  → {type:'registered', datasets:[{index, datasetId, manifestCid, manifest}]}
 //   {type:'serve', coordinatorUrl, dropouts:[index]}                       → {type:'ready'}
 //   {type:'report'}                                                        → {type:'report', warnings:[[message, count]]}
 //   {type:'stop'}                                                          → {type:'stopped'} (then exits)
@@ -101,7 +101,10 @@ async function register({ rpcUrl, chainId, addresses, owners: list }) {
     });
     const { datasetId } = await chain.registerDataset(registrationOf(manifestCid, manifest));
     owners.set(index, { wallet, identity, chain, datasetId });
-    datasets.push({ index, datasetId: String(datasetId) });
+    // The public manifest's bytes: the parent adds them to the coordinator's store, as IPFS would carry them there.
+    const parts = [];
+    for await (const part of store.cat(manifestCid)) parts.push(part);
+    datasets.push({ index, datasetId: String(datasetId), manifestCid, manifest: Buffer.concat(parts) });
   }
   return { type: 'registered', datasets };
 }
