@@ -279,6 +279,10 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
         SEALFOLD_STAGE_TIMEOUT_MS: '180000',
         SEALFOLD_TRAIN_TIMEOUT_MS: '240000',
         SEALFOLD_MIN_SILOS: '3',
+        // ~125 silos share a worker's event loop, and the machine's cores: a burst of admissions (signature checks,
+        // decryption, model set-up) can keep a worker from answering a ping within the default 15 s, and the
+        // coordinator would close its silos' connections as dead.
+        SEALFOLD_HEARTBEAT_MS: '120000',
         SEALFOLD_CLI_NO_BUILD: process.env.SEALFOLD_CLI_NO_BUILD ?? '',
         SEALFOLD_IPFS_API: '',
         ...(options.coordinatorProfileDir

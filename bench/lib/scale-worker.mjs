@@ -149,8 +149,8 @@ async function serve({ coordinatorUrl, dropouts }) {
 /** The silos' warnings (a refused round, a lost connection…), counted by message and reason. */
 const warnings = new Map();
 function countWarning(line) {
-  const { msg, reason, err, error } = JSON.parse(line);
-  const key = [msg, reason, err ?? error].filter(Boolean).join(': ').slice(0, 200);
+  const { msg, code, reason, err, error } = JSON.parse(line);
+  const key = [msg, code, reason, err ?? error].filter(Boolean).join(': ').slice(0, 200);
   warnings.set(key, (warnings.get(key) ?? 0) + 1);
 }
 
