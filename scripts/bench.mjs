@@ -5,7 +5,7 @@ import { tunedEnv } from './malloc-tuning.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const [name, ...rest] = process.argv.slice(2);
-const SERVER_BENCHES = new Set(['secagg', 'round', 'fl', 'tabular']);
+const SERVER_BENCHES = new Set(['secagg', 'round', 'fl', 'tabular', 'scale']);
 const available = existsSync(`${root}bench`)
   ? readdirSync(`${root}bench`)
       .filter((f) => f.endsWith('.ts'))

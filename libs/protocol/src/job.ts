@@ -28,7 +28,8 @@ export const JOB_OPTIMIZERS = ['sgd', 'adam'] as const;
 export type JobOptimizer = (typeof JOB_OPTIMIZERS)[number];
 /** FedProx μ when the buyer names none. */
 export const DEFAULT_FEDPROX_MU = 0.01;
-export const JOB_MAX_DATASETS = 256;
+/** One silo per dataset: a SecAgg+ round of 1000 owners fits (bench scale, issue 16 §3). */
+export const JOB_MAX_DATASETS = 1024;
 
 export const UINT32_MAX = 0xffff_ffff;
 export const UINT64_MAX = 2n ** 64n - 1n;

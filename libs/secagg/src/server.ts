@@ -89,12 +89,16 @@ export class SecAggServer {
   /** Clients expected to answer in the current stage. */
   private expected = new Set<number>();
   private readonly responded = new Set<number>();
+  /** `expected` minus `responded`. */
+  private waitingFor = new Set<number>();
   private readonly keys = new Map<number, Advertised>();
   /** Encrypted share bundles by recipient. */
   private readonly inbox = new Map<number, SecAggEncryptedShare[]>();
   private sharers = new Set<number>(); // U2
   private sum!: Uint32Array;
   private survivors = new Uint32Array(0); // U3
+  /** U3 as a set, for the per-message checks of the unmask stage. */
+  private survivorSet = new Set<number>();
   private readonly signatures = new Map<number, Uint8Array>();
   private readonly selfMaskShares = new Map<number, Uint8Array[]>();
   private readonly maskKeyShares = new Map<number, Uint8Array[]>();
@@ -120,9 +124,9 @@ export class SecAggServer {
     return this.stageValue;
   }
 
-  /** Clients expected to answer in this stage that have not yet. */
+  /** Clients expected to answer in this stage that have not yet (kept as replies arrive: O(1) to read). */
   get pending(): ReadonlySet<number> {
-    return new Set([...this.expected].filter((id) => !this.responded.has(id)));
+    return this.waitingFor;
   }
 
   /** True when every expected client has answered: advance without waiting for the timeout. */
@@ -156,6 +160,7 @@ export class SecAggServer {
     for (const id of recipients) messages.set(id, build(id));
     this.stageValue = stage;
     this.expected = new Set(messages.keys());
+    this.waitingFor = new Set(this.expected);
     this.responded.clear();
     return { kind: 'send', stage, messages };
   }
@@ -207,7 +212,7 @@ export class SecAggServer {
         break;
       case 'secagg/unmask-shares': {
         const hood = this.graph.neighbourhood(from);
-        const survivors = new Set(this.survivors);
+        const survivors = this.survivorSet;
         const check = (owner: number, seen: Set<number>, ok: boolean) => {
           if (!ok || !hood.includes(owner) || seen.has(owner))
             refuse('INVALID_MESSAGE', `client ${from} revealed an unexpected share of ${owner}`);
@@ -224,6 +229,7 @@ export class SecAggServer {
       }
     }
     this.responded.add(from);
+    this.waitingFor.delete(from);
   }
 
   /** Closes the current stage with the clients that answered. */
@@ -302,6 +308,7 @@ export class SecAggServer {
     this.checkLive(live, 'sent masked input');
     this.inbox.clear();
     this.survivors = Uint32Array.from(live);
+    this.survivorSet = new Set(live);
     return this.enter('consistency-signature', live, () => ({
       type: 'secagg/consistency-request',
       ...this.envelope(),

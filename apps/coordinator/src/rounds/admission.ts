@@ -15,6 +15,8 @@ export class Admission {
   private readonly rosterSent = new Map<string, string>();
   private readonly replies = new Map<string, WireControl<'job-reply'>>();
   private current: Member[] = [];
+  /** `current` by session: JobRun looks up the sender of every frame (O(1), not a scan of n members). */
+  private bySession = new Map<SiloSession, Member>();
 
   /** `dimension`: the model's parameter count, in the offer. */
   constructor(
@@ -29,6 +31,11 @@ export class Admission {
   /** The members of the round being run (set by `gather`). */
   get members(): readonly Member[] {
     return this.current;
+  }
+
+  /** The member connected through `session`, if any. */
+  memberOf(session: SiloSession): Member | undefined {
+    return this.bySession.get(session);
   }
 
   /** A silo's `job-reply`: kept only when it answers the offer sent to this very session. */
@@ -54,6 +61,8 @@ export class Admission {
     // Wait (up to a stage timeout) until every dataset has a connected silo.
     await this.scope.until(() => datasets.every((id) => ctx.siloFor(id)), stageTimeoutMs);
     const waiting: string[] = [];
+    // Converted once: the signed request lists every dataset and licence, so per offer it would be O(n²) per job.
+    const request = jobRequestToJson(job.request);
     for (const [index, datasetId] of datasets.entries()) {
       const session = ctx.siloFor(datasetId);
       if (!session || this.offered.get(datasetId) === session.sessionId) continue;
@@ -61,7 +70,7 @@ export class Admission {
       this.replies.delete(datasetId);
       const offer: WireControlInput<'job-offer'> = {
         jobId: this.id,
-        request: jobRequestToJson(job.request),
+        request,
         signature: job.signature,
         modelSpec: job.modelSpec,
         jobSchema: job.jobSchema,
@@ -98,6 +107,7 @@ export class Admission {
       if (session && p && p.silo === session.address && this.offered.get(datasetId) === session.sessionId)
         this.current.push({ datasetId, clientId: index + 1, session });
     }
+    this.bySession = new Map(this.current.map((m) => [m.session, m]));
   }
 
   /**

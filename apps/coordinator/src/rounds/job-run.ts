@@ -144,7 +144,7 @@ export class JobRun {
 
   /** Frames for this job from the gateway. */
   onFrame(session: SiloSession, frame: WireFrame): void {
-    const member = () => this.admission.members.find((m) => m.session === session);
+    const member = () => this.admission.memberOf(session);
     switch (frame.type) {
       case 'job-reply':
         this.admission.onReply(session, decodeControlPayload('job-reply', frame.payload));
