@@ -18,7 +18,14 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { connectChain, sealfoldDomain, signJobRequest, startEmbeddedChain, type SealfoldChain } from '@sealfold/chain';
 import { X25519Identity } from '@sealfold/crypto';
 import { modelSpecHash } from '@sealfold/fl';
-import { dpParamsFromFloats, jobRequestToJson, jobSchemaHash, jobTraining, type JobRequest } from '@sealfold/protocol';
+import {
+  dpParamsFromFloats,
+  jobRequestToJson,
+  jobSchemaHash,
+  jobTraining,
+  NO_ESCROW,
+  type JobRequest,
+} from '@sealfold/protocol';
 import { EmbeddedIpfsStore } from '@sealfold/storage';
 import { Wallet } from 'ethers';
 import { loadOrCreateKey } from '../../apps/coordinator/src/chain/chain.adapter.js';
@@ -338,6 +345,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
       modelSpecHash: modelSpecHash(SCALE_MODEL_SPEC),
       jobSchemaHash: jobSchemaHash(JOB_SCHEMA),
       recipient: X25519Identity.generate().recipient.toString(),
+      escrow: NO_ESCROW, // licence-only datasets: no job rate, no escrow (issue 20)
       strategy: 'fedavg',
       rounds: 1,
       training: jobTraining({ localEpochs: 1, batchSize: 16, learningRate: 0.1, updateClip: 1, maxWeight: 100 }),
