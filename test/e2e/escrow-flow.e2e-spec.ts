@@ -1,7 +1,8 @@
 // Per-job escrow end to end (issue 20) against REAL silos (apps/silo startSilo over the gateway, sealed Iris shards in
 // an embedded Helia store, tfjs training) on the embedded EDR chain: the buyer signs the escrow terms in its request
 // and locks the exact price; the silos train only for that escrow, co-sign the receipt at the end, and the
-// coordinator settles it — each owner is paid rate × rows × rounds. A receipt only the coordinator signed pays
+// coordinator settles it — each owner is paid rate × rows × rounds, and the buyer's model, registered from that
+// receipt, pays its three parents a royalty on a licence sale. A receipt only the coordinator signed pays
 // nothing; a job that never runs is refunded whole once its windows are over (chain clock moved with
 // evm_increaseTime, never a wall-clock wait).
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -135,7 +136,14 @@ describe('per-job escrow with real silos (embedded chain)', () => {
     store = await EmbeddedIpfsStore.open(join(dir, 'silo-ipfs'));
     owners.push(...(await sealIrisOwners(fixture, OWNERS, store)));
     // Each owner charges a job rate; receipts are co-signed by its silo's wallet (the default silo signer).
-    for (const o of owners) await o.chain.setJobTerms(o.datasetId, { ratePerRowRound: RATE, rows: ROWS });
+    // Derivatives allowed, 10 % of a derived model's licence sales owed upstream (split by rows × rounds).
+    for (const o of owners)
+      await o.chain.setJobTerms(o.datasetId, {
+        ratePerRowRound: RATE,
+        rows: ROWS,
+        derivativesAllowed: true,
+        derivativeShareMicros: 100_000,
+      });
     coordinator = await startCoordinator(
       loadConfig({
         SEALFOLD_PORT: '0',
@@ -196,6 +204,29 @@ describe('per-job escrow with real silos (embedded chain)', () => {
       expect(silos[i].ledger.signedReceipt(opened.jobId, o.datasetId)?.signature).toBe(
         s.siloSignatures[String(o.datasetId)],
       );
+
+    // The model is a licensed derivative of exactly these three datasets: the buyer registers it from the receipt
+    // the silos co-signed (read back from the settle transaction), and a licence sale pays its parents' pot.
+    const price = 10n ** 16n;
+    const model = await buyerClient.registerModel(opened.jobId, { price });
+    expect(model.parents.map((p) => p.datasetId)).toEqual(owners.slice(0, 3).map((o) => o.datasetId));
+    // share_i = ⌊10 % × w_i / W⌋ with equal rows × rounds: a third of 10 % each.
+    expect(model.parents.map((p) => p.shareMicros)).toEqual([33_333, 33_333, 33_333]);
+    const licensee = owners[5].chain; // an owner whose dataset is not a parent buys a licence of the model
+    const sale = await licensee.buyModelLicence(opened.jobId);
+    expect(sale.upstream).toBe((price * BigInt(model.stackMicros)) / 1_000_000n);
+    const royaltiesBefore = await Promise.all(
+      owners.slice(0, 3).map((o) => o.chain.escrowOwed(o.wallet.address).then((x) => x.modelAsset)),
+    );
+    let pulled = 0n;
+    for (const [i, o] of owners.slice(0, 3).entries()) {
+      const claim = await licensee.claimUpstream(opened.jobId, o.datasetId);
+      expect(claim.account).toBe(o.wallet.address);
+      expect(claim.amount).toBe((price * 33_333n) / 1_000_000n);
+      expect((await o.chain.escrowOwed(o.wallet.address)).modelAsset - royaltiesBefore[i]).toBe(claim.amount);
+      pulled += claim.amount;
+    }
+    expect(pulled).toBeLessThanOrEqual(sale.upstream);
   }, 300_000);
 
   it('a silo killed in round 3 of 5 and restarted after the job signs for its 2 rounds, is paid for them; the rest is refunded', async () => {
