@@ -29,6 +29,7 @@ const TERMS = {
   licenceDuration: 30n * 86_400n,
   maxJobs: 5,
   epsilonBudgetMilli: 3000,
+  dpLevel: 0, // record level
   minOwners: 3,
   royaltyBps: 500n,
   listed: true,
