@@ -3,7 +3,8 @@
 // and locks the exact price; the silos train only for that escrow, co-sign the receipt at the end, and the
 // coordinator settles it — each owner is paid rate × rows × rounds, and the buyer's model, registered from that
 // receipt, pays its three parents a royalty on a licence sale. A receipt only the coordinator signed pays
-// nothing; a job that never runs is refunded whole once its windows are over (chain clock moved with
+// nothing; a silo that dies and never comes back is paid nothing and its share refunded; a job that never runs is
+// refunded whole once its windows are over (chain clock moved with
 // evm_increaseTime, never a wall-clock wait).
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -320,4 +321,39 @@ describe('per-job escrow with real silos (embedded chain)', () => {
     expect(refund.amount).toBe(opened.locked);
     expect((await buyerClient.escrowOwed(buyer.address)).jobEscrow - buyerBefore).toBe(opened.locked);
   }, 300_000);
+  it('a silo killed in round 2 that never comes back is paid nothing, and its whole share is refunded', async () => {
+    const { req, requestDigest } = await escrowRequest(owners, 3);
+    const opened = await openEscrow(req, requestDigest);
+    const gone = owners[5];
+    const before = await owed();
+    const id = await submit(req);
+    const runner = silos[5].runner;
+    const prepareRound = runner.prepareRound.bind(runner);
+    let killed: Promise<void> | undefined;
+    runner.prepareRound = async (jobId, r, weights) => {
+      const prepared = await prepareRound(jobId, r, weights);
+      if (r !== 2) return prepared;
+      return {
+        contribution: prepared.contribution,
+        charge: () => {
+          killed = silos[5].close();
+          throw new Error('silo killed');
+        },
+      };
+    };
+    const done = await waitFor(id);
+    await killed;
+    expect({ status: done.status, round: done.currentRound }).toEqual({ status: 'completed', round: 3 });
+    const s = done.settlement!;
+    const index = opened.pinned.findIndex((p) => p.datasetId === gone.datasetId);
+    expect(s.receipt.roundsByDataset[index]).toBe(1); // it contributed to round 1, but never signs for it
+    expect(s.unsigned).toEqual({ [String(gone.datasetId)]: 'silo offline' });
+    // After the windows: the five that signed were paid, the one that never came back nothing, and its whole share
+    // (all 3 rounds, not only the 2 it missed) goes back to the buyer.
+    await advance(3600 + DAY + 2 * DAY + 1);
+    const refund = await buyerClient.refundJob(opened.jobId);
+    expect(refund.amount).toBe(RATE * ROWS * 3n);
+    const after = await owed();
+    after.forEach((a, i) => expect(a - before[i]).toBe(i < 5 ? RATE * ROWS * 3n : 0n));
+  }, 400_000);
 });
