@@ -59,7 +59,7 @@ describe('Sealfold chain client against the embedded chain', () => {
     expect(owner.addresses?.datasetLicence).toBe(chain.deployment?.contracts.DatasetLicence);
     expect(owner.jobDomain()).toEqual({
       name: 'Sealfold',
-      version: '3',
+      version: '4', // JobRequest v4 (escrow terms signed)
       chainId: 31337n,
       verifyingContract: chain.deployment?.contracts.DatasetLicence,
     });
