@@ -38,24 +38,32 @@ export interface SealfoldIndexerOptions {
   endBlock?: bigint;
 }
 
-/** An indexer over DatasetNFT, DatasetLicence and ModelRegistry emitting typed `SealfoldEvent`s. */
-export function createSealfoldIndexer(options: SealfoldIndexerOptions): EventIndexer<SealfoldEvent> {
-  const { addresses } = options;
+/** An indexer over `contracts` from the options' cursor (default start: the deployment block). */
+function indexerOver(
+  options: SealfoldIndexerOptions,
+  contracts: readonly { name: ContractName; address: string }[],
+): EventIndexer<SealfoldEvent> {
   const indexer = createEventIndexer({
     provider: options.provider,
     cursor: options.cursor,
-    startBlock: options.startBlock ?? addresses.deployBlock ?? 0n,
+    startBlock: options.startBlock ?? options.addresses.deployBlock ?? 0n,
     confirmations: options.confirmations,
     batchSize: options.batchSize,
     endBlock: options.endBlock,
-    contracts: [
-      { name: 'DatasetNFT', address: addresses.datasetNFT, abi: ARTIFACTS.DatasetNFT.abi },
-      { name: 'DatasetLicence', address: addresses.datasetLicence, abi: ARTIFACTS.DatasetLicence.abi },
-      { name: 'ModelRegistry', address: addresses.modelRegistry, abi: ARTIFACTS.ModelRegistry.abi },
-    ],
+    contracts: contracts.map((c) => ({ ...c, abi: ARTIFACTS[c.name].abi })),
   });
-  // The logs were decoded with exactly these ABIs, so the shapes match SealfoldEvent.
+  // The logs are decoded with exactly these ABIs, so the shapes match SealfoldEvent.
   return indexer as unknown as EventIndexer<SealfoldEvent>;
+}
+
+/** An indexer over DatasetNFT, DatasetLicence and ModelRegistry emitting typed `SealfoldEvent`s. */
+export function createSealfoldIndexer(options: SealfoldIndexerOptions): EventIndexer<SealfoldEvent> {
+  const { addresses } = options;
+  return indexerOver(options, [
+    { name: 'DatasetNFT', address: addresses.datasetNFT },
+    { name: 'DatasetLicence', address: addresses.datasetLicence },
+    { name: 'ModelRegistry', address: addresses.modelRegistry },
+  ]);
 }
 
 /**
@@ -67,17 +75,8 @@ export function createEscrowIndexer(options: SealfoldIndexerOptions): EventIndex
   const { addresses } = options;
   if (addresses.jobEscrow === undefined || addresses.modelAsset === undefined)
     throw new ChainError('NOT_DEPLOYED', 'this deployment has no JobEscrow and ModelAsset');
-  const indexer = createEventIndexer({
-    provider: options.provider,
-    cursor: options.cursor,
-    startBlock: options.startBlock ?? addresses.deployBlock ?? 0n,
-    confirmations: options.confirmations,
-    batchSize: options.batchSize,
-    endBlock: options.endBlock,
-    contracts: [
-      { name: 'JobEscrow', address: addresses.jobEscrow, abi: ARTIFACTS.JobEscrow.abi },
-      { name: 'ModelAsset', address: addresses.modelAsset, abi: ARTIFACTS.ModelAsset.abi },
-    ],
-  });
-  return indexer as unknown as EventIndexer<SealfoldEvent>;
+  return indexerOver(options, [
+    { name: 'JobEscrow', address: addresses.jobEscrow },
+    { name: 'ModelAsset', address: addresses.modelAsset },
+  ]);
 }

@@ -6,6 +6,7 @@ import { parseManifest } from '@sealfold/dataset';
 import { ChainService } from '../chain/chain.service.js';
 import { COORDINATOR_CONFIG } from '../config/config.module.js';
 import { type CoordinatorConfig } from '../config/config.js';
+import { PollingLoop } from '../common/polling-loop.js';
 import { HealthService } from '../health/health.service.js';
 import { CONTENT_STORE, type CoordinatorContentStore } from '../models/content-store.port.js';
 import { DatasetsRepository } from './datasets.repository.js';
@@ -15,9 +16,7 @@ const MANIFEST_TIMEOUT_MS = 10_000;
 @Injectable()
 export class ChainIndexer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger('ChainIndexer');
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private stopped = false;
+  private readonly loop: PollingLoop;
   private lastError: string | undefined;
 
   constructor(
@@ -27,6 +26,7 @@ export class ChainIndexer implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(CONTENT_STORE) private readonly store: CoordinatorContentStore | null,
     @Inject(HealthService) health: HealthService,
   ) {
+    this.loop = new PollingLoop(() => this.sync(), this.config.indexIntervalMs);
     if (chain.available)
       health.register('chainIndexer', async () =>
         this.lastError ? { ok: false, error: this.lastError } : { ok: true },
@@ -35,18 +35,11 @@ export class ChainIndexer implements OnApplicationBootstrap, OnModuleDestroy {
 
   onApplicationBootstrap(): void {
     if (!this.chain.available) return;
-    const tick = () => {
-      this.running = this.sync().finally(() => {
-        if (!this.stopped) this.timer = setTimeout(tick, this.config.indexIntervalMs);
-      });
-    };
-    tick();
+    this.loop.start();
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
   }
 
   /** One pass: new events to the head, then pending manifests. Errors are logged and retried next pass. */
@@ -73,7 +66,7 @@ export class ChainIndexer implements OnApplicationBootstrap, OnModuleDestroy {
       return;
     }
     for (const d of pending) {
-      if (this.stopped || !d.manifestCid) break;
+      if (this.loop.isStopped || !d.manifestCid) break;
       try {
         const bytes = await Promise.race([
           this.store.get(d.manifestCid),

@@ -5,15 +5,14 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleD
 import { ChainService } from '../chain/chain.service.js';
 import { COORDINATOR_CONFIG } from '../config/config.module.js';
 import { type CoordinatorConfig } from '../config/config.js';
+import { PollingLoop } from '../common/polling-loop.js';
 import { HealthService } from '../health/health.service.js';
 import { EscrowRepository } from './escrow.repository.js';
 
 @Injectable()
 export class EscrowIndexer implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger('EscrowIndexer');
-  private timer?: NodeJS.Timeout;
-  private running?: Promise<void>;
-  private stopped = false;
+  private readonly loop: PollingLoop;
   private lastError: string | undefined;
 
   constructor(
@@ -22,6 +21,7 @@ export class EscrowIndexer implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(EscrowRepository) private readonly repo: EscrowRepository,
     @Inject(HealthService) health: HealthService,
   ) {
+    this.loop = new PollingLoop(() => this.sync(), this.config.indexIntervalMs);
     if (this.enabled)
       health.register('escrowIndexer', async () =>
         this.lastError ? { ok: false, error: this.lastError } : { ok: true },
@@ -34,18 +34,11 @@ export class EscrowIndexer implements OnApplicationBootstrap, OnModuleDestroy {
 
   onApplicationBootstrap(): void {
     if (!this.enabled) return;
-    const tick = () => {
-      this.running = this.sync().finally(() => {
-        if (!this.stopped) this.timer = setTimeout(tick, this.config.indexIntervalMs);
-      });
-    };
-    tick();
+    this.loop.start();
   }
 
   async onModuleDestroy(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.timer);
-    await this.running;
+    await this.loop.stop();
   }
 
   /** One pass to the head. Errors are logged and retried next pass. */
