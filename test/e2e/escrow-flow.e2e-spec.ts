@@ -93,6 +93,28 @@ describe('per-job escrow with real silos (embedded chain)', () => {
       feeBps: req.escrow.feeBps,
     });
 
+  /**
+   * Silo `i` dies when round `round` asks for its masked input (it trained, released nothing): it contributed to the
+   * rounds before exactly. Returns what waits for it to be closed.
+   */
+  const killSiloAtRound = (i: number, round: number) => {
+    let killed: Promise<void> | undefined;
+    const runner = silos[i].runner;
+    const prepareRound = runner.prepareRound.bind(runner);
+    runner.prepareRound = async (jobId, r, weights) => {
+      const prepared = await prepareRound(jobId, r, weights);
+      if (r !== round) return prepared;
+      return {
+        contribution: prepared.contribution,
+        charge: () => {
+          killed = silos[i].close();
+          throw new Error('silo killed');
+        },
+      };
+    };
+    return () => killed;
+  };
+
   const owed = () => Promise.all(owners.map((o) => o.chain.escrowOwed(o.wallet.address).then((x) => x.jobEscrow)));
 
   const jobView = async (id: string) =>
@@ -238,22 +260,9 @@ describe('per-job escrow with real silos (embedded chain)', () => {
     const id = await submit(req);
     // The sixth owner's silo dies when round 3 asks for its masked input (trained, released nothing): it contributed
     // to rounds 1 and 2 exactly; the other five finish the job.
-    let killed: Promise<void> | undefined;
-    const runner = silos[5].runner;
-    const prepareRound = runner.prepareRound.bind(runner);
-    runner.prepareRound = async (jobId, r, weights) => {
-      const prepared = await prepareRound(jobId, r, weights);
-      if (r !== 3) return prepared;
-      return {
-        contribution: prepared.contribution,
-        charge: () => {
-          killed = silos[5].close();
-          throw new Error('silo killed');
-        },
-      };
-    };
+    const killed = killSiloAtRound(5, 3);
     const done = await waitFor(id);
-    await killed;
+    await killed();
     expect({ status: done.status, round: done.currentRound, reason: done.reason }).toEqual({
       status: 'completed',
       round: 5,
@@ -327,22 +336,9 @@ describe('per-job escrow with real silos (embedded chain)', () => {
     const gone = owners[5];
     const before = await owed();
     const id = await submit(req);
-    const runner = silos[5].runner;
-    const prepareRound = runner.prepareRound.bind(runner);
-    let killed: Promise<void> | undefined;
-    runner.prepareRound = async (jobId, r, weights) => {
-      const prepared = await prepareRound(jobId, r, weights);
-      if (r !== 2) return prepared;
-      return {
-        contribution: prepared.contribution,
-        charge: () => {
-          killed = silos[5].close();
-          throw new Error('silo killed');
-        },
-      };
-    };
+    const killed = killSiloAtRound(5, 2);
     const done = await waitFor(id);
-    await killed;
+    await killed();
     expect({ status: done.status, round: done.currentRound }).toEqual({ status: 'completed', round: 3 });
     const s = done.settlement!;
     const index = opened.pinned.findIndex((p) => p.datasetId === gone.datasetId);
