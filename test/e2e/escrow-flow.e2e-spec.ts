@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { hashJobRequest, sealfoldDomain, signJobReceipt, type JobReceipt, type SealfoldChain } from '@sealfold/chain';
 import { X25519Identity } from '@sealfold/crypto';
 import { EmbeddedIpfsStore } from '@sealfold/storage';
-import { jobEscrowTerms, jobTraining, type JobRequest, type JobSettlementView } from '@sealfold/protocol';
+import { NO_ESCROW, jobEscrowTerms, jobTraining, type JobRequest, type JobSettlementView } from '@sealfold/protocol';
 import { Wallet } from 'ethers';
 import { startCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap.js';
 import { loadOrCreateKey } from '../../apps/coordinator/src/chain/chain.adapter.js';
@@ -289,6 +289,24 @@ describe('per-job escrow with real silos (embedded chain)', () => {
     const refund = await buyerClient.refundJob(opened.jobId);
     expect(refund.amount).toBe(opened.locked - 5n * RATE * ROWS * 5n - paid);
   }, 400_000);
+
+  it('a request that signs no escrow over datasets with a job rate is refused at submission, naming them', async () => {
+    const { req } = await escrowRequest();
+    const res = await fetch(`${coordinator.url}/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(await signedBody(buyerClient, buyer, { ...req, escrow: NO_ESCROW })),
+    });
+    expect(res.status).toBe(409);
+    const body = (await res.json()) as { code: string; message: string };
+    expect(body.code).toBe('ESCROW_REQUIRED');
+    expect(body.message).toContain(
+      owners
+        .slice(0, 3)
+        .map((o) => o.datasetId)
+        .join(', '),
+    );
+  });
 
   it('a receipt only the coordinator signed pays nothing; a job that never ran is refunded whole after its windows', async () => {
     const { req, requestDigest } = await escrowRequest();

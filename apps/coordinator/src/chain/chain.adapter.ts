@@ -205,6 +205,10 @@ export function chainPortFrom(client: SealfoldChain): CoordinatorChain {
       const t = await client.getTerms(datasetId);
       return { ...t, termsHash: termsHash(t) };
     },
+    async jobRate(datasetId: bigint): Promise<bigint> {
+      if (addresses.jobEscrow === undefined) return 0n; // a deployment without escrow takes no job pay
+      return (await client.getJobTerms(datasetId)).ratePerRowRound;
+    },
     async syncChanges(cursor: ChainCursor, handler: (changes: ChainChanges) => Promise<void>) {
       const indexer = createSealfoldIndexer({ provider: client.provider, addresses, cursor });
       await indexer.sync(async (events, range) => {

@@ -184,6 +184,8 @@ export interface CoordinatorChain {
   syncChanges(cursor: ChainCursor, handler: (changes: ChainChanges) => Promise<void>): Promise<void>;
   /** Whether the deployment has JobEscrow and ModelAsset (issue 20); the escrow reads throw NOT_DEPLOYED otherwise. */
   readonly escrowDeployed: boolean;
+  /** The dataset's job rate (wei per row and round, its owner's job terms read now; 0 when it charges none). */
+  jobRate(datasetId: bigint): Promise<bigint>;
   /** Reads JobEscrow and ModelAsset events from `cursor` to the head, batch by batch (at-least-once). */
   syncEscrow(
     cursor: ChainCursor,

@@ -81,7 +81,9 @@ export class JobsController {
     schema: apiErrorSchema,
   })
   @ApiConflictResponse({
-    description: 'JOB_EXISTS (this signed request is already a job), NONCE_REPLAYED',
+    description:
+      'JOB_EXISTS (this signed request is already a job), NONCE_REPLAYED, ESCROW_REQUIRED (a dataset charges a job ' +
+      'rate and the request signs no escrow terms; `details` lists them)',
     schema: apiErrorSchema,
   })
   @ApiServiceUnavailableResponse({

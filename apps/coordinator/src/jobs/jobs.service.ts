@@ -14,6 +14,7 @@ import {
   jobSchemaInputWidth,
   jobSchemaMismatch,
   jobSchemaSchema,
+  requestsEscrow,
   type JobPlanView,
   type JobView,
 } from '@sealfold/protocol';
@@ -233,6 +234,23 @@ export class JobsService {
         `no valid licence for dataset ${failures[0].datasetId}: ${failures[0].reason}`,
         failures,
       );
+
+    // Issue 20: a dataset that charges a job rate trains only under an open escrow of the signed terms. A request
+    // that signs none (NO_ESCROW: e.g. the web page, which cannot lock a price) would be refused by each such silo
+    // after the offers; refuse it here, naming the datasets, before anything is scheduled.
+    if (!requestsEscrow(request)) {
+      const charging: string[] = [];
+      for (const datasetId of request.datasets)
+        if ((await chain.jobRate(datasetId)) > 0n) charging.push(datasetId.toString());
+      if (charging.length > 0)
+        throw new ApiError(
+          409,
+          'ESCROW_REQUIRED',
+          `dataset${charging.length > 1 ? 's' : ''} ${charging.join(', ')} charge${charging.length > 1 ? '' : 's'} a job rate per row and round: ` +
+            'the request must sign escrow terms and the buyer lock the price before the silos train (`sealfold job create` does both)',
+          charging.map((datasetId) => ({ datasetId })),
+        );
+    }
 
     let job: JobRecord;
     try {
