@@ -193,6 +193,8 @@ describe('web: earnings per job, model parents and royalties, signed feature ran
     await page.getByRole('button', { name: 'Sign and submit' }).click();
     await page.getByText(/Feature range of sepal_length: give both bounds/).waitFor();
     await page.getByLabel('sepal_length max').fill('8');
+    // Editing the form clears the error of the last submit: it no longer describes the form.
+    await page.getByText(/Feature range of sepal_length/).waitFor({ state: 'detached' });
     await page.getByLabel('petal_width min').fill('0');
     await page.getByLabel('petal_width max').fill('2.5');
     expect(await axeViolations(page)).toEqual([]);

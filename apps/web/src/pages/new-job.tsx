@@ -263,7 +263,12 @@ export function NewJobPage() {
         </p>
       ) : null}
       {options.data && options.data.length > 0 ? (
-        <form class="card form" onSubmit={(e) => void submit(e)}>
+        <form
+          class="card form"
+          onSubmit={(e) => void submit(e)}
+          // An error describes the form as it was submitted: editing any field clears it (the next submit re-checks).
+          onInput={() => error !== null && setError(null)}
+        >
           <fieldset>
             <legend>Datasets (one licence each)</legend>
             {options.data.map((o) => (
