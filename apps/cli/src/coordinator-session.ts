@@ -2,9 +2,9 @@
 // personal_sign) and reads its jobs, rounds, models and progress with the bearer token it gets. Tokens are cached in
 // <home>/sessions.json (0600, one per coordinator URL and address) and renewed shortly before they expire or when
 // the coordinator no longer knows them.
-import { randomUUID } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeTextAtomic } from './atomic-file.js';
 import type { Context } from './context.js';
 import { CoordinatorRefusal, callCoordinator } from './coordinator-api.js';
 import { CliError } from './errors.js';
@@ -36,9 +36,7 @@ async function readCache(ctx: Context): Promise<Cache> {
 
 /** Written to a temporary sibling (0600) and renamed: a crash never leaves a torn cache, and no one else reads it. */
 async function writeCache(ctx: Context, cache: Cache): Promise<void> {
-  const tmp = `${cacheFile(ctx)}.${randomUUID()}.tmp`;
-  await writeFile(tmp, JSON.stringify(cache, null, 2), { mode: 0o600 });
-  await rename(tmp, cacheFile(ctx));
+  await writeTextAtomic(cacheFile(ctx), JSON.stringify(cache, null, 2), 0o600);
 }
 
 const keyOf = (base: string, address: string) => `${base} ${address.toLowerCase()}`;

@@ -1,8 +1,8 @@
 // The CLI's own record of the datasets this owner sealed: <home>/datasets.json. Written atomically (temp + rename)
 // and only after the step it records succeeded, so it never claims a registration the chain did not make.
-import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeTextAtomic } from './atomic-file.js';
 import type { Context } from './context.js';
 import { CliError, EXIT_INTERNAL } from './errors.js';
 
@@ -48,15 +48,9 @@ export async function saveRecord(ctx: Context, record: DatasetRecord): Promise<v
   const datasets = (await readRecords(ctx)).filter((d) => d.manifestCid !== record.manifestCid);
   datasets.push(record);
   await mkdir(ctx.paths.home, { recursive: true, mode: 0o700 });
-  const path = pathOf(ctx);
-  const tmp = join(ctx.paths.home, `.datasets.json.${randomUUID()}.tmp`);
-  try {
-    await writeFile(tmp, `${JSON.stringify({ version: 1, datasets } satisfies RecordsFile, null, 2)}\n`, {
-      mode: 0o600,
-      flag: 'wx',
-    });
-    await rename(tmp, path);
-  } finally {
-    await rm(tmp, { force: true });
-  }
+  await writeTextAtomic(
+    pathOf(ctx),
+    `${JSON.stringify({ version: 1, datasets } satisfies RecordsFile, null, 2)}\n`,
+    0o600,
+  );
 }

@@ -2,14 +2,13 @@
 // what a CSV would publish, seal it (validate → age-encrypt to yourself → IPFS), write its manifest, register it on
 // chain, and get it back.
 import { createReadStream } from 'node:fs';
-import { readFile, rename, rm, stat } from 'node:fs/promises';
-import { randomUUID } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
-import { open as openFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { errorCode } from '@sealfold/protocol';
 import type { CommandResult, Context } from '../context.js';
 import { openChain, type OpenChain } from '../chain-connect.js';
+import { writeFileAtomic } from '../atomic-file.js';
 import { CliError } from '../errors.js';
 import { loadOwner } from '../owner.js';
 import { createProgress } from '../progress.js';
@@ -365,37 +364,6 @@ async function verify(ctx: Context, env: NodeJS.ProcessEnv, args: string[]): Pro
     json: { ok, manifestCid, ciphertextCid: manifest.sealed.cid, commitment: result.commitment, rows: result.rows },
     text: `ok: ${manifest.rows} rows, commitment ${result.commitment} matches manifest ${manifestCid}`,
   };
-}
-
-/**
- * Writes a stream of bytes to `out` atomically: a temporary file beside it, fsync, rename; removed on any failure.
- * `check` runs after the last byte, before the rename.
- */
-async function writeFileAtomic(
-  out: string,
-  source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>,
-  mode: number,
-  check: (bytes: number) => void = () => undefined,
-): Promise<number> {
-  const tmp = join(dirname(out), `.${basename(out)}.${randomUUID()}.tmp`);
-  let bytes = 0;
-  try {
-    const handle = await openFile(tmp, 'wx', mode);
-    try {
-      for await (const chunk of source) {
-        await handle.write(chunk);
-        bytes += chunk.length;
-      }
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    check(bytes);
-    await rename(tmp, out);
-  } finally {
-    await rm(tmp, { force: true });
-  }
-  return bytes;
 }
 
 async function cat(

@@ -1,11 +1,10 @@
 // `sealfold silo start`: the data owner's node in the foreground. It dials out to the coordinator, proves its wallet,
 // announces the datasets it serves and trains on them locally when a licensed job arrives. The decrypted data and
 // the ε ledger stay in <home>/silo (0700); only masked updates and evaluation counts leave.
-import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
+import { writeTextAtomic } from '../atomic-file.js';
 import type { CommandResult, Context } from '../context.js';
 import { toJson } from '../context.js';
 import { openChain } from '../chain-connect.js';
@@ -211,14 +210,7 @@ async function receipts(ctx: Context, args: string[], o: Record<string, unknown>
   const bundle = { receipt, siloSignatures };
   if (o.out !== undefined) {
     // Written whole or not at all (temp file, then rename).
-    const out = resolve(String(o.out));
-    const tmp = join(dirname(out), `.receipts.${randomUUID()}.tmp`);
-    try {
-      await writeFile(tmp, `${JSON.stringify(bundle, null, 2)}\n`, { flag: 'wx' });
-      await rename(tmp, out);
-    } finally {
-      await rm(tmp, { force: true });
-    }
+    await writeTextAtomic(resolve(String(o.out)), `${JSON.stringify(bundle, null, 2)}\n`, 0o644);
   }
   return {
     json: { jobId: escrowId, ...bundle, ...(o.out !== undefined ? { file: resolve(String(o.out)) } : {}) },
