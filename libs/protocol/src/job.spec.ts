@@ -2,6 +2,9 @@ import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import {
   DEFAULT_TRAINING,
+  ESCROW_MAX_DATASETS,
+  JOB_MAX_DATASETS,
+  ZERO_ADDRESS,
   JOB_OPTIMIZERS,
   TRAINING_MICRO_SCALE,
   ageRecipientSchema,
@@ -79,6 +82,30 @@ describe('JobRequest v2 JSON form', () => {
       expect(() => parseJobRequest(rest)).toThrow();
     }
     expect(() => parseJobRequest({ ...json, training: { ...json.training, extra: 1 } })).toThrow();
+  });
+
+  it("caps an escrowed job at JobEscrow's 256 datasets, and a licence-only job at 1024", () => {
+    const many = (n: number) => {
+      const json = jobRequestToJson(request());
+      return {
+        ...json,
+        datasets: Array.from({ length: n }, (_, i) => String(i + 1)),
+        licences: Array.from({ length: n }, (_, i) => String(i + 1)),
+      };
+    };
+    const escrowed = {
+      currency: ZERO_ADDRESS,
+      runDeadline: '1900000000',
+      confirmWindow: 86_400,
+      fallbackWindow: 86_400,
+      feeBps: 0,
+    };
+    expect(parseJobRequest({ ...many(ESCROW_MAX_DATASETS), escrow: escrowed }).datasets).toHaveLength(256);
+    expect(() => parseJobRequest({ ...many(ESCROW_MAX_DATASETS + 1), escrow: escrowed })).toThrow(
+      /an escrowed job has at most 256 datasets/,
+    );
+    expect(parseJobRequest(many(JOB_MAX_DATASETS)).datasets).toHaveLength(1024);
+    expect(() => parseJobRequest(many(JOB_MAX_DATASETS + 1))).toThrow();
   });
 
   it('accepts age X25519 and hybrid recipients and nothing else (property)', () => {

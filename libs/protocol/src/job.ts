@@ -119,6 +119,8 @@ export const ESCROW_MIN_WINDOW = 86_400;
 export const ESCROW_MAX_WINDOW = 30 * 86_400;
 export const ESCROW_MAX_FEE_BPS = 1_000;
 export const ESCROW_MAX_RUN_SECONDS = 90 * 86_400;
+/** JobEscrow's MAX_DATASETS: its signer and paid masks are one word, so an escrowed job has at most 256 datasets. */
+export const ESCROW_MAX_DATASETS = 256;
 /** Defaults `job create` signs: run 1 day, coordinator window 1 day, fallback 2 days. */
 export const DEFAULT_ESCROW_RUN_SECONDS = 86_400;
 export const DEFAULT_CONFIRM_WINDOW = 86_400;
@@ -314,6 +316,10 @@ export const jobRequestJsonSchema = z
   })
   .refine((r) => new Set(r.datasets.map(String)).size === r.datasets.length, {
     message: 'datasets must be distinct',
+    path: ['datasets'],
+  })
+  .refine((r) => r.escrow.runDeadline === 0n || r.datasets.length <= ESCROW_MAX_DATASETS, {
+    message: `an escrowed job has at most ${ESCROW_MAX_DATASETS} datasets (JobEscrow's MAX_DATASETS)`,
     path: ['datasets'],
   })
   .refine((r) => r.strategy === 'fedprox' || r.training.fedProxMuMicro === 0n, {

@@ -447,7 +447,7 @@ async function escrowTermsFor(
   datasets: readonly bigint[],
   o: Record<string, unknown>,
 ): Promise<import('@sealfold/protocol').JobEscrowTerms> {
-  const { NO_ESCROW, jobEscrowTerms } = await import('@sealfold/protocol');
+  const { ESCROW_MAX_DATASETS, NO_ESCROW, jobEscrowTerms } = await import('@sealfold/protocol');
   if (!client.addresses?.jobEscrow) return NO_ESCROW;
   const rates = await Promise.all(
     datasets.map(async (id) => ({ id, rate: (await client.getJobTerms(id)).ratePerRowRound })),
@@ -461,6 +461,12 @@ async function escrowTermsFor(
         .filter((r) => r.rate === 0n)
         .map((r) => r.id)
         .join(', ')} do not: a job's escrow pins a rate for every dataset, so run them as separate jobs`,
+    );
+  if (datasets.length > ESCROW_MAX_DATASETS)
+    throw new CliError(
+      'TOO_MANY_DATASETS',
+      `a paid job has at most ${ESCROW_MAX_DATASETS} datasets (JobEscrow's limit) and this one has ${datasets.length}: ` +
+        'split it into several jobs',
     );
   const confirmWindow = parseSeconds(o.confirmWindow, '--confirm-window');
   const fallbackWindow = parseSeconds(o.fallbackWindow, '--fallback-window');
