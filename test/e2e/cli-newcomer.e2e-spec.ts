@@ -271,4 +271,30 @@ describe('the CLI as a newcomer finds it (issue 12 §3)', () => {
       await stopProcess(silo.child);
     }
   });
+
+  // Runs last: it restarts the coordinator on the same data dir, now on an RPC chain (SEALFOLD_CHAIN_RPC given).
+  it('job link: a one-time web link on the embedded dev chain; on an RPC chain it says how to sign in instead', async () => {
+    const job = await create(ids);
+    expect(job.code).toBe(0);
+    const linked = await cli.json<{ url: string; expiresAt: string }>(
+      ['job', 'link', job.body.jobId, '--coordinator', coordinatorUrl],
+      buyerEnv(),
+    );
+    expect(linked.code).toBe(0);
+    expect(linked.body.url).toMatch(new RegExp(`^${coordinatorUrl}/#/jobs/${job.body.jobId}\\?signin=`));
+
+    await stopProcess(coordinator.child);
+    coordinator = await startService(cli, ['coordinator', 'start', '--port', '0'], {
+      SEALFOLD_CHAIN_RPC: rpcUrl,
+      SEALFOLD_LOG_LEVEL: 'warn',
+    });
+    coordinatorUrl = String(coordinator.ready.url);
+    const refused = await cli.json<ErrorJson>(
+      ['job', 'link', job.body.jobId, '--coordinator', coordinatorUrl],
+      buyerEnv(),
+    );
+    expect(refused.code).not.toBe(0);
+    expect(refused.body.error.code).toBe('NOT_DEV_CHAIN');
+    expect(refused.body.error.message).toContain(`open ${coordinatorUrl}/#/jobs/${job.body.jobId} and sign in`);
+  });
 });
