@@ -214,8 +214,10 @@ export function EscrowFieldset(props: {
       <p class="muted small">
         Submitting locks this price in JobEscrow before the job is offered (your wallet asks you to confirm the
         deposit). Each owner is paid rate × rows × the rounds its silo contributed, once the receipt is confirmed;
-        JobEscrow keeps a fee of {pricing.feeBps / 100} % of each payment. What is not paid comes back to you after the
-        windows.
+        {pricing.feeBps === 0
+          ? 'JobEscrow takes no fee.'
+          : `JobEscrow keeps a fee of ${pricing.feeBps / 100} % of each payment.`}{' '}
+        What is not paid comes back to you after the windows.
       </p>
       <label>
         Run time (days; the job must end by then)
