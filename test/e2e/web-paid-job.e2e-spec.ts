@@ -229,10 +229,14 @@ describe('web: a paid job from the New job page (Chromium, real silos, EDR chain
     }
     for (const s of silos) expect(s.ledger.refusals().filter((r) => r.jobId === id)).toEqual([]);
     expect(view).toMatchObject({ status: 'completed', currentRound: ROUNDS });
-    await page
-      .getByRole('region', { name: 'Status' })
-      .getByText(/completed/)
-      .waitFor({ timeout: 30_000 });
+    // Every silo co-signed the receipt and the coordinator settled it: the owners were paid the whole price.
+    expect(view.settlement).toMatchObject({
+      escrowJobId: escrowJobId(buyer.address, digest),
+      unsigned: {},
+      error: null,
+      paidWei: String(expected),
+    });
+    await page.getByRole('region', { name: 'Status' }).locator('.badge.status-completed').waitFor({ timeout: 30_000 });
     await page.close();
   }, 420_000);
 });
