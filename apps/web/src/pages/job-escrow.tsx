@@ -182,7 +182,7 @@ export function EscrowFieldset(props: {
           <tr>
             <th scope="col">Dataset</th>
             <th scope="col">Rate (wei per row per round)</th>
-            <th scope="col">Rows</th>
+            <th scope="col">Rows (as the owner prices them)</th>
             <th scope="col">Rounds</th>
             <th scope="col">Subtotal</th>
           </tr>
@@ -213,7 +213,7 @@ export function EscrowFieldset(props: {
       </p>
       <p class="muted small">
         Submitting locks this price in JobEscrow before the job is offered (your wallet asks you to confirm the
-        deposit). Each owner is paid rate × rows × the rounds its silo contributed, once the receipt is confirmed;
+        deposit). Each owner is paid rate × rows × the rounds its silo contributed, once the receipt is confirmed;{' '}
         {pricing.feeBps === 0
           ? 'JobEscrow takes no fee.'
           : `JobEscrow keeps a fee of ${pricing.feeBps / 100} % of each payment.`}{' '}
