@@ -113,7 +113,10 @@ export async function escrowTermsNow(windows: EscrowWindows, feeBps: number): Pr
       fallbackWindow: seconds(windows.fallbackDays),
     });
   } catch (err) {
-    throw new Error(`The escrow windows cannot be used: ${(err as Error).message} (windows 1 to 30 days).`);
+    throw new Error(
+      `The escrow windows cannot be used: ${(err as Error).message} (run time up to 90 days, each window 1 to 30 days).`,
+      { cause: err },
+    );
   }
 }
 

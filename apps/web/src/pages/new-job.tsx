@@ -22,7 +22,7 @@ import type { JobPlanView } from '../../../../libs/protocol/src/rest.js';
 import { api, type DatasetView, type JobView, type LicenceView } from '../api.js';
 import { formatEth, licenceLabel } from '../format.js';
 import { useApp } from '../state.js';
-import { ErrorMessage, Loading, useLoad } from '../ui.js';
+import { describeError, ErrorMessage, Loading, useLoad } from '../ui.js';
 import { balanceOf, ensureChain, signTypedData, WalletError } from '../wallet.js';
 import { FeatureRangeInputs, numericFeatures, rangesToSign, type RangeInputs } from './feature-ranges.js';
 import { NeedSession } from './jobs.js';
@@ -295,8 +295,9 @@ export function NewJobPage() {
         // The deposit is on chain: say where it is and how it comes back (refund once the windows are over).
         throw new Error(
           `Your escrow ${opened.jobId} holds ${formatEth(opened.locked)}, but the coordinator refused the job: ` +
-            `${err instanceof Error ? err.message : String(err)}. The deposit is refunded to you after the escrow's ` +
-            'windows (`sealfold job escrow` shows it).',
+            `${describeError(err)}. The deposit is refunded to you after the escrow's windows ` +
+            '(`sealfold job escrow` shows it).',
+          { cause: err },
         );
       }
       location.hash = `#/jobs/${job.id}`;
