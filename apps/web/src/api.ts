@@ -83,6 +83,8 @@ export interface Info {
   chainId: string | null;
   domain: { name: string; version: string; chainId: string; verifyingContract: string } | null;
   coordinatorAddress: string | null;
+  /** DatasetNFT (job terms) and JobEscrow (a paid job's escrow); jobEscrow null before issue 20's contracts. */
+  contracts?: { datasetNFT: string; jobEscrow: string | null } | null;
   /** The embedded dev chain: the page may offer a dev wallet (POST /dev/faucet). */
   devWallet?: boolean;
   silos: { address: string; datasets: string[] }[];

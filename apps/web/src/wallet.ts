@@ -4,6 +4,8 @@
 import { Interface, type InterfaceAbi } from 'ethers/abi';
 import { getAddress } from 'ethers/address';
 import { abi as licenceAbi } from '../../../libs/chain/src/generated/DatasetLicence.js';
+import { abi as datasetAbi } from '../../../libs/chain/src/generated/DatasetNFT.js';
+import { abi as escrowAbi } from '../../../libs/chain/src/generated/JobEscrow.js';
 
 export interface Eip1193Provider {
   request(args: { method: string; params?: unknown[] }): Promise<unknown>;
@@ -24,6 +26,8 @@ export class WalletError extends Error {
 }
 
 export const licenceInterface = new Interface(licenceAbi as InterfaceAbi);
+export const datasetInterface = new Interface(datasetAbi as InterfaceAbi);
+export const escrowInterface = new Interface(escrowAbi as InterfaceAbi);
 
 /** The embedded dev chain's in-page wallet, once the user chose it (dev-wallet.ts); it replaces window.ethereum. */
 let devProvider: Eip1193Provider | null = null;
@@ -58,19 +62,24 @@ export function walletError(err: unknown, action: string): WalletError {
   return new WalletError('WALLET_ERROR', `The wallet could not complete the ${action}: ${text}`);
 }
 
-/** A custom error of DatasetLicence decoded from revert data (e.g. TermsChanged), or null. */
+/** A custom error of DatasetLicence or JobEscrow decoded from revert data (e.g. TermsChanged), or null. */
 function revertReason(data: unknown): string | null {
   const hex = typeof data === 'string' ? data : (data as { data?: unknown } | undefined)?.data;
   if (typeof hex !== 'string' || !/^0x[0-9a-f]{8}/i.test(hex)) return null;
-  try {
-    const parsed = licenceInterface.parseError(hex);
-    if (!parsed) return null;
-    return parsed.name === 'TermsChanged'
-      ? 'the owner changed the terms since you saw them (TermsChanged) — reload and review them'
-      : parsed.name;
-  } catch {
-    return null;
+  for (const iface of [licenceInterface, escrowInterface]) {
+    try {
+      const parsed = iface.parseError(hex);
+      if (!parsed) continue;
+      if (parsed.name === 'TermsChanged')
+        return 'the owner changed the terms since you saw them (TermsChanged) — reload and review them';
+      if (parsed.name === 'IncorrectPayment')
+        return `the price at the rates in force now is ${String(parsed.args[0])} wei, not ${String(parsed.args[1])} (IncorrectPayment) — an owner changed a job rate: reload and review the price`;
+      return parsed.args.length ? `${parsed.name}(${parsed.args.map(String).join(', ')})` : parsed.name;
+    } catch {
+      // not this contract's error: try the next one
+    }
   }
+  return null;
 }
 
 async function call<T>(method: string, params: unknown[], action: string): Promise<T> {
@@ -159,9 +168,26 @@ export async function waitForReceipt(hash: string, timeoutMs = 120_000): Promise
   }
 }
 
+/** A read of a contract through the wallet's node (eth_call), decoded with its ABI: every output, in order. */
+export async function readContract(
+  iface: Interface,
+  contract: string,
+  fn: string,
+  args: unknown[],
+): Promise<readonly unknown[]> {
+  const data = iface.encodeFunctionData(fn, args);
+  const out = await call<string>('eth_call', [{ to: contract, data }, 'latest'], 'chain read');
+  return iface.decodeFunctionResult(fn, out);
+}
+
 /** A read of DatasetLicence through the wallet's node (eth_call), decoded with the contract's ABI. */
 export async function readLicenceContract(contract: string, fn: string, args: unknown[]): Promise<unknown> {
-  const data = licenceInterface.encodeFunctionData(fn, args);
-  const out = await call<string>('eth_call', [{ to: contract, data }, 'latest'], 'chain read');
-  return licenceInterface.decodeFunctionResult(fn, out)[0];
+  return (await readContract(licenceInterface, contract, fn, args))[0];
+}
+
+/** The latest block's timestamp (unix seconds): the chain's clock, which escrow deadlines are measured on. */
+export async function latestBlockTimestamp(): Promise<bigint> {
+  const block = await call<{ timestamp: string } | null>('eth_getBlockByNumber', ['latest', false], 'chain read');
+  if (!block) throw new WalletError('WALLET_ERROR', 'The wallet returned no latest block.');
+  return BigInt(block.timestamp);
 }

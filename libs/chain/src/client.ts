@@ -19,13 +19,14 @@ import {
   type Result,
 } from 'ethers';
 import { readFileSync } from 'node:fs';
+import { jobPrice } from '@sealfold/protocol';
 import { plainArgs, plainValue } from './abi-values.js';
 import type { EventArgs, EventName, FunctionName, ReturnOf } from './abi-types.js';
 import { type DatasetDpLevel, dpLevelCode, dpLevelOf, encodeTermsHash } from './terms-hash.js';
 import {
   escrowJobId,
   headerTuple,
-  jobPrice,
+  jobOrder,
   merkleProof,
   normaliseJobTerms,
   parentLeaf,
@@ -1494,15 +1495,13 @@ export async function connectChain(options: ConnectOptions) {
     }): Promise<TxResult & EscrowTerms & { locked: bigint }> {
       const buyer = needSigner('openJobEscrow').address;
       const requestDigest = checkBytes32(input.requestDigest, 'requestDigest');
-      const pairs = input.datasets.map((d, i) => ({
-        datasetId: checkUint(d.datasetId, `datasets[${i}].datasetId`),
-        licenceId: checkUint(d.licenceId, `datasets[${i}].licenceId`),
-      }));
+      const pairs = jobOrder(
+        input.datasets.map((d, i) => ({
+          datasetId: checkUint(d.datasetId, `datasets[${i}].datasetId`),
+          licenceId: checkUint(d.licenceId, `datasets[${i}].licenceId`),
+        })),
+      );
       if (pairs.length === 0) throw new InvalidArgumentError('a job needs at least one dataset');
-      pairs.sort((a, b) => (a.datasetId < b.datasetId ? -1 : a.datasetId > b.datasetId ? 1 : 0));
-      for (let i = 1; i < pairs.length; i++)
-        if (pairs[i].datasetId === pairs[i - 1].datasetId)
-          throw new InvalidArgumentError(`dataset ${pairs[i].datasetId} appears twice`);
       const rounds = Number(checkUint(input.rounds, 'rounds', 32));
       const threshold = Number(checkUint(input.threshold, 'threshold', 16));
       if (rounds < 1) throw new InvalidArgumentError('rounds must be at least 1');

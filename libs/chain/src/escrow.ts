@@ -1,6 +1,7 @@
 // Per-job escrow (JobEscrow) and models as licensed derivatives (ModelAsset), docs/ECONOMICS.md §2: the typed values
 // the client passes and returns, the signature bundle a settlement carries, and the parents' Merkle proof.
 import { AbiCoder, ZeroAddress, getAddress, isHexString, keccak256 } from 'ethers';
+import type { JobRequest } from '@sealfold/protocol';
 import { InvalidArgumentError } from './errors.js';
 import { validateJobReceipt, type JobReceipt } from './job-receipt.js';
 
@@ -233,6 +234,35 @@ export const headerTuple = (h: EscrowHeader) => [
   h.feeBps,
 ];
 
+/**
+ * The escrow header a signed request pins (JobEscrow.Header): its escrow terms exactly, with its coordinator, SecAgg
+ * threshold t = secagg.minContributors and rounds — the fields each silo compares with the chain (job-runner
+ * `checkEscrow`).
+ */
+export function escrowHeaderOf(request: JobRequest): EscrowHeader {
+  return {
+    currency: request.escrow.currency,
+    coordinator: request.coordinator,
+    threshold: request.secagg.minContributors,
+    rounds: request.rounds,
+    runDeadline: request.escrow.runDeadline,
+    confirmWindow: request.escrow.confirmWindow,
+    fallbackWindow: request.escrow.fallbackWindow,
+    feeBps: request.escrow.feeBps,
+  };
+}
+
+/**
+ * A job's (dataset, licence) pairs in JobEscrow's order: strictly increasing dataset ids (`open` reverts
+ * DatasetIdsNotSorted otherwise), which is also their order in receipts. A dataset given twice is refused.
+ */
+export function jobOrder<T extends { datasetId: bigint }>(pairs: readonly T[]): T[] {
+  const sorted = [...pairs].sort((a, b) => (a.datasetId < b.datasetId ? -1 : a.datasetId > b.datasetId ? 1 : 0));
+  for (let i = 1; i < sorted.length; i++)
+    if (sorted[i].datasetId === sorted[i - 1].datasetId) bad(`dataset ${sorted[i].datasetId} appears twice`);
+  return sorted;
+}
+
 export const pinnedTuple = (p: PinnedDataset) => [
   p.datasetId,
   p.payee,
@@ -258,11 +288,6 @@ export const receiptTuple = (r: JobReceipt) => [
 export function escrowJobId(buyer: string, requestDigest: string): string {
   if (!isHexString(requestDigest, 32)) bad('requestDigest must be 32 bytes of hex');
   return keccak256(AbiCoder.defaultAbiCoder().encode(['address', 'bytes32'], [getAddress(buyer), requestDigest]));
-}
-
-/** `rate × rows × rounds` per dataset (ECONOMICS §2.7): what a job locks at open, and what a full receipt pays. */
-export function jobPrice(pinned: readonly Pick<PinnedDataset, 'rate' | 'rows'>[], rounds: number): bigint {
-  return pinned.reduce((sum, p) => sum + p.rate * p.rows * BigInt(rounds), 0n);
 }
 
 /** A parent's leaf in a model's parents root: keccak256(keccak256(abi.encode(datasetId, shareMicros))) (ModelAsset). */

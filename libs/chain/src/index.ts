@@ -102,8 +102,9 @@ export {
   type TranscriptRound,
 } from './job-receipt.js';
 export {
+  escrowHeaderOf,
   escrowJobId,
-  jobPrice,
+  jobOrder,
   merkleProof,
   normaliseJobTerms,
   parentLeaf,

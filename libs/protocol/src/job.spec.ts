@@ -8,6 +8,8 @@ import {
   JOB_OPTIMIZERS,
   TRAINING_MICRO_SCALE,
   ageRecipientSchema,
+  jobPrice,
+  jobRateKind,
   jobRequestToJson,
   jobTraining,
   parseJobRequest,
@@ -16,6 +18,7 @@ import {
   type JobRequest,
 } from './job.js';
 import { sampleJobRequest } from '../test/job-request.js';
+import { SealfoldError } from './errors.js';
 
 const request = sampleJobRequest;
 
@@ -171,5 +174,64 @@ describe('training fixed point', () => {
       updateClipMicro: 1_000_000n,
       maxWeight: 10_000,
     });
+  });
+});
+
+describe('job price and job rates (issue 20, ECONOMICS §2.7)', () => {
+  it('is Σ rate × rows × rounds, exact in bigints, and linear in the rounds', () => {
+    expect(
+      jobPrice(
+        [
+          { rate: 10n ** 12n, rows: 40n },
+          { rate: 10n ** 12n, rows: 50n },
+        ],
+        3,
+      ),
+    ).toBe(270n * 10n ** 12n);
+    expect(jobPrice([], 5)).toBe(0n);
+    const dataset = fc.record({
+      rate: fc.bigInt({ min: 0n, max: 2n ** 96n - 1n }),
+      rows: fc.bigInt({ min: 1n, max: 2n ** 64n - 1n }),
+    });
+    fc.assert(
+      fc.property(fc.array(dataset, { maxLength: 8 }), fc.integer({ min: 1, max: 1000 }), (ds, rounds) => {
+        const price = jobPrice(ds, rounds);
+        expect(price).toBe(ds.reduce((sum, d) => sum + d.rate * d.rows, 0n) * BigInt(rounds));
+        expect(jobPrice(ds, rounds + 1) - price).toBe(jobPrice(ds, 1));
+      }),
+    );
+  });
+
+  it('is free when no dataset charges, paid when all do, and refuses a mix with MIXED_JOB_RATES naming both sides', () => {
+    expect(jobRateKind([])).toBe('free');
+    expect(
+      jobRateKind([
+        { id: 1n, rate: 0n },
+        { id: 2n, rate: 0n },
+      ]),
+    ).toBe('free');
+    expect(
+      jobRateKind([
+        { id: 1n, rate: 5n },
+        { id: 2n, rate: 7n },
+      ]),
+    ).toBe('paid');
+    const mixed = () =>
+      jobRateKind([
+        { id: 1n, rate: 5n },
+        { id: 2n, rate: 0n },
+        { id: 3n, rate: 1n },
+      ]);
+    expect(mixed).toThrow(SealfoldError);
+    expect(mixed).toThrow(
+      "datasets 1, 3 charge a job rate and 2 do not: a job's escrow pins a rate for every dataset, so run them as separate jobs",
+    );
+    let caught: unknown;
+    try {
+      mixed();
+    } catch (err) {
+      caught = err;
+    }
+    expect((caught as SealfoldError).code).toBe('MIXED_JOB_RATES');
   });
 });

@@ -3,6 +3,7 @@
 // DP parameters and training hyper-parameters are fixed-point integers so that the signed message is exact (no float
 // encoding in EIP-712). Everything a silo acts on is inside the signed request (docs/ARCHITECTURE.md, JobRequest v3).
 import { z } from 'zod';
+import { SealfoldError } from './errors.js';
 
 /** Fixed-point scales of the DP parameters. */
 export const DP_NOISE_SCALE = 1_000; // noise multiplier σ in thousandths
@@ -164,6 +165,30 @@ export function jobEscrowTerms(p: {
   if (!parsed.success)
     throw new RangeError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
   return parsed.data;
+}
+
+/** `rate × rows × rounds` per dataset, summed (ECONOMICS §2.7): what a job locks at open, and what a full receipt pays. */
+export function jobPrice(datasets: readonly { rate: bigint; rows: bigint }[], rounds: number): bigint {
+  return datasets.reduce((sum, d) => sum + d.rate * d.rows * BigInt(rounds), 0n);
+}
+
+/**
+ * Whether a job over datasets with these job rates (wei per row-round, read on chain) is paid: `'free'` when none
+ * charges, `'paid'` when all do. A mix cannot be escrowed (JobEscrow pins a rate for every dataset): a SealfoldError
+ * MIXED_JOB_RATES, refused before anything is signed (`job create` and the web app's New job page).
+ */
+export function jobRateKind(rates: readonly { id: bigint; rate: bigint }[]): 'free' | 'paid' {
+  const charging = rates.filter((r) => r.rate > 0n);
+  if (charging.length === 0) return 'free';
+  if (charging.length < rates.length)
+    throw new SealfoldError(
+      'MIXED_JOB_RATES',
+      `datasets ${charging.map((r) => r.id).join(', ')} charge a job rate and ${rates
+        .filter((r) => r.rate === 0n)
+        .map((r) => r.id)
+        .join(', ')} do not: a job's escrow pins a rate for every dataset, so run them as separate jobs`,
+    );
+  return 'paid';
 }
 
 export interface JobRequest {

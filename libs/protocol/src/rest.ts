@@ -150,6 +150,11 @@ export interface InfoView {
   readonly chainId: string | null;
   readonly domain: { name: string; version: string; chainId: string; verifyingContract: string } | null;
   readonly coordinatorAddress: string | null;
+  /**
+   * The contracts a web wallet reads and calls: DatasetNFT (each dataset's job terms) and JobEscrow (a paid job's
+   * escrow, `open`); jobEscrow is null on a deployment made before issue 20. Null without a chain.
+   */
+  readonly contracts: { readonly datasetNFT: string; readonly jobEscrow: string | null } | null;
   readonly wire: { path: string; subprotocol: string; version: number; maxFrameBytes: number };
   /** The embedded dev chain: POST /dev/faucet and /dev/rpc exist and the web app offers a dev wallet. */
   readonly devWallet: boolean;

@@ -75,6 +75,8 @@ export interface TestWalletControl {
   chainId: bigint;
   /** Answer signature and transaction requests with EIP-1193 error 4001 (user rejected). */
   reject: boolean;
+  /** Answer transaction requests only (eth_sendTransaction) with error 4001: the user signs, then declines to pay. */
+  rejectTransactions?: boolean;
 }
 
 class ProviderError extends Error {
@@ -129,6 +131,7 @@ export async function injectWallet(page: Page, control: TestWalletControl, provi
       }
       case 'eth_sendTransaction': {
         rejectIfAsked();
+        if (control.rejectTransactions) throw new ProviderError(4001, 'User rejected the request.');
         const tx = params[0] as { to: string; data: string; value?: string };
         const sent = await control.wallet
           .connect(provider)

@@ -80,7 +80,8 @@ export async function lockJobEscrow(
   buyer: Awaited<ReturnType<typeof loadOwner>>,
   maxPrice?: bigint,
 ) {
-  const { hashJobRequest, sealfoldDomain, jobPrice } = await import('@sealfold/chain');
+  const { hashJobRequest, sealfoldDomain } = await import('@sealfold/chain');
+  const { jobPrice } = await import('@sealfold/protocol');
   const { client } = await openChain(ctx, env, buyer.wallet, {
     beforeFunding: async (c) => {
       if (BigInt(request.chainId) !== c.chainId)

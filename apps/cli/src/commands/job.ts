@@ -447,21 +447,18 @@ async function escrowTermsFor(
   datasets: readonly bigint[],
   o: Record<string, unknown>,
 ): Promise<import('@sealfold/protocol').JobEscrowTerms> {
-  const { ESCROW_MAX_DATASETS, NO_ESCROW, jobEscrowTerms } = await import('@sealfold/protocol');
+  const { ESCROW_MAX_DATASETS, NO_ESCROW, jobEscrowTerms, jobRateKind } = await import('@sealfold/protocol');
   if (!client.addresses?.jobEscrow) return NO_ESCROW;
   const rates = await Promise.all(
     datasets.map(async (id) => ({ id, rate: (await client.getJobTerms(id)).ratePerRowRound })),
   );
-  const charging = rates.filter((r) => r.rate > 0n);
-  if (charging.length === 0) return NO_ESCROW;
-  if (charging.length < rates.length)
-    throw new CliError(
-      'MIXED_JOB_RATES',
-      `datasets ${charging.map((r) => r.id).join(', ')} charge a job rate and ${rates
-        .filter((r) => r.rate === 0n)
-        .map((r) => r.id)
-        .join(', ')} do not: a job's escrow pins a rate for every dataset, so run them as separate jobs`,
-    );
+  let kind;
+  try {
+    kind = jobRateKind(rates);
+  } catch (error) {
+    throw new CliError('MIXED_JOB_RATES', (error as Error).message);
+  }
+  if (kind === 'free') return NO_ESCROW;
   if (datasets.length > ESCROW_MAX_DATASETS)
     throw new CliError(
       'TOO_MANY_DATASETS',

@@ -175,6 +175,7 @@ export function chainPortFrom(client: SealfoldChain): CoordinatorChain {
     chainId: client.chainId,
     domain,
     coordinatorAddress: client.signerAddress,
+    contracts: { datasetNFT: addresses.datasetNFT, jobEscrow: addresses.jobEscrow },
     async checkLicence(holder, datasetId, licenceId): Promise<LicenceCheck> {
       const r = await client.checkLicenceById(licenceId, datasetId, holder);
       if (r.valid) return { valid: true };

@@ -172,6 +172,8 @@ export interface CoordinatorChain {
   readonly domain: SealfoldDomain;
   /** The coordinator's wallet (signs ModelRegistry records; needs COORDINATOR_ROLE and gas). */
   readonly coordinatorAddress: string | undefined;
+  /** Contracts a browser reads and calls through its wallet: job terms (DatasetNFT) and JobEscrow.open (GET /info). */
+  readonly contracts: { readonly datasetNFT: string; readonly jobEscrow: string | undefined };
   /** Is `licenceId` a licence for `datasetId`, held by `holder`, unexpired and unrevoked (checked on chain now)? */
   checkLicence(holder: string, datasetId: bigint, licenceId: bigint): Promise<LicenceCheck>;
   /** Current owner of a dataset token, or undefined when it does not exist. */

@@ -19,7 +19,8 @@ export class InfoController {
 
   @Get()
   @ApiOperation({
-    summary: 'Who this coordinator is: id, chain, EIP-712 domain, wallet, wire protocol, connected silos',
+    summary:
+      'Who this coordinator is: id, chain, EIP-712 domain, wallet, contracts (DatasetNFT, JobEscrow), wire protocol, connected silos',
   })
   @ApiOkResponse({ schema: { type: 'object' } })
   info(): InfoView {
@@ -29,6 +30,9 @@ export class InfoController {
       chainId: chain ? chain.chainId.toString() : null,
       domain: chain ? { ...chain.domain, chainId: chain.domain.chainId.toString() } : null,
       coordinatorAddress: chain?.coordinatorAddress ?? null,
+      contracts: chain
+        ? { datasetNFT: chain.contracts.datasetNFT, jobEscrow: chain.contracts.jobEscrow ?? null }
+        : null,
       wire: {
         path: '/silo',
         subprotocol: WIRE_SUBPROTOCOL,

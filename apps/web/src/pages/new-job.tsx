@@ -1,6 +1,7 @@
 // New job: pick licensed datasets, a model, strategy, rounds, training and DP settings; the wallet signs the JobRequest
-// v2 (EIP-712, eth_signTypedData_v4) and the page POSTs it to /jobs. The signature is the authority: the coordinator
-// and every silo check it; this page holds no key.
+// v4 (EIP-712, eth_signTypedData_v4) and the page POSTs it to /jobs. The signature is the authority: the coordinator
+// and every silo check it; this page holds no key. Datasets that charge a job rate make a paid job (job-escrow.tsx):
+// the price is shown first, the escrow terms are signed, and JobEscrow.open locks the price before the job is sent.
 import { useState } from 'preact/hooks';
 import {
   JOB_REQUEST_TYPES,
@@ -14,16 +15,27 @@ import {
   jobRequestToJson,
   jobTraining,
   NO_ESCROW,
+  type JobRequest,
 } from '../../../../libs/protocol/src/job.js';
 import { jobSchemaHash, withFeatureRanges } from '../../../../libs/protocol/src/job-schema.js';
 import type { JobPlanView } from '../../../../libs/protocol/src/rest.js';
 import { api, type DatasetView, type JobView, type LicenceView } from '../api.js';
-import { licenceLabel } from '../format.js';
+import { formatEth, licenceLabel } from '../format.js';
 import { useApp } from '../state.js';
-import { ErrorMessage, Loading, useLoad } from '../ui.js';
-import { ensureChain, signTypedData } from '../wallet.js';
+import { describeError, ErrorMessage, Loading, useLoad } from '../ui.js';
+import { balanceOf, ensureChain, signTypedData, WalletError } from '../wallet.js';
 import { FeatureRangeInputs, numericFeatures, rangesToSign, type RangeInputs } from './feature-ranges.js';
 import { NeedSession } from './jobs.js';
+import {
+  DEFAULT_WINDOWS,
+  EscrowFieldset,
+  escrowTermsNow,
+  openEscrow,
+  priceOf,
+  readJobPricing,
+  type EscrowWindows,
+  type OpenedEscrow,
+} from './job-escrow.js';
 
 interface Option {
   licence: LicenceView;
@@ -117,6 +129,14 @@ export function NewJobPage() {
   // The job schema of the picked datasets, for the numeric features a range can be signed for (DP only).
   const pickedIds = (options.data ?? []).filter((o) => picked.includes(o.licence.id)).map((o) => o.dataset.id);
   const dpOn = Number(form.noise) > 0;
+  const [windows, setWindows] = useState<EscrowWindows>(DEFAULT_WINDOWS);
+  // The picked datasets' job rates, read on chain now: the price (and the escrow) a paid job needs, shown before signing.
+  const pricing = useLoad(async () => {
+    const info = app.info;
+    if (!pickedIds.length || !info?.chainId || !app.account) return null;
+    await ensureChain(BigInt(info.chainId));
+    return readJobPricing(info, pickedIds.map(BigInt));
+  }, [pickedIds.join(','), app.info?.chainId, app.account]);
   const shownPlan = useLoad(
     async () => (dpOn && pickedIds.length ? api<JobPlanView>(`/jobs/plan?datasets=${pickedIds.join(',')}`) : null),
     [dpOn, pickedIds.join(',')],
@@ -184,7 +204,28 @@ export function NewJobPage() {
           `Every sum needs at least ${form.minContributors} owners: pick at least ${form.minContributors} datasets.`,
         );
       await ensureChain(BigInt(info.chainId));
-      const request = jobRequestToJson({
+      // Paid or free, read again now (an owner may have changed a rate): the price signed is the price shown.
+      const rounds = Number(form.rounds);
+      const fresh = await readJobPricing(
+        info,
+        chosen.map((o) => BigInt(o.dataset.id)),
+      );
+      if (fresh.kind === 'refused') throw new Error(`${fresh.problem} (${fresh.code}).`);
+      let price: bigint | null = null;
+      if (fresh.kind === 'paid') {
+        price = priceOf(fresh, rounds);
+        const shown = pricing.data?.kind === 'paid' ? priceOf(pricing.data, rounds) : null;
+        if (shown !== price) {
+          pricing.reload();
+          throw new Error(
+            `The price is now ${formatEth(price)}${shown === null ? '' : ` (it was ${formatEth(shown)})`}: an owner changed a job rate. Review it and submit again.`,
+          );
+        }
+        if ((await balanceOf(app.account!)) < price)
+          throw new WalletError('NO_FUNDS', `Not enough ETH: the job's escrow locks ${formatEth(price)} plus gas.`);
+      }
+      const escrow = fresh.kind === 'paid' ? await escrowTermsNow(windows, fresh.feeBps) : NO_ESCROW;
+      const unsigned: JobRequest = {
         buyer: app.account!,
         coordinator: info.coordinatorAddress,
         datasets: chosen.map((o) => BigInt(o.dataset.id)),
@@ -207,13 +248,13 @@ export function NewJobPage() {
             : { noiseMultiplier: 0, clipNorm: 0, delta: 0, level: 'record' },
         ),
         secagg: { enabled: true, minContributors: Number(form.minContributors) },
-        // JobRequest v4 escrow terms (issue 20): this page signs none, so it runs jobs over datasets without a job
-        // rate; a silo whose dataset charges one refuses (`escrow-required`): such jobs go through `job create`.
-        escrow: NO_ESCROW,
+        // JobRequest v4 escrow terms (issue 20): NO_ESCROW over free datasets; else what JobEscrow will pin.
+        escrow,
         nonce: randomNonce(),
         deadline: BigInt(Math.floor(Date.now() / 1000) + 3600),
         chainId: BigInt(info.chainId),
-      });
+      };
+      const request = jobRequestToJson(unsigned);
       const valid = jobRequestJsonSchema.safeParse(request);
       if (!valid.success)
         throw new Error(
@@ -239,11 +280,26 @@ export function NewJobPage() {
         },
         message: request,
       });
+      // A paid job: lock the price first (as `job create`); silos refuse the job until its escrow is open.
+      let opened: OpenedEscrow | null = null;
+      if (price !== null) opened = await openEscrow(info, app.account!, unsigned, price, setBusy);
       setBusy('Submitting…');
-      const job = await api<JobView>('/jobs', {
-        method: 'POST',
-        body: { request, signature, modelSpec: planned, jobSchema },
-      });
+      let job: JobView;
+      try {
+        job = await api<JobView>('/jobs', {
+          method: 'POST',
+          body: { request, signature, modelSpec: planned, jobSchema },
+        });
+      } catch (err) {
+        if (!opened) throw err;
+        // The deposit is on chain: say where it is and how it comes back (refund once the windows are over).
+        throw new Error(
+          `Your escrow ${opened.jobId} holds ${formatEth(opened.locked)}, but the coordinator refused the job: ` +
+            `${describeError(err)}. The deposit is refunded to you after the escrow's windows ` +
+            '(`sealfold job escrow` shows it).',
+          { cause: err },
+        );
+      }
       location.hash = `#/jobs/${job.id}`;
     } catch (err) {
       setError(err);
@@ -445,6 +501,20 @@ export function NewJobPage() {
               />
             </label>
           </fieldset>
+          {pricing.error ? <ErrorMessage error={pricing.error} /> : null}
+          {pricing.data?.kind === 'refused' ? (
+            <p class="error" role="alert">
+              {pricing.data.problem} ({pricing.data.code})
+            </p>
+          ) : null}
+          {pricing.data?.kind === 'paid' ? (
+            <EscrowFieldset
+              pricing={pricing.data}
+              rounds={Number(form.rounds)}
+              windows={windows}
+              onWindows={setWindows}
+            />
+          ) : null}
           {spec ? (
             <details>
               <summary>Model spec ({modelSpecHash(spec).slice(0, 18)}…)</summary>
@@ -452,8 +522,10 @@ export function NewJobPage() {
             </details>
           ) : null}
           <p>
-            <button type="submit" disabled={busy !== null}>
-              Sign and submit
+            <button type="submit" disabled={busy !== null || pricing.data?.kind === 'refused'}>
+              {pricing.data?.kind === 'paid' && Number.isInteger(Number(form.rounds)) && Number(form.rounds) >= 1
+                ? `Sign, lock ${formatEth(priceOf(pricing.data, Number(form.rounds)))} and submit`
+                : 'Sign and submit'}
             </button>
           </p>
           {busy ? (
