@@ -1,5 +1,5 @@
 // `npm run bench -- fl [--json] [--silos N] [--rounds R] [--local-epochs E] [--per-digit K] [--epsilon ε] [--clip C]
-//   [--dp-per-digit K] [--record-dp-only]`
+//   [--dp-per-digit K] [--record-dp-only] [--owner-dp-only]`
 // Federated simulation: N silos × R rounds in one process on MNIST digits (the `mnist` package) split across owners
 // IID and non-IID (two label shards per silo, McMahan et al. 2017 §3). Each silo is the real apps/silo job runner
 // (bench/lib/fl-harness.ts): its shard sealed with age into an embedded IPFS store and registered on an embedded
@@ -10,12 +10,15 @@
 // Record-level DP (DP-SGD inside each silo, ε per dataset from the sampled-Gaussian accountant) runs as a libs/fl
 // simulation — trainLocal per silo, FedAvg of the updates, no SecAgg+ — on K digits per class (default 600, so each
 // silo holds 600 rows), beside non-private FedAvg of the same model, rounds and data; the silo runner does not yet
-// train record-level DP (issue 14, step e).
+// train record-level DP (issue 14, step e). `--record-dp-only` runs only that simulation, `--owner-dp-only` only the
+// owner-level DP + SecAgg+ run and centralised training (to iterate on one of them).
 import { pathToFileURL } from 'node:url';
 import {
+  type InputEncoding,
   type LocalData,
   type ModelSpec,
   combineEval,
+  encodeRows,
   evaluateLocal,
   fedAvgStep,
   initBackend,
@@ -216,6 +219,22 @@ async function recordLevel(
   ];
 }
 
+/**
+ * Raw MNIST rows (pixels p0…p783, class i named "i") through a job's input encoding, as `model predict` puts a
+ * buyer's rows through the encoding in the model bundle: the silos trained on encoded (standardised) pixels, so the
+ * unseen test images must be encoded the same way before the global model sees them.
+ */
+export function encodeForJob(data: LocalData, encoding: InputEncoding): LocalData {
+  const d = data.numFeatures;
+  const F = encoding.features.length;
+  const rows = data.labels.length;
+  const column = encoding.features.map((f) => Number(f.name.slice(1)));
+  const values = new Float64Array(rows * F);
+  for (let r = 0; r < rows; r++) for (let k = 0; k < F; k++) values[r * F + k] = data.features[r * d + column[k]];
+  const labels = Int32Array.from(data.labels, (c) => encoding.classes.indexOf(String(c)));
+  return encodeRows({ rows, values, missing: new Uint8Array(rows * F), labels }, encoding);
+}
+
 const pct = (x: number): string => (100 * x).toFixed(1).padStart(5);
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -244,15 +263,17 @@ async function main(): Promise<void> {
   );
 
   const setupStart = performance.now();
+  const ownerDpOnly = process.argv.includes('--owner-dp-only');
   const harness = await FlHarness.start({ owners: silos });
   try {
     const iid = await harness.addDatasets(partition(train, silos, true, 1), 'mnist-iid');
-    const nonIid = await harness.addDatasets(partition(train, silos, false, 1), 'mnist-noniid');
+    const nonIid = ownerDpOnly ? [] : await harness.addDatasets(partition(train, silos, false, 1), 'mnist-noniid');
     log(
-      `setup: embedded chain, ${2 * silos} shards sealed (age → embedded IPFS) and registered in ${((performance.now() - setupStart) / 1000).toFixed(1)} s`,
+      `setup: embedded chain, ${iid.length + nonIid.length} shards sealed (age → embedded IPFS) and registered in ${((performance.now() - setupStart) / 1000).toFixed(1)} s`,
     );
     const run = async (datasets: bigint[], o: Partial<Parameters<FlHarness['runJob']>[0]>): Promise<Run> => {
       const testAccuracy: number[] = [];
+      let encodedTest: LocalData | undefined;
       const result = await harness.runJob({
         datasets,
         spec: SPEC,
@@ -260,15 +281,13 @@ async function main(): Promise<void> {
         rounds,
         aggregation: 'secagg',
         ...o,
-        onRound: async (_, w) => {
-          testAccuracy.push(combineEval(await evaluateLocal(SPEC, w, test)).accuracy);
+        onRound: async (_, w, encoding) => {
+          encodedTest ??= encodeForJob(test, encoding);
+          testAccuracy.push(combineEval(await evaluateLocal(SPEC, w, encodedTest)).accuracy);
         },
       });
       return { ...result, testAccuracy };
     };
-    const plain = await run(iid, { aggregation: 'plain' });
-    const secure = await run(iid, {});
-    const skewed = await run(nonIid, {});
     // σ is signed in thousandths: round up so the job's ε stays at or below the target.
     const sigma = Math.ceil(1000 * noiseMultiplierFor({ targetEpsilon, rounds, delta })) / 1000;
     // The pixels' public range as encoded (the `mnist` package gives 0…1), signed like `job create --feature-range
@@ -277,8 +296,38 @@ async function main(): Promise<void> {
     const pixelRanges = Object.fromEntries(
       Array.from({ length: SPEC.inputShape[0] }, (_, j) => [`p${j}`, [0, 1] as const]),
     );
-    const dp = await run(iid, { dp: { noiseMultiplier: sigma, clipNorm, delta }, featureRanges: pixelRanges });
-    const central = await centralised(secure.pooledTrain, [secure.pooledValidation, test], rounds);
+    const ownerDp = () => run(iid, { dp: { noiseMultiplier: sigma, clipNorm, delta }, featureRanges: pixelRanges });
+    if (ownerDpOnly) {
+      // Iterating on the owner-level DP run alone: it, and centralised training on the same pooled rows.
+      const dp = await ownerDp();
+      const [centralHeldOut, centralTest] = (
+        await centralised(dp.pooledTrain, [dp.pooledValidation, encodeForJob(test, dp.encoding)], rounds)
+      ).accuracy;
+      log(`\nround  central        dp-secagg (ε=${dp.epsilon.toFixed(2)}, σ=${sigma}, C=${clipNorm})`);
+      for (let r = 0; r < rounds; r++)
+        log(
+          `${String(r + 1).padStart(5)}  ${pct(centralHeldOut[r])} /${pct(centralTest[r])}  ${pct(dp.rounds[r].accuracy)} /${pct(dp.testAccuracy[r])}`,
+        );
+      const last = (xs: number[]): number => 100 * xs[xs.length - 1];
+      report('fl', [
+        figure(
+          `final test accuracy, DP ε=${dp.epsilon.toFixed(2)} + SecAgg+ vs centralised`,
+          last(dp.testAccuracy),
+          '%',
+          last(centralTest),
+        ),
+      ]);
+      return;
+    }
+    const plain = await run(iid, { aggregation: 'plain' });
+    const secure = await run(iid, {});
+    const skewed = await run(nonIid, {});
+    const dp = await ownerDp();
+    const central = await centralised(
+      secure.pooledTrain,
+      [secure.pooledValidation, encodeForJob(test, secure.encoding)],
+      rounds,
+    );
 
     const recordFigures = await recordLevel(silos, rounds, clipNorm, delta, test);
     const [centralHeldOut, centralTest] = central.accuracy;

@@ -28,6 +28,7 @@ import {
   modelSpecHash,
   noiseShareStd,
   weightedSum,
+  type InputEncoding,
   type JobStatistics,
   type LocalData,
   type ModelSpec,
@@ -109,6 +110,8 @@ export interface JobRunResult {
   readonly pooledValidation: LocalData;
   /** The feature statistics summed over the owners before round 1 (through SecAgg+ when the job uses it). */
   readonly statistics: JobStatistics;
+  /** The job's input encoding (standardisation, imputation) every silo derived from `statistics`. */
+  readonly encoding: InputEncoding;
   /** Accuracy of always predicting the most frequent class (from the summed label counts). */
   readonly majorityBaseline: number;
 }
@@ -128,7 +131,7 @@ export interface JobSettings {
    */
   readonly featureRanges?: Readonly<Record<string, readonly [number, number]>>;
   /** Called after each round with the record and the new global weights. */
-  readonly onRound?: (record: RoundRecord, weights: Float32Array) => void | Promise<void>;
+  readonly onRound?: (record: RoundRecord, weights: Float32Array, encoding: InputEncoding) => void | Promise<void>;
 }
 
 /** Concatenates same-shaped LocalData (the centralised baseline pools what the silos hold). */
@@ -357,7 +360,10 @@ export class FlHarness {
         noisy: noisy && dp.delta > 0,
       });
     } else statistics = admitted.map((a) => a.localStatistics).reduce(addStatistics);
-    for (const owner of this.owners) owner.runner.setStatistics(jobId, statistics);
+    // Every silo derives the same input encoding from the same sum; the model bundle carries it, and the buyer's
+    // rows go through it before the model sees them (`model predict`).
+    let encoding: InputEncoding | undefined;
+    for (const owner of this.owners) encoding = owner.runner.setStatistics(jobId, statistics);
     const d = initialWeights(s.spec, 1).length;
     const maxWeight = noisy ? 1 : Math.max(...admitted.map((a) => a.train!.labels.length));
     let params: SecAggParams | null = null;
@@ -440,7 +446,7 @@ export class FlHarness {
         epsilon,
       };
       rounds.push(record);
-      await s.onRound?.(record, w);
+      await s.onRound?.(record, w, encoding!);
     }
     for (const owner of this.owners) owner.runner.finish(jobId);
     return {
@@ -453,6 +459,7 @@ export class FlHarness {
       pooledTrain: pool(admitted.map((a) => a.train!)),
       pooledValidation: pool(admitted.map((a) => a.validation!)),
       statistics,
+      encoding: encoding!,
       majorityBaseline: majorityBaseline(statistics).accuracy,
     };
   }

@@ -887,7 +887,7 @@ export class SiloJobRunner {
         return true;
       });
     if (bad) throw new JobRefusal('bad-statistics', 'the summed statistics hold fewer rows or counts than this silo');
-    const encoding = encodingFromStatistics(job.jobSchema, stats);
+    const encoding = encodingFromStatistics(job.jobSchema, stats, { noisy: job.dpPlan !== undefined });
     job.encoding = encoding;
     job.train = encodeRows(job.raw.train, encoding);
     job.validation = encodeRows(job.raw.validation, encoding);

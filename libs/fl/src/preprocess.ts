@@ -361,6 +361,9 @@ export function labelCounts(labels: ArrayLike<number>, classes: number): number[
 
 export { INPUT_ENCODING_FORMAT, inputEncodingSchema, type InputEncoding };
 
+/** Under noised statistics, no value inside a feature's signed range standardises beyond ±this (see below). */
+export const NOISY_MAX_STANDARDISED = 10;
+
 /**
  * The encoding from the job schema and the global statistics: numeric features standardised with the pooled mean
  * and population standard deviation (std 1 when the feature is constant), a missing value imputed with the mean;
@@ -369,9 +372,17 @@ export { INPUT_ENCODING_FORMAT, inputEncodingSchema, type InputEncoding };
  * Noised statistics (a DP job) can be inconsistent: no count, Σx² below (Σx)²/n. The encoding stays valid: with
  * no count the mean is the range's centre (0 without a range); a feature with a signed range [lo, hi] has its mean
  * clamped into it and its std to at most (hi − lo)/2 (the largest std values in the range can have), and a
- * non-positive variance gives std (hi − lo)/2 (1 without a range).
+ * non-positive variance gives std (hi − lo)/2 (1 without a range). With `noisy` (the statistics were noised) a
+ * ranged feature's std is also at least (hi − lo)/NOISY_MAX_STANDARDISED: a constant feature (an MNIST border
+ * pixel, true variance 0) gets a noised variance that is as often a tiny positive figure as a negative one, and
+ * std = √(tiny) standardised in-range values far beyond that (up to ~80 on bench fl's MNIST pixels, 19–50 of them
+ * with std < 0.1 per draw); floored, none goes beyond ±NOISY_MAX_STANDARDISED. Exact statistics keep their std.
  */
-export function encodingFromStatistics(job: JobSchema, stats: JobStatistics): InputEncoding {
+export function encodingFromStatistics(
+  job: JobSchema,
+  stats: JobStatistics,
+  options: { readonly noisy?: boolean } = {},
+): InputEncoding {
   flatten(stats, job); // layout check
   return {
     format: INPUT_ENCODING_FORMAT,
@@ -387,9 +398,10 @@ export function encodingFromStatistics(job: JobSchema, stats: JobStatistics): In
         const mean = Math.min(hi, Math.max(lo, raw));
         const variance = s.count > 0 ? s.sumSquares / s.count - raw * raw : 0;
         // Below float rounding of E[x²] the variance is noise: treat the feature as constant.
+        const floor = options.noisy && f.range ? (hi - lo) / NOISY_MAX_STANDARDISED : 0;
         const std =
           variance > 1e-12 * Math.max(1, s.sumSquares / Math.max(1, s.count))
-            ? Math.min(Math.sqrt(variance), f.range ? halfWidth : Infinity)
+            ? Math.min(Math.max(Math.sqrt(variance), floor), f.range ? halfWidth : Infinity)
             : halfWidth;
         return {
           name: f.name,

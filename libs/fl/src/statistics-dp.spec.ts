@@ -140,7 +140,7 @@ describe('DP feature statistics (statistics-dp)', () => {
     const stats = statisticsFromSum(sum, 1, JOB, { noisy: true });
     expect(stats.labelCounts.every((c) => Number.isInteger(c) && c >= 0)).toBe(true);
     expect(stats.rows).toBe(stats.labelCounts.reduce((a, b) => a + b, 0));
-    const enc = inputEncodingSchema.parse(encodingFromStatistics(JOB, stats));
+    const enc = inputEncodingSchema.parse(encodingFromStatistics(JOB, stats, { noisy: true }));
     const a = enc.features[0];
     if (a.type !== 'numeric') throw new Error('numeric expected');
     expect(a.mean).toBeGreaterThanOrEqual(-5);
@@ -171,7 +171,7 @@ describe('DP feature statistics (statistics-dp)', () => {
           labelCounts: [...x.labelCounts],
           features: [num(x.a), num(x.b), { type: 'categorical', missing: x.o[0], levelCounts: [...x.o[1]] }, num(x.z)],
         });
-        const enc = inputEncodingSchema.parse(encodingFromStatistics(JOB, stats));
+        const enc = inputEncodingSchema.parse(encodingFromStatistics(JOB, stats, { noisy: true }));
         const [a, , , z] = enc.features;
         if (a.type !== 'numeric' || z.type !== 'numeric') throw new Error('numeric expected');
         expect(a.mean >= -5 && a.mean <= 15 && a.std > 0 && a.std <= 10).toBe(true);
@@ -211,13 +211,37 @@ describe('DP feature statistics (statistics-dp)', () => {
     expect(errors.filter((e) => Math.abs(e) < 1).length).toBeLessThan(10);
   });
 
+  it('a constant feature under noise (an MNIST border pixel): a tiny positive noised variance does not blow an in-range value up', () => {
+    // z is 104 on every row: true variance 0. Ten silos of 180 rows add N(0, σ²Δ²) each; the noised variance is
+    // about as often a tiny positive figure as a negative one. Before the floor, std = √(tiny) made z = 110 a
+    // standardised value of ~60 here (up to ~80 on bench fl's MNIST border pixels).
+    const silo = raw(Array.from({ length: 180 }, (_, i) => ({ a: i % 7, b: i, o: i % 3, z: 104, y: i % 2 })));
+    let positive = 0;
+    let worst = 0;
+    for (let s = 0; s < 40; s++) {
+      const inputs = Array.from({ length: 10 }, (_, k) =>
+        statisticsInput(privatizeStatistics(silo, JOB, 1, { seed: `border${s}/${k}` }), JOB),
+      );
+      const stats = statisticsFromSum(secureSum(inputs), 10, JOB, { noisy: true });
+      const f = stats.features[3];
+      if (f.type !== 'numeric') throw new Error('numeric expected');
+      if (f.count > 0 && f.sumSquares / f.count - (f.sum / f.count) ** 2 > 0) positive++;
+      const z = encodingFromStatistics(JOB, stats, { noisy: true }).features[3];
+      if (z.type !== 'numeric') throw new Error('numeric expected');
+      worst = Math.max(worst, Math.abs(110 - z.mean) / z.std, Math.abs(100 - z.mean) / z.std);
+    }
+    expect(positive).toBeGreaterThan(5);
+    // Every in-range value standardises to at most (hi − lo)/std_floor = 10 in magnitude.
+    expect(worst).toBeLessThanOrEqual(10);
+  });
+
   it('the sum of many noised silos estimates the pooled mean and std (the noise averages out)', () => {
     const silos = Array.from({ length: 5 }, (_, s) =>
       raw(Array.from({ length: 4000 }, (_, i) => ({ a: ((i * 7 + s) % 11) - 1, b: i, o: i % 3, z: 104, y: i % 2 }))),
     );
     const inputs = silos.map((r, s) => statisticsInput(privatizeStatistics(r, JOB, 1, { seed: `silo${s}` }), JOB));
     const stats = statisticsFromSum(secureSum(inputs), silos.length, JOB, { noisy: true });
-    const enc = encodingFromStatistics(JOB, stats);
+    const enc = encodingFromStatistics(JOB, stats, { noisy: true });
     const values = silos.flatMap((r) => Array.from({ length: r.rows }, (_, i) => r.values[i * F]));
     const mean = values.reduce((a, b) => a + b, 0) / values.length;
     const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);

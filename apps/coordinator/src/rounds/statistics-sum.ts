@@ -126,7 +126,7 @@ export function summedStatistics(
   let encoding: InputEncoding;
   try {
     statistics = statisticsFromSum(sum, contributors, schema, options);
-    encoding = encodingFromStatistics(schema, statistics);
+    encoding = encodingFromStatistics(schema, statistics, options);
   } catch (error) {
     if (error instanceof PreprocessError) throw new JobStop('failed', 'BAD_STATISTICS', error.message);
     throw error;
