@@ -1,6 +1,7 @@
 // Stream front ends of the inspector: one pass over the bytes, optionally passing the raw bytes on (tee) so a caller
 // can encrypt and store them in the same pass while the dataset is validated.
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Transform, type TransformCallback } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -75,10 +76,12 @@ const WORKER_MAX_IN_FLIGHT = 4 << 20;
 const MIN_COPY_BUFFER = 64 << 10;
 
 /**
- * The compiled worker beside this module, or null where there is none (jest runs the TypeScript sources: the tee
- * then inspects on the calling thread, with the same results and errors).
+ * The compiled worker beside this module, or null where there is none (jest runs the TypeScript sources) or a single
+ * core: the tee then inspects on the calling thread, with the same results and errors.
  */
 function inspectWorkerUrl(): URL | null {
+  // With one core the worker only adds a copy per chunk and a thread's memory.
+  if (availableParallelism() < 2) return null;
   const url = new URL('./inspect-worker.js', import.meta.url);
   return url.protocol === 'file:' && existsSync(fileURLToPath(url)) ? url : null;
 }
