@@ -157,8 +157,7 @@ if (words.some((w, i) => (w === 'silo' || w === 'coordinator') && words[i + 1] =
 // (a relative --home there would put wallet keys where .gitignore does not cover them).
 if (process.env.npm_lifecycle_event === 'sealfold' && process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
 
-const { register } = await import('node:module');
-register('../scripts/alias-hooks.mjs', import.meta.url);
+await import('../scripts/register-aliases.mjs');
 const { main } = await import(pathToFileURL(entry).href);
 // main() closes what it opened; exit explicitly so a library's lingering timer cannot keep the process alive.
 // (stdout/stderr writes are synchronous on Linux for files, pipes and TTYs, so nothing written is lost.)

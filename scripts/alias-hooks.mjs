@@ -5,7 +5,8 @@ import { pathToFileURL } from 'node:url';
 const dist = new URL('../dist/', import.meta.url);
 const alias = /^@sealfold\/([a-z][a-z0-9-]*)$/;
 
-export async function resolve(specifier, context, nextResolve) {
+/** The hook itself, synchronous: for `module.registerHooks` (in-thread) and, wrapped, for `module.register`. */
+export function resolveAlias(specifier, context, nextResolve) {
   const match = alias.exec(specifier);
   if (match) {
     const target = new URL(`libs/${match[1]}/src/index.js`, dist);
@@ -13,4 +14,8 @@ export async function resolve(specifier, context, nextResolve) {
     return { url: pathToFileURL(target.pathname).href, shortCircuit: true };
   }
   return nextResolve(specifier, context);
+}
+
+export async function resolve(specifier, context, nextResolve) {
+  return resolveAlias(specifier, context, nextResolve);
 }

@@ -1,7 +1,13 @@
 // Stream front ends of the inspector: one pass over the bytes, optionally passing the raw bytes on (tee) so a caller
 // can encrypt and store them in the same pass while the dataset is validated.
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Transform, type TransformCallback } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { DatasetError, type DatasetErrorCode } from './errors.js';
 import { CsvInspector, type InspectOptions, type InspectResult } from './inspector.js';
+import type { InspectWorkerData, SerializedError } from './inspect-worker.js';
 import { bytesOf, createDecoder, type ByteSource } from './source.js';
 
 /** Parses and validates the whole source (plain or gzip CSV) and returns schema, rows, classes and commitment. */
@@ -40,6 +46,8 @@ export function inspectCsvTee(source: ByteSource, options: InspectOptions): Insp
   });
   // Don't let an unobserved rejection crash the process: `bytes` rethrows the same error to the consumer.
   result.catch(() => {});
+  const worker = inspectWorkerUrl();
+  if (worker) return { bytes: threadedBytes(source, options, worker, resolve, reject), result };
   const inspector = new CsvInspector(options);
   const decoder = createDecoder((b) => inspector.push(b));
   async function* bytes(): AsyncGenerator<Uint8Array> {
@@ -61,6 +69,130 @@ export function inspectCsvTee(source: ByteSource, options: InspectOptions): Insp
     }
   }
   return { bytes: bytes(), result };
+}
+
+/** Raw bytes the worker has been sent but not yet inspected, at most (bounds memory; then the tee waits). */
+const WORKER_MAX_IN_FLIGHT = 4 << 20;
+const MIN_COPY_BUFFER = 64 << 10;
+
+/**
+ * The compiled worker beside this module, or null where there is none (jest runs the TypeScript sources) or a single
+ * core: the tee then inspects on the calling thread, with the same results and errors.
+ */
+function inspectWorkerUrl(): URL | null {
+  // With one core the worker only adds a copy per chunk and a thread's memory.
+  if (availableParallelism() < 2) return null;
+  const url = new URL('./inspect-worker.js', import.meta.url);
+  return url.protocol === 'file:' && existsSync(fileURLToPath(url)) ? url : null;
+}
+
+/** Rebuilds a DatasetError from its fields (its message already carries the "line L, column C: " prefix). */
+function deserializeError(e: SerializedError): Error {
+  if (!e.dataset) return new Error(`dataset inspector worker failed: ${e.message}`);
+  const prefix = e.line === undefined ? '' : `line ${e.line}${e.column === undefined ? '' : `, column ${e.column}`}: `;
+  const message = e.message.startsWith(prefix) ? e.message.slice(prefix.length) : e.message;
+  return new DatasetError(e.code as DatasetErrorCode, message, e.line, e.column);
+}
+
+/**
+ * The tee with the inspection on a worker thread: each chunk is copied to the worker, which parses and validates it
+ * while this thread encrypts and stores the chunks before it (issue 16: parsing was the bound of `dataset add`). At
+ * most WORKER_MAX_IN_FLIGHT bytes wait in the worker; the last chunk is yielded only after the worker's result, so the
+ * guarantee of `inspectCsvTee` holds. A refusal surfaces at most that many bytes after the bad one was sent.
+ */
+async function* threadedBytes(
+  source: ByteSource,
+  options: InspectOptions,
+  url: URL,
+  resolve: (r: InspectResult) => void,
+  reject: (e: unknown) => void,
+): AsyncGenerator<Uint8Array> {
+  const aliases: Record<string, string> = {};
+  try {
+    // Resolved by this thread's hooks (the `@sealfold/*` alias to dist/), which a worker does not inherit.
+    aliases['@sealfold/protocol'] = import.meta.resolve('@sealfold/protocol');
+  } catch {
+    // resolvable by plain node resolution in the worker too
+  }
+  const data: InspectWorkerData = { options, aliases };
+  const worker = new Worker(url, {
+    workerData: { inspectWorker: data },
+    // Not the parent's --import flags: the one hook it needs is registered by the worker itself.
+    execArgv: [],
+    // The parser allocates little per chunk: a small young generation keeps the thread's resident memory down.
+    resourceLimits: { maxYoungGenerationSizeMb: 4 },
+  });
+  // Buffers the worker hands back after parsing (see inspect-worker.ts): reused for the next copies, so the worker's
+  // heap is not left to collect one transferred buffer per chunk (V8 collects external memory only every ~64 MB).
+  const spare: ArrayBuffer[] = [];
+  let acked = 0;
+  let sent = 0;
+  let failure: Error | null = null;
+  let done: InspectResult | null = null;
+  let wake: (() => void) | null = null;
+  const notify = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
+  worker.on(
+    'message',
+    (m: {
+      ack?: number;
+      spare?: ArrayBuffer;
+      result?: Omit<InspectResult, 'refusal'>;
+      refusal?: SerializedError;
+      error?: SerializedError;
+    }) => {
+      if (m.spare) spare.push(m.spare);
+      if (m.ack !== undefined) acked += m.ack;
+      else if (m.error) failure ??= deserializeError(m.error);
+      else if (m.result)
+        done = m.refusal ? { ...m.result, refusal: deserializeError(m.refusal) as DatasetError } : m.result;
+      notify();
+    },
+  );
+  worker.on('error', (e) => {
+    failure ??= new Error(`dataset inspector worker failed: ${e.message}`, { cause: e });
+    notify();
+  });
+  worker.on('exit', (code) => {
+    if (done === null) failure ??= new Error(`dataset inspector worker exited (code ${code})`);
+    notify();
+  });
+  const until = async (ready: () => boolean) => {
+    for (;;) {
+      if (failure) throw failure;
+      if (ready()) return;
+      await new Promise<void>((r) => (wake = r));
+    }
+  };
+  try {
+    let held: Uint8Array | null = null;
+    for await (const chunk of bytesOf(source)) {
+      if (failure) throw failure;
+      // A copy the worker owns (this thread still encrypts `chunk`).
+      let buffer = spare.pop();
+      if (buffer === undefined || buffer.byteLength < chunk.length)
+        buffer = new ArrayBuffer(Math.max(chunk.length, MIN_COPY_BUFFER));
+      const copy = new Uint8Array(buffer, 0, chunk.length);
+      copy.set(chunk);
+      worker.postMessage({ chunk: copy }, [buffer]);
+      sent += chunk.length;
+      await until(() => sent - acked <= WORKER_MAX_IN_FLIGHT);
+      if (held) yield held;
+      held = chunk;
+    }
+    worker.postMessage({ end: true });
+    await until(() => done !== null);
+    if (held) yield held;
+    resolve(done!);
+  } catch (e) {
+    reject(e);
+    throw e;
+  } finally {
+    void worker.terminate();
+  }
 }
 
 /**

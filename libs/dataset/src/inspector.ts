@@ -93,10 +93,22 @@ const K_OTHER = 5;
 const KINDS = 6;
 const KIND_NAMES = ['an integer', 'a number', 'a boolean', 'a date', 'a date-time', 'text'];
 
+/** The kind (K_INT .. K_OTHER) of a non-missing value. */
+function kindOf(buf: Buffer, s: number, e: number): number {
+  const cls = classifyNumber(buf, s, e);
+  if (cls !== 2) return cls;
+  if (booleanValue(buf, s, e) >= 0) return K_BOOL;
+  if (!Number.isNaN(dateValue(buf, s, e))) return K_DATE;
+  if (!Number.isNaN(datetimeValue(buf, s, e))) return K_DATETIME;
+  return K_OTHER;
+}
+
 /** Counts of the values of one categorical column (or of any column while inferring), up to a cap of levels. */
 export class LevelCounts {
   counts = new Int32Array(16);
   firstLines = new Int32Array(16);
+  /** Inference: each level's kind + 1 (0: not classified yet), so a repeated value is classified once. */
+  kinds = new Int8Array(16);
   constructor(readonly table: LevelTable) {}
   /** Counts `b[s..e)`; false when it is a new level beyond `cap`. */
   add(b: Uint8Array, s: number, e: number, cap: number, line: number): boolean {
@@ -113,6 +125,9 @@ export class LevelCounts {
       const f = new Int32Array(this.firstLines.length * 2);
       f.set(this.firstLines);
       this.firstLines = f;
+      const k = new Int8Array(this.kinds.length * 2);
+      k.set(this.kinds);
+      this.kinds = k;
     }
     if (this.counts[idx]++ === 0) this.firstLines[idx] = line;
   }
@@ -483,24 +498,25 @@ export class CsvInspector {
     }
   }
 
-  /** Inference: classifies one value and counts it. */
+  /**
+   * Inference: classifies one value and counts it. While a column's distinct values are still counted, a value's kind
+   * is computed once per distinct value (kept beside its count) and looked up after that.
+   */
   private observe(stats: ColumnStats, buf: Buffer, s: number, e: number, line: number, i: number): void {
-    if (i !== this.labelIndex) {
-      const cls = classifyNumber(buf, s, e);
-      let kind: number = cls;
-      if (cls === 2) {
-        if (booleanValue(buf, s, e) >= 0) kind = K_BOOL;
-        else if (!Number.isNaN(dateValue(buf, s, e))) kind = K_DATE;
-        else if (!Number.isNaN(datetimeValue(buf, s, e))) kind = K_DATETIME;
-        else kind = K_OTHER;
-      }
-      if (stats.kinds[kind]++ === 0) stats.kindFirstLine[kind] = line;
-    }
+    const isLabel = i === this.labelIndex;
     const levels = stats.levels;
-    if (levels === null) return;
-    const cap = i === this.labelIndex ? this.maxClasses : this.maxLevels;
-    if (!levels.add(buf, s, e, cap, line)) {
-      if (i === this.labelIndex)
+    if (levels !== null) {
+      const cap = isLabel ? this.maxClasses : this.maxLevels;
+      const idx = levels.table.findOrAdd(buf, s, e, cap);
+      if (idx >= 0) {
+        levels.bump(idx, line);
+        if (isLabel) return;
+        let kind = levels.kinds[idx] - 1;
+        if (kind < 0) levels.kinds[idx] = (kind = kindOf(buf, s, e)) + 1;
+        if (stats.kinds[kind]++ === 0) stats.kindFirstLine[kind] = line;
+        return;
+      }
+      if (isLabel)
         throw new DatasetError(
           'TOO_MANY_LEVELS',
           `label column "${this.names[i]}" has more than ${cap} classes`,
@@ -509,6 +525,9 @@ export class CsvInspector {
         );
       stats.levels = null;
     }
+    if (isLabel) return;
+    const kind = kindOf(buf, s, e);
+    if (stats.kinds[kind]++ === 0) stats.kindFirstLine[kind] = line;
   }
 
   private commit(buf: Buffer, starts: Int32Array, ends: Int32Array, count: number, raw: RawRecord): void {
