@@ -1,9 +1,10 @@
-// Many real silos against one real coordinator (issue 16 §3). The parent (this module) runs the embedded EDR chain;
-// the coordinator runs as `sealfold coordinator start` in its own process (so its CPU time and RSS are its own, read
-// from /proc/<pid>); the silos run in worker processes (bench/lib/scale-worker.mjs), several per worker, each a real
-// apps/silo startSilo with its own WebSocket, wallet, sealed Iris shard and ε ledger. One job of one SecAgg+ round
-// over all n datasets; a tenth of the silos (every 10th) vanish when asked for their masked input, after their key
-// shares went out, so the coordinator unmasks around them. Used by `npm run bench -- scale` and the e2e test.
+// Many real silos against one real coordinator (issue 16 §3). The embedded EDR chain runs in its own process
+// (bench/lib/scale-chain.mjs), as an RPC node; the coordinator runs as `sealfold coordinator start` in its own
+// process (so its CPU time and RSS are its own, read from /proc/<pid>); the silos run in worker processes
+// (bench/lib/scale-worker.mjs), several per worker, each a real apps/silo startSilo with its own WebSocket, wallet,
+// sealed Iris shard and ε ledger. One job of one SecAgg+ round over all n datasets; a tenth of the silos (every 10th)
+// vanish when asked for their masked input, after their key shares went out, so the coordinator unmasks around them.
+// Used by `npm run bench -- scale` and the e2e test.
 //
 // Fixture costs, measured (bench scale prints them): every owner needs gas, a dataset NFT and the buyer's licence.
 // Owners are fresh random wallets funded from one dev account (the embedded chain derives at most 1000 accounts),
