@@ -4,13 +4,13 @@
 // it shared one event loop with the harness; at n = 1000 the silos' licence re-reads then queued past their timeout.
 // Plain JavaScript over the compiled tree (dist/), started like the workers: node --import scripts/register-aliases.mjs.
 //
-//   argv[2]: JSON {dataDir, recorders}
+//   argv[2]: JSON {dataDir, recorders, blockGasLimit (decimal string)}
 //   → IPC {type:'started', rpcUrl, chainId, accounts:[{address, privateKey}], deployment}
 //   ← IPC {type:'stop'} (or the parent gone): closes the chain (its journal flushed) and exits.
 import { startEmbeddedChain } from '@sealfold/chain';
 
-const { dataDir, recorders } = JSON.parse(process.argv[2] ?? '{}');
-const chain = await startEmbeddedChain({ dataDir, recorders });
+const { dataDir, recorders, blockGasLimit } = JSON.parse(process.argv[2] ?? '{}');
+const chain = await startEmbeddedChain({ dataDir, recorders, blockGasLimit: BigInt(blockGasLimit ?? 30_000_000) });
 let stopping;
 const stop = () =>
   (stopping ??= chain

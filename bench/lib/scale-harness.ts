@@ -11,7 +11,7 @@
 // transfer after transfer; owners register from the workers in parallel; the buyer buys
 // its licences one after another (one account, one nonce sequence).
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -53,8 +53,26 @@ function findRoot(): string {
 const ROOT = findRoot();
 const BIN = join(ROOT, 'bin', 'sealfold.mjs');
 const WORKER = join(ROOT, 'bench', 'lib', 'scale-worker.mjs');
-/** nice(1) value of the silos' worker processes (see where they start). */
-const WORKER_NICENESS = 10;
+/**
+ * A bench artefact, compensated: here n silos share this machine's cores with the one chain node, which in a
+ * deployment has its own (every silo reads its own RPC node). At n = 1000 the silos' admission, training and SecAgg+
+ * work starved the chain node until their licence re-reads timed out. So the chain node runs ahead of the silos: it is
+ * raised to nice −5 where this user may (root, CAP_SYS_NICE); else the silos' workers are lowered to nice 10 (the
+ * same order among the harness's processes, but behind every other process of a shared machine). The silos' work is
+ * the same, and the coordinator (nice 0) is measured in CPU time, not wall time.
+ */
+const CHAIN_NICENESS = -5;
+const FALLBACK_WORKER_NICENESS = 10;
+
+/** Sets the nice value of every thread of `pid` (setpriority(2) sets one Linux task); false when not permitted. */
+function reniceProcess(pid: number, nice: number): boolean {
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) setPriority(Number(tid), nice);
+    return true;
+  } catch {
+    return false;
+  }
+}
 const CHAIN_NODE = join(ROOT, 'bench', 'lib', 'scale-chain.mjs');
 /** How the harness starts its plain-JavaScript children (workers, chain node): over the compiled tree, aliased. */
 const CHILD_EXEC_ARGV = [
@@ -143,12 +161,19 @@ export function processMemory(pid: number): { rss: number; peak: number } {
 /** The embedded chain as its own process (bench/lib/scale-chain.mjs): what connectChain needs, and how to stop it. */
 type ChainNode = Pick<EmbeddedChain, 'rpcUrl' | 'chainId' | 'deployment'> & {
   readonly accounts: readonly DevAccount[];
+  /** Whether the node runs at CHAIN_NICENESS (see there). */
+  readonly raised: boolean;
   close(): Promise<void>;
 };
 
 /** Starts the chain node and waits for its RPC URL; `close` stops it (SIGKILL after 20 s) and awaits its exit. */
-async function startChainProcess(dataDir: string, recorders: string[], env: NodeJS.ProcessEnv): Promise<ChainNode> {
-  const child = fork(CHAIN_NODE, [JSON.stringify({ dataDir, recorders })], {
+async function startChainProcess(
+  dataDir: string,
+  recorders: string[],
+  blockGasLimit: bigint,
+  env: NodeJS.ProcessEnv,
+): Promise<ChainNode> {
+  const child = fork(CHAIN_NODE, [JSON.stringify({ dataDir, recorders, blockGasLimit: String(blockGasLimit) })], {
     execArgv: CHILD_EXEC_ARGV,
     env,
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
@@ -174,7 +199,8 @@ async function startChainProcess(dataDir: string, recorders: string[], env: Node
       child.once('message', resolve);
       child.once('exit', (code) => reject(new Error(`scale chain node exited (${code}): ${stderr}`)));
     });
-    return { ...started, chainId: BigInt(started.chainId), close };
+    const raised = child.pid !== undefined && reniceProcess(child.pid, CHAIN_NICENESS);
+    return { ...started, chainId: BigInt(started.chainId), raised, close };
   } catch (error) {
     await close();
     throw error;
@@ -252,8 +278,22 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     const coordinatorKeyFile = join(dir, 'coordinator', 'coordinator.key');
     await mkdir(dirname(coordinatorKeyFile), { recursive: true, mode: 0o700 });
     const coordinatorAddress = new Wallet(loadOrCreateKey(coordinatorKeyFile)).address;
-    const chain = await startChainProcess(join(dir, 'chain-data'), [coordinatorAddress], tunedEnv(process.env));
+    // ModelRegistry.record stores every dataset id of the job twice (its record and each dataset's job list), ~90k gas
+    // per dataset: beyond ~300 datasets it exceeds the default 30M block (it failed so at n = 1000). A product limit
+    // this benchmark does not fix: the bench chain's blocks are made large enough to reach the coordinator's figures.
+    const blockGasLimit = BigInt(Math.max(30_000_000, 150_000 * n));
+    const chain = await startChainProcess(
+      join(dir, 'chain-data'),
+      [coordinatorAddress],
+      blockGasLimit,
+      tunedEnv(process.env),
+    );
     closers.push(() => chain.close());
+    log(
+      chain.raised
+        ? `  chain node at nice ${CHAIN_NICENESS}`
+        : `  chain node at nice 0, silo workers at nice ${FALLBACK_WORKER_NICENESS}`,
+    );
     const clients: SealfoldChain[] = [];
     closers.push(async () => clients.forEach((c) => c.close()));
     const client = async (k: number) => {
@@ -286,12 +326,7 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
         serialization: 'advanced', // structured clone: the contract addresses carry a bigint
       });
-      // A bench artefact, compensated: here n silos share this machine's cores with the one chain node and the
-      // coordinator, which in a deployment each have their own (every silo reads its own RPC node). At n = 1000 the
-      // silos' training and SecAgg+ work starved the chain node until their licence re-reads timed out. The silos'
-      // hosts run at a lower priority, so the shared services answer first; the silos' work is the same, and the
-      // coordinator's CPU figure is its CPU time, not wall time.
-      if (child.pid !== undefined) setPriority(child.pid, WORKER_NICENESS);
+      if (!chain.raised && child.pid !== undefined) reniceProcess(child.pid, FALLBACK_WORKER_NICENESS);
       workers.push(new Worker(child));
     }
     await Promise.all(workers.map((w) => w.started));
@@ -354,8 +389,8 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
         SEALFOLD_MIN_SILOS: '3',
         // ~125 silos share a worker's event loop, and the machine's cores: a burst of admissions (signature checks,
         // decryption, model set-up) can keep a worker from answering a ping within the default 15 s, and the
-        // coordinator would close its silos' connections as dead.
-        SEALFOLD_HEARTBEAT_MS: '120000',
+        // coordinator would close its silos' connections as dead (at n = 1000 on a loaded machine, 120 s lost 749).
+        SEALFOLD_HEARTBEAT_MS: String(Math.min(600_000, Math.max(120_000, 600 * n))),
         SEALFOLD_CLI_NO_BUILD: process.env.SEALFOLD_CLI_NO_BUILD ?? '',
         SEALFOLD_IPFS_API: '',
         ...(options.coordinatorProfileDir
