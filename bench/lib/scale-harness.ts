@@ -322,7 +322,8 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     for (let w = 0; w < workerCount; w++) {
       const child = fork(WORKER, [], {
         execArgv: CHILD_EXEC_ARGV,
-        env: tunedEnv(process.env),
+        // The worker's temp folder inside this run's: removed with it even when a stuck worker had to be killed.
+        env: { ...tunedEnv(process.env), TMPDIR: dir },
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
         serialization: 'advanced', // structured clone: the contract addresses carry a bigint
       });
@@ -484,7 +485,14 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     // Bounded: the stage timeouts above end a stuck job long before this.
     const deadline = Date.now() + 1_800_000;
     for (;;) {
-      const job = (await (await readAsBuyer(`${url}/jobs/${id}`)).json()) as { status: string; reason: string | null };
+      // A poll that fails (at n = 1000 a loaded coordinator reset the buyer's keep-alive socket once) is retried at the
+      // next tick, as a buyer's client would; the deadline still bounds the loop.
+      const job = await readAsBuyer(`${url}/jobs/${id}`)
+        .then((r) => r.json() as Promise<{ status: string; reason: string | null }>)
+        .catch((error: unknown) => {
+          log(`  job poll failed, retrying: ${(error as Error).message}`);
+          return { status: 'polling', reason: null };
+        });
       if (job.status === 'completed') break;
       if (job.status === 'failed' || job.status === 'cancelled') {
         await logSiloWarnings().catch(() => undefined);
