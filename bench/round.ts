@@ -62,8 +62,8 @@ if (SILOS * PER_DIGIT > MNIST_RAREST_DIGIT)
   );
 if (SMALL_PER_DIGIT > PER_DIGIT) throw new RangeError('--small-per-digit must be ≤ --per-digit');
 /**
- * `--owner-cache`: each silo memoises `chain.getDataset` (what SiloClient.onRoster asks per roster member, one after
- * another). Since the coordinator sends a roster only when it changes this matters for round 1 only (excluded from
+ * `--owner-cache`: each silo memoises `chain.ownerOf` (what SiloClient.onRoster asks per roster member, in
+ * parallel). Since the coordinator sends a roster only when it changes this matters for round 1 only (excluded from
  * the medians); it shows what caching owners in apps/silo would save there. Off by default.
  */
 const OWNER_CACHE = process.argv.includes('--owner-cache');
@@ -92,15 +92,15 @@ function metric(text: string, name: string, label: string, value: string): numbe
   return total;
 }
 
-/** The chain client with `getDataset` memoised (every other call goes to the real client). */
-function withDatasetCache(chain: SealfoldChain): SealfoldChain {
-  const cache = new Map<string, ReturnType<SealfoldChain['getDataset']>>();
+/** The chain client with `ownerOf` memoised (every other call goes to the real client). */
+function withOwnerCache(chain: SealfoldChain): SealfoldChain {
+  const cache = new Map<string, ReturnType<SealfoldChain['ownerOf']>>();
   return new Proxy(chain, {
     get(target, key) {
-      if (key === 'getDataset')
+      if (key === 'ownerOf')
         return (id: bigint) => {
           let hit = cache.get(String(id));
-          if (!hit) cache.set(String(id), (hit = target.getDataset(id)));
+          if (!hit) cache.set(String(id), (hit = target.ownerOf(id)));
           return hit;
         };
       const value = Reflect.get(target, key, target) as unknown;
@@ -206,7 +206,7 @@ async function main(): Promise<void> {
           coordinatorUrl: coordinator.url,
           wallet: o.wallet,
           identities: [o.identity],
-          chain: OWNER_CACHE ? withDatasetCache(o.chain) : o.chain,
+          chain: OWNER_CACHE ? withOwnerCache(o.chain) : o.chain,
           store,
           datasets: [main.datasets[k], small.datasets[k]],
           stateDir,

@@ -1,21 +1,29 @@
-// Many real silos against one real coordinator (issue 16 §3). The parent (this module) runs the embedded EDR chain;
-// the coordinator runs as `sealfold coordinator start` in its own process (so its CPU time and RSS are its own, read
-// from /proc/<pid>); the silos run in worker processes (bench/lib/scale-worker.mjs), several per worker, each a real
-// apps/silo startSilo with its own WebSocket, wallet, sealed Iris shard and ε ledger. One job of one SecAgg+ round
-// over all n datasets; a tenth of the silos (every 10th) vanish when asked for their masked input, after their key
-// shares went out, so the coordinator unmasks around them. Used by `npm run bench -- scale` and the e2e test.
+// Many real silos against one real coordinator (issue 16 §3). The embedded EDR chain runs in its own process
+// (bench/lib/scale-chain.mjs), as an RPC node; the coordinator runs as `sealfold coordinator start` in its own
+// process (so its CPU time and RSS are its own, read from /proc/<pid>); the silos run in worker processes
+// (bench/lib/scale-worker.mjs), several per worker, each a real apps/silo startSilo with its own WebSocket, wallet,
+// sealed Iris shard and ε ledger. One job of one SecAgg+ round over all n datasets; a tenth of the silos (every 10th)
+// vanish when asked for their masked input, after their key shares went out, so the coordinator unmasks around them.
+// Used by `npm run bench -- scale` and the e2e test.
 //
 // Fixture costs, measured (bench scale prints them): every owner needs gas, a dataset NFT and the buyer's licence.
 // Owners are fresh random wallets funded from one dev account (the embedded chain derives at most 1000 accounts),
 // transfer after transfer; owners register from the workers in parallel; the buyer buys
 // its licences one after another (one account, one nonce sequence).
 import { fork, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { connectChain, sealfoldDomain, signJobRequest, startEmbeddedChain, type SealfoldChain } from '@sealfold/chain';
+import {
+  connectChain,
+  sealfoldDomain,
+  signJobRequest,
+  type DevAccount,
+  type EmbeddedChain,
+  type SealfoldChain,
+} from '@sealfold/chain';
 import { X25519Identity } from '@sealfold/crypto';
 import { modelSpecHash } from '@sealfold/fl';
 import {
@@ -45,6 +53,33 @@ function findRoot(): string {
 const ROOT = findRoot();
 const BIN = join(ROOT, 'bin', 'sealfold.mjs');
 const WORKER = join(ROOT, 'bench', 'lib', 'scale-worker.mjs');
+/**
+ * A bench artefact, compensated: here n silos share this machine's cores with the one chain node, which in a
+ * deployment has its own (every silo reads its own RPC node). At n = 1000 the silos' admission, training and SecAgg+
+ * work starved the chain node until their licence re-reads timed out. So the chain node runs ahead of the silos: it is
+ * raised to nice −5 where this user may (root, CAP_SYS_NICE); else the silos' workers are lowered to nice 10 (the
+ * same order among the harness's processes, but behind every other process of a shared machine). The silos' work is
+ * the same, and the coordinator (nice 0) is measured in CPU time, not wall time.
+ */
+const CHAIN_NICENESS = -5;
+const FALLBACK_WORKER_NICENESS = 10;
+
+/** Sets the nice value of every thread of `pid` (setpriority(2) sets one Linux task); false when not permitted. */
+function reniceProcess(pid: number, nice: number): boolean {
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) setPriority(Number(tid), nice);
+    return true;
+  } catch {
+    return false;
+  }
+}
+const CHAIN_NODE = join(ROOT, 'bench', 'lib', 'scale-chain.mjs');
+/** How the harness starts its plain-JavaScript children (workers, chain node): over the compiled tree, aliased. */
+const CHILD_EXEC_ARGV = [
+  '--import',
+  join(ROOT, 'scripts', 'register-aliases.mjs'),
+  '--no-warnings=ExperimentalWarning',
+];
 
 /** The model every silo trains: Iris's 4 features → 3 classes (d = 15), one local epoch on 15 rows. */
 export const SCALE_MODEL_SPEC = { inputShape: [4], layers: [{ type: 'dense', units: 3, activation: 'softmax' }] };
@@ -123,6 +158,55 @@ export function processMemory(pid: number): { rss: number; peak: number } {
   return { rss: kb('VmRSS'), peak: kb('VmHWM') };
 }
 
+/** The embedded chain as its own process (bench/lib/scale-chain.mjs): what connectChain needs, and how to stop it. */
+type ChainNode = Pick<EmbeddedChain, 'rpcUrl' | 'chainId' | 'deployment'> & {
+  readonly accounts: readonly DevAccount[];
+  /** Whether the node runs at CHAIN_NICENESS (see there). */
+  readonly raised: boolean;
+  close(): Promise<void>;
+};
+
+/** Starts the chain node and waits for its RPC URL; `close` stops it (SIGKILL after 20 s) and awaits its exit. */
+async function startChainProcess(
+  dataDir: string,
+  recorders: string[],
+  blockGasLimit: bigint,
+  env: NodeJS.ProcessEnv,
+): Promise<ChainNode> {
+  const child = fork(CHAIN_NODE, [JSON.stringify({ dataDir, recorders, blockGasLimit: String(blockGasLimit) })], {
+    execArgv: CHILD_EXEC_ARGV,
+    env,
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8192)));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const close = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (child.connected) child.send({ type: 'stop' });
+    else child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  try {
+    const started = await new Promise<{
+      rpcUrl: string;
+      chainId: string;
+      accounts: DevAccount[];
+      deployment: EmbeddedChain['deployment'];
+    }>((resolve, reject) => {
+      child.once('message', resolve);
+      child.once('exit', (code) => reject(new Error(`scale chain node exited (${code}): ${stderr}`)));
+    });
+    const raised = child.pid !== undefined && reniceProcess(child.pid, CHAIN_NICENESS);
+    return { ...started, chainId: BigInt(started.chainId), raised, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
 /** A worker process and its one outstanding request. */
 class Worker {
   private waiting: { resolve: (m: Record<string, unknown>) => void; reject: (e: Error) => void } | undefined;
@@ -194,8 +278,22 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     const coordinatorKeyFile = join(dir, 'coordinator', 'coordinator.key');
     await mkdir(dirname(coordinatorKeyFile), { recursive: true, mode: 0o700 });
     const coordinatorAddress = new Wallet(loadOrCreateKey(coordinatorKeyFile)).address;
-    const chain = await startEmbeddedChain({ dataDir: join(dir, 'chain-data'), recorders: [coordinatorAddress] });
+    // ModelRegistry.record stores every dataset id of the job twice (its record and each dataset's job list), ~90k gas
+    // per dataset: beyond ~300 datasets it exceeds the default 30M block (it failed so at n = 1000). A product limit
+    // this benchmark does not fix: the bench chain's blocks are made large enough to reach the coordinator's figures.
+    const blockGasLimit = BigInt(Math.max(30_000_000, 150_000 * n));
+    const chain = await startChainProcess(
+      join(dir, 'chain-data'),
+      [coordinatorAddress],
+      blockGasLimit,
+      tunedEnv(process.env),
+    );
     closers.push(() => chain.close());
+    log(
+      chain.raised
+        ? `  chain node at nice ${CHAIN_NICENESS}`
+        : `  chain node at nice 0, silo workers at nice ${FALLBACK_WORKER_NICENESS}`,
+    );
     const clients: SealfoldChain[] = [];
     closers.push(async () => clients.forEach((c) => c.close()));
     const client = async (k: number) => {
@@ -221,17 +319,17 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
 
     const workers: Worker[] = [];
     closers.push(async () => Promise.all(workers.map((w) => w.stop())));
-    for (let w = 0; w < workerCount; w++)
-      workers.push(
-        new Worker(
-          fork(WORKER, [], {
-            execArgv: ['--import', join(ROOT, 'scripts', 'register-aliases.mjs'), '--no-warnings=ExperimentalWarning'],
-            env: tunedEnv(process.env),
-            stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-            serialization: 'advanced', // structured clone: the contract addresses carry a bigint
-          }),
-        ),
-      );
+    for (let w = 0; w < workerCount; w++) {
+      const child = fork(WORKER, [], {
+        execArgv: CHILD_EXEC_ARGV,
+        // The worker's temp folder inside this run's: removed with it even when a stuck worker had to be killed.
+        env: { ...tunedEnv(process.env), TMPDIR: dir },
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+        serialization: 'advanced', // structured clone: the contract addresses carry a bigint
+      });
+      if (!chain.raised && child.pid !== undefined) reniceProcess(child.pid, FALLBACK_WORKER_NICENESS);
+      workers.push(new Worker(child));
+    }
     await Promise.all(workers.map((w) => w.started));
     const shareOf = (w: number) => owners.filter((o) => o.index % workerCount === w);
 
@@ -246,6 +344,8 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
             rpcUrl: chain.rpcUrl,
             chainId: String(chain.chainId),
             addresses: buyer.chain.addresses,
+            // The silos' reads queue at the one chain node while n silos share the cores (see the stage timeouts).
+            rpcTimeoutMs: Math.max(120_000, 200 * n),
             owners: shareOf(w),
           }),
         ),
@@ -283,13 +383,15 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
         SEALFOLD_CONTRACTS: join(dir, 'chain-data', 'chain', 'deployment.json'),
         SEALFOLD_COORDINATOR_KEY_FILE: coordinatorKeyFile,
         SEALFOLD_LOG_LEVEL: 'warn',
-        SEALFOLD_STAGE_TIMEOUT_MS: '180000',
-        SEALFOLD_TRAIN_TIMEOUT_MS: '240000',
+        // Every silo on its own machine would keep a stage's wall time about flat in n; here the n silos share this
+        // machine's cores, so a stage takes about n × (one silo's work) / cores: the timeouts grow with n.
+        SEALFOLD_STAGE_TIMEOUT_MS: String(Math.max(180_000, 400 * n)),
+        SEALFOLD_TRAIN_TIMEOUT_MS: String(Math.max(240_000, 500 * n)),
         SEALFOLD_MIN_SILOS: '3',
         // ~125 silos share a worker's event loop, and the machine's cores: a burst of admissions (signature checks,
         // decryption, model set-up) can keep a worker from answering a ping within the default 15 s, and the
-        // coordinator would close its silos' connections as dead.
-        SEALFOLD_HEARTBEAT_MS: '120000',
+        // coordinator would close its silos' connections as dead (at n = 1000 on a loaded machine, 120 s lost 749).
+        SEALFOLD_HEARTBEAT_MS: String(Math.min(600_000, Math.max(120_000, 600 * n))),
         SEALFOLD_CLI_NO_BUILD: process.env.SEALFOLD_CLI_NO_BUILD ?? '',
         SEALFOLD_IPFS_API: '',
         ...(options.coordinatorProfileDir
@@ -383,7 +485,14 @@ export async function runScale(options: ScaleOptions): Promise<ScaleResult> {
     // Bounded: the stage timeouts above end a stuck job long before this.
     const deadline = Date.now() + 1_800_000;
     for (;;) {
-      const job = (await (await readAsBuyer(`${url}/jobs/${id}`)).json()) as { status: string; reason: string | null };
+      // A poll that fails (at n = 1000 a loaded coordinator reset the buyer's keep-alive socket once) is retried at the
+      // next tick, as a buyer's client would; the deadline still bounds the loop.
+      const job = await readAsBuyer(`${url}/jobs/${id}`)
+        .then((r) => r.json() as Promise<{ status: string; reason: string | null }>)
+        .catch((error: unknown) => {
+          log(`  job poll failed, retrying: ${(error as Error).message}`);
+          return { status: 'polling', reason: null };
+        });
       if (job.status === 'completed') break;
       if (job.status === 'failed' || job.status === 'cancelled') {
         await logSiloWarnings().catch(() => undefined);

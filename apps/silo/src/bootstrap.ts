@@ -73,12 +73,14 @@ export async function startSilo(options: StartSiloOptions): Promise<RunningSilo>
     let pending = opened.get(String(datasetId));
     if (!pending) {
       pending = (async () => {
-        const info = await chain.getDataset(datasetId);
-        if (info.owner.toLowerCase() !== wallet.address.toLowerCase())
-          throw new Error(`dataset ${datasetId} is owned by ${info.owner}, not by this silo's wallet`);
+        // The two views this needs, not getDataset's four: every silo opens its dataset at the same moment (a job's
+        // admission), and the terms are read by the admission itself.
+        const [owner, manifestCid] = await Promise.all([chain.ownerOf(datasetId), chain.getManifestCid(datasetId)]);
+        if (owner?.toLowerCase() !== wallet.address.toLowerCase())
+          throw new Error(`dataset ${datasetId} is owned by ${owner ?? 'nobody'}, not by this silo's wallet`);
         return openSealedDataset({
           store: options.store,
-          manifestCid: info.manifestCid,
+          manifestCid,
           identities: options.identities,
           cacheDir: join(options.stateDir, 'cache'),
         });

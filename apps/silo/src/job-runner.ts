@@ -7,12 +7,11 @@ import {
   ContractRevertError,
   escrowJobId,
   hashJobReceipt,
-  hashJobRequest,
   roundsByDatasetOf,
   signJobReceipt,
   transcriptRoot,
   validateJobReceipt,
-  verifyJobRequest,
+  verifyAndHashJobRequest,
   type JobReceipt,
   type TranscriptRound,
   type EscrowInfo,
@@ -363,14 +362,16 @@ export class SiloJobRunner {
     const opened = await this.options.openDataset(offer.datasetId);
     if (!opened) return refuse('not-served', `this silo does not serve dataset ${offer.datasetId}`);
 
-    // 1. The buyer's signature over the request (EIP-712), bound to this chain and contract.
+    // 1. The buyer's signature over the request (EIP-712), bound to this chain and contract. Its digest is hashed once
+    // (O(datasets), ~0.1 s at 1000) and is the job id below.
+    let digest = '';
     try {
-      verifyJobRequest(
+      ({ digest } = verifyAndHashJobRequest(
         this.options.domain,
         request,
         offer.signature,
         this.options.now ? { now: this.options.now() } : {},
-      );
+      ));
     } catch (error) {
       const why = (error as { reason?: string }).reason;
       if (why === 'wrong-chain') refuse('wrong-chain', `the request is for chain ${request.chainId}`);
@@ -379,7 +380,7 @@ export class SiloJobRunner {
     }
     // The job id is the digest of the signed request (EIP-712 hashStruct under our domain), so a licence's job slots
     // count signed requests: the same request under a second id would spend the licence twice.
-    const expectedId = hashJobRequest(this.options.domain, request).slice(2);
+    const expectedId = digest.slice(2);
     if (offer.jobId !== expectedId)
       refuse('job-id-mismatch', `job id ${offer.jobId} is not the signed request's digest ${expectedId}`);
     if (!isStrategyName(request.strategy))

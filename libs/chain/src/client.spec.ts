@@ -99,6 +99,7 @@ describe('Sealfold chain client against the embedded chain', () => {
     expect(d.owner).toBe(owner.signerAddress);
     expect(d.manifestCid).toBe(manifest);
     expect(d.tokenURI).toBe(`ipfs://${manifest}`);
+    expect(await stranger.getManifestCid(reg.datasetId)).toBe(manifest);
     expect(await owner.datasetCommitment(reg.datasetId)).toBe(commitmentOf('d1'));
     expect(d.terms).toMatchObject({
       priceWei: ETH / 10n,
@@ -110,6 +111,9 @@ describe('Sealfold chain client against the embedded chain', () => {
     expect(termsHash(d.terms)).toBe(await stranger.getTermsHash(reg.datasetId));
     await owner.setTerms(reg.datasetId, { priceWei: ETH / 5n, licenceDuration: 3600n, minOwners: 7 });
     expect(await owner.getTerms(reg.datasetId)).toMatchObject({ priceWei: ETH / 5n, minOwners: 7 });
+    // The manifest CID is the current one: an owner's setManifest (`dataset reseal`) replaces it.
+    await owner.setManifest(reg.datasetId, cidOf('manifest-1b'));
+    expect(await stranger.getManifestCid(reg.datasetId)).toBe(cidOf('manifest-1b'));
     expect(await revertName(owner.setTerms(reg.datasetId, { priceWei: 1n, minOwners: 0 }))).toBe('ZeroMinOwners');
     const all = await stranger.listDatasets();
     expect(all.map((x) => x.datasetId)).toContain(reg.datasetId);

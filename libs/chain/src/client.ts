@@ -1177,6 +1177,11 @@ export async function connectChain(options: ConnectOptions) {
     /** A dataset's owner, manifest and terms: contract views only (four calls, no log scan). */
     getDataset,
 
+    /** A dataset's current manifest CID (one view; its owner may replace it with setManifest). */
+    async getManifestCid(datasetId: bigint | number): Promise<string> {
+      return cidString(await read('DatasetNFT', 'manifestCidOf', [checkUint(datasetId, 'datasetId')]));
+    },
+
     /**
      * The commitment a dataset was registered with. The contract only emits it (DatasetRegistered), so this scans
      * logs from the deployment block: public endpoints cap log ranges, so nothing on a hot path calls it (the

@@ -16,6 +16,7 @@ import {
   hashJobRequest,
   sealfoldDomain,
   signJobRequest,
+  verifyAndHashJobRequest,
   verifyJobRequest,
 } from './eip712.js';
 import { InvalidArgumentError, SignatureError } from './errors.js';
@@ -199,7 +200,7 @@ describe('EIP-712 JobRequest', () => {
     );
   });
 
-  it('sign/verify round-trips for arbitrary valid requests (property)', async () => {
+  it('sign/verify round-trips for arbitrary valid requests, verifyAndHashJobRequest with them (property)', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.bigInt({ min: 0n, max: 2n ** 256n - 1n }), { minLength: 1, maxLength: 4 }),
@@ -210,6 +211,11 @@ describe('EIP-712 JobRequest', () => {
           const req = { ...baseRequest(), datasets, licences: datasets.map((d) => d ^ 1n), rounds, nonce };
           const sig = await signJobRequest(buyer, domain, req);
           expect(verifyJobRequest(domain, req, sig, { now })).toBe(buyer.address);
+          // The one-hash form (silo admission) returns the same buyer and exactly hashJobRequest's digest.
+          expect(verifyAndHashJobRequest(domain, req, sig, { now })).toEqual({
+            buyer: buyer.address,
+            digest: hashJobRequest(domain, req),
+          });
         },
       ),
       { numRuns: 25 },

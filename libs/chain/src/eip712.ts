@@ -2,7 +2,7 @@
 // hashStruct(s) = keccak256(typeHash ‖ encodeData(s)); the signed digest is keccak256(0x19 0x01 ‖ domainSeparator ‖
 // hashStruct(message)). ethers' TypedDataEncoder implements encodeType/encodeData (nested structs are appended to the
 // type string in alphabetical order, arrays are hashed element-wise, strings by keccak256 of their UTF-8 bytes).
-import { TypedDataEncoder, getAddress, isHexString, verifyTypedData, type Signer, type TypedDataDomain } from 'ethers';
+import { TypedDataEncoder, getAddress, isHexString, recoverAddress, type Signer, type TypedDataDomain } from 'ethers';
 import { jobRequestJsonSchema, jobRequestToJson, type JobRequest } from '@sealfold/protocol';
 import { InvalidArgumentError, SignatureError } from './errors.js';
 import { JOB_REQUEST_TYPES, SEALFOLD_DOMAIN_NAME, SEALFOLD_DOMAIN_VERSION } from './job-request-types.js';
@@ -123,6 +123,19 @@ export function verifyJobRequest(
   signature: string,
   options: VerifyOptions = {},
 ): string {
+  return verifyAndHashJobRequest(domain, req, signature, options).buyer;
+}
+
+/**
+ * verifyJobRequest, also returning the request's EIP-712 digest (hashJobRequest), computed once: hashing a request
+ * is O(its datasets), ~0.1 s at 1000 of them, and a silo needs both at admission (the digest is the job id).
+ */
+export function verifyAndHashJobRequest(
+  domain: SealfoldDomain,
+  req: JobRequest,
+  signature: string,
+  options: VerifyOptions = {},
+): { buyer: string; digest: string } {
   let valid: JobRequest;
   try {
     valid = validateJobRequest(req);
@@ -138,9 +151,14 @@ export function verifyJobRequest(
   const now = options.now ?? BigInt(Math.floor(Date.now() / 1000));
   if (valid.deadline < now)
     throw new SignatureError('expired', `job request deadline ${valid.deadline} has passed (now ${now})`);
+  // EIP-712 §"Specification of the eth_signTypedData JSON RPC": the signature is over keccak256(0x19 0x01 ‖
+  // domainSeparator ‖ hashStruct(message)), the digest TypedDataEncoder.hash returns (ethers' verifyTypedData is
+  // recoverAddress of that same hash).
+  let digest: string;
   let recovered: string;
   try {
-    recovered = verifyTypedData(toTypedDomain(domain), TYPES, message(valid), signature);
+    digest = TypedDataEncoder.hash(toTypedDomain(domain), TYPES, message(valid));
+    recovered = recoverAddress(digest, signature);
   } catch (cause) {
     throw new SignatureError('malformed', `signature does not recover: ${(cause as Error).message}`, { cause });
   }
@@ -149,5 +167,5 @@ export function verifyJobRequest(
       'signer-mismatch',
       `signature recovers to ${recovered}, not the buyer ${valid.buyer} (tampered request or other domain)`,
     );
-  return recovered;
+  return { buyer: recovered, digest };
 }

@@ -22,6 +22,7 @@ export {
   signJobRequest,
   validateJobRequest,
   verifyJobRequest,
+  verifyAndHashJobRequest,
   type SealfoldDomain,
   type VerifyOptions,
 } from './eip712.js';
