@@ -1,4 +1,5 @@
-// `npm run bench -- tabular [--json] [--rounds R] [--local-epochs E] [--folds K] [--runs N] [--central-seeds S]`
+// `npm run bench -- tabular [--json] [--tables cars,iris] [--rounds R] [--local-epochs E] [--folds K] [--runs N]
+//   [--central-seeds S]`
 // Issue 13 on public tables: vega-datasets cars (label Origin; missing mpg and horsepower; the date Year a day-count
 // feature, the name column dropped) and iris, each split over three owners that each lack one class. The whole flow
 // runs through the real CLI (bench/lib/tabular-flow.ts: chain, coordinator, three silos and the buyer as separate
@@ -46,6 +47,15 @@ const FOLDS = count('folds', 5, 5);
 const RUNS = count('runs', 1, 10);
 const CENTRAL_SEEDS = count('central-seeds', 5, 20);
 
+const TABLES = (() => {
+  const i = process.argv.indexOf('--tables');
+  const names = i >= 0 ? String(process.argv[i + 1]).split(',') : ['cars', 'iris'];
+  const unknown = names.filter((n) => n !== 'cars' && n !== 'iris');
+  if (unknown.length > 0 || names.length === 0)
+    throw new Error(`--tables takes cars and/or iris, got ${names.join(',')}`);
+  return names;
+})();
+
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 /** Sample standard deviation (0 for one value). */
 const sd = (xs: readonly number[]) =>
@@ -54,7 +64,7 @@ const pct = (x: number) => (x * 100).toFixed(1);
 const points = (x: number) => Math.round(x * 10_000) / 100;
 
 async function main(): Promise<void> {
-  const bases = [carsTable(), await irisTable()];
+  const bases = [carsTable(), await irisTable()].filter((t) => TABLES.includes(t.name));
   // One sealed copy of each table per fold; a fold's table carries the fold in its name (its datasets and files).
   const tables = bases.flatMap((base) =>
     Array.from({ length: FOLDS }, (_, fold) => ({
