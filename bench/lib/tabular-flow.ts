@@ -65,19 +65,24 @@ export interface OwnerSplit {
   readonly classes: readonly string[];
   /** Owner k holds no row of classes[k]; each row of class c goes to one of the two other owners, alternately. */
   readonly shards: readonly (readonly (readonly string[])[])[];
-  /** Every fifth row (index % 5 === 0): the buyer's held-out test rows, raw, with the label. */
+  /** Every fifth row (index % 5 === fold): the buyer's held-out test rows, raw, with the label. */
   readonly heldOut: readonly (readonly string[])[];
   /** The training rows, pooled (what centralised training sees). */
   readonly train: readonly (readonly string[])[];
 }
 
-/** Splits a 3-class table over three owners so that owner k lacks class k (every owner lacks one class). */
-export function splitForOwners(t: Table): OwnerSplit {
+/**
+ * Splits a 3-class table over three owners so that owner k lacks class k (every owner lacks one class), holding out
+ * the rows with index % 5 === fold (folds 0–4 together are a 5-fold cross-validation: every row held out once).
+ */
+export function splitForOwners(t: Table, fold = 0): OwnerSplit {
+  if (!Number.isInteger(fold) || fold < 0 || fold > 4)
+    throw new Error(`fold must be an integer in [0, 4], got ${fold}`);
   const at = t.header.indexOf(t.label);
   const classes = [...new Set(t.rows.map((r) => r[at]))].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   if (classes.length !== 3) throw new Error(`${t.name}: expected 3 classes, got ${classes.length}`);
-  const heldOut = t.rows.filter((_, i) => i % 5 === 0);
-  const train = t.rows.filter((_, i) => i % 5 !== 0);
+  const heldOut = t.rows.filter((_, i) => i % 5 === fold);
+  const train = t.rows.filter((_, i) => i % 5 !== fold);
   const shards: (readonly string[])[][] = [[], [], []];
   const seen = classes.map(() => 0);
   for (const row of train) {
@@ -390,7 +395,7 @@ export class TabularFlow {
     const end = events.find((e) => e.event === 'end');
     if (w.code !== 0 || end?.status !== 'completed')
       throw new Error(`job ${created.jobId} did not complete (exit ${w.code}): ${w.stdout}\n${w.stderr}`);
-    const modelDir = join(this.dir, `${table.name}-model`);
+    const modelDir = join(this.dir, `${table.name}-model-${created.jobId.slice(0, 16)}`);
     const pull = await this.ok('buyer', ['model', 'pull', created.jobId, '-o', modelDir, ...withCoordinator]);
     const heldOutCsv = join(this.dir, 'csv', `${table.name}-held-out.csv`);
     await writeFile(heldOutCsv, toCsv(table.header, split.heldOut));
