@@ -98,7 +98,7 @@ contract ModelRegistryTest is Fixture {
         assertTrue(ok, "recorded");
         uint256 txGas = _intrinsicGas(data) + execution;
         assertLe(txGas, 1 << 24, "EIP-7825 transaction gas cap");
-        assertLe(txGas, 2_000_000, "well under the cap: about 1.5k gas per dataset");
+        assertLe(txGas, 2_000_000, "well under the cap: under 2k gas per dataset");
         ModelRegistry.ModelRecord memory r = registry.modelOf(coordinator, JOB);
         assertEq(r.datasetCount, n, "count");
         assertEq(r.datasetsHash, keccak256(abi.encodePacked(ids)), "hash");
