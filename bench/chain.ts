@@ -7,7 +7,9 @@
 //   run, with the issue's ceilings as value targets (register ≤ 150k, purchase ≤ 120k);
 // - gas of the job escrow and model-asset paths (issue 20 targets, bench/lib/escrow-gas.ts): open for 3 datasets
 //   ≤ 160k, settle with 3 silo signatures ≤ 230k and with 20 ≤ 820k, withdraw ≤ 40k, registering a model with 20
-//   parents ≤ 250k, a model-licence sale ≤ 140k whatever the number of parents (3 and 20 measured).
+//   parents ≤ 250k, a model-licence sale ≤ 140k whatever the number of parents (3 and 20 measured);
+// - gas of ModelRegistry.record for a job on 20 and on 1024 datasets (JOB_MAX_DATASETS): the record of the largest
+//   job must fit one transaction, ≤ 2^24 = 16,777,216 gas (EIP-7825's per-transaction cap).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +17,7 @@ import { createHash } from 'node:crypto';
 import { Wallet } from 'ethers';
 import { CID } from 'multiformats/cid';
 import { connectChain, startEmbeddedChain } from '@sealfold/chain';
+import { JOB_MAX_DATASETS } from '@sealfold/protocol';
 import { type Figure, figure, median, report } from './lib/report.js';
 import { measureEscrowGas } from './lib/escrow-gas.js';
 
@@ -76,6 +79,39 @@ try {
     datasetLicence: client.addresses!.datasetLicence,
     feeBps: 250,
   });
+
+  // Model records: the deployer holds COORDINATOR_ROLE. Fresh datasets, so the ids are known without a scan.
+  const datasetIds: bigint[] = [];
+  for (let i = 0; i < JOB_MAX_DATASETS; i++) {
+    const r = await client.registerDataset({
+      manifestCid: cidOf(`record-${i}`),
+      commitment: '0x' + 'cd'.repeat(32),
+      terms: { priceWei: 1n },
+    });
+    datasetIds.push(r.datasetId);
+  }
+  const coordinator = await connectChain({ embedded: chain, signer: chain.accounts[0].privateKey });
+  const recordGas = async (n: number) => {
+    const r = await coordinator.recordModel({
+      jobId: '0x' + n.toString(16).padStart(64, '0'),
+      modelCid: cidOf(`model-${n}`),
+      datasetIds: datasetIds.slice(0, n),
+      rounds: 10,
+      epsilonSpentMilli: 2500,
+    });
+    return Number(r.gasUsed);
+  };
+  const record20 = await recordGas(20);
+  const recordMax = await recordGas(JOB_MAX_DATASETS);
+  // Reading the largest record back: its ids come from the ModelRecorded event, checked against the stored hash.
+  const readStart = performance.now();
+  const read = await coordinator.getModel(
+    coordinator.signerAddress!,
+    '0x' + JOB_MAX_DATASETS.toString(16).padStart(64, '0'),
+  );
+  const readMs = performance.now() - readStart;
+  if (read.datasetIds.length !== JOB_MAX_DATASETS) throw new Error('getModel returned the wrong dataset list');
+  coordinator.close();
   client.close();
   await chain.close();
 
@@ -108,10 +144,13 @@ try {
         ['ModelAsset.register gas (20 parents)', escrowGas.registerModel20, 250_000],
         ['ModelAsset.buyLicence gas (3 parents)', escrowGas.licenceSale3, 140_000],
         ['ModelAsset.buyLicence gas (20 parents)', escrowGas.licenceSale20, 140_000],
+        ['ModelRegistry.record gas (20 datasets)', record20, null],
+        [`ModelRegistry.record gas (${JOB_MAX_DATASETS} datasets)`, recordMax, 16_777_216],
       ] as const
     ).map(([name, gas, limit]) =>
       figure(name, gas, 'gas', transferGas, limit === null ? undefined : { op: '<=', of: 'value', value: limit }),
     ),
+    figure(`ModelRegistry getModel with ${JOB_MAX_DATASETS} datasets (read and checked)`, readMs, 'ms', null),
   ];
   report('chain', figures);
 } finally {

@@ -2,6 +2,7 @@
 pragma solidity 0.8.37;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {Cid} from "./lib/Cid.sol";
 import {DatasetNFT} from "./DatasetNFT.sol";
 
@@ -11,37 +12,44 @@ import {DatasetNFT} from "./DatasetNFT.sol";
 /// written once and never changed, and are kept under the account that wrote them: a record is addressed by
 /// (coordinator, jobId), so one coordinator can never claim another's job id first. The buyer's signed JobRequest
 /// names its coordinator, and clients look the record up under that address.
+///
+/// A job may train on up to 1024 datasets, and one record must fit in one transaction (EIP-7825 caps a
+/// transaction at 2^24 gas). So the record stores only a commitment to its dataset list, keccak256 of the packed
+/// ids and their count, in three storage slots whatever the list's length; the list itself is in the
+/// `ModelRecorded` event, which clients read back (at `recordedBlock`) and check against the commitment.
 contract ModelRegistry is AccessControl {
     /// @notice A provenance record as returned by `modelOf`.
     /// @param modelCid Binary CIDv1 of the (encrypted) model on IPFS.
-    /// @param datasetIds Datasets trained on, strictly increasing.
+    /// @param datasetsHash keccak256(abi.encodePacked(datasetIds)) of the datasets trained on (strictly increasing
+    /// ids); the ids are in the record's `ModelRecorded` event.
+    /// @param datasetCount How many datasets were trained on.
     /// @param rounds Federated rounds run.
     /// @param epsilonSpentMilli ε spent by the job, times 1000, rounded up (type(uint32).max: unbounded, no DP noise).
     /// @param recordedAt Block timestamp of the record.
+    /// @param recordedBlock Number of the block that holds the record and its `ModelRecorded` event.
     /// @param coordinator The account that recorded it (the key it is stored under).
     struct ModelRecord {
         bytes modelCid;
-        uint256[] datasetIds;
+        bytes32 datasetsHash;
+        uint32 datasetCount;
         uint32 rounds;
         uint32 epsilonSpentMilli;
         uint64 recordedAt;
+        uint64 recordedBlock;
         address coordinator;
     }
 
-    /// @notice A recorded job, as listed per dataset by `jobsOfDataset`.
-    struct JobRef {
-        address coordinator;
-        bytes32 jobId;
-    }
-
+    /// @dev Three slots: the CID digest; the packed scalars (16 + 32 + 32 + 32 + 64 + 64 = 240 bits); the dataset
+    /// commitment. The coordinator is the mapping key, not stored again.
     struct StoredRecord {
         bytes32 cidDigest;
         uint16 cidCodec;
+        uint32 datasetCount;
         uint32 rounds;
         uint32 epsilonSpentMilli;
         uint64 recordedAt;
-        address coordinator;
-        uint256[] datasetIds;
+        uint64 recordedBlock;
+        bytes32 datasetsHash;
     }
 
     /// @notice May record models: the coordinator service's account.
@@ -51,9 +59,8 @@ contract ModelRegistry is AccessControl {
     DatasetNFT public immutable datasets;
 
     mapping(address coordinator => mapping(bytes32 jobId => StoredRecord)) private _records;
-    mapping(uint256 datasetId => JobRef[]) private _jobsByDataset;
 
-    /// @notice A trained model was recorded for job `jobId`.
+    /// @notice A trained model was recorded for job `jobId`: the full dataset list, which the record commits to.
     event ModelRecorded(
         bytes32 indexed jobId,
         address indexed coordinator,
@@ -89,7 +96,8 @@ contract ModelRegistry is AccessControl {
     }
 
     /// @notice Records the provenance of the model trained by job `jobId` under the caller's address. Only
-    /// COORDINATOR_ROLE; once per (caller, job).
+    /// COORDINATOR_ROLE; once per (caller, job). Stores a commitment to `datasetIds` (hash and count) and emits the
+    /// list in `ModelRecorded`.
     /// @param jobId The job's id (e.g. the EIP-712 hash of its signed JobRequest).
     /// @param modelCid Binary CIDv1 (sha2-256) of the model on IPFS.
     /// @param datasetIds The datasets trained on, strictly increasing, each registered.
@@ -109,18 +117,22 @@ contract ModelRegistry is AccessControl {
         (uint16 codec, bytes32 digest) = Cid.parse(modelCid);
         if (datasetIds.length == 0) revert NoDatasets();
         if (rounds == 0) revert ZeroRounds();
+        // DatasetNFT mints ids 1, 2, 3, … and has no burn, so an id exists iff 1 <= id <= lastDatasetId: one call
+        // instead of one `exists` per id (testExistsIsTheMintedRange pins this).
+        uint256 lastDatasetId = datasets.lastDatasetId();
         for (uint256 i; i < datasetIds.length; ++i) {
-            if (i > 0 && datasetIds[i] <= datasetIds[i - 1]) revert DatasetIdsNotSorted(i);
-            if (!datasets.exists(datasetIds[i])) revert UnknownDataset(datasetIds[i]);
-            _jobsByDataset[datasetIds[i]].push(JobRef({coordinator: msg.sender, jobId: jobId}));
+            uint256 id = datasetIds[i];
+            if (i > 0 && id <= datasetIds[i - 1]) revert DatasetIdsNotSorted(i);
+            if (id == 0 || id > lastDatasetId) revert UnknownDataset(id);
         }
         r.cidDigest = digest;
         r.cidCodec = codec;
+        r.datasetCount = SafeCast.toUint32(datasetIds.length);
         r.rounds = rounds;
         r.epsilonSpentMilli = epsilonSpentMilli;
         r.recordedAt = uint64(block.timestamp);
-        r.coordinator = msg.sender;
-        r.datasetIds = datasetIds;
+        r.recordedBlock = uint64(block.number);
+        r.datasetsHash = keccak256(abi.encodePacked(datasetIds));
         emit ModelRecorded(jobId, msg.sender, modelCid, datasetIds, rounds, epsilonSpentMilli);
     }
 
@@ -130,11 +142,13 @@ contract ModelRegistry is AccessControl {
         if (r.recordedAt == 0) revert ModelNotFound(coordinator, jobId);
         return ModelRecord({
             modelCid: Cid.toBytes(r.cidCodec, r.cidDigest),
-            datasetIds: r.datasetIds,
+            datasetsHash: r.datasetsHash,
+            datasetCount: r.datasetCount,
             rounds: r.rounds,
             epsilonSpentMilli: r.epsilonSpentMilli,
             recordedAt: r.recordedAt,
-            coordinator: r.coordinator
+            recordedBlock: r.recordedBlock,
+            coordinator: coordinator
         });
     }
 
@@ -148,26 +162,5 @@ contract ModelRegistry is AccessControl {
     /// @notice Whether `coordinator` recorded a model for job `jobId`.
     function isRecorded(address coordinator, bytes32 jobId) external view returns (bool) {
         return _records[coordinator][jobId].recordedAt != 0;
-    }
-
-    /// @notice How many recorded jobs trained on dataset `datasetId`.
-    function jobCountOfDataset(uint256 datasetId) external view returns (uint256) {
-        return _jobsByDataset[datasetId].length;
-    }
-
-    /// @notice Up to `limit` recorded jobs (coordinator, job id) that trained on `datasetId`, oldest first, starting
-    /// at `offset`.
-    function jobsOfDataset(uint256 datasetId, uint256 offset, uint256 limit)
-        external
-        view
-        returns (JobRef[] memory jobIds)
-    {
-        JobRef[] storage all = _jobsByDataset[datasetId];
-        if (offset >= all.length) return new JobRef[](0);
-        uint256 end = limit >= all.length - offset ? all.length : offset + limit;
-        jobIds = new JobRef[](end - offset);
-        for (uint256 i = offset; i < end; ++i) {
-            jobIds[i - offset] = all[i];
-        }
     }
 }

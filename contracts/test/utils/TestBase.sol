@@ -5,6 +5,13 @@ pragma solidity 0.8.37;
 /// conventional address keccak256("hevm cheat code")[12:]. Declared here rather than pulling the forge-std
 /// library: the npm `forge-std` package is an outdated unofficial copy and the official one is not on npm.
 interface Vm {
+    /// @notice A log captured by `recordLogs`.
+    struct Log {
+        bytes32[] topics;
+        bytes data;
+        address emitter;
+    }
+
     function prank(address sender) external;
     function startPrank(address sender) external;
     function stopPrank() external;
@@ -19,6 +26,8 @@ interface Vm {
     function label(address account, string calldata newLabel) external;
     function sign(uint256 privateKey, bytes32 digest) external pure returns (uint8 v, bytes32 r, bytes32 s);
     function chainId(uint256 newChainId) external;
+    function recordLogs() external;
+    function getRecordedLogs() external returns (Log[] memory logs);
 }
 
 /// @notice Minimal assertions and helpers for the Solidity tests: a failing check reverts with its message,

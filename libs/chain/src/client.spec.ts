@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type AddressInfo } from 'node:net';
+import { AbiCoder } from 'ethers';
 import { createHash } from 'node:crypto';
 import { CID } from 'multiformats/cid';
 import { connectChain, termsHash, type SealfoldChain } from './client.js';
@@ -17,6 +19,8 @@ import {
 } from './errors.js';
 
 const ETH = 10n ** 18n;
+type RpcLog = { data: string; topics: string[] };
+type RpcReply = { result?: unknown };
 const cidOf = (text: string) => {
   const digest = createHash('sha256').update(text).digest();
   // CIDv1, raw codec (0x55), sha2-256 multihash (0x12, 32 bytes)
@@ -295,6 +299,92 @@ describe('Sealfold chain client against the embedded chain', () => {
     });
   });
 
+  it("reads a model record's dataset ids from its event and refuses an RPC that drops or alters it", async () => {
+    const coordinator = await connectChain({ embedded: chain, signer: chain.accounts[0].privateKey });
+    // A lying RPC endpoint: forwards to the chain, but rewrites the ModelRecorded logs eth_getLogs returns.
+    let tamper: (logs: RpcLog[]) => RpcLog[] = (logs) => logs;
+    const liar = createHttpServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        void (async () => {
+          const upstream = await fetch(chain.rpcUrl, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body,
+          });
+          const answer = (await upstream.json()) as RpcReply | RpcReply[];
+          const sent = JSON.parse(body) as { method: string } | { method: string }[];
+          const calls = Array.isArray(sent) ? sent : [sent];
+          const replies = Array.isArray(answer) ? answer : [answer];
+          replies.forEach((r, i) => {
+            if (calls[i]?.method === 'eth_getLogs' && Array.isArray(r.result)) r.result = tamper(r.result);
+          });
+          res.setHeader('content-type', 'application/json');
+          res.end(JSON.stringify(answer));
+        })();
+      });
+    });
+    await new Promise<void>((resolve) => liar.listen(0, '127.0.0.1', resolve));
+    const { port } = liar.address() as AddressInfo;
+    const reader = await connectChain({
+      rpcUrl: `http://127.0.0.1:${port}`,
+      chainId: chain.chainId,
+      addresses: stranger.addresses,
+    });
+    try {
+      const ids: bigint[] = [];
+      for (const m of ['ids-1', 'ids-2', 'ids-3']) {
+        const r = await owner.registerDataset({
+          manifestCid: cidOf(m),
+          commitment: commitmentOf(m),
+          terms: { priceWei: 1n },
+        });
+        ids.push(r.datasetId);
+      }
+      const jobId = '0x' + 'd4'.repeat(32);
+      // Sent unsorted: the client sorts them, and the record commits to the sorted list.
+      await coordinator.recordModel({
+        jobId,
+        modelCid: cidOf('model-ids'),
+        datasetIds: [ids[2]!, ids[0]!, ids[1]!],
+        rounds: 2,
+        epsilonSpentMilli: 100,
+      });
+      const address = coordinator.signerAddress!;
+      expect((await reader.getModel(address, jobId)).datasetIds).toEqual(ids);
+
+      // The event dropped: no dataset list to trust.
+      tamper = () => [];
+      await expect(reader.getModel(address, jobId)).rejects.toThrow(/expected one ModelRecorded event .* got 0/);
+      // One id swapped for another: the stored hash refuses it.
+      const coder = AbiCoder.defaultAbiCoder();
+      const types = ['bytes', 'uint256[]', 'uint32', 'uint32'];
+      tamper = (logs) =>
+        logs.map((log) => {
+          const [cid, logged, rounds, epsilon] = coder.decode(types, log.data);
+          const swapped = [...(logged as bigint[])];
+          swapped[0] = swapped[0]! - 1n;
+          return { ...log, data: coder.encode(types, [cid, swapped, rounds, epsilon]) };
+        });
+      await expect(reader.getModel(address, jobId)).rejects.toThrow(/do not match the record's hash/);
+      // A list cut short (a prefix of the real one) fails the count before the hash.
+      tamper = (logs) =>
+        logs.map((log) => {
+          const [cid, logged, rounds, epsilon] = coder.decode(types, log.data);
+          return { ...log, data: coder.encode(types, [cid, [...(logged as bigint[])].slice(0, 2), rounds, epsilon]) };
+        });
+      await expect(reader.getModel(address, jobId)).rejects.toThrow(/lists 2 datasets, the record 3/);
+      // The event duplicated: ambiguous, refused.
+      tamper = (logs) => [...logs, ...logs];
+      await expect(reader.getModel(address, jobId)).rejects.toThrow(/got 2/);
+    } finally {
+      reader.close();
+      coordinator.close();
+      await new Promise((resolve) => liar.close(resolve));
+    }
+  });
+
   it('records model provenance (coordinator role only)', async () => {
     const coordinator = await connectChain({ embedded: chain, signer: chain.accounts[0].privateKey });
     try {
@@ -326,7 +416,6 @@ describe('Sealfold chain client against the embedded chain', () => {
         epsilonSpentMilli: 800,
         coordinator: coordinatorAddress,
       });
-      expect(await stranger.modelsOfDataset(datasetId)).toEqual([{ coordinator: coordinatorAddress, jobId }]);
 
       // Another coordinator cannot squat the job: its record lives under its own address only.
       const otherJob = '0x' + 'b2'.repeat(32);

@@ -11,6 +11,7 @@ import {
   getAddress,
   isError,
   isHexString,
+  solidityPackedKeccak256,
   type ContractTransactionResponse,
   type InterfaceAbi,
   type JsonRpcProvider,
@@ -178,12 +179,6 @@ export interface SaleInfo {
   vestsAt: bigint;
   /** Vested and not yet released (0 once revoked). */
   releasable: bigint;
-}
-
-/** A recorded job: records are kept under the coordinator that wrote them. */
-export interface JobRef {
-  coordinator: string;
-  jobId: string;
 }
 
 export interface ModelInfo {
@@ -1414,16 +1409,41 @@ export async function connectChain(options: ConnectOptions) {
 
     /**
      * The provenance record `coordinator` wrote for `jobId`. Records are keyed by their writer, so look it up under
-     * the coordinator the job was submitted to (the `coordinator` of the signed JobRequest).
+     * the coordinator the job was submitted to (the `coordinator` of the signed JobRequest). The registry stores
+     * only a hash and count of the dataset ids; the ids come from the record's ModelRecorded event (in the block
+     * the record names) and are checked against both, so a missing, duplicated or altered event is an error.
      */
     async getModel(coordinator: string, jobId: string): Promise<ModelInfo> {
       const c = checkAddress(coordinator, 'coordinator');
       const id = checkBytes32(jobId, 'jobId');
       const rec = await read('ModelRegistry', 'modelOf', [c, id]);
+      const registry = contractOf('ModelRegistry');
+      const block = Number(rec.recordedBlock);
+      let logs;
+      try {
+        logs = await registry.queryFilter(registry.filters.ModelRecorded(id, c), block, block);
+      } catch (err) {
+        throw decodeChainError(err, 'ModelRegistry ModelRecorded logs', provider);
+      }
+      const where = `job ${id} of coordinator ${c} (block ${block})`;
+      if (logs.length !== 1)
+        throw new ChainError('RPC_ERROR', `expected one ModelRecorded event for ${where}, got ${logs.length}`);
+      const datasetIds = [...(registry.interface.parseLog(logs[0]!)!.args.datasetIds as bigint[])];
+      if (BigInt(datasetIds.length) !== rec.datasetCount)
+        throw new ChainError(
+          'RPC_ERROR',
+          `ModelRecorded event for ${where} lists ${datasetIds.length} datasets, the record ${rec.datasetCount}`,
+        );
+      // The record's commitment: keccak256(abi.encodePacked(uint256[] datasetIds)), each id a 32-byte word.
+      if (solidityPackedKeccak256(['uint256[]'], [datasetIds]) !== rec.datasetsHash)
+        throw new ChainError(
+          'RPC_ERROR',
+          `dataset ids of the ModelRecorded event for ${where} do not match the record's hash ${rec.datasetsHash}`,
+        );
       return {
         jobId: id,
         modelCid: cidString(rec.modelCid),
-        datasetIds: rec.datasetIds,
+        datasetIds,
         rounds: Number(rec.rounds),
         epsilonSpentMilli: Number(rec.epsilonSpentMilli),
         recordedAt: rec.recordedAt,
@@ -1435,19 +1455,6 @@ export async function connectChain(options: ConnectOptions) {
     async isModelRecorded(coordinator: string, jobId: string): Promise<boolean> {
       const args = [checkAddress(coordinator, 'coordinator'), checkBytes32(jobId, 'jobId')];
       return read('ModelRegistry', 'isRecorded', args);
-    },
-
-    /** Recorded jobs (coordinator, job id) that trained on `datasetId`, oldest first. */
-    async modelsOfDataset(
-      datasetId: bigint | number,
-      opts: { offset?: bigint; limit?: bigint } = {},
-    ): Promise<JobRef[]> {
-      const refs = await read('ModelRegistry', 'jobsOfDataset', [
-        checkUint(datasetId, 'datasetId'),
-        opts.offset ?? 0n,
-        opts.limit ?? 1000n,
-      ]);
-      return refs.map((ref) => ({ coordinator: getAddress(ref.coordinator), jobId: ref.jobId }));
     },
 
     /** Gives `account` COORDINATOR_ROLE on ModelRegistry (signer must be its admin). */

@@ -47,7 +47,6 @@ export {
   type DeployResult,
   type DeploymentFile,
   type GrantTerms,
-  type JobRef,
   type LicenceCheck,
   type LicenceInfo,
   type LicenceReason,
