@@ -30,6 +30,20 @@ if (!(major >= MIN_MAJOR)) {
 }
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+// `npm run sealfold -- …` runs this script from the repository root; npm keeps the shell's directory in INIT_CWD.
+// Relative paths (files, --home, --data-dir) must mean what they mean in the user's shell, not inside the repository
+// (a relative --home there would put wallet keys where .gitignore does not cover them). The process moves there just
+// before the CLI runs (below), after any re-execution, so that relative paths in node's own flags keep their meaning.
+const userCwd =
+  process.env.npm_lifecycle_event === 'sealfold' && process.env.INIT_CWD ? process.env.INIT_CWD : process.cwd();
+
+// Ingesting a large file runs with a small V8 young generation, a flag read only at start (scripts/ingest-tuning.mjs):
+// start once more with it, before anything else runs (the build, if any, then happens in the re-executed process).
+{
+  const { ensureIngestTuning, isLargeIngest } = await import('../scripts/ingest-tuning.mjs');
+  if (isLargeIngest(process.argv.slice(2), userCwd)) ensureIngestTuning();
+}
 const entry = join(root, 'dist/apps/cli/src/main.js');
 // Touched after every successful build: one stat against the newest source mtime keeps the no-op check fast.
 const stamp = join(root, 'dist/.sealfold-cli.stamp');
@@ -152,10 +166,7 @@ if (words.some((w, i) => (w === 'silo' || w === 'coordinator') && words[i + 1] =
   await ensureMallocTuning(); // as a launcher, this never resolves: the child's exit ends this process
 }
 
-// `npm run sealfold -- …` runs this script from the repository root; npm keeps the shell's directory in INIT_CWD.
-// Relative paths (files, --home, --data-dir) must mean what they mean in the user's shell, not inside the repository
-// (a relative --home there would put wallet keys where .gitignore does not cover them).
-if (process.env.npm_lifecycle_event === 'sealfold' && process.env.INIT_CWD) process.chdir(process.env.INIT_CWD);
+process.chdir(userCwd);
 
 await import('../scripts/register-aliases.mjs');
 const { main } = await import(pathToFileURL(entry).href);

@@ -1,6 +1,7 @@
 // `npm run bench -- <name> [--json] [args]`: builds (incrementally) and runs dist/bench/<name>.js.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { ingestNodeFlags } from './ingest-tuning.mjs';
 import { tunedEnv } from './malloc-tuning.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -26,9 +27,12 @@ const build = spawnSync(
 // elsewhere in the tree does not stop a benchmark whose own files compiled.
 if (build.status !== 0) console.error('bench: tsc reported errors (see above); running the compiled benchmark anyway');
 if (!existsSync(`${root}dist/bench/${name}.js`)) process.exit(build.status ?? 2);
+// The ingest bench measures its own process as `sealfold dataset add` of a large file runs: with the same V8 flags
+// (scripts/ingest-tuning.mjs; SEALFOLD_NO_INGEST_TUNING=1 measures without them).
+const nodeFlags = name === 'ingest' ? ingestNodeFlags() : [];
 const run = spawnSync(
   process.execPath,
-  ['--import', `${root}scripts/register-aliases.mjs`, `${root}dist/bench/${name}.js`, ...rest],
+  [...nodeFlags, '--import', `${root}scripts/register-aliases.mjs`, `${root}dist/bench/${name}.js`, ...rest],
   // Benchmarks of what the silo and coordinator processes do run with their malloc settings
   // (scripts/malloc-tuning.mjs; tabular's silos and coordinator are child processes and inherit them); the others (ingest, age, chain: CLI work) with the defaults, as the CLI runs.
   { stdio: 'inherit', env: SERVER_BENCHES.has(name) ? tunedEnv() : process.env },
