@@ -540,6 +540,8 @@ export interface DeploymentFile {
   contracts: Record<string, string>;
   deployBlock: bigint | undefined;
   deployedAt: string | undefined;
+  /** Digest of the deployed contracts' bytecode, when the embedded chain deployed them (its stale-deployment check). */
+  contractsDigest: string | undefined;
   addresses: SealfoldAddresses;
 }
 
@@ -588,13 +590,16 @@ export function parseDeployment(parsed: unknown, source: string): DeploymentFile
   const deployBlock = withDeployment ? decimal(parsed.deployBlock, 'deployBlock', 64) : undefined;
   const deployedAt = withDeployment ? parsed.deployedAt : undefined;
   if (deployedAt !== undefined && typeof deployedAt !== 'string') throw bad('deployedAt must be a string');
+  const contractsDigest = withDeployment ? parsed.contractsDigest : undefined;
+  if (contractsDigest !== undefined && (typeof contractsDigest !== 'string' || !/^[0-9a-f]{64}$/.test(contractsDigest)))
+    throw bad('contractsDigest must be 64 lower-case hex digits');
   let addresses: SealfoldAddresses;
   try {
     addresses = addressesFromDeployment({ contracts, deployBlock });
   } catch (cause) {
     throw bad((cause as Error).message, cause);
   }
-  return { chainId, contracts, deployBlock, deployedAt, addresses };
+  return { chainId, contracts, deployBlock, deployedAt, contractsDigest, addresses };
 }
 
 /**

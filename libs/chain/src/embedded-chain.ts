@@ -52,6 +52,12 @@ export interface EmbeddedChainOptions {
    * `<dataDir>/chain/deployment.json`. `startEmbeddedChain` in index.ts passes the Sealfold deployer.
    */
   deploy?: (chain: RunningChainCore) => Promise<{ contracts: Record<string, string>; deployBlock?: bigint }>;
+  /**
+   * Digest of the contracts `deploy` deploys (their creation bytecode), written into deployment.json. A later start
+   * with another digest is refused (STALE_DEPLOYMENT): the client's ABIs would not match the contracts on this chain,
+   * and calls would fail later with undecodable answers.
+   */
+  contractsDigest?: string;
 }
 
 /** What the deploy hook may use: the chain before its deployment exists. */
@@ -70,6 +76,8 @@ export interface Deployment {
   deployBlock?: string;
   /** Contract name → address, e.g. { DatasetNFT, DatasetLicence, ModelRegistry }. */
   contracts: Record<string, string>;
+  /** `EmbeddedChainOptions.contractsDigest` at deployment. */
+  contractsDigest?: string;
 }
 
 export interface EmbeddedChain extends RunningChainCore {
@@ -556,11 +564,18 @@ export async function startEmbeddedChainCore(options: EmbeddedChainOptions): Pro
       const file = readDeploymentFile(deploymentPath);
       if (file.chainId !== undefined && file.chainId !== chainId)
         throw new ChainError('CONFIG', `${deploymentPath}: deployed on chain ${file.chainId}, not ${chainId}`);
+      if (options.contractsDigest !== undefined && file.contractsDigest !== options.contractsDigest)
+        throw new ChainError(
+          'STALE_DEPLOYMENT',
+          `${chainDir} holds contracts an earlier Sealfold deployed, and this version's contracts differ: start a ` +
+            `fresh chain (move ${chainDir} away, or use another --data-dir); its datasets and licences stay in it`,
+        );
       deployment = {
         chainId: chainId.toString(),
         deployedAt: file.deployedAt ?? '',
         ...(file.deployBlock !== undefined ? { deployBlock: file.deployBlock.toString() } : {}),
         contracts: file.contracts,
+        ...(file.contractsDigest !== undefined ? { contractsDigest: file.contractsDigest } : {}),
       };
       for (const [name, address] of Object.entries(deployment.contracts)) {
         const code = (await raw('eth_getCode', [getAddress(address), 'latest'])) as string;
@@ -574,6 +589,7 @@ export async function startEmbeddedChainCore(options: EmbeddedChainOptions): Pro
         deployedAt: new Date().toISOString(),
         ...(deployBlock !== undefined ? { deployBlock: deployBlock.toString() } : {}),
         contracts,
+        ...(options.contractsDigest !== undefined ? { contractsDigest: options.contractsDigest } : {}),
       };
       writeFileAtomic(deploymentPath, JSON.stringify(deployment, null, 2) + '\n');
     }

@@ -1,5 +1,7 @@
 // The embedded chain with the Sealfold contracts deployed on first start.
 import { Wallet } from 'ethers';
+import { createHash } from 'node:crypto';
+import { ARTIFACTS } from './artifacts.js';
 import { deployContracts } from './client.js';
 import { startEmbeddedChainCore, type EmbeddedChain, type EmbeddedChainOptions } from './embedded-chain.js';
 import { createProvider } from './rpc.js';
@@ -14,6 +16,16 @@ export type StartEmbeddedChainOptions = Omit<EmbeddedChainOptions, 'deploy'> & {
 };
 
 /**
+ * SHA-256 (hex) over every contract's name and creation bytecode: which contracts a deployment holds. Recorded at
+ * deployment; a data directory deployed with other contracts is refused at start (STALE_DEPLOYMENT).
+ */
+export const CONTRACTS_DIGEST: string = (() => {
+  const hash = createHash('sha256');
+  for (const [name, { bytecode }] of Object.entries(ARTIFACTS)) hash.update(`${name}\n${bytecode}\n`);
+  return hash.digest('hex');
+})();
+
+/**
  * Starts the embedded chain in `<dataDir>/chain`, replays its journal, and on first start deploys the contracts and
  * saves their addresses in `<dataDir>/chain/deployment.json`.
  */
@@ -21,6 +33,7 @@ export async function startEmbeddedChain(options: StartEmbeddedChainOptions): Pr
   const { deployContracts: wantDeploy = true, recorders, feeBps, ...rest } = options;
   return startEmbeddedChainCore({
     ...rest,
+    ...(wantDeploy ? { contractsDigest: CONTRACTS_DIGEST } : {}),
     deploy: wantDeploy
       ? async (chain) => {
           const provider = createProvider(chain.rpcUrl, chain.chainId);

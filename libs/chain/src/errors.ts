@@ -9,6 +9,7 @@ export type ChainErrorCode =
   | 'CONTRACT_REVERT'
   | 'INSUFFICIENT_FUNDS'
   | 'NOT_DEPLOYED'
+  | 'STALE_DEPLOYMENT'
   | 'CONFIG'
   | 'JOURNAL_CORRUPT'
   | 'REPLAY_MISMATCH'

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { CID } from 'multiformats/cid';
 import { connectChain } from './client.js';
-import { startEmbeddedChain } from './embedded.js';
-import { RpcUnavailableError } from './errors.js';
+import { CONTRACTS_DIGEST, startEmbeddedChain } from './embedded.js';
+import { ChainError, RpcUnavailableError } from './errors.js';
 
 const cidOf = (text: string) =>
   CID.decode(Uint8Array.from([0x01, 0x55, 0x12, 0x20, ...createHash('sha256').update(text).digest()])).toString();
@@ -71,6 +71,34 @@ describe('embedded chain restart persistence with the Sealfold contracts', () =>
       owner.close();
       buyer.close();
       await chain.close();
+    }
+  });
+
+  it('a data directory deployed with other contracts (an earlier Sealfold) is refused with what to do', async () => {
+    const stale = mkdtempSync(join(tmpdir(), 'sealfold-stale-'));
+    try {
+      const chain = await startEmbeddedChain({ dataDir: stale });
+      await chain.close();
+      const path = join(stale, 'chain', 'deployment.json');
+      const written = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
+      expect(written.contractsDigest).toBe(CONTRACTS_DIGEST);
+      // Another version's contracts, and a deployment.json from before the digest existed: both refused.
+      for (const digest of ['ab'.repeat(32), undefined]) {
+        writeFileSync(path, JSON.stringify({ ...written, contractsDigest: digest }));
+        const refused = startEmbeddedChain({ dataDir: stale });
+        await expect(refused).rejects.toBeInstanceOf(ChainError);
+        await expect(refused).rejects.toMatchObject({
+          code: 'STALE_DEPLOYMENT',
+          message: expect.stringContaining(`move ${join(stale, 'chain')} away`),
+        });
+      }
+      // The same contracts start as before.
+      writeFileSync(path, JSON.stringify(written));
+      const again = await startEmbeddedChain({ dataDir: stale });
+      expect(again.deployment?.contractsDigest).toBe(CONTRACTS_DIGEST);
+      await again.close();
+    } finally {
+      rmSync(stale, { recursive: true, force: true });
     }
   });
 });
