@@ -1,11 +1,12 @@
 # syntax=docker/dockerfile:1
 # Sealfold: the coordinator (default command) and the `sealfold` CLI (silo, owner, buyer commands) in one image.
 # Build: docker build -t sealfold .      Run: see compose.yaml and README.md ("Operator", "Containers").
-# Not built in this repository's CI (its machines have no Docker engine); test/deploy/deploy-files.spec.ts checks
-# this file statically against the configuration table.
+# NODE_IMAGE: the Node 22 base (official image by default; a local mirror's where Docker Hub is out of reach).
+# test/deploy/deploy-files.spec.ts checks this file statically against the configuration table.
+ARG NODE_IMAGE=node:22.23.3-bookworm-slim
 
 # ---- build stage: all dependencies, TypeScript compiled to dist/, web app bundled, then dev dependencies pruned ----
-FROM node:22.23.3-bookworm-slim AS build
+FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 # The install first (cached while only sources change). postinstall.mjs completes native packages npm skips.
 COPY package.json package-lock.json .npmrc ./
@@ -14,14 +15,13 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY apps apps
 COPY libs libs
-COPY bench bench
 COPY bin bin
 COPY scripts scripts
 RUN npm run build && npm run build:web \
  && npm prune --omit=dev --no-audit --no-fund
 
 # ---- runtime stage: compiled code and production dependencies only, run as an unprivileged user ----
-FROM node:22.23.3-bookworm-slim AS runtime
+FROM ${NODE_IMAGE} AS runtime
 # SEALFOLD_CLI_NO_BUILD: the CLI must not try to compile sources (there are none here: dist/ is prebuilt).
 # GLIBC_TUNABLES: scripts/malloc-tuning.mjs's settings, set here so the servers do not restart themselves to get them.
 # SEALFOLD_DATA_DIR: state (SQLite when SEALFOLD_DATABASE_URL is empty, embedded IPFS blocks, keys) is in the volume.
@@ -40,7 +40,7 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY --from=build /app/bin bin
-COPY --from=build /app/scripts/alias-hooks.mjs /app/scripts/register-aliases.mjs /app/scripts/malloc-tuning.mjs /app/scripts/start-coordinator.mjs scripts/
+COPY --from=build /app/scripts/alias-hooks.mjs /app/scripts/register-aliases.mjs /app/scripts/malloc-tuning.mjs /app/scripts/start-coordinator.mjs /app/scripts/ingest-tuning.mjs scripts/
 COPY deploy/deploy-contracts.mjs deploy/
 RUN ln -s /app/bin/sealfold.mjs /usr/local/bin/sealfold
 USER sealfold:sealfold

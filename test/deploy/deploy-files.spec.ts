@@ -142,6 +142,34 @@ describe('Dockerfile', () => {
     const cmd = JSON.parse(finalStage.find((i) => i.keyword === 'CMD')!.args) as string[];
     expect(existsSync(join(ROOT, cmd[1]))).toBe(true);
   });
+
+  it('the runtime stage has every script its entry points import (the CLI launcher and the coordinator start)', () => {
+    // The runtime stage copies scripts/ file by file: a script a launcher starts importing must be added there too,
+    // or the image's `sealfold` fails at its first command (no test here can run the image).
+    const copied = new Set(
+      finalStage
+        .filter((i) => i.keyword === 'COPY')
+        .flatMap((i) =>
+          i.args
+            .split(/\s+/)
+            .filter((a) => !a.startsWith('--'))
+            .slice(0, -1),
+        )
+        .map((src) => src.replace(/^\/app\//, '')),
+    );
+    const needed = new Set<string>();
+    const visit = (file: string) => {
+      if (needed.has(file)) return;
+      needed.add(file);
+      for (const [, spec] of read(file).matchAll(/(?:import\(|from\s+|register\()\s*'(\.{1,2}\/[^']+\.mjs)'/g))
+        visit(join(file, '..', spec));
+    };
+    visit('bin/sealfold.mjs');
+    visit('scripts/start-coordinator.mjs');
+    expect(needed.size).toBeGreaterThan(3);
+    for (const file of needed)
+      if (file.startsWith('scripts/')) expect({ file, copied: copied.has(file) }).toEqual({ file, copied: true });
+  });
 });
 
 describe('compose.yaml', () => {
