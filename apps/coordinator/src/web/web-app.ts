@@ -30,16 +30,28 @@ interface WebFile {
   readonly etag: string;
 }
 
-/** dist/web of the project: found upward from this module (apps/… in tests, dist/apps/… when compiled). */
-export function defaultWebDir(): string | null {
-  let dir = dirname(fileURLToPath(import.meta.url));
+/**
+ * dist/web of the project: found upward from this module (apps/… in tests, dist/apps/… when compiled) at the first
+ * directory whose package.json is Sealfold's. Not by its sources: the container image has package.json and dist/
+ * but no apps/.
+ */
+export function defaultWebDir(from = dirname(fileURLToPath(import.meta.url))): string | null {
+  let dir = from;
   for (let i = 0; i < 8; i++) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'apps'))) return join(dir, 'dist', 'web');
+    if (isSealfoldRoot(dir)) return join(dir, 'dist', 'web');
     const up = dirname(dir);
     if (up === dir) break;
     dir = up;
   }
   return null;
+}
+
+function isSealfoldRoot(dir: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown }).name === 'sealfold';
+  } catch {
+    return false;
+  }
 }
 
 /** Reads the built app; null when it has not been built (the coordinator then serves the API only). */
