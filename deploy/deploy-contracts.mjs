@@ -4,12 +4,13 @@
 // address ModelRegistry's COORDINATOR_ROLE, and writes `SEALFOLD_CONTRACTS` in the shape the embedded chain writes
 // (<data-dir>/chain/deployment.json), atomically (temp file + rename). Runs against the compiled tree (dist/).
 //
-// Idempotent: when SEALFOLD_CONTRACTS already names contracts that have code on this chain, it does nothing, so a
-// restarted stack does not deploy twice. Reads the coordinator's own variables (SEALFOLD_CHAIN_RPC,
+// Idempotent: when SEALFOLD_CONTRACTS already names this version's contracts (its recorded digest of their bytecode)
+// and they have code on this chain, it does nothing, so a restarted stack does not deploy twice. A file written for
+// other contracts (an older Sealfold) is refused: the coordinators could not read them. Reads the coordinator's own variables (SEALFOLD_CHAIN_RPC,
 // SEALFOLD_CONTRACTS, SEALFOLD_COORDINATOR_KEY_FILE). The deployer signs with --deployer-key-file (a 0x hex key);
 // without it, only on chain 31337 (anvil / the embedded chain), the public dev account 0 of the well-known test
 // mnemonic, which also funds the coordinator's wallet there.
-import { readFileSync, renameSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import { readFileSync, existsSync, mkdirSync } from 'node:fs';
 import { register } from 'node:module';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -47,6 +48,11 @@ try {
     const existing = chain.readDeploymentFile(out);
     if (existing.chainId !== undefined && existing.chainId !== chainId)
       fail(`${out} is for chain ${existing.chainId}, the RPC serves chain ${chainId}`);
+    if (existing.contractsDigest !== chain.CONTRACTS_DIGEST)
+      fail(
+        `${out} names contracts ${existing.contractsDigest === undefined ? 'of unknown version' : 'an earlier Sealfold deployed'}, ` +
+          `not this version's: move it away to deploy this version's contracts (the old ones stay on the chain)`,
+      );
     const codes = await Promise.all(Object.values(existing.contracts).map((a) => provider.getCode(a)));
     if (codes.every((c) => c !== '0x')) {
       process.stdout.write(`deploy-contracts: ${out} already deployed on chain ${chainId}, nothing to do\n`);
@@ -67,6 +73,7 @@ try {
     chainId: chainId.toString(),
     deployedAt: new Date().toISOString(),
     deployBlock: addresses.deployBlock.toString(),
+    contractsDigest: chain.CONTRACTS_DIGEST,
     contracts: {
       DatasetNFT: addresses.datasetNFT,
       DatasetLicence: addresses.datasetLicence,
@@ -76,9 +83,7 @@ try {
     },
   };
   mkdirSync(dirname(out), { recursive: true });
-  const tmp = `${out}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(deployment, null, 2) + '\n', { flag: 'wx' });
-  renameSync(tmp, out);
+  chain.writeFileAtomic(out, JSON.stringify(deployment, null, 2) + '\n');
   process.stdout.write(`deploy-contracts: deployed on chain ${chainId}, coordinator ${coordinator}; wrote ${out}\n`);
 } finally {
   provider.destroy();

@@ -3,6 +3,7 @@ import { Wallet } from 'ethers';
 import { createHash } from 'node:crypto';
 import { ARTIFACTS } from './artifacts.js';
 import { deployContracts } from './client.js';
+import { ChainError } from './errors.js';
 import { startEmbeddedChainCore, type EmbeddedChain, type EmbeddedChainOptions } from './embedded-chain.js';
 import { createProvider } from './rpc.js';
 
@@ -24,6 +25,21 @@ export const CONTRACTS_DIGEST: string = (() => {
   for (const [name, { bytecode }] of Object.entries(ARTIFACTS)) hash.update(`${name}\n${bytecode}\n`);
   return hash.digest('hex');
 })();
+
+/**
+ * Refuses a deployment file whose recorded contracts digest is not this version's (STALE_DEPLOYMENT): the client's
+ * ABIs would not match the contracts at its addresses. A file without a digest (written by hand, or by an operator's
+ * own deployment) is trusted as it is.
+ */
+export function assertCurrentDeployment(file: { contractsDigest: string | undefined }, source: string): void {
+  if (file.contractsDigest !== undefined && file.contractsDigest !== CONTRACTS_DIGEST)
+    throw new ChainError(
+      'STALE_DEPLOYMENT',
+      `${source} names contracts an earlier Sealfold deployed, and this version's contracts differ: deploy this ` +
+        `version's contracts (move ${source} away and run the deployment again); the old contracts' datasets and ` +
+        `licences stay on the chain`,
+    );
+}
 
 /**
  * Starts the embedded chain in `<dataDir>/chain`, replays its journal, and on first start deploys the contracts and

@@ -26,7 +26,13 @@ export {
   type SealfoldDomain,
   type VerifyOptions,
 } from './eip712.js';
-export { startEmbeddedChain, type StartEmbeddedChainOptions } from './embedded.js';
+export {
+  CONTRACTS_DIGEST,
+  assertCurrentDeployment,
+  startEmbeddedChain,
+  type StartEmbeddedChainOptions,
+} from './embedded.js';
+export { writeFileAtomic } from './fs-atomic.js';
 export { ARTIFACTS, type ContractName } from './artifacts.js';
 export {
   DEFAULT_MIN_OWNERS,

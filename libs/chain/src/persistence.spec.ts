@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { CID } from 'multiformats/cid';
 import { connectChain } from './client.js';
-import { CONTRACTS_DIGEST, startEmbeddedChain } from './embedded.js';
+import { CONTRACTS_DIGEST, assertCurrentDeployment, startEmbeddedChain } from './embedded.js';
 import { ChainError, RpcUnavailableError } from './errors.js';
 
 const cidOf = (text: string) =>
@@ -72,6 +72,14 @@ describe('embedded chain restart persistence with the Sealfold contracts', () =>
       buyer.close();
       await chain.close();
     }
+  });
+
+  it('an operator deployment file is checked against this version only when it records a digest', () => {
+    expect(() => assertCurrentDeployment({ contractsDigest: CONTRACTS_DIGEST }, 'd.json')).not.toThrow();
+    expect(() => assertCurrentDeployment({ contractsDigest: undefined }, 'd.json')).not.toThrow();
+    expect(() => assertCurrentDeployment({ contractsDigest: 'ab'.repeat(32) }, 'd.json')).toThrow(
+      expect.objectContaining({ code: 'STALE_DEPLOYMENT', message: expect.stringContaining('move d.json away') }),
+    );
   });
 
   it('a data directory deployed with other contracts (an earlier Sealfold) is refused with what to do', async () => {

@@ -8,6 +8,7 @@ import {
   connectChain as connectSealfoldChain,
   createEscrowIndexer,
   createSealfoldIndexer,
+  assertCurrentDeployment,
   readDeploymentFile,
   sealfoldDomain,
   termsHash,
@@ -311,6 +312,7 @@ export async function connectChain(config: CoordinatorConfig): Promise<Coordinat
   const deployment = readDeploymentFile(config.chainDeployment);
   if (deployment.chainId === undefined)
     throw new Error(`${config.chainDeployment} names no chainId (a deployment.json as the embedded chain writes it)`);
+  assertCurrentDeployment(deployment, config.chainDeployment);
   const client = await connectSealfoldChain({
     rpcUrl: config.chainRpc,
     chainId: deployment.chainId,
