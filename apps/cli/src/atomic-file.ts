@@ -1,5 +1,6 @@
 // Every file the CLI writes for the user (dataset records, session cache, receipts, schemas, exports) is written
-// whole or not at all: a temporary sibling, fsync, rename; the temporary file is removed on any failure.
+// whole or not at all: a temporary sibling, fsync, rename, fsync of the directory (so the rename itself survives a
+// crash); the temporary file is removed on any failure.
 import { randomUUID } from 'node:crypto';
 import { open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
@@ -32,6 +33,12 @@ export async function writeFileAtomic(
     await rename(tmp, out);
   } finally {
     await rm(tmp, { force: true });
+  }
+  const dir = await open(dirname(out), 'r');
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
   }
   return bytes;
 }
