@@ -40,7 +40,7 @@ COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY --from=build /app/bin bin
-COPY --from=build /app/scripts/alias-hooks.mjs /app/scripts/register-aliases.mjs /app/scripts/malloc-tuning.mjs /app/scripts/start-coordinator.mjs /app/scripts/ingest-tuning.mjs scripts/
+COPY --from=build /app/scripts/alias-hooks.mjs /app/scripts/register-aliases.mjs /app/scripts/malloc-tuning.mjs /app/scripts/start-coordinator.mjs /app/scripts/ingest-tuning.mjs /app/scripts/reexec.mjs scripts/
 COPY deploy/deploy-contracts.mjs deploy/
 RUN ln -s /app/bin/sealfold.mjs /usr/local/bin/sealfold
 USER sealfold:sealfold

@@ -163,7 +163,7 @@ if (process.env.SEALFOLD_CLI_NO_BUILD !== '1' && isStale()) build();
 const words = process.argv.slice(2).filter((a) => !a.startsWith('-'));
 if (words.some((w, i) => (w === 'silo' || w === 'coordinator') && words[i + 1] === 'start')) {
   const { ensureMallocTuning } = await import('../scripts/malloc-tuning.mjs');
-  await ensureMallocTuning(); // as a launcher, this never resolves: the child's exit ends this process
+  ensureMallocTuning(); // re-executes in place (same pid) when the settings are not in effect yet
 }
 
 process.chdir(userCwd);

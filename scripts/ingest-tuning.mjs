@@ -9,6 +9,7 @@
 // process with the same flags. Plain JavaScript with no imports beyond node: (bin/sealfold.mjs loads it before building).
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { reexecSelf } from './reexec.mjs';
 
 /** Node flags for an ingesting process. */
 export const INGEST_NODE_FLAGS = ['--max-semi-space-size=2'];
@@ -49,13 +50,10 @@ export function isLargeIngest(args, cwd = process.cwd()) {
 }
 
 /**
- * Re-executes this process with the ingest flags, unless they (or the operator's own choice) are in effect already.
- * process.execve replaces the process image: the same pid, terminal and signals, and no launcher left resident (a
- * spawned child would leave a second Node process of ~40 MB beside it). Where there is no execve (Windows) the
- * command runs as it is. Call it before anything else runs: no handle, thread or pending write survives the exec.
+ * Re-executes this process in place (scripts/reexec.mjs) with the ingest flags, unless they (or the operator's own
+ * choice) are in effect already. Call it before anything else runs.
  */
 export function ensureIngestTuning() {
   const flags = ingestNodeFlags();
-  if (flags.length === 0 || typeof process.execve !== 'function') return;
-  process.execve(process.execPath, [process.execPath, ...flags, ...process.execArgv, ...process.argv.slice(1)]);
+  if (flags.length > 0) reexecSelf({ flags });
 }

@@ -1,7 +1,7 @@
 // `npm start`: the compiled coordinator (dist/apps/coordinator/src/main.js), with the malloc settings of
-// scripts/malloc-tuning.mjs (it starts itself once more when they are not in effect yet).
+// scripts/malloc-tuning.mjs (it re-executes itself in place when they are not in effect yet).
 import { ensureMallocTuning } from './malloc-tuning.mjs';
 
-await ensureMallocTuning(); // as a launcher, this never resolves: the child's exit ends this process
+ensureMallocTuning(); // re-executes in place (same pid) when the settings are not in effect yet
 await import('./register-aliases.mjs');
 await import('../dist/apps/coordinator/src/main.js');
