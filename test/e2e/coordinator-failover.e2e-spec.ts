@@ -95,8 +95,7 @@ describe('coordinator failover (two coordinators, one PostgreSQL, real silos)', 
     databaseUrl = await postgres.database();
     const coordinatorKey = loadOrCreateKey(join(dir, 'coordinator.key'));
     fixture = await startChainFixture(join(dir, 'chain-data'), [new Wallet(coordinatorKey).address]);
-    const funder = new Wallet(fixture.chain.accounts[0].privateKey, (await fixture.client(0)).provider);
-    await (await funder.sendTransaction({ to: new Wallet(coordinatorKey).address, value: 10n ** 18n })).wait();
+    await fixture.fund(new Wallet(coordinatorKey).address);
     buyerClient = await fixture.client(BUYER);
     buyer = new Wallet(fixture.chain.accounts[BUYER].privateKey);
     store = await EmbeddedIpfsStore.open(join(dir, 'silo-ipfs'));

@@ -17,6 +17,7 @@ import { Wallet } from 'ethers';
 import { planDp } from '../../apps/cli/src/commands/job.js';
 import { startCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap.js';
 import { loadOrCreateKey } from '../../apps/coordinator/src/chain/chain.adapter.js';
+import { contentStorePortFrom } from '../../apps/coordinator/src/models/content-store.adapter.js';
 import { loadConfig } from '../../apps/coordinator/src/config/config.js';
 import { type RunningSilo } from '../../apps/silo/src/bootstrap.js';
 import { EpsilonLedger } from '../../apps/silo/src/ledger.js';
@@ -58,8 +59,7 @@ describe('a record-level DP job (DP-SGD in real silos, SecAgg+, ε booked per da
     dir = await mkdtemp(join(tmpdir(), 'sealfold-record-dp-'));
     const coordinatorKey = loadOrCreateKey(join(dir, 'coordinator', 'coordinator.key'));
     fixture = await startChainFixture(join(dir, 'chain-data'), [new Wallet(coordinatorKey).address]);
-    const funder = new Wallet(fixture.chain.accounts[0].privateKey, (await fixture.client(0)).provider);
-    await (await funder.sendTransaction({ to: new Wallet(coordinatorKey).address, value: 10n ** 18n })).wait();
+    await fixture.fund(new Wallet(coordinatorKey).address);
     buyerClient = await fixture.client(BUYER);
     buyer = new Wallet(fixture.chain.accounts[BUYER].privateKey);
     store = await EmbeddedIpfsStore.open(join(dir, 'silo-ipfs'));
@@ -79,15 +79,7 @@ describe('a record-level DP job (DP-SGD in real silos, SecAgg+, ε booked per da
       // The owners' store: the coordinator indexes the public manifests (row counts) from it.
       {
         logDestination: new PassThrough(),
-        contentStore: {
-          add: (bytes) => store.add(bytes),
-          get: async (cid) => {
-            const chunks: Uint8Array[] = [];
-            for await (const chunk of store.cat(cid)) chunks.push(chunk);
-            return Buffer.concat(chunks);
-          },
-          close: async () => {},
-        },
+        contentStore: contentStorePortFrom(store),
       },
     );
     for (const [i, o] of owners.entries()) {

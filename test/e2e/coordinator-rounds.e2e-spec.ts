@@ -215,8 +215,7 @@ describe('federated rounds (real silos, chain, IPFS, SecAgg+, tfjs)', () => {
     coordinatorAddress = new Wallet(coordinatorKey).address;
     fixture = await startChainFixture(join(dir, 'chain-data'), [new Wallet(coordinatorKey).address]);
     // …and ETH for the gas of its ModelRegistry records.
-    const funder = new Wallet(fixture.chain.accounts[0].privateKey, (await fixture.client(0)).provider);
-    await (await funder.sendTransaction({ to: new Wallet(coordinatorKey).address, value: 10n ** 18n })).wait();
+    await fixture.fund(new Wallet(coordinatorKey).address);
     buyerClient = await fixture.client(BUYER);
     buyer = new Wallet(fixture.chain.accounts[BUYER].privateKey);
     store = await EmbeddedIpfsStore.open(join(dir, 'silo-ipfs'));

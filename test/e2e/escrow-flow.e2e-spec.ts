@@ -152,8 +152,7 @@ describe('per-job escrow with real silos (embedded chain)', () => {
     coordinatorKey = loadOrCreateKey(join(dir, 'coordinator', 'coordinator.key'));
     coordinatorAddress = new Wallet(coordinatorKey).address;
     fixture = await startChainFixture(join(dir, 'chain-data'), [coordinatorAddress]);
-    const funder = new Wallet(fixture.chain.accounts[0].privateKey, (await fixture.client(0)).provider);
-    await (await funder.sendTransaction({ to: coordinatorAddress, value: 10n ** 18n })).wait();
+    await fixture.fund(coordinatorAddress);
     buyerClient = await fixture.client(BUYER);
     buyer = new Wallet(fixture.chain.accounts[BUYER].privateKey);
     store = await EmbeddedIpfsStore.open(join(dir, 'silo-ipfs'));

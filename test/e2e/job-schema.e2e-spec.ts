@@ -82,8 +82,7 @@ describe('a job across owners with different class sets (issue 13 §3–5, real 
     dir = await mkdtemp(join(tmpdir(), 'sealfold-job-schema-'));
     const coordinatorKey = loadOrCreateKey(join(dir, 'coordinator', 'coordinator.key'));
     fixture = await startChainFixture(join(dir, 'chain-data'), [new Wallet(coordinatorKey).address]);
-    const funder = new Wallet(fixture.chain.accounts[0].privateKey, (await fixture.client(0)).provider);
-    await (await funder.sendTransaction({ to: new Wallet(coordinatorKey).address, value: 10n ** 18n })).wait();
+    await fixture.fund(new Wallet(coordinatorKey).address);
     buyerClient = await fixture.client(BUYER);
     buyer = new Wallet(fixture.chain.accounts[BUYER].privateKey);
     store = await EmbeddedIpfsStore.open(join(dir, 'silo-ipfs'));

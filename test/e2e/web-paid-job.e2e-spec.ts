@@ -18,6 +18,7 @@ import { JsonRpcProvider, Wallet } from 'ethers';
 import type { Page } from 'playwright-core';
 import { startCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap.js';
 import { loadOrCreateKey } from '../../apps/coordinator/src/chain/chain.adapter.js';
+import { contentStorePortFrom } from '../../apps/coordinator/src/models/content-store.adapter.js';
 import { loadConfig } from '../../apps/coordinator/src/config/config.js';
 import type { RunningSilo } from '../../apps/silo/src/bootstrap.js';
 import {
@@ -73,8 +74,7 @@ describe('web: a paid job from the New job page (Chromium, real silos, EDR chain
     execFileSync(process.execPath, [join(ROOT, 'apps/web/build.mjs'), '--out', join(dir, 'web')], { stdio: 'pipe' });
     const coordinatorKey = loadOrCreateKey(join(dir, 'coordinator', 'coordinator.key'));
     fixture = await startChainFixture(join(dir, 'chain-data'), [new Wallet(coordinatorKey).address]);
-    const funder = new Wallet(fixture.chain.accounts[0].privateKey, (await fixture.client(0)).provider);
-    await (await funder.sendTransaction({ to: new Wallet(coordinatorKey).address, value: 10n ** 18n })).wait();
+    await fixture.fund(new Wallet(coordinatorKey).address);
     buyerClient = await fixture.client(BUYER);
     buyer = new Wallet(fixture.chain.accounts[BUYER].privateKey);
     provider = createProvider(fixture.chain.rpcUrl, fixture.chain.chainId);
@@ -100,15 +100,7 @@ describe('web: a paid job from the New job page (Chromium, real silos, EDR chain
       {
         logDestination: new PassThrough(),
         webDir: join(dir, 'web'),
-        contentStore: {
-          add: (bytes) => store.add(bytes),
-          get: async (cid) => {
-            const chunks: Uint8Array[] = [];
-            for await (const chunk of store.cat(cid)) chunks.push(chunk);
-            return Buffer.concat(chunks);
-          },
-          close: async () => {},
-        },
+        contentStore: contentStorePortFrom(store),
       },
     );
     for (const [i, owner] of owners.slice(0, 3).entries())

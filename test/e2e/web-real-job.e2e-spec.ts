@@ -80,8 +80,7 @@ describe("the owner's local silo page (real job, real browser)", () => {
     execFileSync(process.execPath, [join(ROOT, 'apps/web/build.mjs'), '--out', join(dir, 'web')], { stdio: 'pipe' });
     const coordinatorKey = loadOrCreateKey(join(dir, 'coordinator', 'coordinator.key'));
     fixture = await startChainFixture(join(dir, 'chain-data'), [new Wallet(coordinatorKey).address]);
-    const funder = new Wallet(fixture.chain.accounts[0].privateKey, (await fixture.client(0)).provider);
-    await (await funder.sendTransaction({ to: new Wallet(coordinatorKey).address, value: 10n ** 18n })).wait();
+    await fixture.fund(new Wallet(coordinatorKey).address);
     buyerClient = await fixture.client(BUYER);
     buyer = new Wallet(fixture.chain.accounts[BUYER].privateKey);
     provider = createProvider(fixture.chain.rpcUrl, fixture.chain.chainId);

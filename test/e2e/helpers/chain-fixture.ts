@@ -21,7 +21,7 @@ import {
 import { modelSpecHash } from '@sealfold/fl';
 import { CID } from 'multiformats/cid';
 import { shardJobSchema } from './sealed-shard.js';
-import type { Wallet } from 'ethers';
+import { Wallet } from 'ethers';
 
 export const cidOf = (text: string): string => {
   const digest = createHash('sha256').update(text).digest();
@@ -34,19 +34,26 @@ export interface ChainFixture {
   /** Clients for dev accounts 1..n (0 is the deployer/admin). */
   client(index: number): Promise<SealfoldChain>;
   deploymentPath: string;
+  /** Sends `wei` (default 1 ETH) from dev account 0: the coordinator's own wallet pays for its ModelRegistry records. */
+  fund(address: string, wei?: bigint): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startChainFixture(dataDir: string, recorders?: readonly string[]): Promise<ChainFixture> {
   const chain = await startEmbeddedChain({ dataDir, recorders });
   const clients: SealfoldChain[] = [];
+  const client = async (index: number): Promise<SealfoldChain> => {
+    const c = await connectChain({ embedded: chain, signer: chain.accounts[index].privateKey });
+    clients.push(c);
+    return c;
+  };
   return {
     chain,
     deploymentPath: join(dataDir, 'chain', 'deployment.json'),
-    async client(index) {
-      const c = await connectChain({ embedded: chain, signer: chain.accounts[index].privateKey });
-      clients.push(c);
-      return c;
+    client,
+    async fund(address, wei = 10n ** 18n) {
+      const funder = new Wallet(chain.accounts[0].privateKey, (await client(0)).provider);
+      await (await funder.sendTransaction({ to: address, value: wei })).wait();
     },
     async close() {
       for (const c of clients) c.close();
