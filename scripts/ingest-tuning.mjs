@@ -7,7 +7,7 @@
 // docs/ARCHITECTURE.md, "Ingest"). The semi-space size is read only when V8 starts: v8.setFlagsFromString at run time
 // leaves the new space as it is. So the CLI re-executes itself once with the flag, and the bench starts its measured
 // process with the same flags. Plain JavaScript with no imports beyond node: (bin/sealfold.mjs loads it before building).
-import { statSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { reexecSelf } from './reexec.mjs';
 
@@ -30,9 +30,30 @@ export function ingestNodeFlags(execArgv = process.execArgv, env = process.env) 
 }
 
 /**
+ * The bytes an ingest of `path` (a file of `size` bytes) streams: for a gzip file, the larger of its size and its
+ * trailer's ISIZE, "the size of the original (uncompressed) input data modulo 2^32" (RFC 1952 §2.3.1; the last
+ * member's, so a lower bound for a multi-member file). Else the file's size.
+ */
+export function ingestBytes(path, size) {
+  if (size < 18) return size; // a gzip member is at least a 10-byte header and an 8-byte trailer
+  const fd = openSync(path, 'r');
+  try {
+    const head = Buffer.alloc(2);
+    readSync(fd, head, 0, 2, 0);
+    if (head[0] !== 0x1f || head[1] !== 0x8b) return size; // ID1, ID2 (RFC 1952 §2.3.1)
+    const trailer = Buffer.alloc(4);
+    readSync(fd, trailer, 0, 4, size - 4);
+    return Math.max(size, trailer.readUInt32LE(0));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
  * Whether CLI arguments ask for an ingest that benefits from INGEST_NODE_FLAGS: `dataset reseal` (the input's size is
- * known only once its manifest is fetched), or `dataset add` naming a file (relative to `cwd`) of at least
- * LARGE_INPUT_BYTES. Options may sit anywhere, so every word after `add` that is an existing file counts.
+ * known only once its manifest is fetched), or `dataset add` naming a file (relative to `cwd`) whose ingest streams at
+ * least LARGE_INPUT_BYTES (ingestBytes: a gzip file counts its uncompressed size). Options may sit anywhere, so every
+ * word after `add` that is an existing file counts.
  */
 export function isLargeIngest(args, cwd = process.cwd()) {
   const words = args.filter((a) => !a.startsWith('-'));
@@ -41,8 +62,9 @@ export function isLargeIngest(args, cwd = process.cwd()) {
   if (words[at + 1] === 'reseal') return true;
   return words.slice(at + 2).some((w) => {
     try {
-      const s = statSync(resolve(cwd, w));
-      return s.isFile() && s.size >= LARGE_INPUT_BYTES;
+      const path = resolve(cwd, w);
+      const s = statSync(path);
+      return s.isFile() && ingestBytes(path, s.size) >= LARGE_INPUT_BYTES;
     } catch {
       return false;
     }

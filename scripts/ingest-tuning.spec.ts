@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, ftruncateSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, ftruncateSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -57,6 +58,20 @@ describe('V8 flags for ingesting a large file (scripts/ingest-tuning.mjs)', () =
     expect(isLargeIngest(['dataset', 'inspect', 'big.csv'], dir)).toBe(false);
     expect(isLargeIngest(['dataset', 'reseal', '--all'], dir)).toBe(true);
     expect(isLargeIngest(['silo', 'start'], dir)).toBe(false);
+  });
+
+  it('a gzip file counts its uncompressed size (RFC 1952 ISIZE), not its compressed one', () => {
+    // 64 MiB of one repeated row compresses to ~64 KiB: small on disk, a large ingest.
+    const row = Buffer.from('1.5,2.5,setosa\n');
+    const plain = Buffer.alloc(LARGE_INPUT_BYTES, row);
+    writeFileSync(join(dir, 'big.csv.gz'), gzipSync(plain));
+    writeFileSync(join(dir, 'small.csv.gz'), gzipSync(plain.subarray(0, LARGE_INPUT_BYTES - 1)));
+    expect(statSync(join(dir, 'big.csv.gz')).size).toBeLessThan(LARGE_INPUT_BYTES / 100);
+    expect(isLargeIngest(['dataset', 'add', 'big.csv.gz'], dir)).toBe(true);
+    expect(isLargeIngest(['dataset', 'add', 'small.csv.gz'], dir)).toBe(false);
+    // Not gzip: the size on disk, whatever the name says.
+    writeFileSync(join(dir, 'fake.csv.gz'), plain.subarray(0, 1024));
+    expect(isLargeIngest(['dataset', 'add', 'fake.csv.gz'], dir)).toBe(false);
   });
 
   it('adds no flag when the operator chose a semi-space size or turned the tuning off', () => {
