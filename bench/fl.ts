@@ -109,7 +109,8 @@ export const DP_TRAIN = { epochs: TRAIN.epochs, batchSize: 64, optimizer: 'sgd' 
 
 /**
  * FedAvg over `shards` with libs/fl only (equal weights, every silo every round), optionally with record-level DP:
- * each silo runs DP-SGD at σ, C. Returns test accuracy per round and the mean local-training time per silo-round.
+ * each silo runs DP-SGD at σ, C. Returns test accuracy per round, the mean local-training time per silo-round and
+ * the final global weights (the released model; `npm run bench -- privacy` audits it).
  */
 export async function simulateFedAvg(
   shards: readonly LocalData[],
@@ -117,7 +118,7 @@ export async function simulateFedAvg(
   rounds: number,
   training: typeof TRAIN | typeof DP_TRAIN,
   dp?: { noiseMultiplier: number; clipNorm: number },
-): Promise<{ accuracy: number[]; trainMs: number }> {
+): Promise<{ accuracy: number[]; trainMs: number; weights: Float32Array }> {
   let w = initialWeights(SPEC, 1);
   const accuracy: number[] = [];
   let trainMs = 0;
@@ -132,7 +133,7 @@ export async function simulateFedAvg(
     w = fedAvgStep(w, mean, 1);
     accuracy.push(combineEval(await evaluateLocal(SPEC, w, test)).accuracy);
   }
-  return { accuracy, trainMs: trainMs / (rounds * shards.length) };
+  return { accuracy, trainMs: trainMs / (rounds * shards.length), weights: w };
 }
 
 /** Median wall time of one local epoch on `data`, plain vs DP-SGD, same model, lot size and step size. */

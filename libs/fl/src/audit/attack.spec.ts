@@ -7,7 +7,7 @@ import { initialWeights } from '../model.js';
 import type { ModelSpec } from '../spec.js';
 import { evaluateLocal, trainLocal } from '../train.js';
 import { selectSamples } from '../data.js';
-import { auditMembership, membershipSignals, offlineLira } from './attack.js';
+import { auditMembership, membershipShadows, membershipSignals, offlineLira } from './attack.js';
 
 const spec: ModelSpec = {
   inputShape: [4],
@@ -99,5 +99,51 @@ describe('offline LiRA and the audit', () => {
         delta: 1e-5,
       }),
     ).rejects.toThrow(/twice/);
+  });
+
+  it('shadow models trained once give the same audit as shadows trained inside it, and only for what they fit', async () => {
+    const shadowTraining = { ...training, epochs: 5 };
+    const base = { modelSpec: spec, data: iris, members, nonMembers, shadows: 4, shadowTraining, seed: 'pre' };
+    const shadowModels = await membershipShadows(base);
+    expect(shadowModels.outConfidences).toHaveLength(4);
+    // Every audited row is OUT of (not NaN in) exactly half the shadows.
+    for (let i = 0; i < members.length + nonMembers.length; i++)
+      expect(shadowModels.outConfidences.filter((o) => !Number.isNaN(o[i]))).toHaveLength(2);
+    const inside = await auditMembership({ ...base, weights, delta: 1e-5 });
+    const reused = await auditMembership({ ...base, weights, delta: 1e-5, shadowModels });
+    expect(reused).toEqual(inside);
+    expect(reused.lira).not.toBeNull();
+    await expect(
+      auditMembership({ ...base, weights, delta: 1e-5, shadowModels, members: members.slice(1) }),
+    ).rejects.toThrow(/other members/);
+    await expect(auditMembership({ ...base, weights, delta: 1e-5, shadowModels, shadows: 2 })).rejects.toThrow(
+      /4 shadow models, not 2/,
+    );
+    await expect(
+      auditMembership({
+        ...base,
+        weights,
+        delta: 1e-5,
+        shadowModels,
+        shadowTraining: { ...shadowTraining, dp: { noiseMultiplier: 1, clipNorm: 1 } },
+      }),
+    ).rejects.toThrow(/other shadow training/);
+  });
+
+  it('offline LiRA refuses given shadow outputs that do not put every row OUT of half of them', async () => {
+    const data = selectSamples(iris, [...members, ...nonMembers]);
+    const target = (await membershipSignals(spec, weights, data)).logitConfidence;
+    const allOut = [new Float64Array(data.labels.length), new Float64Array(data.labels.length)];
+    await expect(
+      offlineLira({
+        modelSpec: spec,
+        data,
+        targetConfidence: target,
+        shadows: 2,
+        training,
+        seed: 's',
+        outConfidences: allOut,
+      }),
+    ).rejects.toThrow(/exactly half/);
   });
 });

@@ -95,31 +95,25 @@ export interface OfflineLiraResult {
 }
 
 /**
- * Offline LiRA (Carlini et al. 2022, §IV-C, Alg. 1 without the IN models): train `shadows` models, in complementary
- * pairs on a seeded random half of `data` and its other half, so every row is OUT of exactly shadows/2 of them; fit
- * N(μ_out, σ²_out) to each row's OUT logit-scaled confidences and score the target's confidence φ by the one-sided
- * test Φ((φ − μ_out)/σ_out). With few shadows the paper uses one global variance (§VI-A, "fixed variance"): σ_out is
- * pooled over rows unless `perExampleVariance` is set (sensible from ~64 shadows).
+ * LiRA's shadow models (Carlini et al. 2022, Alg. 1, lines 3–7 without the IN models): `shadows` models trained, in
+ * complementary pairs, on a seeded random half of `data` and its other half, so every row is OUT of exactly
+ * shadows/2 of them. Returns one array per shadow: its logit-scaled confidence on every row it did not train on, NaN
+ * on the rows it trained on. They depend only on the rows and the training settings, never on the target model, so
+ * one set serves every model trained with those settings and audited on those rows (offlineLira's `outConfidences`).
  */
-export async function offlineLira(options: {
+export async function trainShadowModels(options: {
   readonly modelSpec: unknown;
   readonly data: LocalData;
-  /** The target model's logit-scaled confidence on every row of `data`. */
-  readonly targetConfidence: ArrayLike<number>;
   readonly shadows: number;
   readonly training: ShadowTraining;
   readonly seed: number | string;
-  readonly perExampleVariance?: boolean;
   readonly onShadow?: (done: number, total: number) => void;
-}): Promise<OfflineLiraResult> {
+}): Promise<Float64Array[]> {
   const { data, shadows } = options;
   const n = validateLocalData(data);
   assertArg(Number.isInteger(shadows) && shadows >= 2 && shadows % 2 === 0, 'shadows must be an even integer ≥ 2');
   assertArg(n >= 4, 'LiRA needs at least 4 rows');
-  assertArg(options.targetConfidence.length === n, 'targetConfidence must have one value per row');
   const { spec } = parseModelSpec(options.modelSpec);
-  const outSum = new Float64Array(n);
-  const outSq = new Float64Array(n);
   const outs: Float64Array[] = [];
   const rng = new SeededRng(options.seed, 'sealfold/fl/audit/lira');
   for (let pair = 0; pair < shadows / 2; pair++) {
@@ -139,19 +133,59 @@ export async function offlineLira(options: {
       const w = new Float32Array(init.length);
       for (let i = 0; i < w.length; i++) w[i] = init[i] + trained.update[i];
       const { logitConfidence } = await membershipSignals(spec, w, data);
-      const isIn = new Uint8Array(n);
-      for (const i of inRows) isIn[i] = 1;
-      const out = new Float64Array(n).fill(NaN);
-      for (let i = 0; i < n; i++)
-        if (!isIn[i]) {
-          out[i] = logitConfidence[i];
-          outSum[i] += logitConfidence[i];
-          outSq[i] += logitConfidence[i] ** 2;
-        }
+      const out = Float64Array.from(logitConfidence);
+      for (const i of inRows) out[i] = NaN;
       outs.push(out);
       options.onShadow?.(k + 1, shadows);
     }
   }
+  return outs;
+}
+
+/**
+ * Offline LiRA (Carlini et al. 2022, §IV-C, Alg. 1 without the IN models): shadow models as trainShadowModels makes
+ * them (trained here, or given as `outConfidences`), every row OUT of exactly shadows/2 of them; fit
+ * N(μ_out, σ²_out) to each row's OUT logit-scaled confidences and score the target's confidence φ by the one-sided
+ * test Φ((φ − μ_out)/σ_out). With few shadows the paper uses one global variance (§VI-A, "fixed variance"): σ_out is
+ * pooled over rows unless `perExampleVariance` is set (sensible from ~64 shadows).
+ */
+export async function offlineLira(options: {
+  readonly modelSpec: unknown;
+  readonly data: LocalData;
+  /** The target model's logit-scaled confidence on every row of `data`. */
+  readonly targetConfidence: ArrayLike<number>;
+  readonly shadows: number;
+  readonly training: ShadowTraining;
+  readonly seed: number | string;
+  /** Shadow models already trained on these rows with these settings (trainShadowModels); else they are trained. */
+  readonly outConfidences?: readonly Float64Array[];
+  readonly perExampleVariance?: boolean;
+  readonly onShadow?: (done: number, total: number) => void;
+}): Promise<OfflineLiraResult> {
+  const { data, shadows } = options;
+  const n = validateLocalData(data);
+  assertArg(Number.isInteger(shadows) && shadows >= 2 && shadows % 2 === 0, 'shadows must be an even integer ≥ 2');
+  assertArg(n >= 4, 'LiRA needs at least 4 rows');
+  assertArg(options.targetConfidence.length === n, 'targetConfidence must have one value per row');
+  const outs = options.outConfidences ?? (await trainShadowModels(options));
+  assertArg(outs.length === shadows, `expected ${shadows} shadow models, got ${outs.length}`);
+  const outSum = new Float64Array(n);
+  const outSq = new Float64Array(n);
+  const outCount = new Uint32Array(n);
+  for (const out of outs) {
+    assertArg(out.length === n, 'every shadow model must score every row');
+    for (let i = 0; i < n; i++)
+      if (!Number.isNaN(out[i])) {
+        assertArg(Number.isFinite(out[i]), 'shadow confidences must be finite or NaN (IN)');
+        outSum[i] += out[i];
+        outSq[i] += out[i] ** 2;
+        outCount[i]++;
+      }
+  }
+  assertArg(
+    outCount.every((c) => c === shadows / 2),
+    'every row must be OUT of exactly half the shadow models',
+  );
   const outPerRow = shadows / 2;
   const mu = outSum.map((s) => s / outPerRow);
   // Pooled within-row variance (divisor: observations − rows), the "global variance" of §VI-A.
@@ -217,7 +251,21 @@ export interface MembershipAuditOptions {
   readonly delta: number;
   readonly targetFpr?: number;
   readonly confidence?: number;
+  /**
+   * LiRA's shadow models trained beforehand by membershipShadows for these members, non-members, shadow count and
+   * shadow training; else auditMembership trains them. One set audits every model trained with those settings.
+   */
+  readonly shadowModels?: MembershipShadows;
   readonly onShadow?: (done: number, total: number) => void;
+}
+
+/** LiRA's shadow models for one audit (membershipShadows): what they were trained for and their OUT confidences. */
+export interface MembershipShadows {
+  readonly members: Uint32Array;
+  readonly nonMembers: Uint32Array;
+  readonly shadowTraining: ShadowTraining;
+  /** Per shadow model, its confidence on every audited row (members then non-members), NaN where it trained. */
+  readonly outConfidences: readonly Float64Array[];
 }
 
 export interface MembershipAuditReport {
@@ -235,15 +283,12 @@ function pick(values: ArrayLike<number>, rows: ArrayLike<number>): Float64Array 
   return Float64Array.from(rows, (i) => values[i]);
 }
 
-/**
- * The owner's membership audit of a released model: the loss-threshold attack (score −loss) and, with shadows > 0,
- * offline LiRA with shadow models trained on halves of members ∪ non-members; each scored by evaluateAttack. The
- * larger of the two ε lower bounds holds at `confidence`.
- */
-export async function auditMembership(options: MembershipAuditOptions): Promise<MembershipAuditReport> {
+/** The audited rows of `options.data`, members then non-members, checked in range and disjoint. */
+function auditedRows(options: Pick<MembershipAuditOptions, 'data' | 'members' | 'nonMembers'>): {
+  rows: Uint32Array;
+  members: number;
+} {
   const n = validateLocalData(options.data);
-  const targetFpr = options.targetFpr ?? 0.001;
-  const confidence = options.confidence ?? 0.95;
   const seen = new Uint8Array(n);
   for (const [name, rows, mark] of [
     ['members', options.members, 1],
@@ -257,9 +302,74 @@ export async function auditMembership(options: MembershipAuditOptions): Promise<
       seen[i] = mark;
     }
   }
-  const rows = Uint32Array.from([...Array.from(options.members), ...Array.from(options.nonMembers)]);
+  return {
+    rows: Uint32Array.from([...Array.from(options.members), ...Array.from(options.nonMembers)]),
+    members: options.members.length,
+  };
+}
+
+/**
+ * LiRA's shadow models for an audit of `members` against `nonMembers` (trainShadowModels on their union), to pass as
+ * auditMembership's `shadowModels` when several models trained with the same settings are audited on the same rows
+ * (a model and its null control, say): the shadows never see the target, so training them once changes nothing.
+ */
+export async function membershipShadows(
+  options: Omit<MembershipAuditOptions, 'weights' | 'delta' | 'targetFpr' | 'confidence' | 'shadowModels'>,
+): Promise<MembershipShadows> {
+  const { rows, members } = auditedRows(options);
+  const outConfidences = await trainShadowModels({
+    modelSpec: options.modelSpec,
+    data: selectSamples(options.data, rows),
+    shadows: options.shadows,
+    training: options.shadowTraining,
+    seed: options.seed,
+    ...(options.onShadow ? { onShadow: options.onShadow } : {}),
+  });
+  return {
+    members: rows.slice(0, members),
+    nonMembers: rows.slice(members),
+    shadowTraining: { ...options.shadowTraining },
+    outConfidences,
+  };
+}
+
+const sameRows = (a: Uint32Array, b: Uint32Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** Stable text of shadow training settings (keys sorted at every level), to compare two of them. */
+function trainingKey(t: ShadowTraining): string {
+  return JSON.stringify(t, (_, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
+}
+
+/**
+ * The owner's membership audit of a released model: the loss-threshold attack (score −loss) and, with shadows > 0,
+ * offline LiRA with shadow models trained on halves of members ∪ non-members (or given as `shadowModels`, which must
+ * have been trained for the same rows, shadow count and training settings); each scored by evaluateAttack. The
+ * larger of the two ε lower bounds holds at `confidence`.
+ */
+export async function auditMembership(options: MembershipAuditOptions): Promise<MembershipAuditReport> {
+  const targetFpr = options.targetFpr ?? 0.001;
+  const confidence = options.confidence ?? 0.95;
+  const { rows, members: m } = auditedRows(options);
+  const pre = options.shadowModels;
+  if (pre) {
+    assertArg(
+      sameRows(pre.members, rows.subarray(0, m)) && sameRows(pre.nonMembers, rows.subarray(m)),
+      'shadowModels were trained for other members or non-members',
+    );
+    assertArg(
+      pre.outConfidences.length === options.shadows,
+      `shadowModels holds ${pre.outConfidences.length} shadow models, not ${options.shadows}`,
+    );
+    assertArg(
+      trainingKey(pre.shadowTraining) === trainingKey(options.shadowTraining),
+      'shadowModels were trained with other shadow training settings',
+    );
+  }
   const audited = selectSamples(options.data, rows);
-  const m = options.members.length;
   const memberIdx = Uint32Array.from({ length: m }, (_, k) => k);
   const nonMemberIdx = Uint32Array.from({ length: rows.length - m }, (_, k) => m + k);
   const signals = await membershipSignals(options.modelSpec, options.weights, audited);
@@ -283,6 +393,7 @@ export async function auditMembership(options: MembershipAuditOptions): Promise<
       shadows: options.shadows,
       training: options.shadowTraining,
       seed: options.seed,
+      ...(pre ? { outConfidences: pre.outConfidences } : {}),
       ...(options.onShadow ? { onShadow: options.onShadow } : {}),
     });
     lira = evaluateAttack(pick(scores, memberIdx), pick(scores, nonMemberIdx), evalOptions);
