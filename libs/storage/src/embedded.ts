@@ -211,7 +211,10 @@ export class EmbeddedIpfsStore implements ContentStore {
     const stack: { cid: CID; depth: number }[] = [{ cid: root, depth: 0 }];
     // A block that repeats in the file (same chunk bytes) is listed once, so a pin counts it once.
     const seen = new Set<string>();
+    let listed = 0;
     while (stack.length > 0) {
+      // The pin records are written synchronously (DataFiles): let timers and I/O run now and then on a large DAG.
+      if (++listed % 256 === 0) await new Promise(setImmediate);
       const { cid, depth } = stack.pop()!;
       const key = cid.toString();
       if (seen.has(key)) continue;

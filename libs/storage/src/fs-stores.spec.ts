@@ -7,7 +7,7 @@ import { sha256 } from 'multiformats/hashes/sha2';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BlockFiles, DataFiles } from './fs-stores.js';
+import { BlockFiles, DataFiles, JOURNAL_FILE, JOURNALED_PREFIX } from './fs-stores.js';
 
 const RAW = 0x55;
 
@@ -68,12 +68,58 @@ describe('BlockFiles and DataFiles', () => {
     const stock = new FsDatastore(join(dir, 'datastore'));
     await ours.open();
     await stock.open();
-    const key = new Key('/pinned-block/abc');
-    await ours.put(key, new Uint8Array([1, 2, 3]));
-    await ours.put(new Key('/pin/root'), new Uint8Array([4]));
-    expect(await stock.get(key)).toEqual(new Uint8Array([1, 2, 3]));
+    const key = new Key('/pin/root');
+    await ours.put(key, new Uint8Array([4]));
+    await ours.put(new Key('/meta/x'), new Uint8Array([5]));
+    expect(await stock.get(key)).toEqual(new Uint8Array([4]));
     const keys: string[] = [];
     for await (const { key: k } of stock.query({})) keys.push(k.toString());
-    expect(keys.sort()).toEqual(['/pin/root', '/pinned-block/abc']);
+    expect(keys.sort()).toEqual(['/meta/x', '/pin/root']);
+    await ours.close();
+  });
+
+  it('DataFiles keeps per-block pin records in one journal file, not one file each', async () => {
+    const ours = new DataFiles(join(dir, 'datastore'));
+    await ours.open();
+    for (let i = 0; i < 50; i++) await ours.put(new Key(`${JOURNALED_PREFIX}b${i}`), new Uint8Array([i]));
+    await ours.put(new Key('/pin/root'), new Uint8Array([9]));
+    await ours.delete(new Key(`${JOURNALED_PREFIX}b7`));
+    expect(filesUnder(join(dir, 'datastore')).sort()).toEqual([JOURNAL_FILE, 'pin', join('pin', 'root.data')].sort());
+    expect(await ours.get(new Key(`${JOURNALED_PREFIX}b3`))).toEqual(new Uint8Array([3]));
+    expect(await ours.has(new Key(`${JOURNALED_PREFIX}b7`))).toBe(false);
+    await expect(ours.get(new Key(`${JOURNALED_PREFIX}b7`))).rejects.toMatchObject({ name: 'NotFoundError' });
+    const listed: string[] = [];
+    for await (const { key } of ours.query({ prefix: JOURNALED_PREFIX })) listed.push(key.toString());
+    expect(listed).toHaveLength(49);
+    expect(listed).not.toContain(`${JOURNALED_PREFIX}b7`);
+    const all: string[] = [];
+    for await (const key of ours.queryKeys({})) all.push(key.toString());
+    expect(all).toHaveLength(50);
+    await ours.close();
+    // Another instance (another process sharing the directory, or a restart) reads the same records.
+    const again = new DataFiles(join(dir, 'datastore'));
+    await again.open();
+    expect(await again.get(new Key(`${JOURNALED_PREFIX}b49`))).toEqual(new Uint8Array([49]));
+    expect(await again.has(new Key(`${JOURNALED_PREFIX}b7`))).toBe(false);
+    await again.close();
+  });
+
+  it('DataFiles reads pin records a store wrote as files before the journal; the journal takes precedence', async () => {
+    const stock = new FsDatastore(join(dir, 'datastore'));
+    await stock.open();
+    await stock.put(new Key(`${JOURNALED_PREFIX}old`), new Uint8Array([1]));
+    await stock.put(new Key(`${JOURNALED_PREFIX}gone`), new Uint8Array([2]));
+    const ours = new DataFiles(join(dir, 'datastore'));
+    await ours.open();
+    expect(await ours.get(new Key(`${JOURNALED_PREFIX}old`))).toEqual(new Uint8Array([1]));
+    await ours.put(new Key(`${JOURNALED_PREFIX}old`), new Uint8Array([3]));
+    await ours.delete(new Key(`${JOURNALED_PREFIX}gone`));
+    expect(await ours.get(new Key(`${JOURNALED_PREFIX}old`))).toEqual(new Uint8Array([3]));
+    expect(await ours.has(new Key(`${JOURNALED_PREFIX}gone`))).toBe(false);
+    const listed: string[] = [];
+    for await (const { key, value } of ours.query({ prefix: JOURNALED_PREFIX }))
+      listed.push(`${key.toString()}=${value[0]}`);
+    expect(listed).toEqual([`${JOURNALED_PREFIX}old=3`]);
+    await ours.close();
   });
 });

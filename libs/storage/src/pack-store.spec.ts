@@ -81,4 +81,35 @@ describe('BlockPacks', () => {
     truncateSync(join(dir, name), 80); // inside the block's bytes
     expect(() => new BlockPacks(dir).open()).toThrow(/truncated/);
   });
+
+  it('a pack larger than the background-flush interval commits whole, and aborts cleanly while a flush runs', async () => {
+    const packs = new BlockPacks(dir);
+    packs.open();
+    // 40 distinct 1 MiB blocks: past FLUSH_EVERY (32 MiB), so a background fdatasync starts during the puts.
+    const blocks = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const bytes = new Uint8Array(1 << 20).fill(i);
+        return { cid: CID.createV1(RAW, await sha256.digest(bytes)), bytes };
+      }),
+    );
+    const w = packs.writer();
+    for (const b of blocks) w.put(b.cid, b.bytes);
+    await w.commit();
+    for (const b of [blocks[0], blocks[39]]) expect(await packs.get(b.cid)).toEqual(Buffer.from(b.bytes));
+    const reopened = new BlockPacks(dir);
+    reopened.open();
+    expect([...reopened.entries()]).toHaveLength(40);
+    // Aborted right after a flush started (the fd is closed only once it finishes): nothing of it stays.
+    const dropped = packs.writer();
+    const other = await Promise.all(
+      Array.from({ length: 40 }, async (_, i) => {
+        const bytes = new Uint8Array(1 << 20).fill(100 + i);
+        return { cid: CID.createV1(RAW, await sha256.digest(bytes)), bytes };
+      }),
+    );
+    for (const b of other) dropped.put(b.cid, b.bytes);
+    dropped.abort();
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(packs.has(other[0].cid)).toBe(false);
+  });
 });

@@ -40,6 +40,8 @@ interface Location {
 const keyOf = (cid: CID): string => Buffer.from(cid.multihash.bytes).toString('base64');
 
 let serial = 0;
+/** A writer starts a background fdatasync each time this many bytes were appended since the last one began. */
+const FLUSH_EVERY = 32 << 20;
 const fdatasync = promisify(fdatasyncCallback);
 
 /** Reads `length` bytes at `offset` of `file`. */
@@ -162,6 +164,9 @@ export class PackWriter {
   private size = 0;
   private readonly blocks = new Map<string, { offset: number; length: number }>();
   private readonly header = Buffer.alloc(RECORD_HEADER);
+  /** Bytes written when the last background flush started, and that flush (null when none runs). */
+  private flushedTo = 0;
+  private flushing: Promise<void> | null = null;
 
   constructor(private readonly packs: BlockPacks) {
     this.temp = join(packs.dir, `.${this.id}.${process.pid}.${(serial++).toString(36)}.pack.tmp`);
@@ -188,6 +193,31 @@ export class PackWriter {
     writeAll(this.fd, bytes);
     this.blocks.set(key, { offset: this.size + RECORD_HEADER + mh.length, length: bytes.length });
     this.size += RECORD_HEADER + mh.length + bytes.length;
+    if (this.flushing === null && this.size - this.flushedTo >= FLUSH_EVERY) this.flushInBackground(this.fd);
+  }
+
+  /**
+   * Starts an fdatasync of what is written so far, in the thread pool, while the add goes on: the disk writes the
+   * pack as it grows instead of all of it at `commit` (measured: the final fdatasync of a 256 MB pack took ~0.7 s of
+   * wall time with nothing else to do), and the kernel's dirty-page throttling does not stall the writes. Durability
+   * still comes from `commit`'s own fdatasync; this one only moves work earlier. Errors surface there too.
+   */
+  private flushInBackground(fd: number): void {
+    this.flushedTo = this.size;
+    this.flushing = fdatasync(fd).then(
+      () => {
+        this.flushing = null;
+      },
+      () => {
+        this.flushing = null; // commit's fdatasync reports a failing disk
+      },
+    );
+  }
+
+  /** Closes the pack's fd once no background flush uses it (closing it under a running fdatasync could hit a reused fd). */
+  private async closeWhenIdle(fd: number): Promise<void> {
+    if (this.flushing) await this.flushing;
+    closeSync(fd);
   }
 
   /** A block this add wrote, read back (the importer may read what it wrote), or undefined. */
@@ -205,9 +235,10 @@ export class PackWriter {
     const fd = this.fd;
     this.fd = null;
     try {
+      if (this.flushing) await this.flushing;
       await fdatasync(fd);
     } finally {
-      closeSync(fd);
+      await this.closeWhenIdle(fd);
     }
     const name = `${this.id}.pack`;
     renameSync(this.temp, join(this.packs.dir, name));
@@ -216,7 +247,7 @@ export class PackWriter {
 
   /** Drops everything this writer wrote. */
   abort(): void {
-    if (this.fd !== null) closeSync(this.fd);
+    if (this.fd !== null) void this.closeWhenIdle(this.fd);
     this.fd = null;
     rmSync(this.temp, { force: true });
   }
