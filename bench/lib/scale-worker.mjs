@@ -148,8 +148,9 @@ async function serve({ coordinatorUrl, dropouts }) {
 /** The silos' warnings (a refused round, a lost connection…), counted by message and reason. */
 const warnings = new Map();
 function countWarning(line) {
-  const { msg, code, reason, err, error } = JSON.parse(line);
-  const key = [msg, code, reason, err ?? error].filter(Boolean).join(': ').slice(0, 200);
+  const { msg, code, reason, err, error, detail } = JSON.parse(line);
+  // `detail` names why an offer or receipt was refused (its error class and message: no row, no key).
+  const key = [msg, code, reason, err ?? error, detail].filter(Boolean).join(': ').slice(0, 300);
   warnings.set(key, (warnings.get(key) ?? 0) + 1);
 }
 
