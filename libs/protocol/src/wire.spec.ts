@@ -149,13 +149,13 @@ describe('control payloads', () => {
       signature: '0x' + '11'.repeat(65),
       modelSpec: { inputShape: [4] },
       jobSchema: {
-        format: 'sealfold-job-schema/v1',
+        format: 'sealfold-job-schema/v1' as const,
         label: 'y',
-        features: [{ name: 'x', type: 'numeric' }],
+        features: [{ name: 'x', type: 'numeric' as const }],
         classes: ['a', 'b'],
       },
       dimension: 10,
-    } as const;
+    };
     const encode = controlFrameEncoder('job-offer', ['datasetId', 'clientId'], shared, { jobId: shared.jobId });
     fc.assert(
       fc.property(fc.bigInt({ min: 0n, max: 2n ** 256n - 1n }), fc.nat({ max: 0xffff_fffe }), (id, clientId) => {
