@@ -90,6 +90,20 @@ export function isUnreachable(err: unknown): boolean {
   return false;
 }
 
+/**
+ * True when `err` is a connection the server closed under the request (ECONNRESET, "socket hang up"): on a reused
+ * keep-alive socket the server may close it as the client sends (Node's http docs, request.reusedSocket); a read may
+ * then be sent again.
+ */
+export function isConnectionReset(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 6; depth++) {
+    if ((e as { code?: unknown }).code === 'ECONNRESET') return true;
+    if (e instanceof Error && /socket hang up/.test(e.message)) return true;
+    e = (e as { cause?: unknown; error?: unknown }).cause ?? (e as { error?: unknown }).error;
+  }
+  return false;
+}
+
 /** Maps transport failures to RpcUnavailableError; other errors pass through. */
 export function wrapRpcError(err: unknown, provider: JsonRpcProvider): unknown {
   if (err instanceof RpcUnavailableError) return err;
