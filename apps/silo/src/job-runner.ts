@@ -8,6 +8,7 @@ import {
   escrowJobId,
   hashJobReceipt,
   roundsByDatasetOf,
+  RpcUnavailableError,
   signJobReceipt,
   transcriptRoot,
   validateJobReceipt,
@@ -136,7 +137,21 @@ export type RefusalReason =
   /** Summed statistics inconsistent with this silo's own (fewer rows or counts than it alone holds), or a second run. */
   | 'bad-statistics'
   /** A round before the job's feature statistics arrived: the silo cannot encode its rows yet. */
-  | 'no-statistics';
+  | 'no-statistics'
+  /** The silo's chain node did not answer in time: the silo cannot check what it must read on chain itself. */
+  | 'chain-unavailable';
+
+/**
+ * Why a refusal happened, for the coordinator and the silo's log: a JobRefusal's own reason; an unanswered chain read
+ * as 'chain-unavailable'; anything else as 'internal-error' with the error's class, so a fault can be told apart. The
+ * message is the error's own (these errors name ids and RPC endpoints, never a row or a key).
+ */
+export function refusalOf(error: unknown): { reason: RefusalReason | 'internal-error'; message: string } {
+  if (error instanceof JobRefusal) return { reason: error.reason, message: error.message };
+  if (error instanceof RpcUnavailableError) return { reason: 'chain-unavailable', message: error.message };
+  const name = error instanceof Error ? error.constructor.name || error.name : typeof error;
+  return { reason: 'internal-error', message: `${name}: ${error instanceof Error ? error.message : String(error)}` };
+}
 
 /** The fewest distinct independent owners a job must have, unless the owner sets another (`--min-owners`). */
 export const DEFAULT_MIN_INDEPENDENT_OWNERS = 3;

@@ -36,7 +36,7 @@ import {
 } from '@sealfold/secagg';
 import { encodeWeights } from '@sealfold/fl';
 import { type Wallet } from 'ethers';
-import { JobRefusal, excludedOwners, type SiloJobRunner } from './job-runner.js';
+import { JobRefusal, excludedOwners, refusalOf, type SiloJobRunner } from './job-runner.js';
 
 export interface SiloClientOptions {
   /**
@@ -371,9 +371,9 @@ export class SiloClient {
       this.options.logger.info({ jobId: req.jobId, escrowJobId, datasetId: req.datasetId }, 'job receipt signed');
       reply({ signature });
     } catch (error) {
-      const reason = error instanceof JobRefusal ? error.reason : 'internal-error';
-      this.options.logger.warn({ jobId: req.jobId, reason, detail: (error as Error).message }, 'job receipt refused');
-      reply({ refused: `${reason}: ${(error as Error).message}`.slice(0, 1024) });
+      const { reason, message } = refusalOf(error);
+      this.options.logger.warn({ jobId: req.jobId, reason, detail: message }, 'job receipt refused');
+      reply({ refused: `${reason}: ${message}`.slice(0, 1024) });
     }
   }
 
@@ -419,14 +419,14 @@ export class SiloClient {
       this.options.logger.info({ jobId: offer.jobId, datasetId: offer.datasetId }, 'job accepted');
       reply(true);
     } catch (error) {
-      const reason = error instanceof JobRefusal ? error.reason : 'internal-error';
-      this.options.logger.warn({ jobId: offer.jobId, reason, detail: (error as Error).message }, 'job refused');
+      const { reason, message } = refusalOf(error);
+      this.options.logger.warn({ jobId: offer.jobId, reason, detail: message }, 'job refused');
       try {
-        this.options.runner.recordRefusal(offer.jobId, datasetId, reason, (error as Error).message);
+        this.options.runner.recordRefusal(offer.jobId, datasetId, reason, message);
       } catch (recordError) {
         this.options.logger.warn({ jobId: offer.jobId, err: (recordError as Error).message }, 'refusal not recorded');
       }
-      reply(false, `${reason}: ${(error as Error).message}`.slice(0, 512));
+      reply(false, `${reason}: ${message}`.slice(0, 512));
     }
   }
 

@@ -385,6 +385,61 @@ describe('Sealfold chain client against the embedded chain', () => {
     }
   });
 
+  it('sends a view again once when the node closes the connection under it, and no more', async () => {
+    const id = (
+      await owner.registerDataset({
+        manifestCid: cidOf('reset-1'),
+        commitment: commitmentOf('reset-1'),
+        terms: { priceWei: 1n },
+      })
+    ).datasetId;
+    // An RPC endpoint that drops the connection of the next `resets` eth_call requests, and forwards the rest.
+    let resets = 0;
+    let calls = 0;
+    const flaky = createHttpServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        void (async () => {
+          if (body.includes('"eth_call"')) {
+            calls++;
+            if (resets > 0) {
+              resets--;
+              req.socket.destroy();
+              return;
+            }
+          }
+          const upstream = await fetch(chain.rpcUrl, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body,
+          });
+          res.setHeader('content-type', 'application/json');
+          res.end(await upstream.text());
+        })();
+      });
+    });
+    await new Promise<void>((resolve) => flaky.listen(0, '127.0.0.1', resolve));
+    const { port } = flaky.address() as AddressInfo;
+    const reader = await connectChain({
+      rpcUrl: `http://127.0.0.1:${port}`,
+      chainId: chain.chainId,
+      addresses: stranger.addresses,
+    });
+    try {
+      resets = 1;
+      expect(await reader.ownerOf(id)).toBe(chain.accounts[1].address);
+      expect(calls).toBe(2);
+      resets = 2;
+      calls = 0;
+      await expect(reader.ownerOf(id)).rejects.toBeInstanceOf(RpcUnavailableError);
+      expect(calls).toBe(2);
+    } finally {
+      reader.close();
+      await new Promise((r) => flaky.close(r));
+    }
+  });
+
   it('records model provenance (coordinator role only)', async () => {
     const coordinator = await connectChain({ embedded: chain, signer: chain.accounts[0].privateKey });
     try {

@@ -65,7 +65,14 @@ import {
   SignatureError,
 } from './errors.js';
 import type { EmbeddedChain } from './embedded-chain.js';
-import { DEFAULT_RPC_TIMEOUT_MS, createProvider, isUnreachable, probeChainId, wrapRpcError } from './rpc.js';
+import {
+  DEFAULT_RPC_TIMEOUT_MS,
+  createProvider,
+  isConnectionReset,
+  isUnreachable,
+  probeChainId,
+  wrapRpcError,
+} from './rpc.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Types
@@ -673,9 +680,15 @@ export async function connectChain(options: ConnectOptions) {
   ): Promise<ReturnOf<N, F>> => {
     let result: Result;
     const contract = contractOf(name);
+    const overrides = blockTag === undefined ? [] : [{ blockTag }];
+    const call = () => contract.getFunction(fn).staticCallResult(...args, ...overrides);
     try {
-      const overrides = blockTag === undefined ? [] : [{ blockTag }];
-      result = await contract.getFunction(fn).staticCallResult(...args, ...overrides);
+      // A view is sent again once when the node closed the connection under it (a keep-alive socket it was closing:
+      // 2 of 1000 silos refused a job so in bench scale); reads are idempotent, transactions are never re-sent here.
+      result = await call().catch((err: unknown) => {
+        if (isConnectionReset(err)) return call();
+        throw err;
+      });
     } catch (err) {
       throw decodeChainError(err, `${name}.${fn}`, provider);
     }

@@ -200,6 +200,54 @@ describe('EIP-712 JobRequest', () => {
     );
   });
 
+  it("hashJobRequest is ethers' TypedDataEncoder.hash of the request, for arbitrary requests (property)", () => {
+    // The reference: ethers' generic EIP-712 encoder over the same types and message.
+    const types = Object.fromEntries(Object.entries(JOB_REQUEST_TYPES).map(([k, v]) => [k, v.map((f) => ({ ...f }))]));
+    const typedDomain = {
+      name: domain.name,
+      version: domain.version,
+      chainId: domain.chainId,
+      verifyingContract: domain.verifyingContract,
+    };
+    const uint256 = fc.oneof(
+      fc.bigInt({ min: 0n, max: 2n ** 256n - 1n }),
+      fc.constantFrom(0n, 1n, 255n, 256n, 2n ** 256n - 1n),
+    );
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(uint256, { minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 1, max: 10_000 }),
+        uint256,
+        fc.constantFrom('fedavg', 'fedprox'),
+        fc.boolean(),
+        fc.integer({ min: 3, max: 200 }),
+        (datasets, rounds, nonce, strategy, enabled, minContributors) => {
+          const req: JobRequest = {
+            ...baseRequest(),
+            datasets,
+            licences: datasets.map((d) => d ^ 1n),
+            rounds,
+            nonce,
+            strategy,
+            secagg: { enabled, minContributors },
+          };
+          const json = jobRequestToJson(req);
+          const reference = TypedDataEncoder.hash(typedDomain, types, {
+            ...req,
+            datasets: [...req.datasets],
+            licences: [...req.licences],
+            training: { ...req.training },
+            dp: { ...req.dp },
+            secagg: { ...req.secagg },
+            escrow: { ...req.escrow },
+          });
+          expect(hashJobRequest(domain, parseJobRequest(json))).toBe(reference);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it('sign/verify round-trips for arbitrary valid requests, verifyAndHashJobRequest with them (property)', async () => {
     await fc.assert(
       fc.asyncProperty(

@@ -67,13 +67,38 @@ export function createProvider(rpcUrl: string, chainId: bigint, timeoutMs = DEFA
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EHOSTUNREACH', 'ETIMEDOUT', 'EAI_AGAIN']);
 
-/** True when `err` (from ethers or fetch) means the endpoint could not be reached. */
+/**
+ * HTTP statuses saying the node did not answer the call (RFC 9110 §15.5.9 408 Request Timeout: the server gave up
+ * receiving it, as Node's HTTP server does for a request it could not read in time; 503, 504): like a timeout, not
+ * an answer.
+ */
+const UNANSWERED_STATUSES = new Set([408, 503, 504]);
+
+/** True when `err` (from ethers or fetch) means the endpoint could not be reached or did not answer. */
 export function isUnreachable(err: unknown): boolean {
   if (isError(err, 'TIMEOUT') || isError(err, 'NETWORK_ERROR')) return true;
+  if (isError(err, 'SERVER_ERROR')) {
+    const status = Number.parseInt(String(err.info?.responseStatus ?? ''), 10);
+    if (UNANSWERED_STATUSES.has(status)) return true;
+  }
   for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 6; depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
     if (e instanceof Error && /fetch failed|ECONNREFUSED|socket hang up/.test(e.message)) return true;
+    e = (e as { cause?: unknown; error?: unknown }).cause ?? (e as { error?: unknown }).error;
+  }
+  return false;
+}
+
+/**
+ * True when `err` is a connection the server closed under the request (ECONNRESET, "socket hang up"): on a reused
+ * keep-alive socket the server may close it as the client sends (Node's http docs, request.reusedSocket); a read may
+ * then be sent again.
+ */
+export function isConnectionReset(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 6; depth++) {
+    if ((e as { code?: unknown }).code === 'ECONNRESET') return true;
+    if (e instanceof Error && /socket hang up/.test(e.message)) return true;
     e = (e as { cause?: unknown; error?: unknown }).cause ?? (e as { error?: unknown }).error;
   }
   return false;

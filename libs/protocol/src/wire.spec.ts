@@ -4,6 +4,7 @@ import {
   WIRE_FRAME_TYPES,
   WIRE_HEADER_BYTES,
   WireCodecError,
+  controlFrameEncoder,
   decodeControlPayload,
   decodePlainUpdate,
   decodeWireFrame,
@@ -139,6 +140,47 @@ describe('control payloads', () => {
       { fedProxMu: 0.5 },
     ])
       expect(codeOf(() => decodeControlPayload('job-offer', payload({ ...offer, ...extra })))).toBe('BAD_FIELD');
+  });
+
+  it('controlFrameEncoder: n offers sharing one request decode as what encodeControlFrame gives, own fields validated (property)', () => {
+    const shared = {
+      jobId: 'ab'.repeat(32),
+      request: jobRequestToJson(sampleJobRequest()),
+      signature: '0x' + '11'.repeat(65),
+      modelSpec: { inputShape: [4] },
+      jobSchema: {
+        format: 'sealfold-job-schema/v1' as const,
+        label: 'y',
+        features: [{ name: 'x', type: 'numeric' as const }],
+        classes: ['a', 'b'],
+      },
+      dimension: 10,
+    };
+    const encode = controlFrameEncoder('job-offer', ['datasetId', 'clientId'], shared, { jobId: shared.jobId });
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 2n ** 256n - 1n }), fc.nat({ max: 0xffff_fffe }), (id, clientId) => {
+        const own = { datasetId: String(id), clientId };
+        const frame = decodeWireFrame(encode(own));
+        const reference = decodeWireFrame(
+          encodeControlFrame('job-offer', { ...shared, ...own }, { jobId: shared.jobId }),
+        );
+        expect({ ...frame, payload: undefined }).toEqual({ ...reference, payload: undefined });
+        expect(decodeControlPayload('job-offer', frame.payload)).toEqual(
+          decodeControlPayload('job-offer', reference.payload),
+        );
+      }),
+      { numRuns: 100 },
+    );
+    // Each frame's own fields are checked as encodeControlFrame checks them; so is the shared part, once.
+    expect(codeOf(() => encode({ datasetId: '-1', clientId: 1 }))).toBe('BAD_FIELD');
+    expect(codeOf(() => encode({ datasetId: '1', clientId: 0xffff_ffff }))).toBe('BAD_FIELD');
+    expect(codeOf(() => encode({ datasetId: '1', clientId: 1, admin: true } as never))).toBe('BAD_FIELD');
+    expect(codeOf(() => controlFrameEncoder('job-offer', ['datasetId', 'clientId'], { ...shared, dimension: 0 }))).toBe(
+      'BAD_FIELD',
+    );
+    expect(
+      codeOf(() => controlFrameEncoder('job-offer', ['datasetId', 'clientId'], { ...shared, localEpochs: 5 } as never)),
+    ).toBe('BAD_FIELD');
   });
 
   it('receipt request and signature (issue 20): round-trip, and refuse inconsistent receipts and ambiguous replies', () => {

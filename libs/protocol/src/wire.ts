@@ -461,6 +461,44 @@ export function encodeControlFrame<T extends WireControlType>(
   });
 }
 
+/**
+ * An encoder of control frames of one `type` that differ only in a few small fields, `own` (a job's n offers differ
+ * in datasetId and clientId and share the signed request, which lists all n datasets and licences): the `shared`
+ * fields are validated and serialised once, each frame's own fields validated against their part of the schema and
+ * spliced in, so n frames cost O(shared + n) instead of O(n × shared). Each frame decodes as encodeControlFrame's of
+ * the same body would (the same fields, validated by the same schema; key order aside).
+ */
+export function controlFrameEncoder<T extends WireControlType, K extends keyof WireControlInput<T> & string>(
+  type: T,
+  ownKeys: readonly K[],
+  shared: Omit<WireControlInput<T>, K>,
+  options: { jobId?: string; round?: number } = {},
+): (own: Pick<WireControlInput<T>, K>) => Uint8Array {
+  const schema = WIRE_CONTROL_SCHEMAS[type] as unknown as z.ZodObject<z.ZodRawShape>;
+  const mask = Object.fromEntries(ownKeys.map((k) => [k, true])) as Record<string, true>;
+  for (const k of ownKeys)
+    if (!(k in schema.shape)) fail('BAD_FIELD', `${type}: ${k} is not a field`);
+    else if (k in (shared as object)) fail('BAD_FIELD', `${type}: ${k} is both shared and per frame`);
+  const checked = schema.omit(mask).safeParse(shared);
+  if (!checked.success) fail('BAD_FIELD', `${type}: ${checked.error.issues[0]?.message ?? 'invalid body'}`);
+  const ownSchema = schema.pick(mask);
+  const sharedJson = JSON.stringify(shared);
+  return (own) => {
+    const ownChecked = ownSchema.safeParse(own);
+    if (!ownChecked.success) fail('BAD_FIELD', `${type}: ${ownChecked.error.issues[0]?.message ?? 'invalid body'}`);
+    const ownJson = JSON.stringify(Object.fromEntries(ownKeys.map((k) => [k, own[k]])));
+    const json =
+      ownJson === '{}' ? sharedJson : sharedJson === '{}' ? ownJson : `${ownJson.slice(0, -1)},${sharedJson.slice(1)}`;
+    return encodeWireFrame({
+      type,
+      jobId: options.jobId ?? '',
+      round: options.round ?? 0,
+      stage: 0,
+      payload: utf8.encode(json),
+    });
+  };
+}
+
 /** Parses the JSON payload of a control frame against its schema. */
 export function decodeControlPayload<T extends WireControlType>(type: T, payload: Uint8Array): WireControl<T> {
   let json: unknown;

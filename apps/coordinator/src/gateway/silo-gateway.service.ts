@@ -31,6 +31,7 @@ import { COORDINATOR_ID } from '../database/database.module.js';
 import { MetricsService } from '../metrics/metrics.service.js';
 import { SocketSiloSession, type SiloSession } from './silo-session.js';
 import { UpgradeRouter } from './upgrade-router.js';
+import { mapBounded } from '../common/map-bounded.js';
 
 /** Frames a silo may send once authenticated; everything else from a silo is a protocol violation. */
 const SILO_TYPES: ReadonlySet<WireFrameType> = new Set([
@@ -76,20 +77,6 @@ interface Connection {
   /** Times of the recent announces (within ANNOUNCE_WINDOW_MS). */
   announceTimes: number[];
   announcing: boolean;
-}
-
-/** Maps `items` through `fn` with at most `limit` calls pending at once; results keep the input order. */
-async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 /** RFC 6455 §5.5: a control frame's payload is at most 125 bytes, 2 of them the close code. */

@@ -24,6 +24,7 @@ import { getAddress, verifyMessage } from 'ethers';
 import { z } from 'zod';
 import { ApiError, parseOr400 } from '../common/api-error.js';
 import { ChainService } from '../chain/chain.service.js';
+import { mapBounded } from '../common/map-bounded.js';
 import { DatasetsRepository } from '../datasets/datasets.repository.js';
 import { JobEvents } from './job-events.js';
 import { JobsRepository, NonceReplayError, TERMINAL_STATUSES, type JobRecord } from './jobs.repository.js';
@@ -47,6 +48,9 @@ export const submitJobSchema = z
   .strict();
 
 export const cancelJobSchema = z.object({ signature }).strict();
+
+/** Chain reads of one submission (a licence, a job rate per dataset) pending at once. */
+const CHAIN_READS_IN_PARALLEL = 16;
 
 const SIGNATURE_FAILURES: Record<string, { status: number; code: string }> = {
   malformed: { status: 400, code: 'MALFORMED_SIGNATURE' },
@@ -216,9 +220,12 @@ export class JobsService {
     }
 
     // A silo re-checks its own licence before training; this check keeps unlicensed jobs from being scheduled at all.
+    // The reads run CHAIN_READS_IN_PARALLEL at a time: one after another, 1000 datasets' took ~100 s (bench scale).
+    const checks = await mapBounded(request.datasets, CHAIN_READS_IN_PARALLEL, (datasetId, i) =>
+      chain.checkLicence(buyer, datasetId, request.licences[i]),
+    );
     const failures: { datasetId: string; licenceId: string; code: string; reason: string }[] = [];
-    for (let i = 0; i < request.datasets.length; i++) {
-      const check = await chain.checkLicence(buyer, request.datasets[i], request.licences[i]);
+    for (const [i, check] of checks.entries())
       if (!check.valid)
         failures.push({
           datasetId: request.datasets[i].toString(),
@@ -226,7 +233,6 @@ export class JobsService {
           code: check.code,
           reason: check.reason,
         });
-    }
     if (failures.length > 0)
       throw new ApiError(
         403,
@@ -239,9 +245,10 @@ export class JobsService {
     // that signs none (NO_ESCROW: e.g. the web page, which cannot lock a price) would be refused by each such silo
     // after the offers; refuse it here, naming the datasets, before anything is scheduled.
     if (!requestsEscrow(request)) {
-      const charging: string[] = [];
-      for (const datasetId of request.datasets)
-        if ((await chain.jobRate(datasetId)) > 0n) charging.push(datasetId.toString());
+      const rates = await mapBounded(request.datasets, CHAIN_READS_IN_PARALLEL, (datasetId) =>
+        chain.jobRate(datasetId),
+      );
+      const charging = request.datasets.filter((_, i) => rates[i] > 0n).map(String);
       if (charging.length > 0)
         throw new ApiError(
           409,
