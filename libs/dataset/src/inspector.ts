@@ -169,6 +169,8 @@ export class CsvInspector {
   private tokens: Uint8Array[][] = [];
   /** Per column, the lengths of its missing tokens (values.ts tokenLengths). */
   private tokenLengths = new Int32Array(0);
+  /** Per column, 256 flags: 1 at [column * 256 + b] when one of its missing tokens begins with byte b. */
+  private tokenFirstBytes = new Uint8Array(0);
   private stats: ColumnStats[] = [];
   private rows = 0;
   private result: InspectResult | undefined;
@@ -379,6 +381,8 @@ export class CsvInspector {
       return encode(this.options.missing ?? DEFAULT_MISSING_TOKENS);
     });
     this.tokenLengths = Int32Array.from(this.tokens, tokenLengths);
+    this.tokenFirstBytes = new Uint8Array(count * 256);
+    this.tokens.forEach((ts, i) => ts.forEach((t) => t.length > 0 && (this.tokenFirstBytes[i * 256 + t[0]] = 1)));
     this.stats = names.map((_, i) => ({
       missing: 0,
       firstMissingLine: 0,
@@ -410,13 +414,18 @@ export class CsvInspector {
         line,
         Math.min(count, ncols) + 1,
       );
-    // The hot loop (once per value): everything per column hoisted, a missing token ruled out by its length first.
-    const { stats: allStats, tokens, tokenLengths, declared: allDeclared, labelIndex } = this;
+    // The hot loop (once per value): everything per column hoisted, a missing token ruled out by its length and
+    // first byte before any comparison.
+    const { stats: allStats, tokens, tokenLengths, tokenFirstBytes, declared: allDeclared, labelIndex } = this;
     for (let i = 0; i < ncols; i++) {
       const s = starts[i];
       const e = ends[i];
       const stats = allStats[i];
-      if (mayBeMissing(tokenLengths[i], e - s) && isMissing(buf, s, e, tokens[i])) {
+      if (
+        mayBeMissing(tokenLengths[i], e - s) &&
+        (s === e || tokenFirstBytes[i * 256 + buf[s]] !== 0) &&
+        isMissing(buf, s, e, tokens[i])
+      ) {
         if (i === labelIndex) this.missingLabel(line, i);
         if (stats.missing++ === 0) stats.firstMissingLine = line;
         continue;

@@ -164,6 +164,7 @@ export class CsvTokenizer {
     }
     this.starts[this.count] = this.fieldStart;
     this.ends[this.count] = end;
+    // Only a quoted field with "" sets it; endRecord resets it, so every entry of the next record starts at 0.
     this.escaped[this.count] = escaped ? 1 : 0;
     this.count++;
   }
@@ -173,6 +174,8 @@ export class CsvTokenizer {
     // Only a record with a quoted field can have "" to fold.
     for (let i = 0; this.quotedSeen && i < count; i++) {
       if (escaped[i] === 0) continue;
+      // Back to 0 for the next record (the unquoted fast path in scan does not write `escaped`).
+      escaped[i] = 0;
       // Fold "" into " in place (the buffer is ours; the field only shrinks).
       let w = starts[i];
       for (let r = starts[i]; r < ends[i]; r++) {
@@ -260,9 +263,15 @@ export class CsvTokenizer {
               if (c <= COMMA && (c === COMMA || c === LF || c === CR || c === QUOTE)) break;
               p++;
             }
-            // Fast path: a comma followed by an unquoted field (the common case) starts scanning it right here.
+            // Fast path: a comma followed by an unquoted field (the common case) starts scanning it right here,
+            // recording the field without a call (its `escaped` entry is already 0: see endRecord).
             if (p + 1 < n && c === COMMA && buf[p + 1] !== QUOTE) {
-              this.endField(p, false);
+              const k = this.count;
+              if (k < this.starts.length) {
+                this.starts[k] = this.fieldStart;
+                this.ends[k] = p;
+                this.count = k + 1;
+              } else this.endField(p, false);
               this.fieldStart = ++p;
               continue;
             }
