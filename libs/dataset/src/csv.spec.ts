@@ -8,45 +8,14 @@ import { createInspectStream, inspectCsv, inspectCsvTee } from './inspect.js';
 import { csvRecords, toDense } from './records.js';
 import type { DatasetSchema } from './schema.js';
 import { hashBucket } from './values.js';
+import { chunked, serialiseCsv } from '../test/csv-tables.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
-
-/** Splits bytes into chunks of the given sizes (cycled), to exercise records that straddle pushes. */
-function chunked(bytes: Uint8Array, sizes: readonly number[]): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let at = 0;
-  let k = 0;
-  while (at < bytes.length) {
-    const n = Math.max(1, sizes[k++ % sizes.length]);
-    out.push(bytes.subarray(at, at + n));
-    at += n;
-  }
-  return out;
-}
 
 async function collect(source: AsyncIterable<string[]>): Promise<string[][]> {
   const out: string[][] = [];
   for await (const r of source) out.push(r);
   return out;
-}
-
-/** Serialises a table with RFC 4180 quoting: `quoteAll` forces quotes, fields that need them are always quoted. */
-function serialise(table: string[][], opts: { crlf: boolean[]; quote: boolean[]; trailing: boolean }): string {
-  let k = 0;
-  const lines = table.map((row) =>
-    row
-      .map((f) => {
-        const needs = /[",\r\n]/.test(f) || (row.length === 1 && f === '');
-        return needs || opts.quote[k++ % opts.quote.length] ? `"${f.replace(/"/g, '""')}"` : f;
-      })
-      .join(','),
-  );
-  let s = '';
-  lines.forEach((l, i) => {
-    s += l;
-    if (i < lines.length - 1 || opts.trailing) s += opts.crlf[i % opts.crlf.length] ? '\r\n' : '\n';
-  });
-  return s;
 }
 
 const fieldArb = fc.oneof(
@@ -71,7 +40,7 @@ describe('CSV reader (RFC 4180)', () => {
         fc.boolean(),
         fc.array(fc.integer({ min: 1, max: 17 }), { minLength: 1, maxLength: 5 }),
         async (table, crlf, quote, trailing, sizes) => {
-          const bytes = enc(serialise(table, { crlf, quote, trailing }));
+          const bytes = enc(serialiseCsv(table, { crlf, quote, trailing }).text);
           const rows = await collect(csvRecords(chunked(bytes, sizes)));
           expect(rows).toEqual(table);
         },
@@ -179,8 +148,8 @@ describe('inspectCsv', () => {
         fc.boolean(),
         async (table, crlf, quote, trailing, gzip) => {
           const label = table[0][table[0].length - 1];
-          const plain = enc(serialise(table, { crlf: [false], quote: [false], trailing: true }));
-          let other = enc((gzip ? '' : '\ufeff') + serialise(table, { crlf, quote, trailing }));
+          const plain = enc(serialiseCsv(table, { crlf: [false], quote: [false], trailing: true }).text);
+          let other = enc((gzip ? '' : '\ufeff') + serialiseCsv(table, { crlf, quote, trailing }).text);
           if (gzip) other = gzipSync(other);
           // Every feature declared text (any value, no missing tokens): the commitment, not inference, is tested.
           const schema: DatasetSchema = {

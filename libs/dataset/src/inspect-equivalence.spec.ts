@@ -10,6 +10,7 @@ import { inspectCsv } from './inspect.js';
 import { sortLevels } from './inspector.js';
 import { classifyNumber } from './numbers.js';
 import { DEFAULT_MISSING_TOKENS } from './schema.js';
+import { chunked, serialiseCsv } from '../test/csv-tables.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -71,33 +72,6 @@ const valueArb = fc.oneof(
   { arbitrary: textLike, weight: 2 },
 );
 const labelArb = fc.oneof({ arbitrary: fc.constantFrom('a', 'b', '7', '"q"', 'x,y'), weight: 20 }, fc.constant(''));
-
-/** Serialises with RFC 4180 quoting (forced where needed), and returns each record's 1-based physical start line. */
-function serialise(
-  table: string[][],
-  opts: { crlf: boolean[]; quote: boolean[]; trailing: boolean },
-): { text: string; lines: number[] } {
-  let k = 0;
-  let text = '';
-  let line = 1;
-  const lines: number[] = [];
-  table.forEach((row, r) => {
-    lines.push(line);
-    const rec = row
-      .map((f) => {
-        const needs = /[",\r\n]/.test(f) || (row.length === 1 && f === '');
-        return needs || opts.quote[k++ % opts.quote.length] ? `"${f.replace(/"/g, '""')}"` : f;
-      })
-      .join(',');
-    text += rec;
-    line += (rec.match(/\n/g) ?? []).length;
-    if (r < table.length - 1 || opts.trailing) {
-      text += opts.crlf[r % opts.crlf.length] ? '\r\n' : '\n';
-      line++;
-    }
-  });
-  return { text, lines };
-}
 
 type Expected =
   | { error: { code: string; line: number; column?: number } }
@@ -218,15 +192,10 @@ describe('inspection fast paths against a string-based reference', () => {
         fc.integer({ min: 1, max: 6 }),
         fc.array(fc.integer({ min: 1, max: 17 }), { minLength: 1, maxLength: 5 }),
         async (table, crlf, quote, trailing, cap, sizes) => {
-          const { text, lines } = serialise(table, { crlf, quote, trailing });
+          const { text, lines } = serialiseCsv(table, { crlf, quote, trailing });
           const bytes = enc(text);
           // Pushed in chunks of random sizes, so records and fields straddle pushes.
-          const chunks: Uint8Array[] = [];
-          for (let at = 0, k = 0; at < bytes.length; k++) {
-            const n = sizes[k % sizes.length];
-            chunks.push(bytes.subarray(at, at + n));
-            at += n;
-          }
+          const chunks = chunked(bytes, sizes);
           const expected = reference(table, lines, cap);
           const options = { label: 'y', k: 1, maxCategoricalLevels: cap };
           const got = await inspectCsv(chunks, options).catch((e: unknown) => e);
