@@ -81,13 +81,20 @@ export function isUnreachable(err: unknown): boolean {
     const status = Number.parseInt(String(err.info?.responseStatus ?? ''), 10);
     if (UNANSWERED_STATUSES.has(status)) return true;
   }
-  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 6; depth++) {
+  for (const e of errorChain(err)) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string' && NETWORK_CODES.has(code)) return true;
     if (e instanceof Error && /fetch failed|ECONNREFUSED|socket hang up/.test(e.message)) return true;
-    e = (e as { cause?: unknown; error?: unknown }).cause ?? (e as { error?: unknown }).error;
   }
   return false;
+}
+
+/** `err` and what it wraps (`cause`, or ethers' `error`), at most 6 deep. */
+function* errorChain(err: unknown): Generator<unknown> {
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 6; depth++) {
+    yield e;
+    e = (e as { cause?: unknown; error?: unknown }).cause ?? (e as { error?: unknown }).error;
+  }
 }
 
 /**
@@ -96,10 +103,9 @@ export function isUnreachable(err: unknown): boolean {
  * then be sent again.
  */
 export function isConnectionReset(err: unknown): boolean {
-  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 6; depth++) {
+  for (const e of errorChain(err)) {
     if ((e as { code?: unknown }).code === 'ECONNRESET') return true;
     if (e instanceof Error && /socket hang up/.test(e.message)) return true;
-    e = (e as { cause?: unknown; error?: unknown }).cause ?? (e as { error?: unknown }).error;
   }
   return false;
 }
