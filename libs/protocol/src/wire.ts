@@ -450,14 +450,24 @@ export function encodeControlFrame<T extends WireControlType>(
   options: { jobId?: string; round?: number } = {},
 ): Uint8Array {
   // Validate before sending: a peer must never receive a frame we would refuse ourselves.
-  const checked = WIRE_CONTROL_SCHEMAS[type].safeParse(body);
+  checkControlBody(type, WIRE_CONTROL_SCHEMAS[type], body);
+  return controlFrame(type, JSON.stringify(body), options);
+}
+
+/** Refuses a control frame body (or part of one) its schema does not accept. */
+function checkControlBody(type: WireControlType, schema: z.ZodType, body: unknown): void {
+  const checked = schema.safeParse(body);
   if (!checked.success) fail('BAD_FIELD', `${type}: ${checked.error.issues[0]?.message ?? 'invalid body'}`);
+}
+
+/** A control frame (stage 0) carrying `json`, already checked, as its payload. */
+function controlFrame(type: WireControlType, json: string, options: { jobId?: string; round?: number }): Uint8Array {
   return encodeWireFrame({
     type,
     jobId: options.jobId ?? '',
     round: options.round ?? 0,
     stage: 0,
-    payload: utf8.encode(JSON.stringify(body)),
+    payload: utf8.encode(json),
   });
 }
 
@@ -479,23 +489,15 @@ export function controlFrameEncoder<T extends WireControlType, K extends keyof W
   for (const k of ownKeys)
     if (!(k in schema.shape)) fail('BAD_FIELD', `${type}: ${k} is not a field`);
     else if (k in (shared as object)) fail('BAD_FIELD', `${type}: ${k} is both shared and per frame`);
-  const checked = schema.omit(mask).safeParse(shared);
-  if (!checked.success) fail('BAD_FIELD', `${type}: ${checked.error.issues[0]?.message ?? 'invalid body'}`);
+  checkControlBody(type, schema.omit(mask), shared);
   const ownSchema = schema.pick(mask);
   const sharedJson = JSON.stringify(shared);
   return (own) => {
-    const ownChecked = ownSchema.safeParse(own);
-    if (!ownChecked.success) fail('BAD_FIELD', `${type}: ${ownChecked.error.issues[0]?.message ?? 'invalid body'}`);
+    checkControlBody(type, ownSchema, own);
     const ownJson = JSON.stringify(Object.fromEntries(ownKeys.map((k) => [k, own[k]])));
     const json =
       ownJson === '{}' ? sharedJson : sharedJson === '{}' ? ownJson : `${ownJson.slice(0, -1)},${sharedJson.slice(1)}`;
-    return encodeWireFrame({
-      type,
-      jobId: options.jobId ?? '',
-      round: options.round ?? 0,
-      stage: 0,
-      payload: utf8.encode(json),
-    });
+    return controlFrame(type, json, options);
   };
 }
 
