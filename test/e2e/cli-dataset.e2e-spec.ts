@@ -1,5 +1,6 @@
 // Owner commands end to end: the real CLI process, a temporary home and data dir, the embedded Helia store, the
 // embedded EDR chain and real age encryption. Spawns cost seconds each, so assertions are batched per spawn.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -386,6 +387,37 @@ describe('sealfold dataset (iris: add → verify → cat; bad input; killed add)
       /line 41, column 2: column "sepal_width" holds numbers, but this value is text \(not a missing token: .*\)\. Fix the value, list it as a missing token/,
     );
     expect(refused.stderr).not.toContain('unknown');
+  });
+
+  it('add --yes reads its input once: a named pipe is sealed, and the preview follows the seal', async () => {
+    // A pipe can be read only once: the confirmed add must not read its input a second time for a separate preview
+    // (half the CPU of a large add). Without --yes the preview pass comes first (the question needs it).
+    const pipe = join(cli.root, 'piped.csv');
+    execFileSync('mkfifo', [pipe]);
+    const child = cli.spawn([
+      'dataset',
+      'add',
+      '--yes',
+      pipe,
+      '--name',
+      'piped',
+      '--label',
+      'species',
+      '--no-register',
+    ]);
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+    await writeFile(pipe, irisCsv()); // opens the pipe once, as a shell's `<(...)` or a producer would
+    // A second read would wait for a writer that never comes: bounded, then the child is stopped.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    const code = await exited;
+    clearTimeout(timer);
+    expect({ code, stderr: stderr.includes('will be public') }).toEqual({ code: 0, stderr: true });
+    expect(stderr).toMatch(/piped\.csv: 150 rows, 5 columns/);
+    expect(stdout).toMatch(/rows {7}150 {3}classes setosa, versicolor, virginica/);
   });
 
   it('every kind of bad input exits 1 naming line and column, and adds nothing', async () => {

@@ -191,12 +191,17 @@ async function add(
   const options = await inspectOptions(o);
   const schema = options.schema;
   const size = (await stat(file)).size;
-  // First pass: the preview (nothing written). The seal below re-reads the file; its commitment must match.
-  const preview = await ds.inspectCsv(createReadStream(file), { ...options, refuseRare: false });
-  if (!ctx.json) process.stderr.write(`${previewText(file, preview)}\n\n`);
-  if (preview.refusal) throw preview.refusal;
-  if (!confirmed && !(await askYesNo('Publish this manifest and seal the data? [y/N] ')))
-    throw new CliError('NOT_CONFIRMED', 'not confirmed: nothing was added');
+  // Asked at a terminal: a first pass previews what would be published (nothing written) before the question; the
+  // seal below re-reads the file and its commitment must match. Confirmed up front (--yes): one pass, the seal's own
+  // inspection (the same refusals, before the ciphertext completes) is the preview, printed once it is known.
+  let preview: InspectResult | undefined;
+  if (!confirmed) {
+    preview = await ds.inspectCsv(createReadStream(file), { ...options, refuseRare: false });
+    if (!ctx.json) process.stderr.write(`${previewText(file, preview)}\n\n`);
+    if (preview.refusal) throw preview.refusal;
+    if (!(await askYesNo('Publish this manifest and seal the data? [y/N] ')))
+      throw new CliError('NOT_CONFIRMED', 'not confirmed: nothing was added');
+  }
 
   const owner = await loadOwner(ctx);
   // Reach the chain before sealing: an unreachable RPC fails the command with nothing stored.
@@ -243,7 +248,8 @@ async function add(
   progress.finish();
   const { manifest, manifestCid, inspected } = sealed;
   const recipientType = manifest.sealed.recipientType;
-  if (inspected.commitment !== preview.commitment) {
+  if (!preview && !ctx.json) process.stderr.write(`${previewText(file, inspected)}\n\n`);
+  if (preview && inspected.commitment !== preview.commitment) {
     // The file changed between the preview and the seal: what was accepted is not what would be published.
     await store.unpin(manifestCid);
     await store.unpin(manifest.sealed.cid);
@@ -542,7 +548,10 @@ ${JSON_NOTE}
       'a declared schema (JSON; libs/dataset/dataset-schema.schema.json); the file must match it',
     )
     .option('--k <n>', "no value occurring in fewer than k rows is published (default: the schema's k, else 10)")
-    .option('--yes', 'accept the preview of what becomes public without asking (required when stdin is not a terminal)')
+    .option(
+      '--yes',
+      'accept what becomes public without asking (required when stdin is not a terminal): the file is read once and the preview printed after the seal',
+    )
     .option('--description <text>', 'description (in the public manifest)', '')
     .option('--price-wei <n>', 'licence price in wei; 0 = not listed for sale (grant only)', '0')
     .option('--duration-days <n>', 'licence duration offered, in days', '30')
