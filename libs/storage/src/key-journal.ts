@@ -89,7 +89,8 @@ export class KeyJournal {
     return at;
   }
 
-  private append(op: number, key: string, value: Uint8Array): void {
+  /** One record's bytes. */
+  private static record(op: number, key: string, value: Uint8Array): Buffer {
     const keyBytes = Buffer.from(key, 'utf8');
     if (keyBytes.length > MAX_KEY || value.length > MAX_VALUE) throw new RangeError('key or value too large');
     const record = Buffer.allocUnsafe(HEAD + keyBytes.length + value.length + TAIL);
@@ -100,9 +101,12 @@ export class KeyJournal {
     keyBytes.copy(record, HEAD);
     record.set(value, HEAD + keyBytes.length);
     record.writeUInt32BE(crc32(record.subarray(MARK.length, record.length - TAIL)), record.length - TAIL);
-    const fd = this.handle();
-    // One write(2) on an O_APPEND fd: the record lands whole at the end of the file.
-    if (writeSync(fd, record) !== record.length) throw new Error(`short write to ${this.file}`);
+    return record;
+  }
+
+  /** Appends whole records with one write(2) on the O_APPEND fd: they land together at the end of the file. */
+  private append(records: Buffer): void {
+    if (writeSync(this.handle(), records) !== records.length) throw new Error(`short write to ${this.file}`);
   }
 
   /** The value, null when the journal deleted the key, undefined when the journal does not know it. */
@@ -112,15 +116,26 @@ export class KeyJournal {
   }
 
   put(key: string, value: Uint8Array): void {
+    this.putAll([[key, value]]);
+  }
+
+  /**
+   * Puts several keys with one write (a crash may keep a prefix of them: each record stands alone). What Helia's pins
+   * write one block at a time, embedded.ts writes for a batch of blocks.
+   */
+  putAll(entries: readonly (readonly [string, Uint8Array])[]): void {
+    if (entries.length === 0) return;
+    const records = Buffer.concat(entries.map(([key, value]) => KeyJournal.record(PUT, key, value)));
     this.refresh();
-    this.append(PUT, key, value);
+    this.append(records);
     // Read back by the next refresh, in file order with any other process's records.
-    this.entries.set(key, Uint8Array.from(value));
+    for (const [key, value] of entries) this.entries.set(key, Uint8Array.from(value));
   }
 
   delete(key: string): void {
+    const record = KeyJournal.record(DELETE, key, new Uint8Array(0));
     this.refresh();
-    this.append(DELETE, key, new Uint8Array(0));
+    this.append(record);
     this.entries.set(key, null);
   }
 
