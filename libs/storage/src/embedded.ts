@@ -201,25 +201,32 @@ export class EmbeddedIpfsStore implements ContentStore {
     if (!this.datastore.journalsAllPinnedBlocks() || (await this.datastore.has(rootKey))) return this.heliaPin(root);
     const rootBytes = root.bytes;
     const fresh = encodePinnedBlock({ pinCount: 1, pinnedBy: [rootBytes] });
-    let batch: [string, Uint8Array][] = [];
+    // Records of a batch of blocks, read together and written together (one journal read and one write per batch).
+    const pinBatch = (keys: string[]): boolean => {
+      const updates: [string, Uint8Array][] = [];
+      const stored = this.datastore.journaledValues(keys);
+      for (let i = 0; i < keys.length; i++) {
+        let value: Uint8Array | null = fresh;
+        if (stored[i]) {
+          const record = decodePinnedBlock(stored[i]!);
+          if (record === null) return false;
+          const updated = pinnedBlockUpdate(record, rootBytes);
+          value = updated && encodePinnedBlock(updated);
+        }
+        if (value !== null) updates.push([keys[i], value]);
+      }
+      this.datastore.putJournaled(updates);
+      return true;
+    };
+    let keys: string[] = [];
     for await (const { block } of this.walkLinks(root)) {
-      const key = pinnedBlockKey(block.cid);
-      const stored = this.datastore.journaledValue(key);
-      let value: Uint8Array | null = fresh;
-      if (stored) {
-        const record = decodePinnedBlock(stored);
-        // Blocks written so far list the root already, and Helia skips those.
-        if (record === null) return this.heliaPin(root);
-        const updated = pinnedBlockUpdate(record, rootBytes);
-        value = updated && encodePinnedBlock(updated);
-      }
-      if (value !== null) batch.push([key, value]);
-      if (batch.length === PIN_BATCH) {
-        this.datastore.putJournaled(batch);
-        batch = [];
-      }
+      keys.push(pinnedBlockKey(block.cid));
+      if (keys.length < PIN_BATCH) continue;
+      // Blocks written so far list the root already, and Helia skips those.
+      if (!pinBatch(keys)) return this.heliaPin(root);
+      keys = [];
     }
-    this.datastore.putJournaled(batch);
+    if (!pinBatch(keys)) return this.heliaPin(root);
     await this.datastore.put(rootKey, PIN_RECORD);
   }
 

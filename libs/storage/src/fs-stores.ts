@@ -138,9 +138,9 @@ export class DataFiles extends FsDatastore {
     return !this.legacyRecords;
   }
 
-  /** The journal's value for a JOURNALED_PREFIX key (null: deleted; undefined: never written). */
-  journaledValue(key: string): Uint8Array | null | undefined {
-    return this.journal.get(key);
+  /** The journal's values for JOURNALED_PREFIX keys (null: deleted; undefined: never written), read at once. */
+  journaledValues(keys: readonly string[]): (Uint8Array | null | undefined)[] {
+    return this.journal.getAll(keys);
   }
 
   /** Puts JOURNALED_PREFIX keys with one journal write (see KeyJournal.putAll). */

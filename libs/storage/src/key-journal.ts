@@ -115,6 +115,12 @@ export class KeyJournal {
     return this.entries.get(key);
   }
 
+  /** The values of several keys, as `get` gives them, after one look at the file. */
+  getAll(keys: readonly string[]): (Uint8Array | null | undefined)[] {
+    this.refresh();
+    return keys.map((key) => this.entries.get(key));
+  }
+
   put(key: string, value: Uint8Array): void {
     this.putAll([[key, value]]);
   }

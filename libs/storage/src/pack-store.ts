@@ -259,7 +259,7 @@ function writeAll(fd: number, parts: Uint8Array[]): void {
   for (const part of parts) {
     const from = Math.min(written, part.length);
     written -= from;
-    for (let at = from; at < part.length; ) at += writeSync(fd, part, at, part.length - at);
+    for (let at = from; at < part.length;) at += writeSync(fd, part, at, part.length - at);
   }
 }
 

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { base36 as multibase36 } from 'multiformats/bases/base36';
+import { CID } from 'multiformats/cid';
+import * as Digest from 'multiformats/hashes/digest';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +10,7 @@ import { join } from 'node:path';
 import { EmbeddedIpfsStore } from './embedded.js';
 import { JOURNAL_FILE } from './fs-stores.js';
 import { KeyJournal } from './key-journal.js';
-import { base36, decodePinnedBlock, encodePinnedBlock, pinnedBlockUpdate } from './pin-records.js';
+import { base36, decodePinnedBlock, encodePinnedBlock, pinnedBlockKey, pinnedBlockUpdate } from './pin-records.js';
 
 describe('pin records', () => {
   it('base36 is multiformats base36 (leading zeros included)', () => {
@@ -123,6 +125,44 @@ describe('EmbeddedIpfsStore.add pins with the records Helia writes', () => {
     const want = records(join(dir, 'helia'));
     expect(want.size).toBeGreaterThan(10);
     expect(records(join(dir, 'ours'))).toEqual(want);
+  });
+
+  it("a record in a form it does not write (valid CBOR) is left to Helia's path: same datastore as Helia", async () => {
+    const file = content('odd', 900_000);
+    const leaf = CID.createV1(
+      0x55,
+      Digest.create(0x12, createHash('sha256').update(file.subarray(0, 262_144)).digest()),
+    );
+    // {pinCount: 1, pinnedBy: [<bytes>]} with pinCount in a two-byte head: cborg reads it, never writes it.
+    const odd = Uint8Array.from([
+      ...[0xa2, 0x68, ...Buffer.from('pinCount'), 0x18, 0x01, 0x68, ...Buffer.from('pinnedBy'), 0x81, 0x43, 1, 2, 3],
+    ]);
+    expect(decodePinnedBlock(odd)).toBeNull();
+    const roots: string[] = [];
+    for (const name of ['odd-ours', 'odd-helia']) {
+      const store = await EmbeddedIpfsStore.open(join(dir, name));
+      try {
+        const journal = new KeyJournal(join(dir, name, 'datastore', JOURNAL_FILE));
+        journal.open();
+        journal.put(pinnedBlockKey(leaf), odd);
+        journal.close();
+        if (name === 'odd-ours') roots.push(await store.add(file));
+        else {
+          const source = await EmbeddedIpfsStore.open(join(dir, 'odd-source'));
+          try {
+            roots.push(...(await store.importCar(source.exportCar(await source.add(file)))));
+          } finally {
+            await source.close();
+          }
+        }
+      } finally {
+        await store.close();
+      }
+    }
+    expect(roots[0]).toBe(roots[1]);
+    const want = records(join(dir, 'odd-helia'));
+    expect(want.get(pinnedBlockKey(leaf))).not.toBe(Buffer.from(odd).toString('hex'));
+    expect(records(join(dir, 'odd-ours'))).toEqual(want);
   });
 
   it('unpins what it pinned, as Helia does', async () => {
