@@ -115,7 +115,8 @@ export const JOURNAL_FILE = 'pinned-blocks.journal';
  */
 export class DataFiles extends FsDatastore {
   private readonly dirs = new Set<string>();
-  private readonly journal = new KeyJournal(join(this.path, JOURNAL_FILE));
+  // Deletes shadow per-file records from before the journal, so a compaction keeps them while such files exist.
+  private readonly journal = new KeyJournal(join(this.path, JOURNAL_FILE), { keepDeletes: () => this.legacyRecords });
   /** Whether the store holds per-file pin records from before the journal (checked once, at open). */
   private legacyRecords = false;
 
