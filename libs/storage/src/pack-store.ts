@@ -173,11 +173,6 @@ export class PackWriter {
     this.temp = join(packs.dir, `.${this.id}.${process.pid}.${(serial++).toString(36)}.pack.tmp`);
   }
 
-  /** Whether this add already wrote the block. */
-  has(cid: CID): boolean {
-    return this.blocks.has(keyOf(cid));
-  }
-
   /** Appends a block (synchronously: one write call, no thread-pool round trip per block). */
   put(cid: CID, bytes: Uint8Array): void {
     const key = keyOf(cid);
@@ -218,12 +213,6 @@ export class PackWriter {
   private async closeWhenIdle(fd: number): Promise<void> {
     if (this.flushing) await this.flushing;
     closeSync(fd);
-  }
-
-  /** A block this add wrote, read back (the importer may read what it wrote), or undefined. */
-  async get(cid: CID): Promise<Uint8Array | undefined> {
-    const where = this.blocks.get(keyOf(cid));
-    return where && readAt(this.temp, where.offset, where.length);
   }
 
   /**
