@@ -6,8 +6,7 @@ import { unixfs, type UnixFS } from '@helia/unixfs';
 import { CarBlockIterator } from '@ipld/car/iterator';
 import * as dagPb from '@ipld/dag-pb';
 import type { Helia } from 'helia';
-import { fixedSize } from 'ipfs-unixfs-importer/chunker';
-import { balanced } from 'ipfs-unixfs-importer/layout';
+import { Key } from 'interface-datastore';
 import type { CID } from 'multiformats/cid';
 import { sha256 } from 'multiformats/hashes/sha2';
 import { identity } from 'multiformats/hashes/identity';
@@ -15,8 +14,6 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   bytesOf,
-  KUBO_CHUNK_SIZE,
-  KUBO_MAX_CHILDREN,
   parseCid,
   type AddOptions,
   type ByteSource,
@@ -25,8 +22,19 @@ import {
 } from './content-store.js';
 import { StorageError } from './errors.js';
 import { BlockFiles, DataFiles } from './fs-stores.js';
+import {
+  decodePinnedBlock,
+  encodePinnedBlock,
+  PIN_RECORD,
+  pinKey,
+  pinnedBlockKey,
+  pinnedBlockUpdate,
+} from './pin-records.js';
+import { importFile } from './unixfs-file.js';
 
 const RAW_CODE = 0x55;
+/** Pin records per journal write when pinning an added DAG. */
+const PIN_BATCH = 1024;
 
 type HeliaInit = { blockstore: BlockFiles; datastore: DataFiles };
 let heliaLight: Promise<(init: HeliaInit) => Helia> | undefined;
@@ -104,21 +112,7 @@ export class EmbeddedIpfsStore implements ContentStore {
    */
   async add(source: ByteSource, options: AddOptions = {}): Promise<string> {
     this.live();
-    const inner = this.helia.blockstore;
     const pack = this.blockstore.packs.writer();
-    // The importer's blockstore: new blocks to the pack; reads see the pack, then the store.
-    const packing = {
-      has: async (cid: CID, o?: object) => pack.has(cid) || inner.has(cid, o),
-      get: async function* (cid: CID, o?: object) {
-        const own = await pack.get(cid);
-        if (own !== undefined) yield own;
-        else yield* inner.get(cid, o);
-      },
-      put: async (cid: CID, block: Uint8Array) => {
-        pack.put(cid, block);
-        return cid;
-      },
-    };
     let consumed = 0;
     const counted = async function* () {
       for await (const chunk of bytesOf(source)) {
@@ -130,22 +124,15 @@ export class EmbeddedIpfsStore implements ContentStore {
     };
     let cid: CID;
     try {
-      const fs = unixfs({ blockstore: packing as unknown as Helia['blockstore'] });
-      cid = await fs.addByteStream(counted(), {
-        cidVersion: 1,
-        rawLeaves: true,
-        reduceSingleLeafToSelf: true,
-        chunker: fixedSize({ chunkSize: KUBO_CHUNK_SIZE }),
-        layout: balanced({ maxChildrenPerNode: KUBO_MAX_CHILDREN }),
-        signal: options.signal,
-      });
+      // The blocks ipfs-unixfs-importer would make with Kubo's settings (unixfs-file.ts), appended to the pack.
+      cid = await importFile(counted(), (c, block) => pack.put(c, block));
       await pack.commit();
     } catch (e) {
       pack.abort();
       // Errors from the source (e.g. a refused dataset, an abort) pass through unchanged.
       throw e;
     }
-    await this.pinCid(cid, true);
+    await this.pinAdded(cid);
     return cid.toString();
   }
 
@@ -189,6 +176,10 @@ export class EmbeddedIpfsStore implements ContentStore {
     // Helia's pin walker reports a missing block from a background job (an unhandled rejection), so check the whole
     // DAG is present first (unless this store just wrote it).
     if (!knownComplete) await this.assertComplete(c);
+    await this.heliaPin(c);
+  }
+
+  private async heliaPin(c: CID): Promise<void> {
     try {
       for await (const _ of this.helia.pins.add(c, { offline: true, walker: this.linkWalker } as object)) void _;
     } catch (e) {
@@ -196,6 +187,47 @@ export class EmbeddedIpfsStore implements ContentStore {
         throw new StorageError('NOT_FOUND', `${c} (or one of its blocks) is not in the local store`, { cause: e });
       throw e;
     }
+  }
+
+  /**
+   * Pins a DAG this store just wrote: the records Helia's `pins.add` would write (pin-records.ts), for the same blocks
+   * in the same order, a batch of blocks per journal write. Helia's own path takes over where a record is not in the
+   * form pin-records.ts knows, the store still holds per-file records from before the journal, or the root has a pin
+   * record already (Helia then refuses, as before).
+   */
+  private async pinAdded(root: CID): Promise<void> {
+    if (await this.helia.pins.isPinned(root)) return;
+    const rootKey = new Key(pinKey(root));
+    if (!this.datastore.journalsAllPinnedBlocks() || (await this.datastore.has(rootKey))) return this.heliaPin(root);
+    const rootBytes = root.bytes;
+    const fresh = encodePinnedBlock({ pinCount: 1, pinnedBy: [rootBytes] });
+    // Records of a batch of blocks, read together and written together (one journal read and one write per batch).
+    const pinBatch = (keys: string[]): boolean => {
+      const updates: [string, Uint8Array][] = [];
+      const stored = this.datastore.journaledValues(keys);
+      for (let i = 0; i < keys.length; i++) {
+        let value: Uint8Array | null = fresh;
+        if (stored[i]) {
+          const record = decodePinnedBlock(stored[i]!);
+          if (record === null) return false;
+          const updated = pinnedBlockUpdate(record, rootBytes);
+          value = updated && encodePinnedBlock(updated);
+        }
+        if (value !== null) updates.push([keys[i], value]);
+      }
+      this.datastore.putJournaled(updates);
+      return true;
+    };
+    let keys: string[] = [];
+    for await (const { block } of this.walkLinks(root)) {
+      keys.push(pinnedBlockKey(block.cid));
+      if (keys.length < PIN_BATCH) continue;
+      // Blocks written so far list the root already, and Helia skips those.
+      if (!pinBatch(keys)) return this.heliaPin(root);
+      keys = [];
+    }
+    if (!pinBatch(keys)) return this.heliaPin(root);
+    await this.datastore.put(rootKey, PIN_RECORD);
   }
 
   /**

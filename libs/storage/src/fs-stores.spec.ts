@@ -84,7 +84,15 @@ describe('BlockFiles and DataFiles', () => {
     for (let i = 0; i < 50; i++) await ours.put(new Key(`${JOURNALED_PREFIX}b${i}`), new Uint8Array([i]));
     await ours.put(new Key('/pin/root'), new Uint8Array([9]));
     await ours.delete(new Key(`${JOURNALED_PREFIX}b7`));
-    expect(filesUnder(join(dir, 'datastore')).sort()).toEqual([JOURNAL_FILE, 'pin', join('pin', 'root.data')].sort());
+    // Besides the journal: its registry of open journals (key-journal.ts, compaction), this store's entry in it.
+    const users = `${JOURNAL_FILE}.users`;
+    const files = filesUnder(join(dir, 'datastore'));
+    expect(files.filter((f) => f.startsWith(`${users}/`))).toEqual([
+      expect.stringMatching(new RegExp(`^${users}/${process.pid}\\.`)),
+    ]);
+    expect(files.filter((f) => !f.startsWith(`${users}/`)).sort()).toEqual(
+      [JOURNAL_FILE, 'pin', join('pin', 'root.data'), users].sort(),
+    );
     expect(await ours.get(new Key(`${JOURNALED_PREFIX}b3`))).toEqual(new Uint8Array([3]));
     expect(await ours.has(new Key(`${JOURNALED_PREFIX}b7`))).toBe(false);
     await expect(ours.get(new Key(`${JOURNALED_PREFIX}b7`))).rejects.toMatchObject({ name: 'NotFoundError' });

@@ -16,6 +16,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { KeyJournal } from './key-journal.js';
 import { BlockPacks } from './pack-store.js';
+import { PINNED_BLOCK_PREFIX } from './pin-records.js';
 
 let tempSerial = 0;
 
@@ -101,7 +102,7 @@ export class BlockFiles extends FsBlockstore {
 }
 
 /** Keys under this prefix (Helia's per-block pin records) live in the datastore's KeyJournal, not in files. */
-export const JOURNALED_PREFIX = '/pinned-block/';
+export const JOURNALED_PREFIX = PINNED_BLOCK_PREFIX;
 export const JOURNAL_FILE = 'pinned-blocks.journal';
 
 /**
@@ -114,7 +115,8 @@ export const JOURNAL_FILE = 'pinned-blocks.journal';
  */
 export class DataFiles extends FsDatastore {
   private readonly dirs = new Set<string>();
-  private readonly journal = new KeyJournal(join(this.path, JOURNAL_FILE));
+  // Deletes shadow per-file records from before the journal, so a compaction keeps them while such files exist.
+  private readonly journal = new KeyJournal(join(this.path, JOURNAL_FILE), { keepDeletes: () => this.legacyRecords });
   /** Whether the store holds per-file pin records from before the journal (checked once, at open). */
   private legacyRecords = false;
 
@@ -127,6 +129,25 @@ export class DataFiles extends FsDatastore {
   override async close(): Promise<void> {
     this.journal.close();
     await super.close();
+  }
+
+  /**
+   * Whether every per-block pin record is in the journal (no files from before it), so `journaled` and `putJournaled`
+   * see and write all of them.
+   */
+  journalsAllPinnedBlocks(): boolean {
+    return !this.legacyRecords;
+  }
+
+  /** The journal's values for JOURNALED_PREFIX keys (null: deleted; undefined: never written), read at once. */
+  journaledValues(keys: readonly string[]): (Uint8Array | null | undefined)[] {
+    return this.journal.getAll(keys);
+  }
+
+  /** Puts JOURNALED_PREFIX keys with one journal write (see KeyJournal.putAll). */
+  putJournaled(entries: readonly (readonly [string, Uint8Array])[]): void {
+    for (const [k] of entries) if (!k.startsWith(JOURNALED_PREFIX)) throw new RangeError(`${k} is not a journaled key`);
+    this.journal.putAll(entries);
   }
 
   private static journaled(key: Key): string | null {

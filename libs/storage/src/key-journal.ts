@@ -11,7 +11,31 @@
 // Record: MARK (4 bytes), op (u8: 1 put, 2 delete), key length (u16be), value length (u32be), key (UTF-8), value,
 // CRC-32 (u32be, of op through value). A crash can leave at most a torn last record: it fails its CRC once later
 // records follow it and is skipped by scanning for the next MARK; until then it is an incomplete tail, not read.
-import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+//
+// Compaction: records a later one superseded are dead weight (a pin record per block pinned or unpinned, forever), so
+// when the dead records outnumber the live ones by `compactMargin`, the journal is rewritten with one record per live
+// key: written to <file>.compact.tmp, fsync'd, renamed over the file (atomic: a reader opens the old journal or the
+// new one, whole), and the directory fsync'd. It only runs while no other journal is open on the file: every open
+// journal registers itself (a file in <file>.users/ named by its pid), and the compactor holds <file>.compact.lock,
+// created exclusively, and sees no other live registration; an opening journal registers first, then waits while
+// a live compactor holds the lock. (Either the compactor sees the registration and gives up, or the opener sees the
+// lock and waits: each writes its file before it looks for the other's.) Files of dead processes are removed.
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 
 const MARK = Buffer.from([0x53, 0x46, 0x4b, 0x4a]); // "SFKJ"
@@ -23,23 +47,152 @@ const DELETE = 2;
 const MAX_KEY = 4096;
 const MAX_VALUE = 1 << 20;
 
+let registrations = 0;
+
+export interface KeyJournalOptions {
+  /** Compact once the records superseded by later ones outnumber the live ones by this many. */
+  readonly compactMargin?: number;
+  /**
+   * Whether a compaction keeps the records of deleted keys: needed while they shadow older storage of the keys
+   * (DataFiles: per-file pin records from before the journal).
+   */
+  readonly keepDeletes?: () => boolean;
+}
+
 export class KeyJournal {
   /** key → value, or null for a deleted key (which shadows any older storage of it). */
   private readonly entries = new Map<string, Uint8Array | null>();
   private fd: number | null = null;
   private readTo = 0;
+  /** Records read from the file so far (live and superseded), and when next to consider compacting. */
+  private records = 0;
+  private compactCheckAt: number;
+  private readonly compactMargin: number;
+  private readonly keepDeletes: () => boolean;
+  private registration: string | null = null;
 
-  constructor(readonly file: string) {}
+  constructor(
+    readonly file: string,
+    options: KeyJournalOptions = {},
+  ) {
+    this.compactMargin = options.compactMargin ?? 100_000;
+    this.keepDeletes = options.keepDeletes ?? (() => true);
+    this.compactCheckAt = this.compactMargin;
+  }
+
+  private get usersDir(): string {
+    return `${this.file}.users`;
+  }
+
+  private get lockFile(): string {
+    return `${this.file}.compact.lock`;
+  }
 
   open(): void {
     if (this.fd !== null) return;
-    this.fd = openSync(this.file, 'a+', 0o600);
-    this.refresh();
+    // Registered before looking at the lock (see the head of this file).
+    mkdirSync(this.usersDir, { recursive: true, mode: 0o700 });
+    const name = `${process.pid}.${(registrations++).toString(36)}`;
+    writeFileSync(join(this.usersDir, name), '', { mode: 0o600 });
+    this.registration = name;
+    try {
+      this.waitForCompaction();
+      this.fd = openSync(this.file, 'a+', 0o600);
+      // Read from the start: a closed journal may have been compacted (rewritten) since it last looked.
+      this.entries.clear();
+      this.readTo = 0;
+      this.records = 0;
+      this.refresh();
+    } catch (e) {
+      this.unregister();
+      throw e;
+    }
   }
 
   close(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
+    this.unregister();
+  }
+
+  private unregister(): void {
+    if (this.registration !== null) rmSync(join(this.usersDir, this.registration), { force: true });
+    this.registration = null;
+  }
+
+  /** Waits while a live process compacts the file; clears what a dead compactor left. */
+  private waitForCompaction(): void {
+    const sleeper = new Int32Array(new SharedArrayBuffer(4));
+    for (;;) {
+      const holder = lockHolder(this.lockFile);
+      if (holder === null) return;
+      if (!processAlive(holder)) {
+        rmSync(`${this.file}.compact.tmp`, { force: true });
+        rmSync(this.lockFile, { force: true });
+        return;
+      }
+      Atomics.wait(sleeper, 0, 0, 5);
+    }
+  }
+
+  /**
+   * Rewrites the journal with only its live records, if no other journal is open on the file and no one else
+   * compacts. Returns whether it did.
+   */
+  compact(): boolean {
+    this.handle();
+    if (!takeLock(this.lockFile)) {
+      const holder = lockHolder(this.lockFile);
+      if (holder !== null && processAlive(holder)) return false;
+      // A dead compactor's: clear it and try once more.
+      rmSync(`${this.file}.compact.tmp`, { force: true });
+      rmSync(this.lockFile, { force: true });
+      return this.compact();
+    }
+    try {
+      for (const name of readdirSync(this.usersDir)) {
+        if (name === this.registration) continue;
+        if (processAlive(Number(name.split('.')[0]))) return false;
+        rmSync(join(this.usersDir, name), { force: true });
+      }
+      this.refresh();
+      const keepDeletes = this.keepDeletes();
+      const live: Buffer[] = [];
+      for (const [key, value] of this.entries)
+        if (value !== null) live.push(KeyJournal.record(PUT, key, value));
+        else if (keepDeletes) live.push(KeyJournal.record(DELETE, key, new Uint8Array(0)));
+      const bytes = Buffer.concat(live);
+      const temp = `${this.file}.compact.tmp`;
+      const fd = openSync(temp, 'w', 0o600);
+      try {
+        if (writeSync(fd, bytes) !== bytes.length) throw new Error(`short write to ${temp}`);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temp, this.file);
+      syncDir(dirname(this.file));
+      closeSync(this.fd!);
+      this.fd = openSync(this.file, 'a+', 0o600);
+      this.readTo = bytes.length;
+      this.records = live.length;
+      if (!keepDeletes) for (const [key, value] of this.entries) if (value === null) this.entries.delete(key);
+      return true;
+    } finally {
+      rmSync(this.lockFile, { force: true });
+    }
+  }
+
+  /** Compacts when the superseded records outnumber the live ones by the margin (checked now and then: cheap). */
+  private compactIfWorthwhile(): void {
+    if (this.records < this.compactCheckAt) return;
+    const dead = this.records - this.entries.size;
+    if (dead >= this.entries.size + this.compactMargin && this.compact()) {
+      this.compactCheckAt = this.records + this.entries.size + this.compactMargin;
+    } else {
+      // Not yet worth it, or another journal is open: look again after a quarter margin more records.
+      this.compactCheckAt = this.records + Math.max(1, this.compactMargin >> 2);
+    }
   }
 
   private handle(): number {
@@ -84,12 +237,14 @@ export class KeyJournal {
       const keyLength = bytes.readUInt16BE(at + 5);
       const key = bytes.toString('utf8', at + HEAD, at + HEAD + keyLength);
       this.entries.set(key, op === PUT ? Uint8Array.from(bytes.subarray(at + HEAD + keyLength, end - TAIL)) : null);
+      this.records++;
       at = end;
     }
     return at;
   }
 
-  private append(op: number, key: string, value: Uint8Array): void {
+  /** One record's bytes. */
+  private static record(op: number, key: string, value: Uint8Array): Buffer {
     const keyBytes = Buffer.from(key, 'utf8');
     if (keyBytes.length > MAX_KEY || value.length > MAX_VALUE) throw new RangeError('key or value too large');
     const record = Buffer.allocUnsafe(HEAD + keyBytes.length + value.length + TAIL);
@@ -100,9 +255,12 @@ export class KeyJournal {
     keyBytes.copy(record, HEAD);
     record.set(value, HEAD + keyBytes.length);
     record.writeUInt32BE(crc32(record.subarray(MARK.length, record.length - TAIL)), record.length - TAIL);
-    const fd = this.handle();
-    // One write(2) on an O_APPEND fd: the record lands whole at the end of the file.
-    if (writeSync(fd, record) !== record.length) throw new Error(`short write to ${this.file}`);
+    return record;
+  }
+
+  /** Appends whole records with one write(2) on the O_APPEND fd: they land together at the end of the file. */
+  private append(records: Buffer): void {
+    if (writeSync(this.handle(), records) !== records.length) throw new Error(`short write to ${this.file}`);
   }
 
   /** The value, null when the journal deleted the key, undefined when the journal does not know it. */
@@ -111,23 +269,92 @@ export class KeyJournal {
     return this.entries.get(key);
   }
 
-  put(key: string, value: Uint8Array): void {
+  /** The values of several keys, as `get` gives them, after one look at the file. */
+  getAll(keys: readonly string[]): (Uint8Array | null | undefined)[] {
     this.refresh();
-    this.append(PUT, key, value);
+    return keys.map((key) => this.entries.get(key));
+  }
+
+  put(key: string, value: Uint8Array): void {
+    this.putAll([[key, value]]);
+  }
+
+  /**
+   * Puts several keys with one write (a crash may keep a prefix of them: each record stands alone). What Helia's pins
+   * write one block at a time, embedded.ts writes for a batch of blocks.
+   */
+  putAll(entries: readonly (readonly [string, Uint8Array])[]): void {
+    if (entries.length === 0) return;
+    const records = Buffer.concat(entries.map(([key, value]) => KeyJournal.record(PUT, key, value)));
+    this.refresh();
+    this.append(records);
     // Read back by the next refresh, in file order with any other process's records.
-    this.entries.set(key, Uint8Array.from(value));
+    for (const [key, value] of entries) this.entries.set(key, Uint8Array.from(value));
+    this.compactIfWorthwhile();
   }
 
   delete(key: string): void {
+    const record = KeyJournal.record(DELETE, key, new Uint8Array(0));
     this.refresh();
-    this.append(DELETE, key, new Uint8Array(0));
+    this.append(record);
     this.entries.set(key, null);
+    this.compactIfWorthwhile();
   }
 
   /** Every key the journal knows, with its value (null: deleted). */
   all(): IterableIterator<[string, Uint8Array | null]> {
     this.refresh();
     return this.entries.entries();
+  }
+}
+
+/**
+ * Creates `lock` holding this pid, unless it exists. Written beside it and hard-linked into place (link(2) fails
+ * if the name exists), so a lock is never seen empty.
+ */
+function takeLock(lock: string): boolean {
+  const temp = `${lock}.${process.pid}.${(registrations++).toString(36)}`;
+  writeFileSync(temp, String(process.pid), { mode: 0o600 });
+  try {
+    linkSync(temp, lock);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    return false;
+  } finally {
+    rmSync(temp, { force: true });
+  }
+}
+
+/** The pid in a compaction lock, null when there is none; 0 (no live process) when it is unreadable. */
+function lockHolder(lock: string): number | null {
+  try {
+    const pid = Number(readFileSync(lock, 'utf8'));
+    return Number.isSafeInteger(pid) && pid > 0 ? pid : 0;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  if (pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** fsync(2) of a directory: makes a rename in it durable. */
+function syncDir(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

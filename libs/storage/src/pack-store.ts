@@ -21,6 +21,7 @@ import {
   renameSync,
   rmSync,
   writeSync,
+  writevSync,
 } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -172,25 +173,19 @@ export class PackWriter {
     this.temp = join(packs.dir, `.${this.id}.${process.pid}.${(serial++).toString(36)}.pack.tmp`);
   }
 
-  /** Whether this add already wrote the block. */
-  has(cid: CID): boolean {
-    return this.blocks.has(keyOf(cid));
-  }
-
   /** Appends a block (synchronously: one write call, no thread-pool round trip per block). */
   put(cid: CID, bytes: Uint8Array): void {
     const key = keyOf(cid);
     if (this.blocks.has(key)) return;
     if (this.fd === null) {
       this.fd = openSync(this.temp, 'wx', 0o600);
-      this.size = writeSync(this.fd, MAGIC);
+      writeAll(this.fd, [MAGIC]);
+      this.size = MAGIC.length;
     }
     const mh = cid.multihash.bytes;
     this.header.writeUInt32BE(mh.length, 0);
     this.header.writeUInt32BE(bytes.length, 4);
-    writeAll(this.fd, this.header);
-    writeAll(this.fd, mh);
-    writeAll(this.fd, bytes);
+    writeAll(this.fd, [this.header, mh, bytes]);
     this.blocks.set(key, { offset: this.size + RECORD_HEADER + mh.length, length: bytes.length });
     this.size += RECORD_HEADER + mh.length + bytes.length;
     if (this.flushing === null && this.size - this.flushedTo >= FLUSH_EVERY) this.flushInBackground(this.fd);
@@ -220,12 +215,6 @@ export class PackWriter {
     closeSync(fd);
   }
 
-  /** A block this add wrote, read back (the importer may read what it wrote), or undefined. */
-  async get(cid: CID): Promise<Uint8Array | undefined> {
-    const where = this.blocks.get(keyOf(cid));
-    return where && readAt(this.temp, where.offset, where.length);
-  }
-
   /**
    * Makes the pack durable (fdatasync, in the thread pool: flushing a large pack must not stall the event loop), then
    * visible (atomic rename), and indexes it.
@@ -253,8 +242,14 @@ export class PackWriter {
   }
 }
 
-function writeAll(fd: number, bytes: Uint8Array): void {
-  for (let at = 0; at < bytes.length;) at += writeSync(fd, bytes, at, bytes.length - at);
+/** Writes the parts in order, with one writev(2) unless the kernel takes less (then the rest part by part). */
+function writeAll(fd: number, parts: Uint8Array[]): void {
+  let written = writevSync(fd, parts);
+  for (const part of parts) {
+    const from = Math.min(written, part.length);
+    written -= from;
+    for (let at = from; at < part.length;) at += writeSync(fd, part, at, part.length - at);
+  }
 }
 
 function processAlive(pid: number): boolean {
