@@ -15,7 +15,7 @@ import {
   type Column,
   type DatasetSchema,
 } from './schema.js';
-import { CsvTokenizer, type RawRecord } from './tokenizer.js';
+import { CsvTokenizer, FIELD_FLOAT, FIELD_TEXT, FIELD_UNKNOWN, type RawRecord } from './tokenizer.js';
 import { booleanValue, dateValue, datetimeValue, isMissing, mayBeMissing, tokenLengths } from './values.js';
 
 export interface InspectOptions {
@@ -91,17 +91,32 @@ const K_DATE = 3;
 const K_DATETIME = 4;
 const K_OTHER = 5;
 const KINDS = 6;
+/** Stride of a column's counters in the flat kind arrays (a power of two >= KINDS). */
+const KIND_STRIDE = 8;
 const KIND_NAMES = ['an integer', 'a number', 'a boolean', 'a date', 'a date-time', 'text'];
 
-/** The kind (K_INT .. K_OTHER) of a non-missing value. */
-function kindOf(buf: Buffer, s: number, e: number): number {
-  const cls = classifyNumber(buf, s, e);
-  if (cls !== 2) return cls;
+/** The kind (K_INT .. K_OTHER) of a non-missing value whose number class (tokenizer.ts FIELD_*) is `cls`. */
+function kindOf(buf: Buffer, s: number, e: number, cls: number): number {
+  if (cls === FIELD_UNKNOWN) cls = classifyNumber(buf, s, e);
+  if (cls !== FIELD_TEXT) return cls;
   if (booleanValue(buf, s, e) >= 0) return K_BOOL;
   if (!Number.isNaN(dateValue(buf, s, e))) return K_DATE;
   if (!Number.isNaN(datetimeValue(buf, s, e))) return K_DATETIME;
   return K_OTHER;
 }
+
+/** Per column, the work a value needs in the hot loop (CsvInspector.record). */
+/** Inference, distinct values still counted: level table, then the value's kind (observe). */
+const MODE_LEVELS = 0;
+/** Inference past the level cap: the value's kind only. */
+const MODE_KINDS = 1;
+/** Declared integer / float: number syntax only (MODE_FLOAT - MODE_INT is the highest number class allowed). */
+const MODE_INT = 2;
+const MODE_FLOAT = 3;
+/** Declared text, or a declared categorical past the level cap: nothing. */
+const MODE_FREE = 4;
+/** Any other declared column: checkDeclared. */
+const MODE_DECLARED = 5;
 
 /** Counts of the values of one categorical column (or of any column while inferring), up to a cap of levels. */
 export class LevelCounts {
@@ -171,7 +186,14 @@ export class CsvInspector {
   private tokenLengths = new Int32Array(0);
   /** Per column, 256 flags: 1 at [column * 256 + b] when one of its missing tokens begins with byte b. */
   private tokenFirstBytes = new Uint8Array(0);
+  /** Per column, 1 when one of its missing tokens has number syntax (else a number is never missing). */
+  private numericTokens = new Uint8Array(0);
   private stats: ColumnStats[] = [];
+  /** Every column's ColumnStats.kinds and .kindFirstLine, flat (column i at i * KIND_STRIDE), for the hot loop. */
+  private kindCounts = new Int32Array(0);
+  private kindFirstLines = new Int32Array(0);
+  /** Per column, what each value needs (MODE_*), settled from the schema and updated when a level table overflows. */
+  private modes = new Uint8Array(0);
   private rows = 0;
   private result: InspectResult | undefined;
 
@@ -191,7 +213,7 @@ export class CsvInspector {
         );
     }
     this.tokenizer = new CsvTokenizer(
-      (buf, starts, ends, count, line, raw) => this.record(buf, starts, ends, count, line, raw),
+      (buf, starts, ends, count, line, raw, classes) => this.record(buf, starts, ends, count, line, raw, classes),
       (buf, start, end, line) => {
         this.checkUtf8(buf, start, end, line);
         this.hasher.flushRun();
@@ -383,11 +405,16 @@ export class CsvInspector {
     this.tokenLengths = Int32Array.from(this.tokens, tokenLengths);
     this.tokenFirstBytes = new Uint8Array(count * 256);
     this.tokens.forEach((ts, i) => ts.forEach((t) => t.length > 0 && (this.tokenFirstBytes[i * 256 + t[0]] = 1)));
+    this.numericTokens = Uint8Array.from(this.tokens, (ts) =>
+      ts.some((t) => classifyNumber(t, 0, t.length) !== FIELD_TEXT) ? 1 : 0,
+    );
+    this.kindCounts = new Int32Array(count * KIND_STRIDE);
+    this.kindFirstLines = new Int32Array(count * KIND_STRIDE);
     this.stats = names.map((_, i) => ({
       missing: 0,
       firstMissingLine: 0,
-      kinds: new Int32Array(KINDS),
-      kindFirstLine: new Int32Array(KINDS),
+      kinds: this.kindCounts.subarray(i * KIND_STRIDE, i * KIND_STRIDE + KINDS),
+      kindFirstLine: this.kindFirstLines.subarray(i * KIND_STRIDE, i * KIND_STRIDE + KINDS),
       levels:
         this.declaredLevels[i] !== null
           ? new LevelCounts(this.declaredLevels[i]!)
@@ -395,12 +422,27 @@ export class CsvInspector {
             ? null
             : new LevelCounts(new LevelTable()),
     }));
+    this.modes = Uint8Array.from(this.declared, (c) => {
+      if (c === null) return MODE_LEVELS;
+      if (c.type === 'integer') return MODE_INT;
+      if (c.type === 'float') return MODE_FLOAT;
+      if (c.type === 'text') return MODE_FREE;
+      return MODE_DECLARED;
+    });
     this.names = names;
     this.ncols = count;
     this.labelIndex = labelIndex;
   }
 
-  private record(buf: Buffer, starts: Int32Array, ends: Int32Array, count: number, line: number, raw: RawRecord): void {
+  private record(
+    buf: Buffer,
+    starts: Int32Array,
+    ends: Int32Array,
+    count: number,
+    line: number,
+    raw: RawRecord,
+    classes: Uint8Array,
+  ): void {
     if (this.ncols === 0) {
       this.header(buf, starts, ends, count, line);
       this.commit(buf, starts, ends, count, raw);
@@ -414,26 +456,35 @@ export class CsvInspector {
         line,
         Math.min(count, ncols) + 1,
       );
-    // The hot loop (once per value): everything per column hoisted, a missing token ruled out by its length and
-    // first byte before any comparison.
-    const { stats: allStats, tokens, tokenLengths, tokenFirstBytes, declared: allDeclared, labelIndex } = this;
+    // The hot loop (once per value): everything per column hoisted, a missing token ruled out by the value's number
+    // class (from the tokenizer's scan), its length and first byte before any comparison.
+    const { stats: allStats, tokens, tokenLengths, tokenFirstBytes, numericTokens, modes } = this;
+    const { kindCounts, kindFirstLines, labelIndex } = this;
     for (let i = 0; i < ncols; i++) {
       const s = starts[i];
       const e = ends[i];
-      const stats = allStats[i];
+      const cls = classes[i];
       if (
+        (cls > FIELD_FLOAT || numericTokens[i] !== 0) &&
         mayBeMissing(tokenLengths[i], e - s) &&
         (s === e || tokenFirstBytes[i * 256 + buf[s]] !== 0) &&
         isMissing(buf, s, e, tokens[i])
       ) {
         if (i === labelIndex) this.missingLabel(line, i);
+        const stats = allStats[i];
         if (stats.missing++ === 0) stats.firstMissingLine = line;
         continue;
       }
       if (i === labelIndex && s === e) this.missingLabel(line, i);
-      const declared = allDeclared[i];
-      if (declared) this.checkDeclared(declared, stats, buf, s, e, line, i);
-      else this.observe(stats, buf, s, e, line, i);
+      const mode = modes[i];
+      if (mode === MODE_KINDS) {
+        const at = i * KIND_STRIDE + (cls <= FIELD_FLOAT ? cls : kindOf(buf, s, e, cls));
+        if (kindCounts[at]++ === 0) kindFirstLines[at] = line;
+      } else if (mode === MODE_LEVELS) this.observe(allStats[i], buf, s, e, line, i, cls);
+      else if (mode === MODE_INT || mode === MODE_FLOAT) {
+        const c = cls === FIELD_UNKNOWN ? classifyNumber(buf, s, e) : cls;
+        if (c > mode - MODE_INT) this.badNumber(c, line, i, s === e);
+      } else if (mode === MODE_DECLARED) this.checkDeclared(this.declared[i]!, allStats[i], buf, s, e, line, i);
     }
     this.commit(buf, starts, ends, count, raw);
     this.rows++;
@@ -479,7 +530,7 @@ export class CsvInspector {
         return;
       case 'categorical': {
         const levels = stats.levels;
-        if (levels === null) return; // a hashed column past the level cap: counts no longer needed
+        if (levels === null) return; // a hashed column past the level cap: counts no longer needed (MODE_FREE)
         if (c.levels) {
           const idx = levels.table.find(buf, s, e);
           if (idx < 0)
@@ -501,6 +552,7 @@ export class CsvInspector {
               i + 1,
             );
           stats.levels = null;
+          this.modes[i] = MODE_FREE;
         }
         return;
       }
@@ -508,10 +560,11 @@ export class CsvInspector {
   }
 
   /**
-   * Inference: classifies one value and counts it. While a column's distinct values are still counted, a value's kind
-   * is computed once per distinct value (kept beside its count) and looked up after that.
+   * Inference while a column's distinct values are still counted (MODE_LEVELS): counts one value and its kind, which
+   * is computed once per distinct value (kept beside its count) and looked up after that. Past the level cap the
+   * column turns MODE_KINDS: only the kind of each value is counted (in record).
    */
-  private observe(stats: ColumnStats, buf: Buffer, s: number, e: number, line: number, i: number): void {
+  private observe(stats: ColumnStats, buf: Buffer, s: number, e: number, line: number, i: number, cls: number): void {
     const isLabel = i === this.labelIndex;
     const levels = stats.levels;
     if (levels !== null) {
@@ -521,8 +574,9 @@ export class CsvInspector {
         levels.bump(idx, line);
         if (isLabel) return;
         let kind = levels.kinds[idx] - 1;
-        if (kind < 0) levels.kinds[idx] = (kind = kindOf(buf, s, e)) + 1;
-        if (stats.kinds[kind]++ === 0) stats.kindFirstLine[kind] = line;
+        if (kind < 0) levels.kinds[idx] = (kind = kindOf(buf, s, e, cls)) + 1;
+        const at = i * KIND_STRIDE + kind;
+        if (this.kindCounts[at]++ === 0) this.kindFirstLines[at] = line;
         return;
       }
       if (isLabel)
@@ -533,10 +587,10 @@ export class CsvInspector {
           i + 1,
         );
       stats.levels = null;
+      this.modes[i] = MODE_KINDS;
     }
-    if (isLabel) return;
-    const kind = kindOf(buf, s, e);
-    if (stats.kinds[kind]++ === 0) stats.kindFirstLine[kind] = line;
+    const at = i * KIND_STRIDE + (cls <= FIELD_FLOAT ? cls : kindOf(buf, s, e, cls));
+    if (this.kindCounts[at]++ === 0) this.kindFirstLines[at] = line;
   }
 
   private commit(buf: Buffer, starts: Int32Array, ends: Int32Array, count: number, raw: RawRecord): void {

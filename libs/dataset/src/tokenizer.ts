@@ -27,7 +27,43 @@ export type RecordSink = (
   count: number,
   line: number,
   raw: RawRecord,
+  classes: Uint8Array,
 ) => void;
+
+/**
+ * The number syntax of a field (numbers.ts), as far as the tokenizer's scan tells it: FIELD_INT and FIELD_FLOAT are
+ * `classifyNumber` 0 and 1, FIELD_TEXT is 2 (not a number), FIELD_UNKNOWN means "not classified, ask classifyNumber"
+ * (quoted fields, fields split across pushes, long fields, exponents).
+ */
+export const FIELD_INT = 0;
+export const FIELD_FLOAT = 1;
+export const FIELD_TEXT = 2;
+export const FIELD_UNKNOWN = 3;
+
+/**
+ * Per byte, what the unquoted scan adds to a field's tally: 1 for a digit, 0x100 for '.', 0x10000 for a byte that may
+ * still be part of a number ('e', 'E', '+', '-'), 0x1000000 for any other byte; -1 stops the scan (',', '\n', '\r', '"').
+ * A field under 128 bytes cannot carry over (127 * 0x1000000 < 2^31), so its tally counts its digits and dots exactly.
+ */
+const TALLY = new Int32Array(256).fill(0x1000000);
+for (let c = 0x30; c <= 0x39; c++) TALLY[c] = 1;
+TALLY[0x2e] = 0x100;
+for (const c of [0x65, 0x45, 0x2b, 0x2d]) TALLY[c] = 0x10000;
+for (const c of [0x2c, 0x0a, 0x0d, 0x22]) TALLY[c] = -1;
+/** Longest field classified from its tally. */
+const TALLY_MAX = 127;
+
+/**
+ * The class of an unquoted field of under 128 bytes from its tally (a leading sign not counted): digits alone are an
+ * integer, digits with one dot another number (`5.`, `.5`, `1.5`), a byte no number has is text; anything else (an
+ * exponent, a second sign) is left to classifyNumber.
+ */
+export function classOfTally(tally: number): number {
+  if (tally >= 0x1000000) return FIELD_TEXT;
+  if (tally >= 0x10000) return FIELD_UNKNOWN;
+  if ((tally & 0xff) === 0 || tally >= 0x200) return FIELD_TEXT;
+  return tally >= 0x100 ? FIELD_FLOAT : FIELD_INT;
+}
 
 /**
  * Where the record lies in `buf` before unescaping: `buf[start..end)` including its line break. `plain` is true when
@@ -69,6 +105,8 @@ export class CsvTokenizer {
   private starts = new Int32Array(64);
   private ends = new Int32Array(64);
   private escaped = new Uint8Array(64);
+  /** Per field, FIELD_INT .. FIELD_UNKNOWN. */
+  private classes = new Uint8Array(64);
   private count = 0;
   /** Physical line of the current record's start, and newlines seen inside its quoted fields so far. */
   private line = 1;
@@ -123,9 +161,10 @@ export class CsvTokenizer {
 
   private append(chunk: Uint8Array): void {
     const need = this.len + chunk.length;
-    if (need > this.buf.length) {
+    // One byte to spare for the scan's sentinel (see scan).
+    if (need >= this.buf.length) {
       let cap = this.buf.length * 2;
-      while (cap < need) cap *= 2;
+      while (cap <= need) cap *= 2;
       const next = Buffer.allocUnsafe(cap);
       this.buf.copy(next, 0, 0, this.len);
       this.buf = next;
@@ -149,7 +188,7 @@ export class CsvTokenizer {
     this.recordStart = 0;
   }
 
-  private endField(end: number, escaped: boolean): void {
+  private endField(end: number, escaped: boolean, cls = FIELD_UNKNOWN): void {
     if (this.count === this.starts.length) {
       const grow = (a: Int32Array) => {
         const n = new Int32Array(a.length * 2);
@@ -161,9 +200,13 @@ export class CsvTokenizer {
       const e = new Uint8Array(this.escaped.length * 2);
       e.set(this.escaped);
       this.escaped = e;
+      const c = new Uint8Array(this.classes.length * 2);
+      c.set(this.classes);
+      this.classes = c;
     }
     this.starts[this.count] = this.fieldStart;
     this.ends[this.count] = end;
+    this.classes[this.count] = cls;
     // Only a quoted field with "" sets it; endRecord resets it, so every entry of the next record starts at 0.
     this.escaped[this.count] = escaped ? 1 : 0;
     this.count++;
@@ -192,7 +235,7 @@ export class CsvTokenizer {
     raw.end = next;
     raw.plain = lfOnly && !this.quotedSeen;
     this.quotedSeen = false;
-    this.sink(buf, starts, ends, count, this.line, raw);
+    this.sink(buf, starts, ends, count, this.line, raw, this.classes);
     this.line += this.innerNewlines + lineBreaks;
     this.innerNewlines = 0;
     this.count = 0;
@@ -227,8 +270,14 @@ export class CsvTokenizer {
   private scan(atEnd: boolean): void {
     const buf = this.buf;
     const n = this.len;
+    // Sentinel: a stop byte just past the data, so the unquoted scan below needs no bounds test per byte (append keeps
+    // a spare byte; the next append overwrites it).
+    buf[n] = LF;
+    const tally = TALLY;
     let p = this.pos;
     let state = this.state;
+    /** True when the unquoted field being scanned began in this call (a field resumed from a previous push is not classified). */
+    let fresh = false;
     for (;;) {
       switch (state) {
         case State.FieldStart: {
@@ -236,7 +285,7 @@ export class CsvTokenizer {
             if (atEnd && (this.count > 0 || p > this.recordStart)) {
               // Input ends after a comma: the last field is empty.
               this.fieldStart = p;
-              this.endField(p, false);
+              this.endField(p, false, FIELD_TEXT);
               this.endRecord(p, 0);
             }
             this.pos = p;
@@ -250,54 +299,53 @@ export class CsvTokenizer {
             this.quotedSeen = true;
             p++;
             state = State.Quoted;
-          } else state = State.Unquoted;
+          } else {
+            fresh = true;
+            state = State.Unquoted;
+          }
           break;
         }
         case State.Unquoted: {
           let c = 0;
+          let cls = FIELD_UNKNOWN;
+          // The loop below keeps the field list in locals; it falls back to endField when the arrays are full.
+          const { starts, ends, classes } = this;
+          let k = this.count;
+          let fieldStart = this.fieldStart;
           for (;;) {
-            // The four special bytes are all <= ',' (0x2c), while digits, '.', '-' and letters are above it: one
-            // comparison per ordinary byte, four bytes per loop test (unrolled: ~30 % less time per byte).
-            for (;;) {
-              while (p + 4 <= n) {
-                if (buf[p] <= COMMA) break;
-                if (buf[p + 1] <= COMMA) {
-                  p += 1;
-                  break;
-                }
-                if (buf[p + 2] <= COMMA) {
-                  p += 2;
-                  break;
-                }
-                if (buf[p + 3] <= COMMA) {
-                  p += 3;
-                  break;
-                }
-                p += 4;
-              }
-              while (p < n && buf[p] > COMMA) p++;
-              if (p >= n) break;
-              c = buf[p];
-              if (c === COMMA || c === LF || c === CR || c === QUOTE) break;
+            // One table load per byte both finds the field's end (-1: ',', LF, CR, '"' or the sentinel) and tallies
+            // its digits and dots, so a plain number is classified without a second pass (classOfTally).
+            let sum = 0;
+            if (fresh) {
+              const b0 = buf[p];
+              if (b0 === 0x2d || b0 === 0x2b) p++;
+            }
+            let t: number;
+            while ((t = tally[buf[p]]) >= 0) {
+              sum = (sum + t) | 0;
               p++;
             }
+            if (p >= n) break;
+            c = buf[p];
+            cls = fresh && p - fieldStart <= TALLY_MAX ? classOfTally(sum) : FIELD_UNKNOWN;
             // Fast path: a comma followed by an unquoted field (the common case) starts scanning it right here,
             // recording the field without a call (its `escaped` entry is already 0: see endRecord).
-            if (p + 1 < n && c === COMMA && buf[p + 1] !== QUOTE) {
-              const k = this.count;
-              if (k < this.starts.length) {
-                this.starts[k] = this.fieldStart;
-                this.ends[k] = p;
-                this.count = k + 1;
-              } else this.endField(p, false);
-              this.fieldStart = ++p;
+            if (c === COMMA && p + 1 < n && buf[p + 1] !== QUOTE && k < starts.length) {
+              starts[k] = fieldStart;
+              ends[k] = p;
+              classes[k] = cls;
+              k++;
+              fieldStart = ++p;
+              fresh = true;
               continue;
             }
             break;
           }
+          this.count = k;
+          this.fieldStart = fieldStart;
           if (p >= n) {
             if (atEnd) {
-              this.endField(p, false);
+              this.endField(p, false, FIELD_UNKNOWN);
               this.endRecord(p, 0);
               this.pos = p;
               this.state = State.FieldStart;
@@ -307,8 +355,9 @@ export class CsvTokenizer {
             this.state = state;
             return;
           }
+          fresh = false;
           if (c === COMMA) {
-            this.endField(p, false);
+            this.endField(p, false, cls);
             p++;
             state = State.FieldStart;
           } else if (c === QUOTE) {
@@ -320,7 +369,7 @@ export class CsvTokenizer {
               this.state = state;
               return;
             }
-            this.endField(p, false);
+            this.endField(p, false, cls);
             this.endRecord(next, 1, next === p + 1);
             p = next;
             state = State.FieldStart;
