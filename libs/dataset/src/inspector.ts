@@ -133,18 +133,20 @@ export class LevelCounts {
     return true;
   }
   bump(idx: number, line: number): void {
-    if (idx >= this.counts.length) {
-      const c = new Int32Array(this.counts.length * 2);
-      c.set(this.counts);
-      this.counts = c;
-      const f = new Int32Array(this.firstLines.length * 2);
-      f.set(this.firstLines);
-      this.firstLines = f;
-      const k = new Int8Array(this.kinds.length * 2);
-      k.set(this.kinds);
-      this.kinds = k;
-    }
+    if (idx >= this.counts.length) this.grow();
     if (this.counts[idx]++ === 0) this.firstLines[idx] = line;
+  }
+  /** Doubles the per-level arrays (kept out of bump so that bump stays small enough to inline). */
+  private grow(): void {
+    const c = new Int32Array(this.counts.length * 2);
+    c.set(this.counts);
+    this.counts = c;
+    const f = new Int32Array(this.firstLines.length * 2);
+    f.set(this.firstLines);
+    this.firstLines = f;
+    const k = new Int8Array(this.kinds.length * 2);
+    k.set(this.kinds);
+    this.kinds = k;
   }
   /** Level text → (rows it occurs in, first line), in insertion order. */
   entries(): { level: string; count: number; firstLine: number }[] {

@@ -41,28 +41,39 @@ export const FIELD_TEXT = 2;
 export const FIELD_UNKNOWN = 3;
 
 /**
- * Per byte, what the unquoted scan adds to a field's tally: 1 for a digit, 0x100 for '.', 0x10000 for a byte that may
- * still be part of a number ('e', 'E', '+', '-'), 0x1000000 for any other byte; -1 stops the scan (',', '\n', '\r', '"').
- * A field under 128 bytes cannot carry over (127 * 0x1000000 < 2^31), so its tally counts its digits and dots exactly.
+ * Per byte, what the unquoted scan adds to a field's tally, in 6-bit counters: digits (1), dots (0x40), signs '+' '-'
+ * (0x1000), exponent marks 'e' 'E' (0x40000) and bytes no number has (0x1000000); -1 stops the scan (',', LF, CR,
+ * '"'). For a field under 64 bytes no counter carries into the next (63 * 0x1000000 < 2^31), so the tally counts
+ * exactly; longer fields wrap harmlessly (`| 0`) and are not classified from it.
  */
 const TALLY = new Int32Array(256).fill(0x1000000);
 for (let c = 0x30; c <= 0x39; c++) TALLY[c] = 1;
-TALLY[0x2e] = 0x100;
-for (const c of [0x65, 0x45, 0x2b, 0x2d]) TALLY[c] = 0x10000;
+TALLY[0x2e] = 0x40;
+TALLY[0x2b] = TALLY[0x2d] = 0x1000;
+TALLY[0x65] = TALLY[0x45] = 0x40000;
 for (const c of [0x2c, 0x0a, 0x0d, 0x22]) TALLY[c] = -1;
 /** Longest field classified from its tally. */
-const TALLY_MAX = 127;
+const TALLY_MAX = 63;
 
 /**
- * The class of an unquoted field of under 128 bytes from its tally (a leading sign not counted): digits alone are an
- * integer, digits with one dot another number (`5.`, `.5`, `1.5`), a byte no number has is text; anything else (an
- * exponent, a second sign) is left to classifyNumber.
+ * The class of a field of digits and dots only (tally < 0x1000), by tally: no digit or two dots is not a number, one
+ * dot another number (`5.`, `.5`, `1.5`), none an integer.
  */
-export function classOfTally(tally: number): number {
+const DIGITS_AND_DOTS = Uint8Array.from({ length: 0x1000 }, (_, t) =>
+  (t & 0x3f) === 0 || t >= 0x80 ? FIELD_TEXT : t >= 0x40 ? FIELD_FLOAT : FIELD_INT,
+);
+
+/**
+ * The class of an unquoted field `buf[start..start + len)` under 64 bytes from its tally: a byte no number has makes it
+ * text, an exponent mark leaves it to classifyNumber; else a sign is allowed once and only first, and the digits and
+ * dots decide (DIGITS_AND_DOTS).
+ */
+export function classOfTally(tally: number, buf: Uint8Array, start: number): number {
+  if (tally < 0x1000) return DIGITS_AND_DOTS[tally];
   if (tally >= 0x1000000) return FIELD_TEXT;
-  if (tally >= 0x10000) return FIELD_UNKNOWN;
-  if ((tally & 0xff) === 0 || tally >= 0x200) return FIELD_TEXT;
-  return tally >= 0x100 ? FIELD_FLOAT : FIELD_INT;
+  if (tally >= 0x40000) return FIELD_UNKNOWN;
+  if (tally >= 0x2000 || (buf[start] !== 0x2b && buf[start] !== 0x2d)) return FIELD_TEXT;
+  return DIGITS_AND_DOTS[tally & 0xfff];
 }
 
 /**
@@ -100,6 +111,8 @@ export class CsvTokenizer {
   private recordStart = 0;
   private state = State.FieldStart;
   private fieldStart = 0;
+  /** The tally of the unquoted field being scanned when a push ended inside it (see TALLY). */
+  private fieldTally = 0;
   /** True when the current field is quoted and contains "" escapes (needs folding). */
   private fieldEscaped = false;
   private starts = new Int32Array(64);
@@ -276,8 +289,6 @@ export class CsvTokenizer {
     const tally = TALLY;
     let p = this.pos;
     let state = this.state;
-    /** True when the unquoted field being scanned began in this call (a field resumed from a previous push is not classified). */
-    let fresh = false;
     for (;;) {
       switch (state) {
         case State.FieldStart: {
@@ -300,7 +311,7 @@ export class CsvTokenizer {
             p++;
             state = State.Quoted;
           } else {
-            fresh = true;
+            this.fieldTally = 0;
             state = State.Unquoted;
           }
           break;
@@ -312,14 +323,11 @@ export class CsvTokenizer {
           const { starts, ends, classes } = this;
           let k = this.count;
           let fieldStart = this.fieldStart;
+          // A field resumed from the previous push goes on with its tally.
+          let sum = this.fieldTally;
           for (;;) {
             // One table load per byte both finds the field's end (-1: ',', LF, CR, '"' or the sentinel) and tallies
-            // its digits and dots, so a plain number is classified without a second pass (classOfTally).
-            let sum = 0;
-            if (fresh) {
-              const b0 = buf[p];
-              if (b0 === 0x2d || b0 === 0x2b) p++;
-            }
+            // its bytes, so a plain number is classified without a second pass (classOfTally).
             let t: number;
             while ((t = tally[buf[p]]) >= 0) {
               sum = (sum + t) | 0;
@@ -327,7 +335,7 @@ export class CsvTokenizer {
             }
             if (p >= n) break;
             c = buf[p];
-            cls = fresh && p - fieldStart <= TALLY_MAX ? classOfTally(sum) : FIELD_UNKNOWN;
+            cls = p - fieldStart <= TALLY_MAX ? classOfTally(sum, buf, fieldStart) : FIELD_UNKNOWN;
             // Fast path: a comma followed by an unquoted field (the common case) starts scanning it right here,
             // recording the field without a call (its `escaped` entry is already 0: see endRecord).
             if (c === COMMA && p + 1 < n && buf[p + 1] !== QUOTE && k < starts.length) {
@@ -336,13 +344,14 @@ export class CsvTokenizer {
               classes[k] = cls;
               k++;
               fieldStart = ++p;
-              fresh = true;
+              sum = 0;
               continue;
             }
             break;
           }
           this.count = k;
           this.fieldStart = fieldStart;
+          this.fieldTally = sum;
           if (p >= n) {
             if (atEnd) {
               this.endField(p, false, FIELD_UNKNOWN);
@@ -355,7 +364,6 @@ export class CsvTokenizer {
             this.state = state;
             return;
           }
-          fresh = false;
           if (c === COMMA) {
             this.endField(p, false, cls);
             p++;
