@@ -325,6 +325,8 @@ export class CsvTokenizer {
           let fieldStart = this.fieldStart;
           // A field resumed from the previous push goes on with its tally.
           let sum = this.fieldTally;
+          /** Set when the loop ended a record and the next one must start in FieldStart (quoted, or no more data). */
+          let recordEnded = false;
           for (;;) {
             // One table load per byte both finds the field's end (-1: ',', LF, CR, '"' or the sentinel) and tallies
             // its bytes, so a plain number is classified without a second pass (classOfTally).
@@ -347,11 +349,28 @@ export class CsvTokenizer {
               sum = 0;
               continue;
             }
+            // Fast path: a LF ends the record here (a CR, or full field arrays, take the general path below).
+            if (c === LF && k < starts.length) {
+              starts[k] = fieldStart;
+              ends[k] = p;
+              classes[k] = cls;
+              this.count = k + 1;
+              this.endRecord(++p, 1, true);
+              k = 0;
+              fieldStart = p;
+              sum = 0;
+              if (p < n && buf[p] !== QUOTE) continue;
+              recordEnded = true;
+            }
             break;
           }
           this.count = k;
           this.fieldStart = fieldStart;
           this.fieldTally = sum;
+          if (recordEnded) {
+            state = State.FieldStart;
+            break;
+          }
           if (p >= n) {
             if (atEnd) {
               this.endField(p, false, FIELD_UNKNOWN);
