@@ -461,7 +461,7 @@ export class CsvInspector {
     // The hot loop (once per value): everything per column hoisted, a missing token ruled out by the value's number
     // class (from the tokenizer's scan), its length and first byte before any comparison.
     const { stats: allStats, tokens, tokenLengths, tokenFirstBytes, numericTokens, modes } = this;
-    const { kindCounts, kindFirstLines, labelIndex } = this;
+    const { kindCounts, kindFirstLines, labelIndex, maxClasses, maxLevels } = this;
     for (let i = 0; i < ncols; i++) {
       const s = starts[i];
       const e = ends[i];
@@ -482,8 +482,21 @@ export class CsvInspector {
       if (mode === MODE_KINDS) {
         const at = i * KIND_STRIDE + (cls <= FIELD_FLOAT ? cls : kindOf(buf, s, e, cls));
         if (kindCounts[at]++ === 0) kindFirstLines[at] = line;
-      } else if (mode === MODE_LEVELS) this.observe(allStats[i], buf, s, e, line, i, cls);
-      else if (mode === MODE_INT || mode === MODE_FLOAT) {
+      } else if (mode === MODE_LEVELS) {
+        // Inference while distinct values are still counted: each value's kind is computed once per distinct value
+        // (kept beside its count) and looked up after that.
+        const levels = allStats[i].levels!;
+        const idx = levels.table.findOrAdd(buf, s, e, i === labelIndex ? maxClasses : maxLevels);
+        if (idx < 0) this.levelsFull(buf, s, e, line, i, cls);
+        else {
+          levels.bump(idx, line);
+          if (i === labelIndex) continue;
+          let kind = levels.kinds[idx] - 1;
+          if (kind < 0) levels.kinds[idx] = (kind = kindOf(buf, s, e, cls)) + 1;
+          const at = i * KIND_STRIDE + kind;
+          if (kindCounts[at]++ === 0) kindFirstLines[at] = line;
+        }
+      } else if (mode === MODE_INT || mode === MODE_FLOAT) {
         const c = cls === FIELD_UNKNOWN ? classifyNumber(buf, s, e) : cls;
         if (c > mode - MODE_INT) this.badNumber(c, line, i, s === e);
       } else if (mode === MODE_DECLARED) this.checkDeclared(this.declared[i]!, allStats[i], buf, s, e, line, i);
@@ -562,36 +575,20 @@ export class CsvInspector {
   }
 
   /**
-   * Inference while a column's distinct values are still counted (MODE_LEVELS): counts one value and its kind, which
-   * is computed once per distinct value (kept beside its count) and looked up after that. Past the level cap the
-   * column turns MODE_KINDS: only the kind of each value is counted (in record).
+   * Inference, a value new to a column whose level table is full (record counts the others in MODE_LEVELS): the
+   * label refuses it; another column stops counting levels (MODE_KINDS from now on) and counts this value's kind.
    */
-  private observe(stats: ColumnStats, buf: Buffer, s: number, e: number, line: number, i: number, cls: number): void {
-    const isLabel = i === this.labelIndex;
-    const levels = stats.levels;
-    if (levels !== null) {
-      const cap = isLabel ? this.maxClasses : this.maxLevels;
-      const idx = levels.table.findOrAdd(buf, s, e, cap);
-      if (idx >= 0) {
-        levels.bump(idx, line);
-        if (isLabel) return;
-        let kind = levels.kinds[idx] - 1;
-        if (kind < 0) levels.kinds[idx] = (kind = kindOf(buf, s, e, cls)) + 1;
-        const at = i * KIND_STRIDE + kind;
-        if (this.kindCounts[at]++ === 0) this.kindFirstLines[at] = line;
-        return;
-      }
-      if (isLabel)
-        throw new DatasetError(
-          'TOO_MANY_LEVELS',
-          `label column "${this.names[i]}" has more than ${cap} classes`,
-          line,
-          i + 1,
-        );
-      stats.levels = null;
-      this.modes[i] = MODE_KINDS;
-    }
-    const at = i * KIND_STRIDE + (cls <= FIELD_FLOAT ? cls : kindOf(buf, s, e, cls));
+  private levelsFull(buf: Buffer, s: number, e: number, line: number, i: number, cls: number): void {
+    if (i === this.labelIndex)
+      throw new DatasetError(
+        'TOO_MANY_LEVELS',
+        `label column "${this.names[i]}" has more than ${this.maxClasses} classes`,
+        line,
+        i + 1,
+      );
+    this.stats[i].levels = null;
+    this.modes[i] = MODE_KINDS;
+    const at = i * KIND_STRIDE + kindOf(buf, s, e, cls);
     if (this.kindCounts[at]++ === 0) this.kindFirstLines[at] = line;
   }
 
