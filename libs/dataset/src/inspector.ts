@@ -188,8 +188,11 @@ export class CsvInspector {
   private tokenLengths = new Int32Array(0);
   /** Per column, 256 flags: 1 at [column * 256 + b] when one of its missing tokens begins with byte b. */
   private tokenFirstBytes = new Uint8Array(0);
-  /** Per column, 1 when one of its missing tokens has number syntax (else a number is never missing). */
-  private numericTokens = new Uint8Array(0);
+  /**
+   * Per column, the number classes (tokenizer FIELD_*) above which a value may be a missing token: FIELD_FLOAT when no
+   * token is a number (a number is never missing), -1 when one is (any value may be), 255 without tokens (none is).
+   */
+  private missingAbove = new Int32Array(0);
   private stats: ColumnStats[] = [];
   /** Every column's ColumnStats.kinds and .kindFirstLine, flat (column i at i * KIND_STRIDE), for the hot loop. */
   private kindCounts = new Int32Array(0);
@@ -407,8 +410,8 @@ export class CsvInspector {
     this.tokenLengths = Int32Array.from(this.tokens, tokenLengths);
     this.tokenFirstBytes = new Uint8Array(count * 256);
     this.tokens.forEach((ts, i) => ts.forEach((t) => t.length > 0 && (this.tokenFirstBytes[i * 256 + t[0]] = 1)));
-    this.numericTokens = Uint8Array.from(this.tokens, (ts) =>
-      ts.some((t) => classifyNumber(t, 0, t.length) !== FIELD_TEXT) ? 1 : 0,
+    this.missingAbove = Int32Array.from(this.tokens, (ts) =>
+      ts.length === 0 ? 255 : ts.some((t) => classifyNumber(t, 0, t.length) !== FIELD_TEXT) ? -1 : FIELD_FLOAT,
     );
     this.kindCounts = new Int32Array(count * KIND_STRIDE);
     this.kindFirstLines = new Int32Array(count * KIND_STRIDE);
@@ -460,14 +463,14 @@ export class CsvInspector {
       );
     // The hot loop (once per value): everything per column hoisted, a missing token ruled out by the value's number
     // class (from the tokenizer's scan), its length and first byte before any comparison.
-    const { stats: allStats, tokens, tokenLengths, tokenFirstBytes, numericTokens, modes } = this;
+    const { stats: allStats, tokens, tokenLengths, tokenFirstBytes, missingAbove, modes } = this;
     const { kindCounts, kindFirstLines, labelIndex, maxClasses, maxLevels } = this;
     for (let i = 0; i < ncols; i++) {
       const s = starts[i];
       const e = ends[i];
       const cls = classes[i];
       if (
-        (cls > FIELD_FLOAT || numericTokens[i] !== 0) &&
+        cls > missingAbove[i] &&
         mayBeMissing(tokenLengths[i], e - s) &&
         (s === e || tokenFirstBytes[i * 256 + buf[s]] !== 0) &&
         isMissing(buf, s, e, tokens[i])
