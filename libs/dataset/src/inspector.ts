@@ -105,8 +105,8 @@ function kindOf(buf: Buffer, s: number, e: number, cls: number): number {
   return K_OTHER;
 }
 
-/** Per column, the work a value needs in the hot loop (CsvInspector.record). */
-/** Inference, distinct values still counted: level table, then the value's kind (observe). */
+// Per column, the work a value needs in the hot loop (CsvInspector.record).
+/** Inference, distinct values still counted: level table, then the value's kind (once per distinct value). */
 const MODE_LEVELS = 0;
 /** Inference past the level cap: the value's kind only. */
 const MODE_KINDS = 1;
@@ -517,7 +517,10 @@ export class CsvInspector {
     );
   }
 
-  /** Validates one value against its declared column and counts categorical values. */
+  /**
+   * Validates one value against its declared column and counts categorical values (MODE_DECLARED: declared integer,
+   * float and text columns are checked in record itself).
+   */
   private checkDeclared(
     c: Column,
     stats: ColumnStats,
@@ -528,12 +531,6 @@ export class CsvInspector {
     i: number,
   ): void {
     switch (c.type) {
-      case 'float':
-      case 'integer': {
-        const cls = classifyNumber(buf, s, e);
-        if (cls > (c.type === 'integer' ? 0 : 1)) this.badNumber(cls, line, i, s === e);
-        return;
-      }
       case 'boolean':
         if (booleanValue(buf, s, e) < 0) this.badValue('NOT_BOOLEAN', 'true or false', line, i);
         return;
@@ -543,8 +540,6 @@ export class CsvInspector {
       case 'datetime':
         if (Number.isNaN(datetimeValue(buf, s, e)) && Number.isNaN(dateValue(buf, s, e)))
           this.badValue('NOT_DATE', 'an ISO 8601 date-time (YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM])', line, i);
-        return;
-      case 'text':
         return;
       case 'categorical': {
         const levels = stats.levels;

@@ -33,7 +33,7 @@ export type RecordSink = (
 /**
  * The number syntax of a field (numbers.ts), as far as the tokenizer's scan tells it: FIELD_INT and FIELD_FLOAT are
  * `classifyNumber` 0 and 1, FIELD_TEXT is 2 (not a number), FIELD_UNKNOWN means "not classified, ask classifyNumber"
- * (quoted fields, fields split across pushes, long fields, exponents).
+ * (quoted fields, fields of 64 bytes or more, numbers with an exponent, a last field with no line break after it).
  */
 export const FIELD_INT = 0;
 export const FIELD_FLOAT = 1;
@@ -64,8 +64,8 @@ const DIGITS_AND_DOTS = Uint8Array.from({ length: 0x1000 }, (_, t) =>
 );
 
 /**
- * The class of an unquoted field `buf[start..start + len)` under 64 bytes from its tally: a byte no number has makes it
- * text, an exponent mark leaves it to classifyNumber; else a sign is allowed once and only first, and the digits and
+ * The class of an unquoted field of under 64 bytes starting at `buf[start]`, from its tally: a byte no number has makes
+ * it text, an exponent mark leaves it to classifyNumber; else a sign is allowed once and only first, and the digits and
  * dots decide (DIGITS_AND_DOTS).
  */
 export function classOfTally(tally: number, buf: Uint8Array, start: number): number {
