@@ -9,7 +9,8 @@ import { DatasetError } from './errors.js';
 import { inspectCsv } from './inspect.js';
 import { sortLevels } from './inspector.js';
 import { classifyNumber } from './numbers.js';
-import { DEFAULT_MISSING_TOKENS } from './schema.js';
+import { DEFAULT_MISSING_TOKENS, type DatasetSchema } from './schema.js';
+import { CsvTokenizer, FIELD_UNKNOWN } from './tokenizer.js';
 import { chunked, serialiseCsv } from '../test/csv-tables.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -66,10 +67,21 @@ const textLike = fc.constantFrom(
   'false',
   ...DATED.map(([d]) => d),
 );
+/** Fields of 60 to 70 bytes: around the longest field the tokenizer classifies from its tally (63 bytes). */
+const longLike = fc.oneof(
+  fc
+    .tuple(fc.constantFrom('', '-', '+'), fc.integer({ min: 59, max: 69 }), fc.boolean())
+    .map(([sign, n, dot]) => sign + (dot ? '1'.repeat(n - 2) + '.5' : '7'.repeat(n))),
+  fc.integer({ min: 60, max: 70 }).map((n) => 'x'.repeat(n)),
+);
+/** Extra missing tokens that are numbers: a number must then still be compared with the tokens. */
+const NUMERIC_TOKENS = ['-1', '0.0', '99'];
 const valueArb = fc.oneof(
   { arbitrary: numberLike, weight: 4 },
   { arbitrary: fc.constantFrom(...DEFAULT_MISSING_TOKENS), weight: 1 },
+  { arbitrary: fc.constantFrom(...NUMERIC_TOKENS), weight: 1 },
   { arbitrary: textLike, weight: 2 },
+  { arbitrary: longLike, weight: 1 },
 );
 const labelArb = fc.oneof({ arbitrary: fc.constantFrom('a', 'b', '7', '"q"', 'x,y'), weight: 20 }, fc.constant(''));
 
@@ -84,7 +96,7 @@ type Expected =
     };
 
 /** What the inspector must report, derived from the table alone (label = last column, no schema). */
-function reference(table: string[][], lines: number[], cap: number): Expected {
+function reference(table: string[][], lines: number[], cap: number, tokens: readonly string[]): Expected {
   const [header, ...data] = table;
   const ncols = header.length;
   const label = ncols - 1;
@@ -102,11 +114,7 @@ function reference(table: string[][], lines: number[], cap: number): Expected {
       types.push('categorical');
       continue;
     }
-    const present = data
-      .map((row, r) => ({ v: row[i], line: lines[r + 1] }))
-      .filter(({ v }) => {
-        return !DEFAULT_MISSING_TOKENS.includes(v);
-      });
+    const present = data.map((row, r) => ({ v: row[i], line: lines[r + 1] })).filter(({ v }) => !tokens.includes(v));
     missing.push(data.length - present.length);
     if (present.length === 0) {
       types.push('text');
@@ -142,7 +150,8 @@ function reference(table: string[][], lines: number[], cap: number): Expected {
 const tableArb = fc
   .record({
     width: fc.integer({ min: 2, max: 5 }),
-    rows: fc.integer({ min: 1, max: 25 }),
+    // Up to 60 rows, so that columns outgrow the level cap (then only each value's kind is counted).
+    rows: fc.integer({ min: 1, max: 60 }),
     ragged: fc.boolean(),
   })
   .chain(({ width, rows, ragged }) =>
@@ -191,13 +200,20 @@ describe('inspection fast paths against a string-based reference', () => {
         fc.boolean(),
         fc.integer({ min: 1, max: 6 }),
         fc.array(fc.integer({ min: 1, max: 17 }), { minLength: 1, maxLength: 5 }),
-        async (table, crlf, quote, trailing, cap, sizes) => {
+        fc.boolean(),
+        async (table, crlf, quote, trailing, cap, sizes, numericTokens) => {
           const { text, lines } = serialiseCsv(table, { crlf, quote, trailing });
           const bytes = enc(text);
           // Pushed in chunks of random sizes, so records and fields straddle pushes.
           const chunks = chunked(bytes, sizes);
-          const expected = reference(table, lines, cap);
-          const options = { label: 'y', k: 1, maxCategoricalLevels: cap };
+          const tokens = numericTokens ? [...DEFAULT_MISSING_TOKENS, ...NUMERIC_TOKENS] : DEFAULT_MISSING_TOKENS;
+          const expected = reference(table, lines, cap, tokens);
+          const options = {
+            label: 'y',
+            k: 1,
+            maxCategoricalLevels: cap,
+            ...(numericTokens ? { missing: tokens } : {}),
+          };
           const got = await inspectCsv(chunks, options).catch((e: unknown) => e);
           if ('error' in expected) {
             expect(got).toBeInstanceOf(DatasetError);
@@ -217,6 +233,92 @@ describe('inspection fast paths against a string-based reference', () => {
         },
       ),
       { numRuns: 400 },
+    );
+  });
+
+  it('the tokenizer classifies every unquoted field under 64 bytes without an exponent as classifyNumber does', () => {
+    const fieldArb = fc.oneof(numberLike, textLike, longLike, fc.string({ maxLength: 5 }));
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(fieldArb, { minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 12 }),
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.integer({ min: 1, max: 17 }), { minLength: 1, maxLength: 5 }),
+        (table, crlf, quote, sizes) => {
+          const { text } = serialiseCsv(table, { crlf, quote, trailing: true });
+          const bytes = enc(text);
+          let checked = 0;
+          const tokenizer = new CsvTokenizer((buf, starts, ends, count, _line, _raw, classes) => {
+            for (let i = 0; i < count; i++) {
+              const cls = classes[i];
+              if (cls !== FIELD_UNKNOWN) expect(cls).toBe(classifyNumber(buf, starts[i], ends[i]));
+              checked++;
+            }
+          });
+          for (const c of chunked(bytes, sizes)) tokenizer.push(c);
+          tokenizer.finish();
+          expect(checked).toBe(table.flat().length);
+          // The fast path is taken: an unquoted field under 64 bytes with no exponent mark is classified. Found in
+          // the text: a field that needs no quotes and was written without them.
+          let k = 0;
+          const classified = table.flatMap((row) =>
+            row.map((f) => {
+              const needs = /[",\r\n]/.test(f) || (row.length === 1 && f === '');
+              const quoted = needs || quote[k++ % quote.length];
+              return !quoted && enc(f).length < 64 && !/[eE]/.test(f);
+            }),
+          );
+          const got: number[] = [];
+          const again = new CsvTokenizer((_b, _s, _e, count, _l, _r, classes) => {
+            for (let i = 0; i < count; i++) got.push(classes[i]);
+          });
+          for (const c of chunked(bytes, sizes)) again.push(c);
+          again.finish();
+          classified.forEach((fast, i) => {
+            if (fast) expect(got[i]).not.toBe(FIELD_UNKNOWN);
+          });
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('validates declared integer and float columns as classifyNumber does (first bad value, its line and code)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.oneof(numberLike, longLike, fc.constantFrom('', 'NA', 'x')), numberLike), {
+          minLength: 1,
+          maxLength: 40,
+        }),
+        fc.constantFrom('integer' as const, 'float' as const),
+        fc.array(fc.integer({ min: 1, max: 17 }), { minLength: 1, maxLength: 5 }),
+        async (rows, type, sizes) => {
+          const table = [['a', 'b', 'y'], ...rows.map(([a, b]) => [a, b, 'c'])];
+          const { text, lines } = serialiseCsv(table, { crlf: [false], quote: [false], trailing: true });
+          const schema: DatasetSchema = {
+            label: 'y',
+            k: 1,
+            columns: [
+              { name: 'a', type },
+              { name: 'b', type: 'text' },
+              { name: 'y', type: 'categorical' },
+            ],
+          };
+          const got = await inspectCsv(chunked(enc(text), sizes), { label: 'y', schema }).catch((e: unknown) => e);
+          const bad = rows.findIndex(([a]) => {
+            if (DEFAULT_MISSING_TOKENS.includes(a)) return false;
+            return refNumberClass(a) > (type === 'integer' ? 0 : 1);
+          });
+          if (bad < 0) {
+            expect(got).not.toBeInstanceOf(Error);
+            return;
+          }
+          const code = refNumberClass(rows[bad][0]) === 2 ? 'NOT_NUMERIC' : 'NOT_INTEGER';
+          expect(got).toBeInstanceOf(DatasetError);
+          expect(got).toMatchObject({ code, line: lines[bad + 1], column: 1 });
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

@@ -15,7 +15,7 @@ import {
   type Column,
   type DatasetSchema,
 } from './schema.js';
-import { CsvTokenizer, type RawRecord } from './tokenizer.js';
+import { CsvTokenizer, FIELD_FLOAT, FIELD_TEXT, FIELD_UNKNOWN, type RawRecord } from './tokenizer.js';
 import { booleanValue, dateValue, datetimeValue, isMissing, mayBeMissing, tokenLengths } from './values.js';
 
 export interface InspectOptions {
@@ -91,17 +91,32 @@ const K_DATE = 3;
 const K_DATETIME = 4;
 const K_OTHER = 5;
 const KINDS = 6;
+/** Stride of a column's counters in the flat kind arrays (a power of two >= KINDS). */
+const KIND_STRIDE = 8;
 const KIND_NAMES = ['an integer', 'a number', 'a boolean', 'a date', 'a date-time', 'text'];
 
-/** The kind (K_INT .. K_OTHER) of a non-missing value. */
-function kindOf(buf: Buffer, s: number, e: number): number {
-  const cls = classifyNumber(buf, s, e);
-  if (cls !== 2) return cls;
+/** The kind (K_INT .. K_OTHER) of a non-missing value whose number class (tokenizer.ts FIELD_*) is `cls`. */
+function kindOf(buf: Buffer, s: number, e: number, cls: number): number {
+  if (cls === FIELD_UNKNOWN) cls = classifyNumber(buf, s, e);
+  if (cls !== FIELD_TEXT) return cls;
   if (booleanValue(buf, s, e) >= 0) return K_BOOL;
   if (!Number.isNaN(dateValue(buf, s, e))) return K_DATE;
   if (!Number.isNaN(datetimeValue(buf, s, e))) return K_DATETIME;
   return K_OTHER;
 }
+
+// Per column, the work a value needs in the hot loop (CsvInspector.record).
+/** Inference, distinct values still counted: level table, then the value's kind (once per distinct value). */
+const MODE_LEVELS = 0;
+/** Inference past the level cap: the value's kind only. */
+const MODE_KINDS = 1;
+/** Declared integer / float: number syntax only (MODE_FLOAT - MODE_INT is the highest number class allowed). */
+const MODE_INT = 2;
+const MODE_FLOAT = 3;
+/** Declared text, or a declared categorical past the level cap: nothing. */
+const MODE_FREE = 4;
+/** Any other declared column: checkDeclared. */
+const MODE_DECLARED = 5;
 
 /** Counts of the values of one categorical column (or of any column while inferring), up to a cap of levels. */
 export class LevelCounts {
@@ -118,18 +133,20 @@ export class LevelCounts {
     return true;
   }
   bump(idx: number, line: number): void {
-    if (idx >= this.counts.length) {
-      const c = new Int32Array(this.counts.length * 2);
-      c.set(this.counts);
-      this.counts = c;
-      const f = new Int32Array(this.firstLines.length * 2);
-      f.set(this.firstLines);
-      this.firstLines = f;
-      const k = new Int8Array(this.kinds.length * 2);
-      k.set(this.kinds);
-      this.kinds = k;
-    }
+    if (idx >= this.counts.length) this.grow();
     if (this.counts[idx]++ === 0) this.firstLines[idx] = line;
+  }
+  /** Doubles the per-level arrays (kept out of bump so that bump stays small enough to inline). */
+  private grow(): void {
+    const c = new Int32Array(this.counts.length * 2);
+    c.set(this.counts);
+    this.counts = c;
+    const f = new Int32Array(this.firstLines.length * 2);
+    f.set(this.firstLines);
+    this.firstLines = f;
+    const k = new Int8Array(this.kinds.length * 2);
+    k.set(this.kinds);
+    this.kinds = k;
   }
   /** Level text → (rows it occurs in, first line), in insertion order. */
   entries(): { level: string; count: number; firstLine: number }[] {
@@ -171,7 +188,17 @@ export class CsvInspector {
   private tokenLengths = new Int32Array(0);
   /** Per column, 256 flags: 1 at [column * 256 + b] when one of its missing tokens begins with byte b. */
   private tokenFirstBytes = new Uint8Array(0);
+  /**
+   * Per column, the number classes (tokenizer FIELD_*) above which a value may be a missing token: FIELD_FLOAT when no
+   * token is a number (a number is never missing), -1 when one is (any value may be), 255 without tokens (none is).
+   */
+  private missingAbove = new Int32Array(0);
   private stats: ColumnStats[] = [];
+  /** Every column's ColumnStats.kinds and .kindFirstLine, flat (column i at i * KIND_STRIDE), for the hot loop. */
+  private kindCounts = new Int32Array(0);
+  private kindFirstLines = new Int32Array(0);
+  /** Per column, what each value needs (MODE_*), settled from the schema and updated when a level table overflows. */
+  private modes = new Uint8Array(0);
   private rows = 0;
   private result: InspectResult | undefined;
 
@@ -191,7 +218,7 @@ export class CsvInspector {
         );
     }
     this.tokenizer = new CsvTokenizer(
-      (buf, starts, ends, count, line, raw) => this.record(buf, starts, ends, count, line, raw),
+      (buf, starts, ends, count, line, raw, classes) => this.record(buf, starts, ends, count, line, raw, classes),
       (buf, start, end, line) => {
         this.checkUtf8(buf, start, end, line);
         this.hasher.flushRun();
@@ -383,11 +410,16 @@ export class CsvInspector {
     this.tokenLengths = Int32Array.from(this.tokens, tokenLengths);
     this.tokenFirstBytes = new Uint8Array(count * 256);
     this.tokens.forEach((ts, i) => ts.forEach((t) => t.length > 0 && (this.tokenFirstBytes[i * 256 + t[0]] = 1)));
+    this.missingAbove = Int32Array.from(this.tokens, (ts) =>
+      ts.length === 0 ? 255 : ts.some((t) => classifyNumber(t, 0, t.length) !== FIELD_TEXT) ? -1 : FIELD_FLOAT,
+    );
+    this.kindCounts = new Int32Array(count * KIND_STRIDE);
+    this.kindFirstLines = new Int32Array(count * KIND_STRIDE);
     this.stats = names.map((_, i) => ({
       missing: 0,
       firstMissingLine: 0,
-      kinds: new Int32Array(KINDS),
-      kindFirstLine: new Int32Array(KINDS),
+      kinds: this.kindCounts.subarray(i * KIND_STRIDE, i * KIND_STRIDE + KINDS),
+      kindFirstLine: this.kindFirstLines.subarray(i * KIND_STRIDE, i * KIND_STRIDE + KINDS),
       levels:
         this.declaredLevels[i] !== null
           ? new LevelCounts(this.declaredLevels[i]!)
@@ -395,12 +427,27 @@ export class CsvInspector {
             ? null
             : new LevelCounts(new LevelTable()),
     }));
+    this.modes = Uint8Array.from(this.declared, (c) => {
+      if (c === null) return MODE_LEVELS;
+      if (c.type === 'integer') return MODE_INT;
+      if (c.type === 'float') return MODE_FLOAT;
+      if (c.type === 'text') return MODE_FREE;
+      return MODE_DECLARED;
+    });
     this.names = names;
     this.ncols = count;
     this.labelIndex = labelIndex;
   }
 
-  private record(buf: Buffer, starts: Int32Array, ends: Int32Array, count: number, line: number, raw: RawRecord): void {
+  private record(
+    buf: Buffer,
+    starts: Int32Array,
+    ends: Int32Array,
+    count: number,
+    line: number,
+    raw: RawRecord,
+    classes: Uint8Array,
+  ): void {
     if (this.ncols === 0) {
       this.header(buf, starts, ends, count, line);
       this.commit(buf, starts, ends, count, raw);
@@ -414,26 +461,48 @@ export class CsvInspector {
         line,
         Math.min(count, ncols) + 1,
       );
-    // The hot loop (once per value): everything per column hoisted, a missing token ruled out by its length and
-    // first byte before any comparison.
-    const { stats: allStats, tokens, tokenLengths, tokenFirstBytes, declared: allDeclared, labelIndex } = this;
+    // The hot loop (once per value): everything per column hoisted, a missing token ruled out by the value's number
+    // class (from the tokenizer's scan), its length and first byte before any comparison.
+    const { stats: allStats, tokens, tokenLengths, tokenFirstBytes, missingAbove, modes } = this;
+    const { kindCounts, kindFirstLines, labelIndex, maxClasses, maxLevels } = this;
     for (let i = 0; i < ncols; i++) {
       const s = starts[i];
       const e = ends[i];
-      const stats = allStats[i];
+      const cls = classes[i];
       if (
+        cls > missingAbove[i] &&
         mayBeMissing(tokenLengths[i], e - s) &&
         (s === e || tokenFirstBytes[i * 256 + buf[s]] !== 0) &&
         isMissing(buf, s, e, tokens[i])
       ) {
         if (i === labelIndex) this.missingLabel(line, i);
+        const stats = allStats[i];
         if (stats.missing++ === 0) stats.firstMissingLine = line;
         continue;
       }
       if (i === labelIndex && s === e) this.missingLabel(line, i);
-      const declared = allDeclared[i];
-      if (declared) this.checkDeclared(declared, stats, buf, s, e, line, i);
-      else this.observe(stats, buf, s, e, line, i);
+      const mode = modes[i];
+      if (mode === MODE_KINDS) {
+        const at = i * KIND_STRIDE + (cls <= FIELD_FLOAT ? cls : kindOf(buf, s, e, cls));
+        if (kindCounts[at]++ === 0) kindFirstLines[at] = line;
+      } else if (mode === MODE_LEVELS) {
+        // Inference while distinct values are still counted: each value's kind is computed once per distinct value
+        // (kept beside its count) and looked up after that.
+        const levels = allStats[i].levels!;
+        const idx = levels.table.findOrAdd(buf, s, e, i === labelIndex ? maxClasses : maxLevels);
+        if (idx < 0) this.levelsFull(buf, s, e, line, i, cls);
+        else {
+          levels.bump(idx, line);
+          if (i === labelIndex) continue;
+          let kind = levels.kinds[idx] - 1;
+          if (kind < 0) levels.kinds[idx] = (kind = kindOf(buf, s, e, cls)) + 1;
+          const at = i * KIND_STRIDE + kind;
+          if (kindCounts[at]++ === 0) kindFirstLines[at] = line;
+        }
+      } else if (mode === MODE_INT || mode === MODE_FLOAT) {
+        const c = cls === FIELD_UNKNOWN ? classifyNumber(buf, s, e) : cls;
+        if (c > mode - MODE_INT) this.badNumber(c, line, i, s === e);
+      } else if (mode === MODE_DECLARED) this.checkDeclared(this.declared[i]!, allStats[i], buf, s, e, line, i);
     }
     this.commit(buf, starts, ends, count, raw);
     this.rows++;
@@ -448,7 +517,10 @@ export class CsvInspector {
     );
   }
 
-  /** Validates one value against its declared column and counts categorical values. */
+  /**
+   * Validates one value against its declared column and counts categorical values (MODE_DECLARED: declared integer,
+   * float and text columns are checked in record itself).
+   */
   private checkDeclared(
     c: Column,
     stats: ColumnStats,
@@ -459,12 +531,6 @@ export class CsvInspector {
     i: number,
   ): void {
     switch (c.type) {
-      case 'float':
-      case 'integer': {
-        const cls = classifyNumber(buf, s, e);
-        if (cls > (c.type === 'integer' ? 0 : 1)) this.badNumber(cls, line, i, s === e);
-        return;
-      }
       case 'boolean':
         if (booleanValue(buf, s, e) < 0) this.badValue('NOT_BOOLEAN', 'true or false', line, i);
         return;
@@ -475,11 +541,9 @@ export class CsvInspector {
         if (Number.isNaN(datetimeValue(buf, s, e)) && Number.isNaN(dateValue(buf, s, e)))
           this.badValue('NOT_DATE', 'an ISO 8601 date-time (YYYY-MM-DDTHH:MM[:SS][Z|±HH:MM])', line, i);
         return;
-      case 'text':
-        return;
       case 'categorical': {
         const levels = stats.levels;
-        if (levels === null) return; // a hashed column past the level cap: counts no longer needed
+        if (levels === null) return; // a hashed column past the level cap: counts no longer needed (MODE_FREE)
         if (c.levels) {
           const idx = levels.table.find(buf, s, e);
           if (idx < 0)
@@ -501,6 +565,7 @@ export class CsvInspector {
               i + 1,
             );
           stats.levels = null;
+          this.modes[i] = MODE_FREE;
         }
         return;
       }
@@ -508,35 +573,21 @@ export class CsvInspector {
   }
 
   /**
-   * Inference: classifies one value and counts it. While a column's distinct values are still counted, a value's kind
-   * is computed once per distinct value (kept beside its count) and looked up after that.
+   * Inference, a value new to a column whose level table is full (record counts the others in MODE_LEVELS): the
+   * label refuses it; another column stops counting levels (MODE_KINDS from now on) and counts this value's kind.
    */
-  private observe(stats: ColumnStats, buf: Buffer, s: number, e: number, line: number, i: number): void {
-    const isLabel = i === this.labelIndex;
-    const levels = stats.levels;
-    if (levels !== null) {
-      const cap = isLabel ? this.maxClasses : this.maxLevels;
-      const idx = levels.table.findOrAdd(buf, s, e, cap);
-      if (idx >= 0) {
-        levels.bump(idx, line);
-        if (isLabel) return;
-        let kind = levels.kinds[idx] - 1;
-        if (kind < 0) levels.kinds[idx] = (kind = kindOf(buf, s, e)) + 1;
-        if (stats.kinds[kind]++ === 0) stats.kindFirstLine[kind] = line;
-        return;
-      }
-      if (isLabel)
-        throw new DatasetError(
-          'TOO_MANY_LEVELS',
-          `label column "${this.names[i]}" has more than ${cap} classes`,
-          line,
-          i + 1,
-        );
-      stats.levels = null;
-    }
-    if (isLabel) return;
-    const kind = kindOf(buf, s, e);
-    if (stats.kinds[kind]++ === 0) stats.kindFirstLine[kind] = line;
+  private levelsFull(buf: Buffer, s: number, e: number, line: number, i: number, cls: number): void {
+    if (i === this.labelIndex)
+      throw new DatasetError(
+        'TOO_MANY_LEVELS',
+        `label column "${this.names[i]}" has more than ${this.maxClasses} classes`,
+        line,
+        i + 1,
+      );
+    this.stats[i].levels = null;
+    this.modes[i] = MODE_KINDS;
+    const at = i * KIND_STRIDE + kindOf(buf, s, e, cls);
+    if (this.kindCounts[at]++ === 0) this.kindFirstLines[at] = line;
   }
 
   private commit(buf: Buffer, starts: Int32Array, ends: Int32Array, count: number, raw: RawRecord): void {

@@ -1,6 +1,10 @@
 // A set of byte strings with insertion-order indices, looked up without building JS strings (an open-addressing
-// hash table; keys up to 4 bytes hashed by packing them into an int, longer ones by FNV-1a; the bytes kept in one
-// pool). Used to track categorical levels in the hot loop.
+// hash table, the bytes kept in one pool). Used to track categorical levels in the hot loop. Keys of up to 8 bytes
+// (most levels and labels) are read as two little-endian 32-bit words that together hold every byte, so equal words
+// and equal length mean equal bytes: no byte loop to hash and none to compare. Longer keys: FNV-1a and a byte compare.
+
+/** The low `len` bytes of a word (len 0..4). */
+const LOW_BYTES = Int32Array.of(0, 0xff, 0xffff, 0xffffff, -1);
 
 export class LevelTable {
   private slots: Int32Array;
@@ -12,6 +16,12 @@ export class LevelTable {
   private starts = new Int32Array(16);
   private lens = new Int32Array(16);
   private hashes = new Int32Array(16);
+  /** Per entry of up to 8 bytes, its first and last word (see findOrAdd); the second is 0 for up to 4 bytes. */
+  private words0 = new Int32Array(16);
+  private words1 = new Int32Array(16);
+  /** A view of the last buffer looked up in (the tokenizer's, which rarely changes), for word reads. */
+  private viewOf: Uint8Array | null = null;
+  private view: DataView = new DataView(new ArrayBuffer(0));
   size = 0;
 
   constructor(expected = 16) {
@@ -22,17 +32,15 @@ export class LevelTable {
     this.shift = 32 - Math.log2(cap);
   }
 
-  /**
-   * Up to 4 bytes: the bytes themselves packed into an int, so equal hash and equal length mean equal bytes (most
-   * levels and labels are that short, and then no byte comparison is needed). Longer: FNV-1a.
-   */
-  private static hash(b: Uint8Array, s: number, e: number): number {
-    const len = e - s;
-    if (len <= 4) {
-      let h = 0;
-      for (let i = e - 1; i >= s; i--) h = (h << 8) | b[i];
-      return h;
-    }
+  /** Up to 4 bytes packed little-endian, byte by byte (a key too near the end of its buffer for a word read). */
+  private static packed(b: Uint8Array, s: number, e: number): number {
+    let h = 0;
+    for (let i = e - 1; i >= s; i--) h = (h << 8) | b[i];
+    return h;
+  }
+
+  /** FNV-1a, for keys over 8 bytes. */
+  private static fnv(b: Uint8Array, s: number, e: number): number {
     let h = 0x811c9dc5 | 0;
     for (let i = s; i < e; i++) h = Math.imul(h ^ b[i], 0x01000193);
     return h;
@@ -45,29 +53,57 @@ export class LevelTable {
 
   /** The index of `b[s..e)`, or -1 when absent. */
   find(b: Uint8Array, s: number, e: number): number {
-    return this.lookup(b, s, e, LevelTable.hash(b, s, e));
+    return this.findOrAdd(b, s, e, 0);
   }
 
-  private lookup(b: Uint8Array, s: number, e: number, h: number): number {
+  /**
+   * The index of `b[s..e)`, adding it if absent; -1 when absent and the table already holds `cap` entries. Keys of up
+   * to 8 bytes are read as words (the hot path: one or two reads, no byte loop); longer keys go to findOrAddLong.
+   */
+  findOrAdd(b: Uint8Array, s: number, e: number, cap: number): number {
     const len = e - s;
+    if (len > 8) return this.findOrAddLong(b, s, e, cap);
+    let w0: number;
+    let w1 = 0;
+    if (s + 4 > b.length) w0 = LevelTable.packed(b, s, e);
+    else {
+      if (b !== this.viewOf) {
+        this.viewOf = b;
+        this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+      }
+      w0 = this.view.getInt32(s, true);
+      if (len <= 4) w0 &= LOW_BYTES[len];
+      else w1 = this.view.getInt32(e - 4, true);
+    }
+    // Up to 4 bytes the packed bytes are the hash; the slot index spreads them (slotOf).
+    const h = len <= 4 ? w0 : w0 ^ Math.imul(w1 ^ len, 0x85ebca6b);
+    const { slots, words0, words1, lens, mask } = this;
+    for (let slot = this.slotOf(h); ; slot = (slot + 1) & mask) {
+      const idx = slots[slot];
+      if (idx < 0) break;
+      if (words0[idx] === w0 && lens[idx] === len && words1[idx] === w1) return idx;
+    }
+    if (this.size >= cap) return -1;
+    const idx = this.insert(b, s, e, h);
+    this.words0[idx] = w0;
+    this.words1[idx] = w1;
+    return idx;
+  }
+
+  private findOrAddLong(b: Uint8Array, s: number, e: number, cap: number): number {
+    const len = e - s;
+    const h = LevelTable.fnv(b, s, e);
     const pool = this.pool;
     for (let slot = this.slotOf(h); ; slot = (slot + 1) & this.mask) {
       const idx = this.slots[slot];
-      if (idx < 0) return -1;
+      if (idx < 0) break;
       if (this.hashes[idx] !== h || this.lens[idx] !== len) continue;
-      if (len <= 4) return idx;
       const ps = this.starts[idx];
       let j = 0;
       while (j < len && pool[ps + j] === b[s + j]) j++;
       if (j === len) return idx;
     }
-  }
-
-  /** The index of `b[s..e)`, adding it if absent; -1 when absent and the table already holds `cap` entries. */
-  findOrAdd(b: Uint8Array, s: number, e: number, cap: number): number {
-    const h = LevelTable.hash(b, s, e);
-    const found = this.lookup(b, s, e, h);
-    if (found >= 0 || this.size >= cap) return found;
+    if (this.size >= cap) return -1;
     return this.insert(b, s, e, h);
   }
 
@@ -89,6 +125,8 @@ export class LevelTable {
       this.starts = grow(this.starts);
       this.lens = grow(this.lens);
       this.hashes = grow(this.hashes);
+      this.words0 = grow(this.words0);
+      this.words1 = grow(this.words1);
     }
     this.starts[idx] = this.poolLen;
     this.lens[idx] = len;
