@@ -337,11 +337,15 @@ function lockHolder(lock: string): number | null {
   }
 }
 
-function processAlive(pid: number): boolean {
-  if (pid <= 0) return false;
+/**
+ * Whether a process id (of a lock, a registration, a temp pack's name) is a live process: files of dead processes are
+ * cleared, those of live ones left alone. True for this process and a live one of another user (EPERM).
+ */
+export function processAlive(pid: number): boolean {
+  if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   if (pid === process.pid) return true;
   try {
-    process.kill(pid, 0);
+    process.kill(pid, 0); // signal 0: an existence and permission check only (kill(2))
     return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';

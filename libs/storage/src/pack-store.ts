@@ -27,6 +27,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { StorageError } from './errors.js';
+import { processAlive } from './key-journal.js';
 
 const MAGIC = Buffer.from('sealfold-block-pack-v1\n', 'latin1');
 const RECORD_HEADER = 8;
@@ -249,15 +250,5 @@ function writeAll(fd: number, parts: Uint8Array[]): void {
     const from = Math.min(written, part.length);
     written -= from;
     for (let at = from; at < part.length;) at += writeSync(fd, part, at, part.length - at);
-  }
-}
-
-function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
