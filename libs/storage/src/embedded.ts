@@ -28,6 +28,7 @@ import {
   PIN_RECORD,
   pinKey,
   pinnedBlockKey,
+  pinnedBlockRemoval,
   pinnedBlockUpdate,
 } from './pin-records.js';
 import { importFile } from './unixfs-file.js';
@@ -296,7 +297,36 @@ export class EmbeddedIpfsStore implements ContentStore {
     this.live();
     const c = parseCid(cid);
     if (!(await this.helia.pins.isPinned(c))) return;
-    for await (const _ of this.helia.pins.rm(c, { offline: true, walker: this.linkWalker } as object)) void _;
+    await this.unpinRoot(c);
+  }
+
+  /**
+   * Removes `root`'s pin: its pin record, then `root` from each block's record (pin-records.ts pinnedBlockRemoval), a
+   * batch of blocks per journal write. Not through `helia.pins.rm`, which lists only `root` in what it leaves (see
+   * pinnedBlockRemoval). Every record is read and checked before
+   * anything is written; Helia's path remains for records in another form and stores with per-file records. The pin
+   * record goes first, as Helia orders it: a crash in between leaves blocks counted too high (kept), never too low.
+   */
+  private async unpinRoot(root: CID): Promise<void> {
+    const rootKey = new Key(pinKey(root));
+    const heliaUnpin = async () => {
+      for await (const _ of this.helia.pins.rm(root, { offline: true, walker: this.linkWalker } as object)) void _;
+    };
+    if (!this.datastore.journalsAllPinnedBlocks() || !(await this.datastore.has(rootKey))) return heliaUnpin();
+    const keys: string[] = [];
+    for await (const { block } of this.walkLinks(root)) keys.push(pinnedBlockKey(block.cid));
+    const rootBytes = root.bytes;
+    const updates: [string, Uint8Array | null][] = [];
+    const stored = this.datastore.journaledValues(keys);
+    for (let i = 0; i < keys.length; i++) {
+      const record = stored[i] ? decodePinnedBlock(stored[i]!) : undefined;
+      if (record === null) return heliaUnpin();
+      const removal = pinnedBlockRemoval(record, rootBytes);
+      if (removal !== null) updates.push([keys[i], removal === 'delete' ? null : encodePinnedBlock(removal)]);
+    }
+    await this.datastore.delete(rootKey);
+    for (let at = 0; at < updates.length; at += PIN_BATCH)
+      this.datastore.putJournaled(updates.slice(at, at + PIN_BATCH));
   }
 
   async isPinned(cid: string): Promise<boolean> {

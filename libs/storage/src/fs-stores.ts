@@ -144,10 +144,10 @@ export class DataFiles extends FsDatastore {
     return this.journal.getAll(keys);
   }
 
-  /** Puts JOURNALED_PREFIX keys with one journal write (see KeyJournal.putAll). */
-  putJournaled(entries: readonly (readonly [string, Uint8Array])[]): void {
+  /** Puts (a value) or deletes (null) JOURNALED_PREFIX keys with one journal write (see KeyJournal.writeAll). */
+  putJournaled(entries: readonly (readonly [string, Uint8Array | null])[]): void {
     for (const [k] of entries) if (!k.startsWith(JOURNALED_PREFIX)) throw new RangeError(`${k} is not a journaled key`);
-    this.journal.putAll(entries);
+    this.journal.writeAll(entries);
   }
 
   private static journaled(key: Key): string | null {

@@ -284,12 +284,21 @@ export class KeyJournal {
    * write one block at a time, embedded.ts writes for a batch of blocks.
    */
   putAll(entries: readonly (readonly [string, Uint8Array])[]): void {
+    this.writeAll(entries);
+  }
+
+  /** Puts (a value) and deletes (null) several keys with one write, as `putAll`. */
+  writeAll(entries: readonly (readonly [string, Uint8Array | null])[]): void {
     if (entries.length === 0) return;
-    const records = Buffer.concat(entries.map(([key, value]) => KeyJournal.record(PUT, key, value)));
+    const records = Buffer.concat(
+      entries.map(([key, value]) =>
+        value === null ? KeyJournal.record(DELETE, key, new Uint8Array(0)) : KeyJournal.record(PUT, key, value),
+      ),
+    );
     this.refresh();
     this.append(records);
     // Read back by the next refresh, in file order with any other process's records.
-    for (const [key, value] of entries) this.entries.set(key, Uint8Array.from(value));
+    for (const [key, value] of entries) this.entries.set(key, value === null ? null : Uint8Array.from(value));
     this.compactIfWorthwhile();
   }
 

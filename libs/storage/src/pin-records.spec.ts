@@ -10,7 +10,14 @@ import { join } from 'node:path';
 import { EmbeddedIpfsStore } from './embedded.js';
 import { JOURNAL_FILE } from './fs-stores.js';
 import { KeyJournal } from './key-journal.js';
-import { base36, decodePinnedBlock, encodePinnedBlock, pinnedBlockKey, pinnedBlockUpdate } from './pin-records.js';
+import {
+  base36,
+  decodePinnedBlock,
+  encodePinnedBlock,
+  pinnedBlockKey,
+  pinnedBlockRemoval,
+  pinnedBlockUpdate,
+} from './pin-records.js';
 
 describe('pin records', () => {
   it('base36 is multiformats base36 (leading zeros included)', () => {
@@ -52,6 +59,32 @@ describe('pin records', () => {
       0x80,
     ]);
     expect(decodePinnedBlock(long)).toBeNull();
+  });
+
+  it('a removal drops the root once: the count falls by one, the record goes at zero', () => {
+    const a = Uint8Array.of(1, 2);
+    const b = Uint8Array.of(3);
+    expect(pinnedBlockRemoval(undefined, a)).toBeNull();
+    expect(pinnedBlockRemoval({ pinCount: 1, pinnedBy: [b] }, a)).toBeNull();
+    expect(pinnedBlockRemoval({ pinCount: 2, pinnedBy: [a, b] }, Uint8Array.of(1, 2))).toEqual({
+      pinCount: 1,
+      pinnedBy: [b],
+    });
+    expect(pinnedBlockRemoval({ pinCount: 1, pinnedBy: [a] }, a)).toBe('delete');
+    // Inverse of an update, for any record and a root it does not list yet.
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({ minLength: 1, maxLength: 8 }), { maxLength: 4 }),
+        fc.uint8Array(),
+        (by, root) => {
+          fc.pre(by.every((x) => !Buffer.from(x).equals(root)));
+          const before = { pinCount: by.length, pinnedBy: by };
+          const added = pinnedBlockUpdate(before, root)!;
+          const removed = pinnedBlockRemoval(added, root);
+          expect(removed).toEqual(by.length === 0 ? 'delete' : before);
+        },
+      ),
+    );
   });
 
   it('an update adds a root once', () => {
@@ -163,6 +196,30 @@ describe('EmbeddedIpfsStore.add pins with the records Helia writes', () => {
     const want = records(join(dir, 'odd-helia'));
     expect(want.get(pinnedBlockKey(leaf))).not.toBe(Buffer.from(odd).toString('hex'));
     expect(records(join(dir, 'odd-ours'))).toEqual(want);
+  });
+
+  it('a block two files share stays pinned while either pins it, across unpin and pin again', async () => {
+    // Helia 7.1's pins.rm leaves only the removed root in the shared block's record, so pinning `a` again skips it
+    // and unpinning `b` then drops its last count: the block `a` needs would read as unpinned.
+    const shared = content('shared-unpin', 1 << 18);
+    const sharedLeaf = CID.createV1(0x55, Digest.create(0x12, createHash('sha256').update(shared).digest()));
+    const store = await EmbeddedIpfsStore.open(join(dir, 'shared-unpin'));
+    try {
+      const a = await store.add(Buffer.concat([shared, content('only-a', 100_000)]));
+      const b = await store.add(Buffer.concat([shared, content('only-b', 200_000)]));
+      await store.unpin(a);
+      expect(await store.isPinned(sharedLeaf.toString())).toBe(true); // b still pins it
+      await store.pin(a);
+      await store.unpin(b);
+      expect(await store.isPinned(a)).toBe(true);
+      expect(await store.isPinned(sharedLeaf.toString())).toBe(true); // a pins it again
+      await store.unpin(a);
+      expect(await store.isPinned(sharedLeaf.toString())).toBe(false);
+    } finally {
+      await store.close();
+    }
+    const left = records(join(dir, 'shared-unpin'));
+    expect([...left.keys()].filter((k) => k.startsWith('/pinned-block/'))).toEqual([]);
   });
 
   it('unpins what it pinned, as Helia does', async () => {

@@ -108,3 +108,17 @@ export function pinnedBlockUpdate(existing: PinnedBlock | undefined, root: Uint8
   if (pinnedBy.some((by) => Buffer.from(by).equals(root))) return null;
   return { pinCount: pinCount + 1, pinnedBy: [...pinnedBy, root] };
 }
+
+/**
+ * The update of a block's record when `root` stops pinning it: null when the record does not list `root` (nothing to
+ * write: a block listed twice in a DAG, or a record another path already updated), `'delete'` when no root pins it any
+ * more, else the record without `root`. Helia 7.1's `pins.rm` instead keeps *only* `root` in `pinnedBy` (its filter is
+ * the wrong way round), so a later pin of `root` skips the block and its count ends too low.
+ */
+export function pinnedBlockRemoval(existing: PinnedBlock | undefined, root: Uint8Array): PinnedBlock | 'delete' | null {
+  if (existing === undefined) return null;
+  const pinnedBy = existing.pinnedBy.filter((by) => !Buffer.from(by).equals(root));
+  if (pinnedBy.length === existing.pinnedBy.length) return null;
+  const pinCount = existing.pinCount - 1;
+  return pinCount <= 0 ? 'delete' : { pinCount, pinnedBy };
+}
