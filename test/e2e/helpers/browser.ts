@@ -3,7 +3,7 @@
 // SwiftShader into a temp dir of its own (not the package's default /tmp/chromium cache) with a fresh profile beside
 // them, and close() removes it all; the browser is told not to phone home (component updates, sync, networking).
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -34,14 +34,33 @@ async function extractChromium(dir: string): Promise<string> {
   return stdout;
 }
 
+/**
+ * A fontconfig configuration naming the fonts extracted into `root`. The package's own fonts.conf lists fixed paths
+ * (/tmp/fonts, /var/task/fonts, ...), not where its fonts were extracted: with none of those on the machine, Chromium
+ * finds no font and renders every page without text (seen on a fresh machine; a /tmp/fonts left by an earlier
+ * extraction hid it). `<dir>` is searched recursively.
+ */
+async function fontconfigFor(root: string): Promise<string> {
+  const dir = join(root, 'fontconfig');
+  await mkdir(dir);
+  const xml = (path: string) => path.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+  await writeFile(
+    join(dir, 'fonts.conf'),
+    `<?xml version="1.0"?>\n<!DOCTYPE fontconfig SYSTEM "fonts.dtd">\n<fontconfig>\n` +
+      `  <dir>${xml(join(root, 'fonts'))}</dir>\n  <cachedir>${xml(join(root, 'fonts-cache'))}</cachedir>\n</fontconfig>\n`,
+  );
+  return dir;
+}
+
 export async function launchBrowser(): Promise<TestBrowser> {
   const root = await mkdtemp(join(tmpdir(), 'sealfold-chromium-'));
   const profile = join(root, 'profile');
   try {
     const executablePath = await extractChromium(root);
+    const fontconfig = await fontconfigFor(root);
     const context = await chromium.launchPersistentContext(profile, {
       executablePath,
-      env: { ...process.env, FONTCONFIG_PATH: join(root, 'fonts'), HOME: root },
+      env: { ...process.env, FONTCONFIG_PATH: fontconfig, FONTCONFIG_FILE: join(fontconfig, 'fonts.conf'), HOME: root },
       headless: true,
       viewport: { width: 1280, height: 800 },
       args: [
