@@ -149,6 +149,9 @@ export function NewJobPage() {
         <NeedSession what="New jobs" />
       </>
     );
+  // While the rates of a changed pick are read, the last result is for other datasets: show no price, refusal or escrow
+  // from it (seen: a price for two of three picked datasets, under load).
+  const shownPricing = pricing.loading ? null : pricing.data;
   const chosen = (options.data ?? []).filter((o) => picked.includes(o.licence.id));
   const built = chosen.length ? mlpSpec(chosen[0].dataset, hidden) : null;
   // Custom JSON (when chosen) or the builder's layers, checked as the coordinator will.
@@ -214,7 +217,7 @@ export function NewJobPage() {
       let price: bigint | null = null;
       if (fresh.kind === 'paid') {
         price = priceOf(fresh, rounds);
-        const shown = pricing.data?.kind === 'paid' ? priceOf(pricing.data, rounds) : null;
+        const shown = shownPricing?.kind === 'paid' ? priceOf(shownPricing, rounds) : null;
         if (shown !== price) {
           pricing.reload();
           throw new Error(
@@ -502,14 +505,19 @@ export function NewJobPage() {
             </label>
           </fieldset>
           {pricing.error ? <ErrorMessage error={pricing.error} /> : null}
-          {pricing.data?.kind === 'refused' ? (
-            <p class="error" role="alert">
-              {pricing.data.problem} ({pricing.data.code})
+          {pricing.loading && pickedIds.length > 0 ? (
+            <p role="status" class="muted">
+              Reading the picked datasets' job rates on chain…
             </p>
           ) : null}
-          {pricing.data?.kind === 'paid' ? (
+          {shownPricing?.kind === 'refused' ? (
+            <p class="error" role="alert">
+              {shownPricing.problem} ({shownPricing.code})
+            </p>
+          ) : null}
+          {shownPricing?.kind === 'paid' ? (
             <EscrowFieldset
-              pricing={pricing.data}
+              pricing={shownPricing}
               rounds={Number(form.rounds)}
               windows={windows}
               onWindows={setWindows}
@@ -522,9 +530,9 @@ export function NewJobPage() {
             </details>
           ) : null}
           <p>
-            <button type="submit" disabled={busy !== null || pricing.data?.kind === 'refused'}>
-              {pricing.data?.kind === 'paid' && Number.isInteger(Number(form.rounds)) && Number(form.rounds) >= 1
-                ? `Sign, lock ${formatEth(priceOf(pricing.data, Number(form.rounds)))} and submit`
+            <button type="submit" disabled={busy !== null || pricing.loading || shownPricing?.kind === 'refused'}>
+              {shownPricing?.kind === 'paid' && Number.isInteger(Number(form.rounds)) && Number(form.rounds) >= 1
+                ? `Sign, lock ${formatEth(priceOf(shownPricing, Number(form.rounds)))} and submit`
                 : 'Sign and submit'}
             </button>
           </p>
