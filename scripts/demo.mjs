@@ -659,7 +659,8 @@ async function main() {
   await fl.initBackend();
   const tf = await import('@tensorflow/tfjs-core');
   const tfl = await import('@tensorflow/tfjs-layers');
-  const test = dense(digits(TEST_PER_DIGIT, TEST_FROM));
+  const testRows = digits(TEST_PER_DIGIT, TEST_FROM);
+  const test = dense(testRows);
 
   summary.evaluation = await step(
     `evaluate the pulled model on ${TEST_PER_DIGIT * 10} held-out test digits (tf.loadLayersModel)`,
@@ -674,10 +675,19 @@ async function main() {
           weightData,
         }),
       );
-      const x = tf.tensor2d(test.features, [test.labels.length, 784]);
+      // The model was trained on the job's encoding of the rows (standardised with the global mean and standard
+      // deviation the silos summed through SecAgg+), which travels in the bundle: raw test rows go through it as
+      // `sealfold model predict` takes them (libs/fl rawRowsFromRecords + encodeRows), not straight into the model.
+      const { encoding } = JSON.parse(readFileSync(join(dir, 'sealfold.json'), 'utf8'));
+      const header = ['label', ...Array.from({ length: 784 }, (_, i) => `px${i}`)];
+      const records = [header, ...testRows.map((r) => [String(r.label), ...r.pixels.map(pixel)])];
+      const encoded = fl.encodeRows(fl.rawRowsFromRecords(records, encoding), encoding);
+      // Output i is the job's class i (its sorted class list), not digit i.
+      const truth = testRows.map((r) => encoding.classes.indexOf(String(r.label)));
+      const x = tf.tensor2d(encoded.features, [testRows.length, encoded.numFeatures]);
       const predicted = tf.argMax(model.predict(x), -1).dataSync();
       let correct = 0;
-      predicted.forEach((p, i) => (correct += p === test.labels[i] ? 1 : 0));
+      predicted.forEach((p, i) => (correct += p === truth[i] ? 1 : 0));
       x.dispose();
       model.dispose();
       const accuracy = correct / test.labels.length;

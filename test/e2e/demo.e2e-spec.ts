@@ -197,6 +197,9 @@ describe('npm run demo -- --quick --rounds 3', () => {
     // 10 classes: chance is 0.1.
     expect(summary.evaluation.count).toBe(500);
     expect(summary.evaluation.accuracy).toBeGreaterThan(0.5);
+    // On unseen digits, with the bundle's input encoding applied, the pulled model does about as well as the
+    // federated evaluation of the same model said (raw pixels fed to it scored 0.15-0.25 lower).
+    expect(summary.evaluation.accuracy).toBeGreaterThan(summary.rounds[summary.rounds.length - 1].accuracy - 0.1);
     expect(summary.model.files).toEqual(expect.arrayContaining(['model.json', 'weights.bin']));
     expect(summary.model.provenance.rounds).toBe(ROUNDS);
     expect([...summary.model.provenance.datasets].sort()).toEqual(summary.owners.map((o) => o.datasetId).sort());

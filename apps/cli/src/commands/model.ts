@@ -355,7 +355,9 @@ export function registerModel(program: Command, runner: Runner): void {
       'after',
       `
 The directory is what tfjs's model.save('file://dir') writes: load it with tf.loadLayersModel('file://dir/model.json')
-(tfjs-node) or tf.io.fromMemory. sealfold.json carries the provenance (datasets, rounds, ε, coordinator, metrics).
+(tfjs-node) or tf.io.fromMemory. sealfold.json carries the provenance (datasets, rounds, ε, coordinator, metrics) and
+the input encoding: the model takes rows as the job encoded them (standardised with the owners' global figures,
+imputed, one-hot), not raw values; \`sealfold model predict <dir> <rows.csv>\` applies it to raw rows.
 ${JSON_NOTE}
   {"jobId", "output", "files", "modelCid", "ciphertextBytes", "weightBytes", "parameters",
    "provenance": {"datasets", "rounds", "epsilonSpent", "coordinator", "recordedAt", "txHash"}, "accuracy"}

@@ -340,6 +340,11 @@ export function ModelPage({ jobId }: { jobId: string }) {
             <pre>
               <code>{`import * as tf from '@tensorflow/tfjs-node';\nconst model = await tf.loadLayersModel('file://model/model.json');`}</code>
             </pre>
+            <p>
+              It takes rows as the job encoded them (<code>encoding</code> in <code>sealfold.json</code>: standardised
+              with the owners' global means and deviations, imputed, one-hot), not raw values.{' '}
+              <code>sealfold model predict model rows.csv</code> applies that encoding to raw rows for you.
+            </p>
           </Card>
         </div>
       ) : null}
