@@ -216,7 +216,9 @@ describe('a job across owners with different class sets (issue 13 §3–5, real 
       const row = Array.from(p.subarray(r * 3, r * 3 + 3));
       if (CLASSES[row.indexOf(Math.max(...row))] === NAMES[i]) correct++;
     });
-    // Every owner lacks a class, yet the federated model tells all three apart on rows no owner had.
-    expect(correct / heldOut.length).toBeGreaterThan(0.8);
+    // Every owner lacks a class, yet the federated model tells all three apart on rows no owner had: above 2/3, the
+    // most a model telling only two classes apart can score. (30 held-out rows and a random initial model per job:
+    // 2026-12-05, seven runs gave 0.97 four times, 0.90, 0.83 and, on a loaded CI run, 0.77; a bound of 0.8 flaked.)
+    expect(correct / heldOut.length).toBeGreaterThan(0.7);
   }, 300_000);
 });
