@@ -276,18 +276,17 @@ export class KeyJournal {
   }
 
   put(key: string, value: Uint8Array): void {
-    this.putAll([[key, value]]);
+    this.writeAll([[key, value]]);
+  }
+
+  delete(key: string): void {
+    this.writeAll([[key, null]]);
   }
 
   /**
-   * Puts several keys with one write (a crash may keep a prefix of them: each record stands alone). What Helia's pins
-   * write one block at a time, embedded.ts writes for a batch of blocks.
+   * Puts (a value) and deletes (null) several keys with one write (a crash may keep a prefix of them: each record
+   * stands alone). What Helia's pins write one block at a time, embedded.ts writes for a batch of blocks.
    */
-  putAll(entries: readonly (readonly [string, Uint8Array])[]): void {
-    this.writeAll(entries);
-  }
-
-  /** Puts (a value) and deletes (null) several keys with one write, as `putAll`. */
   writeAll(entries: readonly (readonly [string, Uint8Array | null])[]): void {
     if (entries.length === 0) return;
     const records = Buffer.concat(
@@ -299,14 +298,6 @@ export class KeyJournal {
     this.append(records);
     // Read back by the next refresh, in file order with any other process's records.
     for (const [key, value] of entries) this.entries.set(key, value === null ? null : Uint8Array.from(value));
-    this.compactIfWorthwhile();
-  }
-
-  delete(key: string): void {
-    const record = KeyJournal.record(DELETE, key, new Uint8Array(0));
-    this.refresh();
-    this.append(record);
-    this.entries.set(key, null);
     this.compactIfWorthwhile();
   }
 
