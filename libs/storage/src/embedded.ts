@@ -30,6 +30,7 @@ import {
   pinnedBlockKey,
   pinnedBlockRemoval,
   pinnedBlockUpdate,
+  type PinnedBlock,
 } from './pin-records.js';
 import { importFile } from './unixfs-file.js';
 
@@ -201,23 +202,11 @@ export class EmbeddedIpfsStore implements ContentStore {
     const rootKey = new Key(pinKey(root));
     if (!this.datastore.journalsAllPinnedBlocks() || (await this.datastore.has(rootKey))) return this.heliaPin(root);
     const rootBytes = root.bytes;
-    const fresh = encodePinnedBlock({ pinCount: 1, pinnedBy: [rootBytes] });
     // Records of a batch of blocks, read together and written together (one journal read and one write per batch).
     const pinBatch = (keys: string[]): boolean => {
-      const updates: [string, Uint8Array][] = [];
-      const stored = this.datastore.journaledValues(keys);
-      for (let i = 0; i < keys.length; i++) {
-        let value: Uint8Array | null = fresh;
-        if (stored[i]) {
-          const record = decodePinnedBlock(stored[i]!);
-          if (record === null) return false;
-          const updated = pinnedBlockUpdate(record, rootBytes);
-          value = updated && encodePinnedBlock(updated);
-        }
-        if (value !== null) updates.push([keys[i], value]);
-      }
-      this.datastore.putJournaled(updates);
-      return true;
+      const updates = this.pinRecordUpdates(keys, (record) => pinnedBlockUpdate(record, rootBytes));
+      if (updates !== null) this.datastore.putJournaled(updates);
+      return updates !== null;
     };
     let keys: string[] = [];
     for await (const { block } of this.walkLinks(root)) {
@@ -301,11 +290,30 @@ export class EmbeddedIpfsStore implements ContentStore {
   }
 
   /**
+   * The journal writes that apply `change` to the pin records of `keys` (pin-records.ts: a new record, 'delete', or
+   * null for none), or null when a record is not in the form pin-records.ts reads (the caller then takes Helia's path).
+   */
+  private pinRecordUpdates(
+    keys: readonly string[],
+    change: (record: PinnedBlock | undefined) => PinnedBlock | 'delete' | null,
+  ): [string, Uint8Array | null][] | null {
+    const stored = this.datastore.journaledValues(keys);
+    const updates: [string, Uint8Array | null][] = [];
+    for (let i = 0; i < keys.length; i++) {
+      const record = stored[i] ? decodePinnedBlock(stored[i]!) : undefined;
+      if (record === null) return null;
+      const changed = change(record);
+      if (changed !== null) updates.push([keys[i], changed === 'delete' ? null : encodePinnedBlock(changed)]);
+    }
+    return updates;
+  }
+
+  /**
    * Removes `root`'s pin: its pin record, then `root` from each block's record (pin-records.ts pinnedBlockRemoval), a
    * batch of blocks per journal write. Not through `helia.pins.rm`, which lists only `root` in what it leaves (see
-   * pinnedBlockRemoval). Every record is read and checked before
-   * anything is written; Helia's path remains for records in another form and stores with per-file records. The pin
-   * record goes first, as Helia orders it: a crash in between leaves blocks counted too high (kept), never too low.
+   * pinnedBlockRemoval). Every record is read and checked before anything is written; Helia's path remains for records
+   * in another form and stores with per-file records. The pin record goes first, as Helia orders it: a crash in
+   * between leaves blocks counted too high (kept), never too low.
    */
   private async unpinRoot(root: CID): Promise<void> {
     const rootKey = new Key(pinKey(root));
@@ -316,14 +324,8 @@ export class EmbeddedIpfsStore implements ContentStore {
     const keys: string[] = [];
     for await (const { block } of this.walkLinks(root)) keys.push(pinnedBlockKey(block.cid));
     const rootBytes = root.bytes;
-    const updates: [string, Uint8Array | null][] = [];
-    const stored = this.datastore.journaledValues(keys);
-    for (let i = 0; i < keys.length; i++) {
-      const record = stored[i] ? decodePinnedBlock(stored[i]!) : undefined;
-      if (record === null) return heliaUnpin();
-      const removal = pinnedBlockRemoval(record, rootBytes);
-      if (removal !== null) updates.push([keys[i], removal === 'delete' ? null : encodePinnedBlock(removal)]);
-    }
+    const updates = this.pinRecordUpdates(keys, (record) => pinnedBlockRemoval(record, rootBytes));
+    if (updates === null) return heliaUnpin();
     await this.datastore.delete(rootKey);
     for (let at = 0; at < updates.length; at += PIN_BATCH)
       this.datastore.putJournaled(updates.slice(at, at + PIN_BATCH));
