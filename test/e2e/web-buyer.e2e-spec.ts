@@ -18,6 +18,7 @@ import { JsonRpcProvider, Wallet } from 'ethers';
 import type { Page } from 'playwright-core';
 import { startCoordinator, type RunningCoordinator } from '../../apps/coordinator/src/bootstrap.js';
 import { loadConfig } from '../../apps/coordinator/src/config/config.js';
+import { ChainIndexer } from '../../apps/coordinator/src/datasets/chain-indexer.service.js';
 import { CONTENT_STORE, type CoordinatorContentStore } from '../../apps/coordinator/src/models/content-store.port.js';
 import {
   axeViolations,
@@ -233,6 +234,10 @@ describe('web app in a real browser (Chromium, EDR chain, injected EIP-1193 wall
     await page.getByText(/Signed in as/).waitFor();
 
     await page.goto(`${coordinator.url}/#/datasets/${datasetIds[0]}`);
+    // The coordinator's index of the chain falls behind (here: stopped) while the licence is bought. The pages that
+    // list licences from that index must wait for it, not show a list without the licence just bought.
+    const indexer = coordinator.app.get(ChainIndexer);
+    await indexer.onModuleDestroy();
     const before = await provider.getBalance(buyer.address);
     await page.getByRole('button', { name: /Buy licence for 0.001 ETH/ }).click();
     const done = page.getByText(/Licence \d+-\d+ is yours/);
@@ -248,8 +253,14 @@ describe('web app in a real browser (Chromium, EDR chain, injected EIP-1193 wall
     await shot(page, 'bought');
 
     await page.getByRole('link', { name: 'My licences', exact: true }).first().click();
+    await page.getByText(/is yours on chain; waiting for the coordinator’s index to list it/).waitFor();
+    expect(await page.getByText('No licence yet.').count()).toBe(0);
+    await shot(page, 'licence-not-indexed');
+    // The index catches up: the page, re-reading it, shows the licence without a reload.
+    indexer.onApplicationBootstrap();
     const licenceRow = page.locator(`main table tbody tr:has([title="${licenceId}"])`);
     await licenceRow.waitFor({ timeout: 30_000 });
+    expect(await page.getByText(/waiting for the coordinator’s index/).count()).toBe(0);
     expect(await licenceRow.innerText()).toContain('active');
     expect(await axeViolations(page)).toEqual([]);
 

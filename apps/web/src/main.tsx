@@ -12,7 +12,7 @@ import { JobPage, JobsPage, ModelPage } from './pages/jobs.js';
 import { MarketPage } from './pages/market.js';
 import { OperatorPage } from './pages/operator.js';
 import { redeemSignInCode, signIn as siwe, storedSession, storeSession, takeSignInCode } from './session.js';
-import { AppContext, type AppState } from './state.js';
+import { AppContext, type AppState, type RecentPurchase } from './state.js';
 import { describeError } from './ui.js';
 import { connectWallet, ensureChain, injectedProvider, switchChain, useDevProvider, WalletError } from './wallet.js';
 
@@ -190,7 +190,10 @@ function App() {
     setSession(null);
   }, []);
 
-  const state: AppState = { info, account, session, connect, signIn, signOut };
+  const [recentPurchases, setRecentPurchases] = useState<readonly RecentPurchase[]>([]);
+  const notePurchase = useCallback((purchase: RecentPurchase) => setRecentPurchases((list) => [...list, purchase]), []);
+
+  const state: AppState = { info, account, session, connect, signIn, signOut, recentPurchases, notePurchase };
   const current = '#/' + (hash.replace(/^#\/?/, '').split('/')[0] ?? '');
 
   return (

@@ -38,4 +38,30 @@ describe('PollingLoop', () => {
     await sleep(20);
     expect(started).toBe(1);
   });
+
+  it('starts again after stop, never beside a pass still running', async () => {
+    let inFlight = 0;
+    let most = 0;
+    let passes = 0;
+    const loop = new PollingLoop(async () => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      await sleep(20);
+      passes++;
+      inFlight--;
+    }, 1);
+    loop.start();
+    expect(() => loop.start()).toThrow('already running');
+    const stopping = loop.stop();
+    // The stopped loop's pass is still in flight: a start now would run two at once.
+    expect(() => loop.start()).toThrow('await stop() first');
+    await stopping;
+    const before = passes;
+    loop.start();
+    expect(loop.isStopped).toBe(false);
+    await sleep(100);
+    await loop.stop();
+    expect(passes).toBeGreaterThan(before + 1);
+    expect(most).toBe(1);
+  });
 });

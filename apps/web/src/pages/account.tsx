@@ -2,8 +2,9 @@
 import { api, type LicenceView } from '../api.js';
 import { formatEth, formatTime, licenceLabel } from '../format.js';
 import { ensureChain, readLicenceContract } from '../wallet.js';
+import { UnindexedPurchaseNotes, useUnindexedPurchases } from '../recent-purchases.js';
 import { useApp } from '../state.js';
-import { ErrorMessage, Loading, useLoad } from '../ui.js';
+import { ErrorMessage, Loading, useLoad, usePolling } from '../ui.js';
 import { Epsilon, ListingTable, loadListings } from './market.js';
 
 function NeedWallet({ what }: { what: string }) {
@@ -67,19 +68,27 @@ export function LicenceTable({ licences, caption }: { licences: LicenceView[]; c
   );
 }
 
+const LICENCES_REFRESH_MS = 15_000;
+
 export function LicencesPage() {
   const app = useApp();
   const licences = useLoad(
     async () => (app.account ? api<LicenceView[]>(`/licences?holder=${app.account}`) : null),
     [app.account],
   );
+  const unindexed = useUnindexedPurchases(licences.data?.map((l) => l.id) ?? null, licences.reload);
+  // Licences granted by owners appear without a reload.
+  usePolling(licences.reload, LICENCES_REFRESH_MS, app.account !== null);
   return (
     <>
       <h1>My licences</h1>
       {!app.account ? <NeedWallet what="your licences" /> : null}
       <ErrorMessage error={licences.error} />
       {app.account && licences.loading && !licences.data ? <Loading what="licences" /> : null}
-      {licences.data ? <LicenceTable licences={licences.data} caption={`Licences held by ${app.account}`} /> : null}
+      <UnindexedPurchaseNotes {...unindexed} />
+      {licences.data && (licences.data.length > 0 || unindexed.waiting.length === 0) ? (
+        <LicenceTable licences={licences.data} caption={`Licences held by ${app.account}`} />
+      ) : null}
       <p class="muted small">From the coordinator’s index of chain events; the chain is the authority.</p>
     </>
   );

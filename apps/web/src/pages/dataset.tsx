@@ -169,7 +169,9 @@ function BuyLicence({ dataset, terms }: { dataset: DatasetView; terms: TermsView
       );
       setBusy('Waiting for the transaction to be mined…');
       const receipt = await waitForReceipt(hash);
-      setBought({ licenceId: licenceIdFrom(receipt) ?? '?', tx: hash });
+      const licenceId = licenceIdFrom(receipt);
+      if (licenceId) app.notePurchase({ licenceId, datasetId: dataset.id, holder: app.account!, at: Date.now() });
+      setBought({ licenceId: licenceId ?? '?', tx: hash });
     } catch (err) {
       setError(err);
     } finally {

@@ -21,6 +21,7 @@ import { jobSchemaHash, withFeatureRanges } from '../../../../libs/protocol/src/
 import type { JobPlanView } from '../../../../libs/protocol/src/rest.js';
 import { api, type DatasetView, type JobView, type LicenceView } from '../api.js';
 import { formatEth, licenceLabel } from '../format.js';
+import { UnindexedPurchaseNotes, useUnindexedPurchases } from '../recent-purchases.js';
 import { useApp } from '../state.js';
 import { describeError, ErrorMessage, Loading, useLoad } from '../ui.js';
 import { balanceOf, ensureChain, signTypedData, WalletError } from '../wallet.js';
@@ -110,6 +111,7 @@ export function NewJobPage() {
     const datasets = await Promise.all(licences.map((l) => api<DatasetView>(`/datasets/${l.datasetId}`)));
     return licences.map((licence, i) => ({ licence, dataset: datasets[i] }));
   }, [app.account]);
+  const unindexed = useUnindexedPurchases(options.data?.map((o) => o.licence.id) ?? null, options.reload);
   const [picked, setPicked] = useState<string[]>([]);
   const [hidden, setHidden] = useState<HiddenLayer[]>([{ units: '16', activation: 'relu' }]);
   const [custom, setCustom] = useState<string | null>(null);
@@ -316,7 +318,8 @@ export function NewJobPage() {
       <h1>New job</h1>
       <ErrorMessage error={options.error} />
       {options.loading && !options.data ? <Loading what="your licences" /> : null}
-      {options.data && options.data.length === 0 ? (
+      <UnindexedPurchaseNotes {...unindexed} />
+      {options.data && options.data.length === 0 && unindexed.waiting.length === 0 ? (
         <p>
           You hold no active licence. <a href="#/">Buy one on the market</a>.
         </p>
