@@ -3,23 +3,27 @@ import { PollingLoop } from './polling-loop.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A loop whose pass takes `passMs`, counting passes and the most ever in flight at once. */
+function countingLoop(passMs: number) {
+  const counts = { passes: 0, inFlight: 0, most: 0 };
+  const loop = new PollingLoop(async () => {
+    counts.inFlight++;
+    counts.most = Math.max(counts.most, counts.inFlight);
+    await sleep(passMs);
+    counts.passes++;
+    counts.inFlight--;
+  }, 1);
+  return { loop, counts };
+}
+
 describe('PollingLoop', () => {
   it('repeats passes one after another, never two at once', async () => {
-    let inFlight = 0;
-    let most = 0;
-    let passes = 0;
-    const loop = new PollingLoop(async () => {
-      inFlight++;
-      most = Math.max(most, inFlight);
-      await sleep(5);
-      passes++;
-      inFlight--;
-    }, 1);
+    const { loop, counts } = countingLoop(5);
     loop.start();
     await sleep(80);
     await loop.stop();
-    expect(passes).toBeGreaterThanOrEqual(3);
-    expect(most).toBe(1);
+    expect(counts.passes).toBeGreaterThanOrEqual(3);
+    expect(counts.most).toBe(1);
   });
 
   it('stop waits for the pass in flight and starts none after it', async () => {
@@ -40,28 +44,19 @@ describe('PollingLoop', () => {
   });
 
   it('starts again after stop, never beside a pass still running', async () => {
-    let inFlight = 0;
-    let most = 0;
-    let passes = 0;
-    const loop = new PollingLoop(async () => {
-      inFlight++;
-      most = Math.max(most, inFlight);
-      await sleep(20);
-      passes++;
-      inFlight--;
-    }, 1);
+    const { loop, counts } = countingLoop(20);
     loop.start();
     expect(() => loop.start()).toThrow('already running');
     const stopping = loop.stop();
     // The stopped loop's pass is still in flight: a start now would run two at once.
     expect(() => loop.start()).toThrow('await stop() first');
     await stopping;
-    const before = passes;
+    const before = counts.passes;
     loop.start();
     expect(loop.isStopped).toBe(false);
     await sleep(100);
     await loop.stop();
-    expect(passes).toBeGreaterThan(before + 1);
-    expect(most).toBe(1);
+    expect(counts.passes).toBeGreaterThan(before + 1);
+    expect(counts.most).toBe(1);
   });
 });
