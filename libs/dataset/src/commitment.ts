@@ -155,19 +155,33 @@ export class CommitmentHasher implements CommitmentSink {
  * it. Same digest as CommitmentHasher over the same records (commitment.spec.ts).
  */
 export class CommitmentPlan implements CommitmentSink {
-  /** Pairs: [start, end) input positions, or [-1, n]: the next n bytes of `literal`. Adjacent ranges are merged. */
+  /** Pairs: [start, end) input positions, or [-1, n]: the next n bytes of `literal`. Adjacent ones are merged. */
   private ops: number[] = [];
   private literal = Buffer.allocUnsafe(1 << 12);
   private literalLen = 0;
 
+  /** The range addPlain is extending (runEnd < 0: none); it goes to `ops` when something else comes. */
+  private runStart = 0;
+  private runEnd = -1;
+
   addPlain(_buf: Uint8Array, start: number, end: number, offset: number): void {
-    const ops = this.ops;
-    const n = ops.length;
-    if (n > 0 && ops[n - 2] >= 0 && ops[n - 1] === offset + start) ops[n - 1] = offset + end;
-    else ops.push(offset + start, offset + end);
+    if (this.runEnd === offset + start) {
+      this.runEnd = offset + end;
+      return;
+    }
+    this.endRun();
+    this.runStart = offset + start;
+    this.runEnd = offset + end;
+  }
+
+  private endRun(): void {
+    if (this.runEnd < 0) return;
+    this.ops.push(this.runStart, this.runEnd);
+    this.runEnd = -1;
   }
 
   addRecord(buf: Uint8Array, starts: Int32Array, ends: Int32Array, count: number): void {
+    this.endRun();
     const size = canonicalBound(starts, ends, count);
     if (this.literalLen + size > this.literal.length) {
       const next = Buffer.allocUnsafe(Math.max(this.literal.length * 2, this.literalLen + size));
@@ -186,6 +200,7 @@ export class CommitmentPlan implements CommitmentSink {
 
   /** What was added since the last take (the literal bytes are a copy, free to transfer). */
   take(): { ops: Float64Array; literal: Uint8Array } {
+    this.endRun();
     const out = {
       ops: Float64Array.from(this.ops),
       literal: Uint8Array.prototype.slice.call(this.literal, 0, this.literalLen),
