@@ -61,7 +61,10 @@ describe('commitment hashed on another thread (CommitmentPlan replayed against t
    * The worker's side (inspect-worker.ts) and the sending thread's (inspect.ts), in one thread: chunks pushed to a
    * deferred inspector, handed back after a random number of pushes with what the plan took, replayed, released.
    */
-  function replayed(chunks: Uint8Array[], handBackAfter: readonly boolean[]): { commitment: string; held: number } {
+  function replayed(
+    chunks: Uint8Array[],
+    handBackAfter: readonly boolean[],
+  ): { commitment: string; held: number; mostHeld: number } {
     const inspector = new CsvInspector({ label: 'y', k: 1 });
     const plan = new CommitmentPlan();
     inspector.deferCommitment(plan);
@@ -69,6 +72,7 @@ describe('commitment hashed on another thread (CommitmentPlan replayed against t
     let at = 0;
     let pending: Uint8Array[] = [];
     let held = 0;
+    let mostHeld = 0;
     const handBack = () => {
       for (const c of pending) {
         replay.add(at, c);
@@ -78,6 +82,7 @@ describe('commitment hashed on another thread (CommitmentPlan replayed against t
       pending = [];
       const { ops, literal } = plan.take();
       replay.apply(ops, literal);
+      mostHeld = Math.max(mostHeld, held);
       held -= replay.release(inspector.pendingFrom).length;
     };
     chunks.forEach((c, i) => {
@@ -89,7 +94,7 @@ describe('commitment hashed on another thread (CommitmentPlan replayed against t
     const result = inspector.finish();
     expect(result.commitment).toBe('');
     handBack();
-    return { commitment: replay.digestHex(), held };
+    return { commitment: replay.digestHex(), held, mostHeld };
   }
 
   it('gives the commitment of the table, whatever the quoting, line ends, BOM and chunking', async () => {
@@ -117,6 +122,29 @@ describe('commitment hashed on another thread (CommitmentPlan replayed against t
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('holds the chunks of a record not yet complete only while it may still be plain', () => {
+    const long = 'x'.repeat(300);
+    const text = (quoted: boolean) => `f,g,y\n1,${quoted ? `"${long}"` : long},p\n2,a,q\n`;
+    const run = (quoted: boolean) => {
+      const bytes = new TextEncoder().encode(text(quoted));
+      return replayed(chunked(bytes, [7]), [true]);
+    };
+    const quoted = run(true);
+    const plain = run(false);
+    expect(quoted.commitment).toBe(
+      commitmentOfTable([
+        ['f', 'g', 'y'],
+        ['1', long, 'p'],
+        ['2', 'a', 'q'],
+      ]),
+    );
+    expect(plain.commitment).toBe(quoted.commitment);
+    // Unquoted, the long record is hashed from the raw chunks, so all of them stay until it ends; quoted, it is written
+    // out canonically, and the chunks go as soon as its quote was seen.
+    expect(plain.mostHeld).toBeGreaterThan(40);
+    expect(quoted.mostHeld).toBeLessThanOrEqual(2);
   });
 
   it('plain records of consecutive chunks become one range; a range not held is refused', () => {

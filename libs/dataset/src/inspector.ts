@@ -236,7 +236,7 @@ export class CsvInspector {
     this.hasher = plan;
   }
 
-  /** The input position where the record not yet complete begins (see CommitmentReplay.release). */
+  /** No later plain record takes bytes before this input position (tokenizer.ts; CommitmentReplay.release). */
   get pendingFrom(): number {
     return this.tokenizer.pendingFrom;
   }

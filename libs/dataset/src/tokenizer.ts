@@ -144,9 +144,12 @@ export class CsvTokenizer {
     return this.totalBytes;
   }
 
-  /** The input position where the record not yet complete begins: no later record starts before it. */
+  /**
+   * The input position from which a later plain record (RawRecord.plain) may still take its bytes: where the record
+   * not yet complete begins, or the end of the input so far once that record has a quoted field (it is not plain).
+   */
   get pendingFrom(): number {
-    return this.offset + this.recordStart;
+    return this.offset + (this.quotedSeen ? this.len : this.recordStart);
   }
 
   push(chunk: Uint8Array): void {
