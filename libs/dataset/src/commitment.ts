@@ -21,7 +21,62 @@ const QUOTE = 0x22;
 const LF = 0x0a;
 const CR = 0x0d;
 
-export class CommitmentHasher {
+/** What the inspector feeds a record's canonical form to: a hasher, or a plan hashed on another thread. */
+export interface CommitmentSink {
+  /**
+   * Adds a record whose raw bytes `buf[start..end)` already are its canonical form (see RawRecord.plain); `offset` is
+   * the input position of `buf[0]`.
+   */
+  addPlain(buf: Uint8Array, start: number, end: number, offset: number): void;
+  /** Adds one record given as (unescaped) byte ranges of `buf`, writing its canonical form. */
+  addRecord(buf: Uint8Array, starts: Int32Array, ends: Int32Array, count: number): void;
+  /** Called before the caller's buffer changes (the tokenizer's region sink does). */
+  flushRun(): void;
+}
+
+/** Bytes `canonical(record)` can take at most: every byte a quote (doubled), two quotes and a separator per field. */
+function canonicalBound(starts: Int32Array, ends: Int32Array, count: number): number {
+  let size = 1;
+  for (let i = 0; i < count; i++) size += 2 * (ends[i] - starts[i]) + 3;
+  return size;
+}
+
+/** Writes canonical(record) at `out[o]` (room for canonicalBound bytes) and returns the position after it. */
+function writeCanonical(
+  out: Uint8Array,
+  o: number,
+  buf: Uint8Array,
+  starts: Int32Array,
+  ends: Int32Array,
+  count: number,
+): number {
+  for (let i = 0; i < count; i++) {
+    if (i > 0) out[o++] = COMMA;
+    const s = starts[i];
+    const e = ends[i];
+    let needsQuotes = count === 1 && s === e;
+    for (let j = s; j < e && !needsQuotes; j++) {
+      const c = buf[j];
+      needsQuotes = c === COMMA || c === QUOTE || c === LF || c === CR;
+    }
+    if (!needsQuotes) {
+      out.set(buf.subarray(s, e), o);
+      o += e - s;
+      continue;
+    }
+    out[o++] = QUOTE;
+    for (let j = s; j < e; j++) {
+      const c = buf[j];
+      out[o++] = c;
+      if (c === QUOTE) out[o++] = QUOTE;
+    }
+    out[o++] = QUOTE;
+  }
+  out[o++] = LF;
+  return o;
+}
+
+export class CommitmentHasher implements CommitmentSink {
   private readonly hash: Hash = createHash('sha256');
   private out = Buffer.allocUnsafe(1 << 16);
   private o = 0;
@@ -57,39 +112,12 @@ export class CommitmentHasher {
   /** Adds one record given as (unescaped) byte ranges of `buf`, writing its canonical form. */
   addRecord(buf: Uint8Array, starts: Int32Array, ends: Int32Array, count: number): void {
     this.flushRun();
-    // Worst case: every byte a quote (doubled), two quotes and a separator per field.
-    let size = 1;
-    for (let i = 0; i < count; i++) size += 2 * (ends[i] - starts[i]) + 3;
+    const size = canonicalBound(starts, ends, count);
     if (this.o + size > this.out.length) {
       this.flushOut();
       if (size > this.out.length) this.out = Buffer.allocUnsafe(size);
     }
-    const out = this.out;
-    let o = this.o;
-    for (let i = 0; i < count; i++) {
-      if (i > 0) out[o++] = COMMA;
-      const s = starts[i];
-      const e = ends[i];
-      let needsQuotes = count === 1 && s === e;
-      for (let j = s; j < e && !needsQuotes; j++) {
-        const c = buf[j];
-        needsQuotes = c === COMMA || c === QUOTE || c === LF || c === CR;
-      }
-      if (!needsQuotes) {
-        out.set(buf.subarray(s, e), o);
-        o += e - s;
-        continue;
-      }
-      out[o++] = QUOTE;
-      for (let j = s; j < e; j++) {
-        const c = buf[j];
-        out[o++] = c;
-        if (c === QUOTE) out[o++] = QUOTE;
-      }
-      out[o++] = QUOTE;
-    }
-    out[o++] = LF;
-    this.o = o;
+    this.o = writeCanonical(this.out, this.o, buf, starts, ends, count);
   }
 
   /** Adds one record given as strings (encoded as UTF-8). */
@@ -116,6 +144,124 @@ export class CommitmentHasher {
   digestHex(): string {
     this.flushRun();
     this.flushOut();
+    return this.hash.digest('hex');
+  }
+}
+
+/**
+ * The commitment's input described for a thread that holds the raw bytes (the inspector's worker parses a copy; the
+ * thread that sent it hashes: inspect.ts): ranges of input positions whose bytes are canonical as they are, and the
+ * canonical bytes of the other records. `take` hands over what was added since the last take; CommitmentReplay hashes
+ * it. Same digest as CommitmentHasher over the same records (commitment.spec.ts).
+ */
+export class CommitmentPlan implements CommitmentSink {
+  /** Pairs: [start, end) input positions, or [-1, n]: the next n bytes of `literal`. Adjacent ones are merged. */
+  private ops: number[] = [];
+  private literal = Buffer.allocUnsafe(1 << 12);
+  private literalLen = 0;
+
+  /** The range addPlain is extending (runEnd < 0: none); it goes to `ops` when something else comes. */
+  private runStart = 0;
+  private runEnd = -1;
+
+  addPlain(_buf: Uint8Array, start: number, end: number, offset: number): void {
+    if (this.runEnd === offset + start) {
+      this.runEnd = offset + end;
+      return;
+    }
+    this.endRun();
+    this.runStart = offset + start;
+    this.runEnd = offset + end;
+  }
+
+  private endRun(): void {
+    if (this.runEnd < 0) return;
+    this.ops.push(this.runStart, this.runEnd);
+    this.runEnd = -1;
+  }
+
+  addRecord(buf: Uint8Array, starts: Int32Array, ends: Int32Array, count: number): void {
+    this.endRun();
+    const size = canonicalBound(starts, ends, count);
+    if (this.literalLen + size > this.literal.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.literal.length * 2, this.literalLen + size));
+      next.set(this.literal.subarray(0, this.literalLen));
+      this.literal = next;
+    }
+    const from = this.literalLen;
+    this.literalLen = writeCanonical(this.literal, from, buf, starts, ends, count);
+    const ops = this.ops;
+    const n = ops.length;
+    if (n > 0 && ops[n - 2] < 0) ops[n - 1] += this.literalLen - from;
+    else ops.push(-1, this.literalLen - from);
+  }
+
+  flushRun(): void {}
+
+  /** What was added since the last take (the literal bytes are a copy, free to transfer). */
+  take(): { ops: Float64Array; literal: Uint8Array } {
+    this.endRun();
+    const out = {
+      ops: Float64Array.from(this.ops),
+      literal: Uint8Array.prototype.slice.call(this.literal, 0, this.literalLen),
+    };
+    this.ops = [];
+    this.literalLen = 0;
+    return out;
+  }
+}
+
+/**
+ * Hashes CommitmentPlan output against the raw input: `add` the input's bytes in order (any chunking) and `apply` each
+ * take. Holds the added bytes until `release` says no later range needs them.
+ */
+export class CommitmentReplay {
+  private readonly hash: Hash = createHash('sha256').update(COMMITMENT_DOMAIN);
+  /** Added input not yet released, in order: each chunk's input position and bytes. */
+  private readonly held: { at: number; bytes: Uint8Array }[] = [];
+  /** Input position after the last byte added. */
+  private end = 0;
+
+  /** The input bytes at position `at` (the position after the previous ones). */
+  add(at: number, bytes: Uint8Array): void {
+    if (at !== this.end) throw new RangeError(`commitment replay: input at ${at}, expected ${this.end}`);
+    this.held.push({ at, bytes });
+    this.end = at + bytes.length;
+  }
+
+  apply(ops: Float64Array, literal: Uint8Array): void {
+    let l = 0;
+    for (let k = 0; k < ops.length; k += 2) {
+      if (ops[k] < 0) {
+        this.hash.update(literal.subarray(l, l + ops[k + 1]));
+        l += ops[k + 1];
+      } else this.hashRange(ops[k], ops[k + 1]);
+    }
+    if (l !== literal.length) throw new RangeError('commitment replay: literal bytes left over');
+  }
+
+  private hashRange(start: number, end: number): void {
+    let at = start;
+    for (const { at: c, bytes } of this.held) {
+      if (at >= end) break;
+      if (c + bytes.length <= at) continue;
+      if (c > at) break;
+      const to = Math.min(end, c + bytes.length);
+      this.hash.update(bytes.subarray(at - c, to - c));
+      at = to;
+    }
+    if (at !== end) throw new RangeError(`commitment replay: input ${at}..${end} is not held`);
+  }
+
+  /** Drops the chunks that end at or before input position `from` (no later range starts before it); returns them. */
+  release(from: number): Uint8Array[] {
+    let n = 0;
+    while (n < this.held.length && this.held[n].at + this.held[n].bytes.length <= from) n++;
+    return this.held.splice(0, n).map((h) => h.bytes);
+  }
+
+  /** Lowercase hex SHA-256. */
+  digestHex(): string {
     return this.hash.digest('hex');
   }
 }

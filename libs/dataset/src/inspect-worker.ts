@@ -1,7 +1,10 @@
 // The inspector's worker thread (inspect.ts inspectCsvTee): parses and validates the chunks the sealing thread posts
 // while that thread encrypts and stores them. Messages in: { chunk } (raw bytes, still gzip if the input was), then
-// { end: true }. Out: { ack, spare? } after each chunk was inspected (spare: its buffer, back for reuse), then { result } or { error } (a DatasetError as plain
-// fields: structured clone drops its class).
+// { end: true }. Out: { ack, commitment? } after each chunk was inspected, then { result, commitment? } or { error } (a
+// DatasetError as plain fields: structured clone drops its class). For plain CSV the commitment's SHA-256 runs on the
+// sealing thread, which has spare CPU while this one is the bound: `commitment` hands back the chunks parsed (the
+// tokenizer copied them) with the CommitmentPlan taken since the last message; that thread replays it over those bytes
+// (commitment.ts CommitmentReplay) and reuses the buffers. gzip input is hashed here, as it is decompressed here.
 //
 // Module hooks registered by the parent (the `@sealfold/*` alias to the compiled libs) do not reach a worker, so the
 // parent passes what `@sealfold/protocol` resolves to and this file registers that one mapping before importing the
@@ -15,6 +18,18 @@ export interface InspectWorkerData {
   readonly options: InspectOptions;
   /** Bare specifier → URL, as the parent resolves them. */
   readonly aliases: Readonly<Record<string, string>>;
+}
+
+/** Plain CSV: what the sealing thread hashes (CommitmentPlan.take) and the raw chunks it hashes it against. */
+export interface CommitmentHandBack {
+  /** Input position of `raw[0]`; the others follow on. */
+  readonly at: number;
+  /** The chunks received since the last hand-back, in order (their buffers transferred back). */
+  readonly raw: Uint8Array[];
+  readonly ops: Float64Array;
+  readonly literal: Uint8Array;
+  /** No later range starts before this input position (CommitmentReplay.release). */
+  readonly pendingFrom: number;
 }
 
 /** A thrown value as plain fields (inspect.ts rebuilds the DatasetError). */
@@ -42,9 +57,34 @@ async function run(port: NonNullable<typeof parentPort>, data: InspectWorkerData
         Object.hasOwn(aliases, specifier) ? { url: aliases[specifier], shortCircuit: true } : next(specifier, context),
     });
   const { CsvInspector } = await import('./inspector.js');
+  const { CommitmentPlan } = await import('./commitment.js');
   const { createDecoder } = await import('./source.js');
   const inspector = new CsvInspector(data.options);
-  const decoder = createDecoder((b) => inspector.push(b));
+  const plan = new CommitmentPlan();
+  let started = false;
+  const decoder = createDecoder((b) => {
+    // The first bytes the inspector sees tell whether the input is plain (decided before them).
+    if (!started && decoder.mode === 'plain') inspector.deferCommitment(plan);
+    started = true;
+    inspector.push(b);
+  });
+  /** Plain or undecided input: the chunks received and not handed back yet, and the input position of the first. */
+  let held: Uint8Array[] = [];
+  let heldAt = 0;
+  const handBack = (): [{ commitment?: CommitmentHandBack }, ArrayBuffer[]] => {
+    if (decoder.mode !== 'plain') {
+      // gzip: zlib may still hold the chunks, and the commitment is hashed here.
+      if (decoder.mode === 'gzip') held = [];
+      return [{}, []];
+    }
+    const raw = held;
+    const at = heldAt;
+    for (const r of raw) heldAt += r.length;
+    held = [];
+    const { ops, literal } = plan.take();
+    const commitment = { at, raw, ops, literal, pendingFrom: inspector.pendingFrom };
+    return [{ commitment }, [...raw.map((r) => r.buffer as ArrayBuffer), literal.buffer as ArrayBuffer]];
+  };
   let failed = false;
   // One message at a time, in order: a chunk's gunzip may wait for drain.
   let queue = Promise.resolve();
@@ -53,20 +93,22 @@ async function run(port: NonNullable<typeof parentPort>, data: InspectWorkerData
       if (failed) return;
       try {
         if (m.chunk) {
+          held.push(m.chunk);
           const wait = decoder.write(m.chunk);
-          if (wait) {
-            await wait;
-            port.postMessage({ ack: m.chunk.length });
-          } else if (m.chunk.length >= 2) {
-            // Plain CSV: the tokenizer copied the chunk, so its buffer goes back for reuse. Not after gzip (zlib may
-            // still hold it) nor a 1-byte first chunk (the decoder keeps it while sniffing for the gzip magic).
-            port.postMessage({ ack: m.chunk.length, spare: m.chunk.buffer }, [m.chunk.buffer as ArrayBuffer]);
-          } else port.postMessage({ ack: m.chunk.length });
+          if (wait) await wait;
+          // Plain CSV: the tokenizer copied the chunk, so it goes back (to be hashed, then reused). Not after gzip
+          // (zlib may still hold it), nor while the decoder still sniffs for the gzip magic (it keeps a 1-byte start).
+          const [extra, transfer] = handBack();
+          port.postMessage({ ack: m.chunk.length, ...extra }, transfer);
         } else if (m.end) {
           await decoder.end();
           const result = inspector.finish();
           const { refusal, ...rest } = result;
-          port.postMessage({ result: rest, ...(refusal ? { refusal: serializeError(refusal) } : {}) });
+          const [extra, transfer] = handBack();
+          port.postMessage(
+            { result: rest, ...(refusal ? { refusal: serializeError(refusal) } : {}), ...extra },
+            transfer,
+          );
         }
       } catch (e) {
         failed = true;

@@ -5,9 +5,10 @@ import { availableParallelism } from 'node:os';
 import { Transform, type TransformCallback } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
+import { CommitmentReplay } from './commitment.js';
 import { DatasetError, type DatasetErrorCode } from './errors.js';
 import { CsvInspector, type InspectOptions, type InspectResult } from './inspector.js';
-import type { InspectWorkerData, SerializedError } from './inspect-worker.js';
+import type { CommitmentHandBack, InspectWorkerData, SerializedError } from './inspect-worker.js';
 import { bytesOf, createDecoder, type ByteSource } from './source.js';
 
 /** Parses and validates the whole source (plain or gzip CSV) and returns schema, rows, classes and commitment. */
@@ -124,7 +125,18 @@ async function* threadedBytes(
   });
   // Buffers the worker hands back after parsing (see inspect-worker.ts): reused for the next copies, so the worker's
   // heap is not left to collect one transferred buffer per chunk (V8 collects external memory only every ~64 MB).
+  // Plain CSV: first the commitment is hashed from them here (this thread has spare CPU; the parse is the bound).
   const spare: ArrayBuffer[] = [];
+  const replay = new CommitmentReplay();
+  const replayed = (c: CommitmentHandBack) => {
+    let at = c.at;
+    for (const r of c.raw) {
+      replay.add(at, r);
+      at += r.length;
+    }
+    replay.apply(c.ops, c.literal);
+    for (const r of replay.release(c.pendingFrom)) spare.push(r.buffer as ArrayBuffer);
+  };
   let acked = 0;
   let sent = 0;
   let failure: Error | null = null;
@@ -139,16 +151,23 @@ async function* threadedBytes(
     'message',
     (m: {
       ack?: number;
-      spare?: ArrayBuffer;
+      commitment?: CommitmentHandBack;
       result?: Omit<InspectResult, 'refusal'>;
       refusal?: SerializedError;
       error?: SerializedError;
     }) => {
-      if (m.spare) spare.push(m.spare);
+      try {
+        if (m.commitment) replayed(m.commitment);
+      } catch (e) {
+        failure ??= new Error(`dataset inspector worker: ${(e as Error).message}`, { cause: e });
+      }
       if (m.ack !== undefined) acked += m.ack;
       else if (m.error) failure ??= deserializeError(m.error);
-      else if (m.result)
-        done = m.refusal ? { ...m.result, refusal: deserializeError(m.refusal) as DatasetError } : m.result;
+      else if (m.result) {
+        // Plain CSV: the worker left the commitment to this thread (its last ranges came with the result).
+        const r = m.commitment ? { ...m.result, commitment: replay.digestHex() } : m.result;
+        done = m.refusal ? { ...r, refusal: deserializeError(m.refusal) as DatasetError } : r;
+      }
       notify();
     },
   );

@@ -2,7 +2,7 @@
 // often each categorical value occurs, and compute the commitment, all from one stream of bytes (see commitment.ts
 // for the canonical form). What of it may be published is decided in privacy.ts.
 import { isUtf8 } from 'node:buffer';
-import { CommitmentHasher } from './commitment.js';
+import { CommitmentHasher, type CommitmentPlan, type CommitmentSink } from './commitment.js';
 import { DatasetError } from './errors.js';
 import { LevelTable } from './levels.js';
 import { classifyNumber } from './numbers.js';
@@ -173,7 +173,8 @@ export interface ColumnStats {
  */
 export class CsvInspector {
   private readonly tokenizer: CsvTokenizer;
-  private readonly hasher = new CommitmentHasher();
+  /** A CommitmentHasher, or the CommitmentPlan given to deferCommitment. */
+  private hasher: CommitmentSink = new CommitmentHasher();
   private readonly maxLevels: number;
   private readonly maxClasses: number;
   private names: string[] = [];
@@ -226,6 +227,20 @@ export class CsvInspector {
     );
   }
 
+  /**
+   * Describes the commitment's input to `plan` instead of hashing it here (the worker thread does, for the thread that
+   * sent it the bytes: inspect.ts); `finish` then returns an empty commitment. Only before the first push.
+   */
+  deferCommitment(plan: CommitmentPlan): void {
+    if (this.tokenizer.bytes > 0) throw new DatasetError('INVALID_INPUT', 'deferCommitment after push');
+    this.hasher = plan;
+  }
+
+  /** No later plain record takes bytes before this input position (tokenizer.ts; CommitmentReplay.release). */
+  get pendingFrom(): number {
+    return this.tokenizer.pendingFrom;
+  }
+
   push(chunk: Uint8Array): void {
     if (this.tokenizer.bytes === 0 && chunk.length > 0) refuseNonCsv(chunk);
     this.tokenizer.push(chunk);
@@ -255,7 +270,7 @@ export class CsvInspector {
       privateSchema,
       rows: this.rows,
       classes,
-      commitment: this.hasher.digestHex(),
+      commitment: this.hasher instanceof CommitmentHasher ? this.hasher.digestHex() : '',
       csvBytes: this.tokenizer.bytes,
       k: kk,
       columns: columnReports(privateSchema, schema, this.stats, kk),
@@ -489,7 +504,10 @@ export class CsvInspector {
         // Inference while distinct values are still counted: each value's kind is computed once per distinct value
         // (kept beside its count) and looked up after that.
         const levels = allStats[i].levels!;
-        const idx = levels.table.findOrAdd(buf, s, e, i === labelIndex ? maxClasses : maxLevels);
+        const table = levels.table;
+        // A value seen before: the lookup V8 inlines here (levels.ts indexOf); a new or long one: findOrAdd.
+        let idx = table.indexOf(buf, s, e);
+        if (idx < 0) idx = table.findOrAdd(buf, s, e, i === labelIndex ? maxClasses : maxLevels);
         if (idx < 0) this.levelsFull(buf, s, e, line, i, cls);
         else {
           levels.bump(idx, line);
@@ -592,7 +610,7 @@ export class CsvInspector {
 
   private commit(buf: Buffer, starts: Int32Array, ends: Int32Array, count: number, raw: RawRecord): void {
     // A lone empty field is the one plain record whose canonical form differs from its bytes (it is written "").
-    if (raw.plain && (count > 1 || ends[0] > starts[0])) this.hasher.addPlain(buf, raw.start, raw.end);
+    if (raw.plain && (count > 1 || ends[0] > starts[0])) this.hasher.addPlain(buf, raw.start, raw.end, raw.offset);
     else this.hasher.addRecord(buf, starts, ends, count);
   }
 

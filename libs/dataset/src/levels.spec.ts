@@ -23,6 +23,9 @@ describe('LevelTable', () => {
             const known = reference.get(name);
             const expected = known ?? (reference.size < cap ? reference.size : -1);
             if (known === undefined && expected >= 0) reference.set(name, expected);
+            // indexOf: the index of a present key of up to 8 bytes (this buffer was read by findOrAdd), else -1.
+            const before = table.indexOf(buf, s, e);
+            expect(before).toBe(known !== undefined && k.length <= 8 && s + 4 <= buf.length ? known : -1);
             expect(table.findOrAdd(buf, s, e, cap)).toBe(expected);
             expect(table.find(buf, s, e)).toBe(expected);
           }
@@ -39,5 +42,8 @@ describe('LevelTable', () => {
     const zeros = Buffer.alloc(8);
     expect([0, 1, 2, 3, 4, 5].map((n) => t.findOrAdd(zeros, 0, n, Infinity))).toEqual([0, 1, 2, 3, 4, 5]);
     expect(t.find(zeros, 2, 5)).toBe(3);
+    expect([0, 1, 2, 3, 4, 5, 6].map((n) => t.indexOf(zeros, 0, n))).toEqual([0, 1, 2, 3, 4, 5, -1]);
+    // A buffer findOrAdd has not read words from yet: indexOf leaves the key to findOrAdd.
+    expect(t.indexOf(Buffer.alloc(8), 0, 2)).toBe(-1);
   });
 });

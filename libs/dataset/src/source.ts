@@ -18,6 +18,8 @@ export const isGzip = (head: Uint8Array): boolean => head.length >= 2 && head[0]
 export interface Decoder {
   write(chunk: Uint8Array): Promise<void> | void;
   end(): Promise<void>;
+  /** 'plain': written bytes reach `sink` as they are; 'unknown' until the first two bytes tell gzip from plain. */
+  readonly mode: 'unknown' | 'plain' | 'gzip';
 }
 
 /** A decoder that detects gzip from the first two bytes and otherwise passes bytes straight to `sink`. */
@@ -60,6 +62,9 @@ export function createDecoder(sink: (bytes: Uint8Array) => void): Decoder {
   };
 
   return {
+    get mode() {
+      return mode;
+    },
     write(chunk) {
       if (mode === 'unknown') {
         head = head ? Buffer.concat([head, chunk]) : chunk;

@@ -78,12 +78,14 @@ export function classOfTally(tally: number, buf: Uint8Array, start: number): num
 
 /**
  * Where the record lies in `buf` before unescaping: `buf[start..end)` including its line break. `plain` is true when
- * those bytes are already the record's canonical form: no quoted field and a single LF as terminator.
+ * those bytes are already the record's canonical form: no quoted field and a single LF as terminator. `offset` is
+ * where `buf[0]` lies in the input (bytes pushed before it), so `offset + start` is the record's input position.
  */
 export interface RawRecord {
   start: number;
   end: number;
   plain: boolean;
+  offset: number;
 }
 
 /**
@@ -125,7 +127,9 @@ export class CsvTokenizer {
   private line = 1;
   private innerNewlines = 0;
   private quotedSeen = false;
-  private readonly raw: RawRecord = { start: 0, end: 0, plain: true };
+  private readonly raw: RawRecord = { start: 0, end: 0, plain: true, offset: 0 };
+  /** Input bytes dropped from the front of `buf` by compact (the input position of `buf[0]`). */
+  private offset = 0;
   private bomChecked = false;
   private totalBytes = 0;
   private finished = false;
@@ -138,6 +142,14 @@ export class CsvTokenizer {
   /** Bytes pushed so far. */
   get bytes(): number {
     return this.totalBytes;
+  }
+
+  /**
+   * The input position from which a later plain record (RawRecord.plain) may still take its bytes: where the record
+   * not yet complete begins, or the end of the input so far once that record has a quoted field (it is not plain).
+   */
+  get pendingFrom(): number {
+    return this.offset + (this.quotedSeen ? this.len : this.recordStart);
   }
 
   push(chunk: Uint8Array): void {
@@ -191,6 +203,7 @@ export class CsvTokenizer {
     const shift = this.recordStart;
     if (shift === 0) return;
     this.buf.copyWithin(0, shift, this.len);
+    this.offset += shift;
     this.len -= shift;
     this.pos -= shift;
     this.fieldStart -= shift;
@@ -247,6 +260,7 @@ export class CsvTokenizer {
     raw.start = this.recordStart;
     raw.end = next;
     raw.plain = lfOnly && !this.quotedSeen;
+    raw.offset = this.offset;
     this.quotedSeen = false;
     this.sink(buf, starts, ends, count, this.line, raw, this.classes);
     this.line += this.innerNewlines + lineBreaks;
