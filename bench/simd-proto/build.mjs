@@ -38,56 +38,39 @@ const loads = `
 
 // Entries written by $scan, one i32 per field: end (bits 0..27, an offset in memory), class (bits 28..29, tokenizer
 // FIELD_*), bit 30 the field ends its record, bit 31 the record ended with CRLF (next record at end + 2, else end + 1).
-const wat = `(module
-  (memory (export "memory") 96)
-  ;; Where $scan stopped: the offset after the last complete record it emitted, and why it stopped there:
-  ;; 0 no complete record before n, 1 the record at $consumed needs the scalar path (a quote, or a CR not followed by
-  ;; LF), 2 the entry area is full (call again from $consumed).
-  (global $consumed (export "consumed") (mut i32) (i32.const 0))
-  (global $status (export "status") (mut i32) (i32.const 0))
-
-  ;; The mask pass alone: per 64 bytes from start (up to n, reading up to 63 bytes past it), the structural mask and the
-  ;; non-digit mask as two i64 at out. Returns the end of what it wrote.
-  (func (export "masks") (param $start i32) (param $n i32) (param $out i32) (result i32)
-    (local $base i32) (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128)
-    (local.set $base (local.get $start))
-    (block $done (loop $blocks
-      (br_if $done (i32.ge_u (local.get $base) (local.get $n)))
-      ${loads}
-      (i64.store offset=0 (local.get $out) ${mask64(structural)})
-      (i64.store offset=8 (local.get $out) ${mask64(nonDigit)})
-      (local.set $out (i32.add (local.get $out) (i32.const 16)))
-      (local.set $base (i32.add (local.get $base) (i32.const 64)))
-      (br $blocks)))
-    (local.get $out))
-
-  ;; The class of field [fs, fs+len) (tokenizer.ts classOfTally) from its counts of non-digits, other bytes (no number
-  ;; has them), exponent marks and signs.
-  (func $classOf (param $fs i32) (param $len i32) (param $nd i32) (param $o i32) (param $e i32) (param $g i32) (result i32)
-    (local $c i32)
-    (if (i32.gt_u (local.get $len) (i32.const 63)) (then (return (i32.const 3))))
-    (if (i32.eqz (local.get $nd)) (then (return (select (i32.const 0) (i32.const 2) (local.get $len)))))
-    (if (local.get $o) (then (return (i32.const 2))))
-    (if (local.get $e) (then (return (i32.const 3))))
-    (if (local.get $g) (then
-      (if (i32.gt_u (local.get $g) (i32.const 1)) (then (return (i32.const 2))))
-      (local.set $c (i32.load8_u (local.get $fs)))
-      (if (i32.and (i32.ne (local.get $c) (i32.const 0x2b)) (i32.ne (local.get $c) (i32.const 0x2d)))
-        (then (return (i32.const 2))))))
-    ;; Only digits, dots and a leading sign are left: no digit or two dots is text, one dot a float, none an integer.
-    (if (i32.eq (local.get $nd) (local.get $len)) (then (return (i32.const 2))))
-    (local.set $c (i32.sub (local.get $nd) (local.get $g)))
-    (if (i32.gt_u (local.get $c) (i32.const 1)) (then (return (i32.const 2))))
-    (local.get $c))
-
+/**
+ * The scan function. Entries (flat = false): one i32 per field at out (see above); returns the entries of the complete
+ * records. Flat: the record sink's own arrays, for a consumer that reads records in batches: starts (i32) at out, ends
+ * (i32) at out + 4 cap, classes (u8) at out + 8 cap, and per record (i32 at out + 9 cap) the index after its last field,
+ * with bit 31 set when it ended with CRLF; returns the number of records.
+ */
+function scanFunc(name, flat) {
+  const at = (shift, extra) =>
+    `(i32.add (i32.add (local.get $out) ${extra}) (i32.shl (local.get $k) (i32.const ${shift})))`;
+  const cap = (times) => `(i32.mul (local.get $cap) (i32.const ${times}))`;
+  const store = (flags) =>
+    !flat
+      ? `(i32.store ${at(2, '(i32.const 0)')}
+           (i32.or (i32.or (local.get $p) (i32.shl (local.get $cls) (i32.const 28))) (i32.const ${flags | 0})))`
+      : `(i32.store ${at(2, '(i32.const 0)')} (local.get $fs))
+         (i32.store ${at(2, cap(4))} (local.get $p))
+         (i32.store8 ${at(0, cap(8))} (local.get $cls))` +
+        (flags === 0
+          ? ''
+          : `
+         (i32.store (i32.add (i32.add (local.get $out) ${cap(9)}) (i32.shl (local.get $r) (i32.const 2)))
+           (i32.or (i32.add (local.get $k) (i32.const 1)) (i32.const ${flags < 0 || flags > 0x7fffffff ? 0x80000000 | 0 : 0})))
+         (local.set $r (i32.add (local.get $r) (i32.const 1)))`);
+  const ret = flat ? '(local.get $r)' : '(local.get $kRec)';
+  return `
   ;; Tokenizes whole unquoted records from start (a record start) up to n, writing one entry per field at out (at most
   ;; cap entries). Returns the number of entries of the complete records; sets $consumed and $status.
-  (func (export "scan") (param $start i32) (param $n i32) (param $out i32) (param $cap i32) (result i32)
+  (func (export "${name}") (param $start i32) (param $n i32) (param $out i32) (param $cap i32) (result i32)
     (local $base i32) (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128)
     (local $s i64) (local $nd i64) (local $o i64) (local $e i64) (local $g i64) (local $m i64)
     (local $tz i32) (local $p i32) (local $c i32) (local $lo i32) (local $cls i32)
-    (local $fs i32) (local $rec i32) (local $k i32) (local $kRec i32)
-    (local $and i32) (local $ao i32) (local $ae i32) (local $ag i32)
+    (local $fs i32) (local $rec i32) (local $k i32) (local $kRec i32) (local $r i32)
+    (local $len i32) (local $cnd i32) (local $and i32) (local $ao i32) (local $ae i32) (local $ag i32)
     (local.set $base (local.get $start))
     (local.set $fs (local.get $start))
     (local.set $rec (local.get $start))
@@ -121,31 +104,35 @@ const wat = `(module
         (local.set $m (i64.and
           (i64.sub (i64.shl (i64.const 1) (i64.extend_i32_u (local.get $tz))) (i64.const 1))
           (i64.shl (i64.const -1) (i64.extend_i32_u (local.get $lo)))))
-        (local.set $cls (call $classOf (local.get $fs) (i32.sub (local.get $p) (local.get $fs))
-          (i32.add (local.get $and) (i32.wrap_i64 (i64.popcnt (i64.and (local.get $nd) (local.get $m)))))
-          (i32.add (local.get $ao) (i32.wrap_i64 (i64.popcnt (i64.and (local.get $o) (local.get $m)))))
-          (i32.add (local.get $ae) (i32.wrap_i64 (i64.popcnt (i64.and (local.get $e) (local.get $m)))))
-          (i32.add (local.get $ag) (i32.wrap_i64 (i64.popcnt (i64.and (local.get $g) (local.get $m)))))))
+        ;; Fields of 64 bytes or more are not classified; all digits is an integer (empty: text); else $classOf.
+        (local.set $len (i32.sub (local.get $p) (local.get $fs)))
+        (local.set $cnd (i32.add (local.get $and) (i32.wrap_i64 (i64.popcnt (i64.and (local.get $nd) (local.get $m))))))
+        (local.set $cls
+          (if (result i32) (i32.gt_u (local.get $len) (i32.const 63))
+            (then (i32.const 3))
+            (else (if (result i32) (i32.eqz (local.get $cnd))
+              (then (select (i32.const 0) (i32.const 2) (local.get $len)))
+              (else (call $classOf (local.get $fs) (local.get $len) (local.get $cnd)
+                (i32.add (local.get $ao) (i32.wrap_i64 (i64.popcnt (i64.and (local.get $o) (local.get $m)))))
+                (i32.add (local.get $ae) (i32.wrap_i64 (i64.popcnt (i64.and (local.get $e) (local.get $m)))))
+                (i32.add (local.get $ag) (i32.wrap_i64 (i64.popcnt (i64.and (local.get $g) (local.get $m)))))))))))
         (local.set $and (i32.const 0)) (local.set $ao (i32.const 0))
         (local.set $ae (i32.const 0)) (local.set $ag (i32.const 0))
         (if (i32.eq (local.get $c) (i32.const 0x2c))
           (then
-            (i32.store (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 2)))
-              (i32.or (local.get $p) (i32.shl (local.get $cls) (i32.const 28))))
+${store(0)}
             (local.set $k (i32.add (local.get $k) (i32.const 1)))
             (local.set $fs (i32.add (local.get $p) (i32.const 1))))
           (else
             (if (i32.eq (local.get $c) (i32.const 0x0a))
               (then
-                (i32.store (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 2)))
-                  (i32.or (i32.or (local.get $p) (i32.shl (local.get $cls) (i32.const 28))) (i32.const 0x40000000)))
+${store(0x40000000)}
                 (local.set $fs (i32.add (local.get $p) (i32.const 1))))
               (else
                 ;; CR: a CRLF ends the record; CR as the last byte waits for more input; else the scalar path fails.
                 (br_if $done (i32.ge_u (i32.add (local.get $p) (i32.const 1)) (local.get $n)))
                 (br_if $stop (i32.ne (i32.load8_u offset=1 (local.get $p)) (i32.const 0x0a)))
-                (i32.store (i32.add (local.get $out) (i32.shl (local.get $k) (i32.const 2)))
-                  (i32.or (i32.or (local.get $p) (i32.shl (local.get $cls) (i32.const 28))) (i32.const 0xc0000000)))
+${store(0xc0000000)}
                 (local.set $fs (i32.add (local.get $p) (i32.const 2)))))
             (local.set $k (i32.add (local.get $k) (i32.const 1)))
             (local.set $rec (local.get $fs))
@@ -171,11 +158,56 @@ const wat = `(module
       (if (i32.and (i32.ge_u (i32.add (local.get $k) (i32.const 64)) (local.get $cap)) (i32.eq (local.get $fs) (local.get $rec)))
         (then (if (i32.lt_u (local.get $rec) (local.get $n)) (then (global.set $status (i32.const 2))))))
       (global.set $consumed (local.get $rec))
-      (return (local.get $kRec)))
+      (return ${ret}))
     ;; $stop: the record at $rec needs the scalar path.
     (global.set $status (i32.const 1))
     (global.set $consumed (local.get $rec))
-    (local.get $kRec))
+    ${ret})
+`;
+}
+
+const wat = `(module
+  (memory (export "memory") 96)
+  ;; Where $scan stopped: the offset after the last complete record it emitted, and why it stopped there:
+  ;; 0 no complete record before n, 1 the record at $consumed needs the scalar path (a quote, or a CR not followed by
+  ;; LF), 2 the entry area is full (call again from $consumed).
+  (global $consumed (export "consumed") (mut i32) (i32.const 0))
+  (global $status (export "status") (mut i32) (i32.const 0))
+
+  ;; The mask pass alone: per 64 bytes from start (up to n, reading up to 63 bytes past it), the structural mask and the
+  ;; non-digit mask as two i64 at out. Returns the end of what it wrote.
+  (func (export "masks") (param $start i32) (param $n i32) (param $out i32) (result i32)
+    (local $base i32) (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128)
+    (local.set $base (local.get $start))
+    (block $done (loop $blocks
+      (br_if $done (i32.ge_u (local.get $base) (local.get $n)))
+      ${loads}
+      (i64.store offset=0 (local.get $out) ${mask64(structural)})
+      (i64.store offset=8 (local.get $out) ${mask64(nonDigit)})
+      (local.set $out (i32.add (local.get $out) (i32.const 16)))
+      (local.set $base (i32.add (local.get $base) (i32.const 64)))
+      (br $blocks)))
+    (local.get $out))
+
+  ;; The class of field [fs, fs+len) (tokenizer.ts classOfTally) from its counts of non-digits ($nd), other bytes that no
+  ;; number has ($o), exponent marks ($e) and signs ($g). Only called for a field under 64 bytes with a non-digit.
+  (func $classOf (param $fs i32) (param $len i32) (param $nd i32) (param $o i32) (param $e i32) (param $g i32) (result i32)
+    (local $c i32)
+    (if (local.get $o) (then (return (i32.const 2))))
+    (if (local.get $e) (then (return (i32.const 3))))
+    (if (local.get $g) (then
+      (if (i32.gt_u (local.get $g) (i32.const 1)) (then (return (i32.const 2))))
+      (local.set $c (i32.load8_u (local.get $fs)))
+      (if (i32.and (i32.ne (local.get $c) (i32.const 0x2b)) (i32.ne (local.get $c) (i32.const 0x2d)))
+        (then (return (i32.const 2))))))
+    ;; Only digits, dots and a leading sign are left: no digit or two dots is text, one dot a float, none an integer.
+    (if (i32.eq (local.get $nd) (local.get $len)) (then (return (i32.const 2))))
+    (local.set $c (i32.sub (local.get $nd) (local.get $g)))
+    (if (i32.gt_u (local.get $c) (i32.const 1)) (then (return (i32.const 2))))
+    (local.get $c))
+
+  ${scanFunc("scan", false)}
+  ${scanFunc("scanFlat", true)}
 )
 `;
 

@@ -18,6 +18,8 @@ const QUOTE = 0x22;
 const CAP = 1 << 20;
 const DATA = CAP * 4;
 const END_BITS = 0x0fffffff;
+/** Flat mode (scanFlat): fields per wasm call, and the offset of its arrays (in the entry area). */
+const FCAP = 1 << 14;
 
 const TALLY = new Int32Array(256).fill(0x1000000);
 for (let c = 0x30; c <= 0x39; c++) TALLY[c] = 1;
@@ -33,8 +35,13 @@ export function newInstance() {
 }
 
 export class SimdTokenizer {
-  constructor(sink, regionSink, exports = newInstance()) {
+  /**
+   * `flat`: the sink is called with one more argument, `first`: the record's fields are at [first, first + count) of
+   * starts/ends/classes, arrays that wasm wrote for a batch of records (scanFlat), so no field is copied in JS.
+   */
+  constructor(sink, regionSink, exports = newInstance(), flat = false) {
     this.sink = sink;
+    this.flat = flat;
     this.regionSink = regionSink;
     this.w = exports;
     this.len = 0;
@@ -65,6 +72,10 @@ export class SimdTokenizer {
     this.u8 = new Uint8Array(b);
     this.buf = Buffer.from(b);
     this.out = new Int32Array(b, 0, CAP);
+    this.fStarts = new Int32Array(b, 0, FCAP);
+    this.fEnds = new Int32Array(b, 4 * FCAP, FCAP);
+    this.fClasses = new Uint8Array(b, 8 * FCAP, FCAP);
+    this.fRecords = new Int32Array(b, 9 * FCAP, FCAP);
   }
 
   /** Copies the chunk after the pending bytes (the copy CsvTokenizer.append also makes), growing the memory. */
@@ -118,8 +129,11 @@ export class SimdTokenizer {
     const line = this.line;
     let p = start;
     for (;;) {
-      const k = this.w.scan(p, n, 0, CAP);
-      if (k > 0) this.dispatch(p, k);
+      const k = this.flat ? this.w.scanFlat(p, n, 0, FCAP) : this.w.scan(p, n, 0, CAP);
+      if (k > 0) {
+        if (this.flat) this.dispatchFlat(p, k);
+        else this.dispatch(p, k);
+      }
       p = this.w.consumed.value;
       const status = this.w.status.value;
       if (status === 2 && k > 0) continue;
@@ -165,6 +179,26 @@ export class SimdTokenizer {
         rec = s = next;
         f = 0;
       } else s = end + 1;
+    }
+  }
+
+  /** Hands the r records wasm wrote with scanFlat (from `from`) to the sink. */
+  dispatchFlat(from, r) {
+    const { fStarts, fEnds, fClasses, fRecords, raw } = this;
+    raw.offset = this.offset;
+    let rec = from;
+    let first = 0;
+    for (let j = 0; j < r; j++) {
+      const x = fRecords[j];
+      const after = x & 0x7fffffff;
+      const next = fEnds[after - 1] + (x < 0 ? 2 : 1);
+      raw.start = rec;
+      raw.end = next;
+      raw.plain = x >= 0;
+      this.sink(this.buf, fStarts, fEnds, after - first, this.line, raw, fClasses, first);
+      this.line++;
+      rec = next;
+      first = after;
     }
   }
 
@@ -232,7 +266,7 @@ export class SimdTokenizer {
       raw.end = next;
       raw.plain = lfOnly && !quoted;
       raw.offset = this.offset;
-      this.sink(buf, starts, ends, f, this.line, raw, this.classes);
+      this.sink(buf, starts, ends, f, this.line, raw, this.classes, 0);
       this.line += inner + lineBreaks;
       return next;
     };

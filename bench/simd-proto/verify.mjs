@@ -2,6 +2,7 @@
 // CSV (numbers of every class, text, quoted fields with commas, LF, CRLF and "", empty fields, blank lines, fields of
 // 60..300 bytes, CRLF or LF, BOM, no final line break) and malformed CSV, pushed in random chunks; the sink calls
 // (line, input positions, plain, field bytes, classes) and the error (code, message, line, column) must be equal.
+// Both SimdTokenizer modes are compared (entries + JS copy into the sink's arrays, and flat: scanFlat's own arrays).
 // Usage: node bench/simd-proto/verify.mjs [cases] [seed]
 import { CsvTokenizer } from '../../dist/libs/dataset/src/tokenizer.js';
 import { SimdTokenizer, newInstance } from './simd-tokenizer.mjs';
@@ -63,14 +64,14 @@ function malformed(text) {
 function run(Tok, bytes, cuts, makeArg) {
   const seen = [];
   const tok = new Tok(
-    (buf, starts, ends, count, line, raw, classes) => {
+    (buf, starts, ends, count, line, raw, classes, first = 0) => {
       const fields = [];
-      for (let i = 0; i < count; i++) fields.push(`${classes[i]}:${buf.latin1Slice(starts[i], ends[i])}`);
+      for (let i = first; i < first + count; i++) fields.push(`${classes[i]}:${buf.latin1Slice(starts[i], ends[i])}`);
       seen.push(`${line}|${raw.offset + raw.start}|${raw.offset + raw.end}|${raw.plain}|${fields.join('\u0001')}`);
     },
     // Regions: compared by their bytes and line (their positions are in each tokenizer's own buffer).
     (buf, start, end, line) => seen.push(`region ${line} ${buf.latin1Slice(start, end)}`),
-    makeArg?.(),
+    ...(makeArg?.() ?? []),
   );
   try {
     let at = 0;
@@ -102,10 +103,11 @@ for (let i = 0; i < cases; i++) {
     cuts.push(at);
   }
   const a = run(CsvTokenizer, bytes, cuts);
-  const b = run(SimdTokenizer, bytes, cuts, () => instance);
+  const b = run(SimdTokenizer, bytes, cuts, () => [instance, false]);
+  const c = run(SimdTokenizer, bytes, cuts, () => [instance, true]);
   records += a.length;
   if (a.at(-1)?.startsWith('error')) errors++;
-  if (a.join('\n') !== b.join('\n')) {
+  if (a.join('\n') !== b.join('\n') || a.join('\n') !== c.join('\n')) {
     mismatches++;
     if (mismatches <= 3) {
       const j = a.findIndex((x, k) => x !== b[k]);
