@@ -9,6 +9,9 @@ import { CsvInspector } from '../../dist/libs/dataset/src/inspector.js';
 import { CommitmentPlan } from '../../dist/libs/dataset/src/commitment.js';
 import { SimdTokenizer, newInstance } from './simd-tokenizer.mjs';
 
+// The inspector with record(…, first) for the flat sink: written by make-flat-inspector.mjs from the build.
+const { CsvInspector: CsvInspectorFlat } = await import('../../dist/libs/dataset/src/inspector-flat.js');
+
 const MIB = 1 << 20;
 const target = Number(process.argv[2] ?? 64) * MIB;
 const ROUNDS = Number(process.argv[3] ?? 11);
@@ -130,15 +133,29 @@ const variants = {
     }
     return n;
   },
-  inspectJs: () => inspect(false),
-  inspectSimd: () => inspect(true),
+  inspectJs: () => inspect('js'),
+  inspectSimd: () => inspect('simd'),
+  inspectFlat: () => inspect('flat'),
 };
 
-function inspect(simd) {
-  const inspector = new CsvInspector({ label: 'species' });
+/** Per inspector variant, its result and commitment plan (JSON) from the last run: must be equal across variants. */
+const outcomes = {};
+function inspect(mode) {
+  const inspector = new (mode === 'flat' ? CsvInspectorFlat : CsvInspector)({ label: 'species' });
   const plan = new CommitmentPlan();
   inspector.deferCommitment(plan);
-  if (simd) {
+  if (mode === 'flat') {
+    inspector.tokenizer = new SimdTokenizer(
+      (buf, starts, ends, count, line, raw, classes, first) =>
+        inspector.record(buf, starts, ends, count, line, raw, classes, first),
+      (buf, start, end, line) => {
+        inspector.checkUtf8(buf, start, end, line);
+        inspector.hasher.flushRun();
+      },
+      undefined,
+      true,
+    );
+  } else if (mode === 'simd') {
     // Swap the tokenizer for the prototype, with the inspector's own sinks (inspector.ts constructor).
     inspector.tokenizer = new SimdTokenizer(
       (buf, starts, ends, count, line, raw, classes) => inspector.record(buf, starts, ends, count, line, raw, classes),
@@ -148,12 +165,17 @@ function inspect(simd) {
       },
     );
   }
+  const ops = [];
   for (const c of chunks) {
     inspector.push(c);
-    plan.take();
+    const t = plan.take();
+    ops.push(Array.from(t.ops).join(), t.literal.length);
   }
   const result = inspector.finish();
+  const t = plan.take();
+  ops.push(Array.from(t.ops).join(), t.literal.length);
   acc ^= result.rows;
+  outcomes[mode] = JSON.stringify(result) + ops.join(';');
   return bytes;
 }
 
@@ -180,4 +202,7 @@ for (const k of names) {
     `${k.padEnd(12)} median ${median(r).toFixed(3)}  min ${Math.min(...r).toFixed(3)}  max ${Math.max(...r).toFixed(3)}`,
   );
 }
+const inspected = Object.values(outcomes);
+if (inspected.length > 1)
+  console.log(`inspector results and commitment plans equal across ${Object.keys(outcomes)}: ${inspected.every((o) => o === inspected[0])}`);
 if (acc === 0.5) console.log(acc);
