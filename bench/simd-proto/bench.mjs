@@ -104,7 +104,7 @@ const variants = {
   scan: () => {
     let n = 0;
     for (let r = 0; r < rounds; r++)
-      for (let p = DATA; p < poolEnd; ) {
+      for (let p = DATA; p < poolEnd;) {
         acc ^= w.scan(p, Math.min(p + MIB, poolEnd), 0, 1 << 20);
         const next = w.consumed.value;
         n += next - p;
@@ -115,7 +115,7 @@ const variants = {
   scanFlat: () => {
     let n = 0;
     for (let r = 0; r < rounds; r++)
-      for (let p = DATA; p < poolEnd; ) {
+      for (let p = DATA; p < poolEnd;) {
         acc ^= w.scanFlat(p, Math.min(p + MIB, poolEnd), 0, 1 << 14);
         const next = w.consumed.value;
         n += next - p;
@@ -195,7 +195,9 @@ const median = (a) => {
   const s = [...a].sort((x, y) => x - y);
   return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-console.log(`${(bytes / MIB).toFixed(0)} MiB per run, ${ROUNDS} interleaved rounds; CPU ns per input byte (= CPU-s/GB)`);
+console.log(
+  `${(bytes / MIB).toFixed(0)} MiB per run, ${ROUNDS} interleaved rounds; CPU ns per input byte (= CPU-s/GB)`,
+);
 for (const k of names) {
   const r = results[k];
   console.log(
@@ -204,5 +206,7 @@ for (const k of names) {
 }
 const inspected = Object.values(outcomes);
 if (inspected.length > 1)
-  console.log(`inspector results and commitment plans equal across ${Object.keys(outcomes)}: ${inspected.every((o) => o === inspected[0])}`);
+  console.log(
+    `inspector results and commitment plans equal across ${Object.keys(outcomes)}: ${inspected.every((o) => o === inspected[0])}`,
+  );
 if (acc === 0.5) console.log(acc);

@@ -207,8 +207,8 @@ const wat = `(module
     (if (i32.gt_u (local.get $c) (i32.const 1)) (then (return (i32.const 2))))
     (local.get $c))
 
-  ${scanFunc("scan", false)}
-  ${scanFunc("scanFlat", true)}
+  ${scanFunc('scan', false)}
+  ${scanFunc('scanFlat', true)}
 )
 `;
 

@@ -6,6 +6,7 @@
 // Not done here (prototype): an exact pendingFrom (this one is the pending record's start, earlier than tokenizer.ts
 // once that record has a quoted field: conservative), and resuming scalarRecord inside a record (a quoted field
 // spanning many pushes is rescanned from its record start on each push: quadratic; see README.md).
+/* global WebAssembly */
 import { readFileSync } from 'node:fs';
 import { classOfTally, FIELD_TEXT, FIELD_UNKNOWN } from '../../dist/libs/dataset/src/tokenizer.js';
 import { DatasetError } from '../../dist/libs/dataset/src/errors.js';

@@ -97,7 +97,7 @@ for (let i = 0; i < cases; i++) {
   const bytes = Buffer.from(text, 'utf8');
   const cuts = [];
   const mode = int(3);
-  for (let at = 0; ; ) {
+  for (let at = 0; ;) {
     at += mode === 0 ? 1 + int(8) : mode === 1 ? 1 + int(200) : 1 + int(5000);
     if (at >= bytes.length) break;
     cuts.push(at);
@@ -111,10 +111,14 @@ for (let i = 0; i < cases; i++) {
     mismatches++;
     if (mismatches <= 3) {
       const j = a.findIndex((x, k) => x !== b[k]);
-      console.log(`case ${i}: first difference at sink call ${j}\n  js:   ${JSON.stringify(a[j])}\n  simd: ${JSON.stringify(b[j])}`);
+      console.log(
+        `case ${i}: first difference at sink call ${j}\n  js:   ${JSON.stringify(a[j])}\n  simd: ${JSON.stringify(b[j])}`,
+      );
       console.log(`  input ${JSON.stringify(text.slice(0, 400))} cuts ${cuts.slice(0, 20)}`);
     }
   }
 }
-console.log(`${cases} cases (${errors} ending in an error), ${records} sink calls/errors compared, ${mismatches} mismatches`);
+console.log(
+  `${cases} cases (${errors} ending in an error), ${records} sink calls/errors compared, ${mismatches} mismatches`,
+);
 process.exitCode = mismatches === 0 ? 0 : 1;
