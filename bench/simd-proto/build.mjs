@@ -62,37 +62,81 @@ function scanFunc(name, flat) {
            (i32.or (i32.add (local.get $k) (i32.const 1)) (i32.const ${flags < 0 || flags > 0x7fffffff ? 0x80000000 | 0 : 0})))
          (local.set $r (i32.add (local.get $r) (i32.const 1)))`);
   const ret = flat ? '(local.get $r)' : '(local.get $kRec)';
+  /**
+   * Per block, the structural bits that end a field containing at least one bit of `x` (x has no structural bit):
+   * adding x to the non-structural bits carries out of each field run that holds an x bit into the structural bit that
+   * ends it (its carry-in comes from the previous block: a field spanning blocks). Sets $h; keeps $t = carries into
+   * each position (an x bit with a carry in is not the first of its field).
+   */
+  const fieldsWith = (x, carry) => `
+      (local.set $x ${x})
+      (local.set $sum (i64.add (local.get $M) (local.get $x)))
+      (local.set $c1 (i64.extend_i32_u (i64.lt_u (local.get $sum) (local.get $M))))
+      (local.set $sum (i64.add (local.get $sum) (local.get ${carry})))
+      (local.set ${carry} (i64.or (local.get $c1) (i64.extend_i32_u (i64.lt_u (local.get $sum) (local.get ${carry})))))
+      (local.set $t (i64.xor (i64.xor (local.get $sum) (local.get $M)) (local.get $x)))
+      (local.set $h (i64.and (local.get $sum) (local.get $F)))`;
+  const not = (x) => `(i64.xor ${x} (i64.const -1))`;
   return `
   ;; Tokenizes whole unquoted records from start (a record start) up to n, writing one entry per field at out (at most
   ;; cap entries). Returns the number of entries (flat: records) of the complete records; sets $consumed and $status.
-  ;; Per field, no shift by a variable count: $b isolates the lowest structural bit, $done has the bits of the block
-  ;; already consumed, so the field's bits in this block are ($b - 1) & ~$done.
+  ;; The classes of all fields of a block are computed at once from its masks (fieldsWith): $bit1/$bit0 hold, at the
+  ;; structural bit that ends each field, the two bits of its class; the walk only picks them up.
   (func (export "${name}") (param $start i32) (param $n i32) (param $out i32) (param $cap i32) (result i32)
     (local $base i32) (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128)
-    (local $s i64) (local $nd i64) (local $o i64) (local $e i64) (local $g i64) (local $m i64)
-    (local $b i64) (local $done i64) (local $carry i64)
+    (local $s i64) (local $F i64) (local $M i64) (local $nd i64) (local $e i64) (local $g i64) (local $dt i64)
+    (local $o i64) (local $x i64) (local $sum i64) (local $c1 i64) (local $t i64) (local $h i64)
+    (local $hO i64) (local $hE i64) (local $hD i64) (local $hB i64) (local $hP i64) (local $hP2 i64)
+    (local $U i64) (local $T i64) (local $bit1 i64) (local $bit0 i64)
+    (local $cO i64) (local $cE i64) (local $cD i64) (local $cB i64) (local $cP i64) (local $cP2 i64)
+    (local $top i64) (local $b i64) (local $carry i64)
     (local $p i32) (local $c i32) (local $cls i32)
     (local $fs i32) (local $rec i32) (local $k i32) (local $kRec i32) (local $r i32)
-    (local $len i32) (local $cnd i32) (local $and i32) (local $ao i32) (local $ae i32) (local $ag i32)
     (local.set $base (local.get $start))
     (local.set $fs (local.get $start))
     (local.set $rec (local.get $start))
+    ;; the scan starts on a field start
+    (local.set $top (i64.const 1))
     (global.set $status (i32.const 0))
     (block $stop (block $full (block $done (loop $blocks
       (br_if $done (i32.ge_u (local.get $base) (local.get $n)))
       ;; A block has at most 64 fields: stop at the last record boundary when they might not fit.
       (br_if $full (i32.gt_u (i32.add (local.get $k) (i32.const 64)) (local.get $cap)))
       ${loads}
-      ;; $carry: the LF of a CRLF whose CR was the previous block's last byte (consumed with it).
-      (local.set $done (local.get $carry))
-      (local.set $carry (i64.const 0))
-      (local.set $s (i64.and ${mask64(structural)} (i64.xor (local.get $done) (i64.const -1))))
+      (local.set $F ${mask64(structural)})
+      (local.set $M ${not('(local.get $F)')})
       (local.set $nd ${mask64(nonDigit)})
       (local.set $e ${mask64(expMark)})
       (local.set $g ${mask64(sign)})
-      ;; other = non-digit and not a dot, sign or exponent mark
-      (local.set $o (i64.and (local.get $nd) (i64.xor
-        (i64.or (i64.or ${mask64(dot)} (local.get $g)) (local.get $e)) (i64.const -1))))
+      (local.set $dt ${mask64(dot)})
+      ;; other: a non-digit, non-structural byte that is not a dot, sign or exponent mark
+      (local.set $o (i64.and (i64.and (local.get $nd) (local.get $M))
+        ${not('(i64.or (i64.or (local.get $dt) (local.get $g)) (local.get $e))')}))
+      ${fieldsWith('(local.get $o)', '$cO')}
+      (local.set $hO (local.get $h))
+      ${fieldsWith('(local.get $e)', '$cE')}
+      (local.set $hE (local.get $h))
+      ${fieldsWith(not('(local.get $nd)'), '$cD')}
+      (local.set $hD (local.get $h))
+      ;; a sign anywhere but at a field's first byte
+      ${fieldsWith(`(i64.and (local.get $g) ${not('(i64.or (i64.shl (local.get $F) (i64.const 1)) (local.get $top))')})`, '$cB')}
+      (local.set $hB (local.get $h))
+      (local.set $top (i64.shr_u (local.get $F) (i64.const 63)))
+      ${fieldsWith('(local.get $dt)', '$cP')}
+      (local.set $hP (local.get $h))
+      ;; a second dot: a dot with a carry in
+      ${fieldsWith('(i64.and (local.get $dt) (local.get $t))', '$cP2')}
+      (local.set $hP2 (local.get $h))
+      ;; classOfTally: another byte is text; else an exponent mark unknown; else a misplaced sign, no digit or two dots
+      ;; text; else a dot float, else int. Class 3 = U, 2 = T, 1 = dot only.
+      (local.set $U (i64.and (local.get $hE) ${not('(local.get $hO)')}))
+      (local.set $T (i64.or (local.get $hO) (i64.and ${not('(local.get $U)')}
+        (i64.or (i64.or (local.get $hB) ${not('(local.get $hD)')}) (local.get $hP2)))))
+      (local.set $bit1 (i64.or (local.get $U) (local.get $T)))
+      (local.set $bit0 (i64.or (local.get $U) (i64.and (local.get $hP) ${not('(local.get $T)')})))
+      ;; $carry: the LF of a CRLF whose CR was the previous block's last byte (consumed with it).
+      (local.set $s (i64.and (local.get $F) ${not('(local.get $carry)')}))
+      (local.set $carry (i64.const 0))
       ;; The last block: no structural byte past n.
       (if (i32.lt_u (i32.sub (local.get $n) (local.get $base)) (i32.const 64)) (then
         (local.set $s (i64.and (local.get $s) (i64.sub
@@ -104,23 +148,16 @@ function scanFunc(name, flat) {
         (local.set $p (i32.add (local.get $base) (i32.wrap_i64 (i64.ctz (local.get $b)))))
         (local.set $c (i32.load8_u (local.get $p)))
         (br_if $stop (i32.eq (local.get $c) (i32.const 0x22)))
-        ;; The field [fs, p): its bytes in this block.
-        (local.set $m (i64.and (i64.sub (local.get $b) (i64.const 1)) (i64.xor (local.get $done) (i64.const -1))))
-        (local.set $done (i64.sub (i64.shl (local.get $b) (i64.const 1)) (i64.const 1)))
-        ;; Fields of 64 bytes or more are not classified; all digits is an integer (empty: text); else $classOf.
-        (local.set $len (i32.sub (local.get $p) (local.get $fs)))
-        (local.set $cnd (i32.add (local.get $and) (i32.wrap_i64 (i64.popcnt (i64.and (local.get $nd) (local.get $m))))))
-        (local.set $cls
-          (if (result i32) (i32.gt_u (local.get $len) (i32.const 63))
-            (then (i32.const 3))
-            (else (if (result i32) (i32.eqz (local.get $cnd))
-              (then (select (i32.const 0) (i32.const 2) (local.get $len)))
-              (else (call $classOf (local.get $fs) (local.get $len) (local.get $cnd)
-                (i32.add (local.get $ao) (i32.wrap_i64 (i64.popcnt (i64.and (local.get $o) (local.get $m)))))
-                (i32.add (local.get $ae) (i32.wrap_i64 (i64.popcnt (i64.and (local.get $e) (local.get $m)))))
-                (i32.add (local.get $ag) (i32.wrap_i64 (i64.popcnt (i64.and (local.get $g) (local.get $m)))))))))))
-        (local.set $and (i32.const 0)) (local.set $ao (i32.const 0))
-        (local.set $ae (i32.const 0)) (local.set $ag (i32.const 0))
+        ;; Fields of 64 bytes or more are not classified. The class bits taken are cleared from $bit1/$bit0: that makes
+        ;; them loop variables, so V8 computes them once per block (else TurboFan sinks the whole class computation
+        ;; into this loop and redoes it for every field, from spilled masks).
+        (local.set $x (i64.and (local.get $bit1) (local.get $b)))
+        (local.set $bit1 (i64.xor (local.get $bit1) (local.get $x)))
+        (local.set $t (i64.and (local.get $bit0) (local.get $b)))
+        (local.set $bit0 (i64.xor (local.get $bit0) (local.get $t)))
+        (local.set $cls (select (i32.const 3)
+          (i32.or (i32.shl (i64.ne (local.get $x) (i64.const 0)) (i32.const 1)) (i64.ne (local.get $t) (i64.const 0)))
+          (i32.gt_u (i32.sub (local.get $p) (local.get $fs)) (i32.const 63))))
         (if (i32.eq (local.get $c) (i32.const 0x2c))
           (then
             ${store(0)}
@@ -137,20 +174,13 @@ function scanFunc(name, flat) {
                 (br_if $stop (i32.ne (i32.load8_u offset=1 (local.get $p)) (i32.const 0x0a)))
                 ${store(0xc0000000)}
                 ;; The LF is consumed too: in this block, or (CR last) the next block's first byte.
-                (local.set $s (i64.and (local.get $s) (i64.xor (i64.shl (local.get $b) (i64.const 1)) (i64.const -1))))
-                (local.set $done (i64.sub (i64.shl (local.get $b) (i64.const 2)) (i64.const 1)))
+                (local.set $s (i64.and (local.get $s) ${not('(i64.shl (local.get $b) (i64.const 1))')}))
                 (local.set $carry (i64.shr_u (local.get $b) (i64.const 63)))
                 (local.set $fs (i32.add (local.get $p) (i32.const 2)))))
             (local.set $k (i32.add (local.get $k) (i32.const 1)))
             (local.set $rec (local.get $fs))
             (local.set $kRec (local.get $k))))
         (br $fields)))
-      ;; The field still open at the end of the block: add its counts so far.
-      (local.set $m (i64.xor (local.get $done) (i64.const -1)))
-      (local.set $and (i32.add (local.get $and) (i32.wrap_i64 (i64.popcnt (i64.and (local.get $nd) (local.get $m))))))
-      (local.set $ao (i32.add (local.get $ao) (i32.wrap_i64 (i64.popcnt (i64.and (local.get $o) (local.get $m))))))
-      (local.set $ae (i32.add (local.get $ae) (i32.wrap_i64 (i64.popcnt (i64.and (local.get $e) (local.get $m))))))
-      (local.set $ag (i32.add (local.get $ag) (i32.wrap_i64 (i64.popcnt (i64.and (local.get $g) (local.get $m))))))
       (local.set $base (i32.add (local.get $base) (i32.const 64)))
       (br $blocks)))
       ;; $done: no complete record before n from $rec on.
