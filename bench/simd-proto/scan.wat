@@ -27,23 +27,6 @@
       (br $blocks)))
     (local.get $out))
 
-  ;; The class of field [fs, fs+len) (tokenizer.ts classOfTally) from its counts of non-digits ($nd), other bytes that no
-  ;; number has ($o), exponent marks ($e) and signs ($g). Only called for a field under 64 bytes with a non-digit.
-  (func $classOf (param $fs i32) (param $len i32) (param $nd i32) (param $o i32) (param $e i32) (param $g i32) (result i32)
-    (local $c i32)
-    (if (local.get $o) (then (return (i32.const 2))))
-    (if (local.get $e) (then (return (i32.const 3))))
-    (if (local.get $g) (then
-      (if (i32.gt_u (local.get $g) (i32.const 1)) (then (return (i32.const 2))))
-      (local.set $c (i32.load8_u (local.get $fs)))
-      (if (i32.and (i32.ne (local.get $c) (i32.const 0x2b)) (i32.ne (local.get $c) (i32.const 0x2d)))
-        (then (return (i32.const 2))))))
-    ;; Only digits, dots and a leading sign are left: no digit or two dots is text, one dot a float, none an integer.
-    (if (i32.eq (local.get $nd) (local.get $len)) (then (return (i32.const 2))))
-    (local.set $c (i32.sub (local.get $nd) (local.get $g)))
-    (if (i32.gt_u (local.get $c) (i32.const 1)) (then (return (i32.const 2))))
-    (local.get $c))
-
   
   ;; Tokenizes whole unquoted records from start (a record start) up to n, writing one entry per field at out (at most
   ;; cap entries). Returns the number of entries (flat: records) of the complete records; sets $consumed and $status.
