@@ -248,8 +248,8 @@ describe('inspection fast paths against a string-based reference', () => {
           const { text } = serialiseCsv(table, { crlf, quote, trailing: true });
           const bytes = enc(text);
           let checked = 0;
-          const tokenizer = new CsvTokenizer((buf, starts, ends, count, _line, _raw, classes) => {
-            for (let i = 0; i < count; i++) {
+          const tokenizer = new CsvTokenizer((buf, starts, ends, count, _line, _raw, classes, first) => {
+            for (let i = first; i < first + count; i++) {
               const cls = classes[i];
               if (cls !== FIELD_UNKNOWN) expect(cls).toBe(classifyNumber(buf, starts[i], ends[i]));
               checked++;
@@ -269,8 +269,8 @@ describe('inspection fast paths against a string-based reference', () => {
             }),
           );
           const got: number[] = [];
-          const again = new CsvTokenizer((_b, _s, _e, count, _l, _r, classes) => {
-            for (let i = 0; i < count; i++) got.push(classes[i]);
+          const again = new CsvTokenizer((_b, _s, _e, count, _l, _r, classes, first) => {
+            for (let i = first; i < first + count; i++) got.push(classes[i]);
           });
           for (const c of chunked(bytes, sizes)) again.push(c);
           again.finish();

@@ -219,7 +219,8 @@ export class CsvInspector {
         );
     }
     this.tokenizer = new CsvTokenizer(
-      (buf, starts, ends, count, line, raw, classes) => this.record(buf, starts, ends, count, line, raw, classes),
+      (buf, starts, ends, count, line, raw, classes, first) =>
+        this.record(buf, starts, ends, count, line, raw, classes, first),
       (buf, start, end, line) => {
         this.checkUtf8(buf, start, end, line);
         this.hasher.flushRun();
@@ -462,10 +463,11 @@ export class CsvInspector {
     line: number,
     raw: RawRecord,
     classes: Uint8Array,
+    first: number,
   ): void {
     if (this.ncols === 0) {
-      this.header(buf, starts, ends, count, line);
-      this.commit(buf, starts, ends, count, raw);
+      this.header(buf, starts.subarray(first), ends.subarray(first), count, line);
+      this.commit(buf, starts, ends, count, raw, first);
       return;
     }
     const ncols = this.ncols;
@@ -480,10 +482,11 @@ export class CsvInspector {
     // class (from the tokenizer's scan), its length and first byte before any comparison.
     const { stats: allStats, tokens, tokenLengths, tokenFirstBytes, missingAbove, modes } = this;
     const { kindCounts, kindFirstLines, labelIndex, maxClasses, maxLevels } = this;
+    // The record's fields are read in place from the tokenizer's arrays (RecordSink), from `first` on.
     for (let i = 0; i < ncols; i++) {
-      const s = starts[i];
-      const e = ends[i];
-      const cls = classes[i];
+      const s = starts[first + i];
+      const e = ends[first + i];
+      const cls = classes[first + i];
       if (
         cls > missingAbove[i] &&
         mayBeMissing(tokenLengths[i], e - s) &&
@@ -522,7 +525,7 @@ export class CsvInspector {
         if (c > mode - MODE_INT) this.badNumber(c, line, i, s === e);
       } else if (mode === MODE_DECLARED) this.checkDeclared(this.declared[i]!, allStats[i], buf, s, e, line, i);
     }
-    this.commit(buf, starts, ends, count, raw);
+    this.commit(buf, starts, ends, count, raw, first);
     this.rows++;
   }
 
@@ -608,10 +611,19 @@ export class CsvInspector {
     if (this.kindCounts[at]++ === 0) this.kindFirstLines[at] = line;
   }
 
-  private commit(buf: Buffer, starts: Int32Array, ends: Int32Array, count: number, raw: RawRecord): void {
+  private commit(
+    buf: Buffer,
+    starts: Int32Array,
+    ends: Int32Array,
+    count: number,
+    raw: RawRecord,
+    first: number,
+  ): void {
     // A lone empty field is the one plain record whose canonical form differs from its bytes (it is written "").
-    if (raw.plain && (count > 1 || ends[0] > starts[0])) this.hasher.addPlain(buf, raw.start, raw.end, raw.offset);
-    else this.hasher.addRecord(buf, starts, ends, count);
+    if (raw.plain && (count > 1 || ends[first] > starts[first]))
+      this.hasher.addPlain(buf, raw.start, raw.end, raw.offset);
+    else if (first === 0) this.hasher.addRecord(buf, starts, ends, count);
+    else this.hasher.addRecord(buf, starts.subarray(first), ends.subarray(first), count);
   }
 
   private badValue(code: 'NOT_BOOLEAN' | 'NOT_DATE', what: string, line: number, i: number): never {

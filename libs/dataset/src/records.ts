@@ -23,7 +23,7 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 export async function* csvRecords(source: ByteSource): AsyncGenerator<string[]> {
   const queue: string[][] = [];
   let width = -1;
-  const tokenizer = new CsvTokenizer((buf, starts, ends, count, line) => {
+  const tokenizer = new CsvTokenizer((buf, starts, ends, count, line, _raw, _classes, first) => {
     if (width < 0) width = count;
     else if (count !== width)
       throw new DatasetError(
@@ -35,7 +35,7 @@ export async function* csvRecords(source: ByteSource): AsyncGenerator<string[]> 
     const fields = new Array<string>(count);
     for (let i = 0; i < count; i++) {
       try {
-        fields[i] = strictUtf8.decode(buf.subarray(starts[i], ends[i]));
+        fields[i] = strictUtf8.decode(buf.subarray(starts[first + i], ends[first + i]));
       } catch {
         throw new DatasetError('INVALID_UTF8', 'field is not valid UTF-8', line, i + 1);
       }
@@ -103,7 +103,15 @@ function decodeField(column: Column, buf: Buffer, s: number, e: number, line: nu
   }
 }
 
-type RowSink = (buf: Buffer, starts: Int32Array, ends: Int32Array, missing: Uint8Array, line: number) => void;
+/** A record's fields are `first` to `first + count - 1` of starts/ends (RecordSink). */
+type RowSink = (
+  buf: Buffer,
+  starts: Int32Array,
+  ends: Int32Array,
+  first: number,
+  missing: Uint8Array,
+  line: number,
+) => void;
 
 /**
  * The tokenizer shared by `typedRows` and `toDense`: checks the header against `schema` and calls `row` with each
@@ -116,7 +124,7 @@ function schemaTokenizer(schema: DatasetSchema, row: RowSink): { push(b: Uint8Ar
   const tokens = cols.map((c) => missingTokens(schema, c).map((t) => new Uint8Array(Buffer.from(t, 'utf8'))));
   const missing = new Uint8Array(cols.length);
   let header = true;
-  const tokenizer = new CsvTokenizer((buf, starts, ends, count, line) => {
+  const tokenizer = new CsvTokenizer((buf, starts, ends, count, line, _raw, _classes, first) => {
     if (count !== cols.length)
       throw new DatasetError(
         'RAGGED_ROW',
@@ -126,7 +134,7 @@ function schemaTokenizer(schema: DatasetSchema, row: RowSink): { push(b: Uint8Ar
       );
     if (header) {
       for (let i = 0; i < count; i++)
-        if (buf.toString('utf8', starts[i], ends[i]) !== cols[i].name)
+        if (buf.toString('utf8', starts[first + i], ends[first + i]) !== cols[i].name)
           throw new DatasetError(
             'SCHEMA_MISMATCH',
             `header differs from the schema's column "${cols[i].name}"`,
@@ -137,11 +145,11 @@ function schemaTokenizer(schema: DatasetSchema, row: RowSink): { push(b: Uint8Ar
       return;
     }
     for (let i = 0; i < count; i++) {
-      missing[i] = isMissing(buf, starts[i], ends[i], tokens[i]) ? 1 : 0;
-      if (i === labelIndex && (missing[i] === 1 || starts[i] === ends[i]))
+      missing[i] = isMissing(buf, starts[first + i], ends[first + i], tokens[i]) ? 1 : 0;
+      if (i === labelIndex && (missing[i] === 1 || starts[first + i] === ends[first + i]))
         throw new DatasetError('MISSING_VALUE', `row has no label in column "${cols[i].name}"`, line, i + 1);
     }
-    row(buf, starts, ends, missing, line);
+    row(buf, starts, ends, first, missing, line);
   });
   return {
     push: (b) => tokenizer.push(b),
@@ -173,8 +181,10 @@ export async function* typedRows(source: ByteSource, schema: DatasetSchema): Asy
   parseSchema(schema);
   const queue: TypedRow[] = [];
   const cols = schema.columns;
-  const reader = schemaTokenizer(schema, (buf, starts, ends, missing, line) => {
-    const values = cols.map((c, i) => (missing[i] ? null : decodeField(c, buf, starts[i], ends[i], line, i + 1)));
+  const reader = schemaTokenizer(schema, (buf, starts, ends, first, missing, line) => {
+    const values = cols.map((c, i) =>
+      missing[i] ? null : decodeField(c, buf, starts[first + i], ends[first + i], line, i + 1),
+    );
     queue.push({ line, values, missing: missing.slice() });
   });
   for await (const _ of drive(source, reader)) while (queue.length) yield queue.shift()!;
@@ -233,7 +243,7 @@ export async function toDense(
   let labels = new Int32Array(1024);
   let mask: Uint8Array | null = null;
   let rows = 0;
-  const reader = schemaTokenizer(schema, (buf, starts, ends, missing, line) => {
+  const reader = schemaTokenizer(schema, (buf, starts, ends, first, missing, line) => {
     if (rows === labels.length) {
       const f = new Float32Array(features.length * 2);
       f.set(features);
@@ -249,8 +259,8 @@ export async function toDense(
     }
     const base = rows * width;
     for (const { index: i, column: c, offset, width: w, encoding } of layout) {
-      const s = starts[i];
-      const e = ends[i];
+      const s = starts[first + i];
+      const e = ends[first + i];
       if (i === labelIndex) {
         const idx = levelIndex[i]!.get(buf.toString('latin1', s, e));
         if (idx === undefined)

@@ -9,7 +9,13 @@
 //
 // Input is pushed in chunks of any size; a record that straddles chunks is carried over and the scan resumes where it
 // stopped, so every input byte is scanned once (linear even for one huge quoted field).
+//
+// Two scans, same results: where WebAssembly SIMD is available, whole records without a quote or a lone CR are
+// tokenized by the wasm scan (wasm/scan.wat, embedded by scan-wasm.ts) over the buffered bytes, 64 bytes per step; the
+// state machine below takes over at the first record that needs it (it resumes across pushes, so a huge quoted field
+// is still scanned once) and hands back to wasm at the next record boundary. The buffer lives in the wasm memory.
 import { DatasetError } from './errors.js';
+import { SCAN_WASM } from './scan-wasm.js';
 
 const COMMA = 0x2c;
 const LF = 0x0a;
@@ -17,8 +23,10 @@ const CR = 0x0d;
 const QUOTE = 0x22;
 
 /**
- * Receives each record. `buf[starts[i]..ends[i])` are the unescaped bytes of field i (escaped "" already folded);
- * the views are only valid during the call. `line` is the 1-based physical line where the record starts.
+ * Receives each record. Its fields are the entries `first` to `first + count - 1` of starts/ends/classes (arrays shared
+ * by a batch of records, so the wasm scan hands them over without a copy): `buf[starts[first + i]..ends[first + i])`
+ * are the unescaped bytes of field i (escaped "" already folded). The views are only valid during the call (the buffer
+ * moves when it grows). `line` is the 1-based physical line where the record starts.
  */
 export type RecordSink = (
   buf: Buffer,
@@ -28,6 +36,7 @@ export type RecordSink = (
   line: number,
   raw: RawRecord,
   classes: Uint8Array,
+  first: number,
 ) => void;
 
 /**
@@ -94,6 +103,53 @@ export interface RawRecord {
  */
 export type RegionSink = (buf: Buffer, start: number, end: number, line: number) => void;
 
+/** Which scan a tokenizer uses: 'auto' the wasm scan where WebAssembly SIMD is available, 'js' the state machine only. */
+export type ScanMode = 'auto' | 'js';
+
+/** The part of the WebAssembly JS API used here (the project's TypeScript libs do not declare it; Node has it). */
+interface WasmModule {
+  readonly __brand: 'WebAssembly.Module';
+}
+declare const WebAssembly: {
+  validate(bytes: Uint8Array): boolean;
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { exports: unknown };
+};
+
+/** The wasm scan's exports (wasm/scan.wat). */
+interface ScanExports {
+  memory: { readonly buffer: ArrayBuffer; grow(pages: number): number };
+  /**
+   * Tokenizes whole records from `start` (a record start) before `n`, at most `cap` fields, into the arrays at `out`
+   * (starts i32, ends i32 at out + 4 cap, classes u8 at out + 8 cap, per record the index after its last field at
+   * out + 9 cap, bit 31 set for CRLF); returns the number of records. Sets `consumed` (the offset after the last one)
+   * and `status`: 0 no more complete record, 1 the record at `consumed` needs the state machine, 2 `cap` reached.
+   */
+  scanFlat(start: number, n: number, out: number, cap: number): number;
+  consumed: { readonly value: number };
+  status: { readonly value: number };
+}
+
+/** Fields per scanFlat call; its output arrays (13 bytes per field) sit at the top of the memory, above the buffer. */
+const SCAN_FIELDS = 1 << 14;
+const SCAN_OUT_BYTES = 13 * SCAN_FIELDS;
+const WASM_PAGE = 65536;
+
+let scanModule: WasmModule | null | undefined;
+/** The compiled scan, or null where WebAssembly SIMD is not available (e.g. V8 on an x64 CPU without SSE4.1). */
+function scanModuleOrNull(): WasmModule | null {
+  if (scanModule === undefined) {
+    const bytes = Buffer.from(SCAN_WASM, 'base64');
+    scanModule = typeof WebAssembly === 'object' && WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : null;
+  }
+  return scanModule;
+}
+
+/** `SEALFOLD_CSV_SCAN=js` forces the state machine (for comparisons and as a way out). */
+function defaultScanMode(): ScanMode {
+  return typeof process === 'object' && process.env?.SEALFOLD_CSV_SCAN === 'js' ? 'js' : 'auto';
+}
+
 /** Scan states between pushes. */
 const enum State {
   FieldStart,
@@ -106,7 +162,14 @@ const enum State {
 }
 
 export class CsvTokenizer {
-  private buf: Buffer = Buffer.allocUnsafe(1 << 16);
+  private buf: Buffer;
+  /** The wasm scan and views of its output arrays; null: the state machine only. */
+  private readonly scanner: ScanExports | null = null;
+  private outAt = 0;
+  private fStarts = new Int32Array(0);
+  private fEnds = new Int32Array(0);
+  private fClasses = new Uint8Array(0);
+  private fRecords = new Int32Array(0);
   private len = 0;
   /** Where the scan resumes, and where the current (incomplete) record starts. */
   private pos = 0;
@@ -137,7 +200,32 @@ export class CsvTokenizer {
   constructor(
     private readonly sink: RecordSink,
     private readonly regionSink?: RegionSink,
-  ) {}
+    mode: ScanMode = defaultScanMode(),
+  ) {
+    const module = mode === 'js' ? null : scanModuleOrNull();
+    if (module === null) this.buf = Buffer.allocUnsafe(1 << 16);
+    else {
+      this.scanner = new WebAssembly.Instance(module, {}).exports as unknown as ScanExports;
+      this.buf = this.views();
+    }
+  }
+
+  /** True when this tokenizer uses the wasm scan. */
+  get simd(): boolean {
+    return this.scanner !== null;
+  }
+
+  /** (Re)makes the views of the wasm memory (memory.grow detaches the old ones); returns the buffer's. */
+  private views(): Buffer {
+    const memory = this.scanner!.memory.buffer;
+    const at = (this.outAt = memory.byteLength - SCAN_OUT_BYTES);
+    this.fStarts = new Int32Array(memory, at, SCAN_FIELDS);
+    this.fEnds = new Int32Array(memory, at + 4 * SCAN_FIELDS, SCAN_FIELDS);
+    this.fClasses = new Uint8Array(memory, at + 8 * SCAN_FIELDS, SCAN_FIELDS);
+    this.fRecords = new Int32Array(memory, at + 9 * SCAN_FIELDS, SCAN_FIELDS);
+    // The buffer is the memory below the output arrays (scanFlat reads up to 63 bytes past the data: harmless there).
+    return (this.buf = Buffer.from(memory, 0, at));
+  }
 
   /** Bytes pushed so far. */
   get bytes(): number {
@@ -187,7 +275,13 @@ export class CsvTokenizer {
   private append(chunk: Uint8Array): void {
     const need = this.len + chunk.length;
     // One byte to spare for the scan's sentinel (see scan).
-    if (need >= this.buf.length) {
+    if (need >= this.buf.length && this.scanner !== null) {
+      // Grow in place (the bytes stay where they are), at least doubling; the output arrays move to the new top.
+      const memory = this.scanner.memory;
+      const pages = memory.buffer.byteLength / WASM_PAGE;
+      memory.grow(Math.max(pages, Math.ceil((need + 1 + SCAN_OUT_BYTES) / WASM_PAGE) - pages));
+      this.views();
+    } else if (need >= this.buf.length) {
       let cap = this.buf.length * 2;
       while (cap <= need) cap *= 2;
       const next = Buffer.allocUnsafe(cap);
@@ -262,12 +356,47 @@ export class CsvTokenizer {
     raw.plain = lfOnly && !this.quotedSeen;
     raw.offset = this.offset;
     this.quotedSeen = false;
-    this.sink(buf, starts, ends, count, this.line, raw, this.classes);
+    this.sink(buf, starts, ends, count, this.line, raw, this.classes, 0);
     this.line += this.innerNewlines + lineBreaks;
     this.innerNewlines = 0;
     this.count = 0;
     this.recordStart = this.fieldStart = next;
     this.state = State.FieldStart;
+  }
+
+  /**
+   * Hands the whole records from `p` (a record start) that the wasm scan takes to the sink; returns where the state
+   * machine goes on: the first record the scan leaves to it (a quote, a lone CR, an incomplete record), or `n`.
+   */
+  private scanRecords(p: number, n: number): number {
+    const scanner = this.scanner!;
+    for (;;) {
+      const records = scanner.scanFlat(p, n, this.outAt, SCAN_FIELDS);
+      if (records > 0) this.emitScanned(p, records);
+      p = scanner.consumed.value;
+      // Status 2 with no record: a record of more than SCAN_FIELDS fields, left to the state machine.
+      if (scanner.status.value !== 2 || records === 0) return p;
+    }
+  }
+
+  /** Calls the sink for the `records` records the wasm scan wrote (the first at `from`): plain, unquoted, LF or CRLF. */
+  private emitScanned(from: number, records: number): void {
+    const { buf, fStarts, fEnds, fClasses, fRecords, raw, sink } = this;
+    raw.offset = this.offset;
+    let start = from;
+    let first = 0;
+    for (let r = 0; r < records; r++) {
+      const x = fRecords[r];
+      const after = x & 0x7fffffff;
+      const next = fEnds[after - 1] + (x < 0 ? 2 : 1);
+      raw.start = start;
+      raw.end = next;
+      raw.plain = x >= 0;
+      sink(buf, fStarts, fEnds, after - first, this.line, raw, fClasses, first);
+      this.line++;
+      this.recordStart = this.fieldStart = start = next;
+      first = after;
+    }
   }
 
   private fail(
@@ -306,6 +435,8 @@ export class CsvTokenizer {
     for (;;) {
       switch (state) {
         case State.FieldStart: {
+          // A record boundary: the wasm scan takes the records it can, the state machine goes on from there.
+          if (this.scanner !== null && this.count === 0 && p < n) p = this.scanRecords(p, n);
           if (p >= n) {
             if (atEnd && (this.count > 0 || p > this.recordStart)) {
               // Input ends after a comma: the last field is empty.
@@ -373,7 +504,8 @@ export class CsvTokenizer {
               k = 0;
               fieldStart = p;
               sum = 0;
-              if (p < n && buf[p] !== QUOTE) continue;
+              // With the wasm scan, the next record goes back to it (FieldStart).
+              if (p < n && buf[p] !== QUOTE && this.scanner === null) continue;
               recordEnded = true;
             }
             break;
