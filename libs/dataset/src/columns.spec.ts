@@ -1,5 +1,5 @@
 // Issue 13 §1–2: column types and roles, missing values as a masked state, and what the public schema holds.
-import { describe, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { DatasetError } from './errors.js';
@@ -16,12 +16,13 @@ import {
   mayBeMissing,
   tokenLengths,
 } from './values.js';
+import { describeScans } from '../test/scan-modes.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 /** A label column with two classes of `n` rows each, so k = 10 is met with n ≥ 10. */
 const labels = (n: number) => Array.from({ length: 2 * n }, (_, i) => (i % 2 ? 'a' : 'b'));
 
-describe('inference with missing values', () => {
+describeScans('inference with missing values', () => {
   const numberArb = fc.oneof(
     fc.integer({ min: -1e6, max: 1e6 }).map(String),
     fc.double({ noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 }).map((d) => d.toFixed(3)),
@@ -135,7 +136,7 @@ describe('inference with missing values', () => {
   });
 });
 
-describe('the public schema', () => {
+describeScans('the public schema', () => {
   it('publishes no categorical level unless public, and hashes the column', async () => {
     const colour = Array.from({ length: 40 }, (_, i) => (i === 7 ? 'ultraviolet' : i % 2 ? 'red' : 'blue'));
     const text = `colour,y\n${colour.map((c, i) => `${c},${i % 2 ? 'a' : 'b'}`).join('\n')}\n`;
@@ -181,7 +182,7 @@ describe('the public schema', () => {
   });
 });
 
-describe('typed rows and the dense form with missing values', () => {
+describeScans('typed rows and the dense form with missing values', () => {
   const text = 'mass,sex,y\n3750,MALE,a\nNA,,b\n3250,FEMALE,a\n,MALE,b\n';
   it('gives typed values with a missing mask per column', async () => {
     const r = await inspectCsv(enc(text), { label: 'y', k: 1 });
@@ -214,7 +215,7 @@ describe('typed rows and the dense form with missing values', () => {
   });
 });
 
-describe('ISO 8601 values', () => {
+describeScans('ISO 8601 values', () => {
   it('agrees with Date.UTC on random calendar dates and date-times', () => {
     fc.assert(
       fc.property(
@@ -239,7 +240,7 @@ describe('ISO 8601 values', () => {
   });
 });
 
-describe('the schema file', () => {
+describeScans('the schema file', () => {
   it('publishes a current JSON Schema (SEALFOLD_UPDATE_SCHEMA=1 rewrites it) and the README example parses', async () => {
     const file = new URL('../dataset-schema.schema.json', import.meta.url);
     const { parseSchemaJson } = await import('./schema.js');
@@ -256,7 +257,7 @@ describe('the schema file', () => {
   });
 });
 
-describe('byte-level value helpers (the inspector hot loop: no string per value)', () => {
+describeScans('byte-level value helpers (the inspector hot loop: no string per value)', () => {
   const bytes = fc.uint8Array({ maxLength: 40 });
   it('booleanValue is "true"/"false" in any letter case, as the lower-cased string says', () => {
     const word = fc.constantFrom('true', 'false', 'TRUE', 'False', 'tRuE', 'truE', 'fals', 'falsey', 'ture');

@@ -1,12 +1,13 @@
 // Known-answer vectors for the dataset commitment. The digests were computed outside this code base (Python's
 // hashlib over the byte strings the format in commitment.ts defines), so a change to the canonical form fails here.
-import { describe, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
 import { COMMITMENT_DOMAIN, CommitmentPlan, CommitmentReplay, commitmentOfTable } from './commitment.js';
 import { inspectCsv } from './inspect.js';
 import { CsvInspector } from './inspector.js';
 import { chunked, serialiseCsv } from '../test/csv-tables.js';
+import { describeScans } from '../test/scan-modes.js';
 
 const VECTORS: { name: string; table: string[][]; canonical: string; digest: string }[] = [
   {
@@ -36,7 +37,7 @@ const VECTORS: { name: string; table: string[][]; canonical: string; digest: str
   },
 ];
 
-describe('dataset commitment known answers', () => {
+describeScans('dataset commitment known answers', () => {
   it.each(VECTORS)('$name', ({ table, canonical, digest }) => {
     const direct = createHash('sha256').update(COMMITMENT_DOMAIN).update(canonical, 'utf8').digest('hex');
     expect(direct).toBe(digest);
@@ -50,7 +51,7 @@ describe('dataset commitment known answers', () => {
   });
 });
 
-describe('commitment hashed on another thread (CommitmentPlan replayed against the raw bytes)', () => {
+describeScans('commitment hashed on another thread (CommitmentPlan replayed against the raw bytes)', () => {
   // Valid tables (no value is a number, the label never empty) whose values need quoting in every way: commas, quotes,
   // CR, LF, CRLF, UTF-8, empty fields.
   const value = fc.constantFrom('a', 'b b', 'x,y', 'say "hi"', 'l\nb', 'c\r\nd', 'é', '', '"', 'cr\r');

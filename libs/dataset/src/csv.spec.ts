@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { Readable } from 'node:stream';
 import { gzipSync } from 'node:zlib';
@@ -9,6 +9,7 @@ import { csvRecords, toDense } from './records.js';
 import type { DatasetSchema } from './schema.js';
 import { hashBucket } from './values.js';
 import { chunked, serialiseCsv } from '../test/csv-tables.js';
+import { describeScans } from '../test/scan-modes.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -30,7 +31,7 @@ const tableArb = fc
   // The last record may not be a single empty field without quotes (it would read as "no record"); serialise quotes it.
   .filter((t) => t.every((r) => r.every((f) => !f.includes('\r') || f.includes('\r\n'))));
 
-describe('CSV reader (RFC 4180)', () => {
+describeScans('CSV reader (RFC 4180)', () => {
   it('round-trips random tables through random quoting, line endings and chunking', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -91,7 +92,7 @@ describe('CSV reader (RFC 4180)', () => {
   });
 });
 
-describe('inspectCsv', () => {
+describeScans('inspectCsv', () => {
   const iris =
     'sepal,petal,colour,count,species\n5.1,1.4,red,3,setosa\n4.9,1e-1,blue,4,virginica\n6,.5,red,-2,setosa\n';
 
@@ -306,7 +307,7 @@ describe('inspectCsv', () => {
   });
 });
 
-describe('inspectCsvTee and createInspectStream', () => {
+describeScans('inspectCsvTee and createInspectStream', () => {
   const text = 'a,b\n1,x\n2,y\n';
 
   it('pass the raw bytes through unchanged and resolve the same result', async () => {
@@ -342,7 +343,7 @@ describe('inspectCsvTee and createInspectStream', () => {
   });
 });
 
-describe('toDense', () => {
+describeScans('toDense', () => {
   const text = 'f,c,n,y\n1.5,red,3,b\n-2,blue,4,a\n0,red,5,b\n';
   const schema: DatasetSchema = {
     label: 'y',

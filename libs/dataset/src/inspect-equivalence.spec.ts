@@ -2,7 +2,7 @@
 // filter of inspector.ts) against a plain string-based reference: random tables with quoted fields, embedded commas,
 // quotes and newlines, CRLF, empty fields, numbers in many forms, dates, missing tokens and bad rows must give the
 // schema, statistics, commitment and first error the reference derives from the table itself.
-import { describe, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { commitmentOfTable } from './commitment.js';
 import { DatasetError } from './errors.js';
@@ -12,6 +12,7 @@ import { classifyNumber } from './numbers.js';
 import { DEFAULT_MISSING_TOKENS, type DatasetSchema } from './schema.js';
 import { CsvTokenizer, FIELD_UNKNOWN } from './tokenizer.js';
 import { chunked, serialiseCsv } from '../test/csv-tables.js';
+import { describeScans } from '../test/scan-modes.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
@@ -179,7 +180,7 @@ const tableArb = fc
     return [header, ...data];
   });
 
-describe('inspection fast paths against a string-based reference', () => {
+describeScans('inspection fast paths against a string-based reference', () => {
   it('classifyNumber agrees with the grammar as a regular expression', () => {
     fc.assert(
       fc.property(fc.oneof(numberLike, fc.string({ maxLength: 8 })), fc.string({ maxLength: 3 }), (v, pad) => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { DatasetError } from './errors.js';
@@ -11,6 +11,7 @@ import {
   toEip55Address,
   type Manifest,
 } from './manifest.js';
+import { describeScans } from '../test/scan-modes.js';
 
 const schemaPath = new URL('../manifest.schema.json', import.meta.url);
 
@@ -40,7 +41,7 @@ const valid: Manifest = {
   terms: { priceWei: '1000000000000000000', licenceDurationSeconds: 86400, epsilonBudget: 1.5, maxJobs: 3 },
 };
 
-describe('manifest', () => {
+describeScans('manifest', () => {
   it('records the recipient type (version 2) and still reads version 1 manifests as X25519-sealed', () => {
     expect(sealedRecipientType(parseManifest(serializeManifest(valid)))).toBe('mlkem768x25519');
     const v1 = {

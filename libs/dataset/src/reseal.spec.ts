@@ -3,11 +3,12 @@
 import { createHash } from 'node:crypto';
 import { CID } from 'multiformats/cid';
 import { create as createDigest } from 'multiformats/hashes/digest';
-import { describe, expect, it } from '@jest/globals';
+import { expect, it } from '@jest/globals';
 import { HybridIdentity, X25519Identity, decrypt } from '@sealfold/crypto';
 import { parseManifest } from './manifest.js';
 import { resealDataset, type ResealingStore } from './reseal.js';
 import { sealDataset } from './seal.js';
+import { describeScans } from '../test/scan-modes.js';
 
 function recordingStore() {
   const blobs = new Map<string, Uint8Array>();
@@ -55,7 +56,7 @@ async function sealed(identity: X25519Identity | HybridIdentity) {
   return { store, blobs, ...s };
 }
 
-describe('resealDataset', () => {
+describeScans('resealDataset', () => {
   it('stores the same plaintext under a fresh file key, to the new recipients, with the same commitment', async () => {
     const classic = X25519Identity.generate();
     const hybrid = HybridIdentity.generate();

@@ -1,0 +1,185 @@
+// The wasm SIMD scan against the JS state machine (tokenizer.ts): the same tokenizer, once with the wasm scan and once
+// with the state machine alone, on the same input cut in the same chunks, must make the same calls: every record
+// (line, position, `plain`, each field's bytes and class), every region, `pendingFrom` after each push, and the same
+// error (code, message, line, column). The classification rules exist twice (classOfTally and the class-mask algebra of
+// scripts/build-scan-wasm.mjs), and so do the line-ending rules: this spec is what keeps them equal.
+import { describe, expect, it } from '@jest/globals';
+import fc from 'fast-check';
+import { DatasetError } from './errors.js';
+import { CsvTokenizer, type ScanMode } from './tokenizer.js';
+import { chunked } from '../test/csv-tables.js';
+
+const digits = (minLength: number, maxLength: number) =>
+  fc.array(fc.integer({ min: 0, max: 9 }), { minLength, maxLength }).map((d) => d.join(''));
+const join = (parts: readonly string[]) => parts.join('');
+
+/** Unquoted fields: every number class and the near misses, text, UTF-8, and lengths around the 64-byte limit. */
+const unquoted = fc.oneof(
+  digits(1, 6),
+  fc.tuple(digits(0, 3), fc.constant('.'), digits(0, 3)).map(join),
+  fc.tuple(fc.constantFrom('-', '+'), digits(0, 4), fc.constantFrom('.', ''), digits(0, 3)).map(join),
+  fc
+    .tuple(
+      fc.constantFrom('-', '+', ''),
+      digits(1, 3),
+      fc.constantFrom('e', 'E'),
+      fc.constantFrom('', '-', '+'),
+      digits(0, 3),
+    )
+    .map(join),
+  fc.constantFrom(
+    '',
+    '.',
+    '..',
+    '-',
+    '+',
+    '+-1',
+    '1-',
+    '1.2.3',
+    '-.5',
+    '5.',
+    'e',
+    'NaN',
+    'red',
+    'x1',
+    '1 ',
+    ' 1',
+    '1/2',
+  ),
+  fc.constantFrom('héllo', 'naïve', '日本', '\u00a0', '\t', '1\u00002'),
+  digits(55, 75),
+  fc.tuple(digits(30, 70), fc.constant('.'), digits(0, 10)).map(join),
+  fc.tuple(fc.constantFrom('-', '+'), digits(58, 66)).map(join),
+  fc.integer({ min: 30, max: 150 }).map((n) => 'ab'.repeat(n)),
+  fc.string({ maxLength: 12 }).map((s) => s.replace(/[",\r\n]/g, '')),
+);
+/** Quoted fields with commas, LF, CRLF, "" and long runs. */
+const quoted = fc
+  .array(fc.constantFrom('a', ',', '\n', '\r\n', '""', '1.5', ' ', 'x'.repeat(70), ''), { maxLength: 5 })
+  .map((parts) => `"${parts.join('')}"`);
+
+/** A CSV text: LF, CRLF or mixed line ends, blank lines, ragged rows, a BOM, maybe no final line break. */
+const csvText = fc
+  .constantFrom(0, 1, 6, 40)
+  .chain((quoteWeight) => {
+    const field = fc.oneof({ arbitrary: unquoted, weight: 20 }, { arbitrary: quoted, weight: quoteWeight });
+    const row = fc.oneof(
+      { arbitrary: fc.array(field, { minLength: 1, maxLength: 9 }).map((f) => f.join(',')), weight: 30 },
+      { arbitrary: fc.constant(''), weight: 1 },
+    );
+    return fc.record({
+      rows: fc.array(fc.tuple(row, fc.constantFrom('\n', '\r\n')), { maxLength: 30 }),
+      crlf: fc.constantFrom<'lf' | 'crlf' | 'mixed'>('lf', 'crlf', 'mixed'),
+      trailing: fc.boolean(),
+      bom: fc.oneof({ arbitrary: fc.constant(false), weight: 10 }, { arbitrary: fc.constant(true), weight: 1 }),
+    });
+  })
+  .map(({ rows, crlf, trailing, bom }) => {
+    let text = rows.map(([r, eol]) => r + (crlf === 'mixed' ? eol : crlf === 'lf' ? '\n' : '\r\n')).join('');
+    if (!trailing) text = text.replace(/\r?\n$/, '');
+    return (bom ? '\ufeff' : '') + text;
+  });
+
+/** A quarter of the inputs broken: a stray quote, a lone CR, text after a closing quote, an unterminated quote. */
+const input = fc
+  .tuple(
+    csvText,
+    fc.option(fc.tuple(fc.nat(), fc.constantFrom('"', '\r', 'x"y', '"a"b', '"open', '\rz', '\r')), { freq: 3 }),
+  )
+  .map(([text, bad]) => {
+    if (bad === null) return text;
+    const at = bad[0] % (text.length + 1);
+    return text.slice(0, at) + bad[1] + text.slice(at);
+  });
+
+/** Chunk sizes: bytes, records or many records per push. */
+const chunkSizes = fc
+  .constantFrom(8, 200, 5000)
+  .chain((max) => fc.array(fc.integer({ min: 1, max }), { minLength: 1, maxLength: 20 }));
+
+interface Trace {
+  calls: string[];
+  /** Records handed over from a wasm batch past its first (`first` > 0): the wasm scan was used. */
+  batched: number;
+}
+
+/** Everything a tokenizer tells its sinks for `chunks`, and its error. */
+function trace(chunks: readonly Uint8Array[], mode: ScanMode): Trace {
+  const calls: string[] = [];
+  let batched = 0;
+  const tokenizer = new CsvTokenizer(
+    (buf, starts, ends, count, line, raw, classes, first) => {
+      if (first > 0) batched++;
+      const fields: string[] = [];
+      for (let i = first; i < first + count; i++)
+        fields.push(`${classes[i]}:${buf.toString('latin1', starts[i], ends[i])}`);
+      calls.push(`record ${line} ${raw.offset} ${raw.start} ${raw.end} ${raw.plain} ${fields.join('\u0001')}`);
+    },
+    (buf, start, end, line) => calls.push(`region ${line} ${start} ${end} ${buf.toString('latin1', start, end)}`),
+    mode,
+  );
+  try {
+    for (const chunk of chunks) {
+      tokenizer.push(chunk);
+      calls.push(`pushed ${tokenizer.bytes} ${tokenizer.pendingFrom}`);
+    }
+    tokenizer.finish();
+  } catch (e) {
+    if (!(e instanceof DatasetError)) throw e;
+    calls.push(`error ${e.code} ${e.message} ${e.line} ${e.column}`);
+  }
+  return { calls, batched };
+}
+
+/** Equal traces, reported at the first difference (a failing diff of 100,000 calls would take minutes to print). */
+function expectSameCalls(wasm: readonly string[], js: readonly string[]): void {
+  const at = wasm.findIndex((call, i) => call !== js[i]);
+  expect({ at, call: wasm[at] ?? null }).toEqual({ at, call: js[at] ?? null });
+  expect(wasm.length).toBe(js.length);
+}
+
+const bytesOf = (text: string) => new Uint8Array(Buffer.from(text, 'utf8'));
+
+describe('CsvTokenizer: the wasm SIMD scan gives what the state machine gives', () => {
+  it('WebAssembly SIMD is available here, so the wasm scan is what the other specs run', () => {
+    expect(new CsvTokenizer(() => {}).simd).toBe(true);
+    expect(new CsvTokenizer(() => {}, undefined, 'js').simd).toBe(false);
+  });
+
+  it('same records, fields, classes, lines, positions, plain flags, regions, pendingFrom and errors, in any chunking', () => {
+    let batched = 0;
+    let errors = 0;
+    fc.assert(
+      fc.property(input, chunkSizes, (text, sizes) => {
+        const chunks = chunked(bytesOf(text), sizes);
+        const wasm = trace(chunks, 'auto');
+        const js = trace(chunks, 'js');
+        expectSameCalls(wasm.calls, js.calls);
+        batched += wasm.batched;
+        if (js.calls.at(-1)?.startsWith('error')) errors++;
+      }),
+      { numRuns: 3000 },
+    );
+    // The comparison covered both the wasm batches and malformed inputs.
+    expect(batched).toBeGreaterThan(300);
+    expect(errors).toBeGreaterThan(100);
+  });
+
+  it('a quoted field over many pushes, a record of more fields than a wasm batch, and a buffer past the initial memory', () => {
+    const cases = [
+      // A 3 MB quoted field pushed in 4 KB chunks (the state machine resumes: no rescan per push), between plain rows.
+      ['a,b\n1,2\n"' + 'x,\n'.repeat(1 << 20) + '",3\n4,5\n', 4096],
+      // A 3 MB unquoted field, in 4 KB chunks.
+      ['a,b\n1,' + '7'.repeat(3 << 20) + '\n4,5\n', 4096],
+      // 20,000 fields in one record (more than one scanFlat call holds), then plain rows, in one push.
+      ['1,'.repeat(20_000) + '2\n' + '3,4\n'.repeat(10_000), 1 << 30],
+      // 100,000 rows of 4 fields (many full batches), and 12 MB in a single push (the wasm memory grows).
+      ['1.5,-2,abc,7e3\r\n'.repeat(100_000), 65536],
+      ['12.5,-3,text,8\n'.repeat(800_000), 1 << 30],
+    ] as const;
+    for (const [text, size] of cases) {
+      const chunks = chunked(bytesOf(text), [size]);
+      expectSameCalls(trace(chunks, 'auto').calls, trace(chunks, 'js').calls);
+    }
+  });
+});
