@@ -5,9 +5,11 @@
 // scripts/build-scan-wasm.mjs), and so do the line-ending rules: this spec is what keeps them equal.
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
+import { CommitmentPlan } from './commitment.js';
 import { DatasetError } from './errors.js';
+import { CsvInspector } from './inspector.js';
 import { CsvTokenizer, type ScanMode } from './tokenizer.js';
-import { chunked } from '../test/csv-tables.js';
+import { chunked, serialiseCsv } from '../test/csv-tables.js';
 
 const digits = (minLength: number, maxLength: number) =>
   fc.array(fc.integer({ min: 0, max: 9 }), { minLength, maxLength }).map((d) => d.join(''));
@@ -180,6 +182,61 @@ describe('CsvTokenizer: the wasm SIMD scan gives what the state machine gives', 
     for (const [text, size] of cases) {
       const chunks = chunked(bytesOf(text), [size]);
       expectSameCalls(trace(chunks, 'auto').calls, trace(chunks, 'js').calls);
+    }
+  });
+
+  it('the inspector as the worker runs it: same result or error, same CommitmentPlan after every push', () => {
+    const value = fc.oneof({ arbitrary: unquoted, weight: 10 }, fc.constantFrom('', 'NA', 'a,b', 'x"y', '1\n2'));
+    const table = fc
+      .integer({ min: 1, max: 5 })
+      .chain((cols) =>
+        fc
+          .array(fc.array(value, { minLength: cols, maxLength: cols }), { maxLength: 25 })
+          .map((rows) => [
+            [...Array.from({ length: cols - 1 }, (_, i) => `c${i}`), 'label'],
+            ...rows.map((r) => [...r.slice(0, -1), r[r.length - 1] === '' ? 'x' : r[r.length - 1]]),
+          ]),
+      );
+    const saved = process.env.SEALFOLD_CSV_SCAN;
+    /** The inspector's tokenizer takes its scan from SEALFOLD_CSV_SCAN when it is made. */
+    const inspect = (chunks: readonly Uint8Array[], mode: ScanMode): string[] => {
+      if (mode === 'js') process.env.SEALFOLD_CSV_SCAN = 'js';
+      else delete process.env.SEALFOLD_CSV_SCAN;
+      const out: string[] = [];
+      try {
+        const inspector = new CsvInspector({ label: 'label', maxCategoricalLevels: 4 });
+        const plan = new CommitmentPlan();
+        inspector.deferCommitment(plan);
+        for (const chunk of chunks) {
+          inspector.push(chunk);
+          const { ops, literal } = plan.take();
+          out.push(`plan ${ops.join(',')} ${Buffer.from(literal).toString('hex')} ${inspector.pendingFrom}`);
+        }
+        out.push(JSON.stringify(inspector.finish()));
+      } catch (e) {
+        if (!(e instanceof DatasetError)) throw e;
+        out.push(`error ${e.code} ${e.message} ${e.line} ${e.column}`);
+      }
+      return out;
+    };
+    try {
+      fc.assert(
+        fc.property(
+          table,
+          fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }),
+          fc.array(fc.boolean(), { minLength: 1, maxLength: 4 }),
+          fc.boolean(),
+          chunkSizes,
+          (rows, crlf, quote, trailing, sizes) => {
+            const chunks = chunked(bytesOf(serialiseCsv(rows, { crlf, quote, trailing }).text), sizes);
+            expectSameCalls(inspect(chunks, 'auto'), inspect(chunks, 'js'));
+          },
+        ),
+        { numRuns: 500 },
+      );
+    } finally {
+      if (saved === undefined) delete process.env.SEALFOLD_CSV_SCAN;
+      else process.env.SEALFOLD_CSV_SCAN = saved;
     }
   });
 });
