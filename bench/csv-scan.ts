@@ -11,6 +11,7 @@
 import { CsvInspector, CsvTokenizer } from '@sealfold/dataset';
 import { CommitmentPlan } from '../libs/dataset/src/commitment.js';
 import { type Figure, figure, median, report, wantsJson } from './lib/report.js';
+import { SYNTHETIC_CSV_HEADER, syntheticCsvPool } from './lib/synthetic-csv.js';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -22,29 +23,8 @@ const MIB = 1 << 20;
 const target = Math.round(arg('size', 64) * 1e6);
 const rounds = Math.round(arg('rounds', 9));
 
-const HEADER = 'sepal_length,sepal_width,petal_length,petal_width,count,colour,species\n';
-/** bench/ingest.ts's pool of rows (same seed and row format). */
-function makePool(bytes: number): Buffer {
-  const colours = ['red', 'green', 'blue', 'amber', 'violet'];
-  let x = 0x9e3779b9;
-  const next = () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-  const pool = Buffer.allocUnsafe(bytes + 256);
-  let size = 0;
-  while (size < bytes) {
-    const row =
-      `${(next() % 1_000_000) / 10_000},${(next() % 100_000) / 1000},-${(next() % 99_999) / 1000},` +
-      `${(next() % 1_000_000) / 100_000},${next() % 100},${colours[next() % 5]},${next() % 3}\n`;
-    size += pool.write(row, size, 'latin1');
-  }
-  return pool.subarray(0, pool.lastIndexOf(0x0a, size - 1) + 1);
-}
-const pool = makePool(8 * MIB);
-const chunks: Uint8Array[] = [Buffer.from(HEADER, 'latin1')];
+const pool = syntheticCsvPool(8 * MIB);
+const chunks: Uint8Array[] = [Buffer.from(SYNTHETIC_CSV_HEADER, 'latin1')];
 // Whole passes over the pool (it ends on a row boundary), so the input ends with a complete row.
 for (let sent = 0; sent < target; sent += pool.length)
   for (let at = 0; at < pool.length; at += MIB) chunks.push(pool.subarray(at, Math.min(at + MIB, pool.length)));

@@ -19,6 +19,7 @@ import { decryptChunks, encryptChunks, HybridIdentity, X25519Identity } from '@s
 import { inspectCsv, sealDataset } from '@sealfold/dataset';
 import { EmbeddedIpfsStore } from '@sealfold/storage';
 import { type Figure, figure, median, report, wantsJson } from './lib/report.js';
+import { SYNTHETIC_CSV_HEADER, syntheticCsvPool } from './lib/synthetic-csv.js';
 
 /** The --max-semi-space-size this process started with (command line or NODE_OPTIONS, the later wins), 0 if none. */
 function semiSpaceCap(): number {
@@ -44,40 +45,17 @@ const log = (s: string) => {
   if (!wantsJson()) console.log(s);
 };
 
-const HEADER = 'sepal_length,sepal_width,petal_length,petal_width,count,colour,species\n';
-function makePool(bytes: number): Buffer {
-  const colours = ['red', 'green', 'blue', 'amber', 'violet'];
-  let x = 0x9e3779b9;
-  const next = () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-  // Rows are written straight into the pool (no array of row strings and no joined copy: those would stay in the
-  // heap and count against the process's RSS before the ingest starts).
-  const pool = Buffer.allocUnsafe(bytes + 256);
-  let size = 0;
-  while (size < bytes) {
-    const row =
-      `${(next() % 1_000_000) / 10_000},${(next() % 100_000) / 1000},-${(next() % 99_999) / 1000},` +
-      `${(next() % 1_000_000) / 100_000},${next() % 100},${colours[next() % 5]},${next() % 3}\n`;
-    size += pool.write(row, size, 'latin1');
-  }
-  return pool.subarray(0, size);
-}
-const pool = makePool(8 * MIB);
-const lastRowEnd = pool.lastIndexOf(0x0a, pool.length - 1) + 1;
+const pool = syntheticCsvPool(8 * MIB);
 
 /** The synthetic CSV: header, then the pool repeated, cut at a row boundary once `target` bytes are reached. */
 function* csv(): Generator<Uint8Array> {
-  const header = Buffer.from(HEADER, 'latin1');
+  const header = Buffer.from(SYNTHETIC_CSV_HEADER, 'latin1');
   yield header;
   let emitted = header.length;
   while (emitted < target) {
-    for (let at = 0; at < lastRowEnd && emitted < target; at += MIB) {
-      let end = Math.min(at + MIB, lastRowEnd);
-      if (emitted + (end - at) >= target) end = pool.indexOf(0x0a, at + (target - emitted)) + 1 || lastRowEnd;
+    for (let at = 0; at < pool.length && emitted < target; at += MIB) {
+      let end = Math.min(at + MIB, pool.length);
+      if (emitted + (end - at) >= target) end = pool.indexOf(0x0a, at + (target - emitted)) + 1 || pool.length;
       yield pool.subarray(at, end);
       emitted += end - at;
     }
