@@ -28,16 +28,19 @@ export interface CommitmentSink {
    * the input position of `buf[0]`.
    */
   addPlain(buf: Uint8Array, start: number, end: number, offset: number): void;
-  /** Adds one record given as (unescaped) byte ranges of `buf`, writing its canonical form. */
-  addRecord(buf: Uint8Array, starts: Int32Array, ends: Int32Array, count: number): void;
+  /**
+   * Adds one record given as (unescaped) byte ranges of `buf`, fields `first` to `first + count - 1` of starts/ends
+   * (as RecordSink hands them), writing its canonical form.
+   */
+  addRecord(buf: Uint8Array, starts: Int32Array, ends: Int32Array, count: number, first?: number): void;
   /** Called before the caller's buffer changes (the tokenizer's region sink does). */
   flushRun(): void;
 }
 
 /** Bytes `canonical(record)` can take at most: every byte a quote (doubled), two quotes and a separator per field. */
-function canonicalBound(starts: Int32Array, ends: Int32Array, count: number): number {
+function canonicalBound(starts: Int32Array, ends: Int32Array, count: number, first: number): number {
   let size = 1;
-  for (let i = 0; i < count; i++) size += 2 * (ends[i] - starts[i]) + 3;
+  for (let i = first; i < first + count; i++) size += 2 * (ends[i] - starts[i]) + 3;
   return size;
 }
 
@@ -49,9 +52,10 @@ function writeCanonical(
   starts: Int32Array,
   ends: Int32Array,
   count: number,
+  first: number,
 ): number {
-  for (let i = 0; i < count; i++) {
-    if (i > 0) out[o++] = COMMA;
+  for (let i = first; i < first + count; i++) {
+    if (i > first) out[o++] = COMMA;
     const s = starts[i];
     const e = ends[i];
     let needsQuotes = count === 1 && s === e;
@@ -109,15 +113,14 @@ export class CommitmentHasher implements CommitmentSink {
     this.runBuf = null;
   }
 
-  /** Adds one record given as (unescaped) byte ranges of `buf`, writing its canonical form. */
-  addRecord(buf: Uint8Array, starts: Int32Array, ends: Int32Array, count: number): void {
+  addRecord(buf: Uint8Array, starts: Int32Array, ends: Int32Array, count: number, first = 0): void {
     this.flushRun();
-    const size = canonicalBound(starts, ends, count);
+    const size = canonicalBound(starts, ends, count, first);
     if (this.o + size > this.out.length) {
       this.flushOut();
       if (size > this.out.length) this.out = Buffer.allocUnsafe(size);
     }
-    this.o = writeCanonical(this.out, this.o, buf, starts, ends, count);
+    this.o = writeCanonical(this.out, this.o, buf, starts, ends, count, first);
   }
 
   /** Adds one record given as strings (encoded as UTF-8). */
@@ -180,16 +183,16 @@ export class CommitmentPlan implements CommitmentSink {
     this.runEnd = -1;
   }
 
-  addRecord(buf: Uint8Array, starts: Int32Array, ends: Int32Array, count: number): void {
+  addRecord(buf: Uint8Array, starts: Int32Array, ends: Int32Array, count: number, first = 0): void {
     this.endRun();
-    const size = canonicalBound(starts, ends, count);
+    const size = canonicalBound(starts, ends, count, first);
     if (this.literalLen + size > this.literal.length) {
       const next = Buffer.allocUnsafe(Math.max(this.literal.length * 2, this.literalLen + size));
       next.set(this.literal.subarray(0, this.literalLen));
       this.literal = next;
     }
     const from = this.literalLen;
-    this.literalLen = writeCanonical(this.literal, from, buf, starts, ends, count);
+    this.literalLen = writeCanonical(this.literal, from, buf, starts, ends, count, first);
     const ops = this.ops;
     const n = ops.length;
     if (n > 0 && ops[n - 2] < 0) ops[n - 1] += this.literalLen - from;

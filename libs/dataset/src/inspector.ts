@@ -622,8 +622,7 @@ export class CsvInspector {
     // A lone empty field is the one plain record whose canonical form differs from its bytes (it is written "").
     if (raw.plain && (count > 1 || ends[first] > starts[first]))
       this.hasher.addPlain(buf, raw.start, raw.end, raw.offset);
-    else if (first === 0) this.hasher.addRecord(buf, starts, ends, count);
-    else this.hasher.addRecord(buf, starts.subarray(first), ends.subarray(first), count);
+    else this.hasher.addRecord(buf, starts, ends, count, first);
   }
 
   private badValue(code: 'NOT_BOOLEAN' | 'NOT_DATE', what: string, line: number, i: number): never {
