@@ -225,6 +225,9 @@ export class CsvInspector {
         this.checkUtf8(buf, start, end, line);
         this.hasher.flushRun();
       },
+      undefined,
+      (buf, starts, ends, classes, recordEnds, from, to, start, line, offset) =>
+        this.batch(buf, starts, ends, classes, recordEnds, from, to, start, line, offset),
     );
   }
 
@@ -252,6 +255,9 @@ export class CsvInspector {
     this.tokenizer.finish();
     if (this.ncols === 0) throw new DatasetError('EMPTY_FILE', 'the file is empty (no header row)');
     if (this.rows === 0) throw new DatasetError('EMPTY_FILE', 'the file has a header but no data rows');
+    // The columns still counting levels count their kinds now (once: finish may be called again after a refusal).
+    for (let i = 0; i < this.ncols; i++) if (this.modes[i] === MODE_LEVELS && i !== this.labelIndex) this.foldKinds(i);
+    this.modes.fill(MODE_FREE);
     const k = this.options.k ?? this.options.schema?.k ?? undefined;
     const privateSchema = this.resolvedSchema(k);
     const kk = privateSchema.k!;
@@ -478,55 +484,273 @@ export class CsvInspector {
         line,
         Math.min(count, ncols) + 1,
       );
-    // The hot loop (once per value): everything per column hoisted, a missing token ruled out by the value's number
-    // class (from the tokenizer's scan), its length and first byte before any comparison.
-    const { stats: allStats, tokens, tokenLengths, tokenFirstBytes, missingAbove, modes } = this;
-    const { kindCounts, kindFirstLines, labelIndex, maxClasses, maxLevels } = this;
-    // The record's fields are read in place from the tokenizer's arrays (RecordSink), from `first` on.
-    for (let i = 0; i < ncols; i++) {
-      const s = starts[first + i];
-      const e = ends[first + i];
-      const cls = classes[first + i];
-      if (
-        cls > missingAbove[i] &&
-        mayBeMissing(tokenLengths[i], e - s) &&
-        (s === e || tokenFirstBytes[i * 256 + buf[s]] !== 0) &&
-        isMissing(buf, s, e, tokens[i])
-      ) {
-        if (i === labelIndex) this.missingLabel(line, i);
-        const stats = allStats[i];
-        if (stats.missing++ === 0) stats.firstMissingLine = line;
-        continue;
-      }
-      if (i === labelIndex && s === e) this.missingLabel(line, i);
-      const mode = modes[i];
-      if (mode === MODE_KINDS) {
-        const at = i * KIND_STRIDE + (cls <= FIELD_FLOAT ? cls : kindOf(buf, s, e, cls));
-        if (kindCounts[at]++ === 0) kindFirstLines[at] = line;
-      } else if (mode === MODE_LEVELS) {
-        // Inference while distinct values are still counted: each value's kind is computed once per distinct value
-        // (kept beside its count) and looked up after that.
-        const levels = allStats[i].levels!;
-        const table = levels.table;
-        // A value seen before: the lookup V8 inlines here (levels.ts indexOf); a new or long one: findOrAdd.
-        let idx = table.indexOf(buf, s, e);
-        if (idx < 0) idx = table.findOrAdd(buf, s, e, i === labelIndex ? maxClasses : maxLevels);
-        if (idx < 0) this.levelsFull(buf, s, e, line, i, cls);
-        else {
-          levels.bump(idx, line);
-          if (i === labelIndex) continue;
-          let kind = levels.kinds[idx] - 1;
-          if (kind < 0) levels.kinds[idx] = (kind = kindOf(buf, s, e, cls)) + 1;
-          const at = i * KIND_STRIDE + kind;
-          if (kindCounts[at]++ === 0) kindFirstLines[at] = line;
-        }
-      } else if (mode === MODE_INT || mode === MODE_FLOAT) {
-        const c = cls === FIELD_UNKNOWN ? classifyNumber(buf, s, e) : cls;
-        if (c > mode - MODE_INT) this.badNumber(c, line, i, s === e);
-      } else if (mode === MODE_DECLARED) this.checkDeclared(this.declared[i]!, allStats[i], buf, s, e, line, i);
-    }
+    this.values(buf, starts, ends, classes, first, 1, line);
     this.commit(buf, starts, ends, count, raw, first);
     this.rows++;
+  }
+
+  /**
+   * The wasm scan's records from `from` on (tokenizer.ts BatchSink), taken while they have the header's field count:
+   * checked and counted column by column, then added to the commitment. Returns how many it took (0 before the header).
+   */
+  private batch(
+    buf: Buffer,
+    starts: Int32Array,
+    ends: Int32Array,
+    classes: Uint8Array,
+    recordEnds: Int32Array,
+    from: number,
+    to: number,
+    start: number,
+    line: number,
+    offset: number,
+  ): number {
+    const ncols = this.ncols;
+    if (ncols === 0) return 0;
+    // Records of ncols fields each: record r's field i is field first + r * ncols + i.
+    const first = from === 0 ? 0 : recordEnds[from - 1] & 0x7fffffff;
+    let n = 0;
+    while (from + n < to && (recordEnds[from + n] & 0x7fffffff) === first + (n + 1) * ncols) n++;
+    if (n === 0) return 0;
+    this.values(buf, starts, ends, classes, first, n, line);
+    // Plain (LF) records are their canonical bytes: runs of them go to the commitment as ranges (ncols >= 2, so none
+    // is the lone empty field of commit).
+    const hasher = this.hasher;
+    let runStart = start;
+    let at = start;
+    for (let r = from; r < from + n; r++) {
+      const x = recordEnds[r];
+      const after = x & 0x7fffffff;
+      const end = ends[after - 1] + (x < 0 ? 2 : 1);
+      if (x < 0) {
+        if (at > runStart) hasher.addPlain(buf, runStart, at, offset);
+        hasher.addRecord(buf, starts, ends, ncols, after - ncols);
+        runStart = end;
+      }
+      at = end;
+    }
+    if (at > runStart) hasher.addPlain(buf, runStart, at, offset);
+    this.rows += n;
+    return n;
+  }
+
+  /**
+   * Checks and counts the values of `n` records of ncols fields each, record r's field i at `first + r * ncols + i` of
+   * starts/ends/classes, record r on line `line + r`; throws the first bad value in file order. Column by column: a
+   * value's checks read and update only its own column's state, so the columns are independent and each loop
+   * (`column`) keeps one column's state at hand. A column that fails limits the later ones to the rows before it (one
+   * of them may fail earlier in the file).
+   */
+  private values(
+    buf: Buffer,
+    starts: Int32Array,
+    ends: Int32Array,
+    classes: Uint8Array,
+    first: number,
+    n: number,
+    line: number,
+  ): void {
+    let failure: DatasetError | undefined;
+    for (let i = 0; i < this.ncols && n > 0; i++) {
+      try {
+        this.column(i, buf, starts, ends, classes, first + i, n, line);
+      } catch (e) {
+        if (!(e instanceof DatasetError) || e.line === undefined) throw e;
+        failure = e;
+        n = e.line - line;
+      }
+    }
+    if (failure) throw failure;
+  }
+
+  /**
+   * Column i's values: fields `at`, `at + ncols`, ... (`n` of them, the first on `line`). The common values of the
+   * column's mode take a loop of their own with the column's state at hand (numbers the scan classified, levels
+   * already seen); any other value, and a column whose mode has no such loop, goes to `value`. A mode can change
+   * mid-column (a level table filling up), so each loop stops there and the next one goes on.
+   */
+  private column(
+    i: number,
+    buf: Buffer,
+    starts: Int32Array,
+    ends: Int32Array,
+    classes: Uint8Array,
+    at: number,
+    n: number,
+    line: number,
+  ): void {
+    const stride = this.ncols;
+    const end = at + n * stride;
+    for (let f = at; f < end;) {
+      const fLine = line + (f - at) / stride;
+      const mode = this.modes[i];
+      if (mode === MODE_KINDS) f = this.kindsRun(i, buf, starts, ends, classes, f, end, fLine);
+      else if (mode === MODE_LEVELS) f = this.levelsRun(i, buf, starts, ends, classes, f, end, fLine);
+      else if (mode === MODE_INT || mode === MODE_FLOAT)
+        f = this.numbersRun(i, buf, starts, ends, classes, f, end, fLine);
+      else {
+        for (let l = fLine; f < end; f += stride, l++) this.value(i, buf, starts[f], ends[f], classes[f], l);
+      }
+    }
+  }
+
+  /**
+   * MODE_KINDS: a value the scan classified as a number no missing token can be (missingAbove) is counted as its class,
+   * in locals; the others go to `value`. Returns `end` (the mode does not change).
+   */
+  private kindsRun(
+    i: number,
+    buf: Buffer,
+    starts: Int32Array,
+    ends: Int32Array,
+    classes: Uint8Array,
+    f: number,
+    end: number,
+    line: number,
+  ): number {
+    const stride = this.ncols;
+    // Classes up to `fast` are counted here (FIELD_INT = K_INT, FIELD_FLOAT = K_FLOAT).
+    const fast = Math.min(FIELD_FLOAT, this.missingAbove[i]);
+    const { kindCounts, kindFirstLines } = this;
+    const at = i * KIND_STRIDE;
+    let ints = 0;
+    let floats = 0;
+    for (; f < end; f += stride, line++) {
+      const cls = classes[f];
+      if (cls > fast) {
+        // value may count a kind itself: the counts so far go first, so that it sees whether one is its first.
+        kindCounts[at + K_INT] += ints;
+        kindCounts[at + K_FLOAT] += floats;
+        ints = floats = 0;
+        this.value(i, buf, starts[f], ends[f], cls, line);
+      } else if (cls === FIELD_FLOAT) {
+        if (floats++ === 0 && kindCounts[at + K_FLOAT] === 0) kindFirstLines[at + K_FLOAT] = line;
+      } else if (ints++ === 0 && kindCounts[at + K_INT] === 0) kindFirstLines[at + K_INT] = line;
+    }
+    kindCounts[at + K_INT] += ints;
+    kindCounts[at + K_FLOAT] += floats;
+    return end;
+  }
+
+  /**
+   * MODE_LEVELS: a value that is not missing and already a level of up to 8 bytes (LevelTable.indexOf, inlined here)
+   * only adds to its level's count (its kind is counted from the levels' counts: foldKinds); the others go to `value`.
+   * Returns where the mode changed (the level table filled up), or `end`.
+   */
+  private levelsRun(
+    i: number,
+    buf: Buffer,
+    starts: Int32Array,
+    ends: Int32Array,
+    classes: Uint8Array,
+    f: number,
+    end: number,
+    line: number,
+  ): number {
+    const stride = this.ncols;
+    const tokenFirstBytes = this.tokenFirstBytes;
+    const tokens = this.tokens[i];
+    const tokenLength = this.tokenLengths[i];
+    const missingAbove = this.missingAbove[i];
+    const firstBytes = i * 256;
+    const levels = this.stats[i].levels!;
+    const table = levels.table;
+    for (; f < end; f += stride, line++) {
+      const s = starts[f];
+      const e = ends[f];
+      const cls = classes[f];
+      const idx =
+        s === e ||
+        (cls > missingAbove &&
+          mayBeMissing(tokenLength, e - s) &&
+          tokenFirstBytes[firstBytes + buf[s]] !== 0 &&
+          isMissing(buf, s, e, tokens))
+          ? -1
+          : table.indexOf(buf, s, e);
+      if (idx < 0) {
+        this.value(i, buf, s, e, cls, line);
+        if (this.modes[i] !== MODE_LEVELS) return f + stride;
+      } else levels.counts[idx]++; // a level value added with its first line (counts grows with the table: read here)
+    }
+    return end;
+  }
+
+  /**
+   * Inference: counts the kinds of column i's values from its levels (each level's kind was classified once, when it
+   * was added) when the column stops counting levels (levelsFull) or at the end; until then MODE_LEVELS counts levels
+   * only.
+   */
+  private foldKinds(i: number): void {
+    const levels = this.stats[i].levels!;
+    const { kindCounts, kindFirstLines } = this;
+    for (let idx = 0; idx < levels.table.size; idx++) {
+      const k = i * KIND_STRIDE + levels.kinds[idx] - 1;
+      if (kindCounts[k] === 0 || levels.firstLines[idx] < kindFirstLines[k]) kindFirstLines[k] = levels.firstLines[idx];
+      kindCounts[k] += levels.counts[idx];
+    }
+  }
+
+  /**
+   * MODE_INT / MODE_FLOAT: a value the scan classified as a number allowed here that no missing token can be needs
+   * nothing; the others go to `value`. Returns `end`.
+   */
+  private numbersRun(
+    i: number,
+    buf: Buffer,
+    starts: Int32Array,
+    ends: Int32Array,
+    classes: Uint8Array,
+    f: number,
+    end: number,
+    line: number,
+  ): number {
+    const stride = this.ncols;
+    const fast = Math.min(this.modes[i] - MODE_INT, this.missingAbove[i]);
+    for (; f < end; f += stride, line++) {
+      const cls = classes[f];
+      if (cls > fast) this.value(i, buf, starts[f], ends[f], cls, line);
+    }
+    return end;
+  }
+
+  /**
+   * One value of column i, `buf[s..e)` of number class `cls` (tokenizer FIELD_*) on `line`: a missing token is ruled
+   * out by the class, its length and first byte before any comparison; then what the column's mode needs.
+   */
+  private value(i: number, buf: Buffer, s: number, e: number, cls: number, line: number): void {
+    if (
+      cls > this.missingAbove[i] &&
+      mayBeMissing(this.tokenLengths[i], e - s) &&
+      (s === e || this.tokenFirstBytes[i * 256 + buf[s]] !== 0) &&
+      isMissing(buf, s, e, this.tokens[i])
+    ) {
+      if (i === this.labelIndex) this.missingLabel(line, i);
+      const stats = this.stats[i];
+      if (stats.missing++ === 0) stats.firstMissingLine = line;
+      return;
+    }
+    if (i === this.labelIndex && s === e) this.missingLabel(line, i);
+    const mode = this.modes[i];
+    if (mode === MODE_KINDS) this.countKind(i, kindOf(buf, s, e, cls), line);
+    else if (mode === MODE_LEVELS) {
+      // Inference while distinct values are still counted: each value's kind is computed once per distinct value,
+      // kept beside its count (foldKinds).
+      const levels = this.stats[i].levels!;
+      const idx = levels.table.findOrAdd(buf, s, e, i === this.labelIndex ? this.maxClasses : this.maxLevels);
+      if (idx < 0) this.levelsFull(buf, s, e, line, i, cls);
+      else {
+        levels.bump(idx, line);
+        if (i !== this.labelIndex && levels.kinds[idx] === 0) levels.kinds[idx] = kindOf(buf, s, e, cls) + 1;
+      }
+    } else if (mode === MODE_INT || mode === MODE_FLOAT) {
+      const c = cls === FIELD_UNKNOWN ? classifyNumber(buf, s, e) : cls;
+      if (c > mode - MODE_INT) this.badNumber(c, line, i, s === e);
+    } else if (mode === MODE_DECLARED) this.checkDeclared(this.declared[i]!, this.stats[i], buf, s, e, line, i);
+  }
+
+  private countKind(i: number, kind: number, line: number): void {
+    const k = i * KIND_STRIDE + kind;
+    if (this.kindCounts[k]++ === 0) this.kindFirstLines[k] = line;
   }
 
   private missingLabel(line: number, i: number): never {
@@ -605,10 +829,10 @@ export class CsvInspector {
         line,
         i + 1,
       );
+    this.foldKinds(i);
     this.stats[i].levels = null;
     this.modes[i] = MODE_KINDS;
-    const at = i * KIND_STRIDE + kindOf(buf, s, e, cls);
-    if (this.kindCounts[at]++ === 0) this.kindFirstLines[at] = line;
+    this.countKind(i, kindOf(buf, s, e, cls), line);
   }
 
   private commit(

@@ -40,6 +40,28 @@ export type RecordSink = (
 ) => void;
 
 /**
+ * Optionally receives runs of whole records from the wasm scan at once, before `RecordSink` sees them one by one (the
+ * inspector checks them column by column: inspector.ts). The records are `from` to `to - 1`: record r's fields run
+ * from `r === 0 ? 0 : recordEnds[r - 1] & 0x7fffffff` to `recordEnds[r] & 0x7fffffff` (exclusive) of
+ * starts/ends/classes, bit 31 of `recordEnds[r]` is set when it ends in CRLF (else LF: then its raw bytes are canonical,
+ * RawRecord.plain). None has a quote; record `from` starts at `buf[start]` on physical line `line`, each next one on
+ * the next line. `offset` is RawRecord.offset. Returns how many records, from `from` on, it took (0 to `to - from`);
+ * the record after them goes to the RecordSink, and the batch sink is offered the rest again.
+ */
+export type BatchSink = (
+  buf: Buffer,
+  starts: Int32Array,
+  ends: Int32Array,
+  classes: Uint8Array,
+  recordEnds: Int32Array,
+  from: number,
+  to: number,
+  start: number,
+  line: number,
+  offset: number,
+) => number;
+
+/**
  * The number syntax of a field (numbers.ts), as far as the tokenizer's scan tells it: FIELD_INT and FIELD_FLOAT are
  * `classifyNumber` 0 and 1, FIELD_TEXT is 2 (not a number), FIELD_UNKNOWN means "not classified, ask classifyNumber"
  * (quoted fields, fields of 64 bytes or more, numbers with an exponent, a last field with no line break after it).
@@ -201,6 +223,7 @@ export class CsvTokenizer {
     private readonly sink: RecordSink,
     private readonly regionSink?: RegionSink,
     mode: ScanMode = defaultScanMode(),
+    private readonly batchSink?: BatchSink,
   ) {
     const module = mode === 'js' ? null : scanModuleOrNull();
     if (module === null) this.buf = Buffer.allocUnsafe(1 << 16);
@@ -379,13 +402,27 @@ export class CsvTokenizer {
     }
   }
 
-  /** Calls the sink for the `records` records the wasm scan wrote (the first at `from`): plain, unquoted, LF or CRLF. */
+  /**
+   * Hands the `records` records the wasm scan wrote (the first at `from`: plain, unquoted, LF or CRLF) to the batch
+   * sink, and those it leaves one by one to the sink.
+   */
   private emitScanned(from: number, records: number): void {
-    const { buf, fStarts, fEnds, fClasses, fRecords, raw, sink } = this;
+    const { buf, fStarts, fEnds, fClasses, fRecords, raw, sink, batchSink } = this;
     raw.offset = this.offset;
     let start = from;
-    let first = 0;
-    for (let r = 0; r < records; r++) {
+    for (let r = 0; r < records;) {
+      if (batchSink !== undefined) {
+        const taken = batchSink(buf, fStarts, fEnds, fClasses, fRecords, r, records, start, this.line, this.offset);
+        if (taken > 0) {
+          r += taken;
+          const x = fRecords[r - 1];
+          start = fEnds[(x & 0x7fffffff) - 1] + (x < 0 ? 2 : 1);
+          this.line += taken;
+          this.recordStart = this.fieldStart = start;
+          if (r === records) return;
+        }
+      }
+      const first = r === 0 ? 0 : fRecords[r - 1] & 0x7fffffff;
       const x = fRecords[r];
       const after = x & 0x7fffffff;
       const next = fEnds[after - 1] + (x < 0 ? 2 : 1);
@@ -395,7 +432,7 @@ export class CsvTokenizer {
       sink(buf, fStarts, fEnds, after - first, this.line, raw, fClasses, first);
       this.line++;
       this.recordStart = this.fieldStart = start = next;
-      first = after;
+      r++;
     }
   }
 
