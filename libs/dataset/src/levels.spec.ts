@@ -23,9 +23,10 @@ describe('LevelTable', () => {
             const known = reference.get(name);
             const expected = known ?? (reference.size < cap ? reference.size : -1);
             if (known === undefined && expected >= 0) reference.set(name, expected);
-            // indexOf: the index of a present key of up to 8 bytes (this buffer was read by findOrAdd), else -1.
+            // indexOf: the index of a present key of up to 8 bytes with 8 bytes to read from its start (this buffer was
+            // read by findOrAdd), else -1.
             const before = table.indexOf(buf, s, e);
-            expect(before).toBe(known !== undefined && k.length <= 8 && s + 4 <= buf.length ? known : -1);
+            expect(before).toBe(known !== undefined && k.length <= 8 && s + 8 <= buf.length ? known : -1);
             expect(table.findOrAdd(buf, s, e, cap)).toBe(expected);
             expect(table.find(buf, s, e)).toBe(expected);
           }

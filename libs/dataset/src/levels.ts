@@ -1,10 +1,13 @@
 // A set of byte strings with insertion-order indices, looked up without building JS strings (an open-addressing
 // hash table, the bytes kept in one pool). Used to track categorical levels in the hot loop. Keys of up to 8 bytes
-// (most levels and labels) are read as two little-endian 32-bit words that together hold every byte, so equal words
-// and equal length mean equal bytes: no byte loop to hash and none to compare. Longer keys: FNV-1a and a byte compare.
+// (most levels and labels) are read as two little-endian 32-bit words, bytes 0-3 and 4-7, each masked to the bytes the
+// key has, so equal words and equal length mean equal bytes: no byte loop to hash and none to compare, and no branch
+// on the length (values of mixed lengths, "red" and "green", made it mispredict). Longer keys: FNV-1a and a byte
+// compare.
 
-/** The low `len` bytes of a word (len 0..4). */
-const LOW_BYTES = Int32Array.of(0, 0xff, 0xffff, 0xffffff, -1);
+/** By key length 0..8: the mask of the key's bytes in its first word, and in its second. */
+const MASK0 = Int32Array.of(0, 0xff, 0xffff, 0xffffff, -1, -1, -1, -1, -1);
+const MASK1 = Int32Array.of(0, 0, 0, 0, 0, 0xff, 0xffff, 0xffffff, -1);
 
 export class LevelTable {
   private slots: Int32Array;
@@ -16,7 +19,7 @@ export class LevelTable {
   private starts = new Int32Array(16);
   private lens = new Int32Array(16);
   private hashes = new Int32Array(16);
-  /** Per entry of up to 8 bytes, its first and last word (see findOrAdd); the second is 0 for up to 4 bytes. */
+  /** Per entry of up to 8 bytes, its bytes 0-3 and 4-7 as masked words (MASK0, MASK1). */
   private words0 = new Int32Array(16);
   private words1 = new Int32Array(16);
   /** A view of the last buffer looked up in (the tokenizer's, which rarely changes), for word reads. */
@@ -32,7 +35,7 @@ export class LevelTable {
     this.shift = 32 - Math.log2(cap);
   }
 
-  /** Up to 4 bytes packed little-endian, byte by byte (a key too near the end of its buffer for a word read). */
+  /** Up to 4 bytes packed little-endian, byte by byte (a key too near the end of its buffer for word reads). */
   private static packed(b: Uint8Array, s: number, e: number): number {
     let h = 0;
     for (let i = e - 1; i >= s; i--) h = (h << 8) | b[i];
@@ -58,17 +61,15 @@ export class LevelTable {
    */
   indexOf(b: Uint8Array, s: number, e: number): number {
     const len = e - s;
-    if (len > 8 || s + 4 > b.length || b !== this.viewOf) return -1;
-    let w0 = this.view.getInt32(s, true);
-    let w1 = 0;
-    if (len <= 4) w0 &= LOW_BYTES[len];
-    else w1 = this.view.getInt32(e - 4, true);
-    const h = len <= 4 ? w0 : w0 ^ Math.imul(w1 ^ len, 0x85ebca6b);
+    if (len > 8 || s + 8 > b.length || b !== this.viewOf) return -1;
+    const w0 = this.view.getInt32(s, true) & MASK0[len];
+    const w1 = this.view.getInt32(s + 4, true) & MASK1[len];
+    const h = w0 ^ Math.imul(w1 ^ len, 0x85ebca6b); // findOrAdd's hash, written out (indexOf calls nothing)
     const { slots, words0, words1, lens, mask } = this;
     for (let slot = Math.imul(h, 0x9e3779b1) >>> this.shift; ; slot = (slot + 1) & mask) {
       const idx = slots[slot];
       if (idx < 0) return -1;
-      if (words0[idx] === w0 && lens[idx] === len && words1[idx] === w1) return idx;
+      if (words0[idx] === w0 && words1[idx] === w1 && lens[idx] === len) return idx;
     }
   }
 
@@ -85,24 +86,25 @@ export class LevelTable {
     const len = e - s;
     if (len > 8) return this.findOrAddLong(b, s, e, cap);
     let w0: number;
-    let w1 = 0;
-    if (s + 4 > b.length) w0 = LevelTable.packed(b, s, e);
-    else {
+    let w1: number;
+    if (s + 8 > b.length) {
+      w0 = LevelTable.packed(b, s, Math.min(e, s + 4));
+      w1 = len > 4 ? LevelTable.packed(b, s + 4, e) : 0;
+    } else {
       if (b !== this.viewOf) {
         this.viewOf = b;
         this.view = new DataView(b.buffer, b.byteOffset, b.byteLength);
       }
-      w0 = this.view.getInt32(s, true);
-      if (len <= 4) w0 &= LOW_BYTES[len];
-      else w1 = this.view.getInt32(e - 4, true);
+      w0 = this.view.getInt32(s, true) & MASK0[len];
+      w1 = this.view.getInt32(s + 4, true) & MASK1[len];
     }
-    // Up to 4 bytes the packed bytes are the hash; the slot index spreads them (slotOf).
-    const h = len <= 4 ? w0 : w0 ^ Math.imul(w1 ^ len, 0x85ebca6b);
+    // Murmur3's fmix constant mixes the second word and the length in; slotOf spreads the result.
+    const h = w0 ^ Math.imul(w1 ^ len, 0x85ebca6b);
     const { slots, words0, words1, lens, mask } = this;
     for (let slot = this.slotOf(h); ; slot = (slot + 1) & mask) {
       const idx = slots[slot];
       if (idx < 0) break;
-      if (words0[idx] === w0 && lens[idx] === len && words1[idx] === w1) return idx;
+      if (words0[idx] === w0 && words1[idx] === w1 && lens[idx] === len) return idx;
     }
     if (this.size >= cap) return -1;
     const idx = this.insert(b, s, e, h);
