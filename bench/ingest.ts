@@ -1,4 +1,4 @@
-// `npm run bench -- ingest [--json] [--size MB]` (default 1000 MB)
+// `npm run bench -- ingest [--json] [--size MB] [--crlf]` (default 1000 MB, LF line ends)
 // The owner's ingest path in one streaming pass, as `sealfold dataset add` runs it (@sealfold/dataset sealDataset): a
 // synthetic CSV → parse + validate + commitment → age v1 encryption (@sealfold/crypto) → add to the embedded IPFS
 // store (@sealfold/storage, Kubo importer settings) → manifest. End-to-end MB/s stands beside SHA-256 MB/s over the same plaintext bytes in the same run.
@@ -10,7 +10,9 @@
 //
 // The CSV is generated on the fly and is deterministic: an 8 MiB pool of rows from a fixed xorshift32 seed
 // (4 floats, 1 integer, 1 categorical, a 3-class label; ~60 bytes a row) is emitted in 1 MiB chunks, over and over,
-// until the requested size (cut on a row boundary). Only the pool is held in memory.
+// until the requested size (cut on a row boundary). Only the pool is held in memory. With --crlf every line ends in
+// CRLF, as files saved on Windows do (their records are not their canonical form: the commitment drops each CR), and
+// the figures' names say so.
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,11 +47,12 @@ const log = (s: string) => {
   if (!wantsJson()) console.log(s);
 };
 
-const pool = syntheticCsvPool(8 * MIB);
+const crlf = process.argv.includes('--crlf');
+const pool = syntheticCsvPool(8 * MIB, crlf ? '\r\n' : '\n');
 
 /** The synthetic CSV: header, then the pool repeated, cut at a row boundary once `target` bytes are reached. */
 function* csv(): Generator<Uint8Array> {
-  const header = Buffer.from(SYNTHETIC_CSV_HEADER, 'latin1');
+  const header = Buffer.from(crlf ? SYNTHETIC_CSV_HEADER.replace('\n', '\r\n') : SYNTHETIC_CSV_HEADER, 'latin1');
   yield header;
   let emitted = header.length;
   while (emitted < target) {
@@ -247,7 +250,7 @@ try {
     figure('CPU time: age v1 encrypt', mbps(cpu.encrypt), 'MB/cpu-s', mbps(cpu.sha)),
     figure('CPU time: IPFS add', mbps(cpu.add), 'MB/cpu-s', mbps(cpu.sha)),
   ];
-  report('ingest', figures);
+  report('ingest', crlf ? figures.map((f) => ({ ...f, name: `${f.name} [CRLF lines]` })) : figures);
 } finally {
   clearInterval(sampler);
   rmSync(dir, { recursive: true, force: true });

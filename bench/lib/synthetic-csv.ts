@@ -3,8 +3,8 @@
 
 export const SYNTHETIC_CSV_HEADER = 'sepal_length,sepal_width,petal_length,petal_width,count,colour,species\n';
 
-/** About `bytes` of rows (whole rows: it ends with a line feed), deterministic. */
-export function syntheticCsvPool(bytes: number): Buffer {
+/** About `bytes` of rows (whole rows: it ends with a line break), deterministic; `eol` ends each row. */
+export function syntheticCsvPool(bytes: number, eol: '\n' | '\r\n' = '\n'): Buffer {
   const colours = ['red', 'green', 'blue', 'amber', 'violet'];
   let x = 0x9e3779b9;
   const next = () => {
@@ -20,7 +20,7 @@ export function syntheticCsvPool(bytes: number): Buffer {
   while (size < bytes) {
     const row =
       `${(next() % 1_000_000) / 10_000},${(next() % 100_000) / 1000},-${(next() % 99_999) / 1000},` +
-      `${(next() % 1_000_000) / 100_000},${next() % 100},${colours[next() % 5]},${next() % 3}\n`;
+      `${(next() % 1_000_000) / 100_000},${next() % 100},${colours[next() % 5]},${next() % 3}${eol}`;
     size += pool.write(row, size, 'latin1');
   }
   return pool.subarray(0, size);

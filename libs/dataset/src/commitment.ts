@@ -33,6 +33,11 @@ export interface CommitmentSink {
    * (as RecordSink hands them), writing its canonical form.
    */
   addRecord(buf: Uint8Array, starts: Int32Array, ends: Int32Array, count: number, first?: number): void;
+  /**
+   * Adds a record of more than one field whose bytes `buf[start..end)` are its canonical form but for its line end (no
+   * quote, CR or LF in them: a CRLF record of the wasm scan); its canonical form is those bytes and LF.
+   */
+  addLine(buf: Uint8Array, start: number, end: number): void;
   /** Called before the caller's buffer changes (the tokenizer's region sink does). */
   flushRun(): void;
 }
@@ -42,6 +47,17 @@ function canonicalBound(starts: Int32Array, ends: Int32Array, count: number, fir
   let size = 1;
   for (let i = first; i < first + count; i++) size += 2 * (ends[i] - starts[i]) + 3;
   return size;
+}
+
+/** Writes `buf[start..end)` and LF at `out[o]` and returns the position after them (see CommitmentSink.addLine). */
+function writeLine(out: Uint8Array, o: number, buf: Uint8Array, start: number, end: number): number {
+  // A record is short: a byte loop is cheaper than a subarray and a native copy.
+  if (end - start > 128) {
+    out.set(buf.subarray(start, end), o);
+    o += end - start;
+  } else for (let j = start; j < end; j++) out[o++] = buf[j];
+  out[o] = LF;
+  return o + 1;
 }
 
 /** Writes canonical(record) at `out[o]` (room for canonicalBound bytes) and returns the position after it. */
@@ -58,16 +74,16 @@ function writeCanonical(
     if (i > first) out[o++] = COMMA;
     const s = starts[i];
     const e = ends[i];
-    let needsQuotes = count === 1 && s === e;
-    for (let j = s; j < e && !needsQuotes; j++) {
+    // Copied as it is while no byte needs quotes (a byte loop: fields are short, and a subarray per field costs more).
+    const at = o;
+    let j = s;
+    for (; j < e; j++) {
       const c = buf[j];
-      needsQuotes = c === COMMA || c === QUOTE || c === LF || c === CR;
+      if (c === COMMA || c === QUOTE || c === LF || c === CR) break;
+      out[o++] = c;
     }
-    if (!needsQuotes) {
-      out.set(buf.subarray(s, e), o);
-      o += e - s;
-      continue;
-    }
+    if (j === e && !(count === 1 && s === e)) continue;
+    o = at;
     out[o++] = QUOTE;
     for (let j = s; j < e; j++) {
       const c = buf[j];
@@ -121,6 +137,16 @@ export class CommitmentHasher implements CommitmentSink {
       if (size > this.out.length) this.out = Buffer.allocUnsafe(size);
     }
     this.o = writeCanonical(this.out, this.o, buf, starts, ends, count, first);
+  }
+
+  addLine(buf: Uint8Array, start: number, end: number): void {
+    this.flushRun();
+    const size = end - start + 1;
+    if (this.o + size > this.out.length) {
+      this.flushOut();
+      if (size > this.out.length) this.out = Buffer.allocUnsafe(size);
+    }
+    this.o = writeLine(this.out, this.o, buf, start, end);
   }
 
   /** Adds one record given as strings (encoded as UTF-8). */
@@ -184,19 +210,33 @@ export class CommitmentPlan implements CommitmentSink {
   }
 
   addRecord(buf: Uint8Array, starts: Int32Array, ends: Int32Array, count: number, first = 0): void {
+    const from = this.literalRoom(canonicalBound(starts, ends, count, first));
+    this.literalAdded(from, writeCanonical(this.literal, from, buf, starts, ends, count, first));
+  }
+
+  addLine(buf: Uint8Array, start: number, end: number): void {
+    const from = this.literalRoom(end - start + 1);
+    this.literalAdded(from, writeLine(this.literal, from, buf, start, end));
+  }
+
+  /** Ends the plain run and makes room for `size` more literal bytes; returns where they go. */
+  private literalRoom(size: number): number {
     this.endRun();
-    const size = canonicalBound(starts, ends, count, first);
     if (this.literalLen + size > this.literal.length) {
       const next = Buffer.allocUnsafe(Math.max(this.literal.length * 2, this.literalLen + size));
       next.set(this.literal.subarray(0, this.literalLen));
       this.literal = next;
     }
-    const from = this.literalLen;
-    this.literalLen = writeCanonical(this.literal, from, buf, starts, ends, count, first);
+    return this.literalLen;
+  }
+
+  /** Literal bytes `from..to` were written: the last op takes them (a literal op), or a new one does. */
+  private literalAdded(from: number, to: number): void {
+    this.literalLen = to;
     const ops = this.ops;
     const n = ops.length;
-    if (n > 0 && ops[n - 2] < 0) ops[n - 1] += this.literalLen - from;
-    else ops.push(-1, this.literalLen - from);
+    if (n > 0 && ops[n - 2] < 0) ops[n - 1] += to - from;
+    else ops.push(-1, to - from);
   }
 
   flushRun(): void {}

@@ -514,7 +514,7 @@ export class CsvInspector {
     if (n === 0) return 0;
     this.values(buf, starts, ends, classes, first, n, line);
     // Plain (LF) records are their canonical bytes: runs of them go to the commitment as ranges (ncols >= 2, so none
-    // is the lone empty field of commit).
+    // is the lone empty field of commit); a CRLF record is its bytes but the CR.
     const hasher = this.hasher;
     let runStart = start;
     let at = start;
@@ -523,8 +523,9 @@ export class CsvInspector {
       const after = x & 0x7fffffff;
       const end = ends[after - 1] + (x < 0 ? 2 : 1);
       if (x < 0) {
+        // CRLF: the bytes before the CR, then LF (no field of the wasm scan's records needs quotes).
         if (at > runStart) hasher.addPlain(buf, runStart, at, offset);
-        hasher.addRecord(buf, starts, ends, ncols, after - ncols);
+        hasher.addLine(buf, at, end - 2);
         runStart = end;
       }
       at = end;
