@@ -14,6 +14,10 @@ const CASES = [
   'a,b,label\n1,"2"x,x\n',
   'a,b,label\n1,2,\n',
   'a,b,label\n1,2,x\n1,2,x\n1,2,y\n',
+  // Many CRLF rows: each hand-back's literal bytes (the rows without their CR) are hashed by the calling thread and
+  // their buffer goes back to the worker for the next ones (CommitmentPlan.reuse).
+  'a,b,label\r\n' +
+    Array.from({ length: 3000 }, (_, i) => `${i % 7},${(i * 3) % 11}.5,${i % 2 ? 'x' : 'y'}\r\n`).join(''),
 ];
 
 /** What a tee gives for one CSV: the bytes passed on, and the result or the error (code, line, column, message). */

@@ -186,8 +186,10 @@ export class CommitmentHasher implements CommitmentSink {
 export class CommitmentPlan implements CommitmentSink {
   /** Pairs: [start, end) input positions, or [-1, n]: the next n bytes of `literal`. Adjacent ones are merged. */
   private ops: number[] = [];
-  private literal = Buffer.allocUnsafe(1 << 12);
+  private literal: Uint8Array = new Uint8Array(1 << 12);
   private literalLen = 0;
+  /** Buffers handed out by `take` and given back (`reuse`): the next literal bytes go there. */
+  private readonly spare: Uint8Array[] = [];
 
   /** The range addPlain is extending (runEnd < 0: none); it goes to `ops` when something else comes. */
   private runStart = 0;
@@ -223,7 +225,7 @@ export class CommitmentPlan implements CommitmentSink {
   private literalRoom(size: number): number {
     this.endRun();
     if (this.literalLen + size > this.literal.length) {
-      const next = Buffer.allocUnsafe(Math.max(this.literal.length * 2, this.literalLen + size));
+      const next = new Uint8Array(Math.max(this.literal.length * 2, this.literalLen + size));
       next.set(this.literal.subarray(0, this.literalLen));
       this.literal = next;
     }
@@ -241,16 +243,27 @@ export class CommitmentPlan implements CommitmentSink {
 
   flushRun(): void {}
 
-  /** What was added since the last take (the literal bytes are a copy, free to transfer). */
+  /**
+   * What was added since the last take. The literal bytes are handed over with their buffer (free to transfer: this
+   * plan writes the next ones elsewhere); give the buffer back with `reuse` once they are hashed, so that the
+   * literals of a CRLF file cycle through a few buffers instead of leaving one to collect per take.
+   */
   take(): { ops: Float64Array; literal: Uint8Array } {
     this.endRun();
-    const out = {
-      ops: Float64Array.from(this.ops),
-      literal: Uint8Array.prototype.slice.call(this.literal, 0, this.literalLen),
-    };
+    const ops = Float64Array.from(this.ops);
+    let literal: Uint8Array = new Uint8Array(0);
+    if (this.literalLen > 0) {
+      literal = this.literal.subarray(0, this.literalLen);
+      this.literal = this.spare.pop() ?? new Uint8Array(this.literal.length);
+    }
     this.ops = [];
     this.literalLen = 0;
-    return out;
+    return { ops, literal };
+  }
+
+  /** A literal `take` handed out, no longer needed: its whole buffer takes the next literal bytes. */
+  reuse(literal: Uint8Array): void {
+    if (literal.buffer.byteLength > 0) this.spare.push(new Uint8Array(literal.buffer));
   }
 }
 

@@ -1,10 +1,11 @@
 // The inspector's worker thread (inspect.ts inspectCsvTee): parses and validates the chunks the sealing thread posts
-// while that thread encrypts and stores them. Messages in: { chunk } (raw bytes, still gzip if the input was), then
-// { end: true }. Out: { ack, commitment? } after each chunk was inspected, then { result, commitment? } or { error } (a
-// DatasetError as plain fields: structured clone drops its class). For plain CSV the commitment's SHA-256 runs on the
-// sealing thread, which has spare CPU while this one is the bound: `commitment` hands back the chunks parsed (the
-// tokenizer copied them) with the CommitmentPlan taken since the last message; that thread replays it over those bytes
-// (commitment.ts CommitmentReplay) and reuses the buffers. gzip input is hashed here, as it is decompressed here.
+// while that thread encrypts and stores them. Messages in: { chunk, literal? } (raw bytes, still gzip if the input
+// was; `literal` gives back the buffer of an earlier hand-back's literal), then { end: true }. Out: { ack, commitment? }
+// after each chunk was inspected, then { result, commitment? } or { error } (a DatasetError as plain fields:
+// structured clone drops its class). For plain CSV the commitment's SHA-256 runs on the sealing thread, which has spare
+// CPU while this one is the bound: `commitment` hands back the chunks parsed (the tokenizer copied them) with the
+// CommitmentPlan taken since the last message; that thread replays it over those bytes (commitment.ts
+// CommitmentReplay) and reuses the buffers, the literal's too. gzip input is hashed here, as it is decompressed here.
 //
 // Module hooks registered by the parent (the `@sealfold/*` alias to the compiled libs) do not reach a worker, so the
 // parent passes what `@sealfold/protocol` resolves to and this file registers that one mapping before importing the
@@ -88,10 +89,12 @@ async function run(port: NonNullable<typeof parentPort>, data: InspectWorkerData
   let failed = false;
   // One message at a time, in order: a chunk's gunzip may wait for drain.
   let queue = Promise.resolve();
-  port.on('message', (m: { chunk?: Uint8Array; end?: true }) => {
+  port.on('message', (m: { chunk?: Uint8Array; literal?: Uint8Array; end?: true }) => {
     queue = queue.then(async () => {
       if (failed) return;
       try {
+        // A literal buffer handed back after its bytes were hashed (CRLF and quoted records): reused for the next.
+        if (m.literal) plan.reuse(m.literal);
         if (m.chunk) {
           held.push(m.chunk);
           const wait = decoder.write(m.chunk);

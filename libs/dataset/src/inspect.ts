@@ -127,6 +127,8 @@ async function* threadedBytes(
   // heap is not left to collect one transferred buffer per chunk (V8 collects external memory only every ~64 MB).
   // Plain CSV: first the commitment is hashed from them here (this thread has spare CPU; the parse is the bound).
   const spare: ArrayBuffer[] = [];
+  // The same for the commitment's literal bytes (CRLF and quoted records), hashed here: given back with the next chunk.
+  const spareLiterals: Uint8Array[] = [];
   const replay = new CommitmentReplay();
   const replayed = (c: CommitmentHandBack) => {
     let at = c.at;
@@ -135,6 +137,7 @@ async function* threadedBytes(
       at += r.length;
     }
     replay.apply(c.ops, c.literal);
+    if (c.literal.byteLength > 0) spareLiterals.push(c.literal);
     for (const r of replay.release(c.pendingFrom)) spare.push(r.buffer as ArrayBuffer);
   };
   let acked = 0;
@@ -196,7 +199,9 @@ async function* threadedBytes(
         buffer = new ArrayBuffer(Math.max(chunk.length, MIN_COPY_BUFFER));
       const copy = new Uint8Array(buffer, 0, chunk.length);
       copy.set(chunk);
-      worker.postMessage({ chunk: copy }, [buffer]);
+      const literal = spareLiterals.pop();
+      if (literal) worker.postMessage({ chunk: copy, literal }, [buffer, literal.buffer as ArrayBuffer]);
+      else worker.postMessage({ chunk: copy }, [buffer]);
       sent += chunk.length;
       await until(() => sent - acked <= WORKER_MAX_IN_FLIGHT);
       if (held) yield held;
