@@ -1,9 +1,10 @@
-// `npm run bench -- ingest [--json] [--size MB] [--crlf]` (default 1000 MB, LF line ends)
+// `npm run bench -- ingest [--json] [--size MB] [--runs N] [--crlf]` (default 1000 MB, 3 end-to-end runs, LF lines)
 // The owner's ingest path in one streaming pass, as `sealfold dataset add` runs it (@sealfold/dataset sealDataset): a
 // synthetic CSV → parse + validate + commitment → age v1 encryption (@sealfold/crypto) → add to the embedded IPFS
-// store (@sealfold/storage, Kubo importer settings) → manifest. End-to-end MB/s stands beside SHA-256 MB/s over the same plaintext bytes in the same run.
-// Targets (2-core machine): ≥ 200 MB/s end to end, peak RSS ≤ 200 MB. Each stage is also timed alone over the same
-// bytes, to show where the time goes.
+// store (@sealfold/storage, Kubo importer settings) → manifest. End-to-end MB/s stands beside SHA-256 MB/s over the
+// same plaintext bytes in the same run. Targets (2-core machine): ≥ 200 MB/s end to end (the median of the runs: the
+// speed of this shared machine varies by ±15 % from one run to the next; the slowest run is printed too), peak RSS
+// ≤ 200 MB (the highest of the runs). Each stage is also timed alone over the same bytes, to show where the time goes.
 // scripts/bench.mjs starts this process with the V8 flags `sealfold dataset add` of a large file re-executes itself
 // with (scripts/ingest-tuning.mjs: 2 MiB young-generation semi-spaces), so the RSS figures are the CLI's;
 // SEALFOLD_NO_INGEST_TUNING=1 runs it with V8's defaults for comparison. The cap in effect is one of the figures.
@@ -13,10 +14,12 @@
 // until the requested size (cut on a row boundary). Only the pool is held in memory. With --crlf every line ends in
 // CRLF, as files saved on Windows do (their records are not their canonical form: the commitment drops each CR), and
 // the figures' names say so.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { decryptChunks, encryptChunks, HybridIdentity, X25519Identity } from '@sealfold/crypto';
 import { inspectCsv, sealDataset } from '@sealfold/dataset';
 import { EmbeddedIpfsStore } from '@sealfold/storage';
@@ -43,6 +46,7 @@ const arg = (name: string, fallback: number): number => {
 const MB = 1e6;
 const MIB = 1 << 20;
 const target = Math.round(arg('size', 1000) * MB);
+const runs = Math.round(arg('runs', 3));
 const log = (s: string) => {
   if (!wantsJson()) console.log(s);
 };
@@ -88,6 +92,63 @@ async function sealSeconds(to: typeof recipients | typeof classic): Promise<numb
   sealCpu.set(to, [...(sealCpu.get(to) ?? []), (used.user + used.system) / 1e6]);
   return (performance.now() - t) / 1000;
 }
+/** What one end-to-end ingest measured. */
+interface E2eRun {
+  seconds: number;
+  /** CPU seconds of the process (all threads) over the same interval. */
+  cpu: number;
+  /** Highest RSS sampled every 50 ms during the ingest, and RSS just before it (bytes). */
+  peak: number;
+  rssBefore: number;
+  /** getrusage's max RSS of the whole process (KB). */
+  maxRssKb: number;
+  rows: number;
+  cid: string;
+}
+
+/** One ingest of csv() into a fresh embedded store under `into`, as `sealfold dataset add` runs it. */
+async function ingestOnce(into: string): Promise<E2eRun> {
+  const store = await EmbeddedIpfsStore.open(into);
+  const rssBefore = process.memoryUsage().rss;
+  let peak = rssBefore;
+  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+  const c = process.cpuUsage();
+  const t = performance.now();
+  try {
+    const sealed = await sealDataset({
+      source: csv(),
+      label: 'species',
+      recipients,
+      store,
+      name: 'bench-ingest',
+      description: '',
+      owner: '0x0000000000000000000000000000000000000001',
+      terms: { priceWei: '0', licenceDurationSeconds: 86_400, epsilonBudget: 8 },
+    });
+    const seconds = (performance.now() - t) / 1000;
+    const used = process.cpuUsage(c);
+    peak = Math.max(peak, process.memoryUsage().rss);
+    return {
+      seconds,
+      cpu: (used.user + used.system) / 1e6,
+      peak,
+      rssBefore,
+      maxRssKb: process.resourceUsage().maxRSS,
+      rows: sealed.inspected.rows,
+      cid: sealed.manifest.sealed.cid,
+    };
+  } finally {
+    clearInterval(timer);
+    await store.close();
+  }
+}
+
+// A child of this bench (see the end-to-end runs below): one ingest in a process of its own, its figures on stdout.
+if (process.argv.includes('--e2e-child')) {
+  console.log(JSON.stringify(await ingestOnce(process.argv[process.argv.indexOf('--e2e-child') + 1])));
+  process.exit(0);
+}
+
 const dir = mkdtempSync(join(tmpdir(), 'sealfold-bench-ingest-'));
 // Wall time, and the process's CPU time (user + system, all threads) over the same interval: on a shared, loaded
 // machine the CPU figure says what the code costs; the wall figure what this run got.
@@ -102,9 +163,6 @@ const seconds = async (name: string, fn: () => Promise<unknown> | unknown): Prom
 };
 const mbps = (s: number) => csvBytes / MB / s;
 
-let peakRss = process.memoryUsage().rss;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
-
 try {
   log(`ingest: ${(csvBytes / MB).toFixed(0)} MB synthetic CSV, store in ${dir}`);
 
@@ -115,30 +173,42 @@ try {
     return h.digest();
   });
 
-  // The real thing: one pass, validate while encrypting and storing.
-  const store = await EmbeddedIpfsStore.open(join(dir, 'e2e'));
-  const rssBefore = process.memoryUsage().rss;
-  peakRss = rssBefore;
-  let cid = '';
-  let rows = 0;
-  const e2eS = await seconds('e2e', async () => {
-    const sealed = await sealDataset({
-      source: csv(),
-      label: 'species',
-      recipients,
-      store,
-      name: 'bench-ingest',
-      description: '',
-      owner: '0x0000000000000000000000000000000000000001',
-      terms: { priceWei: '0', licenceDurationSeconds: 86_400, epsilonBudget: 8 },
-    });
-    cid = sealed.manifest.sealed.cid;
-    rows = sealed.inspected.rows;
-  });
-  const e2ePeak = Math.max(peakRss, process.memoryUsage().rss);
-  const maxRssKb = process.resourceUsage().maxRSS;
-  await store.close();
-  log(`  end to end: ${mbps(e2eS).toFixed(0)} MB/s, ${rows} rows, ciphertext CID ${cid}`);
+  // The real thing: one pass, validate while encrypting and storing. `runs` times, each in a process of its own with
+  // this one's node flags and a fresh store (as each `dataset add` runs: cold, with nothing left from an earlier run in
+  // its heap): this machine's speed varies from run to run, so the figure is the median run; the slowest is reported
+  // beside it, and the peak RSS is the highest of all runs.
+  const e2eRuns: E2eRun[] = [];
+  for (let run = 0; run < runs; run++) {
+    // Each run starts with no writeback pending from this bench's earlier writes (the stores of earlier runs), which
+    // otherwise takes CPU from it on a 2-core machine.
+    spawnSync('sync');
+    const child = spawnSync(
+      process.execPath,
+      [
+        ...process.execArgv,
+        fileURLToPath(import.meta.url),
+        '--e2e-child',
+        join(dir, `e2e-${run}`),
+        '--size',
+        String(target / MB),
+        ...(crlf ? ['--crlf'] : []),
+      ],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 20 },
+    );
+    if (child.status !== 0) throw new Error(`end-to-end run ${run + 1} failed (exit ${child.status})`);
+    const r = JSON.parse(child.stdout.trim().split('\n').at(-1)!) as E2eRun;
+    e2eRuns.push(r);
+    rmSync(join(dir, `e2e-${run}`), { recursive: true, force: true });
+    log(
+      `  end to end, run ${run + 1} of ${runs}: ${mbps(r.seconds).toFixed(0)} MB/s, peak RSS ${(r.peak / MB).toFixed(0)} MB, ${r.rows} rows, ciphertext CID ${r.cid}`,
+    );
+  }
+  const e2eS = median(e2eRuns.map((r) => r.seconds));
+  const e2eSlowest = Math.max(...e2eRuns.map((r) => r.seconds));
+  cpu.e2e = median(e2eRuns.map((r) => r.cpu));
+  const e2ePeak = Math.max(...e2eRuns.map((r) => r.peak));
+  const rssBefore = median(e2eRuns.map((r) => r.rssBefore));
+  const maxRssKb = Math.max(...e2eRuns.map((r) => r.maxRssKb));
 
   // Each stage alone over the same bytes.
   const inspectS = await seconds('inspect', () => inspectCsv(csv(), { label: 'species' }));
@@ -198,21 +268,27 @@ try {
   const addStore = await EmbeddedIpfsStore.open(join(dir, 'add-only'));
   const addS = await seconds('add', () => addStore.add(csv()));
   await addStore.close();
-  clearInterval(sampler);
 
   const sha = mbps(shaS);
   const figures: Figure[] = [
-    figure('ingest end to end (parse+validate → age → IPFS add)', mbps(e2eS), 'MB/s', sha, {
+    figure(`ingest end to end (parse+validate → age → IPFS add), median of ${runs} runs`, mbps(e2eS), 'MB/s', sha, {
       op: '>=',
       of: 'value',
       value: 200,
     }),
-    figure('peak RSS during ingest (sampled every 50 ms)', e2ePeak / MB, 'MB', rssBefore / MB, {
-      op: '<=',
-      of: 'value',
-      value: 200,
-    }),
-    figure('process max RSS (getrusage, whole run so far)', maxRssKb / 1000, 'MB', null),
+    figure(`ingest end to end, slowest of the ${runs} runs`, mbps(e2eSlowest), 'MB/s', sha),
+    figure(
+      `peak RSS during ingest (sampled every 50 ms, highest of ${runs} runs)`,
+      e2ePeak / MB,
+      'MB',
+      rssBefore / MB,
+      {
+        op: '<=',
+        of: 'value',
+        value: 200,
+      },
+    ),
+    figure(`ingest process max RSS (getrusage, highest of ${runs} runs)`, maxRssKb / 1000, 'MB', null),
     figure('RSS after imports (node, alias loader, libraries), before any data', rssAfterImports / MB, 'MB', null),
     figure(
       'V8 semi-space cap this process ran with (--max-semi-space-size; 0 = V8 default)',
@@ -245,13 +321,12 @@ try {
     ),
     figure('stage alone: IPFS add (plaintext, embedded store)', mbps(addS), 'MB/s', sha),
     figure('sum of stage times as MB/s (serial estimate)', csvBytes / MB / (inspectS + encryptS + addS), 'MB/s', sha),
-    figure('CPU time: end to end', mbps(cpu.e2e), 'MB/cpu-s', mbps(cpu.sha)),
+    figure(`CPU time: end to end (median of ${runs} runs)`, mbps(cpu.e2e), 'MB/cpu-s', mbps(cpu.sha)),
     figure('CPU time: parse + validate + commitment', mbps(cpu.inspect), 'MB/cpu-s', mbps(cpu.sha)),
     figure('CPU time: age v1 encrypt', mbps(cpu.encrypt), 'MB/cpu-s', mbps(cpu.sha)),
     figure('CPU time: IPFS add', mbps(cpu.add), 'MB/cpu-s', mbps(cpu.sha)),
   ];
   report('ingest', crlf ? figures.map((f) => ({ ...f, name: `${f.name} [CRLF lines]` })) : figures);
 } finally {
-  clearInterval(sampler);
   rmSync(dir, { recursive: true, force: true });
 }
