@@ -484,7 +484,8 @@ export class CsvInspector {
         line,
         Math.min(count, ncols) + 1,
       );
-    this.values(buf, starts, ends, classes, first, 1, line);
+    // One record (the state machine's, or a wasm record the batch left): value by value, in file order.
+    for (let i = 0; i < ncols; i++) this.value(i, buf, starts[first + i], ends[first + i], classes[first + i], line);
     this.commit(buf, starts, ends, count, raw, first);
     this.rows++;
   }
@@ -738,7 +739,9 @@ export class CsvInspector {
       // Inference while distinct values are still counted: each value's kind is computed once per distinct value,
       // kept beside its count (foldKinds).
       const levels = this.stats[i].levels!;
-      const idx = levels.table.findOrAdd(buf, s, e, i === this.labelIndex ? this.maxClasses : this.maxLevels);
+      // A value seen before: the lookup V8 inlines (levels.ts indexOf); a new or long one: findOrAdd.
+      let idx = levels.table.indexOf(buf, s, e);
+      if (idx < 0) idx = levels.table.findOrAdd(buf, s, e, i === this.labelIndex ? this.maxClasses : this.maxLevels);
       if (idx < 0) this.levelsFull(buf, s, e, line, i, cls);
       else {
         levels.bump(idx, line);
