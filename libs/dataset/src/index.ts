@@ -1,7 +1,7 @@
 // @sealfold/dataset: streaming RFC 4180 CSV, schema inference/validation, what may be published (k), commitment,
 // manifest, typed rows with missing masks, dense training form.
 export { DatasetError, type DatasetErrorCode } from './errors.js';
-export { CsvTokenizer, type RecordSink, type RegionSink } from './tokenizer.js';
+export { CsvTokenizer, type BatchSink, type RecordSink, type RegionSink, type ScannedRecords } from './tokenizer.js';
 export { CommitmentHasher, COMMITMENT_DOMAIN, commitmentOfTable } from './commitment.js';
 export { classifyNumber, type NumberClass } from './numbers.js';
 export {

@@ -15,7 +15,15 @@ import {
   type Column,
   type DatasetSchema,
 } from './schema.js';
-import { CsvTokenizer, FIELD_FLOAT, FIELD_TEXT, FIELD_UNKNOWN, type RawRecord } from './tokenizer.js';
+import {
+  type BatchSink,
+  CsvTokenizer,
+  FIELD_FLOAT,
+  FIELD_TEXT,
+  FIELD_UNKNOWN,
+  type RawRecord,
+  type ScannedRecords,
+} from './tokenizer.js';
 import { booleanValue, dateValue, datetimeValue, isMissing, mayBeMissing, tokenLengths } from './values.js';
 
 export interface InspectOptions {
@@ -226,8 +234,7 @@ export class CsvInspector {
         this.hasher.flushRun();
       },
       undefined,
-      (buf, starts, ends, classes, recordEnds, from, to, start, line, offset) =>
-        this.batch(buf, starts, ends, classes, recordEnds, from, to, start, line, offset),
+      (...batch) => this.batch(...batch),
     );
   }
 
@@ -494,26 +501,16 @@ export class CsvInspector {
    * The wasm scan's records from `from` on (tokenizer.ts BatchSink), taken while they have the header's field count:
    * checked and counted column by column, then added to the commitment. Returns how many it took (0 before the header).
    */
-  private batch(
-    buf: Buffer,
-    starts: Int32Array,
-    ends: Int32Array,
-    classes: Uint8Array,
-    recordEnds: Int32Array,
-    from: number,
-    to: number,
-    start: number,
-    line: number,
-    offset: number,
-  ): number {
+  private batch(...[scanned, from, to, start, line, offset]: Parameters<BatchSink>): number {
     const ncols = this.ncols;
     if (ncols === 0) return 0;
+    const { buf, ends, recordEnds } = scanned;
     // Records of ncols fields each: record r's field i is field first + r * ncols + i.
     const first = from === 0 ? 0 : recordEnds[from - 1] & 0x7fffffff;
     let n = 0;
     while (from + n < to && (recordEnds[from + n] & 0x7fffffff) === first + (n + 1) * ncols) n++;
     if (n === 0) return 0;
-    this.values(buf, starts, ends, classes, first, n, line);
+    this.values(scanned, first, n, line);
     // Plain (LF) records are their canonical bytes: runs of them go to the commitment as ranges (ncols >= 2, so none
     // is the lone empty field of commit); a CRLF record is its bytes but the CR.
     const hasher = this.hasher;
@@ -543,19 +540,11 @@ export class CsvInspector {
    * (`column`) keeps one column's state at hand. A column that fails limits the later ones to the rows before it (one
    * of them may fail earlier in the file).
    */
-  private values(
-    buf: Buffer,
-    starts: Int32Array,
-    ends: Int32Array,
-    classes: Uint8Array,
-    first: number,
-    n: number,
-    line: number,
-  ): void {
+  private values(scanned: ScannedRecords, first: number, n: number, line: number): void {
     let failure: DatasetError | undefined;
     for (let i = 0; i < this.ncols && n > 0; i++) {
       try {
-        this.column(i, buf, starts, ends, classes, first + i, n, line);
+        this.column(i, scanned, first + i, n, line);
       } catch (e) {
         if (!(e instanceof DatasetError) || e.line === undefined) throw e;
         failure = e;
@@ -571,26 +560,17 @@ export class CsvInspector {
    * already seen); any other value, and a column whose mode has no such loop, goes to `value`. A mode can change
    * mid-column (a level table filling up), so each loop stops there and the next one goes on.
    */
-  private column(
-    i: number,
-    buf: Buffer,
-    starts: Int32Array,
-    ends: Int32Array,
-    classes: Uint8Array,
-    at: number,
-    n: number,
-    line: number,
-  ): void {
+  private column(i: number, scanned: ScannedRecords, at: number, n: number, line: number): void {
     const stride = this.ncols;
     const end = at + n * stride;
     for (let f = at; f < end;) {
       const fLine = line + (f - at) / stride;
       const mode = this.modes[i];
-      if (mode === MODE_KINDS) f = this.kindsRun(i, buf, starts, ends, classes, f, end, fLine);
-      else if (mode === MODE_LEVELS) f = this.levelsRun(i, buf, starts, ends, classes, f, end, fLine);
-      else if (mode === MODE_INT || mode === MODE_FLOAT)
-        f = this.numbersRun(i, buf, starts, ends, classes, f, end, fLine);
+      if (mode === MODE_KINDS) f = this.kindsRun(i, scanned, f, end, fLine);
+      else if (mode === MODE_LEVELS) f = this.levelsRun(i, scanned, f, end, fLine);
+      else if (mode === MODE_INT || mode === MODE_FLOAT) f = this.numbersRun(i, scanned, f, end, fLine);
       else {
+        const { buf, starts, ends, classes } = scanned;
         for (let l = fLine; f < end; f += stride, l++) this.value(i, buf, starts[f], ends[f], classes[f], l);
       }
     }
@@ -600,16 +580,8 @@ export class CsvInspector {
    * MODE_KINDS: a value the scan classified as a number no missing token can be (missingAbove) is counted as its class,
    * in locals; the others go to `value`. Returns `end` (the mode does not change).
    */
-  private kindsRun(
-    i: number,
-    buf: Buffer,
-    starts: Int32Array,
-    ends: Int32Array,
-    classes: Uint8Array,
-    f: number,
-    end: number,
-    line: number,
-  ): number {
+  private kindsRun(i: number, scanned: ScannedRecords, f: number, end: number, line: number): number {
+    const { buf, starts, ends, classes } = scanned;
     const stride = this.ncols;
     // Classes up to `fast` are counted here (FIELD_INT = K_INT, FIELD_FLOAT = K_FLOAT).
     const fast = Math.min(FIELD_FLOAT, this.missingAbove[i]);
@@ -639,16 +611,8 @@ export class CsvInspector {
    * only adds to its level's count (its kind is counted from the levels' counts: foldKinds); the others go to `value`.
    * Returns where the mode changed (the level table filled up), or `end`.
    */
-  private levelsRun(
-    i: number,
-    buf: Buffer,
-    starts: Int32Array,
-    ends: Int32Array,
-    classes: Uint8Array,
-    f: number,
-    end: number,
-    line: number,
-  ): number {
+  private levelsRun(i: number, scanned: ScannedRecords, f: number, end: number, line: number): number {
+    const { buf, starts, ends, classes } = scanned;
     const stride = this.ncols;
     const tokenFirstBytes = this.tokenFirstBytes;
     const tokens = this.tokens[i];
@@ -697,16 +661,8 @@ export class CsvInspector {
    * MODE_INT / MODE_FLOAT: a value the scan classified as a number allowed here that no missing token can be needs
    * nothing; the others go to `value`. Returns `end`.
    */
-  private numbersRun(
-    i: number,
-    buf: Buffer,
-    starts: Int32Array,
-    ends: Int32Array,
-    classes: Uint8Array,
-    f: number,
-    end: number,
-    line: number,
-  ): number {
+  private numbersRun(i: number, scanned: ScannedRecords, f: number, end: number, line: number): number {
+    const { buf, starts, ends, classes } = scanned;
     const stride = this.ncols;
     const fast = Math.min(this.modes[i] - MODE_INT, this.missingAbove[i]);
     for (; f < end; f += stride, line++) {

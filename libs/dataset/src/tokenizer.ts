@@ -40,20 +40,28 @@ export type RecordSink = (
 ) => void;
 
 /**
+ * The wasm scan's output for a batch of records, over the tokenizer's buffer (views remade when the memory grows, valid
+ * only during a BatchSink call): record r's fields run from `r === 0 ? 0 : recordEnds[r - 1] & 0x7fffffff` to
+ * `recordEnds[r] & 0x7fffffff` (exclusive) of starts/ends/classes (as RecordSink's); bit 31 of `recordEnds[r]` is set
+ * when the record ends in CRLF (else LF: then its raw bytes are canonical, RawRecord.plain). No record has a quote.
+ */
+export interface ScannedRecords {
+  readonly buf: Buffer;
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+  readonly classes: Uint8Array;
+  readonly recordEnds: Int32Array;
+}
+
+/**
  * Optionally receives runs of whole records from the wasm scan at once, before `RecordSink` sees them one by one (the
- * inspector checks them column by column: inspector.ts). The records are `from` to `to - 1`: record r's fields run
- * from `r === 0 ? 0 : recordEnds[r - 1] & 0x7fffffff` to `recordEnds[r] & 0x7fffffff` (exclusive) of
- * starts/ends/classes, bit 31 of `recordEnds[r]` is set when it ends in CRLF (else LF: then its raw bytes are canonical,
- * RawRecord.plain). None has a quote; record `from` starts at `buf[start]` on physical line `line`, each next one on
- * the next line. `offset` is RawRecord.offset. Returns how many records, from `from` on, it took (0 to `to - from`);
- * the record after them goes to the RecordSink, and the batch sink is offered the rest again.
+ * inspector checks them column by column: inspector.ts): records `from` to `to - 1` of `scanned`, record `from`
+ * starting at `buf[start]` on physical line `line`, each next one on the next line; `offset` is RawRecord.offset.
+ * Returns how many records, from `from` on, it took (0 to `to - from`); the record after them goes to the RecordSink,
+ * and the batch sink is offered the rest again.
  */
 export type BatchSink = (
-  buf: Buffer,
-  starts: Int32Array,
-  ends: Int32Array,
-  classes: Uint8Array,
-  recordEnds: Int32Array,
+  scanned: ScannedRecords,
   from: number,
   to: number,
   start: number,
@@ -192,6 +200,8 @@ export class CsvTokenizer {
   private fEnds = new Int32Array(0);
   private fClasses = new Uint8Array(0);
   private fRecords = new Int32Array(0);
+  /** The buffer and the arrays above, for the batch sink. */
+  private scanned: ScannedRecords | null = null;
   private len = 0;
   /** Where the scan resumes, and where the current (incomplete) record starts. */
   private pos = 0;
@@ -247,7 +257,10 @@ export class CsvTokenizer {
     this.fClasses = new Uint8Array(memory, at + 8 * SCAN_FIELDS, SCAN_FIELDS);
     this.fRecords = new Int32Array(memory, at + 9 * SCAN_FIELDS, SCAN_FIELDS);
     // The buffer is the memory below the output arrays (scanFlat reads up to 63 bytes past the data: harmless there).
-    return (this.buf = Buffer.from(memory, 0, at));
+    this.buf = Buffer.from(memory, 0, at);
+    const { buf, fStarts: starts, fEnds: ends, fClasses: classes, fRecords: recordEnds } = this;
+    this.scanned = { buf, starts, ends, classes, recordEnds };
+    return buf;
   }
 
   /** Bytes pushed so far. */
@@ -407,12 +420,12 @@ export class CsvTokenizer {
    * sink, and those it leaves one by one to the sink.
    */
   private emitScanned(from: number, records: number): void {
-    const { buf, fStarts, fEnds, fClasses, fRecords, raw, sink, batchSink } = this;
+    const { buf, fStarts, fEnds, fClasses, fRecords, raw, sink, batchSink, scanned } = this;
     raw.offset = this.offset;
     let start = from;
     for (let r = 0; r < records;) {
       if (batchSink !== undefined) {
-        const taken = batchSink(buf, fStarts, fEnds, fClasses, fRecords, r, records, start, this.line, this.offset);
+        const taken = batchSink(scanned!, r, records, start, this.line, this.offset);
         if (taken > 0) {
           r += taken;
           const x = fRecords[r - 1];
