@@ -130,23 +130,22 @@ export class CommitmentHasher implements CommitmentSink {
   }
 
   addRecord(buf: Uint8Array, starts: Int32Array, ends: Int32Array, count: number, first = 0): void {
-    this.flushRun();
-    const size = canonicalBound(starts, ends, count, first);
-    if (this.o + size > this.out.length) {
-      this.flushOut();
-      if (size > this.out.length) this.out = Buffer.allocUnsafe(size);
-    }
+    this.room(canonicalBound(starts, ends, count, first));
     this.o = writeCanonical(this.out, this.o, buf, starts, ends, count, first);
   }
 
   addLine(buf: Uint8Array, start: number, end: number): void {
+    this.room(end - start + 1);
+    this.o = writeLine(this.out, this.o, buf, start, end);
+  }
+
+  /** Hashes the pending run, and what `out` holds when `size` more bytes would not fit (growing it if need be). */
+  private room(size: number): void {
     this.flushRun();
-    const size = end - start + 1;
     if (this.o + size > this.out.length) {
       this.flushOut();
       if (size > this.out.length) this.out = Buffer.allocUnsafe(size);
     }
-    this.o = writeLine(this.out, this.o, buf, start, end);
   }
 
   /** Adds one record given as strings (encoded as UTF-8). */

@@ -21,10 +21,12 @@ import {
   FIELD_FLOAT,
   FIELD_TEXT,
   FIELD_UNKNOWN,
+  firstFieldOf,
   type RawRecord,
+  recordEndOf,
   type ScannedRecords,
 } from './tokenizer.js';
-import { booleanValue, dateValue, datetimeValue, isMissing, mayBeMissing, tokenLengths } from './values.js';
+import { booleanValue, dateValue, datetimeValue, isMissing, mayBeToken, tokenLengths } from './values.js';
 
 export interface InspectOptions {
   /** Name of the label column (required: a dataset is for supervised learning). */
@@ -504,9 +506,9 @@ export class CsvInspector {
   private batch(...[scanned, from, to, start, line, offset]: Parameters<BatchSink>): number {
     const ncols = this.ncols;
     if (ncols === 0) return 0;
-    const { buf, ends, recordEnds } = scanned;
+    const { buf, recordEnds } = scanned;
     // Records of ncols fields each: record r's field i is field first + r * ncols + i.
-    const first = from === 0 ? 0 : recordEnds[from - 1] & 0x7fffffff;
+    const first = firstFieldOf(recordEnds, from);
     let n = 0;
     while (from + n < to && (recordEnds[from + n] & 0x7fffffff) === first + (n + 1) * ncols) n++;
     if (n === 0) return 0;
@@ -517,10 +519,8 @@ export class CsvInspector {
     let runStart = start;
     let at = start;
     for (let r = from; r < from + n; r++) {
-      const x = recordEnds[r];
-      const after = x & 0x7fffffff;
-      const end = ends[after - 1] + (x < 0 ? 2 : 1);
-      if (x < 0) {
+      const end = recordEndOf(scanned, r);
+      if (recordEnds[r] < 0) {
         // CRLF: the bytes before the CR, then LF (no field of the wasm scan's records needs quotes).
         if (at > runStart) hasher.addPlain(buf, runStart, at, offset);
         hasher.addLine(buf, at, end - 2);
@@ -625,12 +625,10 @@ export class CsvInspector {
       const s = starts[f];
       const e = ends[f];
       const cls = classes[f];
-      // A value that may be missing: its class allows it, then a token has its length and first byte, tested without
-      // a branch on each (the lengths of "red" and "green" alternate at random: such a branch would mispredict).
       const idx =
         s === e ||
         (cls > missingAbove &&
-          ((tokenLength >>> Math.min(e - s, 31)) & tokenFirstBytes[firstBytes + buf[s]]) !== 0 &&
+          mayBeToken(tokenLength, tokenFirstBytes, firstBytes, buf, s, e) &&
           isMissing(buf, s, e, tokens))
           ? -1
           : table.indexOf(buf, s, e);
@@ -679,8 +677,7 @@ export class CsvInspector {
   private value(i: number, buf: Buffer, s: number, e: number, cls: number, line: number): void {
     if (
       cls > this.missingAbove[i] &&
-      mayBeMissing(this.tokenLengths[i], e - s) &&
-      (s === e || this.tokenFirstBytes[i * 256 + buf[s]] !== 0) &&
+      mayBeToken(this.tokenLengths[i], this.tokenFirstBytes, i * 256, buf, s, e) &&
       isMissing(buf, s, e, this.tokens[i])
     ) {
       if (i === this.labelIndex) this.missingLabel(line, i);

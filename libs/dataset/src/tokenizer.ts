@@ -69,6 +69,16 @@ export type BatchSink = (
   offset: number,
 ) => number;
 
+/** The index of record r's first field in ScannedRecords' arrays. */
+export const firstFieldOf = (recordEnds: Int32Array, r: number): number =>
+  r === 0 ? 0 : recordEnds[r - 1] & 0x7fffffff;
+
+/** Where record r of ScannedRecords ends in `buf`: after its line break (LF, or CRLF when bit 31 is set). */
+export function recordEndOf({ ends, recordEnds }: ScannedRecords, r: number): number {
+  const x = recordEnds[r];
+  return ends[(x & 0x7fffffff) - 1] + (x < 0 ? 2 : 1);
+}
+
 /**
  * The number syntax of a field (numbers.ts), as far as the tokenizer's scan tells it: FIELD_INT and FIELD_FLOAT are
  * `classifyNumber` 0 and 1, FIELD_TEXT is 2 (not a number), FIELD_UNKNOWN means "not classified, ask classifyNumber"
@@ -193,14 +203,9 @@ const enum State {
 
 export class CsvTokenizer {
   private buf: Buffer;
-  /** The wasm scan and views of its output arrays; null: the state machine only. */
+  /** The wasm scan; null: the state machine only. */
   private readonly scanner: ScanExports | null = null;
   private outAt = 0;
-  private fStarts = new Int32Array(0);
-  private fEnds = new Int32Array(0);
-  private fClasses = new Uint8Array(0);
-  private fRecords = new Int32Array(0);
-  /** The buffer and the arrays above, for the batch sink. */
   private scanned: ScannedRecords | null = null;
   private len = 0;
   /** Where the scan resumes, and where the current (incomplete) record starts. */
@@ -252,14 +257,15 @@ export class CsvTokenizer {
   private views(): Buffer {
     const memory = this.scanner!.memory.buffer;
     const at = (this.outAt = memory.byteLength - SCAN_OUT_BYTES);
-    this.fStarts = new Int32Array(memory, at, SCAN_FIELDS);
-    this.fEnds = new Int32Array(memory, at + 4 * SCAN_FIELDS, SCAN_FIELDS);
-    this.fClasses = new Uint8Array(memory, at + 8 * SCAN_FIELDS, SCAN_FIELDS);
-    this.fRecords = new Int32Array(memory, at + 9 * SCAN_FIELDS, SCAN_FIELDS);
     // The buffer is the memory below the output arrays (scanFlat reads up to 63 bytes past the data: harmless there).
-    this.buf = Buffer.from(memory, 0, at);
-    const { buf, fStarts: starts, fEnds: ends, fClasses: classes, fRecords: recordEnds } = this;
-    this.scanned = { buf, starts, ends, classes, recordEnds };
+    const buf = (this.buf = Buffer.from(memory, 0, at));
+    this.scanned = {
+      buf,
+      starts: new Int32Array(memory, at, SCAN_FIELDS),
+      ends: new Int32Array(memory, at + 4 * SCAN_FIELDS, SCAN_FIELDS),
+      classes: new Uint8Array(memory, at + 8 * SCAN_FIELDS, SCAN_FIELDS),
+      recordEnds: new Int32Array(memory, at + 9 * SCAN_FIELDS, SCAN_FIELDS),
+    };
     return buf;
   }
 
@@ -420,29 +426,28 @@ export class CsvTokenizer {
    * sink, and those it leaves one by one to the sink.
    */
   private emitScanned(from: number, records: number): void {
-    const { buf, fStarts, fEnds, fClasses, fRecords, raw, sink, batchSink, scanned } = this;
+    const { raw, sink, batchSink } = this;
+    const scanned = this.scanned!;
+    const { buf, starts, ends, classes, recordEnds } = scanned;
     raw.offset = this.offset;
     let start = from;
     for (let r = 0; r < records;) {
       if (batchSink !== undefined) {
-        const taken = batchSink(scanned!, r, records, start, this.line, this.offset);
+        const taken = batchSink(scanned, r, records, start, this.line, this.offset);
         if (taken > 0) {
           r += taken;
-          const x = fRecords[r - 1];
-          start = fEnds[(x & 0x7fffffff) - 1] + (x < 0 ? 2 : 1);
+          start = recordEndOf(scanned, r - 1);
           this.line += taken;
           this.recordStart = this.fieldStart = start;
           if (r === records) return;
         }
       }
-      const first = r === 0 ? 0 : fRecords[r - 1] & 0x7fffffff;
-      const x = fRecords[r];
-      const after = x & 0x7fffffff;
-      const next = fEnds[after - 1] + (x < 0 ? 2 : 1);
+      const first = firstFieldOf(recordEnds, r);
+      const next = recordEndOf(scanned, r);
       raw.start = start;
       raw.end = next;
-      raw.plain = x >= 0;
-      sink(buf, fStarts, fEnds, after - first, this.line, raw, fClasses, first);
+      raw.plain = recordEnds[r] >= 0;
+      sink(buf, starts, ends, (recordEnds[r] & 0x7fffffff) - first, this.line, raw, classes, first);
       this.line++;
       this.recordStart = this.fieldStart = start = next;
       r++;

@@ -136,9 +136,25 @@ export function tokenLengths(tokens: readonly Uint8Array[]): number {
   return mask;
 }
 
+/** 1 when a token has `len` bytes (bit min(len, 31) of tokenLengths), else 0. */
+const lengthBit = (lengths: number, len: number): number => (lengths >>> Math.min(len, 31)) & 1;
+
 /** False when no token has `len` bytes (see tokenLengths); true means "compare with isMissing". */
-export const mayBeMissing = (lengths: number, len: number): boolean =>
-  ((len < 31 ? lengths >>> len : lengths >>> 31) & 1) !== 0;
+export const mayBeMissing = (lengths: number, len: number): boolean => lengthBit(lengths, len) !== 0;
+
+/**
+ * mayBeMissing and a first-byte test in one: false when no token has the length of `buf[s..e)` or (a value that is not
+ * empty) begins with its first byte, where `firstBytes[at + b]` is 1 when a token begins with byte b. One branch for
+ * both: values of random lengths ("red", "green") make a branch on the length alone mispredict.
+ */
+export const mayBeToken = (
+  lengths: number,
+  firstBytes: Uint8Array,
+  at: number,
+  buf: Uint8Array,
+  s: number,
+  e: number,
+): boolean => (lengthBit(lengths, e - s) & (s === e ? 1 : firstBytes[at + buf[s]])) !== 0;
 
 /**
  * The bucket of a categorical value under feature hashing (Weinberger et al., "Feature Hashing for Large Scale
