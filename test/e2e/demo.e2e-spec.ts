@@ -10,6 +10,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_VALIDATION_FRACTION, validationCount } from '../../libs/fl/src/data.js';
 import { axeViolations, launchBrowser, type TestBrowser } from './helpers/browser.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -197,9 +198,18 @@ describe('npm run demo -- --quick --rounds 3', () => {
     // 10 classes: chance is 0.1.
     expect(summary.evaluation.count).toBe(500);
     expect(summary.evaluation.accuracy).toBeGreaterThan(0.5);
-    // On unseen digits, with the bundle's input encoding applied, the pulled model does about as well as the
-    // federated evaluation of the same model said (raw pixels fed to it scored 0.15-0.25 lower).
-    expect(summary.evaluation.accuracy).toBeGreaterThan(summary.rounds[summary.rounds.length - 1].accuracy - 0.1);
+    // On unseen digits, with the bundle's input encoding applied, the pulled model does about as well as a model
+    // trained centrally on the pooled shards (deterministic: 0.862) on the same 500 digits: the comparison is paired,
+    // so only the federated training varies (0.798-0.832 in five runs). Raw pixels fed to it scored 0.15-0.25 lower.
+    const last = summary.rounds[summary.rounds.length - 1];
+    expect(summary.evaluation.accuracy).toBeGreaterThan(last.baselineAccuracy! - 0.12);
+    // And about as well as the federated evaluation of the same model said. That one is measured on the silos' held-out
+    // rows, 10 % of 300 per owner (90 in all): its standard error alone is ~0.04, so 0.1 was exceeded in CI (0.900 on
+    // those 90 rows, 0.798 on the 500 test digits). The bound is 5 standard errors of the difference of the two.
+    const federatedRows = 3 * validationCount(300, DEFAULT_VALIDATION_FRACTION);
+    const p = last.accuracy;
+    const standardError = Math.sqrt(p * (1 - p) * (1 / federatedRows + 1 / summary.evaluation.count));
+    expect(summary.evaluation.accuracy).toBeGreaterThan(p - 5 * standardError);
     expect(summary.model.files).toEqual(expect.arrayContaining(['model.json', 'weights.bin']));
     expect(summary.model.provenance.rounds).toBe(ROUNDS);
     expect([...summary.model.provenance.datasets].sort()).toEqual(summary.owners.map((o) => o.datasetId).sort());
