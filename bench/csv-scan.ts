@@ -11,7 +11,7 @@
 import { CsvInspector, CsvTokenizer } from '@sealfold/dataset';
 import { CommitmentPlan } from '../libs/dataset/src/commitment.js';
 import { type Figure, figure, median, report, wantsJson } from './lib/report.js';
-import { SYNTHETIC_CSV_HEADER, syntheticCsvPool } from './lib/synthetic-csv.js';
+import { syntheticCsvHeader, syntheticCsvPool } from './lib/synthetic-csv.js';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -24,7 +24,7 @@ const target = Math.round(arg('size', 64) * 1e6);
 const rounds = Math.round(arg('rounds', 9));
 
 const pool = syntheticCsvPool(8 * MIB);
-const chunks: Uint8Array[] = [Buffer.from(SYNTHETIC_CSV_HEADER, 'latin1')];
+const chunks: Uint8Array[] = [syntheticCsvHeader()];
 // Whole passes over the pool (it ends on a row boundary), so the input ends with a complete row.
 for (let sent = 0; sent < target; sent += pool.length)
   for (let at = 0; at < pool.length; at += MIB) chunks.push(pool.subarray(at, Math.min(at + MIB, pool.length)));

@@ -24,7 +24,7 @@ import { decryptChunks, encryptChunks, HybridIdentity, X25519Identity } from '@s
 import { inspectCsv, sealDataset } from '@sealfold/dataset';
 import { EmbeddedIpfsStore } from '@sealfold/storage';
 import { type Figure, figure, median, report, wantsJson } from './lib/report.js';
-import { SYNTHETIC_CSV_HEADER, syntheticCsvPool } from './lib/synthetic-csv.js';
+import { syntheticCsvHeader, syntheticCsvPool } from './lib/synthetic-csv.js';
 
 /** The --max-semi-space-size this process started with (command line or NODE_OPTIONS, the later wins), 0 if none. */
 function semiSpaceCap(): number {
@@ -52,11 +52,12 @@ const log = (s: string) => {
 };
 
 const crlf = process.argv.includes('--crlf');
-const pool = syntheticCsvPool(8 * MIB, crlf ? '\r\n' : '\n');
+const eol = crlf ? '\r\n' : '\n';
+const pool = syntheticCsvPool(8 * MIB, eol);
 
 /** The synthetic CSV: header, then the pool repeated, cut at a row boundary once `target` bytes are reached. */
 function* csv(): Generator<Uint8Array> {
-  const header = Buffer.from(crlf ? SYNTHETIC_CSV_HEADER.replace('\n', '\r\n') : SYNTHETIC_CSV_HEADER, 'latin1');
+  const header = syntheticCsvHeader(eol);
   yield header;
   let emitted = header.length;
   while (emitted < target) {

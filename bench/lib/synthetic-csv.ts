@@ -1,7 +1,9 @@
 // The synthetic CSV of the ingest benches (bench/ingest.ts, bench/csv-scan.ts): rows of 4 floats, 1 integer, 1
 // categorical and a 3-class label (~60 bytes a row) from a fixed xorshift32 seed, so every run parses the same bytes.
 
-export const SYNTHETIC_CSV_HEADER = 'sepal_length,sepal_width,petal_length,petal_width,count,colour,species\n';
+/** The header row, ended by `eol` as the rows are. */
+export const syntheticCsvHeader = (eol: '\n' | '\r\n' = '\n'): Buffer =>
+  Buffer.from(`sepal_length,sepal_width,petal_length,petal_width,count,colour,species${eol}`, 'latin1');
 
 /** About `bytes` of rows (whole rows: it ends with a line break), deterministic; `eol` ends each row. */
 export function syntheticCsvPool(bytes: number, eol: '\n' | '\r\n' = '\n'): Buffer {

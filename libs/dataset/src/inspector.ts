@@ -21,6 +21,7 @@ import {
   FIELD_FLOAT,
   FIELD_TEXT,
   FIELD_UNKNOWN,
+  fieldsEndOf,
   firstFieldOf,
   type RawRecord,
   recordEndOf,
@@ -510,7 +511,7 @@ export class CsvInspector {
     // Records of ncols fields each: record r's field i is field first + r * ncols + i.
     const first = firstFieldOf(recordEnds, from);
     let n = 0;
-    while (from + n < to && (recordEnds[from + n] & 0x7fffffff) === first + (n + 1) * ncols) n++;
+    while (from + n < to && fieldsEndOf(recordEnds, from + n) === first + (n + 1) * ncols) n++;
     if (n === 0) return 0;
     this.values(scanned, first, n, line);
     // Plain (LF) records are their canonical bytes: runs of them go to the commitment as ranges (ncols >= 2, so none

@@ -41,8 +41,8 @@ export type RecordSink = (
 
 /**
  * The wasm scan's output for a batch of records, over the tokenizer's buffer (views remade when the memory grows, valid
- * only during a BatchSink call): record r's fields run from `r === 0 ? 0 : recordEnds[r - 1] & 0x7fffffff` to
- * `recordEnds[r] & 0x7fffffff` (exclusive) of starts/ends/classes (as RecordSink's); bit 31 of `recordEnds[r]` is set
+ * only during a BatchSink call): record r's fields run from `firstFieldOf(recordEnds, r)` to
+ * `fieldsEndOf(recordEnds, r)` (exclusive) of starts/ends/classes (as RecordSink's); bit 31 of `recordEnds[r]` is set
  * when the record ends in CRLF (else LF: then its raw bytes are canonical, RawRecord.plain). No record has a quote.
  */
 export interface ScannedRecords {
@@ -69,15 +69,16 @@ export type BatchSink = (
   offset: number,
 ) => number;
 
+/** The index after record r's last field in ScannedRecords' arrays (recordEnds[r] without its CRLF bit). */
+export const fieldsEndOf = (recordEnds: Int32Array, r: number): number => recordEnds[r] & 0x7fffffff;
+
 /** The index of record r's first field in ScannedRecords' arrays. */
 export const firstFieldOf = (recordEnds: Int32Array, r: number): number =>
-  r === 0 ? 0 : recordEnds[r - 1] & 0x7fffffff;
+  r === 0 ? 0 : fieldsEndOf(recordEnds, r - 1);
 
 /** Where record r of ScannedRecords ends in `buf`: after its line break (LF, or CRLF when bit 31 is set). */
-export function recordEndOf({ ends, recordEnds }: ScannedRecords, r: number): number {
-  const x = recordEnds[r];
-  return ends[(x & 0x7fffffff) - 1] + (x < 0 ? 2 : 1);
-}
+export const recordEndOf = ({ ends, recordEnds }: ScannedRecords, r: number): number =>
+  ends[fieldsEndOf(recordEnds, r) - 1] + (recordEnds[r] < 0 ? 2 : 1);
 
 /**
  * The number syntax of a field (numbers.ts), as far as the tokenizer's scan tells it: FIELD_INT and FIELD_FLOAT are
@@ -447,7 +448,7 @@ export class CsvTokenizer {
       raw.start = start;
       raw.end = next;
       raw.plain = recordEnds[r] >= 0;
-      sink(buf, starts, ends, (recordEnds[r] & 0x7fffffff) - first, this.line, raw, classes, first);
+      sink(buf, starts, ends, fieldsEndOf(recordEnds, r) - first, this.line, raw, classes, first);
       this.line++;
       this.recordStart = this.fieldStart = start = next;
       r++;
