@@ -7,15 +7,11 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { Encrypter } from 'age-encryption';
 import { X25519Identity, decryptChunks, encryptChunks } from '@sealfold/crypto';
 import { type Figure, figure, median, medianMs, report, wantsJson } from './lib/report.js';
-
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
+import { positiveArg } from './lib/args.js';
 
 const MIB = 1024 * 1024;
 const CHUNK = 64 * 1024;
-const total = arg('mib', 64) * MIB;
+const total = positiveArg('mib', 64) * MIB;
 const data = randomBytes(total);
 // Feed 1 MiB writes, as a file read stream would.
 const pieces = Array.from({ length: Math.ceil(total / MIB) }, (_, i) => data.subarray(i * MIB, (i + 1) * MIB));

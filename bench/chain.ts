@@ -20,12 +20,9 @@ import { connectChain, startEmbeddedChain } from '@sealfold/chain';
 import { JOB_MAX_DATASETS } from '@sealfold/protocol';
 import { type Figure, figure, median, report } from './lib/report.js';
 import { measureEscrowGas } from './lib/escrow-gas.js';
+import { positiveIntegerArg } from './lib/args.js';
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const txs = arg('txs', 200);
+const txs = positiveIntegerArg('txs', 200);
 const cidOf = (text: string) =>
   CID.decode(Uint8Array.from([0x01, 0x55, 0x12, 0x20, ...createHash('sha256').update(text).digest()])).toString();
 

@@ -12,16 +12,11 @@ import { CsvInspector, CsvTokenizer } from '@sealfold/dataset';
 import { CommitmentPlan } from '../libs/dataset/src/commitment.js';
 import { type Figure, figure, median, report, wantsJson } from './lib/report.js';
 import { syntheticCsvHeader, syntheticCsvPool } from './lib/synthetic-csv.js';
+import { positiveArg, positiveIntegerArg } from './lib/args.js';
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isFinite(v) || v <= 0) throw new RangeError(`--${name} must be a positive number`);
-  return v;
-};
 const MIB = 1 << 20;
-const target = Math.round(arg('size', 64) * 1e6);
-const rounds = Math.round(arg('rounds', 9));
+const target = Math.round(positiveArg('size', 64) * 1e6);
+const rounds = positiveIntegerArg('rounds', 9);
 
 const pool = syntheticCsvPool(8 * MIB);
 const chunks: Uint8Array[] = [syntheticCsvHeader()];

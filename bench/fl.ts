@@ -35,11 +35,8 @@ import { defaultNeighbourhood, defaultThreshold } from '@sealfold/secagg';
 import { loadMnist } from '../libs/fl/test/datasets.js';
 import { FlHarness, type JobRunResult } from './lib/fl-harness.js';
 import { type Figure, figure, report, wantsJson } from './lib/report.js';
+import { positiveArg, positiveIntegerArg } from './lib/args.js';
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
 const log = (line: string): void => {
   if (!wantsJson()) console.log(line);
 };
@@ -51,7 +48,12 @@ export const SPEC: ModelSpec = {
     { type: 'dense', units: 10 },
   ],
 };
-export const TRAIN = { epochs: arg('local-epochs', 2), batchSize: 32, optimizer: 'sgd' as const, learningRate: 0.1 };
+export const TRAIN = {
+  epochs: positiveIntegerArg('local-epochs', 2),
+  batchSize: 32,
+  optimizer: 'sgd' as const,
+  learningRate: 0.1,
+};
 
 export function partition(data: LocalData, silos: number, iid: boolean, seed: number): LocalData[] {
   const n = data.labels.length;
@@ -176,7 +178,7 @@ async function recordLevel(
   test: LocalData,
 ): Promise<Figure[]> {
   // Record-level DP: each silo's ε at δ for its own rows, from the sampled-Gaussian accountant.
-  const dpPerDigit = arg('dp-per-digit', 600);
+  const dpPerDigit = positiveIntegerArg('dp-per-digit', 600);
   const dpShards = partition(loadMnist(dpPerDigit, 0, 1), silos, true, 1);
   const rows = Math.min(...dpShards.map((x) => x.labels.length));
   const schedule = { delta, rows, batchSize: DP_TRAIN.batchSize, localEpochs: DP_TRAIN.epochs, rounds };
@@ -246,14 +248,14 @@ interface Run extends JobRunResult {
 }
 
 async function main(): Promise<void> {
-  const silos = arg('silos', 10);
+  const silos = positiveIntegerArg('silos', 10);
   // 30 rounds: the IID target compares final accuracies, and FedAvg (14 local steps a round per silo) still gained
   // ~0.1 point a round at 15, where the centralised model (126 steps a round) had levelled off (89.1 at 15, 89.0 at 30).
-  const rounds = arg('rounds', 30);
-  const dpRounds = arg('dp-rounds', 15);
-  const perDigit = arg('per-digit', 200);
-  const targetEpsilon = arg('epsilon', 8);
-  const clipNorm = arg('clip', 1);
+  const rounds = positiveIntegerArg('rounds', 30);
+  const dpRounds = positiveIntegerArg('dp-rounds', 15);
+  const perDigit = positiveIntegerArg('per-digit', 200);
+  const targetEpsilon = positiveArg('epsilon', 8);
+  const clipNorm = positiveArg('clip', 1);
   const delta = 1e-5;
   const backend = await initBackend();
   log(`backend: ${backend.name}${backend.simd ? ' (SIMD)' : ''} — ${backend.reason}`);

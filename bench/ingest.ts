@@ -25,6 +25,7 @@ import { inspectCsv, sealDataset } from '@sealfold/dataset';
 import { EmbeddedIpfsStore } from '@sealfold/storage';
 import { type Figure, figure, median, report, wantsJson } from './lib/report.js';
 import { syntheticCsvHeader, syntheticCsvPool } from './lib/synthetic-csv.js';
+import { positiveArg, positiveIntegerArg } from './lib/args.js';
 
 /** The --max-semi-space-size this process started with (command line or NODE_OPTIONS, the later wins), 0 if none. */
 function semiSpaceCap(): number {
@@ -36,17 +37,10 @@ function semiSpaceCap(): number {
 /** Resident memory once the libraries are loaded (ESM imports run first), before any data exists. */
 const rssAfterImports = process.memoryUsage().rss;
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isFinite(v) || v <= 0) throw new RangeError(`--${name} must be a positive number`);
-  return v;
-};
-
 const MB = 1e6;
 const MIB = 1 << 20;
-const target = Math.round(arg('size', 1000) * MB);
-const runs = Math.round(arg('runs', 3));
+const target = Math.round(positiveArg('size', 1000) * MB);
+const runs = positiveIntegerArg('runs', 3);
 const log = (s: string) => {
   if (!wantsJson()) console.log(s);
 };

@@ -41,11 +41,8 @@ import {
 import { loadMnist } from '../libs/fl/test/datasets.js';
 import { DP_TRAIN, SPEC as FL_SPEC, simulateFedAvg } from './fl.js';
 import { type Figure, figure, report, wantsJson } from './lib/report.js';
+import { positiveArg, positiveIntegerArg } from './lib/args.js';
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
 const log = (line: string): void => {
   if (!wantsJson()) console.log(line);
 };
@@ -220,7 +217,7 @@ async function federated(
     epochs: rounds * localEpochs,
     dp: { noiseMultiplier, clipNorm: CLIP_NORM },
   });
-  const epsilon = arg('epsilon', 8);
+  const epsilon = positiveArg('epsilon', 8);
   const main = await run(epsilon, 'DP', members);
   // Null control: silo 0 trains on the outsiders; same settings, so the main model's shadows serve it too.
   const nullRun = await run(epsilon, 'null control', outsiders);
@@ -240,7 +237,7 @@ async function federated(
   logReport(`federated DP ε=${main.accountantEpsilon.toFixed(2)}, audit of silo 0`, mainAudit);
   logReport('federated null control (silo 0 trained on other rows)', nullAudit);
   // A stronger guarantee on the same rows: the leak must shrink with ε (dose–response), else it is not from training.
-  const strongRun = await run(arg('strong-epsilon', 2), 'DP strong', members);
+  const strongRun = await run(positiveArg('strong-epsilon', 2), 'DP strong', members);
   const [strongAudit] = await auditAll(
     'federated-strong',
     FL_SPEC,
@@ -271,7 +268,7 @@ async function singleOwner(
   test: LocalData,
 ): Promise<{ main: DpAudit; nullControl: DpAudit }> {
   const dp = memberSplit(rows / 10, 12, 3);
-  const s = dpSchedule(arg('epsilon', 8), rows, epochs, 1);
+  const s = dpSchedule(positiveArg('epsilon', 8), rows, epochs, 1);
   const training: ShadowTraining = {
     ...DP_TRAIN,
     epochs,
@@ -310,18 +307,23 @@ async function singleOwner(
 
 async function main(): Promise<void> {
   const started = performance.now();
-  const perDigit = arg('members', 250) / 10;
-  const shadows = arg('shadows', 8);
-  const silos = arg('silos', 10);
-  const rounds = arg('rounds', 15);
-  const siloRows = arg('dp-members', 600);
-  const singleOwnerRows = arg('single-owner-members', 1000);
+  const perDigit = positiveIntegerArg('members', 250) / 10;
+  const shadows = positiveIntegerArg('shadows', 8);
+  const silos = positiveIntegerArg('silos', 10);
+  const rounds = positiveIntegerArg('rounds', 15);
+  const siloRows = positiveIntegerArg('dp-members', 600);
+  const singleOwnerRows = positiveIntegerArg('single-owner-members', 1000);
   const backend = await initBackend();
   log(`backend: ${backend.name}${backend.simd ? ' (SIMD)' : ''} — ${backend.reason}`);
   const test = loadMnist(50, 800, 3);
 
   // Positive control: plain SGD, many passes over a small shard, no regularisation.
-  const overfit: ShadowTraining = { epochs: arg('epochs', 60), batchSize: 32, optimizer: 'sgd', learningRate: 0.1 };
+  const overfit: ShadowTraining = {
+    epochs: positiveIntegerArg('epochs', 60),
+    batchSize: 32,
+    optimizer: 'sgd',
+    learningRate: 0.1,
+  };
   const control = memberSplit(perDigit, 11);
   const controlWeights = await timed('positive control: training', () =>
     train(selectSamples(control.data, control.members), overfit, 'control'),

@@ -40,20 +40,15 @@ import { sealAndRegisterShard, shardJobSchema, shardSchema } from '../test/e2e/h
 import { authed, signIn } from '../test/e2e/helpers/session.js';
 import { loadMnist } from '../libs/fl/test/datasets.js';
 import { figure, median, report, wantsJson } from './lib/report.js';
+import { positiveIntegerArg } from './lib/args.js';
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(v) || v < 1) throw new RangeError(`--${name} must be a positive integer`);
-  return v;
-};
-const SILOS = arg('silos', 10);
-const ROUNDS = arg('rounds', 4);
-const REPEATS = arg('repeats', 3);
+const SILOS = positiveIntegerArg('silos', 10);
+const ROUNDS = positiveIntegerArg('rounds', 4);
+const REPEATS = positiveIntegerArg('repeats', 3);
 /** `--per-digit K` (default 80): images per digit in each silo's shard for the target figure. */
-const PER_DIGIT = arg('per-digit', 80);
+const PER_DIGIT = positiveIntegerArg('per-digit', 80);
 /** `--small-per-digit K` (default 3): the same for the fixed-cost figure, where training is nearly empty. */
-const SMALL_PER_DIGIT = arg('small-per-digit', 3);
+const SMALL_PER_DIGIT = positiveIntegerArg('small-per-digit', 3);
 /** Images of the rarest digit in the mnist package (863 fives): each silo takes its own slice of every digit. */
 const MNIST_RAREST_DIGIT = 863;
 if (SILOS * PER_DIGIT > MNIST_RAREST_DIGIT)

@@ -24,16 +24,8 @@ import {
   type Table,
 } from './lib/tabular-flow.js';
 import { type Figure, figure, report, wantsJson } from './lib/report.js';
+import { positiveIntegerArg } from './lib/args.js';
 
-const arg = (name: string, fallback: number): number => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
-};
-const count = (name: string, fallback: number, max: number): number => {
-  const n = arg(name, fallback);
-  if (!Number.isInteger(n) || n < 1 || n > max) throw new Error(`--${name} must be an integer in [1, ${max}]`);
-  return n;
-};
 const log = (line: string): void => {
   if (!wantsJson()) console.log(line);
 };
@@ -42,12 +34,12 @@ const log = (line: string): void => {
 // per round on owners that each lack a class (at 10 × 5 cars misses the target by ~4.4 points; docs/ARCHITECTURE.md).
 const training: TabularTraining = {
   ...DEFAULT_TABULAR_TRAINING,
-  rounds: arg('rounds', 50),
-  epochs: arg('local-epochs', 1),
+  rounds: positiveIntegerArg('rounds', 50),
+  epochs: positiveIntegerArg('local-epochs', 1),
 };
-const FOLDS = count('folds', 5, 5);
-const RUNS = count('runs', 1, 10);
-const CENTRAL_SEEDS = count('central-seeds', 5, 20);
+const FOLDS = positiveIntegerArg('folds', 5, 5);
+const RUNS = positiveIntegerArg('runs', 1, 10);
+const CENTRAL_SEEDS = positiveIntegerArg('central-seeds', 5, 20);
 
 const TABLES = (() => {
   const i = process.argv.indexOf('--tables');
